@@ -1,0 +1,11 @@
+export { configSchema, type Config } from './schema.js';
+export {
+  ConfigError,
+  loadConfig,
+  validateConfig,
+  mergeConfig,
+  applyEnvOverrides,
+  defaultConfigPath,
+  projectRoot,
+  type LoadOptions,
+} from './load.js';

@@ -1,0 +1,134 @@
+/**
+ * The one validated configuration of the system (SPEC.md "Configuration Service" plus every
+ * service's section). Objects are strict: an unknown key is a typo and fails the load, naming the key.
+ */
+import { z } from 'zod';
+
+const positive = z.number().positive();
+const nonNegative = z.number().nonnegative();
+const fraction = z.number().min(0).max(1);
+const port = z.number().int().min(0).max(65535);
+const venueName = z.enum(['binance', 'kraken', 'okx']);
+
+const circuitBreaker = z.strictObject({
+  error_threshold: z.number().int().positive(),
+  timeout_seconds: positive,
+  half_open_requests: z.number().int().positive(),
+});
+
+export const configSchema = z.strictObject({
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a semantic version like 1.2.3'),
+  session: z.strictObject({
+    mode: z.enum(['paper', 'live', 'backtest']),
+    /** Replay pacing of the bundled recordings: original timing, N× faster, or as fast as possible. */
+    pace: z.enum(['original', 'accelerated', 'instant']),
+    speed: positive,
+    seed: z.number().int().nonnegative(),
+    /** Stop the session after this many ticks (0 = the whole recording). */
+    max_ticks: z.number().int().nonnegative(),
+    venues: z.array(venueName).min(1),
+    symbols: z.array(z.string().min(1)).min(1),
+  }),
+  bus: z.strictObject({
+    kind: z.enum(['in-process', 'nats']),
+    nats_url: z.string().min(1),
+    namespace: z.enum(['live', 'replay']),
+  }),
+  storage: z.strictObject({
+    /** Empty string: no ClickHouse, ticks go to capture files. */
+    clickhouse_url: z.string(),
+    clickhouse_database: z.string().min(1),
+    capture_dir: z.string().min(1),
+    batch_size: z.number().int().positive(),
+    flush_interval_ms: positive,
+    max_buffered_rows: z.number().int().positive(),
+  }),
+  refdata: z.strictObject({
+    /** Empty string: embedded reference data seed. */
+    postgres_url: z.string(),
+  }),
+  audit: z.strictObject({
+    /** JetStream when the bus is NATS; a hash-chained file otherwise. */
+    file: z.string().min(1),
+  }),
+  strategy: z.strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
+    engine: z.enum(['native', 'julia']),
+    confidence_threshold: fraction,
+    rebalance_frequency: positive,
+    kelly_fraction: fraction,
+    max_position: positive,
+  }),
+  execution: z.strictObject({
+    max_slippage_bps: nonNegative,
+    order_timeout_ms: positive,
+    use_ioc: z.boolean(),
+    wal_dir: z.string().min(1),
+    fill_model: z.enum(['paper', 'realistic']),
+    concurrency: z.strictObject({
+      global_max_inflight: z.number().int().positive(),
+      per_venue_max_inflight: z.record(z.string(), z.number().int().positive()),
+      per_symbol_max_inflight: z.number().int().positive(),
+    }),
+  }),
+  risk: z.strictObject({
+    max_position_pct: fraction,
+    max_correlation: fraction,
+    stop_loss_pct: fraction,
+    position_limits: z.strictObject({
+      per_symbol: positive,
+      portfolio: positive,
+      per_venue_concurrent: z.number().int().positive(),
+    }),
+    var_limits: z.strictObject({
+      confidence: z.number().gt(0).lt(1),
+      max_var: positive,
+      ewma_lambda: z.number().gt(0).lt(1),
+    }),
+    drawdown: z.strictObject({ max_daily: fraction, max_total: fraction }),
+    rate_limits: z.strictObject({
+      orders_per_second: z.number().int().positive(),
+      per_venue: z.record(z.string(), z.number().int().positive()),
+    }),
+  }),
+  circuit_breakers: z.strictObject({
+    default: circuitBreaker,
+    per_venue: z.record(z.string(), circuitBreaker.partial()),
+  }),
+  data_quality: z.strictObject({
+    staleness_threshold_ms: positive,
+    max_spread_pct: positive,
+    max_time_skew_ms: positive,
+    crossed_tolerance: nonNegative,
+    sequence_gap_action: z.enum(['request_snapshot']),
+    crossed_book_action: z.enum(['discard_and_alert']),
+  }),
+  flow_control: z.strictObject({
+    queue_sizes: z.strictObject({
+      orders: z.number().int().positive(),
+      signals: z.number().int().positive(),
+      market_data: z.number().int().positive(),
+      metrics: z.number().int().positive(),
+    }),
+    ingestion_shards: z.number().int().positive(),
+  }),
+  rings: z.strictObject({
+    /** Name of the /dev/shm region other processes attach to. */
+    shm_name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    capacity: z
+      .number()
+      .int()
+      .positive()
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+  }),
+  admin: z.strictObject({
+    host: z.string().min(1),
+    /** 0 picks a free port; -1 disables the HTTP server. */
+    port: z.union([port, z.literal(-1)]),
+  }),
+  logging: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema>;
