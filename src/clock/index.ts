@@ -1,0 +1,1 @@
+export { type Clock, SystemClock, VirtualClock, systemClock } from './clock.js';
