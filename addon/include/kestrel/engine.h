@@ -1,0 +1,110 @@
+// Engine interface: what the addon's engine thread runs. Both engines implement Strategy:
+//   native -> kestrel::ReferenceStrategy (addon/src/strategy.cpp)
+//   julia  -> kestrel::julia::make_julia_strategy (addon/src/julia/, dlopen-based libjulia loader)
+//
+// Threading contract: the factory, every call on the Strategy, and its destructor run on the
+// engine thread only (Julia needs the thread that initialised libjulia to be the only caller).
+// The factory may throw kestrel::EngineError; engine start() surfaces it to JS as an Error whose
+// `.code` is EngineError::code().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "kestrel/layout.h"
+
+namespace kestrel {
+
+class EngineError : public std::runtime_error {
+ public:
+  EngineError(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const noexcept { return code_; }
+
+ private:
+  std::string code_;
+};
+
+// Strategy parameters: docs/STRATEGY.md "Parameters" (same names, same defaults).
+struct StrategyParams {
+  std::uint32_t strategy_id = 1;
+  double ewma_lambda = 0.94;
+  double ofi_alpha = 0.1;
+  std::int64_t vpin_bar_ns = 1'000'000'000;
+  double vpin_bucket_volume = 1.0;
+  std::uint32_t vpin_buckets = 50;
+  std::int64_t ou_dt_ns = 100'000'000;
+  std::uint32_t ou_window = 300;
+  double z_entry = 2.0;
+  double z_high = 3.0;
+  double max_spread_bps = 5.0;
+  double vpin_max = 0.8;
+  double half_life_min_s = 0.5;
+  double half_life_max_s = 120.0;
+  std::int64_t cooldown_ns = 1'000'000'000;
+  double min_confidence = 0.3;
+  double kelly_fraction = 0.25;
+  double capital = 100000.0;
+  double max_size = 1.0;
+  double min_size = 0.0001;
+  double min_fill_ratio = 0.5;
+  std::uint32_t ttl_ms = 50;
+  double max_slippage_bps = 10.0;
+};
+
+// A popped tick as the engine hands it to the strategy. `entry` points into the engine's private
+// copy (the ring slot may be overwritten by producers at any time after the pop).
+struct TickView {
+  const TickEntry* entry;
+  std::uint32_t symbol;      // ring index (== symbol id)
+  std::uint64_t sequence;    // ring sequence of this tick
+  std::int64_t pop_ns;       // monotonic ns when the engine popped it
+};
+
+// Features of one symbol after the last processed tick (golden vectors, diagnostics).
+struct FeatureSnapshot {
+  double mid, spread, spread_bps, microprice, ofi, ofi_norm, ewma_var, vpin;
+  std::uint64_t n_buckets;
+  bool ou_valid;
+  double kappa, mu, sigma, half_life, zscore;
+};
+
+// Where a strategy writes signals. publish() copies the record; the strategy fills every field
+// except sequence/signal_ns (the sink stamps those). Returns false when the signal was dropped.
+class SignalSink {
+ public:
+  virtual ~SignalSink() = default;
+  virtual bool publish(SignalRecord& record) = 0;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual const char* name() const noexcept = 0;
+  // One tick of one symbol; called in ring order per symbol. Must not allocate per tick.
+  virtual void on_tick(const TickView& tick, SignalSink& sink) = 0;
+  // The consumer found `missed` sequences of `symbol` overwritten before it read them (overrun).
+  virtual void on_gap(std::uint32_t symbol, std::uint64_t missed) = 0;
+  // Optional diagnostics; engines that cannot snapshot return false.
+  virtual bool features(std::uint32_t symbol, FeatureSnapshot& out) const { (void)symbol; (void)out; return false; }
+};
+
+struct EngineConfig {
+  std::string engine = "native";  // "native" | "julia"
+  std::uint32_t symbols = 1;      // number of tick rings (one strategy state per symbol)
+  StrategyParams params;
+  std::string julia_home;         // julia engine: where libjulia lives (empty = search)
+  std::string julia_sysimage;     // julia engine: sysimage path (empty = default)
+};
+
+std::unique_ptr<Strategy> make_native_strategy(const EngineConfig& config);
+
+namespace julia {
+// Defined by addon/src/julia/ when present; otherwise by addon/src/julia_unavailable.cpp, which
+// throws EngineError("JULIA_NOT_LINKED", ...). Runs on the engine thread.
+std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config);
+}  // namespace julia
+
+}  // namespace kestrel
