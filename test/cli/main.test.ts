@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, KESTREL_LOG_LEVEL: 'silent' },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('kestrel CLI', () => {
+  it('lists its subcommands with --help', () => {
+    const r = cli('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['start', 'backtest', 'config', 'version']) expect(r.stdout).toContain(c);
+  });
+
+  it('explains one command with <command> --help', () => {
+    const r = cli('start', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--max-ticks');
+  });
+
+  it('exits 2 with one line naming an unknown option', () => {
+    const r = cli('start', '--max-tiks', '5');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('kestrel: unknown option --max-tiks');
+  });
+
+  it('exits 2 with one line naming a bad option value', () => {
+    const r = cli('start', '--max-ticks', 'many');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("kestrel: option --max-ticks needs a non-negative integer, got 'many'");
+  });
+
+  it('exits 2 with one line naming the bad key of a malformed config', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kestrel-cli-'));
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'strategy:\n  engine: quantum\n');
+    const r = cli('config', 'check', '--config', file);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('strategy.engine');
+    expect(lines[0]).toContain('"quantum"');
+  });
+
+  it('exits 2 on an unknown command', () => {
+    const r = cli('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it('runs a short session and prints a JSON summary', () => {
+    const r = cli('start', '--max-ticks', '3000', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ticks: number; digest: string };
+    expect(s.ticks).toBe(3000);
+    expect(s.digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
