@@ -1,0 +1,78 @@
+/**
+ * Hash-chained audit events: each event's hash covers its content and the previous event's hash, so
+ * any edit, deletion or reordering of the trail is detected by `verifyChain`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { create, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { AuditEventSchema, type AuditEvent } from '../contracts/index.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function eventHash(event: AuditEvent): string {
+  // The hash field itself is excluded; everything else, prev_hash included, is covered.
+  const body = toBinary(AuditEventSchema, create(AuditEventSchema, { ...event, hash: '' }));
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export interface AuditInput<Desc extends DescMessage> {
+  eventType: string;
+  traceId: string;
+  schema: Desc;
+  payload: MessageShape<Desc>;
+  tsNs: bigint;
+  metadata?: Record<string, string>;
+}
+
+export class AuditChain {
+  private prev: string;
+
+  constructor(
+    readonly service: string,
+    readonly replay: boolean,
+    prevHash: string = GENESIS_HASH,
+  ) {
+    this.prev = prevHash;
+  }
+
+  get head(): string {
+    return this.prev;
+  }
+
+  next<Desc extends DescMessage>(input: AuditInput<Desc>): AuditEvent {
+    const event = create(AuditEventSchema, {
+      eventId: randomUUID(),
+      traceId: input.traceId,
+      eventType: input.eventType,
+      payload: anyPack(input.schema, input.payload),
+      tsNs: input.tsNs,
+      service: this.service,
+      metadata: input.metadata ?? {},
+      prevHash: this.prev,
+      replay: this.replay,
+    });
+    event.hash = eventHash(event);
+    this.prev = event.hash;
+    return event;
+  }
+}
+
+export class AuditChainError extends Error {
+  override readonly name = 'AuditChainError';
+  constructor(
+    message: string,
+    readonly index: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Throws AuditChainError at the first event whose link or hash does not hold. */
+export function verifyChain(events: readonly AuditEvent[], start: string = GENESIS_HASH): void {
+  let prev = start;
+  events.forEach((e, i) => {
+    if (e.prevHash !== prev) throw new AuditChainError(`event ${i} (${e.eventId}) does not link to its predecessor`, i);
+    if (eventHash(e) !== e.hash) throw new AuditChainError(`event ${i} (${e.eventId}) content does not match its hash`, i);
+    prev = e.hash;
+  });
+}
