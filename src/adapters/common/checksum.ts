@@ -1,0 +1,42 @@
+/** The venues' book checksum algorithms (shared/data/reference/REFERENCE_VALUES.md). */
+import type { OrderBook } from './book.js';
+import { crc32, crc32Signed } from './crc32.js';
+
+function krakenField(v: number, precision: number): string {
+  // Format at the instrument precision, drop the decimal point, strip leading zeros.
+  const s = v.toFixed(precision).replace('.', '');
+  let i = 0;
+  while (i < s.length - 1 && s.charCodeAt(i) === 48) i++;
+  return s.slice(i);
+}
+
+/** Kraken WS v2: top 10 asks ascending then top 10 bids descending; unsigned CRC32. */
+export function krakenChecksum(book: OrderBook, pricePrecision: number, qtyPrecision: number): number {
+  let s = '';
+  const asks = book.asks.levels;
+  const bids = book.bids.levels;
+  for (let i = 0; i < 10 && i < asks.length; i++) {
+    const l = asks[i]!;
+    s += krakenField(l.px, pricePrecision) + krakenField(l.qty, qtyPrecision);
+  }
+  for (let i = 0; i < 10 && i < bids.length; i++) {
+    const l = bids[i]!;
+    s += krakenField(l.px, pricePrecision) + krakenField(l.qty, qtyPrecision);
+  }
+  return crc32(s);
+}
+
+/** OKX v5 books: up to 25 levels, bid:bidSz:ask:askSz interleaved, strings as received; signed CRC32. */
+export function okxChecksum(book: OrderBook): number {
+  const parts: string[] = [];
+  const bids = book.bids.levels;
+  const asks = book.asks.levels;
+  for (let i = 0; i < 25; i++) {
+    const b = bids[i];
+    const a = asks[i];
+    if (b === undefined && a === undefined) break;
+    if (b !== undefined) parts.push(b.pxStr, b.qtyStr);
+    if (a !== undefined) parts.push(a.pxStr, a.qtyStr);
+  }
+  return crc32Signed(parts.join(':'));
+}

@@ -1,0 +1,33 @@
+/**
+ * CRC-32 (IEEE 802.3 / zlib polynomial 0xEDB88320), table driven. Node 20 has no zlib.crc32, and
+ * both Kraken and OKX checksum ASCII strings, so this hashes a string's char codes directly without
+ * allocating a Buffer.
+ */
+const TABLE: Uint32Array = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** Unsigned CRC-32 of an ASCII string (chars above 0xFF are not valid in venue checksum strings). */
+export function crc32(s: string): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < s.length; i++) c = TABLE[(c ^ s.charCodeAt(i)) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Unsigned CRC-32 of raw bytes. */
+export function crc32Bytes(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** The same value as a signed 32-bit integer (OKX compares signed). */
+export function crc32Signed(s: string): number {
+  return crc32(s) | 0;
+}
