@@ -9,3 +9,4 @@ export {
   projectRoot,
   type LoadOptions,
 } from './load.js';
+export { ConfigService, compareVersions, type ConfigChange, type ConfigListener } from './service.js';
