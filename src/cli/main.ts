@@ -119,6 +119,7 @@ function formatSummary(config: Config, s: SessionSummary): string {
     `  unrealized PnL ${f(s.unrealizedPnl)} (mark ${f(s.lastMid)})`,
     `  fees           ${f(s.fees)}`,
     `  net PnL        ${f(s.realizedPnl + s.unrealizedPnl - s.fees)}`,
+    `  accuracy       ROC AUC ${s.accuracy.rocAuc?.toFixed(3) ?? 'n/a'}, hit rate ${s.accuracy.hitRate?.toFixed(3) ?? 'n/a'} over ${s.accuracy.scored} scored signals`,
     `  digest         ${s.digest}`,
     `  wall time      ${f(s.wallMs / 1000, 2)} s`,
     '',

@@ -23,6 +23,7 @@ import { createLogger } from '../observability/logger.js';
 import { sharedDataFile } from '../replay/shared-data.js';
 import { binanceCaptureTicks } from './capture-ticks.js';
 import { DecisionDigest } from './digest.js';
+import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
 
 const log = createLogger('session');
 
@@ -37,6 +38,7 @@ export interface SessionSummary {
   fees: number;
   lastMid: number;
   digest: string;
+  accuracy: AccuracyReport;
   wallMs: number;
 }
 
@@ -52,6 +54,8 @@ export async function runPaperSession(config: Config, bus: Bus): Promise<Session
   let signals = 0;
   let fills = 0;
   const pos = { qty: 0, avg: 0, realized: 0, fees: 0, mark: 0 };
+  const accuracy = new AccuracyMonitor();
+  const touchAtSignal = new Map<string, number>();
 
   // Strategy stage (thin slice): fade deviations of the microprice-adjusted mid from its EWMA.
   let ewma = 0;
@@ -62,6 +66,7 @@ export async function runPaperSession(config: Config, bus: Bus): Promise<Session
     const t = fromProto(fromBinary(TickSchema, msg.data));
     books.set(t.symbol, t);
     pos.mark = (t.bid + t.ask) / 2;
+    accuracy.onMid(pos.mark, t.exchTsNs);
     if ((t.flags & 1) !== 0 || t.bid <= 0 || t.ask <= t.bid) return;
     const mid = (t.bid + t.ask) / 2;
     const alpha = 0.02;
@@ -107,6 +112,9 @@ export async function runPaperSession(config: Config, bus: Bus): Promise<Session
     const book = books.get(sig.symbol);
     if (!book) return;
     const px = sig.side === Side.BUY ? book.ask : book.bid;
+    const direction = sig.side === Side.BUY ? 1 : -1;
+    accuracy.onSignal({ confidence: sig.confidence, direction, refMid: sig.refPrice, tsNs: sig.sourceExchTsNs });
+    touchAtSignal.set(sig.traceId, px);
     const ack = create(OrderAckSchema, {
       clientId: sig.traceId,
       venue: 'binance',
@@ -130,6 +138,8 @@ export async function runPaperSession(config: Config, bus: Bus): Promise<Session
     const ack: OrderAck = fromBinary(OrderAckSchema, msg.data);
     if (ack.status !== OrderStatus.FILLED && ack.status !== OrderStatus.PARTIAL) return;
     fills++;
+    accuracy.onFill(ack.side === Side.BUY ? 1 : -1, ack.lastFillPrice, touchAtSignal.get(ack.clientId) ?? 0);
+    touchAtSignal.delete(ack.clientId);
     digest.add('fill', ack.clientId, ack.side, ack.lastFillQty, ack.lastFillPrice);
     const signed = ack.side === Side.BUY ? ack.lastFillQty : -ack.lastFillQty;
     const px = ack.lastFillPrice;
@@ -179,8 +189,9 @@ export async function runPaperSession(config: Config, bus: Bus): Promise<Session
     fees: pos.fees,
     lastMid: pos.mark,
     digest: digest.hex(),
+    accuracy: accuracy.report(),
     wallMs: performance.now() - started,
   };
-  log.info({ summary }, 'session finished');
+  log.debug({ summary }, 'session finished');
   return summary;
 }
