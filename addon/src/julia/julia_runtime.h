@@ -1,0 +1,138 @@
+// Finding, loading and starting libjulia inside the Node process.
+//
+// Two phases, because they have different thread rules:
+//  1. preflight (any thread, usually Node's main thread when the engine is selected): locate the
+//     Julia installation and the sysimage on disk, dlopen libjulia, resolve the C API, compare
+//     versions. Nothing here runs Julia code, and every failure is a typed JuliaEngineError, so
+//     selecting the `julia` engine on a machine without Julia fails at once with a clear message.
+//  2. start (the engine thread only): jl_parse_opts + jl_init_with_image + resolve the strategy's
+//     C-callable entry points. From then on that thread alone may call Julia (see
+//     docs/JULIA_EMBEDDING.md: with --handle-signals=no, Julia cannot stop another thread for GC).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "julia_api.h"
+
+namespace kestrel::julia {
+
+enum class JuliaErrorCode {
+  kJuliaNotFound,            // no libjulia under JULIA_DIR or beside `julia` on PATH
+  kJuliaLoadFailed,          // dlopen refused the library
+  kJuliaSymbolMissing,       // a C API symbol is absent (not a libjulia, or an incompatible one)
+  kJuliaVersionUnsupported,  // libjulia is not the supported Julia line
+  kSysimageNotFound,         // no sysimage at any candidate path
+  kSysimageInvalid,          // not an ELF shared object, or its version stamp is missing
+  kSysimageVersionMismatch,  // built by another Julia build: jl_init would abort the process
+  kJuliaInitFailed,          // runtime started but the strategy package could not be loaded
+  kEntryPointMissing,        // the package did not provide every entry point / wrong ABI
+  kWrongThread,              // Julia already belongs to another thread of this process
+};
+
+const char* error_code_name(JuliaErrorCode code) noexcept;
+
+class JuliaEngineError : public std::runtime_error {
+ public:
+  JuliaEngineError(JuliaErrorCode code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
+  JuliaErrorCode error_code() const noexcept { return code_; }
+  // Stable string for TS ('JULIA_NOT_FOUND', 'SYSIMAGE_NOT_FOUND', ...).
+  const char* code() const noexcept { return error_code_name(code_); }
+
+ private:
+  JuliaErrorCode code_;
+};
+
+// Supported Julia line. The sysimage is tied to the exact build anyway (see version stamp).
+inline constexpr const char* kSupportedJuliaPrefix = "1.10.";
+// Name of the sysimage built by sysimage/build.jl and of its version stamp beside it.
+inline constexpr const char* kSysimageRelPath = "sysimage/build/kestrel.so";
+inline constexpr const char* kSysimageStampSuffix = ".julia-version";
+
+// Where to look. Filled from the environment by from_environment(); explicit for tests.
+struct JuliaSearch {
+  std::string julia_dir;                     // JULIA_DIR; empty = unset
+  std::string path_env;                      // PATH, searched for `julia` when JULIA_DIR is unset
+  std::string sysimage;                      // explicit sysimage (option or KESTREL_JULIA_SYSIMAGE)
+  std::vector<std::string> sysimage_defaults;  // tried in order when `sysimage` is empty
+
+  // explicit_sysimage wins over KESTREL_JULIA_SYSIMAGE; defaults are <repo>/sysimage/build/kestrel.so
+  // derived from the addon binary's location and from the current directory.
+  static JuliaSearch from_environment(const std::string& explicit_sysimage);
+};
+
+struct JuliaInstall {
+  std::string root;          // <root>/bin/julia, <root>/lib/libjulia.so.1
+  std::string bindir;        // <root>/bin, becomes Sys.BINDIR
+  std::string libjulia;      // absolute path of libjulia.so.1
+  std::string sysimage;      // absolute path of the sysimage
+  std::string sysimage_built_with;  // content of the version stamp, e.g. "1.10.8"
+};
+
+// Filesystem only: finds libjulia and the sysimage, checks the sysimage is an ELF file with a
+// version stamp. Throws JuliaEngineError (JULIA_NOT_FOUND, SYSIMAGE_NOT_FOUND, SYSIMAGE_INVALID).
+JuliaInstall locate_julia(const JuliaSearch& search);
+
+// Filled by the Julia package (KestrelStrategy.fill_entry_points!) with @cfunction pointers.
+// Layout shared with julia/src/EntryPoints.jl: 8-byte slots, indices below.
+struct JuliaEntryTable {
+  static constexpr std::uint64_t kAbiVersion = 1;
+  static constexpr std::size_t kSlots = 8;
+  // slot 0: ABI version written by Julia; slot 1: number of entry points written.
+  // slots 2..: function pointers, in the order of EntryPoint below.
+  std::uint64_t slots[kSlots] = {};
+};
+
+enum class EntryPoint : std::size_t {
+  kCreate = 2,    // (const StrategyParams*) -> int64 handle (>0) or negative error
+  kDestroy = 3,   // (int64 handle) -> int32
+  kBindRing = 4,  // (int64 handle, const RingBinding*) -> int32
+  kProcess = 5,   // (int64 handle, uint64 first, uint64 count, SignalOut*) -> int64 signals written
+  kReset = 6,     // (int64 handle) -> int32
+};
+inline constexpr std::size_t kEntryPointCount = 5;
+
+// The process-wide Julia runtime. Julia can be initialised once per process and never unloaded,
+// so this object lives until exit; the library handle is deliberately never closed.
+class JuliaRuntime {
+ public:
+  // Phase 1 (any thread). Returns the runtime loaded earlier in this process if there is one,
+  // after checking that the same sysimage is requested. Throws JuliaEngineError.
+  static JuliaRuntime& preflight(const JuliaSearch& search);
+
+  // Phase 2 (engine thread). Initialises Julia on the calling thread the first time; later calls
+  // from the same thread return at once; a call from another thread throws WRONG_THREAD.
+  void start_on_this_thread();
+
+  // Entry point address (valid after start). The caller casts it to the documented signature.
+  void* entry(EntryPoint which) const;
+
+  bool owned_by_this_thread() const;
+  const JuliaInstall& install() const { return install_; }
+  const std::string& julia_version() const { return version_; }
+
+  JuliaRuntime(const JuliaRuntime&) = delete;
+  JuliaRuntime& operator=(const JuliaRuntime&) = delete;
+
+ private:
+  JuliaRuntime(JuliaInstall install, void* handle, JlApi api, std::string version);
+  void resolve_entry_points();
+  // Evaluates `code` in Main; the code writes any caught error text into err_buf_ (NUL-terminated).
+  bool eval_checked(const std::string& code, std::string& error);
+
+  JuliaInstall install_;
+  void* handle_;  // dlopen handle, never closed (Julia cannot be unloaded)
+  JlApi api_;
+  std::string version_;
+  bool started_ = false;
+  std::thread::id owner_{};
+  JuliaEntryTable table_{};
+  std::vector<char> err_buf_;
+};
+
+}  // namespace kestrel::julia

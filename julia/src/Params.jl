@@ -1,0 +1,120 @@
+# Strategy parameters: docs/STRATEGY.md "Parameters" (same names, same defaults, same order).
+
+"""
+    Params
+
+Immutable, isbits: passed by value into every hot function, so reading a parameter never touches
+the heap. Integers keep the C++ types' ranges (ns as Int64, counts as Int).
+"""
+struct Params
+    strategy_id::UInt32
+    ewma_lambda::Float64
+    ofi_alpha::Float64
+    vpin_bar_ns::Int64
+    vpin_bucket_volume::Float64
+    vpin_buckets::Int
+    ou_dt_ns::Int64
+    ou_window::Int
+    z_entry::Float64
+    z_high::Float64
+    max_spread_bps::Float64
+    vpin_max::Float64
+    half_life_min_s::Float64
+    half_life_max_s::Float64
+    cooldown_ns::Int64
+    min_confidence::Float64
+    kelly_fraction::Float64
+    capital::Float64
+    max_size::Float64
+    min_size::Float64
+    min_fill_ratio::Float64
+    ttl_ms::UInt32
+    max_slippage_bps::Float64
+end
+
+"""Parameter names in declaration order: the order of the Float64 vector the addon passes."""
+const PARAM_NAMES = fieldnames(Params)
+const N_PARAMS = length(PARAM_NAMES)
+
+const DEFAULT_PARAM_VALUES = (
+    1.0,            # strategy_id
+    0.94,           # ewma_lambda
+    0.1,            # ofi_alpha
+    1.0e9,          # vpin_bar_ns
+    1.0,            # vpin_bucket_volume
+    50.0,           # vpin_buckets
+    1.0e8,          # ou_dt_ns
+    300.0,          # ou_window
+    2.0,            # z_entry
+    3.0,            # z_high
+    5.0,            # max_spread_bps
+    0.8,            # vpin_max
+    0.5,            # half_life_min_s
+    120.0,          # half_life_max_s
+    1.0e9,          # cooldown_ns
+    0.3,            # min_confidence
+    0.25,           # kelly_fraction
+    100000.0,       # capital
+    1.0,            # max_size
+    0.0001,         # min_size
+    0.5,            # min_fill_ratio
+    50.0,           # ttl_ms
+    10.0,           # max_slippage_bps
+)
+
+"""Thrown for a parameter set the strategy cannot run with; the message names the parameter."""
+struct ParamError <: Exception
+    msg::String
+end
+Base.showerror(io::IO, e::ParamError) = print(io, "ParamError: ", e.msg)
+
+function exact_integer(::Type{T}, name::Symbol, v::Float64) where {T<:Integer}
+    (isfinite(v) && v == round(v) && typemin(T) <= v <= typemax(T)) ||
+        throw(ParamError("$(name) = $(v) is not a $(T)"))
+    return T(v)
+end
+
+"""
+    params_from_values(values) -> Params
+
+Builds and validates `Params` from numbers in `PARAM_NAMES` order (integers given as exact
+Float64s, as the addon passes them).
+"""
+function params_from_values(values::AbstractVector{Float64})
+    length(values) == N_PARAMS || throw(ParamError("expected $(N_PARAMS) parameters, got $(length(values))"))
+    args = ntuple(N_PARAMS) do i
+        T = fieldtype(Params, i)
+        T <: Integer ? exact_integer(T, PARAM_NAMES[i], values[i]) : Float64(values[i])
+    end
+    p = Params(args...)
+    validate(p)
+    return p
+end
+
+default_params() = params_from_values(collect(Float64, DEFAULT_PARAM_VALUES))
+
+"""
+    params_with(overrides) -> Params
+
+Defaults with `name => value` overrides (the golden `<case>.params.csv`). Unknown names are an error,
+so a renamed parameter cannot be silently ignored.
+"""
+function params_with(overrides::AbstractVector{Pair{Symbol,Float64}})
+    values = collect(Float64, DEFAULT_PARAM_VALUES)
+    for (name, v) in overrides
+        i = findfirst(==(name), PARAM_NAMES)
+        i === nothing && throw(ParamError("unknown parameter $(name)"))
+        values[i] = v
+    end
+    return params_from_values(values)
+end
+
+function validate(p::Params)
+    p.ou_window >= 2 || throw(ParamError("ou_window = $(p.ou_window) must be >= 2"))
+    p.vpin_buckets >= 1 || throw(ParamError("vpin_buckets = $(p.vpin_buckets) must be >= 1"))
+    p.ou_dt_ns > 0 || throw(ParamError("ou_dt_ns = $(p.ou_dt_ns) must be > 0"))
+    p.vpin_bar_ns > 0 || throw(ParamError("vpin_bar_ns = $(p.vpin_bar_ns) must be > 0"))
+    (p.vpin_bucket_volume > 0 && isfinite(p.vpin_bucket_volume)) ||
+        throw(ParamError("vpin_bucket_volume = $(p.vpin_bucket_volume) must be finite and > 0"))
+    return p
+end
