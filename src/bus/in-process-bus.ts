@@ -1,9 +1,9 @@
 /**
  * In-process bus with NATS semantics (wildcards, queue groups, request-reply with timeout, headers).
- * Delivery is asynchronous (microtask) like a network bus, in publish order per subscriber, so code
- * written against it behaves the same on NATS.
+ * Delivery is asynchronous like a network bus, in publish order per subscriber, so code written
+ * against it behaves the same on NATS. Deliveries are queued and drained in one microtask per burst
+ * (not one per message), and subject → subscriber routing is cached until subscriptions change.
  */
-import { randomUUID } from 'node:crypto';
 import {
   BusError,
   BusTimeoutError,
@@ -28,6 +28,20 @@ interface Sub {
   active: boolean;
 }
 
+interface Route {
+  plain: Sub[];
+  /** Members of each queue group matching the subject, with a round-robin cursor. */
+  groups: Array<{ members: Sub[]; cursor: number }>;
+}
+
+interface Delivery {
+  sub: Sub;
+  msg: BusMessage;
+}
+
+const EMPTY_HEADERS: Headers = Object.freeze({});
+const INBOX_PREFIX = '_INBOX.';
+
 export interface InProcessBusOptions {
   /** Called when a handler throws or rejects; the bus itself never crashes on handler errors. */
   onHandlerError?: (err: unknown, subject: string) => void;
@@ -37,19 +51,33 @@ export class InProcessBus implements Bus {
   readonly kind = 'in-process' as const;
   private readonly subs = new Map<number, Sub>();
   private nextId = 1;
-  private readonly queueCursor = new Map<string, number>();
-  private pending = 0;
+  private routes = new Map<string, Route>();
+  private queue: Delivery[] = [];
+  private draining = false;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
+  // One inbox for all requests of this bus, as NATS clients multiplex their requests.
+  private readonly inbox = `${INBOX_PREFIX}${process.pid}_${Math.random().toString(36).slice(2)}`;
+  private readonly pendingRequests = new Map<string, (msg: BusMessage) => void>();
+  private nextRequest = 1;
 
   constructor(private readonly opts: InProcessBusOptions = {}) {}
 
-  publish(subject: string, data: Uint8Array, opts: PublishOptions = {}): void {
+  publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
     this.ensureOpen();
-    validateSubject(subject, false);
-    const headers = opts.headers ?? {};
-    const targets = this.route(subject);
-    for (const sub of targets) this.deliver(sub, subject, data, headers, opts.reply);
+    if (subject.startsWith(this.inbox)) {
+      this.answer(subject, data, opts?.headers ?? EMPTY_HEADERS);
+      return;
+    }
+    const route = this.route(subject);
+    const headers = opts?.headers ?? EMPTY_HEADERS;
+    const reply = opts?.reply;
+    for (const sub of route.plain) this.enqueue(sub, subject, data, headers, reply);
+    for (const g of route.groups) {
+      const sub = g.members[g.cursor % g.members.length]!;
+      g.cursor++;
+      this.enqueue(sub, subject, data, headers, reply);
+    }
   }
 
   subscribe(pattern: string, handler: Handler, opts: SubscribeOptions = {}): Subscription {
@@ -57,36 +85,38 @@ export class InProcessBus implements Bus {
     validateSubject(pattern, true);
     const sub: Sub = { id: this.nextId++, pattern, queue: opts.queue, handler, active: true };
     this.subs.set(sub.id, sub);
+    this.routes = new Map();
     return {
       subject: pattern,
       unsubscribe: () => {
+        if (!sub.active) return;
         sub.active = false;
         this.subs.delete(sub.id);
+        this.routes = new Map();
       },
     };
   }
 
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage> {
     this.ensureOpen();
-    validateSubject(subject, false);
-    if (this.route(subject).length === 0) return Promise.reject(new NoRespondersError(subject));
-    const inbox = `_INBOX.${randomUUID().replaceAll('-', '')}`;
+    const route = this.route(subject);
+    if (route.plain.length === 0 && route.groups.length === 0) return Promise.reject(new NoRespondersError(subject));
+    const reply = `${this.inbox}.${this.nextRequest++}`;
     return new Promise<BusMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
-        sub.unsubscribe();
+        this.pendingRequests.delete(reply);
         reject(new BusTimeoutError(subject, opts.timeoutMs));
       }, opts.timeoutMs);
-      const sub = this.subscribe(inbox, (msg) => {
+      this.pendingRequests.set(reply, (msg) => {
         clearTimeout(timer);
-        sub.unsubscribe();
         resolve(msg);
       });
-      this.publish(subject, data, { reply: inbox, ...(opts.headers ? { headers: opts.headers } : {}) });
+      this.publish(subject, data, opts.headers ? { headers: opts.headers, reply } : { reply });
     });
   }
 
   flush(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
+    if (this.queue.length === 0 && !this.draining) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -94,15 +124,25 @@ export class InProcessBus implements Bus {
     await this.flush();
     this.closed = true;
     this.subs.clear();
+    this.routes = new Map();
   }
 
-  /** Plain subscribers all receive; each queue group picks one member round-robin. */
-  private route(subject: string): Sub[] {
-    const out: Sub[] = [];
+  private answer(subject: string, data: Uint8Array, headers: Headers): void {
+    const resolve = this.pendingRequests.get(subject);
+    if (!resolve) return; // late answer after a timeout: dropped, as on NATS
+    this.pendingRequests.delete(subject);
+    resolve(this.message(subject, data, headers, undefined));
+  }
+
+  private route(subject: string): Route {
+    const cached = this.routes.get(subject);
+    if (cached) return cached;
+    validateSubject(subject, false);
+    const route: Route = { plain: [], groups: [] };
     const groups = new Map<string, Sub[]>();
     for (const sub of this.subs.values()) {
       if (!subjectMatches(sub.pattern, subject)) continue;
-      if (sub.queue === undefined) out.push(sub);
+      if (sub.queue === undefined) route.plain.push(sub);
       else {
         const key = `${sub.queue}\u0000${sub.pattern}`;
         const members = groups.get(key);
@@ -110,43 +150,51 @@ export class InProcessBus implements Bus {
         else groups.set(key, [sub]);
       }
     }
-    for (const [key, members] of groups) {
-      const cursor = this.queueCursor.get(key) ?? 0;
-      out.push(members[cursor % members.length]!);
-      this.queueCursor.set(key, cursor + 1);
-    }
-    return out;
+    for (const members of groups.values()) route.groups.push({ members, cursor: 0 });
+    // Bounded: a stream of one-off subjects must not grow the cache without limit.
+    if (this.routes.size >= 10_000) this.routes = new Map();
+    this.routes.set(subject, route);
+    return route;
   }
 
-  private deliver(sub: Sub, subject: string, data: Uint8Array, headers: Headers, reply: string | undefined): void {
-    const msg: BusMessage = {
+  private message(subject: string, data: Uint8Array, headers: Headers, reply: string | undefined): BusMessage {
+    return {
       subject,
       data,
       headers,
       reply,
       respond: (d, h) => {
         if (reply === undefined) throw new BusError(`message on ${subject} has no reply subject`);
-        if (!this.closed) this.publish(reply, d, h ? { headers: h } : {});
+        if (!this.closed) this.publish(reply, d, h ? { headers: h } : undefined);
       },
     };
-    this.pending++;
-    queueMicrotask(() => {
+  }
+
+  private enqueue(sub: Sub, subject: string, data: Uint8Array, headers: Headers, reply: string | undefined): void {
+    this.queue.push({ sub, msg: this.message(subject, data, headers, reply) });
+    if (!this.draining) {
+      this.draining = true;
+      queueMicrotask(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    // Handlers may publish more; those deliveries join this same drain, in order.
+    for (let i = 0; i < this.queue.length; i++) {
+      const { sub, msg } = this.queue[i]!;
+      if (!sub.active) continue;
       try {
-        if (sub.active) {
-          const r = sub.handler(msg);
-          if (r instanceof Promise) r.catch((err: unknown) => this.handlerError(err, subject));
-        }
+        const r = sub.handler(msg);
+        if (r instanceof Promise) r.catch((err: unknown) => this.handlerError(err, msg.subject));
       } catch (err) {
-        this.handlerError(err, subject);
-      } finally {
-        this.pending--;
-        if (this.pending === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const w of waiters) w();
-        }
+        this.handlerError(err, msg.subject);
       }
-    });
+    }
+    this.queue = [];
+    this.draining = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private handlerError(err: unknown, subject: string): void {
