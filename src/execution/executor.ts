@@ -1,0 +1,976 @@
+/**
+ * The executor: signal → validation → priority lanes + concurrency caps → smart routing → precision
+ * & slippage guards → local risk guard (risk.check on boundary cases) → nonce + client id → WAL
+ * intent (fdatasync) → ord.req.{venue}; venue answers (reply and ord.ack.{venue}) drive the order
+ * state machine, the positions book and the circuit breakers.
+ *
+ * Invariants (what the chaos test checks):
+ * - no order leaves before its WAL intent is durable (group commit: one fsync may cover a burst);
+ * - a client id / nonce is never reused, across crashes (nonce watermark in the WAL);
+ * - an order whose outcome is unknown (timeout, crash) is never resent: the venue is asked first.
+ */
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  CancelRequestSchema,
+  OrderAckSchema,
+  OrderRequestSchema,
+  OrderStatus,
+  OrderType,
+  RejectReason,
+  RiskCheckRequestSchema,
+  RiskCheckResponseSchema,
+  Side,
+  SignalSchema,
+  TimeInForce,
+  Urgency,
+  headers as H,
+  patterns,
+  rejectName,
+  subjects,
+  timeouts,
+  type OrderAck,
+  type VenueSpec,
+} from '../contracts/index.js';
+import { BusTimeoutError, NoRespondersError, type Bus, type BusMessage, type Subscription } from '../bus/bus.js';
+import { CircuitBreakerRegistry, DEFAULT_BREAKER, type BreakerConfig } from '../circuit/breaker.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import type { PositionBook } from '../positions/book.js';
+import { NonceManager } from './nonce.js';
+import { OrderRecord, OrderState, isTerminal, type FillDelta } from './order.js';
+import { PrecisionGuard } from './precision.js';
+import { LocalRiskGuard, RiskDecision } from './risk-guard.js';
+import { SmartOrderRouter, type Allocation } from './router.js';
+import { nowNs, type ExecSignal, type MarketSnapshotSource, type SignalSource } from './types.js';
+import { OrderJournal } from './wal/order-journal.js';
+
+/** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
+export interface VenueReconClient {
+  openOrders(): Promise<OrderAck[]>;
+  orderStatus(clientId: string): Promise<OrderAck | undefined>;
+  cancel(req: import('../contracts/index.js').CancelRequest): Promise<OrderAck>;
+  balances(): Promise<Record<string, number>>;
+}
+
+export interface ConcurrencyConfig {
+  globalMaxInflight: number;
+  perVenueMaxInflight: Record<string, number>;
+  perSymbolMaxInflight: number;
+}
+
+export interface ExecutorConfig {
+  /** shadow: every order carries shadow=true (paper fills at the simulated venue). */
+  mode: 'live' | 'shadow';
+  walDir: string;
+  walRotationBytes?: number;
+  walRetentionMs?: number;
+  clientIdPrefix?: string;
+  nonceBlock?: number;
+  minConfidence?: number;
+  /** Used when a signal carries ttl_ms = 0. */
+  defaultTtlMs?: number;
+  staleSnapshotMs?: number;
+  /** Used when a signal carries max_slippage_bps = 0. */
+  defaultSlippageBps?: number;
+  /** Slippage allowance of flatten and unwind orders. */
+  flattenSlippageBps?: number;
+  riskStalenessMs?: number;
+  riskBoundaryPct?: number;
+  concurrency?: Partial<ConcurrencyConfig>;
+  /** Bounded queue per priority lane (HIGH, NORMAL, LOW); overflow is refused, counted. */
+  laneCapacity?: number;
+  tif?: TimeInForce;
+  /** Venues allowed for routing (default: every venue in the specs). */
+  enabledVenues?: string[];
+  /** How long an in-doubt order waits for a venue answer before the venue is asked. */
+  inDoubtCheckMs?: number;
+  /** Before recovery asks venues about unacknowledged intents, let in-flight requests land. */
+  recoveryGraceMs?: number;
+  circuit?: BreakerConfig;
+  namespace?: 'live' | 'replay';
+  /** Cancel every open order when the kill switch fires. Default true. */
+  cancelOnKill?: boolean;
+}
+
+export const DEFAULT_CONCURRENCY: ConcurrencyConfig = {
+  globalMaxInflight: 256,
+  perVenueMaxInflight: { kraken: 64, binance: 128, default: 32 },
+  perSymbolMaxInflight: 8,
+};
+
+export interface ExecutorDeps {
+  bus: Bus;
+  venues: readonly VenueSpec[];
+  market: MarketSnapshotSource;
+  /** Private-channel clients per venue for recovery, in-doubt resolution, orphan cancel, balances. */
+  recon?: Readonly<Record<string, VenueReconClient>>;
+  logger?: Logger;
+}
+
+export interface RejectEvent {
+  signal: ExecSignal | undefined;
+  venue: string;
+  reason: RejectReason;
+  detail: string;
+}
+
+export interface RecoveryReport {
+  replayedOrders: number;
+  inDoubt: number;
+  adopted: number;
+  failed: number;
+  unresolved: number;
+  orphansCancelled: number;
+  truncatedBytes: number;
+}
+
+interface GroupState {
+  id: string;
+  policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE';
+  minPct: number;
+  legs: OrderRecord[];
+  plannedSize: number;
+  failedLegs: number;
+  cancelling: boolean;
+  settled: boolean;
+  resolve: (r: GroupResult) => void;
+}
+
+export interface GroupLegInput {
+  venue: string;
+  symbol: string;
+  side: Side;
+  size: number;
+  limitPrice: number;
+}
+
+export interface GroupResult {
+  orderGroupId: string;
+  outcome: 'COMPLETE' | 'ACCEPTED_PARTIAL' | 'UNWOUND';
+  completionPct: number;
+  legs: Array<{ clientId: string; venue: string; symbol: string; state: string; filled: number }>;
+  unwindClientIds: string[];
+}
+
+type Lane = ExecSignal[];
+
+export class Executor {
+  readonly journal: OrderJournal;
+  readonly nonces: NonceManager;
+  readonly precision: PrecisionGuard;
+  readonly router: SmartOrderRouter;
+  readonly risk: LocalRiskGuard;
+  readonly breakers: CircuitBreakerRegistry;
+  readonly book: PositionBook;
+  readonly orders: Map<string, OrderRecord>;
+  readonly truncatedBytes: number;
+  private readonly log: Logger;
+  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs'>> & {
+    concurrency: ConcurrencyConfig;
+  };
+  private readonly enabled: Set<string>;
+  private readonly paused = new Set<string>();
+  private halted = false;
+  private readonly lanes: [Lane, Lane, Lane] = [[], [], []];
+  private inflight = 0;
+  private readonly venueInflight = new Map<string, number>();
+  private readonly symbolInflight = new Map<string, number>();
+  /** Inflight signed quantity per symbol (risk exposure of orders not yet filled). */
+  private readonly symbolPending = new Map<string, number>();
+  private readonly slots = new Set<string>();
+  private pendingSend: OrderRecord[] = [];
+  private commitScheduled = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
+  private readonly subs: Subscription[] = [];
+  private readonly groups = new Map<string, GroupState>();
+  private readonly rejectListeners: Array<(e: RejectEvent) => void> = [];
+  private readonly fillListeners: Array<(o: OrderRecord, d: FillDelta) => void> = [];
+  private readonly sendListeners: Array<(o: OrderRecord, signal: ExecSignal | undefined) => void> = [];
+  private signalSource: SignalSource | undefined;
+  private unsubscribeSignals: (() => void) | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private started = false;
+  private closed = false;
+  private readonly ns: 'live' | 'replay';
+  private readonly staleNs: bigint;
+  /** Reject counts by reason (also the metrics source). */
+  readonly rejects = new Map<RejectReason, number>();
+  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0 };
+
+  constructor(
+    private readonly deps: ExecutorDeps,
+    config: ExecutorConfig,
+  ) {
+    this.log = deps.logger ?? createLogger('executor');
+    const concurrency: ConcurrencyConfig = {
+      ...DEFAULT_CONCURRENCY,
+      ...(config.concurrency ?? {}),
+      perVenueMaxInflight: { ...DEFAULT_CONCURRENCY.perVenueMaxInflight, ...(config.concurrency?.perVenueMaxInflight ?? {}) },
+    };
+    this.cfg = {
+      mode: config.mode,
+      walDir: config.walDir,
+      clientIdPrefix: config.clientIdPrefix ?? 'KS',
+      nonceBlock: config.nonceBlock ?? 1000,
+      minConfidence: config.minConfidence ?? 0.5,
+      defaultTtlMs: config.defaultTtlMs ?? 50,
+      staleSnapshotMs: config.staleSnapshotMs ?? 2000,
+      defaultSlippageBps: config.defaultSlippageBps ?? 10,
+      flattenSlippageBps: config.flattenSlippageBps ?? 100,
+      riskStalenessMs: config.riskStalenessMs ?? 1000,
+      riskBoundaryPct: config.riskBoundaryPct ?? 0.9,
+      concurrency,
+      laneCapacity: config.laneCapacity ?? 5000,
+      tif: config.tif ?? TimeInForce.IOC,
+      inDoubtCheckMs: config.inDoubtCheckMs ?? 500,
+      recoveryGraceMs: config.recoveryGraceMs ?? 100,
+      namespace: config.namespace ?? 'live',
+      cancelOnKill: config.cancelOnKill ?? true,
+    };
+    this.ns = this.cfg.namespace;
+    this.staleNs = BigInt(this.cfg.staleSnapshotMs) * 1_000_000n;
+    const opened = OrderJournal.open(config.walDir, {
+      ...(config.walRotationBytes !== undefined ? { rotationBytes: config.walRotationBytes } : {}),
+      ...(config.walRetentionMs !== undefined ? { retentionMs: config.walRetentionMs } : {}),
+    });
+    this.journal = opened.journal;
+    this.truncatedBytes = opened.truncatedBytes;
+    this.orders = this.journal.state.orders;
+    this.book = this.journal.state.book;
+    this.nonces = new NonceManager(this.journal, { blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix });
+    this.precision = new PrecisionGuard(deps.venues, this.staleNs, this.cfg.defaultSlippageBps);
+    this.router = new SmartOrderRouter(this.precision, deps.market);
+    this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
+    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, deps.bus);
+    this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
+    // Orders the WAL knows as open hold their concurrency slots until they finish.
+    for (const o of this.orders.values()) if (!isTerminal(o.state)) this.takeSlot(o);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Subscribe acks and limits, recover from the WAL + venues, then accept signals. */
+  async start(signals?: SignalSource): Promise<RecoveryReport> {
+    if (this.started) throw new Error('executor already started');
+    this.started = true;
+    this.subs.push(this.deps.bus.subscribe(patterns.orderAcksAll(this.ns), (m) => this.onAckMessage(m)));
+    this.risk.subscribe(this.deps.bus, nowNs, this.ns);
+    const report = await this.recover();
+    if (signals) this.attachSignals(signals);
+    return report;
+  }
+
+  attachSignals(source: SignalSource): void {
+    this.unsubscribeSignals?.();
+    this.signalSource = source;
+    this.unsubscribeSignals = source.onSignal((s) => this.onSignal(s));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribeSignals?.();
+    this.signalSource = undefined;
+    for (const s of this.subs) s.unsubscribe();
+    this.risk.close();
+    for (const t of this.timers) clearTimeout(t);
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.flush();
+    this.journal.close();
+  }
+
+  onReject(cb: (e: RejectEvent) => void): void {
+    this.rejectListeners.push(cb);
+  }
+
+  onFill(cb: (o: OrderRecord, d: FillDelta) => void): void {
+    this.fillListeners.push(cb);
+  }
+
+  /** Called right after an order's request went out (latency measurement hook). */
+  onSend(cb: (o: OrderRecord, signal: ExecSignal | undefined) => void): void {
+    this.sendListeners.push(cb);
+  }
+
+  get inflightCount(): number {
+    return this.inflight;
+  }
+
+  get queuedCount(): number {
+    return this.lanes[0].length + this.lanes[1].length + this.lanes[2].length;
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  // ---------------------------------------------------------------- emergency controls
+
+  /** Global kill switch: refuse new signals; cancel open orders (cancelOnKill). */
+  async kill(reason: string): Promise<void> {
+    this.halted = true;
+    this.log.warn({ reason }, 'kill switch engaged');
+    for (const lane of this.lanes) for (const s of lane.splice(0)) this.reject(s, '', RejectReason.KILL_SWITCH, reason);
+    if (this.cfg.cancelOnKill) await this.cancelAll(`kill: ${reason}`);
+  }
+
+  resume(): void {
+    this.halted = false;
+    this.log.warn('kill switch released');
+  }
+
+  pauseVenue(venue: string): void {
+    this.paused.add(venue);
+  }
+
+  resumeVenue(venue: string): void {
+    this.paused.delete(venue);
+    this.pump();
+  }
+
+  isPaused(venue: string): boolean {
+    return this.paused.has(venue);
+  }
+
+  /** Close every position with opposite orders on the venue that holds it. Returns client ids. */
+  async flatten(reason: string): Promise<string[]> {
+    await this.cancelAll(`flatten: ${reason}`);
+    const ids: string[] = [];
+    for (const p of this.book.all()) {
+      if (Math.abs(p.quantity) < 1e-12) continue;
+      const side = p.quantity > 0 ? Side.SELL : Side.BUY;
+      const o = this.placeDirect(p.venue, p.symbol, side, Math.abs(p.quantity), 0, this.cfg.flattenSlippageBps, '', `flatten:${reason}`);
+      if (o) ids.push(o.clientId);
+    }
+    return ids;
+  }
+
+  async cancelAll(reason: string): Promise<void> {
+    const open = [...this.orders.values()].filter((o) => !isTerminal(o.state) && o.state !== OrderState.INTENT);
+    await Promise.all(open.map((o) => this.cancel(o, reason)));
+  }
+
+  /** Cancel one order via ord.cancel.req (the order gateway), falling back to the private client. */
+  async cancel(o: OrderRecord, reason: string): Promise<OrderAck | undefined> {
+    const req = create(CancelRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, reason });
+    try {
+      const recon = this.deps.recon?.[o.venue];
+      let ack: OrderAck;
+      if (recon) ack = await recon.cancel(req);
+      else {
+        const m = await this.deps.bus.request(subjects.orderCancelReq(this.ns), toBinary(CancelRequestSchema, req), {
+          timeoutMs: 200,
+          headers: { [H.correlationId]: o.clientId },
+        });
+        ack = fromBinary(OrderAckSchema, m.data);
+      }
+      if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED) this.applyAck(ack);
+      return ack;
+    } catch (err) {
+      this.log.warn({ clientId: o.clientId, err: String(err) }, 'cancel failed');
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- signal intake
+
+  /** Entry point for every signal (ring or bus). Synchronous up to the WAL commit scheduling. */
+  onSignal(s: ExecSignal): void {
+    this.counters.signals++;
+    if (this.closed) return;
+    if (this.halted) return this.reject(s, '', RejectReason.KILL_SWITCH, 'kill switch engaged');
+    if (s.traceId && this.journal.state.traceIds.has(s.traceId)) {
+      this.counters.duplicates++;
+      return this.reject(s, '', RejectReason.DUPLICATE_ORDER, `signal ${s.traceId} already executed`);
+    }
+    if (this.expired(s, nowNs())) return this.reject(s, '', RejectReason.SIGNAL_EXPIRED, `ttl ${s.ttlMs} ms elapsed`);
+    if (!(s.confidence >= this.cfg.minConfidence)) {
+      return this.reject(s, '', RejectReason.LOW_CONFIDENCE, `confidence ${s.confidence} < ${this.cfg.minConfidence}`);
+    }
+    if (!(s.size > 0) || (s.side !== Side.BUY && s.side !== Side.SELL)) {
+      return this.reject(s, '', RejectReason.UNKNOWN, 'signal without side or positive size');
+    }
+    // Fast path: nothing queued ahead and room for it → straight through.
+    if (this.queuedCount === 0 && this.hasRoom(s.symbol)) {
+      this.process(s);
+      return;
+    }
+    const lane = this.lanes[laneOf(s.urgency)];
+    if (lane.length >= this.cfg.laneCapacity) {
+      return this.reject(s, '', RejectReason.CONCURRENCY_LIMIT, 'priority lane full');
+    }
+    lane.push(s);
+    this.pump();
+  }
+
+  private expired(s: ExecSignal, now: bigint): boolean {
+    const ttl = s.ttlMs > 0 ? s.ttlMs : this.cfg.defaultTtlMs;
+    return s.emitTsNs > 0n && Number(now - s.emitTsNs) > ttl * 1e6;
+  }
+
+  private hasRoom(symbol: string): boolean {
+    return (
+      this.inflight < this.cfg.concurrency.globalMaxInflight &&
+      (this.symbolInflight.get(symbol) ?? 0) < this.cfg.concurrency.perSymbolMaxInflight
+    );
+  }
+
+  /** Drain lanes (HIGH first) while caps allow; signals that expired in the queue are refused. */
+  private pump(): void {
+    if (this.halted) return;
+    for (const lane of this.lanes) {
+      let i = 0;
+      while (i < lane.length) {
+        if (this.inflight >= this.cfg.concurrency.globalMaxInflight) return;
+        const s = lane[i]!;
+        if (this.expired(s, nowNs())) {
+          lane.splice(i, 1);
+          this.reject(s, '', RejectReason.SIGNAL_EXPIRED, 'expired while queued');
+          continue;
+        }
+        if (!this.hasRoom(s.symbol)) {
+          i++; // this symbol is at its cap; others behind it may go (no head-of-line blocking)
+          continue;
+        }
+        lane.splice(i, 1);
+        this.process(s);
+      }
+    }
+  }
+
+  private venueCap(venue: string): number {
+    const m = this.cfg.concurrency.perVenueMaxInflight;
+    return m[venue] ?? m.default ?? 32;
+  }
+
+  private eligible = (venue: string): boolean =>
+    this.enabled.has(venue) &&
+    !this.paused.has(venue) &&
+    this.breakers.get(venue).wouldAllow() &&
+    (this.venueInflight.get(venue) ?? 0) < this.venueCap(venue);
+
+  private process(s: ExecSignal): void {
+    const venues = this.precision.venuesFor(s.symbol);
+    if (venues.length === 0) return this.reject(s, '', RejectReason.INVALID_SYMBOL, `no venue lists ${s.symbol}`);
+    const shadow = this.cfg.mode === 'shadow';
+    const allocs = this.router.route(s.symbol, s.side, s.size, venues, (v) => this.eligible(v) && (shadow || !this.precision.entry(v, s.symbol)!.shadowOnly));
+    if (allocs.length === 0) return this.rejectNoVenue(s, venues, shadow);
+    for (let i = 0; i < allocs.length; i++) this.placeAllocation(s, allocs[i]!, allocs.length > 1 ? i : -1);
+  }
+
+  private rejectNoVenue(s: ExecSignal, venues: string[], shadow: boolean): void {
+    const v = venues[0]!;
+    if (!shadow && venues.every((x) => this.precision.entry(x, s.symbol)!.shadowOnly)) {
+      return this.reject(s, v, RejectReason.VENUE_POLICY, 'live order: every venue for the symbol is shadow_only');
+    }
+    if (venues.every((x) => this.paused.has(x) || !this.enabled.has(x))) return this.reject(s, v, RejectReason.KILL_SWITCH, 'venues paused or disabled');
+    if (venues.every((x) => !this.breakers.get(x).wouldAllow())) return this.reject(s, v, RejectReason.CIRCUIT_OPEN, 'every venue circuit open');
+    if (venues.every((x) => (this.venueInflight.get(x) ?? 0) >= this.venueCap(x))) {
+      return this.reject(s, v, RejectReason.CONCURRENCY_LIMIT, 'per-venue in-flight caps reached');
+    }
+    return this.reject(s, v, RejectReason.STALE_SNAPSHOT, 'no venue with a usable book');
+  }
+
+  private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
+    const shadow = this.cfg.mode === 'shadow';
+    const now = nowNs();
+    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, this.deps.market.get(a.venue, s.symbol), now, shadow);
+    if (!g.ok) return this.reject(s, a.venue, g.reason, g.detail);
+    if (g.corrections !== 0) this.counters.corrected++;
+    const price = g.price;
+    const size = g.size;
+    const signed = s.side === Side.SELL ? -size : size;
+    const exposure = {
+      symbolQty: this.book.net(s.symbol) + (this.symbolPending.get(s.symbol) ?? 0),
+      grossNotional: this.book.grossNotional(),
+    };
+    const d = this.risk.check(s.symbol, signed, price, exposure, now);
+    if (d === RiskDecision.REJECTED) return this.reject(s, a.venue, this.risk.reason, this.risk.detail);
+    // Every slice of a routed signal carries the signal's trace id (the dedupe key).
+    const traceId = s.traceId;
+    void slice;
+    if (d === RiskDecision.APPROVED) {
+      this.createAndQueue(a.venue, s.symbol, s.side, size, price, '', traceId, s.strategyId, s);
+      return;
+    }
+    // Boundary case: the gateway decides (10 ms, reject on timeout). The slot is held meanwhile so
+    // that caps stay exact.
+    this.counters.riskChecks++;
+    void this.gatewayCheck(s, a.venue, size, price).then((r) => {
+      if (this.closed) return;
+      if (!r.ok) return this.reject(s, a.venue, r.reason, r.detail);
+      if (this.expired(s, nowNs())) return this.reject(s, a.venue, RejectReason.SIGNAL_EXPIRED, 'expired during risk check');
+      const e = this.precision.entry(a.venue, s.symbol)!;
+      const adj = e.lotStep > 0 ? Math.floor(r.size / e.lotStep + 1e-9) * e.lotStep : r.size;
+      const finalSize = Math.min(size, Math.round(adj * e.lotScale) / e.lotScale);
+      if (finalSize < e.minLot) return this.reject(s, a.venue, RejectReason.RISK_LIMIT, `risk-adjusted size ${r.size} below min lot`);
+      this.createAndQueue(a.venue, s.symbol, s.side, finalSize, price, '', traceId, s.strategyId, s);
+    });
+  }
+
+  private async gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<{ ok: boolean; size: number; reason: RejectReason; detail: string }> {
+    const req = create(RiskCheckRequestSchema, {
+      venue,
+      traceId: s.traceId,
+      signal: create(SignalSchema, {
+        strategyId: s.strategyId,
+        symbol: s.symbol,
+        side: s.side,
+        size: s.size,
+        confidence: s.confidence,
+        ttlMs: s.ttlMs,
+        maxSlippageBps: s.maxSlippageBps,
+        traceId: s.traceId,
+        emitTsNs: s.emitTsNs,
+        refPrice: s.refPrice,
+      }),
+      proposedOrder: create(OrderRequestSchema, { venue, symbol: s.symbol, side: s.side, size, price, strategyId: s.strategyId, traceId: s.traceId }),
+    });
+    try {
+      const m = await this.deps.bus.request(subjects.riskCheck(this.ns), toBinary(RiskCheckRequestSchema, req), {
+        timeoutMs: timeouts.riskCheckMs,
+        headers: { [H.traceId]: s.traceId || 'none' },
+      });
+      const r = fromBinary(RiskCheckResponseSchema, m.data);
+      if (!r.approved) return { ok: false, size: 0, reason: r.reason || RejectReason.RISK_LIMIT, detail: r.rejectReason };
+      return { ok: true, size: r.adjustedSize > 0 ? r.adjustedSize : size, reason: RejectReason.UNKNOWN, detail: '' };
+    } catch (err) {
+      return { ok: false, size: 0, reason: RejectReason.RISK_TIMEOUT, detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private reject(s: ExecSignal | undefined, venue: string, reason: RejectReason, detail: string): void {
+    this.rejects.set(reason, (this.rejects.get(reason) ?? 0) + 1);
+    for (const cb of this.rejectListeners) cb({ signal: s, venue, reason, detail });
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  /** Send an order outside the signal path (flatten, unwind, baskets); precision still applies. */
+  placeDirect(venue: string, symbol: string, side: Side, size: number, refPrice: number, slippageBps: number, groupId: string, tag: string): OrderRecord | undefined {
+    const g = this.precision.check(venue, symbol, side, size, refPrice, slippageBps, this.deps.market.get(venue, symbol), nowNs(), this.cfg.mode === 'shadow');
+    if (!g.ok) {
+      this.reject(undefined, venue, g.reason, `${tag}: ${g.detail}`);
+      return undefined;
+    }
+    return this.createAndQueue(venue, symbol, side, g.size, g.price, groupId, '', tag.slice(0, 32), undefined);
+  }
+
+  private createAndQueue(
+    venue: string,
+    symbol: string,
+    side: Side,
+    size: number,
+    price: number,
+    groupId: string,
+    traceId: string,
+    strategyId: string,
+    signal: ExecSignal | undefined,
+  ): OrderRecord {
+    const nonce = this.nonces.next(venue);
+    const clientId = this.nonces.clientId(venue, nonce);
+    const created = nowNs();
+    const req = create(OrderRequestSchema, {
+      clientId,
+      venue,
+      symbol,
+      side,
+      size,
+      price,
+      tif: this.cfg.tif,
+      orderType: OrderType.LIMIT,
+      orderGroupId: groupId,
+      nonce,
+      strategyId,
+      traceId,
+      shadow: this.cfg.mode === 'shadow',
+      createdTsNs: created,
+    });
+    const bytes = toBinary(OrderRequestSchema, req);
+    const o = new OrderRecord(clientId, venue, symbol, side, size, price, nonce, groupId, traceId, strategyId, req.shadow, created, bytes);
+    if (this.orders.has(clientId)) throw new Error(`client id reuse: ${clientId}`); // impossible by construction; fail loudly
+    this.orders.set(clientId, o);
+    if (traceId) this.journal.state.traceIds.add(traceId);
+    this.takeSlot(o);
+    this.journal.intent(o);
+    this.counters.orders++;
+    this.pendingSend.push(o);
+    if (signal) this.signalOf.set(o, signal);
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      queueMicrotask(this.flushFn);
+    }
+    return o;
+  }
+
+  private readonly signalOf = new WeakMap<OrderRecord, ExecSignal>();
+  private readonly flushFn = (): void => this.flush();
+
+  /** Group commit: one fdatasync covers every intent queued in this turn, then they are sent. */
+  flush(): void {
+    this.commitScheduled = false;
+    if (!this.journal.hasPending && this.pendingSend.length === 0) return;
+    this.journal.commit();
+    const batch = this.pendingSend;
+    this.pendingSend = [];
+    for (const o of batch) this.send(o);
+    if (batch.length > 0) this.scheduleLazyCommit();
+  }
+
+  private send(o: OrderRecord): void {
+    if (!this.breakers.get(o.venue).allow()) {
+      // Circuit opened between routing and the commit: the intent is durable but never sent.
+      this.finishLocal(o, RejectReason.CIRCUIT_OPEN, 'circuit open at send time');
+      return;
+    }
+    const hdrs: Record<string, string> = { [H.correlationId]: o.clientId };
+    if (o.groupId) hdrs[H.orderGroupId] = o.groupId;
+    const p = this.deps.bus.request(subjects.orderReq(o.venue, this.ns), o.requestBytes, { timeoutMs: timeouts.orderRequestMs, headers: hdrs });
+    o.markSent(nowNs());
+    this.journal.sent(o.clientId);
+    this.counters.sent++;
+    const sig = this.signalOf.get(o);
+    for (const cb of this.sendListeners) cb(o, sig);
+    p.then(
+      (m) => this.onReply(o, m),
+      (err: unknown) => this.onSendError(o, err),
+    );
+  }
+
+  private onReply(o: OrderRecord, m: BusMessage): void {
+    let ack: OrderAck;
+    try {
+      ack = fromBinary(OrderAckSchema, m.data);
+    } catch (err) {
+      this.log.error({ clientId: o.clientId, err: String(err) }, 'malformed ord.req reply');
+      this.markInDoubt(o);
+      return;
+    }
+    const b = this.breakers.get(o.venue);
+    if (ack.status === OrderStatus.REJECTED && isVenueFault(ack.rejectReason)) b.onFailure();
+    else b.onSuccess();
+    if (!ack.clientId) ack.clientId = o.clientId;
+    this.applyAck(ack);
+  }
+
+  private onSendError(o: OrderRecord, err: unknown): void {
+    this.breakers.get(o.venue).onFailure();
+    if (err instanceof NoRespondersError) {
+      // Nobody subscribed to ord.req.{venue}: the request reached no one, so it definitely did not
+      // reach the venue. Terminal without asking.
+      this.finishLocal(o, RejectReason.VENUE_UNAVAILABLE, 'no order gateway for venue');
+      return;
+    }
+    if (!(err instanceof BusTimeoutError)) this.log.warn({ clientId: o.clientId, err: String(err) }, 'order request failed');
+    this.markInDoubt(o);
+  }
+
+  private markInDoubt(o: OrderRecord): void {
+    if (isTerminal(o.state) || o.state === OrderState.ACKED || o.state === OrderState.PARTIAL) return;
+    o.inDoubt = true;
+    this.counters.inDoubt++;
+    this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
+  }
+
+  /** Ask the venue about an order we have no answer for; never resend. */
+  private async resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
+    if (!o.inDoubt || this.closed) return o.inDoubt ? 'unresolved' : 'adopted';
+    const recon = this.deps.recon?.[o.venue];
+    if (!recon) {
+      // No private channel to ask: keep waiting for the ack stream, check again later.
+      this.later(this.cfg.inDoubtCheckMs * 4, () => void this.resolveInDoubt(o));
+      return 'unresolved';
+    }
+    let st: OrderAck | undefined;
+    try {
+      st = await recon.orderStatus(o.clientId);
+    } catch (err) {
+      this.log.warn({ clientId: o.clientId, err: String(err) }, 'orderStatus failed; retrying');
+      this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
+      return 'unresolved';
+    }
+    if (this.closed) return 'unresolved';
+    if (st) {
+      if (!st.clientId) st.clientId = o.clientId;
+      this.applyAck(st);
+      return 'adopted';
+    }
+    this.finishLocal(o, RejectReason.UNKNOWN, 'venue never received the order');
+    this.counters.failed++;
+    return 'failed';
+  }
+
+  /** Local terminal outcome (not from the venue): FAILED, recorded in the WAL. */
+  private finishLocal(o: OrderRecord, reason: RejectReason, detail: string): void {
+    o.markFailed(detail);
+    o.rejectReason = reason;
+    this.journal.failed(o.clientId, `${rejectName(reason)}: ${detail}`);
+    this.scheduleLazyCommit();
+    this.releaseSlot(o);
+    this.reject(this.signalOf.get(o), o.venue, reason, detail);
+    this.onGroupLegUpdate(o);
+    this.pump();
+  }
+
+  private onAckMessage(m: BusMessage): void {
+    let ack: OrderAck;
+    try {
+      ack = fromBinary(OrderAckSchema, m.data);
+    } catch {
+      this.log.warn({ subject: m.subject }, 'malformed ord.ack dropped');
+      return;
+    }
+    if (!ack.clientId) ack.clientId = m.headers[H.correlationId] ?? '';
+    this.applyAck(ack);
+  }
+
+  /** Apply a venue update (reply, stream, or reconciliation answer) to its order. */
+  applyAck(ack: OrderAck): void {
+    const o = this.orders.get(ack.clientId);
+    if (!o) {
+      if (this.nonces.isOurs(ack.clientId)) this.counters.unknownAcks++;
+      return;
+    }
+    this.counters.acks++;
+    const wasTerminal = isTerminal(o.state) && o.state !== OrderState.FAILED;
+    const before = o.state;
+    const d = o.apply(ack);
+    if (d.qty === 0 && before === o.state && ack.status !== OrderStatus.REJECTED) return; // duplicate / stale
+    this.journal.ack(ack);
+    this.scheduleLazyCommit();
+    if (d.qty > 0) {
+      this.counters.fills++;
+      this.book.applyFill(o.venue, o.symbol, o.side, d.qty, d.price, d.fee, ack.tsNs || nowNs());
+      const signed = o.side === Side.SELL ? -d.qty : d.qty;
+      if (this.slots.has(o.clientId)) this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - signed);
+      for (const cb of this.fillListeners) cb(o, d);
+    }
+    if (ack.status === OrderStatus.REJECTED && before !== OrderState.REJECTED) {
+      this.reject(this.signalOf.get(o), o.venue, ack.rejectReason, ack.rejectDetail || 'venue reject');
+    }
+    if (isTerminal(o.state)) {
+      this.releaseSlot(o);
+      if (!wasTerminal) this.onGroupLegUpdate(o);
+      this.pump();
+    } else if (before === OrderState.FAILED) {
+      // Adopted back from FAILED (venue had it after all): it holds a slot again while open.
+      this.takeSlot(o);
+    }
+  }
+
+  private takeSlot(o: OrderRecord): void {
+    if (this.slots.has(o.clientId)) return;
+    this.slots.add(o.clientId);
+    this.inflight++;
+    this.venueInflight.set(o.venue, (this.venueInflight.get(o.venue) ?? 0) + 1);
+    this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 0) + 1);
+    const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
+    this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + rem);
+  }
+
+  private releaseSlot(o: OrderRecord): void {
+    if (!this.slots.delete(o.clientId)) return;
+    this.inflight--;
+    this.venueInflight.set(o.venue, (this.venueInflight.get(o.venue) ?? 1) - 1);
+    this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 1) - 1);
+    const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
+    this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - rem);
+  }
+
+  /** Non-intent records (SENT, ACK, FAILED) need no fsync before anything; batch them. */
+  private scheduleLazyCommit(): void {
+    if (this.lazyTimer || this.closed) return;
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = undefined;
+      if (!this.commitScheduled && this.journal.hasPending) this.journal.commit();
+    }, 5);
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /**
+   * Restart recovery (SPEC "State Recovery Authority": WAL, then the venue's private channel):
+   * every open or unacknowledged order from the WAL is looked up at the venue by client id; found →
+   * adopted with the venue's state (fills applied once, cumulatively); not found → FAILED, never
+   * resent (its signal's TTL is long gone, and a resend could duplicate a request still in flight).
+   * Venue open orders carrying our client-id prefix that the WAL does not know are cancelled.
+   */
+  async recover(): Promise<RecoveryReport> {
+    const report: RecoveryReport = {
+      replayedOrders: this.orders.size,
+      inDoubt: 0,
+      adopted: 0,
+      failed: 0,
+      unresolved: 0,
+      orphansCancelled: 0,
+      truncatedBytes: this.truncatedBytes,
+    };
+    const open = [...this.orders.values()].filter((o) => !isTerminal(o.state) || o.inDoubt);
+    report.inDoubt = open.length;
+    if (open.length > 0 && this.cfg.recoveryGraceMs > 0) await new Promise((r) => setTimeout(r, this.cfg.recoveryGraceMs));
+    for (const o of open) {
+      const recon = this.deps.recon?.[o.venue];
+      if (!recon) {
+        o.inDoubt = true;
+        report.unresolved++;
+        continue;
+      }
+      let st: OrderAck | undefined;
+      try {
+        st = await recon.orderStatus(o.clientId);
+      } catch (err) {
+        this.log.warn({ clientId: o.clientId, err: String(err) }, 'recovery: orderStatus failed');
+        o.inDoubt = true;
+        report.unresolved++;
+        this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
+        continue;
+      }
+      if (st) {
+        if (!st.clientId) st.clientId = o.clientId;
+        o.inDoubt = false;
+        this.applyAck(st);
+        report.adopted++;
+      } else {
+        this.finishLocal(o, RejectReason.UNKNOWN, 'recovery: venue never received the order');
+        report.failed++;
+      }
+    }
+    for (const [venue, recon] of Object.entries(this.deps.recon ?? {})) {
+      let venueOpen: OrderAck[];
+      try {
+        venueOpen = await recon.openOrders();
+      } catch (err) {
+        this.log.warn({ venue, err: String(err) }, 'recovery: openOrders failed');
+        continue;
+      }
+      for (const v of venueOpen) {
+        if (!this.nonces.isOurs(v.clientId)) continue;
+        const known = this.orders.get(v.clientId);
+        if (known) {
+          this.applyAck(v);
+          continue;
+        }
+        try {
+          await recon.cancel(create(CancelRequestSchema, { clientId: v.clientId, venue, orderId: v.venueOrderId, reason: 'orphan' }));
+          report.orphansCancelled++;
+        } catch (err) {
+          this.log.warn({ clientId: v.clientId, err: String(err) }, 'recovery: orphan cancel failed');
+        }
+      }
+    }
+    this.journal.commit();
+    this.log.info(report, 'recovery complete');
+    return report;
+  }
+
+  // ---------------------------------------------------------------- baskets
+
+  /**
+   * Execute an OrderGroup. BEST_EFFORT keeps whatever fills; ATOMIC cancels the remainder of every
+   * leg as soon as one leg fails and unwinds the filled quantity of the others; PERCENTAGE unwinds
+   * everything when the filled share of the basket ends below `minCompletionPct`.
+   */
+  submitGroup(groupId: string, policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE', legs: readonly GroupLegInput[], minCompletionPct = 100): Promise<GroupResult> {
+    return new Promise<GroupResult>((resolve) => {
+      const g: GroupState = { id: groupId, policy, minPct: minCompletionPct, legs: [], plannedSize: 0, failedLegs: 0, cancelling: false, settled: false, resolve };
+      this.groups.set(groupId, g);
+      for (const l of legs) {
+        g.plannedSize += l.size;
+        if (this.halted || this.paused.has(l.venue) || !this.enabled.has(l.venue)) {
+          g.failedLegs++;
+          this.reject(undefined, l.venue, RejectReason.KILL_SWITCH, `group ${groupId}: venue not tradable`);
+          continue;
+        }
+        const o = this.placeDirect(l.venue, l.symbol, l.side, l.size, l.limitPrice, this.cfg.defaultSlippageBps, groupId, `group:${groupId}`);
+        if (o) g.legs.push(o);
+        else g.failedLegs++;
+      }
+      if (policy === 'ATOMIC' && g.failedLegs > 0) void this.abortGroup(g);
+      this.maybeSettle(g);
+    });
+  }
+
+  private onGroupLegUpdate(o: OrderRecord): void {
+    if (!o.groupId) return;
+    const g = this.groups.get(o.groupId);
+    if (!g || g.settled) return;
+    const incomplete = o.state === OrderState.REJECTED || o.state === OrderState.FAILED || (o.state === OrderState.CANCELLED && o.remaining > 1e-12);
+    if (g.policy === 'ATOMIC' && incomplete && !g.cancelling) void this.abortGroup(g);
+    this.maybeSettle(g);
+  }
+
+  private async abortGroup(g: GroupState): Promise<void> {
+    g.cancelling = true;
+    await Promise.all(g.legs.filter((l) => !isTerminal(l.state)).map((l) => this.cancel(l, `group ${g.id} atomic abort`)));
+    this.maybeSettle(g);
+  }
+
+  private maybeSettle(g: GroupState): void {
+    if (g.settled || g.legs.some((l) => !isTerminal(l.state))) return;
+    g.settled = true;
+    const filled = g.legs.reduce((a, l) => a + l.filledQty, 0);
+    const pct = g.plannedSize > 0 ? (filled / g.plannedSize) * 100 : 0;
+    const failed = g.failedLegs > 0 || g.legs.some((l) => l.filledQty < l.size - 1e-12);
+    let outcome: GroupResult['outcome'] = failed ? 'ACCEPTED_PARTIAL' : 'COMPLETE';
+    const unwind: string[] = [];
+    const mustUnwind = (g.policy === 'ATOMIC' && failed) || (g.policy === 'PERCENTAGE' && pct < g.minPct - 1e-9);
+    if (mustUnwind) {
+      outcome = 'UNWOUND';
+      for (const l of g.legs) {
+        if (l.filledQty <= 0) continue;
+        const u = this.placeDirect(l.venue, l.symbol, l.side === Side.BUY ? Side.SELL : Side.BUY, l.filledQty, 0, this.cfg.flattenSlippageBps, '', `unwind:${g.id}`);
+        if (u) unwind.push(u.clientId);
+      }
+    }
+    this.groups.delete(g.id);
+    g.resolve({
+      orderGroupId: g.id,
+      outcome,
+      completionPct: pct,
+      legs: g.legs.map((l) => ({ clientId: l.clientId, venue: l.venue, symbol: l.symbol, state: OrderState[l.state], filled: l.filledQty })),
+      unwindClientIds: unwind,
+    });
+  }
+
+  // ---------------------------------------------------------------- positions vs venue
+
+  /**
+   * Compare positions with the venue's balances: for every symbol traded on a venue, the base-asset
+   * balance change since `baseline` must equal our position. Returns the mismatches (empty = agree).
+   */
+  async reconcileBalances(baseline: Readonly<Record<string, Readonly<Record<string, number>>>>, tolerance = 1e-9): Promise<Array<{ venue: string; asset: string; ours: number; venueDelta: number }>> {
+    const out: Array<{ venue: string; asset: string; ours: number; venueDelta: number }> = [];
+    for (const [venue, recon] of Object.entries(this.deps.recon ?? {})) {
+      const bal = await recon.balances();
+      const ours = new Map<string, number>();
+      for (const p of this.book.all()) {
+        if (p.venue !== venue) continue;
+        const base = p.symbol.split('-')[0]!;
+        ours.set(base, (ours.get(base) ?? 0) + p.quantity);
+      }
+      for (const [asset, q] of ours) {
+        const delta = (bal[asset] ?? 0) - (baseline[venue]?.[asset] ?? 0);
+        if (Math.abs(delta - q) > tolerance) out.push({ venue, asset, ours: q, venueDelta: delta });
+      }
+    }
+    return out;
+  }
+}
+
+function laneOf(u: Urgency): 0 | 1 | 2 {
+  return u === Urgency.HIGH ? 0 : u === Urgency.LOW ? 2 : 1;
+}
+
+/** Rejects that say the venue (not the order) is unwell: they count against the breaker. */
+function isVenueFault(r: RejectReason): boolean {
+  return r === RejectReason.UNKNOWN || r === RejectReason.RATE_LIMIT || r === RejectReason.VENUE_UNAVAILABLE || r === RejectReason.MARKET_CLOSED;
+}
+

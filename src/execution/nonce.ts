@@ -1,0 +1,84 @@
+/**
+ * Monotonic nonces per venue and the idempotent client ids derived from them.
+ *
+ * Nonces are handed out from reserved blocks: before the first nonce of a block is used, a NONCE
+ * record with watermark = start + block goes into the WAL, in the same group commit as (and ahead
+ * of) the intent that uses it, and no order is sent before that commit's fdatasync. After a crash
+ * the next nonce is the highest durable watermark, so a nonce is never reused even if the crash lost
+ * the tail of the block. The floor is wall-clock microseconds, so even a wiped WAL keeps nonces
+ * increasing (venues such as Kraken require that across sessions).
+ */
+import { VENUE_IDS, isVenue } from '../contracts/index.js';
+import type { OrderJournal } from './wal/order-journal.js';
+
+export interface NonceOptions {
+  /** Nonces reserved per WAL watermark record. Default 1000. */
+  blockSize?: number;
+  /** Client-id prefix identifying this executor's orders at the venue ([A-Za-z0-9], ≤ 5). */
+  clientIdPrefix?: string;
+  /** Clock for the floor, in microseconds. */
+  nowUs?: () => bigint;
+}
+
+export class NonceError extends Error {
+  override readonly name = 'NonceError';
+}
+
+export class NonceManager {
+  private readonly cursor = new Map<string, bigint>();
+  private readonly block: bigint;
+  readonly prefix: string;
+  private readonly nowUs: () => bigint;
+
+  constructor(
+    private readonly journal: OrderJournal,
+    opts: NonceOptions = {},
+  ) {
+    this.block = BigInt(opts.blockSize ?? 1000);
+    this.prefix = opts.clientIdPrefix ?? 'KS';
+    if (!/^[A-Za-z0-9]{1,5}$/.test(this.prefix)) throw new NonceError(`client id prefix must be 1..5 alphanumerics: ${this.prefix}`);
+    this.nowUs = opts.nowUs ?? (() => BigInt(Date.now()) * 1000n);
+    // Nothing below a durable watermark or an intent's nonce in the WAL may ever be handed out again.
+    for (const [venue, wm] of journal.state.nonceWatermark) this.cursor.set(venue, wm);
+    for (const o of journal.state.orders.values()) {
+      const c = this.cursor.get(o.venue) ?? 0n;
+      if (o.nonce >= c) this.cursor.set(o.venue, o.nonce + 1n);
+    }
+  }
+
+  /** Next nonce for a venue; appends a watermark record when a new block starts. */
+  next(venue: string): bigint {
+    let c = this.cursor.get(venue);
+    if (c === undefined) {
+      c = this.nowUs();
+    }
+    const wm = this.journal.state.nonceWatermark.get(venue) ?? 0n;
+    if (c >= wm) {
+      const floor = this.nowUs();
+      if (c < floor && wm === 0n) c = floor;
+      const next = c + this.block;
+      this.journal.state.nonceWatermark.set(venue, next);
+      this.journal.nonce(venue, next);
+    }
+    this.cursor.set(venue, c + 1n);
+    return c;
+  }
+
+  /** Last nonce handed out for a venue (undefined before the first). */
+  last(venue: string): bigint | undefined {
+    const c = this.cursor.get(venue);
+    return c === undefined ? undefined : c - 1n;
+  }
+
+  /** Portable client id (≤ 18 alphanumerics: valid on Binance, Kraken and OKX unchanged). */
+  clientId(venue: string, nonce: bigint): string {
+    const v = isVenue(venue) ? VENUE_IDS[venue] : 0;
+    const id = `${this.prefix}${v}${nonce.toString(36)}`;
+    if (id.length > 18) throw new NonceError(`client id too long: ${id}`);
+    return id;
+  }
+
+  isOurs(clientId: string): boolean {
+    return clientId.startsWith(this.prefix);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Local risk guard: a mirror of the gateway's limits (risk.limits) checked without a network hop.
+ * Clear passes and clear breaches are decided locally; near a limit (≥ boundaryPct of it) or with a
+ * cache older than the staleness threshold (1 s) the order becomes a boundary case for risk.check.
+ */
+import { fromBinary } from '@bufbuild/protobuf';
+import { RejectReason, RiskLimitsSchema, subjects, type RiskLimits, type SymbolLimit } from '../contracts/index.js';
+import type { Bus, Subscription } from '../bus/bus.js';
+
+export const enum RiskDecision {
+  APPROVED = 0,
+  REJECTED = 1,
+  BOUNDARY = 2,
+}
+
+export interface RiskExposure {
+  /** Signed net position of the symbol including in-flight orders. */
+  symbolQty: number;
+  /** Gross notional of all positions and in-flight orders. */
+  grossNotional: number;
+}
+
+export class LocalRiskGuard {
+  private limits: RiskLimits | undefined;
+  private readonly symbolLimits = new Map<string, SymbolLimit>();
+  private refreshedNs = 0n;
+  private sub: Subscription | undefined;
+  reason: RejectReason = RejectReason.UNKNOWN;
+  detail = '';
+
+  constructor(
+    private readonly stalenessNs: bigint = 1_000_000_000n,
+    private readonly boundaryPct = 0.9,
+  ) {}
+
+  /** Follow risk.limits on the bus. */
+  subscribe(bus: Bus, now: () => bigint, ns: 'live' | 'replay' = 'live'): void {
+    this.sub = bus.subscribe(subjects.riskLimits(ns), (m) => {
+      try {
+        this.update(fromBinary(RiskLimitsSchema, m.data), now());
+      } catch {
+        // A malformed limits message leaves the previous limits in force until they go stale.
+      }
+    });
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+  }
+
+  update(l: RiskLimits, nowNs: bigint): void {
+    if (this.limits && l.version < this.limits.version) return;
+    this.limits = l;
+    this.symbolLimits.clear();
+    for (const s of l.symbols) this.symbolLimits.set(s.symbol, s);
+    this.refreshedNs = nowNs;
+  }
+
+  get current(): RiskLimits | undefined {
+    return this.limits;
+  }
+
+  check(symbol: string, signedQty: number, price: number, exp: RiskExposure, nowNs: bigint): RiskDecision {
+    const l = this.limits;
+    if (!l || nowNs - this.refreshedNs > this.stalenessNs) {
+      this.detail = l ? 'risk limits cache stale' : 'no risk limits yet';
+      return RiskDecision.BOUNDARY;
+    }
+    if (!l.tradingEnabled) return this.no(RejectReason.RISK_LIMIT, 'trading disabled by risk gateway');
+    const notional = Math.abs(signedQty) * price;
+    const b = this.boundaryPct;
+    let near = false;
+    if (l.maxOrderNotional > 0) {
+      if (notional > l.maxOrderNotional) return this.no(RejectReason.RISK_LIMIT, `order notional ${notional} > ${l.maxOrderNotional}`);
+      near ||= notional > b * l.maxOrderNotional;
+    }
+    const projected = exp.symbolQty + signedQty;
+    const reduces = Math.abs(projected) < Math.abs(exp.symbolQty);
+    const sl = this.symbolLimits.get(symbol);
+    if (sl) {
+      if (sl.maxOrderSize > 0 && Math.abs(signedQty) > sl.maxOrderSize) return this.no(RejectReason.RISK_LIMIT, `size > ${sl.maxOrderSize}`);
+      if (sl.maxPosition > 0 && !reduces) {
+        if (Math.abs(projected) > sl.maxPosition) return this.no(RejectReason.RISK_LIMIT, `position ${projected} > ${sl.maxPosition}`);
+        near ||= Math.abs(projected) > b * sl.maxPosition;
+      }
+    }
+    if (l.perSymbolNotional > 0 && !reduces) {
+      const pn = Math.abs(projected) * price;
+      if (pn > l.perSymbolNotional) return this.no(RejectReason.RISK_LIMIT, `symbol notional ${pn} > ${l.perSymbolNotional}`);
+      near ||= pn > b * l.perSymbolNotional;
+    }
+    if (l.portfolioNotional > 0 && !reduces) {
+      const g = exp.grossNotional + notional;
+      if (g > l.portfolioNotional) return this.no(RejectReason.RISK_LIMIT, `portfolio notional ${g} > ${l.portfolioNotional}`);
+      near ||= g > b * l.portfolioNotional;
+    }
+    if (near) {
+      this.detail = 'near a risk limit';
+      return RiskDecision.BOUNDARY;
+    }
+    return RiskDecision.APPROVED;
+  }
+
+  private no(reason: RejectReason, detail: string): RiskDecision {
+    this.reason = reason;
+    this.detail = detail;
+    return RiskDecision.REJECTED;
+  }
+}

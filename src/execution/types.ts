@@ -1,0 +1,80 @@
+/**
+ * Executor-facing inputs as plain typed objects: the hot path from signal intake to the ord.req
+ * encoding never builds a protobuf or JSON object.
+ */
+import { Side, Urgency } from '../contracts/index.js';
+
+export { Side, Urgency };
+
+/** A trading signal as the executor consumes it (from the signal ring or sig.{strategy}.{symbol}). */
+export interface ExecSignal {
+  strategyId: string;
+  symbol: string;
+  side: Side;
+  size: number;
+  confidence: number;
+  ttlMs: number;
+  maxSlippageBps: number;
+  minFillQty: number;
+  urgency: Urgency;
+  /** Dedupe key: a signal with a trace id already turned into an order is never executed twice. */
+  traceId: string;
+  sourceSequence: bigint;
+  /** Emission time, ns since the epoch (TTL is measured from here). */
+  emitTsNs: bigint;
+  /** Mid at decision time; 0 → the executor uses the current snapshot mid. */
+  refPrice: number;
+}
+
+export type SignalHandler = (s: ExecSignal) => void;
+
+/** Where signals come from. The bus implementation is in signal-source.ts; the ring one in src/native/. */
+export interface SignalSource {
+  /** Register the consumer; returns an unsubscribe function. */
+  onSignal(cb: SignalHandler): () => void;
+  close(): void;
+}
+
+/** Top of book for one venue/symbol. */
+export interface MarketSnapshot {
+  bid: number;
+  ask: number;
+  bidSize: number;
+  askSize: number;
+  /** Local receive time, ns since the epoch (staleness is measured from here). */
+  tsNs: bigint;
+}
+
+/** Latest top of book per venue/symbol, fed by the lead from ingestion ticks. */
+export interface MarketSnapshotSource {
+  get(venue: string, symbol: string): MarketSnapshot | undefined;
+}
+
+/** Simple store implementation of MarketSnapshotSource (updated in place; no allocation per tick). */
+export class SnapshotStore implements MarketSnapshotSource {
+  private readonly map = new Map<string, MarketSnapshot>();
+
+  update(venue: string, symbol: string, bid: number, ask: number, bidSize: number, askSize: number, tsNs: bigint): void {
+    const key = `${venue}|${symbol}`;
+    const s = this.map.get(key);
+    if (s) {
+      s.bid = bid;
+      s.ask = ask;
+      s.bidSize = bidSize;
+      s.askSize = askSize;
+      s.tsNs = tsNs;
+    } else this.map.set(key, { bid, ask, bidSize, askSize, tsNs });
+  }
+
+  get(venue: string, symbol: string): MarketSnapshot | undefined {
+    return this.map.get(`${venue}|${symbol}`);
+  }
+}
+
+// Wall clock anchored once, advanced by the monotonic clock: ns resolution without Date per call.
+const epochOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+/** Nanoseconds since the epoch (monotonic within the process). */
+export function nowNs(): bigint {
+  return epochOffset + process.hrtime.bigint();
+}

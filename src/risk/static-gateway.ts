@@ -1,0 +1,155 @@
+/**
+ * Static-limit risk gateway: answers risk.check (well inside the 10 ms contract) from configured caps
+ * and the positions published on pos.current, and publishes the same caps on risk.limits so that
+ * executors' local guards stay fresh (staleness threshold 1 s; published every `publishIntervalMs`).
+ * Stands in until the full gateway (VaR/CVaR, drawdown, correlation) exists; it is also the SPEC's
+ * "fallback to static caps on compute degradation".
+ */
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  PortfolioStateSchema,
+  RejectReason,
+  RiskCheckRequestSchema,
+  RiskCheckResponseSchema,
+  RiskLimitsSchema,
+  Side,
+  SymbolLimitSchema,
+  subjects,
+  type RiskCheckRequest,
+  type RiskCheckResponse,
+  type RiskLimits,
+} from '../contracts/index.js';
+import type { Bus, Subscription } from '../bus/bus.js';
+
+export interface StaticLimitsConfig {
+  perSymbolNotional: number;
+  portfolioNotional: number;
+  maxOrderNotional: number;
+  symbols?: Record<string, { maxPosition: number; maxOrderSize: number }>;
+  tradingEnabled?: boolean;
+  /** Default 250 ms: four refreshes inside the executor's 1 s staleness window. */
+  publishIntervalMs?: number;
+}
+
+/** SPEC risk.position_limits defaults (per_symbol 100k, portfolio 1M). */
+export const DEFAULT_STATIC_LIMITS: StaticLimitsConfig = {
+  perSymbolNotional: 100_000,
+  portfolioNotional: 1_000_000,
+  maxOrderNotional: 50_000,
+};
+
+export class StaticRiskGateway {
+  private version = 0n;
+  private readonly positions = new Map<string, { qty: number; px: number }>();
+  private readonly subs: Subscription[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  readonly stats = { checks: 0, approved: 0, rejected: 0, adjusted: 0 };
+
+  constructor(
+    private readonly bus: Bus,
+    private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
+    private readonly ns: 'live' | 'replay' = 'live',
+  ) {}
+
+  start(): void {
+    this.subs.push(
+      this.bus.subscribe(subjects.riskCheck(this.ns), (m) => {
+        let res: RiskCheckResponse;
+        try {
+          res = this.evaluate(fromBinary(RiskCheckRequestSchema, m.data));
+        } catch (err) {
+          res = create(RiskCheckResponseSchema, { approved: false, reason: RejectReason.UNKNOWN, rejectReason: `malformed risk.check: ${String(err)}` });
+        }
+        if (m.reply) m.respond(toBinary(RiskCheckResponseSchema, res));
+      }),
+      this.bus.subscribe(subjects.posCurrent(this.ns), (m) => {
+        try {
+          const st = fromBinary(PortfolioStateSchema, m.data);
+          this.positions.clear();
+          for (const p of st.positions) {
+            if (p.venue === '*') continue;
+            const cur = this.positions.get(p.symbol) ?? { qty: 0, px: p.avgPrice };
+            cur.qty += p.quantity;
+            if (p.avgPrice > 0) cur.px = p.avgPrice;
+            this.positions.set(p.symbol, cur);
+          }
+        } catch {
+          // Keep the last good positions; a malformed update is dropped.
+        }
+      }),
+    );
+    this.publishLimits();
+    this.timer = setInterval(() => this.publishLimits(), this.cfg.publishIntervalMs ?? 250);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+  }
+
+  setLimits(cfg: StaticLimitsConfig): void {
+    this.cfg = cfg;
+    this.publishLimits();
+  }
+
+  limits(): RiskLimits {
+    return create(RiskLimitsSchema, {
+      version: this.version,
+      tsNs: BigInt(Date.now()) * 1_000_000n,
+      perSymbolNotional: this.cfg.perSymbolNotional,
+      portfolioNotional: this.cfg.portfolioNotional,
+      maxOrderNotional: this.cfg.maxOrderNotional,
+      tradingEnabled: this.cfg.tradingEnabled ?? true,
+      symbols: Object.entries(this.cfg.symbols ?? {}).map(([symbol, s]) => create(SymbolLimitSchema, { symbol, ...s })),
+    });
+  }
+
+  private publishLimits(): void {
+    this.version++;
+    try {
+      this.bus.publish(subjects.riskLimits(this.ns), toBinary(RiskLimitsSchema, this.limits()));
+    } catch {
+      // Bus closing: the next interval retries; executors treat missing refreshes as stale.
+    }
+  }
+
+  /** Approve, approve with a reduced size (fit under the symbol caps), or reject with the reason. */
+  evaluate(req: RiskCheckRequest): RiskCheckResponse {
+    this.stats.checks++;
+    const o = req.proposedOrder;
+    if (!o) return this.reject(RejectReason.UNKNOWN, 'risk.check without proposed_order');
+    if (!(this.cfg.tradingEnabled ?? true)) return this.reject(RejectReason.RISK_LIMIT, 'trading disabled');
+    const px = o.price > 0 ? o.price : (this.positions.get(o.symbol)?.px ?? 0);
+    if (!(px > 0)) return this.reject(RejectReason.RISK_LIMIT, 'no price to value the order');
+    const sign = o.side === Side.SELL ? -1 : 1;
+    const cur = this.positions.get(o.symbol)?.qty ?? 0;
+    let gross = 0;
+    for (const p of this.positions.values()) gross += Math.abs(p.qty * p.px);
+    let allowed = o.size;
+    const sym = this.cfg.symbols?.[o.symbol];
+    if (sym?.maxOrderSize) allowed = Math.min(allowed, sym.maxOrderSize);
+    if (this.cfg.maxOrderNotional > 0) allowed = Math.min(allowed, this.cfg.maxOrderNotional / px);
+    const reduces = Math.abs(cur + sign * allowed) < Math.abs(cur);
+    if (!reduces) {
+      const maxQty = Math.min(
+        sym?.maxPosition ? sym.maxPosition : Infinity,
+        this.cfg.perSymbolNotional > 0 ? this.cfg.perSymbolNotional / px : Infinity,
+      );
+      // Room left in the order's direction before the symbol cap.
+      const room = Math.max(0, maxQty - sign * cur);
+      allowed = Math.min(allowed, room);
+      if (this.cfg.portfolioNotional > 0) allowed = Math.min(allowed, Math.max(0, (this.cfg.portfolioNotional - gross) / px));
+    }
+    if (!(allowed > 0)) return this.reject(RejectReason.RISK_LIMIT, `no room for ${o.symbol} (position ${cur})`);
+    this.stats.approved++;
+    if (allowed < o.size) this.stats.adjusted++;
+    return create(RiskCheckResponseSchema, { approved: true, adjustedSize: allowed });
+  }
+
+  private reject(reason: RejectReason, detail: string): RiskCheckResponse {
+    this.stats.rejected++;
+    return create(RiskCheckResponseSchema, { approved: false, reason, rejectReason: detail });
+  }
+}
