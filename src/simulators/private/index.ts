@@ -1,0 +1,6 @@
+/** Simulated private venues (order entry) speaking each venue's real wire protocol. */
+export * from './core.js';
+export { BinancePrivateSim, BINANCE_ERRORS } from './binance/server.js';
+export { KrakenPrivateSim, KRAKEN_ERRORS } from './kraken/server.js';
+export { OkxPrivateSim, OKX_ERRORS } from './okx/server.js';
+export { startPrivateVenues, TEST_CREDENTIALS, DEFAULT_SYMBOLS, DEFAULT_BALANCES, type PrivateVenues } from './venues.js';

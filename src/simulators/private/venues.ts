@@ -1,0 +1,60 @@
+/**
+ * Start the three simulated private venues with test credentials, default symbol rules and
+ * balances: used by tests, the bench, the chaos harness and the default session.
+ */
+import type { VenueName } from '../../contracts/index.js';
+import type { EngineMode, SymbolRules } from '../matching/engine.js';
+import { BinancePrivateSim } from './binance/server.js';
+import type { PrivateSimOptions, PrivateVenueSim, SimCredentials } from './core.js';
+import { KrakenPrivateSim } from './kraken/server.js';
+import { OkxPrivateSim } from './okx/server.js';
+
+/** Test keys of the simulators (not secrets: they only open local simulated venues). */
+export const TEST_CREDENTIALS: Readonly<Record<VenueName, SimCredentials>> = {
+  binance: { apiKey: 'sim-binance-key', apiSecret: 'sim-binance-secret-0123456789abcdef' },
+  // Kraken secrets are base64.
+  kraken: { apiKey: 'sim-kraken-key', apiSecret: Buffer.from('sim-kraken-secret-0123456789abcdef').toString('base64') },
+  okx: { apiKey: 'sim-okx-key', apiSecret: 'sim-okx-secret-0123456789abcdef', passphrase: 'sim-pass' },
+};
+
+export const DEFAULT_SYMBOLS: readonly SymbolRules[] = [
+  { symbol: 'BTC-USDT', base: 'BTC', quote: 'USDT', tickSize: 0.01, lotStep: 0.00001, minQty: 0.0001, maxQty: 100, priceBandPct: 0.05, makerFee: 0.0008, takerFee: 0.001 },
+  { symbol: 'ETH-USDT', base: 'ETH', quote: 'USDT', tickSize: 0.01, lotStep: 0.0001, minQty: 0.001, maxQty: 1000, priceBandPct: 0.05, makerFee: 0.0008, takerFee: 0.001 },
+];
+
+export const DEFAULT_BALANCES: Readonly<Record<string, number>> = { USDT: 1_000_000, BTC: 10, ETH: 100 };
+
+export interface PrivateVenues {
+  readonly binance: BinancePrivateSim;
+  readonly kraken: KrakenPrivateSim;
+  readonly okx: OkxPrivateSim;
+  readonly all: readonly PrivateVenueSim[];
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly mode?: EngineMode;
+  readonly symbols?: readonly SymbolRules[];
+  readonly balances?: Record<string, number>;
+  /** Directory for per-venue request journals (duplicate-placement evidence across restarts). */
+  readonly journalDir?: string;
+  readonly ports?: Partial<Record<VenueName, number>>;
+  readonly rateLimit?: PrivateSimOptions['rateLimit'];
+}
+
+export async function startPrivateVenues(o: StartOptions = {}): Promise<PrivateVenues> {
+  const mk = (venue: VenueName): PrivateSimOptions => ({
+    mode: o.mode ?? 'paper',
+    symbols: o.symbols ?? DEFAULT_SYMBOLS,
+    balances: { ...(o.balances ?? DEFAULT_BALANCES) },
+    credentials: TEST_CREDENTIALS[venue],
+    ...(o.journalDir ? { journalPath: `${o.journalDir}/${venue}-requests.jsonl` } : {}),
+    ...(o.ports?.[venue] !== undefined ? { port: o.ports[venue] } : {}),
+    ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+  });
+  const binance = await new BinancePrivateSim(mk('binance')).start();
+  const kraken = await new KrakenPrivateSim(mk('kraken')).start();
+  const okx = await new OkxPrivateSim(mk('okx')).start();
+  const all = [binance, kraken, okx];
+  return { binance, kraken, okx, all, stop: async () => void (await Promise.all(all.map((s) => s.stop()))) };
+}

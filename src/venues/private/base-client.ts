@@ -1,0 +1,328 @@
+/**
+ * Transport and order-tracking machinery shared by the three venue clients: one private WebSocket
+ * (order entry and execution stream on the same socket for all three venues), request/response
+ * correlation with timeouts, reconnect with backoff, and per-client-id order tracking so every
+ * OrderAck carries our client id, symbol, side and cumulative fill state.
+ */
+import { create } from '@bufbuild/protobuf';
+import WebSocket from 'ws';
+import {
+  OrderAckSchema,
+  OrderStatus,
+  RejectReason,
+  Side,
+  type OrderAck,
+  type VenueName,
+} from '../../contracts/index.js';
+import {
+  CLIENT_ID_RULES,
+  VenueClientError,
+  type CancelRequest,
+  type OrderRequest,
+  type ReplaceRequest,
+  type VenueClientOptions,
+  type VenueOrderClient,
+} from './types.js';
+
+/** What we know about one of our orders, keyed by our client id. */
+export interface OrderTrack {
+  clientId: string;
+  symbol: string;
+  side: Side;
+  venueOrderId: string;
+  qty: number;
+  price: number;
+  /** Filled before the current venue order (Binance cancel-replace starts a new venue order). */
+  carriedFilled: number;
+  carriedCost: number;
+  carriedFee: number;
+  filled: number;
+  cost: number;
+  fee: number;
+  status: OrderStatus;
+  orderGroupId: string;
+  tif: string;
+  type: string;
+}
+
+interface Pending {
+  resolve: (msg: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** Decimal text without exponent (venues refuse 1e-7), trailing zeros trimmed. */
+export function fmt(x: number): string {
+  if (Number.isInteger(x)) return x.toString();
+  const s = x.toFixed(12);
+  return s.replace(/\.?0+$/, '');
+}
+
+export abstract class WsOrderClientBase implements VenueOrderClient {
+  abstract readonly venue: VenueName;
+  protected ws: WebSocket | undefined;
+  protected readonly tracks = new Map<string, OrderTrack>();
+  protected readonly byVenueId = new Map<string, string>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly updateCbs: Array<(ack: OrderAck) => void> = [];
+  private readonly connCbs: Array<(up: boolean) => void> = [];
+  private isConnected = false;
+  private closing = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectAttempt = 0;
+  private nextId = 1;
+  protected readonly timeoutMs: number;
+
+  constructor(protected readonly opts: VenueClientOptions) {
+    this.timeoutMs = opts.requestTimeoutMs ?? 2000;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  // ---- per-venue protocol --------------------------------------------------------------------
+  /** Log in and subscribe the execution stream on a freshly opened socket. */
+  protected abstract authenticate(): Promise<void>;
+  /** A frame that is not the reply to a pending request (execution stream, events). */
+  protected abstract onPush(msg: Record<string, unknown>): void;
+  /** The correlation id of a reply frame, or undefined when the frame is a push. */
+  protected abstract replyId(msg: Record<string, unknown>): string | undefined;
+  /** Optional hook before connect (e.g. Kraken's REST token). */
+  protected async prepare(): Promise<void> {}
+
+  abstract place(req: OrderRequest): Promise<OrderAck>;
+  abstract cancel(req: CancelRequest): Promise<OrderAck>;
+  abstract replace(req: ReplaceRequest): Promise<OrderAck>;
+  abstract openOrders(): Promise<OrderAck[]>;
+  abstract orderStatus(clientId: string): Promise<OrderAck | undefined>;
+  abstract balances(): Promise<Record<string, number>>;
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+  async connect(): Promise<void> {
+    this.closing = false;
+    await this.prepare();
+    const ws = new WebSocket(this.opts.wsUrl, { perMessageDeflate: false });
+    this.ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', (err) => reject(new VenueClientError(this.venue, 'DISCONNECTED', err.message)));
+    });
+    ws.on('message', (data: Buffer) => this.onFrame(data));
+    ws.on('error', () => {
+      /* the close handler does the work */
+    });
+    ws.on('close', () => this.onClose(ws));
+    try {
+      await this.authenticate();
+    } catch (err) {
+      ws.terminate();
+      throw err;
+    }
+    this.reconnectAttempt = 0;
+    this.setConnected(true);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((r) => {
+        ws.once('close', () => r());
+        ws.close();
+        setTimeout(() => {
+          ws.terminate();
+          r();
+        }, 500).unref();
+      });
+    }
+    this.failPending('CLOSED', 'client closed');
+    this.setConnected(false);
+  }
+
+  onUpdate(cb: (ack: OrderAck) => void): () => void {
+    this.updateCbs.push(cb);
+    return () => {
+      const i = this.updateCbs.indexOf(cb);
+      if (i >= 0) this.updateCbs.splice(i, 1);
+    };
+  }
+
+  onConnectionChange(cb: (connected: boolean) => void): () => void {
+    this.connCbs.push(cb);
+    return () => {
+      const i = this.connCbs.indexOf(cb);
+      if (i >= 0) this.connCbs.splice(i, 1);
+    };
+  }
+
+  // ---- transport helpers ---------------------------------------------------------------------
+  protected newId(): string {
+    return String(this.nextId++);
+  }
+
+  /** Send a frame and wait for the reply carrying `id`. */
+  protected request(id: string, frame: string): Promise<Record<string, unknown>> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN)
+      return Promise.reject(new VenueClientError(this.venue, 'DISCONNECTED', 'private stream is down'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new VenueClientError(this.venue, 'TIMEOUT', `no reply to request ${id} within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve: resolve as (m: unknown) => void, reject, timer });
+      ws.send(frame);
+    });
+  }
+
+  private onFrame(data: Buffer): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return; // a venue never sends non-JSON on these endpoints; ignore rather than crash the stream
+    }
+    const id = this.replyId(msg);
+    if (id !== undefined) {
+      const p = this.pending.get(id);
+      if (p) {
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.resolve(msg);
+        return;
+      }
+    }
+    this.onPush(msg);
+  }
+
+  private onClose(ws: WebSocket): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.failPending('DISCONNECTED', 'private stream closed');
+    this.setConnected(false);
+    if (!this.closing && this.opts.autoReconnect !== false) this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const base = this.opts.reconnectDelayMs ?? 100;
+    const delay = Math.min(5000, base * 2 ** this.reconnectAttempt++);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().catch(() => {
+        if (!this.closing) this.scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  private failPending(code: 'DISCONNECTED' | 'CLOSED', why: string): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new VenueClientError(this.venue, code, `${why} before reply to request ${id}`));
+    }
+    this.pending.clear();
+  }
+
+  private setConnected(up: boolean): void {
+    if (this.isConnected === up) return;
+    this.isConnected = up;
+    for (const cb of this.connCbs) cb(up);
+  }
+
+  protected emitUpdate(ack: OrderAck): void {
+    for (const cb of this.updateCbs) cb(ack);
+  }
+
+  // ---- order tracking ------------------------------------------------------------------------
+  protected track(req: OrderRequest, typeText: string, tifText: string): OrderTrack {
+    const t: OrderTrack = {
+      clientId: req.clientId,
+      symbol: req.symbol,
+      side: req.side,
+      venueOrderId: '',
+      qty: req.size,
+      price: req.price,
+      carriedFilled: 0,
+      carriedCost: 0,
+      carriedFee: 0,
+      filled: 0,
+      cost: 0,
+      fee: 0,
+      status: OrderStatus.ORDER_STATUS_UNSPECIFIED,
+      orderGroupId: req.orderGroupId,
+      tif: tifText,
+      type: typeText,
+    };
+    this.tracks.set(req.clientId, t);
+    return t;
+  }
+
+  protected bindVenueId(t: OrderTrack, venueOrderId: string): void {
+    if (!venueOrderId) return;
+    t.venueOrderId = venueOrderId;
+    this.byVenueId.set(venueOrderId, t.clientId);
+  }
+
+  /** Refuse a client id the venue would not accept (never rewrite it: idempotency). */
+  protected checkClientId(req: OrderRequest): OrderAck | undefined {
+    if (CLIENT_ID_RULES[this.venue].test(req.clientId)) return undefined;
+    return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.UNKNOWN,
+      `client id ${JSON.stringify(req.clientId)} not accepted by ${this.venue}`);
+  }
+
+  protected rejectAck(
+    clientId: string,
+    symbol: string,
+    side: Side,
+    orderGroupId: string,
+    reason: RejectReason,
+    detail: string,
+  ): OrderAck {
+    return create(OrderAckSchema, {
+      clientId,
+      venue: this.venue,
+      status: OrderStatus.REJECTED,
+      rejectReason: reason,
+      rejectDetail: detail,
+      orderGroupId,
+      symbol,
+      side,
+      tsNs: nowNs(),
+      accepted: false,
+    });
+  }
+
+  /** Snapshot of a tracked order as an OrderAck (cumulative across replacements). */
+  protected ackOf(t: OrderTrack, status: OrderStatus, lastQty = 0, lastPx = 0): OrderAck {
+    const filled = t.carriedFilled + t.filled;
+    const cost = t.carriedCost + t.cost;
+    return create(OrderAckSchema, {
+      clientId: t.clientId,
+      venue: this.venue,
+      status,
+      venueOrderId: t.venueOrderId,
+      filledQty: filled,
+      avgPrice: filled > 0 ? cost / filled : 0,
+      orderGroupId: t.orderGroupId,
+      lastFillQty: lastQty,
+      lastFillPrice: lastPx,
+      fee: t.carriedFee + t.fee,
+      symbol: t.symbol,
+      side: t.side,
+      tsNs: nowNs(),
+      accepted: status !== OrderStatus.REJECTED,
+    });
+  }
+}
+
+/** Canonical BASE-QUOTE -> parts. */
+export function splitCanonical(symbol: string): [string, string] {
+  const i = symbol.indexOf('-');
+  if (i <= 0) throw new RangeError(`not a BASE-QUOTE symbol: ${symbol}`);
+  return [symbol.slice(0, i), symbol.slice(i + 1)];
+}

@@ -1,0 +1,229 @@
+/**
+ * The venue order gateway: the bus face of one venue's VenueOrderClient.
+ *
+ * - `ord.req.{venue}` (request-reply): OrderRequest in, OrderAck reply (the venue's ack).
+ * - `ord.cancel.req` / `ord.replace.req` (request-reply, shared subjects): handled when the request
+ *   names this venue, silently left to the other gateways otherwise.
+ * - `ord.ack.{venue}`: every private-stream update and every reconciled state, with headers
+ *   correlation_id = client id and order_group_id.
+ *
+ * Policy: a venue without a private stream, or with venue_policy 'shadow_only', refuses live orders
+ * with VENUE_POLICY. Shadow orders never reach a live venue: they go to the optional shadow client
+ * (a simulated venue) or are refused. While the private stream is down new orders are refused with
+ * VENUE_UNAVAILABLE (nothing is queued: a stale order is worse than none); on reconnect the gateway
+ * reconciles open orders and every order whose outcome was unknown, and publishes what it found.
+ */
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { Bus, BusMessage, Headers, Subscription } from '../../bus/bus.js';
+import {
+  CancelRequestSchema,
+  OrderAckSchema,
+  OrderRequestSchema,
+  OrderStatus,
+  RejectReason,
+  ReplaceRequestSchema,
+  headers as H,
+  subjects,
+  type Namespace,
+  type OrderAck,
+  type VenueSpec,
+} from '../../contracts/index.js';
+import { createLogger } from '../../observability/logger.js';
+import { VenueClientError, type VenueOrderClient } from './types.js';
+
+export interface OrderGatewayOptions {
+  readonly bus: Bus;
+  /** The live venue client (connected by the gateway on start). */
+  readonly client: VenueOrderClient;
+  readonly spec: Pick<VenueSpec, 'venue' | 'hasPrivateWs' | 'venuePolicy'>;
+  /** Simulated venue for shadow orders; without it shadow orders are refused. */
+  readonly shadowClient?: VenueOrderClient;
+  readonly namespace?: Namespace;
+}
+
+/** Outcome unknown (transport failure after send): status stays UNSPECIFIED until reconciled. */
+export const UNKNOWN_OUTCOME = 'UNKNOWN_OUTCOME';
+
+export class OrderGateway {
+  private readonly log;
+  private readonly subs: Subscription[] = [];
+  private readonly unsubs: Array<() => void> = [];
+  /** Client ids whose place() outcome is unknown; resolved on reconnect. */
+  private readonly unknown = new Set<string>();
+  private readonly ns: Namespace;
+  readonly venue: string;
+
+  constructor(private readonly opts: OrderGatewayOptions) {
+    this.venue = opts.spec.venue;
+    this.ns = opts.namespace ?? 'live';
+    this.log = createLogger('order-gateway', { venue: this.venue });
+  }
+
+  /** Live orders allowed on this venue at all? */
+  get production(): boolean {
+    return this.opts.spec.hasPrivateWs && this.opts.spec.venuePolicy !== 'shadow_only';
+  }
+
+  async start(): Promise<void> {
+    const { bus, client } = this.opts;
+    for (const c of [client, this.opts.shadowClient]) {
+      if (!c) continue;
+      this.unsubs.push(c.onUpdate((ack) => this.publish(ack)));
+    }
+    this.unsubs.push(
+      client.onConnectionChange((up) => {
+        this.log.info({ up }, 'private stream');
+        if (up) void this.reconcile(client);
+      }),
+    );
+    if (this.production) await client.connect();
+    if (this.opts.shadowClient && !this.opts.shadowClient.connected) await this.opts.shadowClient.connect();
+    const queue = `ord-gw-${this.venue}`;
+    this.subs.push(bus.subscribe(subjects.orderReq(this.venue, this.ns), (m) => this.onPlace(m), { queue }));
+    this.subs.push(bus.subscribe(subjects.orderCancelReq(this.ns), (m) => this.onCancel(m)));
+    this.subs.push(bus.subscribe(subjects.orderReplaceReq(this.ns), (m) => this.onReplace(m)));
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
+    for (const u of this.unsubs) u();
+    this.subs.length = 0;
+    this.unsubs.length = 0;
+    await this.opts.client.close();
+    await this.opts.shadowClient?.close();
+  }
+
+  private hdrs(ack: OrderAck, traceId = ''): Headers {
+    const h: Record<string, string> = { [H.correlationId]: ack.clientId };
+    if (ack.orderGroupId) h[H.orderGroupId] = ack.orderGroupId;
+    if (traceId) h[H.traceId] = traceId;
+    return h;
+  }
+
+  private publish(ack: OrderAck): void {
+    if (ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.unknown.delete(ack.clientId);
+    this.opts.bus.publish(subjects.orderAck(this.venue, this.ns), toBinary(OrderAckSchema, ack), { headers: this.hdrs(ack) });
+  }
+
+  private reply(m: BusMessage, ack: OrderAck, traceId = ''): void {
+    if (m.reply) m.respond(toBinary(OrderAckSchema, ack), this.hdrs(ack, traceId));
+  }
+
+  private refuse(clientId: string, reason: RejectReason, detail: string, extra: Pick<Partial<OrderAck>, "status" | "symbol" | "side" | "orderGroupId"> = {}): OrderAck {
+    return create(OrderAckSchema, {
+      clientId,
+      venue: this.venue,
+      status: OrderStatus.REJECTED,
+      rejectReason: reason,
+      rejectDetail: detail,
+      tsNs: BigInt(Date.now()) * 1_000_000n,
+      accepted: false,
+      ...extra,
+    });
+  }
+
+  private async onPlace(m: BusMessage): Promise<void> {
+    let req;
+    try {
+      req = fromBinary(OrderRequestSchema, m.data);
+    } catch (err) {
+      return this.reply(m, this.refuse('', RejectReason.UNKNOWN, `malformed OrderRequest: ${(err as Error).message}`));
+    }
+    const base = { symbol: req.symbol, side: req.side, orderGroupId: req.orderGroupId };
+    if (req.venue && req.venue !== this.venue)
+      return this.reply(m, this.refuse(req.clientId, RejectReason.UNKNOWN, `request for ${req.venue} sent to ${this.venue}`, base), req.traceId);
+    let client: VenueOrderClient;
+    if (req.shadow) {
+      if (!this.opts.shadowClient)
+        return this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_POLICY, 'shadow order and no simulated venue configured', base), req.traceId);
+      client = this.opts.shadowClient;
+    } else {
+      if (!this.production)
+        return this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_POLICY, `${this.venue} is shadow_only: live orders refused`, base), req.traceId);
+      client = this.opts.client;
+    }
+    if (!client.connected)
+      return this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, 'private stream down: new orders halted', base), req.traceId);
+    let ack: OrderAck;
+    try {
+      ack = await client.place(req);
+    } catch (err) {
+      // Sent but no answer: the venue may hold the order. Never report it as rejected.
+      this.unknown.add(req.clientId);
+      ack = create(OrderAckSchema, {
+        clientId: req.clientId,
+        venue: this.venue,
+        status: OrderStatus.ORDER_STATUS_UNSPECIFIED,
+        rejectReason: RejectReason.VENUE_UNAVAILABLE,
+        rejectDetail: `${UNKNOWN_OUTCOME}: ${(err as Error).message}`,
+        tsNs: BigInt(Date.now()) * 1_000_000n,
+        accepted: false,
+        ...base,
+      });
+      if (client.connected) void this.resolveUnknown(client, req.clientId);
+    }
+    this.reply(m, ack, req.traceId);
+  }
+
+  private async onCancel(m: BusMessage): Promise<void> {
+    let req;
+    try {
+      req = fromBinary(CancelRequestSchema, m.data);
+    } catch {
+      return; // cannot tell whose it is; the requester times out
+    }
+    if (req.venue !== this.venue) return;
+    try {
+      this.reply(m, await this.opts.client.cancel(req));
+    } catch (err) {
+      this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, errText(err), { status: OrderStatus.ORDER_STATUS_UNSPECIFIED }));
+    }
+  }
+
+  private async onReplace(m: BusMessage): Promise<void> {
+    let req;
+    try {
+      req = fromBinary(ReplaceRequestSchema, m.data);
+    } catch {
+      return;
+    }
+    if (req.venue !== this.venue) return;
+    if (!this.opts.client.connected)
+      return this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, 'private stream down: replace halted'));
+    try {
+      this.reply(m, await this.opts.client.replace(req));
+    } catch (err) {
+      this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, errText(err), { status: OrderStatus.ORDER_STATUS_UNSPECIFIED }));
+    }
+  }
+
+  private async resolveUnknown(client: VenueOrderClient, clientId: string): Promise<void> {
+    try {
+      const ack = await client.orderStatus(clientId);
+      if (ack) this.publish(ack);
+      else {
+        // The venue never saw it: a definite, safe-to-retry rejection.
+        this.unknown.delete(clientId);
+        this.publish(this.refuse(clientId, RejectReason.VENUE_UNAVAILABLE, 'venue has no record of the order'));
+      }
+    } catch (err) {
+      this.log.warn({ clientId, err: errText(err) }, 'order status query failed; retry on reconnect');
+    }
+  }
+
+  /** After (re)connect: publish the venue's truth for open orders and unknown outcomes. */
+  async reconcile(client: VenueOrderClient = this.opts.client): Promise<void> {
+    try {
+      const open = await client.openOrders();
+      for (const ack of open) this.publish(ack);
+      for (const id of [...this.unknown]) await this.resolveUnknown(client, id);
+      this.log.info({ open: open.length }, 'reconciled');
+    } catch (err) {
+      this.log.warn({ err: errText(err) }, 'reconcile failed');
+    }
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof VenueClientError || err instanceof Error ? err.message : String(err);
+}
