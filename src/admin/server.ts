@@ -13,6 +13,8 @@ export interface AdminActions {
   pause?: () => void | Promise<void>;
   resume?: () => void | Promise<void>;
   drain?: () => void | Promise<void>;
+  /** Snapshot for /admin/state and the dashboard: positions, PnL, breakers, counters. */
+  state?: () => unknown;
 }
 
 export class AdminServer {
@@ -76,6 +78,15 @@ export class AdminServer {
       res.end(await registry.metrics());
       return;
     }
+    if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/admin/dashboard')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(DASHBOARD_HTML);
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/admin/state') {
+      const ready = await this.readiness();
+      return json(200, { ready, state: this.actions.state ? this.actions.state() : null });
+    }
     const action = url.pathname.startsWith('/admin/') ? url.pathname.slice('/admin/'.length) : undefined;
     if (action === 'pause' || action === 'resume' || action === 'drain') {
       if (req.method !== 'POST') return json(405, { error: `use POST for /admin/${action}` });
@@ -87,3 +98,26 @@ export class AdminServer {
     return json(404, { error: `no route ${req.method} ${url.pathname}` });
   }
 }
+
+// A dependency-free operator page: polls /admin/state and /health/ready once a second.
+const DASHBOARD_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>kestrel</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#0f1115;color:#e6e6e6}
+h1{font-size:18px;margin:0 0 12px} .ok{color:#4ade80} .bad{color:#f87171}
+pre{background:#171a21;padding:12px;border-radius:6px;overflow:auto;max-height:70vh}
+button{margin-right:8px;padding:6px 12px;background:#2a2f3a;color:#e6e6e6;border:1px solid #444;border-radius:4px;cursor:pointer}
+</style></head><body>
+<h1>kestrel <span id="ready">…</span></h1>
+<div><button onclick="act('pause')">Pause trading</button><button onclick="act('resume')">Resume trading</button>
+<a href="/metrics" style="color:#93c5fd">/metrics</a></div>
+<pre id="state">loading…</pre>
+<script>
+async function refresh(){
+  try{const r=await fetch('/admin/state');const j=await r.json();
+    const el=document.getElementById('ready');el.textContent=j.ready.ready?'ready':'not ready';el.className=j.ready.ready?'ok':'bad';
+    document.getElementById('state').textContent=JSON.stringify(j,null,2);}catch(e){document.getElementById('state').textContent=String(e);}
+}
+async function act(a){await fetch('/admin/'+a,{method:'POST'});refresh();}
+refresh();setInterval(refresh,1000);
+</script></body></html>`;

@@ -33,4 +33,16 @@ describe('admin HTTP server', () => {
     expect((await fetch(`${base}/admin/drain`, { method: 'POST' })).status).toBe(501);
     expect(calls).toEqual(['pause', 'resume']);
   });
+
+  it('serves the operator dashboard and its state snapshot', async () => {
+    server = new AdminServer({ state: () => ({ positions: { 'BTC-USDT': 0.5 } }) });
+    server.addReadinessCheck('engine', () => true);
+    const base = await server.listen(0, '127.0.0.1');
+    const page = await fetch(`${base}/admin/dashboard`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('/admin/state');
+    const state = (await (await fetch(`${base}/admin/state`)).json()) as { ready: { ready: boolean }; state: unknown };
+    expect(state.ready.ready).toBe(true);
+    expect(state.state).toEqual({ positions: { 'BTC-USDT': 0.5 } });
+  });
 });
