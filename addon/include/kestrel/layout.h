@@ -19,16 +19,18 @@ inline constexpr std::uint32_t kLayoutVersion = 1;
 inline constexpr std::size_t kCacheLine = 64;
 
 // ---------------------------------------------------------------------------------------------
-// Tick flags (TickEntry.flags)
+// Tick flags (TickEntry.flags) — the same bits as TickFlag in proto/ (src/contracts/market.ts),
+// so ingestion copies NormalizedTick.flags unchanged; bit 6 adds the trade aggressor side.
 // ---------------------------------------------------------------------------------------------
-inline constexpr std::uint32_t kKindMask = 0x0F;           // bits 0..3: record kind
-inline constexpr std::uint32_t kKindQuote = 1;             // top of book: bid/ask/bid_size/ask_size
-inline constexpr std::uint32_t kKindTrade = 2;             // trade: bid = ask = price, bid_size = qty
-inline constexpr std::uint32_t kFlagBuyAggressor = 1u << 4;  // trade: the taker bought (Binance m=false)
-inline constexpr std::uint32_t kFlagCrossed = 1u << 8;     // quality: bid >= ask as received
-inline constexpr std::uint32_t kFlagStale = 1u << 9;       // quality: older than the staleness budget
-inline constexpr std::uint32_t kFlagGap = 1u << 10;        // quality: venue sequence gap before this tick
-inline constexpr std::uint32_t kQualityMask = kFlagCrossed | kFlagStale | kFlagGap;
+inline constexpr std::uint32_t kFlagCrossed = 1u << 0;       // quality: bid >= ask as received
+inline constexpr std::uint32_t kFlagStale = 1u << 1;         // quality: older than the staleness budget
+inline constexpr std::uint32_t kFlagGap = 1u << 2;           // quality: venue sequence gap before this tick
+inline constexpr std::uint32_t kFlagSkew = 1u << 3;          // quality: venue/local clock skew out of bounds
+inline constexpr std::uint32_t kFlagResync = 1u << 4;        // quality: first tick after a book resync
+inline constexpr std::uint32_t kFlagTrade = 1u << 5;         // kind: trade (bid = ask = price, bid_size = qty); else quote
+inline constexpr std::uint32_t kFlagBuyAggressor = 1u << 6;  // trade: the taker bought (Binance m=false)
+inline constexpr std::uint32_t kResetMask = kFlagGap | kFlagResync;    // engine resets the symbol's windows
+inline constexpr std::uint32_t kTaintMask = kFlagCrossed | kFlagStale | kFlagSkew;  // engine skips the tick
 
 // ---------------------------------------------------------------------------------------------
 // TickEntry: 64 bytes, one cache line (AoS; see docs/ADDON.md "Record layout" for the measurement)
@@ -37,7 +39,7 @@ struct alignas(64) TickEntry {
   std::int64_t ts_ns;      // @0  event time (ns since epoch; venue time or local receive time)
   std::uint16_t venue_id;  // @8  src/contracts/market.ts venue id
   std::uint16_t symbol_id; // @10 ring index == symbol id inside one region
-  std::uint32_t flags;     // @12 kind | side | quality bits (above)
+  std::uint32_t flags;     // @12 quality | trade | aggressor bits (above)
   double bid;              // @16 best bid price (trade: trade price)
   double ask;              // @24 best ask price (trade: trade price)
   double bid_size;         // @32 best bid size (trade: quantity)
@@ -74,9 +76,9 @@ static_assert(offsetof(TickEntry, push_ns) == kTickPushNsOffset);
 // ---------------------------------------------------------------------------------------------
 inline constexpr std::uint8_t kSideBuy = 1;
 inline constexpr std::uint8_t kSideSell = 2;
-inline constexpr std::uint8_t kUrgencyLow = 0;
-inline constexpr std::uint8_t kUrgencyNormal = 1;
-inline constexpr std::uint8_t kUrgencyHigh = 2;
+inline constexpr std::uint8_t kUrgencyLow = 1;     // same numbers as proto Urgency
+inline constexpr std::uint8_t kUrgencyNormal = 2;
+inline constexpr std::uint8_t kUrgencyHigh = 3;
 inline constexpr std::uint8_t kEngineNative = 0;
 inline constexpr std::uint8_t kEngineJulia = 1;
 
@@ -87,7 +89,7 @@ struct alignas(64) SignalRecord {
   std::uint32_t strategy_id;    // @24
   std::uint16_t symbol_id;      // @28
   std::uint16_t venue_id;       // @30
-  std::uint8_t side;            // @32  kSideBuy | kSideSell
+  std::uint8_t side;            // @32  kSideBuy | kSideSell (same numbers as proto Side)
   std::uint8_t urgency;         // @33  kUrgencyLow | Normal | High
   std::uint8_t engine;          // @34  kEngineNative | kEngineJulia
   std::uint8_t reserved0;       // @35

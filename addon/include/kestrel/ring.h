@@ -1,0 +1,219 @@
+// Lock-free MPSC rings over the layout.h region, with drop-oldest overflow.
+//
+// Protocol (per slot, seqlock style; the slot's `sequence` field is the commit word):
+//   producer: s = head.fetch_add(1); slot = s & mask;
+//             slot.sequence = kWriting (relaxed); release fence; write payload; slot.sequence = s + 1 (release)
+//   consumer: want = tail; c1 = slot.sequence (acquire)
+//             c1 == want + 1  -> copy payload; acquire fence; c2 = slot.sequence; c2 == c1 -> deliver
+//             c1 >  want + 1 (or torn copy, or kWriting while head > want + capacity)
+//                            -> overwritten: skip to head - capacity, count the skipped sequences
+//             otherwise      -> not yet written: stop
+// Producers never wait for the consumer (market data is drop-oldest); the consumer learns exactly
+// how many sequences it missed. Two producers can only collide on one slot if one of them stalls
+// for a full lap (65536 pushes) between claim and commit; the consumer then sees a torn or newer
+// record and counts it as missed.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "kestrel/layout.h"
+
+namespace kestrel {
+
+inline constexpr std::uint64_t kWriting = ~0ull;
+
+inline std::int64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// std::atomic_ref is C++20; these helpers give the same semantics on the layout's plain fields.
+template <typename T>
+inline std::atomic<T>& as_atomic(T& field) noexcept {
+  static_assert(sizeof(std::atomic<T>) == sizeof(T) && std::atomic<T>::is_always_lock_free);
+  return *reinterpret_cast<std::atomic<T>*>(&field);
+}
+
+struct PopResult {
+  std::uint64_t delivered = 0;  // records copied out
+  std::uint64_t missed = 0;     // sequences overwritten before they could be read
+};
+
+// View over one ring (header + slots) inside a mapped region. Trivially copyable.
+template <typename Record>
+class RingView {
+ public:
+  RingView() = default;
+  RingView(RingHeader* header, Record* slots) : h_(header), slots_(slots) {}
+
+  RingHeader* header() const noexcept { return h_; }
+  std::uint64_t capacity() const noexcept { return h_->capacity; }
+  std::uint64_t head() const noexcept { return as_atomic(h_->head).load(std::memory_order_acquire); }
+  std::uint64_t tail() const noexcept { return as_atomic(h_->tail).load(std::memory_order_acquire); }
+
+  // Any thread/process. `rec.sequence` is overwritten. Returns the ring sequence.
+  std::uint64_t push(const Record& rec, std::int64_t now_ns) noexcept {
+    const std::uint64_t s = as_atomic(h_->head).fetch_add(1, std::memory_order_acq_rel);
+    Record& slot = slots_[s & h_->mask];
+    as_atomic(slot.sequence).store(kWriting, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    copy_payload(slot, rec);
+    stamp(slot, now_ns);
+    as_atomic(slot.sequence).store(s + 1, std::memory_order_release);
+    return s;
+  }
+
+  // Single consumer. Copies up to `max` records into `out`, in sequence order; reports misses.
+  // `seq_out` (optional) receives each delivered record's ring sequence.
+  PopResult pop(Record* out, std::uint64_t max, std::uint64_t* seq_out = nullptr) noexcept {
+    PopResult r;
+    std::uint64_t want = as_atomic(h_->tail).load(std::memory_order_relaxed);
+    while (r.delivered < max) {
+      Record& slot = slots_[want & h_->mask];
+      const std::uint64_t c1 = as_atomic(slot.sequence).load(std::memory_order_acquire);
+      if (c1 == want + 1) {
+        std::memcpy(static_cast<void*>(&out[r.delivered]), &slot, sizeof(Record));
+        std::atomic_thread_fence(std::memory_order_acquire);
+        const std::uint64_t c2 = as_atomic(slot.sequence).load(std::memory_order_relaxed);
+        if (c2 == c1) {
+          out[r.delivered].sequence = want;  // hand out the plain sequence, not the commit word
+          if (seq_out) seq_out[r.delivered] = want;
+          ++r.delivered;
+          ++want;
+          continue;
+        }
+        // Torn: a producer of a later lap started writing during our copy.
+      } else if (c1 != kWriting && c1 < want + 1) {
+        break;  // not written yet (older lap or never)
+      } else if (c1 == kWriting) {
+        const std::uint64_t head = as_atomic(h_->head).load(std::memory_order_acquire);
+        if (head <= want + h_->capacity) break;  // the producer of `want` itself is mid-write
+      }
+      // Overrun: everything older than head - capacity is gone.
+      const std::uint64_t head = as_atomic(h_->head).load(std::memory_order_acquire);
+      std::uint64_t resume = head > h_->capacity ? head - h_->capacity : 0;
+      if (resume <= want) resume = want + 1;
+      r.missed += resume - want;
+      want = resume;
+    }
+    as_atomic(h_->tail).store(want, std::memory_order_release);
+    if (r.missed) as_atomic(h_->overruns).fetch_add(r.missed, std::memory_order_relaxed);
+    if (r.delivered) as_atomic(h_->consumed).fetch_add(r.delivered, std::memory_order_relaxed);
+    return r;
+  }
+
+  // Cheap check for the engine loop: is there possibly something to read?
+  bool maybe_nonempty() const noexcept {
+    return as_atomic(h_->head).load(std::memory_order_acquire) !=
+           as_atomic(h_->tail).load(std::memory_order_relaxed);
+  }
+
+ private:
+  static void copy_payload(Record& slot, const Record& rec) noexcept;
+  static void stamp(Record& slot, std::int64_t now_ns) noexcept;
+
+  RingHeader* h_ = nullptr;
+  Record* slots_ = nullptr;
+};
+
+// TickEntry: commit word at @48; payload is [0,48) and push_ns @56 (stamped by the ring).
+template <>
+inline void RingView<TickEntry>::copy_payload(TickEntry& slot, const TickEntry& rec) noexcept {
+  std::memcpy(static_cast<void*>(&slot), &rec, kTickSequenceOffset);
+}
+template <>
+inline void RingView<TickEntry>::stamp(TickEntry& slot, std::int64_t now_ns) noexcept {
+  slot.push_ns = now_ns;
+}
+// SignalRecord: commit word at @0; payload [8,120); signal_ns @120 stamped by the ring.
+template <>
+inline void RingView<SignalRecord>::copy_payload(SignalRecord& slot, const SignalRecord& rec) noexcept {
+  std::memcpy(reinterpret_cast<char*>(&slot) + 8, reinterpret_cast<const char*>(&rec) + 8,
+              kSigSignalNsOffset - 8);
+}
+template <>
+inline void RingView<SignalRecord>::stamp(SignalRecord& slot, std::int64_t now_ns) noexcept {
+  slot.signal_ns = now_ns;
+}
+
+using TickRing = RingView<TickEntry>;
+using SignalRing = RingView<SignalRecord>;
+
+// Geometry of a region, computed identically by creator and attacher.
+struct RegionGeometry {
+  std::uint64_t symbols_offset, tick_rings_offset, tick_ring_stride, signal_ring_offset, total;
+};
+
+inline RegionGeometry region_geometry(std::uint32_t rings, std::uint32_t tick_cap,
+                                      std::uint32_t sig_cap) noexcept {
+  auto align = [](std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; };
+  RegionGeometry g{};
+  g.symbols_offset = kRegionHeaderSize;
+  g.tick_rings_offset = align(g.symbols_offset + std::uint64_t(rings) * kSymbolNameSize, 4096);
+  g.tick_ring_stride = align(kRingHeaderSize + std::uint64_t(tick_cap) * kTickEntrySize, 4096);
+  g.signal_ring_offset = g.tick_rings_offset + g.tick_ring_stride * rings;
+  g.total = align(g.signal_ring_offset + kRingHeaderSize + std::uint64_t(sig_cap) * kSignalRecordSize, 4096);
+  return g;
+}
+
+// RAII owner of one mapping of a /dev/shm region (creator or attacher).
+class ShmRegion {
+ public:
+  struct Options {
+    std::string name;  // shm name without leading '/', e.g. "kestrel-main"
+    std::uint32_t symbols = 1;
+    std::uint32_t tick_capacity = kDefaultTickCapacity;
+    std::uint32_t signal_capacity = kDefaultSignalCapacity;
+  };
+  // Throws RegionError on any failure. create: O_CREAT|O_EXCL unless `replace` (unlink first).
+  static ShmRegion create(const Options& o, const char* const* symbol_names, bool replace);
+  static ShmRegion attach(const std::string& name);
+
+  ShmRegion() = default;
+  ShmRegion(ShmRegion&& o) noexcept { *this = std::move(o); }
+  ShmRegion& operator=(ShmRegion&& o) noexcept;
+  ShmRegion(const ShmRegion&) = delete;
+  ShmRegion& operator=(const ShmRegion&) = delete;
+  ~ShmRegion();
+
+  bool valid() const noexcept { return base_ != nullptr; }
+  char* base() const noexcept { return base_; }
+  std::size_t size() const noexcept { return size_; }
+  const std::string& name() const noexcept { return name_; }
+  bool owner() const noexcept { return owner_; }
+  RegionHeader* header() const noexcept { return reinterpret_cast<RegionHeader*>(base_); }
+  std::uint32_t symbols() const noexcept { return header()->tick_ring_count; }
+  TickRing tick_ring(std::uint32_t i) const noexcept;
+  SignalRing signal_ring() const noexcept;
+  std::string symbol_name(std::uint32_t i) const;
+  // Unlink the name (the mapping stays valid until every process unmaps).
+  void unlink() noexcept;
+  // Wake a consumer sleeping on the doorbell (cheap when nobody sleeps).
+  void ring_doorbell() noexcept;
+  // Consumer: sleep until the doorbell changes from `seen` or `timeout_ns` passes.
+  void wait_doorbell(std::uint32_t seen, std::int64_t timeout_ns) noexcept;
+
+ private:
+  char* base_ = nullptr;
+  std::size_t size_ = 0;
+  std::string name_;
+  bool owner_ = false;
+};
+
+class RegionError : public std::runtime_error {
+ public:
+  RegionError(std::string code, const std::string& msg) : std::runtime_error(msg), code_(std::move(code)) {}
+  const std::string& code() const noexcept { return code_; }
+
+ private:
+  std::string code_;
+};
+
+}  // namespace kestrel
