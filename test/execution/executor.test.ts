@@ -1,0 +1,254 @@
+import fs from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
+import { Executor, type RejectEvent } from '../../src/execution/executor.js';
+import { OrderState } from '../../src/execution/order.js';
+import { nowNs, type ExecSignal } from '../../src/execution/types.js';
+import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
+import { binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
+
+let seq = 0;
+function signal(over: Partial<ExecSignal> = {}): ExecSignal {
+  seq++;
+  return {
+    strategyId: 'core',
+    symbol: 'BTC-USDT',
+    side: Side.BUY,
+    size: 0.5,
+    confidence: 0.9,
+    ttlMs: 1000,
+    maxSlippageBps: 50,
+    minFillQty: 0,
+    urgency: Urgency.NORMAL,
+    traceId: `trace-${seq}-${Math.random().toString(36).slice(2)}`,
+    sourceSequence: BigInt(seq),
+    emitTsNs: nowNs(),
+    refPrice: 0,
+    ...over,
+  };
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('executor against the simulated venue', () => {
+  let bus: InProcessBus;
+  let venue: TestVenue;
+  let risk: StaticRiskGateway;
+  let dir: string;
+  let ex: Executor;
+  let rejects: RejectEvent[];
+
+  beforeEach(async () => {
+    bus = new InProcessBus();
+    venue = await startVenue(bus);
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk.start();
+    dir = tmpDir('kestrel-exec-');
+    rejects = [];
+  });
+
+  afterEach(async () => {
+    await ex?.close();
+    risk.stop();
+    await venue.stop();
+    await bus.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function make(over: Partial<ConstructorParameters<typeof Executor>[1]> = {}): Promise<Executor> {
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir, ...over });
+    ex.onReject((e) => rejects.push(e));
+    await ex.start();
+    await until(() => ex.risk.current !== undefined);
+    return ex;
+  }
+
+  it('turns a signal into one filled order, rounded to tick and lot, with position and fees', async () => {
+    await make();
+    ex.onSignal(signal({ size: 0.50007 }));
+    await until(() => ex.book.quantity('binance', 'BTC-USDT') > 0);
+    const [o] = [...ex.orders.values()];
+    expect(o!.size).toBe(0.5); // floored to the 0.0001 step
+    expect(Math.round(o!.price * 100) / 100).toBe(o!.price); // on the 0.01 tick
+    await until(() => o!.state === OrderState.FILLED);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.5, 10);
+    expect(ex.book.get('binance', 'BTC-USDT')!.fees).toBeGreaterThan(0);
+    expect(venue.sim.snapshot().received[o!.clientId]!.place).toBe(1);
+    expect(ex.counters.corrected).toBe(1);
+  });
+
+  it('refuses expired, low-confidence, duplicate and unknown-symbol signals with their taxonomy reason', async () => {
+    await make();
+    const s = signal();
+    ex.onSignal(signal({ emitTsNs: nowNs() - 2_000_000_000n, ttlMs: 50 }));
+    ex.onSignal(signal({ confidence: 0.1 }));
+    ex.onSignal(s);
+    ex.onSignal({ ...s });
+    ex.onSignal(signal({ symbol: 'DOGE-USDT' }));
+    expect(rejects.map((r) => r.reason)).toEqual([
+      RejectReason.SIGNAL_EXPIRED,
+      RejectReason.LOW_CONFIDENCE,
+      RejectReason.DUPLICATE_ORDER,
+      RejectReason.INVALID_SYMBOL,
+    ]);
+    await until(() => ex.counters.fills === 1);
+    expect(ex.orders.size).toBe(1);
+  });
+
+  it('applies slippage cap, stale snapshot and min size guards', async () => {
+    await make({ staleSnapshotMs: 200 });
+    venue.setBook(100, 100.1);
+    ex.onSignal(signal({ refPrice: 99, maxSlippageBps: 10 })); // ask 100.1 is ~111 bps above ref
+    ex.onSignal(signal({ size: 0.00004 })); // floors to 0
+    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.SLIPPAGE, RejectReason.MIN_SIZE]);
+    await new Promise((r) => setTimeout(r, 250));
+    ex.onSignal(signal());
+    expect(rejects[2]!.reason).toBe(RejectReason.STALE_SNAPSHOT);
+  });
+
+  it('refuses live orders to a shadow_only venue with VENUE_POLICY and sends shadow orders flagged', async () => {
+    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { mode: 'live', walDir: dir });
+    ex.onReject((e) => rejects.push(e));
+    await ex.start();
+    ex.onSignal(signal());
+    expect(rejects[0]!.reason).toBe(RejectReason.VENUE_POLICY);
+    await ex.close();
+    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { mode: 'shadow', walDir: dir });
+    const flags: boolean[] = [];
+    ex.onSend((o) => flags.push(o.shadow));
+    await ex.start();
+    ex.onSignal(signal());
+    await until(() => flags.length === 1);
+    expect(flags).toEqual([true]);
+  });
+
+  it('holds the per-symbol cap, queues by priority lane and drains HIGH first', async () => {
+    await make({ concurrency: { perSymbolMaxInflight: 1 } });
+    venue.sim.faults.delayAckMs = 30;
+    const sent: string[] = [];
+    ex.onSend((o, s) => sent.push(s?.strategyId ?? ''));
+    ex.onSignal(signal({ strategyId: 'first' }));
+    ex.onSignal(signal({ strategyId: 'low', urgency: Urgency.LOW }));
+    ex.onSignal(signal({ strategyId: 'high', urgency: Urgency.HIGH }));
+    expect(ex.inflightCount).toBe(1);
+    expect(ex.queuedCount).toBe(2);
+    venue.sim.faults.delayAckMs = 0;
+    await until(() => sent.length === 3, 5000);
+    expect(sent).toEqual(['first', 'high', 'low']);
+  });
+
+  it('never resends an order whose reply timed out; the venue stream settles it', async () => {
+    await make({ inDoubtCheckMs: 50 });
+    venue.sim.faults.delayAckMs = 60; // reply after the 20 ms ord.req timeout
+    ex.onSignal(signal());
+    await until(() => [...ex.orders.values()][0]?.state === OrderState.FILLED);
+    await new Promise((r) => setTimeout(r, 150));
+    const o = [...ex.orders.values()][0]!;
+    expect(venue.sim.snapshot().received[o.clientId]!.place).toBe(1);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.5, 10);
+  });
+
+  it('fails an order definitively when no gateway serves the venue (no responders)', async () => {
+    await make();
+    await venue.gateway.stop();
+    ex.onSignal(signal());
+    await until(() => rejects.length === 1);
+    expect(rejects[0]!.reason).toBe(RejectReason.VENUE_UNAVAILABLE);
+    expect([...ex.orders.values()][0]!.state).toBe(OrderState.FAILED);
+    expect(ex.inflightCount).toBe(0);
+  });
+
+  it('recovers from the WAL: adopts what the venue has, fails what it never saw, cancels orphans', async () => {
+    const { OrderJournal } = await import('../../src/execution/wal/order-journal.js');
+    const { NonceManager } = await import('../../src/execution/nonce.js');
+    const { orderFromRequest } = await import('../../src/execution/wal/order-journal.js');
+    const { create, toBinary } = await import('@bufbuild/protobuf');
+    const { OrderRequestSchema, TimeInForce, OrderType } = await import('../../src/contracts/index.js');
+    const { journal } = OrderJournal.open(dir);
+    const nm = new NonceManager(journal);
+    const mk = (tif: TimeInForce, price: number) => {
+      const nonce = nm.next('binance');
+      const req = create(OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price, tif, orderType: OrderType.LIMIT, nonce });
+      return req;
+    };
+    const sentThenCrashed = mk(TimeInForce.IOC, 100.5); // intent durable, sent, no ack recorded
+    const neverSent = mk(TimeInForce.IOC, 100.5); // intent durable, crash before send
+    const orphan = mk(TimeInForce.GTC, 96); // at the venue, intent lost
+    for (const r of [sentThenCrashed, neverSent]) {
+      const o = orderFromRequest(toBinary(OrderRequestSchema, r));
+      journal.state.orders.set(o.clientId, o);
+      journal.intent(o);
+    }
+    journal.commit();
+    journal.close();
+    await venue.client.place(sentThenCrashed);
+    await venue.client.place(orphan);
+    expect((await venue.client.openOrders()).map((a) => a.clientId)).toEqual([orphan.clientId]);
+
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir });
+    const report = await ex.start();
+    expect(report).toMatchObject({ replayedOrders: 2, inDoubt: 2, adopted: 1, failed: 1, orphansCancelled: 1 });
+    expect(ex.orders.get(sentThenCrashed.clientId)!.state).toBe(OrderState.FILLED);
+    expect(ex.orders.get(neverSent.clientId)!.state).toBe(OrderState.FAILED);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.2, 10);
+    expect(await venue.client.openOrders()).toEqual([]);
+    const received = venue.sim.snapshot().received;
+    expect(received[neverSent.clientId]).toBeUndefined(); // never resent
+    expect(received[sentThenCrashed.clientId]!.place).toBe(1);
+    // New orders continue above every nonce the WAL knew.
+    ex.onSignal(signal());
+    await until(() => ex.orders.size === 3);
+    const newest = [...ex.orders.values()].at(-1)!;
+    expect(newest.nonce).toBeGreaterThan(orphan.nonce);
+  });
+
+  it('gets a boundary case decided by risk.check and rejects on a risk limit', async () => {
+    risk.setLimits({ perSymbolNotional: 60, portfolioNotional: 1e9, maxOrderNotional: 1e9 });
+    await until(() => ex === undefined || true);
+    await make();
+    await until(() => ex.risk.current?.perSymbolNotional === 60);
+    ex.onSignal(signal({ size: 0.58 })); // ~58 of 60: near the limit → gateway
+    ex.onSignal(signal({ size: 1 })); // 100 > 60: local reject
+    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.RISK_LIMIT]);
+    await until(() => ex.counters.fills === 1);
+    expect(ex.counters.riskChecks).toBe(1);
+  });
+
+  it('kill switch refuses signals until resumed; paused venue is not routed to', async () => {
+    await make();
+    await ex.kill('test');
+    ex.onSignal(signal());
+    expect(rejects[0]!.reason).toBe(RejectReason.KILL_SWITCH);
+    ex.resume();
+    ex.pauseVenue('binance');
+    ex.onSignal(signal());
+    expect(rejects[1]!.reason).toBe(RejectReason.KILL_SWITCH);
+    ex.resumeVenue('binance');
+    ex.onSignal(signal());
+    await until(() => ex.counters.fills === 1);
+  });
+
+  it('flattens positions with opposite orders', async () => {
+    await make();
+    ex.onSignal(signal({ size: 0.3 }));
+    await until(() => ex.book.quantity('binance', 'BTC-USDT') > 0.29);
+    await ex.flatten('test');
+    await until(() => Math.abs(ex.book.quantity('binance', 'BTC-USDT')) < 1e-12);
+    expect(ex.book.get('binance', 'BTC-USDT')!.realizedGross).toBeLessThan(0); // bought at ask, sold at bid
+  });
+
+  it('positions agree with the venue balances', async () => {
+    const baseline = { binance: { BTC: 1000 } };
+    await make();
+    for (let i = 0; i < 5; i++) ex.onSignal(signal({ side: i % 2 ? Side.SELL : Side.BUY, size: 0.1 * (i + 1) }));
+    await until(() => ex.counters.fills === 5);
+    expect(await ex.reconcileBalances(baseline)).toEqual([]);
+  });
+});
