@@ -59,6 +59,10 @@ export interface AdapterStats {
   reconnects: number;
   /** Ticks withheld because the book was not (yet) in sync. */
   suppressed: number;
+  /** Streams declared stalled by the watchdog (no message for stallTimeoutMs). */
+  stalls: number;
+  /** Connection attempts, the first included. */
+  connects: number;
   lastMessageNs: bigint;
   lastHeartbeatNs: bigint;
 }

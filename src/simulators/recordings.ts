@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
+import { parseRfc3339Ns } from '../adapters/common/time.js';
 
 export class RecordingError extends Error {
   override readonly name = 'RecordingError';
@@ -166,12 +167,9 @@ export interface KrakenBookCapture {
 
 /** RFC 3339 with up to 9 fractional digits → epoch ns (Date.parse keeps only ms). */
 export function rfc3339ToNs(ts: string): bigint {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/.exec(ts);
-  if (!m) throw new RecordingError(`bad RFC 3339 timestamp: ${ts}`);
-  const ms = Date.parse(`${m[1]!}Z`);
-  if (Number.isNaN(ms)) throw new RecordingError(`bad RFC 3339 timestamp: ${ts}`);
-  const frac = (m[2] ?? '').padEnd(9, '0');
-  return BigInt(ms) * 1_000_000n + BigInt(frac);
+  const ns = parseRfc3339Ns(ts);
+  if (ns === undefined) throw new RecordingError(`bad RFC 3339 timestamp: ${ts}`);
+  return ns;
 }
 
 export async function loadKrakenBookCapture(
