@@ -1,0 +1,123 @@
+/**
+ * Capture file format v1: the binary tick recording used when ClickHouse is not configured, and the
+ * replay input. Fixed-size little-endian records after a fixed header, append-only, so a file can be
+ * read while it is written, a torn tail (crash mid-write) is detected by length alone, and a reader
+ * can seek to record n at HEADER_SIZE + n * RECORD_SIZE. Layout documented in docs/STORAGE.md.
+ */
+import { VENUE_IDS, type NormalizedTick, type VenueName } from '../../contracts/market.js';
+
+export const MAGIC = 'KSTRLCAP';
+export const VERSION = 1;
+export const HEADER_SIZE = 64;
+export const RECORD_SIZE = 96;
+
+export const RecordType = { TICK: 1, SYMBOL: 2 } as const;
+
+/** Byte offsets inside a tick record. */
+export const TICK = {
+  type: 0, // u8
+  aggressor: 1, // i8
+  venueId: 2, // u16
+  symbolId: 4, // u32
+  exchTsNs: 8, // i64
+  recvTsNs: 16, // i64
+  sequence: 24, // u64
+  bid: 32, // f64
+  ask: 40, // f64
+  bidSize: 48, // f64
+  askSize: 56, // f64
+  lastPx: 64, // f64
+  lastQty: 72, // f64
+  flags: 80, // u32
+  // 84..95 reserved, zero
+} as const;
+
+/** Byte offsets inside a symbol-definition record: (venueId, symbolId) -> canonical symbol. */
+export const SYMBOL = {
+  type: 0, // u8
+  venueId: 2, // u16
+  symbolId: 4, // u32
+  length: 8, // u8, UTF-8 byte length
+  name: 9, // up to MAX_SYMBOL_BYTES
+} as const;
+export const MAX_SYMBOL_BYTES = RECORD_SIZE - SYMBOL.name;
+
+export class CaptureFormatError extends Error {
+  override readonly name = 'CaptureFormatError';
+  constructor(
+    readonly path: string,
+    readonly offset: number,
+    reason: string,
+  ) {
+    super(`${path} at byte ${offset}: ${reason}`);
+  }
+}
+
+export interface CaptureHeader {
+  version: number;
+  recordSize: number;
+  createdNs: bigint;
+}
+
+export function encodeHeader(createdNs: bigint): Buffer {
+  const b = Buffer.alloc(HEADER_SIZE);
+  b.write(MAGIC, 0, 'latin1');
+  b.writeUInt16LE(VERSION, 8);
+  b.writeUInt16LE(HEADER_SIZE, 10);
+  b.writeUInt16LE(RECORD_SIZE, 12);
+  b.writeBigInt64LE(createdNs, 16);
+  return b;
+}
+
+export function decodeHeader(b: Buffer, path: string): CaptureHeader {
+  if (b.length < HEADER_SIZE) throw new CaptureFormatError(path, 0, `file shorter than the ${HEADER_SIZE}-byte header`);
+  if (b.toString('latin1', 0, 8) !== MAGIC) throw new CaptureFormatError(path, 0, 'not a Kestrel capture file (bad magic)');
+  const version = b.readUInt16LE(8);
+  if (version !== VERSION) throw new CaptureFormatError(path, 8, `unsupported capture version ${version}`);
+  const headerSize = b.readUInt16LE(10);
+  const recordSize = b.readUInt16LE(12);
+  if (headerSize !== HEADER_SIZE || recordSize !== RECORD_SIZE) {
+    throw new CaptureFormatError(path, 10, `unexpected header/record size ${headerSize}/${recordSize}`);
+  }
+  return { version, recordSize, createdNs: b.readBigInt64LE(16) };
+}
+
+const VENUE_BY_ID: ReadonlyMap<number, VenueName> = new Map(
+  (Object.entries(VENUE_IDS) as [VenueName, number][]).map(([v, id]) => [id, v]),
+);
+
+export function venueById(id: number): VenueName | undefined {
+  return VENUE_BY_ID.get(id);
+}
+
+/** Writes a tick record at `o` (the buffer must hold RECORD_SIZE bytes there; reserved bytes stay zero). */
+export function encodeTick(b: Buffer, o: number, t: NormalizedTick): void {
+  b[o + TICK.type] = RecordType.TICK;
+  b.writeInt8(t.aggressor, o + TICK.aggressor);
+  b.writeUInt16LE(t.venueId, o + TICK.venueId);
+  b.writeUInt32LE(t.symbolId, o + TICK.symbolId);
+  b.writeBigInt64LE(t.exchTsNs, o + TICK.exchTsNs);
+  b.writeBigInt64LE(t.recvTsNs, o + TICK.recvTsNs);
+  b.writeBigUInt64LE(t.sequence, o + TICK.sequence);
+  b.writeDoubleLE(t.bid, o + TICK.bid);
+  b.writeDoubleLE(t.ask, o + TICK.ask);
+  b.writeDoubleLE(t.bidSize, o + TICK.bidSize);
+  b.writeDoubleLE(t.askSize, o + TICK.askSize);
+  b.writeDoubleLE(t.lastPx, o + TICK.lastPx);
+  b.writeDoubleLE(t.lastQty, o + TICK.lastQty);
+  b.writeUInt32LE(t.flags, o + TICK.flags);
+  b.fill(0, o + 84, o + RECORD_SIZE); // reserved: chunk buffers are reused
+}
+
+export function encodeSymbol(b: Buffer, o: number, venueId: number, symbolId: number, symbol: string): void {
+  const bytes = Buffer.from(symbol, 'utf8');
+  if (bytes.length === 0 || bytes.length > MAX_SYMBOL_BYTES) {
+    throw new RangeError(`symbol ${JSON.stringify(symbol)} must be 1..${MAX_SYMBOL_BYTES} UTF-8 bytes`);
+  }
+  b.fill(0, o, o + RECORD_SIZE);
+  b[o + SYMBOL.type] = RecordType.SYMBOL;
+  b.writeUInt16LE(venueId, o + SYMBOL.venueId);
+  b.writeUInt32LE(symbolId, o + SYMBOL.symbolId);
+  b[o + SYMBOL.length] = bytes.length;
+  bytes.copy(b, o + SYMBOL.name);
+}
