@@ -274,14 +274,14 @@ export class MatchingEngine {
     }
   }
 
-  /** Validate, lock funds, match, rest or expire. Throws EngineReject on refusal (nothing changed). */
-  submit(account: string, req: NewOrder): Readonly<SimOrder> {
+  /** Static checks of a new order (symbol, size, precision, band, duplicate id); throws EngineReject. */
+  validate(account: string, req: NewOrder, allowOpenClientId = false): SymbolRules {
     const r = this.rules.get(req.symbol);
     if (!r) throw new EngineReject('UNKNOWN_SYMBOL', `unknown symbol ${req.symbol}`);
     if (!(req.qty > 0) || !Number.isFinite(req.qty)) throw new EngineReject('INVALID_ARGUMENT', 'quantity must be > 0');
     if (req.type === 'limit' && (!(req.price > 0) || !Number.isFinite(req.price)))
       throw new EngineReject('INVALID_ARGUMENT', 'limit price must be > 0');
-    if (this.openByClient.get(account)?.has(req.clientId))
+    if (!allowOpenClientId && this.openByClient.get(account)?.has(req.clientId))
       throw new EngineReject('DUPLICATE_CLIENT_ID', `client id ${req.clientId} already used by an open order`);
     if (req.qty < r.minQty - EPS) throw new EngineReject('MIN_SIZE', `quantity ${req.qty} below minimum ${r.minQty}`);
     if (r.maxQty > 0 && req.qty > r.maxQty + EPS)
@@ -299,6 +299,13 @@ export class MatchingEngine {
           throw new EngineReject('PRICE_BAND', `price ${req.price} outside ${r.priceBandPct * 100}% band around ${mid}`);
       }
     }
+    return r;
+  }
+
+  /** Validate, lock funds, match, rest or expire. Throws EngineReject on refusal (nothing changed). */
+  submit(account: string, req: NewOrder): Readonly<SimOrder> {
+    const r = this.validate(account, req);
+    const book = this.books.get(req.symbol);
     const opposite = req.side === 'buy' ? book?.asks : book?.bids;
     if (req.type === 'market' && (!opposite || opposite.length === 0))
       throw new EngineReject('NO_LIQUIDITY', `no ${req.side === 'buy' ? 'asks' : 'bids'} for ${req.symbol}`);

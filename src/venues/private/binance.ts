@@ -54,6 +54,18 @@ export function mapBinanceError(code: number, msg: string, ctx?: { qty?: number;
   }
 }
 
+/** Hex HMAC-SHA256 of the params (all but `signature`) sorted by key, as `k=v&...` (WS API rule). */
+export function binanceSignature(key: KeyObject | string, params: Readonly<Params>): string {
+  const keys = Object.keys(params).sort();
+  let payload = '';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k === 'signature') continue;
+    payload += (payload === '' ? '' : '&') + k + '=' + String(params[k]);
+  }
+  return createHmac('sha256', key).update(payload).digest('hex');
+}
+
 const TIF: Record<TimeInForce, string> = {
   [TimeInForce.TIF_UNSPECIFIED]: 'GTC',
   [TimeInForce.GTC]: 'GTC',
@@ -101,13 +113,7 @@ export class BinanceOrderClient extends WsOrderClientBase {
   /** Sign: add apiKey/timestamp/recvWindow, sort keys, HMAC the `k=v&...` text. */
   sign(params: Params): Params {
     const p: Params = { ...params, apiKey: this.opts.credentials.apiKey, recvWindow: this.recvWindow, timestamp: Date.now() };
-    const keys = Object.keys(p).sort();
-    let payload = '';
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      payload += (i === 0 ? '' : '&') + k + '=' + String(p[k]);
-    }
-    p.signature = createHmac('sha256', this.key).update(payload).digest('hex');
+    p.signature = binanceSignature(this.key, p);
     return p;
   }
 
@@ -219,7 +225,19 @@ export class BinanceOrderClient extends WsOrderClientBase {
     }
     if (r.status !== 200) {
       this.replacing.delete(oldVenueId);
-      const e = (r.error ?? {}) as { code?: number; msg?: string; data?: { cancelResponse?: { code: number; msg: string } } };
+      const e = (r.error ?? {}) as {
+        code?: number;
+        msg?: string;
+        data?: { cancelResponse?: { code: number; msg: string }; newOrderResponse?: { code: number; msg: string } };
+      };
+      if (e.code === -2021) {
+        // Cancel half succeeded, new order refused: the logical order is now cancelled.
+        const n = e.data?.newOrderResponse;
+        t.status = OrderStatus.CANCELLED;
+        this.emitUpdate(this.ackOf(t, OrderStatus.CANCELLED));
+        const m = mapBinanceError(n?.code ?? 0, n?.msg ?? 'new order refused');
+        return this.rejectAck(t.clientId, t.symbol, t.side, t.orderGroupId, m.reason, `${m.detail} (original cancelled)`);
+      }
       const inner = e.data?.cancelResponse;
       const m = inner && typeof inner.code === 'number' ? mapBinanceError(inner.code, inner.msg) : mapBinanceError(e.code ?? 0, e.msg ?? '');
       return this.rejectAck(t.clientId, t.symbol, t.side, t.orderGroupId, m.reason, m.detail);

@@ -50,6 +50,8 @@ export class OrderGateway {
   private readonly unsubs: Array<() => void> = [];
   /** Client ids whose place() outcome is unknown; resolved on reconnect. */
   private readonly unknown = new Set<string>();
+  /** Orders last seen non-terminal (NEW/PARTIAL): after a drop their fills may have been missed. */
+  private readonly live = new Map<string, OrderStatus>();
   private readonly ns: Namespace;
   readonly venue: string;
 
@@ -100,12 +102,19 @@ export class OrderGateway {
     return h;
   }
 
+  private note(ack: OrderAck): void {
+    if (ack.status === OrderStatus.NEW || ack.status === OrderStatus.PARTIAL) this.live.set(ack.clientId, ack.status);
+    else if (ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.live.delete(ack.clientId);
+  }
+
   private publish(ack: OrderAck): void {
     if (ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.unknown.delete(ack.clientId);
+    this.note(ack);
     this.opts.bus.publish(subjects.orderAck(this.venue, this.ns), toBinary(OrderAckSchema, ack), { headers: this.hdrs(ack) });
   }
 
   private reply(m: BusMessage, ack: OrderAck, traceId = ''): void {
+    this.note(ack);
     if (m.reply) m.respond(toBinary(OrderAckSchema, ack), this.hdrs(ack, traceId));
   }
 
@@ -215,7 +224,15 @@ export class OrderGateway {
   async reconcile(client: VenueOrderClient = this.opts.client): Promise<void> {
     try {
       const open = await client.openOrders();
+      const openIds = new Set(open.map((a) => a.clientId));
       for (const ack of open) this.publish(ack);
+      // Orders we believed live but the venue no longer lists: filled or cancelled while we were
+      // away. Ask for each one so no fill is lost.
+      for (const id of [...this.live.keys()]) {
+        if (openIds.has(id)) continue;
+        const ack = await client.orderStatus(id);
+        if (ack) this.publish(ack);
+      }
       for (const id of [...this.unknown]) await this.resolveUnknown(client, id);
       this.log.info({ open: open.length }, 'reconciled');
     } catch (err) {

@@ -208,6 +208,26 @@ export class BinancePrivateSim extends PrivateVenueSim {
     this.record('replace', orig);
     const pre = this.admit();
     if (pre) return this.refusal(ws, id, pre);
+    // Filters of the new order are checked before anything is cancelled (as the venue does).
+    const open = this.engine.findOpenByClientId(ACCOUNT, orig);
+    if (open) {
+      const v = this.run(() =>
+        this.engine.validate(
+          ACCOUNT,
+          {
+            clientId: String(p.newClientOrderId ?? orig),
+            symbol: open.symbol,
+            side: p.side === 'SELL' ? 'sell' : 'buy',
+            type: p.type === 'MARKET' ? 'market' : 'limit',
+            tif: (p.timeInForce as Tif | undefined) ?? 'GTC',
+            qty: Number(p.quantity),
+            price: Number(p.price ?? 0),
+          },
+          true,
+        ),
+      );
+      if (!v.ok) return this.refusal(ws, id, v.code);
+    }
     const c = this.run(() => this.engine.cancel(ACCOUNT, { clientId: orig }));
     if (!c.ok) {
       const e = BINANCE_ERRORS[c.code];

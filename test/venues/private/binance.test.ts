@@ -1,0 +1,3 @@
+import { orderEntryContract } from './contract.js';
+
+orderEntryContract('binance');
