@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "julia_api.h"
+#include "kestrel/engine.h"
 
 namespace kestrel::julia {
 
@@ -36,16 +37,16 @@ enum class JuliaErrorCode {
 
 const char* error_code_name(JuliaErrorCode code) noexcept;
 
-class JuliaEngineError : public std::runtime_error {
+// An EngineError, so the engine thread rejects start() in TS with `.code` = error_code_name(code)
+// ('JULIA_NOT_FOUND', 'SYSIMAGE_NOT_FOUND', ...).
+class JuliaEngineError : public EngineError {
  public:
   JuliaEngineError(JuliaErrorCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
-  JuliaErrorCode error_code() const noexcept { return code_; }
-  // Stable string for TS ('JULIA_NOT_FOUND', 'SYSIMAGE_NOT_FOUND', ...).
-  const char* code() const noexcept { return error_code_name(code_); }
+      : EngineError(error_code_name(code), message), error_code_(code) {}
+  JuliaErrorCode error_code() const noexcept { return error_code_; }
 
  private:
-  JuliaErrorCode code_;
+  JuliaErrorCode error_code_;
 };
 
 // Supported Julia line. The sysimage is tied to the exact build anyway (see version stamp).
@@ -88,14 +89,16 @@ struct JuliaEntryTable {
   std::uint64_t slots[kSlots] = {};
 };
 
+// Signatures: julia/src/EntryPoints.jl (header comment) and the typedefs in julia_strategy.cpp.
 enum class EntryPoint : std::size_t {
-  kCreate = 2,    // (const StrategyParams*) -> int64 handle (>0) or negative error
-  kDestroy = 3,   // (int64 handle) -> int32
-  kBindRing = 4,  // (int64 handle, const RingBinding*) -> int32
-  kProcess = 5,   // (int64 handle, uint64 first, uint64 count, SignalOut*) -> int64 signals written
-  kReset = 6,     // (int64 handle) -> int32
+  kCreate = 2,     // (const double* params, int64 n, int64 symbols, char* err, int64 cap) -> int64 handle
+  kDestroy = 3,    // (int64 h) -> int32
+  kOnTick = 4,     // (int64 h, const TickEntry*, uint32 symbol, uint64 seq, SignalRecord* out) -> int32
+  kOnGap = 5,      // (int64 h, uint32 symbol, uint64 missed) -> int32
+  kFeatures = 6,   // (int64 h, uint32 symbol, double out[15]) -> int32
+  kLastError = 7,  // (int64 h, char* buf, int64 cap) -> int64
 };
-inline constexpr std::size_t kEntryPointCount = 5;
+inline constexpr std::size_t kEntryPointCount = 6;
 
 // The process-wide Julia runtime. Julia can be initialised once per process and never unloaded,
 // so this object lives until exit; the library handle is deliberately never closed.

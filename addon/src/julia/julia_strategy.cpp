@@ -1,0 +1,164 @@
+// The `julia` engine: kestrel::Strategy implemented by calling the KestrelStrategy package's
+// @cfunction entry points (julia/src/EntryPoints.jl) inside the embedded Julia runtime.
+//
+// Everything here runs on the engine thread (engine.h contract): the factory initialises Julia on
+// it, and every later call comes from it. Per tick this is one indirect C call; the tick is passed
+// by pointer (the engine's private copy of the ring slot) and a signal comes back in a record this
+// object owns, which the sink then copies into the signal ring.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "julia_runtime.h"
+#include "kestrel/engine.h"
+#include "kestrel/layout.h"
+
+namespace kestrel::julia {
+namespace {
+
+using CreateFn = std::int64_t (*)(const double*, std::int64_t, std::int64_t, char*, std::int64_t);
+using DestroyFn = std::int32_t (*)(std::int64_t);
+using OnTickFn = std::int32_t (*)(std::int64_t, const TickEntry*, std::uint32_t, std::uint64_t, SignalRecord*);
+using OnGapFn = std::int32_t (*)(std::int64_t, std::uint32_t, std::uint64_t);
+using FeaturesFn = std::int32_t (*)(std::int64_t, std::uint32_t, double*);
+using LastErrorFn = std::int64_t (*)(std::int64_t, char*, std::int64_t);
+
+constexpr std::size_t kFeatureCount = 15;
+constexpr std::size_t kMessageCap = 2048;
+
+// Parameter vector in the order of the fields of KestrelStrategy.Params (julia/src/Params.jl),
+// which is the order of docs/STRATEGY.md's table. Integers travel as exact doubles; Julia checks.
+std::vector<double> params_vector(const StrategyParams& p) {
+  return {
+      static_cast<double>(p.strategy_id),
+      p.ewma_lambda,
+      p.ofi_alpha,
+      static_cast<double>(p.vpin_bar_ns),
+      p.vpin_bucket_volume,
+      static_cast<double>(p.vpin_buckets),
+      static_cast<double>(p.ou_dt_ns),
+      static_cast<double>(p.ou_window),
+      p.z_entry,
+      p.z_high,
+      p.max_spread_bps,
+      p.vpin_max,
+      p.half_life_min_s,
+      p.half_life_max_s,
+      static_cast<double>(p.cooldown_ns),
+      p.min_confidence,
+      p.kelly_fraction,
+      p.capital,
+      p.max_size,
+      p.min_size,
+      p.min_fill_ratio,
+      static_cast<double>(p.ttl_ms),
+      p.max_slippage_bps,
+  };
+}
+constexpr std::int64_t kParamCount = 23;
+
+template <typename Fn>
+Fn entry_as(const JuliaRuntime& rt, EntryPoint which) {
+  return reinterpret_cast<Fn>(rt.entry(which));
+}
+
+class JuliaStrategy final : public Strategy {
+ public:
+  JuliaStrategy(const JuliaRuntime& rt, const EngineConfig& config)
+      : destroy_(entry_as<DestroyFn>(rt, EntryPoint::kDestroy)),
+        on_tick_(entry_as<OnTickFn>(rt, EntryPoint::kOnTick)),
+        on_gap_(entry_as<OnGapFn>(rt, EntryPoint::kOnGap)),
+        features_(entry_as<FeaturesFn>(rt, EntryPoint::kFeatures)),
+        last_error_(entry_as<LastErrorFn>(rt, EntryPoint::kLastError)) {
+    const auto create = entry_as<CreateFn>(rt, EntryPoint::kCreate);
+    const std::vector<double> params = params_vector(config.params);
+    static_assert(sizeof(double) == 8);
+    if (static_cast<std::int64_t>(params.size()) != kParamCount) {
+      throw JuliaEngineError(JuliaErrorCode::kJuliaInitFailed, "internal: parameter vector size mismatch");
+    }
+    std::array<char, kMessageCap> err{};
+    handle_ = create(params.data(), kParamCount, static_cast<std::int64_t>(config.symbols), err.data(),
+                     static_cast<std::int64_t>(err.size()));
+    if (handle_ <= 0) {
+      // Invalid parameters are a configuration error, reported like the native engine's.
+      throw EngineError("INVALID_STRATEGY_PARAMS", std::string("julia engine rejected the parameters: ") + err.data());
+    }
+  }
+
+  ~JuliaStrategy() override {
+    if (handle_ > 0) destroy_(handle_);
+  }
+
+  JuliaStrategy(const JuliaStrategy&) = delete;
+  JuliaStrategy& operator=(const JuliaStrategy&) = delete;
+
+  const char* name() const noexcept override { return "julia"; }
+
+  void on_tick(const TickView& tick, SignalSink& sink) override {
+    const std::int32_t r = on_tick_(handle_, tick.entry, tick.symbol, tick.sequence, &out_);
+    if (r == 1) {
+      out_.engine = kEngineJulia;
+      out_.engine_pop_ns = tick.pop_ns;
+      sink.publish(out_);
+    } else if (r < 0) {
+      fail("on_tick", r);
+    }
+  }
+
+  void on_gap(std::uint32_t symbol, std::uint64_t missed) override {
+    const std::int32_t r = on_gap_(handle_, symbol, missed);
+    if (r < 0) fail("on_gap", r);
+  }
+
+  bool features(std::uint32_t symbol, FeatureSnapshot& out) const override {
+    std::array<double, kFeatureCount> f{};
+    if (features_(handle_, symbol, f.data()) != 0) return false;
+    out.mid = f[0];
+    out.spread = f[1];
+    out.spread_bps = f[2];
+    out.microprice = f[3];
+    out.ofi = f[4];
+    out.ofi_norm = f[5];
+    out.ewma_var = f[6];
+    out.vpin = f[7];
+    out.n_buckets = static_cast<std::uint64_t>(f[8]);
+    out.ou_valid = f[9] != 0.0;
+    out.kappa = f[10];
+    out.mu = f[11];
+    out.sigma = f[12];
+    out.half_life = f[13];
+    out.zscore = f[14];
+    return true;
+  }
+
+ private:
+  [[noreturn]] void fail(const char* where, std::int32_t code) const {
+    std::array<char, kMessageCap> msg{};
+    last_error_(handle_, msg.data(), static_cast<std::int64_t>(msg.size()));
+    std::string text = std::string("julia strategy ") + where + " failed (code " + std::to_string(code) + ")";
+    if (msg[0] != '\0') text += std::string(": ") + msg.data();
+    throw EngineError("JULIA_STRATEGY_FAILED", text);
+  }
+
+  DestroyFn destroy_;
+  OnTickFn on_tick_;
+  OnGapFn on_gap_;
+  FeaturesFn features_;
+  LastErrorFn last_error_;
+  std::int64_t handle_ = 0;
+  SignalRecord out_{};  // Julia writes the signal here; reused, never reallocated
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config) {
+  JuliaSearch search = JuliaSearch::from_environment(config.julia_sysimage);
+  if (!config.julia_home.empty()) search.julia_dir = config.julia_home;
+  JuliaRuntime& rt = JuliaRuntime::preflight(search);
+  rt.start_on_this_thread();
+  return std::make_unique<JuliaStrategy>(rt, config);
+}
+
+}  // namespace kestrel::julia

@@ -1,0 +1,90 @@
+# Executed by PackageCompiler while it records what to compile into the sysimage. It drives every
+# hot function the way the addon does: through the @cfunction pointers resolved by
+# fill_entry_points!, with ticks that reach every branch (quotes, trades, tainted ticks, gaps,
+# OU refits, VPIN buckets, signals), plus the in-place ring replay and the backtest helpers.
+
+using KestrelStrategy
+using Random: Xoshiro, randn
+
+const KS = KestrelStrategy
+
+function synthetic_ticks(n::Int)
+    rng = Xoshiro(20240808)
+    ticks = KS.TickEntry[]
+    x = 0.0
+    ts = Int64(1_700_000_000_000_000_000)
+    for i in 1:n
+        ts += 37_000_000
+        x = x * exp(-3.0 * 0.037) + 0.5 * sqrt(0.037) * randn(rng)
+        mid = 30000.0 + 5.0 * x
+        flags = KS.kKindQuote
+        i % 97 == 0 && (flags |= KS.kFlagCrossed)
+        i % 1009 == 0 && (flags |= KS.kFlagGap)
+        push!(ticks, KS.quote_tick(ts, mid - 0.5, mid + 0.5, 1.0 + rand(rng), 1.0 + rand(rng); flags = flags))
+        if i % 3 == 0
+            push!(ticks, KS.trade_tick(ts + 1, mid + (rand(rng) - 0.5), 0.05 + rand(rng); buyer_aggressor = isodd(i)))
+        end
+    end
+    return ticks
+end
+
+function exercise_entry_points(ticks::Vector{KS.TickEntry})
+    table = zeros(UInt64, 8)
+    KS.fill_entry_points!(pointer(table), length(table))
+    create, destroy, on_tick, on_gap, feats, last_error = (Ptr{Cvoid}(UInt(table[i])) for i in 3:8)
+    params = collect(Float64, KS.DEFAULT_PARAM_VALUES)
+    params[findfirst(==(:ou_window), KS.PARAM_NAMES)] = 50.0
+    err = zeros(UInt8, 256)
+    h = GC.@preserve params err ccall(create, Int64, (Ptr{Float64}, Int64, Int64, Ptr{UInt8}, Int64),
+                                      pointer(params), length(params), 2, pointer(err), length(err))
+    h > 0 || error("create failed: " * unsafe_string(pointer(err)))
+    out = Ref{KS.SignalRecord}()
+    tick = Ref{KS.TickEntry}()
+    signals = 0
+    for (i, t) in enumerate(ticks)
+        tick[] = t
+        r = ccall(on_tick, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, Ptr{KS.SignalRecord}),
+                  h, tick, UInt32(i % 2), UInt64(i - 1), out)
+        r == 1 && (signals += 1)
+    end
+    ccall(on_gap, Int32, (Int64, UInt32, UInt64), h, UInt32(0), UInt64(3))
+    f = zeros(Float64, 15)
+    GC.@preserve f ccall(feats, Int32, (Int64, UInt32, Ptr{Float64}), h, UInt32(1), pointer(f))
+    buf = zeros(UInt8, 256)
+    GC.@preserve buf ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), h, pointer(buf), length(buf))
+    ccall(destroy, Int32, (Int64,), h)
+    return signals
+end
+
+function exercise_ring(ticks::Vector{KS.TickEntry})
+    cap = 1024
+    mem = zeros(UInt8, KS.kRingHeaderSize + cap * KS.kTickEntrySize)
+    GC.@preserve mem begin
+        base = pointer(mem)
+        unsafe_store!(Ptr{UInt64}(base + KS.kRingCapacityOffset), UInt64(cap))
+        unsafe_store!(Ptr{UInt64}(base + KS.kRingMaskOffset), UInt64(cap - 1))
+        unsafe_store!(Ptr{UInt32}(base + KS.kRingRecordSizeOffset), UInt32(KS.kTickEntrySize))
+        ring = KS.TickRing(base)
+        n = min(cap, length(ticks))
+        for i in 1:n
+            t = ticks[i]
+            ring.slots[i] = KS.TickEntry(t.ts_ns, t.venue_id, t.symbol_id, t.flags, t.bid, t.ask,
+                                         t.bid_size, t.ask_size, UInt64(i), t.push_ns)
+        end
+        e = KS.Engine(KS.params_with([:ou_window => 50.0]), 1)
+        out = Vector{KS.SignalRecord}(undef, 64)
+        KS.replay_ring!(e, ring, 0, UInt64(0), UInt64(n), out)
+    end
+    return nothing
+end
+
+let ticks = synthetic_ticks(6000)
+    exercise_entry_points(ticks)
+    exercise_ring(ticks)
+    KS.backtest(ticks, KS.params_with([:ou_window => 50.0]); record_features = i -> i % 100 == 0)
+    KS.fit_ou(collect(range(1.0, 2.0; length = 21)) .+ 0.01 .* sin.(1:21), 0.25)
+    KS.ou_mle([3.0, 1.76, 1.2693, 1.196, 0.9], 0.25)
+    KS.kelly_discrete(0.6, 1.0)
+    KS.kelly_growth(0.6, 1.0, 0.2)
+    KS.kelly_continuous(0.11, 0.06, 0.15)
+end
