@@ -53,6 +53,7 @@ export class OrderGateway {
   /** Orders last seen non-terminal (NEW/PARTIAL): after a drop their fills may have been missed. */
   private readonly live = new Map<string, OrderStatus>();
   private readonly ns: Namespace;
+  private stopped = false;
   readonly venue: string;
 
   constructor(private readonly opts: OrderGatewayOptions) {
@@ -87,6 +88,7 @@ export class OrderGateway {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const s of this.subs) s.unsubscribe();
     for (const u of this.unsubs) u();
     this.subs.length = 0;
@@ -206,7 +208,8 @@ export class OrderGateway {
     }
   }
 
-  private async resolveUnknown(client: VenueOrderClient, clientId: string): Promise<void> {
+  private async resolveUnknown(client: VenueOrderClient, clientId: string, attempt = 0): Promise<void> {
+    if (!this.unknown.has(clientId) || this.stopped) return;
     try {
       const ack = await client.orderStatus(clientId);
       if (ack) this.publish(ack);
@@ -216,7 +219,12 @@ export class OrderGateway {
         this.publish(this.refuse(clientId, RejectReason.VENUE_UNAVAILABLE, 'venue has no record of the order'));
       }
     } catch (err) {
-      this.log.warn({ clientId, err: errText(err) }, 'order status query failed; retry on reconnect');
+      // Keep asking (backoff) while connected; a reconnect also retries every unknown outcome.
+      this.log.warn({ clientId, attempt, err: errText(err) }, 'order status query failed; retrying');
+      if (client.connected && !this.stopped) {
+        const t = setTimeout(() => void this.resolveUnknown(client, clientId, attempt + 1), Math.min(2000, 50 * 2 ** attempt));
+        t.unref();
+      }
     }
   }
 

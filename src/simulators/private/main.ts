@@ -1,0 +1,81 @@
+/**
+ * Standalone simulated private venues (Binance, Kraken, OKX) in their own process, so they outlive
+ * an executor that is killed and restarted (chaos/WAL tests, default session).
+ *
+ *   npx tsx src/simulators/private/main.ts [--mode paper|realistic] [--journal-dir DIR]
+ *       [--port-binance N --port-kraken N --port-okx N] [--replay N] [--speed X]
+ *
+ * Prints one JSON line on stdout with each venue's ws/rest/control URLs, then serves until SIGTERM
+ * or SIGINT. `--replay N` feeds the first N records of the real Binance capture (0 = all) into all
+ * three order books; `--speed X` paces it at X times recorded time (0 = as fast as possible).
+ */
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { EngineMode } from '../matching/engine.js';
+import { BinanceReplayFeeder } from '../matching/replay-feed.js';
+import { binanceCapture } from '../recordings.js';
+import { startPrivateVenues } from './venues.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mode: { type: 'string', default: 'paper' },
+      'journal-dir': { type: 'string' },
+      'port-binance': { type: 'string' },
+      'port-kraken': { type: 'string' },
+      'port-okx': { type: 'string' },
+      replay: { type: 'string' },
+      speed: { type: 'string', default: '1' },
+    },
+  });
+  const mode = values.mode as EngineMode;
+  if (mode !== 'paper' && mode !== 'realistic') throw new TypeError(`--mode must be paper or realistic, got ${mode}`);
+  const journalDir = values['journal-dir'];
+  if (journalDir) mkdirSync(journalDir, { recursive: true });
+  const port = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const venues = await startPrivateVenues({
+    mode,
+    ...(journalDir ? { journalDir } : {}),
+    ports: { binance: port(values['port-binance']), kraken: port(values['port-kraken']), okx: port(values['port-okx']) },
+  });
+  const info = Object.fromEntries(
+    venues.all.map((v) => [v.venue, { ws: v.wsUrl, rest: v.url, control: `${v.url}/__sim/state` }]),
+  );
+  process.stdout.write(JSON.stringify(info) + '\n');
+
+  let stopping = false;
+  const stop = (): void => {
+    stopping = true;
+    void venues.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  if (values.replay !== undefined) {
+    const max = Number(values.replay);
+    const speed = Number(values.speed);
+    const feeder = new BinanceReplayFeeder({
+      book: (s, b, a) => venues.all.forEach((v) => v.feedBook(s, b, a)),
+      trade: (s, p, q, ag) => venues.all.forEach((v) => v.feedTrade(s, p, q, ag)),
+    });
+    let first: bigint | undefined;
+    const t0 = process.hrtime.bigint();
+    let n = 0;
+    for await (const r of binanceCapture()) {
+      if (stopping) break;
+      if (speed > 0) {
+        first ??= r.recvNs;
+        const due = Number(r.recvNs - first) / speed;
+        const lag = due - Number(process.hrtime.bigint() - t0);
+        if (lag > 1e6) await new Promise((res) => setTimeout(res, lag / 1e6));
+      }
+      feeder.onRecord(r);
+      if (++n === max) break;
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`private venue simulators failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
