@@ -1,0 +1,377 @@
+/**
+ * Binance spot public market data over combined streams: diff depth (`@depth@100ms`) kept in sync
+ * with the REST snapshot handshake and U/u continuity, `@bookTicker` (the real-time touch) and
+ * `@trade`. Procedure (REFERENCE_VALUES.md): buffer stream events, fetch the REST snapshot, drop
+ * events with u ≤ lastUpdateId, the first applied event must have U ≤ lastUpdateId+1 ≤ u, and every
+ * later one U = previous u + 1. Any break (gap, crossed book) unsyncs the symbol and repeats the
+ * handshake; no book-derived tick leaves while unsynced.
+ *
+ * Quotes from bookTicker and from the book share Binance's update-id space, so a quote is delivered
+ * only when its update id is newer than the last one delivered: the touch never goes back in time.
+ */
+import { TickFlag } from '../../contracts/market.js';
+import { BaseAdapter, num } from '../common/base-adapter.js';
+import { OrderBook } from '../common/book.js';
+import { ResyncScheduler } from '../common/resync.js';
+import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
+
+export interface BinanceAdapterOptions extends AdapterOptions {
+  /** REST base URL for `GET /api/v3/depth` (the simulator's `restUrl`). */
+  restUrl: string;
+  /** REST snapshot depth (Binance allows up to 5000; 1000 costs weight 50). Default 1000. */
+  snapshotLimit?: number;
+  /** Deliver bookTicker quotes (default true). */
+  bookTicker?: boolean;
+}
+
+interface Depth {
+  U: number;
+  u: number;
+  E: number;
+  b: Array<[number, number, string, string]>;
+  a: Array<[number, number, string, string]>;
+}
+
+interface SymState {
+  m: SymbolMapping;
+  lower: string;
+  book: OrderBook;
+  synced: boolean;
+  /** Depth events buffered while the snapshot is in flight. */
+  buffer: Depth[];
+  fetching: boolean;
+  /** Wall ms when the current handshake began (0: none). */
+  requestedAtMs: number;
+  lastU: number;
+  firstAfterSnapshot: boolean;
+  /** Highest update id already delivered as a quote. */
+  lastQuoteId: number;
+  lastExchNs: bigint;
+  flagsNext: number;
+  lastBid: number;
+  lastAsk: number;
+  lastBidSz: number;
+  lastAskSz: number;
+  applied: number;
+}
+
+const MAX_BUFFER = 10_000;
+
+export class BinanceAdapter extends BaseAdapter {
+  private readonly syms = new Map<string, SymState>();
+  private readonly resync: ResyncScheduler;
+  private readonly restUrl: string;
+  private readonly limit: number;
+  private readonly useBookTicker: boolean;
+  /** Bumped on every (re)connect so late REST answers for an old connection are ignored. */
+  private epoch = 0;
+  private retryAfterUntilMs = 0;
+
+  constructor(opts: BinanceAdapterOptions) {
+    // Binance: 300 connection attempts per 5 minutes per IP; keep well inside it.
+    super('binance', opts, { reconnect: { maxAttemptsPerWindow: 60, windowMs: 300_000 }, keepaliveMs: 30_000 });
+    this.restUrl = opts.restUrl.replace(/\/$/, '');
+    this.limit = opts.snapshotLimit ?? 1000;
+    this.useBookTicker = opts.bookTicker ?? true;
+    for (const m of opts.symbols) {
+      this.syms.set(m.venueSymbol.toUpperCase(), {
+        m,
+        lower: m.venueSymbol.toLowerCase(),
+        book: new OrderBook(),
+        synced: false,
+        buffer: [],
+        fetching: false,
+        requestedAtMs: 0,
+        lastU: 0,
+        firstAfterSnapshot: false,
+        lastQuoteId: 0,
+        lastExchNs: 0n,
+        flagsNext: 0,
+        lastBid: 0,
+        lastAsk: 0,
+        lastBidSz: 0,
+        lastAskSz: 0,
+        applied: 0,
+      });
+    }
+    this.resync = new ResyncScheduler((sym) => void this.fetchSnapshot(sym));
+  }
+
+  book(venueSymbol: string): OrderBook | undefined {
+    return this.syms.get(venueSymbol.toUpperCase())?.book;
+  }
+
+  isSynced(venueSymbol: string): boolean {
+    return this.syms.get(venueSymbol.toUpperCase())?.synced ?? false;
+  }
+
+  /** Diff events applied to the book so far (all passed the U/u checks). */
+  appliedUpdates(venueSymbol: string): number {
+    return this.syms.get(venueSymbol.toUpperCase())?.applied ?? 0;
+  }
+
+  lastUpdateId(venueSymbol: string): number {
+    return this.syms.get(venueSymbol.toUpperCase())?.lastU ?? 0;
+  }
+
+  protected override connectUrl(): string {
+    const streams: string[] = [];
+    for (const st of this.syms.values()) {
+      streams.push(`${st.lower}@depth@100ms`, `${st.lower}@trade`);
+      if (this.useBookTicker) streams.push(`${st.lower}@bookTicker`);
+    }
+    return `${this.opts.url}?streams=${streams.join('/')}`;
+  }
+
+  protected onOpen(): void {
+    this.epoch++;
+    // Streams are in the URL; the stream is buffering from now, so the snapshot may be requested.
+    for (const [sym, st] of this.syms) {
+      st.requestedAtMs = Date.now();
+      this.resync.request(sym);
+    }
+  }
+
+  protected onDisconnect(): void {
+    this.resync.cancelAll();
+    for (const st of this.syms.values()) this.unsync(st, TickFlag.RESYNC);
+  }
+
+  protected override checkSync(nowMs: number): void {
+    for (const [sym, st] of this.syms) {
+      if (st.synced || st.fetching || st.requestedAtMs === 0 || this.resync.isPending(sym)) continue;
+      if (nowMs - st.requestedAtMs > this.snapshotTimeoutMs) {
+        st.requestedAtMs = nowMs;
+        this.resync.request(sym);
+      }
+    }
+  }
+
+  private unsync(st: SymState, flags: number): void {
+    st.synced = false;
+    st.book.clear();
+    st.buffer = [];
+    st.firstAfterSnapshot = false;
+    st.flagsNext |= flags;
+  }
+
+  private startResync(st: SymState, flags: number): void {
+    this.unsync(st, flags);
+    st.requestedAtMs = Date.now();
+    this.resync.request(st.m.venueSymbol.toUpperCase());
+  }
+
+  private async fetchSnapshot(sym: string): Promise<void> {
+    const st = this.syms.get(sym);
+    if (!st || st.synced || st.fetching || !this.stats().connected) return;
+    const wait = this.retryAfterUntilMs - Date.now();
+    if (wait > 0) {
+      // The venue asked us to back off (429 Retry-After): honour it rather than hammer REST.
+      setTimeout(() => this.resync.request(sym), wait).unref();
+      return;
+    }
+    const epoch = this.epoch;
+    st.fetching = true;
+    st.requestedAtMs = Date.now();
+    this.s.resyncs++;
+    this.emitEvent('resync', st.m.symbol, 'fetching REST depth snapshot');
+    try {
+      this.restRequests++;
+      const res = await fetch(`${this.restUrl}/api/v3/depth?symbol=${encodeURIComponent(sym)}&limit=${this.limit}`, { signal: AbortSignal.timeout(5000) });
+      const used = Number(res.headers.get('x-mbx-used-weight-1m'));
+      if (Number.isFinite(used)) this.rateLimitRemaining = Math.max(0, 6000 - used);
+      const text = await res.text();
+      if (epoch !== this.epoch) return;
+      if (res.status === 429 || res.status === 418) {
+        this.http429++;
+        const ra = Number(res.headers.get('retry-after'));
+        this.retryAfterUntilMs = Date.now() + (Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000);
+        this.emitEvent('gap', st.m.symbol, `REST snapshot rate limited (${res.status})`);
+        return;
+      }
+      if (!res.ok) throw new VenueParseError('binance', `REST depth HTTP ${res.status}`, text.slice(0, 200));
+      this.applySnapshot(st, parseSnapshot(text));
+    } catch (e) {
+      if (e instanceof VenueParseError) {
+        this.s.parseErrors++;
+        this.emitEvent('parse', st.m.symbol, e.reason);
+      } else {
+        this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'REST snapshot failed');
+      }
+    } finally {
+      st.fetching = false;
+    }
+  }
+
+  private applySnapshot(st: SymState, snap: { lastUpdateId: number; bids: Depth['b']; asks: Depth['a'] }): void {
+    const lid = snap.lastUpdateId;
+    const pending = st.buffer.filter((d) => d.u > lid);
+    st.buffer = [];
+    const first = pending[0];
+    if (first !== undefined && first.U > lid + 1) {
+      // The snapshot is older than the buffered stream: a newer snapshot is needed.
+      this.emitEvent('gap', st.m.symbol, 'snapshot older than buffered events', BigInt(lid + 1), BigInt(first.U));
+      this.startResync(st, 0);
+      return;
+    }
+    st.book.clear();
+    for (const [px, qty, ps, qs] of snap.bids) st.book.bids.set(px, qty, ps, qs);
+    for (const [px, qty, ps, qs] of snap.asks) st.book.asks.set(px, qty, ps, qs);
+    st.lastU = lid;
+    st.synced = true;
+    st.firstAfterSnapshot = true;
+    st.requestedAtMs = 0;
+    const recvNs = this.clock.nowNs();
+    for (const d of pending) {
+      if (!this.applyDepth(st, d, recvNs)) return;
+    }
+    if (pending.length === 0) this.maybeQuote(st, st.lastU, st.lastExchNs > 0n ? st.lastExchNs : recvNs, recvNs);
+  }
+
+  /** Applies one diff to a synced book; false when the book had to be resynced. */
+  private applyDepth(st: SymState, d: Depth, recvNs: bigint): boolean {
+    if (d.u <= st.lastU) return true; // already in the snapshot
+    const ok = st.firstAfterSnapshot ? d.U <= st.lastU + 1 && st.lastU + 1 <= d.u : d.U === st.lastU + 1;
+    if (!ok) {
+      this.s.gaps++;
+      this.emitEvent('gap', st.m.symbol, `depth U=${d.U} does not follow u=${st.lastU}`, BigInt(st.lastU + 1), BigInt(d.U));
+      this.startResync(st, TickFlag.GAP | TickFlag.RESYNC);
+      return false;
+    }
+    for (const [px, qty, ps, qs] of d.b) st.book.bids.set(px, qty, ps, qs);
+    for (const [px, qty, ps, qs] of d.a) st.book.asks.set(px, qty, ps, qs);
+    st.lastU = d.u;
+    st.firstAfterSnapshot = false;
+    st.applied++;
+    if (st.applied % 100 === 0) this.resync.succeeded(st.m.venueSymbol.toUpperCase());
+    const exchNs = BigInt(d.E) * 1_000_000n;
+    st.lastExchNs = exchNs;
+    return this.maybeQuote(st, d.u, exchNs, recvNs);
+  }
+
+  private maybeQuote(st: SymState, updateId: number, exchNs: bigint, recvNs: bigint): boolean {
+    const b = st.book.bids.best();
+    const a = st.book.asks.best();
+    if (b !== undefined && a !== undefined && b.px >= a.px) {
+      // A crossed book is corrupt whatever its ids say: report, drop and rebuild.
+      this.emitQuote(st.m, exchNs, recvNs, b.px, b.qty, a.px, a.qty, 0);
+      this.startResync(st, TickFlag.RESYNC);
+      return false;
+    }
+    if (updateId <= st.lastQuoteId) return true; // bookTicker already delivered a newer touch
+    const bid = b?.px ?? 0;
+    const ask = a?.px ?? 0;
+    const bidSz = b?.qty ?? 0;
+    const askSz = a?.qty ?? 0;
+    if (st.flagsNext === 0 && bid === st.lastBid && ask === st.lastAsk && bidSz === st.lastBidSz && askSz === st.lastAskSz) return true;
+    this.quote(st, updateId, exchNs, recvNs, bid, bidSz, ask, askSz);
+    return true;
+  }
+
+  private quote(st: SymState, updateId: number, exchNs: bigint, recvNs: bigint, bid: number, bidSz: number, ask: number, askSz: number): boolean {
+    if (!this.emitQuote(st.m, exchNs, recvNs, bid, bidSz, ask, askSz, st.flagsNext)) return false;
+    st.flagsNext = 0;
+    st.lastQuoteId = updateId;
+    st.lastBid = bid;
+    st.lastAsk = ask;
+    st.lastBidSz = bidSz;
+    st.lastAskSz = askSz;
+    return true;
+  }
+
+  protected onMessage(text: string, recvNs: bigint): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      throw new VenueParseError('binance', 'invalid JSON', text.slice(0, 200));
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new VenueParseError('binance', 'message is not an object', text.slice(0, 200));
+    const o = msg as Record<string, unknown>;
+    if ('result' in o && 'id' in o) return; // SUBSCRIBE ack
+    if ('error' in o) throw new VenueParseError('binance', `venue error ${JSON.stringify(o.error)}`, text.slice(0, 200));
+    const stream = o.stream;
+    const data = o.data;
+    if (typeof stream !== 'string' || typeof data !== 'object' || data === null) throw new VenueParseError('binance', 'not a combined-stream message', text.slice(0, 200));
+    const d = data as Record<string, unknown>;
+    const st = typeof d.s === 'string' ? this.syms.get(d.s) : undefined;
+    if (typeof d.s !== 'string') throw new VenueParseError('binance', 'message without symbol', text.slice(0, 200));
+    if (stream.endsWith('@bookTicker')) return this.onBookTicker(st, d, recvNs, text);
+    if (d.e === 'depthUpdate') return this.onDepth(st, d, recvNs, text);
+    if (d.e === 'trade') return this.onTrade(st, d, recvNs, text);
+    throw new VenueParseError('binance', `unknown stream ${stream}`, text.slice(0, 200));
+  }
+
+  private onDepth(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
+    const U = d.U;
+    const u = d.u;
+    const E = d.E;
+    if (!isId(U) || !isId(u) || u < U) throw new VenueParseError('binance', `bad depth ids U=${String(U)} u=${String(u)}`, text.slice(0, 200));
+    if (!isId(E)) throw new VenueParseError('binance', `bad event time ${String(E)}`, text.slice(0, 200));
+    const ev: Depth = { U, u, E, b: levels(d.b, 'bids'), a: levels(d.a, 'asks') };
+    if (!st) return;
+    if (!st.synced) {
+      this.s.suppressed++;
+      if (st.buffer.length < MAX_BUFFER) st.buffer.push(ev);
+      else st.buffer.shift(), st.buffer.push(ev);
+      return;
+    }
+    this.applyDepth(st, ev, recvNs);
+  }
+
+  private onBookTicker(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
+    const u = d.u;
+    if (!isId(u)) throw new VenueParseError('binance', `bad bookTicker id ${String(u)}`, text.slice(0, 200));
+    const bid = num('binance', d.b, 'bid');
+    const bidSz = num('binance', d.B, 'bid qty');
+    const ask = num('binance', d.a, 'ask');
+    const askSz = num('binance', d.A, 'ask qty');
+    if (!st || u <= st.lastQuoteId) return;
+    // bookTicker carries no event time: the latest venue time seen on this symbol stands in for it.
+    const exchNs = st.lastExchNs > 0n ? st.lastExchNs : recvNs;
+    this.quote(st, u, exchNs, recvNs, bid, bidSz, ask, askSz);
+  }
+
+  private onTrade(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
+    const px = num('binance', d.p, 'trade price');
+    const qty = num('binance', d.q, 'trade qty');
+    const T = d.T;
+    if (!isId(T)) throw new VenueParseError('binance', `bad trade time ${String(T)}`, text.slice(0, 200));
+    if (typeof d.m !== 'boolean') throw new VenueParseError('binance', 'trade without maker flag', text.slice(0, 200));
+    if (!st) return;
+    const exchNs = BigInt(T) * 1_000_000n;
+    if (exchNs > st.lastExchNs) st.lastExchNs = exchNs;
+    // m = buyer is the maker, so the seller crossed the spread.
+    this.emitTrade(st.m, exchNs, recvNs, px, qty, d.m ? -1 : 1);
+  }
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function levels(v: unknown, what: string): Array<[number, number, string, string]> {
+  if (!Array.isArray(v)) throw new VenueParseError('binance', `${what} is not an array`, '');
+  const out: Array<[number, number, string, string]> = [];
+  for (const l of v as unknown[]) {
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw new VenueParseError('binance', `bad ${what} level ${JSON.stringify(l)}`, '');
+    }
+    const px = num('binance', l[0], `${what} price`);
+    if (px === 0) throw new VenueParseError('binance', `${what} price is zero`, '');
+    out.push([px, num('binance', l[1], `${what} qty`), l[0], l[1]]);
+  }
+  return out;
+}
+
+function parseSnapshot(text: string): { lastUpdateId: number; bids: Depth['b']; asks: Depth['a'] } {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    throw new VenueParseError('binance', 'REST snapshot is not JSON', text.slice(0, 200));
+  }
+  const o = j as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || !isId(o.lastUpdateId)) throw new VenueParseError('binance', 'REST snapshot without lastUpdateId', text.slice(0, 200));
+  return { lastUpdateId: o.lastUpdateId, bids: levels(o.bids, 'bids'), asks: levels(o.asks, 'asks') };
+}
