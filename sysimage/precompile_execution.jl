@@ -17,7 +17,7 @@ function synthetic_ticks(n::Int)
         ts += 37_000_000
         x = x * exp(-3.0 * 0.037) + 0.5 * sqrt(0.037) * randn(rng)
         mid = 30000.0 + 5.0 * x
-        flags = KS.kKindQuote
+        flags = UInt32(0)
         i % 97 == 0 && (flags |= KS.kFlagCrossed)
         i % 1009 == 0 && (flags |= KS.kFlagGap)
         push!(ticks, KS.quote_tick(ts, mid - 0.5, mid + 0.5, 1.0 + rand(rng), 1.0 + rand(rng); flags = flags))

@@ -9,15 +9,16 @@ const kRegionMagic = UInt64(0x474E5252544B5345)
 const kLayoutVersion = UInt32(1)
 const kCacheLine = 64
 
-# Tick flags (TickEntry.flags)
-const kKindMask = UInt32(0x0F)
-const kKindQuote = UInt32(1)
-const kKindTrade = UInt32(2)
-const kFlagBuyAggressor = UInt32(0x10)
-const kFlagCrossed = UInt32(0x100)
-const kFlagStale = UInt32(0x200)
-const kFlagGap = UInt32(0x400)
-const kQualityMask = UInt32(0x700)
+# Tick flags (TickEntry.flags): the proto TickFlag bits, plus the trade aggressor side.
+const kFlagCrossed = UInt32(0x01)
+const kFlagStale = UInt32(0x02)
+const kFlagGap = UInt32(0x04)
+const kFlagSkew = UInt32(0x08)
+const kFlagResync = UInt32(0x10)
+const kFlagTrade = UInt32(0x20)
+const kFlagBuyAggressor = UInt32(0x40)
+const kResetMask = UInt32(0x14)    # GAP | RESYNC: the engine resets the symbol's windows
+const kTaintMask = UInt32(0x0B)    # CROSSED | STALE | SKEW: the engine skips the tick
 
 # TickEntry: 64 bytes, one cache line.
 const kTickEntrySize = 64
@@ -54,9 +55,9 @@ end
 # SignalRecord: 128 bytes, two cache lines.
 const kSideBuy = UInt8(1)
 const kSideSell = UInt8(2)
-const kUrgencyLow = UInt8(0)
-const kUrgencyNormal = UInt8(1)
-const kUrgencyHigh = UInt8(2)
+const kUrgencyLow = UInt8(1)
+const kUrgencyNormal = UInt8(2)
+const kUrgencyHigh = UInt8(3)
 const kEngineNative = UInt8(0)
 const kEngineJulia = UInt8(1)
 

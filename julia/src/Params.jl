@@ -109,12 +109,31 @@ function params_with(overrides::AbstractVector{Pair{Symbol,Float64}})
     return params_from_values(values)
 end
 
+# The same rules, in the same order, as kestrel::validate_params (addon/src/strategy.cpp), so a
+# parameter set is accepted or rejected identically by both engines.
 function validate(p::Params)
-    p.ou_window >= 2 || throw(ParamError("ou_window = $(p.ou_window) must be >= 2"))
-    p.vpin_buckets >= 1 || throw(ParamError("vpin_buckets = $(p.vpin_buckets) must be >= 1"))
-    p.ou_dt_ns > 0 || throw(ParamError("ou_dt_ns = $(p.ou_dt_ns) must be > 0"))
-    p.vpin_bar_ns > 0 || throw(ParamError("vpin_bar_ns = $(p.vpin_bar_ns) must be > 0"))
-    (p.vpin_bucket_volume > 0 && isfinite(p.vpin_bucket_volume)) ||
-        throw(ParamError("vpin_bucket_volume = $(p.vpin_bucket_volume) must be finite and > 0"))
+    bad(name, why) = throw(ParamError("strategy parameter $(name) $(why)"))
+    (p.ewma_lambda > 0 && p.ewma_lambda < 1) || bad("ewma_lambda", "must be in (0, 1)")
+    (p.ofi_alpha > 0 && p.ofi_alpha <= 1) || bad("ofi_alpha", "must be in (0, 1]")
+    p.vpin_bar_ns > 0 || bad("vpin_bar_ns", "must be > 0")
+    (isfinite(p.vpin_bucket_volume) && p.vpin_bucket_volume > 0) || bad("vpin_bucket_volume", "must be > 0")
+    (1 <= p.vpin_buckets <= 100000) || bad("vpin_buckets", "must be in 1..100000")
+    p.ou_dt_ns > 0 || bad("ou_dt_ns", "must be > 0")
+    (4 <= p.ou_window <= 1000000) || bad("ou_window", "must be in 4..1000000")
+    (isfinite(p.z_entry) && p.z_entry > 0) || bad("z_entry", "must be > 0")
+    (isfinite(p.z_high) && p.z_high >= p.z_entry) || bad("z_high", "must be >= z_entry")
+    p.max_spread_bps > 0 || bad("max_spread_bps", "must be > 0")
+    (p.vpin_max > 0 && p.vpin_max <= 1) || bad("vpin_max", "must be in (0, 1]")
+    (isfinite(p.half_life_min_s) && p.half_life_min_s >= 0) || bad("half_life_min_s", "must be >= 0")
+    p.half_life_max_s > p.half_life_min_s || bad("half_life_max_s", "must be > half_life_min_s")
+    p.cooldown_ns >= 0 || bad("cooldown_ns", "must be >= 0")
+    (p.min_confidence >= 0 && p.min_confidence <= 1) || bad("min_confidence", "must be in [0, 1]")
+    (p.kelly_fraction > 0 && p.kelly_fraction <= 1) || bad("kelly_fraction", "must be in (0, 1]")
+    (isfinite(p.capital) && p.capital > 0) || bad("capital", "must be > 0")
+    (isfinite(p.max_size) && p.max_size > 0) || bad("max_size", "must be > 0")
+    (isfinite(p.min_size) && p.min_size >= 0 && p.min_size <= p.max_size) || bad("min_size", "must be in [0, max_size]")
+    (p.min_fill_ratio > 0 && p.min_fill_ratio <= 1) || bad("min_fill_ratio", "must be in (0, 1]")
+    p.ttl_ms >= 1 || bad("ttl_ms", "must be >= 1")
+    (isfinite(p.max_slippage_bps) && p.max_slippage_bps >= 0) || bad("max_slippage_bps", "must be >= 0")
     return p
 end

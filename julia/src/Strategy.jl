@@ -48,13 +48,14 @@ end
 """
     reset!(s)
 
-After a GAP flag or missed ring sequences: forget the previous quote, empty the OU window and drop
+After a GAP or RESYNC flag, or missed ring sequences: forget the previous quote, empty the OU window and drop
 the VPIN bar in progress. EWMAs, VPIN buckets, bar-return moments and the cooldown are kept, so
 no signal can fire until a full clean OU window has been collected again.
 """
 function reset!(s::SymbolState)
     s.q.has_prev = false
     ou_clear!(s.ou)
+    s.ou.zscore = NaN
     vpin_drop_bar!(s.vpin)
     s.resets += 1
     return nothing
@@ -85,33 +86,29 @@ no heap); the record's `sequence` and time stamps other than the tick's are left
 """
 function on_tick!(s::SymbolState, p::Params, t::TickEntry, seq::UInt64, symbol::UInt16)
     flags = t.flags
-    if flags & kFlagGap != 0
+    if flags & kResetMask != 0
         reset!(s)
         s.skipped += 1
         return (false, NO_SIGNAL)
     end
-    kind = flags & kKindMask
     ts = t.ts_ns
-    if flags & (kFlagCrossed | kFlagStale) != 0 || ts < 0
+    if flags & kTaintMask != 0 || ts < 0
         s.skipped += 1
         return (false, NO_SIGNAL)
     end
-    if kind == kKindQuote
+    if flags & kFlagTrade == 0
         if !clean_quote(t) || ts < s.last_quote_ts
             s.skipped += 1
             return (false, NO_SIGNAL)
         end
         return quote_update!(s, p, t, seq, symbol)
-    elseif kind == kKindTrade
+    else
         if !clean_trade(t) || ts < s.last_trade_ts
             s.skipped += 1
             return (false, NO_SIGNAL)
         end
         vpin_trade!(s.vpin, p, t.bid, t.bid_size, ts)
         s.last_trade_ts = ts
-        return (false, NO_SIGNAL)
-    else
-        s.skipped += 1
         return (false, NO_SIGNAL)
     end
 end
@@ -151,7 +148,7 @@ function evaluate_signal!(s::SymbolState, p::Params, t::TickEntry, seq::UInt64, 
     f_star = ou_kelly_fraction(mid, f.mu, f.sigma, f.kappa)
     frac = (p.kelly_fraction * conf) * f_star
     size = min_cap(p.max_size, (frac * p.capital) / mid)
-    size < p.min_size && return (false, NO_SIGNAL)
+    !(size >= p.min_size) && return (false, NO_SIGNAL)
     urgency = abs(z) >= p.z_high ? kUrgencyHigh : (conf < 0.5 ? kUrgencyLow : kUrgencyNormal)
     s.has_signal = true
     s.last_signal_ts = ts

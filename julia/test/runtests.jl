@@ -78,7 +78,7 @@ function synthetic_ticks(n::Int; seed::Integer = 20240808)
         ts += 37_000_000
         m = mu + (m - mu) * a + sd * randn(rng)
         i % 250 == 0 && (m += isodd(div(i, 250)) ? 4.0 : -4.0)
-        flags = KS.kKindQuote
+        flags = UInt32(0)
         i % 97 == 0 && (flags |= KS.kFlagCrossed)
         i % 1009 == 0 && (flags |= KS.kFlagGap)
         push!(ticks, KS.quote_tick(ts, m - 0.5, m + 0.5, 1.0 + rand(rng), 1.0 + rand(rng); flags = flags))
@@ -112,7 +112,8 @@ const FAST = KS.params_with([:ou_window => 100.0, :vpin_buckets => 10.0, :min_co
                    KS.kSigSourceSeqOffset, KS.kSigTickTsOffset, KS.kSigTickPushNsOffset,
                    KS.kSigEnginePopNsOffset, KS.kSigSignalNsOffset]
     @test [Int(fieldoffset(KS.SignalRecord, i)) for i in 1:fieldcount(KS.SignalRecord)] == sig_offsets
-    @test KS.kQualityMask == KS.kFlagCrossed | KS.kFlagStale | KS.kFlagGap
+    @test KS.kResetMask == KS.kFlagGap | KS.kFlagResync
+    @test KS.kTaintMask == KS.kFlagCrossed | KS.kFlagStale | KS.kFlagSkew
 end
 
 @testset "determinism setup" begin
@@ -253,19 +254,27 @@ end
     KS.on_tick!(s, p, KS.quote_tick(t0, 99.0, 101.0, 1.0, 2.0), UInt64(0), 0x0000)
     @test s.q.mid == 100.0 && s.q.has_prev
     for bad in (KS.quote_tick(t0 + 1, 101.0, 100.0, 1.0, 1.0),                     # crossed values
-                KS.quote_tick(t0 + 1, 99.0, 101.0, 1.0, 1.0; flags = KS.kKindQuote | KS.kFlagStale),
+                KS.quote_tick(t0 + 1, 99.0, 101.0, 1.0, 1.0; flags = KS.kFlagStale),
+                KS.quote_tick(t0 + 1, 99.0, 101.0, 1.0, 1.0; flags = KS.kFlagSkew),
                 KS.quote_tick(t0 - 1, 99.0, 101.0, 1.0, 1.0),                       # out of order
                 KS.quote_tick(t0 + 1, NaN, 101.0, 1.0, 1.0),
                 KS.quote_tick(t0 + 1, 99.0, 101.0, -1.0, 1.0),
                 KS.trade_tick(t0 + 1, 100.0, 0.0),
-                KS.quote_tick(t0 + 1, 99.0, 101.0, 1.0, 1.0; flags = UInt32(7)))    # unknown kind
+                KS.trade_tick(t0 + 1, -3.0, 1.0),
+                KS.quote_tick(-5, 99.0, 101.0, 1.0, 1.0))
         before = s.skipped
         KS.on_tick!(s, p, bad, UInt64(1), 0x0000)
         @test s.skipped == before + 1
         @test s.q.mid == 100.0
     end
-    KS.on_tick!(s, p, KS.quote_tick(t0 + 2, 99.0, 101.0, 1.0, 1.0; flags = KS.kKindQuote | KS.kFlagGap), UInt64(2), 0x0000)
-    @test !s.q.has_prev && s.ou.count == 0 && !s.ou.fit.valid && s.resets == 1
+    KS.on_tick!(s, p, KS.quote_tick(t0 + 2, 99.0, 101.0, 1.0, 1.0; flags = KS.kFlagGap), UInt64(2), 0x0000)
+    @test !s.q.has_prev && s.ou.count == 0 && !s.ou.fit.valid && isnan(s.ou.zscore) && s.resets == 1
+    KS.on_tick!(s, p, KS.quote_tick(t0 + 3, 99.0, 101.0, 1.0, 1.0), UInt64(3), 0x0000)
+    @test s.q.has_prev
+    KS.on_tick!(s, p, KS.trade_tick(t0 + 4, 100.0, 1.0; buyer_aggressor = true), UInt64(4), 0x0000)
+    @test s.vpin.has_bar
+    KS.on_tick!(s, p, KS.quote_tick(t0 + 5, 99.0, 101.0, 1.0, 1.0; flags = KS.kFlagResync), UInt64(5), 0x0000)
+    @test !s.q.has_prev && !s.vpin.has_bar && s.resets == 2
 end
 
 @testset "golden vectors (test/golden/)" begin
@@ -438,7 +447,7 @@ end
         j = 1200
         ring.slots[j+1] = KS.TickEntry(0, 0x0000, 0x0000, UInt32(0), 0.0, 0.0, 0.0, 0.0, UInt64(j + 1 + cap), 0)
         gapped = copy(ticks)
-        gapped[j+1] = KS.quote_tick(ticks[j+1].ts_ns, 1.0, 2.0, 1.0, 1.0; flags = KS.kKindQuote | KS.kFlagGap)
+        gapped[j+1] = KS.quote_tick(ticks[j+1].ts_ns, 1.0, 2.0, 1.0, 1.0; flags = KS.kFlagGap)
         e2 = KS.Engine(FAST, 1)
         nsig2, _ = KS.replay_ring!(e2, ring, 0, UInt64(0), UInt64(n), out)
         want2, _ = KS.backtest(gapped, FAST)

@@ -14,6 +14,7 @@
 #include "julia_runtime.h"
 #include "kestrel/engine.h"
 #include "kestrel/layout.h"
+#include "kestrel/strategy.h"
 
 namespace kestrel::julia {
 namespace {
@@ -82,8 +83,8 @@ class JuliaStrategy final : public Strategy {
     handle_ = create(params.data(), kParamCount, static_cast<std::int64_t>(config.symbols), err.data(),
                      static_cast<std::int64_t>(err.size()));
     if (handle_ <= 0) {
-      // Invalid parameters are a configuration error, reported like the native engine's.
-      throw EngineError("INVALID_STRATEGY_PARAMS", std::string("julia engine rejected the parameters: ") + err.data());
+      // validate_params already ran, so this is Julia's own check disagreeing: same code as native.
+      throw EngineError("BAD_STRATEGY_PARAMS", std::string("julia engine rejected the parameters: ") + err.data());
     }
   }
 
@@ -154,6 +155,8 @@ class JuliaStrategy final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config) {
+  // Same parameter rules and error as the native engine, before any Julia is looked for.
+  validate_params(config.params);
   JuliaSearch search = JuliaSearch::from_environment(config.julia_sysimage);
   if (!config.julia_home.empty()) search.julia_dir = config.julia_home;
   JuliaRuntime& rt = JuliaRuntime::preflight(search);
