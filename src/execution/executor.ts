@@ -46,7 +46,11 @@ import { OrderJournal } from './wal/order-journal.js';
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
 export interface VenueReconClient {
   openOrders(): Promise<OrderAck[]>;
-  orderStatus(clientId: string): Promise<OrderAck | undefined>;
+  /**
+   * The venue's record of one order, open or closed; undefined only when the venue never had it.
+   * `symbol` is a hint for venues whose status query needs it (Binance, OKX).
+   */
+  orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined>;
   cancel(req: import('../contracts/index.js').CancelRequest): Promise<OrderAck>;
   balances(): Promise<Record<string, number>>;
 }
@@ -89,6 +93,8 @@ export interface ExecutorConfig {
   namespace?: 'live' | 'replay';
   /** Cancel every open order when the kill switch fires. Default true. */
   cancelOnKill?: boolean;
+  /** At start, wait up to this long for the first risk.limits before taking signals. Default 2000. */
+  awaitRiskLimitsMs?: number;
 }
 
 export const DEFAULT_CONCURRENCY: ConcurrencyConfig = {
@@ -225,6 +231,7 @@ export class Executor {
       recoveryGraceMs: config.recoveryGraceMs ?? 100,
       namespace: config.namespace ?? 'live',
       cancelOnKill: config.cancelOnKill ?? true,
+      awaitRiskLimitsMs: config.awaitRiskLimitsMs ?? 2000,
     };
     this.ns = this.cfg.namespace;
     this.staleNs = BigInt(this.cfg.staleSnapshotMs) * 1_000_000n;
@@ -255,6 +262,10 @@ export class Executor {
     this.subs.push(this.deps.bus.subscribe(patterns.orderAcksAll(this.ns), (m) => this.onAckMessage(m)));
     this.risk.subscribe(this.deps.bus, nowNs, this.ns);
     const report = await this.recover();
+    // Without limits every order is a boundary case (a risk.check round trip each): let the
+    // gateway's first publication arrive before signals flow, if it comes soon.
+    const end = Date.now() + this.cfg.awaitRiskLimitsMs;
+    while (!this.risk.current && Date.now() < end && !this.closed) await new Promise((r) => setTimeout(r, 10));
     if (signals) this.attachSignals(signals);
     return report;
   }
@@ -653,7 +664,9 @@ export class Executor {
   }
 
   private onSendError(o: OrderRecord, err: unknown): void {
-    this.breakers.get(o.venue).onFailure();
+    // A timeout alone is latency, not yet a venue fault: the breaker hears about it only if the
+    // venue still has not answered when the in-doubt check runs.
+    if (!(err instanceof BusTimeoutError)) this.breakers.get(o.venue).onFailure();
     if (err instanceof NoRespondersError) {
       // Nobody subscribed to ord.req.{venue}: the request reached no one, so it definitely did not
       // reach the venue. Terminal without asking.
@@ -674,6 +687,7 @@ export class Executor {
   /** Ask the venue about an order we have no answer for; never resend. */
   private async resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
     if (!o.inDoubt || this.closed) return o.inDoubt ? 'unresolved' : 'adopted';
+    this.breakers.get(o.venue).onFailure();
     const recon = this.deps.recon?.[o.venue];
     if (!recon) {
       // No private channel to ask: keep waiting for the ack stream, check again later.
@@ -682,7 +696,7 @@ export class Executor {
     }
     let st: OrderAck | undefined;
     try {
-      st = await recon.orderStatus(o.clientId);
+      st = await recon.orderStatus(o.clientId, o.symbol);
     } catch (err) {
       this.log.warn({ clientId: o.clientId, err: String(err) }, 'orderStatus failed; retrying');
       this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
@@ -825,7 +839,7 @@ export class Executor {
       }
       let st: OrderAck | undefined;
       try {
-        st = await recon.orderStatus(o.clientId);
+        st = await recon.orderStatus(o.clientId, o.symbol);
       } catch (err) {
         this.log.warn({ clientId: o.clientId, err: String(err) }, 'recovery: orderStatus failed');
         o.inDoubt = true;

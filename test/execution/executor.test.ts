@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import * as C from '../../src/contracts/index.js';
 import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
 import { Executor, type RejectEvent } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
@@ -170,19 +171,18 @@ describe('executor against the simulated venue', () => {
     const { NonceManager } = await import('../../src/execution/nonce.js');
     const { orderFromRequest } = await import('../../src/execution/wal/order-journal.js');
     const { create, toBinary } = await import('@bufbuild/protobuf');
-    const { OrderRequestSchema, TimeInForce, OrderType } = await import('../../src/contracts/index.js');
     const { journal } = OrderJournal.open(dir);
     const nm = new NonceManager(journal);
-    const mk = (tif: TimeInForce, price: number) => {
+    const mk = (tif: C.TimeInForce, price: number) => {
       const nonce = nm.next('binance');
-      const req = create(OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price, tif, orderType: OrderType.LIMIT, nonce });
+      const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price, tif, orderType: C.OrderType.LIMIT, nonce });
       return req;
     };
-    const sentThenCrashed = mk(TimeInForce.IOC, 100.5); // intent durable, sent, no ack recorded
-    const neverSent = mk(TimeInForce.IOC, 100.5); // intent durable, crash before send
-    const orphan = mk(TimeInForce.GTC, 96); // at the venue, intent lost
+    const sentThenCrashed = mk(C.TimeInForce.IOC, 100.5); // intent durable, sent, no ack recorded
+    const neverSent = mk(C.TimeInForce.IOC, 100.5); // intent durable, crash before send
+    const orphan = mk(C.TimeInForce.GTC, 96); // at the venue, intent lost
     for (const r of [sentThenCrashed, neverSent]) {
-      const o = orderFromRequest(toBinary(OrderRequestSchema, r));
+      const o = orderFromRequest(toBinary(C.OrderRequestSchema, r));
       journal.state.orders.set(o.clientId, o);
       journal.intent(o);
     }

@@ -1,0 +1,115 @@
+/**
+ * Emergency controls over the bus (SPEC "Emergency Controls"): ControlCommand on ctl.*.
+ *   ctl.kill     {command:'kill'}                      global kill switch (refuse signals, cancel open orders)
+ *   ctl.resume   {command:'resume'}                    release the kill switch
+ *   ctl.pause    {command:'pause_venue', venue}        stop routing to one venue
+ *   ctl.resume   {command:'resume_venue', venue}       route to it again
+ *   ctl.flatten  {command:'flatten'}                   cancel open orders and close every position
+ *   ctl.pause    {command:'circuit_open'|'circuit_close'|'circuit_auto', venue}  breaker manual override
+ * A request (with reply subject) gets the command echoed back once applied, or an error in `reason`.
+ */
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ControlCommandSchema, patterns, subjects, type ControlCommand } from '../contracts/index.js';
+import type { Bus, Subscription } from '../bus/bus.js';
+import { createLogger } from '../observability/logger.js';
+
+/** What the control plane drives; the Executor implements it. */
+export interface ControlTarget {
+  kill(reason: string): Promise<void>;
+  resume(): void;
+  pauseVenue(venue: string): void;
+  resumeVenue(venue: string): void;
+  flatten(reason: string): Promise<string[]>;
+  readonly breakers: { get(venue: string): { setOverride(s: 'OPEN' | 'CLOSED' | undefined): void } };
+}
+
+export class ControlCommandError extends Error {
+  override readonly name = 'ControlCommandError';
+}
+
+export class ControlPlane {
+  private sub: Subscription | undefined;
+  private readonly log = createLogger('control');
+  readonly applied: ControlCommand[] = [];
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly target: ControlTarget,
+  ) {}
+
+  start(): void {
+    this.sub = this.bus.subscribe(patterns.controlAll(), async (m) => {
+      let cmd: ControlCommand;
+      try {
+        cmd = fromBinary(ControlCommandSchema, m.data);
+      } catch (err) {
+        this.log.warn({ subject: m.subject }, 'malformed control command dropped');
+        if (m.reply) m.respond(toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'error', reason: String(err) })));
+        return;
+      }
+      try {
+        await this.apply(cmd);
+        this.applied.push(cmd);
+        if (m.reply) m.respond(toBinary(ControlCommandSchema, cmd));
+      } catch (err) {
+        this.log.warn({ cmd: cmd.command, err: String(err) }, 'control command refused');
+        if (m.reply) m.respond(toBinary(ControlCommandSchema, create(ControlCommandSchema, { ...cmd, command: 'error', reason: String(err) })));
+      }
+    });
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+  }
+
+  async apply(cmd: ControlCommand): Promise<void> {
+    const t = this.target;
+    const needVenue = (): string => {
+      if (!cmd.venue) throw new ControlCommandError(`${cmd.command} needs a venue`);
+      return cmd.venue;
+    };
+    this.log.warn({ command: cmd.command, venue: cmd.venue, operator: cmd.operator, reason: cmd.reason }, 'control command');
+    switch (cmd.command) {
+      case 'kill':
+        return t.kill(cmd.reason || 'ctl.kill');
+      case 'resume':
+        return t.resume();
+      case 'pause_venue':
+        return t.pauseVenue(needVenue());
+      case 'resume_venue':
+        return t.resumeVenue(needVenue());
+      case 'flatten':
+        await t.flatten(cmd.reason || 'ctl.flatten');
+        return;
+      case 'circuit_open':
+        return t.breakers.get(needVenue()).setOverride('OPEN');
+      case 'circuit_close':
+        return t.breakers.get(needVenue()).setOverride('CLOSED');
+      case 'circuit_auto':
+        return t.breakers.get(needVenue()).setOverride(undefined);
+      default:
+        throw new ControlCommandError(`unknown control command ${JSON.stringify(cmd.command)}`);
+    }
+  }
+}
+
+/** Subject for a command (kill/resume/pause/flatten families). */
+export function controlSubject(command: string): string {
+  if (command === 'kill') return subjects.control('kill');
+  if (command === 'flatten') return subjects.control('flatten');
+  if (command === 'resume' || command === 'resume_venue') return subjects.control('resume');
+  return subjects.control('pause');
+}
+
+/** Send a command and wait for the applier's echo. */
+export async function sendControl(
+  bus: Bus,
+  cmd: { command: string; venue?: string; reason?: string; operator?: string },
+  timeoutMs = 2000,
+): Promise<ControlCommand> {
+  const msg = create(ControlCommandSchema, { ...cmd, tsNs: BigInt(Date.now()) * 1_000_000n });
+  const r = await bus.request(controlSubject(cmd.command), toBinary(ControlCommandSchema, msg), { timeoutMs });
+  const echo = fromBinary(ControlCommandSchema, r.data);
+  if (echo.command === 'error') throw new ControlCommandError(echo.reason);
+  return echo;
+}

@@ -1,0 +1,202 @@
+/**
+ * The executor as its own process (`kestrel run executor --config executor.json`, and the chaos
+ * test's child): NATS bus, one order gateway + private client per venue, market snapshots from
+ * md.norm.>, signals from sig.>, optional static risk gateway, control plane, positions service.
+ *
+ * stdout protocol (machine-readable, one JSON per line): {"event":"ready","recovery":{...}} once
+ * accepting signals; in report mode {"event":"report",...} then exit 0.
+ */
+import fs from 'node:fs';
+import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { VenueSpecSchema, isVenue, rejectName, type VenueSpec } from '../contracts/index.js';
+import { NatsBus } from '../bus/nats-bus.js';
+import type { Bus } from '../bus/bus.js';
+import { ControlPlane } from '../control/control-plane.js';
+import { createLogger } from '../observability/logger.js';
+import { PositionService } from '../positions/service.js';
+import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
+import { OrderGateway } from '../venues/private/order-gateway.js';
+import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
+import { Executor, type ExecutorConfig, type RecoveryReport } from './executor.js';
+import { BusMarketFeed } from './market-feed.js';
+import { isTerminal, OrderState } from './order.js';
+import { BusSignalSource } from './signal-source.js';
+
+export interface ExecutorVenueConfig {
+  /** VenueSpec in protobuf JSON form (reference data). */
+  spec: JsonValue;
+  wsUrl: string;
+  restUrl?: string;
+  credentials: VenueCredentials;
+}
+
+export interface ExecutorProcessConfig {
+  nats: string;
+  executor: ExecutorConfig;
+  venues: ExecutorVenueConfig[];
+  /** Run a static-limit risk gateway in this process (until the real gateway runs elsewhere). */
+  staticRisk?: StaticLimitsConfig;
+  /** Venue balances at the start of trading, to reconcile positions against (report mode). */
+  baseline?: Record<string, Record<string, number>>;
+  /** Recover, settle in-doubt orders, print a report and exit. */
+  report?: boolean;
+  /** Queue group for sig.> when several executors share the signal stream. */
+  signalQueue?: string;
+}
+
+export class ExecutorConfigError extends Error {
+  override readonly name = 'ExecutorConfigError';
+}
+
+export function parseConfig(text: string): ExecutorProcessConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ExecutorConfigError(`executor config is not JSON: ${(err as Error).message}`);
+  }
+  const c = raw as Partial<ExecutorProcessConfig>;
+  if (typeof c.nats !== 'string') throw new ExecutorConfigError('executor config: "nats" (URL) is required');
+  if (!c.executor || typeof c.executor.walDir !== 'string') throw new ExecutorConfigError('executor config: "executor.walDir" is required');
+  if (c.executor.mode !== 'live' && c.executor.mode !== 'shadow') throw new ExecutorConfigError('executor config: "executor.mode" must be live or shadow');
+  if (!Array.isArray(c.venues) || c.venues.length === 0) throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
+  for (const v of c.venues) {
+    if (typeof v.wsUrl !== 'string' || !v.credentials || typeof v.credentials.apiKey !== 'string') {
+      throw new ExecutorConfigError('executor config: every venue needs wsUrl and credentials.apiKey/apiSecret');
+    }
+  }
+  return c as ExecutorProcessConfig;
+}
+
+export interface RunningExecutor {
+  executor: Executor;
+  recovery: RecoveryReport;
+  bus: Bus;
+  stop(): Promise<void>;
+}
+
+export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<RunningExecutor> {
+  const log = createLogger('executor-main');
+  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor' });
+  const specs: VenueSpec[] = [];
+  const clients: Record<string, VenueOrderClient> = {};
+  const gateways: OrderGateway[] = [];
+  for (const v of cfg.venues) {
+    const spec = fromJson(VenueSpecSchema, v.spec);
+    if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
+    const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
+    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: v.credentials, minLots });
+    const gw = new OrderGateway({ bus, client, spec });
+    await gw.start();
+    specs.push(spec);
+    clients[spec.venue] = client;
+    gateways.push(gw);
+  }
+  const feed = new BusMarketFeed(bus, undefined, cfg.executor.namespace ?? 'live').start();
+  const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, cfg.executor.namespace ?? 'live') : undefined;
+  risk?.start();
+  const executor = new Executor({ bus, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
+  const signals = new BusSignalSource(bus, { namespace: cfg.executor.namespace ?? 'live', ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
+  const recovery = await executor.start(cfg.report ? undefined : signals);
+  if (process.env.KESTREL_EXECUTOR_STATS) {
+    // Periodic counters on stderr (diagnostics of a child process that may be SIGKILLed any time).
+    let shown = 0;
+    executor.onReject((e) => {
+      if (e.reason !== 20 && e.reason !== 18 && shown++ < 5) process.stderr.write(`reject ${rejectName(e.reason)} ${e.venue} ${e.detail}\n`);
+    });
+    setInterval(() => process.stderr.write(JSON.stringify({ counters: executor.counters, rejects: Object.fromEntries([...executor.rejects].map(([k, v]) => [rejectName(k), v])) }) + '\n'), 100).unref();
+  }
+  const control = new ControlPlane(bus, executor);
+  control.start();
+  const positions = new PositionService(bus, {
+    book: executor.book,
+    mark: (venue, symbol) => {
+      const s = feed.store.get(venue, symbol);
+      return s ? (s.bid + s.ask) / 2 : undefined;
+    },
+  });
+  positions.start();
+  executor.onFill(() => positions.markDirty());
+  await bus.flush();
+  return {
+    executor,
+    recovery,
+    bus,
+    stop: async () => {
+      signals.close();
+      control.stop();
+      positions.stop();
+      feed.stop();
+      risk?.stop();
+      await executor.close();
+      for (const g of gateways) await g.stop();
+      await bus.close();
+    },
+  };
+}
+
+/** Report mode: wait for every in-doubt order to settle, then describe orders, nonces and positions. */
+export async function settleAndReport(r: RunningExecutor, baseline: Record<string, Record<string, number>> = {}, timeoutMs = 10_000): Promise<object> {
+  const ex = r.executor;
+  const end = Date.now() + timeoutMs;
+  const open = () => [...ex.orders.values()].filter((o) => (!isTerminal(o.state) || o.inDoubt) && o.state !== OrderState.ACKED);
+  while (open().length > 0 && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
+  const orders = [...ex.orders.values()].map((o) => ({
+    clientId: o.clientId,
+    venue: o.venue,
+    nonce: o.nonce.toString(),
+    state: OrderState[o.state],
+    inDoubt: o.inDoubt,
+    size: o.size,
+    filled: o.filledQty,
+  }));
+  return {
+    event: 'report',
+    recovery: r.recovery,
+    orders,
+    positions: ex.book.all().map((p) => ({ venue: p.venue, symbol: p.symbol, quantity: p.quantity, avgPrice: p.avgPrice, fees: p.fees })),
+    balanceMismatches: await ex.reconcileBalances(baseline),
+    counters: ex.counters,
+    rejects: Object.fromEntries([...ex.rejects].map(([k, v]) => [rejectName(k), v])),
+    nonceWatermarks: Object.fromEntries([...ex.journal.state.nonceWatermark].map(([k, v]) => [k, v.toString()])),
+  };
+}
+
+function bigintSafe(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const i = argv.indexOf('--config');
+  const path = i >= 0 ? argv[i + 1] : undefined;
+  if (!path) {
+    process.stderr.write('usage: executor --config <executor.json>\n');
+    return 2;
+  }
+  const cfg = parseConfig(fs.readFileSync(path, 'utf8'));
+  const r = await startExecutorProcess(cfg);
+  process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery }, bigintSafe) + '\n');
+  if (cfg.report) {
+    const rep = await settleAndReport(r, cfg.baseline ?? {});
+    process.stdout.write(JSON.stringify(rep, bigintSafe) + '\n');
+    await r.stop();
+    return 0;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await r.stop();
+  return 0;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${fs.realpathSync(process.argv[1])}`).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`executor failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

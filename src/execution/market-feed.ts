@@ -1,0 +1,35 @@
+/**
+ * Feeds a SnapshotStore from normalized ticks on md.norm.> (the cross-process path; in one process
+ * the lead updates the store straight from ingestion). Staleness is measured from local receipt.
+ */
+import { fromBinary } from '@bufbuild/protobuf';
+import { TickSchema, patterns } from '../contracts/index.js';
+import type { Bus, Subscription } from '../bus/bus.js';
+import { SnapshotStore, nowNs } from './types.js';
+
+export class BusMarketFeed {
+  private sub: Subscription | undefined;
+  malformed = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    readonly store: SnapshotStore = new SnapshotStore(),
+    private readonly namespace: 'live' | 'replay' = 'live',
+  ) {}
+
+  start(): this {
+    this.sub = this.bus.subscribe(patterns.mdNormAll(this.namespace), (m) => {
+      try {
+        const t = fromBinary(TickSchema, m.data);
+        if (t.bid > 0 && t.ask > 0) this.store.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, nowNs());
+      } catch {
+        this.malformed++;
+      }
+    });
+    return this;
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Positions & PnL service: publishes PortfolioState on pos.current (per-venue rows plus netted rows
+ * with venue "*") and on pos.pnl, throttled, whenever the book changed, and at least every
+ * `heartbeatMs`. It either shares the executor's book (same process) or builds its own from
+ * ord.ack.* (separate process), applying cumulative fills once per client id.
+ */
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { OrderAckSchema, PortfolioStateSchema, patterns, subjects, type OrderAck } from '../contracts/index.js';
+import type { Bus, Subscription } from '../bus/bus.js';
+import { PositionBook, type MarkFn } from './book.js';
+
+export interface PositionServiceOptions {
+  /** Use this book (the executor's); without it, one is built from ord.ack.*. */
+  book?: PositionBook;
+  mark?: MarkFn;
+  throttleMs?: number;
+  heartbeatMs?: number;
+  namespace?: 'live' | 'replay';
+}
+
+export class PositionService {
+  readonly book: PositionBook;
+  private readonly seen = new Map<string, { filled: number; notional: number }>();
+  private sub: Subscription | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = true;
+  private lastPublish = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly opts: PositionServiceOptions = {},
+  ) {
+    this.book = opts.book ?? new PositionBook();
+  }
+
+  start(): void {
+    const ns = this.opts.namespace ?? 'live';
+    if (!this.opts.book) {
+      this.sub = this.bus.subscribe(patterns.orderAcksAll(ns), (m) => {
+        try {
+          this.onAck(fromBinary(OrderAckSchema, m.data));
+        } catch {
+          // malformed ack: the executor counts these; positions skip them
+        }
+      });
+    }
+    const tick = Math.min(this.opts.throttleMs ?? 100, this.opts.heartbeatMs ?? 1000);
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      if (this.dirty || now - this.lastPublish >= (this.opts.heartbeatMs ?? 1000)) this.publish();
+    }, tick);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /** Apply a venue update: only the cumulative fill beyond what was seen for this client id counts. */
+  onAck(ack: OrderAck): void {
+    const prev = this.seen.get(ack.clientId) ?? { filled: 0, notional: 0 };
+    if (!(ack.filledQty > prev.filled + 1e-12)) return;
+    const notional = ack.filledQty * (ack.avgPrice > 0 ? ack.avgPrice : ack.lastFillPrice);
+    const qty = ack.filledQty - prev.filled;
+    const price = (notional - prev.notional) / qty;
+    this.book.applyFill(ack.venue, ack.symbol, ack.side, qty, price, ack.fee > 0 ? ack.fee : 0, ack.tsNs);
+    this.seen.set(ack.clientId, { filled: ack.filledQty, notional });
+    this.dirty = true;
+  }
+
+  publish(): void {
+    const tsNs = BigInt(Date.now()) * 1_000_000n;
+    const st = this.book.snapshot(this.opts.mark, tsNs, true);
+    const ns = this.opts.namespace ?? 'live';
+    try {
+      const bytes = toBinary(PortfolioStateSchema, st);
+      this.bus.publish(subjects.posCurrent(ns), bytes);
+      this.bus.publish(subjects.posPnl(ns), bytes);
+    } catch {
+      return; // bus closing
+    }
+    this.dirty = false;
+    this.lastPublish = Date.now();
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Chaos: the executor runs as a child process (src/execution/main.ts) against the simulated Binance
+ * private venue, which lives in this process and outlives every executor. Each round starts the
+ * executor (recovering from the previous round's WAL), fires a burst of signals over NATS and
+ * SIGKILLs the executor in the middle of it. A final executor run in report mode recovers, settles
+ * and reports. Then: no client id reached the venue twice, nonces rose monotonically across every
+ * restart, every order the venue saw is known to the executor with the venue's fill, nothing is left
+ * in doubt, and positions equal the venue's balance changes.
+ *
+ * Uses a private nats-server on a random port so that no other suite's gateway or signals interfere.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { create, toBinary, toJson } from '@bufbuild/protobuf';
+import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../src/contracts/index.js';
+import { NatsBus } from '../../src/bus/nats-bus.js';
+import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
+import { ACCOUNT } from '../../src/simulators/private/core.js';
+import { portOpen } from '../support/servers.js';
+import { CREDS, RULES, binanceSpec, tmpDir } from './harness.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const ROUNDS = 4;
+const PREFIX = 'CH';
+const INITIAL = { USDT: 1e9, BTC: 1e6 };
+
+interface Report {
+  event: 'report';
+  recovery: { inDoubt: number; adopted: number; failed: number; orphansCancelled: number };
+  orders: Array<{ clientId: string; nonce: string; state: string; inDoubt: boolean; filled: number }>;
+  positions: Array<{ venue: string; symbol: string; quantity: number }>;
+  balanceMismatches: unknown[];
+}
+
+const hasNatsServer = fs.existsSync('/usr/sbin/nats-server') || fs.existsSync('/usr/bin/nats-server');
+
+describe.skipIf(!hasNatsServer)('executor chaos: SIGKILL mid-burst, restart, reconcile', () => {
+  let nats: ChildProcess;
+  let port: number;
+  let bus: NatsBus;
+  let sim: BinancePrivateSim;
+  let dir: string;
+  let tickTimer: NodeJS.Timeout;
+
+  beforeAll(async () => {
+    port = 20_000 + Math.floor(Math.random() * 20_000);
+    nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !(await portOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 50));
+    bus = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}` });
+    dir = tmpDir('kestrel-chaos-');
+    sim = await new BinancePrivateSim({
+      symbols: [RULES],
+      balances: { ...INITIAL },
+      credentials: CREDS,
+      rateLimit: { limit: 0, windowMs: 1000 },
+      journalPath: path.join(dir, 'venue-journal.jsonl'),
+    }).start();
+    sim.feedBook('BTC-USDT', [[100, 1e6]], [[100.1, 1e6]]);
+    // Market data for the executor's snapshots (staleness guard), as ingestion would publish it.
+    const tick = create(TickSchema, { venue: 'binance', symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 });
+    const bytes = toBinary(TickSchema, tick);
+    tickTimer = setInterval(() => bus.publish(subjects.mdNorm('binance', 'BTC-USDT'), bytes), 20);
+  });
+
+  afterAll(async () => {
+    clearInterval(tickTimer);
+    await bus?.close();
+    await sim?.stop();
+    nats?.kill('SIGTERM');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function writeConfig(report: boolean): string {
+    const cfg = {
+      nats: `nats://127.0.0.1:${port}`,
+      executor: {
+        mode: 'live',
+        walDir: path.join(dir, 'wal'),
+        walRotationBytes: 256 * 1024, // several rotations during the test
+        clientIdPrefix: PREFIX,
+        nonceBlock: 50,
+        defaultSlippageBps: 50,
+        staleSnapshotMs: 1000,
+        concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { binance: 64 } },
+        laneCapacity: 200,
+      },
+      venues: [{ spec: toJson(VenueSpecSchema, binanceSpec()), wsUrl: sim.wsUrl, credentials: CREDS }],
+      staticRisk: { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 },
+      baseline: { binance: { BTC: INITIAL.BTC } },
+      report,
+    };
+    const p = path.join(dir, report ? 'report.json' : 'executor.json');
+    fs.writeFileSync(p, JSON.stringify(cfg));
+    return p;
+  }
+
+  function startChild(configPath: string): { child: ChildProcess; ready: Promise<unknown>; lines: string[]; exited: Promise<number | null> } {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/execution/main.ts'), '--config', configPath], {
+      cwd: repoRoot,
+      env: { ...process.env, KESTREL_LOG_LEVEL: 'error', KESTREL_EXECUTOR_STATS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    let buf = '';
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ready = new Promise<unknown>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          lines.push(line);
+          if (line.includes('"event":"ready"')) resolve(JSON.parse(line));
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`executor exited (${code}) before ready: ${stderr.slice(-2000)}`)));
+      child.once('exit', () => process.env.CHAOS_DEBUG && console.log(stderr.slice(0, 1500)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, ready, lines, exited };
+  }
+
+  it('never duplicates, keeps nonces monotonic, reconciles every order and matches venue positions', async () => {
+    const cfgPath = writeConfig(false);
+    let published = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const { child, ready, exited } = startChild(cfgPath);
+      await ready;
+      // Burst: 40 signals every 5 ms until the kill lands somewhere in the middle of it.
+      const killAfter = 150 + Math.floor(Math.random() * 250);
+      const t0 = Date.now();
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          for (let i = 0; i < 40; i++) {
+            published++;
+            const s = create(SignalSchema, {
+              strategyId: 'chaos',
+              symbol: 'BTC-USDT',
+              side: published % 3 === 0 ? Side.SELL : Side.BUY,
+              size: 0.001 * (1 + (published % 7)),
+              confidence: 0.9,
+              ttlMs: 500,
+              maxSlippageBps: 50,
+              urgency: Urgency.NORMAL,
+              traceId: `chaos-${published}`,
+              emitTsNs: BigInt(Date.now()) * 1_000_000n,
+            });
+            bus.publish(subjects.signal('chaos', 'BTC-USDT'), toBinary(SignalSchema, s));
+          }
+          if (Date.now() - t0 >= killAfter) {
+            clearInterval(timer);
+            child.kill('SIGKILL');
+            resolve();
+          }
+        }, 5);
+      });
+      await exited;
+    }
+    expect(published).toBeGreaterThan(1000);
+
+    const { ready, lines, exited } = startChild(writeConfig(true));
+    await ready;
+    await exited;
+    const report = JSON.parse(lines.find((l) => l.includes('"event":"report"'))!) as Report;
+
+    // 1. No client id was ever placed twice at the venue.
+    const venue = sim.snapshot();
+    expect(venue.duplicates).toEqual([]);
+    const receivedIds = Object.keys(venue.received).filter((id) => venue.received[id]!.place > 0);
+    expect(receivedIds.length).toBeGreaterThan(100);
+
+    // 2. Nonces strictly increase in the order the venue received them, across every restart.
+    const journal = fs
+      .readFileSync(path.join(dir, 'venue-journal.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { kind: string; clientId: string })
+      .filter((r) => r.kind === 'place');
+    const nonces = journal.map((r) => BigInt(parseInt(r.clientId.slice(PREFIX.length + 1), 36)));
+    for (let i = 1; i < nonces.length; i++) expect(nonces[i]! > nonces[i - 1]!).toBe(true);
+
+    // 3. Every order is reconciled: nothing open or in doubt; the venue's orders are all known with
+    //    the venue's fill; orders the executor marked FAILED never reached the venue.
+    const byId = new Map(report.orders.map((o) => [o.clientId, o]));
+    for (const o of report.orders) {
+      expect(o.inDoubt, o.clientId).toBe(false);
+      expect(['FILLED', 'CANCELLED', 'REJECTED', 'FAILED'], `${o.clientId} ${o.state}`).toContain(o.state);
+    }
+    for (const id of receivedIds) {
+      const ours = byId.get(id);
+      expect(ours, `venue order ${id} unknown to the executor`).toBeDefined();
+      const theirs = sim.engine.findByClientId(ACCOUNT, id);
+      expect(ours!.filled, `${id} ours ${JSON.stringify(ours)} venue ${JSON.stringify(theirs)}`).toBeCloseTo(theirs?.filled ?? 0, 9);
+    }
+    for (const o of report.orders) if (o.state === 'FAILED') expect(venue.received[o.clientId], o.clientId).toBeUndefined();
+
+    // 4. Positions equal the venue's balances.
+    const btc = venue.balances['BTC']!;
+    const venueDelta = btc.free + btc.locked - INITIAL.BTC;
+    const ours = report.positions.filter((p) => p.symbol === 'BTC-USDT').reduce((a, p) => a + p.quantity, 0);
+    expect(ours).toBeCloseTo(venueDelta, 9);
+    expect(report.balanceMismatches).toEqual([]);
+    console.log(
+      `chaos: ${ROUNDS} kills, ${published} signals, ${receivedIds.length} orders at venue, ${report.orders.length} in WAL, ` +
+        `recovery ${JSON.stringify(report.recovery)}, position ${ours.toFixed(4)} BTC`,
+    );
+  }, 180_000);
+});
