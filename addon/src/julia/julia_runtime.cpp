@@ -117,8 +117,8 @@ LocatedRoot locate_root(const JuliaSearch& s) {
     const std::string lib = libjulia_under(root);
     if (!is_regular_file(lib)) {
       fail(JuliaErrorCode::kJuliaNotFound,
-           "JULIA_DIR=" + s.julia_dir + " has no lib/libjulia.so.1 (looked for " + lib +
-               "); set JULIA_DIR to a Julia 1.10 installation, the directory holding bin/julia and lib/");
+           s.julia_dir_source + "=" + s.julia_dir + " has no lib/libjulia.so.1 (looked for " + lib + "); set " +
+               s.julia_dir_source + " to a Julia 1.10 installation, the directory holding bin/julia and lib/");
     }
     return {root, root + "/bin", lib};
   }

@@ -57,7 +57,8 @@ inline constexpr const char* kSysimageStampSuffix = ".julia-version";
 
 // Where to look. Filled from the environment by from_environment(); explicit for tests.
 struct JuliaSearch {
-  std::string julia_dir;                     // JULIA_DIR; empty = unset
+  std::string julia_dir;                     // JULIA_DIR or the juliaHome option; empty = unset
+  std::string julia_dir_source = "JULIA_DIR";  // which of the two, for error messages
   std::string path_env;                      // PATH, searched for `julia` when JULIA_DIR is unset
   std::string sysimage;                      // explicit sysimage (option or KESTREL_JULIA_SYSIMAGE)
   std::vector<std::string> sysimage_defaults;  // tried in order when `sysimage` is empty

@@ -158,7 +158,10 @@ std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config) {
   // Same parameter rules and error as the native engine, before any Julia is looked for.
   validate_params(config.params);
   JuliaSearch search = JuliaSearch::from_environment(config.julia_sysimage);
-  if (!config.julia_home.empty()) search.julia_dir = config.julia_home;
+  if (!config.julia_home.empty()) {
+    search.julia_dir = config.julia_home;
+    search.julia_dir_source = "juliaHome";
+  }
   JuliaRuntime& rt = JuliaRuntime::preflight(search);
   rt.start_on_this_thread();
   return std::make_unique<JuliaStrategy>(rt, config);

@@ -1,0 +1,40 @@
+/**
+ * Finds libjulia the way the addon's loader does (addon/src/julia/julia_runtime.cpp): JULIA_DIR,
+ * else a `julia` executable on PATH whose installation has lib/libjulia.so.1. Used to decide
+ * whether the Julia-engine parity test can run on this machine.
+ */
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './golden.js';
+
+export interface JuliaProbe {
+  libjulia?: string;
+  /** Why libjulia was not found (when it was not). */
+  reason?: string;
+}
+
+export function probeLibjulia(env: NodeJS.ProcessEnv = process.env): JuliaProbe {
+  const dir = env.JULIA_DIR;
+  if (dir) {
+    const lib = path.join(dir, 'lib/libjulia.so.1');
+    return existsSync(lib) ? { libjulia: lib } : { reason: `JULIA_DIR=${dir} has no lib/libjulia.so.1` };
+  }
+  for (const d of (env.PATH ?? '').split(':')) {
+    const exe = path.join(d || '.', 'julia');
+    try {
+      if (!statSync(exe).isFile()) continue;
+      accessSync(exe, constants.X_OK);
+    } catch {
+      continue;
+    }
+    const root = path.dirname(path.dirname(realpathSync(exe)));
+    const lib = path.join(root, 'lib/libjulia.so.1');
+    if (existsSync(lib)) return { libjulia: lib };
+  }
+  return { reason: 'libjulia not found: JULIA_DIR is unset and no `julia` on PATH has ../lib/libjulia.so.1' };
+}
+
+/** The sysimage the addon would pick by default (explicit env first). */
+export function defaultSysimage(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KESTREL_JULIA_SYSIMAGE || path.join(repoRoot, 'sysimage/build/kestrel.so');
+}
