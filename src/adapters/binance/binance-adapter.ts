@@ -198,6 +198,12 @@ export class BinanceAdapter extends BaseAdapter {
       } else {
         this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'REST snapshot failed');
       }
+      // Try again, paced by the resync backoff, rather than waiting for the snapshot watchdog.
+      if (epoch === this.epoch && !st.synced) {
+        st.fetching = false;
+        st.requestedAtMs = Date.now();
+        this.resync.request(sym);
+      }
     } finally {
       st.fetching = false;
     }

@@ -1,0 +1,383 @@
+/**
+ * OKX v5 public market data: `books` (400 levels) and `trades`. Integrity: every update's prevSeqId
+ * must equal the last applied seqId (an empty keep-alive update has seqId == prevSeqId), and while
+ * OKX still sends it, the CRC32 checksum of the top 25 levels (signed; 0 or absent means retired).
+ * The snapshot comes from the WS subscription (`snapshotSource: 'ws'`, the protocol of the
+ * recording) or from REST `GET /api/v5/market/books` with the stream buffered meanwhile
+ * (`'rest'`, the protocol after OKX retires WS snapshots and checksums).
+ */
+import { TickFlag } from '../../contracts/market.js';
+import { BaseAdapter, num } from '../common/base-adapter.js';
+import { OrderBook } from '../common/book.js';
+import { okxChecksum } from '../common/checksum.js';
+import { ResyncScheduler } from '../common/resync.js';
+import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
+
+export interface OkxAdapterOptions extends AdapterOptions {
+  snapshotSource?: 'ws' | 'rest';
+  /** REST base URL, required when snapshotSource is 'rest'. */
+  restUrl?: string;
+}
+
+type Lv = [number, number, string, string];
+
+interface BookMsg {
+  action: 'snapshot' | 'update';
+  bids: Lv[];
+  asks: Lv[];
+  tsNs: bigint;
+  checksum: number;
+  seqId: number | undefined;
+  prevSeqId: number | undefined;
+}
+
+interface SymState {
+  m: SymbolMapping;
+  book: OrderBook;
+  synced: boolean;
+  lastSeqId: number | undefined;
+  buffer: BookMsg[];
+  fetching: boolean;
+  requestedAtMs: number;
+  flagsNext: number;
+  lastBid: number;
+  lastAsk: number;
+  lastBidSz: number;
+  lastAskSz: number;
+  applied: number;
+  checksumsVerified: number;
+}
+
+const MAX_BUFFER = 10_000;
+
+export class OkxAdapter extends BaseAdapter {
+  private readonly syms = new Map<string, SymState>();
+  private readonly resync: ResyncScheduler;
+  private readonly source: 'ws' | 'rest';
+  private readonly restUrl: string | undefined;
+  private epoch = 0;
+
+  constructor(opts: OkxAdapterOptions) {
+    // OKX: 3 connection requests per second per IP, 480 subscribe ops per hour per connection.
+    super('okx', opts, { reconnect: { maxAttemptsPerWindow: 3, windowMs: 1000 }, keepaliveMs: 20_000 });
+    this.source = opts.snapshotSource ?? 'ws';
+    this.restUrl = opts.restUrl?.replace(/\/$/, '');
+    if (this.source === 'rest' && !this.restUrl) throw new RangeError('okx adapter: snapshotSource rest needs restUrl');
+    for (const m of opts.symbols) {
+      this.syms.set(m.venueSymbol, {
+        m,
+        book: new OrderBook(),
+        synced: false,
+        lastSeqId: undefined,
+        buffer: [],
+        fetching: false,
+        requestedAtMs: 0,
+        flagsNext: 0,
+        lastBid: 0,
+        lastAsk: 0,
+        lastBidSz: 0,
+        lastAskSz: 0,
+        applied: 0,
+        checksumsVerified: 0,
+      });
+    }
+    this.resync = new ResyncScheduler((sym) => this.doResync(sym));
+  }
+
+  book(instId: string): OrderBook | undefined {
+    return this.syms.get(instId)?.book;
+  }
+  isSynced(instId: string): boolean {
+    return this.syms.get(instId)?.synced ?? false;
+  }
+  lastSeqId(instId: string): number | undefined {
+    return this.syms.get(instId)?.lastSeqId;
+  }
+  /** Updates applied and checksums that matched, per instrument. */
+  integrity(instId: string): { applied: number; checksumsVerified: number } {
+    const s = this.syms.get(instId);
+    return { applied: s?.applied ?? 0, checksumsVerified: s?.checksumsVerified ?? 0 };
+  }
+
+  protected onOpen(): void {
+    this.epoch++;
+    const args: Array<{ channel: string; instId: string }> = [];
+    const now = Date.now();
+    for (const [instId, st] of this.syms) {
+      args.push({ channel: 'books', instId }, { channel: 'trades', instId });
+      st.requestedAtMs = now;
+    }
+    this.sendJson({ op: 'subscribe', args });
+    if (this.source === 'rest') for (const sym of this.syms.keys()) this.resync.request(sym);
+  }
+
+  protected onDisconnect(): void {
+    this.resync.cancelAll();
+    for (const st of this.syms.values()) this.unsync(st, TickFlag.RESYNC);
+  }
+
+  protected override keepalive(): void {
+    // OKX closes a connection that has been silent for 30 s; 'ping' → 'pong'.
+    this.sendText('ping');
+  }
+
+  protected override checkSync(nowMs: number): void {
+    for (const [sym, st] of this.syms) {
+      if (st.synced || st.fetching || st.requestedAtMs === 0 || this.resync.isPending(sym)) continue;
+      if (nowMs - st.requestedAtMs > this.snapshotTimeoutMs) {
+        this.emitEvent('gap', st.m.symbol, 'snapshot did not arrive; requesting it again');
+        st.requestedAtMs = nowMs;
+        this.resync.request(sym);
+      }
+    }
+  }
+
+  private unsync(st: SymState, flags: number): void {
+    st.synced = false;
+    st.book.clear();
+    st.buffer = [];
+    st.lastSeqId = undefined;
+    st.flagsNext |= flags;
+  }
+
+  private fail(st: SymState, flags: number): void {
+    this.unsync(st, flags);
+    st.requestedAtMs = Date.now();
+    this.resync.request(st.m.venueSymbol);
+  }
+
+  private doResync(instId: string): void {
+    const st = this.syms.get(instId);
+    if (!st || st.synced || !this.stats().connected) return;
+    this.s.resyncs++;
+    st.requestedAtMs = Date.now();
+    if (this.source === 'ws') {
+      this.emitEvent('resync', st.m.symbol, 'resubscribing books for a fresh snapshot');
+      this.sendJson({ op: 'unsubscribe', args: [{ channel: 'books', instId }] });
+      this.sendJson({ op: 'subscribe', args: [{ channel: 'books', instId }] });
+    } else {
+      this.emitEvent('resync', st.m.symbol, 'fetching REST books snapshot');
+      void this.fetchSnapshot(st);
+    }
+  }
+
+  private async fetchSnapshot(st: SymState): Promise<void> {
+    if (st.fetching) return;
+    st.fetching = true;
+    const epoch = this.epoch;
+    try {
+      this.restRequests++;
+      const res = await fetch(`${this.restUrl!}/api/v5/market/books?instId=${encodeURIComponent(st.m.venueSymbol)}&sz=400`, { signal: AbortSignal.timeout(5000) });
+      const text = await res.text();
+      if (epoch !== this.epoch || st.synced) return;
+      if (res.status === 429) {
+        this.http429++;
+        this.fail(st, 0);
+        return;
+      }
+      const snap = parseRestBooks(text);
+      this.applySnapshot(st, snap, this.clock.nowNs());
+    } catch (e) {
+      if (e instanceof VenueParseError) {
+        this.s.parseErrors++;
+        this.emitEvent('parse', st.m.symbol, e.reason);
+      } else this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'REST books failed');
+      // Try again, paced by the resync backoff, rather than waiting for the snapshot watchdog.
+      if (epoch === this.epoch && !st.synced) {
+        st.fetching = false;
+        st.requestedAtMs = Date.now();
+        this.resync.request(st.m.venueSymbol);
+      }
+    } finally {
+      st.fetching = false;
+    }
+  }
+
+  protected onMessage(text: string, recvNs: bigint): void {
+    if (text === 'pong') {
+      this.s.lastHeartbeatNs = recvNs;
+      return;
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      throw new VenueParseError('okx', 'invalid JSON', text.slice(0, 200));
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new VenueParseError('okx', 'message is not an object', text.slice(0, 200));
+    const o = msg as Record<string, unknown>;
+    if (typeof o.event === 'string') {
+      if (o.event === 'error') this.log.warn({ code: o.code, msg: o.msg }, 'okx error event');
+      return;
+    }
+    const arg = o.arg as Record<string, unknown> | undefined;
+    if (typeof arg !== 'object' || arg === null || typeof arg.channel !== 'string' || typeof arg.instId !== 'string') {
+      throw new VenueParseError('okx', 'message without arg.channel/instId', text.slice(0, 200));
+    }
+    if (!Array.isArray(o.data)) throw new VenueParseError('okx', 'data is not an array', text.slice(0, 200));
+    const st = this.syms.get(arg.instId);
+    if (arg.channel === 'books') {
+      const action = o.action;
+      if (action !== 'snapshot' && action !== 'update') throw new VenueParseError('okx', `bad books action ${JSON.stringify(action)}`, text.slice(0, 200));
+      const d = o.data[0] as unknown;
+      if (o.data.length !== 1) throw new VenueParseError('okx', 'books data must hold one entry', text.slice(0, 200));
+      const bm = parseBook(action, d, text);
+      if (st) this.onBook(st, bm, recvNs);
+      return;
+    }
+    if (arg.channel === 'trades') {
+      const trades = (o.data as unknown[]).map((t) => parseTrade(t, text));
+      if (st) for (const t of trades) this.emitTrade(st.m, t.tsNs, recvNs, t.px, t.qty, t.side);
+      return;
+    }
+    if (arg.channel === 'tickers') return;
+    throw new VenueParseError('okx', `unknown channel ${arg.channel}`, text.slice(0, 200));
+  }
+
+  private onBook(st: SymState, bm: BookMsg, recvNs: bigint): void {
+    if (bm.action === 'snapshot') {
+      this.applySnapshot(st, bm, recvNs);
+      return;
+    }
+    if (!st.synced) {
+      this.s.suppressed++;
+      if (this.source === 'rest') {
+        if (st.buffer.length >= MAX_BUFFER) st.buffer.shift();
+        st.buffer.push(bm);
+      }
+      return;
+    }
+    this.applyUpdate(st, bm, recvNs);
+  }
+
+  private applySnapshot(st: SymState, bm: Pick<BookMsg, 'bids' | 'asks' | 'seqId' | 'checksum' | 'tsNs'>, recvNs: bigint): void {
+    st.book.clear();
+    for (const [px, q, ps, qs] of bm.bids) st.book.bids.set(px, q, ps, qs);
+    for (const [px, q, ps, qs] of bm.asks) st.book.asks.set(px, q, ps, qs);
+    if (!this.checksumOk(st, bm.checksum)) return;
+    st.lastSeqId = bm.seqId;
+    st.synced = true;
+    st.requestedAtMs = 0;
+    const pending = st.buffer.filter((u) => u.seqId === undefined || st.lastSeqId === undefined || u.seqId > st.lastSeqId);
+    st.buffer = [];
+    for (const u of pending) if (!this.applyUpdate(st, u, recvNs)) return;
+    if (pending.length === 0) this.maybeQuote(st, bm.tsNs > 0n ? bm.tsNs : recvNs, recvNs);
+  }
+
+  /** False when the update broke integrity and the book is being resynced. */
+  private applyUpdate(st: SymState, u: BookMsg, recvNs: bigint): boolean {
+    if (u.prevSeqId !== undefined && st.lastSeqId !== undefined && u.prevSeqId !== st.lastSeqId) {
+      this.s.gaps++;
+      this.emitEvent('gap', st.m.symbol, `prevSeqId ${u.prevSeqId} != last seqId ${st.lastSeqId}`, BigInt(st.lastSeqId), BigInt(u.prevSeqId));
+      this.fail(st, TickFlag.GAP | TickFlag.RESYNC);
+      return false;
+    }
+    for (const [px, q, ps, qs] of u.bids) st.book.bids.set(px, q, ps, qs);
+    for (const [px, q, ps, qs] of u.asks) st.book.asks.set(px, q, ps, qs);
+    if (!this.checksumOk(st, u.checksum)) return false;
+    if (u.seqId !== undefined) st.lastSeqId = u.seqId;
+    st.applied++;
+    if (st.applied % 100 === 0) this.resync.succeeded(st.m.venueSymbol);
+    return this.maybeQuote(st, u.tsNs > 0n ? u.tsNs : recvNs, recvNs);
+  }
+
+  private checksumOk(st: SymState, checksum: number): boolean {
+    if (checksum === 0) return true; // retired by OKX (0 or absent): seqId continuity is the check
+    const local = okxChecksum(st.book);
+    if (local === checksum) {
+      st.checksumsVerified++;
+      return true;
+    }
+    this.s.checksumFailures++;
+    this.emitEvent('checksum', st.m.symbol, `crc32 ${local} != venue ${checksum}`, BigInt(checksum >>> 0), BigInt(local >>> 0));
+    this.fail(st, TickFlag.RESYNC | TickFlag.GAP);
+    return false;
+  }
+
+  private maybeQuote(st: SymState, exchNs: bigint, recvNs: bigint): boolean {
+    const b = st.book.bids.best();
+    const a = st.book.asks.best();
+    const bid = b?.px ?? 0;
+    const ask = a?.px ?? 0;
+    const bidSz = b?.qty ?? 0;
+    const askSz = a?.qty ?? 0;
+    if (st.flagsNext === 0 && bid === st.lastBid && ask === st.lastAsk && bidSz === st.lastBidSz && askSz === st.lastAskSz) return true;
+    if (!this.emitQuote(st.m, exchNs, recvNs, bid, bidSz, ask, askSz, st.flagsNext)) {
+      this.fail(st, TickFlag.RESYNC);
+      return false;
+    }
+    st.flagsNext = 0;
+    st.lastBid = bid;
+    st.lastAsk = ask;
+    st.lastBidSz = bidSz;
+    st.lastAskSz = askSz;
+    return true;
+  }
+}
+
+function levels(v: unknown, what: string, text: string): Lv[] {
+  if (!Array.isArray(v)) throw new VenueParseError('okx', `${what} is not an array`, text.slice(0, 200));
+  const out: Lv[] = [];
+  for (const l of v as unknown[]) {
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw new VenueParseError('okx', `bad ${what} level ${JSON.stringify(l)?.slice(0, 80)}`, text.slice(0, 200));
+    }
+    const px = num('okx', l[0], `${what} price`);
+    if (px === 0) throw new VenueParseError('okx', `${what} price is zero`, text.slice(0, 200));
+    out.push([px, num('okx', l[1], `${what} size`), l[0], l[1]]);
+  }
+  return out;
+}
+
+function tsNs(v: unknown, text: string): bigint {
+  if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) throw new VenueParseError('okx', `bad ts ${JSON.stringify(v)}`, text.slice(0, 200));
+  return BigInt(v) * 1_000_000n;
+}
+
+function optInt(v: unknown, what: string, text: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new VenueParseError('okx', `bad ${what} ${JSON.stringify(v)}`, text.slice(0, 200));
+  return v;
+}
+
+function parseBook(action: 'snapshot' | 'update', d: unknown, text: string): BookMsg {
+  if (typeof d !== 'object' || d === null) throw new VenueParseError('okx', 'books entry is not an object', text.slice(0, 200));
+  const o = d as Record<string, unknown>;
+  const checksum = optInt(o.checksum, 'checksum', text) ?? 0;
+  if (checksum < -0x80000000 || checksum > 0x7fffffff) throw new VenueParseError('okx', 'checksum out of int32 range', text.slice(0, 200));
+  const prev = optInt(o.prevSeqId, 'prevSeqId', text);
+  return {
+    action,
+    bids: levels(o.bids, 'bids', text),
+    asks: levels(o.asks, 'asks', text),
+    tsNs: tsNs(o.ts, text),
+    checksum,
+    seqId: optInt(o.seqId, 'seqId', text),
+    // A snapshot's prevSeqId is -1: nothing precedes it.
+    prevSeqId: action === 'snapshot' || prev === -1 ? undefined : prev,
+  };
+}
+
+function parseTrade(t: unknown, text: string): { px: number; qty: number; side: -1 | 1; tsNs: bigint } {
+  if (typeof t !== 'object' || t === null) throw new VenueParseError('okx', 'trade is not an object', text.slice(0, 200));
+  const o = t as Record<string, unknown>;
+  if (o.side !== 'buy' && o.side !== 'sell') throw new VenueParseError('okx', `bad trade side ${JSON.stringify(o.side)}`, text.slice(0, 200));
+  return { px: num('okx', o.px, 'trade px'), qty: num('okx', o.sz, 'trade sz'), side: o.side === 'buy' ? 1 : -1, tsNs: tsNs(o.ts, text) };
+}
+
+function parseRestBooks(text: string): { bids: Lv[]; asks: Lv[]; seqId: number | undefined; checksum: number; tsNs: bigint } {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    throw new VenueParseError('okx', 'REST books is not JSON', text.slice(0, 200));
+  }
+  const o = j as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || o.code !== '0' || !Array.isArray(o.data) || o.data.length !== 1) {
+    throw new VenueParseError('okx', `REST books error ${JSON.stringify((o as { msg?: unknown } | null)?.msg ?? '')}`, text.slice(0, 200));
+  }
+  const d = o.data[0] as Record<string, unknown>;
+  const seqId = optInt(d.seqId, 'seqId', text);
+  if (seqId === undefined) throw new VenueParseError('okx', 'REST books without seqId: cannot align with the stream', text.slice(0, 200));
+  return { bids: levels(d.bids, 'bids', text), asks: levels(d.asks, 'asks', text), seqId, checksum: 0, tsNs: tsNs(d.ts, text) };
+}
