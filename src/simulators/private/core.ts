@@ -66,6 +66,9 @@ export interface Faults {
 
 export const ACCOUNT = 'main';
 
+/** The client-order-id field of an order-entry frame on any of the three venues. */
+const CLIENT_ID_FIELD = /"(?:newClientOrderId|cl_ord_id|clOrdId)":"([^"]+)"/;
+
 export abstract class PrivateVenueSim {
   abstract readonly venue: 'binance' | 'kraken' | 'okx';
   readonly engine: MatchingEngine;
@@ -83,6 +86,7 @@ export abstract class PrivateVenueSim {
   private readonly frameHooks: Array<(tsNs: bigint, data: Buffer) => void> = [];
   private server: Server | undefined;
   private readonly opts: PrivateSimOptions;
+  private arrivals: Map<string, bigint> | undefined;
 
   constructor(opts: PrivateSimOptions, defaultRate: { limit: number; windowMs: number }) {
     this.opts = opts;
@@ -171,6 +175,20 @@ export abstract class PrivateVenueSim {
     const s = this.server;
     this.server = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /**
+   * Record the arrival time (process.hrtime, CLOCK_MONOTONIC: comparable across processes on one
+   * host) of every order-entry frame by client id; served on GET /__sim/arrivals. Bench only.
+   */
+  recordArrivals(): void {
+    if (this.arrivals) return;
+    const arrivals = new Map<string, bigint>();
+    this.arrivals = arrivals;
+    this.onFrame((t, data) => {
+      const m = CLIENT_ID_FIELD.exec(data.toString('latin1'));
+      if (m?.[1] && !arrivals.has(m[1])) arrivals.set(m[1], t);
+    });
   }
 
   /** Register a probe called with the arrival time of every private frame (bench only). */
@@ -270,6 +288,12 @@ export abstract class PrivateVenueSim {
   private onControl(req: IncomingMessage, body: string, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && path === '/__sim/state') return json(res, 200, this.snapshot());
+    if (req.method === 'GET' && path === '/__sim/arrivals') {
+      const out: Record<string, string> = {};
+      for (const [id, t] of this.arrivals ?? []) out[id] = t.toString();
+      this.arrivals?.clear();
+      return json(res, 200, out);
+    }
     if (req.method === 'POST' && path === '/__sim/fault') {
       const f = JSON.parse(body) as Partial<Faults> & { drop?: boolean; refuseMs?: number; rateLimit?: number };
       if (f.delayAckMs !== undefined) this.faults.delayAckMs = f.delayAckMs;

@@ -4,10 +4,12 @@
  *
  *   npx tsx src/simulators/private/main.ts [--mode paper|realistic] [--journal-dir DIR]
  *       [--port-binance N --port-kraken N --port-okx N] [--replay N] [--speed X]
+ *       [--probe] [--no-rate-limit]
  *
  * Prints one JSON line on stdout with each venue's ws/rest/control URLs, then serves until SIGTERM
  * or SIGINT. `--replay N` feeds the first N records of the real Binance capture (0 = all) into all
  * three order books; `--speed X` paces it at X times recorded time (0 = as fast as possible).
+ * `--probe` records order-frame arrival times (GET /__sim/arrivals) for the order-entry bench.
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -26,6 +28,8 @@ async function main(): Promise<void> {
       'port-okx': { type: 'string' },
       replay: { type: 'string' },
       speed: { type: 'string', default: '1' },
+      probe: { type: 'boolean', default: false },
+      'no-rate-limit': { type: 'boolean', default: false },
     },
   });
   const mode = values.mode as EngineMode;
@@ -37,7 +41,9 @@ async function main(): Promise<void> {
     mode,
     ...(journalDir ? { journalDir } : {}),
     ports: { binance: port(values['port-binance']), kraken: port(values['port-kraken']), okx: port(values['port-okx']) },
+    ...(values['no-rate-limit'] ? { rateLimit: { limit: 0, windowMs: 1000 } } : {}),
   });
+  if (values.probe) for (const v of venues.all) v.recordArrivals();
   const info = Object.fromEntries(
     venues.all.map((v) => [v.venue, { ws: v.wsUrl, rest: v.url, control: `${v.url}/__sim/state` }]),
   );

@@ -104,6 +104,8 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
 
   // ---- lifecycle -----------------------------------------------------------------------------
   async connect(): Promise<void> {
+    // Idempotent: a second connect (e.g. a gateway starting on a connected client) is a no-op.
+    if (this.isConnected && this.ws) return;
     this.closing = false;
     await this.prepare();
     const ws = new WebSocket(this.opts.wsUrl, { perMessageDeflate: false });

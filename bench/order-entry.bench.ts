@@ -1,0 +1,223 @@
+/**
+ * Order-entry benchmarks against the simulated venues over real loopback sockets:
+ * - place() to kernel: the call until the signed frame is written to the socket (our code's cost);
+ * - place() to wire: the call until the frame's arrival on the venue's socket (simulator side,
+ *   CLOCK_MONOTONIC), i.e. build + sign + serialize + send + kernel + the venue's WebSocket decode;
+ * - gateway: ord.req.{venue} request on the in-process bus -> frame on the venue socket (the
+ *   executor's view of "order leaves us");
+ * - place() round trip (call -> venue ack resolved);
+ * - sustained orders/s with 64 orders in flight;
+ * - signing cost per request with a raw key vs a pre-built KeyObject.
+ * SPEC's floor: signal -> order p99 < 500 µs.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, createHmac, createSecretKey } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { InProcessBus } from '../src/bus/in-process-bus.js';
+import { OrderRequestSchema, OrderType, Side, TimeInForce, subjects, type VenueName } from '../src/contracts/index.js';
+import { startPrivateVenues, TEST_CREDENTIALS } from '../src/simulators/private/index.js';
+import { createOrderClient, OrderGateway } from '../src/venues/private/index.js';
+
+import { latencyHistogram, summarize } from './lib/hdr.js';
+
+const N = Number(process.env.KESTREL_BENCH_ORDERS ?? 5000);
+const WARMUP = 500;
+const THROUGHPUT_N = Number(process.env.KESTREL_BENCH_TP_ORDERS ?? 20_000);
+const IN_FLIGHT = 64;
+
+let seq = 0;
+function order(venue: VenueName) {
+  // Non-marketable IOC: acked and expired at once, so balances never run out during the run.
+  return create(OrderRequestSchema, {
+    clientId: `B${(++seq).toString(36)}x${process.pid % 1000}`,
+    venue,
+    symbol: 'BTC-USDT',
+    side: Side.BUY,
+    size: 0.001,
+    price: 49_000,
+    tif: TimeInForce.IOC,
+    orderType: OrderType.LIMIT,
+  });
+}
+
+function signing(iterations = 50_000) {
+  const out: Record<string, number> = {};
+  const time = (name: string, fn: () => void): void => {
+    for (let i = 0; i < 2000; i++) fn();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) fn();
+    out[name] = Math.round(Number(process.hrtime.bigint() - t0) / iterations);
+  };
+  const payload = 'apiKey=k&newClientOrderId=B1&newOrderRespType=ACK&price=49000&quantity=0.001&recvWindow=5000&side=BUY&symbol=BTCUSDT&timeInForce=IOC&timestamp=1700000000000&type=LIMIT';
+  const bSecret = TEST_CREDENTIALS.binance.apiSecret;
+  const bKey = createSecretKey(Buffer.from(bSecret));
+  time('binance_hmac_sha256_raw_key_ns', () => createHmac('sha256', bSecret).update(payload).digest('hex'));
+  time('binance_hmac_sha256_key_object_ns', () => createHmac('sha256', bKey).update(payload).digest('hex'));
+  const kSecret = TEST_CREDENTIALS.kraken.apiSecret;
+  const kKey = createSecretKey(Buffer.from(kSecret, 'base64'));
+  const kSign = (key: Parameters<typeof createHmac>[1]) => {
+    const sha = createHash('sha256').update('1700000000000000nonce=1700000000000000').digest();
+    return createHmac('sha512', key).update('/0/private/GetWebSocketsToken').update(sha).digest('base64');
+  };
+  time('kraken_api_sign_decode_each_time_ns', () => kSign(Buffer.from(kSecret, 'base64')));
+  time('kraken_api_sign_key_object_ns', () => kSign(kKey));
+  const oSecret = TEST_CREDENTIALS.okx.apiSecret;
+  const oKey = createSecretKey(Buffer.from(oSecret));
+  time('okx_hmac_sha256_raw_key_ns', () => createHmac('sha256', oSecret).update('1700000000GET/users/self/verify').digest('base64'));
+  time('okx_hmac_sha256_key_object_ns', () => createHmac('sha256', oKey).update('1700000000GET/users/self/verify').digest('base64'));
+  return out;
+}
+
+interface Target {
+  readonly ws: string;
+  readonly rest: string;
+}
+
+async function arrivals(t: Target): Promise<Map<string, bigint>> {
+  const r = (await (await fetch(`${t.rest}/__sim/arrivals`)).json()) as Record<string, string>;
+  return new Map(Object.entries(r).map(([k, v]) => [k, BigInt(v)]));
+}
+
+/** Latency to the wire: arrival time recorded by the simulator minus our send time, per client id. */
+function toWire(sent: Map<string, bigint>, seen: Map<string, bigint>) {
+  const h = latencyHistogram();
+  for (const [id, t0] of sent) {
+    const t1 = seen.get(id);
+    if (t1 === undefined) throw new Error(`simulator never saw order ${id}`);
+    h.recordValue(Number(t1 - t0));
+  }
+  return summarize(h);
+}
+
+async function venueBench(venue: VenueName, target: Target) {
+  const client = createOrderClient(venue, {
+    wsUrl: target.ws,
+    restUrl: target.rest,
+    credentials: TEST_CREDENTIALS[venue],
+    requestTimeoutMs: 5000,
+  });
+  await client.connect();
+
+  // 1) place() -> bytes on the venue socket, and the full ack round trip.
+  const roundTrip = latencyHistogram();
+  // place() runs synchronously up to ws.send -> socket write (libuv tries the write at once), so the
+  // moment it returns its promise the signed frame is in the kernel socket buffer.
+  const toKernel = latencyHistogram();
+  const sent = new Map<string, bigint>();
+  for (let i = 0; i < WARMUP + N; i++) {
+    const req = order(venue);
+    const t0 = process.hrtime.bigint();
+    const pending = client.place(req);
+    const t1 = process.hrtime.bigint();
+    const ack = await pending;
+    if (i >= WARMUP) {
+      roundTrip.recordValue(Number(process.hrtime.bigint() - t0));
+      toKernel.recordValue(Number(t1 - t0));
+      sent.set(req.clientId, t0);
+    }
+    if (!ack.accepted) throw new Error(`bench order refused: ${ack.rejectDetail}`);
+  }
+  const placeToWire = toWire(sent, await arrivals(target));
+
+  // 2) gateway: bus request -> bytes on the venue socket.
+  const bus = new InProcessBus();
+  const gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+  await gw.start();
+  const subject = subjects.orderReq(venue);
+  const sentGw = new Map<string, bigint>();
+  for (let i = 0; i < WARMUP + N; i++) {
+    const req = order(venue);
+    const bytes = toBinary(OrderRequestSchema, req);
+    const t0 = process.hrtime.bigint();
+    await bus.request(subject, bytes, { timeoutMs: 5000 });
+    if (i >= WARMUP) sentGw.set(req.clientId, t0);
+  }
+  const gatewayToWire = toWire(sentGw, await arrivals(target));
+
+  // 3) sustained throughput, IN_FLIGHT outstanding.
+  const tp0 = process.hrtime.bigint();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < THROUGHPUT_N) {
+      next++;
+      const ack = await client.place(order(venue));
+      if (!ack.accepted) throw new Error(`bench order refused: ${ack.rejectDetail}`);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const secs = Number(process.hrtime.bigint() - tp0) / 1e9;
+  await arrivals(target); // drain the probe
+
+  await gw.stop();
+  await bus.close();
+  return {
+    place_to_kernel: summarize(toKernel),
+    place_to_wire: placeToWire,
+    gateway_request_to_wire: gatewayToWire,
+    place_ack_round_trip: summarize(roundTrip),
+    sustained: { orders: THROUGHPUT_N, in_flight: IN_FLIGHT, orders_per_s: Math.round(THROUGHPUT_N / secs) },
+  };
+}
+
+/** Simulators in this process: the venue's work competes with ours on one event loop (pessimistic). */
+async function inProcess() {
+  const out: Record<string, unknown> = {};
+  for (const venue of VENUES_LIST) {
+    const venues = await startPrivateVenues({ mode: 'paper', rateLimit: { limit: 0, windowMs: 1000 } });
+    const sim = venues[venue];
+    sim.recordArrivals();
+    sim.feedBook('BTC-USDT', [[49_999, 100]], [[50_001, 100]]);
+    out[venue] = await venueBench(venue, { ws: sim.wsUrl, rest: sim.url });
+    const dups = sim.duplicatePlacements().length;
+    await venues.stop();
+    if (dups !== 0) throw new Error(`${venue}: simulator saw ${dups} duplicate client ids`);
+  }
+  return out;
+}
+
+/** Simulators in their own process (as a remote venue would be): only our side is on our loop. */
+async function separateProcess() {
+  const repo = path.resolve(import.meta.dirname, '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulators/private/main.ts', '--probe', '--no-rate-limit'], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (c) => reject(new Error(`simulator process exited with ${c}`)));
+    });
+    const info = JSON.parse(line) as Record<VenueName, { ws: string; rest: string }>;
+    const out: Record<string, unknown> = {};
+    for (const venue of VENUES_LIST) {
+      await fetch(`${info[venue].rest}/__sim/book`, {
+        method: 'POST',
+        body: JSON.stringify({ symbol: 'BTC-USDT', bids: [[49_999, 100]], asks: [[50_001, 100]] }),
+      });
+      out[venue] = await venueBench(venue, info[venue]);
+      const state = (await (await fetch(`${info[venue].rest}/__sim/state`)).json()) as { duplicates: string[] };
+      if (state.duplicates.length !== 0) throw new Error(`${venue}: simulator saw duplicate client ids`);
+    }
+    return out;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+const VENUES_LIST = ['binance', 'kraken', 'okx'] as const;
+
+export async function run(): Promise<object> {
+  const result: Record<string, unknown> = {
+    orders_per_venue: N,
+    signing_ns_per_op: signing(),
+    simulator_in_separate_process: await separateProcess(),
+    simulator_in_same_process: await inProcess(),
+  };
+  const dir = path.resolve(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'order-entry.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, ...result }, null, 2));
+  return result;
+}
