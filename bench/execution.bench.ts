@@ -1,0 +1,196 @@
+/**
+ * Execution benchmark: signal → order latency (intake call to ord.req leaving the executor, i.e.
+ * TTL/confidence checks, routing, precision + slippage guards, local risk guard, nonce, encoding,
+ * WAL append and its fdatasync) and sustained orders/s end to end (order acked and filled by the
+ * simulated Binance venue through the real order gateway and private WebSocket client).
+ *
+ * Scenarios: WAL on the repo's disk (ext4, real fdatasync) and on /dev/shm (tmpfs: survives a
+ * process crash, not a power loss) to separate the fsync from the executor's own cost.
+ * Results: bench/results/execution.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import hdr from 'hdr-histogram-js';
+import { InProcessBus } from '../src/bus/in-process-bus.js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { OrderAckSchema, OrderRequestSchema, OrderStatus, Side, Urgency, subjects } from '../src/contracts/index.js';
+import { Executor } from '../src/execution/executor.js';
+import { OrderState } from '../src/execution/order.js';
+import { SnapshotStore, nowNs, type ExecSignal } from '../src/execution/types.js';
+import { StaticRiskGateway } from '../src/risk/static-gateway.js';
+import { binanceSpec, startVenue } from '../test/execution/harness.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+
+interface Lat {
+  count: number;
+  p50_us: number;
+  p99_us: number;
+  p999_us: number;
+  max_us: number;
+  mean_us: number;
+}
+
+function summary(h: hdr.Histogram): Lat {
+  // Recorded in ns.
+  const us = (v: number) => Math.round(v / 10) / 100;
+  return {
+    count: h.totalCount,
+    p50_us: us(h.getValueAtPercentile(50)),
+    p99_us: us(h.getValueAtPercentile(99)),
+    p999_us: us(h.getValueAtPercentile(99.9)),
+    max_us: us(h.maxValue),
+    mean_us: us(h.mean),
+  };
+}
+
+let seq = 0;
+function signal(side: Side): ExecSignal {
+  seq++;
+  return {
+    strategyId: 'bench',
+    symbol: 'BTC-USDT',
+    side,
+    size: 0.001,
+    confidence: 0.9,
+    ttlMs: 10_000,
+    maxSlippageBps: 50,
+    minFillQty: 0,
+    urgency: Urgency.NORMAL,
+    traceId: `b${seq}`,
+    sourceSequence: BigInt(seq),
+    emitTsNs: nowNs(),
+    refPrice: 0,
+  };
+}
+
+/**
+ * Executor-only venue: answers ord.req at once with a full fill, so that the figures show the
+ * executor's own cost without the simulated venue's WebSocket/JSON work sharing the two cores.
+ */
+function instantVenue(bus: InProcessBus): { market: SnapshotStore; stop(): void } {
+  const market = new SnapshotStore();
+  const sub = bus.subscribe(subjects.orderReq('binance'), (m) => {
+    const r = fromBinary(OrderRequestSchema, m.data);
+    const ack = create(OrderAckSchema, {
+      clientId: r.clientId, venue: r.venue, symbol: r.symbol, side: r.side, status: OrderStatus.FILLED,
+      filledQty: r.size, avgPrice: r.price, lastFillQty: r.size, lastFillPrice: r.price, accepted: true, venueOrderId: r.clientId,
+    });
+    m.respond(toBinary(OrderAckSchema, ack));
+  });
+  return { market, stop: () => sub.unsubscribe() };
+}
+
+async function scenario(walBase: string, paced: number, burst: number, venueKind: 'simulator' | 'instant'): Promise<object> {
+  const bus = new InProcessBus();
+  const venue =
+    venueKind === 'simulator'
+      ? await startVenue(bus, { balances: { USDT: 1e12, BTC: 1e9 } })
+      : { ...instantVenue(bus), sim: undefined, client: undefined };
+  venue.sim?.feedBook('BTC-USDT', [[100, 1e9]], [[100.1, 1e9]]);
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 });
+  risk.start();
+  const walDir = fs.mkdtempSync(path.join(walBase, 'kestrel-bench-wal-'));
+  const ex = new Executor(
+    { bus, venues: [binanceSpec()], market: venue.market, ...(venue.client ? { recon: { binance: venue.client } } : {}) },
+    {
+      mode: 'live',
+      walDir,
+      staleSnapshotMs: 3_600_000,
+      concurrency: { globalMaxInflight: 256, perSymbolMaxInflight: 256, perVenueMaxInflight: { binance: 256 } },
+      circuit: { default: { errorThreshold: 1_000_000, timeoutMs: 1000, halfOpenRequests: 1 } },
+    },
+  );
+  await ex.start();
+  const intake = new Map<string, bigint>();
+  let h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: 3 });
+  ex.onSend((o, s) => {
+    if (!s) return;
+    const t = intake.get(s.traceId);
+    if (t !== undefined) h.recordValue(Number(process.hrtime.bigint() - t));
+    intake.delete(s.traceId);
+  });
+  venue.market.update('binance', 'BTC-USDT', 100, 100.1, 1e9, 1e9, nowNs());
+  const refresh = setInterval(() => venue.market.update('binance', 'BTC-USDT', 100, 100.1, 1e9, 1e9, nowNs()), 100);
+
+  // 1. Paced: one signal at a time, the next after the previous order finished.
+  for (let i = 0; i < paced; i++) {
+    const s = signal(i % 2 ? Side.SELL : Side.BUY);
+    intake.set(s.traceId, process.hrtime.bigint());
+    ex.onSignal(s);
+    const target = i + 1;
+    while (ex.counters.orders < target || ex.inflightCount > 0) await new Promise((r) => setImmediate(r));
+  }
+  const pacedLat = summary(h);
+  const pacedRiskChecks = ex.counters.riskChecks;
+  const pacedSync = { ...ex.journal.log.stats, syncNs: ex.journal.log.stats.syncNs.toString() };
+  const fsyncMeanUs = Number(ex.journal.log.stats.syncNs) / ex.journal.log.stats.commits / 1000;
+
+  // 2. Sustained: keep up to 256 orders in flight until `burst` orders have completed.
+  h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: 3 });
+  const commits0 = ex.journal.log.stats.commits;
+  const start = ex.orders.size;
+  const t0 = process.hrtime.bigint();
+  let issued = 0;
+  while (true) {
+    const done = ex.orders.size - start - ex.inflightCount;
+    if (done >= burst) break;
+    while (issued < burst && ex.inflightCount + ex.queuedCount < 256) {
+      const s = signal(issued % 2 ? Side.SELL : Side.BUY);
+      intake.set(s.traceId, process.hrtime.bigint());
+      ex.onSignal(s);
+      issued++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const orders = ex.counters.orders - start;
+  const filled = [...ex.orders.values()].filter((o) => o.state === OrderState.FILLED).length;
+  const commits = ex.journal.log.stats.commits - commits0;
+  const burstLat = summary(h);
+  clearInterval(refresh);
+  const dup = venue.sim ? venue.sim.duplicatePlacements().length : 0;
+  await ex.close();
+  risk.stop();
+  await venue.stop();
+  await bus.close();
+  void venueKind;
+  fs.rmSync(walDir, { recursive: true, force: true });
+  return {
+    venue: venueKind,
+    wal: walBase,
+    paced: { latency: pacedLat, risk_gateway_round_trips: pacedRiskChecks, fsync_mean_us: Math.round(fsyncMeanUs * 10) / 10, wal: pacedSync },
+    sustained: {
+      orders,
+      seconds: Math.round(secs * 1000) / 1000,
+      orders_per_s: Math.round(orders / secs),
+      filled_total: filled,
+      intents_per_fsync: Math.round((orders / Math.max(1, commits)) * 10) / 10,
+      latency: burstLat,
+      venue_duplicates: dup,
+    },
+  };
+}
+
+export async function run(): Promise<object> {
+  const paced = Number(process.env.KESTREL_BENCH_PACED ?? 2000);
+  const burst = Number(process.env.KESTREL_BENCH_BURST ?? 5000);
+  const scenarios = [];
+  for (const venue of ['instant', 'simulator'] as const) {
+    scenarios.push(await scenario(os.tmpdir(), paced, burst, venue));
+    if (fs.existsSync('/dev/shm')) scenarios.push(await scenario('/dev/shm', paced, burst, venue));
+  }
+  const result = {
+    bench: 'execution',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    measured: 'signal intake → ord.req sent (guards, risk, nonce, encode, WAL append + fdatasync)',
+    scenarios,
+  };
+  const out = path.join(repoRoot, 'bench/results/execution.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(result, null, 2));
+  return result;
+}
