@@ -1,0 +1,87 @@
+/**
+ * Order entry for the default (single-process) session: simulated private venues, one client and
+ * one gateway per venue on the given bus, and optionally the real Binance capture replayed into the
+ * venues' books so orders fill against recorded liquidity.
+ *
+ *   const oe = await startSimulatedOrderEntry({ bus, namespace: 'live', mode: 'paper', replay: { speed: 1 } });
+ *   ... executor sends ord.req.{venue} ...
+ *   await oe.stop();
+ */
+import type { Bus } from '../../bus/bus.js';
+import { VENUES, type Namespace, type VenueName, type VenueSpec } from '../../contracts/index.js';
+import type { EngineMode } from '../../simulators/matching/engine.js';
+import { BinanceReplayFeeder } from '../../simulators/matching/replay-feed.js';
+import { startPrivateVenues, TEST_CREDENTIALS, type PrivateVenues } from '../../simulators/private/venues.js';
+import { binanceCapture } from '../../simulators/recordings.js';
+import { createOrderClient } from './factory.js';
+import { OrderGateway } from './order-gateway.js';
+
+export interface SimulatedOrderEntryOptions {
+  readonly bus: Bus;
+  readonly namespace?: Namespace;
+  readonly mode?: EngineMode;
+  readonly venues?: readonly VenueName[];
+  /** Venue policy per venue; default: production with a private stream (all three have one). */
+  readonly specs?: Partial<Record<VenueName, Pick<VenueSpec, 'venue' | 'hasPrivateWs' | 'venuePolicy'>>>;
+  /** Journal directory for the simulators' request records. */
+  readonly journalDir?: string;
+  /** Replay the Binance capture into every venue's book: speed 1 = recorded pace, 0 = at once. */
+  readonly replay?: { readonly speed: number; readonly maxRecords?: number };
+}
+
+export interface SimulatedOrderEntry {
+  readonly sims: PrivateVenues;
+  readonly gateways: Readonly<Partial<Record<VenueName, OrderGateway>>>;
+  stop(): Promise<void>;
+}
+
+export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): Promise<SimulatedOrderEntry> {
+  const sims = await startPrivateVenues({ mode: o.mode ?? 'paper', ...(o.journalDir ? { journalDir: o.journalDir } : {}) });
+  const gateways: Partial<Record<VenueName, OrderGateway>> = {};
+  for (const venue of o.venues ?? VENUES) {
+    const sim = sims[venue];
+    const client = createOrderClient(venue, { wsUrl: sim.wsUrl, restUrl: sim.url, credentials: TEST_CREDENTIALS[venue] });
+    const gw = new OrderGateway({
+      bus: o.bus,
+      client,
+      spec: o.specs?.[venue] ?? { venue, hasPrivateWs: true, venuePolicy: 'production' },
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+    });
+    await gw.start();
+    gateways[venue] = gw;
+  }
+  let stopping = false;
+  let replayDone: Promise<void> = Promise.resolve();
+  if (o.replay) {
+    const { speed, maxRecords = 0 } = o.replay;
+    const feeder = new BinanceReplayFeeder({
+      book: (s, b, a) => sims.all.forEach((v) => v.feedBook(s, b, a)),
+      trade: (s, p, q, ag) => sims.all.forEach((v) => v.feedTrade(s, p, q, ag)),
+    });
+    replayDone = (async () => {
+      let first: bigint | undefined;
+      const t0 = process.hrtime.bigint();
+      let n = 0;
+      for await (const r of binanceCapture()) {
+        if (stopping) return;
+        if (speed > 0) {
+          first ??= r.recvNs;
+          const lagNs = Number(r.recvNs - first) / speed - Number(process.hrtime.bigint() - t0);
+          if (lagNs > 1e6) await new Promise((res) => setTimeout(res, lagNs / 1e6));
+        }
+        feeder.onRecord(r);
+        if (++n === maxRecords) return;
+      }
+    })();
+  }
+  return {
+    sims,
+    gateways,
+    stop: async () => {
+      stopping = true;
+      await replayDone.catch(() => undefined);
+      for (const gw of Object.values(gateways)) await gw.stop();
+      await sims.stop();
+    },
+  };
+}
