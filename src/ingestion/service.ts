@@ -10,18 +10,15 @@
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Bus } from '../bus/bus.js';
-import { TickFlag, VENUES, VENUE_IDS, toProto, type NormalizedTick } from '../contracts/market.js';
-import {
-  MarketDataEventSchema,
-  TickSchema,
-  type MarketDataEvent,
-} from '../contracts/gen/kestrel/v1/market_pb.js';
+import { TickFlag, VENUES, VENUE_IDS, type NormalizedTick } from '../contracts/market.js';
+import { MarketDataEventSchema, type MarketDataEvent } from '../contracts/gen/kestrel/v1/market_pb.js';
 import { subjects, type Namespace } from '../contracts/subjects.js';
 import type { MarketDataSink } from '../adapters/types.js';
 import { counter, gauge } from '../observability/metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { loadHasher, shardFor } from './hash.js';
 import { BoundedMailbox } from './mailbox.js';
+import { encodeTickProto } from './wire.js';
 import { StreamQuality, compileQuality, type CompiledQuality, type QualityEvent } from './quality.js';
 import {
   DROP_REASONS,
@@ -327,7 +324,7 @@ export class IngestionService implements MarketDataSink {
     }
     if (this.bus !== undefined) {
       if (this.options.publishNorm) {
-        this.bus.publish(stream.normSubject, toBinary(TickSchema, toProto(tick)));
+        this.bus.publish(stream.normSubject, encodeTickProto(tick));
         this.published.norm++;
       }
       if (this.options.publishAgg) this.updateAggregate(sym, tick);
@@ -384,7 +381,7 @@ export class IngestionService implements MarketDataSink {
       lastQty: 0,
       aggressor: 0,
     };
-    this.bus!.publish(s.aggSubject, toBinary(TickSchema, toProto(agg)));
+    this.bus!.publish(s.aggSubject, encodeTickProto(agg));
     this.published.agg++;
   }
 
