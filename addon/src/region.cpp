@@ -200,6 +200,12 @@ void ShmRegion::ring_doorbell() noexcept {
   futex(&h->doorbell, FUTEX_WAKE, INT32_MAX, nullptr);  // shared futex: works across processes
 }
 
+void ShmRegion::wake_all() noexcept {
+  auto* h = header();
+  as_atomic(h->doorbell).fetch_add(1, std::memory_order_seq_cst);
+  futex(&h->doorbell, FUTEX_WAKE, INT32_MAX, nullptr);
+}
+
 void ShmRegion::wait_doorbell(std::uint32_t seen, std::int64_t timeout_ns) noexcept {
   timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000), static_cast<long>(timeout_ns % 1'000'000'000)};
   futex(&header()->doorbell, FUTEX_WAIT, seen, &ts);

@@ -96,7 +96,10 @@ class RingView {
         const std::uint64_t head = as_atomic(h_->head).load(std::memory_order_acquire);
         if (head <= want + h_->capacity) break;  // the producer of `want` itself is mid-write
       }
-      // Overrun: everything older than head - capacity is gone.
+      // Overrun. Stop first if we already delivered: a PopResult's misses always precede its
+      // records, so the consumer can reset its per-symbol state before the first post-gap tick.
+      if (r.delivered > 0) break;
+      // Everything older than head - capacity is gone.
       const std::uint64_t head = as_atomic(h_->head).load(std::memory_order_acquire);
       std::uint64_t resume = head > h_->capacity ? head - h_->capacity : 0;
       if (resume <= want) resume = want + 1;
@@ -197,6 +200,8 @@ class ShmRegion {
   void unlink() noexcept;
   // Wake a consumer sleeping on the doorbell (cheap when nobody sleeps).
   void ring_doorbell() noexcept;
+  // Wake every sleeper unconditionally (engine stop).
+  void wake_all() noexcept;
   // Consumer: sleep until the doorbell changes from `seen` or `timeout_ns` passes.
   void wait_doorbell(std::uint32_t seen, std::int64_t timeout_ns) noexcept;
 

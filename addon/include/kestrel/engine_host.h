@@ -1,0 +1,69 @@
+// The engine thread: drains every tick ring of a region, runs a Strategy, publishes signals into
+// the region's signal ring and tells the JS side (coalesced) that signals are waiting.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kestrel/engine.h"
+#include "kestrel/ring.h"
+
+namespace kestrel {
+
+struct EngineStats {
+  std::atomic<std::uint64_t> ticks{0};         // ticks handed to the strategy
+  std::atomic<std::uint64_t> missed{0};        // ring sequences overwritten before the engine read them
+  std::atomic<std::uint64_t> signals{0};       // signals published
+  std::atomic<std::uint64_t> batches{0};       // non-empty ring pops
+  std::atomic<std::uint64_t> max_batch{0};
+  std::atomic<std::uint64_t> sleeps{0};        // times the thread slept on the doorbell
+  std::atomic<std::uint64_t> notifies{0};      // JS wake-ups requested
+  std::atomic<std::uint64_t> busy_ns{0};       // time spent inside strategy calls
+};
+
+struct EngineHostOptions {
+  EngineConfig config;
+  std::int64_t idle_spin_ns = 50'000;  // spin this long after the last tick before sleeping
+  std::uint32_t max_batch = 256;       // ticks popped per ring per round (fairness across symbols)
+};
+
+class EngineHost {
+ public:
+  // `notify` runs on the engine thread when signals were published and no earlier notification
+  // is still pending; the JS side calls clear_pending() before it drains.
+  using Notify = std::function<void()>;
+  EngineHost(std::shared_ptr<ShmRegion> region, EngineHostOptions options, Notify notify);
+  ~EngineHost();
+  EngineHost(const EngineHost&) = delete;
+  EngineHost& operator=(const EngineHost&) = delete;
+
+  // Starts the thread and waits until the strategy is constructed on it; throws EngineError.
+  void start();
+  // Idempotent; joins the thread.
+  void stop();
+  bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+  const EngineStats& stats() const noexcept { return stats_; }
+  std::shared_ptr<std::atomic<bool>> pending_flag() const { return pending_; }
+  const std::string& engine_name() const noexcept { return options_.config.engine; }
+
+ private:
+  void run(std::promise<void>* ready);
+  void loop(Strategy& strategy);
+
+  std::shared_ptr<ShmRegion> region_;
+  EngineHostOptions options_;
+  Notify notify_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
+  std::shared_ptr<std::atomic<bool>> pending_ = std::make_shared<std::atomic<bool>>(false);
+  EngineStats stats_;
+};
+
+}  // namespace kestrel
