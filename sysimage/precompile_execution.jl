@@ -4,7 +4,7 @@
 # OU refits, VPIN buckets, signals), plus the in-place ring replay and the backtest helpers.
 
 using KestrelStrategy
-using Random: Xoshiro, randn
+using Random: Xoshiro, rand, randn
 
 const KS = KestrelStrategy
 

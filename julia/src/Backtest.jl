@@ -31,8 +31,8 @@ function backtest(ticks::AbstractVector{TickEntry}, p::Params; record_features::
 end
 
 """Builds a quote tick (convenience for notebooks and tests); `flags` adds quality bits."""
-quote_tick(ts::Int64, bid::Float64, ask::Float64, bs::Float64, as::Float64; flags::UInt32 = UInt32(0)) =
-    TickEntry(ts, 0x0000, 0x0000, flags, bid, ask, bs, as, 0, 0)
+quote_tick(ts::Int64, bid::Float64, ask::Float64, bsz::Float64, asz::Float64; flags::UInt32 = UInt32(0)) =
+    TickEntry(ts, 0x0000, 0x0000, flags, bid, ask, bsz, asz, 0, 0)
 
 """Builds a trade tick: price in bid/ask, quantity in bid_size."""
 trade_tick(ts::Int64, price::Float64, qty::Float64; buyer_aggressor::Bool = false) =

@@ -29,22 +29,22 @@ end
 QuoteState() = QuoteState(false, NaN, NaN, NaN, NaN, NaN, 0, NaN, NaN, NaN, NaN, 0.0, 0.0, NaN, 0)
 
 """
-    ofi_increment(bid, ask, bs, as, pbid, pask, pbs, pas)
+    ofi_increment(bid, ask, bsz, asz, pbid, pask, pbs, pas)
 
 Order-flow imbalance of one quote update (Cont, Kukanov & Stoikov 2014), term order as specified.
 """
-@inline function ofi_increment(bid::Float64, ask::Float64, bs::Float64, as::Float64,
+@inline function ofi_increment(bid::Float64, ask::Float64, bsz::Float64, asz::Float64,
                                pbid::Float64, pask::Float64, pbs::Float64, pas::Float64)
-    e = (bid >= pbid ? bs : 0.0) - (bid <= pbid ? pbs : 0.0)
-    e = e - (ask <= pask ? as : 0.0)
+    e = (bid >= pbid ? bsz : 0.0) - (bid <= pbid ? pbs : 0.0)
+    e = e - (ask <= pask ? asz : 0.0)
     e = e + (ask >= pask ? pas : 0.0)
     return e
 end
 
 """Microprice: size-weighted toward the side with less resting size; the mid when both are empty."""
-@inline function microprice(bid::Float64, ask::Float64, bs::Float64, as::Float64, mid::Float64)
-    tot = bs + as
-    return tot > 0.0 ? (bid * as + ask * bs) / tot : mid
+@inline function microprice(bid::Float64, ask::Float64, bsz::Float64, asz::Float64, mid::Float64)
+    tot = bsz + asz
+    return tot > 0.0 ? (bid * asz + ask * bsz) / tot : mid
 end
 
 """Normalised OFI in [-1, 1]: `ofi / ofi_abs`, 0 before any flow."""
@@ -54,16 +54,16 @@ end
 @inline ewma_vol(q::QuoteState) = sqrt(q.ewma_var)
 
 """
-    quote_features!(q, p, bid, ask, bs, as, ts) -> mid
+    quote_features!(q, p, bid, ask, bsz, asz, ts) -> mid
 
 Steps 1 (OFI) and 2 (EWMA variance) of the quote update, plus the per-quote features. Step 3 (OU
 samples) needs the previous quote too, so the caller runs it before `commit_quote!`.
 """
 @inline function quote_features!(q::QuoteState, p::Params, bid::Float64, ask::Float64,
-                                 bs::Float64, as::Float64)
+                                 bsz::Float64, asz::Float64)
     mid = (bid + ask) * 0.5
     if q.has_prev
-        e = ofi_increment(bid, ask, bs, as, q.prev_bid, q.prev_ask, q.prev_bid_size, q.prev_ask_size)
+        e = ofi_increment(bid, ask, bsz, asz, q.prev_bid, q.prev_ask, q.prev_bid_size, q.prev_ask_size)
         q.ofi = (1 - p.ofi_alpha) * q.ofi + p.ofi_alpha * e
         q.ofi_abs = (1 - p.ofi_alpha) * q.ofi_abs + p.ofi_alpha * abs(e)
         r = log(mid / q.prev_mid)
@@ -73,18 +73,18 @@ samples) needs the previous quote too, so the caller runs it before `commit_quot
     q.mid = mid
     q.spread = ask - bid
     q.spread_bps = (ask - bid) / mid * 1e4
-    q.microprice = microprice(bid, ask, bs, as, mid)
+    q.microprice = microprice(bid, ask, bsz, asz, mid)
     return mid
 end
 
 """Remembers this quote as the previous one (end of the quote update)."""
-@inline function commit_quote!(q::QuoteState, bid::Float64, ask::Float64, bs::Float64, as::Float64,
+@inline function commit_quote!(q::QuoteState, bid::Float64, ask::Float64, bsz::Float64, asz::Float64,
                                mid::Float64, ts::Int64)
     q.has_prev = true
     q.prev_bid = bid
     q.prev_ask = ask
-    q.prev_bid_size = bs
-    q.prev_ask_size = as
+    q.prev_bid_size = bsz
+    q.prev_ask_size = asz
     q.prev_mid = mid
     q.prev_ts = ts
     return nothing

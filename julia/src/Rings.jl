@@ -79,9 +79,9 @@ function Region(base::Ptr{UInt8})
     Int(load_at(UInt32, base, kRegionRingHeaderSizeOffset)) == kRingHeaderSize ||
         throw(LayoutError("ring header size mismatch"))
     n = Int(load_at(UInt32, base, kRegionTickRingCountOffset))
-    first = load_at(UInt64, base, kRegionTickRingsOffset)
+    rings_off = load_at(UInt64, base, kRegionTickRingsOffset)
     stride = load_at(UInt64, base, kRegionTickRingStrideOffset)
-    rings = [TickRing(base + first + (i - 1) * stride) for i in 1:n]
+    rings = [TickRing(base + rings_off + (i - 1) * stride) for i in 1:n]
     sig = SignalRing(base + load_at(UInt64, base, kRegionSignalRingOffset))
     return Region(base, rings, sig)
 end

@@ -64,10 +64,10 @@ end
 const NO_SIGNAL = SignalRecord(0, 0, 0, 0, 0, 0, 0, 0, kEngineJulia, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0)
 
 @inline function clean_quote(t::TickEntry)
-    bid = t.bid; ask = t.ask; bs = t.bid_size; as = t.ask_size
-    isfinite(bid) && isfinite(ask) && isfinite(bs) && isfinite(as) || return false
+    bid = t.bid; ask = t.ask; bsz = t.bid_size; asz = t.ask_size
+    isfinite(bid) && isfinite(ask) && isfinite(bsz) && isfinite(asz) || return false
     bid > 0.0 && ask > 0.0 && bid < ask || return false
-    bs >= 0.0 && as >= 0.0 || return false
+    bsz >= 0.0 && asz >= 0.0 || return false
     return true
 end
 
@@ -115,16 +115,16 @@ end
 
 function quote_update!(s::SymbolState, p::Params, t::TickEntry, seq::UInt64, symbol::UInt16)
     q = s.q
-    bid = t.bid; ask = t.ask; bs = t.bid_size; as = t.ask_size; ts = t.ts_ns
+    bid = t.bid; ask = t.ask; bsz = t.bid_size; asz = t.ask_size; ts = t.ts_ns
     had_prev = q.has_prev
     prev_mid = q.prev_mid
     prev_ts = q.prev_ts
-    mid = quote_features!(q, p, bid, ask, bs, as)
+    mid = quote_features!(q, p, bid, ask, bsz, asz)
     if had_prev
         ou_samples!(s.ou, p, prev_mid, prev_ts, ts)
     end
     s.last_quote_ts = ts
-    commit_quote!(q, bid, ask, bs, as, mid, ts)
+    commit_quote!(q, bid, ask, bsz, asz, mid, ts)
     z = ou_zscore(s.ou.fit, mid)
     s.ou.zscore = z
     return evaluate_signal!(s, p, t, seq, symbol, mid, z)

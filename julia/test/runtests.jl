@@ -6,7 +6,7 @@
 
 using Test
 using LinearAlgebra: BLAS
-using Random: Xoshiro, randn
+using Random: Xoshiro, rand, randn
 using KestrelStrategy
 const KS = KestrelStrategy
 
@@ -123,21 +123,21 @@ end
 end
 
 @testset "reference values: Kelly (REFERENCE_VALUES.md)" begin
-    @test KS.kelly_discrete(0.6, 1.0) ≈ 0.20 atol = 1e-12
-    @test KS.kelly_growth(0.6, 1.0, 0.2) ≈ 0.0201355 atol = 5e-8
-    @test KS.kelly_discrete(0.7, 1.0) ≈ 0.40 atol = 1e-12
-    @test KS.kelly_discrete(0.095156, 10.0) ≈ 0.0046716 atol = 5e-8
+    @test KS.kelly_discrete(0.6, 1.0) ≈ 0.20 atol=1e-12
+    @test KS.kelly_growth(0.6, 1.0, 0.2) ≈ 0.0201355 atol=5e-8
+    @test KS.kelly_discrete(0.7, 1.0) ≈ 0.40 atol=1e-12
+    @test KS.kelly_discrete(0.095156, 10.0) ≈ 0.0046716 atol=5e-8
     f, g = KS.kelly_continuous(0.11, 0.06, 0.15)
-    @test f ≈ 2.2222 atol = 5e-5
-    @test g ≈ 0.115556 atol = 5e-7
+    @test f ≈ 2.2222 atol=5e-5
+    @test g ≈ 0.115556 atol=5e-7
 end
 
 @testset "normal CDF / erfc" begin
     @test KS.normal_cdf(0.0) == 0.5
-    @test KS.normal_cdf(1.644854) ≈ 0.95 atol = 1e-6
-    @test KS.normal_cdf(2.326348) ≈ 0.99 atol = 1e-6
-    @test KS.normal_cdf(-1.959964) ≈ 0.025 atol = 1e-6
-    @test KS.erfc_libm(0.5) ≈ 0.4795001221869535 rtol = 1e-15
+    @test KS.normal_cdf(1.644854) ≈ 0.95 atol=1e-6
+    @test KS.normal_cdf(2.326348) ≈ 0.99 atol=1e-6
+    @test KS.normal_cdf(-1.959964) ≈ 0.025 atol=1e-6
+    @test KS.erfc_libm(0.5) ≈ 0.4795001221869535 rtol=1e-15
 end
 
 @testset "reference values: OU on the sitmo path" begin
@@ -150,18 +150,18 @@ end
     @test length(S) == 21
     fit = KS.fit_ou(S, 0.25)
     @test fit.valid
-    @test fit.kappa ≈ 3.128732 atol = 5e-7
-    @test fit.mu ≈ 0.907488 atol = 5e-7
-    @test fit.sigma ≈ 0.583076 atol = 5e-7
+    @test fit.kappa ≈ 3.128732 atol=5e-7
+    @test fit.mu ≈ 0.907488 atol=5e-7
+    @test fit.sigma ≈ 0.583076 atol=5e-7
     @test fit.half_life ≈ log(2) / fit.kappa
     kappa, mu, sigma = KS.ou_mle(S, 0.25)
-    @test kappa ≈ 3.128732 atol = 5e-7
-    @test mu ≈ 0.907488 atol = 5e-7
-    @test sigma ≈ 0.553155 atol = 5e-7
+    @test kappa ≈ 3.128732 atol=5e-7
+    @test mu ≈ 0.907488 atol=5e-7
+    @test sigma ≈ 0.553155 atol=5e-7
 end
 
 @testset "OU fit rejects non-mean-reverting windows" begin
-    @test !KS.fit_ou(collect(1.0:21.0), 0.25).valid               # b == 1 (trend), sse == 0
+    @test !KS.fit_ou([1.1^i for i in 1:21], 0.25).valid          # explosive: b = 1.1 > 1
     @test !KS.fit_ou(fill(3.0, 21), 0.25).valid                   # den == 0
     @test !KS.fit_ou([isodd(i) ? 1.0 : -1.0 for i in 1:21], 0.25).valid  # b < 0
 end
@@ -175,8 +175,9 @@ end
     for _ in 1:400
         ts += rand(rng, 1:260) * 1_000_000
         mid += 0.01 * randn(rng)
-        push!(quotes, (ts, mid))
-        KS.on_tick!(s, p, KS.quote_tick(ts, mid - 0.005, mid + 0.005, 1.0, 1.0), UInt64(0), 0x0000)
+        bid = mid - 0.005; ask = mid + 0.005
+        push!(quotes, (ts, (bid + ask) * 0.5))    # the mid exactly as the strategy computes it
+        KS.on_tick!(s, p, KS.quote_tick(ts, bid, ask, 1.0, 1.0), UInt64(0), 0x0000)
     end
     # Independent definition: the sample at grid point g is the mid of the last quote before g.
     samples = Float64[]
@@ -239,7 +240,7 @@ end
     oi = abs.(buy[1:complete] .- sell[1:complete])
     @test v.n_buckets == complete
     @test complete >= n
-    @test isapprox(v.vpin, sum(oi[end-n+1:end]) / n; rtol = 1e-12)
+    @test isapprox(v.vpin, sum(oi[end-n+1:end]) / n; rtol=1e-12)
     # before n buckets VPIN is not available
     w = KS.VPINState(n)
     KS.vpin_trade!(w, p, 100.0, 1.5, Int64(1_000_000_000))
