@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import { Side } from '../../src/contracts/index.js';
+import { Executor } from '../../src/execution/executor.js';
+import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
+import { binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
+
+describe('order groups (baskets)', () => {
+  let bus: InProcessBus;
+  let venue: TestVenue;
+  let risk: StaticRiskGateway;
+  let dir: string;
+  let ex: Executor;
+
+  beforeEach(async () => {
+    bus = new InProcessBus();
+    venue = await startVenue(bus);
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk.start();
+    dir = tmpDir('kestrel-basket-');
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir });
+    await ex.start();
+  });
+
+  afterEach(async () => {
+    await ex.close();
+    risk.stop();
+    await venue.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const legs = [
+    { venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, limitPrice: 100.1 },
+    { venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.3, limitPrice: 100.1 },
+  ];
+
+  it('completes when every leg fills', async () => {
+    const r = await ex.submitGroup('g-ok', 'ATOMIC', legs);
+    expect(r.outcome).toBe('COMPLETE');
+    expect(r.completionPct).toBeCloseTo(100, 9);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.4, 12);
+  });
+
+  it('ATOMIC: one leg refused by the venue → the filled leg is unwound', async () => {
+    venue.sim.faults.rejectNext = { count: 1, code: 'INSUFFICIENT_BALANCE' };
+    const r = await ex.submitGroup('g-atomic', 'ATOMIC', legs);
+    expect(r.outcome).toBe('UNWOUND');
+    expect(r.unwindClientIds).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(Math.abs(ex.book.quantity('binance', 'BTC-USDT'))).toBeLessThan(1e-12);
+  });
+
+  it('PERCENTAGE: keeps a basket above the minimum completion, unwinds one below it', async () => {
+    venue.sim.faults.rejectNext = { count: 1, code: 'INSUFFICIENT_BALANCE' }; // the 0.1 leg fails: 75 % filled
+    const keep = await ex.submitGroup('g-pct-keep', 'PERCENTAGE', legs, 60);
+    expect(keep.outcome).toBe('ACCEPTED_PARTIAL');
+    expect(keep.completionPct).toBeCloseTo(75, 9);
+    venue.sim.faults.rejectNext = { count: 1, code: 'INSUFFICIENT_BALANCE' };
+    const unwind = await ex.submitGroup('g-pct-unwind', 'PERCENTAGE', legs, 80);
+    expect(unwind.outcome).toBe('UNWOUND');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.3, 12);
+  });
+
+  it('BEST_EFFORT keeps whatever filled', async () => {
+    venue.sim.faults.rejectNext = { count: 1, code: 'INSUFFICIENT_BALANCE' };
+    const r = await ex.submitGroup('g-be', 'BEST_EFFORT', legs);
+    expect(r.outcome).toBe('ACCEPTED_PARTIAL');
+    expect(r.unwindClientIds).toEqual([]);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.3, 12);
+  });
+});
