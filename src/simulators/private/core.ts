@@ -28,6 +28,8 @@ export interface SimCredentials {
   readonly apiKey: string;
   readonly apiSecret: string;
   readonly passphrase?: string;
+  /** Binance: an Ed25519 API key and its public key (PEM), accepted besides the HMAC key. */
+  readonly ed25519?: { readonly apiKey: string; readonly publicKeyPem: string };
 }
 
 export interface PrivateSimOptions {

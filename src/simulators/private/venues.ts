@@ -2,6 +2,7 @@
  * Start the three simulated private venues with test credentials, default symbol rules and
  * balances: used by tests, the bench, the chaos harness and the default session.
  */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { VenueName } from '../../contracts/index.js';
 import type { EngineMode, SymbolRules } from '../matching/engine.js';
 import { BinancePrivateSim } from './binance/server.js';
@@ -9,9 +10,30 @@ import type { PrivateSimOptions, PrivateVenueSim, SimCredentials } from './core.
 import { KrakenPrivateSim } from './kraken/server.js';
 import { OkxPrivateSim } from './okx/server.js';
 
+/** Fixed-seed Ed25519 test key (PKCS#8 DER = fixed prefix + 32-byte seed), same in every process. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const edPrivate = createPrivateKey({
+  key: Buffer.concat([ED25519_PKCS8_PREFIX, Buffer.alloc(32, 7)]),
+  format: 'der',
+  type: 'pkcs8',
+});
+
+/** The Binance Ed25519 test key: `apiKey` + private PEM for the client side. */
+export const TEST_BINANCE_ED25519 = {
+  apiKey: 'sim-binance-ed25519-key',
+  privateKeyPem: edPrivate.export({ format: 'pem', type: 'pkcs8' }).toString(),
+} as const;
+
 /** Test keys of the simulators (not secrets: they only open local simulated venues). */
 export const TEST_CREDENTIALS: Readonly<Record<VenueName, SimCredentials>> = {
-  binance: { apiKey: 'sim-binance-key', apiSecret: 'sim-binance-secret-0123456789abcdef' },
+  binance: {
+    apiKey: 'sim-binance-key',
+    apiSecret: 'sim-binance-secret-0123456789abcdef',
+    ed25519: {
+      apiKey: TEST_BINANCE_ED25519.apiKey,
+      publicKeyPem: createPublicKey(edPrivate).export({ format: 'pem', type: 'spki' }).toString(),
+    },
+  },
   // Kraken secrets are base64.
   kraken: { apiKey: 'sim-kraken-key', apiSecret: Buffer.from('sim-kraken-secret-0123456789abcdef').toString('base64') },
   okx: { apiKey: 'sim-okx-key', apiSecret: 'sim-okx-secret-0123456789abcdef', passphrase: 'sim-pass' },

@@ -4,7 +4,7 @@
  * hex HMAC-SHA256. Orders use newOrderRespType=ACK so the reply is the bare acceptance; fills come
  * from the user data stream (userDataStream.subscribe.signature) only.
  */
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createSecretKey, sign as edSign, type KeyObject } from 'node:crypto';
 import { OrderStatus, RejectReason, Side, TimeInForce, OrderType, type OrderAck } from '../../contracts/index.js';
 import { WsOrderClientBase, fmt, splitCanonical, type OrderTrack } from './base-client.js';
 import {
@@ -66,6 +66,14 @@ export function binanceSignature(key: KeyObject | string, params: Readonly<Param
   return createHmac('sha256', key).update(payload).digest('hex');
 }
 
+/** Base64 Ed25519 signature of the same sorted `k=v&...` payload (Ed25519 API keys). */
+export function binanceEd25519Signature(key: KeyObject, params: Readonly<Params>): string {
+  const keys = Object.keys(params).sort();
+  let payload = '';
+  for (const k of keys) if (k !== 'signature') payload += (payload === '' ? '' : '&') + k + '=' + String(params[k]);
+  return edSign(null, Buffer.from(payload), key).toString('base64');
+}
+
 const TIF: Record<TimeInForce, string> = {
   [TimeInForce.TIF_UNSPECIFIED]: 'GTC',
   [TimeInForce.GTC]: 'GTC',
@@ -97,11 +105,16 @@ export class BinanceOrderClient extends WsOrderClientBase {
   /** Venue order ids being cancel-replaced: their CANCELED report is internal, not a terminal state. */
   private readonly replacing = new Set<string>();
   private readonly bOpts: BinanceClientOptions;
+  /** Ed25519 key: sign session.logon once; the logged-on session needs no per-request signature. */
+  private readonly edKey: KeyObject | undefined;
+  private session = false;
 
   constructor(opts: BinanceClientOptions) {
     super(opts);
     this.bOpts = opts;
     this.key = createSecretKey(Buffer.from(opts.credentials.apiSecret, 'utf8'));
+    const pem = opts.credentials.ed25519PrivateKeyPem;
+    this.edKey = pem ? createPrivateKey(pem) : undefined;
     this.recvWindow = opts.recvWindowMs ?? 5000;
   }
 
@@ -110,10 +123,11 @@ export class BinanceOrderClient extends WsOrderClientBase {
     return b + q;
   }
 
-  /** Sign: add apiKey/timestamp/recvWindow, sort keys, HMAC the `k=v&...` text. */
+  /** Sign: add apiKey/timestamp/recvWindow, sort keys, HMAC (or Ed25519) the `k=v&...` text. */
   sign(params: Params): Params {
+    if (this.session) return { ...params, recvWindow: this.recvWindow, timestamp: Date.now() };
     const p: Params = { ...params, apiKey: this.opts.credentials.apiKey, recvWindow: this.recvWindow, timestamp: Date.now() };
-    p.signature = binanceSignature(this.key, p);
+    p.signature = this.edKey ? binanceEd25519Signature(this.edKey, p) : binanceSignature(this.key, p);
     return p;
   }
 
@@ -127,7 +141,16 @@ export class BinanceOrderClient extends WsOrderClientBase {
   }
 
   protected async authenticate(): Promise<void> {
-    const r = await this.call('userDataStream.subscribe.signature', {});
+    this.session = false;
+    if (this.edKey) {
+      const logon = await this.call('session.logon', {});
+      if (logon.status !== 200) {
+        const e = logon.error as { code: number; msg: string } | undefined;
+        throw new VenueClientError(this.venue, 'AUTH_FAILED', `${e?.code} ${e?.msg}`);
+      }
+      this.session = true;
+    }
+    const r = await this.call(this.session ? 'userDataStream.subscribe' : 'userDataStream.subscribe.signature', {});
     if (r.status !== 200) {
       const e = r.error as { code: number; msg: string } | undefined;
       throw new VenueClientError(this.venue, 'AUTH_FAILED', `${e?.code} ${e?.msg}`);

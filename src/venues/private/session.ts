@@ -32,6 +32,8 @@ export interface SimulatedOrderEntryOptions {
 export interface SimulatedOrderEntry {
   readonly sims: PrivateVenues;
   readonly gateways: Readonly<Partial<Record<VenueName, OrderGateway>>>;
+  /** Resolves with the number of capture records applied once the replay ends (0 without replay). */
+  readonly replayed: Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): P
     gateways[venue] = gw;
   }
   let stopping = false;
-  let replayDone: Promise<void> = Promise.resolve();
+  let replayDone: Promise<number> = Promise.resolve(0);
   if (o.replay) {
     const { speed, maxRecords = 0 } = o.replay;
     const feeder = new BinanceReplayFeeder({
@@ -63,20 +65,22 @@ export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): P
       const t0 = process.hrtime.bigint();
       let n = 0;
       for await (const r of binanceCapture()) {
-        if (stopping) return;
+        if (stopping) return n;
         if (speed > 0) {
           first ??= r.recvNs;
           const lagNs = Number(r.recvNs - first) / speed - Number(process.hrtime.bigint() - t0);
           if (lagNs > 1e6) await new Promise((res) => setTimeout(res, lagNs / 1e6));
         }
         feeder.onRecord(r);
-        if (++n === maxRecords) return;
+        if (++n === maxRecords) return n;
       }
+      return n;
     })();
   }
   return {
     sims,
     gateways,
+    replayed: replayDone,
     stop: async () => {
       stopping = true;
       await replayDone.catch(() => undefined);

@@ -36,6 +36,11 @@ export interface VenueCredentials {
   readonly apiSecret: string;
   /** OKX only: the API passphrase chosen at key creation. */
   readonly passphrase?: string;
+  /**
+   * Binance only: PKCS#8 PEM of an Ed25519 key registered for `apiKey`. When set, the client logs
+   * the session on once (session.logon) and order requests carry no per-request signature.
+   */
+  readonly ed25519PrivateKeyPem?: string;
 }
 
 export interface VenueClientOptions {

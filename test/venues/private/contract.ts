@@ -22,7 +22,7 @@ import {
   type OrderRequest,
   type VenueName,
 } from '../../../src/contracts/index.js';
-import { createOrderClient, OrderGateway, type VenueOrderClient } from '../../../src/venues/private/index.js';
+import { createOrderClient, OrderGateway, type VenueCredentials, type VenueOrderClient } from '../../../src/venues/private/index.js';
 import {
   BinancePrivateSim,
   KrakenPrivateSim,
@@ -51,12 +51,11 @@ export async function startSim(venue: VenueName, mode: EngineMode = 'realistic')
   return sim;
 }
 
-export function clientFor(venue: VenueName, sim: PrivateVenueSim, secret?: string): VenueOrderClient {
-  const c = TEST_CREDENTIALS[venue];
+export function clientFor(venue: VenueName, sim: PrivateVenueSim, credentials?: VenueCredentials): VenueOrderClient {
   return createOrderClient(venue, {
     wsUrl: sim.wsUrl,
     restUrl: sim.url,
-    credentials: { ...c, apiSecret: secret ?? c.apiSecret },
+    credentials: credentials ?? TEST_CREDENTIALS[venue],
     requestTimeoutMs: 1000,
     reconnectDelayMs: 50,
     minLots: { 'BTC-USDT': 0.0001 },
@@ -101,14 +100,29 @@ function waitFor(client: VenueOrderClient, clientId: string, until: (a: OrderAck
   });
 }
 
-export function orderEntryContract(venue: VenueName): void {
-  describe(`${venue} order entry over real sockets`, () => {
+export interface ContractOptions {
+  /** Suite label suffix, e.g. 'ed25519'. */
+  readonly label?: string;
+  readonly credentials?: VenueCredentials;
+  /** Credentials the simulator must refuse. */
+  readonly wrongCredentials?: VenueCredentials;
+}
+
+function wrongDefault(venue: VenueName): VenueCredentials {
+  const c = TEST_CREDENTIALS[venue];
+  return { ...c, apiSecret: venue === 'kraken' ? Buffer.from('not-the-kraken-secret').toString('base64') : 'not-the-secret-at-all' };
+}
+
+export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): void {
+  const name = co.label ? `${venue} (${co.label})` : venue;
+  const creds = co.credentials;
+  describe(`${name} order entry over real sockets`, () => {
     let sim: PrivateVenueSim;
     let client: VenueOrderClient;
 
     beforeEach(async () => {
       sim = await startSim(venue);
-      client = clientFor(venue, sim);
+      client = clientFor(venue, sim, creds);
       await client.connect();
     });
     afterEach(async () => {
@@ -249,12 +263,10 @@ export function orderEntryContract(venue: VenueName): void {
     });
   });
 
-  describe(`${venue} signing`, () => {
+  describe(`${name} signing`, () => {
     it('a wrong secret is refused by the simulator and place is never reached', async () => {
       const sim = await startSim(venue);
-      const wrong =
-        venue === 'kraken' ? Buffer.from('not-the-kraken-secret').toString('base64') : 'not-the-secret-at-all';
-      const client = clientFor(venue, sim, wrong);
+      const client = clientFor(venue, sim, co.wrongCredentials ?? wrongDefault(venue));
       try {
         await expect(client.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
         expect(client.connected).toBe(false);
@@ -266,7 +278,7 @@ export function orderEntryContract(venue: VenueName): void {
     });
   });
 
-  describe(`${venue} gateway on the bus`, () => {
+  describe(`${name} gateway on the bus`, () => {
     let sim: PrivateVenueSim;
     let bus: InProcessBus;
     let gw: OrderGateway;
@@ -276,7 +288,7 @@ export function orderEntryContract(venue: VenueName): void {
     beforeAll(async () => {
       sim = await startSim(venue);
       bus = new InProcessBus();
-      gw = new OrderGateway({ bus, client: clientFor(venue, sim), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+      gw = new OrderGateway({ bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
       await gw.start();
       acks = [];
       bus.subscribe(subjects.orderAck(venue), (m) => {
@@ -331,7 +343,7 @@ export function orderEntryContract(venue: VenueName): void {
 
     it('shadow_only venue refuses live orders with VENUE_POLICY', async () => {
       const b2 = new InProcessBus();
-      const g2 = new OrderGateway({ bus: b2, client: clientFor(venue, sim), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
+      const g2 = new OrderGateway({ bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
       await g2.start();
       try {
         const r = await b2.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, order(venue)), { timeoutMs: 1000 });

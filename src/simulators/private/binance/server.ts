@@ -4,7 +4,7 @@
  * via userDataStream.subscribe.signature (executionReport / outboundAccountPosition events).
  * Signature: hex HMAC-SHA256 of the params (minus `signature`) sorted by key, as `k=v&...`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPublicKey, timingSafeEqual, verify as verifySig, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { EngineRejectCode, ExecEvent, SimOrder, Tif } from '../../matching/engine.js';
@@ -46,11 +46,15 @@ export class BinancePrivateSim extends PrivateVenueSim {
   readonly wsPath = '/ws-api/v3';
   private readonly streams = new Set<WebSocket>();
   private readonly secret: Buffer;
+  private readonly edKey: KeyObject | undefined;
+  /** Connections logged on with session.logon (Ed25519): later requests need no signature. */
+  private readonly sessions = new WeakSet<WebSocket>();
 
   constructor(opts: PrivateSimOptions) {
     // Binance: 50 orders per 10 s per account (the rateLimits block of the samples).
     super(opts, { limit: 50, windowMs: 10_000 });
     this.secret = Buffer.from(opts.credentials.apiSecret, 'utf8');
+    this.edKey = opts.credentials.ed25519 ? createPublicKey(opts.credentials.ed25519.publicKeyPem) : undefined;
   }
 
   private venueSymbol(symbol: string): string {
@@ -95,29 +99,54 @@ export class BinancePrivateSim extends PrivateVenueSim {
     ];
   }
 
-  private verify(p: Params): { code: number; msg: string; status: number } | undefined {
-    if (p.apiKey !== this.creds.apiKey) return { status: 401, code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' };
-    const sig = String(p.signature ?? '');
+  private verify(p: Params, ws: WebSocket): { code: number; msg: string; status: number } | undefined {
+    const ts = Number(p.timestamp);
+    const recv = Number(p.recvWindow ?? 5000);
+    const stale = !(Math.abs(Date.now() - ts) <= recv);
+    if (p.signature === undefined && this.sessions.has(ws)) {
+      // Authenticated session: requests carry only a timestamp.
+      return stale ? { status: 400, code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' } : undefined;
+    }
     const payload = Object.keys(p)
       .filter((k) => k !== 'signature')
       .sort()
       .map((k) => `${k}=${String(p[k])}`)
       .join('&');
-    const expect = createHmac('sha256', this.secret).update(payload).digest('hex');
-    if (sig.length !== expect.length || !timingSafeEqual(Buffer.from(sig), Buffer.from(expect)))
-      return { status: 400, code: -1022, msg: 'Signature for this request is not valid.' };
-    const ts = Number(p.timestamp);
-    const recv = Number(p.recvWindow ?? 5000);
-    if (!(Math.abs(Date.now() - ts) <= recv))
-      return { status: 400, code: -1021, msg: "Timestamp for this request is outside of the recvWindow." };
+    const sig = String(p.signature ?? '');
+    let ok: boolean;
+    if (this.edKey && p.apiKey === this.creds.ed25519?.apiKey) {
+      ok = verifySig(null, Buffer.from(payload), this.edKey, Buffer.from(sig, 'base64'));
+    } else if (p.apiKey === this.creds.apiKey) {
+      const expect = createHmac('sha256', this.secret).update(payload).digest('hex');
+      ok = sig.length === expect.length && timingSafeEqual(Buffer.from(sig), Buffer.from(expect));
+    } else {
+      return { status: 401, code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' };
+    }
+    if (!ok) return { status: 400, code: -1022, msg: 'Signature for this request is not valid.' };
+    if (stale) return { status: 400, code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' };
     return undefined;
   }
 
   private handle(ws: WebSocket, req: WsRequest): void {
     const p = req.params ?? {};
-    const bad = this.verify(p);
+    const bad = this.verify(p, ws);
     if (bad) return this.err(ws, req.id, bad.status, bad.code, bad.msg);
     switch (req.method) {
+      case 'session.logon': {
+        // Only Ed25519 keys may log a session on (as on the venue).
+        if (p.apiKey !== this.creds.ed25519?.apiKey) return this.err(ws, req.id, 400, -4056, 'HMAC_SHA256 API key is not supported.');
+        this.sessions.add(ws);
+        const now = Date.now();
+        return this.reply(ws, {
+          id: req.id,
+          status: 200,
+          result: { apiKey: p.apiKey, authorizedSince: now, connectedSince: now, returnRateLimits: false, serverTime: now, userDataStream: false },
+        });
+      }
+      case 'userDataStream.subscribe':
+        if (!this.sessions.has(ws)) return this.err(ws, req.id, 401, -2015, 'Invalid API-key, IP, or permissions for action.');
+        this.streams.add(ws);
+        return this.reply(ws, { id: req.id, status: 200, result: { subscriptionId: 0 } });
       case 'userDataStream.subscribe.signature':
         this.streams.add(ws);
         return this.reply(ws, { id: req.id, status: 200, result: { subscriptionId: 0 } });
