@@ -6,6 +6,7 @@
 // by pointer (the engine's private copy of the ring slot) and a signal comes back in a record this
 // object owns, which the sink then copies into the signal ring.
 #include <array>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -98,6 +99,7 @@ class JuliaStrategy final : public Strategy {
   const char* name() const noexcept override { return "julia"; }
 
   void on_tick(const TickView& tick, SignalSink& sink) override {
+    if (failed_) return;
     const std::int32_t r = on_tick_(handle_, tick.entry, tick.symbol, tick.sequence, &out_);
     if (r == 1) {
       out_.engine = kEngineJulia;
@@ -109,6 +111,7 @@ class JuliaStrategy final : public Strategy {
   }
 
   void on_gap(std::uint32_t symbol, std::uint64_t missed) override {
+    if (failed_) return;
     const std::int32_t r = on_gap_(handle_, symbol, missed);
     if (r < 0) fail("on_gap", r);
   }
@@ -135,12 +138,16 @@ class JuliaStrategy final : public Strategy {
   }
 
  private:
-  [[noreturn]] void fail(const char* where, std::int32_t code) const {
+  // An entry point reported an error (a bug in the Julia strategy: the hot path has no expected
+  // failure). Exceptions must not leave on_tick (the engine loop does not catch; the process would
+  // terminate), so the strategy stops trading: no further ticks reach Julia, no signals are made,
+  // and the reason is written once to stderr with the code JULIA_STRATEGY_FAILED.
+  void fail(const char* where, std::int32_t code) {
+    failed_ = true;
     std::array<char, kMessageCap> msg{};
     last_error_(handle_, msg.data(), static_cast<std::int64_t>(msg.size()));
-    std::string text = std::string("julia strategy ") + where + " failed (code " + std::to_string(code) + ")";
-    if (msg[0] != '\0') text += std::string(": ") + msg.data();
-    throw EngineError("JULIA_STRATEGY_FAILED", text);
+    std::fprintf(stderr, "kestrel: JULIA_STRATEGY_FAILED: julia strategy %s failed (code %d)%s%s; strategy disabled\n",
+                 where, static_cast<int>(code), msg[0] != '\0' ? ": " : "", msg.data());
   }
 
   DestroyFn destroy_;
@@ -149,6 +156,7 @@ class JuliaStrategy final : public Strategy {
   FeaturesFn features_;
   LastErrorFn last_error_;
   std::int64_t handle_ = 0;
+  bool failed_ = false;
   SignalRecord out_{};  // Julia writes the signal here; reused, never reallocated
 };
 
