@@ -22,6 +22,7 @@ import {
   Side,
   SignalSchema,
   TimeInForce,
+  VenueHealthSchema,
   Urgency,
   headers as H,
   patterns,
@@ -95,6 +96,8 @@ export interface ExecutorConfig {
   cancelOnKill?: boolean;
   /** At start, wait up to this long for the first risk.limits before taking signals. Default 2000. */
   awaitRiskLimitsMs?: number;
+  /** Finished orders (and executed trace ids) kept in memory for dedupe and queries. Default 100000. */
+  maxRetainedOrders?: number;
 }
 
 export const DEFAULT_CONCURRENCY: ConcurrencyConfig = {
@@ -175,6 +178,7 @@ export class Executor {
   };
   private readonly enabled: Set<string>;
   private readonly paused = new Set<string>();
+  private readonly unhealthy = new Set<string>();
   private halted = false;
   private readonly lanes: [Lane, Lane, Lane] = [[], [], []];
   private inflight = 0;
@@ -232,6 +236,7 @@ export class Executor {
       namespace: config.namespace ?? 'live',
       cancelOnKill: config.cancelOnKill ?? true,
       awaitRiskLimitsMs: config.awaitRiskLimitsMs ?? 2000,
+      maxRetainedOrders: config.maxRetainedOrders ?? 100_000,
     };
     this.ns = this.cfg.namespace;
     this.staleNs = BigInt(this.cfg.staleSnapshotMs) * 1_000_000n;
@@ -260,6 +265,18 @@ export class Executor {
     if (this.started) throw new Error('executor already started');
     this.started = true;
     this.subs.push(this.deps.bus.subscribe(patterns.orderAcksAll(this.ns), (m) => this.onAckMessage(m)));
+    // A venue whose private stream is down gets no new orders (fills could not be tracked).
+    this.subs.push(
+      this.deps.bus.subscribe(patterns.venueHealthAll(), (m) => {
+        try {
+          const h = fromBinary(VenueHealthSchema, m.data);
+          if (h.privateWs && !h.privateWs.connected) this.unhealthy.add(h.venue);
+          else this.unhealthy.delete(h.venue);
+        } catch {
+          // malformed health report: keep the previous view
+        }
+      }),
+    );
     this.risk.subscribe(this.deps.bus, nowNs, this.ns);
     const report = await this.recover();
     // Without limits every order is a boundary case (a risk.check round trip each): let the
@@ -456,6 +473,7 @@ export class Executor {
   private eligible = (venue: string): boolean =>
     this.enabled.has(venue) &&
     !this.paused.has(venue) &&
+    !this.unhealthy.has(venue) &&
     this.breakers.get(venue).wouldAllow() &&
     (this.venueInflight.get(venue) ?? 0) < this.venueCap(venue);
 
@@ -475,6 +493,7 @@ export class Executor {
     }
     if (venues.every((x) => this.paused.has(x) || !this.enabled.has(x))) return this.reject(s, v, RejectReason.KILL_SWITCH, 'venues paused or disabled');
     if (venues.every((x) => !this.breakers.get(x).wouldAllow())) return this.reject(s, v, RejectReason.CIRCUIT_OPEN, 'every venue circuit open');
+    if (venues.every((x) => this.unhealthy.has(x))) return this.reject(s, v, RejectReason.VENUE_UNAVAILABLE, 'private stream down');
     if (venues.every((x) => (this.venueInflight.get(x) ?? 0) >= this.venueCap(x))) {
       return this.reject(s, v, RejectReason.CONCURRENCY_LIMIT, 'per-venue in-flight caps reached');
     }
@@ -781,8 +800,25 @@ export class Executor {
     this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + rem);
   }
 
+  /** Drop the oldest finished orders beyond the retention cap (Map/Set keep insertion order). */
+  private prune(): void {
+    const cap = this.cfg.maxRetainedOrders;
+    if (this.orders.size > cap) {
+      for (const [id, o] of this.orders) {
+        if (this.orders.size <= cap) break;
+        if (isTerminal(o.state) && !o.inDoubt) this.orders.delete(id);
+      }
+    }
+    const ids = this.journal.state.traceIds;
+    if (ids.size > cap) for (const t of ids) {
+      if (ids.size <= cap) break;
+      ids.delete(t);
+    }
+  }
+
   private releaseSlot(o: OrderRecord): void {
     if (!this.slots.delete(o.clientId)) return;
+    if (this.orders.size > this.cfg.maxRetainedOrders) this.prune();
     this.inflight--;
     this.venueInflight.set(o.venue, (this.venueInflight.get(o.venue) ?? 1) - 1);
     this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 1) - 1);

@@ -235,6 +235,31 @@ describe('executor against the simulated venue', () => {
     await until(() => ex.counters.fills === 1);
   });
 
+  it('stops routing to a venue whose private stream is reported down on venue.health', async () => {
+    const { create, toBinary } = await import('@bufbuild/protobuf');
+    await make();
+    const health = (connected: boolean) =>
+      bus.publish(C.subjects.venueHealth('binance'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })));
+    health(false);
+    await new Promise((r) => setTimeout(r, 5));
+    ex.onSignal(signal());
+    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.VENUE_UNAVAILABLE]);
+    health(true);
+    await new Promise((r) => setTimeout(r, 5));
+    ex.onSignal(signal());
+    await until(() => ex.counters.fills === 1);
+  });
+
+  it('keeps at most maxRetainedOrders finished orders in memory', async () => {
+    await make({ maxRetainedOrders: 2 });
+    for (let i = 0; i < 5; i++) {
+      ex.onSignal(signal({ size: 0.01 }));
+      await until(() => ex.counters.fills === i + 1);
+    }
+    expect(ex.orders.size).toBeLessThanOrEqual(3);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.05, 12);
+  });
+
   it('flattens positions with opposite orders', async () => {
     await make();
     ex.onSignal(signal({ size: 0.3 }));
