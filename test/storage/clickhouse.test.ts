@@ -155,7 +155,7 @@ describe.runIf(up)('ClickHouse tick persistence (real server)', () => {
     },
   );
 
-  it('buffers while the server is unreachable, drops and counts beyond the bound, and delivers the rest', async () => {
+  it('buffers while the server is unreachable, drops and counts beyond the bound, and delivers the backlog in merged inserts', async () => {
     const proxy = new FaultProxy(Number(new URL(CLICKHOUSE_URL).port));
     const port = await proxy.listen();
     const w = await ClickHouseTickWriter.connect({
@@ -180,6 +180,9 @@ describe.runIf(up)('ClickHouse tick persistence (real server)', () => {
       proxy.down = false;
       await w.flush();
       expect(w.stats().insertedRows).toBe(3000);
+      // The backlog went out as fewer, larger inserts (adaptive batching), still exactly once.
+      expect(w.stats().insertedBatches).toBe(3);
+      expect(w.stats().inserts).toBeLessThan(3);
     } finally {
       await w.close();
       await proxy.close();

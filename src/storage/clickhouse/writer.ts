@@ -3,12 +3,12 @@
  * (RowBinary) and returns: no I/O, no await, no growth beyond `maxBufferedRows` (beyond it rows are
  * dropped and counted). Batches are sealed by size or age and inserted one at a time, in order.
  *
- * Exactly-once on retry: every batch carries a random 64-bit batch_id in each row and a query_id.
- * A batch never spans two partitions (sealed at UTC day boundaries) and never exceeds the server's
- * max_insert_block_size, so the server writes it as one part: all rows or none. After a failed insert
- * the writer waits until the query has left system.processes, then counts the batch's rows: all there
- * means the server committed it before the connection broke (no retry); none means retry with the
- * same batch_id. On servers with non-replicated dedup (22.2+) the batch_id is also sent as
+ * Exactly-once on retry: every batch carries a random 64-bit batch_id in each row, every insert a
+ * query_id. An insert never spans two partitions (batches are sealed at UTC day boundaries) and never
+ * exceeds the server's max_insert_block_size, so the server writes it as one part: all rows or none.
+ * After a failed insert the writer waits until the query has left system.processes, then counts the
+ * insert's rows by batch_id: all there means the server committed before the connection broke (no
+ * retry); none means retry the same batches. On servers with non-replicated dedup (22.2+) the batch_id is also sent as
  * insert_deduplication_token.
  */
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,8 @@ export interface ClickHouseWriterOptions {
   password?: string;
   /** Rows per insert (SPEC batch_size). At most 1,000,000 so one batch is one server block. */
   batchSize: number;
+  /** Queued batches are merged into one insert up to this many rows (<= 1,000,000: one server block). */
+  maxInsertRows: number;
   /** Seal a non-empty batch after this long (SPEC flush_interval_ms). */
   flushIntervalMs: number;
   /** Rows held in memory (open + sealed + in flight); beyond it push() drops and counts. */
@@ -44,6 +46,7 @@ export interface ClickHouseWriterOptions {
 export const DEFAULT_CLICKHOUSE_WRITER: Omit<ClickHouseWriterOptions, 'url'> = {
   database: 'kestrel',
   batchSize: 10_000,
+  maxInsertRows: 500_000,
   flushIntervalMs: 50,
   maxBufferedRows: 200_000,
   retryInitialMs: 100,
@@ -73,6 +76,8 @@ export interface ClickHouseWriterStats {
   bufferedRows: number;
   insertedRows: number;
   insertedBatches: number;
+  /** INSERT statements that committed (one carries one or more batches). */
+  inserts: number;
   retries: number;
   /** Failed inserts that had in fact committed (found by batch_id): the retry that would have duplicated them was skipped. */
   committedDespiteError: number;
@@ -88,7 +93,6 @@ export class ClickHouseTickWriter implements TickSink {
   readonly options: ClickHouseWriterOptions;
   private current: Batch | undefined;
   private readonly sealed: Batch[] = [];
-  private inFlight: Batch | undefined;
   private buffered = 0;
   private pumping: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -100,6 +104,7 @@ export class ClickHouseTickWriter implements TickSink {
     bufferedRows: 0,
     insertedRows: 0,
     insertedBatches: 0,
+    inserts: 0,
     retries: 0,
     committedDespiteError: 0,
     dropped: { buffer_full: 0, shutdown: 0, partial: 0 },
@@ -257,35 +262,49 @@ export class ClickHouseTickWriter implements TickSink {
   }
 
   private async pump(): Promise<void> {
-    for (let b = this.sealed.shift(); b !== undefined; b = this.sealed.shift()) {
-      this.inFlight = b;
-      const outcome = await this.insertExactlyOnce(b);
-      this.inFlight = undefined;
-      this.buffered -= b.rows;
-      if (outcome === 'committed') {
-        this.s.insertedRows += b.rows;
-        this.s.insertedBatches++;
-        this.m.inserted.inc(b.rows);
-      } else {
-        this.s.dropped[outcome] += b.rows;
-        this.m.dropped.inc({ reason: outcome }, b.rows);
+    for (let head = this.sealed.shift(); head !== undefined; head = this.sealed.shift()) {
+      // Adaptive batching: batches that queued up behind a slow insert go out together (same UTC day,
+      // so still one partition and one atomic part). The buffers are streamed as they are, no copy.
+      const group = [head];
+      let rows = head.rows;
+      while (this.sealed.length > 0) {
+        const next = this.sealed[0]!;
+        if (next.dayStartNs !== head.dayStartNs || rows + next.rows > this.options.maxInsertRows) break;
+        group.push(this.sealed.shift()!);
+        rows += next.rows;
       }
-      if (b.buf.length <= this.options.batchSize * 256 && this.pool.length < 4) this.pool.push(b.buf);
+      const outcome = await this.insertExactlyOnce(group, rows);
+      this.buffered -= rows;
+      if (outcome === 'committed') {
+        this.s.insertedRows += rows;
+        this.s.insertedBatches += group.length;
+        this.s.inserts++;
+        this.m.inserted.inc(rows);
+      } else {
+        this.s.dropped[outcome] += rows;
+        this.m.dropped.inc({ reason: outcome }, rows);
+      }
+      for (const b of group) {
+        if (b.buf.length <= this.options.batchSize * 256 && this.pool.length < 8) this.pool.push(b.buf);
+      }
     }
   }
 
-  private async insertExactlyOnce(b: Batch): Promise<'committed' | 'shutdown' | 'partial'> {
+  private async insertExactlyOnce(group: Batch[], rows: number): Promise<'committed' | 'shutdown' | 'partial'> {
     let delay = this.options.retryInitialMs;
+    const head = group[0]!;
     for (let attempt = 0; ; attempt++) {
       if (this.abandon) return 'shutdown';
-      const queryId = `kestrel-ticks-${b.id.toString(16)}-${attempt}`;
+      const queryId = `kestrel-ticks-${head.id.toString(16)}-${group.length}-${attempt}`;
       const t0 = performance.now();
       try {
         const res = await this.client.exec({
           query: this.insertSql,
-          values: Readable.from([b.buf.subarray(0, b.used)]),
+          values: Readable.from(group.map((b) => b.buf.subarray(0, b.used))),
           query_id: queryId,
-          clickhouse_settings: this.capabilities.dedupToken ? { insert_deduplication_token: b.id.toString() } : {},
+          clickhouse_settings: this.capabilities.dedupToken
+            ? { insert_deduplication_token: group.map((b) => b.id.toString(16)).join('-') }
+            : {},
         });
         await drainStream(res.stream);
         this.m.seconds.observe((performance.now() - t0) / 1000);
@@ -294,20 +313,22 @@ export class ClickHouseTickWriter implements TickSink {
         this.s.retries++;
         this.m.retries.inc();
         this.s.lastError = err instanceof Error ? err.message : String(err);
-        if (attempt === 0) this.log.warn({ batch: b.id.toString(16), rows: b.rows, err: this.s.lastError }, 'ClickHouse insert failed; verifying before retry');
+        if (attempt === 0) {
+          this.log.warn({ batch: head.id.toString(16), rows, err: this.s.lastError }, 'ClickHouse insert failed; verifying before retry');
+        }
       }
       // Did the failed attempt commit after all? Ask until the server answers.
       for (;;) {
         if (this.abandon) return 'shutdown';
-        const present = await this.countBatch(b, queryId).catch(() => undefined);
-        if (present === b.rows) {
+        const present = await this.countRows(group, queryId).catch(() => undefined);
+        if (present === rows) {
           this.s.committedDespiteError++;
           return 'committed';
         }
         if (present === 0) break;
         if (present !== undefined) {
           // Cannot happen for a single-part insert; never retry into duplicates.
-          this.log.error({ batch: b.id.toString(16), rows: b.rows, present }, 'ClickHouse batch partially present; not retried');
+          this.log.error({ batch: head.id.toString(16), rows, present }, 'ClickHouse insert partially present; not retried');
           return 'partial';
         }
         await sleep(delay);
@@ -318,8 +339,8 @@ export class ClickHouseTickWriter implements TickSink {
     }
   }
 
-  /** Rows of batch `b` in the table, once the attempt `queryId` is no longer running on the server. */
-  private async countBatch(b: Batch, queryId: string): Promise<number> {
+  /** Rows of the group's batches in the table, once the attempt `queryId` is no longer running on the server. */
+  private async countRows(group: Batch[], queryId: string): Promise<number> {
     const db = ident(this.options.database);
     const deadline = Date.now() + this.options.requestTimeoutMs;
     for (;;) {
@@ -332,12 +353,17 @@ export class ClickHouseTickWriter implements TickSink {
       if (Date.now() > deadline) throw new Error(`insert ${queryId} still running after ${this.options.requestTimeoutMs} ms`);
       await sleep(20);
     }
-    const from = b.minNs / 1_000_000_000n;
-    const to = b.maxNs / 1_000_000_000n;
+    let minNs = group[0]!.minNs;
+    let maxNs = group[0]!.maxNs;
+    for (const b of group) {
+      if (b.minNs < minNs) minNs = b.minNs;
+      if (b.maxNs > maxNs) maxNs = b.maxNs;
+    }
+    // The time range lets the server prune partitions and granules; batch_id picks the rows.
     const r = await this.client.query({
       query:
-        `SELECT count() AS n FROM ${db}.ticks WHERE timestamp >= toDateTime(${from}) AND timestamp <= toDateTime(${to})` +
-        ` AND batch_id = ${b.id}`,
+        `SELECT count() AS n FROM ${db}.ticks WHERE timestamp >= toDateTime(${minNs / 1_000_000_000n}) AND ` +
+        `timestamp <= toDateTime(${maxNs / 1_000_000_000n}) AND batch_id IN (${group.map((b) => b.id.toString()).join(', ')})`,
       format: 'JSONEachRow',
     });
     const [row] = await r.json<{ n: string | number }>();
@@ -353,11 +379,13 @@ function validate(o: ClickHouseWriterOptions): void {
     }
   };
   posInt('batchSize', 1_000_000);
+  posInt('maxInsertRows', 1_000_000);
   posInt('flushIntervalMs');
   posInt('maxBufferedRows');
   posInt('retryInitialMs');
   posInt('retryMaxMs');
   posInt('requestTimeoutMs');
+  if (o.maxInsertRows < o.batchSize) throw new ClickHouseConfigError('clickhouse maxInsertRows must be >= batchSize');
   if (o.maxBufferedRows < o.batchSize) throw new ClickHouseConfigError('clickhouse maxBufferedRows must be >= batchSize');
   ident(o.database);
   try {
