@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { SystemClock, VirtualClock } from '../../src/clock/clock.js';
+
+describe('SystemClock', () => {
+  it('reads wall-clock nanoseconds close to Date.now and never goes backwards', () => {
+    const c = new SystemClock();
+    const wall = BigInt(Date.now()) * 1_000_000n;
+    const t = c.nowNs();
+    expect(t - wall < 50_000_000n && wall - t < 50_000_000n).toBe(true);
+    let prev = c.nowNs();
+    for (let i = 0; i < 100_000; i++) {
+      const n = c.nowNs();
+      expect(n >= prev).toBe(true);
+      prev = n;
+    }
+  });
+
+  it('has sub-millisecond resolution', () => {
+    const c = new SystemClock();
+    const seen = new Set<bigint>();
+    for (let i = 0; i < 1000; i++) seen.add(c.nowNs() % 1_000_000n);
+    expect(seen.size).toBeGreaterThan(10);
+  });
+});
+
+describe('VirtualClock', () => {
+  it('moves only when told and refuses to go backwards', () => {
+    const c = new VirtualClock(100n);
+    expect(c.nowNs()).toBe(100n);
+    c.advance(50n);
+    expect(c.nowNs()).toBe(150n);
+    c.set(1000n);
+    expect(c.nowNs()).toBe(1000n);
+    expect(() => c.set(999n)).toThrow(RangeError);
+    expect(() => c.advance(-1n)).toThrow(RangeError);
+    expect(c.nowNs()).toBe(1000n);
+  });
+});
