@@ -11,15 +11,15 @@
  * SPEC's floor: signal -> order p99 < 500 µs.
  */
 import { spawn } from 'node:child_process';
-import { createHash, createHmac, createSecretKey } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createSecretKey, sign as edSign } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../src/bus/in-process-bus.js';
 import { OrderRequestSchema, OrderType, Side, TimeInForce, subjects, type VenueName } from '../src/contracts/index.js';
-import { startPrivateVenues, TEST_CREDENTIALS } from '../src/simulators/private/index.js';
-import { createOrderClient, OrderGateway } from '../src/venues/private/index.js';
+import { startPrivateVenues, TEST_BINANCE_ED25519, TEST_CREDENTIALS } from '../src/simulators/private/index.js';
+import { createOrderClient, OrderGateway, type VenueCredentials } from '../src/venues/private/index.js';
 
 import { latencyHistogram, summarize } from './lib/hdr.js';
 
@@ -56,6 +56,8 @@ function signing(iterations = 50_000) {
   const bKey = createSecretKey(Buffer.from(bSecret));
   time('binance_hmac_sha256_raw_key_ns', () => createHmac('sha256', bSecret).update(payload).digest('hex'));
   time('binance_hmac_sha256_key_object_ns', () => createHmac('sha256', bKey).update(payload).digest('hex'));
+  const edKey = createPrivateKey(TEST_BINANCE_ED25519.privateKeyPem);
+  time('binance_ed25519_sign_ns', () => edSign(null, Buffer.from(payload), edKey).toString('base64'));
   const kSecret = TEST_CREDENTIALS.kraken.apiSecret;
   const kKey = createSecretKey(Buffer.from(kSecret, 'base64'));
   const kSign = (key: Parameters<typeof createHmac>[1]) => {
@@ -92,11 +94,11 @@ function toWire(sent: Map<string, bigint>, seen: Map<string, bigint>) {
   return summarize(h);
 }
 
-async function venueBench(venue: VenueName, target: Target) {
+async function venueBench(venue: VenueName, target: Target, credentials: VenueCredentials = TEST_CREDENTIALS[venue]) {
   const client = createOrderClient(venue, {
     wsUrl: target.ws,
     restUrl: target.rest,
-    credentials: TEST_CREDENTIALS[venue],
+    credentials,
     requestTimeoutMs: 5000,
   });
   await client.connect();
@@ -171,6 +173,7 @@ async function inProcess() {
     sim.recordArrivals();
     sim.feedBook('BTC-USDT', [[49_999, 100]], [[50_001, 100]]);
     out[venue] = await venueBench(venue, { ws: sim.wsUrl, rest: sim.url });
+    if (venue === 'binance') out.binance_ed25519_session = await venueBench(venue, { ws: sim.wsUrl, rest: sim.url }, ED25519);
     const dups = sim.duplicatePlacements().length;
     await venues.stop();
     if (dups !== 0) throw new Error(`${venue}: simulator saw ${dups} duplicate client ids`);
@@ -198,6 +201,7 @@ async function separateProcess() {
         body: JSON.stringify({ symbol: 'BTC-USDT', bids: [[49_999, 100]], asks: [[50_001, 100]] }),
       });
       out[venue] = await venueBench(venue, info[venue]);
+      if (venue === 'binance') out.binance_ed25519_session = await venueBench(venue, info[venue], ED25519);
       const state = (await (await fetch(`${info[venue].rest}/__sim/state`)).json()) as { duplicates: string[] };
       if (state.duplicates.length !== 0) throw new Error(`${venue}: simulator saw duplicate client ids`);
     }
@@ -208,6 +212,7 @@ async function separateProcess() {
 }
 
 const VENUES_LIST = ['binance', 'kraken', 'okx'] as const;
+const ED25519: VenueCredentials = { apiKey: TEST_BINANCE_ED25519.apiKey, apiSecret: '', ed25519PrivateKeyPem: TEST_BINANCE_ED25519.privateKeyPem };
 
 export async function run(): Promise<object> {
   const result: Record<string, unknown> = {
