@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { StrategyParams, TickInput } from '../../src/native/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const goldenDir = path.join(repoRoot, 'test/golden');
+// KESTREL_GOLDEN_DIR lets the harness be exercised on other cases in the same format.
+export const goldenDir = process.env.KESTREL_GOLDEN_DIR ?? path.join(repoRoot, 'test/golden');
 
 function readCsv(file: string): { header: string[]; rows: string[][] } {
   if (!existsSync(file)) throw new Error(`golden file missing: ${file}`);
