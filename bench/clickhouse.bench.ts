@@ -35,16 +35,23 @@ export async function run(): Promise<object> {
     const n = Number(process.env.KESTREL_BENCH_CH_ROWS ?? 1_000_000);
     const ticks = repeat(await loadBinanceTicks(n), n);
 
-    // End to end: push everything as fast as the caller can, then wait for the last commit.
+    // End to end: ingestion-like bursts of 1000 rows per event-loop turn (the writer's inserts run in
+    // between), then wait for the last commit. push() cost is timed per burst, divided by its size.
+    // The bound is lifted here to measure what the server absorbs; with the default (200k) a faster
+    // producer sees buffer_full drops instead, counted.
     const w = await ClickHouseTickWriter.connect({ url: URL_, database, batchSize: 10_000, maxBufferedRows: n });
     const push = latencyHistogram();
     const t0 = process.hrtime.bigint();
-    for (const t of ticks) {
+    let pushedNs = 0;
+    for (let i = 0; i < ticks.length; i += 1000) {
       const a = process.hrtime.bigint();
-      w.push(t);
-      push.recordValue(Number(process.hrtime.bigint() - a));
+      const end = Math.min(i + 1000, ticks.length);
+      for (let j = i; j < end; j++) w.push(ticks[j]!);
+      const d = Number(process.hrtime.bigint() - a);
+      pushedNs += d;
+      push.recordValue(Math.max(1, Math.round(d / (end - i))));
+      await new Promise((r) => setImmediate(r));
     }
-    const pushedNs = Number(process.hrtime.bigint() - t0);
     await w.flush();
     const totalNs = Number(process.hrtime.bigint() - t0);
     const st = w.stats();
@@ -77,7 +84,8 @@ export async function run(): Promise<object> {
       rows_committed: Number(c?.n ?? 0),
       end_to_end_rows_per_s: Math.round(n / (totalNs / 1e9)),
       push_only_rows_per_s: Math.round(n / (pushedNs / 1e9)),
-      push_ns: summarize(push),
+      push_ns_per_row_by_burst: summarize(push),
+      inserts: st.inserts,
       batches: st.insertedBatches,
       retries: st.retries,
       dropped: st.dropped,

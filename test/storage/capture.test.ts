@@ -85,3 +85,22 @@ describe('capture files', () => {
     await expect(r.readAll()).rejects.toThrow(`byte ${HEADER_SIZE + 2 * RECORD_SIZE}: unknown record type 9`);
   });
 });
+
+describe('openTickStore without ClickHouse', () => {
+  it('records to a capture file in capture_dir that reads back', async () => {
+    const { openTickStore } = await import('../../src/storage/index.js');
+    const store = await openTickStore({
+      clickhouse_url: '',
+      clickhouse_database: 'kestrel',
+      capture_dir: path.join(dir, 'session'),
+      batch_size: 10_000,
+      flush_interval_ms: 50,
+      max_buffered_rows: 200_000,
+    });
+    expect(store.kind).toBe('capture');
+    const ticks = sample(50);
+    for (const t of ticks) store.push(t);
+    await store.close();
+    expect(await (await CaptureReader.open(store.location)).readAll()).toEqual(ticks);
+  });
+});

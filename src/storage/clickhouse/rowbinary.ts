@@ -35,13 +35,16 @@ export function rowBytes(t: NormalizedTick): number {
 
 /** Writes one row at `o`; returns the offset after it. The caller guarantees room (rowBytes). */
 export function encodeRow(b: Buffer, o: number, t: NormalizedTick, batchId: bigint): number {
+  return encodeRowWith(b, o, t, batchId, encodedString(t.venue), encodedString(t.symbol));
+}
+
+/** encodeRow with the two string columns already encoded (the writer looks them up once per row). */
+export function encodeRowWith(b: Buffer, o: number, t: NormalizedTick, batchId: bigint, v: Buffer, s: Buffer): number {
   b.writeBigUInt64LE(t.exchTsNs, o);
   b.writeBigUInt64LE(t.recvTsNs, o + 8);
   o += 16;
-  const v = encodedString(t.venue);
   v.copy(b, o);
   o += v.length;
-  const s = encodedString(t.symbol);
   s.copy(b, o);
   o += s.length;
   b.writeUInt16LE(t.venueId, o);

@@ -19,7 +19,7 @@ import type { TickSink } from '../../ingestion/types.js';
 import { counter, gauge, histogram } from '../../observability/metrics.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { detectCapabilities, type ClickHouseCapabilities } from './capabilities.js';
-import { encodeRow, rowBytes } from './rowbinary.js';
+import { FIXED_ROW_BYTES, encodeRowWith, encodedString } from './rowbinary.js';
 import { TICK_COLUMNS, ident, schemaStatements, type SchemaOptions } from './schema.js';
 
 export interface ClickHouseWriterOptions {
@@ -173,13 +173,15 @@ export class ClickHouseTickWriter implements TickSink {
       b = undefined;
     }
     if (b === undefined) b = this.current = this.newBatch(ts);
-    const need = rowBytes(t);
+    const venue = encodedString(t.venue);
+    const symbol = encodedString(t.symbol);
+    const need = FIXED_ROW_BYTES + venue.length + symbol.length;
     if (b.used + need > b.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(b.buf.length * 2, b.used + need));
       b.buf.copy(bigger, 0, 0, b.used);
       b.buf = bigger;
     }
-    b.used = encodeRow(b.buf, b.used, t, b.id);
+    b.used = encodeRowWith(b.buf, b.used, t, b.id, venue, symbol);
     b.rows++;
     if (ts < b.minNs) b.minNs = ts;
     if (ts > b.maxNs) b.maxNs = ts;

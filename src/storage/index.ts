@@ -1,0 +1,60 @@
+/**
+ * Tick persistence for a session: ClickHouse when a URL is configured, else a capture file (the
+ * embedded default, also the replay input). Both are TickSinks to hand to the ingestion service.
+ */
+import path from 'node:path';
+import type { TickSink } from '../ingestion/types.js';
+import { CaptureWriter } from './capture/writer.js';
+import { ClickHouseTickWriter, type ClickHouseWriterOptions } from './clickhouse/writer.js';
+
+export { CaptureWriter } from './capture/writer.js';
+export { CaptureReader } from './capture/reader.js';
+export { CaptureFormatError } from './capture/format.js';
+export { ClickHouseTickWriter, ClickHouseConfigError, DEFAULT_CLICKHOUSE_WRITER, type ClickHouseWriterOptions } from './clickhouse/writer.js';
+
+/** Config keys of the `storage:` section (config/default.yaml). */
+export interface StorageConfig {
+  clickhouse_url: string;
+  clickhouse_database: string;
+  capture_dir: string;
+  batch_size: number;
+  flush_interval_ms: number;
+  max_buffered_rows: number;
+}
+
+export interface TickStore extends TickSink {
+  readonly kind: 'clickhouse' | 'capture';
+  /** Where the ticks go: the ClickHouse URL/database or the capture file path. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export async function openTickStore(cfg: StorageConfig, now: Date = new Date()): Promise<TickStore> {
+  if (cfg.clickhouse_url !== '') {
+    const opts: Partial<ClickHouseWriterOptions> & { url: string } = {
+      url: cfg.clickhouse_url,
+      database: cfg.clickhouse_database,
+      batchSize: cfg.batch_size,
+      flushIntervalMs: cfg.flush_interval_ms,
+      maxBufferedRows: cfg.max_buffered_rows,
+    };
+    const w = await ClickHouseTickWriter.connect(opts);
+    return {
+      kind: 'clickhouse',
+      name: w.name,
+      location: `${cfg.clickhouse_url} ${cfg.clickhouse_database}.ticks`,
+      push: (t) => w.push(t),
+      close: () => w.close(),
+    };
+  }
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const file = path.resolve(cfg.capture_dir, `ticks-${stamp}-${process.pid}.kcap`);
+  const w = CaptureWriter.open(file);
+  return {
+    kind: 'capture',
+    name: w.name,
+    location: file,
+    push: (t) => w.push(t),
+    close: async () => w.close(),
+  };
+}
