@@ -114,6 +114,26 @@ export class BinanceAdapter extends BaseAdapter {
     return this.syms.get(venueSymbol.toUpperCase())?.lastU ?? 0;
   }
 
+  /**
+   * Applies a REST depth snapshot obtained out of band, e.g. the snapshot line of a raw capture
+   * replayed through `handleRaw`: buffered diffs are then checked and applied exactly as after a
+   * fetched snapshot. A malformed body is counted and reported, and changes nothing.
+   */
+  ingestSnapshot(venueSymbol: string, body: string): void {
+    const st = this.syms.get(venueSymbol.toUpperCase());
+    if (!st) throw new RangeError(`unknown symbol ${venueSymbol}`);
+    let snap: ReturnType<typeof parseSnapshot>;
+    try {
+      snap = parseSnapshot(body);
+    } catch (e) {
+      if (!(e instanceof VenueParseError)) throw e;
+      this.s.parseErrors++;
+      this.emitEvent('parse', st.m.symbol, e.reason);
+      return;
+    }
+    this.applySnapshot(st, snap);
+  }
+
   protected override connectUrl(): string {
     const streams: string[] = [];
     for (const st of this.syms.values()) {

@@ -2,7 +2,8 @@
 import type { OrderBook } from './book.js';
 import { crc32, crc32Signed } from './crc32.js';
 
-function krakenField(v: number, precision: number): string {
+/** One level field as Kraken's checksum wants it. Exported so adapters can format once per level change. */
+export function krakenField(v: number, precision: number): string {
   // Format at the instrument precision, drop the decimal point, strip leading zeros.
   const s = v.toFixed(precision).replace('.', '');
   let i = 0;
@@ -23,6 +24,19 @@ export function krakenChecksum(book: OrderBook, pricePrecision: number, qtyPreci
     const l = bids[i]!;
     s += krakenField(l.px, pricePrecision) + krakenField(l.qty, qtyPrecision);
   }
+  return crc32(s);
+}
+
+/**
+ * The same checksum over levels whose pxStr/qtyStr already hold `krakenField` strings (the Kraken
+ * adapter formats each level once when it changes instead of 40 fields on every message).
+ */
+export function krakenChecksumPreformatted(book: OrderBook): number {
+  let s = '';
+  const asks = book.asks.levels;
+  const bids = book.bids.levels;
+  for (let i = 0; i < 10 && i < asks.length; i++) s += asks[i]!.pxStr + asks[i]!.qtyStr;
+  for (let i = 0; i < 10 && i < bids.length; i++) s += bids[i]!.pxStr + bids[i]!.qtyStr;
   return crc32(s);
 }
 

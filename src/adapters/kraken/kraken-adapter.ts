@@ -7,7 +7,7 @@
 import { TickFlag } from '../../contracts/market.js';
 import { BaseAdapter, num } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
-import { krakenChecksum } from '../common/checksum.js';
+import { krakenChecksumPreformatted, krakenField } from '../common/checksum.js';
 import { ResyncScheduler } from '../common/resync.js';
 import { parseRfc3339Ns } from '../common/time.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
@@ -181,11 +181,12 @@ export class KrakenAdapter extends BaseAdapter {
         this.s.suppressed++;
         continue;
       }
-      for (const l of bids) st.book.bids.set(l.px, l.qty, '', '');
-      for (const l of asks) st.book.asks.set(l.px, l.qty, '', '');
+      // Level strings hold the checksum's formatting of price and qty, computed once per change.
+      for (const l of bids) st.book.bids.set(l.px, l.qty, l.qty === 0 ? '' : krakenField(l.px, st.pricePrec), l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec));
+      for (const l of asks) st.book.asks.set(l.px, l.qty, l.qty === 0 ? '' : krakenField(l.px, st.pricePrec), l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec));
       st.book.bids.truncate(this.depth);
       st.book.asks.truncate(this.depth);
-      const local = krakenChecksum(st.book, st.pricePrec, st.qtyPrec);
+      const local = krakenChecksumPreformatted(st.book);
       if (local !== checksum) {
         this.s.checksumFailures++;
         this.emitEvent('checksum', st.m.symbol, `crc32 ${local} != venue ${checksum}`, BigInt(checksum), BigInt(local));
