@@ -64,8 +64,8 @@ export class StreamQuality {
   quarantinedSinceNs = 0n;
   /** Ticks of this stream evicted from the mailbox since the last processed one (own drops, not venue gaps). */
   evictedSinceLast = 0;
-  private readonly lastEventNs = new Map<QualityEventKind, bigint>();
-  private readonly suppressed = new Map<QualityEventKind, number>();
+  private readonly lastEventNs = new Map<string, bigint>();
+  private readonly suppressed = new Map<string, number>();
 
   constructor(
     readonly venue: string,
@@ -185,18 +185,27 @@ export class StreamQuality {
   }
 
   private anomaly(kind: QualityEventKind, t: NormalizedTick, detail: string, emit: (e: QualityEvent) => void): void {
+    const skipped = this.admit(kind, t.recvTsNs);
+    if (skipped < 0) return;
+    emit(this.event(kind, t, skipped > 0 ? `${detail} (+${skipped} suppressed since last event)` : detail));
+  }
+
+  /**
+   * Anomaly rate limit, per kind (also applied to anomalies the adapter reports): -1 when an event of
+   * this kind at `tsNs` is suppressed, else how many were suppressed since the last one published.
+   */
+  admit(kind: string, tsNs: bigint): number {
     const last = this.lastEventNs.get(kind);
-    // Tick time can step backwards across venues' clocks; only a forward step inside the window suppresses.
-    const dt = last === undefined ? -1n : t.recvTsNs - last;
+    // Time can step backwards across clocks; only a forward step inside the window suppresses.
+    const dt = last === undefined ? -1n : tsNs - last;
     if (dt >= 0n && dt < this.q.anomalyIntervalNs) {
       this.suppressed.set(kind, (this.suppressed.get(kind) ?? 0) + 1);
-      return;
+      return -1;
     }
     const skipped = this.suppressed.get(kind) ?? 0;
     this.suppressed.set(kind, 0);
-    this.lastEventNs.set(kind, t.recvTsNs);
-    const e = this.event(kind, t, skipped > 0 ? `${detail} (+${skipped} suppressed since last event)` : detail);
-    emit(e);
+    this.lastEventNs.set(kind, tsNs);
+    return skipped;
   }
 
   private event(kind: QualityEventKind, t: NormalizedTick, detail: string): QualityEvent {

@@ -406,9 +406,14 @@ export class IngestionService implements MarketDataSink {
         if (stream.quality.resync()) this.resyncs++;
         this.publishEvent(stream, 'gap', e);
         return;
-      default:
+      default: {
+        // Adapters report every stale/skewed/crossed message; publish at most one per kind per interval.
         this.anomalies++;
+        const skipped = stream.quality.admit(`adapter:${e.kind}`, e.tsNs);
+        if (skipped < 0) return;
+        if (skipped > 0) e.detail = `${e.detail} (+${skipped} suppressed since last event)`;
         this.publishEvent(stream, 'anomaly', e);
+      }
     }
   }
 

@@ -154,3 +154,21 @@ describe('ingestion service', () => {
     expect(svc.stats().dropped.stopped).toBe(1);
   });
 });
+
+describe('adapter-reported anomalies', () => {
+  it('are counted every time but published at most once per kind per interval', async () => {
+    const bus = new InProcessBus();
+    const svc = await IngestionService.create({ dispatch: 'inline', quality: { anomalyEventIntervalMs: 1000 } }, { bus });
+    services.push(svc);
+    const got: MarketDataEvent[] = [];
+    bus.subscribe('md.anomaly.>', (m) => void got.push(fromBinary(MarketDataEventSchema, m.data)));
+    for (let i = 0; i < 50; i++) {
+      svc.onEvent(create(MarketDataEventSchema, { venue: 'okx', symbol: 'BTC-USDT', kind: 'skew', detail: 'ahead', tsNs: 1_000_000_000n + BigInt(i) * 1_000_000n }));
+    }
+    svc.onEvent(create(MarketDataEventSchema, { venue: 'okx', symbol: 'BTC-USDT', kind: 'skew', detail: 'ahead', tsNs: 3_000_000_000n }));
+    await bus.flush();
+    await settle();
+    expect(svc.stats().anomalies).toBe(51);
+    expect(got.map((e) => e.detail)).toEqual(['ahead', 'ahead (+49 suppressed since last event)']);
+  });
+});
