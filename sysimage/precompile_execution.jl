@@ -30,7 +30,7 @@ end
 
 function exercise_entry_points(ticks::Vector{KS.TickEntry})
     table = zeros(UInt64, 8)
-    KS.fill_entry_points!(pointer(table), length(table))
+    GC.@preserve table KS.fill_entry_points!(pointer(table), length(table))
     create, destroy, on_tick, on_gap, feats, last_error = (Ptr{Cvoid}(UInt(table[i])) for i in 3:8)
     params = collect(Float64, KS.DEFAULT_PARAM_VALUES)
     params[findfirst(==(:ou_window), KS.PARAM_NAMES)] = 50.0

@@ -329,7 +329,12 @@ end
     end
 end
 
-@testset "hot path allocates nothing after warm-up" begin
+@testset "hot path is type-stable and allocates nothing after warm-up" begin
+    s = KS.SymbolState(FAST)
+    @inferred KS.on_tick!(s, FAST, KS.quote_tick(Int64(1_000_000_000), 99.0, 101.0, 1.0, 1.0), UInt64(0), 0x0000)
+    @inferred KS.on_tick!(s, FAST, KS.trade_tick(Int64(1_000_000_001), 100.0, 1.0), UInt64(1), 0x0000)
+    @inferred KS.engine_tick!(KS.Engine(FAST, 1), KS.quote_tick(Int64(5), 99.0, 101.0, 1.0, 1.0), 0, UInt64(0))
+    @inferred KS.fit_ou(collect(1.0:0.5:30.0), 0.1)
     ticks = synthetic_ticks(4000)
     bytes, nsig = alloc_engine_run(ticks, FAST)
     @test nsig > 0            # the measured run went through the signal path too
@@ -340,11 +345,15 @@ end
 
 @testset "C entry points" begin
     table = zeros(UInt64, 8)
-    KS.fill_entry_points!(pointer(table), length(table))
+    GC.@preserve table KS.fill_entry_points!(pointer(table), length(table))
     @test table[1] == KS.ABI_VERSION
     @test table[2] == KS.N_ENTRY_POINTS == 6
     @test all(!=(0), table[3:8])
-    @test_throws ArgumentError KS.fill_entry_points!(pointer(zeros(UInt64, 4)), 4)
+    short = zeros(UInt64, 4)
+    GC.@preserve short begin
+        @test_throws ArgumentError KS.fill_entry_points!(pointer(short), 4)
+    end
+    @test all(==(0), short)   # nothing written into a table that is too small
     create, destroy, on_tick, on_gap, feats, last_error = (Ptr{Cvoid}(UInt(table[i])) for i in 3:8)
 
     # bad parameters: negative handle and a message naming the parameter
@@ -460,6 +469,12 @@ end
     GC.@preserve junk begin
         @test_throws KS.LayoutError KS.Region(pointer(junk))
     end
+end
+
+@testset "the sysimage precompile script runs (in its own module)" begin
+    script = normpath(joinpath(REPO_ROOT, "sysimage", "precompile_execution.jl"))
+    m = Module(:PrecompileScriptCheck)
+    @test (Base.include(m, script); true)
 end
 
 end # testset
