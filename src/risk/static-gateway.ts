@@ -9,6 +9,9 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   PortfolioStateSchema,
   RejectReason,
+  RiskStatusSchema,
+  TickSchema,
+  patterns,
   RiskCheckRequestSchema,
   RiskCheckResponseSchema,
   RiskLimitsSchema,
@@ -20,6 +23,7 @@ import {
   type RiskLimits,
 } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
+import { EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
 
 export interface StaticLimitsConfig {
   perSymbolNotional: number;
@@ -29,6 +33,19 @@ export interface StaticLimitsConfig {
   tradingEnabled?: boolean;
   /** Default 250 ms: four refreshes inside the executor's 1 s staleness window. */
   publishIntervalMs?: number;
+  /** EWMA VaR/CVaR limit (SPEC risk.var_limits); without it only the static caps apply. */
+  var?: VarLimitConfig;
+}
+
+export interface VarLimitConfig {
+  /** One-tailed confidence, e.g. 0.95. */
+  confidence: number;
+  /** Portfolio VaR cap in quote currency over one bar. */
+  maxVar: number;
+  /** RiskMetrics decay, e.g. 0.94. */
+  lambda: number;
+  /** Return sampling interval of the marks (md.norm mids), ms. Default 1000. */
+  barMs?: number;
 }
 
 /** SPEC risk.position_limits defaults (per_symbol 100k, portfolio 1M). */
@@ -43,6 +60,10 @@ export class StaticRiskGateway {
   private readonly positions = new Map<string, { qty: number; px: number }>();
   private readonly subs: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private barTimer: NodeJS.Timeout | undefined;
+  /** Latest mid per symbol (any venue) and the mid at the previous bar. */
+  private readonly marks = new Map<string, { mid: number; prev: number }>();
+  private readonly vols = new Map<string, EwmaVolatility>();
   readonly stats = { checks: 0, approved: 0, rejected: 0, adjusted: 0 };
 
   constructor(
@@ -78,13 +99,73 @@ export class StaticRiskGateway {
         }
       }),
     );
+    if (this.cfg.var) {
+      this.subs.push(
+        this.bus.subscribe(patterns.mdNormAll(this.ns), (m) => {
+          try {
+            const t = fromBinary(TickSchema, m.data);
+            if (t.bid > 0 && t.ask > 0) this.onMark(t.symbol, (t.bid + t.ask) / 2);
+          } catch {
+            // malformed tick: no mark from it
+          }
+        }),
+      );
+      this.barTimer = setInterval(() => this.onBar(), this.cfg.var.barMs ?? 1000);
+      this.barTimer.unref();
+    }
     this.publishLimits();
     this.timer = setInterval(() => this.publishLimits(), this.cfg.publishIntervalMs ?? 250);
     this.timer.unref();
   }
 
+  /** Latest mid of a symbol (VaR marks). */
+  onMark(symbol: string, mid: number): void {
+    const m = this.marks.get(symbol);
+    if (m) m.mid = mid;
+    else this.marks.set(symbol, { mid, prev: Number.NaN });
+  }
+
+  /** Close one bar: log return since the previous bar feeds each symbol's EWMA variance. */
+  onBar(): void {
+    const lambda = this.cfg.var?.lambda ?? 0.94;
+    for (const [symbol, m] of this.marks) {
+      if (m.prev > 0) {
+        let v = this.vols.get(symbol);
+        if (!v) this.vols.set(symbol, (v = new EwmaVolatility(lambda)));
+        v.update(Math.log(m.mid / m.prev));
+      }
+      m.prev = m.mid;
+    }
+  }
+
+  /**
+   * Portfolio VaR/CVaR over one bar with the undiversified (perfect correlation) bound
+   * Σ|exposure_i|·σ_i·z — conservative for a limit. `degraded` when a held symbol has no volatility
+   * yet: the static caps alone then decide (SPEC "fallback to static caps on compute degradation").
+   */
+  varOf(extra?: { symbol: string; qty: number }): { var: number; cvar: number; gross: number; degraded: boolean } {
+    const conf = this.cfg.var?.confidence ?? 0.95;
+    let sigmaExposure = 0;
+    let gross = 0;
+    let degraded = false;
+    const qtys = new Map<string, number>();
+    for (const [sym, p] of this.positions) qtys.set(sym, p.qty);
+    if (extra) qtys.set(extra.symbol, (qtys.get(extra.symbol) ?? 0) + extra.qty);
+    for (const [sym, q] of qtys) {
+      if (q === 0) continue;
+      const px = this.marks.get(sym)?.mid ?? this.positions.get(sym)?.px ?? 0;
+      const exposure = Math.abs(q * px);
+      gross += exposure;
+      const v = this.vols.get(sym);
+      if (!v || Number.isNaN(v.variance)) degraded = true;
+      else sigmaExposure += exposure * v.sigma;
+    }
+    return { var: sigmaExposure * varMultiplier(conf), cvar: sigmaExposure * cvarMultiplier(conf), gross, degraded };
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.barTimer) clearInterval(this.barTimer);
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
   }
@@ -110,6 +191,9 @@ export class StaticRiskGateway {
     this.version++;
     try {
       this.bus.publish(subjects.riskLimits(this.ns), toBinary(RiskLimitsSchema, this.limits()));
+      const v = this.varOf();
+      const status = create(RiskStatusSchema, { tsNs: BigInt(Date.now()) * 1_000_000n, var: v.var, cvar: v.cvar, grossExposure: v.gross, degraded: v.degraded });
+      this.bus.publish(subjects.riskStatus(this.ns), toBinary(RiskStatusSchema, status));
     } catch {
       // Bus closing: the next interval retries; executors treat missing refreshes as stale.
     }
@@ -143,6 +227,12 @@ export class StaticRiskGateway {
       if (this.cfg.portfolioNotional > 0) allowed = Math.min(allowed, Math.max(0, (this.cfg.portfolioNotional - gross) / px));
     }
     if (!(allowed > 0)) return this.reject(RejectReason.RISK_LIMIT, `no room for ${o.symbol} (position ${cur})`);
+    if (this.cfg.var && !reduces) {
+      const after = this.varOf({ symbol: o.symbol, qty: sign * allowed });
+      if (!after.degraded && after.var > this.cfg.var.maxVar) {
+        return this.reject(RejectReason.RISK_LIMIT, `VaR ${after.var.toFixed(2)} would exceed ${this.cfg.var.maxVar}`);
+      }
+    }
     this.stats.approved++;
     if (allowed < o.size) this.stats.adjusted++;
     return create(RiskCheckResponseSchema, { approved: true, adjustedSize: allowed });

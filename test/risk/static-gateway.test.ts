@@ -69,3 +69,48 @@ describe('static risk gateway', () => {
     guard.close();
   });
 });
+
+describe('EWMA VaR limit', () => {
+  it('matches the RiskMetrics recursion (Hull 5.2) and the normal VaR/ES multipliers, and enforces max VaR', async () => {
+    const b = new InProcessBus();
+    const gw = new StaticRiskGateway(b, {
+      perSymbolNotional: 1e9,
+      portfolioNotional: 1e9,
+      maxOrderNotional: 1e9,
+      var: { confidence: 0.95, maxVar: 100, lambda: 0.9, barMs: 3_600_000 },
+    });
+    gw.start();
+    // Bars: 100 → 101 → 103.02 gives log returns r1 = ln(1.01), r2 = ln(1.02).
+    gw.onMark('BTC-USDT', 100);
+    gw.onBar();
+    gw.onMark('BTC-USDT', 101);
+    gw.onBar();
+    gw.onMark('BTC-USDT', 103.02);
+    gw.onBar();
+    const r1 = Math.log(1.01);
+    const r2 = Math.log(1.02);
+    const variance = 0.9 * r1 * r1 + 0.1 * r2 * r2; // Hull 5.2 shape: seed r1², then one recursion step
+    const sigma = Math.sqrt(variance);
+    expect(gw.varOf().degraded).toBe(false);
+    const pos = (qty: number) =>
+      b.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: qty, avgPrice: 100 })] })));
+    pos(60);
+    await new Promise((r) => setTimeout(r, 1));
+    const v = gw.varOf();
+    const exposure = 60 * 103.02;
+    expect(v.var).toBeCloseTo(exposure * sigma * 1.644854, 3);
+    expect(v.cvar).toBeCloseTo(exposure * sigma * 2.062713, 3);
+    // The Hull worked example itself: λ = 0.9, σ = 1 %, u = 2 % → σ = 1.140175 %.
+    const { EwmaVolatility } = await import('../../src/risk/analytics/ewma.js');
+    const h = new EwmaVolatility(0.9, 0.0001);
+    h.update(0.02);
+    expect(h.sigma * 100).toBeCloseTo(1.140175, 6);
+    // 60 BTC ≈ VaR 115 > 100: more buying is refused, selling (reducing) passes.
+    const buy = gw.evaluate(create(RiskCheckRequestSchema, { proposedOrder: create(OrderRequestSchema, { symbol: 'BTC-USDT', side: Side.BUY, size: 1, price: 103 }) }));
+    expect(buy).toMatchObject({ approved: false, reason: RejectReason.RISK_LIMIT });
+    expect(buy.rejectReason).toMatch(/VaR/);
+    const sell = gw.evaluate(create(RiskCheckRequestSchema, { proposedOrder: create(OrderRequestSchema, { symbol: 'BTC-USDT', side: Side.SELL, size: 10, price: 103 }) }));
+    expect(sell.approved).toBe(true);
+    gw.stop();
+  });
+});
