@@ -127,11 +127,12 @@ describe.skipIf(!hasNatsServer)('executor chaos: SIGKILL mid-burst, restart, rec
   it('never duplicates, keeps nonces monotonic, reconciles every order and matches venue positions', async () => {
     const cfgPath = writeConfig(false);
     let published = 0;
+    const recoveries: unknown[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const { child, ready, exited } = startChild(cfgPath);
-      await ready;
+      recoveries.push((await ready as { recovery: unknown }).recovery);
       // Burst: 40 signals every 5 ms until the kill lands somewhere in the middle of it.
-      const killAfter = 150 + Math.floor(Math.random() * 250);
+      const killAfter = 300 + Math.floor(Math.random() * 900);
       const t0 = Date.now();
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
@@ -206,7 +207,7 @@ describe.skipIf(!hasNatsServer)('executor chaos: SIGKILL mid-burst, restart, rec
     expect(report.balanceMismatches).toEqual([]);
     console.log(
       `chaos: ${ROUNDS} kills, ${published} signals, ${receivedIds.length} orders at venue, ${report.orders.length} in WAL, ` +
-        `recovery ${JSON.stringify(report.recovery)}, position ${ours.toFixed(4)} BTC`,
+        `recoveries ${JSON.stringify([...recoveries, report.recovery])}, position ${ours.toFixed(4)} BTC`,
     );
   }, 180_000);
 });
