@@ -42,6 +42,9 @@ f(x::T) where {T<:Real} = x^2
 end
 `;
 
+// Each CLI run starts a fresh Node + tsx; on a loaded 2-core machine that alone can take 20 s.
+const CLI_TIMEOUT = 120_000;
+
 describe('julia syntax gate', () => {
   let dir: string;
   beforeAll(async () => {
@@ -51,7 +54,7 @@ describe('julia syntax gate', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('passes a directory of valid Julia', async () => {
+  it('passes a directory of valid Julia', { timeout: CLI_TIMEOUT }, async () => {
     const ok = path.join(dir, 'ok');
     await mkdir(ok);
     await writeFile(path.join(ok, 'Valid.jl'), VALID);
@@ -61,7 +64,7 @@ describe('julia syntax gate', () => {
     expect(r.stdout).toContain('1 file(s) parsed clean');
   });
 
-  it('fails on a planted unclosed block and prints file:line:col', async () => {
+  it('fails on a planted unclosed block and prints file:line:col', { timeout: CLI_TIMEOUT }, async () => {
     const bad = path.join(dir, 'bad-block');
     await mkdir(bad);
     await writeFile(path.join(bad, 'Valid.jl'), VALID);
@@ -79,7 +82,7 @@ describe('julia syntax gate', () => {
     expect(problems).toEqual([{ file: 'planted.jl', line: 2, column: 11, kind: 'MISSING', detail: 'missing )' }]);
   });
 
-  it('fails when there is nothing to check, so a wrong root cannot pass silently', async () => {
+  it('fails when there is nothing to check, so a wrong root cannot pass silently', { timeout: CLI_TIMEOUT }, async () => {
     const empty = path.join(dir, 'empty');
     await mkdir(empty);
     const r = await runGate([empty]);
@@ -87,7 +90,7 @@ describe('julia syntax gate', () => {
     expect(r.stderr).toContain('no .jl files');
   });
 
-  it('exits 2 when a root does not exist', async () => {
+  it('exits 2 when a root does not exist', { timeout: CLI_TIMEOUT }, async () => {
     const r = await runGate([path.join(dir, 'does-not-exist')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('path does not exist');
