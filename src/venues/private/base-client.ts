@@ -99,7 +99,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
   abstract cancel(req: CancelRequest): Promise<OrderAck>;
   abstract replace(req: ReplaceRequest): Promise<OrderAck>;
   abstract openOrders(): Promise<OrderAck[]>;
-  abstract orderStatus(clientId: string): Promise<OrderAck | undefined>;
+  abstract orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined>;
   abstract balances(): Promise<Record<string, number>>;
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -299,8 +299,11 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
     });
   }
 
-  /** Snapshot of a tracked order as an OrderAck (cumulative across replacements). */
-  protected ackOf(t: OrderTrack, status: OrderStatus, lastQty = 0, lastPx = 0): OrderAck {
+  /**
+   * Snapshot of a tracked order as an OrderAck (cumulative across replacements). `fee` is the fee of
+   * the fill this ack reports when it reports one (lastFillQty > 0), else the order's total fee.
+   */
+  protected ackOf(t: OrderTrack, status: OrderStatus, lastQty = 0, lastPx = 0, lastFee = 0): OrderAck {
     const filled = t.carriedFilled + t.filled;
     const cost = t.carriedCost + t.cost;
     return create(OrderAckSchema, {
@@ -313,7 +316,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       orderGroupId: t.orderGroupId,
       lastFillQty: lastQty,
       lastFillPrice: lastPx,
-      fee: t.carriedFee + t.fee,
+      fee: lastQty > 0 ? lastFee : t.carriedFee + t.fee,
       symbol: t.symbol,
       side: t.side,
       tsNs: nowNs(),

@@ -290,21 +290,30 @@ export class BinanceOrderClient extends WsOrderClientBase {
     return (r.result as Array<Record<string, unknown>>).map((o) => this.absorb(o));
   }
 
-  async orderStatus(clientId: string): Promise<OrderAck | undefined> {
-    const t = this.tracks.get(clientId);
-    const symbols = t ? [t.symbol] : [];
-    if (!t) {
-      // order.status needs a symbol; without a track, look through open orders first.
-      const open = await this.openOrders();
-      const hit = open.find((a) => a.clientId === clientId);
-      if (hit) return hit;
-      return undefined;
+  async orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined> {
+    const sym = symbol || this.tracks.get(clientId)?.symbol;
+    if (!sym) {
+      // order.status needs a symbol; without one only open orders can be searched.
+      return (await this.openOrders()).find((a) => a.clientId === clientId);
     }
-    for (const s of symbols) {
-      const r = await this.call('order.status', { symbol: BinanceOrderClient.venueSymbol(s), origClientOrderId: clientId });
-      if (r.status === 200) return this.absorb(r.result as Record<string, unknown>);
+    const r = await this.call('order.status', { symbol: BinanceOrderClient.venueSymbol(sym), origClientOrderId: clientId });
+    if (r.status === 200) {
+      const o = r.result as Record<string, unknown>;
+      const ack = this.absorb(o);
+      const t = this.tracks.get(clientId)!;
+      if (ack.filledQty > 0 && t.fee === 0) {
+        // order.status carries no commission: sum it from the order's trades.
+        const tr = await this.call('myTrades', { symbol: BinanceOrderClient.venueSymbol(sym), orderId: Number(o.orderId) });
+        if (tr.status === 200) {
+          for (const f of tr.result as Array<{ commission: string }>) t.fee += Number(f.commission);
+          return this.ackOf(t, t.status);
+        }
+      }
+      return ack;
     }
-    return undefined;
+    const e = (r.error ?? {}) as { code?: number; msg?: string };
+    if (e.code === -2013) return undefined; // "Order does not exist."
+    throw new VenueClientError(this.venue, 'PROTOCOL', `order.status: ${e.code} ${e.msg}`);
   }
 
   async balances(): Promise<Record<string, number>> {
@@ -379,10 +388,11 @@ export class BinanceOrderClient extends WsOrderClientBase {
     t.filled = Number(ev.z);
     t.cost = Number(ev.Z);
     const lastQty = Number(ev.l);
-    if (x === 'TRADE') t.fee += Number(ev.n);
+    const lastFee = x === 'TRADE' ? Number(ev.n) : 0;
+    t.fee += lastFee;
     const status = STATUS[String(ev.X)] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED;
     t.status = status;
-    const ack = this.ackOf(t, status, x === 'TRADE' ? lastQty : 0, x === 'TRADE' ? Number(ev.L) : 0);
+    const ack = this.ackOf(t, status, x === 'TRADE' ? lastQty : 0, x === 'TRADE' ? Number(ev.L) : 0, lastFee);
     if (String(ev.r) !== 'NONE' && status === OrderStatus.REJECTED) ack.rejectDetail = String(ev.r);
     this.emitUpdate(ack);
   }

@@ -282,14 +282,16 @@ export class KrakenOrderClient extends WsOrderClientBase {
       const execType = String(e.exec_type);
       let lastQty = 0;
       let lastPx = 0;
+      let lastFee = 0;
       if (execType === 'trade') {
         lastQty = Number(e.last_qty);
         lastPx = Number(e.last_price);
-        for (const f of (e.fees ?? []) as Array<{ qty: number }>) t.fee += Number(f.qty);
+        for (const f of (e.fees ?? []) as Array<{ qty: number }>) lastFee += Number(f.qty);
+        t.fee += lastFee;
       }
       t.status = STATUS[String(e.order_status)] ?? t.status;
       // Snapshot entries reconcile state (published as updates so the executor sees venue truth).
-      this.emitUpdate(this.ackOf(t, t.status, lastQty, lastPx));
+      this.emitUpdate(this.ackOf(t, t.status, lastQty, lastPx, lastFee));
     }
   }
 }

@@ -192,9 +192,11 @@ export class OkxOrderClient extends WsOrderClientBase {
     return rows.map((o) => this.absorb(o, false));
   }
 
-  async orderStatus(clientId: string): Promise<OrderAck | undefined> {
-    const t = this.tracks.get(clientId);
-    const q = new URLSearchParams({ clOrdId: clientId, ...(t ? { instId: t.symbol } : {}) }).toString();
+  async orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined> {
+    const instId = symbol || this.tracks.get(clientId)?.symbol;
+    // OKX requires instId for this query; without it only open orders can be searched.
+    if (!instId) return (await this.openOrders()).find((a) => a.clientId === clientId);
+    const q = new URLSearchParams({ instId, clOrdId: clientId }).toString();
     const rows = await this.rest('GET', `/api/v5/trade/order?${q}`);
     return rows[0] ? this.absorb(rows[0], false) : undefined;
   }
@@ -224,7 +226,8 @@ export class OkxOrderClient extends WsOrderClientBase {
     if (o.sz) t.qty = Number(o.sz);
     t.status = STATUS[o.state ?? ''] ?? t.status;
     const fillSz = push ? Number(o.fillSz || 0) : 0;
-    return this.ackOf(t, t.status, fillSz, fillSz > 0 ? Number(o.fillPx) : 0);
+    // OKX reports fees as negative numbers (a charge); fillFee is this fill's.
+    return this.ackOf(t, t.status, fillSz, fillSz > 0 ? Number(o.fillPx) : 0, Math.abs(Number(o.fillFee || 0)));
   }
 
   protected onPush(msg: Record<string, unknown>): void {

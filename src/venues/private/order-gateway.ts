@@ -48,10 +48,10 @@ export class OrderGateway {
   private readonly log;
   private readonly subs: Subscription[] = [];
   private readonly unsubs: Array<() => void> = [];
-  /** Client ids whose place() outcome is unknown; resolved on reconnect. */
-  private readonly unknown = new Set<string>();
-  /** Orders last seen non-terminal (NEW/PARTIAL): after a drop their fills may have been missed. */
-  private readonly live = new Map<string, OrderStatus>();
+  /** Client id -> symbol of orders whose place() outcome is unknown; resolved on reconnect. */
+  private readonly unknown = new Map<string, string>();
+  /** Client id -> symbol of orders last seen NEW/PARTIAL: after a drop their fills may have been missed. */
+  private readonly live = new Map<string, string>();
   private readonly ns: Namespace;
   private stopped = false;
   readonly venue: string;
@@ -105,7 +105,7 @@ export class OrderGateway {
   }
 
   private note(ack: OrderAck): void {
-    if (ack.status === OrderStatus.NEW || ack.status === OrderStatus.PARTIAL) this.live.set(ack.clientId, ack.status);
+    if (ack.status === OrderStatus.NEW || ack.status === OrderStatus.PARTIAL) this.live.set(ack.clientId, ack.symbol);
     else if (ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.live.delete(ack.clientId);
   }
 
@@ -160,7 +160,7 @@ export class OrderGateway {
       ack = await client.place(req);
     } catch (err) {
       // Sent but no answer: the venue may hold the order. Never report it as rejected.
-      this.unknown.add(req.clientId);
+      this.unknown.set(req.clientId, req.symbol);
       ack = create(OrderAckSchema, {
         clientId: req.clientId,
         venue: this.venue,
@@ -171,7 +171,7 @@ export class OrderGateway {
         accepted: false,
         ...base,
       });
-      if (client.connected) void this.resolveUnknown(client, req.clientId);
+      if (client.connected) void this.resolveUnknown(client, req.clientId, req.symbol);
     }
     this.reply(m, ack, req.traceId);
   }
@@ -208,10 +208,10 @@ export class OrderGateway {
     }
   }
 
-  private async resolveUnknown(client: VenueOrderClient, clientId: string, attempt = 0): Promise<void> {
+  private async resolveUnknown(client: VenueOrderClient, clientId: string, symbol: string, attempt = 0): Promise<void> {
     if (!this.unknown.has(clientId) || this.stopped) return;
     try {
-      const ack = await client.orderStatus(clientId);
+      const ack = await client.orderStatus(clientId, symbol);
       if (ack) this.publish(ack);
       else {
         // The venue never saw it: a definite, safe-to-retry rejection.
@@ -222,7 +222,7 @@ export class OrderGateway {
       // Keep asking (backoff) while connected; a reconnect also retries every unknown outcome.
       this.log.warn({ clientId, attempt, err: errText(err) }, 'order status query failed; retrying');
       if (client.connected && !this.stopped) {
-        const t = setTimeout(() => void this.resolveUnknown(client, clientId, attempt + 1), Math.min(2000, 50 * 2 ** attempt));
+        const t = setTimeout(() => void this.resolveUnknown(client, clientId, symbol, attempt + 1), Math.min(2000, 50 * 2 ** attempt));
         t.unref();
       }
     }
@@ -236,12 +236,12 @@ export class OrderGateway {
       for (const ack of open) this.publish(ack);
       // Orders we believed live but the venue no longer lists: filled or cancelled while we were
       // away. Ask for each one so no fill is lost.
-      for (const id of [...this.live.keys()]) {
+      for (const [id, symbol] of [...this.live]) {
         if (openIds.has(id)) continue;
-        const ack = await client.orderStatus(id);
+        const ack = await client.orderStatus(id, symbol);
         if (ack) this.publish(ack);
       }
-      for (const id of [...this.unknown]) await this.resolveUnknown(client, id);
+      for (const [id, symbol] of [...this.unknown]) await this.resolveUnknown(client, id, symbol);
       this.log.info({ open: open.length }, 'reconciled');
     } catch (err) {
       this.log.warn({ err: errText(err) }, 'reconcile failed');

@@ -75,11 +75,20 @@ export interface VenueOrderClient {
   replace(req: ReplaceRequest): Promise<OrderAck>;
   /** Open orders as known by the venue (used for reconciliation after reconnect / restart). */
   openOrders(): Promise<OrderAck[]>;
-  /** Venue's view of one order by our client id; undefined when the venue never saw it. */
-  orderStatus(clientId: string): Promise<OrderAck | undefined>;
+  /**
+   * Venue's view of one order (open or closed) by our client id; undefined when the venue never saw
+   * it. `symbol` is needed by Binance and OKX to find a closed order the client has no memory of
+   * (e.g. after a restart); without it only open orders can be found there.
+   */
+  orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined>;
   /** Free balances per asset. */
   balances(): Promise<Record<string, number>>;
-  /** Every execution-stream update (NEW, PARTIAL, FILLED, CANCELLED, REJECTED). Returns unsubscribe. */
+  /**
+   * Every execution-stream update (NEW, PARTIAL, FILLED, CANCELLED, REJECTED). Quantities and
+   * avg price are cumulative; `lastFillQty/lastFillPrice/fee` describe the fill this update reports
+   * (fee = that fill's fee). Acks without a fill (lastFillQty = 0) carry the order's total fee.
+   * Returns unsubscribe.
+   */
   onUpdate(cb: (ack: OrderAck) => void): () => void;
   /** Private-stream up/down transitions. Returns unsubscribe. */
   onConnectionChange(cb: (connected: boolean) => void): () => void;

@@ -159,7 +159,21 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
       const last = seen[seen.length - 1]!;
       expect(last.filledQty).toBeCloseTo(0.8, 9);
       expect(last.avgPrice).toBeCloseTo((0.5 * 50_001 + 0.3 * 50_002) / 0.8, 6);
-      expect(last.fee).toBeGreaterThan(0);
+      // Each fill update carries that fill's fee (taker 0.1 %).
+      expect(fills[0]!.fee).toBeCloseTo(0.5 * 50_001 * 0.001, 6);
+      expect(fills[1]!.fee).toBeCloseTo(0.3 * 50_002 * 0.001, 6);
+      // A restarted client (no memory of the order) finds the closed order by client id + symbol.
+      const fresh = clientFor(venue, sim, creds);
+      await fresh.connect();
+      try {
+        const st = await fresh.orderStatus(req.clientId, 'BTC-USDT');
+        expect(st?.status).toBe(OrderStatus.FILLED);
+        expect(st?.filledQty).toBeCloseTo(0.8, 9);
+        expect(st?.fee).toBeCloseTo((0.5 * 50_001 + 0.3 * 50_002) * 0.001, 6);
+        expect(await fresh.orderStatus('NeverSent1', 'BTC-USDT')).toBeUndefined();
+      } finally {
+        await fresh.close();
+      }
     });
 
     it('fills a resting order partially from the tape after its queue, then fully', async () => {

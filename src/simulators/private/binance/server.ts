@@ -47,6 +47,8 @@ export class BinancePrivateSim extends PrivateVenueSim {
   private readonly streams = new Set<WebSocket>();
   private readonly secret: Buffer;
   private readonly edKey: KeyObject | undefined;
+  /** Fills per venue order id, for myTrades (order.status carries no commission). */
+  private readonly fills = new Map<string, Array<{ qty: number; price: number; fee: number; liquidity: string; tradeId: number; time: number }>>();
   /** Connections logged on with session.logon (Ed25519): later requests need no signature. */
   private readonly sessions = new WeakSet<WebSocket>();
 
@@ -160,6 +162,29 @@ export class BinancePrivateSim extends PrivateVenueSim {
         const o = this.engine.findByClientId(ACCOUNT, String(p.origClientOrderId ?? ''));
         if (!o) return this.err(ws, req.id, 400, -2013, 'Order does not exist.');
         return this.reply(ws, { id: req.id, status: 200, result: this.orderJson(o) });
+      }
+      case 'myTrades': {
+        const list = this.fills.get(String(p.orderId ?? '')) ?? [];
+        const o = this.engine.getOrder(String(p.orderId ?? ''));
+        return this.reply(ws, {
+          id: req.id,
+          status: 200,
+          result: list.map((f) => ({
+            symbol: p.symbol,
+            id: f.tradeId,
+            orderId: Number(p.orderId),
+            orderListId: -1,
+            price: dec(f.price),
+            qty: dec(f.qty),
+            quoteQty: dec(f.qty * f.price),
+            commission: dec(f.fee),
+            commissionAsset: o ? this.engine.symbolRules(o.symbol)?.quote ?? '' : '',
+            time: f.time,
+            isBuyer: o?.side === 'buy',
+            isMaker: f.liquidity === 'maker',
+            isBestMatch: true,
+          })),
+        });
       }
       case 'openOrders.status':
         return this.reply(ws, {
@@ -333,6 +358,11 @@ export class BinancePrivateSim extends PrivateVenueSim {
   }
 
   protected onExec(ev: ExecEvent): void {
+    if (ev.kind === 'fill') {
+      let list = this.fills.get(ev.order.orderId);
+      if (!list) this.fills.set(ev.order.orderId, (list = []));
+      list.push({ ...ev.fill, time: ev.order.updatedMs });
+    }
     if (this.streams.size === 0) return;
     const o = ev.order;
     const fill = ev.kind === 'fill' ? ev.fill : undefined;

@@ -84,6 +84,10 @@ export class OkxPrivateSim extends PrivateVenueSim {
         json(res, 200, { code: '0', msg: '', data: this.engine.openOrders(ACCOUNT).map((o) => this.orderJson(o)) });
         return true;
       case '/api/v5/trade/order': {
+        if (!q.get('instId')) {
+          json(res, 200, { code: '51000', msg: 'Parameter instId error', data: [] });
+          return true;
+        }
         const o = this.engine.findByClientId(ACCOUNT, q.get('clOrdId') ?? '');
         if (!o) json(res, 200, { code: '51603', msg: 'Order does not exist', data: [] });
         else json(res, 200, { code: '0', msg: '', data: [this.orderJson(o)] });
