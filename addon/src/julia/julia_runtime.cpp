@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -223,7 +224,7 @@ JuliaInstall locate_julia(const JuliaSearch& search) {
   return JuliaInstall{r.root, r.bindir, r.libjulia, sysimage, stamp};
 }
 
-JuliaRuntime::JuliaRuntime(JuliaInstall install, void* handle, JlApi api, std::string version)
+JuliaRuntime::JuliaRuntime(Key, JuliaInstall install, void* handle, JlApi api, std::string version)
     : install_(std::move(install)), handle_(handle), api_(api), version_(std::move(version)), err_buf_(kErrBufSize, '\0') {}
 
 JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
@@ -278,13 +279,8 @@ JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
          "sysimage " + inst.sysimage + " was built with Julia " + inst.sysimage_built_with + " but " +
              inst.libjulia + " is Julia " + version + "; rebuild it with sysimage/build.sh using this Julia");
   }
-  g_runtime.reset(new JuliaRuntime(std::move(inst), lib.release(), api, std::move(version)));
+  g_runtime = std::make_unique<JuliaRuntime>(Key{}, std::move(inst), lib.release(), api, std::move(version));
   return *g_runtime;
-}
-
-bool JuliaRuntime::owned_by_this_thread() const {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  return started_ && owner_ == std::this_thread::get_id();
 }
 
 void JuliaRuntime::start_on_this_thread() {
@@ -326,7 +322,6 @@ void JuliaRuntime::start_on_this_thread() {
 }
 
 bool JuliaRuntime::eval_checked(const std::string& code, std::string& error) {
-  err_buf_.assign(kErrBufSize, '\0');
   jl_value_t* r = api_.jl_eval_string(code.c_str());
   if (r == nullptr || api_.jl_exception_occurred() != nullptr) {
     error = err_buf_[0] != '\0' ? std::string(err_buf_.data()) : std::string("Julia raised an exception (no message captured)");
@@ -340,6 +335,7 @@ bool JuliaRuntime::eval_checked(const std::string& code, std::string& error) {
 }
 
 void JuliaRuntime::resolve_entry_points() {
+  std::fill(err_buf_.begin(), err_buf_.end(), '\0');  // same storage: its address goes into the code
   char addr_table[32];
   char addr_err[32];
   std::snprintf(addr_table, sizeof addr_table, "0x%016llx",

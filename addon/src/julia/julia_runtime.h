@@ -116,7 +116,6 @@ class JuliaRuntime {
   // Entry point address (valid after start). The caller casts it to the documented signature.
   void* entry(EntryPoint which) const;
 
-  bool owned_by_this_thread() const;
   const JuliaInstall& install() const { return install_; }
   const std::string& julia_version() const { return version_; }
 
@@ -124,7 +123,15 @@ class JuliaRuntime {
   JuliaRuntime& operator=(const JuliaRuntime&) = delete;
 
  private:
-  JuliaRuntime(JuliaInstall install, void* handle, JlApi api, std::string version);
+  // Passkey: only preflight() can construct, yet std::make_unique can call the constructor.
+  struct Key {
+    explicit Key() = default;
+  };
+
+ public:
+  JuliaRuntime(Key, JuliaInstall install, void* handle, JlApi api, std::string version);
+
+ private:
   void resolve_entry_points();
   // Evaluates `code` in Main; the code writes any caught error text into err_buf_ (NUL-terminated).
   bool eval_checked(const std::string& code, std::string& error);
