@@ -53,6 +53,9 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   private msgRate = 0;
   private readonly seq = new Map<string, bigint>();
   protected readonly s: AdapterStats;
+  private readonly cMessages: ReturnType<typeof mMessages.labels>;
+  private readonly cQuotes: ReturnType<typeof mTicks.labels>;
+  private readonly cTrades: ReturnType<typeof mTicks.labels>;
   /** A requested snapshot that has not arrived after this long is requested again. */
   protected readonly snapshotTimeoutMs: number;
   private readonly staleNs: bigint;
@@ -69,6 +72,10 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   ) {
     if (opts.symbols.length === 0) throw new RangeError(`${venue} adapter needs at least one symbol`);
     this.log = createLogger(`md.${venue}`);
+    // Label lookups bound once: these counters move on every message.
+    this.cMessages = mMessages.labels({ venue });
+    this.cQuotes = mTicks.labels({ venue, kind: 'quote' });
+    this.cTrades = mTicks.labels({ venue, kind: 'trade' });
     this.clock = opts.clock ?? systemClock;
     this.bySymbol = new Map(opts.symbols.map((m) => [m.venueSymbol, m]));
     this.backoff = new Backoff({ ...defaults.reconnect, ...opts.reconnect });
@@ -299,7 +306,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     this.s.messages++;
     this.msgsInWindow++;
     this.s.lastMessageNs = recvNs;
-    mMessages.inc({ venue: this.venue });
+    this.cMessages.inc();
     let text: string;
     if (typeof data === 'string') text = data;
     else if (isBinary) {
@@ -381,7 +388,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
       aggressor,
     };
     this.s.ticks++;
-    mTicks.inc({ venue: this.venue, kind: flags & TickFlag.TRADE ? 'trade' : 'quote' });
+    (flags & TickFlag.TRADE ? this.cTrades : this.cQuotes).inc();
     try {
       this.opts.sink.onTick(tick);
     } catch (e) {
