@@ -293,8 +293,15 @@ export class BinanceOrderClient extends WsOrderClientBase {
   async orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined> {
     const sym = symbol || this.tracks.get(clientId)?.symbol;
     if (!sym) {
-      // order.status needs a symbol; without one only open orders can be searched.
-      return (await this.openOrders()).find((a) => a.clientId === clientId);
+      // order.status needs a symbol: search open orders, then every configured symbol.
+      const open = (await this.openOrders()).find((a) => a.clientId === clientId);
+      if (open) return open;
+      const candidates = new Set([...(this.opts.symbols ?? []), ...Object.keys(this.bOpts.minLots ?? {})]);
+      for (const s of candidates) {
+        const a = await this.orderStatus(clientId, s);
+        if (a) return a;
+      }
+      return undefined;
     }
     const r = await this.call('order.status', { symbol: BinanceOrderClient.venueSymbol(sym), origClientOrderId: clientId });
     if (r.status === 200) {

@@ -194,8 +194,16 @@ export class OkxOrderClient extends WsOrderClientBase {
 
   async orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined> {
     const instId = symbol || this.tracks.get(clientId)?.symbol;
-    // OKX requires instId for this query; without it only open orders can be searched.
-    if (!instId) return (await this.openOrders()).find((a) => a.clientId === clientId);
+    if (!instId) {
+      // OKX requires instId for this query: search open orders, then every configured symbol.
+      const open = (await this.openOrders()).find((a) => a.clientId === clientId);
+      if (open) return open;
+      for (const s of this.opts.symbols ?? []) {
+        const a = await this.orderStatus(clientId, s);
+        if (a) return a;
+      }
+      return undefined;
+    }
     const q = new URLSearchParams({ instId, clOrdId: clientId }).toString();
     const rows = await this.rest('GET', `/api/v5/trade/order?${q}`);
     return rows[0] ? this.absorb(rows[0], false) : undefined;

@@ -57,6 +57,11 @@ export interface VenueClientOptions {
   readonly reconnectDelayMs?: number;
   /** Binance recvWindow in ms. Default 5000. */
   readonly recvWindowMs?: number;
+  /**
+   * Canonical symbols traded on this account. Binance and OKX can only look a closed order up per
+   * symbol: `orderStatus` without a symbol hint tries each of these before answering undefined.
+   */
+  readonly symbols?: readonly string[];
 }
 
 export interface VenueOrderClient {

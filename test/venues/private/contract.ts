@@ -174,6 +174,19 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
       } finally {
         await fresh.close();
       }
+      // Without the symbol hint, the configured symbols are searched.
+      const fresh2 = createOrderClient(venue, {
+        wsUrl: sim.wsUrl,
+        restUrl: sim.url,
+        credentials: creds ?? TEST_CREDENTIALS[venue],
+        symbols: ['ETH-USDT', 'BTC-USDT'],
+      });
+      await fresh2.connect();
+      try {
+        expect((await fresh2.orderStatus(req.clientId))?.status).toBe(OrderStatus.FILLED);
+      } finally {
+        await fresh2.close();
+      }
     });
 
     it('fills a resting order partially from the tape after its queue, then fully', async () => {
