@@ -4,6 +4,7 @@
  * per-batch insert latency by batch size. Rows are real Binance BTCUSDT top-of-book updates.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createClient } from '@clickhouse/client';
 import type { NormalizedTick } from '../src/contracts/market.js';
@@ -29,6 +30,7 @@ function repeat(base: NormalizedTick[], n: number): NormalizedTick[] {
 export async function run(): Promise<object> {
   const database = `kestrel_bench_${process.pid}`;
   const admin = createClient({ url: URL_ });
+  const loadStart = os.loadavg()[0];
   try {
     await admin.ping();
     const v = await (await admin.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>();
@@ -79,6 +81,8 @@ export async function run(): Promise<object> {
 
     const result = {
       server: v[0]?.v,
+      load_avg_1m_start: loadStart,
+      load_avg_1m_end: os.loadavg()[0],
       format: 'RowBinary via HTTP',
       rows: n,
       rows_committed: Number(c?.n ?? 0),
@@ -91,9 +95,6 @@ export async function run(): Promise<object> {
       dropped: st.dropped,
       per_batch_insert_latency: perBatch,
     };
-    const dir = path.resolve(import.meta.dirname, 'results');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'clickhouse.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, ...result }, null, 2));
     return result;
   } catch (err) {
     return { error: `ClickHouse not reachable at ${URL_} or failed: ${(err as Error).message}` };

@@ -173,13 +173,14 @@ export async function run(): Promise<object> {
     data: 'binance spot BTCUSDT bookTicker, hftbacktest 2024-08-08 (28,040 updates, repeated to n)',
     n: ticks.length,
     cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    // Shared machine: the 1-minute load average says how contended the run was.
+    load_avg_1m_start: os.loadavg()[0],
     inline_gates_and_sink: await inlineCost(ticks),
     queued_4_shards_sink_only: await throughput(ticks, false),
     queued_4_shards_with_bus_norm_and_agg: await throughput(ticks, true),
     capture_file: await capture(ticks),
+    load_avg_1m_end: os.loadavg()[0],
   };
-  const dir = path.resolve(import.meta.dirname, 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'ingestion.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, ...result }, null, 2));
   return result;
 }
