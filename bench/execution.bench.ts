@@ -82,7 +82,7 @@ function instantVenue(bus: InProcessBus): { market: SnapshotStore; stop(): void 
   return { market, stop: () => sub.unsubscribe() };
 }
 
-async function scenario(walBase: string, paced: number, burst: number, venueKind: 'simulator' | 'instant'): Promise<object> {
+export async function scenario(walBase: string, paced: number, burst: number, venueKind: 'simulator' | 'instant'): Promise<object> {
   const bus = new InProcessBus();
   const venue =
     venueKind === 'simulator'

@@ -19,6 +19,7 @@ import {
   RejectReason,
   RiskCheckRequestSchema,
   RiskCheckResponseSchema,
+  ReplaceRequestSchema,
   Side,
   SignalSchema,
   TimeInForce,
@@ -377,24 +378,60 @@ export class Executor {
     await Promise.all(open.map((o) => this.cancel(o, reason)));
   }
 
-  /** Cancel one order via ord.cancel.req (the order gateway), falling back to the private client. */
+  /**
+   * Cancel one order through ord.cancel.req (the venue's order gateway); when no gateway answers,
+   * through the private client directly. The venue's answer is applied like any other update.
+   */
   async cancel(o: OrderRecord, reason: string): Promise<OrderAck | undefined> {
     const req = create(CancelRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, reason });
+    let ack: OrderAck | undefined;
     try {
+      const m = await this.deps.bus.request(subjects.orderCancelReq(this.ns), toBinary(CancelRequestSchema, req), {
+        timeoutMs: 200,
+        headers: { [H.correlationId]: o.clientId },
+      });
+      ack = fromBinary(OrderAckSchema, m.data);
+    } catch (err) {
       const recon = this.deps.recon?.[o.venue];
-      let ack: OrderAck;
-      if (recon) ack = await recon.cancel(req);
-      else {
-        const m = await this.deps.bus.request(subjects.orderCancelReq(this.ns), toBinary(CancelRequestSchema, req), {
-          timeoutMs: 200,
-          headers: { [H.correlationId]: o.clientId },
-        });
-        ack = fromBinary(OrderAckSchema, m.data);
+      if (!recon) {
+        this.log.warn({ clientId: o.clientId, err: String(err) }, 'cancel failed');
+        return undefined;
       }
-      if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED) this.applyAck(ack);
+      try {
+        ack = await recon.cancel(req);
+      } catch (err2) {
+        this.log.warn({ clientId: o.clientId, err: String(err2) }, 'cancel failed');
+        return undefined;
+      }
+    }
+    if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.applyAck(ack);
+    return ack;
+  }
+
+  /** Amend price and/or quantity (ord.replace.req), keeping the client id. 0 keeps the current value. */
+  async replace(o: OrderRecord, newPrice: number, newQuantity: number): Promise<OrderAck | undefined> {
+    if (isTerminal(o.state)) return undefined;
+    const req = create(ReplaceRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, newPrice, newQuantity });
+    try {
+      const m = await this.deps.bus.request(subjects.orderReplaceReq(this.ns), toBinary(ReplaceRequestSchema, req), {
+        timeoutMs: 200,
+        headers: { [H.correlationId]: o.clientId },
+      });
+      const ack = fromBinary(OrderAckSchema, m.data);
+      if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) {
+        if (this.slots.has(o.clientId)) {
+          // Keep the in-flight exposure exact across the size change.
+          const before = o.side === Side.SELL ? -o.remaining : o.remaining;
+          if (newQuantity > 0) o.size = newQuantity;
+          const after = o.side === Side.SELL ? -o.remaining : o.remaining;
+          this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + after - before);
+        } else if (newQuantity > 0) o.size = newQuantity;
+        if (newPrice > 0) o.price = newPrice;
+        this.applyAck(ack);
+      }
       return ack;
     } catch (err) {
-      this.log.warn({ clientId: o.clientId, err: String(err) }, 'cancel failed');
+      this.log.warn({ clientId: o.clientId, err: String(err) }, 'replace failed');
       return undefined;
     }
   }
@@ -503,7 +540,7 @@ export class Executor {
   private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
     const shadow = this.cfg.mode === 'shadow';
     const now = nowNs();
-    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, this.deps.market.get(a.venue, s.symbol), now, shadow);
+    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, this.deps.market.get(a.venue, s.symbol), now, shadow, this.cfg.tif === TimeInForce.GTC);
     if (!g.ok) return this.reject(s, a.venue, g.reason, g.detail);
     if (g.corrections !== 0) this.counters.corrected++;
     const price = g.price;
@@ -678,8 +715,10 @@ export class Executor {
     const b = this.breakers.get(o.venue);
     if (ack.status === OrderStatus.REJECTED && isVenueFault(ack.rejectReason)) b.onFailure();
     else b.onSuccess();
-    if (!ack.clientId) ack.clientId = o.clientId;
-    this.applyAck(ack);
+    if (!ack.clientId) {
+      ack.clientId = o.clientId;
+      this.applyAck(ack);
+    } else this.applyAck(ack, m.data);
   }
 
   private onSendError(o: OrderRecord, err: unknown): void {
@@ -752,12 +791,14 @@ export class Executor {
       this.log.warn({ subject: m.subject }, 'malformed ord.ack dropped');
       return;
     }
-    if (!ack.clientId) ack.clientId = m.headers[H.correlationId] ?? '';
-    this.applyAck(ack);
+    if (!ack.clientId) {
+      ack.clientId = m.headers[H.correlationId] ?? '';
+      this.applyAck(ack);
+    } else this.applyAck(ack, m.data);
   }
 
   /** Apply a venue update (reply, stream, or reconciliation answer) to its order. */
-  applyAck(ack: OrderAck): void {
+  applyAck(ack: OrderAck, wire?: Uint8Array): void {
     const o = this.orders.get(ack.clientId);
     if (!o) {
       if (this.nonces.isOurs(ack.clientId)) this.counters.unknownAcks++;
@@ -768,7 +809,7 @@ export class Executor {
     const before = o.state;
     const d = o.apply(ack);
     if (d.qty === 0 && before === o.state && ack.status !== OrderStatus.REJECTED) return; // duplicate / stale
-    this.journal.ack(ack);
+    this.journal.ack(ack, wire);
     this.scheduleLazyCommit();
     if (d.qty > 0) {
       this.counters.fills++;

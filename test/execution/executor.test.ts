@@ -260,6 +260,23 @@ describe('executor against the simulated venue', () => {
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.05, 12);
   });
 
+  it('rests GTC orders below the touch, amends them (ord.replace.req) and cancels them (ord.cancel.req)', async () => {
+    await make({ tif: C.TimeInForce.GTC });
+    ex.onSignal(signal({ refPrice: 99, maxSlippageBps: 10, size: 0.2 })); // limit 99.09 < ask: rests
+    await until(() => [...ex.orders.values()][0]?.state === OrderState.ACKED);
+    const o = [...ex.orders.values()][0]!;
+    expect(ex.inflightCount).toBe(1);
+    const amended = await ex.replace(o, 99.5, 0.3);
+    expect(amended?.status).not.toBe(C.OrderStatus.REJECTED);
+    expect(o.size).toBe(0.3);
+    const open = await venue.client.openOrders();
+    expect(open.map((a) => a.clientId)).toEqual([o.clientId]);
+    await ex.cancel(o, 'test');
+    await until(() => o.state === OrderState.CANCELLED);
+    expect(ex.inflightCount).toBe(0);
+    expect(await venue.client.openOrders()).toEqual([]);
+  });
+
   it('flattens positions with opposite orders', async () => {
     await make();
     ex.onSignal(signal({ size: 0.3 }));

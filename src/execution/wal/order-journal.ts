@@ -118,15 +118,16 @@ export class OrderJournal {
   }
 
   intent(o: OrderRecord): void {
-    this.log.append(tagged(RecordType.INTENT, o.requestBytes));
+    this.log.appendTagged(RecordType.INTENT, o.requestBytes);
   }
 
   sent(clientId: string): void {
-    this.log.append(tagged(RecordType.SENT, enc.encode(clientId)));
+    this.log.appendTagged(RecordType.SENT, enc.encode(clientId));
   }
 
-  ack(ack: OrderAck): void {
-    this.log.append(tagged(RecordType.ACK, toBinary(OrderAckSchema, ack)));
+  /** An ack as received (its wire bytes when available: no re-encoding). */
+  ack(ack: OrderAck, wire?: Uint8Array): void {
+    this.log.appendTagged(RecordType.ACK, wire ?? toBinary(OrderAckSchema, ack));
   }
 
   failed(clientId: string, detail: string): void {

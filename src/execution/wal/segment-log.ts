@@ -157,11 +157,22 @@ export class SegmentLog {
 
   /** Buffer one record; durable only after the next `commit`. */
   append(payload: Uint8Array): void {
-    if (payload.length === 0 || payload.length > MAX_RECORD) throw new RangeError(`WAL record size ${payload.length}`);
-    const frame = Buffer.allocUnsafe(HEADER + payload.length);
-    frame.writeUInt32LE(payload.length, 0);
-    frame.writeUInt32LE(crc32(payload), 4);
-    frame.set(payload, HEADER);
+    this.appendTagged(-1, payload);
+  }
+
+  /**
+   * Buffer one record whose payload is `[tag][body]` (tag ≥ 0) or just `body` (tag < 0), framed in
+   * one allocation: no intermediate copy of the body.
+   */
+  appendTagged(tag: number, body: Uint8Array): void {
+    const len = body.length + (tag >= 0 ? 1 : 0);
+    if (len === 0 || len > MAX_RECORD) throw new RangeError(`WAL record size ${len}`);
+    const frame = Buffer.allocUnsafe(HEADER + len);
+    frame.writeUInt32LE(len, 0);
+    let off = HEADER;
+    if (tag >= 0) frame[off++] = tag;
+    frame.set(body, off);
+    frame.writeUInt32LE(crc32(frame.subarray(HEADER)), 4);
     this.pending.push(frame);
     this.pendingBytes += frame.length;
   }
