@@ -1,4 +1,7 @@
+import { fromBinary } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import { VenueHealthSchema, type VenueHealth } from '../../src/contracts/gen/kestrel/v1/venue_pb.js';
 import { BinanceAdapter, type BinanceAdapterOptions } from '../../src/adapters/binance/binance-adapter.js';
 import { OrderBook } from '../../src/adapters/common/book.js';
 import { TickFlag } from '../../src/contracts/market.js';
@@ -180,6 +183,27 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     expect(adapter.stats().resyncs).toBeGreaterThanOrEqual(2);
     expect(sink.events.some((e) => e.kind === 'stale' && e.detail.includes('stalled'))).toBe(true);
     assertTicksTrue(sink, await trueTouches());
+  }, 30_000);
+
+  it('reports REST usage and 429s in VenueHealth.api', async () => {
+    const sim = await BinanceSimulator.create();
+    cleanup.push(() => sim.stop());
+    const bus = new InProcessBus();
+    cleanup.push(() => bus.close());
+    const seen: VenueHealth[] = [];
+    bus.subscribe('venue.health.binance', (m) => void seen.push(fromBinary(VenueHealthSchema, m.data)));
+    const adapter = new BinanceAdapter({ url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink: new CollectingSink(), bus, healthIntervalMs: 60_000 });
+    cleanup.push(() => adapter.stop());
+    await adapter.start();
+    await sim.start({ pace: 'accelerated', speed: 100 });
+    await waitFor(() => adapter.isSynced('BTCUSDT'), 10_000, 'sync');
+    adapter.publishHealth();
+    await bus.flush();
+    await waitFor(() => seen.length === 1, 2000, 'health');
+    expect(seen[0]!.api).toMatchObject({ rateLimitRemaining: 6000 - 50, http429Count: 0, errorRate: 0 });
+    expect(seen[0]!.api!.requestsPerSecond).toBeGreaterThan(0);
+    expect(seen[0]!.api!.avgLatencyMs).toBeGreaterThan(0);
+    expect(seen[0]!.publicWs).toMatchObject({ connected: true, reconnectCount: 0 });
   }, 30_000);
 
   it('refuses to inject a checksum fault: Binance diff depth has no checksum', async () => {

@@ -196,11 +196,12 @@ export class BinanceAdapter extends BaseAdapter {
     this.s.resyncs++;
     this.emitEvent('resync', st.m.symbol, 'fetching REST depth snapshot');
     try {
-      this.restRequests++;
+      const t0 = performance.now();
       const res = await fetch(`${this.restUrl}/api/v3/depth?symbol=${encodeURIComponent(sym)}&limit=${this.limit}`, { signal: AbortSignal.timeout(5000) });
       const used = Number(res.headers.get('x-mbx-used-weight-1m'));
       if (Number.isFinite(used)) this.rateLimitRemaining = Math.max(0, 6000 - used);
       const text = await res.text();
+      this.recordRest(performance.now() - t0, res.ok);
       if (epoch !== this.epoch) return;
       if (res.status === 429 || res.status === 418) {
         this.http429++;

@@ -62,8 +62,12 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   private readonly skewNs: bigint;
   private readonly stallMs: number;
   protected http429 = 0;
-  protected restRequests = 0;
   protected rateLimitRemaining = 0;
+  private restRequests = 0;
+  private restErrors = 0;
+  private restLatencySumMs = 0;
+  /** REST counters at the previous health publication (rates are per publication interval). */
+  private restAtLastHealth = { n: 0, ms: 0, errors: 0, atMs: Date.now() };
 
   constructor(
     readonly venue: VenueName,
@@ -161,15 +165,19 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   publishHealth(): void {
     const bus = this.opts.bus;
     if (!bus) return;
+    const nowMs = Date.now();
+    const last = this.restAtLastHealth;
+    const n = this.restRequests - last.n;
+    const secs = Math.max(1e-3, (nowMs - last.atMs) / 1000);
     const h = create(VenueHealthSchema, {
       venue: this.venue,
       tsNs: this.clock.nowNs(),
       api: {
-        requestsPerSecond: 0,
+        requestsPerSecond: Math.round(n / secs),
         rateLimitRemaining: this.rateLimitRemaining,
         http429Count: this.http429,
-        errorRate: this.s.messages > 0 ? this.s.parseErrors / this.s.messages : 0,
-        avgLatencyMs: 0,
+        errorRate: n > 0 ? (this.restErrors - last.errors) / n : 0,
+        avgLatencyMs: n > 0 ? (this.restLatencySumMs - last.ms) / n : 0,
       },
       publicWs: {
         connected: this.s.connected,
@@ -179,10 +187,18 @@ export abstract class BaseAdapter implements MarketDataAdapter {
       },
       circuitBreakerOpen: false,
     });
+    this.restAtLastHealth = { n: this.restRequests, ms: this.restLatencySumMs, errors: this.restErrors, atMs: nowMs };
     const bytes = toBinary(VenueHealthSchema, h);
     const ns = this.opts.namespace ?? 'live';
     bus.publish(subjects.venueHealth(this.venue, ns), bytes);
     bus.publish(subjects.mdHealth(this.venue, ns), bytes);
+  }
+
+  /** Accounts one REST call for VenueHealth.api (latency in ms; ok = a usable answer). */
+  protected recordRest(latencyMs: number, ok: boolean): void {
+    this.restRequests++;
+    this.restLatencySumMs += latencyMs;
+    if (!ok) this.restErrors++;
   }
 
   // ------------------------------------------------------------------------ connection

@@ -166,9 +166,10 @@ export class OkxAdapter extends BaseAdapter {
     st.fetching = true;
     const epoch = this.epoch;
     try {
-      this.restRequests++;
+      const t0 = performance.now();
       const res = await fetch(`${this.restUrl!}/api/v5/market/books?instId=${encodeURIComponent(st.m.venueSymbol)}&sz=400`, { signal: AbortSignal.timeout(5000) });
       const text = await res.text();
+      this.recordRest(performance.now() - t0, res.ok);
       if (epoch !== this.epoch || st.synced) return;
       if (res.status === 429) {
         this.http429++;
