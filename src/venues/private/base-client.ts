@@ -180,7 +180,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
         reject(new VenueClientError(this.venue, 'TIMEOUT', `no reply to request ${id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending.set(id, { resolve: resolve as (m: unknown) => void, reject, timer });
-      ws.send(frame);
+      ws.send(Buffer.from(frame));
     });
   }
 
