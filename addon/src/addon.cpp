@@ -363,6 +363,21 @@ struct AddonData {
 // ---------------------------------------------------------------------------------------------
 // Engine
 // ---------------------------------------------------------------------------------------------
+// Wake-up path: a typed ThreadSafeFunction whose calls carry no data (nothing is allocated per
+// call, nothing can leak if calls are still queued at release). The context lives until N-API
+// finalizes the TSFN; `alive` turns calls queued before stop() into no-ops.
+struct NotifyCtx {
+  std::shared_ptr<std::atomic<bool>> pending;
+  std::atomic<bool> alive{true};
+};
+void CallJs(Napi::Env env, Napi::Function cb, NotifyCtx* ctx, std::nullptr_t*) {
+  if (env == nullptr || ctx == nullptr) return;  // env teardown
+  ctx->pending->store(false, std::memory_order_release);
+  if (!ctx->alive.load(std::memory_order_acquire)) return;
+  cb.Call({});
+}
+using SignalTsfn = Napi::TypedThreadSafeFunction<NotifyCtx, std::nullptr_t, CallJs>;
+
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -401,11 +416,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
  private:
   void shutdown() {
-    if (host_) host_->stop();
+    if (host_) host_->stop();  // joined: no further NonBlockingCall can happen
     host_.reset();
+    if (ctx_) ctx_->alive.store(false, std::memory_order_release);
+    ctx_ = nullptr;
     if (tsfn_) {
       tsfn_.Release();
-      tsfn_ = Napi::ThreadSafeFunction();
+      tsfn_ = SignalTsfn();
     }
   }
 
@@ -414,21 +431,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
     if (host_ && host_->running()) throw_coded(env, "ENGINE_ALREADY_RUNNING", "engine is already running");
     shutdown();
     EngineHost::Notify notify;
-    auto pending = std::make_shared<std::shared_ptr<std::atomic<bool>>>();
     if (!callback_.IsEmpty()) {
-      tsfn_ = Napi::ThreadSafeFunction::New(env, callback_.Value(), "kestrel-signals", 0, 1);
-      Napi::ThreadSafeFunction tsfn = tsfn_;
-      notify = [tsfn, pending]() mutable {
-        std::shared_ptr<std::atomic<bool>> flag = *pending;
-        // Coalesced by EngineHost; the JS side clears the flag before it drains the ring.
-        tsfn.NonBlockingCall([flag](Napi::Env, Napi::Function cb) {
-          flag->store(false, std::memory_order_release);
-          cb.Call({});
-        });
-      };
+      auto ctx = std::make_unique<NotifyCtx>();
+      ctx_ = ctx.get();
+      tsfn_ = SignalTsfn::New(env, callback_.Value(), "kestrel-signals", 0, 1, ctx.get(),
+                              [](Napi::Env, void*, NotifyCtx* c) { std::unique_ptr<NotifyCtx> drop(c); });
+      ctx.release();  // owned by the TSFN finalizer now
+      SignalTsfn tsfn = tsfn_;
+      notify = [tsfn]() { tsfn.NonBlockingCall(); };
     }
     host_ = std::make_unique<EngineHost>(region_, options_, std::move(notify));
-    *pending = host_->pending_flag();
+    if (ctx_) ctx_->pending = host_->pending_flag();  // before start(): the thread does not exist yet
     try {
       host_->start();
     } catch (const EngineError& e) {
@@ -470,7 +483,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::shared_ptr<ShmRegion> region_;
   EngineHostOptions options_;
   Napi::FunctionReference callback_;
-  Napi::ThreadSafeFunction tsfn_;
+  SignalTsfn tsfn_;
+  NotifyCtx* ctx_ = nullptr;  // owned by tsfn_'s finalizer
   std::unique_ptr<EngineHost> host_;
 };
 

@@ -112,8 +112,10 @@ export function loadAddon(): NativeAddon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   const load = require('node-gyp-build') as (dir: string) => unknown;
+  // KESTREL_ADDON_PATH: load one specific .node (e.g. the ASan build in build-asan/, docs/ADDON.md).
+  const explicit = process.env['KESTREL_ADDON_PATH'];
   try {
-    cached = load(packageRoot()) as NativeAddon;
+    cached = (explicit ? require(path.resolve(explicit)) : load(packageRoot())) as NativeAddon;
   } catch (e) {
     throw new NativeError(
       'ADDON_NOT_BUILT',
