@@ -199,6 +199,10 @@ struct DlHandle {
 
 std::mutex g_mutex;
 std::unique_ptr<JuliaRuntime> g_runtime;  // guarded by g_mutex
+// True only on the thread that initialised Julia. Not std::thread::id: a joined engine thread's id
+// (its pthread_t) is reused by the next thread, which would then pass for Julia's thread while
+// having none of Julia's thread-local state.
+thread_local bool t_owns_julia = false;
 
 }  // namespace
 
@@ -286,7 +290,7 @@ JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
 void JuliaRuntime::start_on_this_thread() {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (started_) {
-    if (owner_ != std::this_thread::get_id()) {
+    if (!t_owns_julia) {
       fail(JuliaErrorCode::kWrongThread,
            "Julia was initialised on another thread of this process and may only be called from it "
            "(single-threaded embedding without signal handling); restart the process to move it");
@@ -317,7 +321,7 @@ void JuliaRuntime::start_on_this_thread() {
     fail(JuliaErrorCode::kJuliaInitFailed, "jl_init_with_image returned without initialising Julia");
   }
   started_ = true;
-  owner_ = std::this_thread::get_id();
+  t_owns_julia = true;
   resolve_entry_points();
 }
 

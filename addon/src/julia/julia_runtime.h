@@ -14,7 +14,6 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "julia_api.h"
@@ -140,8 +139,7 @@ class JuliaRuntime {
   void* handle_;  // dlopen handle, never closed (Julia cannot be unloaded)
   JlApi api_;
   std::string version_;
-  bool started_ = false;
-  std::thread::id owner_{};
+  bool started_ = false;  // the owning thread is marked by a thread_local in julia_runtime.cpp
   JuliaEntryTable table_{};
   std::vector<char> err_buf_;
 };
