@@ -204,6 +204,14 @@ export abstract class PrivateVenueSim {
     for (const ws of this.clients) ws.terminate();
   }
 
+  /**
+   * Freeze every private connection without closing it: the venue stops reading (no pongs, no
+   * replies), as a half-open TCP connection or a hung venue looks to the client.
+   */
+  freezePrivate(): void {
+    for (const ws of this.clients) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+
   feedBook(symbol: string, bids: readonly Level[], asks: readonly Level[]): void {
     this.engine.onBook(symbol, bids, asks);
   }
@@ -297,7 +305,8 @@ export abstract class PrivateVenueSim {
       return json(res, 200, out);
     }
     if (req.method === 'POST' && path === '/__sim/fault') {
-      const f = JSON.parse(body) as Partial<Faults> & { drop?: boolean; refuseMs?: number; rateLimit?: number };
+      const f = JSON.parse(body) as Partial<Faults> & { drop?: boolean; freeze?: boolean; refuseMs?: number; rateLimit?: number };
+      if (f.freeze) this.freezePrivate();
       if (f.delayAckMs !== undefined) this.faults.delayAckMs = f.delayAckMs;
       if (f.rejectNext) this.faults.rejectNext = f.rejectNext;
       if (f.swallowReplies !== undefined) this.faults.swallowReplies = f.swallowReplies;

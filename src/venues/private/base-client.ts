@@ -119,6 +119,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       /* the close handler does the work */
     });
     ws.on('close', () => this.onClose(ws));
+    this.startHeartbeat(ws);
     try {
       await this.authenticate();
     } catch (err) {
@@ -202,6 +203,24 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       }
     }
     this.onPush(msg);
+  }
+
+  private startHeartbeat(ws: WebSocket): void {
+    const period = this.opts.heartbeatMs ?? 5000;
+    let lastPong = Date.now();
+    ws.on('pong', () => (lastPong = Date.now()));
+    // Any frame also proves the venue is alive (busy venues may answer pings late).
+    ws.on('message', () => (lastPong = Date.now()));
+    const timer = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (Date.now() - lastPong > 2 * period) {
+        ws.terminate(); // -> close handler: halt, fail pending, reconnect
+        return;
+      }
+      ws.ping();
+    }, period);
+    timer.unref();
+    ws.once('close', () => clearInterval(timer));
   }
 
   private onClose(ws: WebSocket): void {

@@ -55,6 +55,11 @@ export interface VenueClientOptions {
   readonly autoReconnect?: boolean;
   /** Base reconnect delay (doubles up to 5 s). Default 100. */
   readonly reconnectDelayMs?: number;
+  /**
+   * WebSocket ping period; a connection that answered no ping for two periods is dead (half-open
+   * TCP, frozen venue) and is dropped so new orders halt and the client reconnects. Default 5000.
+   */
+  readonly heartbeatMs?: number;
   /** Binance recvWindow in ms. Default 5000. */
   readonly recvWindowMs?: number;
   /**

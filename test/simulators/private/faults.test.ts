@@ -48,7 +48,7 @@ function req(venue: VenueName, clientId: string) {
 }
 
 describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
-  async function setup(timeoutMs: number) {
+  async function setup(timeoutMs: number, heartbeatMs = 5000) {
     venues = await startPrivateVenues({ mode: 'paper' });
     const sim = venues[venue];
     sim.feedBook('BTC-USDT', [[49_999, 1]], [[50_001, 1]]);
@@ -57,6 +57,7 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
       restUrl: sim.url,
       credentials: TEST_CREDENTIALS[venue],
       requestTimeoutMs: timeoutMs,
+      heartbeatMs,
     });
     bus = new InProcessBus();
     gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
@@ -104,5 +105,17 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
     expect(RejectReason[fromBinary(OrderAckSchema, r.data).rejectReason]).toBe('VENUE_UNAVAILABLE');
     expect(sim.receivedCounts().H4lt1).toBeUndefined();
     await expect.poll(() => client.connected, { timeout: 5000 }).toBe(true);
+  });
+
+  it('a frozen venue (no pongs, no replies) is detected by the heartbeat: orders halt, then reconnect', async () => {
+    const { sim, client } = await setup(1000, 100);
+    const downs: boolean[] = [];
+    client.onConnectionChange((up) => downs.push(up));
+    sim.freezePrivate();
+    await expect.poll(() => client.connected, { timeout: 2000 }).toBe(false);
+    const r = await bus!.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req(venue, 'Fr0z1')), { timeoutMs: 1000 });
+    expect(RejectReason[fromBinary(OrderAckSchema, r.data).rejectReason]).toBe('VENUE_UNAVAILABLE');
+    await expect.poll(() => client.connected, { timeout: 5000 }).toBe(true);
+    expect(downs).toEqual([false, true]);
   });
 });
