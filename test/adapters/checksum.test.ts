@@ -35,7 +35,7 @@ describe('Kraken v2 checksum vectors', () => {
     for (const l of d.asks) b.asks.set(Number(l.price), Number(l.qty), String(l.price), String(l.qty));
     expect(krakenChecksum(b, 1, 8)).toBe(x.expected_checksum);
     // A one-lot change anywhere in the top 10 changes the checksum.
-    b.bids.levels[3]!.qty += 1e-8;
+    b.bids.at(3)!.qty += 1e-8;
     expect(krakenChecksum(b, 1, 8)).not.toBe(x.expected_checksum);
   });
 });

@@ -47,7 +47,7 @@ export function sameBook(a: OrderBook, b: OrderBook, depth = Infinity): boolean 
   const eq = (x: OrderBook['bids'], y: OrderBook['bids']) => {
     const n = Math.min(depth, Math.max(x.size, y.size));
     if (Math.min(x.size, depth) !== Math.min(y.size, depth)) return false;
-    for (let i = 0; i < n; i++) if (x.levels[i]!.px !== y.levels[i]!.px || x.levels[i]!.qty !== y.levels[i]!.qty) return false;
+    for (let i = 0; i < n; i++) if (x.at(i)!.px !== y.at(i)!.px || x.at(i)!.qty !== y.at(i)!.qty) return false;
     return true;
   };
   return eq(a.bids, b.bids) && eq(a.asks, b.asks);

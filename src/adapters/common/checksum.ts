@@ -14,16 +14,8 @@ export function krakenField(v: number, precision: number): string {
 /** Kraken WS v2: top 10 asks ascending then top 10 bids descending; unsigned CRC32. */
 export function krakenChecksum(book: OrderBook, pricePrecision: number, qtyPrecision: number): number {
   let s = '';
-  const asks = book.asks.levels;
-  const bids = book.bids.levels;
-  for (let i = 0; i < 10 && i < asks.length; i++) {
-    const l = asks[i]!;
-    s += krakenField(l.px, pricePrecision) + krakenField(l.qty, qtyPrecision);
-  }
-  for (let i = 0; i < 10 && i < bids.length; i++) {
-    const l = bids[i]!;
-    s += krakenField(l.px, pricePrecision) + krakenField(l.qty, qtyPrecision);
-  }
+  for (const l of book.asks.top(10)) s += krakenField(l.px, pricePrecision) + krakenField(l.qty, qtyPrecision);
+  for (const l of book.bids.top(10)) s += krakenField(l.px, pricePrecision) + krakenField(l.qty, qtyPrecision);
   return crc32(s);
 }
 
@@ -33,21 +25,25 @@ export function krakenChecksum(book: OrderBook, pricePrecision: number, qtyPreci
  */
 export function krakenChecksumPreformatted(book: OrderBook): number {
   let s = '';
-  const asks = book.asks.levels;
-  const bids = book.bids.levels;
-  for (let i = 0; i < 10 && i < asks.length; i++) s += asks[i]!.pxStr + asks[i]!.qtyStr;
-  for (let i = 0; i < 10 && i < bids.length; i++) s += bids[i]!.pxStr + bids[i]!.qtyStr;
+  for (let i = 0; i < 10; i++) {
+    const l = book.asks.at(i);
+    if (l === undefined) break;
+    s += l.pxStr + l.qtyStr;
+  }
+  for (let i = 0; i < 10; i++) {
+    const l = book.bids.at(i);
+    if (l === undefined) break;
+    s += l.pxStr + l.qtyStr;
+  }
   return crc32(s);
 }
 
 /** OKX v5 books: up to 25 levels, bid:bidSz:ask:askSz interleaved, strings as received; signed CRC32. */
 export function okxChecksum(book: OrderBook): number {
   const parts: string[] = [];
-  const bids = book.bids.levels;
-  const asks = book.asks.levels;
   for (let i = 0; i < 25; i++) {
-    const b = bids[i];
-    const a = asks[i];
+    const b = book.bids.at(i);
+    const a = book.asks.at(i);
     if (b === undefined && a === undefined) break;
     if (b !== undefined) parts.push(b.pxStr, b.qtyStr);
     if (a !== undefined) parts.push(a.pxStr, a.qtyStr);

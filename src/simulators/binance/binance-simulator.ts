@@ -166,7 +166,7 @@ export class BinanceSimulator extends VenueSimulator<BinanceRecord> {
       const s = this.recordedSnapshot;
       return { status: 200, body: { lastUpdateId: s.lastUpdateId, bids: s.bids.slice(0, limit), asks: s.asks.slice(0, limit) }, headers: headers() };
     }
-    const lv = (side: OrderBook['bids']): BinanceLevel[] => side.levels.slice(0, limit).map((l) => [l.pxStr, l.qtyStr]);
+    const lv = (side: OrderBook['bids']): BinanceLevel[] => side.top(limit).map((l) => [l.pxStr, l.qtyStr]);
     return { status: 200, body: { lastUpdateId: this.lastUpdateId, bids: lv(this.book.bids), asks: lv(this.book.asks) }, headers: headers() };
   }
 }

@@ -133,7 +133,7 @@ export class KrakenSimulator extends VenueSimulator<KrakenEvent> {
   }
 
   private snapshotMessage(symbol: string): string {
-    const lv = (side: typeof this.book.bids): KrakenLevel[] => side.levels.map((l) => ({ price: l.px, qty: l.qty }));
+    const lv = (side: typeof this.book.bids): KrakenLevel[] => side.top().map((l) => ({ price: l.px, qty: l.qty }));
     return JSON.stringify({
       channel: 'book',
       type: 'snapshot',

@@ -126,7 +126,7 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
   }
 
   private snapshotData(st: InstState, depth = 400): { asks: OkxLevel[]; bids: OkxLevel[]; ts: string; checksum: number; prevSeqId: number; seqId: number } {
-    const lv = (side: BookSide): OkxLevel[] => side.levels.slice(0, depth).map((l) => [l.pxStr, l.qtyStr, '0', '1']);
+    const lv = (side: BookSide): OkxLevel[] => side.top(depth).map((l) => [l.pxStr, l.qtyStr, '0', '1']);
     return {
       asks: lv(st.book.asks),
       bids: lv(st.book.bids),
