@@ -90,6 +90,10 @@ describe('julia embedding contract (fixture libjulia)', () => {
     const { out } = await run('init-error');
     expect(out.startError?.code).toBe('JULIA_INIT_FAILED');
     expect(out.startError?.message).toContain('Package KestrelStrategy not found');
+    // Julia cannot be initialised twice: a later start says so and repeats why the first failed.
+    expect(out.restartError?.code).toBe('JULIA_WRONG_THREAD');
+    expect(out.restartError?.message).toContain('initialisation had failed');
+    expect(out.restartError?.message).toContain('Package KestrelStrategy not found');
   });
 
   it('refuses an entry-point table of another ABI version', { timeout: 180_000 }, async () => {

@@ -18,6 +18,18 @@ function coded(e: unknown): { code: string; message: string } {
   return e instanceof NativeError ? { code: String(e.code), message: e.message } : { code: 'RUNNER', message: String(e) };
 }
 
+/** A second start runs on a new engine thread: Julia must refuse it. */
+function restart(region: TickRegion, juliaHome: string, juliaSysimage: string): { code: string; message: string } | undefined {
+  const again = new NativeEngine(region, { engine: 'julia', juliaHome, juliaSysimage });
+  try {
+    again.start();
+    again.stop();
+    return undefined;
+  } catch (e) {
+    return coded(e);
+  }
+}
+
 async function main(): Promise<void> {
   const [juliaHome, juliaSysimage] = process.argv.slice(2);
   if (!juliaHome || !juliaSysimage) throw new Error('usage: fake-julia-runner.ts <juliaHome> <sysimage>');
@@ -34,6 +46,7 @@ async function main(): Promise<void> {
       engine.start();
     } catch (e) {
       out.startError = coded(e);
+      out.restartError = restart(region, juliaHome, juliaSysimage);
       return;
     }
     const deadline = Date.now() + 30_000;
@@ -54,14 +67,7 @@ async function main(): Promise<void> {
         popNs: s.enginePopNs.toString(),
       });
     }
-    // A second start runs on a new engine thread: Julia must refuse it.
-    const again = new NativeEngine(region, { engine: 'julia', juliaHome, juliaSysimage });
-    try {
-      again.start();
-      again.stop();
-    } catch (e) {
-      out.restartError = coded(e);
-    }
+    out.restartError = restart(region, juliaHome, juliaSysimage);
   } finally {
     process.stdout.write(`${JSON.stringify(out)}\n`);
     region.unlink();

@@ -293,8 +293,10 @@ void JuliaRuntime::start_on_this_thread() {
     if (!t_owns_julia) {
       fail(JuliaErrorCode::kWrongThread,
            "Julia was initialised on another thread of this process and may only be called from it "
-           "(single-threaded embedding without signal handling); restart the process to move it");
+           "(single-threaded embedding without signal handling); restart the process to move it" +
+               (init_error_.empty() ? std::string() : " (its initialisation had failed: " + init_error_ + ")"));
     }
+    if (!init_error_.empty()) throw JuliaEngineError(init_error_code_, init_error_);
     return;
   }
   if (api_.jl_is_initialized() != 0) {
@@ -322,7 +324,14 @@ void JuliaRuntime::start_on_this_thread() {
   }
   started_ = true;
   t_owns_julia = true;
-  resolve_entry_points();
+  try {
+    resolve_entry_points();
+  } catch (const JuliaEngineError& e) {
+    // Julia stays initialised (it cannot be undone): remember why it is unusable.
+    init_error_ = e.what();
+    init_error_code_ = e.error_code();
+    throw;
+  }
 }
 
 bool JuliaRuntime::eval_checked(const std::string& code, std::string& error) {

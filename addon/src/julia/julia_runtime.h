@@ -140,6 +140,8 @@ class JuliaRuntime {
   JlApi api_;
   std::string version_;
   bool started_ = false;  // the owning thread is marked by a thread_local in julia_runtime.cpp
+  std::string init_error_;  // set when Julia started but the entry points could not be resolved
+  JuliaErrorCode init_error_code_ = JuliaErrorCode::kJuliaInitFailed;
   JuliaEntryTable table_{};
   std::vector<char> err_buf_;
 };
