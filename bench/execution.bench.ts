@@ -132,6 +132,7 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
   const commits0 = ex.journal.log.stats.commits;
   const start = ex.orders.size;
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let issued = 0;
   while (true) {
     const done = ex.orders.size - start - ex.inflightCount;
@@ -145,6 +146,7 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
     await new Promise((r) => setImmediate(r));
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
   const orders = ex.counters.orders - start;
   const filled = [...ex.orders.values()].filter((o) => o.state === OrderState.FILLED).length;
   const commits = ex.journal.log.stats.commits - commits0;
@@ -166,6 +168,8 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
       seconds: Math.round(secs * 1000) / 1000,
       orders_per_s: Math.round(orders / secs),
       filled_total: filled,
+      // CPU of the whole process (executor + bus + venue side) per order: insensitive to other load.
+      cpu_us_per_order: Math.round(((cpu.user + cpu.system) / orders) * 10) / 10,
       intents_per_fsync: Math.round((orders / Math.max(1, commits)) * 10) / 10,
       latency: burstLat,
       venue_duplicates: dup,
@@ -186,6 +190,8 @@ export async function run(): Promise<object> {
     date: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,
+    // The machine is shared: the 1/5/15-minute load averages at the end of the run qualify the figures.
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
     measured: 'signal intake → ord.req sent (guards, risk, nonce, encode, WAL append + fdatasync)',
     scenarios,
   };
