@@ -12,6 +12,7 @@
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -41,7 +42,7 @@ function cpp() {
   if (!existsSync(exe)) throw new Error('build/kestrel_bench missing: run `npm run build:addon`');
   const raw = JSON.parse(
     execFileSync(exe, [path.join(root, 'test/golden/binance_btcusdt.ticks.csv'), '20000'], { encoding: 'utf8', maxBuffer: 64 << 20 }),
-  ) as Record<string, unknown> & { aosPushPopNs: number[]; aosPushPopNoClockNs: number[]; soaPushPopNs: number[]; soaPushPopNoClockNs: number[] };
+  ) as Record<string, unknown> & { paced100k: { ticks: number; tickToSignalNs: number[]; queueWaitNs: number[] }; aosPushPopNs: number[]; aosPushPopNoClockNs: number[]; soaPushPopNs: number[]; soaPushPopNoClockNs: number[] };
   return {
     note: 'ns per push+pop pair, averaged over blocks of 64 pairs, single thread; "NoClock" skips the push_ns clock_gettime stamp',
     ringPushPop: fractional(raw.aosPushPopNs),
@@ -49,6 +50,13 @@ function cpp() {
     soaPushPop: fractional(raw.soaPushPopNs),
     soaPushPopNoClock: fractional(raw.soaPushPopNoClockNs),
     crossThread: raw['crossThread'],
+    paced100k: {
+      note: 'C++ producer thread paced at 100k ticks/s -> ring -> engine thread (loose thresholds); signal commit - tick push, and the part spent waiting in the ring (engine pop - push)',
+      ticks: raw.paced100k.ticks,
+      signals: raw.paced100k.tickToSignalNs.length,
+      tickToSignal: fractional(raw.paced100k.tickToSignalNs),
+      queueWait: fractional(raw.paced100k.queueWaitNs),
+    },
     strategy: raw['strategy'],
     engine: raw['engine'],
   };
@@ -149,6 +157,7 @@ const LOOSE: Partial<StrategyParams> = { z_entry: 0.5, z_high: 10, cooldown_ns: 
 async function latency(rate: number, count: number) {
   const region = TickRegion.create({ name: `kestrel-bench-lat-${process.pid}-${rate}`, symbols: ['B'], signalCapacity: 65536, replace: true });
   const engineLat = latencyHistogram();
+  const waitLat = latencyHistogram();
   const jsLat = latencyHistogram();
   const sigs = new SignalBatch(1024);
   const view = new DataView(sigs.bytes.buffer);
@@ -162,6 +171,7 @@ async function latency(rate: number, count: number) {
         const o = i * LAYOUT.kSignalRecordSize;
         const pushed = view.getBigInt64(o + LAYOUT.kSigTickPushNsOffset, true);
         engineLat.recordValue(Math.max(1, Number(view.getBigInt64(o + LAYOUT.kSigSignalNsOffset, true) - pushed)));
+        waitLat.recordValue(Math.max(1, Number(view.getBigInt64(o + LAYOUT.kSigEnginePopNsOffset, true) - pushed)));
         jsLat.recordValue(Math.max(1, Number(now - pushed)));
       }
       signals += r.count;
@@ -187,6 +197,8 @@ async function latency(rate: number, count: number) {
       signals,
       engine: st,
       tickToSignal: summarize(engineLat),
+      /** part of tickToSignal spent in the ring before the engine popped the tick (wake-up, scheduling, queueing) */
+      queueWait: summarize(waitLat),
       tickToJs: summarize(jsLat),
       ringDrops: region.counters().ticks[0]!.drops,
     };
@@ -199,10 +211,13 @@ async function latency(rate: number, count: number) {
 
 export async function run(): Promise<object> {
   const out: Record<string, unknown> = {};
+  // The machine is shared: record how busy it was, latency figures depend on it.
+  out['loadAverageBefore'] = os.loadavg();
   out['cpp'] = cpp();
   out['js'] = js();
   out['crossProcess'] = await crossProcess();
   out['latency100k'] = await latency(100_000, 300_000);
   out['latencySaturation'] = await latency(0, 1_000_000);
+  out['loadAverageAfter'] = os.loadavg();
   return out;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -295,7 +296,67 @@ int main(int argc, char** argv) {
   const std::uint64_t e_busy = host.stats().busy_ns.load();
   host.stop();
 
+  // ---- paced tick->signal latency, all native: producer thread at `rate`, engine thread, drain ----
+  auto paced = [&](double rate, std::size_t n) {
+    ShmRegion::Options o4 = opt;
+    o4.name = shm + "-l" + std::to_string(static_cast<long long>(rate));
+    o4.signal_capacity = 1u << 16;
+    auto reg = std::make_shared<ShmRegion>(ShmRegion::create(o4, nullptr, true));
+    reg->unlink();
+    EngineHostOptions lo;
+    lo.config.params = params;
+    lo.config.params.z_entry = 0.5;
+    lo.config.params.cooldown_ns = 0;
+    lo.config.params.min_confidence = 0;
+    lo.config.params.min_size = 0;
+    EngineHost h(reg, lo, nullptr);
+    h.start();
+    TickRing lr = reg->tick_ring(0);
+    SignalRing ls = reg->signal_ring();
+    std::atomic<bool> done{false};
+    std::thread prod([&] {
+      const std::int64_t t0 = monotonic_ns();
+      const double interval = rate > 0 ? 1e9 / rate : 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (rate > 0) {
+          const std::int64_t due = t0 + static_cast<std::int64_t>(double(i) * interval);
+          while (monotonic_ns() < due) cpu_pause();
+        } else {
+          while (lr.head() - lr.tail() >= lr.capacity() - 256) cpu_pause();
+        }
+        TickEntry e = ticks[i % ticks.size()];
+        e.ts_ns += span * static_cast<std::int64_t>(i / ticks.size() + 100);
+        lr.push(e, monotonic_ns());
+        reg->ring_doorbell();
+      }
+      done.store(true);
+    });
+    std::vector<double> total, wait;
+    total.reserve(n);
+    wait.reserve(n);
+    std::vector<SignalRecord> b(1024);
+    auto drain_once = [&] {
+      const PopResult r = ls.pop(b.data(), b.size());
+      for (std::uint64_t k = 0; k < r.delivered; ++k) {
+        total.push_back(double(b[k].signal_ns - b[k].tick_push_ns));
+        wait.push_back(double(b[k].engine_pop_ns - b[k].tick_push_ns));
+      }
+      return r.delivered;
+    };
+    while (!done.load()) {
+      if (!drain_once()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    prod.join();
+    while (h.stats().ticks.load() < n) drain_once();
+    while (drain_once()) {}
+    h.stop();
+    return std::make_pair(total, wait);
+  };
+  const auto lat100k = paced(100000, 300000);
+
   std::printf("{\n");
+  std::printf("  \"paced100k\": {\"ticks\": 300000, \"tickToSignalNs\": %s, \"queueWaitNs\": %s},\n",
+              samples_json(lat100k.first).c_str(), samples_json(lat100k.second).c_str());
   std::printf("  \"blockOps\": %d,\n", kBlock);
   std::printf("  \"aosPushPopNs\": %s,\n", samples_json(aos).c_str());
   std::printf("  \"aosPushPopNoClockNs\": %s,\n", samples_json(aos_noclock).c_str());
