@@ -132,6 +132,20 @@ describe('Kraken adapter against the Kraken simulator over a real socket', () =>
     expect(kind === 'stale' ? adapter.stats().stale : adapter.stats().skewed).toBe(flagged.length);
   });
 
+  it('delivers nothing after stop() resolves and does not reconnect', async () => {
+    const { sim, sink, adapter } = await setup();
+    await sim.start({ pace: 'accelerated', speed: 20 });
+    await waitFor(() => sink.ticks.length > 3, 5000, 'ticks');
+    await adapter.stop();
+    const n = sink.ticks.length;
+    const e = sink.events.length;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(sink.ticks.length).toBe(n);
+    expect(sink.events.length).toBe(e);
+    expect(sim.stats().connections).toBe(1);
+    expect(adapter.stats().connected).toBe(false);
+  });
+
   it('flags a slow stream (delayed delivery) as stale', async () => {
     const { sim, sink, adapter } = await setup({ staleAfterMs: 100 });
     await sim.start({ pace: 'accelerated', speed: 20 });
