@@ -619,7 +619,9 @@ export class Executor {
       this.reject(undefined, venue, g.reason, `${tag}: ${g.detail}`);
       return undefined;
     }
-    return this.createAndQueue(venue, symbol, side, g.size, g.price, groupId, '', tag.slice(0, 32), undefined);
+    const o = this.createAndQueue(venue, symbol, side, g.size, g.price, groupId, '', tag.slice(0, 32), undefined);
+    if (tag.startsWith('flatten:') || tag.startsWith('unwind:')) this.emergency.add(o);
+    return o;
   }
 
   private createAndQueue(
@@ -670,6 +672,8 @@ export class Executor {
   }
 
   private readonly signalOf = new WeakMap<OrderRecord, ExecSignal>();
+  /** Flatten and unwind orders: they go out even while the kill switch is engaged. */
+  private readonly emergency = new WeakSet<OrderRecord>();
   private readonly flushFn = (): void => this.flush();
 
   /** Group commit: one fdatasync covers every intent queued in this turn, then they are sent. */
@@ -684,6 +688,11 @@ export class Executor {
   }
 
   private send(o: OrderRecord): void {
+    if (this.halted && !this.emergency.has(o)) {
+      // Kill switch between intent and send: the intent is durable but provably never left.
+      this.finishLocal(o, RejectReason.KILL_SWITCH, 'kill switch engaged before send');
+      return;
+    }
     if (!this.breakers.get(o.venue).allow()) {
       // Circuit opened between routing and the commit: the intent is durable but never sent.
       this.finishLocal(o, RejectReason.CIRCUIT_OPEN, 'circuit open at send time');

@@ -277,6 +277,20 @@ describe('executor against the simulated venue', () => {
     expect(await venue.client.openOrders()).toEqual([]);
   });
 
+  it('kill switch stops intents of the same turn from leaving; flatten still goes out while killed', async () => {
+    await make();
+    ex.onSignal(signal({ size: 0.2 }));
+    await until(() => ex.counters.fills === 1);
+    ex.onSignal(signal()); // intent queued for this turn's commit
+    void ex.kill('test');
+    await until(() => ex.inflightCount === 0);
+    const last = [...ex.orders.values()].at(-1)!;
+    expect(last.state).toBe(OrderState.FAILED);
+    expect(venue.sim.snapshot().received[last.clientId]).toBeUndefined();
+    await ex.flatten('while killed');
+    await until(() => Math.abs(ex.book.quantity('binance', 'BTC-USDT')) < 1e-12);
+  });
+
   it('flattens positions with opposite orders', async () => {
     await make();
     ex.onSignal(signal({ size: 0.3 }));
