@@ -68,6 +68,13 @@ describe('capture files', () => {
     expect(await (await CaptureReader.open(file)).readAll()).toEqual([...ticks, ...more]);
   });
 
+  it('refuses out-of-range fields with a RangeError instead of wrapping them', () => {
+    const w = CaptureWriter.open(path.join(dir, 'range.kcap'));
+    expect(() => w.push(tick(1, { sequence: 2n ** 64n }))).toThrow(RangeError);
+    expect(() => w.push(tick(2, { venueId: 70_000 }))).toThrow(RangeError);
+    w.close();
+  });
+
   it('rejects foreign and corrupt files with a typed error naming the offset', async () => {
     const foreign = path.join(dir, 'foreign.bin');
     fs.writeFileSync(foreign, Buffer.alloc(200, 7));

@@ -90,6 +90,59 @@ export function venueById(id: number): VenueName | undefined {
   return VENUE_BY_ID.get(id);
 }
 
+/**
+ * Typed-array views over a chunk buffer: on little-endian hosts (x86, ARM) records are read and
+ * written through aligned views, 2-4x faster than Buffer's per-field methods. Records are 8-byte
+ * aligned because the header and record sizes are multiples of 8 and chunk buffers start at 0.
+ */
+export interface RecordViews {
+  u8: Uint8Array;
+  i8: Int8Array;
+  u16: Uint16Array;
+  u32: Uint32Array;
+  i64: BigInt64Array;
+  u64: BigUint64Array;
+  f64: Float64Array;
+}
+
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function recordViews(b: Buffer): RecordViews | undefined {
+  if (!LITTLE_ENDIAN || b.byteOffset % 8 !== 0 || b.length % 8 !== 0) return undefined;
+  const ab = b.buffer;
+  const o = b.byteOffset;
+  return {
+    u8: new Uint8Array(ab, o, b.length),
+    i8: new Int8Array(ab, o, b.length),
+    u16: new Uint16Array(ab, o, b.length / 2),
+    u32: new Uint32Array(ab, o, b.length / 4),
+    i64: new BigInt64Array(ab, o, b.length / 8),
+    u64: new BigUint64Array(ab, o, b.length / 8),
+    f64: new Float64Array(ab, o, b.length / 8),
+  };
+}
+
+/** encodeTick through aligned views; `o` is a record offset (multiple of 96). */
+export function encodeTickViews(v: RecordViews, o: number, t: NormalizedTick): void {
+  const w = o >>> 3;
+  v.u8[o] = RecordType.TICK;
+  v.i8[o + 1] = t.aggressor;
+  v.u16[(o >>> 1) + 1] = t.venueId;
+  v.u32[(o >>> 2) + 1] = t.symbolId;
+  v.i64[w + 1] = t.exchTsNs;
+  v.i64[w + 2] = t.recvTsNs;
+  v.u64[w + 3] = t.sequence;
+  v.f64[w + 4] = t.bid;
+  v.f64[w + 5] = t.ask;
+  v.f64[w + 6] = t.bidSize;
+  v.f64[w + 7] = t.askSize;
+  v.f64[w + 8] = t.lastPx;
+  v.f64[w + 9] = t.lastQty;
+  v.u32[(o >>> 2) + 20] = t.flags >>> 0;
+  v.u32[(o >>> 2) + 21] = 0;
+  v.u64[w + 11] = 0n;
+}
+
 /** Writes a tick record at `o` (the buffer must hold RECORD_SIZE bytes there; reserved bytes stay zero). */
 export function encodeTick(b: Buffer, o: number, t: NormalizedTick): void {
   b[o + TICK.type] = RecordType.TICK;

@@ -15,6 +15,7 @@ import {
   SYMBOL,
   TICK,
   decodeHeader,
+  recordViews,
   venueById,
   type CaptureHeader,
 } from './format.js';
@@ -84,9 +85,37 @@ export class CaptureReader {
 
   private decode(b: Buffer, length: number, fileOffset: number): NormalizedTick[] {
     const out: NormalizedTick[] = [];
+    const v = recordViews(b);
     for (let o = 0; o < length; o += RECORD_SIZE) {
       const type = b[o]!;
-      if (type === RecordType.TICK) {
+      if (type === RecordType.TICK && v !== undefined) {
+        const venueId = v.u16[(o >>> 1) + 1]!;
+        const symbolId = v.u32[(o >>> 2) + 1]!;
+        const venue = venueById(venueId);
+        const symbol = this.symbols.get(venueId * 0x1_0000_0000 + symbolId);
+        if (venue === undefined || symbol === undefined) {
+          throw new CaptureFormatError(this.path, fileOffset + o, `tick for undefined venue/symbol ${venueId}/${symbolId}`);
+        }
+        const w = o >>> 3;
+        const aggressor = v.i8[o + 1]!;
+        out.push({
+          exchTsNs: v.i64[w + 1]!,
+          recvTsNs: v.i64[w + 2]!,
+          venueId,
+          symbolId,
+          venue,
+          symbol,
+          bid: v.f64[w + 4]!,
+          ask: v.f64[w + 5]!,
+          bidSize: v.f64[w + 6]!,
+          askSize: v.f64[w + 7]!,
+          sequence: v.u64[w + 3]!,
+          flags: v.u32[(o >>> 2) + 20]!,
+          lastPx: v.f64[w + 8]!,
+          lastQty: v.f64[w + 9]!,
+          aggressor: aggressor > 0 ? 1 : aggressor < 0 ? -1 : 0,
+        });
+      } else if (type === RecordType.TICK) {
         const venueId = b.readUInt16LE(o + TICK.venueId);
         const symbolId = b.readUInt32LE(o + TICK.symbolId);
         const venue = venueById(venueId);

@@ -17,6 +17,9 @@ import {
   encodeHeader,
   encodeSymbol,
   encodeTick,
+  encodeTickViews,
+  recordViews,
+  type RecordViews,
 } from './format.js';
 
 export interface CaptureWriterOptions {
@@ -26,10 +29,30 @@ export interface CaptureWriterOptions {
   createdNs?: bigint;
 }
 
+const U64_LIMIT = 2n ** 64n;
+const I64_MIN = -(2n ** 63n);
+const I64_LIMIT = 2n ** 63n;
+
+function fitsViews(t: NormalizedTick): boolean {
+  return (
+    t.sequence >= 0n &&
+    t.sequence < U64_LIMIT &&
+    t.exchTsNs >= I64_MIN &&
+    t.exchTsNs < I64_LIMIT &&
+    t.recvTsNs >= I64_MIN &&
+    t.recvTsNs < I64_LIMIT &&
+    t.venueId >>> 0 === t.venueId &&
+    t.venueId <= 0xffff &&
+    t.symbolId >>> 0 === t.symbolId &&
+    t.flags >>> 0 === t.flags
+  );
+}
+
 export class CaptureWriter implements TickSink {
   readonly name = 'capture';
   private fd: number | undefined;
   private readonly chunk: Buffer;
+  private readonly views: RecordViews | undefined;
   private used = 0;
   private readonly known = new Map<number, string>();
   private records = 0;
@@ -51,6 +74,7 @@ export class CaptureWriter implements TickSink {
     this.fd = fd;
     this.pos = HEADER_SIZE + existingRecords * RECORD_SIZE;
     this.chunk = Buffer.alloc(chunkRecords * RECORD_SIZE);
+    this.views = recordViews(this.chunk);
   }
 
   static open(file: string, opts: CaptureWriterOptions = {}): CaptureWriter {
@@ -95,7 +119,10 @@ export class CaptureWriter implements TickSink {
       this.known.set(key, t.symbol);
     }
     this.reserve();
-    encodeTick(this.chunk, this.used, t);
+    // Typed views need exact value types; anything else (e.g. a sequence beyond u64) takes the
+    // checked Buffer path, which throws a RangeError instead of wrapping silently.
+    if (this.views !== undefined && fitsViews(t)) encodeTickViews(this.views, this.used, t);
+    else encodeTick(this.chunk, this.used, t);
     this.used += RECORD_SIZE;
     this.records++;
   }
