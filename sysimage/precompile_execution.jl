@@ -8,32 +8,39 @@ using Random: Xoshiro, rand, randn
 
 const KS = KestrelStrategy
 
+# Mean-reverting mid (kappa 0.5/s) with a 4-unit shock every 250 quotes, so that the signal path
+# (confidence, Kelly size, SignalRecord) is compiled too, not only the feature updates.
 function synthetic_ticks(n::Int)
     rng = Xoshiro(20240808)
     ticks = KS.TickEntry[]
-    x = 0.0
+    mu = 30000.0
+    a = exp(-0.5 * 0.037)
+    sd = sqrt((1 - a * a) / (2 * 0.5))
+    m = mu
     ts = Int64(1_700_000_000_000_000_000)
     for i in 1:n
         ts += 37_000_000
-        x = x * exp(-3.0 * 0.037) + 0.5 * sqrt(0.037) * randn(rng)
-        mid = 30000.0 + 5.0 * x
+        m = mu + (m - mu) * a + sd * randn(rng)
+        i % 250 == 0 && (m += isodd(div(i, 250)) ? 4.0 : -4.0)
         flags = UInt32(0)
         i % 97 == 0 && (flags |= KS.kFlagCrossed)
         i % 1009 == 0 && (flags |= KS.kFlagGap)
-        push!(ticks, KS.quote_tick(ts, mid - 0.5, mid + 0.5, 1.0 + rand(rng), 1.0 + rand(rng); flags = flags))
+        push!(ticks, KS.quote_tick(ts, m - 0.5, m + 0.5, 1.0 + rand(rng), 1.0 + rand(rng); flags = flags))
         if i % 3 == 0
-            push!(ticks, KS.trade_tick(ts + 1, mid + (rand(rng) - 0.5), 0.05 + rand(rng); buyer_aggressor = isodd(i)))
+            push!(ticks, KS.trade_tick(ts + 1, m + (rand(rng) - 0.5), 0.25 * rand(rng, 1:4); buyer_aggressor = isodd(i)))
         end
     end
     return ticks
 end
 
+const PRECOMPILE_PARAMS = [:ou_window => 100.0, :vpin_buckets => 10.0, :min_confidence => 0.05]
+
 function exercise_entry_points(ticks::Vector{KS.TickEntry})
     table = zeros(UInt64, 8)
     GC.@preserve table KS.fill_entry_points!(pointer(table), length(table))
     create, destroy, on_tick, on_gap, feats, last_error = (Ptr{Cvoid}(UInt(table[i])) for i in 3:8)
-    params = collect(Float64, KS.DEFAULT_PARAM_VALUES)
-    params[findfirst(==(:ou_window), KS.PARAM_NAMES)] = 50.0
+    p = KS.params_with(PRECOMPILE_PARAMS)
+    params = Float64[getfield(p, n) for n in KS.PARAM_NAMES]
     err = zeros(UInt8, 256)
     h = GC.@preserve params err ccall(create, Int64, (Ptr{Float64}, Int64, Int64, Ptr{UInt8}, Int64),
                                       pointer(params), length(params), 2, pointer(err), length(err))
@@ -44,7 +51,7 @@ function exercise_entry_points(ticks::Vector{KS.TickEntry})
     for (i, t) in enumerate(ticks)
         tick[] = t
         r = ccall(on_tick, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, Ptr{KS.SignalRecord}),
-                  h, tick, UInt32(i % 2), UInt64(i - 1), out)
+                  h, tick, UInt32(0), UInt64(i - 1), out)
         r == 1 && (signals += 1)
     end
     ccall(on_gap, Int32, (Int64, UInt32, UInt64), h, UInt32(0), UInt64(3))
@@ -53,6 +60,7 @@ function exercise_entry_points(ticks::Vector{KS.TickEntry})
     buf = zeros(UInt8, 256)
     GC.@preserve buf ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), h, pointer(buf), length(buf))
     ccall(destroy, Int32, (Int64,), h)
+    signals > 0 || error("precompile ticks produced no signal: the signal path would not be compiled")
     return signals
 end
 
@@ -71,7 +79,7 @@ function exercise_ring(ticks::Vector{KS.TickEntry})
             ring.slots[i] = KS.TickEntry(t.ts_ns, t.venue_id, t.symbol_id, t.flags, t.bid, t.ask,
                                          t.bid_size, t.ask_size, UInt64(i), t.push_ns)
         end
-        e = KS.Engine(KS.params_with([:ou_window => 50.0]), 1)
+        e = KS.Engine(KS.params_with(PRECOMPILE_PARAMS), 1)
         out = Vector{KS.SignalRecord}(undef, 64)
         KS.replay_ring!(e, ring, 0, UInt64(0), UInt64(n), out)
     end
@@ -81,7 +89,7 @@ end
 let ticks = synthetic_ticks(6000)
     exercise_entry_points(ticks)
     exercise_ring(ticks)
-    KS.backtest(ticks, KS.params_with([:ou_window => 50.0]); record_features = i -> i % 100 == 0)
+    KS.backtest(ticks, KS.params_with(PRECOMPILE_PARAMS); record_features = i -> i % 100 == 0)
     KS.fit_ou(collect(range(1.0, 2.0; length = 21)) .+ 0.01 .* sin.(1:21), 0.25)
     KS.ou_mle([3.0, 1.76, 1.2693, 1.196, 0.9], 0.25)
     KS.kelly_discrete(0.6, 1.0)
