@@ -404,6 +404,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       opt.config.params = parse_params(env, o.Get("params"));
       if (o.Get("idleSpinNs").IsNumber()) opt.idle_spin_ns = o.Get("idleSpinNs").As<Napi::Number>().Int64Value();
       if (o.Get("maxBatch").IsNumber()) opt.max_batch = o.Get("maxBatch").As<Napi::Number>().Uint32Value();
+      if (o.Get("cpu").IsNumber()) opt.cpu = o.Get("cpu").As<Napi::Number>().Int32Value();
       if (o.Get("juliaHome").IsString()) opt.config.julia_home = o.Get("juliaHome").As<Napi::String>().Utf8Value();
       if (o.Get("juliaSysimage").IsString())
         opt.config.julia_sysimage = o.Get("juliaSysimage").As<Napi::String>().Utf8Value();

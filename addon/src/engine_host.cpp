@@ -5,6 +5,8 @@
 // engine sleeps. No allocation happens inside the loop.
 #include "kestrel/engine_host.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -99,6 +101,13 @@ void EngineHost::stop() {
 void EngineHost::run(std::promise<void>* ready) {
   std::unique_ptr<Strategy> strategy;
   try {
+    if (options_.cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(options_.cpu, &set);
+      if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+        throw EngineError("BAD_ENGINE_OPTIONS", "cannot pin the engine thread to cpu " + std::to_string(options_.cpu));
+    }
     // Constructed on this thread: the julia engine must own the thread that initialises libjulia.
     strategy = options_.config.engine == "julia" ? julia::make_julia_strategy(options_.config)
                                                  : make_native_strategy(options_.config);

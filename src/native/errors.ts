@@ -12,6 +12,7 @@ export type NativeErrorCode =
   | 'REGION_LAYOUT_MISMATCH'
   | 'REGION_CLOSED'
   | 'BAD_ENGINE'
+  | 'BAD_ENGINE_OPTIONS'
   | 'BAD_STRATEGY_PARAMS'
   | 'ENGINE_ALREADY_RUNNING'
   | 'ENGINE_START_FAILED'
@@ -45,6 +46,7 @@ export class NativeEngineError extends NativeError {
 
 const ENGINE_CODES = new Set<string>([
   'BAD_ENGINE',
+  'BAD_ENGINE_OPTIONS',
   'BAD_STRATEGY_PARAMS',
   'ENGINE_ALREADY_RUNNING',
   'ENGINE_START_FAILED',

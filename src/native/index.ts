@@ -356,6 +356,8 @@ export interface EngineOptions {
   idleSpinNs?: number;
   /** Ticks popped per ring per round (default 256). */
   maxBatch?: number;
+  /** Pin the engine thread to this CPU (an isolated core in production). Default: not pinned. */
+  cpu?: number;
   juliaHome?: string;
   juliaSysimage?: string;
   /**

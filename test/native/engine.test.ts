@@ -90,6 +90,14 @@ describe('engine thread', () => {
         expect.objectContaining({ code: 'BAD_STRATEGY_PARAMS' }),
       );
       expect(() => new NativeEngine(region, { engine: 'rust' as 'native' })).toThrow(expect.objectContaining({ code: 'BAD_ENGINE' }));
+      // pinning: a CPU that does not exist fails start() cleanly and leaves the region unclaimed
+      const pinnedBad = new NativeEngine(region, { cpu: 1023 });
+      expect(() => pinnedBad.start()).toThrow(expect.objectContaining({ code: 'BAD_ENGINE_OPTIONS' }));
+      expect(region.counters().engineRunning).toBe(false);
+      const pinned = new NativeEngine(region, { cpu: 0 });
+      pinned.start();
+      expect(pinned.running).toBe(true);
+      pinned.stop();
     } finally {
       a.stop();
       b.stop();

@@ -31,6 +31,7 @@ struct EngineHostOptions {
   EngineConfig config;
   std::int64_t idle_spin_ns = 50'000;  // spin this long after the last tick before sleeping
   std::uint32_t max_batch = 256;       // ticks popped per ring per round (fairness across symbols)
+  int cpu = -1;                        // pin the engine thread to this CPU (isolated core in production); -1 = no pinning
 };
 
 class EngineHost {
