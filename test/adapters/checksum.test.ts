@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OrderBook } from '../../src/adapters/common/book.js';
 import { krakenChecksum, okxChecksum } from '../../src/adapters/common/checksum.js';
-import { crc32, crc32Bytes, crc32Signed } from '../../src/adapters/common/crc32.js';
+import { CRC32_INIT, crc32, crc32Bytes, crc32Finish, crc32Signed, crc32Update, crc32UpdateChar } from '../../src/adapters/common/crc32.js';
 import { sharedDataDir } from '../../src/simulators/recordings.js';
 
 const data = sharedDataDir();
@@ -19,6 +19,14 @@ describe('crc32', () => {
     const buf = createHash('sha256').update('seed').digest();
     const gz = gzipSync(buf);
     expect(crc32Bytes(buf)).toBe(gz.readUInt32LE(gz.length - 8));
+  });
+
+  it('incremental updates equal the checksum of the concatenation', () => {
+    const parts = ['3366.1', ':', '7', ':', '3366.8', '', '9'];
+    let c = CRC32_INIT;
+    for (const p of parts) c = crc32Update(c, p);
+    expect(crc32Finish(c)).toBe(crc32(parts.join('')));
+    expect(crc32Finish(crc32UpdateChar(crc32Update(CRC32_INIT, 'ab'), 99))).toBe(crc32('abc'));
   });
 
   it('gives the signed form OKX compares against', () => {

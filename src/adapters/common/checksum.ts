@@ -1,6 +1,6 @@
 /** The venues' book checksum algorithms (shared/data/reference/REFERENCE_VALUES.md). */
 import type { OrderBook } from './book.js';
-import { crc32, crc32Signed } from './crc32.js';
+import { CRC32_INIT, crc32, crc32Finish, crc32Update, crc32UpdateChar } from './crc32.js';
 
 /** One level field as Kraken's checksum wants it. Exported so adapters can format once per level change. */
 export function krakenField(v: number, precision: number): string {
@@ -24,29 +24,37 @@ export function krakenChecksum(book: OrderBook, pricePrecision: number, qtyPreci
  * adapter formats each level once when it changes instead of 40 fields on every message).
  */
 export function krakenChecksumPreformatted(book: OrderBook): number {
-  let s = '';
+  let c = CRC32_INIT;
   for (let i = 0; i < 10; i++) {
     const l = book.asks.at(i);
     if (l === undefined) break;
-    s += l.pxStr + l.qtyStr;
+    c = crc32Update(crc32Update(c, l.pxStr), l.qtyStr);
   }
   for (let i = 0; i < 10; i++) {
     const l = book.bids.at(i);
     if (l === undefined) break;
-    s += l.pxStr + l.qtyStr;
+    c = crc32Update(crc32Update(c, l.pxStr), l.qtyStr);
   }
-  return crc32(s);
+  return crc32Finish(c);
 }
 
 /** OKX v5 books: up to 25 levels, bid:bidSz:ask:askSz interleaved, strings as received; signed CRC32. */
 export function okxChecksum(book: OrderBook): number {
-  const parts: string[] = [];
+  // Hashes "bid:bidSz:ask:askSz:..." piece by piece; no joined string is built.
+  let c = CRC32_INIT;
+  let first = true;
+  const piece = (px: string, sz: string) => {
+    if (!first) c = crc32UpdateChar(c, 58 /* ':' */);
+    first = false;
+    c = crc32UpdateChar(crc32Update(c, px), 58);
+    c = crc32Update(c, sz);
+  };
   for (let i = 0; i < 25; i++) {
     const b = book.bids.at(i);
     const a = book.asks.at(i);
     if (b === undefined && a === undefined) break;
-    if (b !== undefined) parts.push(b.pxStr, b.qtyStr);
-    if (a !== undefined) parts.push(a.pxStr, a.qtyStr);
+    if (b !== undefined) piece(b.pxStr, b.qtyStr);
+    if (a !== undefined) piece(a.pxStr, a.qtyStr);
   }
-  return crc32Signed(parts.join(':'));
+  return crc32Finish(c) | 0;
 }

@@ -20,6 +20,27 @@ export function crc32(s: string): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/**
+ * Incremental form: `crc32Finish(crc32Update(crc32Update(CRC32_INIT, a), b)) === crc32(a + b)`,
+ * so checksums over many level strings need no concatenated string.
+ */
+export const CRC32_INIT = 0xffffffff;
+
+export function crc32Update(crc: number, s: string): number {
+  let c = crc;
+  for (let i = 0; i < s.length; i++) c = TABLE[(c ^ s.charCodeAt(i)) & 0xff]! ^ (c >>> 8);
+  return c;
+}
+
+/** Feeds one ASCII character code. */
+export function crc32UpdateChar(crc: number, code: number): number {
+  return TABLE[(crc ^ code) & 0xff]! ^ (crc >>> 8);
+}
+
+export function crc32Finish(crc: number): number {
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 /** Unsigned CRC-32 of raw bytes. */
 export function crc32Bytes(b: Uint8Array): number {
   let c = 0xffffffff;
