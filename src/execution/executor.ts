@@ -523,7 +523,7 @@ export class Executor {
     for (let i = 0; i < allocs.length; i++) this.placeAllocation(s, allocs[i]!, allocs.length > 1 ? i : -1);
   }
 
-  private rejectNoVenue(s: ExecSignal, venues: string[], shadow: boolean): void {
+  private rejectNoVenue(s: ExecSignal, venues: readonly string[], shadow: boolean): void {
     const v = venues[0]!;
     if (!shadow && venues.every((x) => this.precision.entry(x, s.symbol)!.shadowOnly)) {
       return this.reject(s, v, RejectReason.VENUE_POLICY, 'live order: every venue for the symbol is shadow_only');

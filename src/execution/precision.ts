@@ -52,6 +52,8 @@ function decimals(step: number): number {
 
 export class PrecisionGuard {
   private readonly entries = new Map<string, PrecisionEntry>();
+  /** Venues listing each symbol, built lazily (hot path: no scan or allocation per signal). */
+  private readonly bySymbol = new Map<string, string[]>();
   readonly result: GuardResult = { ok: true, reason: RejectReason.UNKNOWN, detail: '', price: 0, size: 0, corrections: 0 };
 
   constructor(
@@ -64,6 +66,7 @@ export class PrecisionGuard {
 
   /** Replace one venue's specs (reference-data reload). */
   setVenue(v: VenueSpec): void {
+    this.bySymbol.clear();
     for (const key of [...this.entries.keys()]) if (key.startsWith(`${v.venue}|`)) this.entries.delete(key);
     for (const s of v.symbols) {
       this.entries.set(`${v.venue}|${s.symbol}`, {
@@ -88,9 +91,14 @@ export class PrecisionGuard {
     return this.entries.get(`${venue}|${symbol}`);
   }
 
-  venuesFor(symbol: string): string[] {
-    const out: string[] = [];
-    for (const e of this.entries.values()) if (e.symbol === symbol) out.push(e.venue);
+  venuesFor(symbol: string): readonly string[] {
+    let out = this.bySymbol.get(symbol);
+    if (!out) {
+      out = [];
+      for (const e of this.entries.values()) if (e.symbol === symbol) out.push(e.venue);
+      // Unknown symbols are not cached: bad input must not grow memory.
+      if (out.length > 0) this.bySymbol.set(symbol, out);
+    }
     return out;
   }
 
