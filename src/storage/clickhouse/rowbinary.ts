@@ -35,29 +35,47 @@ export function rowBytes(t: NormalizedTick): number {
 
 /** Writes one row at `o`; returns the offset after it. The caller guarantees room (rowBytes). */
 export function encodeRow(b: Buffer, o: number, t: NormalizedTick, batchId: bigint): number {
-  return encodeRowWith(b, o, t, batchId, encodedString(t.venue), encodedString(t.symbol));
+  return encodeRowWith(b, viewOf(b), o, t, batchId, encodedString(t.venue), encodedString(t.symbol));
 }
 
-/** encodeRow with the two string columns already encoded (the writer looks them up once per row). */
-export function encodeRowWith(b: Buffer, o: number, t: NormalizedTick, batchId: bigint, v: Buffer, s: Buffer): number {
-  b.writeBigUInt64LE(t.exchTsNs, o);
-  b.writeBigUInt64LE(t.recvTsNs, o + 8);
+export function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
+}
+
+/**
+ * encodeRow with the two string columns already encoded and a DataView over `b` (the writer keeps
+ * one per batch buffer). DataView's setBigUint64 is several times cheaper than Buffer's
+ * writeBigUInt64LE, which is JavaScript doing bigint shifts. Values outside a column's range throw a
+ * RangeError (checked here: DataView would wrap them silently).
+ */
+export function encodeRowWith(b: Buffer, dv: DataView, o: number, t: NormalizedTick, batchId: bigint, v: Buffer, s: Buffer): number {
+  if (
+    t.exchTsNs < 0n || t.exchTsNs >= U64_LIMIT || t.recvTsNs < 0n || t.recvTsNs >= U64_LIMIT ||
+    t.sequence < 0n || t.sequence >= U64_LIMIT || t.venueId >>> 0 !== t.venueId || t.venueId > 0xffff ||
+    t.symbolId >>> 0 !== t.symbolId || t.flags >>> 0 !== t.flags
+  ) {
+    throw new RangeError(`tick out of column range: ${t.venue} ${t.symbol} seq ${t.sequence}`);
+  }
+  dv.setBigUint64(o, t.exchTsNs, true);
+  dv.setBigUint64(o + 8, t.recvTsNs, true);
   o += 16;
   v.copy(b, o);
   o += v.length;
   s.copy(b, o);
   o += s.length;
-  b.writeUInt16LE(t.venueId, o);
-  b.writeUInt32LE(t.symbolId, o + 2);
-  b.writeDoubleLE(t.bid, o + 6);
-  b.writeDoubleLE(t.ask, o + 14);
-  b.writeDoubleLE(t.bidSize, o + 22);
-  b.writeDoubleLE(t.askSize, o + 30);
-  b.writeBigUInt64LE(t.sequence, o + 38);
-  b.writeUInt32LE(t.flags, o + 46);
-  b.writeDoubleLE(t.lastPx, o + 50);
-  b.writeDoubleLE(t.lastQty, o + 58);
-  b.writeInt8(t.aggressor, o + 66);
-  b.writeBigUInt64LE(batchId, o + 67);
+  dv.setUint16(o, t.venueId, true);
+  dv.setUint32(o + 2, t.symbolId, true);
+  dv.setFloat64(o + 6, t.bid, true);
+  dv.setFloat64(o + 14, t.ask, true);
+  dv.setFloat64(o + 22, t.bidSize, true);
+  dv.setFloat64(o + 30, t.askSize, true);
+  dv.setBigUint64(o + 38, t.sequence, true);
+  dv.setUint32(o + 46, t.flags, true);
+  dv.setFloat64(o + 50, t.lastPx, true);
+  dv.setFloat64(o + 58, t.lastQty, true);
+  dv.setInt8(o + 66, t.aggressor);
+  dv.setBigUint64(o + 67, batchId, true);
   return o + 75;
 }
+
+const U64_LIMIT = 2n ** 64n;

@@ -19,7 +19,7 @@ import type { TickSink } from '../../ingestion/types.js';
 import { counter, gauge, histogram } from '../../observability/metrics.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { detectCapabilities, type ClickHouseCapabilities } from './capabilities.js';
-import { FIXED_ROW_BYTES, encodeRowWith, encodedString } from './rowbinary.js';
+import { FIXED_ROW_BYTES, encodeRowWith, encodedString, viewOf } from './rowbinary.js';
 import { TICK_COLUMNS, ident, schemaStatements, type SchemaOptions } from './schema.js';
 
 export interface ClickHouseWriterOptions {
@@ -63,6 +63,7 @@ interface Batch {
   id: bigint;
   rows: number;
   buf: Buffer;
+  view: DataView;
   used: number;
   dayStartNs: bigint;
   dayEndNs: bigint;
@@ -180,8 +181,9 @@ export class ClickHouseTickWriter implements TickSink {
       const bigger = Buffer.allocUnsafe(Math.max(b.buf.length * 2, b.used + need));
       b.buf.copy(bigger, 0, 0, b.used);
       b.buf = bigger;
+      b.view = viewOf(bigger);
     }
-    b.used = encodeRowWith(b.buf, b.used, t, b.id, venue, symbol);
+    b.used = encodeRowWith(b.buf, b.view, b.used, t, b.id, venue, symbol);
     b.rows++;
     if (ts < b.minNs) b.minNs = ts;
     if (ts > b.maxNs) b.maxNs = ts;
@@ -229,6 +231,7 @@ export class ClickHouseTickWriter implements TickSink {
       id: randomBytes(8).readBigUInt64LE(0),
       rows: 0,
       buf,
+      view: viewOf(buf),
       used: 0,
       dayStartNs: dayStart,
       dayEndNs: dayStart + DAY_NS,
