@@ -1,0 +1,90 @@
+/**
+ * Venue simulators as a standalone process, for out-of-process use (another process's adapters, a
+ * manual session, chaos drills). Prints one JSON line per simulator with its URLs, then serves until
+ * SIGINT/SIGTERM; faults go to `POST {controlUrl}/fault`.
+ *
+ *   tsx src/simulators/main.ts --venues kraken,okx --pace accelerated --speed 10 [--okx-protocol seqid-only] [--no-wait]
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isVenue, type VenueName } from '../contracts/market.js';
+import { BinanceSimulator } from './binance/binance-simulator.js';
+import type { Pace, VenueSimulator } from './common/simulator.js';
+import { KrakenSimulator } from './kraken/kraken-simulator.js';
+import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
+
+export class SimulatorArgsError extends Error {
+  override readonly name = 'SimulatorArgsError';
+}
+
+export interface SimulatorArgs {
+  venues: VenueName[];
+  pace: Pace;
+  speed: number | undefined;
+  okxProtocol: OkxProtocol;
+  waitForSubscriber: boolean;
+}
+
+export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
+  const out: SimulatorArgs = { venues: ['binance', 'kraken', 'okx'], pace: 'original', speed: undefined, okxProtocol: 'legacy', waitForSubscriber: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new SimulatorArgsError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--venues') {
+      const vs = val().split(',').filter((v) => v.length > 0);
+      const bad = vs.filter((v) => !isVenue(v));
+      if (bad.length > 0 || vs.length === 0) throw new SimulatorArgsError(`--venues: unknown venue(s) ${bad.join(', ') || '(none given)'}; expected binance, kraken, okx`);
+      out.venues = vs as VenueName[];
+    } else if (a === '--pace') {
+      const p = val();
+      if (p !== 'original' && p !== 'accelerated' && p !== 'instant') throw new SimulatorArgsError(`--pace must be original, accelerated or instant, not ${p}`);
+      out.pace = p;
+    } else if (a === '--speed') {
+      const s = Number(val());
+      if (!Number.isFinite(s) || s <= 0 || s > 1e6) throw new SimulatorArgsError('--speed must be a number in (0, 1e6]');
+      out.speed = s;
+    } else if (a === '--okx-protocol') {
+      const p = val();
+      if (p !== 'legacy' && p !== 'seqid-only') throw new SimulatorArgsError(`--okx-protocol must be legacy or seqid-only, not ${p}`);
+      out.okxProtocol = p;
+    } else if (a === '--no-wait') {
+      out.waitForSubscriber = false;
+    } else {
+      throw new SimulatorArgsError(`unknown argument ${a}`);
+    }
+  }
+  return out;
+}
+
+export async function runSimulators(args: SimulatorArgs, print: (line: string) => void): Promise<() => Promise<void>> {
+  const sims: Array<VenueSimulator<unknown>> = [];
+  for (const venue of args.venues) {
+    const sim =
+      venue === 'binance' ? await BinanceSimulator.create() : venue === 'kraken' ? await KrakenSimulator.create() : await OkxSimulator.create({ protocol: args.okxProtocol });
+    sims.push(sim as unknown as VenueSimulator<unknown>);
+    print(JSON.stringify({ venue, wsUrl: sim.wsUrl, restUrl: sim.restUrl, controlUrl: sim.controlUrl }));
+  }
+  for (const s of sims) {
+    await s.start({ pace: args.pace, waitForSubscriber: args.waitForSubscriber, ...(args.speed !== undefined ? { speed: args.speed } : {}) });
+  }
+  return async () => {
+    for (const s of sims) await s.stop();
+  };
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]);
+if (isMain) {
+  try {
+    const stop = await runSimulators(parseSimulatorArgs(process.argv.slice(2)), (l) => process.stdout.write(`${l}\n`));
+    const shutdown = () => void stop().then(() => process.exit(0));
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    process.exit(2);
+  }
+}
