@@ -383,7 +383,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Engine",
                        {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::Stop>("stop"),
-                        InstanceMethod<&Engine::Stats>("stats"), InstanceAccessor<&Engine::Running>("running")});
+                        InstanceMethod<&Engine::Stats>("stats"),
+                        InstanceMethod<&Engine::LastError>("lastError"), InstanceAccessor<&Engine::Running>("running")});
   }
 
   // new Engine(region, {engine, params, idleSpinNs, maxBatch, juliaHome, juliaSysimage}, onSignals?)
@@ -413,11 +414,20 @@ class Engine : public Napi::ObjectWrap<Engine> {
     options_ = std::move(opt);
   }
 
-  ~Engine() override { shutdown(); }
+  ~Engine() override { shutdown(/*keep_error=*/false); }  // GC finalizer: touch no JS values
 
  private:
-  void shutdown() {
-    if (host_) host_->stop();  // joined: no further NonBlockingCall can happen
+  void shutdown(bool keep_error = true) {
+    if (host_) {
+      host_->stop();  // joined: no further NonBlockingCall can happen
+      auto [code, message] = host_->last_error();
+      if (keep_error && !code.empty()) {
+        Napi::Object o = Napi::Object::New(Env());
+        o.Set("code", code);
+        o.Set("message", message);
+        last_error_ = Napi::Persistent(o);
+      }
+    }
     host_.reset();
     if (ctx_) ctx_->alive.store(false, std::memory_order_release);
     ctx_ = nullptr;
@@ -431,6 +441,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Env env = info.Env();
     if (host_ && host_->running()) throw_coded(env, "ENGINE_ALREADY_RUNNING", "engine is already running");
     shutdown();
+    last_error_.Reset();
     EngineHost::Notify notify;
     if (!callback_.IsEmpty()) {
       auto ctx = std::make_unique<NotifyCtx>();
@@ -477,6 +488,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return o;
   }
 
+  Napi::Value LastError(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!host_) return last_error_.IsEmpty() ? env.Null() : last_error_.Value();
+    auto [code, message] = host_->last_error();
+    if (code.empty()) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("code", code);
+    o.Set("message", message);
+    return o;
+  }
+
   Napi::Value Running(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), host_ && host_->running());
   }
@@ -486,6 +508,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::FunctionReference callback_;
   SignalTsfn tsfn_;
   NotifyCtx* ctx_ = nullptr;  // owned by tsfn_'s finalizer
+  Napi::ObjectReference last_error_;  // survives stop() so callers can read why the engine ended
   std::unique_ptr<EngineHost> host_;
 };
 

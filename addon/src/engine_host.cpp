@@ -75,6 +75,12 @@ void EngineHost::start() {
                                                     std::to_string(region_->header()->engine_pid) +
                                                     ") consumes region " + region_->name());
   stop_.store(false);
+  failed_.store(false);
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    error_code_.clear();
+    error_message_.clear();
+  }
   pending_->store(false);
   std::promise<void> ready;
   auto fut = ready.get_future();
@@ -119,8 +125,33 @@ void EngineHost::run(std::promise<void>* ready) {
     return;
   }
   ready->set_value();  // `ready` is dead after this line (start() returns)
-  loop(*strategy);
+  // A strategy that throws ends the loop; the error is kept for lastError() and the JS side is
+  // woken so it can notice (running becomes false). Zero cost while nothing throws.
+  try {
+    loop(*strategy);
+  } catch (const EngineError& e) {
+    record_failure(e.code(), e.what());
+  } catch (const std::exception& e) {
+    record_failure("ENGINE_STRATEGY_FAILED", e.what());
+  } catch (...) {
+    record_failure("ENGINE_STRATEGY_FAILED", "unknown exception from the strategy");
+  }
   strategy.reset();  // destroyed on the engine thread too
+}
+
+void EngineHost::record_failure(const std::string& code, const std::string& message) {
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    error_code_ = code;
+    error_message_ = message;
+  }
+  failed_.store(true, std::memory_order_release);
+  if (notify_ && !pending_->exchange(true)) notify_();
+}
+
+std::pair<std::string, std::string> EngineHost::last_error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return {error_code_, error_message_};
 }
 
 void EngineHost::loop(Strategy& strategy) {

@@ -64,6 +64,7 @@ export interface RawEngine {
   start(): void;
   stop(): void;
   stats(): RawEngineStats;
+  lastError(): { code: string; message: string } | null;
   readonly running: boolean;
 }
 

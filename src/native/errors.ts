@@ -16,6 +16,8 @@ export type NativeErrorCode =
   | 'BAD_STRATEGY_PARAMS'
   | 'ENGINE_ALREADY_RUNNING'
   | 'ENGINE_START_FAILED'
+  | 'ENGINE_STRATEGY_FAILED'
+  | 'JULIA_STRATEGY_FAILED'
   // julia engine (addon/src/julia/): not linked in, or the runtime could not be found/started
   | 'JULIA_NOT_LINKED'
   | 'JULIA_NOT_FOUND'
@@ -50,6 +52,7 @@ const ENGINE_CODES = new Set<string>([
   'BAD_STRATEGY_PARAMS',
   'ENGINE_ALREADY_RUNNING',
   'ENGINE_START_FAILED',
+  'ENGINE_STRATEGY_FAILED',
 ]);
 
 /** Re-throw an addon error as a typed NativeError (other errors pass through unchanged). */

@@ -6,7 +6,7 @@ import type { NormalizedTick } from '../contracts/market.js';
 import { Side, Urgency } from '../contracts/index.js';
 import type { ExecSignal, SignalHandler, SignalSource } from '../execution/types.js';
 import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
-import { NativeError, toNativeError, wrapNative } from './errors.js';
+import { NativeEngineError, NativeError, toNativeError, wrapNative } from './errors.js';
 import { LAYOUT } from './layout.js';
 
 export { LAYOUT, REGION_MAGIC } from './layout.js';
@@ -371,7 +371,11 @@ export type EngineStats = RawEngineStats;
 
 /**
  * The engine thread. start() throws NativeEngineError (e.g. code JULIA_NOT_FOUND) synchronously.
- * A running engine keeps the process alive: stop() it on shutdown. Restart after stop() is fine.
+ * A running engine keeps the process alive: stop() it on shutdown. Restart after stop() is fine
+ * for the native engine; julia: one start per process (libjulia binds to the first engine thread
+ * and cannot be re-initialised, see docs/JULIA_EMBEDDING.md).
+ * If the strategy throws, the engine thread ends: `running` turns false, onSignals is called once
+ * so the JS side notices, and lastError() returns the typed error (kept after stop()).
  */
 export class NativeEngine {
   private readonly raw: RawEngine;
@@ -394,6 +398,11 @@ export class NativeEngine {
   }
   stats(): EngineStats {
     return this.raw.stats();
+  }
+  /** Why the engine thread ended on its own (strategy exception), or null. */
+  lastError(): NativeEngineError | null {
+    const e = this.raw.lastError();
+    return e ? new NativeEngineError(e.code, e.message) : null;
   }
 }
 

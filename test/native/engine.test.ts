@@ -52,6 +52,7 @@ describe('engine thread', () => {
       expect(engine.stats().notifies).toBeLessThanOrEqual(got.length);
       engine.stop();
       expect(engine.running).toBe(false);
+      expect(engine.lastError()).toBeNull();
       expect(region.counters().engineRunning).toBe(false);
 
       // restart on the same region: the engine resumes where the ring's tail is

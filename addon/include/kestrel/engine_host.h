@@ -7,6 +7,8 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,7 +50,12 @@ class EngineHost {
   void start();
   // Idempotent; joins the thread.
   void stop();
-  bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+  // False once stopped, or once the strategy threw (see last_error()).
+  bool running() const noexcept {
+    return running_.load(std::memory_order_acquire) && !failed_.load(std::memory_order_acquire);
+  }
+  // {code, message} of the exception that ended the loop; empty code when none.
+  std::pair<std::string, std::string> last_error() const;
   const EngineStats& stats() const noexcept { return stats_; }
   std::shared_ptr<std::atomic<bool>> pending_flag() const { return pending_; }
   const std::string& engine_name() const noexcept { return options_.config.engine; }
@@ -56,6 +63,7 @@ class EngineHost {
  private:
   void run(std::promise<void>* ready);
   void loop(Strategy& strategy);
+  void record_failure(const std::string& code, const std::string& message);
 
   std::shared_ptr<ShmRegion> region_;
   EngineHostOptions options_;
@@ -63,6 +71,9 @@ class EngineHost {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
+  std::atomic<bool> failed_{false};
+  mutable std::mutex error_mu_;
+  std::string error_code_, error_message_;
   std::shared_ptr<std::atomic<bool>> pending_ = std::make_shared<std::atomic<bool>>(false);
   EngineStats stats_;
 };
