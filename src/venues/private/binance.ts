@@ -131,6 +131,37 @@ export class BinanceOrderClient extends WsOrderClientBase {
     return p;
   }
 
+  /**
+   * The order.place frame, built directly in signature order (keys already sorted) with no
+   * intermediate objects: this is the hot path from signal to socket.
+   */
+  private placeFrame(id: string, req: OrderRequest, market: boolean, tif: string): string {
+    const symbol = BinanceOrderClient.venueSymbol(req.symbol);
+    const side = req.side === Side.SELL ? 'SELL' : 'BUY';
+    const qty = fmt(req.size);
+    const price = market ? '' : fmt(req.price);
+    const ts = Date.now();
+    const ordType = market ? 'MARKET' : 'LIMIT';
+    // Alphabetical: apiKey newClientOrderId newOrderRespType price quantity recvWindow side symbol timeInForce timestamp type
+    let payload = this.session ? '' : `apiKey=${this.opts.credentials.apiKey}&`;
+    payload += `newClientOrderId=${req.clientId}&newOrderRespType=ACK&`;
+    if (!market) payload += `price=${price}&`;
+    payload += `quantity=${qty}&recvWindow=${this.recvWindow}&side=${side}&symbol=${symbol}&`;
+    if (!market) payload += `timeInForce=${tif}&`;
+    payload += `timestamp=${ts}&type=${ordType}`;
+    let params =
+      `"newClientOrderId":${JSON.stringify(req.clientId)},"newOrderRespType":"ACK",` +
+      (market ? '' : `"price":"${price}","timeInForce":"${tif}",`) +
+      `"quantity":"${qty}","recvWindow":${this.recvWindow},"side":"${side}","symbol":${JSON.stringify(symbol)},"timestamp":${ts},"type":"${ordType}"`;
+    if (!this.session) {
+      const sig = this.edKey
+        ? edSign(null, Buffer.from(payload), this.edKey).toString('base64')
+        : createHmac('sha256', this.key).update(payload).digest('hex');
+      params += `,"apiKey":${JSON.stringify(this.opts.credentials.apiKey)},"signature":"${sig}"`;
+    }
+    return `{"id":"${id}","method":"order.place","params":{${params}}}`;
+  }
+
   private async call(method: string, params: Params): Promise<Record<string, unknown>> {
     const id = this.newId();
     return this.request(id, JSON.stringify({ id, method, params: this.sign(params) }));
@@ -168,20 +199,10 @@ export class BinanceOrderClient extends WsOrderClientBase {
     const bad = this.checkClientId(req);
     if (bad) return bad;
     const market = req.orderType === OrderType.MARKET;
-    const params: Params = {
-      symbol: BinanceOrderClient.venueSymbol(req.symbol),
-      side: req.side === Side.SELL ? 'SELL' : 'BUY',
-      type: market ? 'MARKET' : 'LIMIT',
-      quantity: fmt(req.size),
-      newClientOrderId: req.clientId,
-      newOrderRespType: 'ACK',
-    };
-    if (!market) {
-      params.price = fmt(req.price);
-      params.timeInForce = TIF[req.tif];
-    }
-    const t = this.track(req, String(params.type), market ? '' : String(params.timeInForce));
-    const r = await this.call('order.place', params);
+    const tif = market ? '' : TIF[req.tif];
+    const t = this.track(req, market ? 'MARKET' : 'LIMIT', tif);
+    const id = this.newId();
+    const r = await this.request(id, this.placeFrame(id, req, market, tif));
     if (r.status !== 200) return this.refused(t, r, req.size);
     const res = r.result as { orderId: number };
     this.bindVenueId(t, String(res.orderId));
