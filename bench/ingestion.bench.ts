@@ -18,6 +18,10 @@ import { IngestionService } from '../src/ingestion/service.js';
 import type { TickSink } from '../src/ingestion/types.js';
 import { CaptureReader } from '../src/storage/capture/reader.js';
 import { CaptureWriter } from '../src/storage/capture/writer.js';
+import { toBinary } from '@bufbuild/protobuf';
+import { TickSchema } from '../src/contracts/gen/kestrel/v1/market_pb.js';
+import { toProto } from '../src/contracts/market.js';
+import { encodeTickProto } from '../src/ingestion/wire.js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -166,6 +170,22 @@ function repeatTo(base: NormalizedTick[], n: number): NormalizedTick[] {
   return out;
 }
 
+/** md.norm encoding: generated protobuf-es encoder vs the hand-rolled byte-identical one, ns per tick. */
+function encoders(ticks: NormalizedTick[]) {
+  const n = Math.min(ticks.length, 100_000);
+  const time = (f: (t: NormalizedTick) => Uint8Array) => {
+    let bytes = 0;
+    for (let i = 0; i < 10_000; i++) bytes += f(ticks[i]!).length; // warm-up
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) bytes += f(ticks[i]!).length;
+    return { ns_per_tick: Math.round(Number(process.hrtime.bigint() - t0) / n), bytes };
+  };
+  return {
+    generated_toBinary: time((t) => toBinary(TickSchema, toProto(t))).ns_per_tick,
+    encodeTickProto: time(encodeTickProto).ns_per_tick,
+  };
+}
+
 export async function run(): Promise<object> {
   const n = Number(process.env.KESTREL_BENCH_TICKS ?? 300_000);
   const ticks = repeatTo(await loadBinanceTicks(n), n);
@@ -176,6 +196,7 @@ export async function run(): Promise<object> {
     cores: os.cpus().length,
     // Shared machine: the 1-minute load average says how contended the run was.
     load_avg_1m_start: os.loadavg()[0],
+    tick_proto_encode_ns: encoders(ticks),
     inline_gates_and_sink: await inlineCost(ticks),
     queued_4_shards_sink_only: await throughput(ticks, false),
     queued_4_shards_with_bus_norm_and_agg: await throughput(ticks, true),
