@@ -206,6 +206,17 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     expect(seen[0]!.publicWs).toMatchObject({ connected: true, reconnectCount: 0 });
   }, 30_000);
 
+  it('stays connected on a quiet stream: pongs prove the link is alive (no reconnect churn)', async () => {
+    const { sim, adapter } = await setup({ stallTimeoutMs: 300 });
+    await sim.start({ pace: 'instant' });
+    await sim.finished();
+    await waitFor(() => adapter.isSynced('BTCUSDT'), 10_000, 'synced');
+    // The recording is over: no more data frames, only the adapter's pings and the venue's pongs.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(adapter.stats()).toMatchObject({ stalls: 0, reconnects: 0, connected: true });
+    expect(adapter.stats().lastHeartbeatNs).toBeGreaterThan(0n);
+  }, 30_000);
+
   it('refuses to inject a checksum fault: Binance diff depth has no checksum', async () => {
     const sim = await BinanceSimulator.create();
     cleanup.push(() => sim.stop());

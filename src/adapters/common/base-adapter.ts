@@ -221,6 +221,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
         this.connectedAtMs = Date.now();
         this.setConnected(true);
         this.s.lastMessageNs = this.clock.nowNs();
+        this.lastAliveNs = this.s.lastMessageNs;
         try {
           this.onOpen();
         } catch (e) {
@@ -233,7 +234,11 @@ export abstract class BaseAdapter implements MarketDataAdapter {
         this.handleRaw(data, isBinary);
       });
       ws.on('pong', () => {
-        if (this.ws === ws) this.s.lastHeartbeatNs = this.clock.nowNs();
+        if (this.ws !== ws) return;
+        // A pong proves the connection and the venue end are alive even when the market is quiet
+        // (Binance sends nothing on an unchanged book), so it counts for the stall watchdog too.
+        this.s.lastHeartbeatNs = this.clock.nowNs();
+        this.lastAliveNs = this.s.lastHeartbeatNs;
       });
       ws.on('error', (err) => {
         this.log.warn({ err: err.message }, 'websocket error');
@@ -274,7 +279,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   private watchdogTick(): void {
     if (!this.s.connected || !this.ws) return;
     const now = this.clock.nowNs();
-    const idleMs = Number(now - this.s.lastMessageNs) / 1e6;
+    const idleMs = Number(now - this.lastAliveNs) / 1e6;
     if (idleMs > this.stallMs) {
       this.s.stalls++;
       this.emitEvent('stale', '', `stream stalled: no message for ${Math.round(idleMs)} ms`);
@@ -299,6 +304,8 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     }
   }
   private rateWindowStart = Date.now();
+  /** Last frame or pong: what the stall watchdog measures silence from. */
+  private lastAliveNs = 0n;
 
   protected sendJson(v: unknown): void {
     this.sendText(JSON.stringify(v));
@@ -322,6 +329,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     this.s.messages++;
     this.msgsInWindow++;
     this.s.lastMessageNs = recvNs;
+    this.lastAliveNs = recvNs;
     this.cMessages.inc();
     let text: string;
     if (typeof data === 'string') text = data;

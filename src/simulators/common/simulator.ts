@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { systemClock, type Clock } from '../../clock/clock.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
@@ -42,6 +43,8 @@ export interface SimClient {
   readonly subs: Set<string>;
   /** Messages held back by a slow link, in send order. */
   readonly queue: Array<{ due: number; payload: string }>;
+  /** The raw TCP socket under the WebSocket (paused to simulate a stall). */
+  readonly socket: Duplex;
 }
 
 export interface RestResponse {
@@ -119,7 +122,7 @@ export abstract class VenueSimulator<E> {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, url));
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, url, socket));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -214,9 +217,13 @@ export abstract class VenueSimulator<E> {
         this.slowDelayMs = fault.delayMs ?? 200;
         this.slowUntilMs = now + (fault.durationMs ?? 2000);
         return;
-      case 'stall':
-        this.stallUntilMs = now + (fault.durationMs ?? 2000);
+      case 'stall': {
+        const ms = fault.durationMs ?? 2000;
+        this.stallUntilMs = now + ms;
+        // A stalled stream answers nothing, not even WebSocket pings: stop reading the sockets.
+        for (const c of this.clients) this.pauseSocket(c, ms);
         return;
+      }
       default:
         this.pending.set(fault.kind, { count: fault.count ?? 1, fault });
     }
@@ -237,6 +244,11 @@ export abstract class VenueSimulator<E> {
     const sk = this.takeFault('skew');
     if (sk) return BigInt(Math.round((sk.offsetMs ?? 5000) * 1e6));
     return 0n;
+  }
+
+  private pauseSocket(c: SimClient, ms: number): void {
+    c.socket.pause();
+    setTimeout(() => c.socket.resume(), ms).unref();
   }
 
   // -------------------------------------------------------------------------------- replay
@@ -308,8 +320,9 @@ export abstract class VenueSimulator<E> {
     this.resolveSubscribed();
   }
 
-  private accept(ws: WebSocket, url: URL): void {
-    const client: SimClient = { id: this.nextClientId++, ws, subs: new Set(), queue: [] };
+  private accept(ws: WebSocket, url: URL, socket: Duplex): void {
+    const client: SimClient = { id: this.nextClientId++, ws, subs: new Set(), queue: [], socket };
+    if (Date.now() < this.stallUntilMs) this.pauseSocket(client, this.stallUntilMs - Date.now());
     this.clients.add(client);
     this.statsData.connections++;
     this.statsData.connectTimesMs.push(Date.now());
