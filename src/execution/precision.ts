@@ -51,7 +51,8 @@ function decimals(step: number): number {
 }
 
 export class PrecisionGuard {
-  private readonly entries = new Map<string, PrecisionEntry>();
+  /** venue → symbol → entry: two Map lookups, no key string built per order. */
+  private readonly entries = new Map<string, Map<string, PrecisionEntry>>();
   /** Venues listing each symbol, built lazily (hot path: no scan or allocation per signal). */
   private readonly bySymbol = new Map<string, string[]>();
   readonly result: GuardResult = { ok: true, reason: RejectReason.UNKNOWN, detail: '', price: 0, size: 0, corrections: 0 };
@@ -67,9 +68,10 @@ export class PrecisionGuard {
   /** Replace one venue's specs (reference-data reload). */
   setVenue(v: VenueSpec): void {
     this.bySymbol.clear();
-    for (const key of [...this.entries.keys()]) if (key.startsWith(`${v.venue}|`)) this.entries.delete(key);
+    const m = new Map<string, PrecisionEntry>();
+    this.entries.set(v.venue, m);
     for (const s of v.symbols) {
-      this.entries.set(`${v.venue}|${s.symbol}`, {
+      m.set(s.symbol, {
         venue: v.venue,
         symbol: s.symbol,
         tick: s.minTick,
@@ -88,14 +90,14 @@ export class PrecisionGuard {
   }
 
   entry(venue: string, symbol: string): PrecisionEntry | undefined {
-    return this.entries.get(`${venue}|${symbol}`);
+    return this.entries.get(venue)?.get(symbol);
   }
 
   venuesFor(symbol: string): readonly string[] {
     let out = this.bySymbol.get(symbol);
     if (!out) {
       out = [];
-      for (const e of this.entries.values()) if (e.symbol === symbol) out.push(e.venue);
+      for (const [venue, m] of this.entries) if (m.has(symbol)) out.push(venue);
       // Unknown symbols are not cached: bad input must not grow memory.
       if (out.length > 0) this.bySymbol.set(symbol, out);
     }
@@ -123,7 +125,7 @@ export class PrecisionGuard {
     r.ok = false;
     r.corrections = 0;
     r.detail = '';
-    const e = this.entries.get(`${venue}|${symbol}`);
+    const e = this.entries.get(venue)?.get(symbol);
     if (!e) return this.reject(RejectReason.INVALID_SYMBOL, `${symbol} not listed on ${venue}`);
     if (e.shadowOnly && !shadow) return this.reject(RejectReason.VENUE_POLICY, `${venue} is shadow_only`);
     if (!snap || !(snap.bid > 0) || !(snap.ask > 0)) return this.reject(RejectReason.STALE_SNAPSHOT, `no book for ${venue} ${symbol}`);

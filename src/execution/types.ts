@@ -52,22 +52,24 @@ export interface MarketSnapshotSource {
 
 /** Simple store implementation of MarketSnapshotSource (updated in place; no allocation per tick). */
 export class SnapshotStore implements MarketSnapshotSource {
-  private readonly map = new Map<string, MarketSnapshot>();
+  /** venue → symbol → snapshot (no key string built per lookup). */
+  private readonly map = new Map<string, Map<string, MarketSnapshot>>();
 
   update(venue: string, symbol: string, bid: number, ask: number, bidSize: number, askSize: number, tsNs: bigint): void {
-    const key = `${venue}|${symbol}`;
-    const s = this.map.get(key);
+    let m = this.map.get(venue);
+    if (!m) this.map.set(venue, (m = new Map()));
+    const s = m.get(symbol);
     if (s) {
       s.bid = bid;
       s.ask = ask;
       s.bidSize = bidSize;
       s.askSize = askSize;
       s.tsNs = tsNs;
-    } else this.map.set(key, { bid, ask, bidSize, askSize, tsNs });
+    } else m.set(symbol, { bid, ask, bidSize, askSize, tsNs });
   }
 
   get(venue: string, symbol: string): MarketSnapshot | undefined {
-    return this.map.get(`${venue}|${symbol}`);
+    return this.map.get(venue)?.get(symbol);
   }
 }
 
