@@ -289,11 +289,44 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
     this.byVenueId.set(venueOrderId, t.clientId);
   }
 
-  /** Refuse a client id the venue would not accept (never rewrite it: idempotency). */
+  /**
+   * Local refusals before anything is sent: a client id the venue would not accept (never rewritten:
+   * idempotency), or one this client already knows (placed or reconciled): a second placement
+   * under the same id never leaves the process.
+   */
   protected checkClientId(req: OrderRequest): OrderAck | undefined {
-    if (CLIENT_ID_RULES[this.venue].test(req.clientId)) return undefined;
-    return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.UNKNOWN,
-      `client id ${JSON.stringify(req.clientId)} not accepted by ${this.venue}`);
+    if (!CLIENT_ID_RULES[this.venue].test(req.clientId))
+      return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.UNKNOWN,
+        `client id ${JSON.stringify(req.clientId)} not accepted by ${this.venue}`);
+    if (this.tracks.has(req.clientId))
+      return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.DUPLICATE_ORDER,
+        `client id ${req.clientId} already used (refused locally, not sent)`);
+    return undefined;
+  }
+
+  /** Terminal orders are forgotten oldest-first beyond this many, bounding memory. */
+  protected maxTerminalTracks = 100_000;
+  private readonly terminalFifo: string[] = [];
+  private terminalHead = 0;
+  private readonly terminalSeen = new Set<string>();
+
+  private retire(t: OrderTrack): void {
+    if (this.terminalSeen.has(t.clientId)) return;
+    this.terminalSeen.add(t.clientId);
+    this.terminalFifo.push(t.clientId);
+    while (this.terminalFifo.length - this.terminalHead > this.maxTerminalTracks) {
+      const id = this.terminalFifo[this.terminalHead++]!;
+      this.terminalSeen.delete(id);
+      const old = this.tracks.get(id);
+      if (old && (old.status === OrderStatus.FILLED || old.status === OrderStatus.CANCELLED || old.status === OrderStatus.REJECTED)) {
+        this.tracks.delete(id);
+        this.byVenueId.delete(old.venueOrderId);
+      }
+    }
+    if (this.terminalHead > 4096 && this.terminalHead * 2 > this.terminalFifo.length) {
+      this.terminalFifo.splice(0, this.terminalHead);
+      this.terminalHead = 0;
+    }
   }
 
   protected rejectAck(
@@ -323,6 +356,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
    * the fill this ack reports when it reports one (lastFillQty > 0), else the order's total fee.
    */
   protected ackOf(t: OrderTrack, status: OrderStatus, lastQty = 0, lastPx = 0, lastFee = 0): OrderAck {
+    if (status === OrderStatus.FILLED || status === OrderStatus.CANCELLED) this.retire(t);
     const filled = t.carriedFilled + t.filled;
     const cost = t.carriedCost + t.cost;
     return create(OrderAckSchema, {

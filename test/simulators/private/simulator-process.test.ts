@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { create } from '@bufbuild/protobuf';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OrderRequestSchema, OrderStatus, OrderType, Side, TimeInForce, type VenueName } from '../../../src/contracts/index.js';
+import { CancelRequestSchema, OrderRequestSchema, OrderStatus, OrderType, Side, TimeInForce, type VenueName } from '../../../src/contracts/index.js';
 import { TEST_CREDENTIALS } from '../../../src/simulators/private/venues.js';
 import { createOrderClient } from '../../../src/venues/private/index.js';
 
@@ -83,13 +83,20 @@ describe('simulated venues process', () => {
       await c1.connect();
       expect((await c1.place(req)).status).toBe(OrderStatus.NEW);
       await c1.close();
-      // A restarted executor sees the order as open (reconciliation source) and ...
+      // A restarted executor sees the order as open (reconciliation source); a client that knows the
+      // order refuses to place it again locally ...
       const c2 = mk();
       await c2.connect();
       expect((await c2.openOrders()).map((a) => a.clientId)).toContain(clientId);
-      // ... a careless resend of the same client id is what the chaos test must never observe.
-      await c2.place(req);
+      expect((await c2.place(req)).rejectDetail).toMatch(/refused locally/);
+      expect((await c2.cancel(create(CancelRequestSchema, { clientId, venue }))).status).toBe(OrderStatus.CANCELLED);
       await c2.close();
+      // ... while a careless resend from a fresh client, once the first order is closed, is accepted
+      // by the venue (ids are unique among open orders only): the duplicate the chaos test hunts.
+      const c3 = mk();
+      await c3.connect();
+      await c3.place(req);
+      await c3.close();
       let state = (await (await fetch(info[venue].control)).json()) as {
         received: Record<string, { place: number }>;
         duplicates: string[];

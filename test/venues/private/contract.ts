@@ -231,8 +231,30 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
       expect(RejectReason[limited.rejectReason]).toBe('RATE_LIMIT');
       const req = order(venue);
       expect((await client.place(req)).status).toBe(OrderStatus.NEW);
+      // A second placement under a known id is refused locally and never reaches the venue ...
       const dup = await client.place(req);
       expect(RejectReason[dup.rejectReason]).toBe('DUPLICATE_ORDER');
+      expect(sim.receivedCounts()[req.clientId]?.place).toBe(1);
+      // ... and the venue's own duplicate refusal maps to the same reason.
+      sim.faults.rejectNext = { count: 1, code: 'DUPLICATE_CLIENT_ID' };
+      const venueDup = await client.place(order(venue));
+      expect(RejectReason[venueDup.rejectReason]).toBe('DUPLICATE_ORDER');
+      expect(venueDup.rejectDetail).not.toMatch(/locally/);
+    });
+
+    it('a client that reconnects learns the open orders and refuses to place them again', async () => {
+      const req = order(venue);
+      await client.place(req);
+      const other = clientFor(venue, sim, creds);
+      await other.connect();
+      try {
+        await other.openOrders();
+        const dup = await other.place(req);
+        expect(RejectReason[dup.rejectReason]).toBe('DUPLICATE_ORDER');
+        expect(sim.receivedCounts()[req.clientId]?.place).toBe(1);
+      } finally {
+        await other.close();
+      }
     });
 
     it('enforces the venue rate limit window', async () => {
