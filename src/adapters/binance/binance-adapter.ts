@@ -153,6 +153,8 @@ export class BinanceAdapter extends BaseAdapter {
   }
 
   protected onDisconnect(): void {
+    // Snapshot answers still in flight belong to the old connection: ignore them.
+    this.epoch++;
     this.resync.cancelAll();
     for (const st of this.syms.values()) this.unsync(st, TickFlag.RESYNC);
   }

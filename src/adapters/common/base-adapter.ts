@@ -44,6 +44,8 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   protected ws: WebSocket | undefined;
   private readonly backoff: Backoff;
   private stopped = true;
+  /** Set by stop(): the sink hears nothing more (frames fed directly before start() still count). */
+  private closed = false;
   private connectedAtMs = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -133,6 +135,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
+    this.closed = false;
     const w = this.watchdogTick.bind(this);
     this.watchdog = setInterval(w, Math.max(25, Math.floor(Math.min(this.stallMs, this.keepaliveMs) / 4)));
     if (this.opts.bus) {
@@ -155,6 +158,9 @@ export abstract class BaseAdapter implements MarketDataAdapter {
       });
     }
     this.setConnected(false);
+    // Pending resync timers and books go with the connection; nothing may fire after stop().
+    this.onDisconnect();
+    this.closed = true;
   }
 
   stats(): AdapterStats {
@@ -325,6 +331,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
 
   /** Entry point for every frame (public so benchmarks and fuzz tests can drive the parser directly). */
   handleRaw(data: RawData | string, isBinary = false): void {
+    if (this.closed) return;
     const recvNs = this.clock.nowNs();
     this.s.messages++;
     this.msgsInWindow++;
@@ -382,6 +389,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   }
 
   private deliver(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, flags: number, bid: number, bidSize: number, ask: number, askSize: number, lastPx: number, lastQty: number, aggressor: -1 | 0 | 1): void {
+    if (this.closed) return;
     const lag = recvTsNs - exchTsNs;
     if (exchTsNs > 0n) {
       if (lag > this.staleNs) {
@@ -421,6 +429,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   }
 
   protected emitEvent(kind: MarketDataEventKind, symbol: string, detail: string, expected = 0n, received = 0n): void {
+    if (this.closed) return;
     mEvents.inc({ venue: this.venue, kind });
     const onEvent = this.opts.sink.onEvent;
     if (!onEvent) return;

@@ -112,6 +112,8 @@ export class OkxAdapter extends BaseAdapter {
   }
 
   protected onDisconnect(): void {
+    // Snapshot answers still in flight belong to the old connection: ignore them.
+    this.epoch++;
     this.resync.cancelAll();
     for (const st of this.syms.values()) this.unsync(st, TickFlag.RESYNC);
   }
