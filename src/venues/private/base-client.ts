@@ -126,6 +126,11 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       ws.terminate();
       throw err;
     }
+    if (this.closing || this.ws !== ws) {
+      // close() was called while we were logging in.
+      ws.terminate();
+      throw new VenueClientError(this.venue, 'CLOSED', 'client closed during connect');
+    }
     this.reconnectAttempt = 0;
     this.setConnected(true);
   }
@@ -225,16 +230,21 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
 
   private onClose(ws: WebSocket): void {
     if (this.ws !== ws) return;
+    const wasUp = this.isConnected;
     this.ws = undefined;
     this.failPending('DISCONNECTED', 'private stream closed');
     this.setConnected(false);
-    if (!this.closing && this.opts.autoReconnect !== false) this.scheduleReconnect();
+    // Only a session that was up reconnects from here; a failing connect() is retried by
+    // scheduleReconnect's own catch (or reported to the caller of the first connect()).
+    if (wasUp && !this.closing && this.opts.autoReconnect !== false) this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const base = this.opts.reconnectDelayMs ?? 100;
     const delay = Math.min(5000, base * 2 ** this.reconnectAttempt++);
     this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
       this.connect().catch(() => {
         if (!this.closing) this.scheduleReconnect();
       });
