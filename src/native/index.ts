@@ -248,14 +248,38 @@ export class TickRegion {
     return r;
   }
 
-  /** One tick, one N-API call. Returns the ring sequence. */
+  /** One tick, one N-API call. Returns the ring sequence. (No closure: this is per tick.) */
   pushTick(ring: number, t: TickInput): number {
-    return wrapNative(() => this.raw.pushTick(ring, t.tsNs, t.flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId ?? 0));
+    try {
+      return this.raw.pushTick(ring, t.tsNs, t.flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId ?? 0);
+    } catch (e) {
+      throw toNativeError(e);
+    }
+  }
+
+  /**
+   * A canonical tick straight from ingestion (no intermediate object): trades carry lastPx/lastQty
+   * in bid/ask/bidSize, `aggressor > 0` sets kFlagBuyAggressor; ts = local receive time.
+   */
+  pushNormalized(ring: number, t: NormalizedTick): number {
+    const trade = (t.flags & L.kFlagTrade) !== 0;
+    const flags = (t.flags & 0x3f) | (trade && t.aggressor > 0 ? L.kFlagBuyAggressor : 0);
+    try {
+      return trade
+        ? this.raw.pushTick(ring, t.recvTsNs, flags, t.lastPx, t.lastPx, t.lastQty, 0, t.venueId)
+        : this.raw.pushTick(ring, t.recvTsNs, flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId);
+    } catch (e) {
+      throw toNativeError(e);
+    }
   }
 
   /** Every tick of `batch` into one ring, one N-API call. Returns the first sequence. */
   pushBatch(ring: number, batch: TickBatch): number {
-    return wrapNative(() => this.raw.pushBatch(ring, batch.bytes, batch.count));
+    try {
+      return this.raw.pushBatch(ring, batch.bytes, batch.count);
+    } catch (e) {
+      throw toNativeError(e);
+    }
   }
 
   /**
@@ -263,14 +287,24 @@ export class TickRegion {
    * two-process test). A ring has one consumer: do not pop while an engine consumes the region.
    */
   popTicks(ring: number, into: TickBatch, max = into.capacity): { delivered: number; missed: number } {
-    const r = wrapNative(() => this.raw.popTicks(ring, into.bytes, Math.min(max, into.capacity)));
+    let r: { delivered: number; missed: number };
+    try {
+      r = this.raw.popTicks(ring, into.bytes, Math.min(max, into.capacity));
+    } catch (e) {
+      throw toNativeError(e);
+    }
     into.count = r.delivered;
     return r;
   }
 
   /** Drain up to into.capacity signals (single consumer). `missed` counts overwritten ones. */
   drainSignals(into: SignalBatch): { count: number; missed: number } {
-    const r = wrapNative(() => this.raw.drainSignals(into.bytes, into.capacity));
+    let r: { count: number; missed: number };
+    try {
+      r = this.raw.drainSignals(into.bytes, into.capacity);
+    } catch (e) {
+      throw toNativeError(e);
+    }
     into.count = r.count;
     return r;
   }

@@ -101,3 +101,22 @@ describe('tick rings in /dev/shm', () => {
     a.close();
   });
 });
+
+describe('pushNormalized', () => {
+  it('maps canonical quotes and trades onto TickEntry fields', async () => {
+    const { VENUE_IDS } = await import('../../src/contracts/market.js');
+    const r = TickRegion.create({ name: `kestrel-test-norm-${process.pid}`, symbols: ['BTC-USDT'], replace: true });
+    try {
+      const base = { exchTsNs: 1n, recvTsNs: 5n, venueId: VENUE_IDS.binance, symbolId: 0, venue: 'binance' as const, symbol: 'BTC-USDT', sequence: 9n };
+      r.pushNormalized(0, { ...base, bid: 10, ask: 11, bidSize: 1, askSize: 2, flags: LAYOUT.kFlagStale, lastPx: 0, lastQty: 0, aggressor: 0 });
+      r.pushNormalized(0, { ...base, bid: 10, ask: 11, bidSize: 1, askSize: 2, flags: LAYOUT.kFlagTrade, lastPx: 10.5, lastQty: 0.25, aggressor: 1 });
+      const out = new TickBatch(4);
+      expect(r.popTicks(0, out).delivered).toBe(2);
+      expect(out.get(0)).toMatchObject({ tsNs: 5n, venueId: 1, flags: LAYOUT.kFlagStale, bid: 10, ask: 11, bidSize: 1, askSize: 2 });
+      expect(out.get(1)).toMatchObject({ flags: LAYOUT.kFlagTrade | LAYOUT.kFlagBuyAggressor, bid: 10.5, ask: 10.5, bidSize: 0.25, askSize: 0 });
+    } finally {
+      r.unlink();
+      r.close();
+    }
+  });
+});
