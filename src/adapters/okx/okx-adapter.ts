@@ -81,7 +81,16 @@ export class OkxAdapter extends BaseAdapter {
         checksumsVerified: 0,
       });
     }
-    this.resync = new ResyncScheduler((sym) => this.doResync(sym));
+    // OKX allows 480 subscribe/unsubscribe ops per hour per connection and a WS resync costs two:
+    // split a 400-op hourly budget between the symbols so a flapping book cannot get us cut off.
+    const perSymbolPerHour = Math.max(1, Math.floor(200 / opts.symbols.length));
+    this.resync = new ResyncScheduler((sym) => this.doResync(sym), {
+      initialMs: 50,
+      maxMs: 60_000,
+      multiplier: 2,
+      maxAttemptsPerWindow: perSymbolPerHour,
+      windowMs: 3_600_000,
+    });
   }
 
   book(instId: string): OrderBook | undefined {
