@@ -134,3 +134,37 @@ describe('engine thread', () => {
     }
   });
 });
+
+describe('engine wake-up across processes', () => {
+  it('a sleeping engine is woken by ticks another process pushes (shared futex doorbell)', async () => {
+    const { fork } = await import('node:child_process');
+    const path = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const region = TickRegion.create({ name: `kestrel-test-wake-${process.pid}`, symbols: ['X'], replace: true });
+    const engine = new NativeEngine(region, { idleSpinNs: 1000 });
+    try {
+      engine.start();
+      await until(() => engine.stats().sleeps > 0); // idle: spun 1 µs, now asleep on the doorbell
+      const child = fork(path.join(here, 'fixtures/ring-producer.ts'), [region.name, '1000', '1'], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      await new Promise<void>((r) => child.once('message', () => r()));
+      const sleepsBefore = engine.stats().sleeps;
+      const header = new DataView(region.buffer());
+      const bellBefore = header.getUint32(LAYOUT.kRegionDoorbellOffset, true);
+      child.send('go');
+      await until(() => engine.stats().ticks === 1000);
+      expect(region.counters().ticks[0]).toMatchObject({ head: 1000, tail: 1000, drops: 0 });
+      // the child rang the doorbell (it saw the engine's waiter flag), not just the 100 ms timeout
+      expect(header.getUint32(LAYOUT.kRegionDoorbellOffset, true)).toBeGreaterThan(bellBefore);
+      // it went back to sleep afterwards instead of spinning forever
+      await until(() => engine.stats().sleeps > sleepsBefore);
+    } finally {
+      engine.stop();
+      region.unlink();
+      region.close();
+    }
+  });
+});
