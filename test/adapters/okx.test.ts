@@ -102,6 +102,15 @@ describe('OKX adapter against the OKX simulator over a real socket', () => {
     await assertTicksTrue(sink);
   });
 
+  it('falls back to the REST snapshot when the venue no longer sends WS snapshots', async () => {
+    const { sim, sink, adapter } = await setup('seqid-only', { snapshotSource: 'ws', stallTimeoutMs: 500 });
+    await sim.start({ pace: 'accelerated', speed: 5 });
+    await settle(sim, adapter);
+    expect(adapter.stats()).toMatchObject({ gaps: 0, checksumFailures: 0, parseErrors: 0 });
+    expect(sink.events.filter((e) => e.detail.includes('falling back to the REST snapshot')).length).toBeGreaterThanOrEqual(3);
+    await assertTicksTrue(sink);
+  });
+
   it.each([
     ['legacy', 'gap', 'gap'],
     ['legacy', 'badChecksum', 'checksum'],

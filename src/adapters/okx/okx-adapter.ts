@@ -136,9 +136,16 @@ export class OkxAdapter extends BaseAdapter {
     for (const [sym, st] of this.syms) {
       if (st.synced || st.fetching || st.requestedAtMs === 0 || this.resync.isPending(sym)) continue;
       if (nowMs - st.requestedAtMs > this.snapshotTimeoutMs) {
-        this.emitEvent('gap', st.m.symbol, 'snapshot did not arrive; requesting it again');
         st.requestedAtMs = nowMs;
-        this.resync.request(sym);
+        if (this.source === 'ws' && this.restUrl !== undefined) {
+          // No WS snapshot: OKX has retired them (2026 notice) or lost ours; take it from REST.
+          this.emitEvent('gap', st.m.symbol, 'WS snapshot did not arrive; falling back to the REST snapshot');
+          this.s.resyncs++;
+          void this.fetchSnapshot(st);
+        } else {
+          this.emitEvent('gap', st.m.symbol, 'snapshot did not arrive; requesting it again');
+          this.resync.request(sym);
+        }
       }
     }
   }
@@ -253,10 +260,9 @@ export class OkxAdapter extends BaseAdapter {
     }
     if (!st.synced) {
       this.s.suppressed++;
-      if (this.source === 'rest') {
-        if (st.buffer.length >= MAX_BUFFER) st.buffer.shift();
-        st.buffer.push(bm);
-      }
+      // Buffered in both modes: a REST snapshot (primary or fallback) continues from them.
+      if (st.buffer.length >= MAX_BUFFER) st.buffer.shift();
+      st.buffer.push(bm);
       return;
     }
     this.applyUpdate(st, bm, recvNs);
@@ -270,7 +276,9 @@ export class OkxAdapter extends BaseAdapter {
     st.lastSeqId = bm.seqId;
     st.synced = true;
     st.requestedAtMs = 0;
-    const pending = st.buffer.filter((u) => u.seqId === undefined || st.lastSeqId === undefined || u.seqId > st.lastSeqId);
+    // Without seqIds (pre-2022 protocol) buffered updates cannot be aligned with the snapshot: drop them.
+    const last = st.lastSeqId;
+    const pending = last === undefined ? [] : st.buffer.filter((u) => u.seqId !== undefined && u.seqId > last);
     st.buffer = [];
     for (const u of pending) if (!this.applyUpdate(st, u, recvNs)) return;
     if (pending.length === 0) this.maybeQuote(st, bm.tsNs > 0n ? bm.tsNs : recvNs, recvNs);
