@@ -324,6 +324,10 @@ export class Executor {
     return this.inflight;
   }
 
+  venueInflightCount(venue: string): number {
+    return this.venueInflight.get(venue) ?? 0;
+  }
+
   get queuedCount(): number {
     return this.lanes[0].length + this.lanes[1].length + this.lanes[2].length;
   }
@@ -1046,9 +1050,14 @@ export class Executor {
    * Compare positions with the venue's balances: for every symbol traded on a venue, the base-asset
    * balance change since `baseline` must equal our position. Returns the mismatches (empty = agree).
    */
-  async reconcileBalances(baseline: Readonly<Record<string, Readonly<Record<string, number>>>>, tolerance = 1e-9): Promise<Array<{ venue: string; asset: string; ours: number; venueDelta: number }>> {
+  async reconcileBalances(
+    baseline: Readonly<Record<string, Readonly<Record<string, number>>>>,
+    tolerance = 1e-9,
+    venues?: readonly string[],
+  ): Promise<Array<{ venue: string; asset: string; ours: number; venueDelta: number }>> {
     const out: Array<{ venue: string; asset: string; ours: number; venueDelta: number }> = [];
     for (const [venue, recon] of Object.entries(this.deps.recon ?? {})) {
+      if (venues && !venues.includes(venue)) continue;
       const bal = await recon.balances();
       const ours = new Map<string, number>();
       for (const p of this.book.all()) {

@@ -7,8 +7,9 @@
  * accepting signals; in report mode {"event":"report",...} then exit 0.
  */
 import fs from 'node:fs';
-import { fromJson, type JsonValue } from '@bufbuild/protobuf';
-import { VenueSpecSchema, isVenue, rejectName, type VenueSpec } from '../contracts/index.js';
+import path from 'node:path';
+import { create, fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
+import { RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type VenueSpec } from '../contracts/index.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import type { Bus } from '../bus/bus.js';
 import { ControlPlane } from '../control/control-plane.js';
@@ -42,6 +43,12 @@ export interface ExecutorProcessConfig {
   report?: boolean;
   /** Queue group for sig.> when several executors share the signal stream. */
   signalQueue?: string;
+  /**
+   * Compare positions with venue balances this often (ms; 0 = never). The baseline is the venues'
+   * balances when this WAL directory first started (walDir/baseline.json), unless `baseline` is given.
+   * Default 10000.
+   */
+  reconcileIntervalMs?: number;
 }
 
 export class ExecutorConfigError extends Error {
@@ -106,6 +113,8 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     });
     setInterval(() => process.stderr.write(JSON.stringify({ counters: executor.counters, rejects: Object.fromEntries([...executor.rejects].map(([k, v]) => [rejectName(k), v])) }) + '\n'), 100).unref();
   }
+  const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
+  const reconcileTimer = startBalanceReconciliation(executor, bus, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const control = new ControlPlane(bus, executor);
   control.start();
   const positions = new PositionService(bus, {
@@ -123,6 +132,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     recovery,
     bus,
     stop: async () => {
+      if (reconcileTimer) clearInterval(reconcileTimer);
       signals.close();
       control.stop();
       positions.stop();
@@ -133,6 +143,54 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
       await bus.close();
     },
   };
+}
+
+/**
+ * Balances of every venue when this WAL directory first started: positions are the changes since.
+ * Written once (tmp + rename + fsync) and reused on every restart.
+ */
+export async function loadOrCaptureBaseline(walDir: string, clients: Readonly<Record<string, VenueOrderClient>>): Promise<Record<string, Record<string, number>>> {
+  const file = path.join(walDir, 'baseline.json');
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, number>>;
+  const out: Record<string, Record<string, number>> = {};
+  for (const [venue, c] of Object.entries(clients)) out[venue] = await c.balances();
+  fs.mkdirSync(walDir, { recursive: true });
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  fs.writeSync(fd, JSON.stringify(out));
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+  return out;
+}
+
+/**
+ * Periodic positions-vs-balances check for venues with nothing in flight (in-flight fills would show
+ * as false mismatches); a mismatch is logged and published on risk.breach.
+ */
+function startBalanceReconciliation(ex: Executor, bus: Bus, baseline: Record<string, Record<string, number>>, everyMs: number, log: ReturnType<typeof createLogger>): NodeJS.Timeout | undefined {
+  if (!(everyMs > 0)) return undefined;
+  const t = setInterval(() => {
+    const venues = Object.keys(baseline).filter((v) => ex.venueInflightCount(v) === 0);
+    if (venues.length === 0) return;
+    const subset = Object.fromEntries(venues.map((v) => [v, baseline[v]!]));
+    ex.reconcileBalances(subset, 1e-9, venues).then(
+      (diffs) => {
+        for (const d of diffs) {
+          log.warn(d, 'position differs from venue balance');
+          const breach = create(RiskBreachSchema, { tsNs: BigInt(Date.now()) * 1_000_000n, limit: 'position_reconciliation', symbol: `${d.venue}:${d.asset}`, value: d.ours, threshold: d.venueDelta });
+          try {
+            bus.publish(subjects.riskBreach(), toBinary(RiskBreachSchema, breach));
+          } catch {
+            // bus closing
+          }
+        }
+      },
+      (err: unknown) => log.warn({ err: String(err) }, 'balance reconciliation failed'),
+    );
+  }, everyMs);
+  t.unref();
+  return t;
 }
 
 /** Report mode: wait for every in-doubt order to settle, then describe orders, nonces and positions. */
