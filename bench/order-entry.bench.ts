@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, createPrivateKey, createSecretKey, sign as edSign } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../src/bus/in-process-bus.js';
@@ -242,6 +242,7 @@ const VENUES_LIST = ['binance', 'kraken', 'okx'] as const;
 const ED25519: VenueCredentials = { apiKey: TEST_BINANCE_ED25519.apiKey, apiSecret: '', ed25519PrivateKeyPem: TEST_BINANCE_ED25519.privateKeyPem };
 
 export async function run(): Promise<object> {
+  const loadBefore = os.loadavg();
   const result: Record<string, unknown> = {
     orders_per_venue: N,
     signing_ns_per_op: signing(),
@@ -254,8 +255,7 @@ export async function run(): Promise<object> {
     simulator_in_separate_process: await separateProcess(),
     simulator_in_same_process: await inProcess(),
   };
-  const dir = path.resolve(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'order-entry.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, ...result }, null, 2));
+  // The machine is shared: latency tails track its load, so record it with the figures.
+  result.load_average_1m = { before: loadBefore[0], after: os.loadavg()[0] };
   return result;
 }
