@@ -343,7 +343,8 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     else if (isBinary) {
       this.parseFailed(new VenueParseError(this.venue, 'unexpected binary frame', ''));
       return;
-    } else text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    } else if (Buffer.isBuffer(data)) text = data.toString('utf8'); // ws's usual case: no copy
+    else text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     try {
       this.onMessage(text, recvNs);
     } catch (e) {
