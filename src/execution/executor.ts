@@ -458,6 +458,7 @@ export class Executor {
     if (!(s.size > 0) || (s.side !== Side.BUY && s.side !== Side.SELL)) {
       return this.reject(s, '', RejectReason.UNKNOWN, 'signal without side or positive size');
     }
+    if (s.minFillQty > s.size) return this.reject(s, '', RejectReason.MIN_SIZE, `min_fill_qty ${s.minFillQty} > size ${s.size}`);
     // Fast path: nothing queued ahead and room for it → straight through.
     if (this.queuedCount === 0 && this.hasRoom(s.symbol)) {
       this.process(s);
@@ -549,6 +550,10 @@ export class Executor {
     if (g.corrections !== 0) this.counters.corrected++;
     const price = g.price;
     const size = g.size;
+    // The signal's min_fill_qty: an order that could never fill that much is not worth sending.
+    if (slice < 0 && s.minFillQty > 0 && size < s.minFillQty - 1e-12) {
+      return this.reject(s, a.venue, RejectReason.MIN_SIZE, `size ${size} after venue rounding/caps below min_fill_qty ${s.minFillQty}`);
+    }
     const signed = s.side === Side.SELL ? -size : size;
     const exposure = {
       symbolQty: this.book.net(s.symbol) + (this.symbolPending.get(s.symbol) ?? 0),

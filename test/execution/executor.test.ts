@@ -108,10 +108,11 @@ describe('executor against the simulated venue', () => {
     venue.setBook(100, 100.1);
     ex.onSignal(signal({ refPrice: 99, maxSlippageBps: 10 })); // ask 100.1 is ~111 bps above ref
     ex.onSignal(signal({ size: 0.00004 })); // floors to 0
-    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.SLIPPAGE, RejectReason.MIN_SIZE]);
+    ex.onSignal(signal({ size: 150, minFillQty: 120 })); // clipped to the venue max 100 < 120
+    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.SLIPPAGE, RejectReason.MIN_SIZE, RejectReason.MIN_SIZE]);
     await new Promise((r) => setTimeout(r, 250));
     ex.onSignal(signal());
-    expect(rejects[2]!.reason).toBe(RejectReason.STALE_SNAPSHOT);
+    expect(rejects[3]!.reason).toBe(RejectReason.STALE_SNAPSHOT);
   });
 
   it('refuses live orders to a shadow_only venue with VENUE_POLICY and sends shadow orders flagged', async () => {
