@@ -55,11 +55,25 @@ export function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-/** Decimal text without exponent (venues refuse 1e-7), trailing zeros trimmed. */
+/**
+ * Decimal text of a number as venues want it: the shortest round-trip digits (49000.01, not
+ * 49000.010000000002), never exponent notation (venues refuse 1e-7).
+ */
 export function fmt(x: number): string {
-  if (Number.isInteger(x)) return x.toString();
-  const s = x.toFixed(12);
-  return s.replace(/\.?0+$/, '');
+  const s = String(x);
+  const e = s.indexOf('e');
+  if (e < 0) return s;
+  const neg = s.startsWith('-');
+  const mant = s.slice(neg ? 1 : 0, e);
+  const exp = Number(s.slice(e + 1));
+  const dot = mant.indexOf('.');
+  const digits = dot < 0 ? mant : mant.slice(0, dot) + mant.slice(dot + 1);
+  const point = (dot < 0 ? mant.length : dot) + exp;
+  let out: string;
+  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits;
+  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
+  else out = digits.slice(0, point) + '.' + digits.slice(point);
+  return (neg ? '-' : '') + out;
 }
 
 export abstract class WsOrderClientBase implements VenueOrderClient {

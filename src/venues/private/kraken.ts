@@ -9,7 +9,7 @@ import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:cr
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { OrderStatus, OrderType, RejectReason, Side, TimeInForce, type OrderAck } from '../../contracts/index.js';
-import { WsOrderClientBase, type OrderTrack } from './base-client.js';
+import { WsOrderClientBase, fmt, type OrderTrack } from './base-client.js';
 import {
   VenueClientError,
   type CancelRequest,
@@ -157,19 +157,16 @@ export class KrakenOrderClient extends WsOrderClientBase {
     const bad = this.checkClientId(req);
     if (bad) return bad;
     const market = req.orderType === OrderType.MARKET;
-    const params: Record<string, unknown> = {
-      order_type: market ? 'market' : 'limit',
-      side: req.side === Side.SELL ? 'sell' : 'buy',
-      order_qty: req.size,
-      symbol: KrakenOrderClient.venueSymbol(req.symbol),
-      cl_ord_id: req.clientId,
-    };
-    if (!market) {
-      params.limit_price = req.price;
-      params.time_in_force = TIF[req.tif];
-    }
-    const t = this.track(req, String(params.order_type), String(params.time_in_force ?? ''));
-    const r = await this.call('add_order', params);
+    const tif = market ? '' : TIF[req.tif];
+    const t = this.track(req, market ? 'market' : 'limit', tif);
+    const id = this.newId();
+    // Built by hand: numbers as plain decimals (JSON.stringify would write 1e-7), no temp objects.
+    const frame =
+      `{"method":"add_order","params":{"order_type":"${market ? 'market' : 'limit'}","side":"${req.side === Side.SELL ? 'sell' : 'buy'}",` +
+      `"order_qty":${fmt(req.size)},"symbol":${JSON.stringify(KrakenOrderClient.venueSymbol(req.symbol))},"cl_ord_id":${JSON.stringify(req.clientId)},` +
+      (market ? '' : `"limit_price":${fmt(req.price)},"time_in_force":"${tif}",`) +
+      `"token":${JSON.stringify(this.token)}},"req_id":${id}}`;
+    const r = await this.request(id, frame);
     if (r.success !== true) return this.refused(t, r);
     this.bindVenueId(t, String((r.result as { order_id: string }).order_id));
     if (t.status === OrderStatus.ORDER_STATUS_UNSPECIFIED) t.status = OrderStatus.NEW;
