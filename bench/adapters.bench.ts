@@ -17,6 +17,7 @@ import { KrakenAdapter } from '../src/adapters/kraken/kraken-adapter.js';
 import { OkxAdapter } from '../src/adapters/okx/okx-adapter.js';
 import type { BaseAdapter } from '../src/adapters/common/base-adapter.js';
 import type { MarketDataSink } from '../src/adapters/types.js';
+import { BinanceSimulator } from '../src/simulators/binance/binance-simulator.js';
 import { binanceCapture, loadKrakenBookCapture, loadOkxRecording } from '../src/simulators/recordings.js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 
@@ -105,8 +106,34 @@ function runPass(w: Workload, h: ReturnType<typeof latencyHistogram> | undefined
   return { ns, msgs, ticks };
 }
 
+/**
+ * The whole Binance capture through the real path: simulator (instant pace) → loopback WebSocket →
+ * adapter → sink, both in this process (so the figure is a lower bound on the adapter's capacity).
+ */
+async function socketReplay(): Promise<object> {
+  const sim = await BinanceSimulator.create();
+  let ticks = 0;
+  const a = new BinanceAdapter({ url: sim.wsUrl, restUrl: sim.restUrl, symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }], sink: { onTick: () => void ticks++ } });
+  try {
+    await a.start();
+    const t0 = process.hrtime.bigint();
+    await sim.start({ pace: 'instant' });
+    await sim.finished();
+    const sent = sim.stats().messagesSent;
+    while (a.stats().messages < sent) await new Promise((r) => setTimeout(r, 1));
+    const ns = Number(process.hrtime.bigint() - t0);
+    const st = a.stats();
+    if (st.gaps !== 0 || st.parseErrors !== 0 || !a.isSynced('BTCUSDT')) throw new Error('socket replay not clean');
+    return { frames: sent, seconds: +(ns / 1e9).toFixed(3), frames_per_sec: Math.round(sent / (ns / 1e9)), ticks };
+  } finally {
+    await a.stop();
+    await sim.stop();
+  }
+}
+
 export async function run(): Promise<object> {
   const out: Record<string, unknown> = {};
+  out.binance_socket_replay = await socketReplay();
   const budgetMs = Number(process.env.KESTREL_BENCH_MS ?? 3000);
   for (const w of await workloads()) {
     // Warm up the JIT, then throughput passes (no per-message timer), then latency passes.

@@ -43,18 +43,20 @@ export function okxChecksum(book: OrderBook): number {
   // Hashes "bid:bidSz:ask:askSz:..." piece by piece; no joined string is built.
   let c = CRC32_INIT;
   let first = true;
-  const piece = (px: string, sz: string) => {
-    if (!first) c = crc32UpdateChar(c, 58 /* ':' */);
-    first = false;
-    c = crc32UpdateChar(crc32Update(c, px), 58);
-    c = crc32Update(c, sz);
-  };
   for (let i = 0; i < 25; i++) {
     const b = book.bids.at(i);
     const a = book.asks.at(i);
     if (b === undefined && a === undefined) break;
-    if (b !== undefined) piece(b.pxStr, b.qtyStr);
-    if (a !== undefined) piece(a.pxStr, a.qtyStr);
+    if (b !== undefined) {
+      if (!first) c = crc32UpdateChar(c, 58 /* ':' */);
+      first = false;
+      c = crc32Update(crc32UpdateChar(crc32Update(c, b.pxStr), 58), b.qtyStr);
+    }
+    if (a !== undefined) {
+      if (!first) c = crc32UpdateChar(c, 58);
+      first = false;
+      c = crc32Update(crc32UpdateChar(crc32Update(c, a.pxStr), 58), a.qtyStr);
+    }
   }
   return crc32Finish(c) | 0;
 }
