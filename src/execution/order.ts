@@ -93,9 +93,7 @@ export class OrderRecord {
       const qty = ack.filledQty - this.filledQty;
       const avg = ack.avgPrice > 0 ? ack.avgPrice : ack.lastFillPrice;
       const price = avg > 0 ? (ack.filledQty * avg - prevNotional) / qty : ack.lastFillPrice;
-      // Fees on the ack belong to its last fill; when an update covers more than that fill, the fee
-      // is still counted once because cumulative qty guards against re-application.
-      delta = { qty, price: price > 0 ? price : avg, fee: ack.fee > 0 ? ack.fee : 0 };
+      delta = { qty, price: price > 0 ? price : avg, fee: feeDelta(ack, qty, this.fees) };
       this.filledQty = ack.filledQty;
       this.avgPrice = avg;
       this.fees += delta.fee;
@@ -110,6 +108,17 @@ export class OrderRecord {
     }
     return delta;
   }
+}
+
+/**
+ * Fee carried by an update (order-entry contract: `fee` is the fee of the fill the ack reports when
+ * last_fill_qty > 0, else the order's total fee). When the update covers more quantity than its last
+ * fill (earlier fill updates were missed), the missing fills are charged at the same rate.
+ */
+export function feeDelta(ack: OrderAck, qty: number, feesSoFar: number): number {
+  if (!(ack.fee > 0)) return 0;
+  if (ack.lastFillQty > 0) return Math.abs(qty - ack.lastFillQty) < 1e-12 ? ack.fee : (ack.fee * qty) / ack.lastFillQty;
+  return Math.max(0, ack.fee - feesSoFar);
 }
 
 function stateOf(status: OrderStatus, filled: number, size: number): OrderState | undefined {

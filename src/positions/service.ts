@@ -7,6 +7,7 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { OrderAckSchema, PortfolioStateSchema, patterns, subjects, type OrderAck } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
+import { feeDelta } from '../execution/order.js';
 import { PositionBook, type MarkFn } from './book.js';
 
 export interface PositionServiceOptions {
@@ -20,7 +21,7 @@ export interface PositionServiceOptions {
 
 export class PositionService {
   readonly book: PositionBook;
-  private readonly seen = new Map<string, { filled: number; notional: number }>();
+  private readonly seen = new Map<string, { filled: number; notional: number; fees: number }>();
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private dirty = true;
@@ -63,13 +64,14 @@ export class PositionService {
 
   /** Apply a venue update: only the cumulative fill beyond what was seen for this client id counts. */
   onAck(ack: OrderAck): void {
-    const prev = this.seen.get(ack.clientId) ?? { filled: 0, notional: 0 };
+    const prev = this.seen.get(ack.clientId) ?? { filled: 0, notional: 0, fees: 0 };
     if (!(ack.filledQty > prev.filled + 1e-12)) return;
     const notional = ack.filledQty * (ack.avgPrice > 0 ? ack.avgPrice : ack.lastFillPrice);
     const qty = ack.filledQty - prev.filled;
     const price = (notional - prev.notional) / qty;
-    this.book.applyFill(ack.venue, ack.symbol, ack.side, qty, price, ack.fee > 0 ? ack.fee : 0, ack.tsNs);
-    this.seen.set(ack.clientId, { filled: ack.filledQty, notional });
+    const fee = feeDelta(ack, qty, prev.fees);
+    this.book.applyFill(ack.venue, ack.symbol, ack.side, qty, price, fee, ack.tsNs);
+    this.seen.set(ack.clientId, { filled: ack.filledQty, notional, fees: prev.fees + fee });
     this.dirty = true;
   }
 

@@ -144,10 +144,10 @@ describe('order journal', () => {
     journal.state.orders.set(o.clientId, o);
     journal.intent(o);
     journal.sent(o.clientId);
-    const partial = create(OrderAckSchema, { clientId: 'A1', venue: 'binance', status: OrderStatus.PARTIAL, filledQty: 0.4, avgPrice: 100, fee: 0.04 });
+    const partial = create(OrderAckSchema, { clientId: 'A1', venue: 'binance', status: OrderStatus.PARTIAL, filledQty: 0.4, avgPrice: 100, fee: 0.04, lastFillQty: 0.4 });
     journal.ack(partial);
     journal.ack(partial); // duplicate delivery
-    journal.ack(create(OrderAckSchema, { clientId: 'A1', venue: 'binance', status: OrderStatus.FILLED, filledQty: 1, avgPrice: 101, fee: 0.06 }));
+    journal.ack(create(OrderAckSchema, { clientId: 'A1', venue: 'binance', status: OrderStatus.FILLED, filledQty: 1, avgPrice: 101, fee: 0.06, lastFillQty: 0.6 }));
     journal.commit();
     journal.close();
     const { journal: j2 } = OrderJournal.open(dir);

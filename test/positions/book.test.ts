@@ -67,3 +67,14 @@ describe('position service', () => {
   });
 });
 
+
+describe('fees from venue updates', () => {
+  it('counts each fill fee once: per-fill fees, a missed fill, and a total-fee status answer', async () => {
+    const { feeDelta } = await import('../../src/execution/order.js');
+    const ack = (o: Partial<{ fee: number; lastFillQty: number }>) => create(OrderAckSchema, o);
+    expect(feeDelta(ack({ fee: 0.1, lastFillQty: 1 }), 1, 0)).toBeCloseTo(0.1, 12); // the fill it reports
+    expect(feeDelta(ack({ fee: 0.1, lastFillQty: 1 }), 3, 0.1)).toBeCloseTo(0.3, 12); // two fills missed
+    expect(feeDelta(ack({ fee: 0.5, lastFillQty: 0 }), 2, 0.2)).toBeCloseTo(0.3, 12); // total fee minus known
+    expect(feeDelta(ack({ fee: 0, lastFillQty: 1 }), 1, 0)).toBe(0);
+  });
+});
