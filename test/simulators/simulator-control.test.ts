@@ -61,7 +61,7 @@ describe('venue simulators', () => {
     await waitFor(() => msgs.filter((m) => m.includes('"channel":"book","type":"update"')).length >= 2, 5000, 'two updates');
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThanOrEqual(1600);
-    expect(elapsed).toBeLessThan(2500);
+    expect(elapsed).toBeLessThan(4000);
     // Exchange timestamps are rebased onto the live clock.
     const ts = (JSON.parse(msgs.find((m) => m.includes('"channel":"book","type":"update"'))!) as { data: Array<{ timestamp: string }> }).data[0]!.timestamp;
     expect(Math.abs(Date.parse(ts) - t0)).toBeLessThan(2000);
@@ -77,7 +77,7 @@ describe('venue simulators', () => {
     // 51.4 s of recording at 25x ≈ 2.06 s.
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThan(1800);
-    expect(elapsed).toBeLessThan(3500);
+    expect(elapsed).toBeLessThan(6000);
   });
 
   it('Kraken: answers subscribe with an ack and a checksummed snapshot; unknown pairs get an error', async () => {
