@@ -181,6 +181,7 @@ export class Executor {
   private readonly paused = new Set<string>();
   private readonly unhealthy = new Set<string>();
   private halted = false;
+  private haltReason = 'kill switch engaged';
   private readonly lanes: [Lane, Lane, Lane] = [[], [], []];
   private inflight = 0;
   private readonly venueInflight = new Map<string, number>();
@@ -341,6 +342,7 @@ export class Executor {
   /** Global kill switch: refuse new signals; cancel open orders (cancelOnKill). */
   async kill(reason: string): Promise<void> {
     this.halted = true;
+    this.haltReason = `kill switch engaged: ${reason}`;
     this.log.warn({ reason }, 'kill switch engaged');
     for (const lane of this.lanes) for (const s of lane.splice(0)) this.reject(s, '', RejectReason.KILL_SWITCH, reason);
     if (this.cfg.cancelOnKill) await this.cancelAll(`kill: ${reason}`);
@@ -446,7 +448,19 @@ export class Executor {
   onSignal(s: ExecSignal): void {
     this.counters.signals++;
     if (this.closed) return;
-    if (this.halted) return this.reject(s, '', RejectReason.KILL_SWITCH, 'kill switch engaged');
+    try {
+      this.intake(s);
+    } catch (err) {
+      // Malformed input from a source (e.g. a non-bigint timestamp) is refused, never thrown at the source.
+      this.reject(s, '', RejectReason.UNKNOWN, `malformed signal: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private intake(s: ExecSignal): void {
+    if (this.halted) return this.reject(s, '', RejectReason.KILL_SWITCH, this.haltReason);
+    if (typeof s.emitTsNs !== 'bigint' || typeof s.symbol !== 'string' || typeof s.traceId !== 'string') {
+      return this.reject(s, '', RejectReason.UNKNOWN, 'malformed signal: emitTsNs must be a bigint, symbol and traceId strings');
+    }
     if (s.traceId && this.journal.state.traceIds.has(s.traceId)) {
       this.counters.duplicates++;
       return this.reject(s, '', RejectReason.DUPLICATE_ORDER, `signal ${s.traceId} already executed`);
@@ -689,9 +703,13 @@ export class Executor {
   flush(): void {
     this.commitScheduled = false;
     if (!this.journal.hasPending && this.pendingSend.length === 0) return;
-    this.journal.commit();
     const batch = this.pendingSend;
     this.pendingSend = [];
+    if (!this.commitOrHalt()) {
+      // Not durable → not sent: these intents provably never left.
+      for (const o of batch) this.finishLocal(o, RejectReason.KILL_SWITCH, 'WAL unavailable: order not sent');
+      return;
+    }
     for (const o of batch) this.send(o);
     if (batch.length > 0) this.scheduleLazyCommit();
   }
@@ -890,8 +908,25 @@ export class Executor {
     if (this.lazyTimer || this.closed) return;
     this.lazyTimer = setTimeout(() => {
       this.lazyTimer = undefined;
-      if (!this.commitScheduled && this.journal.hasPending) this.journal.commit();
+      if (!this.commitScheduled && this.journal.hasPending) this.commitOrHalt();
     }, 5);
+  }
+
+  /**
+   * fdatasync the WAL. If the WAL cannot be written (disk full, I/O error) nothing more may be sent:
+   * trading halts (kill switch with the cause) instead of crashing or sending undurable orders.
+   */
+  private commitOrHalt(): boolean {
+    try {
+      this.journal.commit();
+      return true;
+    } catch (err) {
+      const reason = `WAL write failed: ${err instanceof Error ? err.message : String(err)}`;
+      if (!this.halted) this.log.fatal({ err: String(err) }, 'WAL write failed; trading halted');
+      this.halted = true;
+      this.haltReason = reason;
+      return false;
+    }
   }
 
   private later(ms: number, fn: () => void): void {

@@ -292,6 +292,30 @@ describe('executor against the simulated venue', () => {
     await until(() => Math.abs(ex.book.quantity('binance', 'BTC-USDT')) < 1e-12);
   });
 
+  it('halts instead of sending when the WAL cannot be written, and refuses malformed signals', async () => {
+    await make();
+    // Fault injection: the disk under the WAL fails (EIO on write/fdatasync).
+    const log = ex.journal.log;
+    const real = log.commit.bind(log);
+    log.commit = () => {
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    };
+    ex.onSignal(signal());
+    await until(() => rejects.length === 1);
+    const o = [...ex.orders.values()][0]!;
+    expect(o.state).toBe(OrderState.FAILED);
+    expect(venue.sim.snapshot().received[o.clientId]).toBeUndefined();
+    expect(ex.isHalted).toBe(true);
+    ex.onSignal(signal());
+    expect(rejects.at(-1)!.detail).toMatch(/WAL write failed/);
+    log.commit = real;
+    ex.resume();
+    ex.onSignal({ ...signal(), emitTsNs: 5 as unknown as bigint });
+    expect(rejects.at(-1)!.reason).toBe(RejectReason.UNKNOWN);
+    ex.onSignal(signal());
+    await until(() => ex.counters.fills === 1);
+  });
+
   it('flattens positions with opposite orders', async () => {
     await make();
     ex.onSignal(signal({ size: 0.3 }));
