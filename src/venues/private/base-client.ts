@@ -20,6 +20,7 @@ import {
   type CancelRequest,
   type OrderRequest,
   type ReplaceRequest,
+  type PrivateStreamStats,
   type VenueClientOptions,
   type VenueOrderClient,
 } from './types.js';
@@ -99,6 +100,15 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
     return this.isConnected;
   }
 
+  private everUp = false;
+  private reconnects = 0;
+  private messages = 0;
+  private lastBeatNs = 0n;
+
+  stats(): PrivateStreamStats {
+    return { reconnects: this.reconnects, messages: this.messages, lastHeartbeatNs: this.lastBeatNs };
+  }
+
   // ---- per-venue protocol --------------------------------------------------------------------
   /** Log in and subscribe the execution stream on a freshly opened socket. */
   protected abstract authenticate(): Promise<void>;
@@ -146,6 +156,8 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       throw new VenueClientError(this.venue, 'CLOSED', 'client closed during connect');
     }
     this.reconnectAttempt = 0;
+    if (this.everUp) this.reconnects++;
+    this.everUp = true;
     this.setConnected(true);
   }
 
@@ -205,6 +217,8 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
   }
 
   private onFrame(data: Buffer): void {
+    this.messages++;
+    this.lastBeatNs = nowNs();
     let msg: Record<string, unknown>;
     try {
       msg = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
@@ -227,7 +241,10 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
   private startHeartbeat(ws: WebSocket): void {
     const period = this.opts.heartbeatMs ?? 5000;
     let lastPong = Date.now();
-    ws.on('pong', () => (lastPong = Date.now()));
+    ws.on('pong', () => {
+      lastPong = Date.now();
+      this.lastBeatNs = nowNs();
+    });
     // Any frame also proves the venue is alive (busy venues may answer pings late).
     ws.on('message', () => (lastPong = Date.now()));
     const timer = setInterval(() => {

@@ -22,6 +22,7 @@ import {
   OrderStatus,
   RejectReason,
   ReplaceRequestSchema,
+  VenueHealthSchema,
   headers as H,
   subjects,
   type Namespace,
@@ -39,6 +40,11 @@ export interface OrderGatewayOptions {
   /** Simulated venue for shadow orders; without it shadow orders are refused. */
   readonly shadowClient?: VenueOrderClient;
   readonly namespace?: Namespace;
+  /**
+   * Period of `venue.health.{venue}` reports carrying the private stream's state (also sent at once
+   * on every up/down change). 0 disables. Default 1000.
+   */
+  readonly healthIntervalMs?: number;
 }
 
 /** Outcome unknown (transport failure after send): status stays UNSPECIFIED until reconciled. */
@@ -54,6 +60,8 @@ export class OrderGateway {
   private readonly live = new Map<string, string>();
   private readonly ns: Namespace;
   private stopped = false;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private lastHealth = { atMs: Date.now(), messages: 0 };
   readonly venue: string;
 
   constructor(private readonly opts: OrderGatewayOptions) {
@@ -76,9 +84,15 @@ export class OrderGateway {
     this.unsubs.push(
       client.onConnectionChange((up) => {
         this.log.info({ up }, 'private stream');
+        this.publishHealth();
         if (up) void this.reconcile(client);
       }),
     );
+    const every = this.opts.healthIntervalMs ?? 1000;
+    if (every > 0 && this.production) {
+      this.healthTimer = setInterval(() => this.publishHealth(), every);
+      this.healthTimer.unref();
+    }
     if (this.production) await client.connect();
     if (this.opts.shadowClient && !this.opts.shadowClient.connected) await this.opts.shadowClient.connect();
     const queue = `ord-gw-${this.venue}`;
@@ -89,12 +103,35 @@ export class OrderGateway {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.healthTimer) clearInterval(this.healthTimer);
     for (const s of this.subs) s.unsubscribe();
     for (const u of this.unsubs) u();
     this.subs.length = 0;
     this.unsubs.length = 0;
     await this.opts.client.close();
     await this.opts.shadowClient?.close();
+  }
+
+  /** VenueHealth with the private stream's state: the executor halts a venue whose stream is down. */
+  publishHealth(): void {
+    if (!this.production || this.stopped) return;
+    const c = this.opts.client;
+    const st = c.stats?.();
+    const now = Date.now();
+    const msgs = st?.messages ?? 0;
+    const rate = Math.round(((msgs - this.lastHealth.messages) * 1000) / Math.max(1, now - this.lastHealth.atMs));
+    this.lastHealth = { atMs: now, messages: msgs };
+    const h = create(VenueHealthSchema, {
+      venue: this.venue,
+      tsNs: BigInt(now) * 1_000_000n,
+      privateWs: {
+        connected: c.connected,
+        reconnectCount: st?.reconnects ?? 0,
+        lastHeartbeatNs: st?.lastHeartbeatNs ?? 0n,
+        messagesPerSecond: rate,
+      },
+    });
+    this.opts.bus.publish(subjects.venueHealth(this.venue, this.ns), toBinary(VenueHealthSchema, h));
   }
 
   private hdrs(ack: OrderAck, traceId = ''): Headers {

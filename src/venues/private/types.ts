@@ -102,6 +102,17 @@ export interface VenueOrderClient {
   onUpdate(cb: (ack: OrderAck) => void): () => void;
   /** Private-stream up/down transitions. Returns unsubscribe. */
   onConnectionChange(cb: (connected: boolean) => void): () => void;
+  /** Private-stream counters for VenueHealth (optional so test doubles need not implement it). */
+  stats?(): PrivateStreamStats;
+}
+
+export interface PrivateStreamStats {
+  /** Successful reconnects since the first connect. */
+  readonly reconnects: number;
+  /** Frames received on the private socket since the first connect. */
+  readonly messages: number;
+  /** Wall-clock ns of the last frame or pong (0 = none yet). */
+  readonly lastHeartbeatNs: bigint;
 }
 
 /** Transport-level failure: the outcome of the request is unknown (not a venue refusal). */

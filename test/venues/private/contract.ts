@@ -16,6 +16,7 @@ import {
   RejectReason,
   ReplaceRequestSchema,
   Side,
+  VenueHealthSchema,
   TimeInForce,
   subjects,
   type OrderAck,
@@ -366,6 +367,11 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
     });
 
     it('dropped private stream: new orders halt with VENUE_UNAVAILABLE, reconnect reconciles open orders', async () => {
+      const health: Array<{ connected: boolean; reconnects: number }> = [];
+      const hsub = bus.subscribe(subjects.venueHealth(venue), (m) => {
+        const h = fromBinary(VenueHealthSchema, m.data);
+        health.push({ connected: h.privateWs!.connected, reconnects: h.privateWs!.reconnectCount });
+      });
       const resting = order(venue);
       expect((await send(resting)).status).toBe(OrderStatus.NEW);
       const other = order(venue, { price: 47_600 }); // stays open through the outage
@@ -387,6 +393,11 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
       expect(stillOpen?.status).toBe(OrderStatus.NEW);
       expect((await send(order(venue, { price: 48_000 }))).status).toBe(OrderStatus.NEW);
       expect(sim.duplicatePlacements()).toEqual([]);
+      // venue.health.{venue} reported the outage and the recovery as they happened.
+      hsub.unsubscribe();
+      const down = health.findIndex((h) => !h.connected);
+      expect(down).toBeGreaterThanOrEqual(0);
+      expect(health.slice(down).find((h) => h.connected)?.reconnects).toBeGreaterThanOrEqual(1);
       sim.feedBook('BTC-USDT', BOOK_BIDS, BOOK_ASKS);
     });
 
