@@ -114,3 +114,13 @@ describe('EWMA VaR limit', () => {
     gw.stop();
   });
 });
+
+describe('risk process config', () => {
+  it('refuses bad configs with a typed error naming the field', async () => {
+    const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
+    expect(() => parseRiskConfig('nope')).toThrow(RiskConfigError);
+    expect(() => parseRiskConfig('{"limits":{}}')).toThrow(/nats/);
+    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/limits/);
+    expect(parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}').nats).toBe('n');
+  });
+});

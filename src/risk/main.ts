@@ -1,0 +1,66 @@
+/**
+ * The static-limit risk gateway as its own process (`kestrel run risk --config risk.json`):
+ * `{ "nats": "nats://…", "limits": StaticLimitsConfig, "namespace"?: "live" | "replay" }`.
+ * Answers risk.check, publishes risk.limits and risk.status until SIGTERM/SIGINT.
+ */
+import fs from 'node:fs';
+import { NatsBus } from '../bus/nats-bus.js';
+import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
+
+export class RiskConfigError extends Error {
+  override readonly name = 'RiskConfigError';
+}
+
+export interface RiskProcessConfig {
+  nats: string;
+  limits: StaticLimitsConfig;
+  namespace?: 'live' | 'replay';
+}
+
+export function parseRiskConfig(text: string): RiskProcessConfig {
+  let c: Partial<RiskProcessConfig>;
+  try {
+    c = JSON.parse(text) as Partial<RiskProcessConfig>;
+  } catch (err) {
+    throw new RiskConfigError(`risk config is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof c.nats !== 'string') throw new RiskConfigError('risk config: "nats" (URL) is required');
+  const l = c.limits;
+  if (!l || ![l.perSymbolNotional, l.portfolioNotional, l.maxOrderNotional].every((x) => typeof x === 'number' && x >= 0)) {
+    throw new RiskConfigError('risk config: "limits" needs perSymbolNotional, portfolioNotional, maxOrderNotional (numbers ≥ 0)');
+  }
+  if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay') throw new RiskConfigError('risk config: namespace must be live or replay');
+  return c as RiskProcessConfig;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const i = argv.indexOf('--config');
+  const file = i >= 0 ? argv[i + 1] : undefined;
+  if (!file) {
+    process.stderr.write('usage: risk --config <risk.json>\n');
+    return 2;
+  }
+  const cfg = parseRiskConfig(fs.readFileSync(file, 'utf8'));
+  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk' });
+  const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live');
+  gw.start();
+  process.stdout.write(JSON.stringify({ event: 'ready', service: 'risk' }) + '\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  gw.stop();
+  await bus.close();
+  return 0;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${fs.realpathSync(process.argv[1])}`).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`risk gateway failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
