@@ -20,6 +20,7 @@ import { OrderGateway } from '../venues/private/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
 import { Executor, type ExecutorConfig, type RecoveryReport } from './executor.js';
 import { BusMarketFeed } from './market-feed.js';
+import { exportExecutorMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
 
@@ -115,6 +116,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
   }
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
+  const stopMetrics = exportExecutorMetrics(executor);
   const control = new ControlPlane(bus, executor);
   control.start();
   const positions = new PositionService(bus, {
@@ -133,6 +135,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     bus,
     stop: async () => {
       if (reconcileTimer) clearInterval(reconcileTimer);
+      stopMetrics();
       signals.close();
       control.stop();
       positions.stop();

@@ -325,6 +325,23 @@ describe('executor against the simulated venue', () => {
     expect(ex.book.get('binance', 'BTC-USDT')!.realizedGross).toBeLessThan(0); // bought at ask, sold at bid
   });
 
+  it('exports counters, rejects, breaker states and signal → order latency to the metrics registry', async () => {
+    const { exportExecutorMetrics } = await import('../../src/execution/metrics.js');
+    const { registry } = await import('../../src/observability/metrics.js');
+    await make();
+    const stop = exportExecutorMetrics(ex, 10);
+    ex.onSignal(signal());
+    ex.onSignal(signal({ confidence: 0 }));
+    await until(() => ex.counters.fills === 1);
+    await new Promise((r) => setTimeout(r, 30));
+    const text = await registry.metrics();
+    stop();
+    expect(text).toMatch(/kestrel_executor_events_total\{event="fills"\} 1/);
+    expect(text).toMatch(/kestrel_executor_rejects_total\{reason="LOW_CONFIDENCE"\} 1/);
+    expect(text).toMatch(/kestrel_circuit_state\{venue="binance"\} 0/);
+    expect(text).toMatch(/kestrel_executor_signal_to_order_seconds_count [1-9]/);
+  });
+
   it('positions agree with the venue balances', async () => {
     const baseline = { binance: { BTC: 1000 } };
     await make();
