@@ -1,9 +1,19 @@
 /**
- * Feeds a matching engine (or a simulated private venue) from the real Binance capture via the
- * market-data helper's loader: depth snapshot + diff updates rebuild the book, bookTicker refreshes
- * the touch, trades become prints (Binance `m` = buyer is maker, so the seller was the aggressor).
+ * Feeds a matching engine (or a simulated private venue) from the real captures via the
+ * market-data helper's loaders (src/simulators/recordings.ts). Binance: depth snapshot + diff
+ * updates rebuild the book, bookTicker refreshes the touch, trades become prints (`m` = buyer is
+ * maker, so the seller was the aggressor). Kraken: v2 book snapshot + updates (depth 10). OKX:
+ * books snapshot/updates and trades of one instrument.
  */
-import { binanceCapture, type BinanceLevel, type BinanceRecord } from '../recordings.js';
+import {
+  binanceCapture,
+  loadKrakenBookCapture,
+  loadOkxRecording,
+  type BinanceLevel,
+  type BinanceRecord,
+  type KrakenBookMessage,
+  type OkxRecord,
+} from '../recordings.js';
 import type { Level, Side } from './engine.js';
 
 export interface BookSink {
@@ -115,4 +125,99 @@ export class BinanceReplayFeeder {
     }
     return n;
   }
+}
+
+/** Replays the real Kraken v2 book capture (BTC/USD, depth 10) into the sink as `symbol`. */
+export class KrakenReplayFeeder {
+  private readonly bids = new SortedSide(true);
+  private readonly asks = new SortedSide(false);
+
+  constructor(
+    private readonly sink: BookSink,
+    private readonly symbol = 'BTC-USD',
+    private readonly depth = 10,
+  ) {}
+
+  onMessage(m: KrakenBookMessage): void {
+    for (const d of m.data) {
+      if (m.type === 'snapshot') {
+        this.bids.clear();
+        this.asks.clear();
+      }
+      for (const l of d.bids) this.bids.set(l.price, l.qty);
+      for (const l of d.asks) this.asks.set(l.price, l.qty);
+      // Kraken keeps the subscribed depth: levels pushed out of the top are dropped by the client.
+      this.bids.levels.length = Math.min(this.bids.levels.length, this.depth);
+      this.asks.levels.length = Math.min(this.asks.levels.length, this.depth);
+    }
+    if (this.bids.levels.length > 0 && this.asks.levels.length > 0)
+      this.sink.book(this.symbol, this.bids.top(this.depth), this.asks.top(this.depth));
+  }
+
+  /** All records in order (snapshot first); `pace` may delay between records. */
+  async replay(pace?: (recvNs: bigint) => Promise<void>, file?: string): Promise<number> {
+    const cap = await loadKrakenBookCapture(...(file ? [file] : []));
+    let n = 0;
+    for (const r of [cap.snapshot, ...cap.updates]) {
+      if (pace) await pace(r.recvNs);
+      this.onMessage(r.message);
+      n++;
+    }
+    return n;
+  }
+}
+
+/** Replays one instrument of the real OKX recording (books + trades) into the sink. */
+export class OkxReplayFeeder {
+  private readonly bids = new SortedSide(true);
+  private readonly asks = new SortedSide(false);
+  private synced = false;
+
+  constructor(
+    private readonly sink: BookSink,
+    private readonly instId = 'BTC-USDT',
+    private readonly symbol = 'BTC-USDT',
+    private readonly depth = 20,
+  ) {}
+
+  onRecord(r: OkxRecord): void {
+    if (r.instId !== this.instId) return;
+    if (r.kind === 'books') {
+      if (r.action === 'snapshot') {
+        this.bids.clear();
+        this.asks.clear();
+        this.synced = true;
+      }
+      for (const [p, q] of r.data.bids) this.bids.set(Number(p), Number(q));
+      for (const [p, q] of r.data.asks) this.asks.set(Number(p), Number(q));
+      if (this.synced && this.bids.levels.length > 0 && this.asks.levels.length > 0)
+        this.sink.book(this.symbol, this.bids.top(this.depth), this.asks.top(this.depth));
+    } else if (r.kind === 'trades' && this.synced) {
+      // OKX `side` is the taker's side.
+      this.sink.trade(this.symbol, Number(r.data.px), Number(r.data.sz), r.data.side);
+    }
+  }
+
+  async replay(pace?: (recvNs: bigint) => Promise<void>, file?: string): Promise<number> {
+    let n = 0;
+    for (const r of await loadOkxRecording(...(file ? [file] : []))) {
+      if (r.instId !== this.instId) continue;
+      if (pace) await pace(r.recvNs);
+      this.onRecord(r);
+      n++;
+    }
+    return n;
+  }
+}
+
+/** A pacer for replays: waits so records are applied at `speed` times their recorded spacing. */
+export function pacer(speed: number): (recvNs: bigint) => Promise<void> {
+  let first: bigint | undefined;
+  const t0 = process.hrtime.bigint();
+  return async (recvNs) => {
+    if (speed <= 0) return;
+    first ??= recvNs;
+    const lagNs = Number(recvNs - first) / speed - Number(process.hrtime.bigint() - t0);
+    if (lagNs > 1e6) await new Promise((r) => setTimeout(r, lagNs / 1e6));
+  };
 }

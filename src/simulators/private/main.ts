@@ -4,18 +4,19 @@
  *
  *   npx tsx src/simulators/private/main.ts [--mode paper|realistic] [--journal-dir DIR]
  *       [--port-binance N --port-kraken N --port-okx N] [--replay N] [--speed X]
- *       [--probe] [--no-rate-limit]
+ *       [--replay-source binance|per-venue] [--probe] [--no-rate-limit]
  *
  * Prints one JSON line on stdout with each venue's ws/rest/control URLs, then serves until SIGTERM
  * or SIGINT. `--replay N` feeds the first N records of the real Binance capture (0 = all) into all
  * three order books; `--speed X` paces it at X times recorded time (0 = as fast as possible).
+ * `--replay-source per-venue` makes each venue replay its own capture (Kraken BTC-USD book, OKX
+ * BTC-USDT recording; `--replay N` then limits the Binance capture only).
  * `--probe` records order-frame arrival times (GET /__sim/arrivals) for the order-entry bench.
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { EngineMode } from '../matching/engine.js';
-import { BinanceReplayFeeder } from '../matching/replay-feed.js';
-import { binanceCapture } from '../recordings.js';
+import { replayCaptures } from './replay.js';
 import { startPrivateVenues } from './venues.js';
 
 async function main(): Promise<void> {
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
       'port-okx': { type: 'string' },
       replay: { type: 'string' },
       speed: { type: 'string', default: '1' },
+      'replay-source': { type: 'string', default: 'binance' },
       probe: { type: 'boolean', default: false },
       'no-rate-limit': { type: 'boolean', default: false },
     },
@@ -58,26 +60,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 
   if (values.replay !== undefined) {
-    const max = Number(values.replay);
-    const speed = Number(values.speed);
-    const feeder = new BinanceReplayFeeder({
-      book: (s, b, a) => venues.all.forEach((v) => v.feedBook(s, b, a)),
-      trade: (s, p, q, ag) => venues.all.forEach((v) => v.feedTrade(s, p, q, ag)),
-    });
-    let first: bigint | undefined;
-    const t0 = process.hrtime.bigint();
-    let n = 0;
-    for await (const r of binanceCapture()) {
-      if (stopping) break;
-      if (speed > 0) {
-        first ??= r.recvNs;
-        const due = Number(r.recvNs - first) / speed;
-        const lag = due - Number(process.hrtime.bigint() - t0);
-        if (lag > 1e6) await new Promise((res) => setTimeout(res, lag / 1e6));
-      }
-      feeder.onRecord(r);
-      if (++n === max) break;
-    }
+    const source = values['replay-source'];
+    if (source !== 'binance' && source !== 'per-venue') throw new TypeError(`--replay-source must be binance or per-venue, got ${source}`);
+    await replayCaptures(venues, { speed: Number(values.speed), maxRecords: Number(values.replay), source }, () => stopping);
   }
 }
 

@@ -10,9 +10,8 @@
 import type { Bus } from '../../bus/bus.js';
 import { VENUES, type Namespace, type VenueName, type VenueSpec } from '../../contracts/index.js';
 import type { EngineMode } from '../../simulators/matching/engine.js';
-import { BinanceReplayFeeder } from '../../simulators/matching/replay-feed.js';
+import { replayCaptures, type ReplayOptions } from '../../simulators/private/replay.js';
 import { startPrivateVenues, TEST_CREDENTIALS, type PrivateVenues } from '../../simulators/private/venues.js';
-import { binanceCapture } from '../../simulators/recordings.js';
 import { createOrderClient } from './factory.js';
 import { OrderGateway } from './order-gateway.js';
 
@@ -25,8 +24,13 @@ export interface SimulatedOrderEntryOptions {
   readonly specs?: Partial<Record<VenueName, Pick<VenueSpec, 'venue' | 'hasPrivateWs' | 'venuePolicy'>>>;
   /** Journal directory for the simulators' request records. */
   readonly journalDir?: string;
-  /** Replay the Binance capture into every venue's book: speed 1 = recorded pace, 0 = at once. */
-  readonly replay?: { readonly speed: number; readonly maxRecords?: number };
+  /**
+   * Replay real captures into the venues' books: speed 1 = recorded pace, 0 = at once.
+   * source 'binance' (default): the Binance BTC-USDT capture into all three venues;
+   * 'per-venue': Binance <- Binance capture (BTC-USDT), Kraken <- Kraken book capture (BTC-USD),
+   * OKX <- OKX recording (BTC-USDT). `maxRecords` limits the Binance capture only.
+   */
+  readonly replay?: ReplayOptions;
 }
 
 export interface SimulatedOrderEntry {
@@ -54,29 +58,7 @@ export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): P
   }
   let stopping = false;
   let replayDone: Promise<number> = Promise.resolve(0);
-  if (o.replay) {
-    const { speed, maxRecords = 0 } = o.replay;
-    const feeder = new BinanceReplayFeeder({
-      book: (s, b, a) => sims.all.forEach((v) => v.feedBook(s, b, a)),
-      trade: (s, p, q, ag) => sims.all.forEach((v) => v.feedTrade(s, p, q, ag)),
-    });
-    replayDone = (async () => {
-      let first: bigint | undefined;
-      const t0 = process.hrtime.bigint();
-      let n = 0;
-      for await (const r of binanceCapture()) {
-        if (stopping) return n;
-        if (speed > 0) {
-          first ??= r.recvNs;
-          const lagNs = Number(r.recvNs - first) / speed - Number(process.hrtime.bigint() - t0);
-          if (lagNs > 1e6) await new Promise((res) => setTimeout(res, lagNs / 1e6));
-        }
-        feeder.onRecord(r);
-        if (++n === maxRecords) return n;
-      }
-      return n;
-    })();
-  }
+  if (o.replay) replayDone = replayCaptures(sims, o.replay, () => stopping);
   return {
     sims,
     gateways,

@@ -69,3 +69,37 @@ describe('simulated order entry for the default session', () => {
     }
   });
 });
+
+describe('simulated order entry, each venue replaying its own capture', () => {
+  it('fills on Kraken BTC-USD and OKX BTC-USDT at their own recorded touch', async () => {
+    const bus = new InProcessBus();
+    const oe = await startSimulatedOrderEntry({ bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
+    const acks: OrderAck[] = [];
+    bus.subscribe('ord.ack.*', (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));
+    try {
+      expect(await oe.replayed).toBeGreaterThan(2000);
+      for (const [venue, symbol] of [['kraken', 'BTC-USD'], ['okx', 'BTC-USDT']] as const) {
+        const ask = oe.sims[venue].engine.bestAsk(symbol)!;
+        expect(ask).toBeGreaterThan(10_000);
+        const req = create(OrderRequestSchema, {
+          clientId: `P${venue}1`,
+          venue,
+          symbol,
+          side: Side.BUY,
+          size: 0.001,
+          price: ask,
+          tif: TimeInForce.IOC,
+          orderType: OrderType.LIMIT,
+        });
+        const r = await bus.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
+        expect(fromBinary(OrderAckSchema, r.data).status).toBe(OrderStatus.NEW);
+        await expect.poll(() => acks.find((a) => a.clientId === req.clientId && a.status === OrderStatus.FILLED)).toBeDefined();
+      }
+      // The venues replay different days: their books differ.
+      expect(oe.sims.kraken.engine.bestAsk('BTC-USD')).not.toBe(oe.sims.okx.engine.bestAsk('BTC-USDT'));
+    } finally {
+      await oe.stop();
+      await bus.close();
+    }
+  });
+});
