@@ -35,8 +35,11 @@ interface Report {
 }
 
 const hasNatsServer = fs.existsSync('/usr/sbin/nats-server') || fs.existsSync('/usr/bin/nats-server');
+// Under CI a missing nats-server is a failure (the spawn below fails loudly), never a silent skip.
+const skip = !hasNatsServer && process.env.CI !== 'true';
+if (skip) console.warn('[skip] chaos test: no nats-server binary (set CI=true to fail instead)');
 
-describe.skipIf(!hasNatsServer)('executor chaos: SIGKILL mid-burst, restart, reconcile', () => {
+describe.skipIf(skip)('executor chaos: SIGKILL mid-burst, restart, reconcile', () => {
   let nats: ChildProcess;
   let port: number;
   let bus: NatsBus;
