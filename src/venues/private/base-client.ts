@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import {
   OrderAckSchema,
   OrderStatus,
+  OrderType,
   RejectReason,
   Side,
   type OrderAck,
@@ -336,6 +337,8 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
    * under the same id never leaves the process.
    */
   protected checkClientId(req: OrderRequest): OrderAck | undefined {
+    const bad = requestProblem(req);
+    if (bad) return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.UNKNOWN, `${bad} (refused locally, not sent)`);
     if (!CLIENT_ID_RULES[this.venue].test(req.clientId))
       return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.UNKNOWN,
         `client id ${JSON.stringify(req.clientId)} not accepted by ${this.venue}`);
@@ -417,6 +420,21 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       accepted: status !== OrderStatus.REJECTED,
     });
   }
+}
+
+/**
+ * What makes a request unsendable whatever the venue: an order type we do not map (a STOP sent as
+ * a LIMIT would be mis-priced), no side, a size or limit price that is not a positive number.
+ */
+export function requestProblem(req: OrderRequest): string | undefined {
+  if (req.orderType !== OrderType.LIMIT && req.orderType !== OrderType.MARKET)
+    return `order type ${OrderType[req.orderType] ?? req.orderType} not supported`;
+  if (req.side !== Side.BUY && req.side !== Side.SELL) return 'side must be BUY or SELL';
+  if (!(req.size > 0) || !Number.isFinite(req.size)) return `size ${req.size} must be a positive number`;
+  if (req.orderType === OrderType.LIMIT && (!(req.price > 0) || !Number.isFinite(req.price)))
+    return `limit price ${req.price} must be a positive number`;
+  if (!/^[A-Z0-9]+-[A-Z0-9]+$/.test(req.symbol)) return `symbol ${JSON.stringify(req.symbol)} is not canonical BASE-QUOTE`;
+  return undefined;
 }
 
 /** Canonical BASE-QUOTE -> parts. */

@@ -226,6 +226,20 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
       expect(ack.rejectDetail).not.toBe('');
     });
 
+    it.each([
+      ['a STOP order (would be mis-priced as a limit)', { orderType: OrderType.STOP }],
+      ['no side', { side: Side.SIDE_UNSPECIFIED }],
+      ['a zero size', { size: 0 }],
+      ['a NaN price', { price: Number.NaN }],
+      ['a venue-format symbol', { symbol: 'BTCUSDT' }],
+    ] as const)('refuses %s locally; nothing reaches the venue', async (_what, o) => {
+      const req = order(venue, o);
+      const ack = await client.place(req);
+      expect(ack.status).toBe(OrderStatus.REJECTED);
+      expect(ack.rejectDetail).toMatch(/refused locally/);
+      expect(sim.receivedCounts()[req.clientId]).toBeUndefined();
+    });
+
     it('maps injected rate limiting and duplicate client ids', async () => {
       sim.faults.rejectNext = { count: 1, code: 'RATE_LIMIT' };
       const limited = await client.place(order(venue));
