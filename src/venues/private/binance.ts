@@ -390,10 +390,11 @@ export class BinanceOrderClient extends WsOrderClientBase {
   }
 
   protected onPush(msg: Record<string, unknown>): void {
-    const ev = msg.event as Record<string, unknown> | undefined;
+    const ev = (msg.event ?? (msg.e !== undefined ? msg : undefined)) as Record<string, unknown> | undefined;
     if (!ev) return;
-    if (ev.e === 'eventStreamTerminated') {
-      // The venue ended our subscription: treat like a drop so new orders halt and we resubscribe.
+    if (ev.e === 'eventStreamTerminated' || ev.e === 'serverShutdown') {
+      // The venue ended our subscription or is about to close the connection (maintenance / 24 h
+      // limit): drop it now so new orders halt and we reconnect and resubscribe at once.
       this.ws?.terminate();
       return;
     }

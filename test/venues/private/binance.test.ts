@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { TEST_BINANCE_ED25519 } from '../../../src/simulators/private/index.js';
-import { orderEntryContract } from './contract.js';
+import { describe, expect, it } from 'vitest';
+import type { BinancePrivateSim } from '../../../src/simulators/private/index.js';
+import { clientFor, orderEntryContract, startSim } from './contract.js';
 
 orderEntryContract('binance');
 
@@ -11,4 +13,22 @@ orderEntryContract('binance', {
   label: 'ed25519',
   credentials: edCreds,
   wrongCredentials: { ...edCreds, ed25519PrivateKeyPem: otherKey },
+});
+
+describe('binance serverShutdown notice', () => {
+  it('the client reconnects at once instead of waiting for the venue to cut the connection', async () => {
+    const sim = (await startSim('binance')) as BinancePrivateSim;
+    const client = clientFor('binance', sim);
+    await client.connect();
+    const changes: boolean[] = [];
+    client.onConnectionChange((up) => changes.push(up));
+    try {
+      sim.announceShutdown();
+      await expect.poll(() => changes, { timeout: 3000 }).toEqual([false, true]);
+      expect(client.connected).toBe(true);
+    } finally {
+      await client.close();
+      await sim.stop();
+    }
+  });
 });

@@ -59,6 +59,12 @@ export class BinancePrivateSim extends PrivateVenueSim {
     this.edKey = opts.credentials.ed25519 ? createPublicKey(opts.credentials.ed25519.publicKeyPem) : undefined;
   }
 
+  /** The venue's maintenance notice (`{"e":"serverShutdown","E":...}`) on every private connection. */
+  announceShutdown(): void {
+    const text = JSON.stringify({ e: 'serverShutdown', E: Date.now() });
+    for (const ws of this.clients) sendIfOpen(ws, text);
+  }
+
   private venueSymbol(symbol: string): string {
     return symbol.replace('-', '');
   }
