@@ -64,6 +64,11 @@ export class OrderGateway {
   private lastHealth = { atMs: Date.now(), messages: 0 };
   readonly venue: string;
 
+  /** The venue's private client (reconciliation, balances). */
+  get client(): VenueOrderClient {
+    return this.opts.client;
+  }
+
   constructor(private readonly opts: OrderGatewayOptions) {
     this.venue = opts.spec.venue;
     this.ns = opts.namespace ?? 'live';
