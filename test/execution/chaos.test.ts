@@ -1,6 +1,6 @@
 /**
- * Chaos: the executor runs as a child process (src/execution/main.ts) against the simulated Binance
- * private venue, which lives in this process and outlives every executor. Each round starts the
+ * Chaos: the executor runs as a child process (src/execution/main.ts) against a simulated private
+ * venue (Binance, then OKX: two wire protocols and status-query paths), which lives in this process and outlives every executor. Each round starts the
  * executor (recovering from the previous round's WAL), fires a burst of signals over NATS and
  * SIGKILLs the executor in the middle of it. A final executor run in report mode recovers, settles
  * and reports. Then: no client id reached the venue twice, nonces rose monotonically across every
@@ -17,9 +17,18 @@ import { create, toBinary, toJson } from '@bufbuild/protobuf';
 import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
+import { OkxPrivateSim } from '../../src/simulators/private/okx/server.js';
+import type { PrivateVenueSim } from '../../src/simulators/private/core.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
 import { CREDS, RULES, binanceSpec, tmpDir } from './harness.js';
+
+/** The harness spec with the venue renamed: same symbol rules on every simulated venue. */
+function specFor(venue: string) {
+  const s = binanceSpec();
+  s.venue = venue;
+  return s;
+}
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const ROUNDS = 4;
@@ -39,11 +48,16 @@ const hasNatsServer = fs.existsSync('/usr/sbin/nats-server') || fs.existsSync('/
 const skip = !hasNatsServer && process.env.CI !== 'true';
 if (skip) console.warn('[skip] chaos test: no nats-server binary (set CI=true to fail instead)');
 
-describe.skipIf(skip)('executor chaos: SIGKILL mid-burst, restart, reconcile', () => {
+const VENUES = [
+  { venue: 'binance' as const, creds: CREDS, make: (o: ConstructorParameters<typeof BinancePrivateSim>[0]) => new BinancePrivateSim(o) },
+  { venue: 'okx' as const, creds: { apiKey: 'okx-key', apiSecret: 'okx-secret', passphrase: 'okx-pass' }, make: (o: ConstructorParameters<typeof OkxPrivateSim>[0]) => new OkxPrivateSim(o) },
+];
+
+describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst, restart, reconcile', ({ venue: venueName, creds, make }) => {
   let nats: ChildProcess;
   let port: number;
   let bus: NatsBus;
-  let sim: BinancePrivateSim;
+  let sim: PrivateVenueSim;
   let dir: string;
   let tickTimer: NodeJS.Timeout;
 
@@ -53,18 +67,18 @@ describe.skipIf(skip)('executor chaos: SIGKILL mid-burst, restart, reconcile', (
     for (let i = 0; i < 100 && !(await portOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 50));
     bus = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}` });
     dir = tmpDir('kestrel-chaos-');
-    sim = await new BinancePrivateSim({
+    sim = await make({
       symbols: [RULES],
       balances: { ...INITIAL },
-      credentials: CREDS,
+      credentials: creds,
       rateLimit: { limit: 0, windowMs: 1000 },
       journalPath: path.join(dir, 'venue-journal.jsonl'),
     }).start();
     sim.feedBook('BTC-USDT', [[100, 1e6]], [[100.1, 1e6]]);
     // Market data for the executor's snapshots (staleness guard), as ingestion would publish it.
-    const tick = create(TickSchema, { venue: 'binance', symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 });
+    const tick = create(TickSchema, { venue: venueName, symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 });
     const bytes = toBinary(TickSchema, tick);
-    tickTimer = setInterval(() => bus.publish(subjects.mdNorm('binance', 'BTC-USDT'), bytes), 20);
+    tickTimer = setInterval(() => bus.publish(subjects.mdNorm(venueName, 'BTC-USDT'), bytes), 20);
   });
 
   afterAll(async () => {
@@ -86,12 +100,12 @@ describe.skipIf(skip)('executor chaos: SIGKILL mid-burst, restart, reconcile', (
         nonceBlock: 50,
         defaultSlippageBps: 50,
         staleSnapshotMs: 1000,
-        concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { binance: 64 } },
+        concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { [venueName]: 64 } },
         laneCapacity: 200,
       },
-      venues: [{ spec: toJson(VenueSpecSchema, binanceSpec()), wsUrl: sim.wsUrl, credentials: CREDS }],
+      venues: [{ spec: toJson(VenueSpecSchema, specFor(venueName)), wsUrl: sim.wsUrl, credentials: creds }],
       staticRisk: { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 },
-      baseline: { binance: { BTC: INITIAL.BTC } },
+      baseline: { [venueName]: { BTC: INITIAL.BTC } },
       report,
     };
     const p = path.join(dir, report ? 'report.json' : 'executor.json');
@@ -209,7 +223,7 @@ describe.skipIf(skip)('executor chaos: SIGKILL mid-burst, restart, reconcile', (
     expect(ours).toBeCloseTo(venueDelta, 9);
     expect(report.balanceMismatches).toEqual([]);
     console.log(
-      `chaos: ${ROUNDS} kills, ${published} signals, ${receivedIds.length} orders at venue, ${report.orders.length} in WAL, ` +
+      `chaos ${venueName}: ${ROUNDS} kills, ${published} signals, ${receivedIds.length} orders at venue, ${report.orders.length} in WAL, ` +
         `recoveries ${JSON.stringify([...recoveries, report.recovery])}, position ${ours.toFixed(4)} BTC`,
     );
   }, 180_000);

@@ -196,6 +196,29 @@ describe('order journal', () => {
   });
 });
 
+describe('rotation with records pending', () => {
+  it('never replays a fill twice when a rotation happens while its ACK is pending (old segments kept)', () => {
+    const dir = tmp();
+    const { journal } = OrderJournal.open(dir, { rotationBytes: 32 });
+    const o = orderFromRequest(intent('R1', 1n));
+    journal.state.orders.set('R1', o);
+    journal.intent(o);
+    journal.commit(); // intent in segment 1, which is now past the rotation size
+    // A fill arrives: memory first, its record pending, then the next commit rotates.
+    const ack = create(OrderAckSchema, { clientId: 'R1', venue: 'binance', status: OrderStatus.FILLED, filledQty: 1, avgPrice: 100, lastFillQty: 1 });
+    const d = o.apply(ack);
+    journal.state.book.applyFill('binance', 'BTC-USDT', Side.BUY, d.qty, d.price, d.fee, 1n);
+    journal.ack(ack);
+    journal.commit();
+    expect(journal.log.stats.rotations).toBeGreaterThanOrEqual(1);
+    journal.close();
+    const { journal: j2 } = OrderJournal.open(dir);
+    expect(j2.state.book.quantity('binance', 'BTC-USDT')).toBe(1);
+    expect(j2.state.orders.get('R1')!.state).toBe(OrderState.FILLED);
+    j2.close();
+  });
+});
+
 describe('nonce manager', () => {
   it('never reuses a nonce across a crash that loses the unsynced tail of a block', () => {
     const dir = tmp();

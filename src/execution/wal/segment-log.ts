@@ -184,7 +184,16 @@ export class SegmentLog {
   /** Write everything buffered and fdatasync. Returns the number of records made durable. */
   commit(): number {
     if (this.pendingBytes === 0) return 0;
+    const n = this.writeAndSync();
+    // Rotate only after everything appended so far is in the old segment: the checkpoint that opens
+    // the new one then describes exactly the state those records produce, and no record written
+    // before the checkpoint's state can follow it (replaying one would apply its fill twice).
     if (this.writePos >= this.rotationBytes) this.rotate();
+    return n;
+  }
+
+  private writeAndSync(): number {
+    if (this.pendingBytes === 0) return 0;
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     const n = this.pending.length;
     this.pending = [];
@@ -211,8 +220,10 @@ export class SegmentLog {
 
   /** Start a new segment now (also done automatically by size). */
   rotate(): void {
+    this.writeAndSync(); // pending records belong to the old segment (see commit)
     this.closeSegment();
     this.openSegment(this.seq + 1, false);
+    this.writeAndSync(); // the checkpoint, durable before anything else goes into the new segment
     this.stats.rotations++;
     this.applyRetention();
   }
@@ -251,16 +262,8 @@ export class SegmentLog {
     }
     this.fsyncDir();
     this.prepareSpare();
-    if (!first && this.opts.checkpoint) {
-      // The checkpoint goes in ahead of whatever is pending so the new segment is self-contained.
-      const saved = this.pending;
-      const savedBytes = this.pendingBytes;
-      this.pending = [];
-      this.pendingBytes = 0;
-      for (const rec of this.opts.checkpoint()) this.append(rec);
-      for (const f of saved) this.pending.push(f);
-      this.pendingBytes += savedBytes;
-    }
+    // The checkpoint opens the segment so that it is self-contained (older ones may be deleted).
+    if (!first && this.opts.checkpoint) for (const rec of this.opts.checkpoint()) this.append(rec);
   }
 
   /** Writes past the zero-filled area just extend the file (slower fdatasync, still correct). */
@@ -278,23 +281,34 @@ export class SegmentLog {
     if (fd === this.fd) this.allocEnd = target;
   }
 
-  /** Prepare the next segment in the background: zero-filled and synced, ready to be renamed in. */
+  /**
+   * Prepare the next segment in the background: zero-filled and synced, ready to be renamed in. The
+   * file is created synchronously, so after `close()` removed it no directory entry can appear later;
+   * only the zero writes and the sync run on the libuv pool, on the already-open descriptor.
+   */
   private prepareSpare(): void {
     if (!this.preallocate || this.spare) return;
     const spare = { path: path.join(this.dir, `next-${process.pid}-${this.seq + 1}.spare`), ready: false };
+    let fd: number;
+    try {
+      fd = fs.openSync(spare.path, 'w');
+    } catch {
+      return; // no spare: the next rotation zero-fills synchronously
+    }
     this.spare = spare;
     const target = this.rotationBytes + 1024 * 1024;
     const zeros = this.zeros;
+    const write = (pos: number): Promise<number> =>
+      new Promise((resolve, reject) => fs.write(fd, zeros, 0, Math.min(zeros.length, target - pos), pos, (err, n) => (err ? reject(err) : resolve(n))));
     void (async () => {
-      const fh = await fs.promises.open(spare.path, 'w');
       try {
         let pos = 0;
-        while (pos < target) pos += (await fh.write(zeros, 0, Math.min(zeros.length, target - pos), pos)).bytesWritten;
-        await fh.sync();
+        while (pos < target) pos += await write(pos);
+        await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+        spare.ready = true;
       } finally {
-        await fh.close();
+        fs.close(fd, () => undefined);
       }
-      spare.ready = true;
     })().catch(() => {
       // A failed background fill only costs the synchronous path at the next rotation.
       if (this.spare === spare) this.spare = undefined;
