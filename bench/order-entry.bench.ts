@@ -7,6 +7,7 @@
  *   executor's view of "order leaves us");
  * - place() round trip (call -> venue ack resolved);
  * - sustained orders/s with 64 orders in flight;
+ * cases interleaved over several rounds and merged, so machine-load bursts do not bias one venue;
  * - signing cost per request with a raw key vs a pre-built KeyObject.
  * SPEC's floor: signal -> order p99 < 500 µs.
  */
@@ -21,11 +22,13 @@ import { OrderRequestSchema, OrderType, Side, TimeInForce, subjects, type VenueN
 import { startPrivateVenues, TEST_BINANCE_ED25519, TEST_CREDENTIALS } from '../src/simulators/private/index.js';
 import { createOrderClient, OrderGateway, type VenueCredentials } from '../src/venues/private/index.js';
 
+import type { Histogram } from 'hdr-histogram-js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 
 const N = Number(process.env.KESTREL_BENCH_ORDERS ?? 5000);
-const WARMUP = 500;
-const THROUGHPUT_N = Number(process.env.KESTREL_BENCH_TP_ORDERS ?? 20_000);
+/** Untimed orders at the start of every round of every case (after a global warm-up pass). */
+const WARMUP = 100;
+const ROUNDS = 5;
 const IN_FLIGHT = 64;
 
 let seq = 0;
@@ -111,18 +114,41 @@ async function arrivals(t: Target): Promise<Map<string, bigint>> {
   return new Map(Object.entries(r).map(([k, v]) => [k, BigInt(v)]));
 }
 
+/** Histograms of one measured case, filled over several interleaved rounds. */
+interface Acc {
+  toKernel: Histogram;
+  toWire: Histogram;
+  gateway: Histogram;
+  roundTrip: Histogram;
+  orders: number;
+  secs: number;
+}
+
+function newAcc(): Acc {
+  return { toKernel: latencyHistogram(), toWire: latencyHistogram(), gateway: latencyHistogram(), roundTrip: latencyHistogram(), orders: 0, secs: 0 };
+}
+
+function finish(a: Acc) {
+  return {
+    place_to_kernel: summarize(a.toKernel),
+    place_to_wire: summarize(a.toWire),
+    gateway_request_to_wire: summarize(a.gateway),
+    place_ack_round_trip: summarize(a.roundTrip),
+    sustained: { orders: a.orders, in_flight: IN_FLIGHT, orders_per_s: Math.round(a.orders / a.secs) },
+  };
+}
+
 /** Latency to the wire: arrival time recorded by the simulator minus our send time, per client id. */
-function toWire(sent: Map<string, bigint>, seen: Map<string, bigint>) {
-  const h = latencyHistogram();
+function recordToWire(h: Histogram, sent: Map<string, bigint>, seen: Map<string, bigint>): void {
   for (const [id, t0] of sent) {
     const t1 = seen.get(id);
     if (t1 === undefined) throw new Error(`simulator never saw order ${id}`);
     h.recordValue(Number(t1 - t0));
   }
-  return summarize(h);
 }
 
-async function venueBench(venue: VenueName, target: Target, credentials: VenueCredentials = TEST_CREDENTIALS[venue]) {
+/** One round of one case: n sequential orders per path, then a sustained burst of 4n. */
+export async function venueBench(venue: VenueName, target: Target, credentials: VenueCredentials, n: number, acc: Acc): Promise<void> {
   const client = createOrderClient(venue, {
     wsUrl: target.ws,
     restUrl: target.rest,
@@ -132,85 +158,106 @@ async function venueBench(venue: VenueName, target: Target, credentials: VenueCr
   await client.connect();
 
   // 1) place() -> bytes on the venue socket, and the full ack round trip.
-  const roundTrip = latencyHistogram();
   // place() runs synchronously up to ws.send -> socket write (libuv tries the write at once), so the
   // moment it returns its promise the signed frame is in the kernel socket buffer.
-  const toKernel = latencyHistogram();
   const sent = new Map<string, bigint>();
-  for (let i = 0; i < WARMUP + N; i++) {
+  for (let i = 0; i < WARMUP + n; i++) {
     const req = order(venue);
     const t0 = process.hrtime.bigint();
     const pending = client.place(req);
     const t1 = process.hrtime.bigint();
     const ack = await pending;
     if (i >= WARMUP) {
-      roundTrip.recordValue(Number(process.hrtime.bigint() - t0));
-      toKernel.recordValue(Number(t1 - t0));
+      acc.roundTrip.recordValue(Number(process.hrtime.bigint() - t0));
+      acc.toKernel.recordValue(Number(t1 - t0));
       sent.set(req.clientId, t0);
     }
     if (!ack.accepted) throw new Error(`bench order refused: ${ack.rejectDetail}`);
   }
-  const placeToWire = toWire(sent, await arrivals(target));
+  recordToWire(acc.toWire, sent, await arrivals(target));
 
   // 2) gateway: bus request -> bytes on the venue socket.
   const bus = new InProcessBus();
-  const gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+  const gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
   await gw.start();
   const subject = subjects.orderReq(venue);
   const sentGw = new Map<string, bigint>();
-  for (let i = 0; i < WARMUP + N; i++) {
+  for (let i = 0; i < WARMUP + n; i++) {
     const req = order(venue);
     const bytes = toBinary(OrderRequestSchema, req);
     const t0 = process.hrtime.bigint();
     await bus.request(subject, bytes, { timeoutMs: 5000 });
     if (i >= WARMUP) sentGw.set(req.clientId, t0);
   }
-  const gatewayToWire = toWire(sentGw, await arrivals(target));
+  recordToWire(acc.gateway, sentGw, await arrivals(target));
 
   // 3) sustained throughput, IN_FLIGHT outstanding.
+  const total = 4 * n;
   const tp0 = process.hrtime.bigint();
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < THROUGHPUT_N) {
+    while (next < total) {
       next++;
       const ack = await client.place(order(venue));
       if (!ack.accepted) throw new Error(`bench order refused: ${ack.rejectDetail}`);
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  const secs = Number(process.hrtime.bigint() - tp0) / 1e9;
+  acc.secs += Number(process.hrtime.bigint() - tp0) / 1e9;
+  acc.orders += total;
   await arrivals(target); // drain the probe
 
   await gw.stop();
   await bus.close();
-  return {
-    place_to_kernel: summarize(toKernel),
-    place_to_wire: placeToWire,
-    gateway_request_to_wire: gatewayToWire,
-    place_ack_round_trip: summarize(roundTrip),
-    sustained: { orders: THROUGHPUT_N, in_flight: IN_FLIGHT, orders_per_s: Math.round(THROUGHPUT_N / secs) },
-  };
 }
 
-/** Simulators in this process: the venue's work competes with ours on one event loop (pessimistic). */
-async function inProcess() {
-  const out: Record<string, unknown> = {};
-  for (const venue of VENUES_LIST) {
-    const venues = await startPrivateVenues({ mode: 'paper', rateLimit: { limit: 0, windowMs: 1000 } });
-    const sim = venues[venue];
-    sim.recordArrivals();
-    sim.feedBook('BTC-USDT', [[49_999, 100]], [[50_001, 100]]);
-    out[venue] = await venueBench(venue, { ws: sim.wsUrl, rest: sim.url });
-    if (venue === 'binance') out.binance_ed25519_session = await venueBench(venue, { ws: sim.wsUrl, rest: sim.url }, ED25519);
-    const dups = sim.duplicatePlacements().length;
+interface Case {
+  readonly name: string;
+  readonly venue: VenueName;
+  readonly credentials: VenueCredentials;
+}
+
+function cases(): Case[] {
+  return [
+    { name: 'binance', venue: 'binance', credentials: TEST_CREDENTIALS.binance },
+    { name: 'binance_ed25519_session', venue: 'binance', credentials: ED25519 },
+    { name: 'kraken', venue: 'kraken', credentials: TEST_CREDENTIALS.kraken },
+    { name: 'okx', venue: 'okx', credentials: TEST_CREDENTIALS.okx },
+  ];
+}
+
+/**
+ * The cases run interleaved in ROUNDS rounds (each round n/ROUNDS orders per case) and merge into
+ * one histogram per case, so a burst of load on the shared machine spreads over all cases instead
+ * of landing on whichever venue happened to be measured at that moment.
+ */
+async function measure(targets: Record<VenueName, Target>, total: number) {
+  const acc = new Map(cases().map((c) => [c.name, newAcc()]));
+  const per = Math.max(1, Math.round(total / ROUNDS));
+  for (let r = 0; r < ROUNDS; r++)
+    for (const c of cases()) await venueBench(c.venue, targets[c.venue], c.credentials, per, acc.get(c.name)!);
+  return Object.fromEntries([...acc].map(([k, a]) => [k, finish(a)]));
+}
+
+/** Simulators in this process: one event loop, so the venue can never preempt us (but shares our loop). */
+async function inProcess(total = N) {
+  const venues = await startPrivateVenues({ mode: 'paper', rateLimit: { limit: 0, windowMs: 1000 } });
+  try {
+    for (const sim of venues.all) {
+      sim.recordArrivals();
+      sim.feedBook('BTC-USDT', [[49_999, 100]], [[50_001, 100]]);
+    }
+    const t = (v: VenueName): Target => ({ ws: venues[v].wsUrl, rest: venues[v].url });
+    const out = await measure({ binance: t('binance'), kraken: t('kraken'), okx: t('okx') }, total);
+    for (const sim of venues.all) if (sim.duplicatePlacements().length) throw new Error(`${sim.venue}: duplicate client ids`);
+    return out;
+  } finally {
     await venues.stop();
-    if (dups !== 0) throw new Error(`${venue}: simulator saw ${dups} duplicate client ids`);
   }
-  return out;
 }
 
 /** Simulators in their own process (as a remote venue would be): only our side is on our loop. */
-async function separateProcess() {
+async function separateProcess(total = N) {
   const repo = path.resolve(import.meta.dirname, '..');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulators/private/main.ts', '--probe', '--no-rate-limit'], {
     cwd: repo,
@@ -221,15 +268,15 @@ async function separateProcess() {
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (c) => reject(new Error(`simulator process exited with ${c}`)));
     });
-    const info = JSON.parse(line) as Record<VenueName, { ws: string; rest: string }>;
-    const out: Record<string, unknown> = {};
+    const info = JSON.parse(line) as Record<VenueName, Target>;
     for (const venue of VENUES_LIST) {
       await fetch(`${info[venue].rest}/__sim/book`, {
         method: 'POST',
         body: JSON.stringify({ symbol: 'BTC-USDT', bids: [[49_999, 100]], asks: [[50_001, 100]] }),
       });
-      out[venue] = await venueBench(venue, info[venue]);
-      if (venue === 'binance') out.binance_ed25519_session = await venueBench(venue, info[venue], ED25519);
+    }
+    const out = await measure(info, total);
+    for (const venue of VENUES_LIST) {
       const state = (await (await fetch(`${info[venue].rest}/__sim/state`)).json()) as { duplicates: string[] };
       if (state.duplicates.length !== 0) throw new Error(`${venue}: simulator saw duplicate client ids`);
     }
@@ -243,6 +290,9 @@ const VENUES_LIST = ['binance', 'kraken', 'okx'] as const;
 const ED25519: VenueCredentials = { apiKey: TEST_BINANCE_ED25519.apiKey, apiSecret: '', ed25519PrivateKeyPem: TEST_BINANCE_ED25519.privateKeyPem };
 
 export async function run(): Promise<object> {
+  // Warm-up pass (discarded): JIT and buffers of the shared paths (ws, JSON, bus, sims) get hot
+  // before anything is measured, so the first venue measured is not penalised.
+  await inProcess(1000);
   const loadBefore = os.loadavg();
   const result: Record<string, unknown> = {
     orders_per_venue: N,
