@@ -12,7 +12,8 @@ import { InProcessBus } from '../bus/in-process-bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { setLogLevel } from '../observability/logger.js';
-import { runPaperSession, type SessionSummary } from '../session/paper-session.js';
+import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
+import { runBacktest, type BacktestReport } from '../replay/backtest.js';
 import { formatFlags, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 
 const commonFlags: FlagSpec[] = [
@@ -41,9 +42,20 @@ const commands: Record<string, Command> = {
     run: (flags) => runSession(flags, {}),
   },
   backtest: {
-    summary: 'deterministic backtest (instant pace, replay namespace); prints the decision digest',
-    flags: sessionFlags,
-    run: (flags) => runSession(flags, { session: { mode: 'backtest', pace: 'instant' }, bus: { namespace: 'replay' } }),
+    summary: 'deterministic backtest on the recorded timeline; writes a JSON report and prints the decision digest',
+    flags: [...commonFlags, sessionFlags.find((f) => f.name === 'max-ticks')!, sessionFlags.find((f) => f.name === 'json')!],
+    run: async (flags) => {
+      const config = configFrom(flags, { session: { mode: 'backtest' }, bus: { namespace: 'replay' } });
+      setLogLevel(config.logging.level);
+      const r = await runBacktest(config);
+      process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatBacktest(r));
+      return 0;
+    },
+  },
+  run: {
+    summary: 'run one service as its own process over NATS: run executor|risk --config FILE.json, run simulators [options]',
+    flags: [],
+    run: async () => 0,
   },
   config: {
     summary: 'validate the configuration and print the effective result (config check|print)',
@@ -98,7 +110,11 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
   const bus = await makeBus(config);
   let summary: SessionSummary;
   try {
-    summary = await runPaperSession(config, bus);
+    summary = await runTradingSession(config, bus, {
+      onReady: ({ adminUrl }) => {
+        if (adminUrl && !flags.json) process.stderr.write(`kestrel: admin ${adminUrl}/admin/dashboard (health, metrics, pause/resume)\n`);
+      },
+    });
   } finally {
     await bus.close();
   }
@@ -109,21 +125,66 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
 
 function formatSummary(config: Config, s: SessionSummary): string {
   const f = (x: number, d = 2) => x.toFixed(d);
+  const streams = Object.entries(s.ticks.perStream).map(([k, v]) => `${k} ${v}`).join(', ');
+  const rejects = Object.entries(s.orders.rejectReasons).map(([k, v]) => `${k} ${v}`).join(', ');
+  const acc = s.accuracy;
   return [
-    `kestrel ${config.session.mode} session (${config.session.venues.join(',')} ${config.session.symbols.join(',')}, engine ${config.strategy.engine}, config ${config.version})`,
-    `  ticks          ${s.ticks}`,
-    `  signals        ${s.signals}`,
-    `  fills          ${s.fills}`,
-    `  position       ${f(s.position, 5)} @ ${f(s.avgPrice)}`,
-    `  realized PnL   ${f(s.realizedPnl)}`,
-    `  unrealized PnL ${f(s.unrealizedPnl)} (mark ${f(s.lastMid)})`,
-    `  fees           ${f(s.fees)}`,
-    `  net PnL        ${f(s.realizedPnl + s.unrealizedPnl - s.fees)}`,
-    `  accuracy       ROC AUC ${s.accuracy.rocAuc?.toFixed(3) ?? 'n/a'}, hit rate ${s.accuracy.hitRate?.toFixed(3) ?? 'n/a'} over ${s.accuracy.scored} scored signals`,
+    `kestrel ${s.mode} session (venues ${config.session.venues.join(',')}, engine ${s.engine}, config ${config.version})`,
+    `  ticks          ${s.ticks.received} received, ${s.ticks.accepted} accepted, ${s.ticks.dropped} dropped (${streams})`,
+    `  engine         ${s.engineStats.ticks} ticks, ${s.engineStats.signals} signals, ${s.engineStats.missed} missed`,
+    `  orders         ${s.orders.sent} sent, ${s.orders.filled} filled, ${s.orders.rejected} rejected${rejects ? ` (${rejects})` : ''}`,
+    ...s.positions.map(
+      (p) => `  position       ${p.venue} ${p.symbol} ${f(p.quantity, 5)} @ ${f(p.avgPrice)} (realized ${f(p.realizedPnl)}, unrealized ${f(p.unrealizedPnl)}, fees ${f(p.fees)})`,
+    ),
+    `  PnL            realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}`,
+    `  accuracy       ${acc.scored} scored signals, hit rate ${acc.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${acc.rocAuc?.toFixed(3) ?? 'n/a'}, slippage ${acc.avgSlippageBps?.toFixed(2) ?? 'n/a'} bps`,
+    `  ticks stored   ${s.tickStore}`,
     `  digest         ${s.digest}`,
-    `  wall time      ${f(s.wallMs / 1000, 2)} s`,
+    `  wall time      ${f(s.wallMs / 1000)} s`,
     '',
   ].join('\n');
+}
+
+function formatBacktest(r: BacktestReport): string {
+  const f = (x: number, d = 2) => x.toFixed(d);
+  const rejects = Object.entries(r.rejects).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `kestrel backtest (binance BTC-USDT recording, engine ${r.engine}, fills ${r.fillModel})`,
+    `  ticks          ${r.ticks}`,
+    `  signals        ${r.signals}`,
+    `  orders         ${r.orders} sent, ${r.fills} filled${rejects ? `, refused: ${rejects}` : ''}`,
+    `  position       ${f(r.position, 5)} @ ${f(r.avgPrice)}`,
+    `  PnL            realized ${f(r.realizedPnl)}, unrealized ${f(r.unrealizedPnl)}, fees ${f(r.fees)}, net ${f(r.netPnl)}`,
+    `  accuracy       ${r.accuracy.scored} scored, hit rate ${r.accuracy.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${r.accuracy.rocAuc?.toFixed(3) ?? 'n/a'}`,
+    `  capture        ${r.capture}`,
+    `  report         ${r.report}`,
+    `  digest         ${r.digest}`,
+    `  wall time      ${f(r.wallMs / 1000)} s`,
+    '',
+  ].join('\n');
+}
+
+/** Services that run as separate processes over NATS when a deployment outgrows one process. */
+async function runService(argv: readonly string[]): Promise<number> {
+  const [service, ...rest] = argv;
+  switch (service) {
+    case 'executor':
+      return (await import('../execution/main.js')).main([...rest]);
+    case 'risk':
+      return (await import('../risk/main.js')).main([...rest]);
+    case 'simulators': {
+      const sims = await import('../simulators/main.js');
+      const stop = await sims.runSimulators(sims.parseSimulatorArgs([...rest]), (l) => process.stdout.write(`${l}\n`));
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await stop();
+      return 0;
+    }
+    default:
+      throw new UsageError(`run needs a service: executor, risk or simulators (got '${service ?? ''}')`);
+  }
 }
 
 function usage(): string {
@@ -148,6 +209,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (name === '--version') return commands.version!.run({}, []);
   const cmd = commands[name];
   if (!cmd) throw new UsageError(`unknown command '${name}' (run kestrel --help)`);
+  if (name === 'run') return runService(rest);
   const { flags, positionals } = parseFlags(rest, cmd.flags);
   if (flags.help) {
     process.stdout.write(`usage: kestrel ${name} [options]\n\n${cmd.summary}\n\noptions:\n${formatFlags(cmd.flags)}\n`);

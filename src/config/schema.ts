@@ -58,6 +58,8 @@ export const configSchema = z.strictObject({
     rebalance_frequency: positive,
     kelly_fraction: fraction,
     max_position: positive,
+    /** Quote-currency capital the Kelly fraction applies to. */
+    capital: positive,
   }),
   execution: z.strictObject({
     max_slippage_bps: nonNegative,
@@ -75,6 +77,7 @@ export const configSchema = z.strictObject({
     max_position_pct: fraction,
     max_correlation: fraction,
     stop_loss_pct: fraction,
+    max_order_notional: positive,
     position_limits: z.strictObject({
       per_symbol: positive,
       portfolio: positive,

@@ -60,10 +60,24 @@ describe('kestrel CLI', () => {
   });
 
   it('runs a short session and prints a JSON summary', () => {
-    const r = cli('start', '--max-ticks', '3000', '--json');
+    const r = cli('start', '--max-ticks', '3000', '--json', '--set', 'session.speed=200', '--set', 'admin.port=-1');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ticks: { accepted: number }; digest: string };
+    expect(s.ticks.accepted).toBeGreaterThanOrEqual(3000);
+    expect(s.digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('runs a backtest and prints its report', () => {
+    const r = cli('backtest', '--max-ticks', '5000', '--json');
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ticks: number; digest: string };
-    expect(s.ticks).toBe(3000);
+    expect(s.ticks).toBe(5000);
     expect(s.digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('exits 2 naming an unknown service for run', () => {
+    const r = cli('run', 'nothing');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('run needs a service');
   });
 });

@@ -1,0 +1,394 @@
+/**
+ * The default session, one process, every real component: venue simulators replaying the bundled
+ * recordings → adapters over real sockets → ingestion (quality gates, actors) → shared-memory tick
+ * rings → engine thread (native C++ or embedded Julia) → signal ring → executor (TTL, risk guard,
+ * precision/slippage, SOR, nonces, WAL) → ord.req.{venue} → order gateways → private venue
+ * simulators (matching engine fed by the same ticks) → fills → positions and PnL → summary.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { AdminServer } from '../admin/server.js';
+import type { Bus } from '../bus/bus.js';
+import type { Config } from '../config/schema.js';
+import { rejectName, Side } from '../contracts/index.js';
+import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
+import { ControlPlane } from '../control/control-plane.js';
+import { Executor } from '../execution/executor.js';
+import { isTerminal } from '../execution/order.js';
+import { SnapshotStore, nowNs, type ExecSignal, type SignalSource } from '../execution/types.js';
+import { IngestionService } from '../ingestion/service.js';
+import type { TickSink } from '../ingestion/types.js';
+import { NativeEngine, RingSignalSource, TickRegion } from '../native/index.js';
+import { createLogger } from '../observability/logger.js';
+import { PositionService } from '../positions/service.js';
+import { openRefData } from '../refdata/index.js';
+import { StaticRiskGateway } from '../risk/static-gateway.js';
+import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
+import { startSimulatedMarketData, SIMULATED_VENUE_SYMBOLS } from '../simulators/market-data-session.js';
+import { openTickStore } from '../storage/index.js';
+import { startSimulatedOrderEntry } from '../venues/private/session.js';
+import { DecisionDigest } from './digest.js';
+import { engineParams, ringName, ringStream } from './wiring.js';
+
+const log = createLogger('session');
+
+export interface PositionLine {
+  venue: string;
+  symbol: string;
+  quantity: number;
+  avgPrice: number;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  fees: number;
+}
+
+export interface SessionSummary {
+  mode: string;
+  engine: string;
+  ticks: { received: number; accepted: number; dropped: number; perStream: Record<string, number> };
+  signals: number;
+  orders: { sent: number; filled: number; rejected: number; rejectReasons: Record<string, number> };
+  fills: number;
+  positions: PositionLine[];
+  realizedPnl: number;
+  unrealizedPnl: number;
+  fees: number;
+  netPnl: number;
+  accuracy: AccuracyReport;
+  engineStats: { ticks: number; signals: number; missed: number };
+  tickStore: string;
+  digest: string;
+  wallMs: number;
+}
+
+export interface SessionHooks {
+  /** Called once every service is up (tests and the CLI print the admin URL). */
+  onReady?: (info: { adminUrl: string | undefined }) => void;
+}
+
+export async function runTradingSession(config: Config, bus: Bus, hooks: SessionHooks = {}): Promise<SessionSummary> {
+  const started = performance.now();
+  const ns = config.bus.namespace;
+  const venues = config.session.venues as readonly VenueName[];
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err: String(err) }, 'cleanup step failed');
+      }
+    }
+  };
+
+  try {
+    // Reference data: canonical symbols, venue mappings, precision and fees (VenueSpec).
+    const refdata = await openRefData(config.refdata.postgres_url || undefined);
+    cleanups.push(() => refdata.close());
+    const specs = [];
+    const streams: string[] = [];
+    for (const venue of venues) {
+      const spec = await refdata.venueSpec(venue);
+      if (!spec) throw new Error(`reference data has no venue ${venue}`);
+      specs.push(spec);
+      const maps = await refdata.mappings(venue, config.session.symbols);
+      for (const m of maps) if (SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol)) streams.push(ringName(venue, m.symbol));
+    }
+    if (streams.length === 0) {
+      throw new Error(`none of session.symbols (${config.session.symbols.join(', ')}) is in the bundled recordings of ${venues.join(', ')}`);
+    }
+
+    // Shared-memory rings, one per (venue, symbol) stream, and the engine thread.
+    const region = TickRegion.create({
+      name: `${config.rings.shm_name}-${process.pid}`,
+      symbols: streams,
+      tickCapacity: config.rings.capacity,
+      replace: true,
+    });
+    cleanups.push(() => {
+      region.unlink();
+      region.close();
+    });
+    const ringSignals = new RingSignalSource(region);
+    const engine = new NativeEngine(region, {
+      engine: config.strategy.engine,
+      params: engineParams(config, config.session.pace === 'accelerated' ? config.session.speed : 1),
+      onSignals: ringSignals.notify,
+    });
+    engine.start();
+    cleanups.push(() => {
+      engine.stop();
+      ringSignals.drain();
+      ringSignals.close();
+    });
+
+    // Private venues (matching engine) and one order gateway per venue on the bus.
+    const walDir = path.resolve(config.execution.wal_dir, `session-${Date.now()}-${process.pid}`);
+    mkdirSync(path.join(walDir, 'venues'), { recursive: true });
+    const orderEntry = await startSimulatedOrderEntry({
+      bus,
+      namespace: ns,
+      mode: config.execution.fill_model,
+      venues,
+      journalDir: path.join(walDir, 'venues'),
+    });
+    cleanups.push(() => orderEntry.stop());
+
+    // Ingestion sinks: rings, executor snapshots, the simulated venues' books, tick store.
+    const snapshots = new SnapshotStore();
+    const perStream: Record<string, number> = {};
+    const digest = new DecisionDigest();
+    const accuracy = new AccuracyMonitor({
+      horizonNs: 5_000_000_000n,
+      threshold: config.strategy.confidence_threshold,
+      driftWindow: 1000,
+      driftThreshold: 0.05,
+    });
+    const rings: TickSink = {
+      name: 'rings',
+      push: (t) => {
+        region.pushNormalized(region.ringOf(ringName(t.venue, t.symbol)), t);
+      },
+    };
+    const books: TickSink = {
+      name: 'executor-and-venue-books',
+      push: (t: NormalizedTick) => {
+        const key = ringName(t.venue, t.symbol);
+        perStream[key] = (perStream[key] ?? 0) + 1;
+        if ((t.flags & TickFlag.TRADE) !== 0) {
+          orderEntry.sims[t.venue].feedTrade(t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
+          return;
+        }
+        snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, nowNs());
+        orderEntry.sims[t.venue].feedBook(t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
+        accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
+      },
+    };
+    const tickStore = await openTickStore(config.storage);
+    cleanups.push(() => tickStore.close());
+    const ingestion = await IngestionService.create(
+      {
+        shards: config.flow_control.ingestion_shards,
+        mailboxCapacity: config.flow_control.queue_sizes.market_data,
+        quality: {
+          stalenessMs: config.data_quality.staleness_threshold_ms,
+          maxSpreadPct: config.data_quality.max_spread_pct,
+          maxTimeSkewMs: config.data_quality.max_time_skew_ms,
+          crossedTolerance: config.data_quality.crossed_tolerance,
+        },
+      },
+      { bus, namespace: ns, sinks: [books, rings, tickStore], logger: log },
+    );
+    cleanups.push(() => ingestion.stop());
+
+    // Risk gateway (static caps + EWMA VaR), executor, positions, control plane.
+    const risk = new StaticRiskGateway(
+      bus,
+      {
+        perSymbolNotional: config.risk.position_limits.per_symbol,
+        portfolioNotional: config.risk.position_limits.portfolio,
+        maxOrderNotional: config.risk.max_order_notional,
+        var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
+      },
+      ns,
+    );
+    risk.start();
+    cleanups.push(() => risk.stop());
+    const executor = new Executor(
+      { bus, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
+      {
+        // The simulated venues are the venues of a paper session: orders take the live path to them.
+        mode: 'live',
+        walDir,
+        minConfidence: config.strategy.confidence_threshold,
+        defaultSlippageBps: config.execution.max_slippage_bps,
+        concurrency: {
+          globalMaxInflight: config.execution.concurrency.global_max_inflight,
+          perVenueMaxInflight: config.execution.concurrency.per_venue_max_inflight,
+          perSymbolMaxInflight: config.execution.concurrency.per_symbol_max_inflight,
+        },
+        circuit: {
+          default: breakerOf(config.circuit_breakers.default),
+          perVenue: Object.fromEntries(
+            Object.entries(config.circuit_breakers.per_venue).map(([v, b]) => [v, breakerOf({ ...config.circuit_breakers.default, ...b })]),
+          ),
+        },
+        namespace: ns,
+      },
+    );
+    const rejects: Record<string, number> = {};
+    executor.onReject((e) => {
+      const name = rejectName(e.reason);
+      rejects[name] = (rejects[name] ?? 0) + 1;
+    });
+    executor.onFill((o, d) => {
+      digest.add('fill', o.venue, o.symbol, o.side, d.qty, d.price);
+    });
+    const signals: SignalSource = {
+      // Rings are per (venue, symbol); the executor routes by canonical symbol across venues.
+      onSignal: (cb) =>
+        ringSignals.onSignal((s: ExecSignal) => {
+          const stream = ringStream(s.symbol);
+          const exec = { ...s, symbol: stream.symbol, strategyId: config.strategy.id };
+          digest.add('signal', s.symbol, s.side, s.size, s.confidence, s.sourceSequence);
+          const snap = snapshots.get(stream.venue, stream.symbol);
+          accuracy.onSignal({
+            confidence: s.confidence,
+            direction: s.side === Side.BUY ? 1 : -1,
+            refMid: s.refPrice,
+            tsNs: lastExchTs.get(s.symbol) ?? 0n,
+          });
+          if (snap) touch.set(s.traceId, s.side === Side.BUY ? snap.ask : snap.bid);
+          cb(exec);
+        }),
+      close: () => ringSignals.close(),
+    };
+    const lastExchTs = new Map<string, bigint>();
+    const touch = new Map<string, number>();
+    ingestion.addSink({ name: 'event-time', push: (t) => void lastExchTs.set(ringName(t.venue, t.symbol), t.exchTsNs) });
+    executor.onFill((o, d) => {
+      const px = o.traceId ? touch.get(o.traceId) : undefined;
+      if (px !== undefined) accuracy.onFill(o.side === Side.BUY ? 1 : -1, d.price, px);
+    });
+    const recovery = await executor.start(signals);
+    log.info({ recovery }, 'executor started');
+    cleanups.push(() => executor.close());
+    const positions = new PositionService(bus, {
+      book: executor.book,
+      namespace: ns,
+      mark: (venue, symbol) => {
+        const s = snapshots.get(venue, symbol);
+        return s ? (s.bid + s.ask) / 2 : undefined;
+      },
+    });
+    positions.start();
+    executor.onFill(() => positions.markDirty());
+    cleanups.push(() => positions.stop());
+    const control = new ControlPlane(bus, executor);
+    control.start();
+    cleanups.push(() => control.stop());
+
+    // Operator surface: health, metrics, dashboard, pause/resume.
+    let adminUrl: string | undefined;
+    if (config.admin.port !== -1) {
+      const admin = new AdminServer({
+        pause: () => executor.kill('operator pause via /admin/pause'),
+        resume: () => executor.resume(),
+        state: () => ({
+          positions: executor.book.all(),
+          counters: executor.counters,
+          ingestion: ingestion.stats(),
+          rings: region.counters(),
+          engine: engine.stats(),
+        }),
+      });
+      admin.addReadinessCheck('engine', () => engine.running);
+      admin.addReadinessCheck('venues', () => venues.every((v) => orderEntry.gateways[v]!.client.connected));
+      adminUrl = await admin.listen(config.admin.port, config.admin.host);
+      cleanups.push(() => admin.close());
+    }
+    hooks.onReady?.({ adminUrl });
+
+    // Market data last: everything downstream is listening before the first tick.
+    const md = await startSimulatedMarketData({
+      sink: ingestion,
+      bus,
+      namespace: ns,
+      refData: refdata,
+      venues,
+      pace: config.session.pace,
+      speed: config.session.speed,
+    });
+    cleanups.push(() => md.stop());
+    await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks);
+    ingestion.drain();
+    await settle(region, engine, ringSignals, executor, bus);
+
+    const stats = ingestion.stats();
+    const book = executor.book.all();
+    const positionsOut: PositionLine[] = book.map((e) => {
+      const p = executor.book.toPosition(e, midOf(snapshots, e.venue, e.symbol));
+      return {
+        venue: p.venue,
+        symbol: p.symbol,
+        quantity: p.quantity,
+        avgPrice: p.avgPrice,
+        realizedPnl: p.realizedPnl,
+        unrealizedPnl: p.unrealizedPnl,
+        fees: p.fees,
+      };
+    });
+    const sum = (f: (p: PositionLine) => number) => positionsOut.reduce((a, p) => a + f(p), 0);
+    const es = engine.stats();
+    const summary: SessionSummary = {
+      mode: config.session.mode,
+      engine: config.strategy.engine,
+      ticks: {
+        received: stats.received,
+        accepted: stats.accepted,
+        dropped: Object.values(stats.dropped).reduce((a, b) => a + b, 0),
+        perStream,
+      },
+      signals: ringSignals.delivered,
+      orders: {
+        sent: executor.counters.sent,
+        filled: [...executor.orders.values()].filter((o) => o.filledQty > 0).length,
+        rejected: Object.values(rejects).reduce((a, b) => a + b, 0),
+        rejectReasons: rejects,
+      },
+      fills: executor.counters.fills,
+      positions: positionsOut,
+      realizedPnl: sum((p) => p.realizedPnl),
+      unrealizedPnl: sum((p) => p.unrealizedPnl),
+      fees: sum((p) => p.fees),
+      netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl - p.fees),
+      accuracy: accuracy.report(),
+      engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },
+      tickStore: `${tickStore.kind} ${tickStore.location}`,
+      digest: digest.hex(),
+      wallMs: performance.now() - started,
+    };
+    return summary;
+  } finally {
+    await cleanup();
+  }
+}
+
+function breakerOf(b: { error_threshold: number; timeout_seconds: number; half_open_requests: number }) {
+  return { errorThreshold: b.error_threshold, timeoutMs: b.timeout_seconds * 1000, halfOpenRequests: b.half_open_requests };
+}
+
+function midOf(s: SnapshotStore, venue: string, symbol: string): number | undefined {
+  const q = s.get(venue, symbol);
+  return q ? (q.bid + q.ask) / 2 : undefined;
+}
+
+/** Resolves when the recordings are replayed, or earlier once `maxTicks` ticks arrived. */
+async function untilDone(finished: Promise<void>, received: () => number, maxTicks: number): Promise<void> {
+  if (maxTicks <= 0) return finished;
+  await Promise.race([
+    finished,
+    new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (received() >= maxTicks) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 5);
+    }),
+  ]);
+}
+
+/** Wait until the engine consumed every ring, signals are drained and no order is in flight. */
+async function settle(region: TickRegion, engine: NativeEngine, signals: RingSignalSource, executor: Executor, bus: Bus): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const c = region.counters();
+    const consumed = c.ticks.every((r) => r.occupancy === 0);
+    signals.drain();
+    await bus.flush();
+    const inflight = [...executor.orders.values()].some((o) => !isTerminal(o.state));
+    if ((consumed && !inflight) || !engine.running || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
