@@ -273,7 +273,9 @@ export class Executor {
       this.deps.bus.subscribe(patterns.venueHealthAll(), (m) => {
         try {
           const h = fromBinary(VenueHealthSchema, m.data);
-          if (h.privateWs && !h.privateWs.connected) this.unhealthy.add(h.venue);
+          // Public market-data adapters report too, without privateWs: they say nothing about order entry.
+          if (!h.privateWs) return;
+          if (!h.privateWs.connected) this.unhealthy.add(h.venue);
           else this.unhealthy.delete(h.venue);
         } catch {
           // malformed health report: keep the previous view

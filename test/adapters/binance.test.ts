@@ -132,8 +132,10 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
       await new Promise((r) => setTimeout(r, 10));
     }
     const times = sim.stats().connectTimesMs;
+    // Accept times are seen by the server; on a loaded machine an accept can lag its attempt by tens
+    // of ms and pull a sixth attempt into a 2000 ms window, so the server-side window allows 100 ms.
     for (let i = 0; i < times.length; i++) {
-      expect(times.filter((t) => t >= times[i]! && t < times[i]! + 2000).length).toBeLessThanOrEqual(5);
+      expect(times.filter((t) => t >= times[i]! && t < times[i]! + 1900).length).toBeLessThanOrEqual(5);
     }
     expect(times.length).toBeGreaterThanOrEqual(3);
     expect(adapter.stats().connects).toBe(times.length);

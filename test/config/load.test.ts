@@ -33,7 +33,7 @@ describe('config loading', () => {
   it('merges an overlay file key by key', () => {
     const c = loadConfig({ env: {}, file: tmpYaml('strategy:\n  kelly_fraction: 0.1\n') });
     expect(c.strategy.kelly_fraction).toBe(0.1);
-    expect(c.strategy.confidence_threshold).toBe(0.9);
+    expect(c.strategy.confidence_threshold).toBe(0.35);
   });
 
   it('applies typed environment overrides', () => {

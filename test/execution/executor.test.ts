@@ -243,6 +243,9 @@ describe('executor against the simulated venue', () => {
       bus.publish(C.subjects.venueHealth('binance'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })));
     health(false);
     await new Promise((r) => setTimeout(r, 5));
+    // A public market-data health report (no privateWs) must not clear the private stream's outage.
+    bus.publish(C.subjects.venueHealth('binance'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', publicWs: { connected: true } })));
+    await new Promise((r) => setTimeout(r, 5));
     ex.onSignal(signal());
     expect(rejects.map((r) => r.reason)).toEqual([RejectReason.VENUE_UNAVAILABLE]);
     health(true);

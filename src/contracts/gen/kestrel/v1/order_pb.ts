@@ -164,6 +164,9 @@ export type OrderAck = Message<"kestrel.v1.OrderAck"> & {
   lastFillPrice: number;
 
   /**
+   * Fee of the fill this ack reports when last_fill_qty > 0; otherwise the order's total fee so far
+   * (place replies, cancels, reconciliation answers).
+   *
    * @generated from field: double fee = 12;
    */
   fee: number;
