@@ -98,6 +98,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       throw new Error(`none of session.symbols (${config.session.symbols.join(', ')}) is in the bundled recordings of ${venues.join(', ')}`);
     }
 
+    // Replaying faster than recorded compresses event time by this factor (engine params, horizons).
+    const timeScale = config.session.pace === 'accelerated' ? config.session.speed : 1;
+
     // Shared-memory rings, one per (venue, symbol) stream, and the engine thread.
     const region = TickRegion.create({
       name: `${config.rings.shm_name}-${process.pid}`,
@@ -112,7 +115,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const ringSignals = new RingSignalSource(region);
     const engine = new NativeEngine(region, {
       engine: config.strategy.engine,
-      params: engineParams(config, config.session.pace === 'accelerated' ? config.session.speed : 1),
+      params: engineParams(config, timeScale),
       onSignals: ringSignals.notify,
     });
     engine.start();
@@ -139,7 +142,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const perStream: Record<string, number> = {};
     const digest = new DecisionDigest();
     const accuracy = new AccuracyMonitor({
-      horizonNs: 5_000_000_000n,
+      // 5 s of recorded time, in the (possibly compressed) event time of this replay.
+      horizonNs: BigInt(Math.round(5e9 / timeScale)),
       threshold: config.strategy.confidence_threshold,
       driftWindow: 1000,
       driftThreshold: 0.05,

@@ -14,23 +14,31 @@ import { createReadStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { parseRfc3339Ns } from '../adapters/common/time.js';
+import { projectRoot } from '../config/load.js';
 
 export class RecordingError extends Error {
   override readonly name = 'RecordingError';
 }
 
-/** ../shared/data next to the repository root (never copied into the repo). */
+/**
+ * ../shared/data next to the repository root (never copied into the repo); KESTREL_SHARED_DATA
+ * overrides it. Resolved from the project root so that src/ (tests) and dist/ (CLI) agree.
+ */
 export function sharedDataDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const repoRoot = path.resolve(here, '../..');
-  const dir = path.resolve(repoRoot, '../shared/data');
+  const dir = process.env.KESTREL_SHARED_DATA ?? path.resolve(projectRoot, '..', 'shared', 'data');
   if (!existsSync(dir)) {
-    throw new RecordingError(`shared data folder not found at ${dir}: the real captures live in ../shared/data`);
+    throw new RecordingError(
+      `shared data folder not found at ${dir}: place the shared/ folder beside the repository or set KESTREL_SHARED_DATA`,
+    );
   }
   return dir;
+}
+
+/** A file of the shared data folder, with a typed error naming it when it is missing. */
+export function sharedDataFile(...parts: string[]): string {
+  return dataFile(...parts);
 }
 
 function dataFile(...parts: string[]): string {

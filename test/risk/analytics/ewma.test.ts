@@ -11,7 +11,7 @@ import {
   normalQuantile,
   varMultiplier,
 } from '../../../src/risk/analytics/ewma.js';
-import { sharedDataFile } from '../../../src/replay/shared-data.js';
+import { sharedDataFile } from '../../../src/simulators/recordings.js';
 
 describe('normal distribution helpers (REFERENCE_VALUES.md)', () => {
   it('gives the exact quantiles z95 = 1.644854 and z99 = 2.326348', () => {
