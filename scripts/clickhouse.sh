@@ -31,9 +31,31 @@ if [ "${1:-start}" = stop ]; then
   exit 0
 fi
 
+# A server can answer SELECT 1 and still be unusable: one started from a checkout that has since been
+# deleted has lost its data directory and fails every DDL. Probe with a DDL round trip.
+ddl_ok() {
+  local q reply
+  for q in 'CREATE%%20DATABASE%%20IF%%20NOT%%20EXISTS%%20kestrel_probe' 'DROP%%20DATABASE%%20IF%%20EXISTS%%20kestrel_probe'; do
+    reply=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/${HTTP_PORT} && printf 'POST /?query=${q} HTTP/1.0\\r\\nContent-Length: 0\\r\\n\\r\\n' >&3 && cat <&3" 2>/dev/null) || return 1
+    printf '%s' "$reply" | head -n 1 | grep -q ' 200 ' || return 1
+  done
+}
+
 if answers; then
-  echo "clickhouse: ready at ${URL}"
-  exit 0
+  if ddl_ok; then
+    echo "clickhouse: ready at ${URL}"
+    exit 0
+  fi
+  # Replace the broken server: find who listens on the HTTP port and stop it.
+  stale=$(ss -ltnpH "sport = :${HTTP_PORT}" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)
+  if [ -n "$stale" ] && ps -p "$stale" -o comm= | grep -q clickhouse; then
+    echo "clickhouse: server on ${URL} (pid ${stale}) answers but cannot run DDL (data directory gone?); restarting it" >&2
+    kill "$stale"
+    for _ in $(seq 1 100); do kill -0 "$stale" 2>/dev/null || break; sleep 0.1; done
+  else
+    echo "clickhouse: server on ${URL} answers but cannot run DDL, and it is not a clickhouse process we can restart" >&2
+    exit 1
+  fi
 fi
 
 if ! command -v clickhouse-server >/dev/null || ! command -v clickhouse-client >/dev/null; then
