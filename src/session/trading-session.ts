@@ -242,7 +242,11 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
             refMid: s.refPrice,
             tsNs: lastExchTs.get(s.symbol) ?? 0n,
           });
-          if (snap) touch.set(s.traceId, s.side === Side.BUY ? snap.ask : snap.bid);
+          if (snap) {
+            touch.set(s.traceId, s.side === Side.BUY ? snap.ask : snap.bid);
+            // Bounded: only recent signals can still be filling.
+            if (touch.size > 10_000) touch.delete(touch.keys().next().value!);
+          }
           cb(exec);
         }),
       close: () => ringSignals.close(),
