@@ -144,9 +144,8 @@ export async function engineSignals(config: Config, ticks: readonly NormalizedTi
   }
 }
 
-function rulesFor(config: Config, spec: { minTick: number; lotStep: number; minLot: number; maxOrderSize: number; priceBandPct: number; makerFee: number; takerFee: number }, symbol: string): SymbolRules {
+function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxOrderSize: number; priceBandPct: number; makerFee: number; takerFee: number }, symbol: string): SymbolRules {
   const [base = 'BTC', quote = 'USDT'] = symbol.split('-');
-  void config;
   return {
     symbol,
     base,
@@ -188,7 +187,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
   const spec = (await refdata.venueSpec(VENUE))?.symbols.find((s) => s.symbol === symbol);
   await refdata.close();
   if (!spec) throw new BacktestError(`reference data has no ${VENUE} ${symbol}`);
-  const rules = rulesFor(config, spec, symbol);
+  const rules = rulesFor(spec, symbol);
   let eventMs = 0;
   // The matching engine's clock is event time, so its timestamps are part of the recording too.
   const matching = new MatchingEngine({ mode: config.execution.fill_model, symbols: [rules], balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: () => eventMs });

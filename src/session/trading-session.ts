@@ -228,6 +228,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     executor.onFill((o, d) => {
       digest.add('fill', o.venue, o.symbol, o.side, d.qty, d.price);
     });
+    // Event time per stream and the touch each signal saw, for the accuracy monitor.
+    const lastExchTs = new Map<string, bigint>();
+    const touch = new Map<string, number>();
     const signals: SignalSource = {
       // Rings are per (venue, symbol); the executor routes by canonical symbol across venues.
       onSignal: (cb) =>
@@ -251,8 +254,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         }),
       close: () => ringSignals.close(),
     };
-    const lastExchTs = new Map<string, bigint>();
-    const touch = new Map<string, number>();
     ingestion.addSink({ name: 'event-time', push: (t) => void lastExchTs.set(ringName(t.venue, t.symbol), t.exchTsNs) });
     executor.onFill((o, d) => {
       const px = o.traceId ? touch.get(o.traceId) : undefined;
