@@ -912,7 +912,8 @@ export class Executor {
     if (this.lazyTimer || this.closed) return;
     this.lazyTimer = setTimeout(() => {
       this.lazyTimer = undefined;
-      if (!this.commitScheduled && this.journal.hasPending) this.commitOrHalt();
+      // SENT markers, acks and fills gate no send: their flush runs off the event loop.
+      if (!this.commitScheduled && this.journal.hasPending) this.commitOrHalt(true);
     }, 5);
   }
 
@@ -920,9 +921,10 @@ export class Executor {
    * fdatasync the WAL. If the WAL cannot be written (disk full, I/O error) nothing more may be sent:
    * trading halts (kill switch with the cause) instead of crashing or sending undurable orders.
    */
-  private commitOrHalt(): boolean {
+  private commitOrHalt(lazy = false): boolean {
     try {
-      this.journal.commit();
+      if (lazy) this.journal.commitLazy();
+      else this.journal.commit();
       return true;
     } catch (err) {
       const reason = `WAL write failed: ${err instanceof Error ? err.message : String(err)}`;

@@ -23,6 +23,14 @@ afterEach(() => {
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 function segments(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.startsWith('wal-')).sort();
 }
@@ -50,6 +58,66 @@ describe('segment log', () => {
     // no close(): the file still has its zero pre-extension, as after a SIGKILL
     const { recovered } = SegmentLog.open(dir);
     expect(recovered.records.map(text)).toEqual(['a', 'b']);
+  });
+
+  it('lazy commits write at once and flush off the event loop; a later commit covers them in order', async () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir);
+    log.append(bytes('intent-1'));
+    log.commit();
+    log.append(bytes('sent-1'));
+    log.append(bytes('ack-1'));
+    expect(log.commitLazy()).toBe(2);
+    expect(log.stats.commits).toBe(1); // no synchronous fdatasync for the lazy records
+    await until(() => log.stats.backgroundFlushes === 1);
+    // Dies here, without close: the lazily committed records are on disk.
+    expect(SegmentLog.open(dir).recovered.records.map(text)).toEqual(['intent-1', 'sent-1', 'ack-1']);
+    log.append(bytes('intent-2'));
+    log.commit();
+    expect(SegmentLog.open(dir).recovered.records.map(text)).toEqual(['intent-1', 'sent-1', 'ack-1', 'intent-2']);
+    log.close();
+  });
+
+  it('skips the background flush when a commit already covered the lazily written records', async () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir, { lazyFlushMs: 10 });
+    log.append(bytes('ack-1'));
+    log.commitLazy();
+    log.append(bytes('intent-2'));
+    log.commit(); // covers ack-1 too: one flush for both
+    await new Promise((r) => setTimeout(r, 40));
+    expect(log.stats.backgroundFlushes).toBe(0);
+    expect(log.stats.commits).toBe(1);
+    log.close();
+    expect(SegmentLog.open(dir).recovered.records.map(text)).toEqual(['ack-1', 'intent-2']);
+  });
+
+  it('a failed background flush makes the next commit throw: nothing more is sent on a disk that lost writes', async () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir, { lazyFlushMs: 1 });
+    const real = fs.fdatasync;
+    const failing = ((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) =>
+      setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })))) as unknown as typeof fs.fdatasync;
+    fs.fdatasync = failing;
+    try {
+      log.append(bytes('ack'));
+      log.commitLazy();
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      fs.fdatasync = real;
+    }
+    log.append(bytes('intent'));
+    expect(() => log.commit()).toThrow(/background fdatasync failed: EIO/);
+  });
+
+  it('a fresh log rotates into the spare it prepared while its first segment filled', async () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir, { rotationBytes: 4096 });
+    await until(() => fs.readdirSync(dir).some((n) => n.endsWith('.spare')) && (log as unknown as { spare?: { ready: boolean } }).spare?.ready === true);
+    for (let i = 0; i < 100; i++) log.append(bytes(`rec-${i}-${'x'.repeat(40)}`));
+    log.commit(); // crosses 4096 bytes: rotates by renaming the spare in
+    expect(segments(dir)).toEqual(['wal-000000000001.log', 'wal-000000000002.log']);
+    log.close();
   });
 
   it('truncates a torn tail after the last valid record and keeps appending after it', () => {

@@ -148,6 +148,11 @@ export class OrderJournal {
     return this.log.commit();
   }
 
+  /** Write everything appended so far; durable after a background flush or the next commit. */
+  commitLazy(): number {
+    return this.log.commitLazy();
+  }
+
   get hasPending(): boolean {
     return this.log.hasPending;
   }

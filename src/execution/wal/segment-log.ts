@@ -10,6 +10,7 @@
  * Durability: `append` only buffers; `commit` writes everything buffered and fdatasyncs before it
  * returns. Callers send an order only after the commit that contains its intent returned (group
  * commit: one fsync may cover a burst, but no order leaves before its own record is durable).
+ * `commitLazy` writes at once and flushes on the libuv pool, for records that gate no send.
  *
  * Recovery: `open` scans every segment; the newest may end in a torn record (crash mid-write), which
  * is truncated away. A bad frame in an older segment is real corruption and raises WalCorruptError.
@@ -41,6 +42,8 @@ export interface SegmentLogOptions {
    * that make the segment self-contained (checkpoint), so that older segments may be deleted.
    */
   checkpoint?: () => Uint8Array[];
+  /** Records of `commitLazy` are flushed this long after their write unless a commit covered them. Default 20 ms. */
+  lazyFlushMs?: number;
   /** Injected clock for retention tests. */
   now?: () => number;
 }
@@ -98,8 +101,16 @@ export class SegmentLog {
   private readonly zeros: Buffer;
   /** Background-prepared next segment (a zero-filled temp file), or its pending preparation. */
   private spare: { path: string; ready: boolean } | undefined;
-  /** fsyncs done and their total duration, for metrics and the benchmark. */
-  readonly stats = { commits: 0, records: 0, syncNs: 0n, rotations: 0, deletedSegments: 0 };
+  /** Background flush (commitLazy) in flight, another one wanted after it, or the error it hit. */
+  private flushing = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Bytes of the current segment known durable (by a commit or a background flush). */
+  private syncedPos = 0;
+  private readonly lazyFlushMs: number;
+  private flushAgain = false;
+  private flushError: Error | undefined;
+  /** Synchronous commits (write + fdatasync) and their total duration; background flushes; for metrics and the benchmark. */
+  readonly stats = { commits: 0, records: 0, syncNs: 0n, backgroundFlushes: 0, backgroundFlushNs: 0n, rotations: 0, deletedSegments: 0 };
 
   private constructor(
     readonly dir: string,
@@ -108,6 +119,7 @@ export class SegmentLog {
     this.rotationBytes = opts.rotationBytes ?? 16 * 1024 * 1024;
     this.retentionMs = opts.retentionMs ?? 7 * 24 * 3600 * 1000;
     this.preallocate = opts.preallocate ?? true;
+    this.lazyFlushMs = opts.lazyFlushMs ?? 20;
     this.now = opts.now ?? Date.now;
     this.zeros = Buffer.alloc(Math.min(this.rotationBytes + 1024 * 1024, 1024 * 1024));
   }
@@ -115,6 +127,9 @@ export class SegmentLog {
   /** Open (creating the directory if needed), recover every record, and position for appending. */
   static open(dir: string, opts: SegmentLogOptions = {}): { log: SegmentLog; recovered: RecoveredLog } {
     fs.mkdirSync(dir, { recursive: true });
+    // Spares of a dead process: before anything here prepares its own (a fresh log prepares one as
+    // it opens its first segment, and removing that one would fail the first rotation).
+    for (const n of fs.readdirSync(dir)) if (n.endsWith('.spare')) fs.rmSync(path.join(dir, n), { force: true });
     const log = new SegmentLog(dir, opts);
     const names = fs
       .readdirSync(dir)
@@ -147,10 +162,10 @@ export class SegmentLog {
       fs.ftruncateSync(log.fd, lastValidEnd);
       fs.fsyncSync(log.fd);
       log.writePos = lastValidEnd;
+      log.syncedPos = lastValidEnd;
       log.allocEnd = lastValidEnd;
       log.fillSync(log.fd, lastValidEnd);
     }
-    for (const n of fs.readdirSync(dir)) if (n.endsWith('.spare')) fs.rmSync(path.join(dir, n), { force: true });
     log.prepareSpare();
     return { log, recovered: { records, truncatedBytes, segments: names } };
   }
@@ -192,21 +207,90 @@ export class SegmentLog {
     return n;
   }
 
-  private writeAndSync(): number {
+  /**
+   * Write everything buffered now and make it durable in the background (fdatasync on the libuv
+   * pool), for records that gate no send (SENT markers, acks, fills): the event loop is not held
+   * for a disk flush between orders. The write itself is synchronous and in order, so the next
+   * `commit` covers these records too. A failed background flush makes the next commit throw:
+   * nothing more is sent on a disk that lost writes.
+   */
+  commitLazy(): number {
     if (this.pendingBytes === 0) return 0;
+    this.throwIfFlushFailed();
+    const n = this.writePending();
+    if (this.writePos >= this.rotationBytes) this.rotate();
+    else this.scheduleBackgroundFlush();
+    return n;
+  }
+
+  /**
+   * Flush lazily written records `lazyFlushMs` later, unless a synchronous commit covered them
+   * meanwhile (the usual case while orders flow): no second flush competes with the next intent's
+   * fdatasync in the device queue.
+   */
+  private scheduleBackgroundFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.syncedPos < this.writePos) this.flushInBackground();
+    }, this.lazyFlushMs);
+    this.flushTimer.unref();
+  }
+
+  private flushInBackground(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    const fd = this.fd;
+    const upTo = this.writePos;
+    const t0 = process.hrtime.bigint();
+    fs.fdatasync(fd, (err) => {
+      this.flushing = false;
+      // A segment closed meanwhile was fsynced by closeSegment; its descriptor's fate is irrelevant.
+      if (fd === this.fd) {
+        if (err) this.flushError = err;
+        else {
+          if (upTo > this.syncedPos) this.syncedPos = upTo;
+          this.stats.backgroundFlushes++;
+          this.stats.backgroundFlushNs += process.hrtime.bigint() - t0;
+        }
+      }
+      if (this.flushAgain && this.fd >= 0) {
+        this.flushAgain = false;
+        if (this.syncedPos < this.writePos) this.flushInBackground();
+      }
+    });
+  }
+
+  private throwIfFlushFailed(): void {
+    if (this.flushError) throw new Error(`WAL background fdatasync failed: ${this.flushError.message}`);
+  }
+
+  /** Write the buffered frames at the write position (page cache only). */
+  private writePending(): number {
     const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     const n = this.pending.length;
     this.pending = [];
     this.pendingBytes = 0;
     this.ensureAlloc(this.writePos + data.length);
-    const t0 = process.hrtime.bigint();
     let off = 0;
     while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off, this.writePos + off);
-    fs.fdatasyncSync(this.fd);
-    this.stats.syncNs += process.hrtime.bigint() - t0;
     this.writePos += data.length;
-    this.stats.commits++;
     this.stats.records += n;
+    return n;
+  }
+
+  private writeAndSync(): number {
+    if (this.pendingBytes === 0) return 0;
+    this.throwIfFlushFailed();
+    const t0 = process.hrtime.bigint();
+    const n = this.writePending();
+    fs.fdatasyncSync(this.fd);
+    this.syncedPos = this.writePos;
+    this.stats.syncNs += process.hrtime.bigint() - t0;
+    this.stats.commits++;
     return n;
   }
 
@@ -229,7 +313,9 @@ export class SegmentLog {
   }
 
   close(): void {
-    if (this.pendingBytes > 0) this.commit();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pendingBytes > 0) this.commit(); // closeSegment's fsync covers lazily written records
     this.closeSegment();
     if (this.spare) fs.rmSync(this.spare.path, { force: true });
     this.spare = undefined;
@@ -250,6 +336,7 @@ export class SegmentLog {
     const spare = this.spare;
     this.spare = undefined;
     this.writePos = 0;
+    this.syncedPos = 0;
     this.allocEnd = 0;
     if (spare?.ready) {
       fs.renameSync(spare.path, file);
