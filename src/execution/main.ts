@@ -239,7 +239,8 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery }, bigintSafe) + '\n');
   if (cfg.report) {
     const rep = await settleAndReport(r, cfg.baseline ?? {});
-    process.stdout.write(JSON.stringify(rep, bigintSafe) + '\n');
+    // A pipe takes large writes asynchronously: exit only once the report is out.
+    await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(rep, bigintSafe) + '\n', () => resolve()));
     await r.stop();
     return 0;
   }
