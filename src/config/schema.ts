@@ -123,6 +123,14 @@ export const configSchema = z.strictObject({
       .int()
       .positive()
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two'),
+    /**
+     * How long the engine thread spins after the last tick before sleeping on the doorbell (ns).
+     * "auto": 50 µs when it has a core to itself (engine_cpu set, or more than two CPUs), else 0:
+     * on two CPUs the spinner takes the core the event loop needs right after a signal.
+     */
+    engine_idle_spin_ns: z.union([z.literal('auto'), z.number().int().min(0).max(1_000_000_000)]),
+    /** Pin the engine thread to this CPU (an isolated core in production); -1 = not pinned. */
+    engine_cpu: z.number().int().min(-1).max(4095),
   }),
   admin: z.strictObject({
     host: z.string().min(1),

@@ -117,6 +117,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engine: config.strategy.engine,
       params: engineParams(config, timeScale),
       onSignals: ringSignals.notify,
+      ...(config.rings.engine_cpu >= 0 ? { cpu: config.rings.engine_cpu } : {}),
+      ...(config.rings.engine_idle_spin_ns !== 'auto' ? { idleSpinNs: config.rings.engine_idle_spin_ns } : {}),
     });
     engine.start();
     cleanups.push(() => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Side } from '../../src/contracts/index.js';
 import type { ExecSignal } from '../../src/execution/types.js';
 import {
+  defaultIdleSpinNs,
   LAYOUT,
   NativeEngine,
   NativeEngineError,
@@ -132,6 +133,15 @@ describe('engine thread', () => {
       region.unlink();
       region.close();
     }
+  });
+});
+
+describe('engine idle spin default', () => {
+  it('spins 50 µs only with a core of its own: pinned, or more than two CPUs; sleeps at once otherwise', () => {
+    expect(defaultIdleSpinNs(undefined, 2)).toBe(0);
+    expect(defaultIdleSpinNs(-1, 1)).toBe(0);
+    expect(defaultIdleSpinNs(1, 2)).toBe(50_000);
+    expect(defaultIdleSpinNs(undefined, 8)).toBe(50_000);
   });
 });
 
