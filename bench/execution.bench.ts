@@ -124,7 +124,8 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
   }
   const pacedLat = summary(h);
   const pacedRiskChecks = ex.counters.riskChecks;
-  const pacedSync = { ...ex.journal.log.stats, syncNs: ex.journal.log.stats.syncNs.toString() };
+  const st = ex.journal.log.stats;
+  const pacedSync = { ...st, syncNs: st.syncNs.toString(), backgroundFlushNs: st.backgroundFlushNs.toString() };
   const fsyncMeanUs = Number(ex.journal.log.stats.syncNs) / ex.journal.log.stats.commits / 1000;
 
   // 2. Sustained: keep up to 256 orders in flight until `burst` orders have completed.
