@@ -128,7 +128,7 @@ function tapSocketWrites(client: unknown, onWrite: (clientId: string, issued: bi
 
 /**
  * GC pauses of this process as [start, end] on the hrtime clock, to tell which orders a pause
- * landed on (reported separately: the tail of a JS process is mostly its collector).
+ * landed on: the usual suspect for a JS process's tail, checked rather than assumed.
  */
 class GcPauses {
   readonly spans: [bigint, bigint][] = [];
