@@ -1,6 +1,7 @@
 /**
  * Chaos: the executor runs as a child process (src/execution/main.ts) against a simulated private
- * venue (Binance, then OKX: two wire protocols and status-query paths), which lives in this process and outlives every executor. Each round starts the
+ * venue (Binance, OKX and Kraken: three wire protocols and status-query paths), which lives in this
+ * process and outlives every executor. Each round starts the
  * executor (recovering from the previous round's WAL), fires a burst of signals over NATS and
  * SIGKILLs the executor in the middle of it. A final executor run in report mode recovers, settles
  * and reports. Then: no client id reached the venue twice, nonces rose monotonically across every
@@ -18,6 +19,8 @@ import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } fr
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
 import { OkxPrivateSim } from '../../src/simulators/private/okx/server.js';
+import { KrakenPrivateSim } from '../../src/simulators/private/kraken/server.js';
+import { TEST_CREDENTIALS } from '../../src/simulators/private/venues.js';
 import type { PrivateVenueSim } from '../../src/simulators/private/core.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
@@ -51,6 +54,7 @@ if (skip) console.warn('[skip] chaos test: no nats-server binary (set CI=true to
 const VENUES = [
   { venue: 'binance' as const, creds: CREDS, make: (o: ConstructorParameters<typeof BinancePrivateSim>[0]) => new BinancePrivateSim(o) },
   { venue: 'okx' as const, creds: { apiKey: 'okx-key', apiSecret: 'okx-secret', passphrase: 'okx-pass' }, make: (o: ConstructorParameters<typeof OkxPrivateSim>[0]) => new OkxPrivateSim(o) },
+  { venue: 'kraken' as const, creds: TEST_CREDENTIALS.kraken, make: (o: ConstructorParameters<typeof KrakenPrivateSim>[0]) => new KrakenPrivateSim(o) },
 ];
 
 describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst, restart, reconcile', ({ venue: venueName, creds, make }) => {
@@ -103,7 +107,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
         concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { [venueName]: 64 } },
         laneCapacity: 200,
       },
-      venues: [{ spec: toJson(VenueSpecSchema, specFor(venueName)), wsUrl: sim.wsUrl, credentials: creds }],
+      venues: [{ spec: toJson(VenueSpecSchema, specFor(venueName)), wsUrl: sim.wsUrl, restUrl: sim.url, credentials: creds }],
       staticRisk: { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 },
       baseline: { [venueName]: { BTC: INITIAL.BTC } },
       report,
