@@ -76,6 +76,7 @@ export class LocalRiskGuard {
     }
     const projected = exp.symbolQty + signedQty;
     const reduces = Math.abs(projected) < Math.abs(exp.symbolQty);
+    if (l.reduceOnly && !reduces) return this.no(RejectReason.RISK_LIMIT, `reduce-only: ${l.reduceOnlyReason || 'risk gateway'}`);
     const sl = this.symbolLimits.get(symbol);
     if (sl) {
       if (sl.maxOrderSize > 0 && Math.abs(signedQty) > sl.maxOrderSize) return this.no(RejectReason.RISK_LIMIT, `size > ${sl.maxOrderSize}`);

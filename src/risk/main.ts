@@ -1,7 +1,7 @@
 /**
  * The static-limit risk gateway as its own process (`kestrel run risk --config risk.json`):
  * `{ "nats": "nats://…", "limits": StaticLimitsConfig, "namespace"?: "live" | "replay" }`.
- * Answers risk.check, publishes risk.limits and risk.status until SIGTERM/SIGINT.
+ * Answers risk.check, publishes risk.limits, risk.status and risk.breach until SIGTERM/SIGINT.
  */
 import fs from 'node:fs';
 import { NatsBus } from '../bus/nats-bus.js';
@@ -28,6 +28,13 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   const l = c.limits;
   if (!l || ![l.perSymbolNotional, l.portfolioNotional, l.maxOrderNotional].every((x) => typeof x === 'number' && x >= 0)) {
     throw new RiskConfigError('risk config: "limits" needs perSymbolNotional, portfolioNotional, maxOrderNotional (numbers ≥ 0)');
+  }
+  const dd = l.drawdown;
+  if (dd !== undefined) {
+    const frac = (x: unknown) => typeof x === 'number' && x > 0 && x <= 1;
+    if (!frac(dd.maxDaily) || !frac(dd.maxTotal) || !(typeof dd.capital === 'number' && dd.capital > 0)) {
+      throw new RiskConfigError('risk config: "limits.drawdown" needs maxDaily and maxTotal in (0, 1] and capital > 0');
+    }
   }
   if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay') throw new RiskConfigError('risk config: namespace must be live or replay');
   return c as RiskProcessConfig;

@@ -2,13 +2,19 @@
  * Static-limit risk gateway: answers risk.check (well inside the 10 ms contract) from configured caps
  * and the positions published on pos.current, and publishes the same caps on risk.limits so that
  * executors' local guards stay fresh (staleness threshold 1 s; published every `publishIntervalMs`).
- * Stands in until the full gateway (VaR/CVaR, drawdown, correlation) exists; it is also the SPEC's
+ * Drawdown: equity (capital + total PnL from pos.pnl) is tracked against its peak, total and since
+ * the start of the UTC day; past risk.drawdown.max_total or max_daily the gateway turns reduce-only
+ * (risk.limits.reduce_only, so executors' local guards enforce it without a round trip) and
+ * publishes a RiskBreach on risk.breach. The daily breach clears on the next UTC day; the total
+ * breach holds until an operator calls resetDrawdown() (or restarts with new capital).
+ * Stands in until the full gateway (correlation, stop-loss) exists; it is also the SPEC's
  * "fallback to static caps on compute degradation".
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   PortfolioStateSchema,
   RejectReason,
+  RiskBreachSchema,
   RiskStatusSchema,
   TickSchema,
   patterns,
@@ -23,7 +29,7 @@ import {
   type RiskLimits,
 } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
-import { EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
+import { DrawdownTracker, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
 
 export interface StaticLimitsConfig {
   perSymbolNotional: number;
@@ -35,6 +41,17 @@ export interface StaticLimitsConfig {
   publishIntervalMs?: number;
   /** EWMA VaR/CVaR limit (SPEC risk.var_limits); without it only the static caps apply. */
   var?: VarLimitConfig;
+  /** Drawdown limits (SPEC risk.drawdown); without them drawdown is only reported. */
+  drawdown?: DrawdownLimitConfig;
+}
+
+export interface DrawdownLimitConfig {
+  /** Fraction of the day's peak equity, e.g. 0.05. */
+  maxDaily: number;
+  /** Fraction of the all-time peak equity, e.g. 0.15. */
+  maxTotal: number;
+  /** Starting equity: equity = capital + total PnL (realized + unrealized, net of fees). */
+  capital: number;
 }
 
 export interface VarLimitConfig {
@@ -64,7 +81,11 @@ export class StaticRiskGateway {
   /** Latest mid per symbol (any venue) and the mid at the previous bar. */
   private readonly marks = new Map<string, { mid: number; prev: number }>();
   private readonly vols = new Map<string, EwmaVolatility>();
-  readonly stats = { checks: 0, approved: 0, rejected: 0, adjusted: 0 };
+  readonly stats = { checks: 0, approved: 0, rejected: 0, adjusted: 0, breaches: 0 };
+  private readonly dd = new DrawdownTracker();
+  /** Set while a drawdown limit is breached: only position-reducing orders pass. */
+  private reduceOnly: string | undefined;
+  private totalBreached = false;
 
   constructor(
     private readonly bus: Bus,
@@ -82,6 +103,14 @@ export class StaticRiskGateway {
           res = create(RiskCheckResponseSchema, { approved: false, reason: RejectReason.UNKNOWN, rejectReason: `malformed risk.check: ${String(err)}` });
         }
         if (m.reply) m.respond(toBinary(RiskCheckResponseSchema, res));
+      }),
+      this.bus.subscribe(subjects.posPnl(this.ns), (m) => {
+        try {
+          const st = fromBinary(PortfolioStateSchema, m.data);
+          this.onEquity((this.cfg.drawdown?.capital ?? 0) + st.totalPnl, st.tsNs > 0n ? st.tsNs : BigInt(Date.now()) * 1_000_000n);
+        } catch {
+          // A malformed update is dropped; the next one carries the full state.
+        }
       }),
       this.bus.subscribe(subjects.posCurrent(this.ns), (m) => {
         try {
@@ -116,6 +145,50 @@ export class StaticRiskGateway {
     this.publishLimits();
     this.timer = setInterval(() => this.publishLimits(), this.cfg.publishIntervalMs ?? 250);
     this.timer.unref();
+  }
+
+  /** Portfolio equity at `tsNs` (event time): drawdown tracking and, with limits, reduce-only. */
+  onEquity(equity: number, tsNs: bigint): void {
+    const total = this.dd.update(equity, tsNs);
+    const lim = this.cfg.drawdown;
+    if (!lim || !(lim.capital > 0)) return;
+    const daily = this.dd.daily;
+    if (total >= lim.maxTotal) this.totalBreached = true;
+    let reason: string | undefined;
+    let breach: { limit: string; value: number; threshold: number } | undefined;
+    if (this.totalBreached) {
+      reason = `total drawdown ${(total * 100).toFixed(2)}% >= ${(lim.maxTotal * 100).toFixed(2)}%`;
+      breach = { limit: 'drawdown.max_total', value: total, threshold: lim.maxTotal };
+    } else if (daily >= lim.maxDaily) {
+      reason = `daily drawdown ${(daily * 100).toFixed(2)}% >= ${(lim.maxDaily * 100).toFixed(2)}%`;
+      breach = { limit: 'drawdown.max_daily', value: daily, threshold: lim.maxDaily };
+    }
+    const entering = reason !== undefined && this.reduceOnly === undefined;
+    const changed = (reason === undefined) !== (this.reduceOnly === undefined);
+    this.reduceOnly = reason;
+    if (entering && breach) {
+      this.stats.breaches++;
+      try {
+        this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, ...breach })));
+      } catch {
+        // bus closing
+      }
+    }
+    // Executors must see the change now, not at the next periodic refresh.
+    if (changed) this.publishLimits();
+  }
+
+  /** Operator action after a total-drawdown breach: trading may add risk again from the current equity. */
+  resetDrawdown(): void {
+    this.totalBreached = false;
+    this.reduceOnly = undefined;
+    this.dd.reset();
+    this.publishLimits();
+  }
+
+  /** Why only reducing orders pass now, or undefined. */
+  get reduceOnlyReason(): string | undefined {
+    return this.reduceOnly;
   }
 
   /** Latest mid of a symbol (VaR marks). */
@@ -184,6 +257,8 @@ export class StaticRiskGateway {
       maxOrderNotional: this.cfg.maxOrderNotional,
       tradingEnabled: this.cfg.tradingEnabled ?? true,
       symbols: Object.entries(this.cfg.symbols ?? {}).map(([symbol, s]) => create(SymbolLimitSchema, { symbol, ...s })),
+      reduceOnly: this.reduceOnly !== undefined,
+      reduceOnlyReason: this.reduceOnly ?? '',
     });
   }
 
@@ -192,7 +267,14 @@ export class StaticRiskGateway {
     try {
       this.bus.publish(subjects.riskLimits(this.ns), toBinary(RiskLimitsSchema, this.limits()));
       const v = this.varOf();
-      const status = create(RiskStatusSchema, { tsNs: BigInt(Date.now()) * 1_000_000n, var: v.var, cvar: v.cvar, grossExposure: v.gross, degraded: v.degraded });
+      const status = create(RiskStatusSchema, {
+        tsNs: BigInt(Date.now()) * 1_000_000n,
+        var: v.var,
+        cvar: v.cvar,
+        drawdown: this.dd.current || 0,
+        grossExposure: v.gross,
+        degraded: v.degraded,
+      });
       this.bus.publish(subjects.riskStatus(this.ns), toBinary(RiskStatusSchema, status));
     } catch {
       // Bus closing: the next interval retries; executors treat missing refreshes as stale.
@@ -216,6 +298,7 @@ export class StaticRiskGateway {
     if (sym?.maxOrderSize) allowed = Math.min(allowed, sym.maxOrderSize);
     if (this.cfg.maxOrderNotional > 0) allowed = Math.min(allowed, this.cfg.maxOrderNotional / px);
     const reduces = Math.abs(cur + sign * allowed) < Math.abs(cur);
+    if (this.reduceOnly !== undefined && !reduces) return this.reject(RejectReason.RISK_LIMIT, `reduce-only: ${this.reduceOnly}`);
     if (!reduces) {
       const maxQty = Math.min(
         sym?.maxPosition ? sym.maxPosition : Infinity,

@@ -7,6 +7,7 @@ import {
   PositionSchema,
   RejectReason,
   RiskCheckRequestSchema,
+  RiskBreachSchema,
   RiskCheckResponseSchema,
   RiskLimitsSchema,
   Side,
@@ -115,6 +116,98 @@ describe('EWMA VaR limit', () => {
   });
 });
 
+describe('drawdown limits', () => {
+  const DAY = 86_400_000_000_000n;
+  const pnl = (totalPnl: number, tsNs: bigint) =>
+    bus.publish(subjects.posPnl(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl, tsNs })));
+  const tick = () => new Promise((r) => setTimeout(r, 1));
+
+  it('turns reduce-only past max_daily: executors see it in risk.limits, the gateway refuses risk-increasing orders, one breach is published', async () => {
+    const breaches: { limit: string; value: number; threshold: number }[] = [];
+    const limits: { reduceOnly: boolean; reason: string }[] = [];
+    const subs = [
+      bus.subscribe(subjects.riskBreach(), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data))),
+      bus.subscribe(subjects.riskLimits(), (m) => {
+        const l = fromBinary(RiskLimitsSchema, m.data);
+        limits.push({ reduceOnly: l.reduceOnly, reason: l.reduceOnlyReason });
+      }),
+    ];
+    const guard = new LocalRiskGuard(1_000_000_000n, 0.9);
+    guard.subscribe(bus, () => 0n);
+    const gw = new StaticRiskGateway(bus, {
+      perSymbolNotional: 1e9,
+      portfolioNotional: 1e9,
+      maxOrderNotional: 1e9,
+      publishIntervalMs: 60_000,
+      drawdown: { maxDaily: 0.05, maxTotal: 0.15, capital: 100_000 },
+    });
+    gw.start();
+    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+      positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 2, avgPrice: 100 })],
+    })));
+    const day1 = 20_000n * DAY;
+    pnl(2_000, day1); // peak 102,000
+    pnl(-2_000, day1 + 1n); // 3.9% down: still open
+    await tick();
+    expect(gw.reduceOnlyReason).toBeUndefined();
+    expect((await check('BTC-USDT', Side.BUY, 1, 100)).approved).toBe(true);
+    pnl(-3_000, day1 + 2n); // 4.9% ... and then 5.9% down
+    pnl(-4_000, day1 + 3n);
+    await tick();
+    expect(gw.reduceOnlyReason).toMatch(/daily drawdown 5\.88% >= 5\.00%/);
+    expect(breaches).toHaveLength(1);
+    expect(breaches[0]).toMatchObject({ limit: 'drawdown.max_daily', threshold: 0.05 });
+    expect(limits.at(-1)).toEqual({ reduceOnly: true, reason: gw.reduceOnlyReason });
+    // Gateway: more risk refused, reducing the long allowed.
+    expect(await check('BTC-USDT', Side.BUY, 1, 100)).toMatchObject({ approved: false, reason: RejectReason.RISK_LIMIT });
+    expect((await check('BTC-USDT', Side.SELL, 1, 100)).approved).toBe(true);
+    // Local guard: the same without a round trip.
+    const exp = { symbolQty: 2, grossNotional: 200 };
+    expect(guard.check('BTC-USDT', 1, 100, exp, 0n)).toBe(RiskDecision.REJECTED);
+    expect(guard.detail).toMatch(/reduce-only: daily drawdown/);
+    expect(guard.check('BTC-USDT', -1, 100, exp, 0n)).toBe(RiskDecision.APPROVED);
+    pnl(-4_500, day1 + 4n); // deeper: no second breach message while it holds
+    await tick();
+    expect(breaches).toHaveLength(1);
+    // Next UTC day: the daily limit starts over from that day's first equity.
+    pnl(-4_500, day1 + DAY);
+    await tick();
+    expect(gw.reduceOnlyReason).toBeUndefined();
+    expect(limits.at(-1)).toEqual({ reduceOnly: false, reason: '' });
+    expect((await check('BTC-USDT', Side.BUY, 1, 100)).approved).toBe(true);
+    gw.stop();
+    guard.close();
+    for (const s of subs) s.unsubscribe();
+  });
+
+  it('holds a total-drawdown breach across days until an operator resets it', async () => {
+    const gw = new StaticRiskGateway(bus, {
+      perSymbolNotional: 1e9,
+      portfolioNotional: 1e9,
+      maxOrderNotional: 1e9,
+      publishIntervalMs: 60_000,
+      drawdown: { maxDaily: 0.5, maxTotal: 0.1, capital: 100_000 },
+    });
+    gw.start();
+    const day1 = 20_100n * DAY;
+    pnl(0, day1);
+    pnl(-6_000, day1 + DAY); // 6% total
+    pnl(-11_000, day1 + 2n * DAY); // 11% below the first peak
+    await tick();
+    expect(gw.reduceOnlyReason).toMatch(/total drawdown 11\.00% >= 10\.00%/);
+    pnl(-10_000, day1 + 3n * DAY); // recovers a little, a new day: still held
+    await tick();
+    expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
+    expect(gw.stats.breaches).toBe(1);
+    gw.resetDrawdown();
+    expect(gw.reduceOnlyReason).toBeUndefined();
+    pnl(-10_500, day1 + 3n * DAY + 1n); // 0.6% below the new peak
+    await tick();
+    expect(gw.reduceOnlyReason).toBeUndefined();
+    gw.stop();
+  });
+});
+
 describe('risk process config', () => {
   it('refuses bad configs with a typed error naming the field', async () => {
     const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
@@ -122,5 +215,6 @@ describe('risk process config', () => {
     expect(() => parseRiskConfig('{"limits":{}}')).toThrow(/nats/);
     expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/limits/);
     expect(parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}').nats).toBe('n');
+    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"drawdown":{"maxDaily":5,"maxTotal":0.1,"capital":1}}}')).toThrow(/limits.drawdown/);
   });
 });

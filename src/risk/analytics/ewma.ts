@@ -184,4 +184,13 @@ export class DrawdownTracker {
   get max(): number {
     return this.maxDd;
   }
+
+  /** Start over: the next equity is the new peak (after an operator reset). */
+  reset(): void {
+    this.peak = Number.NaN;
+    this.dayPeak = Number.NaN;
+    this.day = Number.NaN;
+    this.maxDd = 0;
+    this.last = Number.NaN;
+  }
 }

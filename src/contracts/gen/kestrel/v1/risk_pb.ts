@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/risk.proto.
  */
 export const file_kestrel_v1_risk: GenFile = /*@__PURE__*/
-  fileDesc("ChVrZXN0cmVsL3YxL3Jpc2sucHJvdG8SCmtlc3RyZWwudjEiiQEKEFJpc2tDaGVja1JlcXVlc3QSIgoGc2lnbmFsGAEgASgLMhIua2VzdHJlbC52MS5TaWduYWwSDQoFdmVudWUYAiABKAkSMAoOcHJvcG9zZWRfb3JkZXIYAyABKAsyGC5rZXN0cmVsLnYxLk9yZGVyUmVxdWVzdBIQCgh0cmFjZV9pZBgEIAEoCSJ9ChFSaXNrQ2hlY2tSZXNwb25zZRIQCghhcHByb3ZlZBgBIAEoCBIVCg1hZGp1c3RlZF9zaXplGAIgASgBEhUKDXJlamVjdF9yZWFzb24YAyABKAkSKAoGcmVhc29uGAQgASgOMhgua2VzdHJlbC52MS5SZWplY3RSZWFzb24iSwoLU3ltYm9sTGltaXQSDgoGc3ltYm9sGAEgASgJEhQKDG1heF9wb3NpdGlvbhgCIAEoARIWCg5tYXhfb3JkZXJfc2l6ZRgDIAEoASLEAQoKUmlza0xpbWl0cxIPCgd2ZXJzaW9uGAEgASgEEg0KBXRzX25zGAIgASgDEhsKE3Blcl9zeW1ib2xfbm90aW9uYWwYAyABKAESGgoScG9ydGZvbGlvX25vdGlvbmFsGAQgASgBEhoKEm1heF9vcmRlcl9ub3Rpb25hbBgFIAEoARIoCgdzeW1ib2xzGAYgAygLMhcua2VzdHJlbC52MS5TeW1ib2xMaW1pdBIXCg90cmFkaW5nX2VuYWJsZWQYByABKAgicgoKUmlza1N0YXR1cxINCgV0c19ucxgBIAEoAxILCgN2YXIYAiABKAESDAoEY3ZhchgDIAEoARIQCghkcmF3ZG93bhgEIAEoARIWCg5ncm9zc19leHBvc3VyZRgFIAEoARIQCghkZWdyYWRlZBgGIAEoCCJcCgpSaXNrQnJlYWNoEg0KBXRzX25zGAEgASgDEg0KBWxpbWl0GAIgASgJEg4KBnN5bWJvbBgDIAEoCRINCgV2YWx1ZRgEIAEoARIRCgl0aHJlc2hvbGQYBSABKAFiBnByb3RvMw", [file_kestrel_v1_errors, file_kestrel_v1_order, file_kestrel_v1_signal]);
+  fileDesc("ChVrZXN0cmVsL3YxL3Jpc2sucHJvdG8SCmtlc3RyZWwudjEiiQEKEFJpc2tDaGVja1JlcXVlc3QSIgoGc2lnbmFsGAEgASgLMhIua2VzdHJlbC52MS5TaWduYWwSDQoFdmVudWUYAiABKAkSMAoOcHJvcG9zZWRfb3JkZXIYAyABKAsyGC5rZXN0cmVsLnYxLk9yZGVyUmVxdWVzdBIQCgh0cmFjZV9pZBgEIAEoCSJ9ChFSaXNrQ2hlY2tSZXNwb25zZRIQCghhcHByb3ZlZBgBIAEoCBIVCg1hZGp1c3RlZF9zaXplGAIgASgBEhUKDXJlamVjdF9yZWFzb24YAyABKAkSKAoGcmVhc29uGAQgASgOMhgua2VzdHJlbC52MS5SZWplY3RSZWFzb24iSwoLU3ltYm9sTGltaXQSDgoGc3ltYm9sGAEgASgJEhQKDG1heF9wb3NpdGlvbhgCIAEoARIWCg5tYXhfb3JkZXJfc2l6ZRgDIAEoASL1AQoKUmlza0xpbWl0cxIPCgd2ZXJzaW9uGAEgASgEEg0KBXRzX25zGAIgASgDEhsKE3Blcl9zeW1ib2xfbm90aW9uYWwYAyABKAESGgoScG9ydGZvbGlvX25vdGlvbmFsGAQgASgBEhoKEm1heF9vcmRlcl9ub3Rpb25hbBgFIAEoARIoCgdzeW1ib2xzGAYgAygLMhcua2VzdHJlbC52MS5TeW1ib2xMaW1pdBIXCg90cmFkaW5nX2VuYWJsZWQYByABKAgSEwoLcmVkdWNlX29ubHkYCCABKAgSGgoScmVkdWNlX29ubHlfcmVhc29uGAkgASgJInIKClJpc2tTdGF0dXMSDQoFdHNfbnMYASABKAMSCwoDdmFyGAIgASgBEgwKBGN2YXIYAyABKAESEAoIZHJhd2Rvd24YBCABKAESFgoOZ3Jvc3NfZXhwb3N1cmUYBSABKAESEAoIZGVncmFkZWQYBiABKAgiXAoKUmlza0JyZWFjaBINCgV0c19ucxgBIAEoAxINCgVsaW1pdBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSDQoFdmFsdWUYBCABKAESEQoJdGhyZXNob2xkGAUgASgBYgZwcm90bzM", [file_kestrel_v1_errors, file_kestrel_v1_order, file_kestrel_v1_signal]);
 
 /**
  * risk.check request (boundary cases only; 10 ms timeout, reject on timeout).
@@ -151,6 +151,20 @@ export type RiskLimits = Message<"kestrel.v1.RiskLimits"> & {
    * @generated from field: bool trading_enabled = 7;
    */
   tradingEnabled: boolean;
+
+  /**
+   * Only orders that reduce a position pass (set while a drawdown limit is breached).
+   *
+   * @generated from field: bool reduce_only = 8;
+   */
+  reduceOnly: boolean;
+
+  /**
+   * Why reduce_only is set (e.g. "daily drawdown 5.2% >= 5%").
+   *
+   * @generated from field: string reduce_only_reason = 9;
+   */
+  reduceOnlyReason: string;
 };
 
 /**
