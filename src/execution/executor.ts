@@ -45,6 +45,7 @@ import { SmartOrderRouter, type Allocation } from './router.js';
 import { nowNs, type ExecSignal, type MarketSnapshotSource, type SignalSource } from './types.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
+import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
 
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
 export interface VenueReconClient {
@@ -100,6 +101,8 @@ export interface ExecutorConfig {
   awaitRiskLimitsMs?: number;
   /** Finished orders (and executed trace ids) kept in memory for dedupe and queries. Default 100000. */
   maxRetainedOrders?: number;
+  /** Local order-rate limits (SPEC risk.rate_limits); flatten and unwind orders are exempt. */
+  rateLimits?: OrderRateLimits;
 }
 
 export const DEFAULT_CONCURRENCY: ConcurrencyConfig = {
@@ -170,12 +173,13 @@ export class Executor {
   readonly precision: PrecisionGuard;
   readonly router: SmartOrderRouter;
   readonly risk: LocalRiskGuard;
+  private readonly rateLimiter: OrderRateLimiter | undefined;
   readonly breakers: CircuitBreakerRegistry;
   readonly book: PositionBook;
   readonly orders: Map<string, OrderRecord>;
   readonly truncatedBytes: number;
   private readonly log: Logger;
-  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs'>> & {
+  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'rateLimits'>> & {
     concurrency: ConcurrencyConfig;
   };
   private readonly enabled: Set<string>;
@@ -255,6 +259,7 @@ export class Executor {
     this.precision = new PrecisionGuard(deps.venues, this.staleNs, this.cfg.defaultSlippageBps);
     this.router = new SmartOrderRouter(this.precision, deps.market);
     this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
+    this.rateLimiter = config.rateLimits ? new OrderRateLimiter(config.rateLimits, nowNs()) : undefined;
     this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, deps.bus);
     this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
     // Orders the WAL knows as open hold their concurrency slots until they finish.
@@ -578,6 +583,8 @@ export class Executor {
     };
     const d = this.risk.check(s.symbol, signed, price, exposure, now);
     if (d === RiskDecision.REJECTED) return this.reject(s, a.venue, this.risk.reason, this.risk.detail);
+    const limited = this.rateLimiter?.tryTake(a.venue, now);
+    if (limited) return this.reject(s, a.venue, RejectReason.RATE_LIMIT, limited);
     // Every slice of a routed signal carries the signal's trace id (the dedupe key).
     const traceId = s.traceId;
     void slice;
@@ -645,8 +652,14 @@ export class Executor {
       this.reject(undefined, venue, g.reason, `${tag}: ${g.detail}`);
       return undefined;
     }
+    const emergency = tag.startsWith('flatten:') || tag.startsWith('unwind:');
+    const limited = emergency ? null : this.rateLimiter?.tryTake(venue, nowNs());
+    if (limited) {
+      this.reject(undefined, venue, RejectReason.RATE_LIMIT, `${tag}: ${limited}`);
+      return undefined;
+    }
     const o = this.createAndQueue(venue, symbol, side, g.size, g.price, groupId, '', tag.slice(0, 32), undefined);
-    if (tag.startsWith('flatten:') || tag.startsWith('unwind:')) this.emergency.add(o);
+    if (emergency) this.emergency.add(o);
     return o;
   }
 

@@ -195,6 +195,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         portfolioNotional: config.risk.position_limits.portfolio,
         maxOrderNotional: config.risk.max_order_notional,
         var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
+        drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total, capital: config.strategy.capital },
       },
       ns,
     );
@@ -220,6 +221,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           ),
         },
         namespace: ns,
+        rateLimits: { ordersPerSecond: config.risk.rate_limits.orders_per_second, perVenue: config.risk.rate_limits.per_venue },
       },
     );
     const rejects: Record<string, number> = {};

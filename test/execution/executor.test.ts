@@ -328,6 +328,21 @@ describe('executor against the simulated venue', () => {
     expect(ex.book.get('binance', 'BTC-USDT')!.realizedGross).toBeLessThan(0); // bought at ask, sold at bid
   });
 
+  it('holds the local order-rate limits (risk.rate_limits) with RATE_LIMIT rejects; flatten orders are exempt', async () => {
+    await make({ rateLimits: { ordersPerSecond: 100, perVenue: { binance: 3 } } });
+    for (let i = 0; i < 5; i++) ex.onSignal(signal({ size: 0.01 }));
+    await until(() => ex.counters.orders + rejects.length >= 5);
+    expect(ex.counters.orders).toBe(3);
+    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.RATE_LIMIT, RejectReason.RATE_LIMIT]);
+    expect(rejects[0]!.detail).toBe('binance order rate limit 3/s');
+    await until(() => ex.inflightCount === 0 && ex.book.quantity('binance', 'BTC-USDT') > 0.029);
+    await ex.flatten('test'); // the bucket is empty, the flatten order still goes out
+    await until(() => Math.abs(ex.book.quantity('binance', 'BTC-USDT')) < 1e-12);
+    await new Promise((r) => setTimeout(r, 400)); // refills at 3/s: one more token
+    ex.onSignal(signal({ size: 0.01 }));
+    await until(() => ex.counters.orders === 5);
+  });
+
   it('exports counters, rejects, breaker states and signal → order latency to the metrics registry', async () => {
     const { exportExecutorMetrics } = await import('../../src/execution/metrics.js');
     const { registry } = await import('../../src/observability/metrics.js');
