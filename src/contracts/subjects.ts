@@ -49,8 +49,8 @@ export const subjects = {
   configAnalytics: (strategy: string) => `config.analytics.${token(strategy)}`,
   /** Audit events go to JetStream stream `audit` (subjects audit.>). */
   audit: (eventType: string) => `audit.${token(eventType)}`,
-  /** Emergency controls: global kill switch, per-venue pause/resume, flatten. */
-  control: (command: 'kill' | 'resume' | 'pause' | 'flatten') => `ctl.${command}`,
+  /** Emergency controls: global kill switch, per-venue pause/resume, flatten; `risk` for the risk gateway. */
+  control: (command: 'kill' | 'resume' | 'pause' | 'flatten' | 'risk') => `ctl.${command}`,
   circuit: (venue: string) => `circuit.${token(venue)}`,
 } as const;
 

@@ -6,6 +6,7 @@
  *   ctl.resume   {command:'resume_venue', venue}       route to it again
  *   ctl.flatten  {command:'flatten'}                   cancel open orders and close every position
  *   ctl.pause    {command:'circuit_open'|'circuit_close'|'circuit_auto', venue}  breaker manual override
+ *   ctl.risk     {command:'reset_drawdown'}            re-arm trading after a total-drawdown breach (risk gateway)
  * A request (with reply subject) gets the command echoed back once applied, or an error in `reason`.
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
@@ -39,6 +40,7 @@ export class ControlPlane {
 
   start(): void {
     this.sub = this.bus.subscribe(patterns.controlAll(), async (m) => {
+      if (m.subject === subjects.control('risk')) return; // the risk gateway's, not the executor's
       let cmd: ControlCommand;
       try {
         cmd = fromBinary(ControlCommandSchema, m.data);
@@ -98,6 +100,7 @@ export function controlSubject(command: string): string {
   if (command === 'kill') return subjects.control('kill');
   if (command === 'flatten') return subjects.control('flatten');
   if (command === 'resume' || command === 'resume_venue') return subjects.control('resume');
+  if (command === 'reset_drawdown') return subjects.control('risk');
   return subjects.control('pause');
 }
 

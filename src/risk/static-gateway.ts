@@ -6,12 +6,13 @@
  * the start of the UTC day; past risk.drawdown.max_total or max_daily the gateway turns reduce-only
  * (risk.limits.reduce_only, so executors' local guards enforce it without a round trip) and
  * publishes a RiskBreach on risk.breach. The daily breach clears on the next UTC day; the total
- * breach holds until an operator calls resetDrawdown() (or restarts with new capital).
+ * breach holds until an operator resets it (ControlCommand reset_drawdown on ctl.risk, or resetDrawdown()).
  * Stands in until the full gateway (correlation, stop-loss) exists; it is also the SPEC's
  * "fallback to static caps on compute degradation".
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
+  ControlCommandSchema,
   PortfolioStateSchema,
   RejectReason,
   RiskBreachSchema,
@@ -29,6 +30,7 @@ import {
   type RiskLimits,
 } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
+import { createLogger } from '../observability/logger.js';
 import { DrawdownTracker, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
 
 export interface StaticLimitsConfig {
@@ -86,6 +88,7 @@ export class StaticRiskGateway {
   /** Set while a drawdown limit is breached: only position-reducing orders pass. */
   private reduceOnly: string | undefined;
   private totalBreached = false;
+  private readonly log = createLogger('risk-gateway');
 
   constructor(
     private readonly bus: Bus,
@@ -103,6 +106,21 @@ export class StaticRiskGateway {
           res = create(RiskCheckResponseSchema, { approved: false, reason: RejectReason.UNKNOWN, rejectReason: `malformed risk.check: ${String(err)}` });
         }
         if (m.reply) m.respond(toBinary(RiskCheckResponseSchema, res));
+      }),
+      // Operator commands for the gateway (ctl.risk): echoed once applied, as on the other ctl.* subjects.
+      this.bus.subscribe(subjects.control('risk'), (m) => {
+        let reply = create(ControlCommandSchema, { command: 'error', reason: 'malformed control command' });
+        try {
+          const cmd = fromBinary(ControlCommandSchema, m.data);
+          if (cmd.command === 'reset_drawdown') {
+            this.log.warn({ operator: cmd.operator, reason: cmd.reason, was: this.reduceOnly }, 'drawdown reset by operator');
+            this.resetDrawdown();
+            reply = cmd;
+          } else reply = create(ControlCommandSchema, { ...cmd, command: 'error', reason: `unknown risk command ${JSON.stringify(cmd.command)}` });
+        } catch {
+          // reply stays the malformed-command error
+        }
+        if (m.reply) m.respond(toBinary(ControlCommandSchema, reply));
       }),
       this.bus.subscribe(subjects.posPnl(this.ns), (m) => {
         try {
@@ -166,6 +184,10 @@ export class StaticRiskGateway {
     const entering = reason !== undefined && this.reduceOnly === undefined;
     const changed = (reason === undefined) !== (this.reduceOnly === undefined);
     this.reduceOnly = reason;
+    if (changed) {
+      if (reason) this.log.warn({ reason, equity }, 'drawdown limit breached: reduce-only');
+      else this.log.info({ equity }, 'drawdown back within limits: orders may add risk again');
+    }
     if (entering && breach) {
       this.stats.breaches++;
       try {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import {
+  ControlCommandSchema,
   OrderRequestSchema,
   PortfolioStateSchema,
   PositionSchema,
@@ -199,8 +200,28 @@ describe('drawdown limits', () => {
     await tick();
     expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
     expect(gw.stats.breaches).toBe(1);
-    gw.resetDrawdown();
+    // The operator re-arms it over the bus; the executor's control plane leaves ctl.risk alone.
+    const { sendControl, ControlPlane } = await import('../../src/control/control-plane.js');
+    const refused: string[] = [];
+    const cp = new ControlPlane(bus, {
+      kill: async () => void refused.push('kill'),
+      resume: () => void refused.push('resume'),
+      pauseVenue: () => void refused.push('pause'),
+      resumeVenue: () => void refused.push('resume_venue'),
+      flatten: async () => (refused.push('flatten'), []),
+      breakers: { get: () => ({ setOverride: () => void refused.push('override') }) },
+    });
+    cp.start();
+    const unknown = await bus.request(subjects.control('risk'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
+    expect(fromBinary(ControlCommandSchema, unknown.data)).toMatchObject({ command: 'error', reason: 'unknown risk command "reset_all"' });
+    expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
+    const echo = await sendControl(bus, { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' });
+    expect(echo.command).toBe('reset_drawdown');
     expect(gw.reduceOnlyReason).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(cp.applied).toHaveLength(0); // ctl.risk is not the executor's
+    expect(refused).toEqual([]);
+    cp.stop();
     pnl(-10_500, day1 + 3n * DAY + 1n); // 0.6% below the new peak
     await tick();
     expect(gw.reduceOnlyReason).toBeUndefined();
