@@ -4,7 +4,7 @@
  *   ctl.resume   {command:'resume'}                    release the kill switch
  *   ctl.pause    {command:'pause_venue', venue}        stop routing to one venue
  *   ctl.resume   {command:'resume_venue', venue}       route to it again
- *   ctl.flatten  {command:'flatten'}                   cancel open orders and close every position
+ *   ctl.flatten  {command:'flatten', symbol?}          cancel open orders and close every position (or one symbol's)
  *   ctl.pause    {command:'circuit_open'|'circuit_close'|'circuit_auto', venue}  breaker manual override
  *   ctl.risk     {command:'reset_drawdown'}            re-arm trading after a total-drawdown breach (risk gateway)
  * A request (with reply subject) gets the command echoed back once applied, or an error in `reason`.
@@ -20,7 +20,7 @@ export interface ControlTarget {
   resume(): void;
   pauseVenue(venue: string): void;
   resumeVenue(venue: string): void;
-  flatten(reason: string): Promise<string[]>;
+  flatten(reason: string, symbol?: string): Promise<string[]>;
   readonly breakers: { get(venue: string): { setOverride(s: 'OPEN' | 'CLOSED' | undefined): void } };
 }
 
@@ -81,7 +81,7 @@ export class ControlPlane {
       case 'resume_venue':
         return t.resumeVenue(needVenue());
       case 'flatten':
-        await t.flatten(cmd.reason || 'ctl.flatten');
+        await t.flatten(cmd.reason || 'ctl.flatten', cmd.symbol || undefined);
         return;
       case 'circuit_open':
         return t.breakers.get(needVenue()).setOverride('OPEN');
@@ -107,7 +107,7 @@ export function controlSubject(command: string): string {
 /** Send a command and wait for the applier's echo. */
 export async function sendControl(
   bus: Bus,
-  cmd: { command: string; venue?: string; reason?: string; operator?: string },
+  cmd: { command: string; venue?: string; symbol?: string; reason?: string; operator?: string },
   timeoutMs = 2000,
 ): Promise<ControlCommand> {
   const msg = create(ControlCommandSchema, { ...cmd, tsNs: BigInt(Date.now()) * 1_000_000n });

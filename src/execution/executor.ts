@@ -374,12 +374,15 @@ export class Executor {
     return this.paused.has(venue);
   }
 
-  /** Close every position with opposite orders on the venue that holds it. Returns client ids. */
-  async flatten(reason: string): Promise<string[]> {
-    await this.cancelAll(`flatten: ${reason}`);
+  /**
+   * Close every position (or only `symbol`'s) with opposite orders on the venue that holds it, after
+   * cancelling the open orders concerned. Returns client ids.
+   */
+  async flatten(reason: string, symbol?: string): Promise<string[]> {
+    await this.cancelAll(`flatten: ${reason}`, symbol);
     const ids: string[] = [];
     for (const p of this.book.all()) {
-      if (Math.abs(p.quantity) < 1e-12) continue;
+      if (Math.abs(p.quantity) < 1e-12 || (symbol !== undefined && p.symbol !== symbol)) continue;
       const side = p.quantity > 0 ? Side.SELL : Side.BUY;
       const o = this.placeDirect(p.venue, p.symbol, side, Math.abs(p.quantity), 0, this.cfg.flattenSlippageBps, '', `flatten:${reason}`);
       if (o) ids.push(o.clientId);
@@ -387,8 +390,10 @@ export class Executor {
     return ids;
   }
 
-  async cancelAll(reason: string): Promise<void> {
-    const open = [...this.orders.values()].filter((o) => !isTerminal(o.state) && o.state !== OrderState.INTENT);
+  async cancelAll(reason: string, symbol?: string): Promise<void> {
+    const open = [...this.orders.values()].filter(
+      (o) => !isTerminal(o.state) && o.state !== OrderState.INTENT && (symbol === undefined || o.symbol === symbol),
+    );
     await Promise.all(open.map((o) => this.cancel(o, reason)));
   }
 

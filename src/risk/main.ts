@@ -29,12 +29,16 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   if (!l || ![l.perSymbolNotional, l.portfolioNotional, l.maxOrderNotional].every((x) => typeof x === 'number' && x >= 0)) {
     throw new RiskConfigError('risk config: "limits" needs perSymbolNotional, portfolioNotional, maxOrderNotional (numbers ≥ 0)');
   }
+  const frac = (x: unknown) => typeof x === 'number' && x > 0 && x <= 1;
   const dd = l.drawdown;
-  if (dd !== undefined) {
-    const frac = (x: unknown) => typeof x === 'number' && x > 0 && x <= 1;
-    if (!frac(dd.maxDaily) || !frac(dd.maxTotal) || !(typeof dd.capital === 'number' && dd.capital > 0)) {
-      throw new RiskConfigError('risk config: "limits.drawdown" needs maxDaily and maxTotal in (0, 1] and capital > 0');
-    }
+  if (dd !== undefined && (!frac(dd.maxDaily) || !frac(dd.maxTotal))) {
+    throw new RiskConfigError('risk config: "limits.drawdown" needs maxDaily and maxTotal in (0, 1]');
+  }
+  for (const k of ['maxPositionPct', 'stopLossPct'] as const) {
+    if (l[k] !== undefined && !frac(l[k])) throw new RiskConfigError(`risk config: "limits.${k}" must be in (0, 1]`);
+  }
+  if ((dd !== undefined || l.maxPositionPct !== undefined) && !(typeof l.capital === 'number' && l.capital > 0)) {
+    throw new RiskConfigError('risk config: "limits.capital" (> 0) is needed by drawdown and maxPositionPct');
   }
   if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay') throw new RiskConfigError('risk config: namespace must be live or replay');
   return c as RiskProcessConfig;

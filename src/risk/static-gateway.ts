@@ -7,7 +7,10 @@
  * (risk.limits.reduce_only, so executors' local guards enforce it without a round trip) and
  * publishes a RiskBreach on risk.breach. The daily breach clears on the next UTC day; the total
  * breach holds until an operator resets it (ControlCommand reset_drawdown on ctl.risk, or resetDrawdown()).
- * Stands in until the full gateway (correlation, stop-loss) exists; it is also the SPEC's
+ * max_position_pct tightens the per-symbol cap to a fraction of equity (published in risk.limits);
+ * stop_loss_pct flattens a symbol (ctl.flatten with the symbol) whose unrealized loss reaches that
+ * fraction of its entry notional.
+ * Stands in until the full gateway (correlation limits) exists; it is also the SPEC's
  * "fallback to static caps on compute degradation".
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
@@ -43,8 +46,17 @@ export interface StaticLimitsConfig {
   publishIntervalMs?: number;
   /** EWMA VaR/CVaR limit (SPEC risk.var_limits); without it only the static caps apply. */
   var?: VarLimitConfig;
-  /** Drawdown limits (SPEC risk.drawdown); without them drawdown is only reported. */
+  /** Starting equity for the drawdown and max_position_pct limits: equity = capital + total PnL. */
+  capital?: number;
+  /** Drawdown limits (SPEC risk.drawdown); need `capital`. Without them drawdown is only reported. */
   drawdown?: DrawdownLimitConfig;
+  /** Per-symbol position notional cap as a fraction of equity (SPEC risk.max_position_pct); needs `capital`. */
+  maxPositionPct?: number;
+  /**
+   * Per-position stop (SPEC risk.stop_loss_pct): once a symbol's unrealized loss reaches this fraction
+   * of its entry notional, the gateway sends ctl.flatten for that symbol (once per position).
+   */
+  stopLossPct?: number;
 }
 
 export interface DrawdownLimitConfig {
@@ -52,8 +64,6 @@ export interface DrawdownLimitConfig {
   maxDaily: number;
   /** Fraction of the all-time peak equity, e.g. 0.15. */
   maxTotal: number;
-  /** Starting equity: equity = capital + total PnL (realized + unrealized, net of fees). */
-  capital: number;
 }
 
 export interface VarLimitConfig {
@@ -83,18 +93,24 @@ export class StaticRiskGateway {
   /** Latest mid per symbol (any venue) and the mid at the previous bar. */
   private readonly marks = new Map<string, { mid: number; prev: number }>();
   private readonly vols = new Map<string, EwmaVolatility>();
-  readonly stats = { checks: 0, approved: 0, rejected: 0, adjusted: 0, breaches: 0 };
+  readonly stats = { checks: 0, approved: 0, rejected: 0, adjusted: 0, breaches: 0, stops: 0 };
   private readonly dd = new DrawdownTracker();
   /** Set while a drawdown limit is breached: only position-reducing orders pass. */
   private reduceOnly: string | undefined;
   private totalBreached = false;
+  /** capital + total PnL, from pos.pnl; capital until the first update. */
+  private equity: number;
+  /** Symbols whose stop fired; cleared when the position is flat again. */
+  private readonly stopped = new Set<string>();
   private readonly log = createLogger('risk-gateway');
 
   constructor(
     private readonly bus: Bus,
     private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
     private readonly ns: 'live' | 'replay' = 'live',
-  ) {}
+  ) {
+    this.equity = cfg.capital ?? 0;
+  }
 
   start(): void {
     this.subs.push(
@@ -125,7 +141,7 @@ export class StaticRiskGateway {
       this.bus.subscribe(subjects.posPnl(this.ns), (m) => {
         try {
           const st = fromBinary(PortfolioStateSchema, m.data);
-          this.onEquity((this.cfg.drawdown?.capital ?? 0) + st.totalPnl, st.tsNs > 0n ? st.tsNs : BigInt(Date.now()) * 1_000_000n);
+          this.onEquity((this.cfg.capital ?? 0) + st.totalPnl, st.tsNs > 0n ? st.tsNs : BigInt(Date.now()) * 1_000_000n);
         } catch {
           // A malformed update is dropped; the next one carries the full state.
         }
@@ -134,13 +150,19 @@ export class StaticRiskGateway {
         try {
           const st = fromBinary(PortfolioStateSchema, m.data);
           this.positions.clear();
+          const loss = new Map<string, { entry: number; unrealized: number }>();
           for (const p of st.positions) {
             if (p.venue === '*') continue;
             const cur = this.positions.get(p.symbol) ?? { qty: 0, px: p.avgPrice };
             cur.qty += p.quantity;
             if (p.avgPrice > 0) cur.px = p.avgPrice;
             this.positions.set(p.symbol, cur);
+            const l = loss.get(p.symbol) ?? { entry: 0, unrealized: 0 };
+            l.entry += Math.abs(p.quantity * p.avgPrice);
+            l.unrealized += p.unrealizedPnl;
+            loss.set(p.symbol, l);
           }
+          if (this.cfg.stopLossPct) this.checkStops(loss);
         } catch {
           // Keep the last good positions; a malformed update is dropped.
         }
@@ -165,11 +187,46 @@ export class StaticRiskGateway {
     this.timer.unref();
   }
 
+  /** Stop-loss: flatten a symbol (ctl.flatten) whose unrealized loss reached stopLossPct of its entry. */
+  private checkStops(bySymbol: Map<string, { entry: number; unrealized: number }>): void {
+    const pct = this.cfg.stopLossPct!;
+    for (const sym of this.stopped) if (Math.abs(this.positions.get(sym)?.qty ?? 0) < 1e-12) this.stopped.delete(sym);
+    for (const [symbol, l] of bySymbol) {
+      if (this.stopped.has(symbol) || !(l.entry > 0) || !(l.unrealized < 0)) continue;
+      const lossPct = -l.unrealized / l.entry;
+      if (lossPct < pct) continue;
+      this.stopped.add(symbol);
+      this.stats.stops++;
+      const reason = `stop loss ${symbol}: ${(lossPct * 100).toFixed(2)}% >= ${(pct * 100).toFixed(2)}%`;
+      this.log.warn({ symbol, lossPct, unrealized: l.unrealized }, 'stop loss: flattening');
+      const tsNs = BigInt(Date.now()) * 1_000_000n;
+      try {
+        this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct })));
+        this.bus.publish(
+          subjects.control('flatten'),
+          toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'flatten', symbol, reason, operator: 'risk-gateway', tsNs })),
+        );
+      } catch {
+        // bus closing
+      }
+    }
+  }
+
+  /** Per-symbol notional cap now: the static cap, tightened by max_position_pct of equity. */
+  private perSymbolCap(): number {
+    const pct = this.cfg.maxPositionPct;
+    const byEquity = pct && this.equity > 0 ? pct * this.equity : Infinity;
+    const stat = this.cfg.perSymbolNotional > 0 ? this.cfg.perSymbolNotional : Infinity;
+    const cap = Math.min(stat, byEquity);
+    return Number.isFinite(cap) ? cap : 0;
+  }
+
   /** Portfolio equity at `tsNs` (event time): drawdown tracking and, with limits, reduce-only. */
   onEquity(equity: number, tsNs: bigint): void {
+    this.equity = equity;
     const total = this.dd.update(equity, tsNs);
     const lim = this.cfg.drawdown;
-    if (!lim || !(lim.capital > 0)) return;
+    if (!lim || !((this.cfg.capital ?? 0) > 0)) return;
     const daily = this.dd.daily;
     if (total >= lim.maxTotal) this.totalBreached = true;
     let reason: string | undefined;
@@ -266,6 +323,7 @@ export class StaticRiskGateway {
   }
 
   setLimits(cfg: StaticLimitsConfig): void {
+    if (cfg.capital !== this.cfg.capital && this.equity === (this.cfg.capital ?? 0)) this.equity = cfg.capital ?? 0;
     this.cfg = cfg;
     this.publishLimits();
   }
@@ -274,7 +332,7 @@ export class StaticRiskGateway {
     return create(RiskLimitsSchema, {
       version: this.version,
       tsNs: BigInt(Date.now()) * 1_000_000n,
-      perSymbolNotional: this.cfg.perSymbolNotional,
+      perSymbolNotional: this.perSymbolCap(),
       portfolioNotional: this.cfg.portfolioNotional,
       maxOrderNotional: this.cfg.maxOrderNotional,
       tradingEnabled: this.cfg.tradingEnabled ?? true,
@@ -324,7 +382,7 @@ export class StaticRiskGateway {
     if (!reduces) {
       const maxQty = Math.min(
         sym?.maxPosition ? sym.maxPosition : Infinity,
-        this.cfg.perSymbolNotional > 0 ? this.cfg.perSymbolNotional / px : Infinity,
+        this.perSymbolCap() > 0 ? this.perSymbolCap() / px : Infinity,
       );
       // Room left in the order's direction before the symbol cap.
       const room = Math.max(0, maxQty - sign * cur);

@@ -195,7 +195,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         portfolioNotional: config.risk.position_limits.portfolio,
         maxOrderNotional: config.risk.max_order_notional,
         var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
-        drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total, capital: config.strategy.capital },
+        capital: config.strategy.capital,
+        drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
+        maxPositionPct: config.risk.max_position_pct,
+        stopLossPct: config.risk.stop_loss_pct,
       },
       ns,
     );

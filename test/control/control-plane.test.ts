@@ -63,10 +63,13 @@ describe('control plane over the bus', () => {
     await expect(sendControl(bus, { command: 'explode' })).rejects.toThrow(/unknown control command/);
   });
 
-  it('flatten closes every position', async () => {
+  it('flatten closes every position, or only the named symbol', async () => {
     ex.onSignal(sig('f1'));
     await new Promise((r) => setTimeout(r, 200));
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.1, 12);
+    await sendControl(bus, { command: 'flatten', symbol: 'ETH-USDT', reason: 'stop' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.1, 12); // another symbol's: untouched
     await sendControl(bus, { command: 'flatten', reason: 'eod' });
     await new Promise((r) => setTimeout(r, 200));
     expect(Math.abs(ex.book.quantity('binance', 'BTC-USDT'))).toBeLessThan(1e-12);

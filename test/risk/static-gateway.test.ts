@@ -140,7 +140,8 @@ describe('drawdown limits', () => {
       portfolioNotional: 1e9,
       maxOrderNotional: 1e9,
       publishIntervalMs: 60_000,
-      drawdown: { maxDaily: 0.05, maxTotal: 0.15, capital: 100_000 },
+      capital: 100_000,
+      drawdown: { maxDaily: 0.05, maxTotal: 0.15 },
     });
     gw.start();
     bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
@@ -187,7 +188,8 @@ describe('drawdown limits', () => {
       portfolioNotional: 1e9,
       maxOrderNotional: 1e9,
       publishIntervalMs: 60_000,
-      drawdown: { maxDaily: 0.5, maxTotal: 0.1, capital: 100_000 },
+      capital: 100_000,
+      drawdown: { maxDaily: 0.5, maxTotal: 0.1 },
     });
     gw.start();
     const day1 = 20_100n * DAY;
@@ -229,6 +231,52 @@ describe('drawdown limits', () => {
   });
 });
 
+describe('max_position_pct and stop loss', () => {
+  const tick = () => new Promise((r) => setTimeout(r, 1));
+  const positions = (...ps: { symbol: string; quantity: number; avgPrice: number; unrealizedPnl: number }[]) =>
+    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+      positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })),
+    })));
+
+  it('caps each symbol at max_position_pct of equity, following equity, in risk.limits and in risk.check', async () => {
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 100_000, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, maxPositionPct: 0.05 });
+    gw.start();
+    expect(gw.limits().perSymbolNotional).toBe(5_000);
+    expect(await check('BTC-USDT', Side.BUY, 100, 100)).toMatchObject({ approved: true, adjustedSize: 50 }); // 5,000 / 100
+    bus.publish(subjects.posPnl(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl: -20_000, tsNs: 1n })));
+    await tick();
+    expect(gw.limits().perSymbolNotional).toBe(4_000); // 5% of 80,000
+    gw.stop();
+  });
+
+  it('flattens a symbol once its unrealized loss reaches stop_loss_pct of the entry, once per position', async () => {
+    const flattens: { symbol: string; reason: string; operator: string }[] = [];
+    const breaches: string[] = [];
+    const subs = [
+      bus.subscribe(subjects.control('flatten'), (m) => void flattens.push(fromBinary(ControlCommandSchema, m.data))),
+      bus.subscribe(subjects.riskBreach(), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data).limit)),
+    ];
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 });
+    gw.start();
+    positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -1.9 }, { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 });
+    await tick();
+    expect(flattens).toEqual([]);
+    positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -2.1 }, { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 });
+    positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -2.5 }); // still losing: no second command
+    await tick();
+    expect(flattens).toHaveLength(1);
+    expect(flattens[0]).toMatchObject({ command: 'flatten', symbol: 'BTC-USDT', operator: 'risk-gateway', reason: 'stop loss BTC-USDT: 2.10% >= 2.00%' });
+    expect(breaches).toEqual(['stop_loss']);
+    positions(); // flat: the stop re-arms
+    positions({ symbol: 'BTC-USDT', quantity: -2, avgPrice: 100, unrealizedPnl: -5 }); // a new short, 2.5% down
+    await tick();
+    expect(flattens).toHaveLength(2);
+    expect(gw.stats.stops).toBe(2);
+    gw.stop();
+    for (const x of subs) x.unsubscribe();
+  });
+});
+
 describe('risk process config', () => {
   it('refuses bad configs with a typed error naming the field', async () => {
     const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
@@ -236,6 +284,8 @@ describe('risk process config', () => {
     expect(() => parseRiskConfig('{"limits":{}}')).toThrow(/nats/);
     expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/limits/);
     expect(parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}').nats).toBe('n');
-    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"drawdown":{"maxDaily":5,"maxTotal":0.1,"capital":1}}}')).toThrow(/limits.drawdown/);
+    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"capital":1,"drawdown":{"maxDaily":5,"maxTotal":0.1}}}')).toThrow(/limits.drawdown/);
+    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"drawdown":{"maxDaily":0.05,"maxTotal":0.1}}}')).toThrow(/limits.capital/);
+    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"stopLossPct":2}}')).toThrow(/stopLossPct/);
   });
 });

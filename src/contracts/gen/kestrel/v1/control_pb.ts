@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/control.proto.
  */
 export const file_kestrel_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXN0cmVsL3YxL2NvbnRyb2wucHJvdG8SCmtlc3RyZWwudjEiYQoOQ29udHJvbENvbW1hbmQSDwoHY29tbWFuZBgBIAEoCRINCgV2ZW51ZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSEAoIb3BlcmF0b3IYBCABKAkSDQoFdHNfbnMYBSABKAMiZgoMQ2lyY3VpdFN0YXRlEg0KBXZlbnVlGAEgASgJEg0KBXN0YXRlGAIgASgJEhAKCGZhaWx1cmVzGAMgASgNEg0KBXRzX25zGAQgASgDEhcKD21hbnVhbF9vdmVycmlkZRgFIAEoCGIGcHJvdG8z");
+  fileDesc("ChhrZXN0cmVsL3YxL2NvbnRyb2wucHJvdG8SCmtlc3RyZWwudjEicQoOQ29udHJvbENvbW1hbmQSDwoHY29tbWFuZBgBIAEoCRINCgV2ZW51ZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSEAoIb3BlcmF0b3IYBCABKAkSDQoFdHNfbnMYBSABKAMSDgoGc3ltYm9sGAYgASgJImYKDENpcmN1aXRTdGF0ZRINCgV2ZW51ZRgBIAEoCRINCgVzdGF0ZRgCIAEoCRIQCghmYWlsdXJlcxgDIAEoDRINCgV0c19ucxgEIAEoAxIXCg9tYW51YWxfb3ZlcnJpZGUYBSABKAhiBnByb3RvMw");
 
 /**
  * Emergency controls on ctl.* subjects.
@@ -44,6 +44,13 @@ export type ControlCommand = Message<"kestrel.v1.ControlCommand"> & {
    * @generated from field: int64 ts_ns = 5;
    */
   tsNs: bigint;
+
+  /**
+   * flatten: only this symbol's positions (empty = all)
+   *
+   * @generated from field: string symbol = 6;
+   */
+  symbol: string;
 };
 
 /**
