@@ -23,6 +23,8 @@ export interface RiskExposure {
 export class LocalRiskGuard {
   private limits: RiskLimits | undefined;
   private readonly symbolLimits = new Map<string, SymbolLimit>();
+  /** Symbols whose risk-increasing orders the gateway decides (correlation limit). */
+  private checkSymbols: ReadonlySet<string> = new Set();
   private refreshedNs = 0n;
   private sub: Subscription | undefined;
   reason: RejectReason = RejectReason.UNKNOWN;
@@ -53,6 +55,7 @@ export class LocalRiskGuard {
     this.limits = l;
     this.symbolLimits.clear();
     for (const s of l.symbols) this.symbolLimits.set(s.symbol, s);
+    this.checkSymbols = new Set(l.checkSymbols);
     this.refreshedNs = nowNs;
   }
 
@@ -97,6 +100,10 @@ export class LocalRiskGuard {
     }
     if (near) {
       this.detail = 'near a risk limit';
+      return RiskDecision.BOUNDARY;
+    }
+    if (!reduces && this.checkSymbols.has(symbol)) {
+      this.detail = 'correlated with a held position: the gateway decides';
       return RiskDecision.BOUNDARY;
     }
     return RiskDecision.APPROVED;

@@ -34,7 +34,7 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   if (dd !== undefined && (!frac(dd.maxDaily) || !frac(dd.maxTotal))) {
     throw new RiskConfigError('risk config: "limits.drawdown" needs maxDaily and maxTotal in (0, 1]');
   }
-  for (const k of ['maxPositionPct', 'stopLossPct'] as const) {
+  for (const k of ['maxPositionPct', 'stopLossPct', 'maxCorrelation'] as const) {
     if (l[k] !== undefined && !frac(l[k])) throw new RiskConfigError(`risk config: "limits.${k}" must be in (0, 1]`);
   }
   if ((dd !== undefined || l.maxPositionPct !== undefined) && !(typeof l.capital === 'number' && l.capital > 0)) {

@@ -10,7 +10,10 @@
  * max_position_pct tightens the per-symbol cap to a fraction of equity (published in risk.limits);
  * stop_loss_pct flattens a symbol (ctl.flatten with the symbol) whose unrealized loss reaches that
  * fraction of its entry notional.
- * Stands in until the full gateway (correlation limits) exists; it is also the SPEC's
+ * max_correlation refuses risk-increasing orders whose exposure would move with a held position's
+ * (EWMA correlation of bar returns) and names those symbols in risk.limits.check_symbols, so that
+ * executors send such orders to risk.check instead of approving them locally.
+ * It is also the SPEC's
  * "fallback to static caps on compute degradation".
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
@@ -34,7 +37,7 @@ import {
 } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { createLogger } from '../observability/logger.js';
-import { DrawdownTracker, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
+import { DrawdownTracker, EwmaCorrelation, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
 
 export interface StaticLimitsConfig {
   perSymbolNotional: number;
@@ -57,7 +60,16 @@ export interface StaticLimitsConfig {
    * of its entry notional, the gateway sends ctl.flatten for that symbol (once per position).
    */
   stopLossPct?: number;
+  /**
+   * Correlation limit (SPEC risk.max_correlation): a risk-increasing order is refused when its
+   * exposure would move with a held position's at an EWMA return correlation above this. Uses the
+   * same marks and bars as VaR (`var.barMs`, `var.lambda`; 1 s and 0.94 without `var`).
+   */
+  maxCorrelation?: number;
 }
+
+/** Bars of joint returns before a pair's correlation is trusted (before that: static caps only). */
+export const MIN_CORRELATION_BARS = 20;
 
 export interface DrawdownLimitConfig {
   /** Fraction of the day's peak equity, e.g. 0.05. */
@@ -93,6 +105,8 @@ export class StaticRiskGateway {
   /** Latest mid per symbol (any venue) and the mid at the previous bar. */
   private readonly marks = new Map<string, { mid: number; prev: number }>();
   private readonly vols = new Map<string, EwmaVolatility>();
+  /** Pairwise EWMA correlation, key "A|B" with A < B, and how many joint returns fed it. */
+  private readonly corrs = new Map<string, { c: EwmaCorrelation; n: number }>();
   readonly stats = { checks: 0, approved: 0, rejected: 0, adjusted: 0, breaches: 0, stops: 0 };
   private readonly dd = new DrawdownTracker();
   /** Set while a drawdown limit is breached: only position-reducing orders pass. */
@@ -168,7 +182,7 @@ export class StaticRiskGateway {
         }
       }),
     );
-    if (this.cfg.var) {
+    if (this.cfg.var || this.cfg.maxCorrelation) {
       this.subs.push(
         this.bus.subscribe(patterns.mdNormAll(this.ns), (m) => {
           try {
@@ -179,7 +193,7 @@ export class StaticRiskGateway {
           }
         }),
       );
-      this.barTimer = setInterval(() => this.onBar(), this.cfg.var.barMs ?? 1000);
+      this.barTimer = setInterval(() => this.onBar(), this.cfg.var?.barMs ?? 1000);
       this.barTimer.unref();
     }
     this.publishLimits();
@@ -280,14 +294,54 @@ export class StaticRiskGateway {
   /** Close one bar: log return since the previous bar feeds each symbol's EWMA variance. */
   onBar(): void {
     const lambda = this.cfg.var?.lambda ?? 0.94;
+    const returns: [string, number][] = [];
     for (const [symbol, m] of this.marks) {
       if (m.prev > 0) {
         let v = this.vols.get(symbol);
         if (!v) this.vols.set(symbol, (v = new EwmaVolatility(lambda)));
-        v.update(Math.log(m.mid / m.prev));
+        const r = Math.log(m.mid / m.prev);
+        v.update(r);
+        returns.push([symbol, r]);
       }
       m.prev = m.mid;
     }
+    if (!this.cfg.maxCorrelation) return;
+    returns.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    for (let i = 0; i < returns.length; i++)
+      for (let j = i + 1; j < returns.length; j++) {
+        const key = `${returns[i]![0]}|${returns[j]![0]}`;
+        let e = this.corrs.get(key);
+        if (!e) this.corrs.set(key, (e = { c: new EwmaCorrelation(lambda), n: 0 }));
+        e.c.update(returns[i]![1], returns[j]![1]);
+        e.n++;
+      }
+  }
+
+  /** EWMA return correlation of two symbols, NaN until MIN_CORRELATION_BARS joint returns. */
+  correlation(a: string, b: string): number {
+    const e = this.corrs.get(a < b ? `${a}|${b}` : `${b}|${a}`);
+    return e && e.n >= MIN_CORRELATION_BARS ? e.c.correlation : Number.NaN;
+  }
+
+  /** A held position that an exposure in `symbol` of sign `dir` would move with beyond the limit. */
+  private correlatedWith(symbol: string, dir: number): { symbol: string; rho: number } | undefined {
+    const max = this.cfg.maxCorrelation;
+    if (!max) return undefined;
+    for (const [held, p] of this.positions) {
+      if (held === symbol || Math.abs(p.qty) < 1e-12) continue;
+      const rho = this.correlation(symbol, held);
+      if (dir * Math.sign(p.qty) * rho > max) return { symbol: held, rho };
+    }
+    return undefined;
+  }
+
+  /** Symbols where some risk-increasing order could break the correlation limit: executors ask first. */
+  private checkSymbols(): string[] {
+    const max = this.cfg.maxCorrelation;
+    if (!max) return [];
+    const out: string[] = [];
+    for (const symbol of this.marks.keys()) if (this.correlatedWith(symbol, 1) || this.correlatedWith(symbol, -1)) out.push(symbol);
+    return out;
   }
 
   /**
@@ -339,6 +393,7 @@ export class StaticRiskGateway {
       symbols: Object.entries(this.cfg.symbols ?? {}).map(([symbol, s]) => create(SymbolLimitSchema, { symbol, ...s })),
       reduceOnly: this.reduceOnly !== undefined,
       reduceOnlyReason: this.reduceOnly ?? '',
+      checkSymbols: this.checkSymbols(),
     });
   }
 
@@ -390,6 +445,10 @@ export class StaticRiskGateway {
       if (this.cfg.portfolioNotional > 0) allowed = Math.min(allowed, Math.max(0, (this.cfg.portfolioNotional - gross) / px));
     }
     if (!(allowed > 0)) return this.reject(RejectReason.RISK_LIMIT, `no room for ${o.symbol} (position ${cur})`);
+    if (!reduces) {
+      const c = this.correlatedWith(o.symbol, sign);
+      if (c) return this.reject(RejectReason.RISK_LIMIT, `correlation ${o.symbol}~${c.symbol} ${c.rho.toFixed(2)} > ${this.cfg.maxCorrelation}`);
+    }
     if (this.cfg.var && !reduces) {
       const after = this.varOf({ symbol: o.symbol, qty: sign * allowed });
       if (!after.degraded && after.var > this.cfg.var.maxVar) {

@@ -199,6 +199,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
         maxPositionPct: config.risk.max_position_pct,
         stopLossPct: config.risk.stop_loss_pct,
+        maxCorrelation: config.risk.max_correlation,
       },
       ns,
     );

@@ -277,6 +277,47 @@ describe('max_position_pct and stop loss', () => {
   });
 });
 
+describe('correlation limit', () => {
+  it('refuses exposure that moves with a held position above max_correlation; hedges pass; executors are told to ask', async () => {
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, maxCorrelation: 0.7 });
+    gw.start();
+    // Bars of marks: BTC and ETH move together (ρ ≈ 0.98), SOL independently.
+    let btc = 100, eth = 10, sol = 50;
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    for (let i = 0; i <= 30; i++) {
+      const common = rnd() * 0.01;
+      btc *= Math.exp(common + rnd() * 0.001);
+      eth *= Math.exp(common + rnd() * 0.001);
+      sol *= Math.exp(rnd() * 0.01);
+      gw.onMark('BTC-USDT', btc);
+      gw.onMark('ETH-USDT', eth);
+      gw.onMark('SOL-USDT', sol);
+      gw.onBar();
+    }
+    expect(gw.correlation('BTC-USDT', 'ETH-USDT')).toBeGreaterThan(0.9);
+    expect(Math.abs(gw.correlation('BTC-USDT', 'SOL-USDT'))).toBeLessThan(0.7);
+    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+      positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 })],
+    })));
+    await new Promise((r) => setTimeout(r, 1));
+    const long = await check('ETH-USDT', Side.BUY, 1, 10);
+    expect(long).toMatchObject({ approved: false, reason: RejectReason.RISK_LIMIT });
+    expect(long.rejectReason).toMatch(/^correlation ETH-USDT~BTC-USDT 0\.9\d > 0\.7$/);
+    expect((await check('ETH-USDT', Side.SELL, 1, 10)).approved).toBe(true); // a hedge
+    expect((await check('SOL-USDT', Side.BUY, 1, 50)).approved).toBe(true); // uncorrelated
+    // Executors learn which symbols to send to risk.check.
+    const l = gw.limits();
+    expect(l.checkSymbols).toContain('ETH-USDT');
+    expect(l.checkSymbols).not.toContain('SOL-USDT');
+    const guard = new LocalRiskGuard(1_000_000_000n, 0.9);
+    guard.update(l, 0n);
+    expect(guard.check('ETH-USDT', 1, 10, { symbolQty: 0, grossNotional: 100 }, 0n)).toBe(RiskDecision.BOUNDARY);
+    expect(guard.check('SOL-USDT', 1, 50, { symbolQty: 0, grossNotional: 100 }, 0n)).toBe(RiskDecision.APPROVED);
+    gw.stop();
+  });
+});
+
 describe('risk process config', () => {
   it('refuses bad configs with a typed error naming the field', async () => {
     const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
