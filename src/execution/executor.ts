@@ -552,7 +552,17 @@ export class Executor {
     const shadow = this.cfg.mode === 'shadow';
     const allocs = this.router.route(s.symbol, s.side, s.size, venues, (v) => this.eligible(v) && (shadow || !this.precision.entry(v, s.symbol)!.shadowOnly));
     if (allocs.length === 0) return this.rejectNoVenue(s, venues, shadow);
-    for (let i = 0; i < allocs.length; i++) this.placeAllocation(s, allocs[i]!, allocs.length > 1 ? i : -1);
+    // Each slice is an order in flight: the global and symbol caps bound the slices, not just the
+    // signal (the router puts the best-priced first).
+    const room = Math.min(
+      this.cfg.concurrency.globalMaxInflight - this.inflight,
+      this.cfg.concurrency.perSymbolMaxInflight - (this.symbolInflight.get(s.symbol) ?? 0),
+    );
+    const n = Math.max(0, Math.min(allocs.length, room));
+    for (let i = 0; i < n; i++) this.placeAllocation(s, allocs[i]!, allocs.length > 1 ? i : -1);
+    for (let i = n; i < allocs.length; i++) {
+      this.reject(s, allocs[i]!.venue, RejectReason.CONCURRENCY_LIMIT, `slice ${i + 1} of ${allocs.length} dropped: in-flight caps reached`);
+    }
   }
 
   private rejectNoVenue(s: ExecSignal, venues: readonly string[], shadow: boolean): void {
@@ -597,19 +607,32 @@ export class Executor {
       this.createAndQueue(a.venue, s.symbol, s.side, size, price, '', traceId, s.strategyId, s);
       return;
     }
-    // Boundary case: the gateway decides (10 ms, reject on timeout). The slot is held meanwhile so
-    // that caps stay exact.
+    // Boundary case: the gateway decides (10 ms, reject on timeout). A slot is reserved meanwhile so
+    // that the caps stay exact while the answer is pending.
     this.counters.riskChecks++;
+    this.reserve(a.venue, s.symbol, 1);
     void this.gatewayCheck(s, a.venue, size, price).then((r) => {
+      this.reserve(a.venue, s.symbol, -1);
       if (this.closed) return;
-      if (!r.ok) return this.reject(s, a.venue, r.reason, r.detail);
-      if (this.expired(s, nowNs())) return this.reject(s, a.venue, RejectReason.SIGNAL_EXPIRED, 'expired during risk check');
+      const refuse = (reason: RejectReason, detail: string): void => {
+        this.reject(s, a.venue, reason, detail);
+        this.pump(); // the reserved slot is free again
+      };
+      if (!r.ok) return refuse(r.reason, r.detail);
+      if (this.expired(s, nowNs())) return refuse(RejectReason.SIGNAL_EXPIRED, 'expired during risk check');
       const e = this.precision.entry(a.venue, s.symbol)!;
       const adj = e.lotStep > 0 ? Math.floor(r.size / e.lotStep + 1e-9) * e.lotStep : r.size;
       const finalSize = Math.min(size, Math.round(adj * e.lotScale) / e.lotScale);
-      if (finalSize < e.minLot) return this.reject(s, a.venue, RejectReason.RISK_LIMIT, `risk-adjusted size ${r.size} below min lot`);
+      if (finalSize < e.minLot) return refuse(RejectReason.RISK_LIMIT, `risk-adjusted size ${r.size} below min lot`);
       this.createAndQueue(a.venue, s.symbol, s.side, finalSize, price, '', traceId, s.strategyId, s);
     });
+  }
+
+  /** Hold (+1) or give back (−1) an in-flight slot for an order still waiting on risk.check. */
+  private reserve(venue: string, symbol: string, d: 1 | -1): void {
+    this.inflight += d;
+    this.venueInflight.set(venue, (this.venueInflight.get(venue) ?? 0) + d);
+    this.symbolInflight.set(symbol, (this.symbolInflight.get(symbol) ?? 0) + d);
   }
 
   private async gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<{ ok: boolean; size: number; reason: RejectReason; detail: string }> {

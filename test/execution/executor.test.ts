@@ -222,6 +222,20 @@ describe('executor against the simulated venue', () => {
     expect(ex.counters.riskChecks).toBe(1);
   });
 
+  it('holds an in-flight slot while risk.check is pending, so the caps stay exact', async () => {
+    risk.setLimits({ perSymbolNotional: 60, portfolioNotional: 1e9, maxOrderNotional: 1e9 });
+    await make({ concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 1, perVenueMaxInflight: { binance: 1 } } });
+    await until(() => ex.risk.current?.perSymbolNotional === 60);
+    ex.onSignal(signal({ size: 0.55 })); // near the limit: asks the gateway
+    expect(ex.counters.riskChecks).toBe(1);
+    expect(ex.orders.size).toBe(0); // no order yet ...
+    expect(ex.inflightCount).toBe(1); // ... but its slot is taken
+    ex.onSignal(signal({ side: Side.SELL, size: 0.01 }));
+    expect(ex.queuedCount).toBe(1); // waits for the slot instead of exceeding the cap
+    await until(() => ex.counters.fills === 2);
+    expect(ex.inflightCount).toBe(0);
+  });
+
   it('kill switch refuses signals until resumed; paused venue is not routed to', async () => {
     await make();
     await ex.kill('test');

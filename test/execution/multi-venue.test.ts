@@ -19,6 +19,15 @@ import { RULES, startVenue, tmpDir, binanceSpec, type TestVenue } from './harnes
 
 const OKX_CREDS = { apiKey: 'okx-key', apiSecret: 'okx-secret', passphrase: 'okx-pass' };
 
+function okxSpecOf() {
+  return create(VenueSpecSchema, {
+    venue: 'okx',
+    hasPrivateWs: true,
+    venuePolicy: 'production',
+    symbols: [create(SymbolSpecSchema, { symbol: 'BTC-USDT', minTick: 0.01, minLot: 0.0001, lotStep: 0.0001, maxOrderSize: 100, priceBandPct: 0.05, takerFee: 0.0005 })],
+  });
+}
+
 describe('routing across venues', () => {
   let bus: InProcessBus;
   let binance: TestVenue;
@@ -34,12 +43,7 @@ describe('routing across venues', () => {
     binance = await startVenue(bus);
     okxSim = await new OkxPrivateSim({ symbols: [{ ...RULES, takerFee: 0.0005 }], balances: { USDT: 1e7, BTC: 1000 }, credentials: OKX_CREDS, rateLimit: { limit: 0, windowMs: 1000 } }).start();
     okxClient = new OkxOrderClient({ wsUrl: okxSim.wsUrl, credentials: OKX_CREDS });
-    const okxSpec = create(VenueSpecSchema, {
-      venue: 'okx',
-      hasPrivateWs: true,
-      venuePolicy: 'production',
-      symbols: [create(SymbolSpecSchema, { symbol: 'BTC-USDT', minTick: 0.01, minLot: 0.0001, lotStep: 0.0001, maxOrderSize: 100, priceBandPct: 0.05, takerFee: 0.0005 })],
-    });
+    const okxSpec = okxSpecOf();
     okxGw = new OrderGateway({ bus, client: okxClient, spec: okxSpec });
     await okxGw.start();
     risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
@@ -79,5 +83,31 @@ describe('routing across venues', () => {
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.7, 12);
     expect(ex.book.net('BTC-USDT')).toBeCloseTo(1, 12);
     expect(await ex.reconcileBalances({ binance: { BTC: 1000 }, okx: { BTC: 1000 } })).toEqual([]);
+  });
+
+  it('never exceeds the global in-flight cap with a split signal: slices beyond it are refused', async () => {
+    const capDir = tmpDir('kestrel-sor-cap-');
+    const capped = new Executor(
+      { bus, venues: [binanceSpec(), okxSpecOf()], market: binance.market, recon: { binance: binance.client, okx: okxClient } },
+      { mode: 'live', walDir: capDir, clientIdPrefix: 'CP', concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 8, perVenueMaxInflight: { default: 8 } } },
+    );
+    const refused: string[] = [];
+    capped.onReject((e) => refused.push(`${e.venue}: ${e.detail}`));
+    await capped.start();
+    binance.setBook(100, 100.1, 5);
+    okxSim.feedBook('BTC-USDT', [[100, 0.3]], [[100.12, 0.3]]);
+    binance.market.update('okx', 'BTC-USDT', 100, 100.12, 0.3, 0.3, nowNs());
+    capped.onSignal({
+      strategyId: 'sor', symbol: 'BTC-USDT', side: Side.BUY, size: 1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
+      minFillQty: 0, urgency: Urgency.HIGH, traceId: 'sor-cap', sourceSequence: 2n, emitTsNs: nowNs(), refPrice: 0,
+    });
+    expect([...capped.orders.values()].map((o) => [o.venue, o.size])).toEqual([['okx', 0.3]]);
+    expect(capped.inflightCount).toBe(1);
+    expect(refused).toEqual(['binance: slice 2 of 2 dropped: in-flight caps reached']);
+    const end = Date.now() + 3000;
+    while (capped.inflightCount > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    expect(capped.inflightCount).toBe(0);
+    await capped.close();
+    fs.rmSync(capDir, { recursive: true, force: true });
   });
 });
