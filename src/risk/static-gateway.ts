@@ -305,7 +305,7 @@ export class StaticRiskGateway {
       }
       m.prev = m.mid;
     }
-    if (!this.cfg.maxCorrelation) return;
+    if (!this.cfg.maxCorrelation && !this.cfg.var) return;
     returns.sort((a, b) => (a[0] < b[0] ? -1 : 1));
     for (let i = 0; i < returns.length; i++)
       for (let j = i + 1; j < returns.length; j++) {
@@ -345,11 +345,13 @@ export class StaticRiskGateway {
   }
 
   /**
-   * Portfolio VaR/CVaR over one bar with the undiversified (perfect correlation) bound
-   * Σ|exposure_i|·σ_i·z — conservative for a limit. `degraded` when a held symbol has no volatility
-   * yet: the static caps alone then decide (SPEC "fallback to static caps on compute degradation").
+   * Portfolio VaR/CVaR over one bar: z·sqrt(Σ_i Σ_j s_i s_j ρ_ij) with s_i the signed exposure × σ_i
+   * and ρ the EWMA correlations of bar returns (`diversified`); while some pair's correlation is not
+   * yet trusted, the undiversified bound Σ|s_i|·z (perfect correlation), conservative for a limit.
+   * `degraded` when a held symbol has no volatility yet: the static caps alone then decide (SPEC
+   * "fallback to static caps on compute degradation").
    */
-  varOf(extra?: { symbol: string; qty: number }): { var: number; cvar: number; gross: number; degraded: boolean } {
+  varOf(extra?: { symbol: string; qty: number }): { var: number; cvar: number; gross: number; degraded: boolean; diversified: boolean } {
     const conf = this.cfg.var?.confidence ?? 0.95;
     let sigmaExposure = 0;
     let gross = 0;
@@ -357,6 +359,8 @@ export class StaticRiskGateway {
     const qtys = new Map<string, number>();
     for (const [sym, p] of this.positions) qtys.set(sym, p.qty);
     if (extra) qtys.set(extra.symbol, (qtys.get(extra.symbol) ?? 0) + extra.qty);
+    // Signed σ-weighted exposures: the diversified variance needs the directions.
+    const legs: { sym: string; s: number }[] = [];
     for (const [sym, q] of qtys) {
       if (q === 0) continue;
       const px = this.marks.get(sym)?.mid ?? this.positions.get(sym)?.px ?? 0;
@@ -364,9 +368,33 @@ export class StaticRiskGateway {
       gross += exposure;
       const v = this.vols.get(sym);
       if (!v || Number.isNaN(v.variance)) degraded = true;
-      else sigmaExposure += exposure * v.sigma;
+      else {
+        sigmaExposure += exposure * v.sigma;
+        legs.push({ sym, s: Math.sign(q) * exposure * v.sigma });
+      }
     }
-    return { var: sigmaExposure * varMultiplier(conf), cvar: sigmaExposure * cvarMultiplier(conf), gross, degraded };
+    // Σ_i Σ_j s_i s_j ρ_ij once every pair's correlation is trusted; until then the undiversified
+    // bound Σ|s_i| (perfect correlation), which is never smaller.
+    let sigmaP = sigmaExposure;
+    let diversified = legs.length <= 1;
+    if (legs.length > 1) {
+      let variance = 0;
+      let known = true;
+      for (let i = 0; i < legs.length && known; i++)
+        for (let j = 0; j < legs.length; j++) {
+          const rho = i === j ? 1 : this.correlation(legs[i]!.sym, legs[j]!.sym);
+          if (Number.isNaN(rho)) {
+            known = false;
+            break;
+          }
+          variance += legs[i]!.s * legs[j]!.s * rho;
+        }
+      if (known) {
+        sigmaP = Math.sqrt(Math.max(0, variance));
+        diversified = true;
+      }
+    }
+    return { var: sigmaP * varMultiplier(conf), cvar: sigmaP * cvarMultiplier(conf), gross, degraded, diversified };
   }
 
   stop(): void {
