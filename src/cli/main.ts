@@ -3,8 +3,7 @@
  * kestrel: the one command-line entry point. `start` runs the default paper session on bundled real
  * data with embedded defaults; other subcommands run backtests, check config, or run one service.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Bus } from '../bus/bus.js';
@@ -15,6 +14,7 @@ import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
 import { runBacktest, type BacktestReport } from '../replay/backtest.js';
 import { formatFlags, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
+import { isEntryPoint } from './entry.js';
 
 const commonFlags: FlagSpec[] = [
   { name: 'config', kind: 'string', metavar: 'FILE', help: 'YAML overlay merged over config/default.yaml' },
@@ -218,10 +218,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   return cmd.run(flags, positionals);
 }
 
-// Through the npm bin symlink argv[1] is the link, so compare real paths.
-const invokedDirectly =
-  process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-if (invokedDirectly) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -23,6 +23,7 @@ import { BusMarketFeed } from './market-feed.js';
 import { exportExecutorMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
+import { runAsEntryPoint } from '../cli/entry.js';
 
 export interface ExecutorVenueConfig {
   /** VenueSpec in protobuf JSON form (reference data). */
@@ -252,13 +253,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${fs.realpathSync(process.argv[1])}`).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`executor failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsEntryPoint(import.meta.url, 'executor failed', main, true);

@@ -4,24 +4,10 @@
  * values omitted, fields in number order); test/execution/order-encoder.test.ts checks that on random
  * requests. About 10x cheaper than create()+toBinary() because nothing is built but the bytes.
  */
-import { OrderType, Side, TimeInForce } from '../contracts/index.js';
+import { OrderType, Side, TimeInForce, type OrderRequest } from '../contracts/index.js';
 
-export interface OrderRequestFields {
-  clientId: string;
-  venue: string;
-  symbol: string;
-  side: Side;
-  size: number;
-  price: number;
-  tif: TimeInForce;
-  orderType: OrderType;
-  orderGroupId: string;
-  nonce: bigint;
-  strategyId: string;
-  traceId: string;
-  shadow: boolean;
-  createdTsNs: bigint;
-}
+/** The OrderRequest contract's fields (src/contracts), without the protobuf-es message markers. */
+export type OrderRequestFields = Omit<OrderRequest, '$typeName' | '$unknown'>;
 
 const utf8 = new TextEncoder();
 const f64 = new Float64Array(1);

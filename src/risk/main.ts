@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { NatsBus } from '../bus/nats-bus.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
+import { runAsEntryPoint } from '../cli/entry.js';
 
 export class RiskConfigError extends Error {
   override readonly name = 'RiskConfigError';
@@ -65,13 +66,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${fs.realpathSync(process.argv[1])}`).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`risk gateway failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsEntryPoint(import.meta.url, 'risk gateway failed', main);

@@ -252,14 +252,13 @@ export class StaticRiskGateway {
       reason = `daily drawdown ${(daily * 100).toFixed(2)}% >= ${(lim.maxDaily * 100).toFixed(2)}%`;
       breach = { limit: 'drawdown.max_daily', value: daily, threshold: lim.maxDaily };
     }
-    const entering = reason !== undefined && this.reduceOnly === undefined;
     const changed = (reason === undefined) !== (this.reduceOnly === undefined);
     this.reduceOnly = reason;
     if (changed) {
       if (reason) this.log.warn({ reason, equity }, 'drawdown limit breached: reduce-only');
       else this.log.info({ equity }, 'drawdown back within limits: orders may add risk again');
     }
-    if (entering && breach) {
+    if (changed && breach) {
       this.stats.breaches++;
       try {
         this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, ...breach })));

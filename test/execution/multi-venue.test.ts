@@ -53,6 +53,21 @@ describe('routing across venues', () => {
     await ex.start();
   });
 
+  /** Binance ask 100.10 (fee 0.1 %) vs OKX ask 100.12 (fee 0.05 %): OKX is cheaper net, shows 0.3. */
+  function setBooks(): void {
+    binance.setBook(100, 100.1, 5);
+    okxSim.feedBook('BTC-USDT', [[100, 0.3]], [[100.12, 0.3]]);
+    binance.market.update('okx', 'BTC-USDT', 100, 100.12, 0.3, 0.3, nowNs());
+  }
+
+  /** A signal to buy 1 BTC: more than the cheaper venue shows, so it splits. */
+  function buyOne(traceId: string, sourceSequence: bigint) {
+    return {
+      strategyId: 'sor', symbol: 'BTC-USDT', side: Side.BUY, size: 1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
+      minFillQty: 0, urgency: Urgency.HIGH, traceId, sourceSequence, emitTsNs: nowNs(), refPrice: 0,
+    };
+  }
+
   afterAll(async () => {
     await ex.close();
     risk.stop();
@@ -63,14 +78,8 @@ describe('routing across venues', () => {
   });
 
   it('splits by net price and displayed size, fills on both venues, nets positions', async () => {
-    // Binance ask 100.10 (fee 0.1 %) vs OKX ask 100.12 (fee 0.05 %): OKX is cheaper net, shows 0.3.
-    binance.setBook(100, 100.1, 5);
-    okxSim.feedBook('BTC-USDT', [[100, 0.3]], [[100.12, 0.3]]);
-    binance.market.update('okx', 'BTC-USDT', 100, 100.12, 0.3, 0.3, nowNs());
-    ex.onSignal({
-      strategyId: 'sor', symbol: 'BTC-USDT', side: Side.BUY, size: 1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
-      minFillQty: 0, urgency: Urgency.HIGH, traceId: 'sor-1', sourceSequence: 1n, emitTsNs: nowNs(), refPrice: 0,
-    });
+    setBooks();
+    ex.onSignal(buyOne('sor-1', 1n));
     const orders = [...ex.orders.values()];
     expect(orders.map((o) => [o.venue, o.size])).toEqual([
       ['okx', 0.3],
@@ -94,13 +103,8 @@ describe('routing across venues', () => {
     const refused: string[] = [];
     capped.onReject((e) => refused.push(`${e.venue}: ${e.detail}`));
     await capped.start();
-    binance.setBook(100, 100.1, 5);
-    okxSim.feedBook('BTC-USDT', [[100, 0.3]], [[100.12, 0.3]]);
-    binance.market.update('okx', 'BTC-USDT', 100, 100.12, 0.3, 0.3, nowNs());
-    capped.onSignal({
-      strategyId: 'sor', symbol: 'BTC-USDT', side: Side.BUY, size: 1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
-      minFillQty: 0, urgency: Urgency.HIGH, traceId: 'sor-cap', sourceSequence: 2n, emitTsNs: nowNs(), refPrice: 0,
-    });
+    setBooks();
+    capped.onSignal(buyOne('sor-cap', 2n));
     expect([...capped.orders.values()].map((o) => [o.venue, o.size])).toEqual([['okx', 0.3]]);
     expect(capped.inflightCount).toBe(1);
     expect(refused).toEqual(['binance: slice 2 of 2 dropped: in-flight caps reached']);

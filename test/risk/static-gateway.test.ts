@@ -122,6 +122,9 @@ describe('drawdown limits', () => {
   const pnl = (totalPnl: number, tsNs: bigint) =>
     bus.publish(subjects.posPnl(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl, tsNs })));
   const tick = () => new Promise((r) => setTimeout(r, 1));
+  /** Caps out of the way, 100,000 capital, only the drawdown limits apply. */
+  const drawdownGateway = (maxDaily: number, maxTotal: number) =>
+    new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, drawdown: { maxDaily, maxTotal } });
 
   it('turns reduce-only past max_daily: executors see it in risk.limits, the gateway refuses risk-increasing orders, one breach is published', async () => {
     const breaches: { limit: string; value: number; threshold: number }[] = [];
@@ -135,14 +138,7 @@ describe('drawdown limits', () => {
     ];
     const guard = new LocalRiskGuard(1_000_000_000n, 0.9);
     guard.subscribe(bus, () => 0n);
-    const gw = new StaticRiskGateway(bus, {
-      perSymbolNotional: 1e9,
-      portfolioNotional: 1e9,
-      maxOrderNotional: 1e9,
-      publishIntervalMs: 60_000,
-      capital: 100_000,
-      drawdown: { maxDaily: 0.05, maxTotal: 0.15 },
-    });
+    const gw = drawdownGateway(0.05, 0.15);
     gw.start();
     bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 2, avgPrice: 100 })],
@@ -183,14 +179,7 @@ describe('drawdown limits', () => {
   });
 
   it('holds a total-drawdown breach across days until an operator resets it', async () => {
-    const gw = new StaticRiskGateway(bus, {
-      perSymbolNotional: 1e9,
-      portfolioNotional: 1e9,
-      maxOrderNotional: 1e9,
-      publishIntervalMs: 60_000,
-      capital: 100_000,
-      drawdown: { maxDaily: 0.5, maxTotal: 0.1 },
-    });
+    const gw = drawdownGateway(0.5, 0.1);
     gw.start();
     const day1 = 20_100n * DAY;
     pnl(0, day1);
