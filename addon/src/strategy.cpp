@@ -320,7 +320,11 @@ void ReferenceStrategy::evaluate(SymbolState& s, const TickView& tick, SignalSin
   const double edge = std::fabs(mid - s.fit.mu) * 0.5;
   const double var_h = s.fit.sigma * s.fit.sigma * 0.75 / (2 * s.fit.kappa);
   const double f_star = edge * mid / var_h;
-  const double f = p_.kelly_fraction * confidence * f_star;
+  if (!(f_star > 0)) return;  // NaN (degenerate fit) must not size at the cap
+  // f* is the Kelly stake as a fraction of capital; above 1 it asks for leverage, which a spot
+  // strategy does not take. Uncapped, f* (often in the hundreds) swamped capital and max_size.
+  const double f_unlev = f_star < 1 ? f_star : 1.0;
+  const double f = p_.kelly_fraction * confidence * f_unlev;
   const double raw = f * p_.capital / mid;
   const double size = raw < p_.max_size ? raw : p_.max_size;
   if (!(size >= p_.min_size)) return;
