@@ -582,7 +582,8 @@ export class Executor {
   private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
     const shadow = this.cfg.mode === 'shadow';
     const now = nowNs();
-    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, this.deps.market.get(a.venue, s.symbol), now, shadow, this.cfg.tif === TimeInForce.GTC);
+    const snap = this.deps.market.get(a.venue, s.symbol);
+    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, snap, now, shadow, this.cfg.tif === TimeInForce.GTC);
     if (!g.ok) return this.reject(s, a.venue, g.reason, g.detail);
     if (g.corrections !== 0) this.counters.corrected++;
     const price = g.price;
@@ -596,7 +597,10 @@ export class Executor {
       symbolQty: this.book.net(s.symbol) + (this.symbolPending.get(s.symbol) ?? 0),
       grossNotional: this.book.grossNotional(),
     };
-    const d = this.risk.check(s.symbol, signed, price, exposure, now);
+    // A SELL fills at or above its limit: valued at the limit, a wide slippage cap would understate
+    // its notional. The guard values every order at the worse of its limit and mid.
+    const valuePx = snap ? Math.max(price, (snap.bid + snap.ask) / 2) : price;
+    const d = this.risk.check(s.symbol, signed, valuePx, exposure, now);
     if (d === RiskDecision.REJECTED) return this.reject(s, a.venue, this.risk.reason, this.risk.detail);
     const limited = this.rateLimiter?.tryTake(a.venue, now);
     if (limited) return this.reject(s, a.venue, RejectReason.RATE_LIMIT, limited);

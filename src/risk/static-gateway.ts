@@ -449,7 +449,9 @@ export class StaticRiskGateway {
     const o = req.proposedOrder;
     if (!o) return this.reject(RejectReason.UNKNOWN, 'risk.check without proposed_order');
     if (!(this.cfg.tradingEnabled ?? true)) return this.reject(RejectReason.RISK_LIMIT, 'trading disabled');
-    const px = o.price > 0 ? o.price : (this.positions.get(o.symbol)?.px ?? 0);
+    // Valued at the worse of the limit and the mark: a SELL limit far under the market fills near
+    // the market, so its limit would understate the notional.
+    const px = Math.max(o.price, this.marks.get(o.symbol)?.mid ?? 0) || (this.positions.get(o.symbol)?.px ?? 0);
     if (!(px > 0)) return this.reject(RejectReason.RISK_LIMIT, 'no price to value the order');
     const sign = o.side === Side.SELL ? -1 : 1;
     const cur = this.positions.get(o.symbol)?.qty ?? 0;
