@@ -50,8 +50,15 @@ export class LocalRiskGuard {
     this.sub?.unsubscribe();
   }
 
+  /**
+   * Limits are ordered by (epoch, version): a restarted gateway starts a new epoch with its version
+   * back at 1 and must not be ignored. An older pair is dropped while the current limits are fresh
+   * (a late message from a replaced gateway); once they are stale any epoch is taken, so a gateway
+   * whose start id sorts lower (its clock stepped back) cannot blind the guard for good.
+   */
   update(l: RiskLimits, nowNs: bigint): void {
-    if (this.limits && l.version < this.limits.version) return;
+    const cur = this.limits;
+    if (cur && nowNs - this.refreshedNs <= this.stalenessNs && (l.epoch < cur.epoch || (l.epoch === cur.epoch && l.version < cur.version))) return;
     this.limits = l;
     this.symbolLimits.clear();
     for (const s of l.symbols) this.symbolLimits.set(s.symbol, s);

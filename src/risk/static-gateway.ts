@@ -37,6 +37,7 @@ import {
 } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { createLogger } from '../observability/logger.js';
+import { systemClock, type Clock } from '../clock/clock.js';
 import { DrawdownTracker, EwmaCorrelation, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
 
 export interface StaticLimitsConfig {
@@ -96,8 +97,18 @@ export const DEFAULT_STATIC_LIMITS: StaticLimitsConfig = {
   maxOrderNotional: 50_000,
 };
 
+export interface RiskGatewayOptions {
+  /** Time source (replay: virtual time). Default: the system clock. */
+  clock?: Clock;
+  /** Start id published as risk.limits.epoch. Default: wall-clock ns at construction, unique per start. */
+  epoch?: bigint;
+}
+
 export class StaticRiskGateway {
   private version = 0n;
+  /** risk.limits are ordered by (epoch, version): a restart must supersede the previous process. */
+  readonly epoch: bigint;
+  private readonly clock: Clock;
   private readonly positions = new Map<string, { qty: number; px: number }>();
   private readonly subs: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -122,8 +133,13 @@ export class StaticRiskGateway {
     private readonly bus: Bus,
     private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
     private readonly ns: 'live' | 'replay' = 'live',
+    opts: RiskGatewayOptions = {},
   ) {
     this.equity = cfg.capital ?? 0;
+    this.clock = opts.clock ?? systemClock;
+    // The start id is an identity, not event time: always from the wall clock, so that a restarted
+    // replay gateway (virtual clock at the same start) still gets a new, higher epoch.
+    this.epoch = opts.epoch ?? systemClock.nowNs();
   }
 
   start(): void {
@@ -155,7 +171,7 @@ export class StaticRiskGateway {
       this.bus.subscribe(subjects.posPnl(this.ns), (m) => {
         try {
           const st = fromBinary(PortfolioStateSchema, m.data);
-          this.onEquity((this.cfg.capital ?? 0) + st.totalPnl, st.tsNs > 0n ? st.tsNs : BigInt(Date.now()) * 1_000_000n);
+          this.onEquity((this.cfg.capital ?? 0) + st.totalPnl, st.tsNs > 0n ? st.tsNs : this.clock.nowNs());
         } catch {
           // A malformed update is dropped; the next one carries the full state.
         }
@@ -213,7 +229,7 @@ export class StaticRiskGateway {
       this.stats.stops++;
       const reason = `stop loss ${symbol}: ${(lossPct * 100).toFixed(2)}% >= ${(pct * 100).toFixed(2)}%`;
       this.log.warn({ symbol, lossPct, unrealized: l.unrealized }, 'stop loss: flattening');
-      const tsNs = BigInt(Date.now()) * 1_000_000n;
+      const tsNs = this.clock.nowNs();
       try {
         this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct })));
         this.bus.publish(
@@ -411,8 +427,9 @@ export class StaticRiskGateway {
 
   limits(): RiskLimits {
     return create(RiskLimitsSchema, {
+      epoch: this.epoch,
       version: this.version,
-      tsNs: BigInt(Date.now()) * 1_000_000n,
+      tsNs: this.clock.nowNs(),
       perSymbolNotional: this.perSymbolCap(),
       portfolioNotional: this.cfg.portfolioNotional,
       maxOrderNotional: this.cfg.maxOrderNotional,
@@ -430,7 +447,7 @@ export class StaticRiskGateway {
       this.bus.publish(subjects.riskLimits(this.ns), toBinary(RiskLimitsSchema, this.limits()));
       const v = this.varOf();
       const status = create(RiskStatusSchema, {
-        tsNs: BigInt(Date.now()) * 1_000_000n,
+        tsNs: this.clock.nowNs(),
         var: v.var,
         cvar: v.cvar,
         drawdown: this.dd.current || 0,
