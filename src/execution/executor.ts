@@ -193,6 +193,13 @@ export class Executor {
   private readonly symbolInflight = new Map<string, number>();
   /** Inflight signed quantity per symbol (risk exposure of orders not yet filled). */
   private readonly symbolPending = new Map<string, number>();
+  /**
+   * Gross notional of the orders holding a slot (unfilled remainder) and of orders waiting on
+   * risk.check: the portfolio cap counts what is already on its way, not only filled positions.
+   * Each order is valued once, at the worse of its limit and mid when it took its slot (`pendingPx`).
+   */
+  private pendingNotional = 0;
+  private readonly pendingPx = new Map<string, number>();
   private readonly slots = new Set<string>();
   private pendingSend: OrderRecord[] = [];
   private commitScheduled = false;
@@ -333,6 +340,11 @@ export class Executor {
     return this.inflight;
   }
 
+  /** Gross notional of orders in flight (and awaiting risk.check), counted by the portfolio cap. */
+  get inflightNotional(): number {
+    return this.pendingNotional;
+  }
+
   venueInflightCount(venue: string): number {
     return this.venueInflight.get(venue) ?? 0;
   }
@@ -444,6 +456,7 @@ export class Executor {
           if (newQuantity > 0) o.size = newQuantity;
           const after = o.side === Side.SELL ? -o.remaining : o.remaining;
           this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + after - before);
+          this.pendingNotional = Math.max(0, this.pendingNotional + (Math.abs(after) - Math.abs(before)) * (this.pendingPx.get(o.clientId) ?? 0));
         } else if (newQuantity > 0) o.size = newQuantity;
         if (newPrice > 0) o.price = newPrice;
         this.applyAck(ack);
@@ -595,7 +608,7 @@ export class Executor {
     const signed = s.side === Side.SELL ? -size : size;
     const exposure = {
       symbolQty: this.book.net(s.symbol) + (this.symbolPending.get(s.symbol) ?? 0),
-      grossNotional: this.book.grossNotional(),
+      grossNotional: this.book.grossNotional() + this.pendingNotional,
     };
     // A SELL fills at or above its limit: valued at the limit, a wide slippage cap would understate
     // its notional. The guard values every order at the worse of its limit and mid.
@@ -614,9 +627,10 @@ export class Executor {
     // Boundary case: the gateway decides (10 ms, reject on timeout). A slot is reserved meanwhile so
     // that the caps stay exact while the answer is pending.
     this.counters.riskChecks++;
-    this.reserve(a.venue, s.symbol, 1);
+    const reservedNotional = size * valuePx;
+    this.reserve(a.venue, s.symbol, 1, reservedNotional);
     void this.gatewayCheck(s, a.venue, size, price).then((r) => {
-      this.reserve(a.venue, s.symbol, -1);
+      this.reserve(a.venue, s.symbol, -1, reservedNotional);
       if (this.closed) return;
       const refuse = (reason: RejectReason, detail: string): void => {
         this.reject(s, a.venue, reason, detail);
@@ -633,7 +647,8 @@ export class Executor {
   }
 
   /** Hold (+1) or give back (−1) an in-flight slot for an order still waiting on risk.check. */
-  private reserve(venue: string, symbol: string, d: 1 | -1): void {
+  private reserve(venue: string, symbol: string, d: 1 | -1, notional: number): void {
+    this.pendingNotional = Math.max(0, this.pendingNotional + d * notional);
     this.inflight += d;
     this.venueInflight.set(venue, (this.venueInflight.get(venue) ?? 0) + d);
     this.symbolInflight.set(symbol, (this.symbolInflight.get(symbol) ?? 0) + d);
@@ -656,6 +671,9 @@ export class Executor {
         refPrice: s.refPrice,
       }),
       proposedOrder: create(OrderRequestSchema, { venue, symbol: s.symbol, side: s.side, size, price, strategyId: s.strategyId, traceId: s.traceId }),
+      // Excludes this order's own reservation: the gateway adds the proposed order itself.
+      inflightGrossNotional: Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol))),
+      inflightSymbolQty: this.symbolPending.get(s.symbol) ?? 0,
     });
     try {
       const m = await this.deps.bus.request(subjects.riskCheck(this.ns), toBinary(RiskCheckRequestSchema, req), {
@@ -900,7 +918,10 @@ export class Executor {
       this.counters.fills++;
       this.book.applyFill(o.venue, o.symbol, o.side, d.qty, d.price, d.fee, ack.tsNs || nowNs());
       const signed = o.side === Side.SELL ? -d.qty : d.qty;
-      if (this.slots.has(o.clientId)) this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - signed);
+      if (this.slots.has(o.clientId)) {
+        this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - signed);
+        this.pendingNotional = Math.max(0, this.pendingNotional - d.qty * (this.pendingPx.get(o.clientId) ?? 0));
+      }
       for (const cb of this.fillListeners) cb(o, d);
     }
     if (ack.status === OrderStatus.REJECTED && before !== OrderState.REJECTED) {
@@ -924,6 +945,14 @@ export class Executor {
     this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 0) + 1);
     const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
     this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + rem);
+    const px = Math.max(o.price, this.midOf(o.venue, o.symbol));
+    this.pendingPx.set(o.clientId, px);
+    this.pendingNotional += o.remaining * px;
+  }
+
+  private midOf(venue: string, symbol: string): number {
+    const snap = this.deps.market.get(venue, symbol);
+    return snap && snap.bid > 0 && snap.ask > 0 ? (snap.bid + snap.ask) / 2 : 0;
   }
 
   /** Drop the oldest finished orders beyond the retention cap (Map/Set keep insertion order). */
@@ -950,6 +979,10 @@ export class Executor {
     this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 1) - 1);
     const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
     this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - rem);
+    this.pendingNotional -= o.remaining * (this.pendingPx.get(o.clientId) ?? 0);
+    this.pendingPx.delete(o.clientId);
+    // Nothing in flight: drop the floating-point residue of the running sum.
+    if (this.inflight === 0 || this.pendingNotional < 0) this.pendingNotional = 0;
   }
 
   /** Non-intent records (SENT, ACK, FAILED) need no fsync before anything; batch them. */

@@ -16,7 +16,7 @@ export const enum RiskDecision {
 export interface RiskExposure {
   /** Signed net position of the symbol including in-flight orders. */
   symbolQty: number;
-  /** Gross notional of all positions and in-flight orders. */
+  /** Gross notional of all positions plus every order in flight (sent, not yet filled or finished). */
   grossNotional: number;
 }
 

@@ -471,8 +471,10 @@ export class StaticRiskGateway {
     const px = Math.max(o.price, this.marks.get(o.symbol)?.mid ?? 0) || (this.positions.get(o.symbol)?.px ?? 0);
     if (!(px > 0)) return this.reject(RejectReason.RISK_LIMIT, 'no price to value the order');
     const sign = o.side === Side.SELL ? -1 : 1;
-    const cur = this.positions.get(o.symbol)?.qty ?? 0;
-    let gross = 0;
+    // The asker's orders in flight are exposure the positions do not show yet.
+    const inflightQty = Number.isFinite(req.inflightSymbolQty) ? req.inflightSymbolQty : 0;
+    const cur = (this.positions.get(o.symbol)?.qty ?? 0) + inflightQty;
+    let gross = Number.isFinite(req.inflightGrossNotional) ? Math.max(0, req.inflightGrossNotional) : 0;
     for (const p of this.positions.values()) gross += Math.abs(p.qty * p.px);
     let allowed = o.size;
     const sym = this.cfg.symbols?.[o.symbol];
