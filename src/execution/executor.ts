@@ -609,6 +609,7 @@ export class Executor {
     const exposure = {
       symbolQty: this.book.net(s.symbol) + (this.symbolPending.get(s.symbol) ?? 0),
       grossNotional: this.book.grossNotional() + this.pendingNotional,
+      inflightNotional: this.pendingNotional,
     };
     // A SELL fills at or above its limit: valued at the limit, a wide slippage cap would understate
     // its notional. The guard values every order at the worse of its limit and mid.

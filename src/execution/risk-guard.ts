@@ -2,6 +2,9 @@
  * Local risk guard: a mirror of the gateway's limits (risk.limits) checked without a network hop.
  * Clear passes and clear breaches are decided locally; near a limit (≥ boundaryPct of it) or with a
  * cache older than the staleness threshold (1 s) the order becomes a boundary case for risk.check.
+ * The VaR limit is one of them: the gateway publishes max_var, the book's VaR and each trusted
+ * symbol's VaR per notional; a risk-increasing order in a symbol without a trusted volatility is
+ * always a boundary case (the gateway applies its tightened, degraded caps).
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { RejectReason, RiskLimitsSchema, subjects, type RiskLimits, type SymbolLimit } from '../contracts/index.js';
@@ -18,6 +21,8 @@ export interface RiskExposure {
   symbolQty: number;
   /** Gross notional of all positions plus every order in flight (sent, not yet filled or finished). */
   grossNotional: number;
+  /** Gross notional of the orders in flight alone (their VaR is not in the gateway's figure yet). */
+  inflightNotional?: number;
 }
 
 export class LocalRiskGuard {
@@ -25,6 +30,8 @@ export class LocalRiskGuard {
   private readonly symbolLimits = new Map<string, SymbolLimit>();
   /** Symbols whose risk-increasing orders the gateway decides (correlation limit). */
   private checkSymbols: ReadonlySet<string> = new Set();
+  /** Highest published VaR per notional: bounds the VaR of orders in flight in any symbol. */
+  private maxVarFactor = 0;
   private refreshedNs = 0n;
   private sub: Subscription | undefined;
   reason: RejectReason = RejectReason.UNKNOWN;
@@ -63,6 +70,9 @@ export class LocalRiskGuard {
     this.symbolLimits.clear();
     for (const s of l.symbols) this.symbolLimits.set(s.symbol, s);
     this.checkSymbols = new Set(l.checkSymbols);
+    let k = 0;
+    for (const v of Object.values(l.varPerNotional)) if (v > k) k = v;
+    this.maxVarFactor = k;
     this.refreshedNs = nowNs;
   }
 
@@ -104,6 +114,17 @@ export class LocalRiskGuard {
       const g = exp.grossNotional + notional;
       if (g > l.portfolioNotional) return this.no(RejectReason.RISK_LIMIT, `portfolio notional ${g} > ${l.portfolioNotional}`);
       near ||= g > b * l.portfolioNotional;
+    }
+    if (l.maxVar > 0 && !reduces) {
+      const k = l.varPerNotional[symbol];
+      if (!(k !== undefined && k > 0)) {
+        this.detail = `no trusted volatility for ${symbol}: the gateway decides`;
+        return RiskDecision.BOUNDARY;
+      }
+      // Upper bound: VaR is subadditive, so the book's VaR plus each addition's standalone VaR.
+      const v = l.var + (exp.inflightNotional ?? 0) * this.maxVarFactor + notional * k;
+      if (v > l.maxVar) return this.no(RejectReason.RISK_LIMIT, `VaR ${v.toFixed(2)} > ${l.maxVar}`);
+      near ||= v > b * l.maxVar;
     }
     if (near) {
       this.detail = 'near a risk limit';

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/risk.proto.
  */
 export const file_kestrel_v1_risk: GenFile = /*@__PURE__*/
-  fileDesc("ChVrZXN0cmVsL3YxL3Jpc2sucHJvdG8SCmtlc3RyZWwudjEixwEKEFJpc2tDaGVja1JlcXVlc3QSIgoGc2lnbmFsGAEgASgLMhIua2VzdHJlbC52MS5TaWduYWwSDQoFdmVudWUYAiABKAkSMAoOcHJvcG9zZWRfb3JkZXIYAyABKAsyGC5rZXN0cmVsLnYxLk9yZGVyUmVxdWVzdBIQCgh0cmFjZV9pZBgEIAEoCRIfChdpbmZsaWdodF9ncm9zc19ub3Rpb25hbBgFIAEoARIbChNpbmZsaWdodF9zeW1ib2xfcXR5GAYgASgBIn0KEVJpc2tDaGVja1Jlc3BvbnNlEhAKCGFwcHJvdmVkGAEgASgIEhUKDWFkanVzdGVkX3NpemUYAiABKAESFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIoCgZyZWFzb24YBCABKA4yGC5rZXN0cmVsLnYxLlJlamVjdFJlYXNvbiJLCgtTeW1ib2xMaW1pdBIOCgZzeW1ib2wYASABKAkSFAoMbWF4X3Bvc2l0aW9uGAIgASgBEhYKDm1heF9vcmRlcl9zaXplGAMgASgBIpsCCgpSaXNrTGltaXRzEg8KB3ZlcnNpb24YASABKAQSDQoFdHNfbnMYAiABKAMSGwoTcGVyX3N5bWJvbF9ub3Rpb25hbBgDIAEoARIaChJwb3J0Zm9saW9fbm90aW9uYWwYBCABKAESGgoSbWF4X29yZGVyX25vdGlvbmFsGAUgASgBEigKB3N5bWJvbHMYBiADKAsyFy5rZXN0cmVsLnYxLlN5bWJvbExpbWl0EhcKD3RyYWRpbmdfZW5hYmxlZBgHIAEoCBITCgtyZWR1Y2Vfb25seRgIIAEoCBIaChJyZWR1Y2Vfb25seV9yZWFzb24YCSABKAkSFQoNY2hlY2tfc3ltYm9scxgKIAMoCRINCgVlcG9jaBgLIAEoBCJyCgpSaXNrU3RhdHVzEg0KBXRzX25zGAEgASgDEgsKA3ZhchgCIAEoARIMCgRjdmFyGAMgASgBEhAKCGRyYXdkb3duGAQgASgBEhYKDmdyb3NzX2V4cG9zdXJlGAUgASgBEhAKCGRlZ3JhZGVkGAYgASgIIlwKClJpc2tCcmVhY2gSDQoFdHNfbnMYASABKAMSDQoFbGltaXQYAiABKAkSDgoGc3ltYm9sGAMgASgJEg0KBXZhbHVlGAQgASgBEhEKCXRocmVzaG9sZBgFIAEoAWIGcHJvdG8z", [file_kestrel_v1_errors, file_kestrel_v1_order, file_kestrel_v1_signal]);
+  fileDesc("ChVrZXN0cmVsL3YxL3Jpc2sucHJvdG8SCmtlc3RyZWwudjEixwEKEFJpc2tDaGVja1JlcXVlc3QSIgoGc2lnbmFsGAEgASgLMhIua2VzdHJlbC52MS5TaWduYWwSDQoFdmVudWUYAiABKAkSMAoOcHJvcG9zZWRfb3JkZXIYAyABKAsyGC5rZXN0cmVsLnYxLk9yZGVyUmVxdWVzdBIQCgh0cmFjZV9pZBgEIAEoCRIfChdpbmZsaWdodF9ncm9zc19ub3Rpb25hbBgFIAEoARIbChNpbmZsaWdodF9zeW1ib2xfcXR5GAYgASgBIn0KEVJpc2tDaGVja1Jlc3BvbnNlEhAKCGFwcHJvdmVkGAEgASgIEhUKDWFkanVzdGVkX3NpemUYAiABKAESFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIoCgZyZWFzb24YBCABKA4yGC5rZXN0cmVsLnYxLlJlamVjdFJlYXNvbiJLCgtTeW1ib2xMaW1pdBIOCgZzeW1ib2wYASABKAkSFAoMbWF4X3Bvc2l0aW9uGAIgASgBEhYKDm1heF9vcmRlcl9zaXplGAMgASgBIukDCgpSaXNrTGltaXRzEg8KB3ZlcnNpb24YASABKAQSDQoFdHNfbnMYAiABKAMSGwoTcGVyX3N5bWJvbF9ub3Rpb25hbBgDIAEoARIaChJwb3J0Zm9saW9fbm90aW9uYWwYBCABKAESGgoSbWF4X29yZGVyX25vdGlvbmFsGAUgASgBEigKB3N5bWJvbHMYBiADKAsyFy5rZXN0cmVsLnYxLlN5bWJvbExpbWl0EhcKD3RyYWRpbmdfZW5hYmxlZBgHIAEoCBITCgtyZWR1Y2Vfb25seRgIIAEoCBIaChJyZWR1Y2Vfb25seV9yZWFzb24YCSABKAkSFQoNY2hlY2tfc3ltYm9scxgKIAMoCRINCgVlcG9jaBgLIAEoBBIPCgdtYXhfdmFyGAwgASgBEgsKA3ZhchgNIAEoARJEChB2YXJfcGVyX25vdGlvbmFsGA4gAygLMioua2VzdHJlbC52MS5SaXNrTGltaXRzLlZhclBlck5vdGlvbmFsRW50cnkSFAoMdmFyX2RlZ3JhZGVkGA8gASgIEhsKE3Zhcl9kZWdyYWRlZF9yZWFzb24YECABKAkaNQoTVmFyUGVyTm90aW9uYWxFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBInIKClJpc2tTdGF0dXMSDQoFdHNfbnMYASABKAMSCwoDdmFyGAIgASgBEgwKBGN2YXIYAyABKAESEAoIZHJhd2Rvd24YBCABKAESFgoOZ3Jvc3NfZXhwb3N1cmUYBSABKAESEAoIZGVncmFkZWQYBiABKAgiXAoKUmlza0JyZWFjaBINCgV0c19ucxgBIAEoAxINCgVsaW1pdBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSDQoFdmFsdWUYBCABKAESEQoJdGhyZXNob2xkGAUgASgBYgZwcm90bzM", [file_kestrel_v1_errors, file_kestrel_v1_order, file_kestrel_v1_signal]);
 
 /**
  * risk.check request (boundary cases only; 10 ms timeout, reject on timeout).
@@ -194,6 +194,42 @@ export type RiskLimits = Message<"kestrel.v1.RiskLimits"> & {
    * @generated from field: uint64 epoch = 11;
    */
   epoch: bigint;
+
+  /**
+   * VaR limit (quote currency, one bar) and the portfolio VaR of the current positions; the local
+   * guard refuses a risk-increasing order whose VaR, with the executor's orders in flight, would
+   * exceed max_var. 0 = no VaR limit configured.
+   *
+   * @generated from field: double max_var = 12;
+   */
+  maxVar: number;
+
+  /**
+   * @generated from field: double var = 13;
+   */
+  var: number;
+
+  /**
+   * VaR per unit of quote notional (z * sigma) of each symbol whose volatility is trusted (enough
+   * bars, fresh marks). A symbol missing here has no trusted volatility: risk-increasing orders in it
+   * go to risk.check, where the degraded (tightened) caps apply.
+   *
+   * @generated from field: map<string, double> var_per_notional = 14;
+   */
+  varPerNotional: { [key: string]: number };
+
+  /**
+   * VaR inputs are degraded (a held symbol without trusted volatility, or stale marks): the
+   * notional caps above are already tightened (fail closed), never removed.
+   *
+   * @generated from field: bool var_degraded = 15;
+   */
+  varDegraded: boolean;
+
+  /**
+   * @generated from field: string var_degraded_reason = 16;
+   */
+  varDegradedReason: string;
 };
 
 /**
