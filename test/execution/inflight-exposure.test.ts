@@ -55,10 +55,10 @@ describe('in-flight orders count against the portfolio cap', () => {
     ex.onSignal(buy(6)); // ~600 of 1000
     await new Promise((r) => setTimeout(r, 20));
     expect(requests.length).toBe(1);
-    expect(ex.inflightNotional).toBeGreaterThan(600);
     ex.onSignal(buy(6)); // 600 in flight + 600 > 1000
     expect(rejects.map((r) => r.reason)).toEqual([RejectReason.RISK_LIMIT]);
     expect(rejects[0]!.detail).toMatch(/portfolio notional/);
+    expect(ex.inflightNotional).toBeGreaterThan(600);
     await new Promise((r) => setTimeout(r, 20));
     expect(requests.length).toBe(1);
   });

@@ -139,7 +139,6 @@ describe('VaR fails closed', () => {
     md('BTC-USDT', 100, T0 + 2n * SEC); // closes bar 1 (no return yet)
     md('BTC-USDT', 100, T0 + 3n * SEC); // closes bar 2: one flat return, σ = 0
     await tick();
-    expect(gw.bars('BTC-USDT')).toBe(1);
     await positions({ symbol: 'BTC-USDT', quantity: 50, avgPrice: 100 }); // 5,000 of the 10,000 cap
     const l = gw.limits();
     expect(l.varPerNotional['BTC-USDT']).toBeUndefined();
@@ -151,6 +150,7 @@ describe('VaR fails closed', () => {
     expect(guard.check('BTC-USDT', 0.01, 100, { symbolQty: 0, grossNotional: 0 }, T0 + 3n * SEC)).toBe(RiskDecision.BOUNDARY);
     // ... and the gateway has no room left under the tightened cap (5,000 held).
     expect(evaluate('BTC-USDT', Side.BUY, 10, 100)).toMatchObject({ approved: false, reason: RejectReason.RISK_LIMIT });
+    expect(gw.bars('BTC-USDT')).toBe(1);
     gw.stop();
   });
 
