@@ -38,6 +38,18 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   for (const k of ['maxPositionPct', 'stopLossPct', 'maxCorrelation'] as const) {
     if (l[k] !== undefined && !frac(l[k])) throw new RiskConfigError(`risk config: "limits.${k}" must be in (0, 1]`);
   }
+  const v = l.var;
+  if (v !== undefined) {
+    // Fractions, not percent: confidence 95 or a cap fraction of 50 would silently disable the limit.
+    const open01 = (x: unknown) => typeof x === 'number' && x > 0 && x < 1;
+    if (!(typeof v.confidence === 'number' && v.confidence >= 0.5 && v.confidence < 1)) throw new RiskConfigError('risk config: "limits.var.confidence" must be in [0.5, 1), e.g. 0.95');
+    if (!(typeof v.maxVar === 'number' && v.maxVar > 0)) throw new RiskConfigError('risk config: "limits.var.maxVar" must be > 0');
+    if (!open01(v.lambda)) throw new RiskConfigError('risk config: "limits.var.lambda" must be in (0, 1)');
+    if (v.barMs !== undefined && !(typeof v.barMs === 'number' && v.barMs > 0)) throw new RiskConfigError('risk config: "limits.var.barMs" must be > 0');
+    if (v.minBars !== undefined && !(Number.isInteger(v.minBars) && v.minBars >= 1)) throw new RiskConfigError('risk config: "limits.var.minBars" must be an integer >= 1');
+    if (v.staleMarkMs !== undefined && !(typeof v.staleMarkMs === 'number' && v.staleMarkMs > 0)) throw new RiskConfigError('risk config: "limits.var.staleMarkMs" must be > 0');
+    if (v.degradedCapFraction !== undefined && !frac(v.degradedCapFraction)) throw new RiskConfigError('risk config: "limits.var.degradedCapFraction" must be in (0, 1]');
+  }
   if ((dd !== undefined || l.maxPositionPct !== undefined) && !(typeof l.capital === 'number' && l.capital > 0)) {
     throw new RiskConfigError('risk config: "limits.capital" (> 0) is needed by drawdown and maxPositionPct');
   }

@@ -201,3 +201,16 @@ describe('VaR fails closed', () => {
     gw.stop();
   });
 });
+
+describe('risk process config', () => {
+  it('refuses VaR settings given in percent or out of range instead of running with a dead limit', async () => {
+    const { parseRiskConfig } = await import('../../src/risk/main.js');
+    const cfg = (v: object) => JSON.stringify({ nats: 'n', limits: { perSymbolNotional: 1, portfolioNotional: 1, maxOrderNotional: 1, var: { confidence: 0.95, maxVar: 1000, lambda: 0.94, ...v } } });
+    expect(parseRiskConfig(cfg({ minBars: 20, staleMarkMs: 5000, degradedCapFraction: 0.5 })).limits.var!.minBars).toBe(20);
+    expect(() => parseRiskConfig(cfg({ confidence: 95 }))).toThrow(/confidence/);
+    expect(() => parseRiskConfig(cfg({ maxVar: 0 }))).toThrow(/maxVar/);
+    expect(() => parseRiskConfig(cfg({ lambda: 94 }))).toThrow(/lambda/);
+    expect(() => parseRiskConfig(cfg({ minBars: 0 }))).toThrow(/minBars/);
+    expect(() => parseRiskConfig(cfg({ degradedCapFraction: 50 }))).toThrow(/degradedCapFraction/);
+  });
+});
