@@ -1107,15 +1107,23 @@ export class Executor {
    * leg as soon as one leg fails and unwinds the filled quantity of the others; PERCENTAGE unwinds
    * everything when the filled share of the basket ends below `minCompletionPct`.
    */
-  submitGroup(groupId: string, policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE', legs: readonly GroupLegInput[], minCompletionPct = 100): Promise<GroupResult> {
+  async submitGroup(groupId: string, policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE', legs: readonly GroupLegInput[], minCompletionPct = 100): Promise<GroupResult> {
+    // Legs pass the risk guard like a signal's orders, all before any leg goes out.
+    const refused = await this.riskGateLegs(groupId, legs);
     return new Promise<GroupResult>((resolve) => {
       const g: GroupState = { id: groupId, policy, minPct: minCompletionPct, legs: [], plannedSize: 0, failedLegs: 0, cancelling: false, settled: false, resolve };
       this.groups.set(groupId, g);
-      for (const l of legs) {
+      for (const [i, l] of legs.entries()) {
         g.plannedSize += l.size;
         if (this.halted || this.paused.has(l.venue) || !this.enabled.has(l.venue)) {
           g.failedLegs++;
           this.reject(undefined, l.venue, RejectReason.KILL_SWITCH, `group ${groupId}: venue not tradable`);
+          continue;
+        }
+        const no = refused.get(i);
+        if (no) {
+          g.failedLegs++;
+          this.reject(undefined, l.venue, no.reason, `group ${groupId}: ${no.detail}`);
           continue;
         }
         const o = this.placeDirect(l.venue, l.symbol, l.side, l.size, l.limitPrice, this.cfg.defaultSlippageBps, groupId, `group:${groupId}`);
@@ -1125,6 +1133,56 @@ export class Executor {
       if (policy === 'ATOMIC' && g.failedLegs > 0) void this.abortGroup(g);
       this.maybeSettle(g);
     });
+  }
+
+  /**
+   * The local risk guard (and risk.check for boundary cases) for each basket leg, counting the legs
+   * before it; a leg the gateway would only take smaller is refused (a basket's proportions are its
+   * point). Returns the refused legs by index.
+   */
+  private async riskGateLegs(groupId: string, legs: readonly GroupLegInput[]): Promise<Map<number, { reason: RejectReason; detail: string }>> {
+    const refused = new Map<number, { reason: RejectReason; detail: string }>();
+    const asks: Promise<void>[] = [];
+    const symbolQty = new Map<string, number>();
+    let gross = 0;
+    for (const [i, l] of legs.entries()) {
+      const px = Math.max(l.limitPrice, this.midOf(l.venue, l.symbol));
+      if (!(px > 0)) {
+        refused.set(i, { reason: RejectReason.STALE_SNAPSHOT, detail: `no price to value ${l.symbol}` });
+        continue;
+      }
+      const signed = l.side === Side.SELL ? -l.size : l.size;
+      const before = symbolQty.get(l.symbol) ?? 0;
+      const exposure = {
+        symbolQty: this.book.net(l.symbol) + (this.symbolPending.get(l.symbol) ?? 0) + before,
+        grossNotional: this.book.grossNotional() + this.pendingNotional + gross,
+        inflightNotional: this.pendingNotional + gross,
+      };
+      const d = this.risk.check(l.symbol, signed, px, exposure, nowNs());
+      symbolQty.set(l.symbol, before + signed);
+      gross += l.size * px;
+      if (d === RiskDecision.REJECTED) {
+        refused.set(i, { reason: this.risk.reason, detail: this.risk.detail });
+        continue;
+      }
+      if (d === RiskDecision.APPROVED) continue;
+      this.counters.riskChecks++;
+      const leg: ExecSignal = {
+        strategyId: '', symbol: l.symbol, side: l.side, size: l.size, confidence: 1, ttlMs: 0, maxSlippageBps: this.cfg.defaultSlippageBps,
+        minFillQty: 0, urgency: Urgency.NORMAL, traceId: `${groupId}:${i}`, sourceSequence: 0n, emitTsNs: nowNs(), refPrice: l.limitPrice,
+      };
+      const notional = l.size * px;
+      this.reserve(l.venue, l.symbol, 1, notional);
+      asks.push(
+        this.gatewayCheck(leg, l.venue, l.size, l.limitPrice).then((r) => {
+          this.reserve(l.venue, l.symbol, -1, notional);
+          if (!r.ok) refused.set(i, { reason: r.reason, detail: r.detail });
+          else if (r.size < l.size - 1e-12) refused.set(i, { reason: RejectReason.RISK_LIMIT, detail: `risk gateway would take ${r.size} of ${l.size}` });
+        }),
+      );
+    }
+    await Promise.all(asks);
+    return refused;
   }
 
   private onGroupLegUpdate(o: OrderRecord): void {
