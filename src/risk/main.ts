@@ -26,7 +26,14 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
     throw new RiskConfigError(`risk config is not JSON: ${(err as Error).message}`);
   }
   if (typeof c.nats !== 'string') throw new RiskConfigError('risk config: "nats" (URL) is required');
-  const l = c.limits;
+  validateStaticLimits(c.limits);
+  if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay') throw new RiskConfigError('risk config: namespace must be live or replay');
+  return c as RiskProcessConfig;
+}
+
+/** The checks of a StaticLimitsConfig from JSON (risk process, and an executor's embedded gateway). */
+export function validateStaticLimits(limits: unknown): StaticLimitsConfig {
+  const l = limits as Partial<StaticLimitsConfig> | undefined;
   if (!l || ![l.perSymbolNotional, l.portfolioNotional, l.maxOrderNotional].every((x) => typeof x === 'number' && x >= 0)) {
     throw new RiskConfigError('risk config: "limits" needs perSymbolNotional, portfolioNotional, maxOrderNotional (numbers ≥ 0)');
   }
@@ -53,8 +60,7 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   if ((dd !== undefined || l.maxPositionPct !== undefined) && !(typeof l.capital === 'number' && l.capital > 0)) {
     throw new RiskConfigError('risk config: "limits.capital" (> 0) is needed by drawdown and maxPositionPct');
   }
-  if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay') throw new RiskConfigError('risk config: namespace must be live or replay');
-  return c as RiskProcessConfig;
+  return l as StaticLimitsConfig;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -212,5 +212,12 @@ describe('risk process config', () => {
     expect(() => parseRiskConfig(cfg({ lambda: 94 }))).toThrow(/lambda/);
     expect(() => parseRiskConfig(cfg({ minBars: 0 }))).toThrow(/minBars/);
     expect(() => parseRiskConfig(cfg({ degradedCapFraction: 50 }))).toThrow(/degradedCapFraction/);
+    // The executor's embedded gateway gets the same checks.
+    const { parseConfig } = await import('../../src/execution/main.js');
+    const exec = (staticRisk: object) =>
+      JSON.stringify({ nats: 'n', executor: { walDir: '/tmp/x', mode: 'live' }, venues: [{ wsUrl: 'ws://x', credentials: { apiKey: 'k', apiSecret: 's' } }], staticRisk });
+    const limits = { perSymbolNotional: 1, portfolioNotional: 1, maxOrderNotional: 1 };
+    expect(parseConfig(exec(limits)).staticRisk).toEqual(limits);
+    expect(() => parseConfig(exec({ ...limits, var: { confidence: 95, maxVar: 1000, lambda: 0.94 } }))).toThrow(/staticRisk.*confidence/);
   });
 });
