@@ -211,7 +211,7 @@ export class Executor {
   private readonly staleNs: bigint;
   /** Reject counts by reason (also the metrics source). */
   readonly rejects = new Map<RejectReason, number>();
-  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0 };
+  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0, inDoubtResolved: 0 };
 
   constructor(
     private readonly deps: ExecutorDeps,
@@ -794,6 +794,14 @@ export class Executor {
       return;
     }
     const b = this.breakers.get(o.venue);
+    if (ack.status === OrderStatus.ORDER_STATUS_UNSPECIFIED) {
+      // The gateway could not tell whether the venue took the order (transport failure after the
+      // send): a venue fault for the breaker, and the order stays in doubt until the venue is asked.
+      b.onFailure();
+      this.log.warn({ clientId: o.clientId, detail: ack.rejectDetail }, 'order outcome unknown; in doubt');
+      this.markInDoubt(o, true);
+      return;
+    }
     if (ack.status === OrderStatus.REJECTED && isVenueFault(ack.rejectReason)) b.onFailure();
     else b.onSuccess();
     if (!ack.clientId) {
@@ -816,17 +824,25 @@ export class Executor {
     this.markInDoubt(o);
   }
 
-  private markInDoubt(o: OrderRecord): void {
+  /**
+   * The send's outcome is unknown: keep the order (and its slot) and ask the venue by client id on
+   * a timer until it answers. `breakerCounted`: the caller already recorded the venue fault.
+   */
+  private markInDoubt(o: OrderRecord, breakerCounted = false): void {
     if (isTerminal(o.state) || o.state === OrderState.ACKED || o.state === OrderState.PARTIAL) return;
+    if (o.inDoubt) return; // already has its resolution timer
     o.inDoubt = true;
     this.counters.inDoubt++;
-    this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
+    this.later(this.cfg.inDoubtCheckMs, () => {
+      // Still no venue answer after the grace period: now it counts against the venue.
+      if (o.inDoubt && !breakerCounted) this.breakers.get(o.venue).onFailure();
+      void this.resolveInDoubt(o);
+    });
   }
 
   /** Ask the venue about an order we have no answer for; never resend. */
   private async resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
     if (!o.inDoubt || this.closed) return o.inDoubt ? 'unresolved' : 'adopted';
-    this.breakers.get(o.venue).onFailure();
     const recon = this.deps.recon?.[o.venue];
     if (!recon) {
       // No private channel to ask: keep waiting for the ack stream, check again later.
@@ -845,8 +861,15 @@ export class Executor {
     if (st) {
       if (!st.clientId) st.clientId = o.clientId;
       this.applyAck(st);
+      if (o.inDoubt) {
+        // The venue's answer said nothing definite (unspecified status): ask again later.
+        this.later(this.cfg.inDoubtCheckMs * 4, () => void this.resolveInDoubt(o));
+        return 'unresolved';
+      }
+      this.counters.inDoubtResolved++;
       return 'adopted';
     }
+    this.counters.inDoubtResolved++;
     this.finishLocal(o, RejectReason.UNKNOWN, 'venue never received the order');
     this.counters.failed++;
     return 'failed';
@@ -1012,6 +1035,8 @@ export class Executor {
       if (!recon) {
         o.inDoubt = true;
         report.unresolved++;
+        // No private channel yet: the ack stream may still settle it; the timer keeps asking.
+        this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
         continue;
       }
       let st: OrderAck | undefined;

@@ -7,7 +7,7 @@ import { Executor, type RejectEvent } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
 import { nowNs, type ExecSignal } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
-import { binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
+import { CREDS, RULES, binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
 
 let seq = 0;
 function signal(over: Partial<ExecSignal> = {}): ExecSignal {
@@ -155,6 +155,56 @@ describe('executor against the simulated venue', () => {
     const o = [...ex.orders.values()][0]!;
     expect(venue.sim.snapshot().received[o.clientId]!.place).toBe(1);
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.5, 10);
+  });
+
+  it('keeps an order whose gateway lost the transport after the venue accepted it in doubt and resolves it by client id', async () => {
+    const { OrderGateway } = await import('../../src/venues/private/order-gateway.js');
+    const { VenueClientError } = await import('../../src/venues/private/types.js');
+    // The gateway's link to the venue breaks right after the venue took the order: place() throws,
+    // the gateway's own status queries fail and the fills of that order never reach its stream.
+    // Only the executor's private channel (recon) can tell what happened.
+    const { BinanceOrderClient } = await import('../../src/venues/private/binance.js');
+    await venue.gateway.stop(); // closes the harness client: the gateway under test gets its own
+    const real = new BinanceOrderClient({ wsUrl: venue.sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
+    await real.connect();
+    const lost = new Set<string>();
+    const faulty: typeof real = Object.create(real) as typeof real;
+    Object.assign(faulty, {
+      connect: async () => undefined,
+      close: async () => undefined,
+      place: async (req: C.OrderRequest) => {
+        lost.add(req.clientId);
+        await real.place(req);
+        throw new VenueClientError('binance', 'TIMEOUT', 'connection reset after send');
+      },
+      orderStatus: async () => {
+        throw new VenueClientError('binance', 'DISCONNECTED', 'link down');
+      },
+      onUpdate: (cb: (a: C.OrderAck) => void) => real.onUpdate((a) => (lost.has(a.clientId) ? undefined : cb(a))),
+      onConnectionChange: () => () => undefined,
+    });
+    Object.defineProperty(faulty, 'connected', { get: () => true });
+    const gw = new OrderGateway({ bus, client: faulty, spec: binanceSpec(), healthIntervalMs: 0 });
+    await gw.start();
+    try {
+      ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: real } }, { mode: 'live', walDir: dir, inDoubtCheckMs: 30 });
+      await ex.start();
+      await until(() => ex.risk.current !== undefined);
+      const breaker = ex.breakers.get('binance');
+      ex.onSignal(signal());
+      await until(() => [...ex.orders.values()][0]?.state === OrderState.FILLED, 3000);
+      const o = [...ex.orders.values()][0]!;
+      expect(o.inDoubt).toBe(false);
+      expect(ex.counters.inDoubt).toBe(1);
+      expect(ex.counters.inDoubtResolved).toBe(1);
+      expect(breaker.failureCount).toBeGreaterThan(0); // unknown outcome is no breaker success
+      expect(venue.sim.snapshot().received[o.clientId]!.place).toBe(1); // never resent
+      expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.5, 10);
+      expect(ex.inflightCount).toBe(0);
+    } finally {
+      await gw.stop().catch(() => undefined);
+      await real.close();
+    }
   });
 
   it('fails an order definitively when no gateway serves the venue (no responders)', async () => {
