@@ -45,6 +45,7 @@ import { SmartOrderRouter, type Allocation } from './router.js';
 import { nowNs, type ExecSignal, type MarketSnapshotSource, type SignalSource } from './types.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
+import { loadOrCreateInstanceId } from './instance-id.js';
 import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
 
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
@@ -72,6 +73,11 @@ export interface ExecutorConfig {
   walRotationBytes?: number;
   walRetentionMs?: number;
   clientIdPrefix?: string;
+  /**
+   * 4 lowercase base36 characters carried in every client id (recovery touches only orders that
+   * carry it). Default: created at the first start and kept in walDir/instance-id.
+   */
+  instanceId?: string;
   nonceBlock?: number;
   minConfidence?: number;
   /** Used when a signal carries ttl_ms = 0. */
@@ -178,8 +184,10 @@ export class Executor {
   readonly book: PositionBook;
   readonly orders: Map<string, OrderRecord>;
   readonly truncatedBytes: number;
+  /** Carried in every client id this executor creates (see instance-id.ts). */
+  readonly instanceId: string;
   private readonly log: Logger;
-  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'rateLimits'>> & {
+  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'rateLimits' | 'instanceId'>> & {
     concurrency: ConcurrencyConfig;
   };
   private readonly enabled: Set<string>;
@@ -255,7 +263,8 @@ export class Executor {
     this.truncatedBytes = opened.truncatedBytes;
     this.orders = this.journal.state.orders;
     this.book = this.journal.state.book;
-    this.nonces = new NonceManager(this.journal, { blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix });
+    this.instanceId = loadOrCreateInstanceId(config.walDir, config.instanceId);
+    this.nonces = new NonceManager(this.journal, { blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix, instanceId: this.instanceId });
     this.precision = new PrecisionGuard(deps.venues, this.staleNs, this.cfg.defaultSlippageBps);
     this.router = new SmartOrderRouter(this.precision, deps.market);
     this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
@@ -1015,7 +1024,8 @@ export class Executor {
    * every open or unacknowledged order from the WAL is looked up at the venue by client id; found →
    * adopted with the venue's state (fills applied once, cumulatively); not found → FAILED, never
    * resent (its signal's TTL is long gone, and a resend could duplicate a request still in flight).
-   * Venue open orders carrying our client-id prefix that the WAL does not know are cancelled.
+   * Venue open orders carrying our client-id prefix and instance id that the WAL does not know are
+   * cancelled; another executor's orders (another instance id) are never touched.
    */
   async recover(): Promise<RecoveryReport> {
     const report: RecoveryReport = {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { create } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import * as C from '../../src/contracts/index.js';
 import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
@@ -222,8 +223,10 @@ describe('executor against the simulated venue', () => {
     const { NonceManager } = await import('../../src/execution/nonce.js');
     const { orderFromRequest } = await import('../../src/execution/wal/order-journal.js');
     const { create, toBinary } = await import('@bufbuild/protobuf');
+    const { loadOrCreateInstanceId } = await import('../../src/execution/instance-id.js');
     const { journal } = OrderJournal.open(dir);
-    const nm = new NonceManager(journal);
+    // The crashed executor's ids carry its instance id (kept in the WAL directory).
+    const nm = new NonceManager(journal, { instanceId: loadOrCreateInstanceId(dir) });
     const mk = (tif: C.TimeInForce, price: number) => {
       const nonce = nm.next('binance');
       const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price, tif, orderType: C.OrderType.LIMIT, nonce });
@@ -258,6 +261,44 @@ describe('executor against the simulated venue', () => {
     await until(() => ex.orders.size === 3);
     const newest = [...ex.orders.values()].at(-1)!;
     expect(newest.nonce).toBeGreaterThan(orphan.nonce);
+  });
+
+  it('recovery cancels only its own orphans: another executor on the same venue keeps its open orders', async () => {
+    const dirB = tmpDir('kestrel-exec-b-');
+    const mkB = () => new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dirB, tif: C.TimeInForce.GTC });
+    let exB = mkB();
+    try {
+      const exA = await make({ tif: C.TimeInForce.GTC });
+      await exB.start();
+      exA.onSignal(signal({ refPrice: 99, maxSlippageBps: 10, size: 0.2 })); // rests below the touch
+      exB.onSignal(signal({ refPrice: 98, maxSlippageBps: 10, size: 0.3 }));
+      await until(() => [...exA.orders.values()][0]?.state === OrderState.ACKED && [...exB.orders.values()][0]?.state === OrderState.ACKED);
+      const a = [...exA.orders.values()][0]!;
+      const b = [...exB.orders.values()][0]!;
+      // B dies; meanwhile an order of B's own (intent lost with the crash) rests at the venue.
+      const idB = exB.instanceId;
+      await exB.close();
+      const orphanB = create(C.OrderRequestSchema, {
+        clientId: `KS${idB}1${(BigInt(Date.now()) * 1000n + 7n).toString(36)}`,
+        venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, price: 97, tif: C.TimeInForce.GTC, orderType: C.OrderType.LIMIT,
+      });
+      await venue.client.place(orphanB);
+      exB = mkB();
+      const report = await exB.start();
+      expect(exB.instanceId).toBe(idB); // kept in the WAL directory across restarts
+      expect(report.orphansCancelled).toBe(1);
+      const open = (await venue.client.openOrders()).map((o) => o.clientId).sort();
+      expect(open).toEqual([a.clientId, b.clientId].sort()); // A's order untouched, B's adopted
+      expect(a.state).toBe(OrderState.ACKED);
+      expect(exB.orders.get(b.clientId)!.state).toBe(OrderState.ACKED);
+      expect(exA.instanceId).toMatch(/^[0-9a-z]{4}$/);
+      expect(exA.instanceId).not.toBe(exB.instanceId);
+      expect(a.clientId.startsWith(`KS${exA.instanceId}`)).toBe(true);
+      expect(fs.readFileSync(`${dirB}/instance-id`, 'utf8').trim()).toBe(exB.instanceId);
+    } finally {
+      await exB.close();
+      fs.rmSync(dirB, { recursive: true, force: true });
+    }
   });
 
   it('gets a boundary case decided by risk.check and rejects on a risk limit', async () => {

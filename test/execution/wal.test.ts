@@ -8,6 +8,7 @@ import { SegmentLog, WalCorruptError } from '../../src/execution/wal/segment-log
 import { OrderJournal } from '../../src/execution/wal/order-journal.js';
 import { orderFromRequest } from '../../src/execution/wal/order-journal.js';
 import { NonceManager } from '../../src/execution/nonce.js';
+import { InstanceIdError, loadOrCreateInstanceId } from '../../src/execution/instance-id.js';
 import { OrderState } from '../../src/execution/order.js';
 
 const dirs: string[] = [];
@@ -314,6 +315,25 @@ describe('nonce manager', () => {
     expect(nm.isOurs(a)).toBe(true);
     expect(nm.isOurs('other123')).toBe(false);
     expect(() => new NonceManager(journal, { clientIdPrefix: 'bad-prefix' })).toThrow();
+    journal.close();
+  });
+
+  it('carries the instance id in client ids; another instance with the same prefix is not ours', () => {
+    const dir = tmp();
+    const { journal } = OrderJournal.open(dir);
+    const id = loadOrCreateInstanceId(dir);
+    expect(id).toMatch(/^[0-9a-z]{4}$/);
+    expect(loadOrCreateInstanceId(dir)).toBe(id); // persisted at first start
+    expect(() => loadOrCreateInstanceId(dir, id === 'zzzz' ? 'yyyy' : 'zzzz')).toThrow(InstanceIdError);
+    const mine = new NonceManager(journal, { clientIdPrefix: 'KSX', instanceId: id });
+    const other = new NonceManager(journal, { clientIdPrefix: 'KSX', instanceId: id === 'aaaa' ? 'bbbb' : 'aaaa' });
+    const a = mine.clientId('kraken', mine.next('kraken'));
+    const b = other.clientId('kraken', other.next('kraken'));
+    expect(a.startsWith(`KSX${id}2`)).toBe(true);
+    expect(a.length).toBeLessThanOrEqual(18);
+    expect(mine.isOurs(a)).toBe(true);
+    expect(mine.isOurs(b)).toBe(false);
+    expect(() => new NonceManager(journal, { instanceId: 'AB' })).toThrow();
     journal.close();
   });
 });

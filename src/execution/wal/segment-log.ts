@@ -30,6 +30,16 @@ export class WalCorruptError extends Error {
   }
 }
 
+/** fsync a directory: makes file creations, renames and removals in it durable. */
+export function fsyncDir(dir: string): void {
+  const dfd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
+}
+
 export interface SegmentLogOptions {
   /** Rotate to a new segment once the current one holds this many bytes. Default 16 MiB. */
   rotationBytes?: number;
@@ -403,12 +413,7 @@ export class SegmentLog {
   }
 
   private fsyncDir(): void {
-    const dfd = fs.openSync(this.dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
+    fsyncDir(this.dir);
   }
 
   private applyRetention(): void {
