@@ -202,7 +202,8 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { kind: string; clientId: string })
       .filter((r) => r.kind === 'place');
-    const nonces = journal.map((r) => BigInt(parseInt(r.clientId.slice(PREFIX.length + 5), 36)) /* prefix, instance id (4), venue digit */));
+    // Client ids: prefix, instance id (4), venue digit, base36 nonce.
+    const nonces = journal.map((r) => BigInt(parseInt(r.clientId.slice(PREFIX.length + 5), 36)));
     for (let i = 1; i < nonces.length; i++) expect(nonces[i]! > nonces[i - 1]!).toBe(true);
 
     // 3. Every order is reconciled: nothing open or in doubt; the venue's orders are all known with
