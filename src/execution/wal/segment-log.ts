@@ -91,10 +91,10 @@ function segName(seq: number): string {
 }
 
 /** The payload of a valid frame at `off` (length in range, CRC matches), or undefined. */
-function frameAt(buf: Buffer, off: number, end: number): Buffer | undefined {
-  if (off + HEADER > end) return undefined;
+function frameAt(buf: Buffer, off: number): Buffer | undefined {
+  if (off + HEADER > buf.length) return undefined;
   const len = buf.readUInt32LE(off);
-  if (len === 0 || len > MAX_RECORD || off + HEADER + len > end) return undefined;
+  if (len === 0 || len > MAX_RECORD || off + HEADER + len > buf.length) return undefined;
   const payload = buf.subarray(off + HEADER, off + HEADER + len);
   return crc32(payload) === buf.readUInt32LE(off + 4) ? payload : undefined;
 }
@@ -112,7 +112,8 @@ function dataEnd(buf: Buffer): number {
  */
 export function nextValidFrame(buf: Buffer, from: number): number {
   const end = dataEnd(buf);
-  for (let off = from + 1; off + HEADER < end; off++) if (frameAt(buf, off, end)) return off;
+  // A frame starts with a non-zero length, so it starts before the last non-zero byte.
+  for (let off = from + 1; off < end; off++) if (frameAt(buf, off)) return off;
   return -1;
 }
 
