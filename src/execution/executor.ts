@@ -1063,7 +1063,11 @@ export class Executor {
         if (!st.clientId) st.clientId = o.clientId;
         o.inDoubt = false;
         this.applyAck(st);
-        report.adopted++;
+        if (st.status === OrderStatus.ORDER_STATUS_UNSPECIFIED && !isTerminal(o.state)) {
+          // The venue has it but said nothing definite: in doubt, asked again on the timer.
+          this.markInDoubt(o, true);
+          report.unresolved++;
+        } else report.adopted++;
       } else {
         this.finishLocal(o, RejectReason.UNKNOWN, 'recovery: venue never received the order');
         report.failed++;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import * as C from '../../src/contracts/index.js';
 import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
@@ -261,6 +261,37 @@ describe('executor against the simulated venue', () => {
     await until(() => ex.orders.size === 3);
     const newest = [...ex.orders.values()].at(-1)!;
     expect(newest.nonce).toBeGreaterThan(orphan.nonce);
+  });
+
+  it('recovery keeps asking about an order the venue reports without a definite status', async () => {
+    const { OrderJournal, orderFromRequest } = await import('../../src/execution/wal/order-journal.js');
+    const { NonceManager } = await import('../../src/execution/nonce.js');
+    const { loadOrCreateInstanceId } = await import('../../src/execution/instance-id.js');
+    const { journal } = OrderJournal.open(dir);
+    const nm = new NonceManager(journal, { instanceId: loadOrCreateInstanceId(dir) });
+    const nonce = nm.next('binance');
+    const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price: 100.5, tif: C.TimeInForce.IOC, orderType: C.OrderType.LIMIT, nonce });
+    const o0 = orderFromRequest(toBinary(C.OrderRequestSchema, req));
+    journal.state.orders.set(o0.clientId, o0);
+    journal.intent(o0);
+    journal.commit();
+    journal.close();
+    await venue.client.place(req); // sent, then the crash
+    let vague = 1; // the first status answer carries no status (e.g. one the client cannot map)
+    const recon = Object.create(venue.client) as typeof venue.client;
+    recon.orderStatus = async (id: string, symbol?: string) => {
+      const a = await venue.client.orderStatus(id, symbol);
+      if (a && vague-- > 0) return { ...a, status: C.OrderStatus.ORDER_STATUS_UNSPECIFIED, filledQty: 0, avgPrice: 0 };
+      return a;
+    };
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } }, { mode: 'live', walDir: dir, inDoubtCheckMs: 20 });
+    const report = await ex.start();
+    expect(report).toMatchObject({ inDoubt: 1, adopted: 0, unresolved: 1 });
+    const o = ex.orders.get(req.clientId)!;
+    await until(() => o.state === OrderState.FILLED);
+    expect(o.inDoubt).toBe(false);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.2, 10);
+    expect(ex.inflightCount).toBe(0);
   });
 
   it('recovery cancels only its own orphans: another executor on the same venue keeps its open orders', async () => {

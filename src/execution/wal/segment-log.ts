@@ -41,8 +41,9 @@ export function mkdirDurable(dir: string): void {
   const abs = path.resolve(dir);
   const missing: string[] = [];
   for (let d = abs; !fs.existsSync(d); d = path.dirname(d)) missing.push(d);
-  if (missing.length === 0) return;
-  fs.mkdirSync(abs, { recursive: true });
+  if (missing.length > 0) fs.mkdirSync(abs, { recursive: true });
+  // The immediate parent always: the directory may have been created by someone who did not sync it.
+  if (missing.length === 0) missing.push(abs);
   for (const d of missing.reverse()) fsyncDir(path.dirname(d));
 }
 
