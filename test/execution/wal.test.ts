@@ -167,6 +167,8 @@ describe('segment log', () => {
     expect(err).toBeInstanceOf(WalCorruptError);
     expect((err as WalCorruptError).segment).toBe(segments(dir)[0]);
     expect((err as WalCorruptError).offset).toBe(badAt);
+    expect((err as WalCorruptError).message).toContain(`kestrel wal salvage --wal-dir ${dir}`);
+    expect(() => OrderJournal.open(dir)).toThrow(WalCorruptError); // the executor does not start
     expect(fs.readFileSync(file).equals(buf)).toBe(true); // nothing truncated
     const c = checkWal(dir);
     expect(c.ok).toBe(false);

@@ -28,8 +28,12 @@ export class WalCorruptError extends Error {
     readonly segment: string,
     readonly offset: number,
     detail: string,
+    readonly dir = '',
   ) {
-    super(`WAL corrupt in ${segment} at byte ${offset}: ${detail}`);
+    super(
+      `WAL corrupt in ${segment} at byte ${offset}: ${detail}` +
+        (dir ? `; inspect with \`kestrel wal check --wal-dir ${dir}\`, repair with \`kestrel wal salvage --wal-dir ${dir}\`` : ''),
+    );
   }
 }
 
@@ -197,11 +201,11 @@ export class SegmentLog {
       const buf = fs.readFileSync(path.join(dir, name));
       const r = scan(buf);
       const newest = i === names.length - 1;
-      if (!r.clean && !newest) throw new WalCorruptError(name, r.validEnd, 'bad frame before the newest segment');
+      if (!r.clean && !newest) throw new WalCorruptError(name, r.validEnd, 'bad frame before the newest segment', dir);
       if (!r.clean) {
         // Valid frames after the bad one were durable once: the damage is not a torn last write.
         const next = nextValidFrame(buf, r.validEnd);
-        if (next >= 0) throw new WalCorruptError(name, r.validEnd, `bad frame followed by valid records (next at byte ${next})`);
+        if (next >= 0) throw new WalCorruptError(name, r.validEnd, `bad frame followed by valid records (next at byte ${next})`, dir);
         truncatedBytes = Math.max(0, dataEnd(buf) - r.validEnd);
       }
       for (const rec of r.records) records.push(rec);
