@@ -87,9 +87,9 @@ export interface RecoveredLog {
   segments: string[];
 }
 
-const HEADER = 8;
-const MAX_RECORD = 16 * 1024 * 1024;
-const SEGMENT_RE = /^wal-(\d{12})\.log$/;
+export const HEADER = 8;
+export const MAX_RECORD = 16 * 1024 * 1024;
+export const SEGMENT_RE = /^wal-(\d{12})\.log$/;
 
 function segName(seq: number): string {
   return `wal-${String(seq).padStart(12, '0')}.log`;

@@ -11,11 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { fsyncDir, nextValidFrame } from './segment-log.js';
-
-const HEADER = 8;
-const MAX_RECORD = 16 * 1024 * 1024;
-const SEGMENT_RE = /^wal-(\d{12})\.log$/;
+import { HEADER, MAX_RECORD, SEGMENT_RE, fsyncDir, nextValidFrame } from './segment-log.js';
 
 export interface SegmentCheck {
   segment: string;
