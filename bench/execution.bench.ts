@@ -71,7 +71,7 @@ function signal(side: Side): ExecSignal {
  */
 function instantVenue(bus: InProcessBus): { market: SnapshotStore; stop(): void } {
   const market = new SnapshotStore();
-  const sub = bus.subscribe(subjects.orderReq('binance'), (m) => {
+  const sub = bus.subscribe(subjects.orderReq('binance', 'live'), (m) => {
     const r = fromBinary(OrderRequestSchema, m.data);
     const ack = create(OrderAckSchema, {
       clientId: r.clientId, venue: r.venue, symbol: r.symbol, side: r.side, status: OrderStatus.FILLED,

@@ -180,7 +180,7 @@ export async function venueBench(venue: VenueName, target: Target, credentials: 
   const bus = new InProcessBus();
   const gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
   await gw.start();
-  const subject = subjects.orderReq(venue);
+  const subject = subjects.orderReq(venue, 'live');
   const sentGw = new Map<string, bigint>();
   for (let i = 0; i < WARMUP + n; i++) {
     const req = order(venue);

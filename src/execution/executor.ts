@@ -260,7 +260,7 @@ export class Executor {
     this.router = new SmartOrderRouter(this.precision, deps.market);
     this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
     this.rateLimiter = config.rateLimits ? new OrderRateLimiter(config.rateLimits, nowNs()) : undefined;
-    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, deps.bus);
+    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, { bus: deps.bus, namespace: this.ns });
     this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
     // Orders the WAL knows as open hold their concurrency slots until they finish.
     for (const o of this.orders.values()) if (!isTerminal(o.state)) this.takeSlot(o);
@@ -275,7 +275,7 @@ export class Executor {
     this.subs.push(this.deps.bus.subscribe(patterns.orderAcksAll(this.ns), (m) => this.onAckMessage(m)));
     // A venue whose private stream is down gets no new orders (fills could not be tracked).
     this.subs.push(
-      this.deps.bus.subscribe(patterns.venueHealthAll(), (m) => {
+      this.deps.bus.subscribe(patterns.venueHealthAll(this.ns), (m) => {
         try {
           const h = fromBinary(VenueHealthSchema, m.data);
           // Public market-data adapters report too, without privateWs: they say nothing about order entry.

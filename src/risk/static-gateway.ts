@@ -138,7 +138,7 @@ export class StaticRiskGateway {
         if (m.reply) m.respond(toBinary(RiskCheckResponseSchema, res));
       }),
       // Operator commands for the gateway (ctl.risk): echoed once applied, as on the other ctl.* subjects.
-      this.bus.subscribe(subjects.control('risk'), (m) => {
+      this.bus.subscribe(subjects.control('risk', this.ns), (m) => {
         let reply = create(ControlCommandSchema, { command: 'error', reason: 'malformed control command' });
         try {
           const cmd = fromBinary(ControlCommandSchema, m.data);
@@ -217,7 +217,7 @@ export class StaticRiskGateway {
       try {
         this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct })));
         this.bus.publish(
-          subjects.control('flatten'),
+          subjects.control('flatten', this.ns),
           toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'flatten', symbol, reason, operator: 'risk-gateway', tsNs })),
         );
       } catch {

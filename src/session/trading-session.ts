@@ -281,7 +281,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     positions.start();
     executor.onFill(() => positions.markDirty());
     cleanups.push(() => positions.stop());
-    const control = new ControlPlane(bus, executor);
+    const control = new ControlPlane(bus, executor, ns);
     control.start();
     cleanups.push(() => control.stop());
 

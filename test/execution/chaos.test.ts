@@ -82,7 +82,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
     // Market data for the executor's snapshots (staleness guard), as ingestion would publish it.
     const tick = create(TickSchema, { venue: venueName, symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 });
     const bytes = toBinary(TickSchema, tick);
-    tickTimer = setInterval(() => bus.publish(subjects.mdNorm(venueName, 'BTC-USDT'), bytes), 20);
+    tickTimer = setInterval(() => bus.publish(subjects.mdNorm(venueName, 'BTC-USDT', 'live'), bytes), 20);
   });
 
   afterAll(async () => {
@@ -171,7 +171,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
               traceId: `chaos-${published}`,
               emitTsNs: BigInt(Date.now()) * 1_000_000n,
             });
-            bus.publish(subjects.signal('chaos', 'BTC-USDT'), toBinary(SignalSchema, s));
+            bus.publish(subjects.signal('chaos', 'BTC-USDT', 'live'), toBinary(SignalSchema, s));
           }
           if (Date.now() - t0 >= killAfter) {
             clearInterval(timer);

@@ -254,11 +254,11 @@ describe('executor against the simulated venue', () => {
     const { create, toBinary } = await import('@bufbuild/protobuf');
     await make();
     const health = (connected: boolean) =>
-      bus.publish(C.subjects.venueHealth('binance'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })));
+      bus.publish(C.subjects.venueHealth('binance', 'live'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })));
     health(false);
     await new Promise((r) => setTimeout(r, 5));
     // A public market-data health report (no privateWs) must not clear the private stream's outage.
-    bus.publish(C.subjects.venueHealth('binance'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', publicWs: { connected: true } })));
+    bus.publish(C.subjects.venueHealth('binance', 'live'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', publicWs: { connected: true } })));
     await new Promise((r) => setTimeout(r, 5));
     ex.onSignal(signal());
     expect(rejects.map((r) => r.reason)).toEqual([RejectReason.VENUE_UNAVAILABLE]);

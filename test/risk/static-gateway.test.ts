@@ -22,7 +22,7 @@ const bus = new InProcessBus();
 
 function check(symbol: string, side: Side, size: number, price: number) {
   const req = create(RiskCheckRequestSchema, { venue: 'binance', proposedOrder: create(OrderRequestSchema, { symbol, side, size, price }) });
-  return bus.request(subjects.riskCheck(), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs }).then((m) => fromBinary(RiskCheckResponseSchema, m.data));
+  return bus.request(subjects.riskCheck('live'), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs }).then((m) => fromBinary(RiskCheckResponseSchema, m.data));
 }
 
 describe('static risk gateway', () => {
@@ -33,7 +33,7 @@ describe('static risk gateway', () => {
     expect(ok).toMatchObject({ approved: true, adjustedSize: 5 });
     const reduced = await check('BTC-USDT', Side.BUY, 10, 100); // 1000 > max order 800 → 8
     expect(reduced).toMatchObject({ approved: true, adjustedSize: 8 });
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 10, avgPrice: 100 })],
     })));
     await new Promise((r) => setTimeout(r, 1));
@@ -52,7 +52,7 @@ describe('static risk gateway', () => {
   it('publishes versioned limits on risk.limits that a local guard mirrors', async () => {
     const got: bigint[] = [];
     const guard = new LocalRiskGuard(1_000_000_000n, 0.9);
-    const sub = bus.subscribe(subjects.riskLimits(), (m) => {
+    const sub = bus.subscribe(subjects.riskLimits('live'), (m) => {
       got.push(fromBinary(RiskLimitsSchema, m.data).version);
     });
     guard.subscribe(bus, () => 0n);
@@ -95,7 +95,7 @@ describe('EWMA VaR limit', () => {
     const sigma = Math.sqrt(variance);
     expect(gw.varOf().degraded).toBe(false);
     const pos = (qty: number) =>
-      b.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: qty, avgPrice: 100 })] })));
+      b.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: qty, avgPrice: 100 })] })));
     pos(60);
     await new Promise((r) => setTimeout(r, 1));
     const v = gw.varOf();
@@ -120,7 +120,7 @@ describe('EWMA VaR limit', () => {
 describe('drawdown limits', () => {
   const DAY = 86_400_000_000_000n;
   const pnl = (totalPnl: number, tsNs: bigint) =>
-    bus.publish(subjects.posPnl(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl, tsNs })));
+    bus.publish(subjects.posPnl('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl, tsNs })));
   const tick = () => new Promise((r) => setTimeout(r, 1));
   /** Caps out of the way, 100,000 capital, only the drawdown limits apply. */
   const drawdownGateway = (maxDaily: number, maxTotal: number) =>
@@ -130,8 +130,8 @@ describe('drawdown limits', () => {
     const breaches: { limit: string; value: number; threshold: number }[] = [];
     const limits: { reduceOnly: boolean; reason: string }[] = [];
     const subs = [
-      bus.subscribe(subjects.riskBreach(), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data))),
-      bus.subscribe(subjects.riskLimits(), (m) => {
+      bus.subscribe(subjects.riskBreach('live'), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data))),
+      bus.subscribe(subjects.riskLimits('live'), (m) => {
         const l = fromBinary(RiskLimitsSchema, m.data);
         limits.push({ reduceOnly: l.reduceOnly, reason: l.reduceOnlyReason });
       }),
@@ -140,7 +140,7 @@ describe('drawdown limits', () => {
     guard.subscribe(bus, () => 0n);
     const gw = drawdownGateway(0.05, 0.15);
     gw.start();
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 2, avgPrice: 100 })],
     })));
     const day1 = 20_000n * DAY;
@@ -201,12 +201,12 @@ describe('drawdown limits', () => {
       resumeVenue: () => void refused.push('resume_venue'),
       flatten: async () => (refused.push('flatten'), []),
       breakers: { get: () => ({ setOverride: () => void refused.push('override') }) },
-    });
+    }, 'live');
     cp.start();
-    const unknown = await bus.request(subjects.control('risk'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
+    const unknown = await bus.request(subjects.control('risk', 'live'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
     expect(fromBinary(ControlCommandSchema, unknown.data)).toMatchObject({ command: 'error', reason: 'unknown risk command "reset_all"' });
     expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
-    const echo = await sendControl(bus, { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' });
+    const echo = await sendControl(bus, 'live', { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' });
     expect(echo.command).toBe('reset_drawdown');
     expect(gw.reduceOnlyReason).toBeUndefined();
     await new Promise((r) => setTimeout(r, 5));
@@ -223,7 +223,7 @@ describe('drawdown limits', () => {
 describe('max_position_pct and stop loss', () => {
   const tick = () => new Promise((r) => setTimeout(r, 1));
   const positions = (...ps: { symbol: string; quantity: number; avgPrice: number; unrealizedPnl: number }[]) =>
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })),
     })));
 
@@ -232,7 +232,7 @@ describe('max_position_pct and stop loss', () => {
     gw.start();
     expect(gw.limits().perSymbolNotional).toBe(5_000);
     expect(await check('BTC-USDT', Side.BUY, 100, 100)).toMatchObject({ approved: true, adjustedSize: 50 }); // 5,000 / 100
-    bus.publish(subjects.posPnl(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl: -20_000, tsNs: 1n })));
+    bus.publish(subjects.posPnl('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl: -20_000, tsNs: 1n })));
     await tick();
     expect(gw.limits().perSymbolNotional).toBe(4_000); // 5% of 80,000
     gw.stop();
@@ -242,8 +242,8 @@ describe('max_position_pct and stop loss', () => {
     const flattens: { symbol: string; reason: string; operator: string }[] = [];
     const breaches: string[] = [];
     const subs = [
-      bus.subscribe(subjects.control('flatten'), (m) => void flattens.push(fromBinary(ControlCommandSchema, m.data))),
-      bus.subscribe(subjects.riskBreach(), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data).limit)),
+      bus.subscribe(subjects.control('flatten', 'live'), (m) => void flattens.push(fromBinary(ControlCommandSchema, m.data))),
+      bus.subscribe(subjects.riskBreach('live'), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data).limit)),
     ];
     const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 });
     gw.start();
@@ -286,7 +286,7 @@ describe('correlation limit', () => {
     }
     expect(gw.correlation('BTC-USDT', 'ETH-USDT')).toBeGreaterThan(0.9);
     expect(Math.abs(gw.correlation('BTC-USDT', 'SOL-USDT'))).toBeLessThan(0.7);
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 })],
     })));
     await new Promise((r) => setTimeout(r, 1));
@@ -311,7 +311,7 @@ describe('diversified VaR', () => {
   it('uses the EWMA correlations once trusted: a hedged book has less VaR than the undiversified bound', async () => {
     const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94 } });
     gw.start();
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [
         create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 }),
         create(PositionSchema, { venue: 'binance', symbol: 'ETH-USDT', quantity: 10, avgPrice: 10 }),

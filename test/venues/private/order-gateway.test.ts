@@ -36,7 +36,7 @@ describe('order gateway routing', () => {
   });
 
   async function send(bytes: Uint8Array) {
-    const r = await bus.request(subjects.orderReq('kraken'), bytes, { timeoutMs: 1000 });
+    const r = await bus.request(subjects.orderReq('kraken', 'live'), bytes, { timeoutMs: 1000 });
     return fromBinary(OrderAckSchema, r.data);
   }
 
@@ -69,7 +69,7 @@ describe('order gateway routing', () => {
     const g2 = new OrderGateway({ bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
     await g2.start();
     try {
-      const r = await b2.request(subjects.orderReq('kraken'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), { timeoutMs: 1000 });
+      const r = await b2.request(subjects.orderReq('kraken', 'live'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), { timeoutMs: 1000 });
       expect(RejectReason[fromBinary(OrderAckSchema, r.data).rejectReason]).toBe('VENUE_POLICY');
     } finally {
       await g2.stop();

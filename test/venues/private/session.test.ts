@@ -54,7 +54,7 @@ describe('simulated order entry for the default session', () => {
         tif: TimeInForce.IOC,
         orderType: OrderType.LIMIT,
       });
-      const r = await bus.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
+      const r = await bus.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
       const ack = fromBinary(OrderAckSchema, r.data);
       if (venue === 'okx') {
         expect(RejectReason[ack.rejectReason]).toBe('VENUE_POLICY');
@@ -91,7 +91,7 @@ describe('simulated order entry, each venue replaying its own capture', () => {
           tif: TimeInForce.IOC,
           orderType: OrderType.LIMIT,
         });
-        const r = await bus.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
+        const r = await bus.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
         expect(fromBinary(OrderAckSchema, r.data).status).toBe(OrderStatus.NEW);
         await expect.poll(() => acks.find((a) => a.clientId === req.clientId && a.status === OrderStatus.FILLED)).toBeDefined();
       }
