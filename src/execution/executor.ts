@@ -33,6 +33,7 @@ import {
   type OrderAck,
   type VenueSpec,
 } from '../contracts/index.js';
+import type { Namespace } from '../contracts/subjects.js';
 import { BusTimeoutError, NoRespondersError, type Bus, type BusMessage, type Subscription } from '../bus/bus.js';
 import { CircuitBreakerRegistry, DEFAULT_BREAKER, type BreakerConfig } from '../circuit/breaker.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -94,7 +95,8 @@ export interface ExecutorConfig {
   /** Before recovery asks venues about unacknowledged intents, let in-flight requests land. */
   recoveryGraceMs?: number;
   circuit?: BreakerConfig;
-  namespace?: 'live' | 'replay';
+  /** Bus namespace of every subject the executor uses (SPEC "Replay Isolation"); no default. */
+  namespace: Namespace;
   /** Cancel every open order when the kill switch fires. Default true. */
   cancelOnKill?: boolean;
   /** At start, wait up to this long for the first risk.limits before taking signals. Default 2000. */
@@ -207,7 +209,7 @@ export class Executor {
   private readonly timers = new Set<NodeJS.Timeout>();
   private started = false;
   private closed = false;
-  private readonly ns: 'live' | 'replay';
+  private readonly ns: Namespace;
   private readonly staleNs: bigint;
   /** Reject counts by reason (also the metrics source). */
   readonly rejects = new Map<RejectReason, number>();
@@ -240,7 +242,7 @@ export class Executor {
       tif: config.tif ?? TimeInForce.IOC,
       inDoubtCheckMs: config.inDoubtCheckMs ?? 500,
       recoveryGraceMs: config.recoveryGraceMs ?? 100,
-      namespace: config.namespace ?? 'live',
+      namespace: config.namespace,
       cancelOnKill: config.cancelOnKill ?? true,
       awaitRiskLimitsMs: config.awaitRiskLimitsMs ?? 2000,
       maxRetainedOrders: config.maxRetainedOrders ?? 100_000,

@@ -35,6 +35,7 @@ export interface ExecutorVenueConfig {
 
 export interface ExecutorProcessConfig {
   nats: string;
+  /** `executor.namespace` may be left out of the file: it then means live, stated once in parseConfig. */
   executor: ExecutorConfig;
   venues: ExecutorVenueConfig[];
   /** Run a static-limit risk gateway in this process (until the real gateway runs elsewhere). */
@@ -68,6 +69,9 @@ export function parseConfig(text: string): ExecutorProcessConfig {
   if (typeof c.nats !== 'string') throw new ExecutorConfigError('executor config: "nats" (URL) is required');
   if (!c.executor || typeof c.executor.walDir !== 'string') throw new ExecutorConfigError('executor config: "executor.walDir" is required');
   if (c.executor.mode !== 'live' && c.executor.mode !== 'shadow') throw new ExecutorConfigError('executor config: "executor.mode" must be live or shadow');
+  const ns: unknown = c.executor.namespace;
+  if (ns !== undefined && ns !== 'live' && ns !== 'replay') throw new ExecutorConfigError('executor config: "executor.namespace" must be live or replay');
+  c.executor = { ...c.executor, namespace: ns ?? 'live' };
   if (!Array.isArray(c.venues) || c.venues.length === 0) throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
   for (const v of c.venues) {
     if (typeof v.wsUrl !== 'string' || !v.credentials || typeof v.credentials.apiKey !== 'string') {
@@ -88,7 +92,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
   const log = createLogger('executor-main');
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor' });
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
-  const ns = cfg.executor.namespace ?? 'live';
+  const ns = cfg.executor.namespace;
   const specs: VenueSpec[] = [];
   const clients: Record<string, VenueOrderClient> = {};
   const gateways: OrderGateway[] = [];
@@ -103,7 +107,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     clients[spec.venue] = client;
     gateways.push(gw);
   }
-  const feed = new BusMarketFeed(bus, undefined, ns).start();
+  const feed = new BusMarketFeed(bus, ns).start();
   const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns) : undefined;
   risk?.start();
   const executor = new Executor({ bus, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);

@@ -4,7 +4,7 @@
  * cache older than the staleness threshold (1 s) the order becomes a boundary case for risk.check.
  */
 import { fromBinary } from '@bufbuild/protobuf';
-import { RejectReason, RiskLimitsSchema, subjects, type RiskLimits, type SymbolLimit } from '../contracts/index.js';
+import { RejectReason, RiskLimitsSchema, subjects, type Namespace, type RiskLimits, type SymbolLimit } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 
 export const enum RiskDecision {
@@ -36,7 +36,7 @@ export class LocalRiskGuard {
   ) {}
 
   /** Follow risk.limits on the bus. */
-  subscribe(bus: Bus, now: () => bigint, ns: 'live' | 'replay' = 'live'): void {
+  subscribe(bus: Bus, now: () => bigint, ns: Namespace): void {
     this.sub = bus.subscribe(subjects.riskLimits(ns), (m) => {
       try {
         this.update(fromBinary(RiskLimitsSchema, m.data), now());

@@ -35,6 +35,7 @@ import {
   type RiskCheckResponse,
   type RiskLimits,
 } from '../contracts/index.js';
+import type { Namespace } from '../contracts/subjects.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { createLogger } from '../observability/logger.js';
 import { DrawdownTracker, EwmaCorrelation, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
@@ -121,7 +122,7 @@ export class StaticRiskGateway {
   constructor(
     private readonly bus: Bus,
     private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
-    private readonly ns: 'live' | 'replay' = 'live',
+    private readonly ns: Namespace,
   ) {
     this.equity = cfg.capital ?? 0;
   }

@@ -20,10 +20,10 @@ describe('control plane over the bus', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
     risk.start();
     dir = tmpDir('kestrel-ctl-');
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e.reason));
     await ex.start();
     plane = new ControlPlane(bus, ex, 'live');

@@ -49,7 +49,7 @@ describe('executor against the simulated venue', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
     risk.start();
     dir = tmpDir('kestrel-exec-');
     rejects = [];
@@ -64,7 +64,7 @@ describe('executor against the simulated venue', () => {
   });
 
   async function make(over: Partial<ConstructorParameters<typeof Executor>[1]> = {}): Promise<Executor> {
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir, ...over });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, ...over });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     await until(() => ex.risk.current !== undefined);
@@ -116,13 +116,13 @@ describe('executor against the simulated venue', () => {
   });
 
   it('refuses live orders to a shadow_only venue with VENUE_POLICY and sends shadow orders flagged', async () => {
-    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     ex.onSignal(signal());
     expect(rejects[0]!.reason).toBe(RejectReason.VENUE_POLICY);
     await ex.close();
-    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { mode: 'shadow', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'shadow', walDir: dir });
     const flags: boolean[] = [];
     ex.onSend((o) => flags.push(o.shadow));
     await ex.start();
@@ -193,7 +193,7 @@ describe('executor against the simulated venue', () => {
     await venue.client.place(orphan);
     expect((await venue.client.openOrders()).map((a) => a.clientId)).toEqual([orphan.clientId]);
 
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     const report = await ex.start();
     expect(report).toMatchObject({ replayedOrders: 2, inDoubt: 2, adopted: 1, failed: 1, orphansCancelled: 1 });
     expect(ex.orders.get(sentThenCrashed.clientId)!.state).toBe(OrderState.FILLED);

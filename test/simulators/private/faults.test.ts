@@ -60,7 +60,7 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
       heartbeatMs,
     });
     bus = new InProcessBus();
-    gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+    gw = new OrderGateway({ namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
     await gw.start();
     const acks: OrderAck[] = [];
     bus.subscribe(subjects.orderAck(venue, 'live'), (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));

@@ -353,7 +353,7 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
     beforeAll(async () => {
       sim = await startSim(venue);
       bus = new InProcessBus();
-      gw = new OrderGateway({ bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+      gw = new OrderGateway({ namespace: 'live', bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
       await gw.start();
       acks = [];
       bus.subscribe(subjects.orderAck(venue, 'live'), (m) => {
@@ -418,7 +418,7 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
 
     it('shadow_only venue refuses live orders with VENUE_POLICY', async () => {
       const b2 = new InProcessBus();
-      const g2 = new OrderGateway({ bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
+      const g2 = new OrderGateway({ namespace: 'live', bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
       await g2.start();
       try {
         const r = await b2.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, order(venue)), { timeoutMs: 1000 });

@@ -22,6 +22,7 @@ describe('order gateway routing', () => {
     bus = new InProcessBus();
     gw = new OrderGateway({
       bus,
+      namespace: 'live',
       client: clientFor('kraken', live),
       shadowClient: clientFor('kraken', shadow),
       spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' },
@@ -66,7 +67,7 @@ describe('order gateway routing', () => {
 
   it('without a simulated venue, shadow orders are refused with VENUE_POLICY', async () => {
     const b2 = new InProcessBus();
-    const g2 = new OrderGateway({ bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
+    const g2 = new OrderGateway({ namespace: 'live', bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
     await g2.start();
     try {
       const r = await b2.request(subjects.orderReq('kraken', 'live'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), { timeoutMs: 1000 });

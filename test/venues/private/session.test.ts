@@ -28,6 +28,7 @@ describe('simulated order entry for the default session', () => {
     bus = new InProcessBus();
     oe = await startSimulatedOrderEntry({
       bus,
+      namespace: 'live',
       mode: 'realistic',
       replay: { speed: 0, maxRecords: 5000 },
       specs: { okx: { venue: 'okx', hasPrivateWs: false, venuePolicy: 'shadow_only' } },
@@ -73,7 +74,7 @@ describe('simulated order entry for the default session', () => {
 describe('simulated order entry, each venue replaying its own capture', () => {
   it('fills on Kraken BTC-USD and OKX BTC-USDT at their own recorded touch', async () => {
     const bus = new InProcessBus();
-    const oe = await startSimulatedOrderEntry({ bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
+    const oe = await startSimulatedOrderEntry({ namespace: 'live', bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
     const acks: OrderAck[] = [];
     bus.subscribe('ord.ack.*', (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));
     try {
