@@ -127,6 +127,17 @@ function reportPrivateStream(s: Stack, connected: boolean): void {
 
 const qty = (s: Stack) => s.ex.book.quantity('binance', 'BTC-USDT');
 
+/** Each test stands alone: a stack holds a 0.5 BTC long before the stop-loss scenario. */
+async function ensureLong(s: Stack): Promise<void> {
+  if (qty(s) > 0.49) return;
+  reportPrivateStream(s, true);
+  await s.bus.flush();
+  await settle(100);
+  const fills = s.ex.counters.fills;
+  s.ex.onSignal(signal());
+  await until(() => s.ex.counters.fills > fills && qty(s) > 0.49, `${s.ns} long position`);
+}
+
 describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
   let live: Stack;
   let replay: Stack;
@@ -167,6 +178,8 @@ describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
   });
 
   it("a replay risk gateway's stop-loss flattens the replay book only, and a live one the live book only", async () => {
+    await ensureLong(live);
+    await ensureLong(replay);
     // Replay's market falls 10%: its gateway's stop-loss sends a flatten in the replay namespace.
     replay.venue.setBook(90, 90.1);
     await until(() => replay.risk.stats.stops === 1, 'replay stop-loss fired');
