@@ -18,7 +18,7 @@ import { PositionService } from '../positions/service.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
-import { Executor, type ExecutorConfig, type RecoveryReport } from './executor.js';
+import { Executor, ExecutorConfigError, type ExecutorConfig, type RecoveryReport } from './executor.js';
 import { BusMarketFeed } from './market-feed.js';
 import { exportExecutorMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
@@ -54,9 +54,7 @@ export interface ExecutorProcessConfig {
   reconcileIntervalMs?: number;
 }
 
-export class ExecutorConfigError extends Error {
-  override readonly name = 'ExecutorConfigError';
-}
+export { ExecutorConfigError };
 
 export function parseConfig(text: string): ExecutorProcessConfig {
   let raw: unknown;

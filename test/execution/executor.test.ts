@@ -85,6 +85,46 @@ describe('executor against the simulated venue', () => {
     expect(ex.counters.corrected).toBe(1);
   });
 
+  it('refuses signals without an emit time or stamped beyond the clock-skew bound (counted), and judges TTL on the safe side of the skew', async () => {
+    const { create, toBinary } = await import('@bufbuild/protobuf');
+    const { BusSignalSource } = await import('../../src/execution/signal-source.js');
+    await make({ maxClockSkewMs: 5 });
+    // No emit time: the age is unknown, so the signal must not count as never expiring.
+    ex.onSignal(signal({ emitTsNs: 0n, ttlMs: 50 }));
+    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.SIGNAL_BAD_TIMESTAMP]);
+    expect(ex.counters.untimedSignals).toBe(1);
+    // The same over the bus: a Signal without emit_ts_ns decodes to 0.
+    const source = new BusSignalSource(bus, { namespace: 'live' });
+    ex.attachSignals(source);
+    const wire = create(C.SignalSchema, { strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size: 0.5, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, traceId: 'untimed-bus' });
+    bus.publish(C.subjects.signal('core', 'BTC-USDT', 'live'), toBinary(C.SignalSchema, wire));
+    await until(() => rejects.length === 2);
+    expect(rejects[1]).toMatchObject({ reason: RejectReason.SIGNAL_BAD_TIMESTAMP, detail: 'signal without emit_ts_ns' });
+    expect(ex.counters.untimedSignals).toBe(2);
+    source.close();
+    // From the future beyond the skew bound: refused; within it: a clock difference, accepted.
+    ex.onSignal(signal({ emitTsNs: nowNs() + 20_000_000n }));
+    expect(rejects[2]!.reason).toBe(RejectReason.SIGNAL_BAD_TIMESTAMP);
+    expect(rejects[2]!.detail).toMatch(/in the future \(max clock skew 5 ms\)/);
+    expect(ex.counters.futureSignals).toBe(1);
+    // 47 ms old with a 50 ms TTL: within the TTL by this clock, but with 5 ms of possible skew it may be 52.
+    ex.onSignal(signal({ emitTsNs: nowNs() - 47_000_000n, ttlMs: 50 }));
+    expect(rejects[3]!.reason).toBe(RejectReason.SIGNAL_EXPIRED);
+    expect(ex.rejects.get(RejectReason.SIGNAL_BAD_TIMESTAMP)).toBe(3);
+    ex.onSignal(signal({ emitTsNs: nowNs() + 2_000_000n, size: 0.1 }));
+    ex.onSignal(signal({ emitTsNs: nowNs() - 30_000_000n, ttlMs: 50, size: 0.1 }));
+    await until(() => ex.counters.fills === 2);
+    expect(rejects).toHaveLength(4);
+  });
+
+  it('refuses a clock-skew bound that is not below the default TTL', () => {
+    const bad = (maxClockSkewMs: number) => () =>
+      new Executor({ bus, venues: [binanceSpec()], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir, defaultTtlMs: 50, maxClockSkewMs });
+    expect(bad(50)).toThrow(/maxClockSkewMs must be in \[0, defaultTtlMs = 50\)/);
+    expect(bad(-1)).toThrow(/maxClockSkewMs/);
+    expect(bad(Number.NaN)).toThrow(/maxClockSkewMs/);
+  });
+
   it('refuses expired, low-confidence, duplicate and unknown-symbol signals with their taxonomy reason', async () => {
     await make();
     const s = signal();
