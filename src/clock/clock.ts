@@ -9,7 +9,35 @@ export interface Clock {
 }
 
 /**
- * Wall-clock ns anchored once to Date.now() and advanced by process.hrtime.bigint(): monotonic (NTP
+ * The wall clock in ns and process.hrtime in ns at one instant, to well under a microsecond. A plain
+ * Date.now() anchor truncates to the millisecond, which alone put two processes' clocks up to 1 ms
+ * apart on one host (docs/PERFORMANCE.md "Clock skew"), as large as the signal TTL's skew allowance.
+ * So this spins to an edge of Date.now(), where the wall time is exactly the new millisecond, and
+ * keeps the sharpest of a few edges: it costs up to `edges` ms once, when a clock is anchored.
+ */
+export function wallClockAnchor(edges = 2): { wallNs: bigint; hrNs: bigint } {
+  let best = { wallNs: 0n, hrNs: 0n, widthNs: -1n };
+  for (let e = 0; e < edges; e++) {
+    let prevMs = Date.now();
+    let prevHr = process.hrtime.bigint();
+    for (;;) {
+      const ms = Date.now();
+      const hr = process.hrtime.bigint();
+      if (ms !== prevMs) {
+        // The edge lies between the previous read and this one.
+        const widthNs = hr - prevHr;
+        if (best.widthNs < 0n || widthNs < best.widthNs) best = { wallNs: BigInt(ms) * 1_000_000n, hrNs: prevHr + widthNs / 2n, widthNs };
+        break;
+      }
+      prevMs = ms;
+      prevHr = hr;
+    }
+  }
+  return { wallNs: best.wallNs, hrNs: best.hrNs };
+}
+
+/**
+ * Wall-clock ns anchored once (wallClockAnchor) and advanced by process.hrtime.bigint(): monotonic (NTP
  * steps cannot move it backwards) and with sub-microsecond resolution, which Date.now() lacks.
  */
 export class SystemClock implements Clock {
@@ -17,8 +45,9 @@ export class SystemClock implements Clock {
   private readonly anchorHr: bigint;
 
   constructor() {
-    this.anchorHr = process.hrtime.bigint();
-    this.anchorWallNs = BigInt(Date.now()) * 1_000_000n;
+    const a = wallClockAnchor();
+    this.anchorHr = a.hrNs;
+    this.anchorWallNs = a.wallNs;
   }
 
   nowNs(): bigint {
