@@ -12,26 +12,29 @@ export interface Clock {
  * The wall clock in ns and process.hrtime in ns at one instant, to well under a microsecond. A plain
  * Date.now() anchor truncates to the millisecond, which alone put two processes' clocks up to 1 ms
  * apart on one host (docs/PERFORMANCE.md "Clock skew"), as large as the signal TTL's skew allowance.
- * So this spins to an edge of Date.now(), where the wall time is exactly the new millisecond, and
- * keeps the sharpest of a few edges: it costs up to `edges` ms once, when a clock is anchored.
+ * So this spins to edges of Date.now(), where the wall time is exactly the new millisecond, and keeps
+ * the sharpest: it stops at the first edge seen within 2 µs (cold code or a preemption can blur one),
+ * after at most `maxEdges` ms, so anchoring costs about 1 ms, once per clock.
  */
-export function wallClockAnchor(edges = 2): { wallNs: bigint; hrNs: bigint } {
+export function wallClockAnchor(maxEdges = 10): { wallNs: bigint; hrNs: bigint } {
   let best = { wallNs: 0n, hrNs: 0n, widthNs: -1n };
-  for (let e = 0; e < edges; e++) {
+  for (let e = 0; e < maxEdges; e++) {
+    let prevBefore = process.hrtime.bigint();
     let prevMs = Date.now();
-    let prevHr = process.hrtime.bigint();
     for (;;) {
+      const before = process.hrtime.bigint();
       const ms = Date.now();
-      const hr = process.hrtime.bigint();
+      const after = process.hrtime.bigint();
       if (ms !== prevMs) {
-        // The edge lies between the previous read and this one.
-        const widthNs = hr - prevHr;
-        if (best.widthNs < 0n || widthNs < best.widthNs) best = { wallNs: BigInt(ms) * 1_000_000n, hrNs: prevHr + widthNs / 2n, widthNs };
+        // The edge lies after the previous Date.now() began and before this one ended.
+        const widthNs = after - prevBefore;
+        if (best.widthNs < 0n || widthNs < best.widthNs) best = { wallNs: BigInt(ms) * 1_000_000n, hrNs: prevBefore + widthNs / 2n, widthNs };
         break;
       }
       prevMs = ms;
-      prevHr = hr;
+      prevBefore = before;
     }
+    if (best.widthNs <= 2_000n) break;
   }
   return { wallNs: best.wallNs, hrNs: best.hrNs };
 }

@@ -16,9 +16,14 @@ describe('SystemClock', () => {
     }
     let worstNs = 0n;
     for (const c of clocks) {
-      const a = nowNs();
-      const b = c.nowNs();
-      const d = b > a ? b - a : a - b;
+      // Best of a few back-to-back reads: a preemption between two reads is not a clock difference.
+      let d = -1n;
+      for (let k = 0; k < 5; k++) {
+        const a = nowNs();
+        const b = c.nowNs();
+        const x = b > a ? b - a : a - b;
+        if (d < 0n || x < d) d = x;
+      }
       if (d > worstNs) worstNs = d;
     }
     expect(Number(worstNs) / 1e3).toBeLessThan(50); // µs
