@@ -71,7 +71,7 @@ function signal(side: Side): ExecSignal {
  */
 function instantVenue(bus: InProcessBus): { market: SnapshotStore; stop(): void } {
   const market = new SnapshotStore();
-  const sub = bus.subscribe(subjects.orderReq('binance'), (m) => {
+  const sub = bus.subscribe(subjects.orderReq('binance', 'live'), (m) => {
     const r = fromBinary(OrderRequestSchema, m.data);
     const ack = create(OrderAckSchema, {
       clientId: r.clientId, venue: r.venue, symbol: r.symbol, side: r.side, status: OrderStatus.FILLED,
@@ -89,13 +89,14 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
       ? await startVenue(bus, { balances: { USDT: 1e12, BTC: 1e9 } })
       : { ...instantVenue(bus), sim: undefined, client: undefined };
   venue.sim?.feedBook('BTC-USDT', [[100, 1e9]], [[100.1, 1e9]]);
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 });
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 }, 'live');
   risk.start();
   const walDir = fs.mkdtempSync(path.join(walBase, 'kestrel-bench-wal-'));
   const ex = new Executor(
     { bus, venues: [binanceSpec()], market: venue.market, ...(venue.client ? { recon: { binance: venue.client } } : {}) },
     {
       mode: 'live',
+      namespace: 'live',
       walDir,
       staleSnapshotMs: 3_600_000,
       concurrency: { globalMaxInflight: 256, perSymbolMaxInflight: 256, perVenueMaxInflight: { binance: 256 } },

@@ -100,7 +100,7 @@ async function throughput(ticks: NormalizedTick[], withBus: boolean) {
   const bus = withBus ? new InProcessBus() : undefined;
   let delivered = 0;
   if (bus) bus.subscribe('md.>', () => void delivered++);
-  const svc = await IngestionService.create({ shards: 4, mailboxCapacity: 10_000 }, { sinks: [sink], ...(bus ? { bus } : {}) });
+  const svc = await IngestionService.create({ shards: 4, mailboxCapacity: 10_000 }, bus ? { sinks: [sink], bus, namespace: 'live' as const } : { sinks: [sink] });
   const input = copy(ticks);
   const t0 = process.hrtime.bigint();
   // Adapter-like bursts: one socket read delivers a few hundred updates in one turn.

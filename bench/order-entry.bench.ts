@@ -178,9 +178,9 @@ export async function venueBench(venue: VenueName, target: Target, credentials: 
 
   // 2) gateway: bus request -> bytes on the venue socket.
   const bus = new InProcessBus();
-  const gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
+  const gw = new OrderGateway({ namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
   await gw.start();
-  const subject = subjects.orderReq(venue);
+  const subject = subjects.orderReq(venue, 'live');
   const sentGw = new Map<string, bigint>();
   for (let i = 0; i < WARMUP + n; i++) {
     const req = order(venue);

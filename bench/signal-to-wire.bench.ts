@@ -194,9 +194,9 @@ async function startNode(target: Target, walDir: string, idleSpinNs: number) {
   await client.connect();
   const writes = new Map<string, { issued: bigint; returned: bigint }>();
   tapSocketWrites(client, (id, issued, returned) => writes.set(id, { issued, returned }));
-  const gateway = new OrderGateway({ bus, client, spec: { venue: 'binance', hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
+  const gateway = new OrderGateway({ namespace: 'live', bus, client, spec: { venue: 'binance', hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
   await gateway.start();
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 });
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live');
   risk.start();
   const market = new SnapshotStore();
   const region = TickRegion.create({ name: `kestrel-bench-s2w-${process.pid}`, symbols: ['BTC-USDT'], signalCapacity: 65536, replace: true });
@@ -206,6 +206,7 @@ async function startNode(target: Target, walDir: string, idleSpinNs: number) {
     { bus, venues: [spec], market, recon: { binance: client } },
     {
       mode: 'live',
+      namespace: 'live',
       walDir,
       minConfidence: 0,
       staleSnapshotMs: 60_000,

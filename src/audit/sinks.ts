@@ -1,13 +1,14 @@
 /**
- * Where audit events go: JetStream stream `audit` (subjects audit.>) in deployments, an append-only
- * file when no NATS is configured. Both keep the hash chain; JetStream also dedupes by event id.
+ * Where audit events go: JetStream stream `audit` (subjects audit.>) in deployments — a replay stack's
+ * events go to their own stream `replay_audit` (replay.audit.>) so replay never writes the live trail —
+ * and an append-only file when no NATS is configured. Both keep the hash chain; JetStream also dedupes by event id.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
 import { AuditEventSchema, type AuditEvent } from '../contracts/index.js';
-import { subjects } from '../contracts/subjects.js';
+import { patterns, subjects, type Namespace } from '../contracts/subjects.js';
 import { GENESIS_HASH } from './chain.js';
 
 export interface AuditSink {
@@ -21,6 +22,7 @@ export interface JetStreamAuditOptions {
   replicas?: number;
   /** Retention in seconds; SPEC asks 7 years. */
   maxAgeSeconds?: number;
+  /** A stream of its own (tests): subjects `{stream}.>`. Default: the namespace's audit stream. */
   stream?: string;
 }
 
@@ -31,14 +33,17 @@ export class JetStreamAuditSink implements AuditSink {
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly stream: string,
+    private readonly namespace: Namespace,
+    private readonly custom: boolean,
   ) {}
 
-  static async open(nc: NatsConnection, opts: JetStreamAuditOptions = {}): Promise<JetStreamAuditSink> {
-    const stream = opts.stream ?? 'audit';
+  static async open(nc: NatsConnection, namespace: Namespace, opts: JetStreamAuditOptions = {}): Promise<JetStreamAuditSink> {
+    const custom = opts.stream !== undefined;
+    const stream = opts.stream ?? (namespace === 'live' ? 'audit' : 'replay_audit');
     const jsm = await nc.jetstreamManager();
     const config = {
       name: stream,
-      subjects: [stream === 'audit' ? 'audit.>' : `${stream}.>`],
+      subjects: [custom ? `${stream}.>` : patterns.auditAll(namespace)],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       num_replicas: opts.replicas ?? 1,
@@ -53,12 +58,12 @@ export class JetStreamAuditSink implements AuditSink {
     } catch {
       await jsm.streams.add(config);
     }
-    return new JetStreamAuditSink(nc, nc.jetstream(), stream);
+    return new JetStreamAuditSink(nc, nc.jetstream(), stream, namespace, custom);
   }
 
   subjectFor(event: AuditEvent): string {
-    const sub = subjects.audit(event.eventType);
-    return this.stream === 'audit' ? sub : `${this.stream}.${sub.slice('audit.'.length)}`;
+    const sub = subjects.audit(event.eventType, 'live');
+    return this.custom ? `${this.stream}.${sub.slice('audit.'.length)}` : subjects.audit(event.eventType, this.namespace);
   }
 
   async append(event: AuditEvent): Promise<void> {

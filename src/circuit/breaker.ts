@@ -2,10 +2,10 @@
  * Per-venue circuit breakers (SPEC §9): CLOSED → OPEN after `errorThreshold` consecutive failures;
  * OPEN → HALF_OPEN after `timeoutMs`; HALF_OPEN lets `halfOpenRequests` trial requests through and
  * closes after that many successes, reopening on the first failure. A manual override pins a state
- * until cleared. Transitions are published as CircuitState on circuit.{venue}.
+ * until cleared. Transitions are published as CircuitState on circuit.{venue} in the owner's namespace.
  */
 import { create, toBinary } from '@bufbuild/protobuf';
-import { CircuitStateSchema, subjects } from '../contracts/index.js';
+import { CircuitStateSchema, subjects, type Namespace } from '../contracts/index.js';
 import type { Bus } from '../bus/bus.js';
 
 export type BreakerStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
@@ -107,7 +107,7 @@ export class CircuitBreakerRegistry {
 
   constructor(
     private readonly config: BreakerConfig = { default: DEFAULT_BREAKER },
-    private readonly bus?: Bus,
+    private readonly publishTo?: { bus: Bus; namespace: Namespace },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -126,7 +126,7 @@ export class CircuitBreakerRegistry {
   }
 
   private publish(b: CircuitBreaker): void {
-    if (!this.bus) return;
+    if (!this.publishTo) return;
     const msg = create(CircuitStateSchema, {
       venue: b.venue,
       state: b.state,
@@ -135,7 +135,7 @@ export class CircuitBreakerRegistry {
       manualOverride: b.manual,
     });
     try {
-      this.bus.publish(subjects.circuit(b.venue), toBinary(CircuitStateSchema, msg));
+      this.publishTo.bus.publish(subjects.circuit(b.venue, this.publishTo.namespace), toBinary(CircuitStateSchema, msg));
     } catch {
       // A closed bus at shutdown must not break the breaker's own state machine.
     }

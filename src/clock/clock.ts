@@ -9,7 +9,38 @@ export interface Clock {
 }
 
 /**
- * Wall-clock ns anchored once to Date.now() and advanced by process.hrtime.bigint(): monotonic (NTP
+ * The wall clock in ns and process.hrtime in ns at one instant, to well under a microsecond. A plain
+ * Date.now() anchor truncates to the millisecond, which alone put two processes' clocks up to 1 ms
+ * apart on one host (docs/PERFORMANCE.md "Clock skew"), as large as the signal TTL's skew allowance.
+ * So this spins to edges of Date.now(), where the wall time is exactly the new millisecond, and keeps
+ * the sharpest: it stops at the first edge seen within 2 µs (cold code or a preemption can blur one),
+ * after at most `maxEdges` ms, so anchoring costs about 1 ms, once per clock.
+ */
+export function wallClockAnchor(maxEdges = 10): { wallNs: bigint; hrNs: bigint } {
+  let best = { wallNs: 0n, hrNs: 0n, widthNs: -1n };
+  for (let e = 0; e < maxEdges; e++) {
+    let prevBefore = process.hrtime.bigint();
+    let prevMs = Date.now();
+    for (;;) {
+      const before = process.hrtime.bigint();
+      const ms = Date.now();
+      const after = process.hrtime.bigint();
+      if (ms !== prevMs) {
+        // The edge lies after the previous Date.now() began and before this one ended.
+        const widthNs = after - prevBefore;
+        if (best.widthNs < 0n || widthNs < best.widthNs) best = { wallNs: BigInt(ms) * 1_000_000n, hrNs: prevBefore + widthNs / 2n, widthNs };
+        break;
+      }
+      prevMs = ms;
+      prevBefore = before;
+    }
+    if (best.widthNs <= 2_000n) break;
+  }
+  return { wallNs: best.wallNs, hrNs: best.hrNs };
+}
+
+/**
+ * Wall-clock ns anchored once (wallClockAnchor) and advanced by process.hrtime.bigint(): monotonic (NTP
  * steps cannot move it backwards) and with sub-microsecond resolution, which Date.now() lacks.
  */
 export class SystemClock implements Clock {
@@ -17,8 +48,9 @@ export class SystemClock implements Clock {
   private readonly anchorHr: bigint;
 
   constructor() {
-    this.anchorHr = process.hrtime.bigint();
-    this.anchorWallNs = BigInt(Date.now()) * 1_000_000n;
+    const a = wallClockAnchor();
+    this.anchorHr = a.hrNs;
+    this.anchorWallNs = a.wallNs;
   }
 
   nowNs(): bigint {

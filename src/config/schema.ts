@@ -64,6 +64,8 @@ export const configSchema = z.strictObject({
   execution: z.strictObject({
     max_slippage_bps: nonNegative,
     order_timeout_ms: positive,
+    /** Bound on the emitter-vs-executor wall-clock offset the signal TTL check allows (docs/PERFORMANCE.md). */
+    max_clock_skew_ms: nonNegative,
     use_ioc: z.boolean(),
     wal_dir: z.string().min(1),
     fill_model: z.enum(['paper', 'realistic']),

@@ -2,10 +2,10 @@
  * Configuration service: versioned, validated-before-apply, atomic hot reload with rollback and a
  * change trail. A new config becomes visible to every listener in one synchronous swap, so no reader
  * ever sees half of an update; it is announced on config.reload and config.{section} for other
- * processes.
+ * processes, in the bus namespace the service started with (a replay session never reconfigures live).
  */
 import type { Bus } from '../bus/bus.js';
-import { subjects } from '../contracts/subjects.js';
+import { subjects, type Namespace } from '../contracts/subjects.js';
 import { ConfigError, validateConfig } from './load.js';
 import type { Config } from './schema.js';
 
@@ -38,6 +38,8 @@ export class ConfigService {
   private readonly history: Config[] = [];
   private readonly listeners = new Set<ConfigListener>();
   readonly changes: ConfigChange[] = [];
+  /** Fixed at start: an update that changes bus.namespace must not move announcements to another stack. */
+  private readonly ns: Namespace;
 
   constructor(
     initial: Config,
@@ -45,6 +47,7 @@ export class ConfigService {
     private readonly maxHistory = 32,
   ) {
     this.current = initial;
+    this.ns = initial.bus.namespace;
   }
 
   get config(): Config {
@@ -89,8 +92,8 @@ export class ConfigService {
     this.changes.push({ from: prev.version, to: next.version, sections, at: Date.now(), kind });
     for (const l of this.listeners) l(next, prev);
     if (this.bus) {
-      for (const s of sections) this.bus.publish(subjects.config(s), encoder.encode(JSON.stringify(next[s])));
-      this.bus.publish(subjects.configReload(), encoder.encode(JSON.stringify({ version: next.version, kind, sections })));
+      for (const s of sections) this.bus.publish(subjects.config(s, this.ns), encoder.encode(JSON.stringify(next[s])));
+      this.bus.publish(subjects.configReload(this.ns), encoder.encode(JSON.stringify({ version: next.version, kind, sections })));
     }
   }
 }

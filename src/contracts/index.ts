@@ -8,6 +8,6 @@ export * from './gen/kestrel/v1/position_pb.js';
 export * from './gen/kestrel/v1/risk_pb.js';
 export * from './gen/kestrel/v1/signal_pb.js';
 export * from './gen/kestrel/v1/venue_pb.js';
-export { subjects, patterns, headers, timeouts, token, SubjectError, type Namespace } from './subjects.js';
+export { subjects, patterns, headers, timeouts, token, SubjectError, type Namespace, type ControlFamily } from './subjects.js';
 export { classify, rejectName, OrderRejectedError } from './rejects.js';
 export { VENUES, VENUE_IDS, isVenue, toProto, fromProto, type NormalizedTick, type VenueName } from './market.js';

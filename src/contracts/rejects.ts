@@ -32,6 +32,7 @@ const table: Readonly<Record<RejectReason, { autoCorrectable: boolean; hint: str
   [RejectReason.KILL_SWITCH]: { autoCorrectable: false, hint: 'trading halted by kill switch or pause' },
   [RejectReason.CONCURRENCY_LIMIT]: { autoCorrectable: true, hint: 'in-flight cap reached; retry when an order completes' },
   [RejectReason.VENUE_UNAVAILABLE]: { autoCorrectable: false, hint: 'venue private stream down; new orders halted' },
+  [RejectReason.SIGNAL_BAD_TIMESTAMP]: { autoCorrectable: false, hint: 'stamp emit_ts_ns at emission; check the emitter host clock (NTP)' },
 };
 
 export function classify(reason: RejectReason): ErrorClassification {

@@ -14,55 +14,61 @@ export class SubjectError extends Error {
   override readonly name = 'SubjectError';
 }
 
-/** Live traffic has no prefix; replay traffic lives under `replay.` (SPEC "Replay Isolation"). */
+/**
+ * Live traffic has no prefix; replay traffic lives under `replay.` (SPEC "Replay Isolation"). Every
+ * builder below takes the namespace as a mandatory argument, control and health subjects included:
+ * a replay stack sharing a NATS server with a live one must never command or inform it.
+ */
 export type Namespace = 'live' | 'replay';
 
 function ns(namespace: Namespace, subject: string): string {
   return namespace === 'replay' ? `replay.${subject}` : subject;
 }
 
+/** Emergency-control subject families (see src/control/control-plane.ts). */
+export type ControlFamily = 'kill' | 'resume' | 'pause' | 'flatten' | 'risk';
+
 export const subjects = {
   /** Raw venue ticks from an adapter: md.{venue}.{symbol}.{channel}. */
-  mdRaw: (venue: string, symbol: string, channel: string, n: Namespace = 'live') =>
+  mdRaw: (venue: string, symbol: string, channel: string, n: Namespace) =>
     ns(n, `md.${token(venue)}.${token(symbol)}.${token(channel)}`),
-  mdNorm: (venue: string, symbol: string, n: Namespace = 'live') => ns(n, `md.norm.${token(venue)}.${token(symbol)}`),
-  mdAgg: (symbol: string, n: Namespace = 'live') => ns(n, `md.agg.${token(symbol)}`),
-  mdHealth: (venue: string, n: Namespace = 'live') => ns(n, `md.health.${token(venue)}`),
-  mdGap: (venue: string, symbol: string, n: Namespace = 'live') => ns(n, `md.gap.${token(venue)}.${token(symbol)}`),
-  mdAnomaly: (venue: string, symbol: string, n: Namespace = 'live') =>
-    ns(n, `md.anomaly.${token(venue)}.${token(symbol)}`),
-  signal: (strategy: string, symbol: string, n: Namespace = 'live') => ns(n, `sig.${token(strategy)}.${token(symbol)}`),
-  orderReq: (venue: string, n: Namespace = 'live') => ns(n, `ord.req.${token(venue)}`),
-  orderAck: (venue: string, n: Namespace = 'live') => ns(n, `ord.ack.${token(venue)}`),
-  orderCancelReq: (n: Namespace = 'live') => ns(n, 'ord.cancel.req'),
-  orderReplaceReq: (n: Namespace = 'live') => ns(n, 'ord.replace.req'),
-  riskCheck: (n: Namespace = 'live') => ns(n, 'risk.check'),
-  riskLimits: (n: Namespace = 'live') => ns(n, 'risk.limits'),
-  riskStatus: (n: Namespace = 'live') => ns(n, 'risk.status'),
-  riskBreach: (n: Namespace = 'live') => ns(n, 'risk.breach'),
-  posCurrent: (n: Namespace = 'live') => ns(n, 'pos.current'),
-  posPnl: (n: Namespace = 'live') => ns(n, 'pos.pnl'),
-  posUpdate: (n: Namespace = 'live') => ns(n, 'pos.update'),
-  venueHealth: (venue: string, n: Namespace = 'live') => ns(n, `venue.health.${token(venue)}`),
-  config: (service: string) => `config.${token(service)}`,
-  configReload: () => 'config.reload',
-  configAnalytics: (strategy: string) => `config.analytics.${token(strategy)}`,
-  /** Audit events go to JetStream stream `audit` (subjects audit.>). */
-  audit: (eventType: string) => `audit.${token(eventType)}`,
+  mdNorm: (venue: string, symbol: string, n: Namespace) => ns(n, `md.norm.${token(venue)}.${token(symbol)}`),
+  mdAgg: (symbol: string, n: Namespace) => ns(n, `md.agg.${token(symbol)}`),
+  mdHealth: (venue: string, n: Namespace) => ns(n, `md.health.${token(venue)}`),
+  mdGap: (venue: string, symbol: string, n: Namespace) => ns(n, `md.gap.${token(venue)}.${token(symbol)}`),
+  mdAnomaly: (venue: string, symbol: string, n: Namespace) => ns(n, `md.anomaly.${token(venue)}.${token(symbol)}`),
+  signal: (strategy: string, symbol: string, n: Namespace) => ns(n, `sig.${token(strategy)}.${token(symbol)}`),
+  orderReq: (venue: string, n: Namespace) => ns(n, `ord.req.${token(venue)}`),
+  orderAck: (venue: string, n: Namespace) => ns(n, `ord.ack.${token(venue)}`),
+  orderCancelReq: (n: Namespace) => ns(n, 'ord.cancel.req'),
+  orderReplaceReq: (n: Namespace) => ns(n, 'ord.replace.req'),
+  riskCheck: (n: Namespace) => ns(n, 'risk.check'),
+  riskLimits: (n: Namespace) => ns(n, 'risk.limits'),
+  riskStatus: (n: Namespace) => ns(n, 'risk.status'),
+  riskBreach: (n: Namespace) => ns(n, 'risk.breach'),
+  posCurrent: (n: Namespace) => ns(n, 'pos.current'),
+  posPnl: (n: Namespace) => ns(n, 'pos.pnl'),
+  posUpdate: (n: Namespace) => ns(n, 'pos.update'),
+  venueHealth: (venue: string, n: Namespace) => ns(n, `venue.health.${token(venue)}`),
+  config: (service: string, n: Namespace) => ns(n, `config.${token(service)}`),
+  configReload: (n: Namespace) => ns(n, 'config.reload'),
+  configAnalytics: (strategy: string, n: Namespace) => ns(n, `config.analytics.${token(strategy)}`),
+  /** Audit events go to JetStream stream `audit` (subjects audit.>; replay: `replay_audit`, replay.audit.>). */
+  audit: (eventType: string, n: Namespace) => ns(n, `audit.${token(eventType)}`),
   /** Emergency controls: global kill switch, per-venue pause/resume, flatten; `risk` for the risk gateway. */
-  control: (command: 'kill' | 'resume' | 'pause' | 'flatten' | 'risk') => `ctl.${command}`,
-  circuit: (venue: string) => `circuit.${token(venue)}`,
+  control: (command: ControlFamily, n: Namespace) => ns(n, `ctl.${command}`),
+  circuit: (venue: string, n: Namespace) => ns(n, `circuit.${token(venue)}`),
 } as const;
 
 /** Wildcard patterns for subscribers. */
 export const patterns = {
-  mdNormAll: (n: Namespace = 'live') => ns(n, 'md.norm.>'),
-  mdAggAll: (n: Namespace = 'live') => ns(n, 'md.agg.>'),
-  signalsAll: (n: Namespace = 'live') => ns(n, 'sig.>'),
-  orderAcksAll: (n: Namespace = 'live') => ns(n, 'ord.ack.*'),
-  venueHealthAll: () => 'venue.health.*',
-  auditAll: () => 'audit.>',
-  controlAll: () => 'ctl.*',
+  mdNormAll: (n: Namespace) => ns(n, 'md.norm.>'),
+  mdAggAll: (n: Namespace) => ns(n, 'md.agg.>'),
+  signalsAll: (n: Namespace) => ns(n, 'sig.>'),
+  orderAcksAll: (n: Namespace) => ns(n, 'ord.ack.*'),
+  venueHealthAll: (n: Namespace) => ns(n, 'venue.health.*'),
+  auditAll: (n: Namespace) => ns(n, 'audit.>'),
+  controlAll: (n: Namespace) => ns(n, 'ctl.*'),
 } as const;
 
 /** Header names used on the bus (SPEC "Message Flow Contracts"). */

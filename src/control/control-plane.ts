@@ -1,5 +1,6 @@
 /**
- * Emergency controls over the bus (SPEC "Emergency Controls"): ControlCommand on ctl.*.
+ * Emergency controls over the bus (SPEC "Emergency Controls"): ControlCommand on ctl.*, in the
+ * plane's namespace (a replay stack's commands are replay.ctl.* and never reach a live executor).
  *   ctl.kill     {command:'kill'}                      global kill switch (refuse signals, cancel open orders)
  *   ctl.resume   {command:'resume'}                    release the kill switch
  *   ctl.pause    {command:'pause_venue', venue}        stop routing to one venue
@@ -10,7 +11,7 @@
  * A request (with reply subject) gets the command echoed back once applied, or an error in `reason`.
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ControlCommandSchema, patterns, subjects, type ControlCommand } from '../contracts/index.js';
+import { ControlCommandSchema, patterns, subjects, type ControlCommand, type ControlFamily, type Namespace } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { createLogger } from '../observability/logger.js';
 
@@ -36,11 +37,12 @@ export class ControlPlane {
   constructor(
     private readonly bus: Bus,
     private readonly target: ControlTarget,
+    private readonly namespace: Namespace,
   ) {}
 
   start(): void {
-    this.sub = this.bus.subscribe(patterns.controlAll(), async (m) => {
-      if (m.subject === subjects.control('risk')) return; // the risk gateway's, not the executor's
+    this.sub = this.bus.subscribe(patterns.controlAll(this.namespace), async (m) => {
+      if (m.subject === subjects.control('risk', this.namespace)) return; // the risk gateway's, not the executor's
       let cmd: ControlCommand;
       try {
         cmd = fromBinary(ControlCommandSchema, m.data);
@@ -95,23 +97,29 @@ export class ControlPlane {
   }
 }
 
-/** Subject for a command (kill/resume/pause/flatten families). */
-export function controlSubject(command: string): string {
-  if (command === 'kill') return subjects.control('kill');
-  if (command === 'flatten') return subjects.control('flatten');
-  if (command === 'resume' || command === 'resume_venue') return subjects.control('resume');
-  if (command === 'reset_drawdown') return subjects.control('risk');
-  return subjects.control('pause');
+/** Subject family of a command. */
+function controlFamily(command: string): ControlFamily {
+  if (command === 'kill') return 'kill';
+  if (command === 'flatten') return 'flatten';
+  if (command === 'resume' || command === 'resume_venue') return 'resume';
+  if (command === 'reset_drawdown') return 'risk';
+  return 'pause';
+}
+
+/** Subject for a command in a namespace (kill/resume/pause/flatten/risk families). */
+export function controlSubject(command: string, namespace: Namespace): string {
+  return subjects.control(controlFamily(command), namespace);
 }
 
 /** Send a command and wait for the applier's echo. */
 export async function sendControl(
   bus: Bus,
+  namespace: Namespace,
   cmd: { command: string; venue?: string; symbol?: string; reason?: string; operator?: string },
   timeoutMs = 2000,
 ): Promise<ControlCommand> {
   const msg = create(ControlCommandSchema, { ...cmd, tsNs: BigInt(Date.now()) * 1_000_000n });
-  const r = await bus.request(controlSubject(cmd.command), toBinary(ControlCommandSchema, msg), { timeoutMs });
+  const r = await bus.request(controlSubject(cmd.command, namespace), toBinary(ControlCommandSchema, msg), { timeoutMs });
   const echo = fromBinary(ControlCommandSchema, r.data);
   if (echo.command === 'error') throw new ControlCommandError(echo.reason);
   return echo;

@@ -33,6 +33,7 @@ import {
   type OrderAck,
   type VenueSpec,
 } from '../contracts/index.js';
+import type { Namespace } from '../contracts/subjects.js';
 import { BusTimeoutError, NoRespondersError, type Bus, type BusMessage, type Subscription } from '../bus/bus.js';
 import { CircuitBreakerRegistry, DEFAULT_BREAKER, type BreakerConfig } from '../circuit/breaker.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -82,6 +83,13 @@ export interface ExecutorConfig {
   minConfidence?: number;
   /** Used when a signal carries ttl_ms = 0. */
   defaultTtlMs?: number;
+  /**
+   * Bound on the wall-clock offset between a signal's emitter and this process (docs/PERFORMANCE.md
+   * "Clock skew"). TTL is measured across two clocks, so it is judged against this bound on the safe
+   * side: expired once the measured age exceeds ttl − maxClockSkewMs, and a signal stamped more than
+   * maxClockSkewMs in the future is refused. Default 1; must stay below defaultTtlMs.
+   */
+  maxClockSkewMs?: number;
   staleSnapshotMs?: number;
   /** Used when a signal carries max_slippage_bps = 0. */
   defaultSlippageBps?: number;
@@ -100,7 +108,8 @@ export interface ExecutorConfig {
   /** Before recovery asks venues about unacknowledged intents, let in-flight requests land. */
   recoveryGraceMs?: number;
   circuit?: BreakerConfig;
-  namespace?: 'live' | 'replay';
+  /** Bus namespace of every subject the executor uses (SPEC "Replay Isolation"); no default. */
+  namespace: Namespace;
   /** Cancel every open order when the kill switch fires. Default true. */
   cancelOnKill?: boolean;
   /** At start, wait up to this long for the first risk.limits before taking signals. Default 2000. */
@@ -173,6 +182,10 @@ export interface GroupResult {
 
 type Lane = ExecSignal[];
 
+export class ExecutorConfigError extends Error {
+  override readonly name = 'ExecutorConfigError';
+}
+
 export class Executor {
   readonly journal: OrderJournal;
   readonly nonces: NonceManager;
@@ -222,11 +235,12 @@ export class Executor {
   private readonly timers = new Set<NodeJS.Timeout>();
   private started = false;
   private closed = false;
-  private readonly ns: 'live' | 'replay';
+  private readonly ns: Namespace;
   private readonly staleNs: bigint;
+  private readonly skewNs: bigint;
   /** Reject counts by reason (also the metrics source). */
   readonly rejects = new Map<RejectReason, number>();
-  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0, inDoubtResolved: 0 };
+  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0, inDoubtResolved: 0, untimedSignals: 0, futureSignals: 0 };
 
   constructor(
     private readonly deps: ExecutorDeps,
@@ -245,6 +259,7 @@ export class Executor {
       nonceBlock: config.nonceBlock ?? 1000,
       minConfidence: config.minConfidence ?? 0.5,
       defaultTtlMs: config.defaultTtlMs ?? 50,
+      maxClockSkewMs: config.maxClockSkewMs ?? 1,
       staleSnapshotMs: config.staleSnapshotMs ?? 2000,
       defaultSlippageBps: config.defaultSlippageBps ?? 10,
       flattenSlippageBps: config.flattenSlippageBps ?? 100,
@@ -255,13 +270,19 @@ export class Executor {
       tif: config.tif ?? TimeInForce.IOC,
       inDoubtCheckMs: config.inDoubtCheckMs ?? 500,
       recoveryGraceMs: config.recoveryGraceMs ?? 100,
-      namespace: config.namespace ?? 'live',
+      namespace: config.namespace,
       cancelOnKill: config.cancelOnKill ?? true,
       awaitRiskLimitsMs: config.awaitRiskLimitsMs ?? 2000,
       maxRetainedOrders: config.maxRetainedOrders ?? 100_000,
     };
     this.ns = this.cfg.namespace;
     this.staleNs = BigInt(this.cfg.staleSnapshotMs) * 1_000_000n;
+    const skewMs = this.cfg.maxClockSkewMs;
+    // A bound as large as the TTL would expire every signal on arrival (or, read the other way, let any age through).
+    if (!(Number.isFinite(skewMs) && skewMs >= 0 && skewMs < this.cfg.defaultTtlMs)) {
+      throw new ExecutorConfigError(`maxClockSkewMs must be in [0, defaultTtlMs = ${this.cfg.defaultTtlMs}), got ${skewMs}`);
+    }
+    this.skewNs = BigInt(Math.round(skewMs * 1e6));
     const opened = OrderJournal.open(config.walDir, {
       ...(config.walRotationBytes !== undefined ? { rotationBytes: config.walRotationBytes } : {}),
       ...(config.walRetentionMs !== undefined ? { retentionMs: config.walRetentionMs } : {}),
@@ -276,7 +297,7 @@ export class Executor {
     this.router = new SmartOrderRouter(this.precision, deps.market);
     this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
     this.rateLimiter = config.rateLimits ? new OrderRateLimiter(config.rateLimits, nowNs()) : undefined;
-    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, deps.bus);
+    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, { bus: deps.bus, namespace: this.ns });
     this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
     // Orders the WAL knows as open hold their concurrency slots until they finish.
     for (const o of this.orders.values()) if (!isTerminal(o.state)) this.takeSlot(o);
@@ -291,7 +312,7 @@ export class Executor {
     this.subs.push(this.deps.bus.subscribe(patterns.orderAcksAll(this.ns), (m) => this.onAckMessage(m)));
     // A venue whose private stream is down gets no new orders (fills could not be tracked).
     this.subs.push(
-      this.deps.bus.subscribe(patterns.venueHealthAll(), (m) => {
+      this.deps.bus.subscribe(patterns.venueHealthAll(this.ns), (m) => {
         try {
           const h = fromBinary(VenueHealthSchema, m.data);
           // Public market-data adapters report too, without privateWs: they say nothing about order entry.
@@ -500,7 +521,18 @@ export class Executor {
       this.counters.duplicates++;
       return this.reject(s, '', RejectReason.DUPLICATE_ORDER, `signal ${s.traceId} already executed`);
     }
-    if (this.expired(s, nowNs())) return this.reject(s, '', RejectReason.SIGNAL_EXPIRED, `ttl ${s.ttlMs} ms elapsed`);
+    const now = nowNs();
+    // Without an emit time the age is unknown: never treat such a signal as non-expiring.
+    if (s.emitTsNs <= 0n) {
+      this.counters.untimedSignals++;
+      return this.reject(s, '', RejectReason.SIGNAL_BAD_TIMESTAMP, 'signal without emit_ts_ns');
+    }
+    if (s.emitTsNs - now > this.skewNs) {
+      this.counters.futureSignals++;
+      const aheadMs = Number(s.emitTsNs - now) / 1e6;
+      return this.reject(s, '', RejectReason.SIGNAL_BAD_TIMESTAMP, `emit_ts_ns ${aheadMs.toFixed(3)} ms in the future (max clock skew ${this.cfg.maxClockSkewMs} ms)`);
+    }
+    if (this.expired(s, now)) return this.reject(s, '', RejectReason.SIGNAL_EXPIRED, `ttl ${s.ttlMs} ms elapsed`);
     if (!(s.confidence >= this.cfg.minConfidence)) {
       return this.reject(s, '', RejectReason.LOW_CONFIDENCE, `confidence ${s.confidence} < ${this.cfg.minConfidence}`);
     }
@@ -521,9 +553,10 @@ export class Executor {
     this.pump();
   }
 
+  /** Safe side of the clock-skew bound: the true age may be the measured age plus the skew. */
   private expired(s: ExecSignal, now: bigint): boolean {
-    const ttl = s.ttlMs > 0 ? s.ttlMs : this.cfg.defaultTtlMs;
-    return s.emitTsNs > 0n && Number(now - s.emitTsNs) > ttl * 1e6;
+    const ttlNs = BigInt(s.ttlMs > 0 ? s.ttlMs : this.cfg.defaultTtlMs) * 1_000_000n;
+    return s.emitTsNs <= 0n || now - s.emitTsNs > ttlNs - this.skewNs;
   }
 
   private hasRoom(symbol: string): boolean {

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { create, fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
-import { RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type VenueSpec } from '../contracts/index.js';
+import { RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type Namespace, type VenueSpec } from '../contracts/index.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import type { Bus } from '../bus/bus.js';
 import { ControlPlane } from '../control/control-plane.js';
@@ -19,7 +19,7 @@ import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gatew
 import { validateStaticLimits } from '../risk/main.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
-import { Executor, type ExecutorConfig, type RecoveryReport } from './executor.js';
+import { Executor, ExecutorConfigError, type ExecutorConfig, type RecoveryReport } from './executor.js';
 import { fsyncDir, mkdirDurable } from './wal/segment-log.js';
 import { BusMarketFeed } from './market-feed.js';
 import { exportExecutorMetrics } from './metrics.js';
@@ -37,6 +37,7 @@ export interface ExecutorVenueConfig {
 
 export interface ExecutorProcessConfig {
   nats: string;
+  /** `executor.namespace` may be left out of the file: it then means live, stated once in parseConfig. */
   executor: ExecutorConfig;
   venues: ExecutorVenueConfig[];
   /** Run a static-limit risk gateway in this process (until the real gateway runs elsewhere). */
@@ -55,9 +56,7 @@ export interface ExecutorProcessConfig {
   reconcileIntervalMs?: number;
 }
 
-export class ExecutorConfigError extends Error {
-  override readonly name = 'ExecutorConfigError';
-}
+export { ExecutorConfigError };
 
 export function parseConfig(text: string): ExecutorProcessConfig {
   let raw: unknown;
@@ -70,6 +69,9 @@ export function parseConfig(text: string): ExecutorProcessConfig {
   if (typeof c.nats !== 'string') throw new ExecutorConfigError('executor config: "nats" (URL) is required');
   if (!c.executor || typeof c.executor.walDir !== 'string') throw new ExecutorConfigError('executor config: "executor.walDir" is required');
   if (c.executor.mode !== 'live' && c.executor.mode !== 'shadow') throw new ExecutorConfigError('executor config: "executor.mode" must be live or shadow');
+  const ns: unknown = c.executor.namespace;
+  if (ns !== undefined && ns !== 'live' && ns !== 'replay') throw new ExecutorConfigError('executor config: "executor.namespace" must be live or replay');
+  c.executor = { ...c.executor, namespace: ns ?? 'live' };
   if (!Array.isArray(c.venues) || c.venues.length === 0) throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
   for (const v of c.venues) {
     if (typeof v.wsUrl !== 'string' || !v.credentials || typeof v.credentials.apiKey !== 'string') {
@@ -97,6 +99,8 @@ export interface RunningExecutor {
 export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor' });
+  // One namespace for every component of the process: a replay executor must not place, publish or obey live.
+  const ns = cfg.executor.namespace;
   const specs: VenueSpec[] = [];
   const clients: Record<string, VenueOrderClient> = {};
   const gateways: OrderGateway[] = [];
@@ -105,17 +109,17 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
     const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
     const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: v.credentials, minLots });
-    const gw = new OrderGateway({ bus, client, spec });
+    const gw = new OrderGateway({ bus, client, spec, namespace: ns });
     await gw.start();
     specs.push(spec);
     clients[spec.venue] = client;
     gateways.push(gw);
   }
-  const feed = new BusMarketFeed(bus, undefined, cfg.executor.namespace ?? 'live').start();
-  const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, cfg.executor.namespace ?? 'live') : undefined;
+  const feed = new BusMarketFeed(bus, ns).start();
+  const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns) : undefined;
   risk?.start();
   const executor = new Executor({ bus, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
-  const signals = new BusSignalSource(bus, { namespace: cfg.executor.namespace ?? 'live', ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
+  const signals = new BusSignalSource(bus, { namespace: ns, ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
   const recovery = await executor.start(cfg.report ? undefined : signals);
   if (process.env.KESTREL_EXECUTOR_STATS) {
     // Periodic counters on stderr (diagnostics of a child process that may be SIGKILLed any time).
@@ -126,12 +130,13 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     setInterval(() => process.stderr.write(JSON.stringify({ counters: executor.counters, rejects: Object.fromEntries([...executor.rejects].map(([k, v]) => [rejectName(k), v])) }) + '\n'), 100).unref();
   }
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
-  const reconcileTimer = startBalanceReconciliation(executor, bus, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
+  const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const stopMetrics = exportExecutorMetrics(executor);
-  const control = new ControlPlane(bus, executor);
+  const control = new ControlPlane(bus, executor, ns);
   control.start();
   const positions = new PositionService(bus, {
     book: executor.book,
+    namespace: ns,
     mark: (venue, symbol) => {
       const s = feed.store.get(venue, symbol);
       return s ? (s.bid + s.ask) / 2 : undefined;
@@ -183,7 +188,7 @@ export async function loadOrCaptureBaseline(walDir: string, clients: Readonly<Re
  * Periodic positions-vs-balances check for venues with nothing in flight (in-flight fills would show
  * as false mismatches); a mismatch is logged and published on risk.breach.
  */
-function startBalanceReconciliation(ex: Executor, bus: Bus, baseline: Record<string, Record<string, number>>, everyMs: number, log: ReturnType<typeof createLogger>): NodeJS.Timeout | undefined {
+function startBalanceReconciliation(ex: Executor, bus: Bus, ns: Namespace, baseline: Record<string, Record<string, number>>, everyMs: number, log: ReturnType<typeof createLogger>): NodeJS.Timeout | undefined {
   if (!(everyMs > 0)) return undefined;
   const t = setInterval(() => {
     const venues = Object.keys(baseline).filter((v) => ex.venueInflightCount(v) === 0);
@@ -195,7 +200,7 @@ function startBalanceReconciliation(ex: Executor, bus: Bus, baseline: Record<str
           log.warn(d, 'position differs from venue balance');
           const breach = create(RiskBreachSchema, { tsNs: BigInt(Date.now()) * 1_000_000n, limit: 'position_reconciliation', symbol: `${d.venue}:${d.asset}`, value: d.ours, threshold: d.venueDelta });
           try {
-            bus.publish(subjects.riskBreach(), toBinary(RiskBreachSchema, breach));
+            bus.publish(subjects.riskBreach(ns), toBinary(RiskBreachSchema, breach));
           } catch {
             // bus closing
           }

@@ -3,7 +3,7 @@
  * the lead updates the store straight from ingestion). Staleness is measured from local receipt.
  */
 import { fromBinary } from '@bufbuild/protobuf';
-import { TickSchema, patterns } from '../contracts/index.js';
+import { TickSchema, patterns, type Namespace } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { SnapshotStore, nowNs } from './types.js';
 
@@ -13,8 +13,8 @@ export class BusMarketFeed {
 
   constructor(
     private readonly bus: Bus,
+    private readonly namespace: Namespace,
     readonly store: SnapshotStore = new SnapshotStore(),
-    private readonly namespace: 'live' | 'replay' = 'live',
   ) {}
 
   start(): this {

@@ -7,7 +7,7 @@
  * always a boundary case (the gateway applies its tightened, degraded caps).
  */
 import { fromBinary } from '@bufbuild/protobuf';
-import { RejectReason, RiskLimitsSchema, subjects, type RiskLimits, type SymbolLimit } from '../contracts/index.js';
+import { RejectReason, RiskLimitsSchema, subjects, type Namespace, type RiskLimits, type SymbolLimit } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 
 export const enum RiskDecision {
@@ -43,7 +43,7 @@ export class LocalRiskGuard {
   ) {}
 
   /** Follow risk.limits on the bus. */
-  subscribe(bus: Bus, now: () => bigint, ns: 'live' | 'replay' = 'live'): void {
+  subscribe(bus: Bus, now: () => bigint, ns: Namespace): void {
     this.sub = bus.subscribe(subjects.riskLimits(ns), (m) => {
       try {
         this.update(fromBinary(RiskLimitsSchema, m.data), now());

@@ -3,7 +3,7 @@
  * Decodes the protobuf Signal once at the edge into the plain ExecSignal the executor consumes.
  */
 import { fromBinary } from '@bufbuild/protobuf';
-import { SignalSchema, patterns } from '../contracts/index.js';
+import { SignalSchema, patterns, type Namespace } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import type { ExecSignal, SignalHandler, SignalSource } from './types.js';
 
@@ -15,14 +15,14 @@ export class BusSignalSource implements SignalSource {
 
   constructor(
     private readonly bus: Bus,
-    private readonly opts: { pattern?: string; queue?: string; namespace?: 'live' | 'replay' } = {},
+    private readonly opts: { namespace: Namespace; pattern?: string; queue?: string },
   ) {}
 
   onSignal(cb: SignalHandler): () => void {
     this.handlers.push(cb);
     if (!this.sub) {
       this.sub = this.bus.subscribe(
-        this.opts.pattern ?? patterns.signalsAll(this.opts.namespace ?? 'live'),
+        this.opts.pattern ?? patterns.signalsAll(this.opts.namespace),
         (m) => {
           let s: ExecSignal;
           try {

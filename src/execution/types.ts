@@ -3,6 +3,7 @@
  * encoding never builds a protobuf or JSON object.
  */
 import { Side, Urgency } from '../contracts/index.js';
+import { wallClockAnchor } from '../clock/clock.js';
 
 export { Side, Urgency };
 
@@ -73,8 +74,10 @@ export class SnapshotStore implements MarketSnapshotSource {
   }
 }
 
-// Wall clock anchored once, advanced by the monotonic clock: ns resolution without Date per call.
-const epochOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+// Wall clock anchored once (sub-µs, see wallClockAnchor), advanced by the monotonic clock: ns
+// resolution without Date per call.
+const anchor = wallClockAnchor();
+const epochOffset = anchor.wallNs - anchor.hrNs;
 
 /** Nanoseconds since the epoch (monotonic within the process). */
 export function nowNs(): bigint {

@@ -29,9 +29,13 @@ import {
   type TickSink,
 } from './types.js';
 
-export interface IngestionDeps {
-  bus?: Bus;
-  namespace?: Namespace;
+/**
+ * With a bus, its namespace is required: replay ticks published as live md.norm would mark the live
+ * risk gateway's book (VaR, stop-loss) with recorded prices.
+ */
+export type IngestionDeps = IngestionDepsBase & ({ bus: Bus; namespace: Namespace } | { bus?: undefined; namespace?: undefined });
+
+interface IngestionDepsBase {
   sinks?: readonly TickSink[];
   logger?: Logger;
   /**
@@ -157,7 +161,7 @@ export class IngestionService implements MarketDataSink {
     this.shards = Array.from({ length: options.shards }, (_, i) => new Shard(i, options.mailboxCapacity));
     this.sinks = [...(deps.sinks ?? [])];
     this.bus = deps.bus;
-    this.ns = deps.namespace ?? 'live';
+    this.ns = deps.namespace ?? 'live'; // only read with a bus, which requires a namespace
     this.log = deps.logger ?? createLogger('ingestion');
     this.dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
     this.synced.dropped = { ...this.dropped };

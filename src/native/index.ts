@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { NormalizedTick } from '../contracts/market.js';
 import { Side, Urgency } from '../contracts/index.js';
-import type { ExecSignal, SignalHandler, SignalSource } from '../execution/types.js';
+import { nowNs, type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
 import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
 import { NativeEngineError, NativeError, toNativeError, wrapNative } from './errors.js';
 import { LAYOUT } from './layout.js';
@@ -475,7 +475,8 @@ export class RingSignalSource implements SignalSource {
   ) {
     this.batch = new SignalBatch(opts.batch ?? 256);
     // Monotonic → epoch for emitTsNs (TTL is measured from the signal's commit time).
-    this.epochOffsetNs = BigInt(Date.now()) * 1_000_000n - loadAddon().monotonicNs();
+    // The executor's own wall clock (nowNs): ring signals then carry no skew against its TTL check.
+    this.epochOffsetNs = nowNs() - loadAddon().monotonicNs();
   }
 
   /** Pass as EngineOptions.onSignals. */

@@ -5,7 +5,7 @@
  * ord.ack.* (separate process), applying cumulative fills once per client id.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { OrderAckSchema, PortfolioStateSchema, patterns, subjects, type OrderAck } from '../contracts/index.js';
+import { OrderAckSchema, PortfolioStateSchema, patterns, subjects, type Namespace, type OrderAck } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { feeDelta } from '../execution/order.js';
 import { PositionBook, type MarkFn } from './book.js';
@@ -16,7 +16,7 @@ export interface PositionServiceOptions {
   mark?: MarkFn;
   throttleMs?: number;
   heartbeatMs?: number;
-  namespace?: 'live' | 'replay';
+  namespace: Namespace;
 }
 
 export class PositionService {
@@ -29,13 +29,13 @@ export class PositionService {
 
   constructor(
     private readonly bus: Bus,
-    private readonly opts: PositionServiceOptions = {},
+    private readonly opts: PositionServiceOptions,
   ) {
     this.book = opts.book ?? new PositionBook();
   }
 
   start(): void {
-    const ns = this.opts.namespace ?? 'live';
+    const ns = this.opts.namespace;
     if (!this.opts.book) {
       this.sub = this.bus.subscribe(patterns.orderAcksAll(ns), (m) => {
         try {
@@ -78,7 +78,7 @@ export class PositionService {
   publish(): void {
     const tsNs = BigInt(Date.now()) * 1_000_000n;
     const st = this.book.snapshot(this.opts.mark, tsNs, true);
-    const ns = this.opts.namespace ?? 'live';
+    const ns = this.opts.namespace;
     try {
       const bytes = toBinary(PortfolioStateSchema, st);
       this.bus.publish(subjects.posCurrent(ns), bytes);

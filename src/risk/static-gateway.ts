@@ -39,6 +39,7 @@ import {
   type RiskCheckResponse,
   type RiskLimits,
 } from '../contracts/index.js';
+import type { Namespace } from '../contracts/subjects.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock, type Clock } from '../clock/clock.js';
@@ -155,7 +156,7 @@ export class StaticRiskGateway {
   constructor(
     private readonly bus: Bus,
     private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
-    private readonly ns: 'live' | 'replay' = 'live',
+    private readonly ns: Namespace,
     opts: RiskGatewayOptions = {},
   ) {
     this.equity = cfg.capital ?? 0;
@@ -177,7 +178,7 @@ export class StaticRiskGateway {
         if (m.reply) m.respond(toBinary(RiskCheckResponseSchema, res));
       }),
       // Operator commands for the gateway (ctl.risk): echoed once applied, as on the other ctl.* subjects.
-      this.bus.subscribe(subjects.control('risk'), (m) => {
+      this.bus.subscribe(subjects.control('risk', this.ns), (m) => {
         let reply = create(ControlCommandSchema, { command: 'error', reason: 'malformed control command' });
         try {
           const cmd = fromBinary(ControlCommandSchema, m.data);
@@ -256,7 +257,7 @@ export class StaticRiskGateway {
       try {
         this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct })));
         this.bus.publish(
-          subjects.control('flatten'),
+          subjects.control('flatten', this.ns),
           toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'flatten', symbol, reason, operator: 'risk-gateway', tsNs })),
         );
       } catch {

@@ -213,6 +213,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         walDir,
         minConfidence: config.strategy.confidence_threshold,
         defaultSlippageBps: config.execution.max_slippage_bps,
+        maxClockSkewMs: config.execution.max_clock_skew_ms,
         concurrency: {
           globalMaxInflight: config.execution.concurrency.global_max_inflight,
           perVenueMaxInflight: config.execution.concurrency.per_venue_max_inflight,
@@ -281,7 +282,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     positions.start();
     executor.onFill(() => positions.markDirty());
     cleanups.push(() => positions.stop());
-    const control = new ControlPlane(bus, executor);
+    const control = new ControlPlane(bus, executor, ns);
     control.start();
     cleanups.push(() => control.stop());
 

@@ -67,7 +67,7 @@ describe('audit on JetStream (real NATS)', async () => {
 
   it.runIf(available)('stores the chain durably, dedupes a retried publish, and resumes from the head', async () => {
     bus = await NatsBus.connect({ servers: NATS_URL });
-    const sink = await JetStreamAuditSink.open(bus.connection, { stream });
+    const sink = await JetStreamAuditSink.open(bus.connection, 'live', { stream });
     const chain = new AuditChain('execution', true);
     const evs = events(chain, 4);
     for (const e of evs) await sink.append(e);

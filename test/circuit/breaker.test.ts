@@ -14,7 +14,7 @@ function setup() {
   });
   const reg = new CircuitBreakerRegistry(
     { default: { errorThreshold: 3, timeoutMs: 1000, halfOpenRequests: 2 }, perVenue: { kraken: { errorThreshold: 5 } } },
-    bus,
+    { bus, namespace: 'live' },
     () => now,
   );
   return { reg, seen, bus, advance: (ms: number) => (now += ms) };

@@ -20,13 +20,13 @@ describe('control plane over the bus', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
     risk.start();
     dir = tmpDir('kestrel-ctl-');
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e.reason));
     await ex.start();
-    plane = new ControlPlane(bus, ex);
+    plane = new ControlPlane(bus, ex, 'live');
     plane.start();
     rejects.length = 0;
   });
@@ -45,32 +45,32 @@ describe('control plane over the bus', () => {
   });
 
   it('kill switch, resume, venue pause/resume and breaker override arrive over ctl.*', async () => {
-    await sendControl(bus, { command: 'kill', reason: 'test', operator: 'me' });
+    await sendControl(bus, 'live', { command: 'kill', reason: 'test', operator: 'me' });
     ex.onSignal(sig('a'));
     expect(rejects).toEqual([RejectReason.KILL_SWITCH]);
-    await sendControl(bus, { command: 'resume' });
-    await sendControl(bus, { command: 'pause_venue', venue: 'binance' });
+    await sendControl(bus, 'live', { command: 'resume' });
+    await sendControl(bus, 'live', { command: 'pause_venue', venue: 'binance' });
     expect(ex.isPaused('binance')).toBe(true);
-    await sendControl(bus, { command: 'resume_venue', venue: 'binance' });
-    await sendControl(bus, { command: 'circuit_open', venue: 'binance' });
+    await sendControl(bus, 'live', { command: 'resume_venue', venue: 'binance' });
+    await sendControl(bus, 'live', { command: 'circuit_open', venue: 'binance' });
     ex.onSignal(sig('b'));
     expect(rejects.at(-1)).toBe(RejectReason.CIRCUIT_OPEN);
-    await sendControl(bus, { command: 'circuit_auto', venue: 'binance' });
+    await sendControl(bus, 'live', { command: 'circuit_auto', venue: 'binance' });
     ex.onSignal(sig('c'));
     await new Promise((r) => setTimeout(r, 200));
     expect(ex.counters.fills).toBe(1);
-    await expect(sendControl(bus, { command: 'pause_venue' })).rejects.toThrow(ControlCommandError);
-    await expect(sendControl(bus, { command: 'explode' })).rejects.toThrow(/unknown control command/);
+    await expect(sendControl(bus, 'live', { command: 'pause_venue' })).rejects.toThrow(ControlCommandError);
+    await expect(sendControl(bus, 'live', { command: 'explode' })).rejects.toThrow(/unknown control command/);
   });
 
   it('flatten closes every position, or only the named symbol', async () => {
     ex.onSignal(sig('f1'));
     await new Promise((r) => setTimeout(r, 200));
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.1, 12);
-    await sendControl(bus, { command: 'flatten', symbol: 'ETH-USDT', reason: 'stop' });
+    await sendControl(bus, 'live', { command: 'flatten', symbol: 'ETH-USDT', reason: 'stop' });
     await new Promise((r) => setTimeout(r, 100));
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.1, 12); // another symbol's: untouched
-    await sendControl(bus, { command: 'flatten', reason: 'eod' });
+    await sendControl(bus, 'live', { command: 'flatten', reason: 'eod' });
     await new Promise((r) => setTimeout(r, 200));
     expect(Math.abs(ex.book.quantity('binance', 'BTC-USDT'))).toBeLessThan(1e-12);
   });

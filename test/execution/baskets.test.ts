@@ -16,10 +16,10 @@ describe('order groups (baskets)', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
     risk.start();
     dir = tmpDir('kestrel-basket-');
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     await ex.start();
   });
 

@@ -106,7 +106,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
     // Market data for the executor's snapshots (staleness guard), as ingestion would publish it.
     const tick = create(TickSchema, { venue: venueName, symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 });
     const bytes = toBinary(TickSchema, tick);
-    tickTimer = setInterval(() => bus.publish(subjects.mdNorm(venueName, 'BTC-USDT'), bytes), 20);
+    tickTimer = setInterval(() => bus.publish(subjects.mdNorm(venueName, 'BTC-USDT', 'live'), bytes), 20);
   });
 
   afterAll(async () => {
@@ -209,7 +209,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
       // The strategy re-signals what it sent just before the crash (fresh timestamps, same trace
       // ids): what the WAL holds must be refused as duplicate, the rest executes once.
       const resend = lastRound;
-      for (const n of resend) bus.publish(subjects.signal('chaos', 'BTC-USDT'), signalBytes(n));
+      for (const n of resend) bus.publish(subjects.signal('chaos', 'BTC-USDT', 'live'), signalBytes(n));
       const thisRound: number[] = [];
       // Burst: 40 signals every 5 ms until the (seeded) kill lands somewhere in the middle of it.
       const killAfter = 300 + Math.floor(random() * 900);
@@ -220,7 +220,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
           for (let i = 0; i < 40; i++) {
             published++;
             thisRound.push(published);
-            bus.publish(subjects.signal('chaos', 'BTC-USDT'), signalBytes(published));
+            bus.publish(subjects.signal('chaos', 'BTC-USDT', 'live'), signalBytes(published));
           }
           if (Date.now() - t0 >= killAfter) {
             clearInterval(timer);

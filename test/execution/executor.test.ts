@@ -50,7 +50,7 @@ describe('executor against the simulated venue', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
     risk.start();
     dir = tmpDir('kestrel-exec-');
     rejects = [];
@@ -65,7 +65,7 @@ describe('executor against the simulated venue', () => {
   });
 
   async function make(over: Partial<ConstructorParameters<typeof Executor>[1]> = {}): Promise<Executor> {
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir, ...over });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, ...over });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     await until(() => ex.risk.current !== undefined);
@@ -84,6 +84,46 @@ describe('executor against the simulated venue', () => {
     expect(ex.book.get('binance', 'BTC-USDT')!.fees).toBeGreaterThan(0);
     expect(venue.sim.snapshot().received[o!.clientId]!.place).toBe(1);
     expect(ex.counters.corrected).toBe(1);
+  });
+
+  it('refuses signals without an emit time or stamped beyond the clock-skew bound (counted), and judges TTL on the safe side of the skew', async () => {
+    const { create, toBinary } = await import('@bufbuild/protobuf');
+    const { BusSignalSource } = await import('../../src/execution/signal-source.js');
+    await make({ maxClockSkewMs: 5 });
+    // No emit time: the age is unknown, so the signal must not count as never expiring.
+    ex.onSignal(signal({ emitTsNs: 0n, ttlMs: 50 }));
+    expect(rejects.map((r) => r.reason)).toEqual([RejectReason.SIGNAL_BAD_TIMESTAMP]);
+    expect(ex.counters.untimedSignals).toBe(1);
+    // The same over the bus: a Signal without emit_ts_ns decodes to 0.
+    const source = new BusSignalSource(bus, { namespace: 'live' });
+    ex.attachSignals(source);
+    const wire = create(C.SignalSchema, { strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size: 0.5, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, traceId: 'untimed-bus' });
+    bus.publish(C.subjects.signal('core', 'BTC-USDT', 'live'), toBinary(C.SignalSchema, wire));
+    await until(() => rejects.length === 2);
+    expect(rejects[1]).toMatchObject({ reason: RejectReason.SIGNAL_BAD_TIMESTAMP, detail: 'signal without emit_ts_ns' });
+    expect(ex.counters.untimedSignals).toBe(2);
+    source.close();
+    // From the future beyond the skew bound: refused; within it: a clock difference, accepted.
+    ex.onSignal(signal({ emitTsNs: nowNs() + 20_000_000n }));
+    expect(rejects[2]!.reason).toBe(RejectReason.SIGNAL_BAD_TIMESTAMP);
+    expect(rejects[2]!.detail).toMatch(/in the future \(max clock skew 5 ms\)/);
+    expect(ex.counters.futureSignals).toBe(1);
+    // 47 ms old with a 50 ms TTL: within the TTL by this clock, but with 5 ms of possible skew it may be 52.
+    ex.onSignal(signal({ emitTsNs: nowNs() - 47_000_000n, ttlMs: 50 }));
+    expect(rejects[3]!.reason).toBe(RejectReason.SIGNAL_EXPIRED);
+    expect(ex.rejects.get(RejectReason.SIGNAL_BAD_TIMESTAMP)).toBe(3);
+    ex.onSignal(signal({ emitTsNs: nowNs() + 2_000_000n, size: 0.1 }));
+    ex.onSignal(signal({ emitTsNs: nowNs() - 30_000_000n, ttlMs: 50, size: 0.1 }));
+    await until(() => ex.counters.fills === 2);
+    expect(rejects).toHaveLength(4);
+  });
+
+  it('refuses a clock-skew bound that is not below the default TTL', () => {
+    const bad = (maxClockSkewMs: number) => () =>
+      new Executor({ bus, venues: [binanceSpec()], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir, defaultTtlMs: 50, maxClockSkewMs });
+    expect(bad(50)).toThrow(/maxClockSkewMs must be in \[0, defaultTtlMs = 50\)/);
+    expect(bad(-1)).toThrow(/maxClockSkewMs/);
+    expect(bad(Number.NaN)).toThrow(/maxClockSkewMs/);
   });
 
   it('refuses expired, low-confidence, duplicate and unknown-symbol signals with their taxonomy reason', async () => {
@@ -117,13 +157,13 @@ describe('executor against the simulated venue', () => {
   });
 
   it('refuses live orders to a shadow_only venue with VENUE_POLICY and sends shadow orders flagged', async () => {
-    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     ex.onSignal(signal());
     expect(rejects[0]!.reason).toBe(RejectReason.VENUE_POLICY);
     await ex.close();
-    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { mode: 'shadow', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'shadow', walDir: dir });
     const flags: boolean[] = [];
     ex.onSend((o) => flags.push(o.shadow));
     await ex.start();
@@ -185,10 +225,10 @@ describe('executor against the simulated venue', () => {
       onConnectionChange: () => () => undefined,
     });
     Object.defineProperty(faulty, 'connected', { get: () => true });
-    const gw = new OrderGateway({ bus, client: faulty, spec: binanceSpec(), healthIntervalMs: 0 });
+    const gw = new OrderGateway({ bus, client: faulty, spec: binanceSpec(), healthIntervalMs: 0, namespace: 'live' });
     await gw.start();
     try {
-      ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: real } }, { mode: 'live', walDir: dir, inDoubtCheckMs: 30 });
+      ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: real } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 30 });
       await ex.start();
       await until(() => ex.risk.current !== undefined);
       const breaker = ex.breakers.get('binance');
@@ -246,7 +286,7 @@ describe('executor against the simulated venue', () => {
     await venue.client.place(orphan);
     expect((await venue.client.openOrders()).map((a) => a.clientId)).toEqual([orphan.clientId]);
 
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     const report = await ex.start();
     expect(report).toMatchObject({ replayedOrders: 2, inDoubt: 2, adopted: 1, failed: 1, orphansCancelled: 1 });
     expect(ex.orders.get(sentThenCrashed.clientId)!.state).toBe(OrderState.FILLED);
@@ -284,7 +324,7 @@ describe('executor against the simulated venue', () => {
       if (a && vague-- > 0) return { ...a, status: C.OrderStatus.ORDER_STATUS_UNSPECIFIED, filledQty: 0, avgPrice: 0 };
       return a;
     };
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } }, { mode: 'live', walDir: dir, inDoubtCheckMs: 20 });
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 20 });
     const report = await ex.start();
     expect(report).toMatchObject({ inDoubt: 1, adopted: 0, unresolved: 1 });
     const o = ex.orders.get(req.clientId)!;
@@ -296,7 +336,7 @@ describe('executor against the simulated venue', () => {
 
   it('recovery cancels only its own orphans: another executor on the same venue keeps its open orders', async () => {
     const dirB = tmpDir('kestrel-exec-b-');
-    const mkB = () => new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dirB, tif: C.TimeInForce.GTC });
+    const mkB = () => new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', namespace: 'live', walDir: dirB, tif: C.TimeInForce.GTC });
     let exB = mkB();
     try {
       const exA = await make({ tif: C.TimeInForce.GTC });
@@ -376,11 +416,11 @@ describe('executor against the simulated venue', () => {
     const { create, toBinary } = await import('@bufbuild/protobuf');
     await make();
     const health = (connected: boolean) =>
-      bus.publish(C.subjects.venueHealth('binance'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })));
+      bus.publish(C.subjects.venueHealth('binance', 'live'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })));
     health(false);
     await new Promise((r) => setTimeout(r, 5));
     // A public market-data health report (no privateWs) must not clear the private stream's outage.
-    bus.publish(C.subjects.venueHealth('binance'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', publicWs: { connected: true } })));
+    bus.publish(C.subjects.venueHealth('binance', 'live'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', publicWs: { connected: true } })));
     await new Promise((r) => setTimeout(r, 5));
     ex.onSignal(signal());
     expect(rejects.map((r) => r.reason)).toEqual([RejectReason.VENUE_UNAVAILABLE]);

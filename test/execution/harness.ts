@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
-import { SymbolSpecSchema, VenueSpecSchema, type VenueSpec } from '../../src/contracts/index.js';
+import { SymbolSpecSchema, VenueSpecSchema, type Namespace, type VenueSpec } from '../../src/contracts/index.js';
 import type { Bus } from '../../src/bus/bus.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
 import { BinanceOrderClient } from '../../src/venues/private/binance.js';
@@ -57,7 +57,10 @@ export interface TestVenue {
   stop(): Promise<void>;
 }
 
-export async function startVenue(bus: Bus, opts: { balances?: Record<string, number> } = {}): Promise<TestVenue> {
+export async function startVenue(
+  bus: Bus,
+  opts: { balances?: Record<string, number>; namespace?: Namespace; healthIntervalMs?: number } = {},
+): Promise<TestVenue> {
   const sim = await new BinancePrivateSim({
     symbols: [RULES],
     balances: opts.balances ?? { USDT: 10_000_000, BTC: 1000 },
@@ -65,7 +68,14 @@ export async function startVenue(bus: Bus, opts: { balances?: Record<string, num
     rateLimit: { limit: 0, windowMs: 1000 },
   }).start();
   const client = new BinanceOrderClient({ wsUrl: sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
-  const gateway = new OrderGateway({ bus, client, spec: binanceSpec(), shadowClient: undefined });
+  const gateway = new OrderGateway({
+    namespace: opts.namespace ?? 'live',
+    bus,
+    client,
+    spec: binanceSpec(),
+    shadowClient: undefined,
+    ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+  });
   await gateway.start();
   const market = new SnapshotStore();
   const setBook = (bid: number, ask: number, size = 50) => {

@@ -43,12 +43,12 @@ describe('in-flight orders count against the portfolio cap', () => {
     bus = new InProcessBus();
     // An order gateway that takes requests and never answers: the orders stay in flight.
     const requests: Uint8Array[] = [];
-    bus.subscribe(subjects.orderReq('binance'), (m) => void requests.push(m.data));
+    bus.subscribe(subjects.orderReq('binance', 'live'), (m) => void requests.push(m.data));
     const market = new SnapshotStore();
     market.update('binance', 'BTC-USDT', 100, 100.1, 50, 50, nowNs());
     dir = tmpDir('kestrel-inflight-');
     const rejects: RejectEvent[] = [];
-    ex = new Executor({ bus, venues: [binanceSpec()], market }, { mode: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000 });
+    ex = new Executor({ bus, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000 });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     ex.risk.update(create(RiskLimitsSchema, { epoch: 1n, version: 1n, tradingEnabled: true, portfolioNotional: 1000, perSymbolNotional: 1e9, maxOrderNotional: 1e9 }), nowNs());
@@ -65,7 +65,7 @@ describe('in-flight orders count against the portfolio cap', () => {
 
   it('risk.check: the gateway counts the in-flight notional and quantity the executor sends with it', async () => {
     bus = new InProcessBus();
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 }, 'live');
     gw.start();
     try {
       const ask = async (inflightGrossNotional: number, inflightSymbolQty: number) => {
@@ -75,7 +75,7 @@ describe('in-flight orders count against the portfolio cap', () => {
           inflightGrossNotional,
           inflightSymbolQty,
         });
-        const m = await bus.request(subjects.riskCheck(), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs });
+        const m = await bus.request(subjects.riskCheck('live'), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs });
         return fromBinary(RiskCheckResponseSchema, m.data);
       };
       expect(await ask(0, 0)).toMatchObject({ approved: true, adjustedSize: 2 });

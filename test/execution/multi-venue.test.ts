@@ -44,12 +44,12 @@ describe('routing across venues', () => {
     okxSim = await new OkxPrivateSim({ symbols: [{ ...RULES, takerFee: 0.0005 }], balances: { USDT: 1e7, BTC: 1000 }, credentials: OKX_CREDS, rateLimit: { limit: 0, windowMs: 1000 } }).start();
     okxClient = new OkxOrderClient({ wsUrl: okxSim.wsUrl, credentials: OKX_CREDS });
     const okxSpec = okxSpecOf();
-    okxGw = new OrderGateway({ bus, client: okxClient, spec: okxSpec });
+    okxGw = new OrderGateway({ namespace: 'live', bus, client: okxClient, spec: okxSpec });
     await okxGw.start();
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
     risk.start();
     dir = tmpDir('kestrel-sor-');
-    ex = new Executor({ bus, venues: [binanceSpec(), okxSpec], market: binance.market, recon: { binance: binance.client, okx: okxClient } }, { mode: 'live', walDir: dir });
+    ex = new Executor({ bus, venues: [binanceSpec(), okxSpec], market: binance.market, recon: { binance: binance.client, okx: okxClient } }, { namespace: 'live', mode: 'live', walDir: dir });
     await ex.start();
   });
 
@@ -98,7 +98,7 @@ describe('routing across venues', () => {
     const capDir = tmpDir('kestrel-sor-cap-');
     const capped = new Executor(
       { bus, venues: [binanceSpec(), okxSpecOf()], market: binance.market, recon: { binance: binance.client, okx: okxClient } },
-      { mode: 'live', walDir: capDir, clientIdPrefix: 'CP', concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 8, perVenueMaxInflight: { default: 8 } } },
+      { namespace: 'live', mode: 'live', walDir: capDir, clientIdPrefix: 'CP', concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 8, perVenueMaxInflight: { default: 8 } } },
     );
     const refused: string[] = [];
     capped.onReject((e) => refused.push(`${e.venue}: ${e.detail}`));

@@ -62,7 +62,7 @@ describe('local risk guard values an order at the worse of its limit and mid', (
     const bus = new InProcessBus();
     dir = tmpDir('kestrel-band-');
     const rejects: RejectEvent[] = [];
-    ex = new Executor({ bus, venues: [await seedSpec()], market: market(59_999.99, 60_000.01) }, { mode: 'live', walDir: dir, awaitRiskLimitsMs: 0, riskBoundaryPct: 0.99 });
+    ex = new Executor({ bus, venues: [await seedSpec()], market: market(59_999.99, 60_000.01) }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, riskBoundaryPct: 0.99 });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     ex.risk.update(create(RiskLimitsSchema, { version: 1n, tradingEnabled: true, maxOrderNotional: 59_000 }), nowNs());

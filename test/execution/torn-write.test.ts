@@ -193,7 +193,7 @@ describe('WAL torn write at power loss', () => {
     for (let run = 0; run < RUNS; run++) {
       const bus = new InProcessBus();
       const venue = await startVenue(bus, { balances: { USDT: 10_000_000, BTC: 1000 } });
-      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 });
+      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
       risk.start();
       const base = tmpDir('kestrel-torn-');
       dirs.push(base);
@@ -201,6 +201,7 @@ describe('WAL torn write at power loss', () => {
       const copyDir = path.join(base, 'after-power-loss');
       const cfg = {
         mode: 'live' as const,
+        namespace: 'live' as const,
         concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { binance: 64 } },
         walRotationBytes: 16 * 1024, // rotations (checkpoints) inside the run too
       };

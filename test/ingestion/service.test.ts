@@ -16,7 +16,7 @@ afterEach(() => {
 async function make(opts: Parameters<typeof IngestionService.create>[0], withBus = false) {
   const sink = new CollectingSink();
   const bus = withBus ? new InProcessBus() : undefined;
-  const svc = await IngestionService.create(opts, { sinks: [sink], ...(bus ? { bus } : {}) });
+  const svc = await IngestionService.create(opts, bus ? { sinks: [sink], bus, namespace: 'live' as const } : { sinks: [sink] });
   services.push(svc);
   return { svc, sink, bus };
 }
@@ -158,7 +158,7 @@ describe('ingestion service', () => {
 describe('adapter-reported anomalies', () => {
   it('are counted every time but published at most once per kind per interval', async () => {
     const bus = new InProcessBus();
-    const svc = await IngestionService.create({ dispatch: 'inline', quality: { anomalyEventIntervalMs: 1000 } }, { bus });
+    const svc = await IngestionService.create({ dispatch: 'inline', quality: { anomalyEventIntervalMs: 1000 } }, { bus, namespace: 'live' });
     services.push(svc);
     const got: MarketDataEvent[] = [];
     bus.subscribe('md.anomaly.>', (m) => void got.push(fromBinary(MarketDataEventSchema, m.data)));

@@ -40,20 +40,20 @@ describe('position book', () => {
 describe('position service', () => {
   it('builds positions from ord.ack.* once per cumulative fill and publishes pos.current / pos.pnl', async () => {
     const bus = new InProcessBus();
-    const svc = new PositionService(bus, { throttleMs: 5, heartbeatMs: 50 });
+    const svc = new PositionService(bus, { namespace: 'live', throttleMs: 5, heartbeatMs: 50 });
     const got: number[] = [];
-    bus.subscribe(subjects.posCurrent(), (m) => {
+    bus.subscribe(subjects.posCurrent('live'), (m) => {
       const st = fromBinary(PortfolioStateSchema, m.data);
       got.push(st.positions.find((p) => p.venue === 'okx')?.quantity ?? 0);
     });
     let pnl = 0;
-    bus.subscribe(subjects.posPnl(), () => {
+    bus.subscribe(subjects.posPnl('live'), () => {
       pnl++;
     });
     svc.start();
     const ack = (filled: number) =>
       bus.publish(
-        subjects.orderAck('okx'),
+        subjects.orderAck('okx', 'live'),
         toBinary(OrderAckSchema, create(OrderAckSchema, { clientId: 'c1', venue: 'okx', symbol: 'ETH-USDT', side: Side.BUY, status: OrderStatus.PARTIAL, filledQty: filled, avgPrice: 10 })),
       );
     ack(1);

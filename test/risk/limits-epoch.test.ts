@@ -25,15 +25,15 @@ describe('risk.limits epoch', () => {
   it('an executor takes the limits of a restarted gateway although its version starts again at 1', async () => {
     const bus = new InProcessBus();
     const dir = tmpDir('kestrel-epoch-');
-    const ex = new Executor({ bus, venues: [binanceSpec()], market: new SnapshotStore() }, { mode: 'live', walDir: dir, awaitRiskLimitsMs: 0 });
+    const ex = new Executor({ bus, venues: [binanceSpec()], market: new SnapshotStore() }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0 });
     try {
       await ex.start();
-      const first = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 5 });
+      const first = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 5 }, 'live');
       first.start();
       await until(() => (ex.risk.current?.version ?? 0n) >= 20n);
       first.stop();
       // The replacement publishes tighter limits from version 1.
-      const second = new StaticRiskGateway(bus, { perSymbolNotional: 100, portfolioNotional: 500, maxOrderNotional: 50, publishIntervalMs: 5 });
+      const second = new StaticRiskGateway(bus, { perSymbolNotional: 100, portfolioNotional: 500, maxOrderNotional: 50, publishIntervalMs: 5 }, 'live');
       expect(second.epoch).toBeGreaterThan(first.epoch);
       second.start();
       await until(() => ex.risk.current?.epoch === second.epoch, 500);

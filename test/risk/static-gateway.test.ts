@@ -22,18 +22,18 @@ const bus = new InProcessBus();
 
 function check(symbol: string, side: Side, size: number, price: number) {
   const req = create(RiskCheckRequestSchema, { venue: 'binance', proposedOrder: create(OrderRequestSchema, { symbol, side, size, price }) });
-  return bus.request(subjects.riskCheck(), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs }).then((m) => fromBinary(RiskCheckResponseSchema, m.data));
+  return bus.request(subjects.riskCheck('live'), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs }).then((m) => fromBinary(RiskCheckResponseSchema, m.data));
 }
 
 describe('static risk gateway', () => {
   it('answers risk.check inside the 10 ms contract: approve, reduce to fit, reject', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 1500, maxOrderNotional: 800, symbols: { 'ETH-USDT': { maxPosition: 2, maxOrderSize: 1 } } });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 1500, maxOrderNotional: 800, symbols: { 'ETH-USDT': { maxPosition: 2, maxOrderSize: 1 } } }, 'live');
     gw.start();
     const ok = await check('BTC-USDT', Side.BUY, 5, 100);
     expect(ok).toMatchObject({ approved: true, adjustedSize: 5 });
     const reduced = await check('BTC-USDT', Side.BUY, 10, 100); // 1000 > max order 800 → 8
     expect(reduced).toMatchObject({ approved: true, adjustedSize: 8 });
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 10, avgPrice: 100 })],
     })));
     await new Promise((r) => setTimeout(r, 1));
@@ -52,11 +52,11 @@ describe('static risk gateway', () => {
   it('publishes versioned limits on risk.limits that a local guard mirrors', async () => {
     const got: bigint[] = [];
     const guard = new LocalRiskGuard(1_000_000_000n, 0.9);
-    const sub = bus.subscribe(subjects.riskLimits(), (m) => {
+    const sub = bus.subscribe(subjects.riskLimits('live'), (m) => {
       got.push(fromBinary(RiskLimitsSchema, m.data).version);
     });
-    guard.subscribe(bus, () => 0n);
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 20 });
+    guard.subscribe(bus, () => 0n, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 20 }, 'live');
     gw.start();
     await new Promise((r) => setTimeout(r, 70));
     gw.stop();
@@ -81,7 +81,7 @@ describe('EWMA VaR limit', () => {
       maxOrderNotional: 1e9,
       // Three bars only: trust the volatility from two returns (the default needs MIN_VAR_BARS).
       var: { confidence: 0.95, maxVar: 100, lambda: 0.9, barMs: 3_600_000, minBars: 2 },
-    });
+    }, 'live');
     gw.start();
     // Bars: 100 → 101 → 103.02 gives log returns r1 = ln(1.01), r2 = ln(1.02).
     gw.onMark('BTC-USDT', 100);
@@ -96,7 +96,7 @@ describe('EWMA VaR limit', () => {
     const sigma = Math.sqrt(variance);
     expect(gw.varOf().degraded).toBe(false);
     const pos = (qty: number) =>
-      b.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: qty, avgPrice: 100 })] })));
+      b.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: qty, avgPrice: 100 })] })));
     pos(60);
     await new Promise((r) => setTimeout(r, 1));
     const v = gw.varOf();
@@ -121,27 +121,27 @@ describe('EWMA VaR limit', () => {
 describe('drawdown limits', () => {
   const DAY = 86_400_000_000_000n;
   const pnl = (totalPnl: number, tsNs: bigint) =>
-    bus.publish(subjects.posPnl(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl, tsNs })));
+    bus.publish(subjects.posPnl('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl, tsNs })));
   const tick = () => new Promise((r) => setTimeout(r, 1));
   /** Caps out of the way, 100,000 capital, only the drawdown limits apply. */
   const drawdownGateway = (maxDaily: number, maxTotal: number) =>
-    new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, drawdown: { maxDaily, maxTotal } });
+    new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, drawdown: { maxDaily, maxTotal } }, 'live');
 
   it('turns reduce-only past max_daily: executors see it in risk.limits, the gateway refuses risk-increasing orders, one breach is published', async () => {
     const breaches: { limit: string; value: number; threshold: number }[] = [];
     const limits: { reduceOnly: boolean; reason: string }[] = [];
     const subs = [
-      bus.subscribe(subjects.riskBreach(), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data))),
-      bus.subscribe(subjects.riskLimits(), (m) => {
+      bus.subscribe(subjects.riskBreach('live'), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data))),
+      bus.subscribe(subjects.riskLimits('live'), (m) => {
         const l = fromBinary(RiskLimitsSchema, m.data);
         limits.push({ reduceOnly: l.reduceOnly, reason: l.reduceOnlyReason });
       }),
     ];
     const guard = new LocalRiskGuard(1_000_000_000n, 0.9);
-    guard.subscribe(bus, () => 0n);
+    guard.subscribe(bus, () => 0n, 'live');
     const gw = drawdownGateway(0.05, 0.15);
     gw.start();
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 2, avgPrice: 100 })],
     })));
     const day1 = 20_000n * DAY;
@@ -202,12 +202,12 @@ describe('drawdown limits', () => {
       resumeVenue: () => void refused.push('resume_venue'),
       flatten: async () => (refused.push('flatten'), []),
       breakers: { get: () => ({ setOverride: () => void refused.push('override') }) },
-    });
+    }, 'live');
     cp.start();
-    const unknown = await bus.request(subjects.control('risk'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
+    const unknown = await bus.request(subjects.control('risk', 'live'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
     expect(fromBinary(ControlCommandSchema, unknown.data)).toMatchObject({ command: 'error', reason: 'unknown risk command "reset_all"' });
     expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
-    const echo = await sendControl(bus, { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' });
+    const echo = await sendControl(bus, 'live', { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' });
     expect(echo.command).toBe('reset_drawdown');
     expect(gw.reduceOnlyReason).toBeUndefined();
     await new Promise((r) => setTimeout(r, 5));
@@ -224,16 +224,16 @@ describe('drawdown limits', () => {
 describe('max_position_pct and stop loss', () => {
   const tick = () => new Promise((r) => setTimeout(r, 1));
   const positions = (...ps: { symbol: string; quantity: number; avgPrice: number; unrealizedPnl: number }[]) =>
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })),
     })));
 
   it('caps each symbol at max_position_pct of equity, following equity, in risk.limits and in risk.check', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 100_000, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, maxPositionPct: 0.05 });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 100_000, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, maxPositionPct: 0.05 }, 'live');
     gw.start();
     expect(gw.limits().perSymbolNotional).toBe(5_000);
     expect(await check('BTC-USDT', Side.BUY, 100, 100)).toMatchObject({ approved: true, adjustedSize: 50 }); // 5,000 / 100
-    bus.publish(subjects.posPnl(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl: -20_000, tsNs: 1n })));
+    bus.publish(subjects.posPnl('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { totalPnl: -20_000, tsNs: 1n })));
     await tick();
     expect(gw.limits().perSymbolNotional).toBe(4_000); // 5% of 80,000
     gw.stop();
@@ -243,10 +243,10 @@ describe('max_position_pct and stop loss', () => {
     const flattens: { symbol: string; reason: string; operator: string }[] = [];
     const breaches: string[] = [];
     const subs = [
-      bus.subscribe(subjects.control('flatten'), (m) => void flattens.push(fromBinary(ControlCommandSchema, m.data))),
-      bus.subscribe(subjects.riskBreach(), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data).limit)),
+      bus.subscribe(subjects.control('flatten', 'live'), (m) => void flattens.push(fromBinary(ControlCommandSchema, m.data))),
+      bus.subscribe(subjects.riskBreach('live'), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data).limit)),
     ];
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 }, 'live');
     gw.start();
     positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -1.9 }, { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 });
     await tick();
@@ -269,7 +269,7 @@ describe('max_position_pct and stop loss', () => {
 
 describe('correlation limit', () => {
   it('refuses exposure that moves with a held position above max_correlation; hedges pass; executors are told to ask', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, maxCorrelation: 0.7 });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, maxCorrelation: 0.7 }, 'live');
     gw.start();
     // Bars of marks: BTC and ETH move together (ρ ≈ 0.98), SOL independently.
     let btc = 100, eth = 10, sol = 50;
@@ -287,7 +287,7 @@ describe('correlation limit', () => {
     }
     expect(gw.correlation('BTC-USDT', 'ETH-USDT')).toBeGreaterThan(0.9);
     expect(Math.abs(gw.correlation('BTC-USDT', 'SOL-USDT'))).toBeLessThan(0.7);
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 })],
     })));
     await new Promise((r) => setTimeout(r, 1));
@@ -310,9 +310,9 @@ describe('correlation limit', () => {
 
 describe('diversified VaR', () => {
   it('uses the EWMA correlations once trusted: a hedged book has less VaR than the undiversified bound', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94, minBars: 5 } });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94, minBars: 5 } }, 'live');
     gw.start();
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [
         create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 }),
         create(PositionSchema, { venue: 'binance', symbol: 'ETH-USDT', quantity: 10, avgPrice: 10 }),

@@ -39,11 +39,11 @@ function setup(over: Partial<StaticLimitsConfig> = {}, publishIntervalMs = 60_00
   );
   gw.start();
   const positions = async (...ps: Array<{ symbol: string; quantity: number; avgPrice: number }>) => {
-    bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })) })));
+    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })) })));
     await tick();
   };
   const md = (symbol: string, mid: number, tsNs: bigint) =>
-    bus.publish(subjects.mdNorm('binance', symbol), toBinary(TickSchema, create(TickSchema, { venue: 'binance', symbol, bid: mid - 0.5, ask: mid + 0.5, recvTsNs: tsNs, exchTsNs: tsNs })));
+    bus.publish(subjects.mdNorm('binance', symbol, 'live'), toBinary(TickSchema, create(TickSchema, { venue: 'binance', symbol, bid: mid - 0.5, ask: mid + 0.5, recvTsNs: tsNs, exchTsNs: tsNs })));
   /** `n` one-second bars of a symbol alternating ±1 % (σ ≈ 1 %), in event time, clock following. */
   let t = T0;
   const bars = async (n: number, ...symbols: string[]) => {
@@ -99,9 +99,9 @@ describe('executor: VaR gates an ordinary order without a risk.check', () => {
     await positions({ symbol: 'BTC-USDT', quantity: 540, avgPrice: 100 });
     const market = new SnapshotStore();
     market.update('binance', 'BTC-USDT', 100, 100.1, 5000, 5000, nowNs());
-    bus.subscribe(subjects.orderReq('binance'), () => undefined); // never answers: orders stay in flight
+    bus.subscribe(subjects.orderReq('binance', 'live'), () => undefined); // never answers: orders stay in flight
     const dir = tmpDir('kestrel-var-');
-    const ex = new Executor({ bus, venues: [binanceSpec()], market }, { mode: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000, riskBoundaryPct: 0.99 });
+    const ex = new Executor({ bus, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000, riskBoundaryPct: 0.99 });
     const rejects: RejectEvent[] = [];
     ex.onReject((e) => rejects.push(e));
     try {

@@ -39,7 +39,7 @@ export interface OrderGatewayOptions {
   readonly spec: Pick<VenueSpec, 'venue' | 'hasPrivateWs' | 'venuePolicy'>;
   /** Simulated venue for shadow orders; without it shadow orders are refused. */
   readonly shadowClient?: VenueOrderClient;
-  readonly namespace?: Namespace;
+  readonly namespace: Namespace;
   /**
    * Period of `venue.health.{venue}` reports carrying the private stream's state (also sent at once
    * on every up/down change). 0 disables. Default 1000.
@@ -71,7 +71,7 @@ export class OrderGateway {
 
   constructor(private readonly opts: OrderGatewayOptions) {
     this.venue = opts.spec.venue;
-    this.ns = opts.namespace ?? 'live';
+    this.ns = opts.namespace;
     this.log = createLogger('order-gateway', { venue: this.venue });
   }
 

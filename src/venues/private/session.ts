@@ -17,7 +17,7 @@ import { OrderGateway } from './order-gateway.js';
 
 export interface SimulatedOrderEntryOptions {
   readonly bus: Bus;
-  readonly namespace?: Namespace;
+  readonly namespace: Namespace;
   readonly mode?: EngineMode;
   readonly venues?: readonly VenueName[];
   /** Venue policy per venue; default: production with a private stream (all three have one). */
@@ -51,7 +51,7 @@ export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): P
       bus: o.bus,
       client,
       spec: o.specs?.[venue] ?? { venue, hasPrivateWs: true, venuePolicy: 'production' },
-      ...(o.namespace ? { namespace: o.namespace } : {}),
+      namespace: o.namespace,
     });
     await gw.start();
     gateways[venue] = gw;

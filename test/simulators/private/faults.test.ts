@@ -60,17 +60,17 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
       heartbeatMs,
     });
     bus = new InProcessBus();
-    gw = new OrderGateway({ bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+    gw = new OrderGateway({ namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
     await gw.start();
     const acks: OrderAck[] = [];
-    bus.subscribe(subjects.orderAck(venue), (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));
+    bus.subscribe(subjects.orderAck(venue, 'live'), (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));
     return { sim, client, acks };
   }
 
   it('a swallowed ack is an unknown outcome, then resolved to NEW from the venue', async () => {
     const { sim, acks } = await setup(150);
     sim.faults.swallowReplies = true;
-    const r = await bus!.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req(venue, 'L0st1')), { timeoutMs: 2000 });
+    const r = await bus!.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req(venue, 'L0st1')), { timeoutMs: 2000 });
     const ack = fromBinary(OrderAckSchema, r.data);
     expect(ack.status).toBe(OrderStatus.ORDER_STATUS_UNSPECIFIED);
     expect(ack.rejectDetail).toMatch(/^UNKNOWN_OUTCOME/);
@@ -101,7 +101,7 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
     const { sim, client } = await setup(1000);
     sim.dropPrivate(400);
     await expect.poll(() => client.connected).toBe(false);
-    const r = await bus!.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req(venue, 'H4lt1')), { timeoutMs: 1000 });
+    const r = await bus!.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req(venue, 'H4lt1')), { timeoutMs: 1000 });
     expect(RejectReason[fromBinary(OrderAckSchema, r.data).rejectReason]).toBe('VENUE_UNAVAILABLE');
     expect(sim.receivedCounts().H4lt1).toBeUndefined();
     await expect.poll(() => client.connected, { timeout: 5000 }).toBe(true);
@@ -113,7 +113,7 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
     client.onConnectionChange((up) => downs.push(up));
     sim.freezePrivate();
     await expect.poll(() => client.connected, { timeout: 2000 }).toBe(false);
-    const r = await bus!.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req(venue, 'Fr0z1')), { timeoutMs: 1000 });
+    const r = await bus!.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req(venue, 'Fr0z1')), { timeoutMs: 1000 });
     expect(RejectReason[fromBinary(OrderAckSchema, r.data).rejectReason]).toBe('VENUE_UNAVAILABLE');
     await expect.poll(() => client.connected, { timeout: 5000 }).toBe(true);
     expect(downs).toEqual([false, true]);

@@ -353,10 +353,10 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
     beforeAll(async () => {
       sim = await startSim(venue);
       bus = new InProcessBus();
-      gw = new OrderGateway({ bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+      gw = new OrderGateway({ namespace: 'live', bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
       await gw.start();
       acks = [];
-      bus.subscribe(subjects.orderAck(venue), (m) => {
+      bus.subscribe(subjects.orderAck(venue, 'live'), (m) => {
         acks.push(fromBinary(OrderAckSchema, m.data));
         heads.push({ ...m.headers });
       });
@@ -368,7 +368,7 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
     });
 
     async function send(req: OrderRequest): Promise<OrderAck> {
-      const r = await bus.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req), { timeoutMs: 1000 });
+      const r = await bus.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req), { timeoutMs: 1000 });
       return fromBinary(OrderAckSchema, r.data);
     }
 
@@ -383,7 +383,7 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
 
     it('dropped private stream: new orders halt with VENUE_UNAVAILABLE, reconnect reconciles open orders', async () => {
       const health: Array<{ connected: boolean; reconnects: number }> = [];
-      const hsub = bus.subscribe(subjects.venueHealth(venue), (m) => {
+      const hsub = bus.subscribe(subjects.venueHealth(venue, 'live'), (m) => {
         const h = fromBinary(VenueHealthSchema, m.data);
         health.push({ connected: h.privateWs!.connected, reconnects: h.privateWs!.reconnectCount });
       });
@@ -418,10 +418,10 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
 
     it('shadow_only venue refuses live orders with VENUE_POLICY', async () => {
       const b2 = new InProcessBus();
-      const g2 = new OrderGateway({ bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
+      const g2 = new OrderGateway({ namespace: 'live', bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
       await g2.start();
       try {
-        const r = await b2.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, order(venue)), { timeoutMs: 1000 });
+        const r = await b2.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, order(venue)), { timeoutMs: 1000 });
         const ack = fromBinary(OrderAckSchema, r.data);
         expect(ack.status).toBe(OrderStatus.REJECTED);
         expect(RejectReason[ack.rejectReason]).toBe('VENUE_POLICY');
@@ -435,13 +435,13 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
       const req = order(venue);
       await send(req);
       const rep = await bus.request(
-        subjects.orderReplaceReq(),
+        subjects.orderReplaceReq('live'),
         toBinary(ReplaceRequestSchema, create(ReplaceRequestSchema, { clientId: req.clientId, venue, newPrice: 49_100 })),
         { timeoutMs: 1000 },
       );
       expect(fromBinary(OrderAckSchema, rep.data).status).toBe(OrderStatus.NEW);
       const can = await bus.request(
-        subjects.orderCancelReq(),
+        subjects.orderCancelReq('live'),
         toBinary(CancelRequestSchema, create(CancelRequestSchema, { clientId: req.clientId, venue })),
         { timeoutMs: 1000 },
       );

@@ -22,6 +22,7 @@ describe('order gateway routing', () => {
     bus = new InProcessBus();
     gw = new OrderGateway({
       bus,
+      namespace: 'live',
       client: clientFor('kraken', live),
       shadowClient: clientFor('kraken', shadow),
       spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' },
@@ -36,7 +37,7 @@ describe('order gateway routing', () => {
   });
 
   async function send(bytes: Uint8Array) {
-    const r = await bus.request(subjects.orderReq('kraken'), bytes, { timeoutMs: 1000 });
+    const r = await bus.request(subjects.orderReq('kraken', 'live'), bytes, { timeoutMs: 1000 });
     return fromBinary(OrderAckSchema, r.data);
   }
 
@@ -66,10 +67,10 @@ describe('order gateway routing', () => {
 
   it('without a simulated venue, shadow orders are refused with VENUE_POLICY', async () => {
     const b2 = new InProcessBus();
-    const g2 = new OrderGateway({ bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
+    const g2 = new OrderGateway({ namespace: 'live', bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
     await g2.start();
     try {
-      const r = await b2.request(subjects.orderReq('kraken'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), { timeoutMs: 1000 });
+      const r = await b2.request(subjects.orderReq('kraken', 'live'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), { timeoutMs: 1000 });
       expect(RejectReason[fromBinary(OrderAckSchema, r.data).rejectReason]).toBe('VENUE_POLICY');
     } finally {
       await g2.stop();

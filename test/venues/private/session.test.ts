@@ -28,6 +28,7 @@ describe('simulated order entry for the default session', () => {
     bus = new InProcessBus();
     oe = await startSimulatedOrderEntry({
       bus,
+      namespace: 'live',
       mode: 'realistic',
       replay: { speed: 0, maxRecords: 5000 },
       specs: { okx: { venue: 'okx', hasPrivateWs: false, venuePolicy: 'shadow_only' } },
@@ -54,7 +55,7 @@ describe('simulated order entry for the default session', () => {
         tif: TimeInForce.IOC,
         orderType: OrderType.LIMIT,
       });
-      const r = await bus.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
+      const r = await bus.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
       const ack = fromBinary(OrderAckSchema, r.data);
       if (venue === 'okx') {
         expect(RejectReason[ack.rejectReason]).toBe('VENUE_POLICY');
@@ -73,7 +74,7 @@ describe('simulated order entry for the default session', () => {
 describe('simulated order entry, each venue replaying its own capture', () => {
   it('fills on Kraken BTC-USD and OKX BTC-USDT at their own recorded touch', async () => {
     const bus = new InProcessBus();
-    const oe = await startSimulatedOrderEntry({ bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
+    const oe = await startSimulatedOrderEntry({ namespace: 'live', bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
     const acks: OrderAck[] = [];
     bus.subscribe('ord.ack.*', (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));
     try {
@@ -91,7 +92,7 @@ describe('simulated order entry, each venue replaying its own capture', () => {
           tif: TimeInForce.IOC,
           orderType: OrderType.LIMIT,
         });
-        const r = await bus.request(subjects.orderReq(venue), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
+        const r = await bus.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, req), { timeoutMs: 2000 });
         expect(fromBinary(OrderAckSchema, r.data).status).toBe(OrderStatus.NEW);
         await expect.poll(() => acks.find((a) => a.clientId === req.clientId && a.status === OrderStatus.FILLED)).toBeDefined();
       }

@@ -86,6 +86,8 @@ export type Signal = Message<"kestrel.v1.Signal"> & {
   sourceRecvTsNs: bigint;
 
   /**
+   * required: wall-clock ns since the epoch; TTL is measured from it
+   *
    * @generated from field: int64 emit_ts_ns = 14;
    */
   emitTsNs: bigint;
