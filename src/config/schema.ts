@@ -136,6 +136,11 @@ export const configSchema = z.strictObject({
     host: z.string().min(1),
     /** 0 picks a free port; -1 disables the HTTP server. */
     port: z.union([port, z.literal(-1)]),
+    /**
+     * Bearer token of the mutating endpoints when KESTREL_ADMIN_TOKEN(_FILE) is not set: read from
+     * this file, or generated into it (mode 0600) at first start.
+     */
+    token_file: z.string().min(1),
   }),
   logging: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

@@ -13,6 +13,9 @@ import { RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type 
 import { NatsBus } from '../bus/nats-bus.js';
 import type { Bus } from '../bus/bus.js';
 import { ControlPlane } from '../control/control-plane.js';
+import { ControlAudit } from '../audit/control-audit.js';
+import { FileAuditSink } from '../audit/sinks.js';
+import { SystemClock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService } from '../positions/service.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
@@ -118,7 +121,9 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const stopMetrics = exportExecutorMetrics(executor);
-  const control = new ControlPlane(bus, executor);
+  // Control commands are audited next to the WAL (the executor process needs no JetStream).
+  const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'), 1);
+  const control = new ControlPlane(bus, executor, { audit: await ControlAudit.open(auditSink, 'executor', (cfg.executor.namespace ?? 'live') === 'replay', new SystemClock()) });
   control.start();
   const positions = new PositionService(bus, {
     book: executor.book,
@@ -139,6 +144,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
       stopMetrics();
       signals.close();
       control.stop();
+      await auditSink.close();
       positions.stop();
       feed.stop();
       risk?.stop();

@@ -197,6 +197,7 @@ describe('drawdown limits', () => {
     const cp = new ControlPlane(bus, {
       kill: async () => void refused.push('kill'),
       resume: () => void refused.push('resume'),
+      clearHalt: () => void refused.push('clear_halt'),
       pauseVenue: () => void refused.push('pause'),
       resumeVenue: () => void refused.push('resume_venue'),
       flatten: async () => (refused.push('flatten'), []),
