@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Bus } from '../bus/bus.js';
 import { InProcessBus } from '../bus/in-process-bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
@@ -100,7 +101,7 @@ function mergeShallowDeep(a: Record<string, unknown>, b: Record<string, unknown>
 }
 
 async function makeBus(config: Config): Promise<Bus> {
-  if (config.bus.kind === 'nats') return NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-session' });
+  if (config.bus.kind === 'nats') return NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-session', security: natsSecurityFrom(config.bus) });
   return new InProcessBus();
 }
 

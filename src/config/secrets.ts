@@ -21,7 +21,7 @@ export class SecretError extends Error {
 }
 
 /** Config key names that hold a secret; such a key in a config file or JSON is refused. */
-export const SECRET_KEY_PATTERN = /(pass(word|phrase)?|secret|token|api_?key|private_?key|seed|credential)/i;
+export const SECRET_KEY_PATTERN = /(pass(word|phrase)?$|secret|token|api_?key|private_?key|nkey|credential)/i;
 
 /**
  * Read a file that holds a secret. Refuses a file with any group/other permission bit (chmod 600 or

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { create, fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
 import { RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type VenueSpec } from '../contracts/index.js';
 import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
 import type { Bus } from '../bus/bus.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { ControlAudit } from '../audit/control-audit.js';
@@ -89,7 +90,7 @@ export interface RunningExecutor {
 
 export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
-  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor' });
+  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom() });
   const specs: VenueSpec[] = [];
   const clients: Record<string, VenueOrderClient> = {};
   const gateways: OrderGateway[] = [];

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
 import { runAsEntryPoint } from '../cli/entry.js';
 
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cfg = parseRiskConfig(fs.readFileSync(file, 'utf8'));
-  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk' });
+  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk', security: natsSecurityFrom() });
   const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live');
   gw.start();
   process.stdout.write(JSON.stringify({ event: 'ready', service: 'risk' }) + '\n');

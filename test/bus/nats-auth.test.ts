@@ -1,0 +1,257 @@
+/**
+ * The shipped NATS server config (deploy/nats/nats-server.conf) started by scripts/nats-auth.sh on a
+ * real nats-server: authentication is required, each role's subject permissions hold, and the bus
+ * connects over TLS and with an nkey. Nothing here is mocked: refusals come from the server.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nkeys } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BusMessage } from '../../src/bus/bus.js';
+import { NatsBus } from '../../src/bus/nats-bus.js';
+import { natsSecurityFrom } from '../../src/bus/nats-security.js';
+import { SecretError } from '../../src/config/secrets.js';
+import { portOpen } from '../support/servers.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const hasNatsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].some((f) => fs.existsSync(f));
+const hasOpenssl = ['/usr/bin/openssl', '/usr/local/bin/openssl'].some((f) => fs.existsSync(f));
+// Under CI a missing binary is a failure (the spawn fails loudly), never a silent skip.
+const skip = (!hasNatsServer || !hasOpenssl) && process.env.CI !== 'true';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited: ${log()}`);
+    if (await portOpen('127.0.0.1', port, 200)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nats-server did not listen on ${port}: ${log()}`);
+}
+
+interface Server {
+  port: number;
+  child: ChildProcess;
+}
+
+async function startServer(args: string[], env: NodeJS.ProcessEnv = process.env, cmd = path.join(repoRoot, 'scripts/nats-auth.sh')): Promise<Server> {
+  const port = await freePort();
+  let out = '';
+  const child = spawn(cmd, cmd.endsWith('.sh') ? [...args, '--port', String(port)] : [...args, '-p', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (out += String(d)));
+  child.stderr!.on('data', (d: Buffer) => (out += String(d)));
+  await waitPort(port, child, () => out);
+  return { port, child };
+}
+
+function stop(s: Server | undefined): Promise<void> {
+  if (!s || s.child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.child.once('exit', () => resolve());
+    s.child.kill('SIGTERM');
+  });
+}
+
+function readSecrets(file: string): Record<string, string> {
+  return Object.fromEntries(
+    fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const i = l.indexOf('=');
+        return [l.slice(0, i), l.slice(i + 1)];
+      }),
+  );
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 150));
+
+describe.skipIf(skip)('NATS authentication and per-role subject permissions (real nats-server)', () => {
+  let dir: string;
+  let secrets: Record<string, string>;
+  let server: Server | undefined;
+  let tlsServer: Server | undefined;
+  let nkeyServer: Server | undefined;
+  const buses: NatsBus[] = [];
+
+  const url = (s: Server, scheme = 'nats') => `${scheme}://127.0.0.1:${s.port}`;
+
+  async function as(role: string, s: Server = server!, extraEnv: NodeJS.ProcessEnv = {}) {
+    const errors: string[] = [];
+    const bus = await NatsBus.connect({
+      servers: url(s),
+      name: `test-${role}`,
+      connectTimeoutMs: 3000,
+      security: natsSecurityFrom({}, { KESTREL_NATS_USER: role, KESTREL_NATS_PASSWORD: secrets[`KESTREL_NATS_${role.toUpperCase()}_PASSWORD`], ...extraEnv }),
+      onServerError: (e) => errors.push(e.message),
+    });
+    buses.push(bus);
+    return { bus, errors };
+  }
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-nats-auth-'));
+    const secretsFile = path.join(dir, 'secrets.env');
+    execFileSync(path.join(repoRoot, 'scripts/nats-auth.sh'), ['--gen-secrets', secretsFile]);
+    expect(fs.statSync(secretsFile).mode & 0o777).toBe(0o600);
+    secrets = readSecrets(secretsFile);
+    server = await startServer(['--secrets-file', secretsFile, '--store', path.join(dir, 'js')]);
+  }, 20_000);
+
+  afterAll(async () => {
+    for (const b of buses) await b.close().catch(() => undefined);
+    await stop(server);
+    await stop(tlsServer);
+    await stop(nkeyServer);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a connection without credentials and one with a wrong password', async () => {
+    await expect(NatsBus.connect({ servers: url(server!), connectTimeoutMs: 3000 })).rejects.toThrow(/authorization/i);
+    await expect(
+      NatsBus.connect({ servers: url(server!), connectTimeoutMs: 3000, security: { auth: { kind: 'user', user: 'executor', password: 'not-the-password' } } }),
+    ).rejects.toThrow(/authorization/i);
+    // The right password for another user is still wrong.
+    await expect(
+      NatsBus.connect({ servers: url(server!), connectTimeoutMs: 3000, security: { auth: { kind: 'user', user: 'executor', password: secrets.KESTREL_NATS_OPERATOR_PASSWORD! } } }),
+    ).rejects.toThrow(/authorization/i);
+    // A password in the URL is masked in the error.
+    const err = await NatsBus.connect({ servers: `nats://executor:leaky-password@127.0.0.1:${server!.port}`, connectTimeoutMs: 3000 }).catch((e: Error) => e);
+    expect(String(err)).not.toContain('leaky-password');
+  });
+
+  it('an ingestion identity cannot publish orders, acks or control commands; the executor and gateway can', async () => {
+    const seen: string[] = [];
+    const { bus: operator } = await as('operator');
+    operator.subscribe('>', (m: BusMessage) => void (m.subject.startsWith('_INBOX') || m.subject.startsWith('$JS') ? 0 : seen.push(m.subject)));
+    await operator.flush();
+
+    const { bus: ingestion, errors: ingErrors } = await as('ingestion');
+    const forged = ['ord.req.binance', 'ord.ack.binance', 'ctl.kill', 'ctl.resume', 'ctl.flatten', 'replay.ord.req.binance', 'sig.core.BTC-USDT'];
+    for (const s of forged) ingestion.publish(s, new Uint8Array([1]));
+    ingestion.publish('md.norm.binance.BTC-USDT', new Uint8Array([2])); // its own job: allowed
+    await ingestion.flush();
+    await settle();
+    expect(seen).toEqual(['md.norm.binance.BTC-USDT']);
+    // The server told the offender, once per refused publish (nats.js reports the code, not the subject).
+    expect(ingErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(forged.length);
+
+    seen.length = 0;
+    const { bus: executor, errors: exErrors } = await as('executor');
+    const { bus: gateway } = await as('gateway');
+    const atGateway: string[] = [];
+    gateway.subscribe('ord.req.*', (m) => void atGateway.push(m.subject));
+    await gateway.flush();
+    executor.publish('ord.req.binance', new Uint8Array([3]));
+    executor.publish('ord.ack.binance', new Uint8Array([4])); // a forged fill: refused
+    gateway.publish('ord.ack.binance', new Uint8Array([5]));
+    await executor.flush();
+    await gateway.flush();
+    await settle();
+    expect(atGateway).toEqual(['ord.req.binance']);
+    expect(seen.sort()).toEqual(['ord.ack.binance', 'ord.req.binance']);
+    expect(exErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
+  });
+
+  it('only the operator may publish ctl.resume (resume, clear_halt); the risk gateway may kill; replies flow', async () => {
+    const { bus: executor } = await as('executor');
+    const got: string[] = [];
+    executor.subscribe('ctl.*', (m) => {
+      got.push(m.subject);
+      if (m.reply) m.respond(new Uint8Array([9]));
+    });
+    await executor.flush();
+    const { bus: risk, errors: riskErrors } = await as('risk');
+    const { bus: operator } = await as('operator');
+    const { bus: session, errors: sessionErrors } = await as('session');
+    risk.publish('ctl.resume', new Uint8Array([1]));
+    session.publish('ctl.resume', new Uint8Array([1]));
+    risk.publish('ctl.kill', new Uint8Array([1]));
+    await risk.flush();
+    await session.flush();
+    await settle();
+    expect(got).toEqual(['ctl.kill']);
+    expect(riskErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
+    expect(sessionErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
+    // Request-reply across identities: the executor answers the operator on its inbox.
+    const reply = await operator.request('ctl.resume', new Uint8Array([1]), { timeoutMs: 2000 });
+    expect([...reply.data]).toEqual([9]);
+    expect(got).toEqual(['ctl.kill', 'ctl.resume']);
+  });
+
+  it('reads the password from an owner-only *_FILE and refuses a group/world-readable one', async () => {
+    const file = path.join(dir, 'executor.pw');
+    fs.writeFileSync(file, `${secrets.KESTREL_NATS_EXECUTOR_PASSWORD}\n`, { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    expect(() => natsSecurityFrom({}, { KESTREL_NATS_USER: 'executor', KESTREL_NATS_PASSWORD_FILE: file })).toThrow(SecretError);
+    fs.chmodSync(file, 0o600);
+    const bus = await NatsBus.connect({ servers: url(server!), security: natsSecurityFrom({ auth: { user: 'executor' } }, { KESTREL_NATS_PASSWORD_FILE: file }) });
+    buses.push(bus);
+    await bus.flush();
+  });
+
+  it('connects over TLS with a self-signed server certificate given as CA, and not without it', async () => {
+    const cert = path.join(dir, 'server.pem');
+    const key = path.join(dir, 'server.key');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
+    ], { stdio: 'ignore' });
+    fs.chmodSync(key, 0o600);
+    tlsServer = await startServer(['--tls-cert', cert, '--tls-key', key], { ...process.env, ...secrets });
+    const { bus, errors } = await as('executor', tlsServer, { KESTREL_NATS_TLS_CA: cert });
+    const echo: string[] = [];
+    bus.subscribe('md.norm.>', (m) => void echo.push(m.subject));
+    const { bus: ing } = await as('ingestion', tlsServer, { KESTREL_NATS_TLS_CA: cert });
+    await bus.flush();
+    ing.publish('md.norm.okx.BTC-USDT', new Uint8Array([1]));
+    await ing.flush();
+    await settle();
+    expect(echo).toEqual(['md.norm.okx.BTC-USDT']);
+    expect(errors).toEqual([]);
+    // Without the CA the self-signed certificate is not trusted: no connection.
+    await expect(as('executor', tlsServer)).rejects.toThrow();
+    // The server announces TLS as required: no client can stay on plain TCP.
+    const sock = net.connect(tlsServer.port, '127.0.0.1');
+    const info = await new Promise<string>((resolve) => sock.once('data', (d) => resolve(String(d))));
+    sock.destroy();
+    expect(info).toMatch(/"tls_required":true/);
+  });
+
+  it('authenticates with an nkey (the seed signs the server nonce and never leaves the process)', async () => {
+    const user = nkeys.createUser();
+    const pub = user.getPublicKey();
+    const seed = new TextDecoder().decode(user.getSeed());
+    const conf = path.join(dir, 'nkey.conf');
+    fs.writeFileSync(conf, `authorization { users = [ { nkey: ${pub}, permissions: { publish: { allow: ["md.>"] }, subscribe: { allow: ["md.>"] } } } ] }\n`);
+    nkeyServer = await startServer(['-c', conf, '-a', '127.0.0.1'], process.env, 'nats-server');
+    const errors: string[] = [];
+    const bus = await NatsBus.connect({ servers: url(nkeyServer), security: natsSecurityFrom({}, { KESTREL_NATS_NKEY_SEED: seed }), onServerError: (e) => errors.push(e.message) });
+    buses.push(bus);
+    const got: string[] = [];
+    bus.subscribe('md.>', (m) => void got.push(m.subject));
+    bus.publish('md.norm.kraken.BTC-USD', new Uint8Array([1]));
+    bus.publish('ord.req.kraken', new Uint8Array([1]));
+    await bus.flush();
+    await settle();
+    expect(got).toEqual(['md.norm.kraken.BTC-USD']);
+    expect(errors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
+    const other = new TextDecoder().decode(nkeys.createUser().getSeed());
+    await expect(NatsBus.connect({ servers: url(nkeyServer), connectTimeoutMs: 3000, security: natsSecurityFrom({}, { KESTREL_NATS_NKEY_SEED: other }) })).rejects.toThrow(/authorization/i);
+  });
+});
