@@ -28,13 +28,16 @@ import { exportExecutorMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
 import { runAsEntryPoint } from '../cli/entry.js';
+import { secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
+import { maskUrlCredentials } from '../observability/redact.js';
 
 export interface ExecutorVenueConfig {
   /** VenueSpec in protobuf JSON form (reference data). */
   spec: JsonValue;
   wsUrl: string;
   restUrl?: string;
-  credentials: VenueCredentials;
+  // No credentials here: they come from KESTREL_<VENUE>_API_KEY / _API_SECRET (or _FILE), see
+  // src/config/secrets.ts; a config holding them is refused.
 }
 
 export interface ExecutorProcessConfig {
@@ -74,9 +77,18 @@ export function parseConfig(text: string): ExecutorProcessConfig {
   if (c.executor.mode !== 'live' && c.executor.mode !== 'shadow') throw new ExecutorConfigError('executor config: "executor.mode" must be live or shadow');
   if (!Array.isArray(c.venues) || c.venues.length === 0) throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
   for (const v of c.venues) {
-    if (typeof v.wsUrl !== 'string' || !v.credentials || typeof v.credentials.apiKey !== 'string') {
-      throw new ExecutorConfigError('executor config: every venue needs wsUrl and credentials.apiKey/apiSecret');
-    }
+    if (typeof v.wsUrl !== 'string') throw new ExecutorConfigError('executor config: every venue needs wsUrl');
+  }
+  // Secrets in a JSON file end up in backups, tickets and diffs: refuse them, naming the way in.
+  const secret = secretKeyPaths(raw)[0];
+  if (secret !== undefined) {
+    throw new ExecutorConfigError(
+      `executor config: '${secret}' holds a secret; venue keys come from KESTREL_<VENUE>_API_KEY / _API_SECRET (or _FILE), NATS passwords from KESTREL_NATS_PASSWORD`,
+    );
+  }
+  const urls = [c.nats, ...c.venues.flatMap((v) => [v.wsUrl, v.restUrl ?? ''])];
+  if (urls.some((u) => maskUrlCredentials(u) !== u)) {
+    throw new ExecutorConfigError('executor config: a URL carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD instead');
   }
   return c as ExecutorProcessConfig;
 }
@@ -88,9 +100,16 @@ export interface RunningExecutor {
   stop(): Promise<void>;
 }
 
-export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<RunningExecutor> {
+/** A venue's credentials from the environment (typed SecretError when a file is unsafe, missing otherwise). */
+function venueCredentials(venue: string, env: NodeJS.ProcessEnv): VenueCredentials {
+  const c = venueCredentialsFromEnv(venue, env);
+  if (!c) throw new ExecutorConfigError(`no credentials for ${venue}: set ${venueSecretPrefix(venue)}API_KEY and ${venueSecretPrefix(venue)}API_SECRET (or their _FILE forms)`);
+  return c;
+}
+
+export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
-  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom() });
+  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
   const specs: VenueSpec[] = [];
   const clients: Record<string, VenueOrderClient> = {};
   const gateways: OrderGateway[] = [];
@@ -98,7 +117,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     const spec = fromJson(VenueSpecSchema, v.spec);
     if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
     const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
-    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: v.credentials, minLots });
+    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: venueCredentials(spec.venue, env), minLots });
     const gw = new OrderGateway({ bus, client, spec });
     await gw.start();
     specs.push(spec);

@@ -3,9 +3,29 @@
  * user:password part of URLs (nats://user:pass@host, postgres://user:pass@host/db, ...).
  */
 
-/** Replace the userinfo of every URL in `text` (scheme://user[:pass]@) with `***@`. */
+/**
+ * Replace the userinfo of every URL in `text` (scheme://user[:pass]@) with `***@`, and the value of
+ * secret-named query/form parameters (apiKey=..., signature=..., token=...) with `***`.
+ */
 export function maskUrlCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s"']+@/gi, '$1***@');
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s"'?#]+@/gi, '$1***@')
+    .replace(/([?&;](?:api_?key|api_?secret|secret|signature|sign|token|password|passphrase)=)[^&\s"'#]*/gi, '$1***');
+}
+
+/** `maskUrlCredentials` over every string of a log object (plain objects, arrays and errors). */
+export function maskDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskUrlCredentials(value);
+  if (depth > 6 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
+  if (value instanceof Error) {
+    return { type: value.name, message: maskUrlCredentials(value.message), ...(value.stack ? { stack: maskUrlCredentials(value.stack) } : {}) };
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);
+  return out;
 }
 
 /**

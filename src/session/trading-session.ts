@@ -14,7 +14,7 @@ import { FileAuditSink, JetStreamAuditSink, type AuditSink } from '../audit/sink
 import type { Bus } from '../bus/bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { SystemClock } from '../clock/clock.js';
-import { resolveAdminToken } from '../config/secrets.js';
+import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
 import { ControlCommandSchema, rejectName, Side } from '../contracts/index.js';
 import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
@@ -87,6 +87,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     }
   };
 
+  // The effective wiring, for the operator: URLs may carry user:password, which the logger masks.
+  log.info({ bus: config.bus, storage: config.storage, refdata: config.refdata, venues, mode: config.session.mode }, 'session starting');
   try {
     // Reference data: canonical symbols, venue mappings, precision and fees (VenueSpec).
     const refdata = await openRefData(config.refdata.postgres_url || undefined);
@@ -136,12 +138,19 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     // Private venues (matching engine) and one order gateway per venue on the bus.
     const walDir = path.resolve(config.execution.wal_dir, `session-${Date.now()}-${process.pid}`);
     mkdirSync(path.join(walDir, 'venues'), { recursive: true });
+    // Account keys from the environment when set (never from the config file).
+    const fromEnv = venues.flatMap((v) => {
+      const c = venueCredentialsFromEnv(v);
+      return c ? [[v, c] as const] : [];
+    });
+    const envCredentials = fromEnv.length > 0 ? Object.fromEntries(fromEnv) : undefined;
     const orderEntry = await startSimulatedOrderEntry({
       bus,
       namespace: ns,
       mode: config.execution.fill_model,
       venues,
       journalDir: path.join(walDir, 'venues'),
+      ...(envCredentials ? { credentials: envCredentials } : {}),
     });
     cleanups.push(() => orderEntry.stop());
 
