@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
+import { maskUrlCredentials } from '../observability/redact.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
 import { runAsEntryPoint } from '../cli/entry.js';
 
@@ -27,6 +28,7 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
     throw new RiskConfigError(`risk config is not JSON: ${(err as Error).message}`);
   }
   if (typeof c.nats !== 'string') throw new RiskConfigError('risk config: "nats" (URL) is required');
+  if (maskUrlCredentials(c.nats) !== c.nats) throw new RiskConfigError('risk config: "nats" carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD');
   const l = c.limits;
   if (!l || ![l.perSymbolNotional, l.portfolioNotional, l.maxOrderNotional].every((x) => typeof x === 'number' && x >= 0)) {
     throw new RiskConfigError('risk config: "limits" needs perSymbolNotional, portfolioNotional, maxOrderNotional (numbers ≥ 0)');

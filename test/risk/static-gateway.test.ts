@@ -349,6 +349,7 @@ describe('risk process config', () => {
     const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
     expect(() => parseRiskConfig('nope')).toThrow(RiskConfigError);
     expect(() => parseRiskConfig('{"limits":{}}')).toThrow(/nats/);
+    expect(() => parseRiskConfig('{"nats":"nats://risk:pw@127.0.0.1:4222","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/user:password/);
     expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/limits/);
     expect(parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}').nats).toBe('n');
     expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"capital":1,"drawdown":{"maxDaily":5,"maxTotal":0.1}}}')).toThrow(/limits.drawdown/);
