@@ -15,6 +15,13 @@ import type { BusMessage } from '../../src/bus/bus.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { natsSecurityFrom } from '../../src/bus/nats-security.js';
 import { SecretError } from '../../src/config/secrets.js';
+import { toJson } from '@bufbuild/protobuf';
+import { FileAuditSink } from '../../src/audit/sinks.js';
+import { VenueSpecSchema } from '../../src/contracts/index.js';
+import { sendControl } from '../../src/control/control-plane.js';
+import { startExecutorProcess } from '../../src/execution/main.js';
+import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
+import { binanceSpec, CREDS, RULES } from '../execution/harness.js';
 import { portOpen } from '../support/servers.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -97,12 +104,17 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
       servers: url(s),
       name: `test-${role}`,
       connectTimeoutMs: 3000,
-      security: natsSecurityFrom({}, { KESTREL_NATS_USER: role, KESTREL_NATS_PASSWORD: secrets[`KESTREL_NATS_${role.toUpperCase()}_PASSWORD`], ...extraEnv }),
+      security: natsSecurityFrom({}, { ...roleEnv(role), ...extraEnv }),
       onServerError: (e) => errors.push(e.message),
     });
     buses.push(bus);
     return { bus, errors };
   }
+
+  const roleEnv = (role: string) => ({
+    KESTREL_NATS_USER: role,
+    KESTREL_NATS_PASSWORD: secrets[`KESTREL_NATS_${role.toUpperCase().replace(/-/g, '_')}_PASSWORD`]!,
+  });
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-nats-auth-'));
@@ -254,4 +266,61 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     const other = new TextDecoder().decode(nkeys.createUser().getSeed());
     await expect(NatsBus.connect({ servers: url(nkeyServer), connectTimeoutMs: 3000, security: natsSecurityFrom({}, { KESTREL_NATS_NKEY_SEED: other }) })).rejects.toThrow(/authorization/i);
   });
+
+  it('the shipped identities run the system: the executor process (with its gateways) and the control plane', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    const sim = await new BinancePrivateSim({ symbols: [RULES], balances: { USDT: 1e6, BTC: 10 }, credentials: CREDS }).start();
+    const walDir = path.join(dir, 'exec-wal');
+    const exec = await startExecutorProcess(
+      {
+        nats: url(server!),
+        executor: { mode: 'live', walDir },
+        venues: [{ spec: toJson(VenueSpecSchema, binanceSpec()), wsUrl: sim.wsUrl, restUrl: sim.url }],
+        baseline: { binance: { BTC: 10 } },
+        reconcileIntervalMs: 0,
+      },
+      { ...roleEnv('executor-gateway'), KESTREL_BINANCE_API_KEY: CREDS.apiKey, KESTREL_BINANCE_API_SECRET: CREDS.apiSecret },
+    );
+    try {
+      const { bus: operator } = await as('operator');
+      const { bus: risk } = await as('risk');
+      // The risk side kills (allowed), a resume cannot clear it, the operator's clear_halt does.
+      await sendControl(risk, { command: 'kill', haltCause: 'risk', operator: 'risk-gateway', reason: 'test' });
+      expect(exec.executor.isHalted).toBe(true);
+      await expect(sendControl(operator, { command: 'resume', operator: 'alice' })).rejects.toThrow(/risk halt/);
+      await sendControl(operator, { command: 'clear_halt', haltCause: 'risk', operator: 'alice', reason: 'reviewed' });
+      expect(exec.executor.isHalted).toBe(false);
+      const audit = FileAuditSink.readAll(path.join(walDir, 'control-audit.log'));
+      expect(audit.map((e) => e.metadata.outcome)).toEqual(['applied', 'refused', 'applied']);
+      expect(warnings.filter((w) => /PERMISSIONS_VIOLATION/.test(w))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await exec.stop();
+      await sim.stop();
+    }
+  });
+
+  it('the single-process session runs over the auth server as `session`', async () => {
+    const run = path.join(dir, 'session');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '8000', '--bus', 'nats',
+        '--set', `bus.nats_url=${url(server!)}`, '--set', 'session.speed=200', '--set', 'admin.port=-1',
+        '--set', `execution.wal_dir=${path.join(run, 'wal')}`, '--set', `storage.capture_dir=${path.join(run, 'capture')}`,
+      ],
+      { cwd: repoRoot, env: { ...process.env, ...roleEnv('session'), KESTREL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += String(d)));
+    child.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, stderr.slice(-1500)).toBe(0);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { orders: { sent: number } };
+    expect(summary.orders.sent).toBeGreaterThan(0);
+    expect(stderr).not.toMatch(/PERMISSIONS_VIOLATION/);
+  }, 120_000);
 });
