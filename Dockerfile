@@ -93,7 +93,9 @@ WORKDIR /app
 COPY --from=prod /app /app
 # Depending on the test stage makes every image build run the suite.
 COPY --from=test /app/.tests-passed /app/.tests-passed
-RUN mkdir -p /app/var && chown -R 10001:10001 /app/var && chmod 0700 /app/var
+RUN mkdir -p /app/var/home && chown -R 10001:10001 /app/var && chmod 0700 /app/var
+# A writable home for whatever caches there (Julia's depot defaults to ~/.julia).
+ENV HOME=/app/var/home
 USER 10001:10001
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
 CMD ["start"]
