@@ -13,19 +13,39 @@ export function maskUrlCredentials(text: string): string {
     .replace(/([?&;](?:api_?key|api_?secret|secret|signature|sign|token|password|passphrase)=)[^&\s"'#]*/gi, '$1***');
 }
 
-/** `maskUrlCredentials` over every string of a log object (plain objects, arrays and errors). */
+export const REDACTED = '[REDACTED]';
+
+/** Cheap pre-check: most log strings contain neither `@` nor `=`, and need no regex. */
+const maybeCredential = (s: string) => s.includes('@') || s.includes('=');
+
+/**
+ * A log object with every secret-named key's value censored (at any depth) and credentials masked in
+ * every string (plain objects, arrays and errors). Objects without anything to change are returned
+ * as they are (no copy on the common path).
+ */
 export function maskDeep(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return maskUrlCredentials(value);
+  if (typeof value === 'string') return maybeCredential(value) ? maskUrlCredentials(value) : value;
   if (depth > 6 || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const m = maskDeep(value[i], depth + 1);
+      if (m !== value[i]) (out ??= value.slice())[i] = m;
+    }
+    return out ?? value;
+  }
   if (value instanceof Error) {
     return { type: value.name, message: maskUrlCredentials(value.message), ...(value.stack ? { stack: maskUrlCredentials(value.stack) } : {}) };
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, depth + 1);
-  return out;
+  let out: Record<string, unknown> | undefined;
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    const m = SECRET_KEYS.has(k.toLowerCase()) ? (v === undefined || v === null || v === '' ? v : REDACTED) : maskDeep(v, depth + 1);
+    if (m !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = m;
+  }
+  return out ?? value;
 }
 
 /**
@@ -51,6 +71,10 @@ export const SECRET_LOG_KEYS = [
   'private_key',
   'ed25519PrivateKeyPem',
   'credentials',
+  'access_token',
+  'refresh_token',
+  'client_secret',
+  'nkey',
   'cookie',
   'key',
   'signature',
@@ -63,15 +87,4 @@ export const SECRET_LOG_KEYS = [
   'X-MBX-APIKEY',
 ] as const;
 
-const CONTAINERS = ['*', 'headers', 'req.headers', 'config', 'opts', 'options', 'params', 'body', 'auth'];
-
-/** pino `redact.paths` covering every secret key at the top level and inside the usual containers. */
-export function secretRedactPaths(): string[] {
-  const out: string[] = [];
-  for (const k of SECRET_LOG_KEYS) {
-    const plain = /^[A-Za-z_$][\w$]*$/.test(k);
-    out.push(plain ? k : `["${k}"]`);
-    for (const c of CONTAINERS) out.push(plain ? `${c}.${k}` : `${c}["${k}"]`);
-  }
-  return out;
-}
+const SECRET_KEYS: ReadonlySet<string> = new Set(SECRET_LOG_KEYS.map((k) => k.toLowerCase()));

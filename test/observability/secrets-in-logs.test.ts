@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loggerOptions } from '../../src/observability/logger.js';
+import { createLogger, loggerOptions } from '../../src/observability/logger.js';
 import { maskUrlCredentials, SECRET_LOG_KEYS } from '../../src/observability/redact.js';
 import { NATS_URL, PG_URL, requireServer } from '../support/servers.js';
 
@@ -43,6 +43,8 @@ describe('log redaction', () => {
     log.warn(`cannot reach https://user:${SECRET}@venue.example/api?x=1`);
     log.warn(`GET /api/v3/order?symbol=BTCUSDT&signature=${SECRET}&timestamp=1`);
     log.error({ err: new Error(`connect failed: wss://k:${SECRET}@ws.example/ws`) }, 'error object');
+    createLogger('svc', { apiSecret: SECRET, url: `https://u:${SECRET}@h/` }, log).info('service logger bindings');
+    log.info({ deep: { a: { b: { c: { Password: SECRET } } } }, arr: [{ token: SECRET }] }, 'any depth, any case');
     expect(lines.length).toBeGreaterThan(3 * SECRET_LOG_KEYS.length);
     const all = lines.join('');
     expect(all).not.toContain(SECRET);
