@@ -49,9 +49,8 @@ export function maskDeep(value: unknown, depth = 0): unknown {
 }
 
 /**
- * Key names whose values are secrets wherever they appear in a log object (pino redact paths, one
- * and two levels deep plus the common containers). Matching is by exact key name: pino's redaction
- * is path-based.
+ * Key names whose values are secrets wherever they appear in a log object (compared case-insensitively,
+ * at any depth): credentials, signatures, tokens, and the venues' auth header names.
  */
 export const SECRET_LOG_KEYS = [
   'password',
@@ -64,7 +63,6 @@ export const SECRET_LOG_KEYS = [
   'api_key',
   'token',
   'authorization',
-  'Authorization',
   'seed',
   'nkeySeed',
   'privateKey',
