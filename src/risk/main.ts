@@ -27,8 +27,8 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   } catch (err) {
     throw new RiskConfigError(`risk config is not JSON: ${(err as Error).message}`);
   }
+  if (typeof c.nats === 'string' && maskUrlCredentials(c.nats) !== c.nats) throw new RiskConfigError('risk config: "nats" carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD');
   if (typeof c.nats !== 'string') throw new RiskConfigError('risk config: "nats" (URL) is required');
-  if (maskUrlCredentials(c.nats) !== c.nats) throw new RiskConfigError('risk config: "nats" carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD');
   const l = c.limits;
   if (!l || ![l.perSymbolNotional, l.portfolioNotional, l.maxOrderNotional].every((x) => typeof x === 'number' && x >= 0)) {
     throw new RiskConfigError('risk config: "limits" needs perSymbolNotional, portfolioNotional, maxOrderNotional (numbers ≥ 0)');
