@@ -34,7 +34,7 @@ while [[ $# -gt 0 ]]; do
       out="${2:?--gen-secrets needs a file}"
       [[ -e "$out" ]] && die "$out exists; not overwriting"
       mkdir -p "$(dirname "$out")"
-      (umask 077; for r in "${roles[@]}"; do echo "KESTREL_NATS_${r}_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"; done > "$out")
+      (umask 077; for r in "${roles[@]}"; do echo "KESTREL_NATS_${r}_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')"; done > "$out")
       echo "nats-auth: wrote $out (mode 600)"
       exit 0 ;;
     --secrets-file) secrets="${2:?}"; shift 2 ;;
@@ -59,7 +59,10 @@ for r in "${roles[@]}"; do
   [[ -n "${!v:-}" ]] || die "$v is not set (use --secrets-file, or --gen-secrets once)"
   val="${!v}"
   (( ${#val} >= 12 )) || die "$v is shorter than 12 characters"
-  export "${v?}"
+  [[ "$val" != *[\"\\]* && "$val" != *$'\n'* ]] || die "$v may not contain \", \\ or a newline"
+  # nats-server parses a referenced variable as a config value: quoted, so that a password like
+  # "3f..." is a string and not a malformed number.
+  export "$v=\"$val\""
 done
 
 args=(-c "$conf" -a "$host" -p "$port" -js)

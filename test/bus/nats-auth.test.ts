@@ -122,6 +122,15 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     execFileSync(path.join(repoRoot, 'scripts/nats-auth.sh'), ['--gen-secrets', secretsFile]);
     expect(fs.statSync(secretsFile).mode & 0o777).toBe(0o600);
     secrets = readSecrets(secretsFile);
+    // Passwords are parsed by nats-server as config values: one starting with a digit, and shell and
+    // config metacharacters, must still work (the script quotes them).
+    secrets.KESTREL_NATS_OPERATOR_PASSWORD = "3141 op#pw $x {y}; 'z'";
+    fs.writeFileSync(
+      secretsFile,
+      Object.entries(secrets)
+        .map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'`)
+        .join('\n') + '\n',
+    );
     server = await startServer(['--secrets-file', secretsFile, '--store', path.join(dir, 'js')]);
   }, 20_000);
 
@@ -183,7 +192,7 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
   it('only the operator may publish ctl.resume (resume, clear_halt); the risk gateway may kill; replies flow', async () => {
     const { bus: executor } = await as('executor');
     const got: string[] = [];
-    executor.subscribe('ctl.*', (m) => {
+    const sub = executor.subscribe('ctl.*', (m) => {
       got.push(m.subject);
       if (m.reply) m.respond(new Uint8Array([9]));
     });
@@ -204,6 +213,9 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     const reply = await operator.request('ctl.resume', new Uint8Array([1]), { timeoutMs: 2000 });
     expect([...reply.data]).toEqual([9]);
     expect(got).toEqual(['ctl.kill', 'ctl.resume']);
+    // Later tests send real ControlCommands on ctl.*: this stand-in must not answer them.
+    sub.unsubscribe();
+    await executor.flush();
   });
 
   it('reads the password from an owner-only *_FILE and refuses a group/world-readable one', async () => {
