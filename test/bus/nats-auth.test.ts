@@ -319,7 +319,7 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     const child = spawn(
       process.execPath,
       [
-        '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '8000', '--bus', 'nats',
+        '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '20000', '--bus', 'nats',
         '--set', `bus.nats_url=${url(server!)}`, '--set', 'session.speed=200', '--set', 'admin.port=-1',
         '--set', `execution.wal_dir=${path.join(run, 'wal')}`, '--set', `storage.capture_dir=${path.join(run, 'capture')}`,
       ],
@@ -332,7 +332,7 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code, stderr.slice(-1500)).toBe(0);
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { orders: { sent: number } };
-    expect(summary.orders.sent).toBeGreaterThan(0);
+    expect(summary.orders.sent, stdout).toBeGreaterThan(0);
     expect(stderr).not.toMatch(/PERMISSIONS_VIOLATION/);
   }, 120_000);
 });

@@ -74,7 +74,7 @@ describe.skipIf(!natsUp || !pgUp)('a whole session with credentials set logs non
     const pgPassword = 'pg-url-pw-6c2b8e4f';
     const withUser = (u: string, user: string, pw: string) => u.replace('://', `://${user}:${pw}@`);
     const args = [
-      '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '10000', '--bus', 'nats',
+      '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '20000', '--bus', 'nats',
       '--set', `bus.nats_url=${withUser(NATS_URL, 'kestrel', natsPassword)}`,
       '--set', `refdata.postgres_url=${withUser(PG_URL, 'postgres', pgPassword)}`,
       '--set', 'logging.level=trace', '--set', 'session.speed=200', '--set', 'admin.port=0',
