@@ -12,7 +12,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 conf="$here/deploy/nats/nats-server.conf"
-roles=(EXECUTOR GATEWAY EXECUTOR_GATEWAY INGESTION STRATEGY RISK OPERATOR SESSION)
+roles=(EXECUTOR GATEWAY EXECUTOR_GATEWAY INGESTION STRATEGY RISK OPERATOR SESSION REPLAY)
 host=127.0.0.1
 port=4222
 store=""

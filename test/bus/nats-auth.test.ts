@@ -189,6 +189,26 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     expect(exErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
   });
 
+  it('a replay identity reaches only replay.* subjects, and live identities no replay.* ones', async () => {
+    const seen: string[] = [];
+    const { bus: operator } = await as('operator');
+    const sub = operator.subscribe('>', (m: BusMessage) => void (m.subject.startsWith('_INBOX') || m.subject.startsWith('$JS') ? 0 : seen.push(m.subject)));
+    await operator.flush();
+    const { bus: replay, errors: replayErrors } = await as('replay');
+    const { bus: executor, errors: exErrors } = await as('executor');
+    for (const s of ['ord.req.binance', 'ctl.flatten', 'ctl.kill', 'venue.health.binance', 'risk.limits']) replay.publish(s, new Uint8Array([1]));
+    replay.publish('replay.ord.req.binance', new Uint8Array([2]));
+    replay.publish('replay.ctl.flatten', new Uint8Array([2]));
+    executor.publish('replay.ord.req.binance', new Uint8Array([3]));
+    await replay.flush();
+    await executor.flush();
+    await settle();
+    sub.unsubscribe();
+    expect(seen).toEqual(['replay.ord.req.binance', 'replay.ctl.flatten']);
+    expect(replayErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(5);
+    expect(exErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
+  });
+
   it('only the operator may publish ctl.resume (resume, clear_halt); the risk gateway may kill; replies flow', async () => {
     const { bus: executor } = await as('executor');
     const got: string[] = [];
