@@ -16,8 +16,11 @@ import { NatsBus } from '../../src/bus/nats-bus.js';
 import { natsSecurityFrom } from '../../src/bus/nats-security.js';
 import { SecretError } from '../../src/config/secrets.js';
 import { toJson } from '@bufbuild/protobuf';
-import { FileAuditSink } from '../../src/audit/sinks.js';
-import { VenueSpecSchema } from '../../src/contracts/index.js';
+import { FileAuditSink, JetStreamAuditSink } from '../../src/audit/sinks.js';
+import { ControlAudit } from '../../src/audit/control-audit.js';
+import { SystemClock } from '../../src/clock/clock.js';
+import { create } from '@bufbuild/protobuf';
+import { ControlCommandSchema, VenueSpecSchema } from '../../src/contracts/index.js';
 import { sendControl } from '../../src/control/control-plane.js';
 import { startExecutorProcess } from '../../src/execution/main.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
@@ -207,6 +210,13 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     expect(seen).toEqual(['replay.ord.req.binance', 'replay.ctl.flatten']);
     expect(replayErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(5);
     expect(exErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
+    // Its control audit still reaches the audit stream (events flagged replay).
+    const sink = await JetStreamAuditSink.open(replay.connection);
+    const audit = await ControlAudit.open(sink, 'replay-executor', true, new SystemClock());
+    await audit.record(create(ControlCommandSchema, { command: 'kill', operator: 'replay', reason: 'test' }), 'bus', 'applied');
+    const last = (await sink.readAll()).at(-1)!;
+    expect([last.service, last.replay, last.eventType]).toEqual(['replay-executor', true, 'control']);
+    expect(replayErrors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(5);
   });
 
   it('only the operator may publish ctl.resume (resume, clear_halt); the risk gateway may kill; replies flow', async () => {
