@@ -9,6 +9,8 @@
 #   docker build --build-context shared=../shared -t kestrel .
 #   docker run --rm --shm-size=512m kestrel               # = node dist/src/cli/main.js start
 #   docker run --rm --shm-size=512m kestrel --help
+#   secrets: -e KESTREL_BINANCE_API_KEY_FILE=/run/secrets/binance_key ... (files mode 0400/0600,
+#   owned by uid 10001); never bake them into the image or a config file.
 #
 # Network: the `julia` stage downloads the official Julia tarball, the builder installs npm
 # packages and (for the sysimage) PackageCompiler through Julia's package manager. Build where
@@ -82,9 +84,18 @@ FROM ${NODE_RUNTIME_IMAGE} AS runtime
 COPY --from=julia /opt/julia /opt/julia
 ENV JULIA_DIR=/opt/julia \
     NODE_ENV=production
+# Runs as an unprivileged user (uid 10001, no login shell): a compromise of the process does not
+# own the container. The code stays root-owned and read-only to it; only var/ (WAL, audit, capture,
+# the generated admin token) is writable.
+RUN groupadd --system --gid 10001 kestrel \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin kestrel
 WORKDIR /app
 COPY --from=prod /app /app
 # Depending on the test stage makes every image build run the suite.
 COPY --from=test /app/.tests-passed /app/.tests-passed
+RUN mkdir -p /app/var/home && chown -R 10001:10001 /app/var && chmod 0700 /app/var
+# A writable home for whatever caches there (Julia's depot defaults to ~/.julia).
+ENV HOME=/app/var/home
+USER 10001:10001
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
 CMD ["start"]

@@ -1,8 +1,12 @@
 /**
  * Health and admin HTTP server: /health/live, /health/ready, /metrics, and the operator actions
- * /admin/pause, /admin/resume, /admin/drain (POST). Readiness aggregates named checks that services
- * register, so an operator sees which dependency is not ready.
+ * /admin/pause, /admin/resume, /admin/drain, /admin/clear-halt (POST). Readiness aggregates named
+ * checks that services register, so an operator sees which dependency is not ready.
+ *
+ * Every POST needs `Authorization: Bearer <token>` (401 otherwise; compared in constant time). Reads
+ * (health, metrics, state, dashboard) stay open so probes and scrapers need no secret.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registry } from '../observability/metrics.js';
@@ -13,15 +17,43 @@ export interface AdminActions {
   pause?: () => void | Promise<void>;
   resume?: () => void | Promise<void>;
   drain?: () => void | Promise<void>;
+  /** Explicitly clear a halt of the given cause (risk | wal | operator); audited by the implementation. */
+  clearHalt?: (cause: string, reason: string, operator: string) => void | Promise<void>;
   /** Snapshot for /admin/state and the dashboard: positions, PnL, breakers, counters. */
   state?: () => unknown;
 }
 
+export interface AdminServerOptions {
+  /** Bearer token every mutating request must carry (resolveAdminToken). */
+  token: string;
+}
+
+/** An action refused because of the system's state (e.g. resume while a risk halt holds): HTTP 409. */
+export interface ConflictError extends Error {
+  readonly haltCause?: string;
+}
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
 export class AdminServer {
   private readonly checks = new Map<string, ReadinessCheck>();
   private server: http.Server | undefined;
+  /** Digest of the token: equal-length buffers for timingSafeEqual whatever the caller sends. */
+  private readonly tokenDigest: Buffer;
 
-  constructor(private readonly actions: AdminActions = {}) {}
+  constructor(
+    private readonly actions: AdminActions,
+    opts: AdminServerOptions,
+  ) {
+    if (opts.token.length < 16) throw new TypeError('admin token must be at least 16 characters');
+    this.tokenDigest = sha256(opts.token);
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer (.+)$/.exec(h) : null;
+    return m !== null && timingSafeEqual(sha256(m[1]!), this.tokenDigest);
+  }
 
   addReadinessCheck(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
@@ -88,14 +120,49 @@ export class AdminServer {
       return json(200, { ready, state: this.actions.state ? this.actions.state() : null });
     }
     const action = url.pathname.startsWith('/admin/') ? url.pathname.slice('/admin/'.length) : undefined;
-    if (action === 'pause' || action === 'resume' || action === 'drain') {
+    if (action === 'pause' || action === 'resume' || action === 'drain' || action === 'clear-halt') {
       if (req.method !== 'POST') return json(405, { error: `use POST for /admin/${action}` });
-      const fn = this.actions[action];
-      if (!fn) return json(501, { error: `${action} is not wired in this process` });
-      await fn();
+      if (!this.authorized(req)) {
+        res.setHeader('www-authenticate', 'Bearer realm="kestrel-admin"');
+        return json(401, { error: 'missing or wrong bearer token' });
+      }
+      try {
+        if (action === 'clear-halt') {
+          const fn = this.actions.clearHalt;
+          if (!fn) return json(501, { error: `${action} is not wired in this process` });
+          const body = await readJson(req);
+          const cause = typeof body.cause === 'string' ? body.cause : '';
+          const reason = typeof body.reason === 'string' ? body.reason : '';
+          const operator = typeof body.operator === 'string' ? body.operator : '';
+          if (!cause || !reason || !operator) return json(400, { error: 'clear-halt needs JSON {cause, reason, operator}' });
+          await fn(cause, reason, operator);
+          return json(200, { ok: true, action, cause });
+        }
+        const fn = this.actions[action];
+        if (!fn) return json(501, { error: `${action} is not wired in this process` });
+        await fn();
+      } catch (err) {
+        const cause = (err as ConflictError).haltCause;
+        if (cause !== undefined) return json(409, { error: (err as Error).message, haltCause: cause });
+        throw err;
+      }
       return json(200, { ok: true, action });
     }
     return json(404, { error: `no route ${req.method} ${url.pathname}` });
+  }
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of req) {
+    text += String(chunk);
+    if (text.length > 64 * 1024) throw new Error('request body too large');
+  }
+  try {
+    const v: unknown = JSON.parse(text || '{}');
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }
 
@@ -118,6 +185,9 @@ async function refresh(){
     const el=document.getElementById('ready');el.textContent=j.ready.ready?'ready':'not ready';el.className=j.ready.ready?'ok':'bad';
     document.getElementById('state').textContent=JSON.stringify(j,null,2);}catch(e){document.getElementById('state').textContent=String(e);}
 }
-async function act(a){await fetch('/admin/'+a,{method:'POST'});refresh();}
+async function act(a){let t=sessionStorage.getItem('kestrel-admin-token');if(!t){t=prompt('admin token');if(!t)return;}
+  const r=await fetch('/admin/'+a,{method:'POST',headers:{authorization:'Bearer '+t}});
+  if(r.status===401)sessionStorage.removeItem('kestrel-admin-token');else sessionStorage.setItem('kestrel-admin-token',t);
+  if(!r.ok)alert((await r.json()).error);refresh();}
 refresh();setInterval(refresh,1000);
 </script></body></html>`;

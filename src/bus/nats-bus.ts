@@ -9,6 +9,8 @@ import {
   type MsgHdrs,
   type NatsConnection,
 } from 'nats';
+import { maskUrlCredentials } from '../observability/redact.js';
+import { natsConnectionSecurity, type NatsSecurity } from './nats-security.js';
 import {
   BusError,
   BusTimeoutError,
@@ -29,6 +31,13 @@ export interface NatsBusOptions {
   name?: string;
   onHandlerError?: (err: unknown, subject: string) => void;
   connectTimeoutMs?: number;
+  /** Identity (user/password, nkey, token) and TLS files: see nats-security.ts. */
+  security?: NatsSecurity;
+  /**
+   * Errors the server reports asynchronously, above all permission violations (a publish or
+   * subscribe this identity may not do: the server drops it). Default: a process warning.
+   */
+  onServerError?: (err: Error) => void;
 }
 
 function toNatsHeaders(h: Headers | undefined): MsgHdrs | undefined {
@@ -63,12 +72,29 @@ export class NatsBus implements Bus {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 100,
       pingInterval: 30_000,
+      ...natsConnectionSecurity(opts.security ?? {}),
     };
+    let bus: NatsBus;
     try {
-      return new NatsBus(await connect(connOpts), opts);
+      bus = new NatsBus(await connect(connOpts), opts);
     } catch (err) {
-      throw new BusError(`cannot connect to NATS at ${String(opts.servers)}: ${(err as Error).message}`);
+      const where = (Array.isArray(opts.servers) ? opts.servers : [opts.servers]).map(maskUrlCredentials).join(',');
+      throw new BusError(`cannot connect to NATS at ${where}: ${(err as Error).message}`);
     }
+    bus.watchStatus();
+    return bus;
+  }
+
+  private watchStatus(): void {
+    void (async () => {
+      for await (const s of this.connection.status()) {
+        if (s.type !== 'error') continue;
+        // nats.js reports a permission refusal as the bare code PERMISSIONS_VIOLATION.
+        const err = s.data instanceof Error ? s.data : new BusError(`NATS server error: ${String(s.data)} (a publish or subscribe this identity is not allowed)`);
+        if (this.opts.onServerError) this.opts.onServerError(err);
+        else process.emitWarning(`NATS server error: ${err.message}`);
+      }
+    })().catch(() => undefined);
   }
 
   publish(subject: string, data: Uint8Array, opts: PublishOptions = {}): void {

@@ -9,6 +9,8 @@ import { parse as parseYaml } from 'yaml';
 import type { Bus } from '../bus/bus.js';
 import { InProcessBus } from '../bus/in-process-bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
+import { maskUrlCredentials } from '../observability/redact.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
@@ -64,7 +66,8 @@ const commands: Record<string, Command> = {
       const sub = positionals[0] ?? 'check';
       if (sub !== 'check' && sub !== 'print') throw new UsageError(`unknown config subcommand '${sub}' (use check or print)`);
       const config = configFrom(flags, {});
-      if (sub === 'print') process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      // URLs may carry user:password (refdata, storage, NATS): printed masked, like in logs.
+      if (sub === 'print') process.stdout.write(`${maskUrlCredentials(JSON.stringify(config, null, 2))}\n`);
       else process.stdout.write(`config ok (version ${config.version})\n`);
       return 0;
     },
@@ -110,7 +113,7 @@ function mergeShallowDeep(a: Record<string, unknown>, b: Record<string, unknown>
 }
 
 async function makeBus(config: Config): Promise<Bus> {
-  if (config.bus.kind === 'nats') return NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-session' });
+  if (config.bus.kind === 'nats') return NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-session', security: natsSecurityFrom(config.bus) });
   return new InProcessBus();
 }
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { secretKeyPaths } from './secrets.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -103,6 +104,14 @@ function firstIssue(error: z.ZodError, tree: Tree): ConfigError {
 }
 
 export function validateConfig(tree: Tree): Config {
+  // A secret in a config file leaks through backups, diffs and `config show`: refuse it by name.
+  const secret = secretKeyPaths(tree)[0];
+  if (secret !== undefined) {
+    throw new ConfigError(
+      `config error: '${secret}' looks like a secret; secrets are read only from the environment or *_FILE (see docs/OPERATIONS.md, Security)`,
+      secret,
+    );
+  }
   const result = configSchema.safeParse(tree);
   if (!result.success) throw firstIssue(result.error, tree);
   return result.data;

@@ -33,6 +33,13 @@ export const configSchema = z.strictObject({
     kind: z.enum(['in-process', 'nats']),
     nats_url: z.string().min(1),
     namespace: z.enum(['live', 'replay']),
+    /**
+     * NATS identity: the user name only. Its password (or an nkey seed, or a token) comes from the
+     * environment or a *_FILE, never from this file (src/bus/nats-security.ts).
+     */
+    auth: z.strictObject({ user: z.string() }),
+    /** TLS files; empty = plain TCP. The key file must be owner-only (chmod 600). */
+    tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }),
   }),
   storage: z.strictObject({
     /** Empty string: no ClickHouse, ticks go to capture files. */
@@ -138,6 +145,11 @@ export const configSchema = z.strictObject({
     host: z.string().min(1),
     /** 0 picks a free port; -1 disables the HTTP server. */
     port: z.union([port, z.literal(-1)]),
+    /**
+     * Bearer token of the mutating endpoints when KESTREL_ADMIN_TOKEN(_FILE) is not set: read from
+     * this file, or generated into it (mode 0600) at first start.
+     */
+    token_file: z.string().min(1),
   }),
   logging: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

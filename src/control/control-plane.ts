@@ -1,24 +1,33 @@
 /**
  * Emergency controls over the bus (SPEC "Emergency Controls"): ControlCommand on ctl.*, in the
  * plane's namespace (a replay stack's commands are replay.ctl.* and never reach a live executor).
- *   ctl.kill     {command:'kill'}                      global kill switch (refuse signals, cancel open orders)
- *   ctl.resume   {command:'resume'}                    release the kill switch
+ *   ctl.kill     {command:'kill', haltCause?}           global kill switch (refuse signals, cancel open orders);
+ *                                                      haltCause 'risk' marks a kill from the risk side
+ *   ctl.resume   {command:'resume'}                    release an operator kill (never a risk or WAL halt)
+ *   ctl.resume   {command:'clear_halt', haltCause}     explicitly clear a risk or WAL halt (audited)
  *   ctl.pause    {command:'pause_venue', venue}        stop routing to one venue
  *   ctl.resume   {command:'resume_venue', venue}       route to it again
  *   ctl.flatten  {command:'flatten', symbol?}          cancel open orders and close every position (or one symbol's)
  *   ctl.pause    {command:'circuit_open'|'circuit_close'|'circuit_auto', venue}  breaker manual override
  *   ctl.risk     {command:'reset_drawdown'}            re-arm trading after a total-drawdown breach (risk gateway)
  * A request (with reply subject) gets the command echoed back once applied, or an error in `reason`.
+ * Who may publish which ctl.* subject is enforced by NATS permissions (deploy/nats/nats-server.conf:
+ * only the operator identity may publish ctl.resume, the risk gateway ctl.kill/flatten/pause/risk);
+ * every command, applied or refused, is written to the audit chain when an audit is given.
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ControlCommandSchema, patterns, subjects, type ControlCommand, type ControlFamily, type Namespace } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
+import type { ControlAudit, ControlSource } from '../audit/control-audit.js';
+import { isHaltCause, type HaltCause } from '../execution/executor.js';
 import { createLogger } from '../observability/logger.js';
 
 /** What the control plane drives; the Executor implements it. */
 export interface ControlTarget {
-  kill(reason: string): Promise<void>;
+  kill(reason: string, cause?: HaltCause): Promise<void>;
+  /** Throws while a risk or WAL halt holds (those need clearHalt). */
   resume(): void;
+  clearHalt(cause: HaltCause): void;
   pauseVenue(venue: string): void;
   resumeVenue(venue: string): void;
   flatten(reason: string, symbol?: string): Promise<string[]>;
@@ -27,6 +36,11 @@ export interface ControlTarget {
 
 export class ControlCommandError extends Error {
   override readonly name = 'ControlCommandError';
+}
+
+export interface ControlPlaneOptions {
+  /** Audit trail of every command (applied or refused). */
+  audit?: ControlAudit;
 }
 
 export class ControlPlane {
@@ -38,6 +52,7 @@ export class ControlPlane {
     private readonly bus: Bus,
     private readonly target: ControlTarget,
     private readonly namespace: Namespace,
+    private readonly opts: ControlPlaneOptions = {},
   ) {}
 
   start(): void {
@@ -52,14 +67,28 @@ export class ControlPlane {
         return;
       }
       try {
-        await this.apply(cmd);
-        this.applied.push(cmd);
+        await this.submit(cmd, 'bus');
         if (m.reply) m.respond(toBinary(ControlCommandSchema, cmd));
       } catch (err) {
-        this.log.warn({ cmd: cmd.command, err: String(err) }, 'control command refused');
         if (m.reply) m.respond(toBinary(ControlCommandSchema, create(ControlCommandSchema, { ...cmd, command: 'error', reason: String(err) })));
       }
     });
+  }
+
+  /**
+   * Apply one command from any source (bus or admin HTTP) and audit it; rethrows a refusal after
+   * auditing it. The audit is written before the caller hears the outcome.
+   */
+  async submit(cmd: ControlCommand, source: ControlSource): Promise<void> {
+    try {
+      await this.apply(cmd);
+    } catch (err) {
+      this.log.warn({ cmd: cmd.command, source, err: String(err) }, 'control command refused');
+      await this.opts.audit?.record(cmd, source, 'refused', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    this.applied.push(cmd);
+    await this.opts.audit?.record(cmd, source, 'applied');
   }
 
   stop(): void {
@@ -74,10 +103,19 @@ export class ControlPlane {
     };
     this.log.warn({ command: cmd.command, venue: cmd.venue, operator: cmd.operator, reason: cmd.reason }, 'control command');
     switch (cmd.command) {
-      case 'kill':
-        return t.kill(cmd.reason || 'ctl.kill');
+      case 'kill': {
+        // Only 'risk' is accepted from the wire: 'wal' is the executor's own finding, and an empty
+        // cause is an operator kill.
+        if (cmd.haltCause && cmd.haltCause !== 'risk') throw new ControlCommandError(`kill haltCause must be empty or risk, got ${JSON.stringify(cmd.haltCause)}`);
+        return t.kill(cmd.reason || 'ctl.kill', cmd.haltCause === 'risk' ? 'risk' : 'operator');
+      }
       case 'resume':
         return t.resume();
+      case 'clear_halt': {
+        if (!isHaltCause(cmd.haltCause)) throw new ControlCommandError(`clear_halt needs haltCause risk, wal or operator (got ${JSON.stringify(cmd.haltCause)})`);
+        if (!cmd.operator || !cmd.reason) throw new ControlCommandError('clear_halt needs operator and reason (they go to the audit trail)');
+        return t.clearHalt(cmd.haltCause);
+      }
       case 'pause_venue':
         return t.pauseVenue(needVenue());
       case 'resume_venue':
@@ -101,7 +139,7 @@ export class ControlPlane {
 function controlFamily(command: string): ControlFamily {
   if (command === 'kill') return 'kill';
   if (command === 'flatten') return 'flatten';
-  if (command === 'resume' || command === 'resume_venue') return 'resume';
+  if (command === 'resume' || command === 'resume_venue' || command === 'clear_halt') return 'resume';
   if (command === 'reset_drawdown') return 'risk';
   return 'pause';
 }
@@ -115,7 +153,7 @@ export function controlSubject(command: string, namespace: Namespace): string {
 export async function sendControl(
   bus: Bus,
   namespace: Namespace,
-  cmd: { command: string; venue?: string; symbol?: string; reason?: string; operator?: string },
+  cmd: { command: string; venue?: string; symbol?: string; reason?: string; operator?: string; haltCause?: string },
   timeoutMs = 2000,
 ): Promise<ControlCommand> {
   const msg = create(ControlCommandSchema, { ...cmd, tsNs: BigInt(Date.now()) * 1_000_000n });

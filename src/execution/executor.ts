@@ -50,6 +50,24 @@ import { loadOrCreateInstanceId } from './instance-id.js';
 import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
 
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
+/** Why trading halted: an operator kill, a kill from the risk side, or a WAL that cannot be written. */
+export type HaltCause = 'operator' | 'risk' | 'wal';
+
+export function isHaltCause(v: string): v is HaltCause {
+  return v === 'operator' || v === 'risk' || v === 'wal';
+}
+
+/** A resume/clear that cannot release the halt; `haltCause` names the cause that holds. */
+export class HaltClearError extends Error {
+  override readonly name = 'HaltClearError';
+  constructor(
+    message: string,
+    readonly haltCause: HaltCause,
+  ) {
+    super(message);
+  }
+}
+
 export interface VenueReconClient {
   openOrders(): Promise<OrderAck[]>;
   /**
@@ -206,8 +224,12 @@ export class Executor {
   private readonly enabled: Set<string>;
   private readonly paused = new Set<string>();
   private readonly unhealthy = new Set<string>();
-  private halted = false;
-  private haltReason = 'kill switch engaged';
+  /**
+   * Why trading is halted, one entry per cause. An operator kill is released by `resume`; a risk kill
+   * or a WAL failure only by `clearHalt(cause)` (explicit, audited by the caller), so a routine resume
+   * can never re-open trading the risk gateway or a broken disk stopped.
+   */
+  private readonly halts = new Map<HaltCause, string>();
   private readonly lanes: [Lane, Lane, Lane] = [[], [], []];
   private inflight = 0;
   private readonly venueInflight = new Map<string, number>();
@@ -387,20 +409,60 @@ export class Executor {
     return this.halted;
   }
 
+  private get halted(): boolean {
+    return this.halts.size > 0;
+  }
+
+  /** The reason shown in rejects: the most severe cause's (WAL, then risk, then operator). */
+  private get haltReason(): string {
+    return this.halts.get('wal') ?? this.halts.get('risk') ?? this.halts.get('operator') ?? 'kill switch engaged';
+  }
+
+  /** Active halts by cause (admin state, control replies). */
+  get haltCauses(): ReadonlyMap<HaltCause, string> {
+    return this.halts;
+  }
+
   // ---------------------------------------------------------------- emergency controls
 
   /** Global kill switch: refuse new signals; cancel open orders (cancelOnKill). */
-  async kill(reason: string): Promise<void> {
-    this.halted = true;
-    this.haltReason = `kill switch engaged: ${reason}`;
-    this.log.warn({ reason }, 'kill switch engaged');
+  async kill(reason: string, cause: HaltCause = 'operator'): Promise<void> {
+    this.halts.set(cause, `kill switch engaged: ${reason}`);
+    this.log.warn({ reason, cause }, 'kill switch engaged');
     for (const lane of this.lanes) for (const s of lane.splice(0)) this.reject(s, '', RejectReason.KILL_SWITCH, reason);
     if (this.cfg.cancelOnKill) await this.cancelAll(`kill: ${reason}`);
   }
 
+  /**
+   * Release an operator kill. Throws HaltClearError (trading stays halted) while a risk kill or a WAL
+   * failure holds: those need `clearHalt` with their cause.
+   */
   resume(): void {
-    this.halted = false;
+    this.halts.delete('operator');
+    const held = this.halts.has('wal') ? 'wal' : this.halts.has('risk') ? 'risk' : undefined;
+    if (held) {
+      throw new HaltClearError(`resume cannot clear a ${held} halt (${this.halts.get(held)}); clear it explicitly with clear_halt ${held}`, held);
+    }
     this.log.warn('kill switch released');
+    this.pump();
+  }
+
+  /**
+   * Explicitly clear one halt cause. A WAL halt clears only if the journal commits again (the disk is
+   * back); otherwise it stays and this throws. Trading resumes once no cause is left.
+   */
+  clearHalt(cause: HaltCause): void {
+    if (!this.halts.has(cause)) throw new HaltClearError(`no ${cause} halt to clear`, cause);
+    if (cause === 'wal') {
+      try {
+        this.journal.commit();
+      } catch (err) {
+        throw new HaltClearError(`WAL still failing, halt kept: ${err instanceof Error ? err.message : String(err)}`, cause);
+      }
+    }
+    this.halts.delete(cause);
+    this.log.warn({ cause, remaining: [...this.halts.keys()] }, 'halt cleared');
+    if (!this.halted) this.pump();
   }
 
   pauseVenue(venue: string): void {
@@ -1072,9 +1134,8 @@ export class Executor {
       return true;
     } catch (err) {
       const reason = `WAL write failed: ${err instanceof Error ? err.message : String(err)}`;
-      if (!this.halted) this.log.fatal({ err: String(err) }, 'WAL write failed; trading halted');
-      this.halted = true;
-      this.haltReason = reason;
+      if (!this.halts.has('wal')) this.log.fatal({ err: String(err) }, 'WAL write failed; trading halted');
+      this.halts.set('wal', reason);
       return false;
     }
   }

@@ -11,8 +11,12 @@ import path from 'node:path';
 import { create, fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
 import { RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type Namespace, type VenueSpec } from '../contracts/index.js';
 import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
 import type { Bus } from '../bus/bus.js';
 import { ControlPlane } from '../control/control-plane.js';
+import { ControlAudit } from '../audit/control-audit.js';
+import { FileAuditSink } from '../audit/sinks.js';
+import { SystemClock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService } from '../positions/service.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
@@ -26,13 +30,16 @@ import { exportExecutorMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
 import { runAsEntryPoint } from '../cli/entry.js';
+import { secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
+import { maskUrlCredentials } from '../observability/redact.js';
 
 export interface ExecutorVenueConfig {
   /** VenueSpec in protobuf JSON form (reference data). */
   spec: JsonValue;
   wsUrl: string;
   restUrl?: string;
-  credentials: VenueCredentials;
+  // No credentials here: they come from KESTREL_<VENUE>_API_KEY / _API_SECRET (or _FILE), see
+  // src/config/secrets.ts; a config holding them is refused.
 }
 
 export interface ExecutorProcessConfig {
@@ -74,9 +81,18 @@ export function parseConfig(text: string): ExecutorProcessConfig {
   c.executor = { ...c.executor, namespace: ns ?? 'live' };
   if (!Array.isArray(c.venues) || c.venues.length === 0) throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
   for (const v of c.venues) {
-    if (typeof v.wsUrl !== 'string' || !v.credentials || typeof v.credentials.apiKey !== 'string') {
-      throw new ExecutorConfigError('executor config: every venue needs wsUrl and credentials.apiKey/apiSecret');
-    }
+    if (typeof v.wsUrl !== 'string') throw new ExecutorConfigError('executor config: every venue needs wsUrl');
+  }
+  // Secrets in a JSON file end up in backups, tickets and diffs: refuse them, naming the way in.
+  const secret = secretKeyPaths(raw)[0];
+  if (secret !== undefined) {
+    throw new ExecutorConfigError(
+      `executor config: '${secret}' holds a secret; venue keys come from KESTREL_<VENUE>_API_KEY / _API_SECRET (or _FILE), NATS passwords from KESTREL_NATS_PASSWORD`,
+    );
+  }
+  const urls = [c.nats, ...c.venues.flatMap((v) => [v.wsUrl, v.restUrl ?? ''])];
+  if (urls.some((u) => maskUrlCredentials(u) !== u)) {
+    throw new ExecutorConfigError('executor config: a URL carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD instead');
   }
   // The embedded gateway gets the risk process's checks: a limit in the wrong unit must not start.
   if (c.staticRisk !== undefined) {
@@ -96,9 +112,16 @@ export interface RunningExecutor {
   stop(): Promise<void>;
 }
 
-export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<RunningExecutor> {
+/** A venue's credentials from the environment (typed SecretError when a file is unsafe, missing otherwise). */
+function venueCredentials(venue: string, env: NodeJS.ProcessEnv): VenueCredentials {
+  const c = venueCredentialsFromEnv(venue, env);
+  if (!c) throw new ExecutorConfigError(`no credentials for ${venue}: set ${venueSecretPrefix(venue)}API_KEY and ${venueSecretPrefix(venue)}API_SECRET (or their _FILE forms)`);
+  return c;
+}
+
+export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
-  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor' });
+  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
   const ns = cfg.executor.namespace;
   const specs: VenueSpec[] = [];
@@ -108,7 +131,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
     const spec = fromJson(VenueSpecSchema, v.spec);
     if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
     const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
-    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: v.credentials, minLots });
+    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: venueCredentials(spec.venue, env), minLots });
     const gw = new OrderGateway({ bus, client, spec, namespace: ns });
     await gw.start();
     specs.push(spec);
@@ -132,7 +155,9 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const stopMetrics = exportExecutorMetrics(executor);
-  const control = new ControlPlane(bus, executor, ns);
+  // Control commands are audited next to the WAL (the executor process needs no JetStream).
+  const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'), 1);
+  const control = new ControlPlane(bus, executor, ns, { audit: await ControlAudit.open(auditSink, 'executor', ns === 'replay', new SystemClock()) });
   control.start();
   const positions = new PositionService(bus, {
     book: executor.book,
@@ -154,6 +179,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig): Promise<
       stopMetrics();
       signals.close();
       control.stop();
+      await auditSink.close();
       positions.stop();
       feed.stop();
       risk?.stop();

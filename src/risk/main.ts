@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
+import { maskUrlCredentials } from '../observability/redact.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
 import { runAsEntryPoint } from '../cli/entry.js';
 
@@ -25,6 +27,7 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   } catch (err) {
     throw new RiskConfigError(`risk config is not JSON: ${(err as Error).message}`);
   }
+  if (typeof c.nats === 'string' && maskUrlCredentials(c.nats) !== c.nats) throw new RiskConfigError('risk config: "nats" carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD');
   if (typeof c.nats !== 'string') throw new RiskConfigError('risk config: "nats" (URL) is required');
   validateStaticLimits(c.limits);
   if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay') throw new RiskConfigError('risk config: namespace must be live or replay');
@@ -71,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cfg = parseRiskConfig(fs.readFileSync(file, 'utf8'));
-  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk' });
+  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk', security: natsSecurityFrom() });
   const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live');
   gw.start();
   process.stdout.write(JSON.stringify({ event: 'ready', service: 'risk' }) + '\n');

@@ -6,11 +6,17 @@
  * simulators (matching engine fed by the same ticks) → fills → positions and PnL → summary.
  */
 import { mkdirSync } from 'node:fs';
+import { create } from '@bufbuild/protobuf';
 import path from 'node:path';
 import { AdminServer } from '../admin/server.js';
+import { ControlAudit } from '../audit/control-audit.js';
+import { FileAuditSink, JetStreamAuditSink, type AuditSink } from '../audit/sinks.js';
 import type { Bus } from '../bus/bus.js';
+import { NatsBus } from '../bus/nats-bus.js';
+import { SystemClock } from '../clock/clock.js';
+import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
-import { rejectName, Side } from '../contracts/index.js';
+import { ControlCommandSchema, rejectName, Side } from '../contracts/index.js';
 import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { Executor } from '../execution/executor.js';
@@ -81,6 +87,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     }
   };
 
+  // The effective wiring, for the operator: URLs may carry user:password, which the logger masks.
+  log.info({ bus: config.bus, storage: config.storage, refdata: config.refdata, venues, mode: config.session.mode }, 'session starting');
   try {
     // Reference data: canonical symbols, venue mappings, precision and fees (VenueSpec).
     const refdata = await openRefData(config.refdata.postgres_url || undefined);
@@ -130,12 +138,19 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     // Private venues (matching engine) and one order gateway per venue on the bus.
     const walDir = path.resolve(config.execution.wal_dir, `session-${Date.now()}-${process.pid}`);
     mkdirSync(path.join(walDir, 'venues'), { recursive: true });
+    // Account keys from the environment when set (never from the config file).
+    const fromEnv = venues.flatMap((v) => {
+      const c = venueCredentialsFromEnv(v);
+      return c ? [[v, c] as const] : [];
+    });
+    const envCredentials = fromEnv.length > 0 ? Object.fromEntries(fromEnv) : undefined;
     const orderEntry = await startSimulatedOrderEntry({
       bus,
       namespace: ns,
       mode: config.execution.fill_model,
       venues,
       journalDir: path.join(walDir, 'venues'),
+      ...(envCredentials ? { credentials: envCredentials } : {}),
     });
     cleanups.push(() => orderEntry.stop());
 
@@ -282,24 +297,32 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     positions.start();
     executor.onFill(() => positions.markDirty());
     cleanups.push(() => positions.stop());
-    const control = new ControlPlane(bus, executor, ns);
+    // Control commands (ctl.* and the admin endpoints) are audited: JetStream on NATS, else a file.
+    const auditSink: AuditSink = bus instanceof NatsBus ? await JetStreamAuditSink.open(bus.connection, ns) : new FileAuditSink(config.audit.file, 1);
+    cleanups.push(() => auditSink.close());
+    const audit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', new SystemClock());
+    const control = new ControlPlane(bus, executor, ns, { audit });
     control.start();
     cleanups.push(() => control.stop());
 
-    // Operator surface: health, metrics, dashboard, pause/resume.
+    // Operator surface: health, metrics, dashboard, pause/resume/clear-halt (bearer token).
     let adminUrl: string | undefined;
     if (config.admin.port !== -1) {
+      const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string }) =>
+        control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: nowNs() }), 'admin-http');
       const admin = new AdminServer({
-        pause: () => executor.kill('operator pause via /admin/pause'),
-        resume: () => executor.resume(),
+        pause: () => adminCmd('kill', { reason: 'operator pause via /admin/pause' }),
+        resume: () => adminCmd('resume', { reason: '/admin/resume' }),
+        clearHalt: (haltCause, reason, operator) => adminCmd('clear_halt', { haltCause, reason, operator }),
         state: () => ({
+          halts: Object.fromEntries(executor.haltCauses),
           positions: executor.book.all(),
           counters: executor.counters,
           ingestion: ingestion.stats(),
           rings: region.counters(),
           engine: engine.stats(),
         }),
-      });
+      }, { token: resolveAdminToken(config.admin.token_file).token });
       admin.addReadinessCheck('engine', () => engine.running);
       admin.addReadinessCheck('venues', () => venues.every((v) => orderEntry.gateways[v]!.client.connected));
       adminUrl = await admin.listen(config.admin.port, config.admin.host);

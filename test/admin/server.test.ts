@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../src/admin/server.js';
+import { HaltClearError } from '../../src/execution/executor.js';
+
+const TOKEN = 'test-admin-token-0123456789abcdef';
+const auth = { authorization: `Bearer ${TOKEN}` };
 import { counter } from '../../src/observability/metrics.js';
 
 describe('admin HTTP server', () => {
@@ -8,7 +12,7 @@ describe('admin HTTP server', () => {
 
   it('serves liveness, readiness with named checks, and Prometheus metrics', async () => {
     let busReady = false;
-    server = new AdminServer();
+    server = new AdminServer({}, { token: TOKEN });
     server.addReadinessCheck('bus', () => busReady);
     const base = await server.listen(0, '127.0.0.1');
     counter('admin_test_total', 'test counter').inc(3);
@@ -25,17 +29,57 @@ describe('admin HTTP server', () => {
 
   it('runs operator actions on POST only', async () => {
     const calls: string[] = [];
-    server = new AdminServer({ pause: () => void calls.push('pause'), resume: () => void calls.push('resume') });
+    server = new AdminServer({ pause: () => void calls.push('pause'), resume: () => void calls.push('resume') }, { token: TOKEN });
     const base = await server.listen(0, '127.0.0.1');
     expect((await fetch(`${base}/admin/pause`)).status).toBe(405);
-    expect((await fetch(`${base}/admin/pause`, { method: 'POST' })).status).toBe(200);
-    expect((await fetch(`${base}/admin/resume`, { method: 'POST' })).status).toBe(200);
-    expect((await fetch(`${base}/admin/drain`, { method: 'POST' })).status).toBe(501);
+    expect((await fetch(`${base}/admin/pause`, { method: 'POST', headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}/admin/resume`, { method: 'POST', headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}/admin/drain`, { method: 'POST', headers: auth })).status).toBe(501);
     expect(calls).toEqual(['pause', 'resume']);
   });
 
+  it('refuses every mutating request without the right bearer token (401), and runs none of them', async () => {
+    const calls: string[] = [];
+    server = new AdminServer(
+      { pause: () => void calls.push('pause'), resume: () => void calls.push('resume'), drain: () => void calls.push('drain'), clearHalt: () => void calls.push('clear') },
+      { token: TOKEN },
+    );
+    const base = await server.listen(0, '127.0.0.1');
+    for (const action of ['pause', 'resume', 'drain', 'clear-halt']) {
+      const variants: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: TOKEN }, { authorization: `Bearer ${TOKEN}x` }, { authorization: 'Basic abc' }];
+      for (const headers of variants) {
+        const r = await fetch(`${base}/admin/${action}`, { method: 'POST', headers, body: '{"cause":"risk","reason":"r","operator":"o"}' });
+        expect(r.status, `${action} ${JSON.stringify(headers)}`).toBe(401);
+        expect(r.headers.get('www-authenticate')).toContain('Bearer');
+      }
+    }
+    expect(calls).toEqual([]);
+    expect(() => new AdminServer({}, { token: 'short' })).toThrow(/16 characters/);
+  });
+
+  it('answers 409 with the cause when resume cannot clear a halt; clear-halt takes {cause, reason, operator}', async () => {
+    const cleared: string[] = [];
+    server = new AdminServer(
+      {
+        resume: () => {
+          throw new HaltClearError('resume cannot clear a risk halt', 'risk');
+        },
+        clearHalt: (cause, reason, operator) => void cleared.push(`${cause}/${reason}/${operator}`),
+      },
+      { token: TOKEN },
+    );
+    const base = await server.listen(0, '127.0.0.1');
+    const r = await fetch(`${base}/admin/resume`, { method: 'POST', headers: auth });
+    expect(r.status).toBe(409);
+    expect(await r.json()).toEqual({ error: 'resume cannot clear a risk halt', haltCause: 'risk' });
+    expect((await fetch(`${base}/admin/clear-halt`, { method: 'POST', headers: auth, body: '{"cause":"risk"}' })).status).toBe(400);
+    const ok = await fetch(`${base}/admin/clear-halt`, { method: 'POST', headers: auth, body: JSON.stringify({ cause: 'risk', reason: 'limits reviewed', operator: 'alice' }) });
+    expect(ok.status).toBe(200);
+    expect(cleared).toEqual(['risk/limits reviewed/alice']);
+  });
+
   it('serves the operator dashboard and its state snapshot', async () => {
-    server = new AdminServer({ state: () => ({ positions: { 'BTC-USDT': 0.5 } }) });
+    server = new AdminServer({ state: () => ({ positions: { 'BTC-USDT': 0.5 } }) }, { token: TOKEN });
     server.addReadinessCheck('engine', () => true);
     const base = await server.listen(0, '127.0.0.1');
     const page = await fetch(`${base}/admin/dashboard`);

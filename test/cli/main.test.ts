@@ -53,7 +53,19 @@ describe('kestrel CLI', () => {
     expect(lines[0]).toContain('"quantum"');
   });
 
-  it('exits 2 on an unknown command', () => {
+  it('config print masks passwords in URLs; a secret-named key is refused naming it', () => {
+    const r = cli('config', 'print', '--set', 'refdata.postgres_url=postgres://kestrel:pg-pw-91c3@db:5432/kestrel', '--set', 'bus.nats_url=nats://exec:nats-pw-77ab@mq:4222');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('postgres://***@db:5432/kestrel');
+    expect(r.stdout).not.toContain('pg-pw-91c3');
+    expect(r.stdout).not.toContain('nats-pw-77ab');
+    const bad = cli('config', 'check', '--set', 'bus.auth.password=hunter2');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("'bus.auth.password' looks like a secret");
+    expect(bad.stderr).not.toContain('hunter2');
+  });
+
+    it('exits 2 on an unknown command', () => {
     const r = cli('frobnicate');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown command 'frobnicate'");

@@ -3,6 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
 import { ControlCommandError, ControlPlane, sendControl } from '../../src/control/control-plane.js';
+import { ControlAudit } from '../../src/audit/control-audit.js';
+import { FileAuditSink } from '../../src/audit/sinks.js';
+import { verifyChain } from '../../src/audit/chain.js';
+import { VirtualClock } from '../../src/clock/clock.js';
+import { ControlCommandSchema } from '../../src/contracts/index.js';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { Executor } from '../../src/execution/executor.js';
 import { nowNs } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
@@ -15,6 +21,8 @@ describe('control plane over the bus', () => {
   let risk: StaticRiskGateway;
   let dir: string;
   let plane: ControlPlane;
+  let auditFile: string;
+  let auditSink: FileAuditSink;
   const rejects: RejectReason[] = [];
 
   beforeEach(async () => {
@@ -26,13 +34,16 @@ describe('control plane over the bus', () => {
     ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e.reason));
     await ex.start();
-    plane = new ControlPlane(bus, ex, 'live');
+    auditFile = `${dir}/audit/control.log`;
+    auditSink = new FileAuditSink(auditFile, 1);
+    plane = new ControlPlane(bus, ex, 'live', { audit: await ControlAudit.open(auditSink, 'executor', false, new VirtualClock(1n)) });
     plane.start();
     rejects.length = 0;
   });
 
   afterEach(async () => {
     plane.stop();
+    await auditSink.close();
     await ex.close();
     risk.stop();
     await venue.stop();
@@ -73,5 +84,46 @@ describe('control plane over the bus', () => {
     await sendControl(bus, 'live', { command: 'flatten', reason: 'eod' });
     await new Promise((r) => setTimeout(r, 200));
     expect(Math.abs(ex.book.quantity('binance', 'BTC-USDT'))).toBeLessThan(1e-12);
+  });
+
+  it('resume cannot clear a risk kill; clear_halt risk (operator + reason) does, and every step is in the audit chain', async () => {
+    await sendControl(bus, 'live', { command: 'kill', haltCause: 'risk', reason: 'max drawdown', operator: 'risk-gateway' });
+    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' })).rejects.toThrow(/resume cannot clear a risk halt/);
+    ex.onSignal(sig('r1'));
+    expect(rejects).toEqual([RejectReason.KILL_SWITCH]);
+    expect(ex.isHalted).toBe(true);
+    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk' })).rejects.toThrow(/operator and reason/);
+    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'wal', operator: 'bob', reason: 'x' })).rejects.toThrow(/no wal halt/);
+    await expect(sendControl(bus, 'live', { command: 'kill', haltCause: 'wal', operator: 'mallory' })).rejects.toThrow(/haltCause must be empty or risk/);
+    await sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'bob', reason: 'drawdown reviewed' });
+    expect(ex.isHalted).toBe(false);
+    ex.onSignal(sig('r2'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ex.counters.fills).toBe(1);
+
+    const events = FileAuditSink.readAll(auditFile);
+    verifyChain(events);
+    const trail = events.map((e) => {
+      const c = anyUnpack(e.payload!, ControlCommandSchema)!;
+      return `${c.command}:${c.haltCause}:${e.metadata.outcome}`;
+    });
+    expect(trail).toEqual([
+      'kill:risk:applied',
+      'resume::refused',
+      'clear_halt:risk:refused',
+      'clear_halt:wal:refused',
+      'kill:wal:refused',
+      'clear_halt:risk:applied',
+    ]);
+    expect(events.at(-1)!.metadata.source).toBe('bus');
+  });
+
+  it('an operator kill after a risk kill does not make the risk halt resumable', async () => {
+    await sendControl(bus, 'live', { command: 'kill', haltCause: 'risk', reason: 'var', operator: 'risk-gateway' });
+    await sendControl(bus, 'live', { command: 'kill', reason: 'manual', operator: 'bob' });
+    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' })).rejects.toThrow(/risk halt/);
+    expect(ex.isHalted).toBe(true);
+    await sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'bob', reason: 'ok' });
+    expect(ex.isHalted).toBe(false);
   });
 });

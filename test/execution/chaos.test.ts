@@ -80,6 +80,11 @@ const VENUES = [
   { venue: 'kraken' as const, creds: TEST_CREDENTIALS.kraken, make: (o: ConstructorParameters<typeof KrakenPrivateSim>[0]) => new KrakenPrivateSim(o) },
 ];
 
+function venueCredentialEnv(venue: string, c: { apiKey: string; apiSecret: string; passphrase?: string }): Record<string, string> {
+  const p = `KESTREL_${venue.toUpperCase()}_`;
+  return { [`${p}API_KEY`]: c.apiKey, [`${p}API_SECRET`]: c.apiSecret, ...(c.passphrase ? { [`${p}PASSPHRASE`]: c.passphrase } : {}) };
+}
+
 describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst, restart, reconcile', ({ venue: venueName, creds, make }) => {
   const random = rng(SEED + VENUES.findIndex((v) => v.venue === venueName));
   let nats: ChildProcess;
@@ -131,7 +136,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
         concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { [venueName]: 64 } },
         laneCapacity: 200,
       },
-      venues: [{ spec: toJson(VenueSpecSchema, specFor(venueName)), wsUrl: sim.wsUrl, restUrl: sim.url, credentials: creds }],
+      venues: [{ spec: toJson(VenueSpecSchema, specFor(venueName)), wsUrl: sim.wsUrl, restUrl: sim.url }],
       staticRisk: { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 },
       baseline: { [venueName]: { BTC: INITIAL.BTC } },
       report,
@@ -144,7 +149,8 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
   function startChild(configPath: string): { child: ChildProcess; ready: Promise<unknown>; lines: string[]; exited: Promise<number | null>; stderr: () => string } {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/execution/main.ts'), '--config', configPath], {
       cwd: repoRoot,
-      env: { ...process.env, KESTREL_LOG_LEVEL: 'error', KESTREL_EXECUTOR_STATS: '1' },
+      // Venue keys reach the executor through the environment only (never its JSON config).
+      env: { ...process.env, ...venueCredentialEnv(venueName, creds), KESTREL_LOG_LEVEL: 'error', KESTREL_EXECUTOR_STATS: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];

@@ -4,7 +4,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import * as C from '../../src/contracts/index.js';
 import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
-import { Executor, type RejectEvent } from '../../src/execution/executor.js';
+import { Executor, HaltClearError, type RejectEvent } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
 import { nowNs, type ExecSignal } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
@@ -487,8 +487,15 @@ describe('executor against the simulated venue', () => {
     expect(ex.isHalted).toBe(true);
     ex.onSignal(signal());
     expect(rejects.at(-1)!.detail).toMatch(/WAL write failed/);
+    // A routine resume must not re-open trading on a broken WAL; clearing it is explicit and only
+    // succeeds once the journal commits again.
+    expect(() => ex.resume()).toThrow(HaltClearError);
+    expect(ex.isHalted).toBe(true);
+    expect(() => ex.clearHalt('wal')).toThrow(/WAL still failing/);
+    expect(ex.isHalted).toBe(true);
     log.commit = real;
-    ex.resume();
+    ex.clearHalt('wal');
+    expect(ex.isHalted).toBe(false);
     ex.onSignal({ ...signal(), emitTsNs: 5 as unknown as bigint });
     expect(rejects.at(-1)!.reason).toBe(RejectReason.UNKNOWN);
     ex.onSignal(signal());

@@ -198,6 +198,7 @@ describe('drawdown limits', () => {
     const cp = new ControlPlane(bus, {
       kill: async () => void refused.push('kill'),
       resume: () => void refused.push('resume'),
+      clearHalt: () => void refused.push('clear_halt'),
       pauseVenue: () => void refused.push('pause'),
       resumeVenue: () => void refused.push('resume_venue'),
       flatten: async () => (refused.push('flatten'), []),
@@ -349,6 +350,7 @@ describe('risk process config', () => {
     const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
     expect(() => parseRiskConfig('nope')).toThrow(RiskConfigError);
     expect(() => parseRiskConfig('{"limits":{}}')).toThrow(/nats/);
+    expect(() => parseRiskConfig('{"nats":"nats://risk:pw@127.0.0.1:4222","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/user:password/);
     expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/limits/);
     expect(parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}').nats).toBe('n');
     expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"capital":1,"drawdown":{"maxDaily":5,"maxTotal":0.1}}}')).toThrow(/limits.drawdown/);

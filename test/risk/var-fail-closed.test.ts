@@ -215,7 +215,7 @@ describe('risk process config', () => {
     // The executor's embedded gateway gets the same checks.
     const { parseConfig } = await import('../../src/execution/main.js');
     const exec = (staticRisk: object) =>
-      JSON.stringify({ nats: 'n', executor: { walDir: '/tmp/x', mode: 'live' }, venues: [{ wsUrl: 'ws://x', credentials: { apiKey: 'k', apiSecret: 's' } }], staticRisk });
+      JSON.stringify({ nats: 'n', executor: { walDir: '/tmp/x', mode: 'live' }, venues: [{ wsUrl: 'ws://x' }], staticRisk });
     const limits = { perSymbolNotional: 1, portfolioNotional: 1, maxOrderNotional: 1 };
     expect(parseConfig(exec(limits)).staticRisk).toEqual(limits);
     expect(() => parseConfig(exec({ ...limits, var: { confidence: 95, maxVar: 1000, lambda: 0.94 } }))).toThrow(/staticRisk.*confidence/);

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
@@ -14,17 +17,26 @@ const config = (over: Record<string, unknown> = {}) =>
 describe('default paper session through every real component', () => {
   it('replays the recording over sockets into rings, engine, executor, venues and positions', async () => {
     const bus = new InProcessBus();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-session-admin-'));
+    const tokenFile = path.join(dir, 'admin', 'token');
     let admin: string | undefined;
     let ready: unknown;
-    const s = await runTradingSession(config(), bus, {
+    let unauthPause: unknown;
+    const s = await runTradingSession(config({ admin: { port: 0, token_file: tokenFile }, audit: { file: path.join(dir, 'audit.log') } }), bus, {
       onReady: ({ adminUrl }) => {
         admin = adminUrl;
         void fetch(`${adminUrl}/health/live`).then((r) => (ready = r.status));
+        void fetch(`${adminUrl}/admin/pause`, { method: 'POST' }).then((r) => (unauthPause = r.status));
       },
     });
     await bus.close();
     expect(admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready).toBe(200);
+    // The admin token was generated at first start, owner-only; a POST without it was refused.
+    expect(unauthPause).toBe(401);
+    expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(tokenFile, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(s.ticks.accepted).toBeGreaterThan(37_000);
     // The engine thread consumed every accepted tick through the shared-memory ring.
     expect(s.engineStats.ticks).toBe(s.ticks.accepted);

@@ -64,6 +64,8 @@ export interface StartOptions {
   readonly journalDir?: string;
   readonly ports?: Partial<Record<VenueName, number>>;
   readonly rateLimit?: PrivateSimOptions['rateLimit'];
+  /** Account credentials per venue (default TEST_CREDENTIALS). */
+  readonly credentials?: Partial<Record<VenueName, SimCredentials>>;
 }
 
 export async function startPrivateVenues(o: StartOptions = {}): Promise<PrivateVenues> {
@@ -71,7 +73,7 @@ export async function startPrivateVenues(o: StartOptions = {}): Promise<PrivateV
     mode: o.mode ?? 'paper',
     symbols: o.symbols ?? DEFAULT_SYMBOLS,
     balances: { ...(o.balances ?? DEFAULT_BALANCES) },
-    credentials: TEST_CREDENTIALS[venue],
+    credentials: o.credentials?.[venue] ?? TEST_CREDENTIALS[venue],
     ...(o.journalDir ? { journalPath: `${o.journalDir}/${venue}-requests.jsonl` } : {}),
     ...(o.ports?.[venue] !== undefined ? { port: o.ports[venue] } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),

@@ -13,6 +13,7 @@ import type { EngineMode } from '../../simulators/matching/engine.js';
 import { replayCaptures, type ReplayOptions } from '../../simulators/private/replay.js';
 import { startPrivateVenues, TEST_CREDENTIALS, type PrivateVenues } from '../../simulators/private/venues.js';
 import { createOrderClient } from './factory.js';
+import type { VenueCredentials } from './types.js';
 import { OrderGateway } from './order-gateway.js';
 
 export interface SimulatedOrderEntryOptions {
@@ -31,6 +32,11 @@ export interface SimulatedOrderEntryOptions {
    * OKX <- OKX recording (BTC-USDT). `maxRecords` limits the Binance capture only.
    */
   readonly replay?: ReplayOptions;
+  /**
+   * Account credentials per venue, used by both the simulated venue and its client (the session
+   * takes them from KESTREL_<VENUE>_API_KEY/_API_SECRET when set). Default: the simulators' test keys.
+   */
+  readonly credentials?: Partial<Record<VenueName, VenueCredentials>>;
 }
 
 export interface SimulatedOrderEntry {
@@ -42,11 +48,16 @@ export interface SimulatedOrderEntry {
 }
 
 export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): Promise<SimulatedOrderEntry> {
-  const sims = await startPrivateVenues({ mode: o.mode ?? 'paper', ...(o.journalDir ? { journalDir: o.journalDir } : {}) });
+  const creds = (venue: VenueName): VenueCredentials => o.credentials?.[venue] ?? TEST_CREDENTIALS[venue];
+  const sims = await startPrivateVenues({
+    mode: o.mode ?? 'paper',
+    ...(o.journalDir ? { journalDir: o.journalDir } : {}),
+    ...(o.credentials ? { credentials: Object.fromEntries(VENUES.map((v) => [v, creds(v)])) } : {}),
+  });
   const gateways: Partial<Record<VenueName, OrderGateway>> = {};
   for (const venue of o.venues ?? VENUES) {
     const sim = sims[venue];
-    const client = createOrderClient(venue, { wsUrl: sim.wsUrl, restUrl: sim.url, credentials: TEST_CREDENTIALS[venue] });
+    const client = createOrderClient(venue, { wsUrl: sim.wsUrl, restUrl: sim.url, credentials: creds(venue) });
     const gw = new OrderGateway({
       bus: o.bus,
       client,

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/control.proto.
  */
 export const file_kestrel_v1_control: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXN0cmVsL3YxL2NvbnRyb2wucHJvdG8SCmtlc3RyZWwudjEicQoOQ29udHJvbENvbW1hbmQSDwoHY29tbWFuZBgBIAEoCRINCgV2ZW51ZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSEAoIb3BlcmF0b3IYBCABKAkSDQoFdHNfbnMYBSABKAMSDgoGc3ltYm9sGAYgASgJImYKDENpcmN1aXRTdGF0ZRINCgV2ZW51ZRgBIAEoCRINCgVzdGF0ZRgCIAEoCRIQCghmYWlsdXJlcxgDIAEoDRINCgV0c19ucxgEIAEoAxIXCg9tYW51YWxfb3ZlcnJpZGUYBSABKAhiBnByb3RvMw");
+  fileDesc("ChhrZXN0cmVsL3YxL2NvbnRyb2wucHJvdG8SCmtlc3RyZWwudjEihQEKDkNvbnRyb2xDb21tYW5kEg8KB2NvbW1hbmQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGcmVhc29uGAMgASgJEhAKCG9wZXJhdG9yGAQgASgJEg0KBXRzX25zGAUgASgDEg4KBnN5bWJvbBgGIAEoCRISCgpoYWx0X2NhdXNlGAcgASgJImYKDENpcmN1aXRTdGF0ZRINCgV2ZW51ZRgBIAEoCRINCgVzdGF0ZRgCIAEoCRIQCghmYWlsdXJlcxgDIAEoDRINCgV0c19ucxgEIAEoAxIXCg9tYW51YWxfb3ZlcnJpZGUYBSABKAhiBnByb3RvMw");
 
 /**
  * Emergency controls on ctl.* subjects.
@@ -51,6 +51,13 @@ export type ControlCommand = Message<"kestrel.v1.ControlCommand"> & {
    * @generated from field: string symbol = 6;
    */
   symbol: string;
+
+  /**
+   * clear_halt: which halt to clear (risk | wal | operator)
+   *
+   * @generated from field: string halt_cause = 7;
+   */
+  haltCause: string;
 };
 
 /**
