@@ -169,7 +169,7 @@ beforeAll(async () => {
   {
     const sim = await OkxSimulator.create();
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC-USDT', symbol: 'BTC-USDT', symbolId: 3 }], sink });
+    const a = new OkxAdapter({ url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC-USDT', symbol: 'BTC-USDT', symbolId: 3 }], sink, checksum: 'required' });
     stops.push(() => a.stop(), () => sim.stop());
     await a.start();
     await sim.start({ pace: 'instant' });
