@@ -114,7 +114,7 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
   it('applies each migration once', async () => {
     expect(await migrate(pool)).toEqual([]);
     const r = await pool.query('SELECT name FROM schema_migrations');
-    const files = fs.readdirSync(migrationsDir()).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+    const files = fs.readdirSync(migrationsDir()).filter((f) => f.endsWith('.sql')).sort();
     expect(files).toContain('003_market_data_bounds.sql');
     expect(r.rows.map((x) => x.name).sort()).toEqual(files);
   });
