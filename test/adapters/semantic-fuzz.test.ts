@@ -31,6 +31,18 @@ import { CollectingSink, sameBook } from './helpers.js';
 const quiet = { url: 'ws://127.0.0.1:9', staleAfterMs: 1e15, maxSkewMs: 1e15 };
 const DETECTING = new Set(['gap', 'checksum', 'crossed', 'duplicate', 'parse']);
 /** Strings no venue sends as a number but `Number()` would accept or turn into NaN/Infinity. */
+/** Deterministic PRNG: every run feeds the same random cases. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 const BAD_NUMBERS = ['NaN', '-1', '-0.5', 'Infinity', '', '1e5', '1E-3', '0x10', ' 5', '5 ', '5.', '.5', '+5', '1_000', '١٢'];
 
 interface Run {
@@ -66,6 +78,29 @@ function expectDetected(r: Run, what: string, ...frames: string[]): void {
     expect(wasSynced).toBe(true);
     expect(sameBook(r.book(), before), `${what}: applied to a book that is still trusted`).toBe(true);
   }
+}
+
+/**
+ * For inputs that can be harmless by construction (Kraken v2 has no sequence: two updates touching
+ * disjoint levels commute): either detected as above, or the book ends exactly as the venue's.
+ */
+function expectDetectedOrExact(r: Run, truth: OrderBook, what: string, ...frames: string[]): void {
+  const events = r.sink.events.length;
+  const counted = detections(r.stats());
+  for (const f of frames) r.feed(f);
+  const kinds = r.sink.events.slice(events).map((e) => e.kind);
+  if (kinds.some((k) => DETECTING.has(k))) {
+    expect(detections(r.stats()), `${what}: detection not counted`).toBeGreaterThan(counted);
+    return;
+  }
+  expect(r.synced() && sameBook(r.book(), truth), `${what}: neither detected nor harmless`).toBe(true);
+}
+
+/** The best ask once `levels` (price, qty strings; qty 0 deletes) are applied to `book`. */
+function askAfter(book: OrderBook, levels: ReadonlyArray<readonly [string, string, ...string[]]>): string {
+  const b = book.clone();
+  for (const [p, q] of levels) b.asks.set(Number(p), Number(q), p, q);
+  return b.asks.best()!.pxStr;
 }
 
 function setLevelPrice(levels: unknown[], make: () => unknown, set: (l: unknown) => void): void {
@@ -122,6 +157,18 @@ describe('Kraken: well-formed but wrong input is detected', () => {
   it('duplicated update', () => expectDetected(synced(), 'duplicate', upd(K - 1)));
   it('replayed older update', () => expectDetected(synced(), 'replay', upd(K - 5)));
   it('reordered pair', () => expectDetected(synced(), 'reordered', upd(K + 1), upd(K)));
+  it('reordered pair rewriting one level: each carries the checksum of its own result, the timestamp gives it away', () => {
+    // Real updates 176 and 177 both set the bid at 29430.2; swapped, every checksum matches and the
+    // book would end at 176's quantity while the venue is at 177's.
+    const m176 = updates[176]!.data[0]!;
+    const m177 = updates[177]!.data[0]!;
+    expect(m176.bids[0]!.price).toBe(m177.bids[0]!.price);
+    expect(m176.asks.length + m177.asks.length + m176.bids.length + m177.bids.length).toBe(2);
+    const r = synced(176);
+    r.feed(upd(177)); // arrives first: exactly the venue's state, so accepted
+    expect(detections(r.stats())).toBe(0);
+    expectDetected(r, 'late same-level update', upd(176));
+  });
   it('stale update (an older message again, after newer ones)', () => expectDetected(synced(K + 10), 'stale', upd(K)));
   it.each(BAD_NUMBERS)('level price %j', (bad) => {
     const m = cloneUpd(K) as unknown as { data: Array<{ asks: unknown[] }> };
@@ -157,6 +204,39 @@ describe('Kraken: well-formed but wrong input is detected', () => {
     expectDetected(r, 'duplicated trade', trade(101));
     expectDetected(r, 'replayed trade', trade(100));
     expect(r.stats().replays).toBe(2);
+  });
+
+  it('randomized: wrong-but-well-formed updates at random points of the capture are all detected', () => {
+    const rnd = mulberry32(0x4b52);
+    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const kinds = ['duplicate', 'replay', 'reorder', 'number', 'tick', 'crossed'] as const;
+    const seen = new Set<string>();
+    for (let n = 0; n < 60; n++) {
+      const k = 10 + Math.floor(rnd() * (updates.length - 20));
+      const kind = pick(kinds);
+      seen.add(kind);
+      const r = synced(k);
+      const m = cloneUpd(k);
+      const side = m.data[0]!.bids.length > 0 ? m.data[0]!.bids : m.data[0]!.asks;
+      const frames =
+        kind === 'duplicate'
+          ? [upd(k - 1)]
+          : kind === 'replay'
+            ? [upd(k - 2 - Math.floor(rnd() * 8))]
+            : kind === 'reorder'
+              ? [upd(k + 1), upd(k)]
+              : kind === 'number'
+                ? (side.length > 0 ? ((side[0] as unknown as Record<string, unknown>)[pick(['price', 'qty'])] = pick(BAD_NUMBERS)) : m.data[0]!.asks.push({ price: Number.NaN, qty: 1 }), [JSON.stringify(m)])
+                : kind === 'tick'
+                  ? (side.length > 0 ? (side[0]!.price = Math.round((side[0]!.price + pick([-0.1, 0.1])) * 10) / 10) : side.push({ price: r.book().bids.best()!.px + 0.1, qty: 1 }), [JSON.stringify(m)])
+                  : (m.data[0]!.bids.push({ price: Number(askAfter(r.book(), m.data[0]!.asks.map((l) => [String(l.price), String(l.qty)] as const))) + 0.1, qty: 0.5 }),
+                    (m.data[0]!.checksum = honestChecksum(r.book(), m)),
+                    [JSON.stringify(m)]);
+      if (kind === 'reorder') expectDetectedOrExact(r, synced(k + 2).book(), `${kind} at update ${k}`, ...frames);
+      else if (kind === 'tick') expectDetectedOrExact(r, synced(k + 1).book(), `${kind} at update ${k}`, ...frames);
+      else expectDetected(r, `${kind} at update ${k}`, ...frames);
+    }
+    expect(seen.size).toBe(kinds.length);
   });
 });
 
@@ -234,6 +314,37 @@ describe('Binance: well-formed but wrong input is detected', () => {
     expectDetected(r, 'duplicated trade', tf(trades[1]!));
     expectDetected(r, 'replayed trade', tf(trades[0]!));
     expect(r.stats().replays).toBe(2);
+  });
+
+  it('randomized: wrong-but-well-formed diffs at random points of the capture are all detected', () => {
+    const rnd = mulberry32(0x424e);
+    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const kinds = ['duplicate', 'replay', 'reorder', 'stale', 'overlap', 'number', 'crossed'] as const;
+    const seen = new Set<string>();
+    for (let n = 0; n < 60; n++) {
+      const k = 10 + Math.floor(rnd() * (after.length - 20));
+      const kind = pick(kinds);
+      seen.add(kind);
+      const r = synced(k);
+      const u = after[k - 1]!.u;
+      const d = structuredClone(after[k]!);
+      const frames =
+        kind === 'duplicate'
+          ? [frame(after[k - 1]!)]
+          : kind === 'replay'
+            ? [frame(after[k - 2 - Math.floor(rnd() * 8)]!)]
+            : kind === 'reorder'
+              ? [frame(after[k + 1]!), frame(after[k]!)]
+              : kind === 'stale'
+                ? [frame({ ...d, U: u - 5 - Math.floor(rnd() * 50), u: u - Math.floor(rnd() * 5) })]
+                : kind === 'overlap'
+                  ? [frame({ ...d, U: u - Math.floor(rnd() * 5), u: u + 1 + Math.floor(rnd() * 20) })]
+                  : kind === 'number'
+                    ? (setLevelPrice(pick([d.a, d.b]), () => ['1', '1'], (l) => void ((l as string[])[pick([0, 1])] = pick(BAD_NUMBERS))), [frame(d)])
+                    : (d.b.push([bump(askAfter(r.book(), d.a), Math.floor(rnd() * 3)), '0.5']), [frame(d)]);
+      expectDetected(r, `${kind} at diff ${k}`, ...frames);
+    }
+    expect(seen.size).toBe(kinds.length);
   });
 });
 
@@ -340,5 +451,62 @@ describe('OKX: well-formed but wrong input is detected', () => {
     expectDetected(r, 'duplicated trade', tf(trades[1]!));
     expectDetected(r, 'replayed trade', tf(trades[0]!));
     expect(r.stats().replays).toBe(2);
+  });
+
+  it('randomized: wrong-but-well-formed updates at random points of the recording are all detected', () => {
+    const rnd = mulberry32(0x4f4b);
+    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const kinds = ['duplicate', 'replay', 'reorder', 'stale', 'missing', 'number', 'tick', 'crossed'] as const;
+    const seen = new Set<string>();
+    for (let n = 0; n < 60; n++) {
+      const k = 10 + Math.floor(rnd() * (updates.length - 20));
+      const kind = pick(kinds);
+      // Sequence and parsing faults in both modes; tick errors only where a checksum can see them.
+      const mode = kind === 'tick' ? 'required' : pick(['required', 'retired'] as const);
+      seen.add(kind);
+      const r = synced(mode, k);
+      const last = updates[k - 1]!.seqId;
+      const strip = <T extends OkxBookData>(d: T): T => (mode === 'retired' ? { ...d, checksum: 0 } : d);
+      const u = (i: number) => bookFrame('update', strip(updates[i]!));
+      const d = strip(structuredClone(updates[k]!));
+      let frames: string[];
+      if (kind === 'duplicate') frames = [u(k - 1)];
+      else if (kind === 'replay') frames = [u(k - 2 - Math.floor(rnd() * 8))];
+      else if (kind === 'reorder') frames = [u(k + 1), u(k)];
+      else if (kind === 'stale') frames = [bookFrame('update', { ...d, prevSeqId: last - 1 - Math.floor(rnd() * 5), seqId: last - Math.floor(rnd() * 2) })];
+      else if (kind === 'missing') {
+        const field = pick(['seqId', 'prevSeqId'] as const);
+        const { [field]: _gone, ...rest } = d;
+        frames = [bookFrame('update', rest)];
+      } else if (kind === 'number') {
+        setLevelPrice(pick([d.asks, d.bids]), () => ['1', '1', '0', '1'], (l) => void ((l as string[])[pick([0, 1])] = pick(BAD_NUMBERS)));
+        frames = [bookFrame('update', d)];
+      } else if (kind === 'tick') {
+        // The checksum covers the top 25 levels: move a level inside them (deeper, no check can see it).
+        const inDepth = (px: string, side: OrderBook['asks'], asks: boolean) => {
+          const edge = side.at(Math.min(24, side.size - 1));
+          return edge !== undefined && (asks ? Number(px) <= edge.px : Number(px) >= edge.px);
+        };
+        const lv = d.asks.find((l) => inDepth(l[0], r.book().asks, true)) ?? d.bids.find((l) => inDepth(l[0], r.book().bids, false));
+        if (lv === undefined) {
+          n--;
+          continue;
+        }
+        lv[0] = bump(lv[0], pick([-1, 1]));
+        frames = [bookFrame('update', d)];
+      } else {
+        d.bids.push([bump(askAfter(r.book(), d.asks), Math.floor(rnd() * 3)), '1', '0', '1']);
+        const b = r.book().clone();
+        for (const [p, q] of d.bids) b.bids.set(Number(p), Number(q), p, q);
+        for (const [p, q] of d.asks) b.asks.set(Number(p), Number(q), p, q);
+        const strs = (sd: OrderBook['bids']) => sd.top(25).map((l) => [l.pxStr, l.qtyStr] as const);
+        d.checksum = mode === 'required' ? okxBookCrc(strs(b.bids), strs(b.asks)) : 0;
+        frames = [bookFrame('update', d)];
+      }
+      // A level moved off a price the book does not hold is a no-op, as the venue's own delete was.
+      if (kind === 'tick') expectDetectedOrExact(r, synced(mode, k + 1).book(), `${kind} (${mode}) at update ${k}`, ...frames);
+      else expectDetected(r, `${kind} (${mode}) at update ${k}`, ...frames);
+    }
+    expect(seen.size).toBe(kinds.length);
   });
 });

@@ -404,6 +404,16 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     this.deliver(m, exchTsNs, recvTsNs, flags | TickFlag.TRADE, 0, 0, 0, 0, px, qty, aggressor);
   }
 
+  /**
+   * The exchange timestamp is plausible against our receive time (neither stale nor skewed): only such
+   * timestamps may be used to order messages (a faulty or faked one would make the genuine ones
+   * after it look out of order).
+   */
+  protected timestampTrusted(exchTsNs: bigint, recvTsNs: bigint): boolean {
+    const lag = recvTsNs - exchTsNs;
+    return exchTsNs > 0n && lag <= this.staleNs && -lag <= this.skewNs;
+  }
+
   private deliver(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, flags: number, bid: number, bidSize: number, ask: number, askSize: number, lastPx: number, lastQty: number, aggressor: -1 | 0 | 1): void {
     if (this.closed) return;
     const lag = recvTsNs - exchTsNs;

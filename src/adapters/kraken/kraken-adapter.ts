@@ -31,6 +31,8 @@ interface SymState {
   lastTsNs: bigint;
   /** The last book frame applied, verbatim: a frame repeated byte for byte is a duplicate. */
   lastFrame: string;
+  /** Latest trusted exchange timestamp of an applied update: updates of one book never go back in time. */
+  orderTsNs: bigint;
   goodUpdates: number;
   /** Wall ms when a snapshot was last requested (0: none outstanding). */
   requestedAtMs: number;
@@ -68,6 +70,7 @@ export class KrakenAdapter extends BaseAdapter {
         lastAskSz: 0,
         lastTsNs: 0n,
         lastFrame: '',
+        orderTsNs: 0n,
         goodUpdates: 0,
         requestedAtMs: 0,
       });
@@ -189,6 +192,16 @@ export class KrakenAdapter extends BaseAdapter {
         this.s.replays++;
         this.emitEvent('duplicate', st.m.symbol, 'book update repeated verbatim');
         continue;
+      } else if (e.timestamp !== undefined && exchNs < st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) {
+        // A replayed or reordered update that rewrites the same levels passes the checksum (it
+        // carries the checksum of the state it produces) yet leaves the book in the past. Kraken v2
+        // has no sequence number; its per-book timestamps are the order. Only timestamps plausible
+        // against our clock take part, so a stale- or skew-stamped message cannot cause resyncs.
+        this.s.gaps++;
+        this.emitEvent('gap', st.m.symbol, `book update stamped ${exchNs} before the last applied ${st.orderTsNs}`, st.orderTsNs, exchNs);
+        this.unsync(st, TickFlag.RESYNC | TickFlag.GAP);
+        this.resync.request(sym);
+        continue;
       }
       // Level strings hold the checksum's formatting of price and qty, computed once per change.
       for (const l of bids) st.book.bids.set(l.px, l.qty, l.qty === 0 ? '' : krakenField(l.px, st.pricePrec), l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec));
@@ -204,6 +217,7 @@ export class KrakenAdapter extends BaseAdapter {
         continue;
       }
       if (exchNs > 0n) st.lastTsNs = exchNs;
+      if (e.timestamp !== undefined && exchNs > st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) st.orderTsNs = exchNs;
       st.lastFrame = text;
       if (++st.goodUpdates % 100 === 0) this.resync.succeeded(sym);
       this.maybeQuote(st, exchNs > 0n ? exchNs : recvNs, recvNs);
