@@ -21,6 +21,8 @@ import {
   type StrategyParams,
   type TickInput,
 } from '../src/native/index.js';
+import { loadConfig } from '../src/config/load.js';
+import { engineParams } from '../src/session/wiring.js';
 import { syntheticTicks } from './gen-golden-synthetic.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,6 +63,15 @@ export async function binanceSlice(seconds: number): Promise<TickInput[]> {
 export const FEATURE_COLUMNS = ['index', 'mid', 'spread', 'spread_bps', 'microprice', 'ofi', 'ofi_norm', 'ewma_var', 'vpin', 'n_buckets', 'ou_valid', 'kappa', 'mu', 'sigma', 'half_life', 'zscore'] as const;
 export const SIGNAL_COLUMNS = ['index', 'side', 'size', 'confidence', 'zscore', 'ref_price', 'urgency', 'min_fill_qty', 'ttl_ms', 'max_slippage_bps', 'trace_hi', 'trace_lo'] as const;
 
+/**
+ * The parameters a session with the shipped config/default.yaml runs the engine with (environment
+ * overrides ignored). Golden cases start from these, so sizing (kelly_fraction, capital, max_size,
+ * min_confidence) is tested as deployed: a toy capital once hid that every signal sat at max_size.
+ */
+export function defaultSessionParams(): StrategyParams {
+  return { ...DEFAULT_STRATEGY_PARAMS, ...engineParams(loadConfig({ env: {} })) };
+}
+
 export interface GoldenCase {
   name: string;
   description: string;
@@ -78,7 +89,7 @@ export async function goldenCases(): Promise<GoldenCase[]> {
         'Seeded OU mid path (mu 30000, kappa 0.2/s, sigma 2/sqrt(s), 20 ms mean spacing), 25% trades, with one CROSSED (30%), one STALE (40%) and one GAP (50%) tick injected.',
       source: 'scripts/gen-golden-synthetic.ts syntheticTicks({ ticks: 12000, seed: 42n, inject: true })',
       stride: 25,
-      params: { capital: 10, vpin_bucket_volume: 2, vpin_buckets: 20 },
+      params: { vpin_bucket_volume: 2, vpin_buckets: 20, z_entry: 1.5 },
       ticks: syntheticTicks({ ticks: 12000, seed: 42n, inject: true }).ticks,
     },
     {
@@ -86,7 +97,7 @@ export async function goldenCases(): Promise<GoldenCase[]> {
       description: 'First 120 s of the real Binance spot BTCUSDT capture: bookTicker as quotes, trades as trades, ts = local receive ns.',
       source: '../shared/data/binance/hftbacktest_spot_btcusdt_20240808.gz (hftbacktest, see data/SOURCES.md)',
       stride: 25,
-      params: { capital: 10, vpin_bucket_volume: 0.5, vpin_buckets: 20, z_entry: 1.5 },
+      params: { vpin_bucket_volume: 0.5, vpin_buckets: 20, z_entry: 1.5 },
       ticks: await binanceSlice(120),
     },
   ];
@@ -101,7 +112,7 @@ export function toBatch(ticks: TickInput[]): TickBatch {
 async function main(): Promise<void> {
   mkdirSync(GOLDEN_DIR, { recursive: true });
   for (const c of await goldenCases()) {
-    const params: StrategyParams = { ...DEFAULT_STRATEGY_PARAMS, ...c.params };
+    const params: StrategyParams = { ...defaultSessionParams(), ...c.params };
     const r = replay(toBatch(c.ticks), { params, featureStride: c.stride });
     const w = (suffix: string, text: string) => writeFileSync(path.join(GOLDEN_DIR, `${c.name}.${suffix}`), text);
     w(

@@ -10,6 +10,8 @@ namespace kestrel {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// 2^53: below it a bucket count is an exact double and v - k*VBS is meaningful.
+constexpr double kExactBuckets = 9007199254740992.0;
 
 inline std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
   // ts >= 0 is enforced before this is called; keep floor semantics anyway.
@@ -227,42 +229,73 @@ void ReferenceStrategy::close_bar(SymbolState& s) noexcept {
   const double z = sd > 0 ? dp / sd : 0.0;
   const double phi = 0.5 * std::erfc(-z / std::sqrt(2.0));
   const double vbs = p_.vpin_bucket_volume;
-  const std::uint32_t n = p_.vpin_buckets;
   double v = s.bar_vol;
-  while (v > 0) {
-    const double room = vbs - s.bkt_vol;
-    double take;
-    bool full;
-    if (v >= room) {
-      take = room;
-      full = true;
+  if (!(v > 0)) return;
+  // 1. Top up the bucket in progress.
+  const double room = vbs - s.bkt_vol;
+  if (v < room) {
+    s.bkt_buy = s.bkt_buy + v * phi;
+    s.bkt_sell = s.bkt_sell + v * (1 - phi);
+    s.bkt_vol = s.bkt_vol + v;
+    return;
+  }
+  s.bkt_buy = s.bkt_buy + room * phi;
+  s.bkt_sell = s.bkt_sell + room * (1 - phi);
+  push_bucket(s, std::fabs(s.bkt_buy - s.bkt_sell), 1);
+  v = v - room;
+  // 2. Whole buckets at once: each holds exactly VBS at the same phi, so all have the same imbalance.
+  // Closed form instead of one iteration per bucket keeps the work per bar bounded by the window n,
+  // whatever the bar's volume (a single absurd trade used to spin here for ever).
+  double k = std::floor(v / vbs);
+  double rem;
+  if (!(k < kExactBuckets)) {
+    // The volume is beyond 2^53 buckets (or infinite): its remainder is below its own precision.
+    rem = 0;
+  } else {
+    rem = v - k * vbs;
+    // floor(v / vbs) can be one off at a bucket boundary; settle on 0 <= rem < VBS as the loop did.
+    if (rem >= vbs) {
+      k = k + 1;
+      rem = rem - vbs;
+    } else if (rem < 0) {
+      k = k - 1;
+      rem = rem + vbs;
+    }
+  }
+  if (k > 0) push_bucket(s, std::fabs(vbs * phi - vbs * (1 - phi)), k);
+  // 3. The remainder starts the next bucket.
+  if (rem > 0) {
+    s.bkt_buy = rem * phi;
+    s.bkt_sell = rem * (1 - phi);
+    s.bkt_vol = rem;
+  }
+}
+
+void ReferenceStrategy::push_bucket(SymbolState& s, double oi, double count) noexcept {
+  const std::uint32_t n = p_.vpin_buckets;
+  // Only the last n imbalances are kept, so at most n ring writes whatever the count.
+  const std::uint32_t writes = count >= static_cast<double>(n) ? n : static_cast<std::uint32_t>(count);
+  for (std::uint32_t j = 0; j < writes; ++j) {
+    if (s.oi_count < n) {
+      s.oi[(s.oi_start + s.oi_count) % n] = oi;
+      ++s.oi_count;
     } else {
-      take = v;
-      full = false;
+      s.oi[s.oi_start] = oi;
+      s.oi_start = (s.oi_start + 1) % n;
     }
-    s.bkt_buy = s.bkt_buy + take * phi;
-    s.bkt_sell = s.bkt_sell + take * (1 - phi);
-    s.bkt_vol = s.bkt_vol + take;
-    v = v - take;
-    if (full) {
-      const double oi = std::fabs(s.bkt_buy - s.bkt_sell);
-      if (s.oi_count < n) {
-        s.oi[(s.oi_start + s.oi_count) % n] = oi;
-        ++s.oi_count;
-      } else {
-        s.oi[s.oi_start] = oi;
-        s.oi_start = (s.oi_start + 1) % n;
-      }
-      s.n_buckets += 1;
-      s.bkt_vol = 0;
-      s.bkt_buy = 0;
-      s.bkt_sell = 0;
-      if (s.n_buckets >= n) {
-        double sum = 0;
-        for (std::uint32_t i = 0; i < n; ++i) sum += s.oi[(s.oi_start + i) % n];
-        s.vpin = sum / (static_cast<double>(n) * vbs);
-      }
-    }
+  }
+  // Saturating count (at 2^63 - 1, the Julia engine's Int64): far beyond any meaningful volume, and
+  // never a wrap to a small number.
+  constexpr std::uint64_t kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  const std::uint64_t c = count >= 9223372036854775808.0 ? kMax : static_cast<std::uint64_t>(count);
+  s.n_buckets = c > kMax - s.n_buckets ? kMax : s.n_buckets + c;
+  s.bkt_vol = 0;
+  s.bkt_buy = 0;
+  s.bkt_sell = 0;
+  if (s.n_buckets >= n) {
+    double sum = 0;
+    for (std::uint32_t i = 0; i < n; ++i) sum += s.oi[(s.oi_start + i) % n];
+    s.vpin = sum / (static_cast<double>(n) * p_.vpin_bucket_volume);
   }
 }
 
@@ -287,7 +320,11 @@ void ReferenceStrategy::evaluate(SymbolState& s, const TickView& tick, SignalSin
   const double edge = std::fabs(mid - s.fit.mu) * 0.5;
   const double var_h = s.fit.sigma * s.fit.sigma * 0.75 / (2 * s.fit.kappa);
   const double f_star = edge * mid / var_h;
-  const double f = p_.kelly_fraction * confidence * f_star;
+  if (!(f_star > 0)) return;  // NaN (degenerate fit) must not size at the cap
+  // f* is the Kelly stake as a fraction of capital; above 1 it asks for leverage, which a spot
+  // strategy does not take. Uncapped, f* (often in the hundreds) swamped capital and max_size.
+  const double f_unlev = f_star < 1 ? f_star : 1.0;
+  const double f = p_.kelly_fraction * confidence * f_unlev;
   const double raw = f * p_.capital / mid;
   const double size = raw < p_.max_size ? raw : p_.max_size;
   if (!(size >= p_.min_size)) return;

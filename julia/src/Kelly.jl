@@ -18,7 +18,8 @@ end
     ou_kelly_fraction(mid, mu, sigma, kappa) -> f*
 
 Continuous Kelly `f* = m / s²` (Thorp 2006) over a horizon of one OU half-life: expected
-reversion `|mid - mu|/2` against the OU price variance accumulated over that horizon.
+reversion `|mid - mu|/2` against the OU price variance accumulated over that horizon. It is a
+fraction of capital; the caller caps it at 1 (no leverage) before applying the fractional Kelly.
 """
 @inline function ou_kelly_fraction(mid::Float64, mu::Float64, sigma::Float64, kappa::Float64)
     edge = abs(mid - mu) * 0.5

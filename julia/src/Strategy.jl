@@ -146,7 +146,9 @@ function evaluate_signal!(s::SymbolState, p::Params, t::TickEntry, seq::UInt64, 
     conf = confidence(z, vpin, ofi_norm(s.q))
     conf < p.min_confidence && return (false, NO_SIGNAL)
     f_star = ou_kelly_fraction(mid, f.mu, f.sigma, f.kappa)
-    frac = (p.kelly_fraction * conf) * f_star
+    # NaN (degenerate fit) must not size at the cap; f* > 1 would be leverage: a spot stake is <= 1.
+    !(f_star > 0.0) && return (false, NO_SIGNAL)
+    frac = (p.kelly_fraction * conf) * min_cap(1.0, f_star)
     size = min_cap(p.max_size, (frac * p.capital) / mid)
     !(size >= p.min_size) && return (false, NO_SIGNAL)
     urgency = abs(z) >= p.z_high ? kUrgencyHigh : (conf < 0.5 ? kUrgencyLow : kUrgencyNormal)

@@ -65,7 +65,35 @@ end
     return acc / (n * vbs)
 end
 
-"""Closes the current bar: classifies its volume and pours it into volume buckets."""
+# 2^53: below it a bucket count is an exact Float64 and `vol - k * vbs` is meaningful.
+const EXACT_BUCKETS = 9007199254740992.0
+
+"""
+Records `count` completed buckets of imbalance `oi` (only the last n are kept, so at most n ring
+writes), empties the bucket in progress and refreshes VPIN.
+"""
+function push_buckets!(v::VPINState, p::Params, oi::Float64, count::Float64)
+    n = length(v.oi)
+    writes = count >= n ? n : Int(count)
+    for _ in 1:writes
+        push_imbalance!(v, oi)
+    end
+    # Saturating at typemax(Int64): far beyond any meaningful volume, never a wrap.
+    c = count >= 9223372036854775808.0 ? typemax(Int64) : unsafe_trunc(Int64, count)
+    v.n_buckets = c > typemax(Int64) - v.n_buckets ? typemax(Int64) : v.n_buckets + c
+    v.bkt_vol = 0.0
+    v.bkt_buy = 0.0
+    v.bkt_sell = 0.0
+    if v.n_buckets >= p.vpin_buckets
+        v.vpin = vpin_value(v, p.vpin_bucket_volume)
+    end
+    return nothing
+end
+
+"""
+Closes the current bar: classifies its volume and pours it into volume buckets. Whole buckets are
+filled in closed form, so the work is bounded by the window n whatever the bar's volume.
+"""
 function close_bar!(v::VPINState, p::Params)
     v.has_bar = false
     dp = v.bar_last - v.bar_first
@@ -76,24 +104,42 @@ function close_bar!(v::VPINState, p::Params)
     phi = bvc_buy_fraction(v, dp)
     vol = v.bar_vol
     vbs = p.vpin_bucket_volume
-    while vol > 0.0
-        room = vbs - v.bkt_vol
-        full = vol >= room
-        take = full ? room : vol
-        v.bkt_buy = v.bkt_buy + take * phi
-        v.bkt_sell = v.bkt_sell + take * (1 - phi)
-        v.bkt_vol = v.bkt_vol + take
-        vol = vol - take
-        if full
-            push_imbalance!(v, abs(v.bkt_buy - v.bkt_sell))
-            v.n_buckets += 1
-            v.bkt_vol = 0.0
-            v.bkt_buy = 0.0
-            v.bkt_sell = 0.0
-            if v.n_buckets >= p.vpin_buckets
-                v.vpin = vpin_value(v, vbs)
-            end
+    vol > 0.0 || return nothing
+    # 1. Top up the bucket in progress.
+    room = vbs - v.bkt_vol
+    if vol < room
+        v.bkt_buy = v.bkt_buy + vol * phi
+        v.bkt_sell = v.bkt_sell + vol * (1 - phi)
+        v.bkt_vol = v.bkt_vol + vol
+        return nothing
+    end
+    v.bkt_buy = v.bkt_buy + room * phi
+    v.bkt_sell = v.bkt_sell + room * (1 - phi)
+    push_buckets!(v, p, abs(v.bkt_buy - v.bkt_sell), 1.0)
+    vol = vol - room
+    # 2. Whole buckets at once: each holds exactly VBS at the same phi, hence the same imbalance.
+    k = floor(vol / vbs)
+    rem = 0.0
+    if k < EXACT_BUCKETS
+        rem = vol - k * vbs
+        # floor(vol / vbs) can be one off at a bucket boundary: settle on 0 <= rem < VBS.
+        if rem >= vbs
+            k = k + 1
+            rem = rem - vbs
+        elseif rem < 0.0
+            k = k - 1
+            rem = rem + vbs
         end
+    end
+    # (k >= 2^53 or infinite: the remainder is below the volume's own precision and is dropped.)
+    if k > 0.0
+        push_buckets!(v, p, abs(vbs * phi - vbs * (1 - phi)), k)
+    end
+    # 3. The remainder starts the next bucket.
+    if rem > 0.0
+        v.bkt_buy = rem * phi
+        v.bkt_sell = rem * (1 - phi)
+        v.bkt_vol = rem
     end
     return nothing
 end

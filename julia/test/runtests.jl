@@ -248,6 +248,24 @@ end
     @test w.n_buckets == 1 && isnan(w.vpin)
 end
 
+@testset "VPIN bucket fill is bounded whatever the bar volume (closed form)" begin
+    p = KS.params_with([:vpin_buckets => 4.0, :vpin_bucket_volume => 1.0, :vpin_bar_ns => 1.0e9])
+    huge(vol) = (v = KS.VPINState(4); v.has_bar = true; v.bar_first = 100.0; v.bar_last = 100.0;
+                 v.bar_vol = vol; v)
+    KS.close_bar!(huge(3.5), p)                      # compile outside the timing
+    v = huge(1.0e17)
+    @test (@elapsed KS.close_bar!(v, p)) < 0.1
+    # first bar: sd 0 -> phi 0.5, so every bucket is balanced; 1 topped-up bucket + 1e17 whole ones
+    @test v.n_buckets == 100_000_000_000_000_001
+    @test v.vpin == 0.0 && v.bkt_vol == 0.0
+    w = huge(Inf)                                    # a bar volume that overflowed
+    KS.close_bar!(w, p)
+    @test w.n_buckets == typemax(Int64) && w.vpin == 0.0
+    x = huge(3.5)                                    # 3 whole buckets, 0.5 left in the next one
+    KS.close_bar!(x, p)
+    @test x.n_buckets == 3 && x.bkt_vol == 0.5 && isnan(x.vpin)
+end
+
 @testset "classification: tainted ticks are skipped, GAP resets" begin
     p = FAST
     s = KS.SymbolState(p)

@@ -193,6 +193,13 @@ export class Executor {
   private readonly symbolInflight = new Map<string, number>();
   /** Inflight signed quantity per symbol (risk exposure of orders not yet filled). */
   private readonly symbolPending = new Map<string, number>();
+  /**
+   * Gross notional of the orders holding a slot (unfilled remainder) and of orders waiting on
+   * risk.check: the portfolio cap counts what is already on its way, not only filled positions.
+   * Each order is valued once, at the worse of its limit and mid when it took its slot (`pendingPx`).
+   */
+  private pendingNotional = 0;
+  private readonly pendingPx = new Map<string, number>();
   private readonly slots = new Set<string>();
   private pendingSend: OrderRecord[] = [];
   private commitScheduled = false;
@@ -333,6 +340,11 @@ export class Executor {
     return this.inflight;
   }
 
+  /** Gross notional of orders in flight (and awaiting risk.check), counted by the portfolio cap. */
+  get inflightNotional(): number {
+    return this.pendingNotional;
+  }
+
   venueInflightCount(venue: string): number {
     return this.venueInflight.get(venue) ?? 0;
   }
@@ -444,6 +456,7 @@ export class Executor {
           if (newQuantity > 0) o.size = newQuantity;
           const after = o.side === Side.SELL ? -o.remaining : o.remaining;
           this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + after - before);
+          this.pendingNotional = Math.max(0, this.pendingNotional + (Math.abs(after) - Math.abs(before)) * (this.pendingPx.get(o.clientId) ?? 0));
         } else if (newQuantity > 0) o.size = newQuantity;
         if (newPrice > 0) o.price = newPrice;
         this.applyAck(ack);
@@ -582,7 +595,8 @@ export class Executor {
   private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
     const shadow = this.cfg.mode === 'shadow';
     const now = nowNs();
-    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, this.deps.market.get(a.venue, s.symbol), now, shadow, this.cfg.tif === TimeInForce.GTC);
+    const snap = this.deps.market.get(a.venue, s.symbol);
+    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, snap, now, shadow, this.cfg.tif === TimeInForce.GTC);
     if (!g.ok) return this.reject(s, a.venue, g.reason, g.detail);
     if (g.corrections !== 0) this.counters.corrected++;
     const price = g.price;
@@ -594,9 +608,13 @@ export class Executor {
     const signed = s.side === Side.SELL ? -size : size;
     const exposure = {
       symbolQty: this.book.net(s.symbol) + (this.symbolPending.get(s.symbol) ?? 0),
-      grossNotional: this.book.grossNotional(),
+      grossNotional: this.book.grossNotional() + this.pendingNotional,
+      inflightNotional: this.pendingNotional,
     };
-    const d = this.risk.check(s.symbol, signed, price, exposure, now);
+    // A SELL fills at or above its limit: valued at the limit, a wide slippage cap would understate
+    // its notional. The guard values every order at the worse of its limit and mid.
+    const valuePx = snap ? Math.max(price, (snap.bid + snap.ask) / 2) : price;
+    const d = this.risk.check(s.symbol, signed, valuePx, exposure, now);
     if (d === RiskDecision.REJECTED) return this.reject(s, a.venue, this.risk.reason, this.risk.detail);
     const limited = this.rateLimiter?.tryTake(a.venue, now);
     if (limited) return this.reject(s, a.venue, RejectReason.RATE_LIMIT, limited);
@@ -610,9 +628,10 @@ export class Executor {
     // Boundary case: the gateway decides (10 ms, reject on timeout). A slot is reserved meanwhile so
     // that the caps stay exact while the answer is pending.
     this.counters.riskChecks++;
-    this.reserve(a.venue, s.symbol, 1);
+    const reservedNotional = size * valuePx;
+    this.reserve(a.venue, s.symbol, 1, reservedNotional);
     void this.gatewayCheck(s, a.venue, size, price).then((r) => {
-      this.reserve(a.venue, s.symbol, -1);
+      this.reserve(a.venue, s.symbol, -1, reservedNotional);
       if (this.closed) return;
       const refuse = (reason: RejectReason, detail: string): void => {
         this.reject(s, a.venue, reason, detail);
@@ -629,7 +648,8 @@ export class Executor {
   }
 
   /** Hold (+1) or give back (−1) an in-flight slot for an order still waiting on risk.check. */
-  private reserve(venue: string, symbol: string, d: 1 | -1): void {
+  private reserve(venue: string, symbol: string, d: 1 | -1, notional: number): void {
+    this.pendingNotional = Math.max(0, this.pendingNotional + d * notional);
     this.inflight += d;
     this.venueInflight.set(venue, (this.venueInflight.get(venue) ?? 0) + d);
     this.symbolInflight.set(symbol, (this.symbolInflight.get(symbol) ?? 0) + d);
@@ -652,6 +672,9 @@ export class Executor {
         refPrice: s.refPrice,
       }),
       proposedOrder: create(OrderRequestSchema, { venue, symbol: s.symbol, side: s.side, size, price, strategyId: s.strategyId, traceId: s.traceId }),
+      // Excludes this order's own reservation: the gateway adds the proposed order itself.
+      inflightGrossNotional: Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol))),
+      inflightSymbolQty: this.symbolPending.get(s.symbol) ?? 0,
     });
     try {
       const m = await this.deps.bus.request(subjects.riskCheck(this.ns), toBinary(RiskCheckRequestSchema, req), {
@@ -896,7 +919,10 @@ export class Executor {
       this.counters.fills++;
       this.book.applyFill(o.venue, o.symbol, o.side, d.qty, d.price, d.fee, ack.tsNs || nowNs());
       const signed = o.side === Side.SELL ? -d.qty : d.qty;
-      if (this.slots.has(o.clientId)) this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - signed);
+      if (this.slots.has(o.clientId)) {
+        this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - signed);
+        this.pendingNotional = Math.max(0, this.pendingNotional - d.qty * (this.pendingPx.get(o.clientId) ?? 0));
+      }
       for (const cb of this.fillListeners) cb(o, d);
     }
     if (ack.status === OrderStatus.REJECTED && before !== OrderState.REJECTED) {
@@ -920,6 +946,14 @@ export class Executor {
     this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 0) + 1);
     const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
     this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + rem);
+    const px = Math.max(o.price, this.midOf(o.venue, o.symbol));
+    this.pendingPx.set(o.clientId, px);
+    this.pendingNotional += o.remaining * px;
+  }
+
+  private midOf(venue: string, symbol: string): number {
+    const snap = this.deps.market.get(venue, symbol);
+    return snap && snap.bid > 0 && snap.ask > 0 ? (snap.bid + snap.ask) / 2 : 0;
   }
 
   /** Drop the oldest finished orders beyond the retention cap (Map/Set keep insertion order). */
@@ -946,6 +980,10 @@ export class Executor {
     this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 1) - 1);
     const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
     this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - rem);
+    this.pendingNotional -= o.remaining * (this.pendingPx.get(o.clientId) ?? 0);
+    this.pendingPx.delete(o.clientId);
+    // Nothing in flight: drop the floating-point residue of the running sum.
+    if (this.inflight === 0 || this.pendingNotional < 0) this.pendingNotional = 0;
   }
 
   /** Non-intent records (SENT, ACK, FAILED) need no fsync before anything; batch them. */
@@ -1069,15 +1107,23 @@ export class Executor {
    * leg as soon as one leg fails and unwinds the filled quantity of the others; PERCENTAGE unwinds
    * everything when the filled share of the basket ends below `minCompletionPct`.
    */
-  submitGroup(groupId: string, policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE', legs: readonly GroupLegInput[], minCompletionPct = 100): Promise<GroupResult> {
+  async submitGroup(groupId: string, policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE', legs: readonly GroupLegInput[], minCompletionPct = 100): Promise<GroupResult> {
+    // Legs pass the risk guard like a signal's orders, all before any leg goes out.
+    const refused = await this.riskGateLegs(groupId, legs);
     return new Promise<GroupResult>((resolve) => {
       const g: GroupState = { id: groupId, policy, minPct: minCompletionPct, legs: [], plannedSize: 0, failedLegs: 0, cancelling: false, settled: false, resolve };
       this.groups.set(groupId, g);
-      for (const l of legs) {
+      for (const [i, l] of legs.entries()) {
         g.plannedSize += l.size;
         if (this.halted || this.paused.has(l.venue) || !this.enabled.has(l.venue)) {
           g.failedLegs++;
           this.reject(undefined, l.venue, RejectReason.KILL_SWITCH, `group ${groupId}: venue not tradable`);
+          continue;
+        }
+        const no = refused.get(i);
+        if (no) {
+          g.failedLegs++;
+          this.reject(undefined, l.venue, no.reason, `group ${groupId}: ${no.detail}`);
           continue;
         }
         const o = this.placeDirect(l.venue, l.symbol, l.side, l.size, l.limitPrice, this.cfg.defaultSlippageBps, groupId, `group:${groupId}`);
@@ -1087,6 +1133,56 @@ export class Executor {
       if (policy === 'ATOMIC' && g.failedLegs > 0) void this.abortGroup(g);
       this.maybeSettle(g);
     });
+  }
+
+  /**
+   * The local risk guard (and risk.check for boundary cases) for each basket leg, counting the legs
+   * before it; a leg the gateway would only take smaller is refused (a basket's proportions are its
+   * point). Returns the refused legs by index.
+   */
+  private async riskGateLegs(groupId: string, legs: readonly GroupLegInput[]): Promise<Map<number, { reason: RejectReason; detail: string }>> {
+    const refused = new Map<number, { reason: RejectReason; detail: string }>();
+    const asks: Promise<void>[] = [];
+    const symbolQty = new Map<string, number>();
+    let gross = 0;
+    for (const [i, l] of legs.entries()) {
+      const px = Math.max(l.limitPrice, this.midOf(l.venue, l.symbol));
+      if (!(px > 0)) {
+        refused.set(i, { reason: RejectReason.STALE_SNAPSHOT, detail: `no price to value ${l.symbol}` });
+        continue;
+      }
+      const signed = l.side === Side.SELL ? -l.size : l.size;
+      const before = symbolQty.get(l.symbol) ?? 0;
+      const exposure = {
+        symbolQty: this.book.net(l.symbol) + (this.symbolPending.get(l.symbol) ?? 0) + before,
+        grossNotional: this.book.grossNotional() + this.pendingNotional + gross,
+        inflightNotional: this.pendingNotional + gross,
+      };
+      const d = this.risk.check(l.symbol, signed, px, exposure, nowNs());
+      symbolQty.set(l.symbol, before + signed);
+      gross += l.size * px;
+      if (d === RiskDecision.REJECTED) {
+        refused.set(i, { reason: this.risk.reason, detail: this.risk.detail });
+        continue;
+      }
+      if (d === RiskDecision.APPROVED) continue;
+      this.counters.riskChecks++;
+      const leg: ExecSignal = {
+        strategyId: '', symbol: l.symbol, side: l.side, size: l.size, confidence: 1, ttlMs: 0, maxSlippageBps: this.cfg.defaultSlippageBps,
+        minFillQty: 0, urgency: Urgency.NORMAL, traceId: `${groupId}:${i}`, sourceSequence: 0n, emitTsNs: nowNs(), refPrice: l.limitPrice,
+      };
+      const notional = l.size * px;
+      this.reserve(l.venue, l.symbol, 1, notional);
+      asks.push(
+        this.gatewayCheck(leg, l.venue, l.size, l.limitPrice).then((r) => {
+          this.reserve(l.venue, l.symbol, -1, notional);
+          if (!r.ok) refused.set(i, { reason: r.reason, detail: r.detail });
+          else if (r.size < l.size - 1e-12) refused.set(i, { reason: RejectReason.RISK_LIMIT, detail: `risk gateway would take ${r.size} of ${l.size}` });
+        }),
+      );
+    }
+    await Promise.all(asks);
+    return refused;
   }
 
   private onGroupLegUpdate(o: OrderRecord): void {

@@ -16,6 +16,7 @@ import { ControlPlane } from '../control/control-plane.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService } from '../positions/service.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
+import { validateStaticLimits } from '../risk/main.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
 import { Executor, type ExecutorConfig, type RecoveryReport } from './executor.js';
@@ -72,6 +73,14 @@ export function parseConfig(text: string): ExecutorProcessConfig {
   for (const v of c.venues) {
     if (typeof v.wsUrl !== 'string' || !v.credentials || typeof v.credentials.apiKey !== 'string') {
       throw new ExecutorConfigError('executor config: every venue needs wsUrl and credentials.apiKey/apiSecret');
+    }
+  }
+  // The embedded gateway gets the risk process's checks: a limit in the wrong unit must not start.
+  if (c.staticRisk !== undefined) {
+    try {
+      validateStaticLimits(c.staticRisk);
+    } catch (err) {
+      throw new ExecutorConfigError(`executor config: "staticRisk": ${(err as Error).message}`);
     }
   }
   return c as ExecutorProcessConfig;

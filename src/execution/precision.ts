@@ -22,7 +22,8 @@ export interface PrecisionEntry {
   lotScale: number;
   minLot: number;
   maxSize: number;
-  bandPct: number;
+  /** Price band as a fraction of mid: the one conversion from the reference data's basis points. */
+  bandFraction: number;
   takerFee: number;
   makerFee: number;
   shadowOnly: boolean;
@@ -80,7 +81,7 @@ export class PrecisionGuard {
         lotScale: 10 ** decimals(s.lotStep > 0 ? s.lotStep : s.minLot),
         minLot: s.minLot,
         maxSize: s.maxOrderSize,
-        bandPct: s.priceBandPct,
+        bandFraction: s.priceBandBps / 1e4,
         takerFee: s.takerFee,
         makerFee: s.makerFee,
         shadowOnly: v.venuePolicy === 'shadow_only',
@@ -145,8 +146,8 @@ export class PrecisionGuard {
       price = Math.round(k * e.tick * e.tickScale) / e.tickScale;
       if (price !== raw) r.corrections |= CORRECTED_PRICE;
     }
-    if (e.bandPct > 0 && Math.abs(price - mid) / mid > e.bandPct) {
-      return this.reject(RejectReason.PRICE_BANDS, `limit ${price} outside ${e.bandPct * 100}% band around ${mid}`);
+    if (e.bandFraction > 0 && Math.abs(price - mid) / mid > e.bandFraction) {
+      return this.reject(RejectReason.PRICE_BANDS, `limit ${price} outside ${e.bandFraction * 1e4} bps band around ${mid}`);
     }
 
     let qty = size;

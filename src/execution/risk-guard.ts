@@ -2,6 +2,9 @@
  * Local risk guard: a mirror of the gateway's limits (risk.limits) checked without a network hop.
  * Clear passes and clear breaches are decided locally; near a limit (≥ boundaryPct of it) or with a
  * cache older than the staleness threshold (1 s) the order becomes a boundary case for risk.check.
+ * The VaR limit is one of them: the gateway publishes max_var, the book's VaR and each trusted
+ * symbol's VaR per notional; a risk-increasing order in a symbol without a trusted volatility is
+ * always a boundary case (the gateway applies its tightened, degraded caps).
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { RejectReason, RiskLimitsSchema, subjects, type RiskLimits, type SymbolLimit } from '../contracts/index.js';
@@ -16,8 +19,10 @@ export const enum RiskDecision {
 export interface RiskExposure {
   /** Signed net position of the symbol including in-flight orders. */
   symbolQty: number;
-  /** Gross notional of all positions and in-flight orders. */
+  /** Gross notional of all positions plus every order in flight (sent, not yet filled or finished). */
   grossNotional: number;
+  /** Gross notional of the orders in flight alone (their VaR is not in the gateway's figure yet). */
+  inflightNotional?: number;
 }
 
 export class LocalRiskGuard {
@@ -25,6 +30,8 @@ export class LocalRiskGuard {
   private readonly symbolLimits = new Map<string, SymbolLimit>();
   /** Symbols whose risk-increasing orders the gateway decides (correlation limit). */
   private checkSymbols: ReadonlySet<string> = new Set();
+  /** Highest published VaR per notional: bounds the VaR of orders in flight in any symbol. */
+  private maxVarFactor = 0;
   private refreshedNs = 0n;
   private sub: Subscription | undefined;
   reason: RejectReason = RejectReason.UNKNOWN;
@@ -50,12 +57,22 @@ export class LocalRiskGuard {
     this.sub?.unsubscribe();
   }
 
+  /**
+   * Limits are ordered by (epoch, version): a restarted gateway starts a new epoch with its version
+   * back at 1 and must not be ignored. An older pair is dropped while the current limits are fresh
+   * (a late message from a replaced gateway); once they are stale any epoch is taken, so a gateway
+   * whose start id sorts lower (its clock stepped back) cannot blind the guard for good.
+   */
   update(l: RiskLimits, nowNs: bigint): void {
-    if (this.limits && l.version < this.limits.version) return;
+    const cur = this.limits;
+    if (cur && nowNs - this.refreshedNs <= this.stalenessNs && (l.epoch < cur.epoch || (l.epoch === cur.epoch && l.version < cur.version))) return;
     this.limits = l;
     this.symbolLimits.clear();
     for (const s of l.symbols) this.symbolLimits.set(s.symbol, s);
     this.checkSymbols = new Set(l.checkSymbols);
+    let k = 0;
+    for (const v of Object.values(l.varPerNotional)) if (v > k) k = v;
+    this.maxVarFactor = k;
     this.refreshedNs = nowNs;
   }
 
@@ -97,6 +114,17 @@ export class LocalRiskGuard {
       const g = exp.grossNotional + notional;
       if (g > l.portfolioNotional) return this.no(RejectReason.RISK_LIMIT, `portfolio notional ${g} > ${l.portfolioNotional}`);
       near ||= g > b * l.portfolioNotional;
+    }
+    if (l.maxVar > 0 && !reduces) {
+      const k = l.varPerNotional[symbol];
+      if (!(k !== undefined && k > 0)) {
+        this.detail = `no trusted volatility for ${symbol}: the gateway decides`;
+        return RiskDecision.BOUNDARY;
+      }
+      // Upper bound: VaR is subadditive, so the book's VaR plus each addition's standalone VaR.
+      const v = l.var + (exp.inflightNotional ?? 0) * this.maxVarFactor + notional * k;
+      if (v > l.maxVar) return this.no(RejectReason.RISK_LIMIT, `VaR ${v.toFixed(2)} > ${l.maxVar}`);
+      near ||= v > b * l.maxVar;
     }
     if (near) {
       this.detail = 'near a risk limit';

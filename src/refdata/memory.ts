@@ -107,9 +107,10 @@ export function validateSeed(seed: RefDataSeed): void {
     keys.add(k);
     if (!venues.has(i.venue)) fail(`instrument ${k}: unknown venue`);
     if (!names.has(i.canonical)) fail(`instrument ${k}: unknown canonical symbol ${i.canonical}`);
-    for (const f of ['minTick', 'minLot', 'lotStep', 'maxOrderSize', 'priceBandPct'] as const) {
+    for (const f of ['minTick', 'minLot', 'lotStep', 'maxOrderSize', 'priceBandBps'] as const) {
       if (!(i[f] > 0) || !Number.isFinite(i[f])) fail(`instrument ${k}: ${f} must be > 0`);
     }
+    if (!(i.priceBandBps <= 10_000)) fail(`instrument ${k}: priceBandBps must be <= 10000 (basis points)`);
     for (const f of ['pricePrecision', 'qtyPrecision'] as const) {
       if (!Number.isInteger(i[f]) || i[f] < 0 || i[f] > 18) fail(`instrument ${k}: ${f} must be 0..18`);
     }

@@ -198,11 +198,11 @@ export async function seedPostgres(pool: pg.Pool, seed: RefDataSeed): Promise<vo
       );
       await client.query(
         `INSERT INTO venue_symbol_specs (venue, venue_symbol, min_tick, min_lot, lot_step, max_order_size, price_precision,
-           qty_precision, price_band_pct, maker_fee, taker_fee, supports_ioc, supports_fok, order_types, liquidity_tier)
+           qty_precision, price_band_bps, maker_fee, taker_fee, supports_ioc, supports_fok, order_types, liquidity_tier)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
         [
           i.venue, i.venueSymbol, String(i.minTick), String(i.minLot), String(i.lotStep), String(i.maxOrderSize),
-          i.pricePrecision, i.qtyPrecision, String(i.priceBandPct), String(i.makerFee), String(i.takerFee),
+          i.pricePrecision, i.qtyPrecision, String(i.priceBandBps), String(i.makerFee), String(i.takerFee),
           i.supportsIoc, i.supportsFok, i.orderTypes, i.liquidityTier,
         ],
       );
@@ -282,7 +282,7 @@ interface InstrumentRow {
   max_order_size: string;
   price_precision: number;
   qty_precision: number;
-  price_band_pct: string;
+  price_band_bps: string;
   maker_fee: string;
   taker_fee: string;
   supports_ioc: boolean;
@@ -291,7 +291,7 @@ interface InstrumentRow {
   liquidity_tier: string;
 }
 const INSTRUMENT_SELECT = `SELECT vs.venue, vs.venue_symbol, vs.canonical_symbol, vs.active, s.id AS symbol_id,
-  sp.min_tick, sp.min_lot, sp.lot_step, sp.max_order_size, sp.price_precision, sp.qty_precision, sp.price_band_pct,
+  sp.min_tick, sp.min_lot, sp.lot_step, sp.max_order_size, sp.price_precision, sp.qty_precision, sp.price_band_bps,
   sp.maker_fee, sp.taker_fee, sp.supports_ioc, sp.supports_fok, sp.order_types, sp.liquidity_tier
 FROM venue_symbols vs
 JOIN symbols s ON s.canonical_symbol = vs.canonical_symbol
@@ -313,7 +313,7 @@ function instrumentFromRow(r: InstrumentRow): InstrumentRecord {
     maxOrderSize: num(r.max_order_size),
     pricePrecision: r.price_precision,
     qtyPrecision: r.qty_precision,
-    priceBandPct: num(r.price_band_pct),
+    priceBandBps: num(r.price_band_bps),
     makerFee: num(r.maker_fee),
     takerFee: num(r.taker_fee),
     supportsIoc: r.supports_ioc,

@@ -73,7 +73,7 @@ export function toVenueSpec(v: VenueRecord, instruments: readonly InstrumentReco
           supportsIoc: i.supportsIoc,
           supportsFok: i.supportsFok,
           orderTypes: [...i.orderTypes],
-          priceBandPct: i.priceBandPct,
+          priceBandBps: i.priceBandBps,
           liquidityTier: i.liquidityTier,
           makerFee: i.makerFee,
           takerFee: i.takerFee,

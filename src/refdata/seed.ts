@@ -38,7 +38,8 @@ export interface SeedInstrument {
   maxOrderSize: number;
   pricePrecision: number;
   qtyPrecision: number;
-  priceBandPct: number;
+  /** Max deviation of a limit price from mid, basis points (500 = 5 %). */
+  priceBandBps: number;
   makerFee: number;
   takerFee: number;
   supportsIoc: boolean;
@@ -100,38 +101,38 @@ export const DEFAULT_SEED: RefDataSeed = {
     {
       venue: 'binance', venueSymbol: 'BTCUSDT', canonical: 'BTC-USDT', active: true,
       minTick: 0.01, minLot: 0.00001, lotStep: 0.00001, maxOrderSize: 9000, pricePrecision: 2, qtyPrecision: 5,
-      priceBandPct: 5, makerFee: 0.001, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
+      priceBandBps: 500, makerFee: 0.001, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
     {
       venue: 'binance', venueSymbol: 'ETHUSDT', canonical: 'ETH-USDT', active: true,
       minTick: 0.01, minLot: 0.0001, lotStep: 0.0001, maxOrderSize: 9000, pricePrecision: 2, qtyPrecision: 4,
-      priceBandPct: 5, makerFee: 0.001, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
+      priceBandBps: 500, makerFee: 0.001, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
     {
       venue: 'kraken', venueSymbol: 'BTC/USD', canonical: 'BTC-USD', active: true,
       minTick: 0.1, minLot: 0.0001, lotStep: 0.00000001, maxOrderSize: 1000, pricePrecision: 1, qtyPrecision: 8,
-      priceBandPct: 5, makerFee: 0.0025, takerFee: 0.004, supportsIoc: true, supportsFok: false, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
+      priceBandBps: 500, makerFee: 0.0025, takerFee: 0.004, supportsIoc: true, supportsFok: false, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
     {
       // Kraken's legacy (REST / WS v1) name of the same instrument.
       venue: 'kraken', venueSymbol: 'XBT/USD', canonical: 'BTC-USD', active: true,
       minTick: 0.1, minLot: 0.0001, lotStep: 0.00000001, maxOrderSize: 1000, pricePrecision: 1, qtyPrecision: 8,
-      priceBandPct: 5, makerFee: 0.0025, takerFee: 0.004, supportsIoc: true, supportsFok: false, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
+      priceBandBps: 500, makerFee: 0.0025, takerFee: 0.004, supportsIoc: true, supportsFok: false, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
     {
       venue: 'kraken', venueSymbol: 'ETH/USD', canonical: 'ETH-USD', active: true,
       minTick: 0.01, minLot: 0.002, lotStep: 0.00000001, maxOrderSize: 10000, pricePrecision: 2, qtyPrecision: 8,
-      priceBandPct: 5, makerFee: 0.0025, takerFee: 0.004, supportsIoc: true, supportsFok: false, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
+      priceBandBps: 500, makerFee: 0.0025, takerFee: 0.004, supportsIoc: true, supportsFok: false, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
     {
       venue: 'okx', venueSymbol: 'BTC-USDT', canonical: 'BTC-USDT', active: true,
       minTick: 0.1, minLot: 0.00001, lotStep: 0.00000001, maxOrderSize: 1000, pricePrecision: 1, qtyPrecision: 8,
-      priceBandPct: 5, makerFee: 0.0008, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
+      priceBandBps: 500, makerFee: 0.0008, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
     {
       venue: 'okx', venueSymbol: 'ETH-USDT', canonical: 'ETH-USDT', active: true,
       minTick: 0.01, minLot: 0.0001, lotStep: 0.000001, maxOrderSize: 10000, pricePrecision: 2, qtyPrecision: 6,
-      priceBandPct: 5, makerFee: 0.0008, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
+      priceBandBps: 500, makerFee: 0.0008, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
   ],
   marketDataBounds: MARKET_DATA_BOUNDS,

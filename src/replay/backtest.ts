@@ -146,7 +146,7 @@ export async function engineSignals(config: Config, ticks: readonly NormalizedTi
   }
 }
 
-function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxOrderSize: number; priceBandPct: number; makerFee: number; takerFee: number }, symbol: string): SymbolRules {
+function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxOrderSize: number; priceBandBps: number; makerFee: number; takerFee: number }, symbol: string): SymbolRules {
   const [base = 'BTC', quote = 'USDT'] = symbol.split('-');
   return {
     symbol,
@@ -156,7 +156,7 @@ function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxO
     lotStep: spec.lotStep,
     minQty: spec.minLot,
     maxQty: spec.maxOrderSize,
-    priceBandPct: spec.priceBandPct / 100,
+    priceBandBps: spec.priceBandBps,
     makerFee: spec.makerFee,
     takerFee: spec.takerFee,
   };

@@ -13,8 +13,12 @@
  * max_correlation refuses risk-increasing orders whose exposure would move with a held position's
  * (EWMA correlation of bar returns) and names those symbols in risk.limits.check_symbols, so that
  * executors send such orders to risk.check instead of approving them locally.
- * It is also the SPEC's
- * "fallback to static caps on compute degradation".
+ * VaR: bars of marks close on event time (tick timestamps), a symbol's volatility is trusted after
+ * minBars returns with fresh marks; the VaR limit is published in risk.limits (max_var, var, VaR per
+ * notional per trusted symbol) so that executors' local guards enforce it on every order. It is the
+ * SPEC's "fallback to static caps on compute degradation", made fail-closed: while VaR is degraded
+ * (a held symbol without trusted volatility, or stale marks) every static cap is tightened by
+ * degradedCapFraction, and VaR still gates the legs it can value.
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
@@ -37,6 +41,7 @@ import {
 } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { createLogger } from '../observability/logger.js';
+import { systemClock, type Clock } from '../clock/clock.js';
 import { DrawdownTracker, EwmaCorrelation, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
 
 export interface StaticLimitsConfig {
@@ -85,9 +90,23 @@ export interface VarLimitConfig {
   maxVar: number;
   /** RiskMetrics decay, e.g. 0.94. */
   lambda: number;
-  /** Return sampling interval of the marks (md.norm mids), ms. Default 1000. */
+  /** Bar length of the marks (md.norm mids), ms of event time (tick timestamps). Default 1000. */
   barMs?: number;
+  /** Returns a symbol needs before its volatility is trusted. Default MIN_VAR_BARS (20). */
+  minBars?: number;
+  /** A symbol whose latest mark is older than this (by the injected clock) is stale. Default 5000. */
+  staleMarkMs?: number;
+  /**
+   * While VaR is degraded (a held symbol without trusted volatility, or stale marks), every static
+   * cap is multiplied by this: fail closed, tightened, never removed. Default 0.5.
+   */
+  degradedCapFraction?: number;
 }
+
+/** Bar returns before a symbol's EWMA volatility is trusted (a first flat bar has σ = 0). */
+export const MIN_VAR_BARS = 20;
+export const DEFAULT_STALE_MARK_MS = 5_000;
+export const DEFAULT_DEGRADED_CAP_FRACTION = 0.5;
 
 /** SPEC risk.position_limits defaults (per_symbol 100k, portfolio 1M). */
 export const DEFAULT_STATIC_LIMITS: StaticLimitsConfig = {
@@ -96,14 +115,29 @@ export const DEFAULT_STATIC_LIMITS: StaticLimitsConfig = {
   maxOrderNotional: 50_000,
 };
 
+export interface RiskGatewayOptions {
+  /** Time source (replay: virtual time). Default: the system clock. */
+  clock?: Clock;
+  /** Start id published as risk.limits.epoch. Default: wall-clock ns at construction, unique per start. */
+  epoch?: bigint;
+}
+
 export class StaticRiskGateway {
   private version = 0n;
+  /** risk.limits are ordered by (epoch, version): a restart must supersede the previous process. */
+  readonly epoch: bigint;
+  private readonly clock: Clock;
   private readonly positions = new Map<string, { qty: number; px: number }>();
   private readonly subs: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private barTimer: NodeJS.Timeout | undefined;
-  /** Latest mid per symbol (any venue) and the mid at the previous bar. */
-  private readonly marks = new Map<string, { mid: number; prev: number }>();
+  /**
+   * Latest mid per symbol (any venue), its event time, the mid at the previous bar, and whether it
+   * ticked during the current bar (a silent symbol gets no return: a flat fake return would decay
+   * its volatility through a feed outage).
+   */
+  private readonly marks = new Map<string, { mid: number; prev: number; tsNs: bigint; ticked: boolean }>();
+  /** End of the current bar in event time (tick timestamps); undefined before the first timed mark. */
+  private barEndNs: bigint | undefined;
   private readonly vols = new Map<string, EwmaVolatility>();
   /** Pairwise EWMA correlation, key "A|B" with A < B, and how many joint returns fed it. */
   private readonly corrs = new Map<string, { c: EwmaCorrelation; n: number }>();
@@ -122,8 +156,13 @@ export class StaticRiskGateway {
     private readonly bus: Bus,
     private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
     private readonly ns: 'live' | 'replay' = 'live',
+    opts: RiskGatewayOptions = {},
   ) {
     this.equity = cfg.capital ?? 0;
+    this.clock = opts.clock ?? systemClock;
+    // The start id is an identity, not event time: always from the wall clock, so that a restarted
+    // replay gateway (virtual clock at the same start) still gets a new, higher epoch.
+    this.epoch = opts.epoch ?? systemClock.nowNs();
   }
 
   start(): void {
@@ -155,7 +194,7 @@ export class StaticRiskGateway {
       this.bus.subscribe(subjects.posPnl(this.ns), (m) => {
         try {
           const st = fromBinary(PortfolioStateSchema, m.data);
-          this.onEquity((this.cfg.capital ?? 0) + st.totalPnl, st.tsNs > 0n ? st.tsNs : BigInt(Date.now()) * 1_000_000n);
+          this.onEquity((this.cfg.capital ?? 0) + st.totalPnl, st.tsNs > 0n ? st.tsNs : this.clock.nowNs());
         } catch {
           // A malformed update is dropped; the next one carries the full state.
         }
@@ -187,14 +226,14 @@ export class StaticRiskGateway {
         this.bus.subscribe(patterns.mdNormAll(this.ns), (m) => {
           try {
             const t = fromBinary(TickSchema, m.data);
-            if (t.bid > 0 && t.ask > 0) this.onMark(t.symbol, (t.bid + t.ask) / 2);
+            // Event time: our receive stamp (the clock every venue shares), else the venue's.
+            const ts = t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs;
+            if (t.bid > 0 && t.ask > 0 && ts > 0n) this.onMark(t.symbol, (t.bid + t.ask) / 2, ts);
           } catch {
             // malformed tick: no mark from it
           }
         }),
       );
-      this.barTimer = setInterval(() => this.onBar(), this.cfg.var?.barMs ?? 1000);
-      this.barTimer.unref();
     }
     this.publishLimits();
     this.timer = setInterval(() => this.publishLimits(), this.cfg.publishIntervalMs ?? 250);
@@ -213,7 +252,7 @@ export class StaticRiskGateway {
       this.stats.stops++;
       const reason = `stop loss ${symbol}: ${(lossPct * 100).toFixed(2)}% >= ${(pct * 100).toFixed(2)}%`;
       this.log.warn({ symbol, lossPct, unrealized: l.unrealized }, 'stop loss: flattening');
-      const tsNs = BigInt(Date.now()) * 1_000_000n;
+      const tsNs = this.clock.nowNs();
       try {
         this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct })));
         this.bus.publish(
@@ -283,18 +322,41 @@ export class StaticRiskGateway {
     return this.reduceOnly;
   }
 
-  /** Latest mid of a symbol (VaR marks). */
-  onMark(symbol: string, mid: number): void {
+  /**
+   * Latest mid of a symbol (VaR marks) at event time `tsNs`. With a timestamp, bars close on event
+   * time: the first mark at or past the current bar's end closes it (before being applied), so a feed
+   * outage closes no bar and cannot decay VaR. Without one (callers closing bars themselves with
+   * onBar) the mark is stamped with the clock, for staleness only.
+   */
+  onMark(symbol: string, mid: number, tsNs?: bigint): void {
+    if (!(mid > 0) || !Number.isFinite(mid)) return;
+    if (tsNs !== undefined) {
+      const barNs = BigInt(Math.max(1, Math.round(this.cfg.var?.barMs ?? 1000))) * 1_000_000n;
+      if (this.barEndNs === undefined) this.barEndNs = (tsNs / barNs + 1n) * barNs;
+      else if (tsNs >= this.barEndNs) {
+        this.onBar();
+        this.barEndNs = (tsNs / barNs + 1n) * barNs;
+      }
+    }
+    const ts = tsNs ?? this.clock.nowNs();
     const m = this.marks.get(symbol);
-    if (m) m.mid = mid;
-    else this.marks.set(symbol, { mid, prev: Number.NaN });
+    if (m) {
+      m.mid = mid;
+      if (ts > m.tsNs) m.tsNs = ts;
+      m.ticked = true;
+    } else this.marks.set(symbol, { mid, prev: Number.NaN, tsNs: ts, ticked: true });
   }
 
-  /** Close one bar: log return since the previous bar feeds each symbol's EWMA variance. */
+  /**
+   * Close one bar: the log return since the symbol's previous bar feeds its EWMA variance. Symbols
+   * without a mark during the bar are skipped: their next return spans the gap.
+   */
   onBar(): void {
     const lambda = this.cfg.var?.lambda ?? 0.94;
     const returns: [string, number][] = [];
     for (const [symbol, m] of this.marks) {
+      if (!m.ticked) continue;
+      m.ticked = false;
       if (m.prev > 0) {
         let v = this.vols.get(symbol);
         if (!v) this.vols.set(symbol, (v = new EwmaVolatility(lambda)));
@@ -343,18 +405,56 @@ export class StaticRiskGateway {
     return out;
   }
 
+  /** Bar returns seen for a symbol's volatility. */
+  bars(symbol: string): number {
+    return this.vols.get(symbol)?.observations ?? 0;
+  }
+
+  /**
+   * Why a symbol's volatility cannot be used now, or undefined when it can: fewer than minBars
+   * returns (a first flat bar gives σ = 0, which would read as "no risk"), σ = 0, or a mark older
+   * than staleMarkMs by the injected clock.
+   */
+  untrusted(symbol: string): string | undefined {
+    const bad = this.unvalued(symbol);
+    if (bad !== undefined) return bad;
+    const m = this.marks.get(symbol);
+    const staleNs = BigInt(this.cfg.var?.staleMarkMs ?? DEFAULT_STALE_MARK_MS) * 1_000_000n;
+    if (!m || this.clock.nowNs() - m.tsNs > staleNs) return `${symbol}: stale marks`;
+    return undefined;
+  }
+
+  /** Why a symbol has no usable volatility at all (too few bars, σ = 0), or undefined. */
+  private unvalued(symbol: string): string | undefined {
+    const v = this.vols.get(symbol);
+    const min = this.cfg.var?.minBars ?? MIN_VAR_BARS;
+    if (!v || v.observations < min) return `${symbol}: ${v?.observations ?? 0} of ${min} bars`;
+    if (!(v.variance > 0)) return `${symbol}: no volatility`;
+    return undefined;
+  }
+
+  /** VaR per unit of notional (z·σ) of each symbol whose volatility is trusted. */
+  private varFactors(): { [symbol: string]: number } {
+    const z = varMultiplier(this.cfg.var?.confidence ?? 0.95);
+    const out: { [symbol: string]: number } = {};
+    for (const [sym, v] of this.vols) if (this.untrusted(sym) === undefined) out[sym] = z * v.sigma;
+    return out;
+  }
+
   /**
    * Portfolio VaR/CVaR over one bar: z·sqrt(Σ_i Σ_j s_i s_j ρ_ij) with s_i the signed exposure × σ_i
    * and ρ the EWMA correlations of bar returns (`diversified`); while some pair's correlation is not
    * yet trusted, the undiversified bound Σ|s_i|·z (perfect correlation), conservative for a limit.
-   * `degraded` when a held symbol has no volatility yet: the static caps alone then decide (SPEC
-   * "fallback to static caps on compute degradation").
+   * Legs without a volatility (too few bars, σ = 0) cannot be valued: the VaR covers the others.
+   * Legs with stale marks keep their last σ (still risk held). Either sets `degraded`, which
+   * tightens every static cap (fail closed); it never switches the VaR limit off for the book.
    */
-  varOf(extra?: { symbol: string; qty: number }): { var: number; cvar: number; gross: number; degraded: boolean; diversified: boolean } {
+  varOf(extra?: { symbol: string; qty: number }): { var: number; cvar: number; gross: number; degraded: boolean; degradedReason: string; diversified: boolean } {
     const conf = this.cfg.var?.confidence ?? 0.95;
     let sigmaExposure = 0;
     let gross = 0;
     let degraded = false;
+    const why: string[] = [];
     const qtys = new Map<string, number>();
     for (const [sym, p] of this.positions) qtys.set(sym, p.qty);
     if (extra) qtys.set(extra.symbol, (qtys.get(extra.symbol) ?? 0) + extra.qty);
@@ -366,8 +466,12 @@ export class StaticRiskGateway {
       const exposure = Math.abs(q * px);
       gross += exposure;
       const v = this.vols.get(sym);
-      if (!v || Number.isNaN(v.variance)) degraded = true;
-      else {
+      const bad = this.untrusted(sym);
+      if (bad !== undefined) {
+        degraded = true;
+        why.push(bad);
+      }
+      if (v && this.unvalued(sym) === undefined) {
         sigmaExposure += exposure * v.sigma;
         legs.push({ sym, s: Math.sign(q) * exposure * v.sigma });
       }
@@ -393,12 +497,11 @@ export class StaticRiskGateway {
         diversified = true;
       }
     }
-    return { var: sigmaP * varMultiplier(conf), cvar: sigmaP * cvarMultiplier(conf), gross, degraded, diversified };
+    return { var: sigmaP * varMultiplier(conf), cvar: sigmaP * cvarMultiplier(conf), gross, degraded, degradedReason: why.join('; '), diversified };
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.barTimer) clearInterval(this.barTimer);
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
   }
@@ -409,15 +512,30 @@ export class StaticRiskGateway {
     this.publishLimits();
   }
 
+  /** Multiplier of every static cap: degradedCapFraction while VaR is degraded, else 1. */
+  private capFactor(degraded: boolean): number {
+    return degraded ? (this.cfg.var?.degradedCapFraction ?? DEFAULT_DEGRADED_CAP_FRACTION) : 1;
+  }
+
   limits(): RiskLimits {
+    const v = this.cfg.var ? this.varOf() : undefined;
+    const f = this.capFactor(v?.degraded ?? false);
     return create(RiskLimitsSchema, {
+      epoch: this.epoch,
       version: this.version,
-      tsNs: BigInt(Date.now()) * 1_000_000n,
-      perSymbolNotional: this.perSymbolCap(),
-      portfolioNotional: this.cfg.portfolioNotional,
-      maxOrderNotional: this.cfg.maxOrderNotional,
+      tsNs: this.clock.nowNs(),
+      perSymbolNotional: this.perSymbolCap() * f,
+      portfolioNotional: this.cfg.portfolioNotional * f,
+      maxOrderNotional: this.cfg.maxOrderNotional * f,
+      maxVar: this.cfg.var?.maxVar ?? 0,
+      var: v?.var ?? 0,
+      varPerNotional: this.cfg.var ? this.varFactors() : {},
+      varDegraded: v?.degraded ?? false,
+      varDegradedReason: v?.degradedReason ?? '',
       tradingEnabled: this.cfg.tradingEnabled ?? true,
-      symbols: Object.entries(this.cfg.symbols ?? {}).map(([symbol, s]) => create(SymbolLimitSchema, { symbol, ...s })),
+      symbols: Object.entries(this.cfg.symbols ?? {}).map(([symbol, s]) =>
+        create(SymbolLimitSchema, { symbol, maxPosition: s.maxPosition * f, maxOrderSize: s.maxOrderSize * f }),
+      ),
       reduceOnly: this.reduceOnly !== undefined,
       reduceOnlyReason: this.reduceOnly ?? '',
       checkSymbols: this.checkSymbols(),
@@ -430,7 +548,7 @@ export class StaticRiskGateway {
       this.bus.publish(subjects.riskLimits(this.ns), toBinary(RiskLimitsSchema, this.limits()));
       const v = this.varOf();
       const status = create(RiskStatusSchema, {
-        tsNs: BigInt(Date.now()) * 1_000_000n,
+        tsNs: this.clock.nowNs(),
         var: v.var,
         cvar: v.cvar,
         drawdown: this.dd.current || 0,
@@ -449,27 +567,35 @@ export class StaticRiskGateway {
     const o = req.proposedOrder;
     if (!o) return this.reject(RejectReason.UNKNOWN, 'risk.check without proposed_order');
     if (!(this.cfg.tradingEnabled ?? true)) return this.reject(RejectReason.RISK_LIMIT, 'trading disabled');
-    const px = o.price > 0 ? o.price : (this.positions.get(o.symbol)?.px ?? 0);
+    // Valued at the worse of the limit and the mark: a SELL limit far under the market fills near
+    // the market, so its limit would understate the notional.
+    const px = Math.max(o.price, this.marks.get(o.symbol)?.mid ?? 0) || (this.positions.get(o.symbol)?.px ?? 0);
     if (!(px > 0)) return this.reject(RejectReason.RISK_LIMIT, 'no price to value the order');
     const sign = o.side === Side.SELL ? -1 : 1;
-    const cur = this.positions.get(o.symbol)?.qty ?? 0;
-    let gross = 0;
+    // The asker's orders in flight are exposure the positions do not show yet.
+    const inflightQty = Number.isFinite(req.inflightSymbolQty) ? req.inflightSymbolQty : 0;
+    const cur = (this.positions.get(o.symbol)?.qty ?? 0) + inflightQty;
+    let gross = Number.isFinite(req.inflightGrossNotional) ? Math.max(0, req.inflightGrossNotional) : 0;
     for (const p of this.positions.values()) gross += Math.abs(p.qty * p.px);
+    // VaR degraded now, or by this order (a symbol without trusted volatility): every static cap is
+    // tightened for it (fail closed).
+    const degraded = this.cfg.var !== undefined && (this.varOf().degraded || this.untrusted(o.symbol) !== undefined);
+    const f = this.capFactor(degraded);
     let allowed = o.size;
     const sym = this.cfg.symbols?.[o.symbol];
-    if (sym?.maxOrderSize) allowed = Math.min(allowed, sym.maxOrderSize);
-    if (this.cfg.maxOrderNotional > 0) allowed = Math.min(allowed, this.cfg.maxOrderNotional / px);
+    if (sym?.maxOrderSize) allowed = Math.min(allowed, sym.maxOrderSize * f);
+    if (this.cfg.maxOrderNotional > 0) allowed = Math.min(allowed, (this.cfg.maxOrderNotional * f) / px);
     const reduces = Math.abs(cur + sign * allowed) < Math.abs(cur);
     if (this.reduceOnly !== undefined && !reduces) return this.reject(RejectReason.RISK_LIMIT, `reduce-only: ${this.reduceOnly}`);
     if (!reduces) {
       const maxQty = Math.min(
-        sym?.maxPosition ? sym.maxPosition : Infinity,
-        this.perSymbolCap() > 0 ? this.perSymbolCap() / px : Infinity,
+        sym?.maxPosition ? sym.maxPosition * f : Infinity,
+        this.perSymbolCap() > 0 ? (this.perSymbolCap() * f) / px : Infinity,
       );
       // Room left in the order's direction before the symbol cap.
       const room = Math.max(0, maxQty - sign * cur);
       allowed = Math.min(allowed, room);
-      if (this.cfg.portfolioNotional > 0) allowed = Math.min(allowed, Math.max(0, (this.cfg.portfolioNotional - gross) / px));
+      if (this.cfg.portfolioNotional > 0) allowed = Math.min(allowed, Math.max(0, (this.cfg.portfolioNotional * f - gross) / px));
     }
     if (!(allowed > 0)) return this.reject(RejectReason.RISK_LIMIT, `no room for ${o.symbol} (position ${cur})`);
     if (!reduces) {
@@ -477,9 +603,15 @@ export class StaticRiskGateway {
       if (c) return this.reject(RejectReason.RISK_LIMIT, `correlation ${o.symbol}~${c.symbol} ${c.rho.toFixed(2)} > ${this.cfg.maxCorrelation}`);
     }
     if (this.cfg.var && !reduces) {
-      const after = this.varOf({ symbol: o.symbol, qty: sign * allowed });
-      if (!after.degraded && after.var > this.cfg.var.maxVar) {
-        return this.reject(RejectReason.RISK_LIMIT, `VaR ${after.var.toFixed(2)} would exceed ${this.cfg.var.maxVar}`);
+      // Always checked over the legs that can be valued, degraded or not. The asker's other orders
+      // in flight count at the highest trusted VaR per notional (an upper bound).
+      const after = this.varOf({ symbol: o.symbol, qty: inflightQty + sign * allowed });
+      let kMax = 0;
+      for (const k of Object.values(this.varFactors())) kMax = Math.max(kMax, k);
+      const otherInflight = Math.max(0, (Number.isFinite(req.inflightGrossNotional) ? req.inflightGrossNotional : 0) - Math.abs(inflightQty) * px);
+      const total = after.var + otherInflight * kMax;
+      if (total > this.cfg.var.maxVar) {
+        return this.reject(RejectReason.RISK_LIMIT, `VaR ${total.toFixed(2)} would exceed ${this.cfg.var.maxVar}`);
       }
     }
     this.stats.approved++;

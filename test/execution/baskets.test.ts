@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
-import { Side } from '../../src/contracts/index.js';
+import { RejectReason, Side } from '../../src/contracts/index.js';
 import { Executor } from '../../src/execution/executor.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
@@ -34,6 +34,19 @@ describe('order groups (baskets)', () => {
     { venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, limitPrice: 100.1 },
     { venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.3, limitPrice: 100.1 },
   ];
+
+  it('basket legs pass the risk guard: a leg over a limit never goes out (it used to bypass every risk check)', async () => {
+    risk.setLimits({ perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 20 });
+    const end = Date.now() + 2000;
+    while (ex.risk.current?.maxOrderNotional !== 20 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    const reasons: RejectReason[] = [];
+    ex.onReject((e) => reasons.push(e.reason));
+    const r = await ex.submitGroup('g-risk', 'BEST_EFFORT', legs); // leg 2: 0.3 × 100.1 ≈ 30 > 20
+    expect(reasons).toContain(RejectReason.RISK_LIMIT);
+    expect(r.legs).toHaveLength(1);
+    expect(r.outcome).toBe('ACCEPTED_PARTIAL');
+    expect([...ex.orders.values()].some((o) => o.size === 0.3)).toBe(false); // never created, never sent
+  });
 
   it('completes when every leg fills', async () => {
     const r = await ex.submitGroup('g-ok', 'ATOMIC', legs);

@@ -22,7 +22,7 @@ export const RULES = {
   lotStep: 0.0001,
   minQty: 0.0001,
   maxQty: 100,
-  priceBandPct: 0.05,
+  priceBandBps: 500,
   makerFee: 0.001,
   takerFee: 0.001,
 };
@@ -39,7 +39,7 @@ export function binanceSpec(policy = 'production'): VenueSpec {
         minLot: RULES.minQty,
         lotStep: RULES.lotStep,
         maxOrderSize: RULES.maxQty,
-        priceBandPct: RULES.priceBandPct,
+        priceBandBps: RULES.priceBandBps,
         makerFee: RULES.makerFee,
         takerFee: RULES.takerFee,
         venueSymbol: 'BTCUSDT',

@@ -24,7 +24,7 @@ function okxSpecOf() {
     venue: 'okx',
     hasPrivateWs: true,
     venuePolicy: 'production',
-    symbols: [create(SymbolSpecSchema, { symbol: 'BTC-USDT', minTick: 0.01, minLot: 0.0001, lotStep: 0.0001, maxOrderSize: 100, priceBandPct: 0.05, takerFee: 0.0005 })],
+    symbols: [create(SymbolSpecSchema, { symbol: 'BTC-USDT', minTick: 0.01, minLot: 0.0001, lotStep: 0.0001, maxOrderSize: 100, priceBandBps: 500, takerFee: 0.0005 })],
   });
 }
 

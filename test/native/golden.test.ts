@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LAYOUT, TickBatch, replay, type StrategyParams } from '../../src/native/index.js';
+import { defaultSessionParams } from '../../scripts/gen-golden.js';
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../golden');
 
@@ -82,6 +83,11 @@ for (const name of ['synthetic_ou', 'binance_btcusdt']) {
       expect(signals.length).toBeGreaterThan(3);
     });
 
+    it('sizes signals with the shipped config defaults (a toy capital hid that every size sat at the cap)', () => {
+      const d = defaultSessionParams();
+      for (const k of ['kelly_fraction', 'capital', 'max_size', 'min_size', 'min_confidence'] as const) expect(params[k], k).toBe(d[k]);
+    });
+
     it('reproduces every recorded feature row', () => {
       expect(result.features.length).toBe(features.length);
       const bad: string[] = [];
@@ -121,7 +127,7 @@ for (const name of ['synthetic_ou', 'binance_btcusdt']) {
         const conf = confZ * (Number.isNaN(vpin) ? 1 : 1 - vpin) * (0.5 + 0.5 * (z > 0 ? -ofiNorm : ofiNorm));
         expect(Number(row['confidence'])).toBeCloseTo(conf, 12);
         const fStar = ((Math.abs(mid - mu) * 0.5) * mid) / ((sigma * sigma * 0.75) / (2 * kappa));
-        const size = Math.min(params.max_size, (params.kelly_fraction * conf * fStar * params.capital) / mid);
+        const size = Math.min(params.max_size, (params.kelly_fraction * conf * Math.min(fStar, 1) * params.capital) / mid);
         expect(Number(row['size']) / size).toBeCloseTo(1, 10);
         expect(Number(row['min_fill_qty'])).toBeCloseTo(size * params.min_fill_ratio, 12);
         const urgency = Math.abs(z) >= params.z_high ? LAYOUT.kUrgencyHigh : conf < 0.5 ? LAYOUT.kUrgencyLow : LAYOUT.kUrgencyNormal;

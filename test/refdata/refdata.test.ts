@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRefData, validateSeed } from '../../src/refdata/memory.js';
@@ -115,6 +117,7 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
     expect(await migrate(pool)).toEqual([]);
     const r = await pool.query('SELECT name FROM schema_migrations');
     const files = fs.readdirSync(migrationsDir()).filter((f) => f.endsWith('.sql')).sort();
+    expect(files).toContain('002_price_band_bps.sql');
     expect(files).toContain('003_market_data_bounds.sql');
     expect(r.rows.map((x) => x.name).sort()).toEqual(files);
   });
@@ -146,7 +149,7 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
     await pool.query("INSERT INTO symbols (canonical_symbol, asset_class, base_currency, quote_currency, decimal_places) VALUES ('SOL-USDT', 'crypto', 'SOL', 'USDT', 2)");
     await pool.query("INSERT INTO venue_symbols VALUES ('okx', 'SOL-USDT', 'SOL-USDT', true)");
     await pool.query(
-      "INSERT INTO venue_symbol_specs VALUES ('okx', 'SOL-USDT', 0.01, 0.01, 0.000001, 50000, 2, 6, 5, 0.0008, 0.001, true, true, ARRAY['limit'], 'B')",
+      "INSERT INTO venue_symbol_specs VALUES ('okx', 'SOL-USDT', 0.01, 0.01, 0.000001, 50000, 2, 6, 500, 0.0008, 0.001, true, true, ARRAY['limit'], 'B')",
     );
     await pool.query("UPDATE venue_symbols SET active = false WHERE venue = 'kraken' AND venue_symbol = 'XBT/USD'");
     await pool.query("UPDATE venue_symbol_specs SET taker_fee = 0.0035 WHERE venue = 'kraken' AND venue_symbol = 'BTC/USD'");
@@ -159,9 +162,35 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
       expect(spec!.symbols.map((s) => s.venueSymbol)).toEqual(['BTC/USD', 'ETH/USD']);
       expect(spec!.symbols[0]!.takerFee).toBe(0.0035);
       const okx = await repo.venueSpec('okx');
-      expect(okx!.symbols.find((s) => s.venueSymbol === 'SOL-USDT')).toMatchObject({ liquidityTier: 'B', lotStep: 0.000001 });
+      expect(okx!.symbols.find((s) => s.venueSymbol === 'SOL-USDT')).toMatchObject({ liquidityTier: 'B', lotStep: 0.000001, priceBandBps: 500 });
     } finally {
       await repo.close();
+    }
+  });
+
+  it('migrates a database whose bands were stored in percent to basis points (5 → 500)', async () => {
+    const old = `${SCHEMA}_pct`;
+    const p = new pg.Pool({ connectionString: PG_URL, options: `-c search_path=${old}` });
+    const only001 = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-mig-'));
+    try {
+      await p.query(`CREATE SCHEMA ${old}`);
+      fs.copyFileSync(path.join(migrationsDir(), '001_schema.sql'), path.join(only001, '001_schema.sql'));
+      await migrate(p, only001);
+      await p.query("INSERT INTO symbols (id, canonical_symbol, asset_class, base_currency, quote_currency, decimal_places) VALUES (1, 'BTC-USDT', 'crypto', 'BTC', 'USDT', 2)");
+      await p.query("INSERT INTO venues VALUES ('binance', 1, true, 'production', 50, 6000, ARRAY['GTC'])");
+      await p.query("INSERT INTO venue_symbols VALUES ('binance', 'BTCUSDT', 'BTC-USDT', true)");
+      await p.query("INSERT INTO venue_symbol_specs VALUES ('binance', 'BTCUSDT', 0.01, 0.00001, 0.00001, 9000, 2, 5, 5, 0.001, 0.001, true, true, ARRAY['limit'], 'A')");
+      const repo = await PostgresRefData.connect({ url: PG_URL, schema: old });
+      try {
+        expect((await repo.venueSpec('binance'))!.symbols[0]!.priceBandBps).toBe(500);
+      } finally {
+        await repo.close();
+      }
+      await expect(p.query("UPDATE venue_symbol_specs SET price_band_bps = 20000")).rejects.toThrow(/check constraint/);
+    } finally {
+      await p.query(`DROP SCHEMA IF EXISTS ${old} CASCADE`);
+      await p.end();
+      fs.rmSync(only001, { recursive: true, force: true });
     }
   });
 });

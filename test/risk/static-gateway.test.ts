@@ -79,7 +79,8 @@ describe('EWMA VaR limit', () => {
       perSymbolNotional: 1e9,
       portfolioNotional: 1e9,
       maxOrderNotional: 1e9,
-      var: { confidence: 0.95, maxVar: 100, lambda: 0.9, barMs: 3_600_000 },
+      // Three bars only: trust the volatility from two returns (the default needs MIN_VAR_BARS).
+      var: { confidence: 0.95, maxVar: 100, lambda: 0.9, barMs: 3_600_000, minBars: 2 },
     });
     gw.start();
     // Bars: 100 → 101 → 103.02 gives log returns r1 = ln(1.01), r2 = ln(1.02).
@@ -309,7 +310,7 @@ describe('correlation limit', () => {
 
 describe('diversified VaR', () => {
   it('uses the EWMA correlations once trusted: a hedged book has less VaR than the undiversified bound', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94 } });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94, minBars: 5 } });
     gw.start();
     bus.publish(subjects.posCurrent(), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [

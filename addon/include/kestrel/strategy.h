@@ -63,6 +63,8 @@ class ReferenceStrategy final : public Strategy {
   void on_quote(SymbolState& s, const TickEntry& t) noexcept;
   void on_trade(SymbolState& s, const TickEntry& t) noexcept;
   void close_bar(SymbolState& s) noexcept;
+  // Records `count` completed buckets of imbalance `oi` and refreshes VPIN.
+  void push_bucket(SymbolState& s, double oi, double count) noexcept;
   void evaluate(SymbolState& s, const TickView& tick, SignalSink& sink) noexcept;
 
   StrategyParams p_;

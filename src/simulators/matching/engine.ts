@@ -31,8 +31,8 @@ export interface SymbolRules {
   readonly lotStep: number;
   readonly minQty: number;
   readonly maxQty: number;
-  /** Max deviation of a limit price from mid, as a fraction (0.05 = 5 %). 0 disables. */
-  readonly priceBandPct: number;
+  /** Max deviation of a limit price from mid, basis points (500 = 5 %). 0 disables. */
+  readonly priceBandBps: number;
   readonly makerFee: number;
   readonly takerFee: number;
 }
@@ -293,10 +293,10 @@ export class MatchingEngine {
         throw new EngineReject('PRICE_PRECISION', `price ${req.price} not a multiple of ${r.tickSize}`);
       const bid = book?.bids[0]?.[0];
       const ask = book?.asks[0]?.[0];
-      if (r.priceBandPct > 0 && bid !== undefined && ask !== undefined) {
+      if (r.priceBandBps > 0 && bid !== undefined && ask !== undefined) {
         const mid = (bid + ask) / 2;
-        if (Math.abs(req.price - mid) > mid * r.priceBandPct)
-          throw new EngineReject('PRICE_BAND', `price ${req.price} outside ${r.priceBandPct * 100}% band around ${mid}`);
+        if (Math.abs(req.price - mid) > (mid * r.priceBandBps) / 1e4)
+          throw new EngineReject('PRICE_BAND', `price ${req.price} outside ${r.priceBandBps} bps band around ${mid}`);
       }
     }
     return r;

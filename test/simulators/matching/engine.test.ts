@@ -17,7 +17,7 @@ const BTC: SymbolRules = {
   lotStep: 0.00001,
   minQty: 0.0001,
   maxQty: 100,
-  priceBandPct: 0.05,
+  priceBandBps: 500,
   makerFee: 0.0008,
   takerFee: 0.001,
 };

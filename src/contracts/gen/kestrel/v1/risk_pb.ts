@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/risk.proto.
  */
 export const file_kestrel_v1_risk: GenFile = /*@__PURE__*/
-  fileDesc("ChVrZXN0cmVsL3YxL3Jpc2sucHJvdG8SCmtlc3RyZWwudjEiiQEKEFJpc2tDaGVja1JlcXVlc3QSIgoGc2lnbmFsGAEgASgLMhIua2VzdHJlbC52MS5TaWduYWwSDQoFdmVudWUYAiABKAkSMAoOcHJvcG9zZWRfb3JkZXIYAyABKAsyGC5rZXN0cmVsLnYxLk9yZGVyUmVxdWVzdBIQCgh0cmFjZV9pZBgEIAEoCSJ9ChFSaXNrQ2hlY2tSZXNwb25zZRIQCghhcHByb3ZlZBgBIAEoCBIVCg1hZGp1c3RlZF9zaXplGAIgASgBEhUKDXJlamVjdF9yZWFzb24YAyABKAkSKAoGcmVhc29uGAQgASgOMhgua2VzdHJlbC52MS5SZWplY3RSZWFzb24iSwoLU3ltYm9sTGltaXQSDgoGc3ltYm9sGAEgASgJEhQKDG1heF9wb3NpdGlvbhgCIAEoARIWCg5tYXhfb3JkZXJfc2l6ZRgDIAEoASKMAgoKUmlza0xpbWl0cxIPCgd2ZXJzaW9uGAEgASgEEg0KBXRzX25zGAIgASgDEhsKE3Blcl9zeW1ib2xfbm90aW9uYWwYAyABKAESGgoScG9ydGZvbGlvX25vdGlvbmFsGAQgASgBEhoKEm1heF9vcmRlcl9ub3Rpb25hbBgFIAEoARIoCgdzeW1ib2xzGAYgAygLMhcua2VzdHJlbC52MS5TeW1ib2xMaW1pdBIXCg90cmFkaW5nX2VuYWJsZWQYByABKAgSEwoLcmVkdWNlX29ubHkYCCABKAgSGgoScmVkdWNlX29ubHlfcmVhc29uGAkgASgJEhUKDWNoZWNrX3N5bWJvbHMYCiADKAkicgoKUmlza1N0YXR1cxINCgV0c19ucxgBIAEoAxILCgN2YXIYAiABKAESDAoEY3ZhchgDIAEoARIQCghkcmF3ZG93bhgEIAEoARIWCg5ncm9zc19leHBvc3VyZRgFIAEoARIQCghkZWdyYWRlZBgGIAEoCCJcCgpSaXNrQnJlYWNoEg0KBXRzX25zGAEgASgDEg0KBWxpbWl0GAIgASgJEg4KBnN5bWJvbBgDIAEoCRINCgV2YWx1ZRgEIAEoARIRCgl0aHJlc2hvbGQYBSABKAFiBnByb3RvMw", [file_kestrel_v1_errors, file_kestrel_v1_order, file_kestrel_v1_signal]);
+  fileDesc("ChVrZXN0cmVsL3YxL3Jpc2sucHJvdG8SCmtlc3RyZWwudjEixwEKEFJpc2tDaGVja1JlcXVlc3QSIgoGc2lnbmFsGAEgASgLMhIua2VzdHJlbC52MS5TaWduYWwSDQoFdmVudWUYAiABKAkSMAoOcHJvcG9zZWRfb3JkZXIYAyABKAsyGC5rZXN0cmVsLnYxLk9yZGVyUmVxdWVzdBIQCgh0cmFjZV9pZBgEIAEoCRIfChdpbmZsaWdodF9ncm9zc19ub3Rpb25hbBgFIAEoARIbChNpbmZsaWdodF9zeW1ib2xfcXR5GAYgASgBIn0KEVJpc2tDaGVja1Jlc3BvbnNlEhAKCGFwcHJvdmVkGAEgASgIEhUKDWFkanVzdGVkX3NpemUYAiABKAESFQoNcmVqZWN0X3JlYXNvbhgDIAEoCRIoCgZyZWFzb24YBCABKA4yGC5rZXN0cmVsLnYxLlJlamVjdFJlYXNvbiJLCgtTeW1ib2xMaW1pdBIOCgZzeW1ib2wYASABKAkSFAoMbWF4X3Bvc2l0aW9uGAIgASgBEhYKDm1heF9vcmRlcl9zaXplGAMgASgBIukDCgpSaXNrTGltaXRzEg8KB3ZlcnNpb24YASABKAQSDQoFdHNfbnMYAiABKAMSGwoTcGVyX3N5bWJvbF9ub3Rpb25hbBgDIAEoARIaChJwb3J0Zm9saW9fbm90aW9uYWwYBCABKAESGgoSbWF4X29yZGVyX25vdGlvbmFsGAUgASgBEigKB3N5bWJvbHMYBiADKAsyFy5rZXN0cmVsLnYxLlN5bWJvbExpbWl0EhcKD3RyYWRpbmdfZW5hYmxlZBgHIAEoCBITCgtyZWR1Y2Vfb25seRgIIAEoCBIaChJyZWR1Y2Vfb25seV9yZWFzb24YCSABKAkSFQoNY2hlY2tfc3ltYm9scxgKIAMoCRINCgVlcG9jaBgLIAEoBBIPCgdtYXhfdmFyGAwgASgBEgsKA3ZhchgNIAEoARJEChB2YXJfcGVyX25vdGlvbmFsGA4gAygLMioua2VzdHJlbC52MS5SaXNrTGltaXRzLlZhclBlck5vdGlvbmFsRW50cnkSFAoMdmFyX2RlZ3JhZGVkGA8gASgIEhsKE3Zhcl9kZWdyYWRlZF9yZWFzb24YECABKAkaNQoTVmFyUGVyTm90aW9uYWxFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBInIKClJpc2tTdGF0dXMSDQoFdHNfbnMYASABKAMSCwoDdmFyGAIgASgBEgwKBGN2YXIYAyABKAESEAoIZHJhd2Rvd24YBCABKAESFgoOZ3Jvc3NfZXhwb3N1cmUYBSABKAESEAoIZGVncmFkZWQYBiABKAgiXAoKUmlza0JyZWFjaBINCgV0c19ucxgBIAEoAxINCgVsaW1pdBgCIAEoCRIOCgZzeW1ib2wYAyABKAkSDQoFdmFsdWUYBCABKAESEQoJdGhyZXNob2xkGAUgASgBYgZwcm90bzM", [file_kestrel_v1_errors, file_kestrel_v1_order, file_kestrel_v1_signal]);
 
 /**
  * risk.check request (boundary cases only; 10 ms timeout, reject on timeout).
@@ -43,6 +43,20 @@ export type RiskCheckRequest = Message<"kestrel.v1.RiskCheckRequest"> & {
    * @generated from field: string trace_id = 4;
    */
   traceId: string;
+
+  /**
+   * The asking executor's orders in flight (sent, not yet filled or finished), which the positions
+   * on pos.current do not show yet: gross notional of all of them, and the signed quantity in the
+   * order's symbol. The gateway's caps count them.
+   *
+   * @generated from field: double inflight_gross_notional = 5;
+   */
+  inflightGrossNotional: number;
+
+  /**
+   * @generated from field: double inflight_symbol_qty = 6;
+   */
+  inflightSymbolQty: number;
 };
 
 /**
@@ -172,6 +186,50 @@ export type RiskLimits = Message<"kestrel.v1.RiskLimits"> & {
    * @generated from field: repeated string check_symbols = 10;
    */
   checkSymbols: string[];
+
+  /**
+   * Start id of the publishing gateway process. Limits are ordered by (epoch, version): a restarted
+   * gateway (new epoch, version from 1 again) supersedes its predecessor.
+   *
+   * @generated from field: uint64 epoch = 11;
+   */
+  epoch: bigint;
+
+  /**
+   * VaR limit (quote currency, one bar) and the portfolio VaR of the current positions; the local
+   * guard refuses a risk-increasing order whose VaR, with the executor's orders in flight, would
+   * exceed max_var. 0 = no VaR limit configured.
+   *
+   * @generated from field: double max_var = 12;
+   */
+  maxVar: number;
+
+  /**
+   * @generated from field: double var = 13;
+   */
+  var: number;
+
+  /**
+   * VaR per unit of quote notional (z * sigma) of each symbol whose volatility is trusted (enough
+   * bars, fresh marks). A symbol missing here has no trusted volatility: risk-increasing orders in it
+   * go to risk.check, where the degraded (tightened) caps apply.
+   *
+   * @generated from field: map<string, double> var_per_notional = 14;
+   */
+  varPerNotional: { [key: string]: number };
+
+  /**
+   * VaR inputs are degraded (a held symbol without trusted volatility, or stale marks): the
+   * notional caps above are already tightened (fail closed), never removed.
+   *
+   * @generated from field: bool var_degraded = 15;
+   */
+  varDegraded: boolean;
+
+  /**
+   * @generated from field: string var_degraded_reason = 16;
+   */
+  varDegradedReason: string;
 };
 
 /**

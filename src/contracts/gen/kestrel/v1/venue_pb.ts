@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/venue.proto.
  */
 export const file_kestrel_v1_venue: GenFile = /*@__PURE__*/
-  fileDesc("ChZrZXN0cmVsL3YxL3ZlbnVlLnByb3RvEgprZXN0cmVsLnYxIpYCCgpTeW1ib2xTcGVjEg4KBnN5bWJvbBgBIAEoCRIQCghtaW5fdGljaxgCIAEoARIPCgdtaW5fbG90GAMgASgBEhAKCGxvdF9zdGVwGAQgASgBEhYKDm1heF9vcmRlcl9zaXplGAUgASgBEhQKDHN1cHBvcnRzX2lvYxgGIAEoCBIUCgxzdXBwb3J0c19mb2sYByABKAgSEwoLb3JkZXJfdHlwZXMYCCADKAkSFgoOcHJpY2VfYmFuZF9wY3QYCSABKAESFgoObGlxdWlkaXR5X3RpZXIYCiABKAkSEQoJbWFrZXJfZmVlGAsgASgBEhEKCXRha2VyX2ZlZRgMIAEoARIUCgx2ZW51ZV9zeW1ib2wYDSABKAkiRAoKUmF0ZUxpbWl0cxIZChFvcmRlcnNfcGVyX3NlY29uZBgBIAEoDRIbChNyZXF1ZXN0c19wZXJfbWludXRlGAIgASgNIrUBCglWZW51ZVNwZWMSDQoFdmVudWUYASABKAkSJwoHc3ltYm9scxgCIAMoCzIWLmtlc3RyZWwudjEuU3ltYm9sU3BlYxIrCgtyYXRlX2xpbWl0cxgDIAEoCzIWLmtlc3RyZWwudjEuUmF0ZUxpbWl0cxIWCg5oYXNfcHJpdmF0ZV93cxgEIAEoCBIVCg1zdXBwb3J0ZWRfdGlmGAUgAygJEhQKDHZlbnVlX3BvbGljeRgGIAEoCSKKAQoJQXBpSGVhbHRoEhsKE3JlcXVlc3RzX3Blcl9zZWNvbmQYASABKA0SHAoUcmF0ZV9saW1pdF9yZW1haW5pbmcYAiABKA0SFgoOaHR0cF80MjlfY291bnQYAyABKA0SEgoKZXJyb3JfcmF0ZRgEIAEoARIWCg5hdmdfbGF0ZW5jeV9tcxgFIAEoASJ1Cg9XZWJTb2NrZXRIZWFsdGgSEQoJY29ubmVjdGVkGAEgASgIEhcKD3JlY29ubmVjdF9jb3VudBgCIAEoDRIZChFsYXN0X2hlYXJ0YmVhdF9ucxgDIAEoAxIbChNtZXNzYWdlc19wZXJfc2Vjb25kGAQgASgNIs4BCgtWZW51ZUhlYWx0aBINCgV2ZW51ZRgBIAEoCRINCgV0c19ucxgCIAEoAxIiCgNhcGkYAyABKAsyFS5rZXN0cmVsLnYxLkFwaUhlYWx0aBIuCglwdWJsaWNfd3MYBCABKAsyGy5rZXN0cmVsLnYxLldlYlNvY2tldEhlYWx0aBIvCgpwcml2YXRlX3dzGAUgASgLMhsua2VzdHJlbC52MS5XZWJTb2NrZXRIZWFsdGgSHAoUY2lyY3VpdF9icmVha2VyX29wZW4YBiABKAhiBnByb3RvMw");
+  fileDesc("ChZrZXN0cmVsL3YxL3ZlbnVlLnByb3RvEgprZXN0cmVsLnYxIqwCCgpTeW1ib2xTcGVjEg4KBnN5bWJvbBgBIAEoCRIQCghtaW5fdGljaxgCIAEoARIPCgdtaW5fbG90GAMgASgBEhAKCGxvdF9zdGVwGAQgASgBEhYKDm1heF9vcmRlcl9zaXplGAUgASgBEhQKDHN1cHBvcnRzX2lvYxgGIAEoCBIUCgxzdXBwb3J0c19mb2sYByABKAgSEwoLb3JkZXJfdHlwZXMYCCADKAkSFgoObGlxdWlkaXR5X3RpZXIYCiABKAkSEQoJbWFrZXJfZmVlGAsgASgBEhEKCXRha2VyX2ZlZRgMIAEoARIUCgx2ZW51ZV9zeW1ib2wYDSABKAkSFgoOcHJpY2VfYmFuZF9icHMYDiABKAFKBAgJEApSDnByaWNlX2JhbmRfcGN0IkQKClJhdGVMaW1pdHMSGQoRb3JkZXJzX3Blcl9zZWNvbmQYASABKA0SGwoTcmVxdWVzdHNfcGVyX21pbnV0ZRgCIAEoDSK1AQoJVmVudWVTcGVjEg0KBXZlbnVlGAEgASgJEicKB3N5bWJvbHMYAiADKAsyFi5rZXN0cmVsLnYxLlN5bWJvbFNwZWMSKwoLcmF0ZV9saW1pdHMYAyABKAsyFi5rZXN0cmVsLnYxLlJhdGVMaW1pdHMSFgoOaGFzX3ByaXZhdGVfd3MYBCABKAgSFQoNc3VwcG9ydGVkX3RpZhgFIAMoCRIUCgx2ZW51ZV9wb2xpY3kYBiABKAkiigEKCUFwaUhlYWx0aBIbChNyZXF1ZXN0c19wZXJfc2Vjb25kGAEgASgNEhwKFHJhdGVfbGltaXRfcmVtYWluaW5nGAIgASgNEhYKDmh0dHBfNDI5X2NvdW50GAMgASgNEhIKCmVycm9yX3JhdGUYBCABKAESFgoOYXZnX2xhdGVuY3lfbXMYBSABKAEidQoPV2ViU29ja2V0SGVhbHRoEhEKCWNvbm5lY3RlZBgBIAEoCBIXCg9yZWNvbm5lY3RfY291bnQYAiABKA0SGQoRbGFzdF9oZWFydGJlYXRfbnMYAyABKAMSGwoTbWVzc2FnZXNfcGVyX3NlY29uZBgEIAEoDSLOAQoLVmVudWVIZWFsdGgSDQoFdmVudWUYASABKAkSDQoFdHNfbnMYAiABKAMSIgoDYXBpGAMgASgLMhUua2VzdHJlbC52MS5BcGlIZWFsdGgSLgoJcHVibGljX3dzGAQgASgLMhsua2VzdHJlbC52MS5XZWJTb2NrZXRIZWFsdGgSLwoKcHJpdmF0ZV93cxgFIAEoCzIbLmtlc3RyZWwudjEuV2ViU29ja2V0SGVhbHRoEhwKFGNpcmN1aXRfYnJlYWtlcl9vcGVuGAYgASgIYgZwcm90bzM");
 
 /**
  * @generated from message kestrel.v1.SymbolSpec
@@ -57,13 +57,6 @@ export type SymbolSpec = Message<"kestrel.v1.SymbolSpec"> & {
   orderTypes: string[];
 
   /**
-   * max deviation from mid
-   *
-   * @generated from field: double price_band_pct = 9;
-   */
-  priceBandPct: number;
-
-  /**
    * "A", "B", "C"
    *
    * @generated from field: string liquidity_tier = 10;
@@ -84,6 +77,13 @@ export type SymbolSpec = Message<"kestrel.v1.SymbolSpec"> & {
    * @generated from field: string venue_symbol = 13;
    */
   venueSymbol: string;
+
+  /**
+   * Max deviation of a limit price from mid, basis points (500 = 5 %). 0 = no band.
+   *
+   * @generated from field: double price_band_bps = 14;
+   */
+  priceBandBps: number;
 };
 
 /**
