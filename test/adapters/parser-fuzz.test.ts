@@ -2,7 +2,9 @@
  * Property tests for every venue parser: truncated, type-mutated and garbage messages derived from the
  * real captures are fed to adapters holding a synced real book. Each must be rejected with a typed
  * VenueParseError (counted, reported as a `parse` event), never throw out of the adapter, never emit a
- * tick, and leave the book exactly as it was.
+ * tick, and leave the book exactly as it was. Truncations mostly die in JSON.parse; the inputs that
+ * parse and are still wrong (replays, reorders, stale ids, NaN-ish numbers, off-by-one-tick prices,
+ * crossed books with valid checksums) are in semantic-fuzz.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinanceAdapter } from '../../src/adapters/binance/binance-adapter.js';
