@@ -69,6 +69,16 @@ const commands: Record<string, Command> = {
       return 0;
     },
   },
+  wal: {
+    summary: 'inspect or salvage an executor WAL: wal check|salvage --wal-dir DIR [--backup DIR] [--json]',
+    flags: [
+      { name: 'wal-dir', kind: 'string', metavar: 'DIR', help: 'the executor WAL directory (executor.walDir)' },
+      { name: 'backup', kind: 'string', metavar: 'DIR', help: 'salvage: where the original is copied first (default DIR.corrupt-<time>)' },
+      { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
+      { name: 'help', kind: 'boolean', help: 'show help for this command' },
+    ],
+    run: (flags, positionals) => runWal(flags, positionals),
+  },
   version: {
     summary: 'print the version',
     flags: [],
@@ -162,6 +172,30 @@ function formatBacktest(r: BacktestReport): string {
     `  wall time      ${f(r.wallMs / 1000)} s`,
     '',
   ].join('\n');
+}
+
+/** `kestrel wal check` exits 1 when the executor would refuse the WAL; `salvage` repairs it after a backup. */
+async function runWal(flags: FlagValues, positionals: string[]): Promise<number> {
+  const sub = positionals[0] ?? 'check';
+  if (sub !== 'check' && sub !== 'salvage') throw new UsageError(`unknown wal subcommand '${sub}' (use check or salvage)`);
+  if (typeof flags['wal-dir'] !== 'string') throw new UsageError('wal needs --wal-dir DIR');
+  const tools = await import('../execution/wal/tools.js');
+  const dir = flags['wal-dir'];
+  if (sub === 'check') {
+    const c = tools.checkWal(dir);
+    process.stdout.write(flags.json ? `${JSON.stringify(c)}\n` : tools.formatCheck(c));
+    return c.ok ? 0 : 1;
+  }
+  const r = tools.salvageWal(dir, typeof flags.backup === 'string' ? { backupDir: flags.backup } : {});
+  if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else if (!r.backupDir) process.stdout.write(`${tools.formatCheck(r.check)}nothing to salvage\n`);
+  else {
+    process.stdout.write(
+      `${tools.formatCheck(r.check)}original copied to ${r.backupDir}\nrewrote ${r.rewritten.join(', ')}: ${r.droppedBytes} damaged byte(s) dropped, every valid record kept\n` +
+        'records in the damaged ranges are lost: after the restart, reconcile positions against the venue balances\n',
+    );
+  }
+  return 0;
 }
 
 /** Services that run as separate processes over NATS when a deployment outgrows one process. */

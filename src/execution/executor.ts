@@ -45,6 +45,7 @@ import { SmartOrderRouter, type Allocation } from './router.js';
 import { nowNs, type ExecSignal, type MarketSnapshotSource, type SignalSource } from './types.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
+import { loadOrCreateInstanceId } from './instance-id.js';
 import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
 
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
@@ -72,6 +73,11 @@ export interface ExecutorConfig {
   walRotationBytes?: number;
   walRetentionMs?: number;
   clientIdPrefix?: string;
+  /**
+   * 4 lowercase base36 characters carried in every client id (recovery touches only orders that
+   * carry it). Default: created at the first start and kept in walDir/instance-id.
+   */
+  instanceId?: string;
   nonceBlock?: number;
   minConfidence?: number;
   /** Used when a signal carries ttl_ms = 0. */
@@ -178,8 +184,10 @@ export class Executor {
   readonly book: PositionBook;
   readonly orders: Map<string, OrderRecord>;
   readonly truncatedBytes: number;
+  /** Carried in every client id this executor creates (see instance-id.ts). */
+  readonly instanceId: string;
   private readonly log: Logger;
-  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'rateLimits'>> & {
+  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'rateLimits' | 'instanceId'>> & {
     concurrency: ConcurrencyConfig;
   };
   private readonly enabled: Set<string>;
@@ -218,7 +226,7 @@ export class Executor {
   private readonly staleNs: bigint;
   /** Reject counts by reason (also the metrics source). */
   readonly rejects = new Map<RejectReason, number>();
-  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0 };
+  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0, inDoubtResolved: 0 };
 
   constructor(
     private readonly deps: ExecutorDeps,
@@ -262,7 +270,8 @@ export class Executor {
     this.truncatedBytes = opened.truncatedBytes;
     this.orders = this.journal.state.orders;
     this.book = this.journal.state.book;
-    this.nonces = new NonceManager(this.journal, { blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix });
+    this.instanceId = loadOrCreateInstanceId(config.walDir, config.instanceId);
+    this.nonces = new NonceManager(this.journal, { blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix, instanceId: this.instanceId });
     this.precision = new PrecisionGuard(deps.venues, this.staleNs, this.cfg.defaultSlippageBps);
     this.router = new SmartOrderRouter(this.precision, deps.market);
     this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
@@ -817,6 +826,14 @@ export class Executor {
       return;
     }
     const b = this.breakers.get(o.venue);
+    if (ack.status === OrderStatus.ORDER_STATUS_UNSPECIFIED) {
+      // The gateway could not tell whether the venue took the order (transport failure after the
+      // send): a venue fault for the breaker, and the order stays in doubt until the venue is asked.
+      b.onFailure();
+      this.log.warn({ clientId: o.clientId, detail: ack.rejectDetail }, 'order outcome unknown; in doubt');
+      this.markInDoubt(o, true);
+      return;
+    }
     if (ack.status === OrderStatus.REJECTED && isVenueFault(ack.rejectReason)) b.onFailure();
     else b.onSuccess();
     if (!ack.clientId) {
@@ -839,17 +856,25 @@ export class Executor {
     this.markInDoubt(o);
   }
 
-  private markInDoubt(o: OrderRecord): void {
+  /**
+   * The send's outcome is unknown: keep the order (and its slot) and ask the venue by client id on
+   * a timer until it answers. `breakerCounted`: the caller already recorded the venue fault.
+   */
+  private markInDoubt(o: OrderRecord, breakerCounted = false): void {
     if (isTerminal(o.state) || o.state === OrderState.ACKED || o.state === OrderState.PARTIAL) return;
+    if (o.inDoubt) return; // already has its resolution timer
     o.inDoubt = true;
     this.counters.inDoubt++;
-    this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
+    this.later(this.cfg.inDoubtCheckMs, () => {
+      // Still no venue answer after the grace period: now it counts against the venue.
+      if (o.inDoubt && !breakerCounted) this.breakers.get(o.venue).onFailure();
+      void this.resolveInDoubt(o);
+    });
   }
 
   /** Ask the venue about an order we have no answer for; never resend. */
   private async resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
     if (!o.inDoubt || this.closed) return o.inDoubt ? 'unresolved' : 'adopted';
-    this.breakers.get(o.venue).onFailure();
     const recon = this.deps.recon?.[o.venue];
     if (!recon) {
       // No private channel to ask: keep waiting for the ack stream, check again later.
@@ -868,8 +893,15 @@ export class Executor {
     if (st) {
       if (!st.clientId) st.clientId = o.clientId;
       this.applyAck(st);
+      if (o.inDoubt) {
+        // The venue's answer said nothing definite (unspecified status): ask again later.
+        this.later(this.cfg.inDoubtCheckMs * 4, () => void this.resolveInDoubt(o));
+        return 'unresolved';
+      }
+      this.counters.inDoubtResolved++;
       return 'adopted';
     }
+    this.counters.inDoubtResolved++;
     this.finishLocal(o, RejectReason.UNKNOWN, 'venue never received the order');
     this.counters.failed++;
     return 'failed';
@@ -1030,7 +1062,8 @@ export class Executor {
    * every open or unacknowledged order from the WAL is looked up at the venue by client id; found →
    * adopted with the venue's state (fills applied once, cumulatively); not found → FAILED, never
    * resent (its signal's TTL is long gone, and a resend could duplicate a request still in flight).
-   * Venue open orders carrying our client-id prefix that the WAL does not know are cancelled.
+   * Venue open orders carrying our client-id prefix and instance id that the WAL does not know are
+   * cancelled; another executor's orders (another instance id) are never touched.
    */
   async recover(): Promise<RecoveryReport> {
     const report: RecoveryReport = {
@@ -1050,6 +1083,8 @@ export class Executor {
       if (!recon) {
         o.inDoubt = true;
         report.unresolved++;
+        // No private channel yet: the ack stream may still settle it; the timer keeps asking.
+        this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
         continue;
       }
       let st: OrderAck | undefined;
@@ -1066,7 +1101,11 @@ export class Executor {
         if (!st.clientId) st.clientId = o.clientId;
         o.inDoubt = false;
         this.applyAck(st);
-        report.adopted++;
+        if (st.status === OrderStatus.ORDER_STATUS_UNSPECIFIED && !isTerminal(o.state)) {
+          // The venue has it but said nothing definite: in doubt, asked again on the timer.
+          this.markInDoubt(o, true);
+          report.unresolved++;
+        } else report.adopted++;
       } else {
         this.finishLocal(o, RejectReason.UNKNOWN, 'recovery: venue never received the order');
         report.failed++;

@@ -20,6 +20,7 @@ import { validateStaticLimits } from '../risk/main.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
 import { Executor, type ExecutorConfig, type RecoveryReport } from './executor.js';
+import { fsyncDir, mkdirDurable } from './wal/segment-log.js';
 import { BusMarketFeed } from './market-feed.js';
 import { exportExecutorMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
@@ -167,13 +168,14 @@ export async function loadOrCaptureBaseline(walDir: string, clients: Readonly<Re
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, number>>;
   const out: Record<string, Record<string, number>> = {};
   for (const [venue, c] of Object.entries(clients)) out[venue] = await c.balances();
-  fs.mkdirSync(walDir, { recursive: true });
+  mkdirDurable(walDir);
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, 'w');
   fs.writeSync(fd, JSON.stringify(out));
   fs.fsyncSync(fd);
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+  fsyncDir(walDir); // the rename itself must survive a power loss, or a later start re-captures
   return out;
 }
 

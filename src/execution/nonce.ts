@@ -14,8 +14,13 @@ import type { OrderJournal } from './wal/order-journal.js';
 export interface NonceOptions {
   /** Nonces reserved per WAL watermark record. Default 1000. */
   blockSize?: number;
-  /** Client-id prefix identifying this executor's orders at the venue ([A-Za-z0-9], ≤ 5). */
+  /** Client-id prefix identifying Kestrel's orders at the venue ([A-Za-z0-9], ≤ 3). */
   clientIdPrefix?: string;
+  /**
+   * This executor's instance id (4 lowercase base36), carried after the prefix: recovery touches
+   * only orders whose client id carries it. Empty: ids without one (tools and tests of the format).
+   */
+  instanceId?: string;
   /** Clock for the floor, in microseconds. */
   nowUs?: () => bigint;
 }
@@ -28,6 +33,9 @@ export class NonceManager {
   private readonly cursor = new Map<string, bigint>();
   private readonly block: bigint;
   readonly prefix: string;
+  readonly instanceId: string;
+  /** prefix + instance id: what every client id this executor creates starts with. */
+  private readonly own: string;
   private readonly nowUs: () => bigint;
 
   constructor(
@@ -36,7 +44,10 @@ export class NonceManager {
   ) {
     this.block = BigInt(opts.blockSize ?? 1000);
     this.prefix = opts.clientIdPrefix ?? 'KS';
-    if (!/^[A-Za-z0-9]{1,5}$/.test(this.prefix)) throw new NonceError(`client id prefix must be 1..5 alphanumerics: ${this.prefix}`);
+    if (!/^[A-Za-z0-9]{1,3}$/.test(this.prefix)) throw new NonceError(`client id prefix must be 1..3 alphanumerics: ${this.prefix}`);
+    this.instanceId = opts.instanceId ?? '';
+    if (this.instanceId !== '' && !/^[0-9a-z]{4}$/.test(this.instanceId)) throw new NonceError(`instance id must be 4 lowercase base36: ${this.instanceId}`);
+    this.own = this.prefix + this.instanceId;
     this.nowUs = opts.nowUs ?? (() => BigInt(Date.now()) * 1000n);
     // Nothing below a durable watermark or an intent's nonce in the WAL may ever be handed out again.
     for (const [venue, wm] of journal.state.nonceWatermark) this.cursor.set(venue, wm);
@@ -70,15 +81,19 @@ export class NonceManager {
     return c === undefined ? undefined : c - 1n;
   }
 
-  /** Portable client id (≤ 18 alphanumerics: valid on Binance, Kraken and OKX unchanged). */
+  /**
+   * Portable client id (≤ 18 alphanumerics: valid on Binance, Kraken and OKX unchanged):
+   * prefix (≤ 3) + instance id (4) + venue digit + base36 nonce (10 digits for microsecond nonces).
+   */
   clientId(venue: string, nonce: bigint): string {
     const v = isVenue(venue) ? VENUE_IDS[venue] : 0;
-    const id = `${this.prefix}${v}${nonce.toString(36)}`;
+    const id = `${this.own}${v}${nonce.toString(36)}`;
     if (id.length > 18) throw new NonceError(`client id too long: ${id}`);
     return id;
   }
 
+  /** Created by this executor instance (another executor sharing the prefix is not "ours"). */
   isOurs(clientId: string): boolean {
-    return clientId.startsWith(this.prefix);
+    return clientId.startsWith(this.own);
   }
 }

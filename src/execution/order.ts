@@ -85,7 +85,8 @@ export class OrderRecord {
    * A FAILED order that the venue turns out to have is adopted: venue state is the authority.
    */
   apply(ack: OrderAck): FillDelta {
-    this.inDoubt = false;
+    // An update without a status (a gateway's "outcome unknown") settles nothing.
+    if (ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.inDoubt = false;
     if (ack.venueOrderId) this.venueOrderId = ack.venueOrderId;
     let delta = NO_FILL;
     if (ack.filledQty > this.filledQty + 1e-12) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +73,32 @@ describe('kestrel CLI', () => {
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ticks: number; digest: string };
     expect(s.ticks).toBe(5000);
     expect(s.digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('wal check reports mid-segment corruption (exit 1); wal salvage keeps a backup and repairs it', async () => {
+    const { SegmentLog } = await import('../../src/execution/wal/segment-log.js');
+    const base = mkdtempSync(path.join(os.tmpdir(), 'kestrel-cli-wal-'));
+    const dir = path.join(base, 'wal');
+    const { log } = SegmentLog.open(dir);
+    for (const r of ['a-record', 'b-record', 'c-record']) log.append(new TextEncoder().encode(r));
+    log.commit();
+    log.close();
+    const seg = path.join(dir, readdirSync(dir).find((n) => n.startsWith('wal-'))!);
+    const buf = readFileSync(seg);
+    buf[8 + 2]! ^= 0x01; // first record's payload
+    writeFileSync(seg, buf);
+    const check = cli('wal', 'check', '--wal-dir', dir);
+    expect(check.code, check.stderr).toBe(1);
+    expect(check.stdout).toContain('corrupt');
+    expect(check.stdout).toContain('2 valid record(s) after the first damage');
+    const backup = path.join(base, 'backup');
+    const salvage = cli('wal', 'salvage', '--wal-dir', dir, '--backup', backup);
+    expect(salvage.code, salvage.stderr).toBe(0);
+    expect(salvage.stdout).toContain(`original copied to ${backup}`);
+    expect(readFileSync(path.join(backup, path.basename(seg))).equals(buf)).toBe(true);
+    const again = cli('wal', 'check', '--wal-dir', dir, '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout) as { ok: boolean; records: number }).toMatchObject({ ok: true, records: 2 });
   });
 
   it('exits 2 naming an unknown service for run', () => {

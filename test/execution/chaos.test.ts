@@ -3,10 +3,17 @@
  * venue (Binance, OKX and Kraken: three wire protocols and status-query paths), which lives in this
  * process and outlives every executor. Each round starts the
  * executor (recovering from the previous round's WAL), fires a burst of signals over NATS and
- * SIGKILLs the executor in the middle of it. A final executor run in report mode recovers, settles
- * and reports. Then: no client id reached the venue twice, nonces rose monotonically across every
- * restart, every order the venue saw is known to the executor with the venue's fill, nothing is left
- * in doubt, and positions equal the venue's balance changes.
+ * SIGKILLs the executor in the middle of it; after each restart the last signals before the kill
+ * are published again (same trace ids, fresh timestamps, as a strategy re-signalling would). A final
+ * executor run in report mode recovers, settles and reports. Then: no client id reached the venue
+ * twice, and no two venue orders carry the same content (every signal has a unique size, so a
+ * re-executed signal shows up at the venue whatever its client id); the re-sent signals hit the
+ * trace-id dedupe; kills landed mid-order (recovery found orders in doubt and resolved them); nonces
+ * rose monotonically across every restart; every order the venue saw is known to the executor with
+ * the venue's fill; nothing is left in doubt; positions equal the venue's balance changes.
+ *
+ * Kill times come from a seeded generator: the seed is printed, and KESTREL_CHAOS_SEED=<seed>
+ * replays the same schedule.
  *
  * Uses a private nats-server on a random port so that no other suite's gateway or signals interfere.
  */
@@ -35,6 +42,22 @@ function specFor(venue: string) {
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const ROUNDS = 4;
+/** Signals of the previous round published again after each restart. */
+const RESEND = 80;
+const SEED = process.env.KESTREL_CHAOS_SEED ? Number(process.env.KESTREL_CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
+console.log(`chaos seed ${SEED} (replay with KESTREL_CHAOS_SEED=${SEED})`);
+
+/** mulberry32: small, seedable, good enough to spread kill times. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 const PREFIX = 'CH';
 const INITIAL = { USDT: 1e9, BTC: 1e6 };
 
@@ -58,6 +81,7 @@ const VENUES = [
 ];
 
 describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst, restart, reconcile', ({ venue: venueName, creds, make }) => {
+  const random = rng(SEED + VENUES.findIndex((v) => v.venue === venueName));
   let nats: ChildProcess;
   let port: number;
   let bus: NatsBus;
@@ -117,7 +141,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
     return p;
   }
 
-  function startChild(configPath: string): { child: ChildProcess; ready: Promise<unknown>; lines: string[]; exited: Promise<number | null> } {
+  function startChild(configPath: string): { child: ChildProcess; ready: Promise<unknown>; lines: string[]; exited: Promise<number | null>; stderr: () => string } {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/execution/main.ts'), '--config', configPath], {
       cwd: repoRoot,
       env: { ...process.env, KESTREL_LOG_LEVEL: 'error', KESTREL_EXECUTOR_STATS: '1' },
@@ -142,36 +166,61 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
       child.once('exit', () => process.env.CHAOS_DEBUG && console.log(stderr.slice(0, 1500)));
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return { child, ready, lines, exited };
+    return { child, ready, lines, exited, stderr: () => stderr };
   }
 
   it('never duplicates, keeps nonces monotonic, reconciles every order and matches venue positions', async () => {
     const cfgPath = writeConfig(false);
     let published = 0;
-    const recoveries: unknown[] = [];
+    const recoveries: Array<{ inDoubt: number; adopted: number; failed: number }> = [];
+    let dedupedResends = 0;
+    let lastRound: number[] = [];
+    let resendSeen = 0;
+    /** Signal numbers the venue received an order for (the order's quantity names its signal). */
+    const seenAtVenue = (): Set<number> => {
+      const out = new Set<number>();
+      for (const [id, c] of Object.entries(sim.snapshot().received)) {
+        const o = c.place > 0 ? sim.engine.findByClientId(ACCOUNT, id) : undefined;
+        if (o) out.add(Math.round(o.qty * 10_000) - 10);
+      }
+      return out;
+    };
+    const signalBytes = (n: number) =>
+      toBinary(
+        SignalSchema,
+        create(SignalSchema, {
+          strategyId: 'chaos',
+          symbol: 'BTC-USDT',
+          side: n % 3 === 0 ? Side.SELL : Side.BUY,
+          // Unique per signal (0.0001 lot steps): a venue order's content names its signal.
+          size: (10 + n) / 10_000,
+          confidence: 0.9,
+          ttlMs: 500,
+          maxSlippageBps: 50,
+          urgency: Urgency.NORMAL,
+          traceId: `chaos-${n}`,
+          emitTsNs: BigInt(Date.now()) * 1_000_000n,
+        }),
+      );
+    const killTimes: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const { child, ready, exited } = startChild(cfgPath);
-      recoveries.push((await ready as { recovery: unknown }).recovery);
-      // Burst: 40 signals every 5 ms until the kill lands somewhere in the middle of it.
-      const killAfter = 300 + Math.floor(Math.random() * 900);
+      const { child, ready, exited, stderr } = startChild(cfgPath);
+      recoveries.push(((await ready) as { recovery: { inDoubt: number; adopted: number; failed: number } }).recovery);
+      // The strategy re-signals what it sent just before the crash (fresh timestamps, same trace
+      // ids): what the WAL holds must be refused as duplicate, the rest executes once.
+      const resend = lastRound;
+      for (const n of resend) bus.publish(subjects.signal('chaos', 'BTC-USDT'), signalBytes(n));
+      const thisRound: number[] = [];
+      // Burst: 40 signals every 5 ms until the (seeded) kill lands somewhere in the middle of it.
+      const killAfter = 300 + Math.floor(random() * 900);
+      killTimes.push(killAfter);
       const t0 = Date.now();
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
           for (let i = 0; i < 40; i++) {
             published++;
-            const s = create(SignalSchema, {
-              strategyId: 'chaos',
-              symbol: 'BTC-USDT',
-              side: published % 3 === 0 ? Side.SELL : Side.BUY,
-              size: 0.001 * (1 + (published % 7)),
-              confidence: 0.9,
-              ttlMs: 500,
-              maxSlippageBps: 50,
-              urgency: Urgency.NORMAL,
-              traceId: `chaos-${published}`,
-              emitTsNs: BigInt(Date.now()) * 1_000_000n,
-            });
-            bus.publish(subjects.signal('chaos', 'BTC-USDT'), toBinary(SignalSchema, s));
+            thisRound.push(published);
+            bus.publish(subjects.signal('chaos', 'BTC-USDT'), signalBytes(published));
           }
           if (Date.now() - t0 >= killAfter) {
             clearInterval(timer);
@@ -181,6 +230,23 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
         }, 5);
       });
       await exited;
+      const stats = stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{"counters"'))
+        .at(-1);
+      if (resend.length > 0) {
+        expect(stats, 'no counters from the executor').toBeDefined();
+        const dups = (JSON.parse(stats!) as { counters: { duplicates: number } }).counters.duplicates;
+        // Every re-sent signal the venue had already seen was refused by trace id.
+        expect(dups, `round ${round}: re-sent signals seen at the venue not refused as duplicates`).toBeGreaterThanOrEqual(resendSeen);
+        dedupedResends += dups;
+      }
+      // Next round re-sends the last signals the venue saw (their intents were durable before the
+      // send, so the WAL must know them) and the last ones published (maybe never processed).
+      const seen = seenAtVenue();
+      const seenThisRound = thisRound.filter((n) => seen.has(n)).slice(-RESEND / 2);
+      resendSeen = seenThisRound.length;
+      lastRound = [...new Set([...seenThisRound, ...thisRound.slice(-RESEND / 2)])];
     }
     expect(published).toBeGreaterThan(1000);
 
@@ -195,6 +261,31 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
     const receivedIds = Object.keys(venue.received).filter((id) => venue.received[id]!.place > 0);
     expect(receivedIds.length).toBeGreaterThan(100);
 
+    // 1b. Duplicates by venue-side content, whatever the client id: every signal has its own size,
+    //     so two venue orders with the same side and quantity are one signal executed twice.
+    const byContent = new Map<string, Array<{ clientId: string; price: number; createdMs: number }>>();
+    for (const id of receivedIds) {
+      const o = sim.engine.findByClientId(ACCOUNT, id);
+      if (!o) continue; // refused before it reached the book
+      const key = `${o.side}:${o.qty.toFixed(4)}`;
+      const list = byContent.get(key) ?? [];
+      list.push({ clientId: id, price: o.price, createdMs: o.createdMs });
+      byContent.set(key, list);
+    }
+    expect(byContent.size).toBeGreaterThan(100);
+    expect([...byContent].filter(([, l]) => l.length > 1)).toEqual([]);
+
+    // 1c. Re-sent signals were refused by the trace-id dedupe (the WAL knew them), not re-executed.
+    expect(dedupedResends, 'no re-sent signal reached the trace-id dedupe').toBeGreaterThan(0);
+
+    // 1d. The kills landed mid-order: some restart found orders without a final venue answer in its
+    //     WAL and resolved them with the venue (adopted or failed), else this run proved nothing.
+    const afterKills = [...recoveries.slice(1), report.recovery];
+    const inDoubtAtRestart = afterKills.reduce((a, r) => a + r.inDoubt, 0);
+    const resolved = afterKills.reduce((a, r) => a + r.adopted + r.failed, 0);
+    expect(inDoubtAtRestart, `kill times ${killTimes.join(',')} (seed ${SEED}) never hit an order in flight`).toBeGreaterThan(0);
+    expect(resolved).toBeGreaterThan(0);
+
     // 2. Nonces strictly increase in the order the venue received them, across every restart.
     const journal = fs
       .readFileSync(path.join(dir, 'venue-journal.jsonl'), 'utf8')
@@ -202,7 +293,8 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { kind: string; clientId: string })
       .filter((r) => r.kind === 'place');
-    const nonces = journal.map((r) => BigInt(parseInt(r.clientId.slice(PREFIX.length + 1), 36)));
+    // Client ids: prefix, instance id (4), venue digit, base36 nonce.
+    const nonces = journal.map((r) => BigInt(parseInt(r.clientId.slice(PREFIX.length + 5), 36)));
     for (let i = 1; i < nonces.length; i++) expect(nonces[i]! > nonces[i - 1]!).toBe(true);
 
     // 3. Every order is reconciled: nothing open or in doubt; the venue's orders are all known with
@@ -227,7 +319,7 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
     expect(ours).toBeCloseTo(venueDelta, 9);
     expect(report.balanceMismatches).toEqual([]);
     console.log(
-      `chaos ${venueName}: ${ROUNDS} kills, ${published} signals, ${receivedIds.length} orders at venue, ${report.orders.length} in WAL, ` +
+      `chaos ${venueName} (seed ${SEED}, kills at ${killTimes.join('/')} ms): ${ROUNDS} kills, ${published} signals, ${dedupedResends} re-sent signals deduped, ${receivedIds.length} orders at venue, ${report.orders.length} in WAL, ` +
         `recoveries ${JSON.stringify([...recoveries, report.recovery])}, position ${ours.toFixed(4)} BTC`,
     );
   }, 180_000);

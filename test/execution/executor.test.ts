@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import * as C from '../../src/contracts/index.js';
 import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
@@ -7,7 +8,7 @@ import { Executor, type RejectEvent } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
 import { nowNs, type ExecSignal } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
-import { binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
+import { CREDS, RULES, binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
 
 let seq = 0;
 function signal(over: Partial<ExecSignal> = {}): ExecSignal {
@@ -157,6 +158,56 @@ describe('executor against the simulated venue', () => {
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.5, 10);
   });
 
+  it('keeps an order whose gateway lost the transport after the venue accepted it in doubt and resolves it by client id', async () => {
+    const { OrderGateway } = await import('../../src/venues/private/order-gateway.js');
+    const { VenueClientError } = await import('../../src/venues/private/types.js');
+    // The gateway's link to the venue breaks right after the venue took the order: place() throws,
+    // the gateway's own status queries fail and the fills of that order never reach its stream.
+    // Only the executor's private channel (recon) can tell what happened.
+    const { BinanceOrderClient } = await import('../../src/venues/private/binance.js');
+    await venue.gateway.stop(); // closes the harness client: the gateway under test gets its own
+    const real = new BinanceOrderClient({ wsUrl: venue.sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
+    await real.connect();
+    const lost = new Set<string>();
+    const faulty: typeof real = Object.create(real) as typeof real;
+    Object.assign(faulty, {
+      connect: async () => undefined,
+      close: async () => undefined,
+      place: async (req: C.OrderRequest) => {
+        lost.add(req.clientId);
+        await real.place(req);
+        throw new VenueClientError('binance', 'TIMEOUT', 'connection reset after send');
+      },
+      orderStatus: async () => {
+        throw new VenueClientError('binance', 'DISCONNECTED', 'link down');
+      },
+      onUpdate: (cb: (a: C.OrderAck) => void) => real.onUpdate((a) => (lost.has(a.clientId) ? undefined : cb(a))),
+      onConnectionChange: () => () => undefined,
+    });
+    Object.defineProperty(faulty, 'connected', { get: () => true });
+    const gw = new OrderGateway({ bus, client: faulty, spec: binanceSpec(), healthIntervalMs: 0 });
+    await gw.start();
+    try {
+      ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: real } }, { mode: 'live', walDir: dir, inDoubtCheckMs: 30 });
+      await ex.start();
+      await until(() => ex.risk.current !== undefined);
+      const breaker = ex.breakers.get('binance');
+      ex.onSignal(signal());
+      await until(() => [...ex.orders.values()][0]?.state === OrderState.FILLED, 3000);
+      const o = [...ex.orders.values()][0]!;
+      expect(o.inDoubt).toBe(false);
+      expect(ex.counters.inDoubt).toBe(1);
+      expect(ex.counters.inDoubtResolved).toBe(1);
+      expect(breaker.failureCount).toBeGreaterThan(0); // unknown outcome is no breaker success
+      expect(venue.sim.snapshot().received[o.clientId]!.place).toBe(1); // never resent
+      expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.5, 10);
+      expect(ex.inflightCount).toBe(0);
+    } finally {
+      await gw.stop().catch(() => undefined);
+      await real.close();
+    }
+  });
+
   it('fails an order definitively when no gateway serves the venue (no responders)', async () => {
     await make();
     await venue.gateway.stop();
@@ -172,8 +223,10 @@ describe('executor against the simulated venue', () => {
     const { NonceManager } = await import('../../src/execution/nonce.js');
     const { orderFromRequest } = await import('../../src/execution/wal/order-journal.js');
     const { create, toBinary } = await import('@bufbuild/protobuf');
+    const { loadOrCreateInstanceId } = await import('../../src/execution/instance-id.js');
     const { journal } = OrderJournal.open(dir);
-    const nm = new NonceManager(journal);
+    // The crashed executor's ids carry its instance id (kept in the WAL directory).
+    const nm = new NonceManager(journal, { instanceId: loadOrCreateInstanceId(dir) });
     const mk = (tif: C.TimeInForce, price: number) => {
       const nonce = nm.next('binance');
       const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price, tif, orderType: C.OrderType.LIMIT, nonce });
@@ -208,6 +261,75 @@ describe('executor against the simulated venue', () => {
     await until(() => ex.orders.size === 3);
     const newest = [...ex.orders.values()].at(-1)!;
     expect(newest.nonce).toBeGreaterThan(orphan.nonce);
+  });
+
+  it('recovery keeps asking about an order the venue reports without a definite status', async () => {
+    const { OrderJournal, orderFromRequest } = await import('../../src/execution/wal/order-journal.js');
+    const { NonceManager } = await import('../../src/execution/nonce.js');
+    const { loadOrCreateInstanceId } = await import('../../src/execution/instance-id.js');
+    const { journal } = OrderJournal.open(dir);
+    const nm = new NonceManager(journal, { instanceId: loadOrCreateInstanceId(dir) });
+    const nonce = nm.next('binance');
+    const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price: 100.5, tif: C.TimeInForce.IOC, orderType: C.OrderType.LIMIT, nonce });
+    const o0 = orderFromRequest(toBinary(C.OrderRequestSchema, req));
+    journal.state.orders.set(o0.clientId, o0);
+    journal.intent(o0);
+    journal.commit();
+    journal.close();
+    await venue.client.place(req); // sent, then the crash
+    let vague = 1; // the first status answer carries no status (e.g. one the client cannot map)
+    const recon = Object.create(venue.client) as typeof venue.client;
+    recon.orderStatus = async (id: string, symbol?: string) => {
+      const a = await venue.client.orderStatus(id, symbol);
+      if (a && vague-- > 0) return { ...a, status: C.OrderStatus.ORDER_STATUS_UNSPECIFIED, filledQty: 0, avgPrice: 0 };
+      return a;
+    };
+    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } }, { mode: 'live', walDir: dir, inDoubtCheckMs: 20 });
+    const report = await ex.start();
+    expect(report).toMatchObject({ inDoubt: 1, adopted: 0, unresolved: 1 });
+    const o = ex.orders.get(req.clientId)!;
+    await until(() => o.state === OrderState.FILLED);
+    expect(o.inDoubt).toBe(false);
+    expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.2, 10);
+    expect(ex.inflightCount).toBe(0);
+  });
+
+  it('recovery cancels only its own orphans: another executor on the same venue keeps its open orders', async () => {
+    const dirB = tmpDir('kestrel-exec-b-');
+    const mkB = () => new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', walDir: dirB, tif: C.TimeInForce.GTC });
+    let exB = mkB();
+    try {
+      const exA = await make({ tif: C.TimeInForce.GTC });
+      await exB.start();
+      exA.onSignal(signal({ refPrice: 99, maxSlippageBps: 10, size: 0.2 })); // rests below the touch
+      exB.onSignal(signal({ refPrice: 98, maxSlippageBps: 10, size: 0.3 }));
+      await until(() => [...exA.orders.values()][0]?.state === OrderState.ACKED && [...exB.orders.values()][0]?.state === OrderState.ACKED);
+      const a = [...exA.orders.values()][0]!;
+      const b = [...exB.orders.values()][0]!;
+      // B dies; meanwhile an order of B's own (intent lost with the crash) rests at the venue.
+      const idB = exB.instanceId;
+      await exB.close();
+      const orphanB = create(C.OrderRequestSchema, {
+        clientId: `KS${idB}1${(BigInt(Date.now()) * 1000n + 7n).toString(36)}`,
+        venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, price: 97, tif: C.TimeInForce.GTC, orderType: C.OrderType.LIMIT,
+      });
+      await venue.client.place(orphanB);
+      exB = mkB();
+      const report = await exB.start();
+      expect(exB.instanceId).toBe(idB); // kept in the WAL directory across restarts
+      expect(report.orphansCancelled).toBe(1);
+      const open = (await venue.client.openOrders()).map((o) => o.clientId).sort();
+      expect(open).toEqual([a.clientId, b.clientId].sort()); // A's order untouched, B's adopted
+      expect(a.state).toBe(OrderState.ACKED);
+      expect(exB.orders.get(b.clientId)!.state).toBe(OrderState.ACKED);
+      expect(exA.instanceId).toMatch(/^[0-9a-z]{4}$/);
+      expect(exA.instanceId).not.toBe(exB.instanceId);
+      expect(a.clientId.startsWith(`KS${exA.instanceId}`)).toBe(true);
+      expect(fs.readFileSync(`${dirB}/instance-id`, 'utf8').trim()).toBe(exB.instanceId);
+    } finally {
+      await exB.close();
+      fs.rmSync(dirB, { recursive: true, force: true });
+    }
   });
 
   it('gets a boundary case decided by risk.check and rejects on a risk limit', async () => {

@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { OrderAckSchema, OrderRequestSchema, OrderStatus, Side } from '../../src/contracts/index.js';
 import { SegmentLog, WalCorruptError } from '../../src/execution/wal/segment-log.js';
+import { checkWal, salvageWal } from '../../src/execution/wal/tools.js';
 import { OrderJournal } from '../../src/execution/wal/order-journal.js';
 import { orderFromRequest } from '../../src/execution/wal/order-journal.js';
 import { NonceManager } from '../../src/execution/nonce.js';
+import { InstanceIdError, loadOrCreateInstanceId } from '../../src/execution/instance-id.js';
 import { OrderState } from '../../src/execution/order.js';
 
 const dirs: string[] = [];
@@ -142,18 +144,99 @@ describe('segment log', () => {
     expect(SegmentLog.open(dir).recovered.records.map(text)).toEqual(['one', 'two', 'three']);
   });
 
-  it('detects a flipped bit (CRC) in the newest segment and cuts from there', () => {
+  it('halts with a typed error on a flipped bit (CRC) before valid records, and changes nothing', () => {
     const dir = tmp();
     const { log } = SegmentLog.open(dir);
     log.append(bytes('good'));
     log.append(bytes('will-be-corrupted'));
+    log.append(bytes('durable-after-1'));
+    log.append(bytes('durable-after-2'));
+    log.commit();
+    log.close();
+    const file = path.join(dir, segments(dir)[0]!);
+    const buf = fs.readFileSync(file);
+    const badAt = 8 + 4; // second frame
+    buf[badAt + 8 + 3]! ^= 0x40; // one bit of its payload
+    fs.writeFileSync(file, buf);
+    let err: unknown;
+    try {
+      SegmentLog.open(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WalCorruptError);
+    expect((err as WalCorruptError).segment).toBe(segments(dir)[0]);
+    expect((err as WalCorruptError).offset).toBe(badAt);
+    expect((err as WalCorruptError).message).toContain(`kestrel wal salvage --wal-dir ${dir}`);
+    expect(() => OrderJournal.open(dir)).toThrow(WalCorruptError); // the executor does not start
+    expect(fs.readFileSync(file).equals(buf)).toBe(true); // nothing truncated
+    const c = checkWal(dir);
+    expect(c.ok).toBe(false);
+    expect(c.segments[0]).toMatchObject({ status: 'corrupt', records: 3, recordsAfterDamage: 2 });
+  });
+
+  it('treats a bad last frame (nothing valid after it) as a torn tail', () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir);
+    log.append(bytes('good'));
+    log.append(bytes('last-one-torn'));
     log.commit();
     log.close();
     const file = path.join(dir, segments(dir)[0]!);
     const buf = fs.readFileSync(file);
     buf[buf.length - 2]! ^= 0x40;
     fs.writeFileSync(file, buf);
+    expect(checkWal(dir).segments[0]!.status).toBe('torn-tail');
     expect(SegmentLog.open(dir).recovered.records.map(text)).toEqual(['good']);
+  });
+
+  it('salvages a corrupt segment after a backup: every valid record kept, the damaged one dropped', () => {
+    const dir = path.join(tmp(), 'wal');
+    const { log } = SegmentLog.open(dir, { rotationBytes: 96 });
+    for (let i = 0; i < 12; i++) {
+      log.append(bytes(`record-number-${i}`));
+      log.commit();
+    }
+    log.close();
+    const segs = segments(dir);
+    expect(segs.length).toBeGreaterThan(2);
+    const file = path.join(dir, segs[1]!);
+    const orig = fs.readFileSync(file);
+    const buf = Buffer.from(orig);
+    buf[9]! ^= 0xff; // the CRC/payload of the first frame of an older segment
+    fs.writeFileSync(file, buf);
+    expect(() => SegmentLog.open(dir)).toThrow(WalCorruptError);
+    const before = checkWal(dir);
+    const backupDir = path.join(path.dirname(dir), 'backup');
+    const r = salvageWal(dir, { backupDir });
+    expect(r.rewritten).toEqual([segs[1]]);
+    expect(r.droppedBytes).toBeGreaterThan(0);
+    expect(fs.readFileSync(path.join(backupDir, segs[1]!)).equals(buf)).toBe(true); // the original, damage included
+    const after = checkWal(dir);
+    expect(after.ok).toBe(true);
+    expect(after.records).toBe(before.records);
+    const recs = SegmentLog.open(dir).recovered.records.map(text);
+    expect(recs.length).toBe(before.records);
+    expect(recs).toContain('record-number-11');
+    expect(salvageWal(dir).backupDir).toBeUndefined(); // nothing left to salvage
+  });
+
+  it('fsyncs the parents of a WAL directory it creates', () => {
+    const base = tmp();
+    const dir = path.join(base, 'a', 'b');
+    const opened: string[] = [];
+    const orig = fs.openSync.bind(fs) as (...a: unknown[]) => number;
+    const spy = vi.spyOn(fs, 'openSync').mockImplementation(((p: fs.PathLike, ...rest: unknown[]) => {
+      opened.push(String(p));
+      return orig(p, ...rest);
+    }) as typeof fs.openSync);
+    try {
+      SegmentLog.open(dir).log.close();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(opened).toContain(base);
+    expect(opened).toContain(path.join(base, 'a'));
   });
 
   it('refuses corruption in an older segment with a typed error', () => {
@@ -314,6 +397,25 @@ describe('nonce manager', () => {
     expect(nm.isOurs(a)).toBe(true);
     expect(nm.isOurs('other123')).toBe(false);
     expect(() => new NonceManager(journal, { clientIdPrefix: 'bad-prefix' })).toThrow();
+    journal.close();
+  });
+
+  it('carries the instance id in client ids; another instance with the same prefix is not ours', () => {
+    const dir = tmp();
+    const { journal } = OrderJournal.open(dir);
+    const id = loadOrCreateInstanceId(dir);
+    expect(id).toMatch(/^[0-9a-z]{4}$/);
+    expect(loadOrCreateInstanceId(dir)).toBe(id); // persisted at first start
+    expect(() => loadOrCreateInstanceId(dir, id === 'zzzz' ? 'yyyy' : 'zzzz')).toThrow(InstanceIdError);
+    const mine = new NonceManager(journal, { clientIdPrefix: 'KSX', instanceId: id });
+    const other = new NonceManager(journal, { clientIdPrefix: 'KSX', instanceId: id === 'aaaa' ? 'bbbb' : 'aaaa' });
+    const a = mine.clientId('kraken', mine.next('kraken'));
+    const b = other.clientId('kraken', other.next('kraken'));
+    expect(a.startsWith(`KSX${id}2`)).toBe(true);
+    expect(a.length).toBeLessThanOrEqual(18);
+    expect(mine.isOurs(a)).toBe(true);
+    expect(mine.isOurs(b)).toBe(false);
+    expect(() => new NonceManager(journal, { instanceId: 'AB' })).toThrow();
     journal.close();
   });
 });

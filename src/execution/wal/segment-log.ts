@@ -13,7 +13,10 @@
  * `commitLazy` writes at once and flushes on the libuv pool, for records that gate no send.
  *
  * Recovery: `open` scans every segment; the newest may end in a torn record (crash mid-write), which
- * is truncated away. A bad frame in an older segment is real corruption and raises WalCorruptError.
+ * is truncated away. A torn tail is a bad frame with no valid frame after it: only the last,
+ * unsynced write can be lost that way. A bad frame followed by valid frames (in any segment), or
+ * any bad frame in an older segment, is corruption of durable data: `open` raises WalCorruptError
+ * and changes nothing; the operator inspects and salvages with `kestrel wal check|salvage`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,8 +28,36 @@ export class WalCorruptError extends Error {
     readonly segment: string,
     readonly offset: number,
     detail: string,
+    readonly dir = '',
   ) {
-    super(`WAL corrupt in ${segment} at byte ${offset}: ${detail}`);
+    super(
+      `WAL corrupt in ${segment} at byte ${offset}: ${detail}` +
+        (dir ? `; inspect with \`kestrel wal check --wal-dir ${dir}\`, repair with \`kestrel wal salvage --wal-dir ${dir}\`` : ''),
+    );
+  }
+}
+
+/**
+ * mkdir -p, then fsync the parent of every directory created: without it a power loss can lose the
+ * new directory entry (and with it the whole WAL) even though the files inside were fsynced.
+ */
+export function mkdirDurable(dir: string): void {
+  const abs = path.resolve(dir);
+  const missing: string[] = [];
+  for (let d = abs; !fs.existsSync(d); d = path.dirname(d)) missing.push(d);
+  if (missing.length > 0) fs.mkdirSync(abs, { recursive: true });
+  // The immediate parent always: the directory may have been created by someone who did not sync it.
+  if (missing.length === 0) missing.push(abs);
+  for (const d of missing.reverse()) fsyncDir(path.dirname(d));
+}
+
+/** fsync a directory: makes file creations, renames and removals in it durable. */
+export function fsyncDir(dir: string): void {
+  const dfd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
   }
 }
 
@@ -56,12 +87,39 @@ export interface RecoveredLog {
   segments: string[];
 }
 
-const HEADER = 8;
-const MAX_RECORD = 16 * 1024 * 1024;
-const SEGMENT_RE = /^wal-(\d{12})\.log$/;
+export const HEADER = 8;
+export const MAX_RECORD = 16 * 1024 * 1024;
+export const SEGMENT_RE = /^wal-(\d{12})\.log$/;
 
 function segName(seq: number): string {
   return `wal-${String(seq).padStart(12, '0')}.log`;
+}
+
+/** The payload of a valid frame at `off` (length in range, CRC matches), or undefined. */
+function frameAt(buf: Buffer, off: number): Buffer | undefined {
+  if (off + HEADER > buf.length) return undefined;
+  const len = buf.readUInt32LE(off);
+  if (len === 0 || len > MAX_RECORD || off + HEADER + len > buf.length) return undefined;
+  const payload = buf.subarray(off + HEADER, off + HEADER + len);
+  return crc32(payload) === buf.readUInt32LE(off + 4) ? payload : undefined;
+}
+
+/** End of the data: the zero pre-extension after the last non-zero byte does not count. */
+function dataEnd(buf: Buffer): number {
+  let end = buf.length;
+  while (end > 0 && buf[end - 1] === 0) end--;
+  return end;
+}
+
+/**
+ * First offset after `from` where a valid frame starts (resynchronisation after a bad frame), or -1.
+ * A false match needs a 32-bit CRC to agree by chance.
+ */
+export function nextValidFrame(buf: Buffer, from: number): number {
+  const end = dataEnd(buf);
+  // A frame starts with a non-zero length, so it starts before the last non-zero byte.
+  for (let off = from + 1; off < end; off++) if (frameAt(buf, off)) return off;
+  return -1;
 }
 
 /** Parse one segment buffer; returns the records and the end of the last valid frame. */
@@ -126,7 +184,7 @@ export class SegmentLog {
 
   /** Open (creating the directory if needed), recover every record, and position for appending. */
   static open(dir: string, opts: SegmentLogOptions = {}): { log: SegmentLog; recovered: RecoveredLog } {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir);
     // Spares of a dead process: before anything here prepares its own (a fresh log prepares one as
     // it opens its first segment, and removing that one would fail the first rotation).
     for (const n of fs.readdirSync(dir)) if (n.endsWith('.spare')) fs.rmSync(path.join(dir, n), { force: true });
@@ -143,11 +201,12 @@ export class SegmentLog {
       const buf = fs.readFileSync(path.join(dir, name));
       const r = scan(buf);
       const newest = i === names.length - 1;
-      if (!r.clean && !newest) throw new WalCorruptError(name, r.validEnd, 'bad frame before the newest segment');
+      if (!r.clean && !newest) throw new WalCorruptError(name, r.validEnd, 'bad frame before the newest segment', dir);
       if (!r.clean) {
-        let end = buf.length;
-        while (end > r.validEnd && buf[end - 1] === 0) end--;
-        truncatedBytes = end - r.validEnd;
+        // Valid frames after the bad one were durable once: the damage is not a torn last write.
+        const next = nextValidFrame(buf, r.validEnd);
+        if (next >= 0) throw new WalCorruptError(name, r.validEnd, `bad frame followed by valid records (next at byte ${next})`, dir);
+        truncatedBytes = Math.max(0, dataEnd(buf) - r.validEnd);
       }
       for (const rec of r.records) records.push(rec);
       if (newest) lastValidEnd = r.validEnd;
@@ -403,12 +462,7 @@ export class SegmentLog {
   }
 
   private fsyncDir(): void {
-    const dfd = fs.openSync(this.dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
+    fsyncDir(this.dir);
   }
 
   private applyRetention(): void {
