@@ -75,7 +75,7 @@ async function workloads(): Promise<Workload[]> {
       venue: 'okx',
       frames: ok,
       make: (sink) =>
-        new OkxAdapter({ url: noUrl, symbols: ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'].map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 10 + n })), sink, ...quiet }),
+        new OkxAdapter({ url: noUrl, symbols: ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'].map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 10 + n })), sink, checksum: 'required', ...quiet }),
       check: (a) => {
         const s = a.stats();
         if (s.checksumFailures !== 0 || s.gaps !== 0 || s.parseErrors !== 0) throw new Error('okx run not clean');

@@ -26,7 +26,7 @@ export interface SymbolMapping {
 }
 
 /** Kinds of data-quality events (MarketDataEvent.kind). */
-export type MarketDataEventKind = 'gap' | 'crossed' | 'stale' | 'skew' | 'checksum' | 'resync' | 'parse' | 'disconnect';
+export type MarketDataEventKind = 'gap' | 'crossed' | 'stale' | 'skew' | 'checksum' | 'resync' | 'parse' | 'disconnect' | 'duplicate';
 
 /**
  * Where an adapter delivers its output. Called synchronously on the adapter's event loop turn; a
@@ -38,7 +38,7 @@ export interface MarketDataSink {
    * TickFlag.TRADE). Only ticks from a book whose integrity checks passed are ever delivered.
    */
   onTick(tick: NormalizedTick): void;
-  /** Gaps, checksum failures, crossed/stale/skewed data, resyncs, parse errors, disconnects. */
+  /** Gaps, checksum failures, crossed/stale/skewed data, resyncs, parse errors, disconnects, replayed trades. */
   onEvent?(event: MarketDataEvent): void;
 }
 
@@ -53,6 +53,11 @@ export interface AdapterStats {
   gaps: number;
   checksumFailures: number;
   crossed: number;
+  /**
+   * Messages dropped as duplicates or replays: trades whose venue trade id is not above the last one
+   * delivered, book updates whose sequence (or, on Kraken, content and timestamp) was already applied.
+   */
+  replays: number;
   stale: number;
   skewed: number;
   resyncs: number;

@@ -7,11 +7,13 @@
  *  1. validity (typed rejection of garbage before any arithmetic on it);
  *  2. resync flag / quarantine (nothing passes a quarantined stream until the adapter resyncs);
  *  3. sequence (before the content gates, so that dropping a crossed or stale tick never looks like a gap);
- *  4. crossed book with tolerance (drop beyond it, flag within it);
- *  5. staleness (drop), time skew in both directions (flag), spread (anomaly, kept).
+ *  4. per-symbol bounds from reference data: trade size, touch size, price distance from the symbol's
+ *     reference mark (drop as out_of_bounds: one absurd print must not reach engines or marks);
+ *  5. crossed book with tolerance (drop beyond it, flag within it);
+ *  6. staleness (drop), time skew in both directions (flag), spread (anomaly, kept).
  */
 import { TickFlag, type NormalizedTick } from '../contracts/market.js';
-import type { DropReason, QualityEventKind, QualityOptions, SequenceMode } from './types.js';
+import type { DropReason, MarketDataBounds, QualityEventKind, QualityOptions, SequenceMode } from './types.js';
 
 export interface QualityEvent {
   kind: QualityEventKind;
@@ -33,7 +35,30 @@ const DROP: Readonly<Record<DropReason, Verdict>> = {
   out_of_order: drop('out_of_order'),
   invalid: drop('invalid'),
   stopped: drop('stopped'),
+  out_of_bounds: drop('out_of_bounds'),
 };
+
+/**
+ * The last accepted price of one (venue, symbol) stream, in tick time. Per stream, not per symbol:
+ * one venue's price may legitimately stand apart from another's (a stablecoin off its peg, replays
+ * of recordings from different days), and it must not make the other venue's data look absurd.
+ */
+interface MarkReference {
+  px: number;
+  atNs: bigint;
+}
+
+/** `MarketDataBounds` in the units the per-tick checks compare in. */
+export interface CompiledBounds {
+  maxTradeQty: number;
+  maxLevelQty: number;
+  maxDeviationFraction: number;
+  maxDeviationBps: number;
+}
+
+export function compileBounds(b: MarketDataBounds): CompiledBounds {
+  return { maxTradeQty: b.maxTradeQty, maxLevelQty: b.maxLevelQty, maxDeviationFraction: b.maxMarkDeviationBps / 10_000, maxDeviationBps: b.maxMarkDeviationBps };
+}
 
 /** Thresholds converted once to the units the per-tick checks compare in. */
 export interface CompiledQuality {
@@ -43,6 +68,7 @@ export interface CompiledQuality {
   crossedFactor: number;
   anomalyIntervalNs: bigint;
   quarantineMaxNs: bigint;
+  markMaxAgeNs: bigint;
 }
 
 export function compileQuality(q: QualityOptions): CompiledQuality {
@@ -54,6 +80,7 @@ export function compileQuality(q: QualityOptions): CompiledQuality {
     crossedFactor: 1 + q.crossedTolerance,
     anomalyIntervalNs: ns(q.anomalyEventIntervalMs),
     quarantineMaxNs: ns(q.quarantineMaxMs),
+    markMaxAgeNs: ns(q.markReferenceMaxAgeMs),
   };
 }
 
@@ -72,7 +99,10 @@ export class StreamQuality {
     readonly symbol: string,
     private readonly mode: SequenceMode,
     private readonly q: CompiledQuality,
+    /** This symbol's bounds; undefined: not bounded. */
+    private readonly bounds?: CompiledBounds,
   ) {}
+  private readonly mark: MarkReference = { px: 0, atNs: 0n };
 
   /**
    * Applies every gate to `t`, setting its quality flags in place. `emit` receives the events to
@@ -136,6 +166,14 @@ export class StreamQuality {
     this.lastSequence = t.sequence;
     this.evictedSinceLast = 0;
 
+    if (this.bounds !== undefined) {
+      const why = this.outOfBounds(t, this.bounds, emit);
+      if (why !== undefined) {
+        this.anomaly('out_of_bounds', t, why, emit);
+        return DROP.out_of_bounds;
+      }
+    }
+
     const bid = t.bid;
     const ask = t.ask;
     const twoSided = bid > 0 && ask > 0;
@@ -165,7 +203,42 @@ export class StreamQuality {
         this.anomaly('spread', t, `spread ${spreadPct.toFixed(4)}% > ${this.q.maxSpreadPct}%`, emit);
       }
     }
+    // Only accepted ticks move the reference mark.
+    const px = (t.flags & TickFlag.TRADE) !== 0 ? t.lastPx : twoSided ? (bid + ask) / 2 : bid > 0 ? bid : ask;
+    if (px > 0) {
+      this.mark.px = px;
+      this.mark.atNs = t.recvTsNs;
+    }
     return OK;
+  }
+
+  /** Why `t` is outside the symbol's bounds, or undefined when it is inside. */
+  private outOfBounds(t: NormalizedTick, b: CompiledBounds, emit: (e: QualityEvent) => void): string | undefined {
+    const trade = (t.flags & TickFlag.TRADE) !== 0;
+    if (trade && t.lastQty > b.maxTradeQty) return `trade size ${t.lastQty} > max ${b.maxTradeQty}`;
+    if (!trade && t.bidSize > b.maxLevelQty) return `bid size ${t.bidSize} > max level ${b.maxLevelQty}`;
+    if (!trade && t.askSize > b.maxLevelQty) return `ask size ${t.askSize} > max level ${b.maxLevelQty}`;
+    const ref = this.mark.px;
+    if (ref <= 0) return undefined; // nothing accepted yet: this tick will become the reference
+    if (t.recvTsNs - this.mark.atNs > this.q.markMaxAgeNs) {
+      // The reference is too old to judge by (a feed outage, or a real jump beyond the band that
+      // nothing in-band followed): this tick re-anchors it, and operators hear about it.
+      const far = this.deviationBps(t, trade, ref);
+      if (far > b.maxDeviationBps) this.anomaly('reanchor', t, `reference mark ${ref} older than ${Number(this.q.markMaxAgeNs) / 1e6} ms; re-anchoring ${far.toFixed(0)} bps away`, emit);
+      return undefined;
+    }
+    for (const p of trade ? [t.lastPx] : [t.bid, t.ask]) {
+      if (p > 0 && Math.abs(p - ref) > ref * b.maxDeviationFraction) {
+        return `price ${p} is ${((Math.abs(p - ref) / ref) * 10_000).toFixed(0)} bps from reference mark ${ref} (max ${b.maxDeviationBps})`;
+      }
+    }
+    return undefined;
+  }
+
+  private deviationBps(t: NormalizedTick, trade: boolean, ref: number): number {
+    let worst = 0;
+    for (const p of trade ? [t.lastPx] : [t.bid, t.ask]) if (p > 0) worst = Math.max(worst, (Math.abs(p - ref) / ref) * 10_000);
+    return worst;
   }
 
   /** The adapter reported a gap or checksum failure: hold the stream until it resyncs. */

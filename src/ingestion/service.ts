@@ -19,7 +19,14 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { loadHasher, shardFor } from './hash.js';
 import { BoundedMailbox } from './mailbox.js';
 import { encodeTickProto } from './wire.js';
-import { StreamQuality, compileQuality, type CompiledQuality, type QualityEvent } from './quality.js';
+import {
+  StreamQuality,
+  compileBounds,
+  compileQuality,
+  type CompiledBounds,
+  type CompiledQuality,
+  type QualityEvent,
+} from './quality.js';
 import {
   DROP_REASONS,
   resolveIngestionOptions,
@@ -79,6 +86,8 @@ interface Stream {
 interface SymbolState {
   symbol: string;
   streams: (Stream | undefined)[];
+  /** Reference-data bounds of the symbol (undefined: unbounded). */
+  bounds: CompiledBounds | undefined;
   aggSubject: string;
   // Latest accepted quote per venue id, for the cross-venue best bid/offer.
   qBid: Float64Array;
@@ -112,6 +121,7 @@ export class IngestionService implements MarketDataSink {
   private readonly shards: Shard[];
   private readonly shardOf = new Map<string, Shard>();
   private readonly quality: CompiledQuality;
+  private readonly bounds: ReadonlyMap<string, CompiledBounds>;
   private sinks: TickSink[];
   private readonly bus: Bus | undefined;
   private readonly ns: Namespace;
@@ -145,7 +155,7 @@ export class IngestionService implements MarketDataSink {
     dropped: counter('ingest_ticks_dropped_total', 'Ticks dropped by ingestion, by reason', ['reason']),
     gaps: counter('ingest_gaps_total', 'Sequence gaps (ingestion-detected and adapter-reported)'),
     resyncs: counter('ingest_resyncs_total', 'Quarantined streams that resynced'),
-    anomalies: counter('ingest_anomalies_total', 'Data-quality anomalies (crossed, stale, skew, spread, invalid)'),
+    anomalies: counter('ingest_anomalies_total', 'Data-quality anomalies (crossed, stale, skew, spread, invalid, out_of_bounds, reanchor)'),
     sinkErrors: counter('ingest_sink_errors_total', 'Exceptions thrown by tick sinks (caught)'),
     depth: gauge('ingest_mailbox_depth', 'Messages waiting in each ingestion shard mailbox', ['shard']),
     highWater: gauge('ingest_mailbox_high_water', 'Deepest mailbox level seen per shard', ['shard']),
@@ -158,6 +168,7 @@ export class IngestionService implements MarketDataSink {
   ) {
     this.options = options;
     this.quality = compileQuality(options.quality);
+    this.bounds = new Map(Object.entries(options.quality.bounds).map(([symbol, b]) => [symbol, compileBounds(b)]));
     this.shards = Array.from({ length: options.shards }, (_, i) => new Shard(i, options.mailboxCapacity));
     this.sinks = [...(deps.sinks ?? [])];
     this.bus = deps.bus;
@@ -458,6 +469,7 @@ export class IngestionService implements MarketDataSink {
       s = {
         symbol,
         streams: new Array<Stream | undefined>(n).fill(undefined),
+        bounds: this.bounds.get(symbol),
         aggSubject: subjects.mdAgg(symbol, this.ns),
         qBid: new Float64Array(n),
         qAsk: new Float64Array(n),
@@ -485,7 +497,7 @@ export class IngestionService implements MarketDataSink {
           ? (this.options.quality.sequenceMode[venue as (typeof VENUES)[number]] ?? this.options.quality.defaultSequenceMode)
           : this.options.quality.defaultSequenceMode;
       st = {
-        quality: new StreamQuality(venue, symbol, mode, this.quality),
+        quality: new StreamQuality(venue, symbol, mode, this.quality, s.bounds),
         normSubject: subjects.mdNorm(venue, symbol, this.ns),
         gapSubject: subjects.mdGap(venue, symbol, this.ns),
         anomalySubject: subjects.mdAnomaly(venue, symbol, this.ns),

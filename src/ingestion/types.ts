@@ -25,6 +25,16 @@ export type SequenceMode =
   /** no sequence check. */
   | 'off';
 
+/** Per-symbol limits from reference data (sql/003_market_data_bounds.sql); see `QualityOptions.bounds`. */
+export interface MarketDataBounds {
+  /** Largest single trade accepted, in base units. */
+  maxTradeQty: number;
+  /** Largest touch size (bid or ask size) accepted, in base units. */
+  maxLevelQty: number;
+  /** Largest distance of any price (bid, ask, trade) from the symbol's reference mark, in basis points. */
+  maxMarkDeviationBps: number;
+}
+
 export interface QualityOptions {
   /** Drop a tick when recv_ts - exch_ts exceeds this (SPEC staleness_threshold_ms). */
   stalenessMs: number;
@@ -44,6 +54,18 @@ export interface QualityOptions {
    * restarts from the next full top-of-book tick flagged RESYNC|GAP. 0 = wait for the adapter forever.
    */
   quarantineMaxMs: number;
+  /**
+   * Bounds per canonical symbol, from reference data. A tick outside them is dropped as
+   * `out_of_bounds` with an md.anomaly event. Symbols not listed are not bounded.
+   */
+  bounds: Readonly<Record<string, MarketDataBounds>>;
+  /**
+   * The reference mark a price is bounded against is the stream's (venue, symbol) last accepted price.
+   * Once it is older than this (tick time) it bounds nothing and the next valid tick becomes the new
+   * reference, reported as a `reanchor` anomaly: a real jump beyond the band blacks the symbol out
+   * for at most this long instead of forever.
+   */
+  markReferenceMaxAgeMs: number;
 }
 
 export interface IngestionOptions {
@@ -74,6 +96,8 @@ export const DEFAULT_QUALITY: QualityOptions = {
   defaultSequenceMode: 'contiguous',
   anomalyEventIntervalMs: 1000,
   quarantineMaxMs: 10_000,
+  bounds: {},
+  markReferenceMaxAgeMs: 10_000,
 };
 
 export const DEFAULT_INGESTION: IngestionOptions = {
@@ -112,6 +136,12 @@ export function resolveIngestionOptions(input: IngestionOptionsInput = {}): Inge
   nonNegative('quality.crossedTolerance', quality.crossedTolerance);
   nonNegative('quality.anomalyEventIntervalMs', quality.anomalyEventIntervalMs);
   nonNegative('quality.quarantineMaxMs', quality.quarantineMaxMs);
+  nonNegative('quality.markReferenceMaxAgeMs', quality.markReferenceMaxAgeMs);
+  for (const [symbol, b] of Object.entries(quality.bounds)) {
+    for (const f of ['maxTradeQty', 'maxLevelQty', 'maxMarkDeviationBps'] as const) {
+      if (!(b[f] > 0) || !Number.isFinite(b[f])) throw new IngestionConfigError(`quality.bounds.${symbol}.${f}`, `must be a finite number > 0, got ${b[f]}`);
+    }
+  }
   const modes: readonly string[] = ['contiguous', 'monotonic', 'off'];
   if (!modes.includes(quality.defaultSequenceMode)) {
     throw new IngestionConfigError('quality.defaultSequenceMode', `unknown mode ${quality.defaultSequenceMode}`);
@@ -143,8 +173,9 @@ export const DROP_REASONS = [
   'out_of_order',
   'invalid',
   'stopped',
+  'out_of_bounds',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Kinds of events ingestion itself raises on md.gap.* / md.anomaly.*. */
-export type QualityEventKind = 'gap' | 'resync' | 'crossed' | 'stale' | 'skew' | 'spread' | 'invalid';
+export type QualityEventKind = 'gap' | 'resync' | 'crossed' | 'stale' | 'skew' | 'spread' | 'invalid' | 'out_of_bounds' | 'reanchor';

@@ -13,6 +13,7 @@ import {
   toMapping,
   toVenueSpec,
   type InstrumentRecord,
+  type MarketDataBoundsRecord,
   type RefDataRepository,
   type SymbolRecord,
   type VenueRecord,
@@ -23,6 +24,7 @@ export class MemoryRefData implements RefDataRepository {
   private readonly bySymbol: Map<string, SymbolRecord>;
   private readonly venueMap: Map<string, VenueRecord>;
   private readonly all: InstrumentRecord[];
+  private readonly bounds: MarketDataBoundsRecord[];
 
   constructor(seed: RefDataSeed = DEFAULT_SEED) {
     validateSeed(seed);
@@ -31,6 +33,7 @@ export class MemoryRefData implements RefDataRepository {
     this.all = seed.instruments
       .map((i) => ({ ...i, orderTypes: [...i.orderTypes], symbolId: this.bySymbol.get(i.canonical)!.id }))
       .sort(byVenueSymbol);
+    this.bounds = seed.marketDataBounds.map((b) => ({ ...b })).sort((a, b) => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : 0));
   }
 
   async symbols(): Promise<SymbolRecord[]> {
@@ -64,6 +67,10 @@ export class MemoryRefData implements RefDataRepository {
   async venueSpec(venue: string): Promise<VenueSpec | undefined> {
     const v = this.venueMap.get(venue);
     return v && toVenueSpec(v, this.all.filter((i) => i.venue === venue));
+  }
+
+  async marketDataBounds(): Promise<MarketDataBoundsRecord[]> {
+    return this.bounds.map((b) => ({ ...b }));
   }
 
   async close(): Promise<void> {}
@@ -108,5 +115,15 @@ export function validateSeed(seed: RefDataSeed): void {
       if (!Number.isInteger(i[f]) || i[f] < 0 || i[f] > 18) fail(`instrument ${k}: ${f} must be 0..18`);
     }
     if (!['A', 'B', 'C'].includes(i.liquidityTier)) fail(`instrument ${k}: liquidity tier`);
+  }
+  // sql/003_market_data_bounds.sql
+  const bounded = new Set<string>();
+  for (const b of seed.marketDataBounds) {
+    if (!names.has(b.canonical)) fail(`market data bounds: unknown canonical symbol ${b.canonical}`);
+    if (bounded.has(b.canonical)) fail(`market data bounds: ${b.canonical} duplicated`);
+    bounded.add(b.canonical);
+    for (const f of ['maxTradeQty', 'maxLevelQty', 'maxMarkDeviationBps'] as const) {
+      if (!(b[f] > 0) || !Number.isFinite(b[f])) fail(`market data bounds ${b.canonical}: ${f} must be > 0`);
+    }
   }
 }

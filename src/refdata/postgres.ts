@@ -15,6 +15,7 @@ import {
   toMapping,
   toVenueSpec,
   type InstrumentRecord,
+  type MarketDataBoundsRecord,
   type RefDataRepository,
   type SymbolRecord,
   type VenueRecord,
@@ -118,9 +119,28 @@ export class PostgresRefData implements RefDataRepository {
     return toVenueSpec(venueFromRow(v.rows[0]), await this.instruments(venue));
   }
 
+  async marketDataBounds(): Promise<MarketDataBoundsRecord[]> {
+    const r = await this.pool.query<BoundsRow>(
+      'SELECT canonical_symbol, max_trade_qty, max_level_qty, max_mark_deviation_bps FROM market_data_bounds ORDER BY canonical_symbol',
+    );
+    return r.rows.map((b) => ({
+      canonical: b.canonical_symbol,
+      maxTradeQty: Number(b.max_trade_qty),
+      maxLevelQty: Number(b.max_level_qty),
+      maxMarkDeviationBps: Number(b.max_mark_deviation_bps),
+    }));
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+interface BoundsRow {
+  canonical_symbol: string;
+  max_trade_qty: string;
+  max_level_qty: string;
+  max_mark_deviation_bps: string;
 }
 
 /** Applies sql/NNN_*.sql files not yet recorded in schema_migrations; returns the names applied. */
@@ -185,6 +205,13 @@ export async function seedPostgres(pool: pg.Pool, seed: RefDataSeed): Promise<vo
           i.pricePrecision, i.qtyPrecision, String(i.priceBandBps), String(i.makerFee), String(i.takerFee),
           i.supportsIoc, i.supportsFok, i.orderTypes, i.liquidityTier,
         ],
+      );
+    }
+    for (const b of seed.marketDataBounds) {
+      await client.query(
+        `INSERT INTO market_data_bounds (canonical_symbol, max_trade_qty, max_level_qty, max_mark_deviation_bps)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [b.canonical, String(b.maxTradeQty), String(b.maxLevelQty), String(b.maxMarkDeviationBps)],
       );
     }
     await client.query('COMMIT');

@@ -11,10 +11,11 @@ import {
   type VenueSpec,
 } from '../contracts/gen/kestrel/v1/venue_pb.js';
 import type { SymbolMapping } from '../adapters/types.js';
-import type { SeedInstrument, SeedSymbol, SeedVenue } from './seed.js';
+import type { SeedInstrument, SeedMarketDataBounds, SeedSymbol, SeedVenue } from './seed.js';
 
 export type SymbolRecord = SeedSymbol;
 export type VenueRecord = SeedVenue;
+export type MarketDataBoundsRecord = SeedMarketDataBounds;
 /** One venue instrument with its canonical symbol id and precision/fees. */
 export interface InstrumentRecord extends SeedInstrument {
   symbolId: number;
@@ -33,6 +34,8 @@ export interface RefDataRepository {
   mappings(venue: string, canonical?: readonly string[]): Promise<SymbolMapping[]>;
   /** VenueSpec (protobuf contract) of a venue with its active instruments. */
   venueSpec(venue: string): Promise<VenueSpec | undefined>;
+  /** Market-data bounds per canonical symbol, ordered by symbol (symbols without a row are unbounded). */
+  marketDataBounds(): Promise<MarketDataBoundsRecord[]>;
   close(): Promise<void>;
 }
 

@@ -48,13 +48,42 @@ export interface SeedInstrument {
   liquidityTier: 'A' | 'B' | 'C';
 }
 
+/**
+ * Bounds the ingestion quality gate applies to one canonical symbol's market data (sql/003): a value
+ * outside them is dropped as out_of_bounds and reported, never passed on.
+ */
+export interface SeedMarketDataBounds {
+  canonical: string;
+  /** Largest single trade accepted, in base units. */
+  maxTradeQty: number;
+  /** Largest size accepted at a book level (the touch ingestion sees), in base units. */
+  maxLevelQty: number;
+  /** Largest distance of any price from the symbol's reference mark, in basis points. */
+  maxMarkDeviationBps: number;
+}
+
 export interface RefDataSeed {
   symbols: SeedSymbol[];
   venues: SeedVenue[];
   instruments: SeedInstrument[];
+  marketDataBounds: SeedMarketDataBounds[];
 }
 
 const LIMIT_MARKET = ['limit', 'market', 'limit_maker'];
+
+/**
+ * Far outside anything real yet far inside anything absurd. The largest BTC prints in the captures
+ * are a few BTC and touch sizes stay below ~100 BTC; 1,000 BTC in one trade (about 60 M USD) or
+ * 5,000 BTC at the touch is 10-100x beyond that. ETH scaled by its ~20x smaller unit value. A
+ * 1,000 bps (10 %) jump from the last accepted price inside the reference window is not a move BTC
+ * or ETH make between two ticks; a price 100x off is 990,000 bps away.
+ */
+const MARKET_DATA_BOUNDS: SeedMarketDataBounds[] = [
+  { canonical: 'BTC-USDT', maxTradeQty: 1000, maxLevelQty: 5000, maxMarkDeviationBps: 1000 },
+  { canonical: 'BTC-USD', maxTradeQty: 1000, maxLevelQty: 5000, maxMarkDeviationBps: 1000 },
+  { canonical: 'ETH-USDT', maxTradeQty: 20_000, maxLevelQty: 100_000, maxMarkDeviationBps: 1000 },
+  { canonical: 'ETH-USD', maxTradeQty: 20_000, maxLevelQty: 100_000, maxMarkDeviationBps: 1000 },
+];
 
 export const DEFAULT_SEED: RefDataSeed = {
   symbols: [
@@ -106,4 +135,5 @@ export const DEFAULT_SEED: RefDataSeed = {
       priceBandBps: 500, makerFee: 0.0008, takerFee: 0.001, supportsIoc: true, supportsFok: true, orderTypes: LIMIT_MARKET, liquidityTier: 'A',
     },
   ],
+  marketDataBounds: MARKET_DATA_BOUNDS,
 };

@@ -57,6 +57,7 @@ const ACCOUNT = 'backtest';
 export async function recordedTicks(config: Config, maxTicks: number): Promise<NormalizedTick[]> {
   const refdata = await openRefData(config.refdata.postgres_url || undefined);
   const symbols = (await refdata.mappings(VENUE, config.session.symbols)).filter((m) => m.venueSymbol === 'BTCUSDT');
+  const bounds = Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b]));
   await refdata.close();
   if (symbols.length === 0) throw new BacktestError(`the bundled recording has BTC-USDT on binance; session.symbols is ${config.session.symbols.join(', ')}`);
   const offsetNs = await recordingClockOffset();
@@ -70,6 +71,7 @@ export async function recordedTicks(config: Config, maxTicks: number): Promise<N
         maxSpreadPct: config.data_quality.max_spread_pct,
         maxTimeSkewMs: config.data_quality.max_time_skew_ms,
         crossedTolerance: config.data_quality.crossed_tolerance,
+        bounds,
       },
     },
     { sinks: [{ name: 'backtest', push: (t) => void ticks.push({ ...t }) }] },

@@ -196,6 +196,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           maxSpreadPct: config.data_quality.max_spread_pct,
           maxTimeSkewMs: config.data_quality.max_time_skew_ms,
           crossedTolerance: config.data_quality.crossed_tolerance,
+          bounds: Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
         },
       },
       { bus, namespace: ns, sinks: [books, rings, tickStore], logger: log },

@@ -110,7 +110,7 @@ export async function startSimulatedMarketData(opts: SimulatedMarketDataOptions)
       } else {
         const protocol = opts.okxProtocol ?? 'legacy';
         const sim = await OkxSimulator.create({ ...clockOpt, protocol });
-        const adapter = new OkxAdapter({ ...common, url: sim.wsUrl, restUrl: sim.restUrl, snapshotSource: protocol === 'legacy' ? 'ws' : 'rest', symbols });
+        const adapter = new OkxAdapter({ ...common, url: sim.wsUrl, restUrl: sim.restUrl, snapshotSource: protocol === 'legacy' ? 'ws' : 'rest', checksum: protocol === 'legacy' ? 'required' : 'retired', symbols });
         out.simulators.okx = sim;
         out.adapters.okx = adapter;
         started.push({ sim, adapter });

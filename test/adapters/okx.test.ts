@@ -42,6 +42,7 @@ async function setup(protocol: OkxProtocol = 'legacy', extra: Partial<OkxAdapter
     url: sim.wsUrl,
     restUrl: sim.restUrl,
     snapshotSource: protocol === 'legacy' ? 'ws' : 'rest',
+    checksum: protocol === 'legacy' ? 'required' : 'retired',
     symbols: mapping,
     sink,
     reconnect: { initialMs: 20, maxMs: 200 },

@@ -54,14 +54,14 @@ describe('real venue samples through the adapters', () => {
   it('OKX trades sample', () => {
     const msg = lines('okx', 'nautilus_okx_ws_samples.jsonl').find((l) => l.file?.endsWith('ws_trades.json'))!.msg;
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ url, symbols: [{ venueSymbol: 'BTC-USD', symbol: 'BTC-USD', symbolId: 3 }], sink, staleAfterMs: 1e15 });
+    const a = new OkxAdapter({ url, symbols: [{ venueSymbol: 'BTC-USD', symbol: 'BTC-USD', symbolId: 3 }], sink, checksum: 'required', staleAfterMs: 1e15 });
     a.handleRaw(JSON.stringify(msg));
     expect(sink.trades()[0]).toMatchObject({ venue: 'okx', lastPx: 42219.9, lastQty: 0.12060306, aggressor: 1, exchTsNs: 1630048897897000000n });
   });
 
   it('ignores instruments that are not in its symbol map without counting an error', () => {
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ url, symbols: [{ venueSymbol: 'ETH-USDT', symbol: 'ETH-USDT', symbolId: 9 }], sink });
+    const a = new OkxAdapter({ url, symbols: [{ venueSymbol: 'ETH-USDT', symbol: 'ETH-USDT', symbolId: 9 }], sink, checksum: 'required' });
     const msg = lines('okx', 'nautilus_okx_ws_samples.jsonl').find((l) => l.file?.endsWith('ws_trades.json'))!.msg;
     a.handleRaw(JSON.stringify(msg));
     expect(sink.ticks).toHaveLength(0);

@@ -69,6 +69,12 @@ describe.each(stores)('reference data conformance: %s', (_name, open) => {
     const sorted = seeded.sort((a, b) => `${a.venue}|${a.venueSymbol}`.localeCompare(`${b.venue}|${b.venueSymbol}`));
     expect(await repo.instruments()).toEqual(sorted);
   });
+
+  it('serves the market data bounds of the seed, by symbol', async () => {
+    const b = await repo.marketDataBounds();
+    expect(b.map((x) => x.canonical)).toEqual(['BTC-USD', 'BTC-USDT', 'ETH-USD', 'ETH-USDT']);
+    expect(b.find((x) => x.canonical === 'BTC-USDT')).toEqual({ canonical: 'BTC-USDT', maxTradeQty: 1000, maxLevelQty: 5000, maxMarkDeviationBps: 1000 });
+  });
 });
 
 describe('seed validation', () => {
@@ -83,6 +89,18 @@ describe('seed validation', () => {
     const c = clone();
     c.instruments[0]!.minTick = 0;
     expect(() => new MemoryRefData(c)).toThrow(/minTick/);
+  });
+
+  it('refuses market data bounds for unknown symbols, duplicated or not positive', () => {
+    const a = clone();
+    a.marketDataBounds[0]!.canonical = 'NOPE-USD';
+    expect(() => validateSeed(a)).toThrow(/unknown canonical symbol NOPE-USD/);
+    const b = clone();
+    b.marketDataBounds.push({ ...b.marketDataBounds[0]! });
+    expect(() => validateSeed(b)).toThrow(/duplicated/);
+    const c = clone();
+    c.marketDataBounds[1]!.maxTradeQty = Number.POSITIVE_INFINITY;
+    expect(() => validateSeed(c)).toThrow(/maxTradeQty/);
   });
 });
 
@@ -100,7 +118,22 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
     const r = await pool.query('SELECT name FROM schema_migrations');
     const files = fs.readdirSync(migrationsDir()).filter((f) => f.endsWith('.sql')).sort();
     expect(files).toContain('002_price_band_bps.sql');
+    expect(files).toContain('003_market_data_bounds.sql');
     expect(r.rows.map((x) => x.name).sort()).toEqual(files);
+  });
+
+  it('stores market data bounds with their constraints, and a re-seed overwrites none', async () => {
+    await expect(pool.query("INSERT INTO market_data_bounds VALUES ('DOGE-USDT', 1, 1, 1)")).rejects.toThrow(/foreign key/);
+    await expect(pool.query("UPDATE market_data_bounds SET max_trade_qty = 0 WHERE canonical_symbol = 'BTC-USDT'")).rejects.toThrow(/check constraint/);
+    await pool.query("UPDATE market_data_bounds SET max_mark_deviation_bps = 750 WHERE canonical_symbol = 'ETH-USD'");
+    const repo = await PostgresRefData.connect({ url: PG_URL, schema: SCHEMA, seed: DEFAULT_SEED });
+    try {
+      const b = await repo.marketDataBounds();
+      expect(b.find((x) => x.canonical === 'ETH-USD')!.maxMarkDeviationBps).toBe(750);
+      expect(b.find((x) => x.canonical === 'BTC-USDT')).toEqual(DEFAULT_SEED.marketDataBounds.find((x) => x.canonical === 'BTC-USDT'));
+    } finally {
+      await repo.close();
+    }
   });
 
   it('enforces the venue policy and references in the database itself', async () => {

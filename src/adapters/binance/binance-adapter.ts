@@ -10,7 +10,7 @@
  * only when its update id is newer than the last one delivered: the touch never goes back in time.
  */
 import { TickFlag } from '../../contracts/market.js';
-import { BaseAdapter, num } from '../common/base-adapter.js';
+import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
 import { ResyncScheduler } from '../common/resync.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
@@ -259,7 +259,15 @@ export class BinanceAdapter extends BaseAdapter {
 
   /** Applies one diff to a synced book; false when the book had to be resynced. */
   private applyDepth(st: SymState, d: Depth, recvNs: bigint): boolean {
-    if (d.u <= st.lastU) return true; // already in the snapshot
+    if (d.u <= st.lastU) {
+      // Right after a snapshot, diffs it already contains may still be in flight: expected.
+      if (st.firstAfterSnapshot) return true;
+      // Once continuity holds the stream is ordered, so an old id is a duplicate or a replay: never
+      // applied (the book is unchanged and consistent), but counted and reported, not swallowed.
+      this.s.replays++;
+      this.emitEvent('duplicate', st.m.symbol, `depth U=${d.U} u=${d.u} already applied (last u=${st.lastU})`, BigInt(st.lastU + 1), BigInt(d.U));
+      return true;
+    }
     const ok = st.firstAfterSnapshot ? d.U <= st.lastU + 1 && st.lastU + 1 <= d.u : d.U === st.lastU + 1;
     if (!ok) {
       this.s.gaps++;
@@ -362,8 +370,9 @@ export class BinanceAdapter extends BaseAdapter {
   }
 
   private onTrade(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
-    const px = num('binance', d.p, 'trade price');
-    const qty = num('binance', d.q, 'trade qty');
+    const px = positiveNum('binance', d.p, 'trade price');
+    const qty = positiveNum('binance', d.q, 'trade qty');
+    const id = tradeId('binance', d.t);
     const T = d.T;
     if (!isId(T)) throw new VenueParseError('binance', `bad trade time ${String(T)}`, text.slice(0, 200));
     if (typeof d.m !== 'boolean') throw new VenueParseError('binance', 'trade without maker flag', text.slice(0, 200));
@@ -371,7 +380,7 @@ export class BinanceAdapter extends BaseAdapter {
     const exchNs = BigInt(T) * 1_000_000n;
     if (exchNs > st.lastExchNs) st.lastExchNs = exchNs;
     // m = buyer is the maker, so the seller crossed the spread.
-    this.emitTrade(st.m, exchNs, recvNs, px, qty, d.m ? -1 : 1);
+    this.emitTrade(st.m, exchNs, recvNs, px, qty, d.m ? -1 : 1, id);
   }
 }
 

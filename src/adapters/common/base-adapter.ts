@@ -54,6 +54,8 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   private msgsInWindow = 0;
   private msgRate = 0;
   private readonly seq = new Map<string, bigint>();
+  /** Highest venue trade id delivered per canonical symbol (kept across reconnects: ids never restart). */
+  private readonly lastTradeId = new Map<string, bigint>();
   protected readonly s: AdapterStats;
   private readonly cMessages: ReturnType<typeof mMessages.labels>;
   private readonly cQuotes: ReturnType<typeof mTicks.labels>;
@@ -100,6 +102,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
       gaps: 0,
       checksumFailures: 0,
       crossed: 0,
+      replays: 0,
       stale: 0,
       skewed: 0,
       resyncs: 0,
@@ -384,9 +387,31 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     return true;
   }
 
-  protected emitTrade(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, px: number, qty: number, aggressor: -1 | 1, flags = 0): void {
+  /**
+   * Delivers a trade. `tradeId` is the venue's per-instrument trade id, which every venue here
+   * assigns in increasing order: a trade whose id is not above the last delivered one is a duplicate
+   * or a replay (reconnect overlap, a venue resend), and delivering it would count its volume twice.
+   */
+  protected emitTrade(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, px: number, qty: number, aggressor: -1 | 1, tradeId: bigint, flags = 0): void {
+    const last = this.lastTradeId.get(m.symbol);
+    if (last !== undefined && tradeId <= last) {
+      this.s.replays++;
+      this.emitEvent('duplicate', m.symbol, `trade id ${tradeId} not after last delivered ${last}`, last + 1n, tradeId);
+      return;
+    }
+    this.lastTradeId.set(m.symbol, tradeId);
     this.s.trades++;
     this.deliver(m, exchTsNs, recvTsNs, flags | TickFlag.TRADE, 0, 0, 0, 0, px, qty, aggressor);
+  }
+
+  /**
+   * The exchange timestamp is plausible against our receive time (neither stale nor skewed): only such
+   * timestamps may be used to order messages (a faulty or faked one would make the genuine ones
+   * after it look out of order).
+   */
+  protected timestampTrusted(exchTsNs: bigint, recvTsNs: bigint): boolean {
+    const lag = recvTsNs - exchTsNs;
+    return exchTsNs > 0n && lag <= this.staleNs && -lag <= this.skewNs;
   }
 
   private deliver(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, flags: number, bid: number, bidSize: number, ask: number, askSize: number, lastPx: number, lastQty: number, aggressor: -1 | 0 | 1): void {
@@ -451,9 +476,32 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   }
 }
 
-/** Strict number parse for venue strings/numbers: NaN, Infinity and negatives are parse errors. */
+/**
+ * Venues send decimals as plain digit strings ("60123.40"); `Number()` would also accept "1e3",
+ * "0x10", " 5 ", "Infinity" and turn "" into 0, so strings must match this shape exactly.
+ */
+const DECIMAL = /^\d{1,20}(?:\.\d{1,20})?$/;
+
+/**
+ * Strict number parse for venue strings/numbers: anything but a plain non-negative decimal (NaN,
+ * Infinity, negatives, exponents, hex, padding, empty) is a typed parse error, never a NaN in a book.
+ */
 export function num(venue: VenueName, v: unknown, what: string): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.length > 0 && v.length < 40 ? Number(v) : NaN;
-  if (!Number.isFinite(n) || n < 0) throw new VenueParseError(venue, `bad ${what}: ${JSON.stringify(v)}`, '');
+  const n = typeof v === 'number' ? v : typeof v === 'string' && DECIMAL.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < 0) throw new VenueParseError(venue, `bad ${what}: ${JSON.stringify(v)?.slice(0, 60)}`, '');
+  return n;
+}
+
+/** A venue trade id: a non-negative safe integer, or a digit string (OKX) of up to 20 digits. */
+export function tradeId(venue: VenueName, v: unknown): bigint {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) return BigInt(v);
+  throw new VenueParseError(venue, `bad trade id: ${JSON.stringify(v)?.slice(0, 60)}`, '');
+}
+
+/** `num` for a quantity or price that must be strictly positive (a trade of size 0 is not a trade). */
+export function positiveNum(venue: VenueName, v: unknown, what: string): number {
+  const n = num(venue, v, what);
+  if (n === 0) throw new VenueParseError(venue, `${what} is zero`, '');
   return n;
 }

@@ -1,7 +1,7 @@
 /**
- * CRC-32 (IEEE 802.3 / zlib polynomial 0xEDB88320), table driven. Node 20 has no zlib.crc32, and
- * both Kraken and OKX checksum ASCII strings, so this hashes a string's char codes directly without
- * allocating a Buffer.
+ * CRC-32 (IEEE 802.3 / zlib polynomial 0xEDB88320), table driven. The adapters hash the venues' ASCII
+ * level strings incrementally from their char codes, with no Buffer and no joined string per message;
+ * the simulators check them with zlib's crc32 instead (src/simulators/common/venue-checksums.ts).
  */
 const TABLE: Uint32Array = (() => {
   const t = new Uint32Array(256);

@@ -5,7 +5,7 @@
  * it by unsubscribe + subscribe, which makes Kraken send a new snapshot.
  */
 import { TickFlag } from '../../contracts/market.js';
-import { BaseAdapter, num } from '../common/base-adapter.js';
+import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
 import { krakenChecksumPreformatted, krakenField } from '../common/checksum.js';
 import { ResyncScheduler } from '../common/resync.js';
@@ -29,6 +29,10 @@ interface SymState {
   lastBidSz: number;
   lastAskSz: number;
   lastTsNs: bigint;
+  /** The last book frame applied, verbatim: a frame repeated byte for byte is a duplicate. */
+  lastFrame: string;
+  /** Latest trusted exchange timestamp of an applied update: updates of one book never go back in time. */
+  orderTsNs: bigint;
   goodUpdates: number;
   /** Wall ms when a snapshot was last requested (0: none outstanding). */
   requestedAtMs: number;
@@ -65,6 +69,8 @@ export class KrakenAdapter extends BaseAdapter {
         lastBidSz: 0,
         lastAskSz: 0,
         lastTsNs: 0n,
+        lastFrame: '',
+        orderTsNs: 0n,
         goodUpdates: 0,
         requestedAtMs: 0,
       });
@@ -180,6 +186,22 @@ export class KrakenAdapter extends BaseAdapter {
       } else if (!st.synced) {
         this.s.suppressed++;
         continue;
+      } else if (text === st.lastFrame) {
+        // Kraken v2 books carry no sequence number. Re-applying absolute levels would pass the
+        // checksum, so a repeated frame is caught here: dropped, counted and reported.
+        this.s.replays++;
+        this.emitEvent('duplicate', st.m.symbol, 'book update repeated verbatim');
+        continue;
+      } else if (e.timestamp !== undefined && exchNs < st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) {
+        // A replayed or reordered update that rewrites the same levels passes the checksum (it
+        // carries the checksum of the state it produces) yet leaves the book in the past. Kraken v2
+        // has no sequence number; its per-book timestamps are the order. Only timestamps plausible
+        // against our clock take part, so a stale- or skew-stamped message cannot cause resyncs.
+        this.s.gaps++;
+        this.emitEvent('gap', st.m.symbol, `book update stamped ${exchNs} before the last applied ${st.orderTsNs}`, st.orderTsNs, exchNs);
+        this.unsync(st, TickFlag.RESYNC | TickFlag.GAP);
+        this.resync.request(sym);
+        continue;
       }
       // Level strings hold the checksum's formatting of price and qty, computed once per change.
       for (const l of bids) st.book.bids.set(l.px, l.qty, l.qty === 0 ? '' : krakenField(l.px, st.pricePrec), l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec));
@@ -195,6 +217,8 @@ export class KrakenAdapter extends BaseAdapter {
         continue;
       }
       if (exchNs > 0n) st.lastTsNs = exchNs;
+      if (e.timestamp !== undefined && exchNs > st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) st.orderTsNs = exchNs;
+      st.lastFrame = text;
       if (++st.goodUpdates % 100 === 0) this.resync.succeeded(sym);
       this.maybeQuote(st, exchNs > 0n ? exchNs : recvNs, recvNs);
     }
@@ -225,20 +249,21 @@ export class KrakenAdapter extends BaseAdapter {
     // The snapshot replays recent history the consumer may already have; only live trades are ticks.
     if (o.type === 'snapshot') return;
     if (o.type !== 'update') throw new VenueParseError('kraken', `bad trade type ${JSON.stringify(o.type)}`, text.slice(0, 200));
-    const parsed: Array<{ st: SymState; px: number; qty: number; side: -1 | 1; ts: bigint }> = [];
+    const parsed: Array<{ st: SymState; px: number; qty: number; side: -1 | 1; ts: bigint; id: bigint }> = [];
     for (const d of o.data as unknown[]) {
       if (typeof d !== 'object' || d === null) throw new VenueParseError('kraken', 'trade entry is not an object', text.slice(0, 200));
       const e = d as Record<string, unknown>;
       const st = typeof e.symbol === 'string' ? this.syms.get(e.symbol) : undefined;
       if (typeof e.symbol !== 'string') throw new VenueParseError('kraken', 'trade without symbol', text.slice(0, 200));
-      const px = num('kraken', e.price, 'trade price');
-      const qty = num('kraken', e.qty, 'trade qty');
+      const px = positiveNum('kraken', e.price, 'trade price');
+      const qty = positiveNum('kraken', e.qty, 'trade qty');
+      const id = tradeId('kraken', e.trade_id);
       if (e.side !== 'buy' && e.side !== 'sell') throw new VenueParseError('kraken', `bad trade side ${JSON.stringify(e.side)}`, text.slice(0, 200));
       const ts = typeof e.timestamp === 'string' ? parseRfc3339Ns(e.timestamp) : undefined;
       if (ts === undefined) throw new VenueParseError('kraken', 'bad trade timestamp', text.slice(0, 200));
-      if (st) parsed.push({ st, px, qty, side: e.side === 'buy' ? 1 : -1, ts });
+      if (st) parsed.push({ st, px, qty, side: e.side === 'buy' ? 1 : -1, ts, id });
     }
-    for (const t of parsed) this.emitTrade(t.st.m, t.ts, recvNs, t.px, t.qty, t.side);
+    for (const t of parsed) this.emitTrade(t.st.m, t.ts, recvNs, t.px, t.qty, t.side, t.id);
   }
 }
 

@@ -1,13 +1,16 @@
 /**
- * OKX v5 public market data: `books` (400 levels) and `trades`. Integrity: every update's prevSeqId
- * must equal the last applied seqId (an empty keep-alive update has seqId == prevSeqId), and while
- * OKX still sends it, the CRC32 checksum of the top 25 levels (signed; 0 or absent means retired).
+ * OKX v5 public market data: `books` (400 levels) and `trades`. Integrity: every book message must
+ * carry seqId (and updates prevSeqId), every update's prevSeqId must equal the last applied seqId
+ * (an empty keep-alive update has seqId == prevSeqId); a message without them cannot be placed in
+ * the sequence, so it resyncs the book. The CRC32 checksum of the top 25 levels (signed) is verified
+ * on every WS message when `checksum: 'required'`, 0 included (0 is a possible CRC, not "no check");
+ * with `checksum: 'retired'` (OKX's 2026 deprecation) it is ignored and seqId continuity is the check.
  * The snapshot comes from the WS subscription (`snapshotSource: 'ws'`, the protocol of the
  * recording) or from REST `GET /api/v5/market/books` with the stream buffered meanwhile
  * (`'rest'`, the protocol after OKX retires WS snapshots and checksums).
  */
 import { TickFlag } from '../../contracts/market.js';
-import { BaseAdapter, num } from '../common/base-adapter.js';
+import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
 import { okxChecksum } from '../common/checksum.js';
 import { ResyncScheduler } from '../common/resync.js';
@@ -17,6 +20,11 @@ export interface OkxAdapterOptions extends AdapterOptions {
   snapshotSource?: 'ws' | 'rest';
   /** REST base URL, required when snapshotSource is 'rest'. */
   restUrl?: string;
+  /**
+   * Whether OKX still sends book checksums. Explicit because OKX's deprecation makes the value 0 and
+   * a 0 must not silently switch verification off while the venue still checksums.
+   */
+  checksum: 'required' | 'retired';
 }
 
 type Lv = [number, number, string, string];
@@ -26,17 +34,22 @@ interface BookMsg {
   bids: Lv[];
   asks: Lv[];
   tsNs: bigint;
-  checksum: number;
+  /** undefined: the message carried no checksum field. */
+  checksum: number | undefined;
+  /** undefined: missing on the wire, an integrity failure handled by onBook (resync, counted). */
   seqId: number | undefined;
   prevSeqId: number | undefined;
 }
+
+/** A book message that passed the sequence-field checks. */
+type SeqBookMsg = BookMsg & { seqId: number };
 
 interface SymState {
   m: SymbolMapping;
   book: OrderBook;
   synced: boolean;
   lastSeqId: number | undefined;
-  buffer: BookMsg[];
+  buffer: SeqBookMsg[];
   fetching: boolean;
   requestedAtMs: number;
   flagsNext: number;
@@ -55,6 +68,7 @@ export class OkxAdapter extends BaseAdapter {
   private readonly resync: ResyncScheduler;
   private readonly source: 'ws' | 'rest';
   private readonly restUrl: string | undefined;
+  private readonly checksumMode: 'required' | 'retired';
   private epoch = 0;
 
   constructor(opts: OkxAdapterOptions) {
@@ -62,6 +76,8 @@ export class OkxAdapter extends BaseAdapter {
     super('okx', opts, { reconnect: { maxAttemptsPerWindow: 3, windowMs: 1000 }, keepaliveMs: 20_000 });
     this.source = opts.snapshotSource ?? 'ws';
     this.restUrl = opts.restUrl?.replace(/\/$/, '');
+    if (opts.checksum !== 'required' && opts.checksum !== 'retired') throw new RangeError(`okx adapter: checksum must be 'required' or 'retired'`);
+    this.checksumMode = opts.checksum;
     if (this.source === 'rest' && !this.restUrl) throw new RangeError('okx adapter: snapshotSource rest needs restUrl');
     for (const m of opts.symbols) {
       this.syms.set(m.venueSymbol, {
@@ -246,14 +262,16 @@ export class OkxAdapter extends BaseAdapter {
     }
     if (arg.channel === 'trades') {
       const trades = (o.data as unknown[]).map((t) => parseTrade(t, text));
-      if (st) for (const t of trades) this.emitTrade(st.m, t.tsNs, recvNs, t.px, t.qty, t.side);
+      if (st) for (const t of trades) this.emitTrade(st.m, t.tsNs, recvNs, t.px, t.qty, t.side, t.id);
       return;
     }
     if (arg.channel === 'tickers') return;
     throw new VenueParseError('okx', `unknown channel ${arg.channel}`, text.slice(0, 200));
   }
 
-  private onBook(st: SymState, bm: BookMsg, recvNs: bigint): void {
+  private onBook(st: SymState, raw: BookMsg, recvNs: bigint): void {
+    const bm = this.sequenced(st, raw);
+    if (bm === undefined) return;
     if (bm.action === 'snapshot') {
       this.applySnapshot(st, bm, recvNs);
       return;
@@ -268,41 +286,68 @@ export class OkxAdapter extends BaseAdapter {
     this.applyUpdate(st, bm, recvNs);
   }
 
-  private applySnapshot(st: SymState, bm: Pick<BookMsg, 'bids' | 'asks' | 'seqId' | 'checksum' | 'tsNs'>, recvNs: bigint): void {
+  /**
+   * The message with its sequence fields checked, or undefined when they are missing or contradict
+   * each other: such a message cannot be placed in the sequence, so the book is resynced (counted as
+   * a gap) rather than the update applied on trust.
+   */
+  private sequenced(st: SymState, bm: BookMsg): SeqBookMsg | undefined {
+    let why: string | undefined;
+    if (bm.seqId === undefined) why = `${bm.action} without seqId`;
+    else if (bm.action === 'update' && bm.prevSeqId === undefined) why = 'update without prevSeqId';
+    else if (bm.action === 'update' && bm.seqId === bm.prevSeqId && (bm.bids.length > 0 || bm.asks.length > 0)) {
+      // Only an empty keep-alive may leave seqId unchanged: levels under a reused id are a replay.
+      why = `update with levels did not advance seqId ${bm.seqId}`;
+    } else if (this.checksumMode === 'required' && bm.checksum === undefined) {
+      this.s.checksumFailures++;
+      this.emitEvent('checksum', st.m.symbol, `${bm.action} without checksum while checksums are required`);
+      this.fail(st, TickFlag.RESYNC | TickFlag.GAP);
+      return undefined;
+    }
+    if (why !== undefined) {
+      this.s.gaps++;
+      this.emitEvent('gap', st.m.symbol, why);
+      this.fail(st, TickFlag.GAP | TickFlag.RESYNC);
+      return undefined;
+    }
+    return bm as SeqBookMsg;
+  }
+
+  /** `checksum` undefined: a REST snapshot, which carries none; WS messages were checked in `sequenced`. */
+  private applySnapshot(st: SymState, bm: Pick<BookMsg, 'bids' | 'asks' | 'checksum' | 'tsNs'> & { seqId: number }, recvNs: bigint): void {
     st.book.clear();
     for (const [px, q, ps, qs] of bm.bids) st.book.bids.set(px, q, ps, qs);
     for (const [px, q, ps, qs] of bm.asks) st.book.asks.set(px, q, ps, qs);
-    if (!this.checksumOk(st, bm.checksum)) return;
+    if (this.checksumMode === 'required' && bm.checksum !== undefined && !this.checksumOk(st, bm.checksum)) return;
     st.lastSeqId = bm.seqId;
     st.synced = true;
     st.requestedAtMs = 0;
-    // Without seqIds (pre-2022 protocol) buffered updates cannot be aligned with the snapshot: drop them.
-    const last = st.lastSeqId;
-    const pending = last === undefined ? [] : st.buffer.filter((u) => u.seqId !== undefined && u.seqId > last);
+    const last = bm.seqId;
+    const pending = st.buffer.filter((u) => u.seqId > last);
     st.buffer = [];
     for (const u of pending) if (!this.applyUpdate(st, u, recvNs)) return;
     if (pending.length === 0) this.maybeQuote(st, bm.tsNs > 0n ? bm.tsNs : recvNs, recvNs);
   }
 
   /** False when the update broke integrity and the book is being resynced. */
-  private applyUpdate(st: SymState, u: BookMsg, recvNs: bigint): boolean {
-    if (u.prevSeqId !== undefined && st.lastSeqId !== undefined && u.prevSeqId !== st.lastSeqId) {
+  private applyUpdate(st: SymState, u: SeqBookMsg, recvNs: bigint): boolean {
+    // Duplicated, replayed, reordered and stale updates all fail here: their prevSeqId is not ours.
+    if (u.prevSeqId !== st.lastSeqId) {
       this.s.gaps++;
-      this.emitEvent('gap', st.m.symbol, `prevSeqId ${u.prevSeqId} != last seqId ${st.lastSeqId}`, BigInt(st.lastSeqId), BigInt(u.prevSeqId));
+      this.emitEvent('gap', st.m.symbol, `prevSeqId ${String(u.prevSeqId)} != last seqId ${String(st.lastSeqId)}`, BigInt(st.lastSeqId ?? 0), BigInt(u.prevSeqId ?? 0));
       this.fail(st, TickFlag.GAP | TickFlag.RESYNC);
       return false;
     }
     for (const [px, q, ps, qs] of u.bids) st.book.bids.set(px, q, ps, qs);
     for (const [px, q, ps, qs] of u.asks) st.book.asks.set(px, q, ps, qs);
-    if (!this.checksumOk(st, u.checksum)) return false;
-    if (u.seqId !== undefined) st.lastSeqId = u.seqId;
+    if (this.checksumMode === 'required' && !this.checksumOk(st, u.checksum!)) return false;
+    st.lastSeqId = u.seqId;
     st.applied++;
     if (st.applied % 100 === 0) this.resync.succeeded(st.m.venueSymbol);
     return this.maybeQuote(st, u.tsNs > 0n ? u.tsNs : recvNs, recvNs);
   }
 
   private checksumOk(st: SymState, checksum: number): boolean {
-    if (checksum === 0) return true; // retired by OKX (0 or absent): seqId continuity is the check
     const local = okxChecksum(st.book);
     if (local === checksum) {
       st.checksumsVerified++;
@@ -363,8 +408,8 @@ function optInt(v: unknown, what: string, text: string): number | undefined {
 function parseBook(action: 'snapshot' | 'update', d: unknown, text: string): BookMsg {
   if (typeof d !== 'object' || d === null) throw new VenueParseError('okx', 'books entry is not an object', text.slice(0, 200));
   const o = d as Record<string, unknown>;
-  const checksum = optInt(o.checksum, 'checksum', text) ?? 0;
-  if (checksum < -0x80000000 || checksum > 0x7fffffff) throw new VenueParseError('okx', 'checksum out of int32 range', text.slice(0, 200));
+  const checksum = optInt(o.checksum, 'checksum', text);
+  if (checksum !== undefined && (checksum < -0x80000000 || checksum > 0x7fffffff)) throw new VenueParseError('okx', 'checksum out of int32 range', text.slice(0, 200));
   const prev = optInt(o.prevSeqId, 'prevSeqId', text);
   return {
     action,
@@ -373,19 +418,19 @@ function parseBook(action: 'snapshot' | 'update', d: unknown, text: string): Boo
     tsNs: tsNs(o.ts, text),
     checksum,
     seqId: optInt(o.seqId, 'seqId', text),
-    // A snapshot's prevSeqId is -1: nothing precedes it.
-    prevSeqId: action === 'snapshot' || prev === -1 ? undefined : prev,
+    // A snapshot's prevSeqId is -1: nothing precedes it, so only updates carry one.
+    prevSeqId: action === 'snapshot' ? undefined : prev,
   };
 }
 
-function parseTrade(t: unknown, text: string): { px: number; qty: number; side: -1 | 1; tsNs: bigint } {
+function parseTrade(t: unknown, text: string): { px: number; qty: number; side: -1 | 1; tsNs: bigint; id: bigint } {
   if (typeof t !== 'object' || t === null) throw new VenueParseError('okx', 'trade is not an object', text.slice(0, 200));
   const o = t as Record<string, unknown>;
   if (o.side !== 'buy' && o.side !== 'sell') throw new VenueParseError('okx', `bad trade side ${JSON.stringify(o.side)}`, text.slice(0, 200));
-  return { px: num('okx', o.px, 'trade px'), qty: num('okx', o.sz, 'trade sz'), side: o.side === 'buy' ? 1 : -1, tsNs: tsNs(o.ts, text) };
+  return { px: positiveNum('okx', o.px, 'trade px'), qty: positiveNum('okx', o.sz, 'trade sz'), side: o.side === 'buy' ? 1 : -1, tsNs: tsNs(o.ts, text), id: tradeId('okx', o.tradeId) };
 }
 
-function parseRestBooks(text: string): { bids: Lv[]; asks: Lv[]; seqId: number | undefined; checksum: number; tsNs: bigint } {
+function parseRestBooks(text: string): { bids: Lv[]; asks: Lv[]; seqId: number; checksum: undefined; tsNs: bigint } {
   let j: unknown;
   try {
     j = JSON.parse(text);
@@ -399,5 +444,5 @@ function parseRestBooks(text: string): { bids: Lv[]; asks: Lv[]; seqId: number |
   const d = o.data[0] as Record<string, unknown>;
   const seqId = optInt(d.seqId, 'seqId', text);
   if (seqId === undefined) throw new VenueParseError('okx', 'REST books without seqId: cannot align with the stream', text.slice(0, 200));
-  return { bids: levels(d.bids, 'bids', text), asks: levels(d.asks, 'asks', text), seqId, checksum: 0, tsNs: tsNs(d.ts, text) };
+  return { bids: levels(d.bids, 'bids', text), asks: levels(d.asks, 'asks', text), seqId, checksum: undefined, tsNs: tsNs(d.ts, text) };
 }

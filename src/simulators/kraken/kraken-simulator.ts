@@ -4,10 +4,10 @@
  * `status` on connect, and `ping`/`pong`.
  */
 import { OrderBook } from '../../adapters/common/book.js';
-import { krakenChecksum } from '../../adapters/common/checksum.js';
 import type { Clock } from '../../clock/clock.js';
 import type { FaultKind } from '../common/faults.js';
 import { VenueSimulator, type SimClient } from '../common/simulator.js';
+import { krakenBookCrc } from '../common/venue-checksums.js';
 import { loadKrakenBookCapture, rfc3339ToNs, type KrakenBookCapture, type KrakenBookData, type KrakenLevel } from '../recordings.js';
 
 type KrakenEvent = KrakenBookData;
@@ -65,7 +65,7 @@ export class KrakenSimulator extends VenueSimulator<KrakenEvent> {
       bids = [...d.bids, { price: px, qty: 1 }];
       view.bids.set(px, 1, String(px), '1');
       view.bids.truncate(this.capture.depth);
-      checksum = krakenChecksum(view, this.capture.pricePrecision, this.capture.qtyPrecision);
+      checksum = this.bookCrc(view);
     }
     if (bad) checksum = (checksum ^ 0x5a5a5a5a) >>> 0;
     const msg = JSON.stringify({
@@ -132,12 +132,18 @@ export class KrakenSimulator extends VenueSimulator<KrakenEvent> {
     }
   }
 
+  /** The venue's checksum of a book, by the simulator's independent implementation. */
+  private bookCrc(book: OrderBook): number {
+    const lv = (side: typeof book.bids) => side.top(10).map((l) => [l.px, l.qty] as const);
+    return krakenBookCrc(lv(book.asks), lv(book.bids), this.capture.pricePrecision, this.capture.qtyPrecision);
+  }
+
   private snapshotMessage(symbol: string): string {
     const lv = (side: typeof this.book.bids): KrakenLevel[] => side.top().map((l) => ({ price: l.px, qty: l.qty }));
     return JSON.stringify({
       channel: 'book',
       type: 'snapshot',
-      data: [{ symbol, bids: lv(this.book.bids), asks: lv(this.book.asks), checksum: krakenChecksum(this.book, this.capture.pricePrecision, this.capture.qtyPrecision) }],
+      data: [{ symbol, bids: lv(this.book.bids), asks: lv(this.book.asks), checksum: this.bookCrc(this.book) }],
     });
   }
 }

@@ -10,10 +10,10 @@
  *   snapshot from REST, which carries the seqId it corresponds to.
  */
 import { OrderBook, type BookSide } from '../../adapters/common/book.js';
-import { okxChecksum } from '../../adapters/common/checksum.js';
 import type { Clock } from '../../clock/clock.js';
 import type { FaultKind } from '../common/faults.js';
 import { VenueSimulator, type RestResponse, type SimClient } from '../common/simulator.js';
+import { okxBookCrc } from '../common/venue-checksums.js';
 import { loadOkxRecording, type OkxBookData, type OkxLevel, type OkxRecord } from '../recordings.js';
 
 export type OkxProtocol = 'legacy' | 'seqid-only';
@@ -107,7 +107,7 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
         const px = bumpPrice(ask.pxStr);
         bids = [...d.bids, [px, '1', '0', '1']];
         view.bids.set(Number(px), 1, px, '1');
-        if (this.protocol === 'legacy') checksum = okxChecksum(view);
+        if (this.protocol === 'legacy') checksum = bookCrc(view);
       }
     }
     if (this.protocol === 'legacy' && this.takeFault('badChecksum')) checksum = (checksum + 1) | 0;
@@ -131,7 +131,7 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
       asks: lv(st.book.asks),
       bids: lv(st.book.bids),
       ts: String(this.clock.nowNs() / 1_000_000n),
-      checksum: this.protocol === 'legacy' ? okxChecksum(st.book) : 0,
+      checksum: this.protocol === 'legacy' ? bookCrc(st.book) : 0,
       prevSeqId: -1,
       seqId: st.seqId,
     };
@@ -182,6 +182,12 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
     const { checksum: _c, prevSeqId: _p, ...snap } = this.snapshotData(st, sz);
     return { status: 200, body: { code: '0', msg: '', data: [snap] } };
   }
+}
+
+/** The venue's checksum of its own book, by the simulator's independent implementation. */
+function bookCrc(book: OrderBook): number {
+  const strs = (side: BookSide) => side.top(25).map((l) => [l.pxStr, l.qtyStr] as const);
+  return okxBookCrc(strs(book.bids), strs(book.asks));
 }
 
 function apply(book: OrderBook, d: OkxBookData): void {

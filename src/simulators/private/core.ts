@@ -212,6 +212,14 @@ export abstract class PrivateVenueSim {
     for (const ws of this.clients) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
   }
 
+  /**
+   * Sends a raw frame on every open private connection, outside the venue's own protocol flow: tests
+   * use it to deliver well-formed but wrong execution messages (NaN-ish or empty numbers).
+   */
+  injectFrame(text: string): void {
+    for (const ws of this.clients) sendIfOpen(ws, text);
+  }
+
   feedBook(symbol: string, bids: readonly Level[], asks: readonly Level[]): void {
     this.engine.onBook(symbol, bids, asks);
   }

@@ -57,6 +57,30 @@ export function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
+const UNSIGNED_DECIMAL = /^\d{1,20}(?:\.\d{1,20})?$/;
+const SIGNED_DECIMAL = /^-?\d{1,20}(?:\.\d{1,20})?$/;
+
+/**
+ * Strict number from a private-stream or order-query field: a plain decimal string (or a finite JSON
+ * number, Kraken v2) and nothing else. `Number()` turned '' and null into 0 and 'abc' into NaN,
+ * which then flowed into fills, positions and fees. `signed` admits a leading '-' (fees, rebates);
+ * `empty` is the value of a field the venue leaves '' or absent on purpose (OKX's px of a market
+ * order, fillPx without a fill). Anything else is a VenueClientError('PROTOCOL').
+ */
+export function venueNumber(venue: VenueName, v: unknown, what: string, opts: { signed?: boolean; empty?: number } = {}): number {
+  if ((v === '' || v === undefined) && opts.empty !== undefined) return opts.empty;
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && (opts.signed ? SIGNED_DECIMAL : UNSIGNED_DECIMAL).test(v)
+        ? Number(v)
+        : Number.NaN;
+  if (!Number.isFinite(n) || (!opts.signed && n < 0)) {
+    throw new VenueClientError(venue, 'PROTOCOL', `bad ${what}: ${JSON.stringify(v)?.slice(0, 60) ?? 'undefined'}`);
+  }
+  return n;
+}
+
 /**
  * Decimal text of a number as venues want it: the shortest round-trip digits (49000.01, not
  * 49000.010000000002), never exponent notation (venues refuse 1e-7).
@@ -105,9 +129,26 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
   private reconnects = 0;
   private messages = 0;
   private lastBeatNs = 0n;
+  private protocolErrors = 0;
 
   stats(): PrivateStreamStats {
-    return { reconnects: this.reconnects, messages: this.messages, lastHeartbeatNs: this.lastBeatNs };
+    return { reconnects: this.reconnects, messages: this.messages, lastHeartbeatNs: this.lastBeatNs, protocolErrors: this.protocolErrors };
+  }
+
+  /**
+   * An execution-stream message about one of our orders did not parse. Nothing of it is applied
+   * (a guessed fill is worse than none); the venue is asked for the order's state instead and the
+   * answer is published like any update. When that query fails too, the executor's in-doubt
+   * resolution and restart recovery are what remain.
+   */
+  protected reconcile(clientId: string, symbol: string | undefined): void {
+    this.protocolErrors++;
+    this.orderStatus(clientId, symbol).then(
+      (ack) => {
+        if (ack) this.emitUpdate(ack);
+      },
+      () => undefined,
+    );
   }
 
   // ---- per-venue protocol --------------------------------------------------------------------

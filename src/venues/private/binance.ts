@@ -6,7 +6,7 @@
  */
 import { createHmac, createPrivateKey, createSecretKey, sign as edSign, type KeyObject } from 'node:crypto';
 import { OrderStatus, RejectReason, Side, TimeInForce, OrderType, type OrderAck } from '../../contracts/index.js';
-import { WsOrderClientBase, fmt, splitCanonical, type OrderTrack } from './base-client.js';
+import { WsOrderClientBase, fmt, splitCanonical, venueNumber, type OrderTrack } from './base-client.js';
 import {
   VenueClientError,
   type CancelRequest,
@@ -355,6 +355,11 @@ export class BinanceOrderClient extends WsOrderClientBase {
   /** Order object of a query reply -> track + ack. */
   private absorb(o: Record<string, unknown>): OrderAck {
     const clientId = String(o.clientOrderId);
+    // Every number first: a malformed reply changes nothing.
+    const size = venueNumber(this.venue, o.origQty, 'origQty');
+    const price = venueNumber(this.venue, o.price, 'price');
+    const filled = venueNumber(this.venue, o.executedQty, 'executedQty');
+    const cost = venueNumber(this.venue, o.cummulativeQuoteQty, 'cummulativeQuoteQty');
     let t = this.tracks.get(clientId);
     if (!t) {
       const sym = String(o.symbol);
@@ -363,8 +368,8 @@ export class BinanceOrderClient extends WsOrderClientBase {
           clientId,
           symbol: this.canonicalOf(sym),
           side: o.side === 'SELL' ? Side.SELL : Side.BUY,
-          size: Number(o.origQty),
-          price: Number(o.price),
+          size,
+          price,
           orderGroupId: '',
         } as OrderRequest,
         String(o.type),
@@ -376,8 +381,8 @@ export class BinanceOrderClient extends WsOrderClientBase {
       if (t.venueOrderId === '') this.bindVenueId(t, venueId);
       else this.startNewLeg(t, venueId);
     }
-    t.filled = Number(o.executedQty);
-    t.cost = Number(o.cummulativeQuoteQty);
+    t.filled = filled;
+    t.cost = cost;
     const status = STATUS[String(o.status)] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED;
     t.status = status;
     return this.ackOf(t, status);
@@ -404,24 +409,34 @@ export class BinanceOrderClient extends WsOrderClientBase {
     const clientId = x === 'CANCELED' && ev.C ? String(ev.C) : String(ev.c);
     const t = this.tracks.get(clientId) ?? this.tracks.get(this.byVenueId.get(venueId) ?? '');
     if (!t) return; // not one of ours (manual order on the account)
+    let z: number, Z: number, lastQty: number, lastFee: number, lastPx: number;
+    try {
+      z = venueNumber(this.venue, ev.z, 'cumulative filled qty (z)');
+      Z = venueNumber(this.venue, ev.Z, 'cumulative quote qty (Z)');
+      lastQty = x === 'TRADE' ? venueNumber(this.venue, ev.l, 'last filled qty (l)') : 0;
+      lastPx = x === 'TRADE' ? venueNumber(this.venue, ev.L, 'last price (L)') : 0;
+      lastFee = x === 'TRADE' ? venueNumber(this.venue, ev.n, 'commission (n)') : 0;
+    } catch (err) {
+      if (!(err instanceof VenueClientError)) throw err;
+      this.reconcile(t.clientId, t.symbol);
+      return;
+    }
     if (x === 'CANCELED' && this.replacing.has(venueId)) {
       // The cancel half of our own cancel-replace: keep its fills, do not report a terminal state.
       this.replacing.delete(venueId);
-      if (t.venueOrderId === venueId) t.filled = Number(ev.z);
+      if (t.venueOrderId === venueId) t.filled = z;
       return;
     }
     if (t.venueOrderId !== venueId) {
       if (t.venueOrderId === '') this.bindVenueId(t, venueId);
       else if (this.byVenueId.get(venueId) !== t.clientId || x === 'NEW') this.startNewLeg(t, venueId);
     }
-    t.filled = Number(ev.z);
-    t.cost = Number(ev.Z);
-    const lastQty = Number(ev.l);
-    const lastFee = x === 'TRADE' ? Number(ev.n) : 0;
+    t.filled = z;
+    t.cost = Z;
     t.fee += lastFee;
     const status = STATUS[String(ev.X)] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED;
     t.status = status;
-    const ack = this.ackOf(t, status, x === 'TRADE' ? lastQty : 0, x === 'TRADE' ? Number(ev.L) : 0, lastFee);
+    const ack = this.ackOf(t, status, lastQty, lastPx, lastFee);
     if (String(ev.r) !== 'NONE' && status === OrderStatus.REJECTED) ack.rejectDetail = String(ev.r);
     this.emitUpdate(ack);
   }

@@ -9,7 +9,7 @@ import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:cr
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { OrderStatus, OrderType, RejectReason, Side, TimeInForce, type OrderAck } from '../../contracts/index.js';
-import { WsOrderClientBase, fmt, type OrderTrack } from './base-client.js';
+import { WsOrderClientBase, fmt, venueNumber, type OrderTrack } from './base-client.js';
 import {
   VenueClientError,
   type CancelRequest,
@@ -255,11 +255,17 @@ export class KrakenOrderClient extends WsOrderClientBase {
 
   private absorbRest(txid: string, o: Record<string, unknown>): OrderAck {
     const d = (o.descr ?? {}) as Record<string, string>;
-    const t = this.ensureTrack(String(o.cl_ord_id ?? txid), String(d.pair ?? ''), String(d.type), Number(o.vol), Number(d.price));
+    // Every number first: a malformed reply changes nothing.
+    const vol = venueNumber(this.venue, o.vol, 'vol');
+    const price = venueNumber(this.venue, d.price, 'descr.price');
+    const filled = venueNumber(this.venue, o.vol_exec, 'vol_exec');
+    const cost = venueNumber(this.venue, o.cost, 'cost');
+    const fee = venueNumber(this.venue, o.fee, 'fee');
+    const t = this.ensureTrack(String(o.cl_ord_id ?? txid), String(d.pair ?? ''), String(d.type), vol, price);
     this.bindVenueId(t, txid);
-    t.filled = Number(o.vol_exec);
-    t.cost = Number(o.cost);
-    t.fee = Number(o.fee);
+    t.filled = filled;
+    t.cost = cost;
+    t.fee = fee;
     const st = String(o.status);
     t.status = st === 'open' ? (t.filled > 0 ? OrderStatus.PARTIAL : OrderStatus.NEW) : (STATUS[st] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED);
     return this.ackOf(t, t.status);
@@ -270,22 +276,35 @@ export class KrakenOrderClient extends WsOrderClientBase {
     for (const e of msg.data as Array<Record<string, unknown>>) {
       const clientId = e.cl_ord_id !== undefined ? String(e.cl_ord_id) : this.byVenueId.get(String(e.order_id));
       if (clientId === undefined) continue;
-      const t = this.tracks.get(clientId) ?? (e.symbol ? this.ensureTrack(clientId, String(e.symbol), String(e.side), Number(e.order_qty), Number(e.limit_price)) : undefined);
+      const execType = String(e.exec_type);
+      // Every number before any state changes; absent optional fields stay undefined.
+      const opt = (v: unknown, what: string) => (v === undefined ? undefined : venueNumber(this.venue, v, what));
+      let n: { orderQty?: number; limitPrice?: number; cumQty?: number; cumCost?: number; lastQty: number; lastPx: number; lastFee: number };
+      try {
+        let lastFee = 0;
+        if (execType === 'trade') for (const f of (e.fees ?? []) as Array<{ qty: unknown }>) lastFee += venueNumber(this.venue, f.qty, 'fee qty');
+        n = {
+          orderQty: opt(e.order_qty, 'order_qty'),
+          limitPrice: opt(e.limit_price, 'limit_price'),
+          cumQty: opt(e.cum_qty, 'cum_qty'),
+          cumCost: opt(e.cum_cost, 'cum_cost'),
+          lastQty: execType === 'trade' ? venueNumber(this.venue, e.last_qty, 'last_qty') : 0,
+          lastPx: execType === 'trade' ? venueNumber(this.venue, e.last_price, 'last_price') : 0,
+          lastFee,
+        };
+      } catch (err) {
+        if (!(err instanceof VenueClientError)) throw err;
+        if (this.tracks.has(clientId)) this.reconcile(clientId, this.tracks.get(clientId)!.symbol);
+        continue;
+      }
+      const t = this.tracks.get(clientId) ?? (e.symbol ? this.ensureTrack(clientId, String(e.symbol), String(e.side), n.orderQty ?? 0, n.limitPrice ?? 0) : undefined);
       if (!t) continue;
       if (!t.venueOrderId) this.bindVenueId(t, String(e.order_id));
-      if (e.cum_qty !== undefined) t.filled = Number(e.cum_qty);
-      if (e.cum_cost !== undefined) t.cost = Number(e.cum_cost);
-      if (e.order_qty !== undefined) t.qty = Number(e.order_qty);
-      const execType = String(e.exec_type);
-      let lastQty = 0;
-      let lastPx = 0;
-      let lastFee = 0;
-      if (execType === 'trade') {
-        lastQty = Number(e.last_qty);
-        lastPx = Number(e.last_price);
-        for (const f of (e.fees ?? []) as Array<{ qty: number }>) lastFee += Number(f.qty);
-        t.fee += lastFee;
-      }
+      if (n.cumQty !== undefined) t.filled = n.cumQty;
+      if (n.cumCost !== undefined) t.cost = n.cumCost;
+      if (n.orderQty !== undefined) t.qty = n.orderQty;
+      const { lastQty, lastPx, lastFee } = n;
+      t.fee += lastFee;
       t.status = STATUS[String(e.order_status)] ?? t.status;
       // Snapshot entries reconcile state (published as updates so the executor sees venue truth).
       this.emitUpdate(this.ackOf(t, t.status, lastQty, lastPx, lastFee));

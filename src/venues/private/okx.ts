@@ -9,7 +9,7 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { OrderStatus, OrderType, RejectReason, Side, TimeInForce, type OrderAck } from '../../contracts/index.js';
-import { WsOrderClientBase, fmt, type OrderTrack } from './base-client.js';
+import { WsOrderClientBase, fmt, venueNumber, type OrderTrack } from './base-client.js';
 import {
   VenueClientError,
   type CancelRequest,
@@ -219,23 +219,33 @@ export class OkxOrderClient extends WsOrderClientBase {
   /** One order row (REST or `orders` channel) -> track -> ack. */
   private absorb(o: Record<string, string>, push: boolean): OrderAck {
     const clientId = o.clOrdId || this.byVenueId.get(o.ordId ?? '') || '';
+    // Every number first: a malformed row changes nothing. OKX leaves some fields '' on purpose
+    // (px of a market order, avgPx/fillPx/fees before any fill): those, and only those, read as 0.
+    const v = this.venue;
+    const sz = venueNumber(v, o.sz, 'sz', { empty: 0 });
+    const px = venueNumber(v, o.px, 'px', { empty: 0 });
+    const accFillSz = venueNumber(v, o.accFillSz, 'accFillSz', { empty: 0 });
+    const avgPx = venueNumber(v, o.avgPx, 'avgPx', { empty: 0 });
+    const fee = venueNumber(v, o.fee, 'fee', { signed: true, empty: 0 });
+    const fillSz = push ? venueNumber(v, o.fillSz, 'fillSz', { empty: 0 }) : 0;
+    const fillPx = fillSz > 0 ? venueNumber(v, o.fillPx, 'fillPx') : 0;
+    const fillFee = push ? venueNumber(v, o.fillFee, 'fillFee', { signed: true, empty: 0 }) : 0;
     let t = this.tracks.get(clientId);
     if (!t) {
       t = this.track(
-        { clientId, symbol: o.instId ?? '', side: o.side === 'sell' ? Side.SELL : Side.BUY, size: Number(o.sz), price: Number(o.px || 0), orderGroupId: '' } as OrderRequest,
+        { clientId, symbol: o.instId ?? '', side: o.side === 'sell' ? Side.SELL : Side.BUY, size: sz, price: px, orderGroupId: '' } as OrderRequest,
         o.ordType ?? '',
         o.ordType ?? '',
       );
     }
     if (!t.venueOrderId) this.bindVenueId(t, o.ordId ?? '');
-    t.filled = Number(o.accFillSz || 0);
-    t.cost = t.filled * Number(o.avgPx || 0);
-    t.fee = Math.abs(Number(o.fee || 0));
-    if (o.sz) t.qty = Number(o.sz);
+    t.filled = accFillSz;
+    t.cost = t.filled * avgPx;
+    t.fee = Math.abs(fee);
+    if (sz > 0) t.qty = sz;
     t.status = STATUS[o.state ?? ''] ?? t.status;
-    const fillSz = push ? Number(o.fillSz || 0) : 0;
     // OKX reports fees as negative numbers (a charge); fillFee is this fill's.
-    return this.ackOf(t, t.status, fillSz, fillSz > 0 ? Number(o.fillPx) : 0, Math.abs(Number(o.fillFee || 0)));
+    return this.ackOf(t, t.status, fillSz, fillPx, Math.abs(fillFee));
   }
 
   protected onPush(msg: Record<string, unknown>): void {
@@ -243,7 +253,15 @@ export class OkxOrderClient extends WsOrderClientBase {
     if (arg?.channel !== 'orders' || !Array.isArray(msg.data)) return;
     for (const o of msg.data as Array<Record<string, string>>) {
       if (!o.clOrdId && !this.byVenueId.has(o.ordId ?? '')) continue; // not ours
-      this.emitUpdate(this.absorb(o, true));
+      let ack: OrderAck;
+      try {
+        ack = this.absorb(o, true);
+      } catch (err) {
+        if (!(err instanceof VenueClientError)) throw err;
+        this.reconcile(o.clOrdId || this.byVenueId.get(o.ordId ?? '') || '', o.instId);
+        continue;
+      }
+      this.emitUpdate(ack);
     }
   }
 }

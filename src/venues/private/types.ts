@@ -113,6 +113,11 @@ export interface PrivateStreamStats {
   readonly messages: number;
   /** Wall-clock ns of the last frame or pong (0 = none yet). */
   readonly lastHeartbeatNs: bigint;
+  /**
+   * Execution-stream messages about our orders whose numbers did not parse (NaN-ish, negative,
+   * exponent or empty strings): never applied; the order's state was re-queried from the venue.
+   */
+  readonly protocolErrors: number;
 }
 
 /** Transport-level failure: the outcome of the request is unknown (not a venue refusal). */
