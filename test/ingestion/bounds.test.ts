@@ -28,8 +28,8 @@ async function fromRefData() {
   const sink = new CollectingSink();
   const bus = new InProcessBus();
   const anomalies: MarketDataEvent[] = [];
-  bus.subscribe(subjects.mdAnomaly('binance', 'BTC-USDT'), (m) => void anomalies.push(fromBinary(MarketDataEventSchema, m.data)));
-  const svc = await IngestionService.create({ dispatch: 'inline', quality: { bounds, anomalyEventIntervalMs: 0 } }, { sinks: [sink], bus });
+  bus.subscribe(subjects.mdAnomaly('binance', 'BTC-USDT', 'live'), (m) => void anomalies.push(fromBinary(MarketDataEventSchema, m.data)));
+  const svc = await IngestionService.create({ dispatch: 'inline', quality: { bounds, anomalyEventIntervalMs: 0 } }, { sinks: [sink], bus, namespace: 'live' });
   services.push(svc);
   return { svc, sink, anomalies, bounds };
 }
