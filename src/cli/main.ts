@@ -171,6 +171,7 @@ function formatBacktest(r: BacktestReport): string {
     `  accuracy       ${r.accuracy.scored} scored, hit rate ${r.accuracy.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${r.accuracy.rocAuc?.toFixed(3) ?? 'n/a'}`,
     `  capture        ${r.capture}`,
     `  report         ${r.report}`,
+    `  html           ${r.html}`,
     `  digest         ${r.digest}`,
     `  wall time      ${f(r.wallMs / 1000)} s`,
     '',
