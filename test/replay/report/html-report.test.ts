@@ -41,14 +41,15 @@ beforeAll(async () => {
     return route.abort();
   });
   await page.goto(pathToFileURL(report.html).href);
-  await page.waitForFunction(() => (window as unknown as { kestrelReport?: PageState }).kestrelReport?.ready === true, undefined, { timeout: 20_000 });
+  await page.waitForFunction('window.kestrelReport && window.kestrelReport.ready === true', undefined, { timeout: 20_000 });
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
 });
 
-const state = () => page.evaluate(() => (window as unknown as { kestrelReport: PageState }).kestrelReport);
+// Page-side code is passed as source text: the project's TypeScript has no DOM types.
+const state = () => page.evaluate<PageState>('window.kestrelReport');
 
 describe('HTML backtest report in headless Chromium', () => {
   it('is written beside the JSON report and loads nothing from the network', () => {
@@ -79,17 +80,20 @@ describe('HTML backtest report in headless Chromium', () => {
   });
 
   it('draws on every chart canvas', async () => {
-    const inked = await page.evaluate(() =>
-      ['equity', 'drawdown', 'position', 'price', 'confidence'].map((id) => {
-        const c = document.querySelector<HTMLCanvasElement>(`#${id} canvas`);
-        if (!c) return -1;
-        const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const inked = await page.evaluate<Record<string, number>>(`(() => {
+      const out = {};
+      for (const id of ['equity', 'drawdown', 'position', 'price', 'confidence']) {
+        const c = document.querySelector('#' + id + ' canvas');
+        if (!c) { out[id] = -1; continue; }
+        const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0;
-        for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
-        return n;
-      }),
-    );
-    for (const n of inked) expect(n).toBeGreaterThan(500);
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+        out[id] = n;
+      }
+      return out;
+    })()`);
+    expect(Object.keys(inked)).toHaveLength(5);
+    for (const n of Object.values(inked)) expect(n).toBeGreaterThan(500);
   });
 
   it('shows the decision digest, the accuracy table and the config', async () => {
