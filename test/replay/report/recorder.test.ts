@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { priceRows } from '../../../src/replay/report/html.js';
+import { confidenceRows, priceRows } from '../../../src/replay/report/html.js';
+import { AccuracyMonitor } from '../../../src/shadow/accuracy.js';
 import { BacktestRecorder, expectedPoints } from '../../../src/replay/report/recorder.js';
 
 describe('BacktestRecorder', () => {
@@ -57,5 +58,25 @@ describe('BacktestRecorder', () => {
     expect(rows.buy.filter((x) => x !== null)).toEqual([100.5]);
     expect(rows.sell.filter((x) => x !== null)).toEqual([99.5]);
     expect(rows.mid.filter((x) => x !== null)).toEqual([100, 101]);
+  });
+});
+
+describe('confidence against outcome', () => {
+  it('lists every scored signal with its signed forward return, in the accuracy monitor\'s verdict', () => {
+    const m = new AccuracyMonitor({ horizonNs: 10n, threshold: 0.5, driftWindow: 100, driftThreshold: 0.1 });
+    m.onSignal({ confidence: 0.8, direction: 1, refMid: 100, tsNs: 0n });
+    m.onSignal({ confidence: 0.3, direction: -1, refMid: 100, tsNs: 1n });
+    m.onSignal({ confidence: 0.6, direction: 1, refMid: 100, tsNs: 50n }); // not scored yet: horizon not reached
+    m.onMid(101, 20n);
+    const scored = m.scoredSignals();
+    expect(scored).toEqual([
+      { confidence: 0.8, returnFraction: 0.01, hit: true },
+      { confidence: 0.3, returnFraction: -0.01, hit: false },
+    ]);
+    expect(m.report().hitRate).toBe(0.5);
+    const rows = confidenceRows(scored.map((x) => ({ confidence: x.confidence, outcomeBps: x.returnFraction * 1e4, hit: x.hit })));
+    expect(rows.conf).toEqual([0.3, 0.8]);
+    expect(rows.hit).toEqual([null, 100]);
+    expect(rows.miss).toEqual([-100, null]);
   });
 });
