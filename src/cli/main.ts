@@ -44,7 +44,7 @@ const commands: Record<string, Command> = {
     run: (flags) => runSession(flags, {}),
   },
   backtest: {
-    summary: 'deterministic backtest on the recorded timeline; writes a JSON report and prints the decision digest',
+    summary: 'deterministic backtest on the recorded timeline; writes a JSON and a self-contained HTML report and prints the decision digest',
     flags: [
       ...commonFlags,
       sessionFlags.find((f) => f.name === 'max-ticks')!,
@@ -54,6 +54,7 @@ const commands: Record<string, Command> = {
     ],
     run: async (flags) => {
       if (Array.isArray(flags.sweep)) return runSweepCommand(flags, flags.sweep);
+      if (flags.workers !== undefined) throw new UsageError('--workers applies to --sweep only');
       const config = configFrom(flags, { session: { mode: 'backtest' }, bus: { namespace: 'replay' } });
       setLogLevel(config.logging.level);
       const r = await runBacktest(config);

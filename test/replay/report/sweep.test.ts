@@ -146,6 +146,9 @@ describe('kestrel backtest --sweep failures', () => {
     const c = cli('backtest', '--set', 'strategy.kelly_fraction=0.2', '--sweep', 'strategy.kelly_fraction=0.1,0.3');
     expect(c.code).toBe(2);
     expect(c.stderr.trim()).toBe('kestrel: strategy.kelly_fraction is both --set and --sweep');
+    const d = cli('backtest', '--workers', '2');
+    expect(d.code).toBe(2);
+    expect(d.stderr.trim()).toBe('kestrel: --workers applies to --sweep only');
   });
 
   it('a run that fails is reported in the table and the sweep exits 1; the other runs complete', () => {
