@@ -150,6 +150,8 @@ export const configSchema = z.strictObject({
      * this file, or generated into it (mode 0600) at first start.
      */
     token_file: z.string().min(1),
+    /** /admin/drain waits this long for in-flight orders to finish; past it the process stops with exit 1. */
+    drain_timeout_ms: z.number().int().min(0).max(600_000),
   }),
   logging: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

@@ -540,7 +540,7 @@ describe('executor against the simulated venue', () => {
     expect(text).toMatch(/kestrel_executor_events_total\{event="fills"\} 1/);
     expect(text).toMatch(/kestrel_executor_rejects_total\{reason="LOW_CONFIDENCE"\} 1/);
     expect(text).toMatch(/kestrel_circuit_state\{venue="binance"\} 0/);
-    expect(text).toMatch(/kestrel_executor_signal_to_order_seconds_count [1-9]/);
+    expect(text).toMatch(/kestrel_executor_signal_to_wire_seconds_count [1-9]/);
   });
 
   it('positions agree with the venue balances', async () => {
