@@ -150,7 +150,7 @@ function formatSummary(config: Config, s: SessionSummary): string {
     ...s.positions.map(
       (p) => `  position       ${p.venue} ${p.symbol} ${f(p.quantity, 5)} @ ${f(p.avgPrice)} (realized ${f(p.realizedPnl)}, unrealized ${f(p.unrealizedPnl)}, fees ${f(p.fees)})`,
     ),
-    `  PnL            realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}`,
+    `  PnL (${s.reportingCurrency})      realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}${s.unpricedQuotes.length > 0 ? ` (no rate for ${s.unpricedQuotes.join(', ')}: left out)` : ''}`,
     `  accuracy       ${acc.scored} scored signals, hit rate ${acc.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${acc.rocAuc?.toFixed(3) ?? 'n/a'}, slippage ${acc.avgSlippageBps?.toFixed(2) ?? 'n/a'} bps`,
     ...(s.drain ? [`  drained        ${s.drain.drained ? 'every order terminal' : `timed out, open: ${s.drain.open.join(', ')}`}`] : []),
     `  ticks stored   ${s.tickStore}`,

@@ -28,6 +28,8 @@ export const configSchema = z.strictObject({
     max_ticks: z.number().int().nonnegative(),
     venues: z.array(venueName).min(1),
     symbols: z.array(z.string().min(1)).min(1),
+    /** Currency of portfolio totals; positions in other quotes convert at a mid from the market data. */
+    reporting_currency: z.string().regex(/^[A-Z0-9]{2,10}$/, 'expected a currency code like USD'),
   }),
   bus: z.strictObject({
     kind: z.enum(['in-process', 'nats']),

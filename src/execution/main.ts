@@ -19,7 +19,7 @@ import { ControlAudit } from '../audit/control-audit.js';
 import { FileAuditSink } from '../audit/sinks.js';
 import { SystemClock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
-import { PositionService } from '../positions/service.js';
+import { PositionService, valuationFromSnapshots } from '../positions/service.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
 import { validateStaticLimits } from '../risk/main.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
@@ -63,6 +63,8 @@ export interface ExecutorProcessConfig {
    * Default 10000.
    */
   reconcileIntervalMs?: number;
+  /** Currency of portfolio totals (pos.current total/daily PnL); quotes convert at market mids. Default USD. */
+  reportingCurrency?: string;
   /**
    * Health, metrics and operator endpoints (/health/live, /health/ready, /metrics, /admin/pause,
    * /admin/resume, /admin/drain, /admin/clear-halt). Default 127.0.0.1 and port 0, a free port
@@ -178,6 +180,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const positions = new PositionService(bus, {
     book: executor.book,
     namespace: ns,
+    valuation: valuationFromSnapshots(feed.store, cfg.reportingCurrency ?? 'USD'),
     mark: (venue, symbol) => {
       const s = feed.store.get(venue, symbol);
       return s ? (s.bid + s.ask) / 2 : undefined;

@@ -26,7 +26,8 @@ import { IngestionService } from '../ingestion/service.js';
 import type { TickSink } from '../ingestion/types.js';
 import { NativeEngine, RingSignalSource, TickRegion } from '../native/index.js';
 import { createLogger } from '../observability/logger.js';
-import { PositionService } from '../positions/service.js';
+import { PositionService, valuationFromSnapshots } from '../positions/service.js';
+import { quoteOf } from '../positions/book.js';
 import { openRefData } from '../refdata/index.js';
 import { StaticRiskGateway } from '../risk/static-gateway.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
@@ -59,6 +60,10 @@ export interface SessionSummary {
   orders: { sent: number; filled: number; rejected: number; rejectReasons: Record<string, number> };
   fills: number;
   positions: PositionLine[];
+  /** Currency of the PnL totals below; each position's own figures are in its quote currency. */
+  reportingCurrency: string;
+  /** Quotes with positions but no conversion rate in the data: left out of the totals. */
+  unpricedQuotes: string[];
   realizedPnl: number;
   unrealizedPnl: number;
   fees: number;
@@ -305,9 +310,11 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         drainOutcome = r;
         log.info(r, r.drained ? 'drained: every order terminal' : 'drain timed out with orders open (kept in the WAL)');
       }));
+    const valuation = valuationFromSnapshots(snapshots, config.session.reporting_currency);
     const positions = new PositionService(bus, {
       book: executor.book,
       namespace: ns,
+      valuation,
       mark: (venue, symbol) => {
         const s = snapshots.get(venue, symbol);
         return s ? (s.bid + s.ask) / 2 : undefined;
@@ -382,7 +389,14 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         fees: p.fees,
       };
     });
-    const sum = (f: (p: PositionLine) => number) => positionsOut.reduce((a, p) => a + f(p), 0);
+    // Totals in the reporting currency: a USDT position and a USD one are converted, not added raw.
+    const unpriced = new Set<string>();
+    const sum = (f: (p: PositionLine) => number) =>
+      positionsOut.reduce((a, p) => {
+        const rate = valuation.rate(quoteOf(p.symbol));
+        if (rate === undefined) unpriced.add(quoteOf(p.symbol));
+        return rate === undefined ? a : a + f(p) * rate;
+      }, 0);
     const es = engine.stats();
     const summary: SessionSummary = {
       mode: config.session.mode,
@@ -402,10 +416,12 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       },
       fills: executor.counters.fills,
       positions: positionsOut,
+      reportingCurrency: config.session.reporting_currency,
       realizedPnl: sum((p) => p.realizedPnl),
       unrealizedPnl: sum((p) => p.unrealizedPnl),
       fees: sum((p) => p.fees),
       netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl - p.fees),
+      unpricedQuotes: [...unpriced].sort(),
       accuracy: accuracy.report(),
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },
       tickStore: `${tickStore.kind} ${tickStore.location}`,
