@@ -29,7 +29,7 @@ export const configSchema = z.strictObject({
     venues: z.array(venueName).min(1),
     symbols: z.array(z.string().min(1)).min(1),
     /** Currency of portfolio totals; positions in other quotes convert at a mid from the market data. */
-    reporting_currency: z.string().regex(/^[A-Z0-9]{2,10}$/, 'expected a currency code like USD'),
+    reporting_currency: z.union([z.literal(''), z.string().regex(/^[A-Z0-9]{2,10}$/, 'expected a currency code like USD or empty')]),
   }),
   bus: z.strictObject({
     kind: z.enum(['in-process', 'nats']),

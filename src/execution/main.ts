@@ -20,6 +20,7 @@ import { FileAuditSink } from '../audit/sinks.js';
 import { SystemClock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService, valuationFromSnapshots } from '../positions/service.js';
+import { quoteOf } from '../positions/book.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
 import { validateStaticLimits } from '../risk/main.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
@@ -63,7 +64,7 @@ export interface ExecutorProcessConfig {
    * Default 10000.
    */
   reconcileIntervalMs?: number;
-  /** Currency of portfolio totals (pos.current total/daily PnL); quotes convert at market mids. Default USD. */
+  /** Currency of portfolio totals (pos.current total/daily PnL); quotes convert at market mids. Default: the quote of the first venue's first symbol. */
   reportingCurrency?: string;
   /**
    * Health, metrics and operator endpoints (/health/live, /health/ready, /metrics, /admin/pause,
@@ -180,7 +181,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const positions = new PositionService(bus, {
     book: executor.book,
     namespace: ns,
-    valuation: valuationFromSnapshots(feed.store, cfg.reportingCurrency ?? 'USD'),
+    valuation: valuationFromSnapshots(feed.store, cfg.reportingCurrency ?? quoteOf(specs[0]?.symbols[0]?.symbol ?? 'USD')),
     mark: (venue, symbol) => {
       const s = feed.store.get(venue, symbol);
       return s ? (s.bid + s.ask) / 2 : undefined;

@@ -8,7 +8,7 @@ import type { AccuracyMonitor } from '../shadow/accuracy.js';
 
 /** Tick pushed into its ring → signal committed (CLOCK_MONOTONIC on both ends); pass to RingSignalSource. */
 export function tickToSignalObserver(): (ns: number) => void {
-  const h = histogram('tick_to_signal_seconds', 'tick pushed into its ring to the engine committing a signal from it', ['engine'], [
+  const h = histogram('tick_to_signal_seconds', 'tick pushed into its ring to the engine committing a signal from it', [], [
     1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3, 10e-3,
   ]);
   return (ns) => {

@@ -310,7 +310,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         drainOutcome = r;
         log.info(r, r.drained ? 'drained: every order terminal' : 'drain timed out with orders open (kept in the WAL)');
       }));
-    const valuation = valuationFromSnapshots(snapshots, config.session.reporting_currency);
+    const reportingCurrency = config.session.reporting_currency || quoteOf(config.session.symbols[0]!);
+    const valuation = valuationFromSnapshots(snapshots, reportingCurrency);
     const positions = new PositionService(bus, {
       book: executor.book,
       namespace: ns,
@@ -416,7 +417,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       },
       fills: executor.counters.fills,
       positions: positionsOut,
-      reportingCurrency: config.session.reporting_currency,
+      reportingCurrency,
       realizedPnl: sum((p) => p.realizedPnl),
       unrealizedPnl: sum((p) => p.unrealizedPnl),
       fees: sum((p) => p.fees),
