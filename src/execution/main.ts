@@ -172,7 +172,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   }
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
-  const stopMetrics = exportExecutorMetrics(executor);
+  const stopMetrics = exportExecutorMetrics(executor, 1000, specs.map((s) => s.venue));
   const stopFeedMetrics = exportFeedMetrics(feed.store, new SystemClock());
   // Control commands are audited next to the WAL (the executor process needs no JetStream).
   const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'), 1);

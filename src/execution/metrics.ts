@@ -12,7 +12,9 @@ import { nowNs, type SnapshotStore } from './types.js';
 
 const BREAKER_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
 
-export function exportExecutorMetrics(ex: Executor, intervalMs = 1000): () => void {
+/** `venues`: breakers shown from the start (closed), not only once a venue was first used. */
+export function exportExecutorMetrics(ex: Executor, intervalMs = 1000, venues: readonly string[] = []): () => void {
+  for (const v of venues) ex.breakers.get(v);
   const events = gauge('executor_events_total', 'executor events since start (signals, orders, sent, acks, fills, inDoubt, failed, …)', ['event']);
   const rejects = gauge('executor_rejects_total', 'refusals since start by reject reason', ['reason']);
   const inflight = gauge('executor_inflight_orders', 'orders holding a concurrency slot');

@@ -298,7 +298,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     log.info({ recovery }, 'executor started');
     cleanups.push(() => executor.close());
     const clock = new SystemClock();
-    cleanups.push(exportExecutorMetrics(executor));
+    cleanups.push(exportExecutorMetrics(executor, 1000, venues));
     cleanups.push(exportFeedMetrics(snapshots, clock));
     cleanups.push(exportPipelineMetrics(region, () => ringSignals.missed, accuracy));
     cleanups.push(exportRiskMetrics(risk));
