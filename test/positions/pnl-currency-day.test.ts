@@ -110,3 +110,37 @@ describe('daily PnL at the UTC day boundary', () => {
     expect(st.dailyPnl).toBeCloseTo(3, 9);
   });
 });
+
+describe('pos.current in the reporting currency', () => {
+  it('the position service publishes totals converted at the mids of the market data', async () => {
+    const { InProcessBus } = await import('../../src/bus/in-process-bus.js');
+    const { PositionService, valuationFromSnapshots } = await import('../../src/positions/service.js');
+    const { SnapshotStore } = await import('../../src/execution/types.js');
+    const { PortfolioStateSchema, subjects } = await import('../../src/contracts/index.js');
+    const { fromBinary } = await import('@bufbuild/protobuf');
+    const bus = new InProcessBus();
+    const store = new SnapshotStore();
+    store.update('kraken', 'BTC-USD', 59_990, 60_010, 1, 1, 1n); // mid 60 000
+    store.update('binance', 'BTC-USDT', 60_110, 60_130, 1, 1, 1n); // mid 60 120
+    const book = new PositionBook();
+    book.applyFill('binance', 'BTC-USDT', Side.BUY, 1, 60_000, 0, at(0, 1)); // +120 USDT unrealized
+    book.applyFill('kraken', 'BTC-USD', Side.BUY, 1, 59_900, 0, at(0, 1)); // +100 USD unrealized
+    const mid = (v: string, s: string) => {
+      const q = store.get(v, s);
+      return q ? (q.bid + q.ask) / 2 : undefined;
+    };
+    const got: Array<ReturnType<typeof fromBinary<typeof PortfolioStateSchema>>> = [];
+    bus.subscribe(subjects.posCurrent('live'), (m) => void got.push(fromBinary(PortfolioStateSchema, m.data)));
+    const svc = new PositionService(bus, { book, namespace: 'live', mark: mid, valuation: valuationFromSnapshots(store, 'USD') });
+    svc.publish();
+    await new Promise((r) => setTimeout(r, 10)); // the in-process bus delivers asynchronously
+    expect(got).toHaveLength(1);
+    expect(got[0]!.reportingCurrency).toBe('USD');
+    expect(got[0]!.totalPnl).toBeCloseTo(100 + 120 * (60_000 / 60_120), 6);
+    // USDT as the reporting currency: the USD leg converts the other way.
+    const usdt = new PositionService(bus, { book, namespace: 'live', mark: mid, valuation: valuationFromSnapshots(store, 'USDT') });
+    usdt.publish();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(got[1]!.totalPnl).toBeCloseTo(120 + 100 * (60_120 / 60_000), 6);
+  });
+});
