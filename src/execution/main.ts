@@ -23,6 +23,7 @@ import { PositionService, valuationFromSnapshots } from '../positions/service.js
 import { quoteOf } from '../positions/book.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
 import { validateStaticLimits } from '../risk/main.js';
+import { exportRiskMetrics } from '../risk/metrics.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
 import { Executor, ExecutorConfigError, type ExecutorConfig, type RecoveryReport } from './executor.js';
@@ -174,6 +175,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const stopMetrics = exportExecutorMetrics(executor, 1000, specs.map((s) => s.venue));
   const stopFeedMetrics = exportFeedMetrics(feed.store, new SystemClock());
+  const stopRiskMetrics = risk ? exportRiskMetrics(risk) : () => undefined;
   // Control commands are audited next to the WAL (the executor process needs no JetStream).
   const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'), 1);
   const control = new ControlPlane(bus, executor, ns, { audit: await ControlAudit.open(auditSink, 'executor', ns === 'replay', new SystemClock()) });
@@ -228,6 +230,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
       if (reconcileTimer) clearInterval(reconcileTimer);
       stopMetrics();
       stopFeedMetrics();
+      stopRiskMetrics();
       signals.close();
       control.stop();
       await auditSink.close();
