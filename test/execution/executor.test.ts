@@ -72,6 +72,32 @@ describe('executor against the simulated venue', () => {
     return ex;
   }
 
+  it('drain: closes the signal source, refuses a signal still handed over, and names orders open at the timeout', async () => {
+    await make();
+    let closed = 0;
+    let deliver: ((s: ExecSignal) => void) | undefined;
+    ex.attachSignals({
+      onSignal: (cb) => {
+        deliver = cb;
+        return () => (deliver = undefined);
+      },
+      close: () => void closed++,
+    });
+    // The venue stops reading: the order sent now cannot finish before the drain's timeout.
+    venue.sim.freezePrivate();
+    deliver!(signal());
+    await until(() => ex.counters.sent === 1);
+    const r = await ex.drain(300);
+    expect(closed).toBe(1);
+    expect(deliver).toBeUndefined();
+    expect(ex.isDraining).toBe(true);
+    expect(r.drained).toBe(false);
+    expect(r.open).toEqual([...ex.orders.values()].map((o) => o.clientId));
+    ex.onSignal(signal({ traceId: 'after-drain' }));
+    expect(rejects.at(-1)).toMatchObject({ reason: RejectReason.KILL_SWITCH, detail: 'executor draining' });
+    expect(ex.counters.sent).toBe(1);
+  });
+
   it('turns a signal into one filled order, rounded to tick and lot, with position and fees', async () => {
     await make();
     ex.onSignal(signal({ size: 0.50007 }));
