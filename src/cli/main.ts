@@ -141,7 +141,8 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(formatSummary(config, summary));
-  return 0;
+  // A drain that timed out left orders open: not a clean exit, so a supervisor notices.
+  return summary.drain && !summary.drain.drained ? 1 : 0;
 }
 
 function formatSummary(config: Config, s: SessionSummary): string {
@@ -157,8 +158,9 @@ function formatSummary(config: Config, s: SessionSummary): string {
     ...s.positions.map(
       (p) => `  position       ${p.venue} ${p.symbol} ${f(p.quantity, 5)} @ ${f(p.avgPrice)} (realized ${f(p.realizedPnl)}, unrealized ${f(p.unrealizedPnl)}, fees ${f(p.fees)})`,
     ),
-    `  PnL            realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}`,
+    `  PnL (${s.reportingCurrency})      realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}${s.unpricedQuotes.length > 0 ? ` (no rate for ${s.unpricedQuotes.join(', ')}: left out)` : ''}`,
     `  accuracy       ${acc.scored} scored signals, hit rate ${acc.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${acc.rocAuc?.toFixed(3) ?? 'n/a'}, slippage ${acc.avgSlippageBps?.toFixed(2) ?? 'n/a'} bps`,
+    ...(s.drain ? [`  drained        ${s.drain.drained ? 'every order terminal' : `timed out, open: ${s.drain.open.join(', ')}`}`] : []),
     `  ticks stored   ${s.tickStore}`,
     `  digest         ${s.digest}`,
     `  wall time      ${f(s.wallMs / 1000)} s`,
