@@ -192,7 +192,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
   const rules = rulesFor(spec, symbol);
   let eventMs = 0;
   // The matching engine's clock is event time, so its timestamps are part of the recording too.
-  const matching = new MatchingEngine({ mode: config.execution.fill_model, symbols: [rules], balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: () => eventMs });
+  const matching = new MatchingEngine({ mode: config.execution.fill_model, symbols: [rules], balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: { nowNs: () => BigInt(eventMs) * 1_000_000n } });
   const book = new PositionBook();
   const digest = new DecisionDigest();
   const accuracy = new AccuracyMonitor({ horizonNs: 5_000_000_000n, threshold: config.strategy.confidence_threshold, driftWindow: 1000, driftThreshold: 0.05 });

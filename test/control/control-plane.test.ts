@@ -10,7 +10,7 @@ import { VirtualClock } from '../../src/clock/clock.js';
 import { ControlCommandSchema } from '../../src/contracts/index.js';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { Executor } from '../../src/execution/executor.js';
-import { nowNs } from '../../src/execution/types.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
 
@@ -31,7 +31,7 @@ describe('control plane over the bus', () => {
     risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
     risk.start();
     dir = tmpDir('kestrel-ctl-');
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e.reason));
     await ex.start();
     auditFile = `${dir}/audit/control.log`;
@@ -52,7 +52,7 @@ describe('control plane over the bus', () => {
 
   const sig = (traceId: string) => ({
     strategyId: 's', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
-    minFillQty: 0, urgency: Urgency.NORMAL, traceId, sourceSequence: 0n, emitTsNs: nowNs(), refPrice: 0,
+    minFillQty: 0, urgency: Urgency.NORMAL, traceId, sourceSequence: 0n, emitTsNs: systemClock.nowNs(), refPrice: 0,
   });
 
   it('kill switch, resume, venue pause/resume and breaker override arrive over ctl.*', async () => {

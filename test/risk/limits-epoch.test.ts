@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock/clock.js';
 import { create } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { RiskLimitsSchema } from '../../src/contracts/index.js';
@@ -25,7 +26,7 @@ describe('risk.limits epoch', () => {
   it('an executor takes the limits of a restarted gateway although its version starts again at 1', async () => {
     const bus = new InProcessBus();
     const dir = tmpDir('kestrel-epoch-');
-    const ex = new Executor({ bus, venues: [binanceSpec()], market: new SnapshotStore() }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0 });
+    const ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: new SnapshotStore() }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0 });
     try {
       await ex.start();
       const first = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 5 }, 'live');
