@@ -188,7 +188,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
       },
     };
-    const tickStore = await openTickStore(config.storage);
+    const tickStore = await openTickStore(config.storage, clock);
     cleanups.push(() => tickStore.close());
     const ingestion = await IngestionService.create(
       {

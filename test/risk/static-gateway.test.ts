@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
@@ -208,7 +209,7 @@ describe('drawdown limits', () => {
     const unknown = await bus.request(subjects.control('risk', 'live'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
     expect(fromBinary(ControlCommandSchema, unknown.data)).toMatchObject({ command: 'error', reason: 'unknown risk command "reset_all"' });
     expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
-    const echo = await sendControl(bus, 'live', { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' });
+    const echo = await sendControl(bus, 'live', { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' }, systemClock);
     expect(echo.command).toBe('reset_drawdown');
     expect(gw.reduceOnlyReason).toBeUndefined();
     await new Promise((r) => setTimeout(r, 5));
