@@ -11,6 +11,7 @@ import { InProcessBus } from '../bus/in-process-bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import { maskUrlCredentials } from '../observability/redact.js';
+import { systemClock } from '../clock/clock.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
@@ -189,7 +190,7 @@ async function runWal(flags: FlagValues, positionals: string[]): Promise<number>
     process.stdout.write(flags.json ? `${JSON.stringify(c)}\n` : tools.formatCheck(c));
     return c.ok ? 0 : 1;
   }
-  const r = tools.salvageWal(dir, typeof flags.backup === 'string' ? { backupDir: flags.backup } : {});
+  const r = tools.salvageWal(dir, { clock: systemClock, ...(typeof flags.backup === 'string' ? { backupDir: flags.backup } : {}) });
   if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else if (!r.backupDir) process.stdout.write(`${tools.formatCheck(r.check)}nothing to salvage\n`);
   else {

@@ -6,6 +6,8 @@
  *   engine fed by the same ticks → positions and PnL → report + decision digest.
  * Every decision is a function of (recording, config, seed): two runs give the same digest.
  */
+import { systemClock } from '../clock/clock.js';
+import { monotonicMs } from '../clock/monotonic.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BinanceAdapter } from '../adapters/binance/binance-adapter.js';
@@ -163,7 +165,7 @@ function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxO
 }
 
 export async function runBacktest(config: Config): Promise<BacktestReport> {
-  const started = performance.now();
+  const started = monotonicMs();
   const ticks = await recordedTicks(config, config.session.max_ticks);
   if (ticks.length === 0) throw new BacktestError('no tick passed the quality gates');
   const symbol = ticks[0]!.symbol;
@@ -171,7 +173,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
   // The replay input, kept: `kestrel backtest` leaves the exact ticks it traded on.
   const dir = path.resolve(config.storage.capture_dir);
   mkdirSync(dir, { recursive: true });
-  const capturePath = path.join(dir, `backtest-${VENUE}-${symbol}-${Date.now()}-${process.pid}.kcap`);
+  const capturePath = path.join(dir, `backtest-${VENUE}-${symbol}-${systemClock.nowNs() / 1_000_000n}-${process.pid}.kcap`);
   const capture = CaptureWriter.open(capturePath, { createdNs: ticks[0]!.recvTsNs });
   for (const t of ticks) capture.push(t);
   capture.close();
@@ -253,7 +255,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
   const p = e ? book.toPosition(e, mark) : undefined;
   const reportDir = path.resolve('var', 'backtests');
   mkdirSync(reportDir, { recursive: true });
-  const reportPath = path.join(reportDir, `backtest-${Date.now()}-${process.pid}.json`);
+  const reportPath = path.join(reportDir, `backtest-${systemClock.nowNs() / 1_000_000n}-${process.pid}.json`);
   const report: BacktestReport = {
     engine: config.strategy.engine,
     fillModel: config.execution.fill_model,
@@ -272,7 +274,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
     capture: capturePath,
     report: reportPath,
     digest: digest.hex(),
-    wallMs: performance.now() - started,
+    wallMs: monotonicMs() - started,
   };
   writeFileSync(reportPath, JSON.stringify(report, null, 2));
   return report;

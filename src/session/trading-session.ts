@@ -5,6 +5,7 @@
  * precision/slippage, SOR, nonces, WAL) → ord.req.{venue} → order gateways → private venue
  * simulators (matching engine fed by the same ticks) → fills → positions and PnL → summary.
  */
+import { monotonicMs } from '../clock/monotonic.js';
 import { mkdirSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import path from 'node:path';
@@ -73,7 +74,7 @@ export interface SessionHooks {
 }
 
 export async function runTradingSession(config: Config, bus: Bus, hooks: SessionHooks = {}): Promise<SessionSummary> {
-  const started = performance.now();
+  const started = monotonicMs();
   // Composition root: the one place the session picks its time source; every component gets it.
   const clock: Clock = systemClock;
   const ns = config.bus.namespace;
@@ -393,7 +394,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },
       tickStore: `${tickStore.kind} ${tickStore.location}`,
       digest: digest.hex(),
-      wallMs: performance.now() - started,
+      wallMs: monotonicMs() - started,
     };
     return summary;
   } finally {

@@ -209,7 +209,7 @@ describe('segment log', () => {
     expect(() => SegmentLog.open(dir)).toThrow(WalCorruptError);
     const before = checkWal(dir);
     const backupDir = path.join(path.dirname(dir), 'backup');
-    const r = salvageWal(dir, { backupDir });
+    const r = salvageWal(dir, { backupDir, clock: systemClock });
     expect(r.rewritten).toEqual([segs[1]]);
     expect(r.droppedBytes).toBeGreaterThan(0);
     expect(fs.readFileSync(path.join(backupDir, segs[1]!)).equals(buf)).toBe(true); // the original, damage included
@@ -219,7 +219,7 @@ describe('segment log', () => {
     const recs = SegmentLog.open(dir).recovered.records.map(text);
     expect(recs.length).toBe(before.records);
     expect(recs).toContain('record-number-11');
-    expect(salvageWal(dir).backupDir).toBeUndefined(); // nothing left to salvage
+    expect(salvageWal(dir, { clock: systemClock }).backupDir).toBeUndefined(); // nothing left to salvage
   });
 
   it('fsyncs the parents of a WAL directory it creates', () => {

@@ -7,6 +7,7 @@
  * to a file so the record survives a simulator restart too); the executor's WAL/chaos test asks it
  * whether any client id was placed twice.
  */
+import { monotonicNs } from '../../clock/monotonic.js';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -163,7 +164,7 @@ export abstract class PrivateVenueSim {
         if (this.frameHooks.length > 0) {
           // Bench probe: time of arrival of each frame, before any parsing.
           ws.on('message', (data: Buffer) => {
-            const t = process.hrtime.bigint();
+            const t = monotonicNs();
             for (const h of this.frameHooks) h(t, data);
           });
         }
@@ -187,7 +188,7 @@ export abstract class PrivateVenueSim {
   }
 
   /**
-   * Record the arrival time (process.hrtime, CLOCK_MONOTONIC: comparable across processes on one
+   * Record the arrival time (monotonicNs, CLOCK_MONOTONIC: comparable across processes on one
    * host) of every order-entry frame by client id; served on GET /__sim/arrivals. Bench only.
    */
   recordArrivals(): void {
