@@ -106,6 +106,11 @@ export class AccuracyMonitor {
     if (Math.abs(recentRate - this.hits / total) > this.opts.driftThreshold) this.driftAlerts++;
   }
 
+  /** Every scored signal in scoring order: confidence, outcome (forward return signed by direction) and hit. */
+  scoredSignals(): Array<{ confidence: number; returnFraction: number; hit: boolean }> {
+    return this.scores.map((confidence, i) => ({ confidence, returnFraction: this.returns[i]!, hit: this.labels[i]! }));
+  }
+
   report(): AccuracyReport {
     const scored = this.labels.length;
     let tp = 0;

@@ -30,6 +30,7 @@ const RAW_ALLOWED = ['clock/'];
 const MONOTONIC_READERS: Readonly<Record<string, string>> = {
   'adapters/binance/binance-adapter.ts': 'REST latency histogram',
   'adapters/okx/okx-adapter.ts': 'REST latency histogram',
+  'cli/main.ts': 'wall time of a sweep, for the table',
   'execution/wal/segment-log.ts': 'fdatasync / background flush cost statistics',
   'ingestion/service.ts': 'throttle of an operator-facing error log line',
   'replay/backtest.ts': 'wall time of the run, for the report',

@@ -145,7 +145,7 @@ describe('components on a virtual clock', () => {
 
   it('stamps portfolio state with the virtual clock', async () => {
     const seen: bigint[] = [];
-    bus.subscribe(subjects.posCurrent('live'), (m) => seen.push(fromBinary(PortfolioStateSchema, m.data).tsNs));
+    bus.subscribe(subjects.posCurrent('live'), (m) => void seen.push(fromBinary(PortfolioStateSchema, m.data).tsNs));
     const positions = new PositionService(bus, { clock, book: ex.book, namespace: 'live', throttleMs: 5, heartbeatMs: 10 });
     clock.advance(7n * MS);
     positions.publish();
