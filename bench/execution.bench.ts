@@ -90,7 +90,7 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
       ? await startVenue(bus, { balances: { USDT: 1e12, BTC: 1e9 } })
       : { ...instantVenue(bus), sim: undefined, client: undefined };
   venue.sim?.feedBook('BTC-USDT', [[100, 1e9]], [[100.1, 1e9]]);
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 }, 'live');
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 }, 'live', { clock: systemClock });
   risk.start();
   const walDir = fs.mkdtempSync(path.join(walBase, 'kestrel-bench-wal-'));
   const ex = new Executor(

@@ -197,7 +197,7 @@ async function startNode(target: Target, walDir: string, idleSpinNs: number) {
   tapSocketWrites(client, (id, issued, returned) => writes.set(id, { issued, returned }));
   const gateway = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client, spec: { venue: 'binance', hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
   await gateway.start();
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live');
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live', { clock: systemClock });
   risk.start();
   const market = new SnapshotStore();
   const region = TickRegion.create({ name: `kestrel-bench-s2w-${process.pid}`, symbols: ['BTC-USDT'], signalCapacity: 65536, replace: true });

@@ -346,6 +346,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       venues,
       pace: config.session.pace,
       speed: config.session.speed,
+      clock,
     });
     cleanups.push(() => md.stop());
     await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks);

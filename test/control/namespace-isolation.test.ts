@@ -83,6 +83,7 @@ async function startStack(ns: Namespace): Promise<Stack> {
     bus,
     { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8, publishIntervalMs: 50, stopLossPct: 0.02 },
     ns,
+    { clock: systemClock },
   );
   risk.start();
   const dir = tmpDir(`kestrel-iso-${ns}-`);

@@ -66,7 +66,7 @@ describe('in-flight orders count against the portfolio cap', () => {
 
   it('risk.check: the gateway counts the in-flight notional and quantity the executor sends with it', async () => {
     bus = new InProcessBus();
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 }, 'live', { clock: systemClock });
     gw.start();
     try {
       const ask = async (inflightGrossNotional: number, inflightSymbolQty: number) => {

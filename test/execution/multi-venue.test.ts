@@ -46,7 +46,7 @@ describe('routing across venues', () => {
     const okxSpec = okxSpecOf();
     okxGw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client: okxClient, spec: okxSpec });
     await okxGw.start();
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
     risk.start();
     dir = tmpDir('kestrel-sor-');
     ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec(), okxSpec], market: binance.market, recon: { binance: binance.client, okx: okxClient } }, { namespace: 'live', mode: 'live', walDir: dir });

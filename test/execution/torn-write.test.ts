@@ -194,7 +194,7 @@ describe('WAL torn write at power loss', () => {
     for (let run = 0; run < RUNS; run++) {
       const bus = new InProcessBus();
       const venue = await startVenue(bus, { balances: { USDT: 10_000_000, BTC: 1000 } });
-      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
+      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
       risk.start();
       const base = tmpDir('kestrel-torn-');
       dirs.push(base);
