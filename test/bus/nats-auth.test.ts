@@ -3,7 +3,7 @@
  * real nats-server: authentication is required, each role's subject permissions hold, and the bus
  * connects over TLS and with an nkey. Nothing here is mocked: refusals come from the server.
  */
-import { systemClock } from '../../src/clock/clock.js';
+import { systemClock, SystemClock } from '../../src/clock/clock.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -19,7 +19,6 @@ import { SecretError } from '../../src/config/secrets.js';
 import { toJson } from '@bufbuild/protobuf';
 import { FileAuditSink, JetStreamAuditSink } from '../../src/audit/sinks.js';
 import { ControlAudit } from '../../src/audit/control-audit.js';
-import { SystemClock } from '../../src/clock/clock.js';
 import { create } from '@bufbuild/protobuf';
 import { ControlCommandSchema, VenueSpecSchema } from '../../src/contracts/index.js';
 import { sendControl } from '../../src/control/control-plane.js';

@@ -6,11 +6,10 @@ import { ControlCommandError, ControlPlane, sendControl } from '../../src/contro
 import { ControlAudit } from '../../src/audit/control-audit.js';
 import { FileAuditSink } from '../../src/audit/sinks.js';
 import { verifyChain } from '../../src/audit/chain.js';
-import { VirtualClock } from '../../src/clock/clock.js';
+import { VirtualClock, systemClock } from '../../src/clock/clock.js';
 import { ControlCommandSchema } from '../../src/contracts/index.js';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { Executor } from '../../src/execution/executor.js';
-import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
 

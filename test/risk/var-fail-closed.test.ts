@@ -17,11 +17,10 @@ import {
   TickSchema,
   subjects,
 } from '../../src/contracts/index.js';
-import { VirtualClock } from '../../src/clock/clock.js';
+import { VirtualClock, systemClock } from '../../src/clock/clock.js';
 import { Executor, type RejectEvent } from '../../src/execution/executor.js';
 import { LocalRiskGuard, RiskDecision } from '../../src/execution/risk-guard.js';
 import { SnapshotStore, Urgency } from '../../src/execution/types.js';
-import { systemClock } from '../../src/clock/clock.js';
 import { binanceSpec, tmpDir } from '../execution/harness.js';
 import { MIN_VAR_BARS, StaticRiskGateway, type StaticLimitsConfig } from '../../src/risk/static-gateway.js';
 

@@ -8,7 +8,7 @@
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { WebSocket, type RawData } from 'ws';
-import { systemClock, type Clock } from '../../clock/clock.js';
+import type { Clock } from '../../clock/clock.js';
 import { MarketDataEventSchema, type MarketDataEvent } from '../../contracts/gen/kestrel/v1/market_pb.js';
 import { VenueHealthSchema } from '../../contracts/gen/kestrel/v1/venue_pb.js';
 import { TickFlag, VENUE_IDS, type NormalizedTick, type VenueName } from '../../contracts/market.js';
@@ -89,7 +89,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     this.cMessages = mMessages.labels({ venue });
     this.cQuotes = mTicks.labels({ venue, kind: 'quote' });
     this.cTrades = mTicks.labels({ venue, kind: 'trade' });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.restAtLastHealth = { n: 0, ms: 0, errors: 0, atMs: this.nowMs() };
     this.rateWindowStart = this.nowMs();
     this.bySymbol = new Map(opts.symbols.map((m) => [m.venueSymbol, m]));
