@@ -11,6 +11,8 @@ import { InProcessBus } from '../bus/in-process-bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import { maskUrlCredentials } from '../observability/redact.js';
+import { systemClock } from '../clock/clock.js';
+import { monotonicMs } from '../clock/monotonic.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
@@ -204,15 +206,15 @@ async function runSweepCommand(flags: FlagValues, specs: string[]): Promise<numb
   for (const a of axes) if (sets.some((x) => x.startsWith(`${a.key}=`))) throw new UsageError(`${a.key} is both --set and --sweep`);
   const configFor = (point: [string, string][]) => configFrom({ ...flags, set: [...sets, ...point.map(([k, v]) => `${k}=${v}`)] }, preset);
   const workers = typeof flags.workers === 'number' && flags.workers > 0 ? flags.workers : undefined;
-  const started = performance.now();
+  const started = monotonicMs();
   const runs = await sweep.runSweep(sweep.sweepGrid(axes), configFor, workers);
   const ranked = sweep.rankRuns(runs);
   const dir = path.resolve('var', 'backtests');
   mkdirSync(dir, { recursive: true });
-  const html = path.join(dir, `sweep-${Date.now()}-${process.pid}.html`);
+  const html = path.join(dir, `sweep-${systemClock.nowNs() / 1_000_000n}-${process.pid}.html`);
   sweep.writeSweepHtml(html, axes, ranked);
   const failed = runs.filter((r) => !r.report).length;
-  const wallMs = performance.now() - started;
+  const wallMs = monotonicMs() - started;
   if (flags.json) {
     const out = ranked.map((r) => ({ params: Object.fromEntries(r.point), pid: r.pid, maxDrawdown: r.maxDrawdown, ...(r.report ? { report: r.report } : { error: r.error }) }));
     process.stdout.write(`${JSON.stringify({ runs: out, html, workers: new Set(runs.map((r) => r.pid)).size, wallMs })}\n`);
@@ -238,7 +240,7 @@ async function runWal(flags: FlagValues, positionals: string[]): Promise<number>
     process.stdout.write(flags.json ? `${JSON.stringify(c)}\n` : tools.formatCheck(c));
     return c.ok ? 0 : 1;
   }
-  const r = tools.salvageWal(dir, typeof flags.backup === 'string' ? { backupDir: flags.backup } : {});
+  const r = tools.salvageWal(dir, { clock: systemClock, ...(typeof flags.backup === 'string' ? { backupDir: flags.backup } : {}) });
   if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else if (!r.backupDir) process.stdout.write(`${tools.formatCheck(r.check)}nothing to salvage\n`);
   else {

@@ -6,6 +6,8 @@
  *   engine fed by the same ticks → positions and PnL → report + decision digest.
  * Every decision is a function of (recording, config, seed): two runs give the same digest.
  */
+import { systemClock } from '../clock/clock.js';
+import { monotonicMs } from '../clock/monotonic.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BinanceAdapter } from '../adapters/binance/binance-adapter.js';
@@ -172,7 +174,7 @@ export interface BacktestOptions {
 }
 
 export async function runBacktest(config: Config, opts: BacktestOptions = {}): Promise<BacktestReport> {
-  const started = performance.now();
+  const started = monotonicMs();
   const ticks = await recordedTicks(config, config.session.max_ticks);
   if (ticks.length === 0) throw new BacktestError('no tick passed the quality gates');
   const symbol = ticks[0]!.symbol;
@@ -180,7 +182,7 @@ export async function runBacktest(config: Config, opts: BacktestOptions = {}): P
   // The replay input, kept: `kestrel backtest` leaves the exact ticks it traded on.
   const dir = path.resolve(config.storage.capture_dir);
   mkdirSync(dir, { recursive: true });
-  const capturePath = path.join(dir, `backtest-${VENUE}-${symbol}-${Date.now()}-${process.pid}.kcap`);
+  const capturePath = path.join(dir, `backtest-${VENUE}-${symbol}-${systemClock.nowNs() / 1_000_000n}-${process.pid}.kcap`);
   const capture = CaptureWriter.open(capturePath, { createdNs: ticks[0]!.recvTsNs });
   for (const t of ticks) capture.push(t);
   capture.close();
@@ -201,7 +203,7 @@ export async function runBacktest(config: Config, opts: BacktestOptions = {}): P
   const rules = rulesFor(spec, symbol);
   let eventMs = 0;
   // The matching engine's clock is event time, so its timestamps are part of the recording too.
-  const matching = new MatchingEngine({ mode: config.execution.fill_model, symbols: [rules], balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: () => eventMs });
+  const matching = new MatchingEngine({ mode: config.execution.fill_model, symbols: [rules], balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: { nowNs: () => BigInt(eventMs) * 1_000_000n } });
   const book = new PositionBook();
   const digest = new DecisionDigest();
   const accuracy = new AccuracyMonitor({ horizonNs: 5_000_000_000n, threshold: config.strategy.confidence_threshold, driftWindow: 1000, driftThreshold: 0.05 });
@@ -265,7 +267,7 @@ export async function runBacktest(config: Config, opts: BacktestOptions = {}): P
   const p = e ? book.toPosition(e, mark) : undefined;
   const reportDir = path.resolve('var', 'backtests');
   mkdirSync(reportDir, { recursive: true });
-  const reportPath = path.join(reportDir, `backtest-${Date.now()}-${process.pid}.json`);
+  const reportPath = path.join(reportDir, `backtest-${systemClock.nowNs() / 1_000_000n}-${process.pid}.json`);
   const report: BacktestReport = {
     engine: config.strategy.engine,
     fillModel: config.execution.fill_model,
@@ -285,7 +287,7 @@ export async function runBacktest(config: Config, opts: BacktestOptions = {}): P
     report: reportPath,
     html: reportPath.replace(/\.json$/, '.html'),
     digest: digest.hex(),
-    wallMs: performance.now() - started,
+    wallMs: monotonicMs() - started,
   };
   writeFileSync(reportPath, JSON.stringify(report, null, 2));
   writeBacktestHtml(report.html, {
