@@ -330,24 +330,26 @@ export async function runBacktest(config: Config, data: BacktestData = {}): Prom
   let lastProgress = started;
   try {
     engine.start();
-    for await (const t of market.ticks) {
-      if (maxTicks > 0 && total >= maxTicks) break;
-      if (!capture) {
-        capturePath = path.join(dir, `backtest-${t.venue}-${t.symbol}-${Date.now()}-${process.pid}.kcap`);
-        capture = CaptureWriter.open(capturePath, { createdNs: t.recvTsNs });
-      }
-      capture.push(t);
-      const st = streamOf(t);
-      st.ticks++;
-      chunk.push(t);
-      chunkStream.push(st);
-      total++;
-      if (chunk.length >= chunkSize) {
-        await flush();
-        const now = performance.now();
-        if (data.onProgress && now - lastProgress >= 500) {
-          lastProgress = now;
-          data.onProgress({ ticks: total, fraction: totalBytes > 0 ? Math.min(1, bytesRead() / totalBytes) : undefined, elapsedMs: now - started, done: false });
+    read: for await (const ticks of market.ticks) {
+      for (const t of ticks) {
+        if (maxTicks > 0 && total >= maxTicks) break read;
+        if (!capture) {
+          capturePath = path.join(dir, `backtest-${t.venue}-${t.symbol}-${Date.now()}-${process.pid}.kcap`);
+          capture = CaptureWriter.open(capturePath, { createdNs: t.recvTsNs });
+        }
+        capture.push(t);
+        const st = streamOf(t);
+        st.ticks++;
+        chunk.push(t);
+        chunkStream.push(st);
+        total++;
+        if (chunk.length >= chunkSize) {
+          await flush();
+          const now = performance.now();
+          if (data.onProgress && now - lastProgress >= 500) {
+            lastProgress = now;
+            data.onProgress({ ticks: total, fraction: totalBytes > 0 ? Math.min(1, bytesRead() / totalBytes) : undefined, elapsedMs: now - started, done: false });
+          }
         }
       }
     }

@@ -60,7 +60,7 @@ export async function openClickHouse(r: ClickHouseRange): Promise<MarketData> {
   const perFile = new Map<string, number>();
   const input: DataInput = { file: where, format: 'kcap', gzip: false, bytes: 0 };
   const known = new Map<string, boolean>();
-  async function* ticks(): AsyncGenerator<NormalizedTick> {
+  async function* ticks(): AsyncGenerator<NormalizedTick[]> {
     let n = 0;
     try {
       let rs;
@@ -70,6 +70,7 @@ export async function openClickHouse(r: ClickHouseRange): Promise<MarketData> {
         throw new DataError(where, `query failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
       }
       for await (const batch of rs.stream()) {
+        const out: NormalizedTick[] = [];
         for (const raw of batch) {
           const row = raw.json<Row>();
           if (!isVenue(row.venue)) throw new DataError(where, `row of unknown venue ${row.venue}`);
@@ -80,7 +81,7 @@ export async function openClickHouse(r: ClickHouseRange): Promise<MarketData> {
             known.set(key, true);
           }
           n++;
-          yield {
+          out.push({
             exchTsNs: BigInt(row.ts_ns),
             recvTsNs: BigInt(row.recv_ts_ns),
             venueId: row.venue_id,
@@ -96,8 +97,9 @@ export async function openClickHouse(r: ClickHouseRange): Promise<MarketData> {
             lastPx: row.last_px,
             lastQty: row.last_qty,
             aggressor: row.aggressor > 0 ? 1 : row.aggressor < 0 ? -1 : 0,
-          };
+          });
         }
+        if (out.length > 0) yield out;
       }
       perFile.set(where, n);
       if (n === 0) throw new DataError(where, `no ticks in this time range${filter ? ` for ${r.symbols!.join(', ')}` : ''}`);

@@ -220,7 +220,7 @@ class SymbolGate {
     if (m === null) {
       if (!wanted([venueSymbol])) return undefined;
       const known = (await this.refdata.mappings(venue)).map((x) => x.venueSymbol).join(', ');
-      throw new DataError(file, `${venue} symbol ${venueSymbol} is not in reference data (known on ${venue}: ${known || 'none'}${this.filter ? '' : '; --symbols selects some'})`);
+      throw new DataError(file, `${venue} symbol ${venueSymbol} is not in reference data (known on ${venue}: ${known || 'none'}${this.filter ? '' : '; keep only known ones with --symbols'})`);
     }
     if (!wanted([m.symbol, venueSymbol, `${venue}:${m.symbol}`])) return undefined;
     for (const n of [m.symbol, venueSymbol, `${venue}:${m.symbol}`]) if (this.filter?.has(n)) this.matched.add(n);
@@ -260,7 +260,7 @@ function makeAdapter(venue: VenueName, symbols: SymbolMapping[], sink: MarketDat
 }
 
 /** One adapter over a chain of files, in time order, yielding the ticks ingestion accepts. */
-async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, boundaries: BoundaryCheck[], perFile: Map<string, number>): AsyncGenerator<NormalizedTick> {
+async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, boundaries: BoundaryCheck[], perFile: Map<string, number>): AsyncGenerator<NormalizedTick[]> {
   const clock = new VirtualClock();
   const buf: NormalizedTick[] = [];
   const ingestion = await IngestionService.create({ dispatch: 'inline', quality: opts.quality }, { sinks: [{ name: 'backtest', push: (t) => void buf.push({ ...t }) }] });
@@ -282,6 +282,8 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
   const adapter = makeAdapter(chain.venue, all, sink, clock);
   const offset = await clockOffset(chain.files[0]!);
   let lastRecvNs = 0n;
+  /** Ticks of buf already counted for the current file. */
+  let counted = 0;
   try {
     for (let fi = 0; fi < chain.files.length; fi++) {
       const input = chain.files[fi]!;
@@ -291,9 +293,12 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
       const pendingSnapshots: Frame[] = [];
       const eventsAtStart = integrityEvents;
       let boundaryOpen = fi > 0;
+      const skipped = new Set<string>();
+      let fed = 0;
       const feed = async (f: Frame, venueSymbol: string) => {
         const m = await gate.admit(input.file, chain.venue, venueSymbol);
-        if (m === undefined) return;
+        if (m === undefined) return void skipped.add(venueSymbol);
+        fed++;
         const now = f.recvNs + offset;
         if (now > clock.nowNs()) clock.set(now);
         if (f.binanceSnapshot) (adapter as BinanceAdapter).ingestSnapshot(m.venueSymbol, f.text);
@@ -321,7 +326,7 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
           }
           await feed(f, f.venueSymbol);
         }
-        if (buf.length > 0) {
+        if (buf.length > counted) {
           if (boundaryOpen) {
             boundaryOpen = false;
             const broken = integrityEvents - eventsAtStart;
@@ -333,14 +338,26 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
               detail: broken === 0 ? 'book carried over, sequence and checksums verified' : `${broken} integrity event(s) before the first tick (${lastEvent}); the adapter resynced`,
             });
           }
-          ticks += buf.length;
-          for (const t of buf.splice(0)) yield t;
+          ticks += buf.length - counted;
+          counted = buf.length;
+          // Batches, not single ticks: an async step per tick would cost more than the parsing.
+          if (buf.length >= BATCH) {
+            counted = 0;
+            yield buf.splice(0);
+          }
         }
+      }
+      if (buf.length > 0) {
+        counted = 0;
+        yield buf.splice(0);
       }
       if (pendingSnapshots.length > 0 && lastDepthSymbol === undefined && ticks === 0) {
         throw new DataError(input.file, 'binance recording: a depth snapshot and no depth stream to apply it to');
       }
       perFile.set(input.file, ticks);
+      if (ticks === 0 && fed === 0 && skipped.size > 0) {
+        throw new DataError(input.file, `none of --symbols ${opts.symbols?.join(',') ?? ''} in this file (it holds ${chain.venue} ${[...skipped].sort().join(', ')})`);
+      }
       if (ticks === 0) {
         const s = adapter.stats();
         throw new DataError(
@@ -355,7 +372,7 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
   }
 }
 
-async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<string, number>): AsyncGenerator<NormalizedTick> {
+async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<string, number>): AsyncGenerator<NormalizedTick[]> {
   let reader: CaptureReader;
   try {
     reader = await CaptureReader.open(input.file);
@@ -364,8 +381,10 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
   }
   let n = 0;
   const admitted = new Map<string, boolean>();
+  const skipped = new Set<string>();
   try {
     for await (const batch of reader.batches()) {
+      const out: NormalizedTick[] = [];
       for (const t of batch) {
         const key = `${t.venue}\u0000${t.symbol}`;
         let ok = admitted.get(key);
@@ -375,40 +394,71 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
           ok = (await gate.admit(input.file, t.venue, m?.venueSymbol ?? t.symbol)) !== undefined;
           admitted.set(key, ok);
         }
-        if (!ok) continue;
+        if (!ok) {
+          skipped.add(`${t.venue} ${t.symbol}`);
+          continue;
+        }
         n++;
-        yield t;
+        out.push(t);
       }
+      if (out.length > 0) yield out;
     }
   } catch (e) {
     if (e instanceof CaptureFormatError) throw new DataError(input.file, e.message);
     throw e;
   }
   perFile.set(input.file, n);
+  if (n === 0 && skipped.size > 0) throw new DataError(input.file, `none of the selected symbols in this capture (it holds ${[...skipped].sort().join(', ')})`);
   if (n === 0) throw new DataError(input.file, reader.truncatedBytes > 0 ? `capture holds no complete tick record (${reader.truncatedBytes} torn bytes)` : 'capture holds no tick');
 }
 
 // -------------------------------------------------------------------------------------------- merge
 
+const BATCH = 1024;
+
 /** k-way merge by receive time; ties go to the earlier source, so the order is a function of the inputs. */
-export async function* mergeByRecvTime(sources: readonly AsyncGenerator<NormalizedTick>[]): AsyncGenerator<NormalizedTick> {
-  const heads: Array<NormalizedTick | undefined> = [];
+export async function* mergeByRecvTime(sources: readonly AsyncGenerator<NormalizedTick[]>[]): AsyncGenerator<NormalizedTick[]> {
   try {
-    for (const s of sources) {
-      const r = await s.next();
-      heads.push(r.done ? undefined : r.value);
+    if (sources.length === 1) {
+      yield* sources[0]!;
+      return;
     }
+    const heads: Array<NormalizedTick[] | undefined> = [];
+    const at: number[] = [];
+    const pull = async (i: number) => {
+      for (;;) {
+        const r = await sources[i]!.next();
+        if (r.done) return void (heads[i] = undefined);
+        if (r.value.length > 0) {
+          heads[i] = r.value;
+          at[i] = 0;
+          return;
+        }
+      }
+    };
+    for (let i = 0; i < sources.length; i++) await pull(i);
+    let out: NormalizedTick[] = [];
     for (;;) {
       let best = -1;
+      let bestNs = 0n;
       for (let i = 0; i < heads.length; i++) {
         const h = heads[i];
-        if (h !== undefined && (best === -1 || h.recvTsNs < heads[best]!.recvTsNs)) best = i;
+        if (h === undefined) continue;
+        const ns = h[at[i]!]!.recvTsNs;
+        if (best === -1 || ns < bestNs) {
+          best = i;
+          bestNs = ns;
+        }
       }
-      if (best === -1) return;
-      yield heads[best]!;
-      const r = await sources[best]!.next();
-      heads[best] = r.done ? undefined : r.value;
+      if (best === -1) break;
+      out.push(heads[best]![at[best]!++]!);
+      if (at[best]! >= heads[best]!.length) await pull(best);
+      if (out.length >= BATCH) {
+        yield out;
+        out = [];
+      }
     }
+    if (out.length > 0) yield out;
   } finally {
     // Stopped early (--max-ticks) or failed: close every source so adapters and files are released.
     for (const s of sources) await s.return(undefined);
@@ -416,8 +466,8 @@ export async function* mergeByRecvTime(sources: readonly AsyncGenerator<Normaliz
 }
 
 export interface MarketData {
-  /** Ticks in replay order (merged by receive time). */
-  ticks: AsyncGenerator<NormalizedTick>;
+  /** Ticks in replay order (merged by receive time), in batches. */
+  ticks: AsyncGenerator<NormalizedTick[]>;
   inputs: DataInput[];
   boundaries: BoundaryCheck[];
   /** Ticks delivered per input file, filled as each is exhausted. */
@@ -447,7 +497,7 @@ export async function openFiles(files: readonly string[], opts: SourceOptions): 
   const boundaries: BoundaryCheck[] = [];
   const perFile = new Map<string, number>();
   const chains = new Map<string, Chain>();
-  const sources: Array<AsyncGenerator<NormalizedTick>> = [];
+  const sources: Array<AsyncGenerator<NormalizedTick[]>> = [];
   for (const input of inputs) {
     if (input.format === 'kcap') {
       sources.push(kcapTicks(input, gate, perFile));
