@@ -193,6 +193,13 @@ async function clockOffset(input: DataInput, samples = 2000): Promise<bigint> {
   return diffs[diffs.length >> 1]!;
 }
 
+/** Whether a frame updates the order book (the messages whose sequence/checksum the adapter verifies). */
+function isBookFrame(venue: VenueName, text: string): boolean {
+  if (venue === 'binance') return text.includes('@depth');
+  if (venue === 'okx') return text.includes('"channel":"books"');
+  return text.includes('"channel":"book"');
+}
+
 // -------------------------------------------------------------------------------------- symbol gate
 
 /** Maps venue spellings through reference data once each; refuses what it does not know. */
@@ -289,10 +296,21 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
       const input = chain.files[fi]!;
       let ticks = 0;
       let lastDepthSymbol: string | undefined;
-      let depthSymbols = 0;
+      const depthSymbols = new Set<string>();
       const pendingSnapshots: Frame[] = [];
       const eventsAtStart = integrityEvents;
       let boundaryOpen = fi > 0;
+      let sawSnapshot = false;
+      const closeBoundary = () => {
+        const broken = integrityEvents - eventsAtStart;
+        boundaries.push({
+          venue: chain.venue,
+          from: chain.files[fi - 1]!.file,
+          to: input.file,
+          continuous: broken === 0,
+          detail: broken === 0 ? 'book carried over, sequence and checksums verified' : `${broken} integrity event(s) at the first book message (${lastEvent}); the adapter resynced`,
+        });
+      };
       const skipped = new Set<string>();
       let fed = 0;
       const feed = async (f: Frame, venueSymbol: string) => {
@@ -313,31 +331,28 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
         if (f.recvNs > lastRecvNs) lastRecvNs = f.recvNs;
         if (f.binanceSnapshot) {
           // A REST depth snapshot line names no symbol: it belongs to the file's (single) depth stream.
+          sawSnapshot = true;
           if (lastDepthSymbol === undefined) pendingSnapshots.push(f);
           else await feed(f, lastDepthSymbol);
         } else if (f.venueSymbol !== undefined) {
-          if (chain.venue === 'binance' && f.text.includes('@depth')) {
-            if (lastDepthSymbol !== undefined && lastDepthSymbol !== f.venueSymbol) depthSymbols++;
-            if (depthSymbols > 0 && (pendingSnapshots.length > 0 || lastDepthSymbol !== f.venueSymbol)) {
-              throw new DataError(input.file, 'binance recording: depth streams of several symbols with REST snapshot lines that name none (record one symbol per file)');
-            }
+          const book = isBookFrame(chain.venue, f.text);
+          if (chain.venue === 'binance' && book) {
+            depthSymbols.add(f.venueSymbol);
             lastDepthSymbol = f.venueSymbol;
             for (const s of pendingSnapshots.splice(0)) await feed(s, f.venueSymbol);
           }
+          if (sawSnapshot && depthSymbols.size > 1) {
+            throw new DataError(input.file, 'binance recording: depth streams of several symbols with REST snapshot lines that name none (record one symbol per file)');
+          }
           await feed(f, f.venueSymbol);
+          // The first book message after the boundary is the continuity test: it must follow the last
+          // one of the previous file (Binance U = u + 1, OKX prevSeqId and checksum, Kraken checksum).
+          if (boundaryOpen && book) {
+            boundaryOpen = false;
+            closeBoundary();
+          }
         }
         if (buf.length > counted) {
-          if (boundaryOpen) {
-            boundaryOpen = false;
-            const broken = integrityEvents - eventsAtStart;
-            boundaries.push({
-              venue: chain.venue,
-              from: chain.files[fi - 1]!.file,
-              to: input.file,
-              continuous: broken === 0,
-              detail: broken === 0 ? 'book carried over, sequence and checksums verified' : `${broken} integrity event(s) before the first tick (${lastEvent}); the adapter resynced`,
-            });
-          }
           ticks += buf.length - counted;
           counted = buf.length;
           // Batches, not single ticks: an async step per tick would cost more than the parsing.
@@ -347,6 +362,7 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
           }
         }
       }
+      if (boundaryOpen) closeBoundary();
       if (buf.length > 0) {
         counted = 0;
         yield buf.splice(0);
