@@ -4,7 +4,7 @@
  * another symbol, cut). Every failure case must be one stderr line naming the file, exit 1.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -34,10 +34,14 @@ interface Report {
 }
 
 function cli(...args: string[]) {
+  return cliEnv({}, ...args);
+}
+
+function cliEnv(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'backtest', ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, KESTREL_LOG_LEVEL: 'silent' },
+    env: { ...process.env, KESTREL_LOG_LEVEL: 'silent', ...env },
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -80,6 +84,8 @@ beforeAll(() => {
   const rename = (sym: string) => part.map((l) => l.replaceAll('btcusdt@', `${sym.toLowerCase()}@`).replaceAll('"s":"BTCUSDT"', `"s":"${sym}"`)).join('\n');
   writeFileSync(fx('ethusdt.txt'), gzipSync(`${rename('ETHUSDT')}\n`));
   writeFileSync(fx('xrpusdt.txt'), `${rename('XRPUSDT')}\n`);
+  mkdirSync(fx('shared/binance'), { recursive: true });
+  writeFileSync(fx('shared/binance/hftbacktest_spot_btcusdt_20240808.gz'), gzipSync(`${rename('ETHUSDT')}\n`));
   writeFileSync(fx('empty.txt'), '');
   writeFileSync(fx('blank.gz'), gzipSync('\n\n'));
 });
@@ -108,6 +114,16 @@ describe('backtest --data: every recording format of ../shared/data', () => {
     const text = cli('--data', fx('ethusdt.txt'));
     expect(text.stdout).toContain('binance ETH-USDT');
     expect(text.stdout).not.toContain('BTC-USDT');
+  });
+
+  it('the default backtest reads the symbol from the recording instead of assuming BTC-USDT', () => {
+    // The reported bug: a Binance recording of another symbol in the bundled recording's place gave a
+    // "binance BTC-USDT recording" summary of 1 tick and exit 0.
+    const r = cliEnv({ KESTREL_SHARED_DATA: fx('shared') }, '--json');
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout) as Report;
+    expect(rep.streams.map((s) => `${s.venue} ${s.symbol}`)).toEqual(['binance ETH-USDT']);
+    expect(rep.ticks).toBeGreaterThan(10_000);
   });
 
   it('replays the Kraken v2 book capture through the Kraken adapter (checksums verified)', () => {
