@@ -172,7 +172,17 @@ export async function runBacktest(config: Config, data: BacktestData = {}): Prom
   const ringOf = new Map(instruments.map((x, i) => [`${x.venue}:${x.symbol}`, i]));
   const streams: Array<Stream | undefined> = instruments.map(() => undefined);
   const accuracyOptions = { horizonNs: 5_000_000_000n, threshold: config.strategy.confidence_threshold, driftWindow: 1000, driftThreshold: 0.05 };
+  // Per tick: looked up by the numeric ids first (no string building on the hot path).
+  const byIds = new Map<number, Stream>();
   const streamOf = (t: NormalizedTick): Stream => {
+    const ids = t.symbolId * 8 + t.venueId;
+    const hit = byIds.get(ids);
+    if (hit !== undefined && hit.symbol === t.symbol && hit.venue === t.venue) return hit;
+    const s = streamByName(t);
+    byIds.set(ids, s);
+    return s;
+  };
+  const streamByName = (t: NormalizedTick): Stream => {
     const ring = ringOf.get(`${t.venue}:${t.symbol}`);
     if (ring === undefined) throw new BacktestError(`${t.venue} ${t.symbol}: a tick of an instrument reference data does not list`);
     let s = streams[ring];
