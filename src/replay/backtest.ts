@@ -429,6 +429,6 @@ export async function runBacktest(config: Config, data: BacktestData = {}): Prom
   return report;
 
   function bytesRead(): number {
-    return market.inputs.reduce((a, x) => a + (market.perFile.has(x.file) ? x.bytes : 0), 0);
+    return market.inputs.reduce((a, x) => a + x.bytesRead, 0);
   }
 }

@@ -58,7 +58,7 @@ export async function openClickHouse(r: ClickHouseRange): Promise<MarketData> {
     ' ORDER BY recv_ts_ns, venue, symbol, sequence';
   const client = createClient({ url: r.url, log: { level: ClickHouseLogLevel.OFF } });
   const perFile = new Map<string, number>();
-  const input: DataInput = { file: where, format: 'kcap', gzip: false, bytes: 0 };
+  const input: DataInput = { file: where, format: 'kcap', gzip: false, bytes: 0, bytesRead: 0 };
   const known = new Map<string, boolean>();
   async function* ticks(): AsyncGenerator<NormalizedTick[]> {
     let n = 0;

@@ -38,6 +38,8 @@ export interface DataInput {
   format: DataFormat;
   gzip: boolean;
   bytes: number;
+  /** File bytes consumed so far by the replay (progress and ETA). */
+  bytesRead: number;
 }
 
 const HEAD_BYTES = 64 * 1024;
@@ -148,7 +150,7 @@ export function detectFormat(file: string): DataInput {
   } finally {
     closeSync(fd);
   }
-  if (raw.subarray(0, KCAP_MAGIC.length).toString('latin1') === KCAP_MAGIC) return { file, format: 'kcap', gzip: false, bytes: st.size };
+  if (raw.subarray(0, KCAP_MAGIC.length).toString('latin1') === KCAP_MAGIC) return { file, format: 'kcap', gzip: false, bytes: st.size, bytesRead: 0 };
   const gzip = raw[0] === 0x1f && raw[1] === 0x8b;
   let head = raw;
   if (gzip) {
@@ -165,7 +167,7 @@ export function detectFormat(file: string): DataInput {
   const first = text.split('\n').find((l) => l.trim().length > 0)!.trimEnd();
   const format = classify(first, text);
   if (format === undefined) throw new DataError(file, `data of no known format (starts with ${JSON.stringify(first.slice(0, 60))}); known: ${KNOWN_FORMATS}`);
-  return { file, format, gzip, bytes: st.size };
+  return { file, format, gzip, bytes: st.size, bytesRead: 0 };
 }
 
 export const KNOWN_FORMATS =
@@ -185,11 +187,16 @@ function classify(first: string, text: string): DataFormat | undefined {
 }
 
 /** Text lines of a file, gunzipped when it is gzip; memory holds one read chunk, never the file. */
-export async function* lines(input: Pick<DataInput, 'file' | 'gzip'>): AsyncGenerator<string> {
+export async function* lines(input: Pick<DataInput, 'file' | 'gzip'> & { bytesRead?: number }): AsyncGenerator<string> {
   const stream = createReadStream(input.file, { highWaterMark: 1 << 20 });
   const rl = createInterface({ input: input.gzip ? stream.pipe(createGunzip()) : stream, crlfDelay: Infinity });
   try {
-    for await (const line of rl) if (line.length > 0) yield line;
+    for await (const line of rl) {
+      if (line.length === 0) continue;
+      // Compressed bytes for a gzip file: the position in the file either way.
+      input.bytesRead = stream.bytesRead;
+      yield line;
+    }
   } catch (e) {
     throw new DataError(input.file, `unreadable (${e instanceof Error ? e.message : String(e)})`);
   } finally {

@@ -23,7 +23,7 @@ import type { IngestionOptionsInput } from '../../ingestion/types.js';
 import type { RefDataRepository } from '../../refdata/repository.js';
 import { parseBinanceCaptureLine, rfc3339ToNs } from '../../simulators/recordings.js';
 import { CaptureReader } from '../../storage/capture/reader.js';
-import { CaptureFormatError } from '../../storage/capture/format.js';
+import { CaptureFormatError, RECORD_SIZE } from '../../storage/capture/format.js';
 import { DataError, detectFormat, lines, type DataFormat, type DataInput } from './inputs.js';
 
 /** One raw venue message with the time the recording machine received it. */
@@ -136,6 +136,7 @@ async function* krakenFrames(input: DataInput): AsyncGenerator<Frame> {
   let doc: { init?: { data?: Array<{ symbol?: string }> }; updates?: Array<{ data?: Array<{ symbol?: string; timestamp?: string }> }> };
   try {
     doc = JSON.parse(await readFile(input.file, 'utf8')) as typeof doc;
+    input.bytesRead = input.bytes;
   } catch (e) {
     throw new DataError(input.file, `kraken capture is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -400,6 +401,7 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
   const skipped = new Set<string>();
   try {
     for await (const batch of reader.batches()) {
+      input.bytesRead = Math.min(input.bytes, input.bytesRead + batch.length * RECORD_SIZE);
       const out: NormalizedTick[] = [];
       for (const t of batch) {
         const key = `${t.venue}\u0000${t.symbol}`;
