@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../src/storage/capture/reader.js';
 import { ClickHouseTickWriter } from '../../src/storage/clickhouse/writer.js';
 import { sharedDataFile } from '../../src/simulators/recordings.js';
+import { writeScaledCapture } from '../../bench/lib/scaled-capture.js';
 import { CLICKHOUSE_URL, requireServer } from '../support/servers.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -226,6 +227,23 @@ describe('backtest --data: each failure is one line naming the file, exit 1', ()
   it('refuses --symbols that select nothing in the data, and paths that match nothing', () => {
     expectOneLineError(['--data', fx('day-1.bin'), '--symbols', 'ETH-USDT'], fx('day-1.bin'), /none of --symbols ETH-USDT in this file/);
     expectOneLineError(['--data', path.join(dir, 'nothing-*.rec')], path.join(dir, 'nothing-*.rec'), /no file matches/);
+  });
+});
+
+describe('backtest: streaming', () => {
+  it('shows a progress line with ticks/s on a terminal and reports its peak RSS on a long input', async () => {
+    const first = run('--data', fx('day-1.bin'));
+    const big = fx('long.kcap');
+    const n = await writeScaledCapture(first.capture, big, 400_000);
+    // `script` gives the CLI a pseudo-terminal: the progress line is only drawn on a TTY.
+    const cmd = [process.execPath, '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'backtest', '--data', big].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', env: { ...process.env, KESTREL_LOG_LEVEL: 'silent' }, timeout: 300_000 });
+    expect(r.status).toBe(0);
+    const out = r.stdout.replace(/\r/g, '\n');
+    expect(out).toMatch(new RegExp(`${n.toLocaleString('en-US')} ticks, [\\d,]+ ticks/s 100%`));
+    expect(out).toMatch(new RegExp(`ticks +${n}\\n`));
+    expect(out).toMatch(/peak RSS \d+ MiB/);
+    rmSync(big);
   });
 });
 
