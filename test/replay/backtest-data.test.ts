@@ -87,6 +87,8 @@ beforeAll(() => {
   writeFileSync(fx('xrpusdt.txt'), `${rename('XRPUSDT')}\n`);
   mkdirSync(fx('shared/binance'), { recursive: true });
   writeFileSync(fx('shared/binance/hftbacktest_spot_btcusdt_20240808.gz'), gzipSync(`${rename('ETHUSDT')}\n`));
+  const okx = readFileSync(OKX_JSONL, 'utf8').split('\n');
+  writeFileSync(fx('okx-torn.jsonl'), `${okx.slice(0, 60).join('\n')}\n{"local_ts":1652459230.1,"dir":"recv","msg":{"arg":\n`);
   writeFileSync(fx('empty.txt'), '');
   writeFileSync(fx('blank.gz'), gzipSync('\n\n'));
 });
@@ -217,6 +219,10 @@ describe('backtest --data: each failure is one line naming the file, exit 1', ()
 
   it('refuses data of no known format, naming what is known', () => {
     expectOneLineError(['--data', TARDIS], TARDIS, /data of no known format .*known: Binance/);
+  });
+
+  it('refuses a torn recording, naming the line', () => {
+    expectOneLineError(['--data', fx('okx-torn.jsonl'), '--symbols', 'BTC-USDT'], fx('okx-torn.jsonl'), /line 61: unreadable/);
   });
 
   it('refuses an empty file, plain or gzip', () => {

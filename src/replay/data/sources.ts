@@ -65,7 +65,7 @@ const VENUE_OF: Record<Exclude<DataFormat, 'kcap'>, VenueName> = {
 /** The recording's receive time in epoch seconds with a fraction → ns, at µs precision like the JSON form. */
 function secondsToNs(s: string | number): bigint {
   const x = typeof s === 'number' ? s : Number(s);
-  if (!Number.isFinite(x)) throw new RangeError(`bad time ${String(s)}`);
+  if (!Number.isFinite(x)) throw new SyntaxError(`bad receive time ${String(s)}`);
   return BigInt(Math.round(x * 1e6)) * 1000n;
 }
 
@@ -76,9 +76,11 @@ export function isoNs(ns: bigint): string {
 // ------------------------------------------------------------------------------------------ framers
 
 async function* binanceFrames(input: DataInput): AsyncGenerator<Frame> {
+  let n = 0;
   for await (const line of lines(input)) {
+    n++;
     const sp = line.indexOf(' ');
-    if (sp <= 0) throw new DataError(input.file, `binance recording: line without '<recv_ns> ' prefix: ${JSON.stringify(line.slice(0, 60))}`);
+    if (sp <= 0 || !/^\d+$/.test(line.slice(0, sp))) throw new DataError(input.file, `line ${n}: binance recording line without '<recv_ns> ' prefix: ${JSON.stringify(line.slice(0, 60))}`);
     const recvNs = BigInt(line.slice(0, sp));
     const text = line.slice(sp + 1);
     if (text.startsWith('{"lastUpdateId"')) {
@@ -96,40 +98,53 @@ async function* okxFrames(input: DataInput): AsyncGenerator<Frame> {
   // simulator does. The checksums, which the recording does carry, are still verified by the adapter.
   const seq = new Map<string, number>();
   const text = input.format === 'okx-v5-cryptofeed-text';
+  let n = 0;
   for await (const line of lines(input)) {
-    let recvNs: bigint;
-    let json: string;
-    if (text) {
-      if (line.startsWith('wss://') || line.startsWith('ws://')) continue; // connect marker and sent ops
-      const c = line.indexOf(': ');
-      if (c <= 0) throw new DataError(input.file, `okx recording: line without '<epoch s>: ' prefix`);
-      recvNs = secondsToNs(line.slice(0, c));
-      json = line.slice(c + 2);
-    } else {
-      const r = JSON.parse(line) as { local_ts?: number; dir?: string; msg?: unknown };
-      if (r.dir !== 'recv') continue;
-      if (typeof r.local_ts !== 'number') throw new DataError(input.file, 'okx recording: line without local_ts');
-      recvNs = secondsToNs(r.local_ts);
-      json = JSON.stringify(r.msg);
+    n++;
+    try {
+      const f = okxFrame(line, text, seq, input.file);
+      if (f) yield f;
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new DataError(input.file, `line ${n}: unreadable (${e.message})`);
+      throw e;
     }
-    const msg = JSON.parse(json) as { arg?: { channel?: string; instId?: string }; action?: string; data?: Array<Record<string, unknown>> };
-    const ch = msg.arg?.channel;
-    const instId = msg.arg?.instId;
-    // Only what the live adapter subscribes: books and trades (acks and tickers are not market data it reads).
-    if ((ch !== 'books' && ch !== 'trades') || instId === undefined || !Array.isArray(msg.data)) continue;
-    if (ch === 'books') {
-      const d = msg.data[0];
-      if (d && d.seqId === undefined) {
-        const prev = seq.get(instId) ?? 1_000_000;
-        const next = msg.action === 'snapshot' ? prev : prev + 1;
-        if (msg.action !== 'snapshot') d.prevSeqId = prev;
-        d.seqId = next;
-        seq.set(instId, next);
-        json = JSON.stringify(msg);
-      }
-    }
-    yield { recvNs, venueSymbol: instId, text: json };
   }
+}
+
+/** One recorded OKX line → the frame to feed, or undefined for what the live adapter would not read. */
+function okxFrame(line: string, text: boolean, seq: Map<string, number>, file: string): Frame | undefined {
+  let recvNs: bigint;
+  let json: string;
+  if (text) {
+    if (line.startsWith('wss://') || line.startsWith('ws://')) return undefined; // connect marker and sent ops
+    const c = line.indexOf(': ');
+    if (c <= 0) throw new DataError(file, `okx recording: line without '<epoch s>: ' prefix`);
+    recvNs = secondsToNs(line.slice(0, c));
+    json = line.slice(c + 2);
+  } else {
+    const r = JSON.parse(line) as { local_ts?: number; dir?: string; msg?: unknown };
+    if (r.dir !== 'recv') return undefined;
+    if (typeof r.local_ts !== 'number') throw new DataError(file, 'okx recording: line without local_ts');
+    recvNs = secondsToNs(r.local_ts);
+    json = JSON.stringify(r.msg);
+  }
+  const msg = JSON.parse(json) as { arg?: { channel?: string; instId?: string }; action?: string; data?: Array<Record<string, unknown>> };
+  const ch = msg.arg?.channel;
+  const instId = msg.arg?.instId;
+  // Only what the live adapter subscribes: books and trades (acks and tickers are not market data it reads).
+  if ((ch !== 'books' && ch !== 'trades') || instId === undefined || !Array.isArray(msg.data)) return undefined;
+  if (ch === 'books') {
+    const d = msg.data[0];
+    if (d && d.seqId === undefined) {
+      const prev = seq.get(instId) ?? 1_000_000;
+      const next = msg.action === 'snapshot' ? prev : prev + 1;
+      if (msg.action !== 'snapshot') d.prevSeqId = prev;
+      d.seqId = next;
+      seq.set(instId, next);
+      json = JSON.stringify(msg);
+    }
+  }
+  return { recvNs, venueSymbol: instId, text: json };
 }
 
 async function* krakenFrames(input: DataInput): AsyncGenerator<Frame> {
@@ -314,6 +329,7 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
       };
       const skipped = new Set<string>();
       let fed = 0;
+      const statsAtStart = adapter.stats();
       const feed = async (f: Frame, venueSymbol: string) => {
         const m = await gate.admit(input.file, chain.venue, venueSymbol);
         if (m === undefined) return void skipped.add(venueSymbol);
@@ -377,9 +393,10 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
       }
       if (ticks === 0) {
         const s = adapter.stats();
+        const d = (k: 'messages' | 'parseErrors' | 'suppressed' | 'gaps') => s[k] - statsAtStart[k];
         throw new DataError(
           input.file,
-          `no tick came out of this file (${chain.venue}: ${s.messages} messages, ${s.parseErrors} parse errors, ${s.suppressed} withheld while the book was not in sync, ${s.gaps} gaps)`,
+          `no tick came out of this file (${chain.venue}: ${d('messages')} messages, ${d('parseErrors')} parse errors, ${d('suppressed')} withheld while the book was not in sync, ${d('gaps')} gaps)`,
         );
       }
     }
