@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Side } from '../contracts/index.js';
 import { TickFlag, VENUES, type NormalizedTick, type VenueName } from '../contracts/market.js';
-import { NativeEngine, SignalBatch, TickRegion, type SignalRecordView } from '../native/index.js';
+import { NativeEngine, SignalBatch, TickBatch, TickRegion, tickFromNormalized, type SignalRecordView } from '../native/index.js';
 import { PositionBook } from '../positions/book.js';
 import { openRefData } from '../refdata/index.js';
 import type { RefDataRepository } from '../refdata/repository.js';
@@ -206,6 +206,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}): Prom
   const chunk: NormalizedTick[] = [];
   const chunkSeq: number[] = [];
   const chunkStream: Stream[] = [];
+  const ringBatches: Array<TickBatch | undefined> = [];
   let pushed = 0;
   let total = 0;
   let signals = 0;
@@ -317,11 +318,23 @@ export async function runBacktest(config: Config, data: BacktestData = {}): Prom
   /** Ring → engine → signals for one chunk, then its orders; the engine has consumed every tick before. */
   const flush = async () => {
     if (chunk.length === 0) return;
+    // One N-API call per ring and chunk: the ring sequence of a tick is its ring's first sequence
+    // plus its index in that ring's batch.
     for (let c = 0; c < chunk.length; c++) {
       const st = chunkStream[c]!;
-      chunkSeq[c] = region.pushNormalized(st.ring, chunk[c]!);
-      pushed++;
+      const b = (ringBatches[st.ring] ??= new TickBatch(chunkSize));
+      chunkSeq[c] = b.count;
+      b.push(tickFromNormalized(chunk[c]!), st.ring);
     }
+    const firstSeq: number[] = [];
+    for (let r = 0; r < ringBatches.length; r++) {
+      const b = ringBatches[r];
+      if (b === undefined || b.count === 0) continue;
+      firstSeq[r] = region.pushBatch(r, b);
+      pushed += b.count;
+      b.clear();
+    }
+    for (let c = 0; c < chunk.length; c++) chunkSeq[c] = chunkSeq[c]! + firstSeq[chunkStream[c]!.ring]!;
     // The engine counts a batch as processed after its strategy published the batch's signals: once
     // the count reaches what was pushed, every signal of this chunk is in the signal ring.
     while (engine.stats().ticks < pushed) {
