@@ -94,7 +94,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('backtest --data: every recording format of ../shared/data', () => {
+describe('backtest --data: every recording format of ../shared/data', { timeout: 180_000 }, () => {
   it('replays a Binance recording, plain or gzip, whatever its name, with the default digest', () => {
     const plain = run('--data', fx('day.csv'));
     expect(plain.inputs).toEqual([{ file: fx('day.csv'), format: 'binance-recv-lines', ticks: plain.ticks }]);
@@ -160,7 +160,7 @@ describe('backtest --data: every recording format of ../shared/data', () => {
   });
 });
 
-describe('backtest --data: several files', () => {
+describe('backtest --data: several files', { timeout: 180_000 }, () => {
   it('plays two consecutive files as one day: book carried over, same digest as the whole', () => {
     const whole = run('--data', fx('day.csv'));
     // Given in the wrong order and one of them gzip: ordered by time, chained through one adapter.
@@ -211,7 +211,7 @@ describe('backtest --data: several files', () => {
   });
 });
 
-describe('backtest --data: each failure is one line naming the file, exit 1', () => {
+describe('backtest --data: each failure is one line naming the file, exit 1', { timeout: 180_000 }, () => {
   it('refuses a symbol reference data does not know', () => {
     expectOneLineError(['--data', fx('xrpusdt.txt')], fx('xrpusdt.txt'), /binance symbol XRPUSDT is not in reference data/);
     expectOneLineError(['--data', OKX_TEXT], OKX_TEXT, /okx symbol (BTC-USD-220527|UNI-USD-SWAP) is not in reference data/);
@@ -236,7 +236,7 @@ describe('backtest --data: each failure is one line naming the file, exit 1', ()
   });
 });
 
-describe('backtest: streaming', () => {
+describe('backtest: streaming', { timeout: 180_000 }, () => {
   it('shows a progress line with ticks/s on a terminal and reports its peak RSS on a long input', async () => {
     const first = run('--data', fx('day-1.bin'));
     const big = fx('long.kcap');
@@ -254,7 +254,7 @@ describe('backtest: streaming', () => {
 });
 
 const chUp = await requireServer('ClickHouse', CLICKHOUSE_URL);
-describe.skipIf(!chUp)('backtest --from clickhouse', () => {
+describe.skipIf(!chUp)('backtest --from clickhouse', { timeout: 180_000 }, () => {
   const DB = `kestrel_bt_${process.pid}_${Date.now().toString(36)}`;
   const ch = ['--set', `storage.clickhouse_url=${CLICKHOUSE_URL}`, '--set', `storage.clickhouse_database=${DB}`];
   afterAll(async () => {
