@@ -350,7 +350,10 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
       process.execPath,
       [
         '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '20000', '--bus', 'nats',
-        '--set', `bus.nats_url=${url(server!)}`, '--set', 'session.speed=200', '--set', 'admin.port=-1',
+        '--set', `bus.nats_url=${url(server!)}`, '--set', 'admin.port=-1',
+        // This test needs orders on the wire, not a trading result: a slower replay and a lower entry
+        // threshold keep a loaded CI machine from ending the run with no signal or only risk timeouts.
+        '--set', 'session.speed=50', '--set', 'strategy.confidence_threshold=0.2',
         '--set', `execution.wal_dir=${path.join(run, 'wal')}`, '--set', `storage.capture_dir=${path.join(run, 'capture')}`,
       ],
       { cwd: repoRoot, env: { ...process.env, ...roleEnv('session'), KESTREL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -77,7 +77,7 @@ describe.skipIf(!natsUp || !pgUp)('a whole session with credentials set logs non
       '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '20000', '--bus', 'nats',
       '--set', `bus.nats_url=${withUser(NATS_URL, 'kestrel', natsPassword)}`,
       '--set', `refdata.postgres_url=${withUser(PG_URL, 'postgres', pgPassword)}`,
-      '--set', 'logging.level=trace', '--set', 'session.speed=200', '--set', 'admin.port=0',
+      '--set', 'logging.level=trace', '--set', 'session.speed=50', '--set', 'strategy.confidence_threshold=0.2', '--set', 'admin.port=0',
       // Trace logging on a loaded machine can lag the loop past the skew/staleness budgets; tainted
       // ticks make no signals and then no signed orders, which this test needs to see (seen once in CI).
       '--set', 'data_quality.staleness_threshold_ms=60000', '--set', 'data_quality.max_time_skew_ms=60000',
