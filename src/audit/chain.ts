@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { create, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { anyPack } from '@bufbuild/protobuf/wkt';
+import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { AuditEventSchema, type AuditEvent } from '../contracts/index.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -40,14 +40,19 @@ export class AuditChain {
   }
 
   next<Desc extends DescMessage>(input: AuditInput<Desc>): AuditEvent {
+    return this.nextAny(input.eventType, input.traceId, anyPack(input.schema, input.payload), input.tsNs, input.metadata ?? {});
+  }
+
+  /** Same, with the payload already packed (e.g. an order request's wire bytes, never re-encoded). */
+  nextAny(eventType: string, traceId: string, payload: Any, tsNs: bigint, metadata: Record<string, string>): AuditEvent {
     const event = create(AuditEventSchema, {
       eventId: randomUUID(),
-      traceId: input.traceId,
-      eventType: input.eventType,
-      payload: anyPack(input.schema, input.payload),
-      tsNs: input.tsNs,
+      traceId,
+      eventType,
+      payload,
+      tsNs,
       service: this.service,
-      metadata: input.metadata ?? {},
+      metadata,
       prevHash: this.prev,
       replay: this.replay,
     });

@@ -16,6 +16,7 @@ import type { Bus } from '../bus/bus.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { ControlAudit } from '../audit/control-audit.js';
 import { FileAuditSink } from '../audit/sinks.js';
+import { attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
 import { SystemClock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService } from '../positions/service.js';
@@ -142,6 +143,12 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns) : undefined;
   risk?.start();
   const executor = new Executor({ bus, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
+  // Control commands are audited next to the WAL (the executor process needs no JetStream).
+  const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'));
+  const controlAudit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', new SystemClock());
+  // Orders, risk decisions, breaches and breaker transitions share the chain with control commands.
+  attachExecutorAudit(executor, controlAudit.log);
+  const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log);
   const signals = new BusSignalSource(bus, { namespace: ns, ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
   const recovery = await executor.start(cfg.report ? undefined : signals);
   if (process.env.KESTREL_EXECUTOR_STATS) {
@@ -155,9 +162,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const stopMetrics = exportExecutorMetrics(executor);
-  // Control commands are audited next to the WAL (the executor process needs no JetStream).
-  const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'), 1);
-  const control = new ControlPlane(bus, executor, ns, { audit: await ControlAudit.open(auditSink, 'executor', ns === 'replay', new SystemClock()) });
+  const control = new ControlPlane(bus, executor, ns, { audit: controlAudit });
   control.start();
   const positions = new PositionService(bus, {
     book: executor.book,
@@ -179,11 +184,12 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
       stopMetrics();
       signals.close();
       control.stop();
-      await auditSink.close();
       positions.stop();
       feed.stop();
       risk?.stop();
       await executor.close();
+      stopBusAudit();
+      await controlAudit.log.close();
       for (const g of gateways) await g.stop();
       await bus.close();
     },
