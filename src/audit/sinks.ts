@@ -156,10 +156,13 @@ function decodeLine(text: string): AuditEvent | undefined {
  * a damaged line terminator, not a torn write, and is reported as corruption.
  */
 export function readAuditFile(file: string): AuditFileRead {
+  return existsSync(file) ? parseAuditBytes(readFileSync(file)) : { events: [], offsets: [], tornTailBytes: 0 };
+}
+
+export function parseAuditBytes(bytes: Uint8Array): AuditFileRead {
   const out: AuditFileRead = { events: [], offsets: [], tornTailBytes: 0 };
-  if (!existsSync(file)) return out;
   // latin1: one char per byte, so offsets are byte offsets and no byte is silently replaced.
-  const text = readFileSync(file).toString('latin1');
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   let pos = 0;
   let line = 0;
   while (pos < text.length) {
