@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { readAuditFile } from '../../src/audit/sinks.js';
+import { orderHistory, verifyAuditFile } from '../../src/audit/verify.js';
+import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import { main } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/index.js';
+import { runTradingSession } from '../../src/session/trading-session.js';
+
+describe('a session writes its whole order lifecycle into the audit chain', () => {
+  it('one event per lifecycle step, counts equal to the summary; verify and show read it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-session-audit-'));
+    const file = path.join(dir, 'audit', 'audit.log');
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        logging: { level: 'silent' },
+        session: { pace: 'accelerated', speed: 200, max_ticks: 20_000 },
+        admin: { port: -1 },
+        audit: { file },
+        execution: { wal_dir: path.join(dir, 'wal') },
+        storage: { capture_dir: path.join(dir, 'capture') },
+      },
+    });
+    const bus = new InProcessBus();
+    const s = await runTradingSession(config, bus);
+    await bus.close();
+    expect(s.orders.sent).toBeGreaterThan(0);
+    expect(s.fills).toBeGreaterThan(0);
+
+    const read = readAuditFile(file);
+    expect(read.tornTailBytes).toBe(0);
+    const events = read.events;
+    const count = (t: string) => events.filter((e) => e.eventType === t).length;
+    expect(verifyAuditFile(file)).toMatchObject({ ok: true, verified: events.length });
+    expect(count('audit_gap')).toBe(0);
+    expect(events[0]!.eventType).toBe('session_start');
+    expect(events.at(-1)!.eventType).toBe('session_stop');
+    expect(events.at(-1)!.metadata).toMatchObject({ outcome: 'completed', orders_sent: String(s.orders.sent), fills: String(s.fills), audit_dropped: '0' });
+    // The summary's counts, step by step.
+    expect(count('order_send')).toBe(s.orders.sent);
+    expect(count('order_fill')).toBe(s.fills);
+    expect(count('order_reject')).toBe(s.orders.rejected);
+    // Every order: exactly one intent, at most one send, in that order, and a risk decision before it.
+    const ids = new Set(events.filter((e) => e.eventType === 'order_intent').map((e) => e.metadata.client_id!));
+    expect(ids.size).toBe(count('order_intent'));
+    for (const id of ids) {
+      const h = orderHistory(events, id).map((e) => e.eventType);
+      expect(h.filter((t) => t === 'order_intent')).toHaveLength(1);
+      expect(h.filter((t) => t === 'order_send').length).toBeLessThanOrEqual(1);
+      const iIntent = h.indexOf('order_intent');
+      if (h.includes('order_send')) expect(h.indexOf('order_send')).toBeGreaterThan(iIntent);
+      expect(h.slice(0, iIntent)).toContain('risk_decision');
+    }
+    // The venue reject or local failure of an order names it.
+    for (const e of events.filter((x) => x.eventType === 'order_reject')) expect(e.metadata.reason).toMatch(/^[A-Z_]+$/);
+
+    // The CLI over the same file.
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
+    try {
+      expect(await main(['audit', 'verify', file])).toBe(0);
+      const filled = events.find((e) => e.eventType === 'order_fill')!.metadata.client_id!;
+      expect(await main(['audit', 'show', '--order', filled, file])).toBe(0);
+      expect(await main(['audit', 'show', '--order', 'KS-nope', file])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(out[0]).toMatch(new RegExp(`${events.length} event\\(s\\), chain intact`));
+    expect(out[1]).toMatch(/order_intent[\s\S]*order_send[\s\S]*order_fill/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});
