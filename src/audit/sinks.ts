@@ -9,12 +9,12 @@
 import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, openSync, readFileSync, write } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
 import { AuditEventSchema, type AuditEvent } from '../contracts/index.js';
 import { patterns, subjects, type Namespace } from '../contracts/subjects.js';
 import { fsyncDir, mkdirDurable } from '../execution/wal/segment-log.js';
-import { GENESIS_HASH } from './chain.js';
+import { encodeEvent, GENESIS_HASH } from './chain.js';
 
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
@@ -95,7 +95,7 @@ export class JetStreamAuditSink implements AuditSink {
   async appendBatch(events: readonly AuditEvent[]): Promise<void> {
     // Published back to back on one connection (so stored in this order), acks awaited together.
     // msgID dedupe makes a retried batch after a lost ack harmless.
-    await Promise.all(events.map((e) => this.js.publish(this.subjectFor(e), toBinary(AuditEventSchema, e), { msgID: e.eventId })));
+    await Promise.all(events.map((e) => this.js.publish(this.subjectFor(e), encodeEvent(e), { msgID: e.eventId })));
   }
 
   async head(): Promise<string> {
@@ -134,7 +134,10 @@ export interface AuditFileRead {
   corrupt?: { line: number; offset: number; message: string };
 }
 
-const encodeLine = (e: AuditEvent): string => Buffer.from(toBinary(AuditEventSchema, e)).toString('base64');
+const encodeLine = (e: AuditEvent): string => {
+  const b = encodeEvent(e);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+};
 
 function decodeLine(text: string): AuditEvent | undefined {
   if (text.length === 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
