@@ -231,7 +231,7 @@ describe('what else is audited', () => {
   it('the single encoding the chain keeps is byte-identical to toBinary, replay or not, and hashes the same', () => {
     for (const replay of [false, true]) {
       const chain = new AuditChain('svc', replay);
-      for (const meta of [{}, { client_id: 'KS1', reason: 'RISK_LIMIT' }]) {
+      for (const meta of [{}, { client_id: 'KS1', reason: 'RISK_LIMIT' }] as Array<Record<string, string>>) {
         const e = chain.nextAny('order_reject', 'trace', EMPTY, 123n, meta);
         expect(Buffer.from(encodeEvent(e)).equals(Buffer.from(toBinary(AuditEventSchema, e)))).toBe(true);
         expect(eventHash(e)).toBe(e.hash);
