@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AuditLog } from '../src/audit/audit-log.js';
+import { AuditLog, packRaw } from '../src/audit/audit-log.js';
 import { attachBusAudit, attachExecutorAudit } from '../src/audit/order-audit.js';
 import { FileAuditSink, JetStreamAuditSink, type AuditSink } from '../src/audit/sinks.js';
 import { NatsBus } from '../src/bus/nats-bus.js';
@@ -33,6 +33,32 @@ function withAudit(open: () => Promise<AuditSink>, out: object[]): Attach {
   };
 }
 
+/**
+ * The log alone: the hot-path price of record() (a queue push), and the CPU the drain spends per
+ * event (chain, encode, write) for an order-intent-sized event.
+ */
+async function logAlone(open: () => Promise<AuditSink>, n: number): Promise<object> {
+  const log = await AuditLog.open(await open(), { service: 'bench', replay: false, clock: new SystemClock(), capacity: n + 1 });
+  const payload = packRaw('kestrel.v1.OrderRequest', new Uint8Array(110).fill(7));
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    log.record('order_intent', `trace-${i}`, payload, { client_id: `KS1v8p1hosny${i}`, venue: 'binance', symbol: 'BTC-USDT', side: 'buy', qty: '0.001', price: '61776.09' });
+  }
+  const recordNs = Number(process.hrtime.bigint() - t0) / n;
+  await log.flush();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  await log.close();
+  return {
+    events: n,
+    record_call_ns: Math.round(recordNs),
+    events_per_s: Math.round(n / secs),
+    cpu_us_per_event: Math.round(((cpu.user + cpu.system) / n) * 100) / 100,
+    batches: log.stats.batches,
+  };
+}
+
 export async function run(): Promise<object> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-bench-audit-'));
   let nats: NatsBus | undefined;
@@ -50,6 +76,11 @@ export async function run(): Promise<object> {
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of Object.values(cases)) c.runs.push(await scenario(os.tmpdir(), PACED, BURST, 'instant', c.attach?.(c.audit)));
   }
+  const alone: Record<string, object[]> = { file: [], ...(nats ? { jetstream: [] } : {}) };
+  for (let r = 0; r < ROUNDS; r++) {
+    alone.file!.push(await logAlone(async () => new FileAuditSink(path.join(dir, `alone-${r}.log`)), 20_000));
+    if (nats) alone.jetstream!.push(await logAlone(() => JetStreamAuditSink.open(nats!.connection, 'live', { stream }), 20_000));
+  }
   if (nats) {
     await (await nats.connection.jetstreamManager()).streams.delete(stream).catch(() => undefined);
     await nats.close();
@@ -62,6 +93,7 @@ export async function run(): Promise<object> {
     cpus: os.cpus().length,
     measured: 'executor scenario of execution.bench.ts (instant venue, WAL on disk), audit off / file / JetStream',
     cases,
+    log_alone: alone,
     loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
   const out = path.join(import.meta.dirname, 'results/audit.json');

@@ -48,6 +48,11 @@ export interface AuditLogOptions {
   capacity?: number;
   /** Events per sink write. Default 1,024. */
   maxBatch?: number;
+  /**
+   * Events chained per event-loop turn while a batch is built (hashing and encoding are CPU work on
+   * the loop the orders share: a slice bounds how long a signal can wait behind it). Default 32.
+   */
+  sliceEvents?: number;
   /** First retry delay after a failed write; doubles up to 5 s. Default 50 ms. */
   retryMs?: number;
   logger?: Logger;
@@ -198,7 +203,7 @@ export class AuditLog {
     this.writing = true;
     try {
       for (;;) {
-        if (this.batch.length === 0) this.take();
+        if (this.batch.length === 0) await this.take();
         if (this.batch.length === 0) return;
         try {
           await this.sink.appendBatch(this.batch);
@@ -232,23 +237,28 @@ export class AuditLog {
     }
   }
 
-  /** Chain the next batch: a pending gap record first, then queued events in record order. */
-  private take(): void {
+  /** Chain the next batch: a pending gap record first, then queued events in record order, a slice per turn. */
+  private async take(): Promise<void> {
     const out: ReturnType<AuditChain['nextAny']>[] = [];
+    const slice = this.opts.sliceEvents ?? 32;
     if (this.gap && this.queue.length < this.capacity) {
       const g = this.gap;
       this.gap = undefined;
       const meta = { dropped: String(g.count), first_ts_ns: String(g.firstNs), last_ts_ns: String(g.lastNs) };
       out.push(this.chain.nextAny('audit_gap', '', packRaw('google.protobuf.Empty', new Uint8Array()), this.opts.clock.nowNs(), meta));
     }
-    const n = Math.min(this.queue.length, this.maxBatch);
-    for (let i = 0; i < n; i++) {
-      const p = this.queue[i]!;
-      const payload = typeof p.payload === 'function' ? p.payload() : p.payload;
-      out.push(this.chain.nextAny(p.eventType, p.traceId, payload, p.tsNs, p.metadata));
-      this.batchSeq = p.seq;
+    for (;;) {
+      const n = Math.min(this.queue.length, slice, this.maxBatch - out.length);
+      for (let i = 0; i < n; i++) {
+        const p = this.queue[i]!;
+        const payload = typeof p.payload === 'function' ? p.payload() : p.payload;
+        out.push(this.chain.nextAny(p.eventType, p.traceId, payload, p.tsNs, p.metadata));
+        this.batchSeq = p.seq;
+      }
+      this.queue.splice(0, n);
+      if (this.queue.length === 0 || out.length >= this.maxBatch) break;
+      await new Promise((r) => setImmediate(r));
     }
-    this.queue.splice(0, n);
     this.batch = out;
   }
 

@@ -174,7 +174,7 @@ describe('audit file: tamper evidence and crashes', () => {
           child.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve());
           child.once('exit', (code) => reject(new Error(`writer exited early (${code})`)));
         });
-        await new Promise((r) => setTimeout(r, 10 + ((round * 37) % 90)));
+        await new Promise((r) => setTimeout(r, 30 + ((round * 97) % 400)));
         child.kill('SIGKILL');
         await new Promise((r) => child.once('exit', r));
         const v = verifyAuditFile(file);

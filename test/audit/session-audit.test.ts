@@ -40,9 +40,12 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
     expect(events.at(-1)!.eventType).toBe('session_stop');
     expect(events.at(-1)!.metadata).toMatchObject({ outcome: 'completed', orders_sent: String(s.orders.sent), fills: String(s.fills), audit_dropped: '0' });
     // The summary's counts, step by step.
-    expect(count('order_send')).toBe(s.orders.sent);
-    expect(count('order_fill')).toBe(s.fills);
-    expect(count('order_reject')).toBe(s.orders.rejected);
+    const types: Record<string, number> = {};
+    for (const e of events) types[e.eventType] = (types[e.eventType] ?? 0) + 1;
+    const why = JSON.stringify({ types, orders: s.orders, fills: s.fills });
+    expect(count('order_send'), why).toBe(s.orders.sent);
+    expect(count('order_fill'), why).toBe(s.fills);
+    expect(count('order_reject'), why).toBe(s.orders.rejected);
     // Every order: exactly one intent, at most one send, in that order, and a risk decision before it.
     const ids = new Set(events.filter((e) => e.eventType === 'order_intent').map((e) => e.metadata.client_id!));
     expect(ids.size).toBe(count('order_intent'));
