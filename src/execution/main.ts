@@ -17,6 +17,7 @@ import { ControlPlane } from '../control/control-plane.js';
 import { ControlAudit } from '../audit/control-audit.js';
 import { FileAuditSink } from '../audit/sinks.js';
 import { attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
+import { exportAuditMetrics } from '../audit/metrics.js';
 import { SystemClock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService } from '../positions/service.js';
@@ -149,6 +150,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   // Orders, risk decisions, breaches and breaker transitions share the chain with control commands.
   attachExecutorAudit(executor, controlAudit.log);
   const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log);
+  const stopAuditMetrics = exportAuditMetrics(controlAudit.log);
   const signals = new BusSignalSource(bus, { namespace: ns, ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
   const recovery = await executor.start(cfg.report ? undefined : signals);
   if (process.env.KESTREL_EXECUTOR_STATS) {
@@ -189,6 +191,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
       risk?.stop();
       await executor.close();
       stopBusAudit();
+      stopAuditMetrics();
       await controlAudit.log.close();
       for (const g of gateways) await g.stop();
       await bus.close();

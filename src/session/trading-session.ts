@@ -11,6 +11,7 @@ import path from 'node:path';
 import { AdminServer } from '../admin/server.js';
 import { AuditLog, packRaw } from '../audit/audit-log.js';
 import { ControlAudit } from '../audit/control-audit.js';
+import { exportAuditMetrics } from '../audit/metrics.js';
 import { AuditEventType, attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
 import { FileAuditSink, JetStreamAuditSink, type AuditSink } from '../audit/sinks.js';
 import type { Bus } from '../bus/bus.js';
@@ -246,6 +247,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       pid: String(process.pid),
     });
     cleanups.push(attachBusAudit(bus, ns, auditLog));
+    cleanups.push(exportAuditMetrics(auditLog));
     const executor = new Executor(
       { bus, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
       {
@@ -345,6 +347,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           ingestion: ingestion.stats(),
           rings: region.counters(),
           engine: engine.stats(),
+          audit: auditLog.health,
         }),
       }, { token: resolveAdminToken(config.admin.token_file).token });
       admin.addReadinessCheck('engine', () => engine.running);

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditLog, pack, packRaw } from '../../src/audit/audit-log.js';
 import { AuditChain, encodeEvent, eventHash, GENESIS_HASH } from '../../src/audit/chain.js';
+import { exportAuditMetrics } from '../../src/audit/metrics.js';
 import { attachBusAudit, attachConfigAudit } from '../../src/audit/order-audit.js';
+import { registry } from '../../src/observability/metrics.js';
 import { FileAuditSink, readAuditFile, type AuditSink } from '../../src/audit/sinks.js';
 import { verifyAuditBytes, verifyAuditFile, verifyEvents } from '../../src/audit/verify.js';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
@@ -79,6 +81,7 @@ describe('AuditLog: off the hot path, bounded, never silent', () => {
     const log = await AuditLog.open(sink, { service: 's', replay: false, clock: clock(), capacity: 10, maxBatch: 4 });
     const failures: number[] = [];
     log.onFailure((h) => failures.push(h.dropped));
+    const stopMetrics = exportAuditMetrics(log);
     log.record('a', '', EMPTY);
     await new Promise((r) => setImmediate(r)); // the first batch is now stuck in the sink
     let accepted = 0;
@@ -92,6 +95,11 @@ describe('AuditLog: off the hot path, bounded, never silent', () => {
     const gap = sink.stored.filter((e) => e.eventType === 'audit_gap');
     expect(gap).toHaveLength(1);
     expect(gap[0]!.metadata.dropped).toBe('20');
+    // And on /metrics.
+    stopMetrics();
+    const text = await registry.metrics();
+    expect(text).toMatch(/kestrel_audit_events_total\{outcome="dropped"\} 20/);
+    expect(text).toMatch(/kestrel_audit_healthy 0/);
     expect(sink.stored.filter((e) => e.eventType === 'b')).toHaveLength(10);
     expect(verifyEvents(sink.stored).ok).toBe(true);
   });
