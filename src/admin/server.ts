@@ -6,10 +6,10 @@
  * Every POST needs `Authorization: Bearer <token>` (401 otherwise; compared in constant time). Reads
  * (health, metrics, state, dashboard) stay open so probes and scrapers need no secret.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { registry } from '../observability/metrics.js';
+import { enableDefaultMetrics, registry } from '../observability/metrics.js';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
@@ -72,6 +72,8 @@ export class AdminServer {
   }
 
   async listen(port: number, host: string): Promise<string> {
+    // A process that serves /metrics exports its runtime too (CPU, memory, event-loop lag, GC).
+    enableDefaultMetrics();
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -150,6 +152,14 @@ export class AdminServer {
     }
     return json(404, { error: `no route ${req.method} ${url.pathname}` });
   }
+}
+
+/**
+ * Health and metrics only, for a process with no operator action (risk, simulators, record): every
+ * POST answers 401, as no one holds the random token.
+ */
+export function probeServer(): AdminServer {
+  return new AdminServer({}, { token: randomBytes(32).toString('hex') });
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {

@@ -3,7 +3,7 @@
  * kestrel: the one command-line entry point. `start` runs the default paper session on bundled real
  * data with embedded defaults; other subcommands run backtests, check config, or run one service.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Bus } from '../bus/bus.js';
@@ -44,9 +44,17 @@ const commands: Record<string, Command> = {
     run: (flags) => runSession(flags, {}),
   },
   backtest: {
-    summary: 'deterministic backtest on the recorded timeline; writes a JSON report and prints the decision digest',
-    flags: [...commonFlags, sessionFlags.find((f) => f.name === 'max-ticks')!, sessionFlags.find((f) => f.name === 'json')!],
+    summary: 'deterministic backtest on the recorded timeline; writes a JSON and a self-contained HTML report and prints the decision digest',
+    flags: [
+      ...commonFlags,
+      sessionFlags.find((f) => f.name === 'max-ticks')!,
+      sessionFlags.find((f) => f.name === 'json')!,
+      { name: 'sweep', kind: 'repeat', metavar: 'KEY=V1,V2,...', help: 'run the grid of these values in parallel workers; prints a ranked table, writes an HTML comparison' },
+      { name: 'workers', kind: 'integer', metavar: 'N', help: 'sweep worker processes (default: one per core)' },
+    ],
     run: async (flags) => {
+      if (Array.isArray(flags.sweep)) return runSweepCommand(flags, flags.sweep);
+      if (flags.workers !== undefined) throw new UsageError('--workers applies to --sweep only');
       const config = configFrom(flags, { session: { mode: 'backtest' }, bus: { namespace: 'replay' } });
       setLogLevel(config.logging.level);
       const r = await runBacktest(config);
@@ -144,7 +152,8 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(formatSummary(config, summary));
-  return 0;
+  // A drain that timed out left orders open: not a clean exit, so a supervisor notices.
+  return summary.drain && !summary.drain.drained ? 1 : 0;
 }
 
 function formatSummary(config: Config, s: SessionSummary): string {
@@ -160,8 +169,9 @@ function formatSummary(config: Config, s: SessionSummary): string {
     ...s.positions.map(
       (p) => `  position       ${p.venue} ${p.symbol} ${f(p.quantity, 5)} @ ${f(p.avgPrice)} (realized ${f(p.realizedPnl)}, unrealized ${f(p.unrealizedPnl)}, fees ${f(p.fees)})`,
     ),
-    `  PnL            realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}`,
+    `  PnL (${s.reportingCurrency})      realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}${s.unpricedQuotes.length > 0 ? ` (no rate for ${s.unpricedQuotes.join(', ')}: left out)` : ''}`,
     `  accuracy       ${acc.scored} scored signals, hit rate ${acc.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${acc.rocAuc?.toFixed(3) ?? 'n/a'}, slippage ${acc.avgSlippageBps?.toFixed(2) ?? 'n/a'} bps`,
+    ...(s.drain ? [`  drained        ${s.drain.drained ? 'every order terminal' : `timed out, open: ${s.drain.open.join(', ')}`}`] : []),
     `  ticks stored   ${s.tickStore}`,
     `  digest         ${s.digest}`,
     `  wall time      ${f(s.wallMs / 1000)} s`,
@@ -182,10 +192,49 @@ function formatBacktest(r: BacktestReport): string {
     `  accuracy       ${r.accuracy.scored} scored, hit rate ${r.accuracy.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${r.accuracy.rocAuc?.toFixed(3) ?? 'n/a'}`,
     `  capture        ${r.capture}`,
     `  report         ${r.report}`,
+    `  html           ${r.html}`,
     `  digest         ${r.digest}`,
     `  wall time      ${f(r.wallMs / 1000)} s`,
     '',
   ].join('\n');
+}
+
+async function runSweepCommand(flags: FlagValues, specs: string[]): Promise<number> {
+  const sweep = await import('../replay/report/sweep.js');
+  let axes;
+  try {
+    axes = sweep.parseSweep(specs);
+  } catch (err) {
+    throw err instanceof sweep.SweepError ? new UsageError(err.message) : err;
+  }
+  const preset = { session: { mode: 'backtest' }, bus: { namespace: 'replay' } };
+  const base = configFrom(flags, preset);
+  setLogLevel(base.logging.level);
+  const sets = (flags.set as string[] | undefined) ?? [];
+  // A sweep key set with --set too would be silently overridden by the grid: refused instead.
+  for (const a of axes) if (sets.some((x) => x.startsWith(`${a.key}=`))) throw new UsageError(`${a.key} is both --set and --sweep`);
+  const configFor = (point: [string, string][]) => configFrom({ ...flags, set: [...sets, ...point.map(([k, v]) => `${k}=${v}`)] }, preset);
+  const workers = typeof flags.workers === 'number' && flags.workers > 0 ? flags.workers : undefined;
+  const started = performance.now();
+  const runs = await sweep.runSweep(sweep.sweepGrid(axes), configFor, workers);
+  const ranked = sweep.rankRuns(runs);
+  const dir = path.resolve('var', 'backtests');
+  mkdirSync(dir, { recursive: true });
+  const html = path.join(dir, `sweep-${Date.now()}-${process.pid}.html`);
+  sweep.writeSweepHtml(html, axes, ranked);
+  const failed = runs.filter((r) => !r.report).length;
+  const wallMs = performance.now() - started;
+  if (flags.json) {
+    const out = ranked.map((r) => ({ params: Object.fromEntries(r.point), pid: r.pid, maxDrawdown: r.maxDrawdown, ...(r.report ? { report: r.report } : { error: r.error }) }));
+    process.stdout.write(`${JSON.stringify({ runs: out, html, workers: new Set(runs.map((r) => r.pid)).size, wallMs })}\n`);
+  } else {
+    const pids = new Set(runs.map((r) => r.pid)).size;
+    process.stdout.write(
+      `kestrel backtest sweep: ${runs.length} runs on ${pids} worker process(es), ${(wallMs / 1000).toFixed(2)} s\n\n${sweep.formatSweepTable(axes, ranked)}\n\n  html           ${html}\n`,
+    );
+  }
+  if (failed > 0) process.stderr.write(`kestrel: ${failed} of ${runs.length} sweep runs failed (see the table)\n`);
+  return failed > 0 ? 1 : 0;
 }
 
 /** `kestrel wal check` exits 1 when the executor would refuse the WAL; `salvage` repairs it after a backup. */

@@ -28,6 +28,8 @@ export const configSchema = z.strictObject({
     max_ticks: z.number().int().nonnegative(),
     venues: z.array(venueName).min(1),
     symbols: z.array(z.string().min(1)).min(1),
+    /** Currency of portfolio totals; positions in other quotes convert at a mid from the market data. */
+    reporting_currency: z.union([z.literal(''), z.string().regex(/^[A-Z0-9]{2,10}$/, 'expected a currency code like USD or empty')]),
   }),
   bus: z.strictObject({
     kind: z.enum(['in-process', 'nats']),
@@ -150,6 +152,8 @@ export const configSchema = z.strictObject({
      * this file, or generated into it (mode 0600) at first start.
      */
     token_file: z.string().min(1),
+    /** /admin/drain waits this long for in-flight orders to finish; past it the process stops with exit 1. */
+    drain_timeout_ms: z.number().int().min(0).max(600_000),
   }),
   logging: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

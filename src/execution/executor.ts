@@ -265,6 +265,7 @@ export class Executor {
   private readonly sendListeners: Array<(o: OrderRecord, signal: ExecSignal | undefined) => void> = [];
   private readonly lifecycleListeners: Array<(e: LifecycleEvent) => void> = [];
   private signalSource: SignalSource | undefined;
+  private draining = false;
   private unsubscribeSignals: (() => void) | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private started = false;
@@ -372,6 +373,30 @@ export class Executor {
     this.unsubscribeSignals?.();
     this.signalSource = source;
     this.unsubscribeSignals = source.onSignal((s) => this.onSignal(s));
+  }
+
+  /**
+   * Drain (/admin/drain): take no more signals, then wait until every signal already taken has become
+   * an order or a reject and every order is terminal. The source is closed, not just ignored, so a
+   * queue group hands the stream to the other executors. Resolves with the orders still open when
+   * `timeoutMs` passed (empty after a clean drain); they stay in the WAL for the next start.
+   */
+  async drain(timeoutMs: number, pollMs = 10): Promise<{ drained: boolean; open: string[] }> {
+    this.draining = true;
+    this.unsubscribeSignals?.();
+    this.unsubscribeSignals = undefined;
+    this.signalSource?.close();
+    this.signalSource = undefined;
+    const open = () => [...this.orders.values()].filter((o) => !isTerminal(o.state)).map((o) => o.clientId);
+    const end = Date.now() + timeoutMs;
+    while ((this.queuedCount > 0 || open().length > 0) && Date.now() < end && !this.closed) await new Promise((r) => setTimeout(r, pollMs));
+    const left = open();
+    return { drained: left.length === 0 && this.queuedCount === 0, open: left };
+  }
+
+  /** True once drain() began: no signal is taken any more. */
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   async close(): Promise<void> {
@@ -588,6 +613,8 @@ export class Executor {
   onSignal(s: ExecSignal): void {
     this.counters.signals++;
     if (this.closed) return;
+    // A signal the closed source had already handed over: refused visibly, never sent.
+    if (this.draining) return void this.reject(s, '', RejectReason.KILL_SWITCH, 'executor draining');
     try {
       this.intake(s);
     } catch (err) {

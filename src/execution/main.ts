@@ -9,10 +9,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { create, fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
-import { RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type Namespace, type VenueSpec } from '../contracts/index.js';
+import { ControlCommandSchema, RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type Namespace, type VenueSpec } from '../contracts/index.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import type { Bus } from '../bus/bus.js';
+import { AdminServer } from '../admin/server.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { ControlAudit } from '../audit/control-audit.js';
 import { FileAuditSink } from '../audit/sinks.js';
@@ -20,19 +21,22 @@ import { attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
 import { exportAuditMetrics } from '../audit/metrics.js';
 import { SystemClock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
-import { PositionService } from '../positions/service.js';
+import { PositionService, valuationFromSnapshots } from '../positions/service.js';
+import { quoteOf } from '../positions/book.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
 import { validateStaticLimits } from '../risk/main.js';
+import { exportRiskMetrics } from '../risk/metrics.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/private/index.js';
 import { Executor, ExecutorConfigError, type ExecutorConfig, type RecoveryReport } from './executor.js';
 import { fsyncDir, mkdirDurable } from './wal/segment-log.js';
 import { BusMarketFeed } from './market-feed.js';
-import { exportExecutorMetrics } from './metrics.js';
+import { exportExecutorMetrics, exportFeedMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
+import { nowNs } from './types.js';
 import { runAsEntryPoint } from '../cli/entry.js';
-import { secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
+import { resolveAdminToken, secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
 import { maskUrlCredentials } from '../observability/redact.js';
 
 export interface ExecutorVenueConfig {
@@ -63,6 +67,18 @@ export interface ExecutorProcessConfig {
    * Default 10000.
    */
   reconcileIntervalMs?: number;
+  /** Currency of portfolio totals (pos.current total/daily PnL); quotes convert at market mids. Default: the quote of the first venue's first symbol. */
+  reportingCurrency?: string;
+  /**
+   * Health, metrics and operator endpoints (/health/live, /health/ready, /metrics, /admin/pause,
+   * /admin/resume, /admin/drain, /admin/clear-halt). Default 127.0.0.1 and port 0, a free port
+   * printed in the ready line as adminUrl (several executors share a host in tests); a scraped
+   * deployment sets a fixed port. The bearer token comes from KESTREL_ADMIN_TOKEN or
+   * `tokenFile` (created with a random token when absent; default walDir/admin.token).
+   */
+  admin?: { port?: number; host?: string; tokenFile?: string };
+  /** /admin/drain waits this long for in-flight orders before exiting anyway (exit 1). Default 30000. */
+  drainTimeoutMs?: number;
 }
 
 export { ExecutorConfigError };
@@ -111,6 +127,9 @@ export interface RunningExecutor {
   executor: Executor;
   recovery: RecoveryReport;
   bus: Bus;
+  adminUrl: string;
+  /** Settles once /admin/drain finished waiting: the process should then stop (exit 0 when drained). */
+  drained: Promise<{ drained: boolean; open: string[] }>;
   stop(): Promise<void>;
 }
 
@@ -163,12 +182,15 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   }
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
-  const stopMetrics = exportExecutorMetrics(executor);
+  const stopMetrics = exportExecutorMetrics(executor, 1000, specs.map((s) => s.venue));
+  const stopFeedMetrics = exportFeedMetrics(feed.store, new SystemClock());
+  const stopRiskMetrics = risk ? exportRiskMetrics(risk) : () => undefined;
   const control = new ControlPlane(bus, executor, ns, { audit: controlAudit });
   control.start();
   const positions = new PositionService(bus, {
     book: executor.book,
     namespace: ns,
+    valuation: valuationFromSnapshots(feed.store, cfg.reportingCurrency ?? quoteOf(specs[0]?.symbols[0]?.symbol ?? 'USD')),
     mark: (venue, symbol) => {
       const s = feed.store.get(venue, symbol);
       return s ? (s.bid + s.ask) / 2 : undefined;
@@ -176,14 +198,46 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   });
   positions.start();
   executor.onFill(() => positions.markDirty());
+
+  let drainedResolve: (r: { drained: boolean; open: string[] }) => void = () => undefined;
+  const drained = new Promise<{ drained: boolean; open: string[] }>((resolve) => (drainedResolve = resolve));
+  let draining: Promise<void> | undefined;
+  const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string }) =>
+    control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: nowNs() }), 'admin-http');
+  const adminCfg = cfg.admin ?? {};
+  const admin = new AdminServer(
+    {
+      pause: () => adminCmd('kill', { reason: 'operator pause via /admin/pause' }),
+      resume: () => adminCmd('resume', { reason: '/admin/resume' }),
+      clearHalt: (haltCause, reason, operator) => adminCmd('clear_halt', { haltCause, reason, operator }),
+      // Answers at once; the process exits when the in-flight orders are done (see `drained`).
+      drain: () => {
+        draining ??= executor.drain(cfg.drainTimeoutMs ?? 30_000).then((r) => {
+          log.info(r, r.drained ? 'drained: every order terminal' : 'drain timed out with orders open (kept in the WAL)');
+          drainedResolve(r);
+        });
+      },
+      state: () => ({ halts: Object.fromEntries(executor.haltCauses), draining: executor.isDraining, positions: executor.book.all(), counters: executor.counters }),
+    },
+    { token: resolveAdminToken(adminCfg.tokenFile ?? path.join(cfg.executor.walDir, 'admin.token'), env).token },
+  );
+  admin.addReadinessCheck('bus', () => !bus.connection.isClosed());
+  admin.addReadinessCheck('venues', () => Object.values(clients).every((c) => c.connected));
+  admin.addReadinessCheck('accepting_signals', () => !executor.isDraining && !executor.isHalted);
+  const adminUrl = await admin.listen(adminCfg.port ?? 0, adminCfg.host ?? '127.0.0.1');
   await bus.flush();
   return {
     executor,
     recovery,
     bus,
+    adminUrl,
+    drained,
     stop: async () => {
+      await admin.close();
       if (reconcileTimer) clearInterval(reconcileTimer);
       stopMetrics();
+      stopFeedMetrics();
+      stopRiskMetrics();
       signals.close();
       control.stop();
       positions.stop();
@@ -288,7 +342,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cfg = parseConfig(fs.readFileSync(path, 'utf8'));
   const r = await startExecutorProcess(cfg);
-  process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery }, bigintSafe) + '\n');
+  process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery, adminUrl: r.adminUrl }, bigintSafe) + '\n');
   if (cfg.report) {
     const rep = await settleAndReport(r, cfg.baseline ?? {});
     // A pipe takes large writes asynchronously: exit only once the report is out.
@@ -296,12 +350,15 @@ export async function main(argv: string[]): Promise<number> {
     await r.stop();
     return 0;
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+  const outcome = await new Promise<{ drained: boolean; open: string[] } | undefined>((resolve) => {
+    process.once('SIGTERM', () => resolve(undefined));
+    process.once('SIGINT', () => resolve(undefined));
+    void r.drained.then(resolve);
   });
   await r.stop();
-  return 0;
+  if (outcome) process.stdout.write(JSON.stringify({ event: 'drained', ...outcome }) + '\n');
+  // A drain that timed out left orders open: not a clean exit, so a supervisor notices.
+  return outcome && !outcome.drained ? 1 : 0;
 }
 
 runAsEntryPoint(import.meta.url, 'executor failed', main, true);

@@ -72,6 +72,11 @@ export class SnapshotStore implements MarketSnapshotSource {
   get(venue: string, symbol: string): MarketSnapshot | undefined {
     return this.map.get(venue)?.get(symbol);
   }
+
+  /** Every (venue, symbol) with its latest snapshot (metrics: age of the last message per stream). */
+  *entries(): IterableIterator<{ venue: string; symbol: string; snapshot: MarketSnapshot }> {
+    for (const [venue, m] of this.map) for (const [symbol, snapshot] of m) yield { venue, symbol, snapshot };
+  }
 }
 
 // Wall clock anchored once (sub-µs, see wallClockAnchor), advanced by the monotonic clock: ns

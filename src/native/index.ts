@@ -468,12 +468,15 @@ export class RingSignalSource implements SignalSource {
   /** Signals lost to ring overflow (drop-oldest) before they were drained. */
   missed = 0;
   delivered = 0;
+  /** Tick pushed into its ring → signal committed by the engine (both CLOCK_MONOTONIC), per signal. */
+  private readonly onTickToSignalNs: ((ns: number) => void) | undefined;
 
   constructor(
     private readonly region: TickRegion,
-    opts: { batch?: number } = {},
+    opts: { batch?: number; onTickToSignalNs?: (ns: number) => void } = {},
   ) {
     this.batch = new SignalBatch(opts.batch ?? 256);
+    this.onTickToSignalNs = opts.onTickToSignalNs;
     // Monotonic → epoch for emitTsNs (TTL is measured from the signal's commit time).
     // The executor's own wall clock (nowNs): ring signals then carry no skew against its TTL check.
     this.epochOffsetNs = nowNs() - loadAddon().monotonicNs();
@@ -500,7 +503,9 @@ export class RingSignalSource implements SignalSource {
       const r = this.region.drainSignals(this.batch);
       this.missed += r.missed;
       for (let i = 0; i < r.count; i++) {
-        const s = this.toExec(this.batch.get(i));
+        const view = this.batch.get(i);
+        if (this.onTickToSignalNs && view.tickPushNs > 0n) this.onTickToSignalNs(Number(view.signalNs - view.tickPushNs));
+        const s = this.toExec(view);
         for (const h of this.handlers) h(s);
       }
       total += r.count;

@@ -38,3 +38,36 @@ export function histogram(
     existing<Histogram<string>>(full) ?? new Histogram({ name: full, help, labelNames, buckets, registers: [registry] })
   );
 }
+
+/**
+ * A gauge computed at scrape time (last-message ages, ring occupancy): each live component adds a
+ * callback and removes it when it stops, so a process that ran several sessions (tests) never reads
+ * a closed one. Values from the callbacks replace the previous scrape's (labels of a stopped
+ * component disappear).
+ */
+const scrapeCollectors = new Map<string, Set<(g: Gauge<string>) => void>>();
+
+export function scrapedGauge(name: string, help: string, labelNames: readonly string[], collect: (g: Gauge<string>) => void): () => void {
+  const full = `kestrel_${name}`;
+  let set = scrapeCollectors.get(full);
+  if (!set) {
+    const callbacks = new Set<(g: Gauge<string>) => void>();
+    set = callbacks;
+    scrapeCollectors.set(full, callbacks);
+    if (!existing<Gauge<string>>(full)) {
+      new Gauge({
+        name: full,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const c of callbacks) c(this);
+        },
+      });
+    }
+  }
+  set.add(collect);
+  const callbacks = set;
+  return () => void callbacks.delete(collect);
+}

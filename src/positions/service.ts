@@ -8,12 +8,26 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { OrderAckSchema, PortfolioStateSchema, patterns, subjects, type Namespace, type OrderAck } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { feeDelta } from '../execution/order.js';
-import { PositionBook, type MarkFn } from './book.js';
+import type { SnapshotStore } from '../execution/types.js';
+import { PositionBook, ratesFromMids, type MarkFn, type Valuation } from './book.js';
+
+/** Totals in `currency`, quotes converted at the current mids of every stream in the store. */
+export function valuationFromSnapshots(store: SnapshotStore, currency: string): Valuation {
+  return {
+    currency,
+    rate: (quote) => {
+      const mids = [...store.entries()].map(({ symbol, snapshot: s }) => ({ symbol, mid: (s.bid + s.ask) / 2 }));
+      return ratesFromMids(currency, mids)(quote);
+    },
+  };
+}
 
 export interface PositionServiceOptions {
   /** Use this book (the executor's); without it, one is built from ord.ack.*. */
   book?: PositionBook;
   mark?: MarkFn;
+  /** Reporting currency of the totals and the conversion of each quote into it. */
+  valuation?: Valuation;
   throttleMs?: number;
   heartbeatMs?: number;
   namespace: Namespace;
@@ -77,7 +91,7 @@ export class PositionService {
 
   publish(): void {
     const tsNs = BigInt(Date.now()) * 1_000_000n;
-    const st = this.book.snapshot(this.opts.mark, tsNs, true);
+    const st = this.book.snapshot(this.opts.mark, tsNs, true, this.opts.valuation);
     const ns = this.opts.namespace;
     try {
       const bytes = toBinary(PortfolioStateSchema, st);

@@ -24,6 +24,8 @@ import { binanceCapture } from '../simulators/recordings.js';
 import { CaptureWriter } from '../storage/capture/writer.js';
 import { DecisionDigest } from '../session/digest.js';
 import { engineParams } from '../session/wiring.js';
+import { writeBacktestHtml } from './report/html.js';
+import { BacktestRecorder } from './report/recorder.js';
 
 export interface BacktestReport {
   engine: string;
@@ -42,6 +44,8 @@ export interface BacktestReport {
   accuracy: AccuracyReport;
   capture: string;
   report: string;
+  /** The self-contained HTML report beside the JSON one. */
+  html: string;
   digest: string;
   wallMs: number;
 }
@@ -162,7 +166,12 @@ function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxO
   };
 }
 
-export async function runBacktest(config: Config): Promise<BacktestReport> {
+export interface BacktestOptions {
+  /** Collects the report's time series; a sweep worker passes its own to read them afterwards. */
+  recorder?: BacktestRecorder;
+}
+
+export async function runBacktest(config: Config, opts: BacktestOptions = {}): Promise<BacktestReport> {
   const started = performance.now();
   const ticks = await recordedTicks(config, config.session.max_ticks);
   if (ticks.length === 0) throw new BacktestError('no tick passed the quality gates');
@@ -196,6 +205,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
   const book = new PositionBook();
   const digest = new DecisionDigest();
   const accuracy = new AccuracyMonitor({ horizonNs: 5_000_000_000n, threshold: config.strategy.confidence_threshold, driftWindow: 1000, driftThreshold: 0.05 });
+  const recorder = opts.recorder ?? new BacktestRecorder();
   const rejects: Record<string, number> = {};
   let orders = 0;
   let fills = 0;
@@ -240,6 +250,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
           const avg = o.cost / o.filled;
           book.applyFill(VENUE, symbol, s.side, o.filled, avg, o.fee, t.exchTsNs);
           accuracy.onFill(buy ? 1 : -1, avg, touch);
+          recorder.onFill(t.exchTsNs, buy ? 1 : -1, avg, o.filled);
           digest.add('fill', s.side, o.filled, avg, o.fee);
         }
       } catch (err) {
@@ -247,6 +258,7 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
         else throw err;
       }
     }
+    if ((t.flags & TickFlag.TRADE) === 0) recorder.onMarkEntry(t.exchTsNs, mark, book.get(VENUE, symbol));
   }
 
   const e = book.get(VENUE, symbol);
@@ -271,9 +283,17 @@ export async function runBacktest(config: Config): Promise<BacktestReport> {
     accuracy: accuracy.report(),
     capture: capturePath,
     report: reportPath,
+    html: reportPath.replace(/\.json$/, '.html'),
     digest: digest.hex(),
     wallMs: performance.now() - started,
   };
   writeFileSync(reportPath, JSON.stringify(report, null, 2));
+  writeBacktestHtml(report.html, {
+    title: `kestrel backtest: ${VENUE} ${symbol}, engine ${report.engine}, config ${config.version}`,
+    summary: report,
+    series: recorder.series(),
+    scored: accuracy.scoredSignals().map((x) => ({ confidence: x.confidence, outcomeBps: x.returnFraction * 1e4, hit: x.hit })),
+    config,
+  });
   return report;
 }

@@ -9,6 +9,8 @@ import { natsSecurityFrom } from '../bus/nats-security.js';
 import { maskUrlCredentials } from '../observability/redact.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
 import { runAsEntryPoint } from '../cli/entry.js';
+import { probeServer } from '../admin/server.js';
+import { exportRiskMetrics } from './metrics.js';
 
 export class RiskConfigError extends Error {
   override readonly name = 'RiskConfigError';
@@ -18,6 +20,8 @@ export interface RiskProcessConfig {
   nats: string;
   limits: StaticLimitsConfig;
   namespace?: 'live' | 'replay';
+  /** /health/live, /health/ready and /metrics (no operator action here). Default 127.0.0.1, port 0 (printed as adminUrl). */
+  admin?: { port?: number; host?: string };
 }
 
 export function parseRiskConfig(text: string): RiskProcessConfig {
@@ -77,11 +81,17 @@ export async function main(argv: string[]): Promise<number> {
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk', security: natsSecurityFrom() });
   const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live');
   gw.start();
-  process.stdout.write(JSON.stringify({ event: 'ready', service: 'risk' }) + '\n');
+  const stopMetrics = exportRiskMetrics(gw);
+  const probes = probeServer();
+  probes.addReadinessCheck('bus', () => !bus.connection.isClosed());
+  const adminUrl = await probes.listen(cfg.admin?.port ?? 0, cfg.admin?.host ?? '127.0.0.1');
+  process.stdout.write(JSON.stringify({ event: 'ready', service: 'risk', adminUrl }) + '\n');
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  await probes.close();
+  stopMetrics();
   gw.stop();
   await bus.close();
   return 0;

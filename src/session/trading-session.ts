@@ -29,7 +29,8 @@ import { IngestionService } from '../ingestion/service.js';
 import type { TickSink } from '../ingestion/types.js';
 import { NativeEngine, RingSignalSource, TickRegion } from '../native/index.js';
 import { createLogger } from '../observability/logger.js';
-import { PositionService } from '../positions/service.js';
+import { PositionService, valuationFromSnapshots } from '../positions/service.js';
+import { quoteOf } from '../positions/book.js';
 import { openRefData } from '../refdata/index.js';
 import { StaticRiskGateway } from '../risk/static-gateway.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
@@ -38,6 +39,9 @@ import { openTickStore } from '../storage/index.js';
 import { startSimulatedOrderEntry } from '../venues/private/session.js';
 import { DecisionDigest } from './digest.js';
 import { engineParams, ringName, ringStream } from './wiring.js';
+import { exportPipelineMetrics, tickToSignalObserver } from './metrics.js';
+import { exportExecutorMetrics, exportFeedMetrics } from '../execution/metrics.js';
+import { exportRiskMetrics } from '../risk/metrics.js';
 
 const log = createLogger('session');
 
@@ -59,6 +63,10 @@ export interface SessionSummary {
   orders: { sent: number; filled: number; rejected: number; rejectReasons: Record<string, number> };
   fills: number;
   positions: PositionLine[];
+  /** Currency of the PnL totals below; each position's own figures are in its quote currency. */
+  reportingCurrency: string;
+  /** Quotes with positions but no conversion rate in the data: left out of the totals. */
+  unpricedQuotes: string[];
   realizedPnl: number;
   unrealizedPnl: number;
   fees: number;
@@ -68,6 +76,8 @@ export interface SessionSummary {
   tickStore: string;
   digest: string;
   wallMs: number;
+  /** Set when /admin/drain ended the session: drained = every order terminal before the timeout. */
+  drain?: { drained: boolean; open: string[] };
 }
 
 export interface SessionHooks {
@@ -123,7 +133,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       region.unlink();
       region.close();
     });
-    const ringSignals = new RingSignalSource(region);
+    const ringSignals = new RingSignalSource(region, { onTickToSignalNs: tickToSignalObserver() });
     const engine = new NativeEngine(region, {
       engine: config.strategy.engine,
       params: engineParams(config, timeScale),
@@ -315,9 +325,25 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const recovery = await executor.start(signals);
     log.info({ recovery }, 'executor started');
     cleanups.push(() => executor.close());
+    const clock = new SystemClock();
+    cleanups.push(exportExecutorMetrics(executor, 1000, venues));
+    cleanups.push(exportFeedMetrics(snapshots, clock));
+    cleanups.push(exportPipelineMetrics(region, () => ringSignals.missed, accuracy));
+    cleanups.push(exportRiskMetrics(risk));
+    // /admin/drain: no more signals, in-flight orders finish, then the session ends with its summary.
+    let drainOutcome: { drained: boolean; open: string[] } | undefined;
+    let drainRequested: Promise<void> | undefined;
+    const drain = (): Promise<void> =>
+      (drainRequested ??= executor.drain(config.admin.drain_timeout_ms).then((r) => {
+        drainOutcome = r;
+        log.info(r, r.drained ? 'drained: every order terminal' : 'drain timed out with orders open (kept in the WAL)');
+      }));
+    const reportingCurrency = config.session.reporting_currency || quoteOf(config.session.symbols[0]!);
+    const valuation = valuationFromSnapshots(snapshots, reportingCurrency);
     const positions = new PositionService(bus, {
       book: executor.book,
       namespace: ns,
+      valuation,
       mark: (venue, symbol) => {
         const s = snapshots.get(venue, symbol);
         return s ? (s.bid + s.ask) / 2 : undefined;
@@ -340,7 +366,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         pause: () => adminCmd('kill', { reason: 'operator pause via /admin/pause' }),
         resume: () => adminCmd('resume', { reason: '/admin/resume' }),
         clearHalt: (haltCause, reason, operator) => adminCmd('clear_halt', { haltCause, reason, operator }),
+        // Answers at once; the session ends (summary, exit 0) once the in-flight orders are done.
+        drain: () => void drain(),
         state: () => ({
+          draining: executor.isDraining,
           halts: Object.fromEntries(executor.haltCauses),
           positions: executor.book.all(),
           counters: executor.counters,
@@ -354,6 +383,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       // Dropped or unwritable audit events make the process unready (alerting), not silent.
       admin.addReadinessCheck('audit', () => auditLog.health.ok);
       admin.addReadinessCheck('venues', () => venues.every((v) => orderEntry.gateways[v]!.client.connected));
+      admin.addReadinessCheck('accepting_signals', () => !executor.isDraining && !executor.isHalted);
       adminUrl = await admin.listen(config.admin.port, config.admin.host);
       cleanups.push(() => admin.close());
     }
@@ -370,7 +400,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       speed: config.session.speed,
     });
     cleanups.push(() => md.stop());
-    await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks);
+    await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
     ingestion.drain();
     await settle(region, engine, ringSignals, executor, bus);
 
@@ -388,7 +418,14 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         fees: p.fees,
       };
     });
-    const sum = (f: (p: PositionLine) => number) => positionsOut.reduce((a, p) => a + f(p), 0);
+    // Totals in the reporting currency: a USDT position and a USD one are converted, not added raw.
+    const unpriced = new Set<string>();
+    const sum = (f: (p: PositionLine) => number) =>
+      positionsOut.reduce((a, p) => {
+        const rate = valuation.rate(quoteOf(p.symbol));
+        if (rate === undefined) unpriced.add(quoteOf(p.symbol));
+        return rate === undefined ? a : a + f(p) * rate;
+      }, 0);
     const es = engine.stats();
     const summary: SessionSummary = {
       mode: config.session.mode,
@@ -408,15 +445,18 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       },
       fills: executor.counters.fills,
       positions: positionsOut,
+      reportingCurrency,
       realizedPnl: sum((p) => p.realizedPnl),
       unrealizedPnl: sum((p) => p.unrealizedPnl),
       fees: sum((p) => p.fees),
       netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl - p.fees),
+      unpricedQuotes: [...unpriced].sort(),
       accuracy: accuracy.report(),
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },
       tickStore: `${tickStore.kind} ${tickStore.location}`,
       digest: digest.hex(),
       wallMs: performance.now() - started,
+      ...(drainOutcome ? { drain: drainOutcome } : {}),
     };
     stopMeta = {
       outcome: 'completed',
@@ -440,20 +480,30 @@ function midOf(s: SnapshotStore, venue: string, symbol: string): number | undefi
   return q ? (q.bid + q.ask) / 2 : undefined;
 }
 
-/** Resolves when the recordings are replayed, or earlier once `maxTicks` ticks arrived. */
-async function untilDone(finished: Promise<void>, received: () => number, maxTicks: number): Promise<void> {
-  if (maxTicks <= 0) return finished;
+/** Resolves when the recordings are replayed, earlier once `maxTicks` ticks arrived, or once a drain completed. */
+async function untilDone(finished: Promise<void>, received: () => number, maxTicks: number, drained: () => Promise<void> | undefined): Promise<void> {
+  let drainSeen = false;
+  let t: NodeJS.Timeout | undefined;
   await Promise.race([
     finished,
     new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if (received() >= maxTicks) {
+      t = setInterval(() => {
+        const d = drained();
+        if (d && !drainSeen) {
+          drainSeen = true;
+          void d.then(() => {
+            clearInterval(t);
+            resolve();
+          });
+        }
+        if (maxTicks > 0 && received() >= maxTicks) {
           clearInterval(t);
           resolve();
         }
       }, 5);
     }),
   ]);
+  clearInterval(t);
 }
 
 /** Wait until the engine consumed every ring, signals are drained and no order is in flight. */

@@ -70,6 +70,7 @@ export class AccuracyMonitor {
   private driftAlerts = 0;
   private readonly recent: boolean[] = [];
   private hits = 0;
+  private drift: number | undefined;
 
   constructor(private readonly opts: AccuracyOptions = defaultAccuracyOptions) {}
 
@@ -103,7 +104,25 @@ export class AccuracyMonitor {
     const total = this.labels.length;
     if (total < 2 * this.opts.driftWindow || this.recent.length < this.opts.driftWindow) return;
     const recentRate = this.recent.filter(Boolean).length / this.recent.length;
-    if (Math.abs(recentRate - this.hits / total) > this.opts.driftThreshold) this.driftAlerts++;
+    this.drift = Math.abs(recentRate - this.hits / total);
+    if (this.drift > this.opts.driftThreshold) this.driftAlerts++;
+  }
+
+  /**
+   * |hit rate of the last driftWindow scored signals − hit rate of all| (a Fraction), once enough
+   * signals are scored; the drift alert compares it with driftThreshold.
+   */
+  get hitRateDriftFraction(): number | undefined {
+    return this.drift;
+  }
+
+  get driftThresholdFraction(): number {
+    return this.opts.driftThreshold;
+  }
+
+  /** Every scored signal in scoring order: confidence, outcome (forward return signed by direction) and hit. */
+  scoredSignals(): Array<{ confidence: number; returnFraction: number; hit: boolean }> {
+    return this.scores.map((confidence, i) => ({ confidence, returnFraction: this.returns[i]!, hit: this.labels[i]! }));
   }
 
   report(): AccuracyReport {

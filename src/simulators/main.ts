@@ -7,7 +7,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { probeServer } from '../admin/server.js';
 import { isVenue, type VenueName } from '../contracts/market.js';
+import { scrapedGauge } from '../observability/metrics.js';
 import { BinanceSimulator } from './binance/binance-simulator.js';
 import type { Pace, VenueSimulator } from './common/simulator.js';
 import { KrakenSimulator } from './kraken/kraken-simulator.js';
@@ -23,10 +25,13 @@ export interface SimulatorArgs {
   speed: number | undefined;
   okxProtocol: OkxProtocol;
   waitForSubscriber: boolean;
+  /** /health/live, /health/ready, /metrics: host and port (0 = a free port, printed as adminUrl). */
+  adminHost: string;
+  adminPort: number;
 }
 
 export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
-  const out: SimulatorArgs = { venues: ['binance', 'kraken', 'okx'], pace: 'original', speed: undefined, okxProtocol: 'legacy', waitForSubscriber: true };
+  const out: SimulatorArgs = { venues: ['binance', 'kraken', 'okx'], pace: 'original', speed: undefined, okxProtocol: 'legacy', waitForSubscriber: true, adminHost: '127.0.0.1', adminPort: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -51,6 +56,12 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
       const p = val();
       if (p !== 'legacy' && p !== 'seqid-only') throw new SimulatorArgsError(`--okx-protocol must be legacy or seqid-only, not ${p}`);
       out.okxProtocol = p;
+    } else if (a === '--admin-port') {
+      const p = Number(val());
+      if (!Number.isInteger(p) || p < 0 || p > 65535) throw new SimulatorArgsError('--admin-port must be an integer in [0, 65535]');
+      out.adminPort = p;
+    } else if (a === '--admin-host') {
+      out.adminHost = val();
     } else if (a === '--no-wait') {
       out.waitForSubscriber = false;
     } else {
@@ -68,10 +79,21 @@ export async function runSimulators(args: SimulatorArgs, print: (line: string) =
     sims.push(sim as unknown as VenueSimulator<unknown>);
     print(JSON.stringify({ venue, wsUrl: sim.wsUrl, restUrl: sim.restUrl, controlUrl: sim.controlUrl }));
   }
+  let started = false;
+  const probes = probeServer();
+  probes.addReadinessCheck('simulators', () => started);
+  const stopMetrics = scrapedGauge('simulator_clients', 'WebSocket clients connected to each simulated venue', ['venue'], (g) => {
+    for (const s of sims) g.set({ venue: s.venue }, s.clientCount);
+  });
+  const adminUrl = await probes.listen(args.adminPort, args.adminHost);
   for (const s of sims) {
     await s.start({ pace: args.pace, waitForSubscriber: args.waitForSubscriber, ...(args.speed !== undefined ? { speed: args.speed } : {}) });
   }
+  started = true;
+  print(JSON.stringify({ service: 'simulators', adminUrl }));
   return async () => {
+    await probes.close();
+    stopMetrics();
     for (const s of sims) await s.stop();
   };
 }

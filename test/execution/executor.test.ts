@@ -72,6 +72,32 @@ describe('executor against the simulated venue', () => {
     return ex;
   }
 
+  it('drain: closes the signal source, refuses a signal still handed over, and names orders open at the timeout', async () => {
+    await make();
+    let closed = 0;
+    let deliver: ((s: ExecSignal) => void) | undefined;
+    ex.attachSignals({
+      onSignal: (cb) => {
+        deliver = cb;
+        return () => (deliver = undefined);
+      },
+      close: () => void closed++,
+    });
+    // The venue stops reading: the order sent now cannot finish before the drain's timeout.
+    venue.sim.freezePrivate();
+    deliver!(signal());
+    await until(() => ex.counters.sent === 1);
+    const r = await ex.drain(300);
+    expect(closed).toBe(1);
+    expect(deliver).toBeUndefined();
+    expect(ex.isDraining).toBe(true);
+    expect(r.drained).toBe(false);
+    expect(r.open).toEqual([...ex.orders.values()].map((o) => o.clientId));
+    ex.onSignal(signal({ traceId: 'after-drain' }));
+    expect(rejects.at(-1)).toMatchObject({ reason: RejectReason.KILL_SWITCH, detail: 'executor draining' });
+    expect(ex.counters.sent).toBe(1);
+  });
+
   it('turns a signal into one filled order, rounded to tick and lot, with position and fees', async () => {
     await make();
     ex.onSignal(signal({ size: 0.50007 }));
@@ -540,7 +566,7 @@ describe('executor against the simulated venue', () => {
     expect(text).toMatch(/kestrel_executor_events_total\{event="fills"\} 1/);
     expect(text).toMatch(/kestrel_executor_rejects_total\{reason="LOW_CONFIDENCE"\} 1/);
     expect(text).toMatch(/kestrel_circuit_state\{venue="binance"\} 0/);
-    expect(text).toMatch(/kestrel_executor_signal_to_order_seconds_count [1-9]/);
+    expect(text).toMatch(/kestrel_executor_signal_to_wire_seconds_count [1-9]/);
   });
 
   it('positions agree with the venue balances', async () => {

@@ -78,6 +78,9 @@ describe.skipIf(!natsUp || !pgUp)('a whole session with credentials set logs non
       '--set', `bus.nats_url=${withUser(NATS_URL, 'kestrel', natsPassword)}`,
       '--set', `refdata.postgres_url=${withUser(PG_URL, 'postgres', pgPassword)}`,
       '--set', 'logging.level=trace', '--set', 'session.speed=200', '--set', 'admin.port=0',
+      // Trace logging on a loaded machine can lag the loop past the skew/staleness budgets; tainted
+      // ticks make no signals and then no signed orders, which this test needs to see (seen once in CI).
+      '--set', 'data_quality.staleness_threshold_ms=60000', '--set', 'data_quality.max_time_skew_ms=60000',
       '--set', `admin.token_file=${path.join(dir, 'token')}`, '--set', `audit.file=${path.join(dir, 'audit.log')}`,
       '--set', `execution.wal_dir=${path.join(dir, 'wal')}`, '--set', `storage.capture_dir=${path.join(dir, 'capture')}`,
     ];

@@ -53,7 +53,11 @@ describe('simulators as a separate process', () => {
       speed: undefined,
       okxProtocol: 'seqid-only',
       waitForSubscriber: false,
+      adminHost: '127.0.0.1',
+      adminPort: 0,
     });
+    expect(parseSimulatorArgs(['--admin-port', '9470', '--admin-host', '0.0.0.0'])).toMatchObject({ adminPort: 9470, adminHost: '0.0.0.0' });
+    expect(() => parseSimulatorArgs(['--admin-port', '70000'])).toThrow(/--admin-port/);
   });
 
   it('exits with status 2 and the reason on bad arguments', async () => {

@@ -59,6 +59,11 @@ export abstract class VenueSimulator<E> {
   private server: http.Server | undefined;
   private wss: WebSocketServer | undefined;
   protected readonly clients = new Set<SimClient>();
+
+  /** Connected WebSocket clients (metrics). */
+  get clientCount(): number {
+    return this.clients.size;
+  }
   private nextClientId = 1;
   private baseUrl = '';
   private running = false;

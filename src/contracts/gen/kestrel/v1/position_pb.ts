@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/position.proto.
  */
 export const file_kestrel_v1_position: GenFile = /*@__PURE__*/
-  fileDesc("ChlrZXN0cmVsL3YxL3Bvc2l0aW9uLnByb3RvEgprZXN0cmVsLnYxIpkBCghQb3NpdGlvbhIOCgZzeW1ib2wYASABKAkSDQoFdmVudWUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAESEQoJYXZnX3ByaWNlGAQgASgBEhYKDnVucmVhbGl6ZWRfcG5sGAUgASgBEhQKDHJlYWxpemVkX3BubBgGIAEoARINCgV0c19ucxgHIAEoAxIMCgRmZWVzGAggASgBIokCCg5Qb3J0Zm9saW9TdGF0ZRInCglwb3NpdGlvbnMYASADKAsyFC5rZXN0cmVsLnYxLlBvc2l0aW9uEhMKC3RvdGFsX3ZhbHVlGAIgASgBEhEKCWRhaWx5X3BubBgDIAEoARIRCgl0b3RhbF9wbmwYBCABKAESSwoRY3VycmVuY3lfZXhwb3N1cmUYBSADKAsyMC5rZXN0cmVsLnYxLlBvcnRmb2xpb1N0YXRlLkN1cnJlbmN5RXhwb3N1cmVFbnRyeRINCgV0c19ucxgGIAEoAxo3ChVDdXJyZW5jeUV4cG9zdXJlRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AWIGcHJvdG8z");
+  fileDesc("ChlrZXN0cmVsL3YxL3Bvc2l0aW9uLnByb3RvEgprZXN0cmVsLnYxIpkBCghQb3NpdGlvbhIOCgZzeW1ib2wYASABKAkSDQoFdmVudWUYAiABKAkSEAoIcXVhbnRpdHkYAyABKAESEQoJYXZnX3ByaWNlGAQgASgBEhYKDnVucmVhbGl6ZWRfcG5sGAUgASgBEhQKDHJlYWxpemVkX3BubBgGIAEoARINCgV0c19ucxgHIAEoAxIMCgRmZWVzGAggASgBIr4CCg5Qb3J0Zm9saW9TdGF0ZRInCglwb3NpdGlvbnMYASADKAsyFC5rZXN0cmVsLnYxLlBvc2l0aW9uEhMKC3RvdGFsX3ZhbHVlGAIgASgBEhEKCWRhaWx5X3BubBgDIAEoARIRCgl0b3RhbF9wbmwYBCABKAESSwoRY3VycmVuY3lfZXhwb3N1cmUYBSADKAsyMC5rZXN0cmVsLnYxLlBvcnRmb2xpb1N0YXRlLkN1cnJlbmN5RXhwb3N1cmVFbnRyeRINCgV0c19ucxgGIAEoAxIaChJyZXBvcnRpbmdfY3VycmVuY3kYByABKAkSFwoPdW5wcmljZWRfcXVvdGVzGAggAygJGjcKFUN1cnJlbmN5RXhwb3N1cmVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBYgZwcm90bzM");
 
 /**
  * @generated from message kestrel.v1.Position
@@ -97,6 +97,20 @@ export type PortfolioState = Message<"kestrel.v1.PortfolioState"> & {
    * @generated from field: int64 ts_ns = 6;
    */
   tsNs: bigint;
+
+  /**
+   * Currency of total_value, total_pnl and daily_pnl; positions stay in their own quote currency.
+   *
+   * @generated from field: string reporting_currency = 7;
+   */
+  reportingCurrency: string;
+
+  /**
+   * Quote currencies with PnL or exposure but no conversion rate in the data: left out of the totals.
+   *
+   * @generated from field: repeated string unpriced_quotes = 8;
+   */
+  unpricedQuotes: string[];
 };
 
 /**
