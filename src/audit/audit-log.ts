@@ -13,6 +13,7 @@
  * trail itself shows the hole. A failed write is retried (same event ids: JetStream dedupes) with
  * backoff and counted; callers waiting on durability hear the failure.
  */
+import { randomBytes } from 'node:crypto';
 import { create, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
 import type { Clock } from '../clock/clock.js';
@@ -99,9 +100,14 @@ export class AuditLog {
     this.log = opts.logger ?? createLogger('audit');
   }
 
-  /** Continue the chain from the sink's last stored event. */
+  /**
+   * Continue the chain from the sink's last stored event. The events' `service` is
+   * `{service}/{instance}` (8 random hex digits per open): several writers may share one stream, and
+   * verification follows each writer's own links (see verifyEvents).
+   */
   static async open(sink: AuditSink, opts: AuditLogOptions): Promise<AuditLog> {
-    return new AuditLog(new AuditChain(opts.service, opts.replay, await sink.head()), sink, opts);
+    const writer = `${opts.service}/${randomBytes(4).toString('hex')}`;
+    return new AuditLog(new AuditChain(writer, opts.replay, await sink.head()), sink, opts);
   }
 
   /** Called when events are dropped or a write fails (once per incident, again after a recovery). */

@@ -16,17 +16,29 @@ export interface VerifyResult {
   broken?: { index: number; eventId: string; offset?: number; reason: string };
 }
 
-/** Check links and hashes from `start`; stops at the first event that does not hold. */
+/**
+ * Check links and hashes. Each writer (an AuditLog instance: `service` is `{name}/{instance}`)
+ * forms its own chain: its first event links to `start` (genesis) or to an event stored before it
+ * (the head when it opened; other writers may have appended since), every later event to the
+ * writer's previous one. So removing, altering or reordering a stored event breaks a link or a
+ * hash, also when several processes share one stream. Stops at the first event that does not hold.
+ */
 export function verifyEvents(events: readonly AuditEvent[], start: string = GENESIS_HASH, offsets?: readonly number[]): VerifyResult {
-  let prev = start;
+  const heads = new Map<string, string>();
+  const seen = new Set<string>([start]);
+  let last = start;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     const at = offsets?.[i] !== undefined ? { offset: offsets[i]! } : {};
-    if (e.prevHash !== prev) return { ok: false, verified: i, head: prev, tornTailBytes: 0, broken: { index: i, eventId: e.eventId, ...at, reason: 'does not link to its predecessor (prev_hash differs: an event before it was removed, altered or reordered)' } };
-    if (eventHash(e) !== e.hash) return { ok: false, verified: i, head: prev, tornTailBytes: 0, broken: { index: i, eventId: e.eventId, ...at, reason: 'content does not match its hash (altered)' } };
-    prev = e.hash;
+    const head = heads.get(e.service);
+    const links = head !== undefined ? e.prevHash === head : seen.has(e.prevHash);
+    if (!links) return { ok: false, verified: i, head: last, tornTailBytes: 0, broken: { index: i, eventId: e.eventId, ...at, reason: 'does not link to its predecessor (prev_hash differs: an event before it was removed, altered or reordered)' } };
+    if (eventHash(e) !== e.hash) return { ok: false, verified: i, head: last, tornTailBytes: 0, broken: { index: i, eventId: e.eventId, ...at, reason: 'content does not match its hash (altered)' } };
+    heads.set(e.service, e.hash);
+    seen.add(e.hash);
+    last = e.hash;
   }
-  return { ok: true, verified: events.length, head: prev, tornTailBytes: 0 };
+  return { ok: true, verified: events.length, head: last, tornTailBytes: 0 };
 }
 
 export function verifyAuditFile(file: string): VerifyResult {

@@ -118,6 +118,41 @@ describe('AuditLog: off the hot path, bounded, never silent', () => {
   });
 });
 
+describe('several writers on one sink (sessions sharing the JetStream stream)', () => {
+  it('verifies interleaved writers each on its own links; a removed or reordered event is still found', async () => {
+    const sink = new ScriptedSink();
+    const a = await AuditLog.open(sink, { service: 'session', replay: false, clock: clock() });
+    a.record('session_start', '', EMPTY);
+    await a.flush();
+    const b = await AuditLog.open(sink, { service: 'session', replay: false, clock: clock() });
+    for (let i = 0; i < 4; i++) {
+      a.record('order_send', `a${i}`, EMPTY);
+      b.record('order_send', `b${i}`, EMPTY);
+      await Promise.all([a.flush(), b.flush()]);
+    }
+    await a.close();
+    await b.close();
+    const all = sink.stored;
+    expect(new Set(all.map((e) => e.service)).size).toBe(2);
+    expect(verifyEvents(all)).toMatchObject({ ok: true, verified: 9 });
+    // Any event but a writer's last (a chain's tail: nothing links to it yet) is missed when removed.
+    const lastOf = new Set([...new Set(all.map((e) => e.service))].map((w) => all.map((e) => e.service).lastIndexOf(w)));
+    for (let i = 0; i < all.length; i++) {
+      if (!lastOf.has(i)) expect(verifyEvents([...all.slice(0, i), ...all.slice(i + 1)]).ok, `without event ${i}`).toBe(false);
+    }
+    // Reordering one writer's events, or moving a writer's first event before the head it linked to.
+    const aIdx = all.map((e, i) => (e.service === all[0]!.service ? i : -1)).filter((i) => i >= 0);
+    const bFirst = all.findIndex((e) => e.service !== all[0]!.service);
+    const swap = (i: number, j: number) => {
+      const x = [...all];
+      [x[i], x[j]] = [x[j]!, x[i]!];
+      return x;
+    };
+    expect(verifyEvents(swap(aIdx[1]!, aIdx[2]!)).ok).toBe(false);
+    expect(verifyEvents(swap(0, bFirst)).ok).toBe(false);
+  });
+});
+
 describe('audit file: tamper evidence and crashes', () => {
   it('detects a single flipped byte anywhere in the file', async () => {
     const file = await sampleFile('flip.log', 6);

@@ -3,8 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { readAuditFile } from '../../src/audit/sinks.js';
-import { orderHistory, verifyAuditFile } from '../../src/audit/verify.js';
+import { orderHistory, verifyAuditFile, verifyEvents } from '../../src/audit/verify.js';
+import { JetStreamAuditSink } from '../../src/audit/sinks.js';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import { NatsBus } from '../../src/bus/nats-bus.js';
+import { NATS_URL, requireServer } from '../support/servers.js';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
 import { runTradingSession } from '../../src/session/trading-session.js';
@@ -74,5 +77,41 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
     expect(out[0]).toMatch(new RegExp(`${events.length} event\\(s\\), chain intact`));
     expect(out[1]).toMatch(/order_intent[\s\S]*order_send[\s\S]*order_fill/);
     fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('over NATS the same steps go to the JetStream stream `audit`, continuing its chain', async (ctx) => {
+    if (!(await requireServer('NATS', NATS_URL.replace('nats:', 'http:')))) return ctx.skip();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-session-audit-nats-'));
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        logging: { level: 'silent' },
+        bus: { kind: 'nats', nats_url: NATS_URL },
+        session: { pace: 'accelerated', speed: 200, max_ticks: 20_000 },
+        admin: { port: -1 },
+        execution: { wal_dir: path.join(dir, 'wal') },
+        storage: { capture_dir: path.join(dir, 'capture') },
+      },
+    });
+    const bus = await NatsBus.connect({ servers: NATS_URL });
+    let events;
+    let s;
+    try {
+      s = await runTradingSession(config, bus);
+      events = await (await JetStreamAuditSink.open(bus.connection, 'live')).readAll();
+    } finally {
+      await bus.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // The stream holds earlier sessions too: the whole chain verifies, this session is its tail.
+    expect(verifyEvents(events, events[0]!.prevHash).ok).toBe(true);
+    const start = events.map((e) => e.eventType).lastIndexOf('session_start');
+    const mine = events.slice(start);
+    expect(mine.at(-1)!.eventType).toBe('session_stop');
+    const count = (t: string) => mine.filter((e) => e.eventType === t).length;
+    expect(count('order_send')).toBe(s.orders.sent);
+    expect(count('order_fill')).toBe(s.fills);
+    expect(count('order_reject')).toBe(s.orders.rejected);
+    expect(s.orders.sent).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -1,12 +1,11 @@
-import { create, toBinary } from '@bufbuild/protobuf';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog, packRaw } from '../../src/audit/audit-log.js';
-import { AuditChain } from '../../src/audit/chain.js';
+import { AuditChain, GENESIS_HASH } from '../../src/audit/chain.js';
+import { verifyEvents } from '../../src/audit/verify.js';
 import { JetStreamAuditSink } from '../../src/audit/sinks.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { main } from '../../src/cli/main.js';
 import { SystemClock } from '../../src/clock/clock.js';
-import { AuditEventSchema } from '../../src/contracts/index.js';
 import { NATS_URL, requireServer } from '../support/servers.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
@@ -29,7 +28,7 @@ describe('kestrel audit verify --stream (real NATS JetStream)', async () => {
     await bus.close();
   });
 
-  it.runIf(available)('verifies the stream a log wrote, shows an order, and finds a forged event', async () => {
+  it.runIf(available)('verifies the stream a log wrote, shows an order, and finds a deleted or forged event', async () => {
     bus = await NatsBus.connect({ servers: NATS_URL });
     const sink = await JetStreamAuditSink.open(bus.connection, 'live', { stream });
     const log = await AuditLog.open(sink, { service: 'test', replay: false, clock: new SystemClock() });
@@ -43,11 +42,15 @@ describe('kestrel audit verify --stream (real NATS JetStream)', async () => {
     const show = await cli(['audit', 'show', '--order', 'KS-1', ...flags]);
     expect(show.code).toBe(0);
     expect(show.out.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[1])).toEqual(['risk_decision', 'order_intent', 'order_send', 'order_fill']);
-    // Someone with publish rights appends an event of their own chain: the link breaks there.
-    const forged = new AuditChain('intruder', false).nextAny('order_fill', 'x', empty, 1n, { client_id: 'KS-1' });
-    await bus.connection.jetstream().publish(`${stream}.audit.order_fill`, toBinary(AuditEventSchema, create(AuditEventSchema, forged)));
+    // Someone with JetStream admin rights deletes a stored event: the chain breaks right after it.
+    const jsm = await bus.connection.jetstreamManager();
+    await jsm.streams.deleteMessage(stream, (await jsm.streams.info(stream)).state.first_seq + 1);
     const bad = await cli(['audit', 'verify', ...flags]);
     expect(bad.code).toBe(1);
-    expect(bad.out).toMatch(/BROKEN at event 5 .*does not link/);
+    expect(bad.out).toMatch(/BROKEN at event 2 .*does not link/);
+    // And one who appends an event in the name of the log's writer, without its last hash.
+    const writer = (await sink.readAll())[0]!.service;
+    const forged = new AuditChain(writer, false).nextAny('order_fill', 'x', empty, 1n, { client_id: 'KS-1' });
+    expect(verifyEvents([...(await sink.readAll()), forged], GENESIS_HASH).ok).toBe(false);
   });
 });
