@@ -3,7 +3,7 @@
  * kestrel: the one command-line entry point. `start` runs the default paper session on bundled real
  * data with embedded defaults; other subcommands run backtests, check config, or run one service.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Bus } from '../bus/bus.js';
@@ -290,6 +290,7 @@ async function runAudit(flags: FlagValues, positionals: string[]): Promise<numbe
     }
   } else {
     const file = positionals[1] ?? path.resolve(config.audit.file);
+    if (!existsSync(file)) throw new UsageError(`no audit file at ${file}`);
     source = file;
     const { readAuditFile } = await import('../audit/sinks.js');
     events = readAuditFile(file).events;

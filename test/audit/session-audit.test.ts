@@ -71,11 +71,19 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
       const filled = events.find((e) => e.eventType === 'order_fill')!.metadata.client_id!;
       expect(await main(['audit', 'show', '--order', filled, file])).toBe(0);
       expect(await main(['audit', 'show', '--order', 'KS-nope', file])).toBe(1);
+      await expect(main(['audit', 'verify', path.join(dir, 'nope.log')])).rejects.toThrow(/no audit file/);
+      // One changed byte in the middle of the file: exit 1, naming where.
+      const bytes = fs.readFileSync(file);
+      const mid = Math.floor(bytes.length / 2);
+      bytes[mid] = bytes[mid]! ^ 0x01;
+      fs.writeFileSync(file, bytes);
+      expect(await main(['audit', 'verify', file])).toBe(1);
     } finally {
       spy.mockRestore();
     }
     expect(out[0]).toMatch(new RegExp(`${events.length} event\\(s\\), chain intact`));
     expect(out[1]).toMatch(/order_intent[\s\S]*order_send[\s\S]*order_fill/);
+    expect(out.at(-1)).toMatch(/BROKEN at event \d+ \(byte \d+\)/);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
