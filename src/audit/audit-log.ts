@@ -196,7 +196,7 @@ export class AuditLog {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.writing || this.retryTimer) return;
+    if (this.closed || this.scheduled || this.writing || this.retryTimer) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -219,6 +219,7 @@ export class AuditLog {
           if (this.lastError === undefined) this.fail(`audit write failed: ${msg}`);
           this.lastError = `audit write failed: ${msg}`;
           this.rejectWaiters(new Error(this.lastError), this.batchSeq);
+          if (this.closed) return; // given up at close: counted there
           // Same events (same ids, same chain links) again later.
           this.retryTimer = setTimeout(() => {
             this.retryTimer = undefined;

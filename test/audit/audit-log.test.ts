@@ -153,6 +153,23 @@ describe('several writers on one sink (sessions sharing the JetStream stream)', 
   });
 });
 
+describe('AuditLog close with a sink that never recovers', () => {
+  it('gives up after the timeout, counts the unwritten events as dropped, and stops retrying', async () => {
+    const sink = new ScriptedSink();
+    sink.failNext = Number.MAX_SAFE_INTEGER;
+    const log = await AuditLog.open(sink, { service: 's', replay: false, clock: clock(), retryMs: 5 });
+    log.record('order_send', 'a', EMPTY);
+    log.record('order_send', 'b', EMPTY);
+    await log.close(100);
+    expect(log.stats.dropped).toBe(2);
+    expect(log.health.ok).toBe(false);
+    const calls = sink.calls;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sink.calls).toBe(calls);
+    expect(log.record('late', '', EMPTY)).toBe(false);
+  });
+});
+
 describe('audit file: tamper evidence and crashes', () => {
   it('detects a single flipped byte anywhere in the file', async () => {
     const file = await sampleFile('flip.log', 6);
