@@ -8,6 +8,7 @@
  * process crash, not a power loss) to separate the fsync from the executor's own cost.
  * Results: bench/results/execution.json.
  */
+import { systemClock } from '../src/clock/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { OrderAckSchema, OrderRequestSchema, OrderStatus, Side, Urgency, subjects } from '../src/contracts/index.js';
 import { Executor } from '../src/execution/executor.js';
 import { OrderState } from '../src/execution/order.js';
-import { SnapshotStore, nowNs, type ExecSignal } from '../src/execution/types.js';
+import { SnapshotStore, type ExecSignal } from '../src/execution/types.js';
 import { StaticRiskGateway } from '../src/risk/static-gateway.js';
 import { binanceSpec, startVenue } from '../test/execution/harness.js';
 
@@ -60,7 +61,7 @@ function signal(side: Side): ExecSignal {
     urgency: Urgency.NORMAL,
     traceId: `b${seq}`,
     sourceSequence: BigInt(seq),
-    emitTsNs: nowNs(),
+    emitTsNs: systemClock.nowNs(),
     refPrice: 0,
   };
 }
@@ -92,11 +93,11 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
       ? await startVenue(bus, { balances: { USDT: 1e12, BTC: 1e9 } })
       : { ...instantVenue(bus), sim: undefined, client: undefined };
   venue.sim?.feedBook('BTC-USDT', [[100, 1e9]], [[100.1, 1e9]]);
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 }, 'live');
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 }, 'live', { clock: systemClock });
   risk.start();
   const walDir = fs.mkdtempSync(path.join(walBase, 'kestrel-bench-wal-'));
   const ex = new Executor(
-    { bus, venues: [binanceSpec()], market: venue.market, ...(venue.client ? { recon: { binance: venue.client } } : {}) },
+    { clock: systemClock, bus, venues: [binanceSpec()], market: venue.market, ...(venue.client ? { recon: { binance: venue.client } } : {}) },
     {
       mode: 'live',
       namespace: 'live',
@@ -116,8 +117,8 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
     if (t !== undefined) h.recordValue(Number(process.hrtime.bigint() - t));
     intake.delete(s.traceId);
   });
-  venue.market.update('binance', 'BTC-USDT', 100, 100.1, 1e9, 1e9, nowNs());
-  const refresh = setInterval(() => venue.market.update('binance', 'BTC-USDT', 100, 100.1, 1e9, 1e9, nowNs()), 100);
+  venue.market.update('binance', 'BTC-USDT', 100, 100.1, 1e9, 1e9, systemClock.nowNs());
+  const refresh = setInterval(() => venue.market.update('binance', 'BTC-USDT', 100, 100.1, 1e9, 1e9, systemClock.nowNs()), 100);
 
   // 1. Paced: one signal at a time, the next after the previous order finished.
   for (let i = 0; i < paced; i++) {

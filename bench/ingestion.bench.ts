@@ -7,6 +7,7 @@
  *  - the same with md.norm + md.agg protobuf publishing on the in-process bus;
  *  - capture recorder write and streaming read throughput.
  */
+import { systemClock } from '../src/clock/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,7 +133,7 @@ async function capture(ticks: NormalizedTick[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-bench-'));
   const file = path.join(dir, 'bench.kcap');
   try {
-    const w = CaptureWriter.open(file);
+    const w = CaptureWriter.open(file, { createdNs: systemClock.nowNs() });
     const t0 = process.hrtime.bigint();
     for (const t of ticks) w.push(t);
     w.close();

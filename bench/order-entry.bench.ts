@@ -11,6 +11,7 @@
  * - signing cost per request with a raw key vs a pre-built KeyObject.
  * SPEC's floor: signal -> order p99 < 500 µs.
  */
+import { systemClock } from '../src/clock/clock.js';
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, createPrivateKey, createSecretKey, sign as edSign } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -84,7 +85,7 @@ function signing(iterations = 50_000) {
 export async function encodeCost(venue: VenueName, credentials: VenueCredentials = TEST_CREDENTIALS[venue], iterations = 20_000) {
   // 1 ms request timeout + a yield every 200 orders: the never-answered requests are cleaned up
   // as we go, so the heap stays small and GC does not pollute the figures.
-  const client = createOrderClient(venue, { wsUrl: 'ws://127.0.0.1:1/', restUrl: 'http://127.0.0.1:1', credentials, requestTimeoutMs: 1 });
+  const client = createOrderClient(venue, { clock: systemClock, wsUrl: 'ws://127.0.0.1:1/', restUrl: 'http://127.0.0.1:1', credentials, requestTimeoutMs: 1 });
   let bytes = 0;
   const stub = { readyState: 1, send: (b: Buffer) => void (bytes += b.length) };
   (client as unknown as { ws: unknown }).ws = stub;
@@ -149,7 +150,7 @@ function recordToWire(h: Histogram, sent: Map<string, bigint>, seen: Map<string,
 
 /** One round of one case: n sequential orders per path, then a sustained burst of 4n. */
 export async function venueBench(venue: VenueName, target: Target, credentials: VenueCredentials, n: number, acc: Acc): Promise<void> {
-  const client = createOrderClient(venue, {
+  const client = createOrderClient(venue, { clock: systemClock,
     wsUrl: target.ws,
     restUrl: target.rest,
     credentials,
@@ -178,7 +179,7 @@ export async function venueBench(venue: VenueName, target: Target, credentials: 
 
   // 2) gateway: bus request -> bytes on the venue socket.
   const bus = new InProcessBus();
-  const gw = new OrderGateway({ namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
+  const gw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
   await gw.start();
   const subject = subjects.orderReq(venue, 'live');
   const sentGw = new Map<string, bigint>();

@@ -26,6 +26,7 @@
  * crash, not a host crash); engine idle spin as defaulted for this machine, and 50 µs on /dev/shm
  * for comparison. Results: bench/results/signal-to-wire.json.
  */
+import { systemClock } from '../src/clock/clock.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,7 +37,7 @@ import { createInterface } from 'node:readline';
 import type { Histogram } from 'hdr-histogram-js';
 import { InProcessBus } from '../src/bus/in-process-bus.js';
 import { Executor } from '../src/execution/executor.js';
-import { SnapshotStore, nowNs, type ExecSignal, type SignalSource } from '../src/execution/types.js';
+import { SnapshotStore, type ExecSignal, type SignalSource } from '../src/execution/types.js';
 import { LAYOUT, NativeEngine, RingSignalSource, TickBatch, TickRegion, defaultIdleSpinNs, type StrategyParams, type TickInput } from '../src/native/index.js';
 import { openRefData } from '../src/refdata/index.js';
 import { StaticRiskGateway } from '../src/risk/static-gateway.js';
@@ -190,20 +191,20 @@ async function startNode(target: Target, walDir: string, idleSpinNs: number) {
   const bus = new InProcessBus();
   const spec = await (await openRefData(undefined)).venueSpec('binance');
   if (!spec) throw new Error('refdata has no binance spec');
-  const client = createOrderClient('binance', { wsUrl: target.ws, restUrl: target.rest, credentials: TEST_CREDENTIALS.binance, requestTimeoutMs: 5000 });
+  const client = createOrderClient('binance', { clock: systemClock, wsUrl: target.ws, restUrl: target.rest, credentials: TEST_CREDENTIALS.binance, requestTimeoutMs: 5000 });
   await client.connect();
   const writes = new Map<string, { issued: bigint; returned: bigint }>();
   tapSocketWrites(client, (id, issued, returned) => writes.set(id, { issued, returned }));
-  const gateway = new OrderGateway({ namespace: 'live', bus, client, spec: { venue: 'binance', hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
+  const gateway = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client, spec: { venue: 'binance', hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
   await gateway.start();
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live');
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live', { clock: systemClock });
   risk.start();
   const market = new SnapshotStore();
   const region = TickRegion.create({ name: `kestrel-bench-s2w-${process.pid}`, symbols: ['BTC-USDT'], signalCapacity: 65536, replace: true });
-  const ring = new RingSignalSource(region);
+  const ring = new RingSignalSource(region, { clock: systemClock });
   const engine = new NativeEngine(region, { params: PARAMS, onSignals: ring.notify, idleSpinNs });
   const executor = new Executor(
-    { bus, venues: [spec], market, recon: { binance: client } },
+    { clock: systemClock, bus, venues: [spec], market, recon: { binance: client } },
     {
       mode: 'live',
       namespace: 'live',
@@ -276,7 +277,7 @@ const immediate = () => new Promise((r) => setImmediate(r));
 
 /** The executor's market view follows the quotes, as the session's market feed does. */
 function push(node: Node, t: TickInput): void {
-  if (!(t.flags & LAYOUT.kFlagTrade)) node.market.update('binance', 'BTC-USDT', t.bid, t.ask, t.bidSize, t.askSize, nowNs());
+  if (!(t.flags & LAYOUT.kFlagTrade)) node.market.update('binance', 'BTC-USDT', t.bid, t.ask, t.bidSize, t.askSize, systemClock.nowNs());
   const at = process.hrtime.bigint();
   node.pushAt.set(BigInt(node.region.pushTick(0, t)), at);
 }
@@ -420,7 +421,7 @@ async function round(target: Target, c: Case, ticks: TickInput[]): Promise<void>
       batch.clear();
       for (let k = 0; k < 64 && i < end; k++, i++) {
         const t = ticks[i]!;
-        if (!(t.flags & LAYOUT.kFlagTrade)) node.market.update('binance', 'BTC-USDT', t.bid, t.ask, t.bidSize, t.askSize, nowNs());
+        if (!(t.flags & LAYOUT.kFlagTrade)) node.market.update('binance', 'BTC-USDT', t.bid, t.ask, t.bidSize, t.askSize, systemClock.nowNs());
         batch.push(t);
       }
       const at = process.hrtime.bigint();

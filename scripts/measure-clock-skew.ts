@@ -9,8 +9,8 @@
  * request and after the reply, tR the responder's clock when it answered; the offset estimate is
  * tR − (t0 + t3) / 2, exact to within ±(t3 − t0) / 2. Per responder, the estimate of the exchange
  * with the smallest round trip is kept (queueing delays only widen the window). Both clocks are
- * measured: `nowNs` of src/execution/types.ts (the executor's TTL clock) and `SystemClock` of
- * src/clock (the injected Clock).
+ * measured: `systemClock` of src/clock (the process-wide clock that composition roots inject into
+ * the executor, its TTL clock) and a fresh `SystemClock` (as a component anchoring its own would).
  *
  * CLI: npx tsx scripts/measure-clock-skew.ts [--nats nats://127.0.0.1:4222] [--processes 8] [--samples 2000]
  * Prints one JSON document: machine, load, and per clock the offsets with their error bounds and
@@ -20,8 +20,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NatsBus } from '../src/bus/nats-bus.js';
-import { SystemClock } from '../src/clock/clock.js';
-import { nowNs } from '../src/execution/types.js';
+import { SystemClock, systemClock } from '../src/clock/clock.js';
 
 interface Args {
   nats: string;
@@ -53,7 +52,7 @@ async function respond(nats: string, subject: string): Promise<void> {
   const bus = await NatsBus.connect({ servers: nats, name: 'kestrel-clock-skew-responder' });
   bus.subscribe(subject, (m) => {
     const out = new DataView(new ArrayBuffer(16));
-    out.setBigInt64(0, nowNs());
+    out.setBigInt64(0, systemClock.nowNs());
     out.setBigInt64(8, clock.nowNs());
     m.respond(new Uint8Array(out.buffer));
   });
@@ -102,11 +101,11 @@ async function measureOne(bus: NatsBus, subject: string, samples: number): Promi
   let exec: Best = { rttNs: Number.POSITIVE_INFINITY, offsetNs: 0 };
   let system: Best = { rttNs: Number.POSITIVE_INFINITY, offsetNs: 0 };
   for (let i = 0; i < samples; i++) {
-    const e0 = nowNs();
+    const e0 = systemClock.nowNs();
     const s0 = clock.nowNs();
     const r = await bus.request(subject, empty, { timeoutMs: 2000 });
     const s3 = clock.nowNs();
-    const e3 = nowNs();
+    const e3 = systemClock.nowNs();
     const view = new DataView(r.data.buffer, r.data.byteOffset, r.data.byteLength);
     const eR = view.getBigInt64(0);
     const sR = view.getBigInt64(8);

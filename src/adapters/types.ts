@@ -87,7 +87,8 @@ export interface AdapterOptions {
   url: string;
   symbols: readonly SymbolMapping[];
   sink: MarketDataSink;
-  clock?: Clock;
+  /** Receipt stamps, staleness, backoff and snapshot pacing: the owner's clock (virtual in a replay). */
+  clock: Clock;
   /** When given, the adapter publishes md.health.{venue} and venue.health.{venue} (VenueHealth) on it. */
   bus?: Bus;
   namespace?: Namespace;

@@ -7,6 +7,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { CircuitStateSchema, subjects, type Namespace } from '../contracts/index.js';
 import type { Bus } from '../bus/bus.js';
+import type { Clock } from '../clock/clock.js';
 
 export type BreakerStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -27,7 +28,7 @@ export const DEFAULT_BREAKER: BreakerSettings = { errorThreshold: 5, timeoutMs: 
 export class CircuitBreaker {
   private _state: BreakerStateName = 'CLOSED';
   private failures = 0;
-  private openedAt = 0;
+  private openedAtNs = 0n;
   private trials = 0;
   private successes = 0;
   private override: BreakerStateName | undefined;
@@ -35,13 +36,13 @@ export class CircuitBreaker {
   constructor(
     readonly venue: string,
     readonly settings: BreakerSettings,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     private readonly onTransition: (b: CircuitBreaker) => void,
   ) {}
 
   get state(): BreakerStateName {
     if (this.override) return this.override;
-    if (this._state === 'OPEN' && this.now() - this.openedAt >= this.settings.timeoutMs) this.to('HALF_OPEN');
+    if (this._state === 'OPEN' && this.clock.nowNs() - this.openedAtNs >= BigInt(Math.round(this.settings.timeoutMs * 1e6))) this.to('HALF_OPEN');
     return this._state;
   }
 
@@ -94,7 +95,7 @@ export class CircuitBreaker {
   private to(s: BreakerStateName): void {
     if (s === this._state) return;
     this._state = s;
-    if (s === 'OPEN') this.openedAt = this.now();
+    if (s === 'OPEN') this.openedAtNs = this.clock.nowNs();
     this.trials = 0;
     this.successes = 0;
     if (s === 'CLOSED') this.failures = 0;
@@ -107,15 +108,15 @@ export class CircuitBreakerRegistry {
 
   constructor(
     private readonly config: BreakerConfig = { default: DEFAULT_BREAKER },
-    private readonly publishTo?: { bus: Bus; namespace: Namespace },
-    private readonly now: () => number = Date.now,
+    private readonly publishTo: { bus: Bus; namespace: Namespace } | undefined,
+    private readonly clock: Clock,
   ) {}
 
   get(venue: string): CircuitBreaker {
     let b = this.breakers.get(venue);
     if (!b) {
       const settings = { ...this.config.default, ...(this.config.perVenue?.[venue] ?? {}) };
-      b = new CircuitBreaker(venue, settings, this.now, (x) => this.publish(x));
+      b = new CircuitBreaker(venue, settings, this.clock, (x) => this.publish(x));
       this.breakers.set(venue, b);
     }
     return b;
@@ -131,7 +132,7 @@ export class CircuitBreakerRegistry {
       venue: b.venue,
       state: b.state,
       failures: b.failureCount,
-      tsNs: BigInt(this.now()) * 1_000_000n,
+      tsNs: this.clock.nowNs(),
       manualOverride: b.manual,
     });
     try {

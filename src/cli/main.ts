@@ -11,10 +11,14 @@ import { InProcessBus } from '../bus/in-process-bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import { maskUrlCredentials } from '../observability/redact.js';
+import { systemClock } from '../clock/clock.js';
+import { monotonicMs } from '../clock/monotonic.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
-import { runBacktest, type BacktestReport } from '../replay/backtest.js';
+import { BacktestError, runBacktest, type BacktestData, type BacktestProgress, type BacktestReport } from '../replay/backtest.js';
+import { parseTimeArg } from '../replay/data/clickhouse.js';
+import { DataError } from '../replay/data/inputs.js';
 import { formatFlags, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 import { isEntryPoint } from './entry.js';
 
@@ -51,15 +55,22 @@ const commands: Record<string, Command> = {
       sessionFlags.find((f) => f.name === 'json')!,
       { name: 'sweep', kind: 'repeat', metavar: 'KEY=V1,V2,...', help: 'run the grid of these values in parallel workers; prints a ranked table, writes an HTML comparison' },
       { name: 'workers', kind: 'integer', metavar: 'N', help: 'sweep worker processes (default: one per core)' },
+      { name: 'data', kind: 'repeat', metavar: 'PATH', help: 'recording, .kcap capture, directory or glob (repeatable); format read from content' },
+      { name: 'from', kind: 'string', metavar: 'SOURCE', help: 'clickhouse: the ticks table over --start/--end' },
+      { name: 'start', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (inclusive)' },
+      { name: 'end', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (exclusive)' },
+      { name: 'symbols', kind: 'repeat', metavar: 'LIST', help: 'keep only these symbols, e.g. BTC-USDT,BTC-USD (default: all in the data)' },
     ],
-    run: async (flags) => {
-      if (Array.isArray(flags.sweep)) return runSweepCommand(flags, flags.sweep);
+    run: (flags) => {
+      if (Array.isArray(flags.sweep)) {
+        // Sweep workers replay the bundled recording; refusing beats sweeping other data than asked for.
+        if (flags.data !== undefined || flags.from !== undefined || flags.symbols !== undefined) {
+          throw new UsageError('--sweep runs on the bundled recording; --data, --from and --symbols are not supported with it yet');
+        }
+        return runSweepCommand(flags, flags.sweep);
+      }
       if (flags.workers !== undefined) throw new UsageError('--workers applies to --sweep only');
-      const config = configFrom(flags, { session: { mode: 'backtest' }, bus: { namespace: 'replay' } });
-      setLogLevel(config.logging.level);
-      const r = await runBacktest(config);
-      process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatBacktest(r));
-      return 0;
+      return runBacktestCommand(flags);
     },
   },
   run: {
@@ -179,12 +190,57 @@ function formatSummary(config: Config, s: SessionSummary): string {
   ].join('\n');
 }
 
+async function runBacktestCommand(flags: FlagValues): Promise<number> {
+  const config = configFrom(flags, { session: { mode: 'backtest' }, bus: { namespace: 'replay' } });
+  setLogLevel(config.logging.level);
+  const data: BacktestData = {};
+  const paths = (flags.data as string[] | undefined) ?? [];
+  const symbols = ((flags.symbols as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+  if (symbols.length > 0) data.symbols = symbols;
+  if (flags.from !== undefined) {
+    if (flags.from !== 'clickhouse') throw new UsageError(`--from supports clickhouse, got '${String(flags.from)}'`);
+    if (paths.length > 0) throw new UsageError('--from clickhouse and --data are exclusive');
+    const start = typeof flags.start === 'string' ? parseTimeArg(flags.start) : undefined;
+    const end = typeof flags.end === 'string' ? parseTimeArg(flags.end) : undefined;
+    if (start === undefined || end === undefined) throw new UsageError('--from clickhouse needs --start TIME and --end TIME (ISO 8601 or epoch s/ms/ns)');
+    data.clickhouse = { startNs: start, endNs: end };
+  } else if (flags.start !== undefined || flags.end !== undefined) throw new UsageError('--start/--end go with --from clickhouse');
+  if (paths.length > 0) data.paths = paths;
+  if (process.stderr.isTTY && !flags.json) data.onProgress = progressLine();
+  const r = await runBacktest(config, data);
+  for (const b of r.boundaries) if (!b.continuous) process.stderr.write(`kestrel: warning: ${b.from} -> ${b.to}: book not continuous across the boundary: ${b.detail}\n`);
+  process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatBacktest(r));
+  return 0;
+}
+
+/** One self-overwriting stderr line on a terminal: ticks, ticks/s and, when the input size is known, the ETA. */
+function progressLine(): (p: BacktestProgress) => void {
+  return (p) => {
+    const rate = p.elapsedMs > 0 ? (p.ticks * 1000) / p.elapsedMs : 0;
+    const pct = p.fraction !== undefined ? ` ${(p.fraction * 100).toFixed(0).padStart(3)}%` : '';
+    const eta = p.fraction !== undefined && p.fraction > 0 && !p.done ? ` ETA ${clockText((p.elapsedMs * (1 - p.fraction)) / p.fraction)}` : '';
+    const line = `  ${p.ticks.toLocaleString('en-US')} ticks, ${Math.round(rate).toLocaleString('en-US')} ticks/s${pct}${eta}, ${clockText(p.elapsedMs)} elapsed`;
+    process.stderr.write(`\r${line.padEnd(78)}${p.done ? '\n' : ''}`);
+  };
+}
+
+function clockText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
 function formatBacktest(r: BacktestReport): string {
   const f = (x: number, d = 2) => x.toFixed(d);
   const rejects = Object.entries(r.rejects).map(([k, v]) => `${k} ${v}`).join(', ');
+  const what = r.streams.map((s) => `${s.venue} ${s.symbol}`).join(', ');
+  const files = r.inputs.length === 1 ? '1 input' : `${r.inputs.length} inputs`;
   return [
-    `kestrel backtest (binance BTC-USDT recording, engine ${r.engine}, fills ${r.fillModel})`,
+    `kestrel backtest (${what}; ${files}, engine ${r.engine}, fills ${r.fillModel})`,
     `  ticks          ${r.ticks}`,
+    ...(r.streams.length > 1
+      ? r.streams.map((s) => `  stream         ${s.venue} ${s.symbol}: ${s.ticks} ticks, ${s.signals} signals, ${s.fills} fills, position ${f(s.position, 5)}, net ${f(s.realizedPnl + s.unrealizedPnl - s.fees)}`)
+      : []),
+    ...r.boundaries.map((b) => `  boundary       ${path.basename(b.from)} -> ${path.basename(b.to)}: ${b.continuous ? 'continuous' : 'BROKEN'} (${b.detail})`),
     `  signals        ${r.signals}`,
     `  orders         ${r.orders} sent, ${r.fills} filled${rejects ? `, refused: ${rejects}` : ''}`,
     `  position       ${f(r.position, 5)} @ ${f(r.avgPrice)}`,
@@ -194,7 +250,7 @@ function formatBacktest(r: BacktestReport): string {
     `  report         ${r.report}`,
     `  html           ${r.html}`,
     `  digest         ${r.digest}`,
-    `  wall time      ${f(r.wallMs / 1000)} s`,
+    `  wall time      ${f(r.wallMs / 1000)} s (${Math.round(r.ticks / Math.max(1e-3, r.wallMs / 1000)).toLocaleString('en-US')} ticks/s, peak RSS ${r.peakRssMb} MiB)`,
     '',
   ].join('\n');
 }
@@ -215,15 +271,15 @@ async function runSweepCommand(flags: FlagValues, specs: string[]): Promise<numb
   for (const a of axes) if (sets.some((x) => x.startsWith(`${a.key}=`))) throw new UsageError(`${a.key} is both --set and --sweep`);
   const configFor = (point: [string, string][]) => configFrom({ ...flags, set: [...sets, ...point.map(([k, v]) => `${k}=${v}`)] }, preset);
   const workers = typeof flags.workers === 'number' && flags.workers > 0 ? flags.workers : undefined;
-  const started = performance.now();
+  const started = monotonicMs();
   const runs = await sweep.runSweep(sweep.sweepGrid(axes), configFor, workers);
   const ranked = sweep.rankRuns(runs);
   const dir = path.resolve('var', 'backtests');
   mkdirSync(dir, { recursive: true });
-  const html = path.join(dir, `sweep-${Date.now()}-${process.pid}.html`);
+  const html = path.join(dir, `sweep-${systemClock.nowNs() / 1_000_000n}-${process.pid}.html`);
   sweep.writeSweepHtml(html, axes, ranked);
   const failed = runs.filter((r) => !r.report).length;
-  const wallMs = performance.now() - started;
+  const wallMs = monotonicMs() - started;
   if (flags.json) {
     const out = ranked.map((r) => ({ params: Object.fromEntries(r.point), pid: r.pid, maxDrawdown: r.maxDrawdown, ...(r.report ? { report: r.report } : { error: r.error }) }));
     process.stdout.write(`${JSON.stringify({ runs: out, html, workers: new Set(runs.map((r) => r.pid)).size, wallMs })}\n`);
@@ -249,7 +305,7 @@ async function runWal(flags: FlagValues, positionals: string[]): Promise<number>
     process.stdout.write(flags.json ? `${JSON.stringify(c)}\n` : tools.formatCheck(c));
     return c.ok ? 0 : 1;
   }
-  const r = tools.salvageWal(dir, typeof flags.backup === 'string' ? { backupDir: flags.backup } : {});
+  const r = tools.salvageWal(dir, { clock: systemClock, ...(typeof flags.backup === 'string' ? { backupDir: flags.backup } : {}) });
   if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else if (!r.backupDir) process.stdout.write(`${tools.formatCheck(r.check)}nothing to salvage\n`);
   else {
@@ -373,6 +429,10 @@ if (isEntryPoint(import.meta.url)) {
       if (err instanceof UsageError || err instanceof ConfigError) {
         process.stderr.write(`kestrel: ${err.message}\n`);
         process.exitCode = 2;
+      } else if (err instanceof DataError || err instanceof BacktestError) {
+        // The data, not the program: one line naming the file and the problem.
+        process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+        process.exitCode = 1;
       } else {
         process.stderr.write(`kestrel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
         process.exitCode = 1;

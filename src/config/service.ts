@@ -5,6 +5,7 @@
  * processes, in the bus namespace the service started with (a replay session never reconfigures live).
  */
 import type { Bus } from '../bus/bus.js';
+import type { Clock } from '../clock/clock.js';
 import { subjects, type Namespace } from '../contracts/subjects.js';
 import { ConfigError, validateConfig } from './load.js';
 import type { Config } from './schema.js';
@@ -15,7 +16,8 @@ export interface ConfigChange {
   from: string;
   to: string;
   sections: string[];
-  at: number;
+  /** When the change was applied, by the service's clock. */
+  atNs: bigint;
   kind: 'apply' | 'rollback';
 }
 
@@ -43,6 +45,7 @@ export class ConfigService {
 
   constructor(
     initial: Config,
+    private readonly clock: Clock,
     private readonly bus?: Bus,
     private readonly maxHistory = 32,
   ) {
@@ -89,7 +92,7 @@ export class ConfigService {
     const sections = (Object.keys(next) as Array<keyof Config>).filter(
       (k) => k !== 'version' && JSON.stringify(next[k]) !== JSON.stringify(prev[k]),
     );
-    this.changes.push({ from: prev.version, to: next.version, sections, at: Date.now(), kind });
+    this.changes.push({ from: prev.version, to: next.version, sections, atNs: this.clock.nowNs(), kind });
     for (const l of this.listeners) l(next, prev);
     if (this.bus) {
       for (const s of sections) this.bus.publish(subjects.config(s, this.ns), encoder.encode(JSON.stringify(next[s])));

@@ -15,6 +15,7 @@
  * only the operator identity may publish ctl.resume, the risk gateway ctl.kill/flatten/pause/risk);
  * every command, applied or refused, is written to the audit chain when an audit is given.
  */
+import type { Clock } from '../clock/clock.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ControlCommandSchema, patterns, subjects, type ControlCommand, type ControlFamily, type Namespace } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
@@ -154,9 +155,10 @@ export async function sendControl(
   bus: Bus,
   namespace: Namespace,
   cmd: { command: string; venue?: string; symbol?: string; reason?: string; operator?: string; haltCause?: string },
+  clock: Clock,
   timeoutMs = 2000,
 ): Promise<ControlCommand> {
-  const msg = create(ControlCommandSchema, { ...cmd, tsNs: BigInt(Date.now()) * 1_000_000n });
+  const msg = create(ControlCommandSchema, { ...cmd, tsNs: clock.nowNs() });
   const r = await bus.request(controlSubject(cmd.command, namespace), toBinary(ControlCommandSchema, msg), { timeoutMs });
   const echo = fromBinary(ControlCommandSchema, r.data);
   if (echo.command === 'error') throw new ControlCommandError(echo.reason);

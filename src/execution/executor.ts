@@ -43,7 +43,8 @@ import { OrderRecord, OrderState, isTerminal, type FillDelta } from './order.js'
 import { PrecisionGuard } from './precision.js';
 import { LocalRiskGuard, RiskDecision } from './risk-guard.js';
 import { SmartOrderRouter, type Allocation } from './router.js';
-import { nowNs, type ExecSignal, type MarketSnapshotSource, type SignalSource } from './types.js';
+import type { ExecSignal, MarketSnapshotSource, SignalSource } from './types.js';
+import type { Clock } from '../clock/clock.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
@@ -146,6 +147,8 @@ export const DEFAULT_CONCURRENCY: ConcurrencyConfig = {
 
 export interface ExecutorDeps {
   bus: Bus;
+  /** Every time read (TTL, staleness, rate limits, breakers, nonces, WAL stamps): system or virtual. */
+  clock: Clock;
   venues: readonly VenueSpec[];
   market: MarketSnapshotSource;
   /** Private-channel clients per venue for recovery, in-doubt resolution, orphan cancel, balances. */
@@ -327,15 +330,20 @@ export class Executor {
     this.orders = this.journal.state.orders;
     this.book = this.journal.state.book;
     this.instanceId = loadOrCreateInstanceId(config.walDir, config.instanceId);
-    this.nonces = new NonceManager(this.journal, { blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix, instanceId: this.instanceId });
+    this.nonces = new NonceManager(this.journal, { clock: deps.clock, blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix, instanceId: this.instanceId });
     this.precision = new PrecisionGuard(deps.venues, this.staleNs, this.cfg.defaultSlippageBps);
     this.router = new SmartOrderRouter(this.precision, deps.market);
     this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
-    this.rateLimiter = config.rateLimits ? new OrderRateLimiter(config.rateLimits, nowNs()) : undefined;
-    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, { bus: deps.bus, namespace: this.ns });
+    this.rateLimiter = config.rateLimits ? new OrderRateLimiter(config.rateLimits, deps.clock.nowNs()) : undefined;
+    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, { bus: deps.bus, namespace: this.ns }, deps.clock);
     this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
     // Orders the WAL knows as open hold their concurrency slots until they finish.
     for (const o of this.orders.values()) if (!isTerminal(o.state)) this.takeSlot(o);
+  }
+
+  /** The time source of every check this executor makes (metrics read it too). */
+  get clock(): Clock {
+    return this.deps.clock;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -359,12 +367,12 @@ export class Executor {
         }
       }),
     );
-    this.risk.subscribe(this.deps.bus, nowNs, this.ns);
+    this.risk.subscribe(this.deps.bus, () => this.deps.clock.nowNs(), this.ns);
     const report = await this.recover();
     // Without limits every order is a boundary case (a risk.check round trip each): let the
     // gateway's first publication arrive before signals flow, if it comes soon.
-    const end = Date.now() + this.cfg.awaitRiskLimitsMs;
-    while (!this.risk.current && Date.now() < end && !this.closed) await new Promise((r) => setTimeout(r, 10));
+    // A real-time wait counted in timer ticks, not clock reads: a virtual clock stands still meanwhile.
+    for (let waitedMs = 0; !this.risk.current && waitedMs < this.cfg.awaitRiskLimitsMs && !this.closed; waitedMs += 10) await new Promise((r) => setTimeout(r, 10));
     if (signals) this.attachSignals(signals);
     return report;
   }
@@ -388,8 +396,10 @@ export class Executor {
     this.signalSource?.close();
     this.signalSource = undefined;
     const open = () => [...this.orders.values()].filter((o) => !isTerminal(o.state)).map((o) => o.clientId);
-    const end = Date.now() + timeoutMs;
-    while ((this.queuedCount > 0 || open().length > 0) && Date.now() < end && !this.closed) await new Promise((r) => setTimeout(r, pollMs));
+    // Counted timer ticks, not clock reads: a virtual clock standing still must not make drain wait forever.
+    for (let polls = Math.ceil(timeoutMs / pollMs); (this.queuedCount > 0 || open().length > 0) && polls > 0 && !this.closed; polls--) {
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
     const left = open();
     return { drained: left.length === 0 && this.queuedCount === 0, open: left };
   }
@@ -632,7 +642,7 @@ export class Executor {
       this.counters.duplicates++;
       return this.reject(s, '', RejectReason.DUPLICATE_ORDER, `signal ${s.traceId} already executed`);
     }
-    const now = nowNs();
+    const now = this.deps.clock.nowNs();
     // Without an emit time the age is unknown: never treat such a signal as non-expiring.
     if (s.emitTsNs <= 0n) {
       this.counters.untimedSignals++;
@@ -685,7 +695,7 @@ export class Executor {
       while (i < lane.length) {
         if (this.inflight >= this.cfg.concurrency.globalMaxInflight) return;
         const s = lane[i]!;
-        if (this.expired(s, nowNs())) {
+        if (this.expired(s, this.deps.clock.nowNs())) {
           lane.splice(i, 1);
           this.reject(s, '', RejectReason.SIGNAL_EXPIRED, 'expired while queued');
           continue;
@@ -747,7 +757,7 @@ export class Executor {
 
   private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
     const shadow = this.cfg.mode === 'shadow';
-    const now = nowNs();
+    const now = this.deps.clock.nowNs();
     const snap = this.deps.market.get(a.venue, s.symbol);
     const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, snap, now, shadow, this.cfg.tif === TimeInForce.GTC);
     if (!g.ok) return this.reject(s, a.venue, g.reason, g.detail);
@@ -799,7 +809,7 @@ export class Executor {
         this.pump(); // the reserved slot is free again
       };
       if (!r.ok) return refuse(r.reason, r.detail);
-      if (this.expired(s, nowNs())) return refuse(RejectReason.SIGNAL_EXPIRED, 'expired during risk check');
+      if (this.expired(s, this.deps.clock.nowNs())) return refuse(RejectReason.SIGNAL_EXPIRED, 'expired during risk check');
       const e = this.precision.entry(a.venue, s.symbol)!;
       const adj = e.lotStep > 0 ? Math.floor(r.size / e.lotStep + 1e-9) * e.lotStep : r.size;
       const finalSize = Math.min(size, Math.round(adj * e.lotScale) / e.lotScale);
@@ -859,13 +869,13 @@ export class Executor {
 
   /** Send an order outside the signal path (flatten, unwind, baskets); precision still applies. */
   placeDirect(venue: string, symbol: string, side: Side, size: number, refPrice: number, slippageBps: number, groupId: string, tag: string): OrderRecord | undefined {
-    const g = this.precision.check(venue, symbol, side, size, refPrice, slippageBps, this.deps.market.get(venue, symbol), nowNs(), this.cfg.mode === 'shadow');
+    const g = this.precision.check(venue, symbol, side, size, refPrice, slippageBps, this.deps.market.get(venue, symbol), this.deps.clock.nowNs(), this.cfg.mode === 'shadow');
     if (!g.ok) {
       this.reject(undefined, venue, g.reason, `${tag}: ${g.detail}`);
       return undefined;
     }
     const emergency = tag.startsWith('flatten:') || tag.startsWith('unwind:');
-    const limited = emergency ? null : this.rateLimiter?.tryTake(venue, nowNs());
+    const limited = emergency ? null : this.rateLimiter?.tryTake(venue, this.deps.clock.nowNs());
     if (limited) {
       this.reject(undefined, venue, RejectReason.RATE_LIMIT, `${tag}: ${limited}`);
       return undefined;
@@ -888,7 +898,7 @@ export class Executor {
   ): OrderRecord {
     const nonce = this.nonces.next(venue);
     const clientId = this.nonces.clientId(venue, nonce);
-    const created = nowNs();
+    const created = this.deps.clock.nowNs();
     const shadow = this.cfg.mode === 'shadow';
     // The only encoding on the hot path, byte-identical to toBinary(OrderRequestSchema) (tested).
     const bytes = encodeOrderRequest({
@@ -958,7 +968,7 @@ export class Executor {
     const hdrs: Record<string, string> = { [H.correlationId]: o.clientId };
     if (o.groupId) hdrs[H.orderGroupId] = o.groupId;
     const p = this.deps.bus.request(subjects.orderReq(o.venue, this.ns), o.requestBytes, { timeoutMs: timeouts.orderRequestMs, headers: hdrs });
-    o.markSent(nowNs());
+    o.markSent(this.deps.clock.nowNs());
     this.journal.sent(o.clientId);
     this.counters.sent++;
     const sig = this.signalOf.get(o);
@@ -1103,7 +1113,7 @@ export class Executor {
     if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'ack', o, ack, fill: d });
     if (d.qty > 0) {
       this.counters.fills++;
-      this.book.applyFill(o.venue, o.symbol, o.side, d.qty, d.price, d.fee, ack.tsNs || nowNs());
+      this.book.applyFill(o.venue, o.symbol, o.side, d.qty, d.price, d.fee, ack.tsNs || this.deps.clock.nowNs());
       const signed = o.side === Side.SELL ? -d.qty : d.qty;
       if (this.slots.has(o.clientId)) {
         this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - signed);
@@ -1350,7 +1360,7 @@ export class Executor {
         grossNotional: this.book.grossNotional() + this.pendingNotional + gross,
         inflightNotional: this.pendingNotional + gross,
       };
-      const d = this.risk.check(l.symbol, signed, px, exposure, nowNs());
+      const d = this.risk.check(l.symbol, signed, px, exposure, this.deps.clock.nowNs());
       symbolQty.set(l.symbol, before + signed);
       gross += l.size * px;
       if (d === RiskDecision.REJECTED) {
@@ -1361,7 +1371,7 @@ export class Executor {
       this.counters.riskChecks++;
       const leg: ExecSignal = {
         strategyId: '', symbol: l.symbol, side: l.side, size: l.size, confidence: 1, ttlMs: 0, maxSlippageBps: this.cfg.defaultSlippageBps,
-        minFillQty: 0, urgency: Urgency.NORMAL, traceId: `${groupId}:${i}`, sourceSequence: 0n, emitTsNs: nowNs(), refPrice: l.limitPrice,
+        minFillQty: 0, urgency: Urgency.NORMAL, traceId: `${groupId}:${i}`, sourceSequence: 0n, emitTsNs: this.deps.clock.nowNs(), refPrice: l.limitPrice,
       };
       const notional = l.size * px;
       this.reserve(l.venue, l.symbol, 1, notional);

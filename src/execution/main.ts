@@ -19,7 +19,7 @@ import { ControlAudit } from '../audit/control-audit.js';
 import { FileAuditSink } from '../audit/sinks.js';
 import { attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
 import { exportAuditMetrics } from '../audit/metrics.js';
-import { SystemClock } from '../clock/clock.js';
+import { systemClock, type Clock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService, valuationFromSnapshots } from '../positions/service.js';
 import { quoteOf } from '../positions/book.js';
@@ -34,7 +34,6 @@ import { BusMarketFeed } from './market-feed.js';
 import { exportExecutorMetrics, exportFeedMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
-import { nowNs } from './types.js';
 import { runAsEntryPoint } from '../cli/entry.js';
 import { resolveAdminToken, secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
 import { maskUrlCredentials } from '../observability/redact.js';
@@ -140,7 +139,7 @@ function venueCredentials(venue: string, env: NodeJS.ProcessEnv): VenueCredentia
   return c;
 }
 
-export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: NodeJS.ProcessEnv = process.env): Promise<RunningExecutor> {
+export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: NodeJS.ProcessEnv = process.env, clock: Clock = systemClock): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
@@ -152,20 +151,20 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
     const spec = fromJson(VenueSpecSchema, v.spec);
     if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
     const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
-    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: venueCredentials(spec.venue, env), minLots });
-    const gw = new OrderGateway({ bus, client, spec, namespace: ns });
+    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: venueCredentials(spec.venue, env), minLots, clock });
+    const gw = new OrderGateway({ bus, clock, client, spec, namespace: ns });
     await gw.start();
     specs.push(spec);
     clients[spec.venue] = client;
     gateways.push(gw);
   }
-  const feed = new BusMarketFeed(bus, ns).start();
-  const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns) : undefined;
+  const feed = new BusMarketFeed(bus, ns, clock).start();
+  const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns, { clock }) : undefined;
   risk?.start();
-  const executor = new Executor({ bus, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
+  const executor = new Executor({ bus, clock, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
   // Control commands are audited next to the WAL (the executor process needs no JetStream).
   const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'));
-  const controlAudit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', new SystemClock());
+  const controlAudit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', clock);
   // Orders, risk decisions, breaches and breaker transitions share the chain with control commands.
   attachExecutorAudit(executor, controlAudit.log);
   const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log);
@@ -183,11 +182,12 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const stopMetrics = exportExecutorMetrics(executor, 1000, specs.map((s) => s.venue));
-  const stopFeedMetrics = exportFeedMetrics(feed.store, new SystemClock());
+  const stopFeedMetrics = exportFeedMetrics(feed.store, clock);
   const stopRiskMetrics = risk ? exportRiskMetrics(risk) : () => undefined;
   const control = new ControlPlane(bus, executor, ns, { audit: controlAudit });
   control.start();
   const positions = new PositionService(bus, {
+    clock,
     book: executor.book,
     namespace: ns,
     valuation: valuationFromSnapshots(feed.store, cfg.reportingCurrency ?? quoteOf(specs[0]?.symbols[0]?.symbol ?? 'USD')),
@@ -203,7 +203,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const drained = new Promise<{ drained: boolean; open: string[] }>((resolve) => (drainedResolve = resolve));
   let draining: Promise<void> | undefined;
   const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string }) =>
-    control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: nowNs() }), 'admin-http');
+    control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: clock.nowNs() }), 'admin-http');
   const adminCfg = cfg.admin ?? {};
   const admin = new AdminServer(
     {
@@ -287,7 +287,7 @@ function startBalanceReconciliation(ex: Executor, bus: Bus, ns: Namespace, basel
       (diffs) => {
         for (const d of diffs) {
           log.warn(d, 'position differs from venue balance');
-          const breach = create(RiskBreachSchema, { tsNs: BigInt(Date.now()) * 1_000_000n, limit: 'position_reconciliation', symbol: `${d.venue}:${d.asset}`, value: d.ours, threshold: d.venueDelta });
+          const breach = create(RiskBreachSchema, { tsNs: ex.clock.nowNs(), limit: 'position_reconciliation', symbol: `${d.venue}:${d.asset}`, value: d.ours, threshold: d.venueDelta });
           try {
             bus.publish(subjects.riskBreach(ns), toBinary(RiskBreachSchema, breach));
           } catch {
@@ -305,9 +305,9 @@ function startBalanceReconciliation(ex: Executor, bus: Bus, ns: Namespace, basel
 /** Report mode: wait for every in-doubt order to settle, then describe orders, nonces and positions. */
 export async function settleAndReport(r: RunningExecutor, baseline: Record<string, Record<string, number>> = {}, timeoutMs = 10_000): Promise<object> {
   const ex = r.executor;
-  const end = Date.now() + timeoutMs;
   const open = () => [...ex.orders.values()].filter((o) => (!isTerminal(o.state) || o.inDoubt) && o.state !== OrderState.ACKED);
-  while (open().length > 0 && Date.now() < end) await new Promise((res) => setTimeout(res, 20));
+  // A real-time wait counted in timer ticks: the executor's clock may be virtual.
+  for (let waitedMs = 0; open().length > 0 && waitedMs < timeoutMs; waitedMs += 20) await new Promise((res) => setTimeout(res, 20));
   const orders = [...ex.orders.values()].map((o) => ({
     clientId: o.clientId,
     venue: o.venue,

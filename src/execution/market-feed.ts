@@ -5,7 +5,8 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { TickSchema, patterns, type Namespace } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
-import { SnapshotStore, nowNs } from './types.js';
+import { SnapshotStore } from './types.js';
+import type { Clock } from '../clock/clock.js';
 
 export class BusMarketFeed {
   private sub: Subscription | undefined;
@@ -14,6 +15,7 @@ export class BusMarketFeed {
   constructor(
     private readonly bus: Bus,
     private readonly namespace: Namespace,
+    private readonly clock: Clock,
     readonly store: SnapshotStore = new SnapshotStore(),
   ) {}
 
@@ -21,7 +23,7 @@ export class BusMarketFeed {
     this.sub = this.bus.subscribe(patterns.mdNormAll(this.namespace), (m) => {
       try {
         const t = fromBinary(TickSchema, m.data);
-        if (t.bid > 0 && t.ask > 0) this.store.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, nowNs());
+        if (t.bid > 0 && t.ask > 0) this.store.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, this.clock.nowNs());
       } catch {
         this.malformed++;
       }

@@ -10,6 +10,7 @@
  */
 import { VENUE_IDS, isVenue } from '../contracts/index.js';
 import type { OrderJournal } from './wal/order-journal.js';
+import type { Clock } from '../clock/clock.js';
 
 export interface NonceOptions {
   /** Nonces reserved per WAL watermark record. Default 1000. */
@@ -21,8 +22,8 @@ export interface NonceOptions {
    * only orders whose client id carries it. Empty: ids without one (tools and tests of the format).
    */
   instanceId?: string;
-  /** Clock for the floor, in microseconds. */
-  nowUs?: () => bigint;
+  /** Source of the floor (its time in microseconds): the executor's clock. */
+  clock: Clock;
 }
 
 export class NonceError extends Error {
@@ -36,11 +37,11 @@ export class NonceManager {
   readonly instanceId: string;
   /** prefix + instance id: what every client id this executor creates starts with. */
   private readonly own: string;
-  private readonly nowUs: () => bigint;
+  private readonly clock: Clock;
 
   constructor(
     private readonly journal: OrderJournal,
-    opts: NonceOptions = {},
+    opts: NonceOptions,
   ) {
     this.block = BigInt(opts.blockSize ?? 1000);
     this.prefix = opts.clientIdPrefix ?? 'KS';
@@ -48,13 +49,17 @@ export class NonceManager {
     this.instanceId = opts.instanceId ?? '';
     if (this.instanceId !== '' && !/^[0-9a-z]{4}$/.test(this.instanceId)) throw new NonceError(`instance id must be 4 lowercase base36: ${this.instanceId}`);
     this.own = this.prefix + this.instanceId;
-    this.nowUs = opts.nowUs ?? (() => BigInt(Date.now()) * 1000n);
+    this.clock = opts.clock;
     // Nothing below a durable watermark or an intent's nonce in the WAL may ever be handed out again.
     for (const [venue, wm] of journal.state.nonceWatermark) this.cursor.set(venue, wm);
     for (const o of journal.state.orders.values()) {
       const c = this.cursor.get(o.venue) ?? 0n;
       if (o.nonce >= c) this.cursor.set(o.venue, o.nonce + 1n);
     }
+  }
+
+  private nowUs(): bigint {
+    return this.clock.nowNs() / 1000n;
   }
 
   /** Next nonce for a venue; appends a watermark record when a new block starts. */

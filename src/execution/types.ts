@@ -3,7 +3,6 @@
  * encoding never builds a protobuf or JSON object.
  */
 import { Side, Urgency } from '../contracts/index.js';
-import { wallClockAnchor } from '../clock/clock.js';
 
 export { Side, Urgency };
 
@@ -79,12 +78,3 @@ export class SnapshotStore implements MarketSnapshotSource {
   }
 }
 
-// Wall clock anchored once (sub-µs, see wallClockAnchor), advanced by the monotonic clock: ns
-// resolution without Date per call.
-const anchor = wallClockAnchor();
-const epochOffset = anchor.wallNs - anchor.hrNs;
-
-/** Nanoseconds since the epoch (monotonic within the process). */
-export function nowNs(): bigint {
-  return epochOffset + process.hrtime.bigint();
-}

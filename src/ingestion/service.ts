@@ -8,6 +8,7 @@
  * symbols strictly in order, and a flood on one shard cannot grow memory (bounded, drop-oldest) or
  * starve the others (a shard yields after `drainBatch` messages).
  */
+import { monotonicMs } from '../clock/monotonic.js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Bus } from '../bus/bus.js';
 import { TickFlag, VENUES, VENUE_IDS, type NormalizedTick } from '../contracts/market.js';
@@ -510,7 +511,8 @@ export class IngestionService implements MarketDataSink {
   private lastSinkErrorLog = 0;
   private sinkError(sink: TickSink, err: unknown): void {
     this.sinkErrors++;
-    const now = Date.now();
+    // Log throttle: operator-facing, paced in real time.
+    const now = monotonicMs();
     if (now - this.lastSinkErrorLog > 1000) {
       this.lastSinkErrorLog = now;
       this.log.error({ sink: sink.name, err }, 'tick sink threw; tick not delivered to it');

@@ -5,7 +5,8 @@
 import os from 'node:os';
 import type { NormalizedTick } from '../contracts/market.js';
 import { Side, Urgency } from '../contracts/index.js';
-import { nowNs, type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
+import type { Clock } from '../clock/clock.js';
+import { type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
 import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
 import { NativeEngineError, NativeError, toNativeError, wrapNative } from './errors.js';
 import { LAYOUT } from './layout.js';
@@ -473,13 +474,13 @@ export class RingSignalSource implements SignalSource {
 
   constructor(
     private readonly region: TickRegion,
-    opts: { batch?: number; onTickToSignalNs?: (ns: number) => void } = {},
+    opts: { batch?: number; clock: Clock; onTickToSignalNs?: (ns: number) => void },
   ) {
     this.batch = new SignalBatch(opts.batch ?? 256);
     this.onTickToSignalNs = opts.onTickToSignalNs;
     // Monotonic → epoch for emitTsNs (TTL is measured from the signal's commit time).
-    // The executor's own wall clock (nowNs): ring signals then carry no skew against its TTL check.
-    this.epochOffsetNs = nowNs() - loadAddon().monotonicNs();
+    // The executor's clock: ring signals then carry no skew against its TTL check.
+    this.epochOffsetNs = opts.clock.nowNs() - loadAddon().monotonicNs();
   }
 
   /** Pass as EngineOptions.onSignals. */

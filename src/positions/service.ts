@@ -7,6 +7,7 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { OrderAckSchema, PortfolioStateSchema, patterns, subjects, type Namespace, type OrderAck } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
+import type { Clock } from '../clock/clock.js';
 import { feeDelta } from '../execution/order.js';
 import type { SnapshotStore } from '../execution/types.js';
 import { PositionBook, ratesFromMids, type MarkFn, type Valuation } from './book.js';
@@ -31,6 +32,8 @@ export interface PositionServiceOptions {
   throttleMs?: number;
   heartbeatMs?: number;
   namespace: Namespace;
+  /** Stamps PortfolioState and paces the heartbeat. */
+  clock: Clock;
 }
 
 export class PositionService {
@@ -39,7 +42,7 @@ export class PositionService {
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private dirty = true;
-  private lastPublish = 0;
+  private lastPublishNs = 0n;
 
   constructor(
     private readonly bus: Bus,
@@ -61,8 +64,8 @@ export class PositionService {
     }
     const tick = Math.min(this.opts.throttleMs ?? 100, this.opts.heartbeatMs ?? 1000);
     this.timer = setInterval(() => {
-      const now = Date.now();
-      if (this.dirty || now - this.lastPublish >= (this.opts.heartbeatMs ?? 1000)) this.publish();
+      const now = this.opts.clock.nowNs();
+      if (this.dirty || now - this.lastPublishNs >= BigInt(Math.round((this.opts.heartbeatMs ?? 1000) * 1e6))) this.publish();
     }, tick);
     this.timer.unref();
   }
@@ -90,7 +93,7 @@ export class PositionService {
   }
 
   publish(): void {
-    const tsNs = BigInt(Date.now()) * 1_000_000n;
+    const tsNs = this.opts.clock.nowNs();
     const st = this.book.snapshot(this.opts.mark, tsNs, true, this.opts.valuation);
     const ns = this.opts.namespace;
     try {
@@ -101,6 +104,6 @@ export class PositionService {
       return; // bus closing
     }
     this.dirty = false;
-    this.lastPublish = Date.now();
+    this.lastPublishNs = this.opts.clock.nowNs();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Deterministic backtest on the recorded timeline (ARCHITECTURE "Determinism and replay"):
- *   recorded venue frames → the venue adapter (virtual clock = recorded receive time) → ingestion
+ *   recorded venue frames (any recording, capture or ClickHouse range: ./data) → the venue adapter (virtual clock = recorded receive time) → ingestion
  *   (inline dispatch, quality gates) → capture file → the engine thread over shared-memory rings
  *   (native or julia, the same code as live) → signals → paper execution against the matching
  *   engine fed by the same ticks → positions and PnL → report + decision digest.
@@ -8,22 +8,25 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BinanceAdapter } from '../adapters/binance/binance-adapter.js';
-import { VirtualClock } from '../clock/clock.js';
 import type { Config } from '../config/schema.js';
 import { Side } from '../contracts/index.js';
-import { TickFlag, type NormalizedTick } from '../contracts/market.js';
-import { IngestionService } from '../ingestion/service.js';
-import { NativeEngine, SignalBatch, TickRegion, type SignalRecordView } from '../native/index.js';
+import { TickFlag, VENUES, type NormalizedTick, type VenueName } from '../contracts/market.js';
+import { NativeEngine, SignalBatch, TickBatch, TickRegion, tickFromNormalized, type SignalRecordView } from '../native/index.js';
 import { PositionBook } from '../positions/book.js';
 import { openRefData } from '../refdata/index.js';
+import type { RefDataRepository } from '../refdata/repository.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
 import { MatchingEngine, EngineReject, type SymbolRules } from '../simulators/matching/engine.js';
 import { DEFAULT_BALANCES } from '../simulators/private/venues.js';
-import { binanceCapture } from '../simulators/recordings.js';
+import { BINANCE_CAPTURE, sharedDataFile } from '../simulators/recordings.js';
 import { CaptureWriter } from '../storage/capture/writer.js';
 import { DecisionDigest } from '../session/digest.js';
 import { engineParams } from '../session/wiring.js';
+import { systemClock } from '../clock/clock.js';
+import { monotonicMs } from '../clock/monotonic.js';
+import { openClickHouse } from './data/clickhouse.js';
+import { DataError, expandInputs } from './data/inputs.js';
+import { openFiles, type BoundaryCheck, type MarketData } from './data/sources.js';
 import { writeBacktestHtml } from './report/html.js';
 import { BacktestRecorder } from './report/recorder.js';
 
@@ -42,112 +45,94 @@ export interface BacktestReport {
   fees: number;
   netPnl: number;
   accuracy: AccuracyReport;
+  /** Each (venue, symbol) of the data, on its own ring. */
+  streams: StreamReport[];
+  inputs: Array<{ file: string; format: string; ticks: number }>;
+  /** Consecutive files of one venue: whether the book carried over intact. */
+  boundaries: BoundaryCheck[];
   capture: string;
   report: string;
-  /** The self-contained HTML report beside the JSON one. */
+  /** The self-contained HTML report beside the JSON (charts of the first instrument of the run). */
   html: string;
   digest: string;
   wallMs: number;
+  /** Peak resident set size of the process, MiB. */
+  peakRssMb: number;
 }
 
 export class BacktestError extends Error {
   override readonly name = 'BacktestError';
 }
 
-const VENUE = 'binance';
 const ACCOUNT = 'backtest';
 
-/** The recorded Binance frames through the real adapter and ingestion, on a virtual clock. */
-export async function recordedTicks(config: Config, maxTicks: number): Promise<NormalizedTick[]> {
-  const refdata = await openRefData(config.refdata.postgres_url || undefined);
-  const symbols = (await refdata.mappings(VENUE, config.session.symbols)).filter((m) => m.venueSymbol === 'BTCUSDT');
+/** What to backtest on: files (default: the bundled Binance recording) or a ClickHouse range. */
+export interface BacktestData {
+  /** Files, directories or globs (`--data`); format detected from content. */
+  paths?: readonly string[];
+  /** `--from clickhouse --start T --end T`: the `ticks` rows of that event-time range. */
+  clickhouse?: { startNs: bigint; endNs: bigint };
+  /** `--symbols`: canonical symbols (or venue spellings) to keep. */
+  symbols?: readonly string[];
+  /** Called about every 0.5 s of wall time and once at the end. */
+  onProgress?: (p: BacktestProgress) => void;
+}
+
+export interface BacktestProgress {
+  ticks: number;
+  /** Input consumed so far, when known (files): bytes read / total. */
+  fraction: number | undefined;
+  elapsedMs: number;
+  done: boolean;
+}
+
+/** One (venue, symbol) stream: its own ring, matching book and accuracy score. */
+export interface StreamReport {
+  venue: VenueName;
+  symbol: string;
+  ticks: number;
+  signals: number;
+  orders: number;
+  fills: number;
+  position: number;
+  avgPrice: number;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  fees: number;
+  accuracy: AccuracyReport;
+}
+
+interface Stream {
+  ring: number;
+  venue: VenueName;
+  symbol: string;
+  rules: SymbolRules | undefined;
+  ticks: number;
+  signals: number;
+  orders: number;
+  fills: number;
+  mark: number;
+  accuracy: AccuracyMonitor;
+  /** Signals of the current chunk by ring sequence. */
+  bySeq: Map<number, SignalRecordView[]>;
+}
+
+async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
   const bounds = Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b]));
-  await refdata.close();
-  if (symbols.length === 0) throw new BacktestError(`the bundled recording has BTC-USDT on binance; session.symbols is ${config.session.symbols.join(', ')}`);
-  const offsetNs = await recordingClockOffset();
-  const clock = new VirtualClock();
-  const ticks: NormalizedTick[] = [];
-  const ingestion = await IngestionService.create(
-    {
-      dispatch: 'inline',
-      quality: {
-        stalenessMs: config.data_quality.staleness_threshold_ms,
-        maxSpreadPct: config.data_quality.max_spread_pct,
-        maxTimeSkewMs: config.data_quality.max_time_skew_ms,
-        crossedTolerance: config.data_quality.crossed_tolerance,
-        bounds,
-      },
-    },
-    { sinks: [{ name: 'backtest', push: (t) => void ticks.push({ ...t }) }] },
-  );
-  const adapter = new BinanceAdapter({ url: 'ws://127.0.0.1:9/unused', restUrl: 'http://127.0.0.1:9', symbols, sink: ingestion, clock });
-  for await (const r of binanceCapture()) {
-    const now = r.recvNs + offsetNs;
-    if (now > clock.nowNs()) clock.set(now);
-    if (r.kind === 'snapshot') adapter.ingestSnapshot('BTCUSDT', JSON.stringify(r.data));
-    else adapter.handleRaw(JSON.stringify({ stream: r.stream, data: r.data }));
-    if (maxTicks > 0 && ticks.length >= maxTicks) break;
+  const quality = {
+    stalenessMs: config.data_quality.staleness_threshold_ms,
+    maxSpreadPct: config.data_quality.max_spread_pct,
+    maxTimeSkewMs: config.data_quality.max_time_skew_ms,
+    crossedTolerance: config.data_quality.crossed_tolerance,
+    bounds,
+  };
+  const symbols = data.symbols && data.symbols.length > 0 ? data.symbols : undefined;
+  if (data.clickhouse) {
+    if (config.storage.clickhouse_url === '') throw new BacktestError('--from clickhouse needs storage.clickhouse_url (e.g. --set storage.clickhouse_url=http://127.0.0.1:8123)');
+    return openClickHouse({ url: config.storage.clickhouse_url, database: config.storage.clickhouse_database, ...data.clickhouse, refdata, ...(symbols ? { symbols } : {}) });
   }
-  ingestion.stop();
-  await adapter.stop();
-  return maxTicks > 0 ? ticks.slice(0, maxTicks) : ticks;
-}
-
-/**
- * The recording machine's clock was not synchronised with the venue's (Binance event times run
- * about 1.3 s ahead of its receive stamps). Like an NTP offset estimate, the median of
- * (event time - receive time) over the first events is taken as the clock offset and the virtual
- * receive clock is corrected by it; what remains is the real transport latency and jitter.
- */
-export async function recordingClockOffset(samples = 2000): Promise<bigint> {
-  const diffs: bigint[] = [];
-  for await (const r of binanceCapture()) {
-    if (r.exchNs > 0n) diffs.push(r.exchNs - r.recvNs);
-    if (diffs.length >= samples) break;
-  }
-  if (diffs.length === 0) return 0n;
-  diffs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return diffs[diffs.length >> 1]!;
-}
-
-/** Runs the engine thread over the ticks (chunked so the ring never overwrites) and returns its signals. */
-export async function engineSignals(config: Config, ticks: readonly NormalizedTick[]): Promise<SignalRecordView[]> {
-  const region = TickRegion.create({ name: `${config.rings.shm_name}-bt-${process.pid}`, symbols: ['backtest'], tickCapacity: config.rings.capacity, replace: true });
-  const out: SignalRecordView[] = [];
-  const batch = new SignalBatch(256);
-  const engine = new NativeEngine(region, { engine: config.strategy.engine, params: engineParams(config) });
-  try {
-    engine.start();
-    const chunk = Math.max(1, config.rings.capacity >> 1);
-    const drain = () => {
-      for (;;) {
-        const r = region.drainSignals(batch);
-        if (r.missed > 0) throw new BacktestError(`signal ring overwrote ${r.missed} signals`);
-        for (let k = 0; k < r.count; k++) out.push(batch.get(k));
-        if (r.count < batch.capacity) return;
-      }
-    };
-    for (let i = 0; i < ticks.length; i += chunk) {
-      const end = Math.min(ticks.length, i + chunk);
-      for (let j = i; j < end; j++) region.pushNormalized(0, ticks[j]!);
-      // Wait until the engine consumed this chunk before pushing more: nothing is ever overwritten.
-      for (let spins = 0; region.counters().ticks[0]!.occupancy > 0; spins++) {
-        if (!engine.running) throw engine.lastError() ?? new BacktestError('engine stopped during the backtest');
-        await new Promise((r) => setImmediate(r));
-        drain();
-      }
-      drain();
-    }
-    await new Promise((r) => setTimeout(r, 1));
-    drain();
-    const missed = region.counters().ticks[0]!.drops;
-    if (missed > 0) throw new BacktestError(`ring dropped ${missed} ticks during the backtest`);
-    return out;
-  } finally {
-    engine.stop();
-    region.unlink();
-    region.close();
-  }
+  const files = data.paths && data.paths.length > 0 ? expandInputs(data.paths) : [sharedDataFile(...BINANCE_CAPTURE)];
+  return openFiles(files, { refdata, quality, ...(symbols ? { symbols } : {}) });
 }
 
 function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxOrderSize: number; priceBandBps: number; makerFee: number; takerFee: number }, symbol: string): SymbolRules {
@@ -171,129 +156,327 @@ export interface BacktestOptions {
   recorder?: BacktestRecorder;
 }
 
-export async function runBacktest(config: Config, opts: BacktestOptions = {}): Promise<BacktestReport> {
-  const started = performance.now();
-  const ticks = await recordedTicks(config, config.session.max_ticks);
-  if (ticks.length === 0) throw new BacktestError('no tick passed the quality gates');
-  const symbol = ticks[0]!.symbol;
+export async function runBacktest(config: Config, data: BacktestData = {}, opts: BacktestOptions = {}): Promise<BacktestReport> {
+  const started = monotonicMs();
+  const maxTicks = config.session.max_ticks;
+  const refdata = await openRefData(config.refdata.postgres_url || undefined);
+  let market: MarketData;
+  let instruments: Array<{ venue: VenueName; symbol: string }>;
+  const specs = new Map<VenueName, Awaited<ReturnType<RefDataRepository['venueSpec']>>>();
+  try {
+    market = await openData(config, data, refdata);
+    // One ring per (venue, symbol) reference data knows: the region is made before the data is read
+    // (a stream is discovered when its first tick arrives), and an idle ring costs only its memory.
+    instruments = [];
+    for (const venue of VENUES) {
+      const seen = new Set<string>();
+      for (const m of await refdata.mappings(venue)) {
+        if (seen.has(m.symbol)) continue;
+        seen.add(m.symbol);
+        instruments.push({ venue, symbol: m.symbol });
+      }
+      specs.set(venue, await refdata.venueSpec(venue));
+    }
+  } finally {
+    await refdata.close();
+  }
+  const ringOf = new Map(instruments.map((x, i) => [`${x.venue}:${x.symbol}`, i]));
+  const streams: Array<Stream | undefined> = instruments.map(() => undefined);
+  const accuracyOptions = { horizonNs: 5_000_000_000n, threshold: config.strategy.confidence_threshold, driftWindow: 1000, driftThreshold: 0.05 };
+  // Per tick: looked up by the numeric ids first (no string building on the hot path).
+  const byIds = new Map<number, Stream>();
+  const streamOf = (t: NormalizedTick): Stream => {
+    const ids = t.symbolId * 8 + t.venueId;
+    const hit = byIds.get(ids);
+    if (hit !== undefined && hit.symbol === t.symbol && hit.venue === t.venue) return hit;
+    const s = streamByName(t);
+    byIds.set(ids, s);
+    return s;
+  };
+  const streamByName = (t: NormalizedTick): Stream => {
+    const ring = ringOf.get(`${t.venue}:${t.symbol}`);
+    if (ring === undefined) throw new BacktestError(`${t.venue} ${t.symbol}: a tick of an instrument reference data does not list`);
+    let s = streams[ring];
+    if (!s) {
+      const spec = specs.get(t.venue)?.symbols.find((x) => x.symbol === t.symbol);
+      s = streams[ring] = { ring, venue: t.venue, symbol: t.symbol, rules: spec && rulesFor(spec, t.symbol), ticks: 0, signals: 0, orders: 0, fills: 0, mark: 0, accuracy: new AccuracyMonitor(accuracyOptions), bySeq: new Map() };
+    }
+    return s;
+  };
 
   // The replay input, kept: `kestrel backtest` leaves the exact ticks it traded on.
   const dir = path.resolve(config.storage.capture_dir);
   mkdirSync(dir, { recursive: true });
-  const capturePath = path.join(dir, `backtest-${VENUE}-${symbol}-${Date.now()}-${process.pid}.kcap`);
-  const capture = CaptureWriter.open(capturePath, { createdNs: ticks[0]!.recvTsNs });
-  for (const t of ticks) capture.push(t);
-  capture.close();
+  let capturePath = '';
+  let capture: CaptureWriter | undefined;
 
-  const signals = await engineSignals(config, ticks);
-  const bySeq = new Map<number, SignalRecordView[]>();
-  for (const s of signals) {
-    const k = Number(s.sourceSeq);
-    const list = bySeq.get(k);
-    if (list) list.push(s);
-    else bySeq.set(k, [s]);
-  }
+  const region = TickRegion.create({ name: `${config.rings.shm_name}-bt-${process.pid}`, symbols: instruments.map((x) => `${x.venue}:${x.symbol}`), tickCapacity: config.rings.capacity, replace: true });
+  const batch = new SignalBatch(256);
+  const engine = new NativeEngine(region, { engine: config.strategy.engine, params: engineParams(config) });
+  const chunkSize = Math.max(1, config.rings.capacity >> 1);
+  const chunk: NormalizedTick[] = [];
+  const chunkSeq: number[] = [];
+  const chunkStream: Stream[] = [];
+  const ringBatches: Array<TickBatch | undefined> = [];
+  let pushed = 0;
+  let total = 0;
+  let signals = 0;
 
-  const refdata = await openRefData(config.refdata.postgres_url || undefined);
-  const spec = (await refdata.venueSpec(VENUE))?.symbols.find((s) => s.symbol === symbol);
-  await refdata.close();
-  if (!spec) throw new BacktestError(`reference data has no ${VENUE} ${symbol}`);
-  const rules = rulesFor(spec, symbol);
   let eventMs = 0;
-  // The matching engine's clock is event time, so its timestamps are part of the recording too.
-  const matching = new MatchingEngine({ mode: config.execution.fill_model, symbols: [rules], balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: () => eventMs });
+  // One matching engine per venue (the same canonical symbol on two venues is two books); its clock is
+  // event time, so its timestamps are part of the recording too.
+  const matchers = new Map<VenueName, MatchingEngine>();
+  const matcherOf = (s: Stream): MatchingEngine => {
+    let m = matchers.get(s.venue);
+    if (!m) {
+      const rules = instruments.filter((x) => x.venue === s.venue).flatMap((x) => {
+        const spec = specs.get(x.venue)?.symbols.find((y) => y.symbol === x.symbol);
+        return spec ? [rulesFor(spec, x.symbol)] : [];
+      });
+      m = new MatchingEngine({ mode: config.execution.fill_model, symbols: rules, balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: { nowNs: () => BigInt(eventMs) * 1_000_000n } });
+      matchers.set(s.venue, m);
+    }
+    return m;
+  };
   const book = new PositionBook();
   const digest = new DecisionDigest();
-  const accuracy = new AccuracyMonitor({ horizonNs: 5_000_000_000n, threshold: config.strategy.confidence_threshold, driftWindow: 1000, driftThreshold: 0.05 });
+  // The HTML report charts one instrument: the first the data delivers (the JSON has every stream).
   const recorder = opts.recorder ?? new BacktestRecorder();
+  let charted: Stream | undefined;
   const rejects: Record<string, number> = {};
   let orders = 0;
   let fills = 0;
-  let mark = 0;
   const reject = (code: string) => void (rejects[code] = (rejects[code] ?? 0) + 1);
 
-  for (let i = 0; i < ticks.length; i++) {
-    const t = ticks[i]!;
-    eventMs = Number(t.exchTsNs / 1_000_000n);
-    if ((t.flags & TickFlag.TRADE) !== 0) {
-      matching.onTrade(symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
-    } else {
-      matching.onBook(symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
-      mark = (t.bid + t.ask) / 2;
-      accuracy.onMid(mark, t.exchTsNs);
+  const drain = () => {
+    for (;;) {
+      const r = region.drainSignals(batch);
+      if (r.missed > 0) throw new BacktestError(`signal ring overwrote ${r.missed} signals`);
+      for (let k = 0; k < r.count; k++) {
+        const sig = batch.get(k);
+        const s = streams[sig.symbolId];
+        if (!s) throw new BacktestError(`signal for ring ${sig.symbolId}, which received no tick`);
+        const key = Number(sig.sourceSeq);
+        const list = s.bySeq.get(key);
+        if (list) list.push(sig);
+        else s.bySeq.set(key, [sig]);
+        signals++;
+      }
+      if (r.count < batch.capacity) return;
     }
-    // The ring sequence of tick i is i + 1 (rings count from 1).
-    for (const s of bySeq.get(i + 1) ?? []) {
-      digest.add('signal', s.side, s.size, s.confidence, s.sourceSeq);
-      accuracy.onSignal({ confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
-      const buy = s.side === Side.BUY;
-      const touch = buy ? matching.bestAsk(symbol) : matching.bestBid(symbol);
-      if (touch === undefined) {
-        reject('NO_LIQUIDITY');
-        continue;
-      }
-      // Same guard arithmetic as the executor: slippage cap from the signal, tick rounding, lot flooring.
-      const capPx = buy ? touch * (1 + s.maxSlippageBps / 1e4) : touch * (1 - s.maxSlippageBps / 1e4);
-      const price = Math.round((buy ? Math.floor(capPx / rules.tickSize) : Math.ceil(capPx / rules.tickSize)) * rules.tickSize * 1e8) / 1e8;
-      const held = book.quantity(VENUE, symbol);
-      const room = buy ? config.strategy.max_position - held : config.strategy.max_position + held;
-      const qty = Math.floor(Math.min(s.size, Math.max(0, room)) / rules.lotStep + 1e-9) * rules.lotStep;
-      if (qty < rules.minQty) {
-        reject(room <= 0 ? 'RISK_LIMIT' : 'MIN_SIZE');
-        continue;
-      }
-      orders++;
-      try {
-        const o = matching.submit(ACCOUNT, { clientId: `bt${i}`, symbol, side: buy ? 'buy' : 'sell', type: 'limit', tif: 'IOC', qty: Number(qty.toFixed(8)), price });
-        if (o.filled > 0) {
-          fills++;
-          const avg = o.cost / o.filled;
-          book.applyFill(VENUE, symbol, s.side, o.filled, avg, o.fee, t.exchTsNs);
-          accuracy.onFill(buy ? 1 : -1, avg, touch);
-          recorder.onFill(t.exchTsNs, buy ? 1 : -1, avg, o.filled);
-          digest.add('fill', s.side, o.filled, avg, o.fee);
-        }
-      } catch (err) {
-        if (err instanceof EngineReject) reject(err.code);
-        else throw err;
-      }
-    }
-    if ((t.flags & TickFlag.TRADE) === 0) recorder.onMarkEntry(t.exchTsNs, mark, book.get(VENUE, symbol));
-  }
+  };
 
-  const e = book.get(VENUE, symbol);
-  const p = e ? book.toPosition(e, mark) : undefined;
+  /** Orders and fills for one chunk: the simulation below is unchanged from the single-symbol backtest. */
+  const simulate = () => {
+    for (let c = 0; c < chunk.length; c++) {
+      const t = chunk[c]!;
+      const st = chunkStream[c]!;
+      const symbol = st.symbol;
+      const i = total - chunk.length + c;
+      const matching = matcherOf(st);
+      const accuracy = st.accuracy;
+      eventMs = Number(t.exchTsNs / 1_000_000n);
+      if ((t.flags & TickFlag.TRADE) !== 0) {
+        matching.onTrade(symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
+      } else {
+        matching.onBook(symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
+        st.mark = (t.bid + t.ask) / 2;
+        accuracy.onMid(st.mark, t.exchTsNs);
+      }
+      charted ??= st;
+      const sigs = st.bySeq.get(chunkSeq[c]!);
+      if (sigs !== undefined) {
+        st.bySeq.delete(chunkSeq[c]!);
+        trade(t, st, sigs, i, matching, accuracy);
+      }
+      if (st === charted && (t.flags & TickFlag.TRADE) === 0) recorder.onMarkEntry(t.exchTsNs, st.mark, book.get(st.venue, st.symbol));
+    }
+  };
+
+  /** The orders of one tick's signals; the simulation is unchanged from the single-symbol backtest. */
+  const trade = (t: NormalizedTick, st: Stream, sigs: SignalRecordView[], i: number, matching: MatchingEngine, accuracy: AccuracyMonitor) => {
+    const symbol = st.symbol;
+    const VENUE = st.venue;
+    {
+      const rules = st.rules;
+      if (!rules) throw new BacktestError(`reference data has no ${VENUE} ${symbol}`);
+      for (const s of sigs) {
+        st.signals++;
+        digest.add('signal', s.side, s.size, s.confidence, s.sourceSeq);
+        accuracy.onSignal({ confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
+        const buy = s.side === Side.BUY;
+        const touch = buy ? matching.bestAsk(symbol) : matching.bestBid(symbol);
+        if (touch === undefined) {
+          reject('NO_LIQUIDITY');
+          continue;
+        }
+        // Same guard arithmetic as the executor: slippage cap from the signal, tick rounding, lot flooring.
+        const capPx = buy ? touch * (1 + s.maxSlippageBps / 1e4) : touch * (1 - s.maxSlippageBps / 1e4);
+        const price = Math.round((buy ? Math.floor(capPx / rules.tickSize) : Math.ceil(capPx / rules.tickSize)) * rules.tickSize * 1e8) / 1e8;
+        const held = book.quantity(VENUE, symbol);
+        const room = buy ? config.strategy.max_position - held : config.strategy.max_position + held;
+        const qty = Math.floor(Math.min(s.size, Math.max(0, room)) / rules.lotStep + 1e-9) * rules.lotStep;
+        if (qty < rules.minQty) {
+          reject(room <= 0 ? 'RISK_LIMIT' : 'MIN_SIZE');
+          continue;
+        }
+        orders++;
+        st.orders++;
+        try {
+          const o = matching.submit(ACCOUNT, { clientId: `bt${i}`, symbol, side: buy ? 'buy' : 'sell', type: 'limit', tif: 'IOC', qty: Number(qty.toFixed(8)), price });
+          if (o.filled > 0) {
+            fills++;
+            st.fills++;
+            const avg = o.cost / o.filled;
+            book.applyFill(VENUE, symbol, s.side, o.filled, avg, o.fee, t.exchTsNs);
+            accuracy.onFill(buy ? 1 : -1, avg, touch);
+            if (st === charted) recorder.onFill(t.exchTsNs, buy ? 1 : -1, avg, o.filled);
+            digest.add('fill', s.side, o.filled, avg, o.fee);
+          }
+        } catch (err) {
+          if (err instanceof EngineReject) reject(err.code);
+          else throw err;
+        }
+      }
+    }
+  };
+
+  /** Ring → engine → signals for one chunk, then its orders; the engine has consumed every tick before. */
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    // One N-API call per ring and chunk: the ring sequence of a tick is its ring's first sequence
+    // plus its index in that ring's batch.
+    for (let c = 0; c < chunk.length; c++) {
+      const st = chunkStream[c]!;
+      const b = (ringBatches[st.ring] ??= new TickBatch(chunkSize));
+      chunkSeq[c] = b.count;
+      b.push(tickFromNormalized(chunk[c]!), st.ring);
+    }
+    const firstSeq: number[] = [];
+    for (let r = 0; r < ringBatches.length; r++) {
+      const b = ringBatches[r];
+      if (b === undefined || b.count === 0) continue;
+      firstSeq[r] = region.pushBatch(r, b);
+      pushed += b.count;
+      b.clear();
+    }
+    for (let c = 0; c < chunk.length; c++) chunkSeq[c] = chunkSeq[c]! + firstSeq[chunkStream[c]!.ring]!;
+    // The engine counts a batch as processed after its strategy published the batch's signals: once
+    // the count reaches what was pushed, every signal of this chunk is in the signal ring.
+    while (engine.stats().ticks < pushed) {
+      if (!engine.running) throw engine.lastError() ?? new BacktestError('engine stopped during the backtest');
+      drain();
+      await new Promise((r) => setImmediate(r));
+    }
+    drain();
+    simulate();
+    chunk.length = 0;
+    chunkSeq.length = 0;
+    chunkStream.length = 0;
+  };
+
+  const totalBytes = market.inputs.reduce((a, x) => a + x.bytes, 0);
+  let lastProgress = started;
+  try {
+    engine.start();
+    read: for await (const ticks of market.ticks) {
+      for (const t of ticks) {
+        if (maxTicks > 0 && total >= maxTicks) break read;
+        if (!capture) {
+          capturePath = path.join(dir, `backtest-${t.venue}-${t.symbol}-${systemClock.nowNs() / 1_000_000n}-${process.pid}.kcap`);
+          capture = CaptureWriter.open(capturePath, { createdNs: t.recvTsNs });
+        }
+        capture.push(t);
+        const st = streamOf(t);
+        st.ticks++;
+        chunk.push(t);
+        chunkStream.push(st);
+        total++;
+        if (chunk.length >= chunkSize) {
+          await flush();
+          const now = monotonicMs();
+          if (data.onProgress && now - lastProgress >= 500) {
+            lastProgress = now;
+            data.onProgress({ ticks: total, fraction: totalBytes > 0 ? Math.min(1, bytesRead() / totalBytes) : undefined, elapsedMs: now - started, done: false });
+          }
+        }
+      }
+    }
+    await flush();
+    const missed = region.counters().ticks.reduce((a, r) => a + r.drops, 0);
+    if (missed > 0) throw new BacktestError(`ring dropped ${missed} ticks during the backtest`);
+  } finally {
+    engine.stop();
+    region.unlink();
+    region.close();
+    capture?.close();
+  }
+  market.finish();
+  if (total === 0) throw new DataError(market.inputs.map((x) => x.file).join(', '), 'no tick passed the quality gates');
+  data.onProgress?.({ ticks: total, fraction: 1, elapsedMs: monotonicMs() - started, done: true });
+
+  const active = streams.filter((s): s is Stream => s !== undefined);
+  const perStream: StreamReport[] = active.map((st) => {
+    const e = book.get(st.venue, st.symbol);
+    const p = e ? book.toPosition(e, st.mark) : undefined;
+    return {
+      venue: st.venue,
+      symbol: st.symbol,
+      ticks: st.ticks,
+      signals: st.signals,
+      orders: st.orders,
+      fills: st.fills,
+      position: p?.quantity ?? 0,
+      avgPrice: p?.avgPrice ?? 0,
+      realizedPnl: p?.realizedPnl ?? 0,
+      unrealizedPnl: p?.unrealizedPnl ?? 0,
+      fees: p?.fees ?? 0,
+      accuracy: st.accuracy.report(),
+    };
+  });
+  const sum = (f: (s: StreamReport) => number) => perStream.reduce((a, s) => a + f(s), 0);
+  const only = perStream.length === 1 ? perStream[0] : undefined;
   const reportDir = path.resolve('var', 'backtests');
   mkdirSync(reportDir, { recursive: true });
-  const reportPath = path.join(reportDir, `backtest-${Date.now()}-${process.pid}.json`);
+  const reportPath = path.join(reportDir, `backtest-${systemClock.nowNs() / 1_000_000n}-${process.pid}.json`);
   const report: BacktestReport = {
     engine: config.strategy.engine,
     fillModel: config.execution.fill_model,
-    ticks: ticks.length,
-    signals: signals.length,
+    ticks: total,
+    signals,
     orders,
     fills,
     rejects,
-    position: p?.quantity ?? 0,
-    avgPrice: p?.avgPrice ?? 0,
-    realizedPnl: p?.realizedPnl ?? 0,
-    unrealizedPnl: p?.unrealizedPnl ?? 0,
-    fees: p?.fees ?? 0,
-    netPnl: (p?.realizedPnl ?? 0) + (p?.unrealizedPnl ?? 0) - (p?.fees ?? 0),
-    accuracy: accuracy.report(),
+    // Several instruments: quantities of different assets do not add up; see `streams`.
+    position: only?.position ?? 0,
+    avgPrice: only?.avgPrice ?? 0,
+    realizedPnl: sum((s) => s.realizedPnl),
+    unrealizedPnl: sum((s) => s.unrealizedPnl),
+    fees: sum((s) => s.fees),
+    netPnl: sum((s) => s.realizedPnl + s.unrealizedPnl - s.fees),
+    accuracy: only ? only.accuracy : AccuracyMonitor.pooled(active.map((s) => s.accuracy), accuracyOptions).report(),
+    streams: perStream,
+    inputs: market.inputs.map((x) => ({ file: x.file, format: x.format, ticks: market.perFile.get(x.file) ?? 0 })),
+    boundaries: market.boundaries,
     capture: capturePath,
     report: reportPath,
     html: reportPath.replace(/\.json$/, '.html'),
     digest: digest.hex(),
-    wallMs: performance.now() - started,
+    wallMs: monotonicMs() - started,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
   writeFileSync(reportPath, JSON.stringify(report, null, 2));
+  const first = charted ?? active[0];
   writeBacktestHtml(report.html, {
-    title: `kestrel backtest: ${VENUE} ${symbol}, engine ${report.engine}, config ${config.version}`,
+    title: `kestrel backtest: ${first ? `${first.venue} ${first.symbol}` : 'no instrument'}${active.length > 1 ? ` (+${active.length - 1} more in the JSON report)` : ''}, engine ${report.engine}, config ${config.version}`,
     summary: report,
     series: recorder.series(),
-    scored: accuracy.scoredSignals().map((x) => ({ confidence: x.confidence, outcomeBps: x.returnFraction * 1e4, hit: x.hit })),
+    scored: (first?.accuracy.scoredSignals() ?? []).map((x) => ({ confidence: x.confidence, outcomeBps: x.returnFraction * 1e4, hit: x.hit })),
     config,
   });
   return report;
+
+  function bytesRead(): number {
+    return market.inputs.reduce((a, x) => a + x.bytesRead, 0);
+  }
 }

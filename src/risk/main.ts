@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { NatsBus } from '../bus/nats-bus.js';
+import { systemClock } from '../clock/clock.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import { maskUrlCredentials } from '../observability/redact.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cfg = parseRiskConfig(fs.readFileSync(file, 'utf8'));
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk', security: natsSecurityFrom() });
-  const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live');
+  const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live', { clock: systemClock });
   gw.start();
   const stopMetrics = exportRiskMetrics(gw);
   const probes = probeServer();

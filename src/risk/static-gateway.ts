@@ -117,8 +117,8 @@ export const DEFAULT_STATIC_LIMITS: StaticLimitsConfig = {
 };
 
 export interface RiskGatewayOptions {
-  /** Time source (replay: virtual time). Default: the system clock. */
-  clock?: Clock;
+  /** Time source of limits staleness, VaR bars and stamps (replay: virtual time). */
+  clock: Clock;
   /** Start id published as risk.limits.epoch. Default: wall-clock ns at construction, unique per start. */
   epoch?: bigint;
 }
@@ -157,10 +157,10 @@ export class StaticRiskGateway {
     private readonly bus: Bus,
     private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
     private readonly ns: Namespace,
-    opts: RiskGatewayOptions = {},
+    opts: RiskGatewayOptions,
   ) {
     this.equity = cfg.capital ?? 0;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     // The start id is an identity, not event time: always from the wall clock, so that a restarted
     // replay gateway (virtual clock at the same start) still gets a new, higher epoch.
     this.epoch = opts.epoch ?? systemClock.nowNs();

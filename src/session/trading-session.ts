@@ -5,6 +5,7 @@
  * precision/slippage, SOR, nonces, WAL) → ord.req.{venue} → order gateways → private venue
  * simulators (matching engine fed by the same ticks) → fills → positions and PnL → summary.
  */
+import { monotonicMs } from '../clock/monotonic.js';
 import { mkdirSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import { AuditEventType, attachBusAudit, attachExecutorAudit } from '../audit/or
 import { FileAuditSink, JetStreamAuditSink, type AuditSink } from '../audit/sinks.js';
 import type { Bus } from '../bus/bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
-import { SystemClock } from '../clock/clock.js';
+import { systemClock, type Clock } from '../clock/clock.js';
 import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
 import { ControlCommandSchema, rejectName, Side } from '../contracts/index.js';
@@ -24,7 +25,7 @@ import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/mark
 import { ControlPlane } from '../control/control-plane.js';
 import { Executor } from '../execution/executor.js';
 import { isTerminal } from '../execution/order.js';
-import { SnapshotStore, nowNs, type ExecSignal, type SignalSource } from '../execution/types.js';
+import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
 import { IngestionService } from '../ingestion/service.js';
 import type { TickSink } from '../ingestion/types.js';
 import { NativeEngine, RingSignalSource, TickRegion } from '../native/index.js';
@@ -86,7 +87,9 @@ export interface SessionHooks {
 }
 
 export async function runTradingSession(config: Config, bus: Bus, hooks: SessionHooks = {}): Promise<SessionSummary> {
-  const started = performance.now();
+  const started = monotonicMs();
+  // Composition root: the one place the session picks its time source; every component gets it.
+  const clock: Clock = systemClock;
   const ns = config.bus.namespace;
   const venues = config.session.venues as readonly VenueName[];
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -133,7 +136,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       region.unlink();
       region.close();
     });
-    const ringSignals = new RingSignalSource(region, { onTickToSignalNs: tickToSignalObserver() });
+    const ringSignals = new RingSignalSource(region, { clock, onTickToSignalNs: tickToSignalObserver() });
     const engine = new NativeEngine(region, {
       engine: config.strategy.engine,
       params: engineParams(config, timeScale),
@@ -149,7 +152,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     });
 
     // Private venues (matching engine) and one order gateway per venue on the bus.
-    const walDir = path.resolve(config.execution.wal_dir, `session-${Date.now()}-${process.pid}`);
+    const walDir = path.resolve(config.execution.wal_dir, `session-${clock.nowNs() / 1_000_000n}-${process.pid}`);
     mkdirSync(path.join(walDir, 'venues'), { recursive: true });
     // Account keys from the environment when set (never from the config file).
     const fromEnv = venues.flatMap((v) => {
@@ -163,6 +166,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       mode: config.execution.fill_model,
       venues,
       journalDir: path.join(walDir, 'venues'),
+      clock,
       ...(envCredentials ? { credentials: envCredentials } : {}),
     });
     cleanups.push(() => orderEntry.stop());
@@ -193,12 +197,12 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           orderEntry.sims[t.venue].feedTrade(t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
           return;
         }
-        snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, nowNs());
+        snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, clock.nowNs());
         orderEntry.sims[t.venue].feedBook(t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
         accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
       },
     };
-    const tickStore = await openTickStore(config.storage);
+    const tickStore = await openTickStore(config.storage, clock);
     cleanups.push(() => tickStore.close());
     const ingestion = await IngestionService.create(
       {
@@ -231,6 +235,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         maxCorrelation: config.risk.max_correlation,
       },
       ns,
+      { clock },
     );
     risk.start();
     cleanups.push(() => risk.stop());
@@ -238,7 +243,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     // step, risk decisions and breaches, breaker transitions, start/stop. Opened before the executor
     // and closed after it, so recovery and the last acks are in it; session_stop is its last event.
     const auditSink: AuditSink = bus instanceof NatsBus ? await JetStreamAuditSink.open(bus.connection, ns) : new FileAuditSink(config.audit.file);
-    const auditLog = await AuditLog.open(auditSink, { service: 'session', replay: ns === 'replay', clock: new SystemClock(), logger: log });
+    const auditLog = await AuditLog.open(auditSink, { service: 'session', replay: ns === 'replay', clock, logger: log });
     let stopMeta: Record<string, string> = { outcome: 'failed' };
     cleanups.push(async () => {
       auditLog.record(AuditEventType.sessionStop, '', packRaw('google.protobuf.Empty', new Uint8Array()), {
@@ -259,7 +264,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     cleanups.push(attachBusAudit(bus, ns, auditLog));
     cleanups.push(exportAuditMetrics(auditLog));
     const executor = new Executor(
-      { bus, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
+      { bus, clock, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
       {
         // The simulated venues are the venues of a paper session: orders take the live path to them.
         mode: 'live',
@@ -325,7 +330,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const recovery = await executor.start(signals);
     log.info({ recovery }, 'executor started');
     cleanups.push(() => executor.close());
-    const clock = new SystemClock();
     cleanups.push(exportExecutorMetrics(executor, 1000, venues));
     cleanups.push(exportFeedMetrics(snapshots, clock));
     cleanups.push(exportPipelineMetrics(region, () => ringSignals.missed, accuracy));
@@ -341,6 +345,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const reportingCurrency = config.session.reporting_currency || quoteOf(config.session.symbols[0]!);
     const valuation = valuationFromSnapshots(snapshots, reportingCurrency);
     const positions = new PositionService(bus, {
+      clock,
       book: executor.book,
       namespace: ns,
       valuation,
@@ -361,7 +366,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     let adminUrl: string | undefined;
     if (config.admin.port !== -1) {
       const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string }) =>
-        control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: nowNs() }), 'admin-http');
+        control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: clock.nowNs() }), 'admin-http');
       const admin = new AdminServer({
         pause: () => adminCmd('kill', { reason: 'operator pause via /admin/pause' }),
         resume: () => adminCmd('resume', { reason: '/admin/resume' }),
@@ -398,6 +403,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       venues,
       pace: config.session.pace,
       speed: config.session.speed,
+      clock,
     });
     cleanups.push(() => md.stop());
     await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
@@ -455,7 +461,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },
       tickStore: `${tickStore.kind} ${tickStore.location}`,
       digest: digest.hex(),
-      wallMs: performance.now() - started,
+      wallMs: monotonicMs() - started,
       ...(drainOutcome ? { drain: drainOutcome } : {}),
     };
     stopMeta = {
@@ -508,14 +514,14 @@ async function untilDone(finished: Promise<void>, received: () => number, maxTic
 
 /** Wait until the engine consumed every ring, signals are drained and no order is in flight. */
 async function settle(region: TickRegion, engine: NativeEngine, signals: RingSignalSource, executor: Executor, bus: Bus): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
+  // A real-time wait counted in timer ticks, not clock reads.
+  for (let waitedMs = 0; ; waitedMs += 10) {
     const c = region.counters();
     const consumed = c.ticks.every((r) => r.occupancy === 0);
     signals.drain();
     await bus.flush();
     const inflight = [...executor.orders.values()].some((o) => !isTerminal(o.state));
-    if ((consumed && !inflight) || !engine.running || Date.now() > deadline) return;
+    if ((consumed && !inflight) || !engine.running || waitedMs > 10_000) return;
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -74,6 +74,24 @@ export class AccuracyMonitor {
 
   constructor(private readonly opts: AccuracyOptions = defaultAccuracyOptions) {}
 
+  /**
+   * One report over several instruments: each monitor scored its own instrument's signals against
+   * its own mids (a mid of one symbol never scores another's signal); the outcomes are pooled.
+   */
+  static pooled(monitors: readonly AccuracyMonitor[], opts: AccuracyOptions = defaultAccuracyOptions): AccuracyMonitor {
+    const all = new AccuracyMonitor(opts);
+    for (const m of monitors) {
+      all.signals += m.signals;
+      all.driftAlerts += m.driftAlerts;
+      all.hits += m.hits;
+      for (const x of m.scores) all.scores.push(x);
+      for (const x of m.labels) all.labels.push(x);
+      for (const x of m.returns) all.returns.push(x);
+      for (const x of m.slippages) all.slippages.push(x);
+    }
+    return all;
+  }
+
   onSignal(s: ScoredSignal): void {
     this.signals++;
     this.pending.push(s);

@@ -49,7 +49,8 @@ export interface SimulatedMarketDataOptions {
   refData?: SymbolSource;
   bus?: Bus;
   namespace?: Namespace;
-  clock?: Clock;
+  /** The trading side's clock (adapter receipt stamps, pacing); the simulated venues keep their own unless given it. */
+  clock: Clock;
   /** OKX protocol generation to simulate (default 'legacy': WS snapshot + checksum). */
   okxProtocol?: OkxProtocol;
   /** Passed to every adapter (defaults are production values). */
@@ -78,7 +79,7 @@ export async function startSimulatedMarketData(opts: SimulatedMarketDataOptions)
     sink: opts.sink,
     ...(opts.bus ? { bus: opts.bus } : {}),
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
-    ...(opts.clock ? { clock: opts.clock } : {}),
+    clock: opts.clock,
     ...(opts.staleAfterMs !== undefined ? { staleAfterMs: opts.staleAfterMs } : {}),
     ...(opts.maxSkewMs !== undefined ? { maxSkewMs: opts.maxSkewMs } : {}),
     ...(opts.stallTimeoutMs !== undefined ? { stallTimeoutMs: opts.stallTimeoutMs } : {}),

@@ -2,6 +2,7 @@
  * Tick persistence for a session: ClickHouse when a URL is configured, else a capture file (the
  * embedded default, also the replay input). Both are TickSinks to hand to the ingestion service.
  */
+import type { Clock } from '../clock/clock.js';
 import path from 'node:path';
 import type { TickSink } from '../ingestion/types.js';
 import { CaptureWriter } from './capture/writer.js';
@@ -29,7 +30,7 @@ export interface TickStore extends TickSink {
   close(): Promise<void>;
 }
 
-export async function openTickStore(cfg: StorageConfig, now: Date = new Date()): Promise<TickStore> {
+export async function openTickStore(cfg: StorageConfig, clock: Clock): Promise<TickStore> {
   if (cfg.clickhouse_url !== '') {
     const opts: Partial<ClickHouseWriterOptions> & { url: string } = {
       url: cfg.clickhouse_url,
@@ -47,9 +48,10 @@ export async function openTickStore(cfg: StorageConfig, now: Date = new Date()):
       close: () => w.close(),
     };
   }
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const createdNs = clock.nowNs();
+  const stamp = new Date(Number(createdNs / 1_000_000n)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const file = path.resolve(cfg.capture_dir, `ticks-${stamp}-${process.pid}.kcap`);
-  const w = CaptureWriter.open(file);
+  const w = CaptureWriter.open(file, { createdNs });
   return {
     kind: 'capture',
     name: w.name,

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { fromBinary } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
@@ -45,7 +46,7 @@ afterEach(async () => {
 async function setup(extra: Partial<BinanceAdapterOptions> = {}) {
   const sim = await BinanceSimulator.create();
   const sink = new CollectingSink();
-  const adapter = new BinanceAdapter({ url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink, reconnect: { initialMs: 20, maxMs: 200 }, ...extra });
+  const adapter = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink, reconnect: { initialMs: 20, maxMs: 200 }, ...extra });
   cleanup.push(() => adapter.stop(), () => sim.stop());
   await adapter.start();
   return { sim, sink, adapter };
@@ -148,7 +149,7 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     cleanup.push(() => sim.stop());
     // Exhaust the venue's weight budget from outside, as another process on the same IP would.
     for (let i = 0; i < 120; i++) await fetch(`${sim.restUrl}/api/v3/depth?symbol=BTCUSDT&limit=1000`);
-    const adapter = new BinanceAdapter({ url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink: new CollectingSink() });
+    const adapter = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink: new CollectingSink() });
     cleanup.push(() => adapter.stop());
     await adapter.start();
     await sim.start({ pace: 'accelerated', speed: 100, waitForSubscriber: false });
@@ -194,7 +195,7 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     cleanup.push(() => bus.close());
     const seen: VenueHealth[] = [];
     bus.subscribe('venue.health.binance', (m) => void seen.push(fromBinary(VenueHealthSchema, m.data)));
-    const adapter = new BinanceAdapter({ url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink: new CollectingSink(), bus, healthIntervalMs: 60_000 });
+    const adapter = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink: new CollectingSink(), bus, healthIntervalMs: 60_000 });
     cleanup.push(() => adapter.stop());
     await adapter.start();
     await sim.start({ pace: 'accelerated', speed: 100 });

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KrakenAdapter } from '../../src/adapters/kraken/kraken-adapter.js';
 import { OrderBook } from '../../src/adapters/common/book.js';
@@ -34,7 +35,7 @@ afterEach(async () => {
 async function setup(extra: Partial<ConstructorParameters<typeof KrakenAdapter>[0]> = {}) {
   const sim = await KrakenSimulator.create();
   const sink = new CollectingSink();
-  const adapter = new KrakenAdapter({ url: sim.wsUrl, symbols: mapping, sink, reconnect: { initialMs: 20, maxMs: 200 }, ...extra });
+  const adapter = new KrakenAdapter({ clock: systemClock, url: sim.wsUrl, symbols: mapping, sink, reconnect: { initialMs: 20, maxMs: 200 }, ...extra });
   cleanup.push(() => adapter.stop(), () => sim.stop());
   await adapter.start();
   return { sim, sink, adapter };

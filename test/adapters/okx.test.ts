@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OkxAdapter, type OkxAdapterOptions } from '../../src/adapters/okx/okx-adapter.js';
 import { OrderBook } from '../../src/adapters/common/book.js';
@@ -38,7 +39,7 @@ afterEach(async () => {
 async function setup(protocol: OkxProtocol = 'legacy', extra: Partial<OkxAdapterOptions> = {}) {
   const sim = await OkxSimulator.create({ protocol });
   const sink = new CollectingSink();
-  const adapter = new OkxAdapter({
+  const adapter = new OkxAdapter({ clock: systemClock,
     url: sim.wsUrl,
     restUrl: sim.restUrl,
     snapshotSource: protocol === 'legacy' ? 'ws' : 'rest',

@@ -6,6 +6,7 @@
  * parse and are still wrong (replays, reorders, stale ids, NaN-ish numbers, off-by-one-tick prices,
  * crossed books with valid checksums) are in semantic-fuzz.test.ts.
  */
+import { systemClock } from '../../src/clock/clock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinanceAdapter } from '../../src/adapters/binance/binance-adapter.js';
 import { KrakenAdapter } from '../../src/adapters/kraken/kraken-adapter.js';
@@ -139,7 +140,7 @@ beforeAll(async () => {
   {
     const sim = await KrakenSimulator.create();
     const sink = new CollectingSink();
-    const a = new KrakenAdapter({ url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }], sink });
+    const a = new KrakenAdapter({ clock: systemClock, url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }], sink });
     stops.push(() => a.stop(), () => sim.stop());
     await a.start();
     await sim.start({ pace: 'instant' });
@@ -154,7 +155,7 @@ beforeAll(async () => {
   {
     const sim = await BinanceSimulator.create();
     const sink = new CollectingSink();
-    const a = new BinanceAdapter({ url: sim.wsUrl, restUrl: sim.restUrl, symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }], sink });
+    const a = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }], sink });
     stops.push(() => a.stop(), () => sim.stop());
     await a.start();
     await sim.start({ pace: 'instant' });
@@ -171,7 +172,7 @@ beforeAll(async () => {
   {
     const sim = await OkxSimulator.create();
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC-USDT', symbol: 'BTC-USDT', symbolId: 3 }], sink, checksum: 'required' });
+    const a = new OkxAdapter({ clock: systemClock, url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC-USDT', symbol: 'BTC-USDT', symbolId: 3 }], sink, checksum: 'required' });
     stops.push(() => a.stop(), () => sim.stop());
     await a.start();
     await sim.start({ pace: 'instant' });

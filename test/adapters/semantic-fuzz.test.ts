@@ -7,6 +7,7 @@
  * gap, checksum, crossed, duplicate or parse), must not change a book that stays synced, and must not
  * produce a tick.
  */
+import { systemClock } from '../../src/clock/clock.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BinanceAdapter } from '../../src/adapters/binance/binance-adapter.js';
 import type { OrderBook } from '../../src/adapters/common/book.js';
@@ -129,7 +130,7 @@ describe('Kraken: well-formed but wrong input is detected', () => {
 
   function synced(k = K): Run & { adapter: KrakenAdapter } {
     const sink = new CollectingSink();
-    const adapter = new KrakenAdapter({ ...quiet, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }], sink });
+    const adapter = new KrakenAdapter({ clock: systemClock, ...quiet, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }], sink });
     adapter.handleRaw(snapshot);
     for (let i = 0; i < k; i++) adapter.handleRaw(upd(i));
     const run = { adapter, feed: (t: string) => adapter.handleRaw(t), stats: () => adapter.stats(), sink, book: () => adapter.book('BTC/USD')!, synced: () => adapter.isSynced('BTC/USD'), stop: () => adapter.stop() };
@@ -265,7 +266,7 @@ describe('Binance: well-formed but wrong input is detected', () => {
 
   function synced(k = K): Run {
     const sink = new CollectingSink();
-    const a = new BinanceAdapter({ ...quiet, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }], sink });
+    const a = new BinanceAdapter({ clock: systemClock, ...quiet, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }], sink });
     for (const f of before) a.handleRaw(f);
     a.ingestSnapshot('BTCUSDT', JSON.stringify(snap));
     for (let i = 0; i < k; i++) a.handleRaw(frame(after[i]!));
@@ -372,7 +373,7 @@ describe('OKX: well-formed but wrong input is detected', () => {
 
   function synced(checksum: 'required' | 'retired' = 'required', k = K): Run {
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ ...quiet, checksum, symbols: [{ venueSymbol: INST, symbol: INST, symbolId: 3 }], sink });
+    const a = new OkxAdapter({ clock: systemClock, ...quiet, checksum, symbols: [{ venueSymbol: INST, symbol: INST, symbolId: 3 }], sink });
     const strip = (d: OkxBookData) => (checksum === 'retired' ? { ...d, checksum: 0 } : d);
     a.handleRaw(bookFrame('snapshot', strip(snapshot)));
     for (let i = 0; i < k; i++) a.handleRaw(bookFrame('update', strip(updates[i]!)));

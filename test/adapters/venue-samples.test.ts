@@ -2,6 +2,7 @@
  * Real venue message samples from ../shared/data (other projects' captured fixtures) parsed by the
  * adapters' frame entry point: the normalized output carries the venue's numbers exactly.
  */
+import { systemClock, VirtualClock } from '../../src/clock/clock.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,6 @@ import { BinanceAdapter } from '../../src/adapters/binance/binance-adapter.js';
 import { KrakenAdapter } from '../../src/adapters/kraken/kraken-adapter.js';
 import { OkxAdapter } from '../../src/adapters/okx/okx-adapter.js';
 import { TickFlag } from '../../src/contracts/market.js';
-import { VirtualClock } from '../../src/clock/clock.js';
 import { sharedDataDir } from '../../src/simulators/recordings.js';
 import { CollectingSink } from './helpers.js';
 
@@ -43,7 +43,7 @@ describe('real venue samples through the adapters', () => {
     const trade = samples.find((l) => l.file?.endsWith('ws_spot_trade.json'))!.msg;
     const ticker = samples.find((l) => l.file?.endsWith('ws_spot_ticker_book.json'))!.msg;
     const sink = new CollectingSink();
-    const a = new BinanceAdapter({ url, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'ETHUSDT', symbol: 'ETH-USDT', symbolId: 2 }], sink, staleAfterMs: 1e15 });
+    const a = new BinanceAdapter({ clock: systemClock, url, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'ETHUSDT', symbol: 'ETH-USDT', symbolId: 2 }], sink, staleAfterMs: 1e15 });
     a.handleRaw(JSON.stringify(trade));
     a.handleRaw(JSON.stringify(ticker));
     expect(sink.trades()[0]).toMatchObject({ symbol: 'ETH-USDT', lastPx: 4149.74, lastQty: 0.4387, aggressor: -1, exchTsNs: 1639351062243000000n });
@@ -54,14 +54,14 @@ describe('real venue samples through the adapters', () => {
   it('OKX trades sample', () => {
     const msg = lines('okx', 'nautilus_okx_ws_samples.jsonl').find((l) => l.file?.endsWith('ws_trades.json'))!.msg;
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ url, symbols: [{ venueSymbol: 'BTC-USD', symbol: 'BTC-USD', symbolId: 3 }], sink, checksum: 'required', staleAfterMs: 1e15 });
+    const a = new OkxAdapter({ clock: systemClock, url, symbols: [{ venueSymbol: 'BTC-USD', symbol: 'BTC-USD', symbolId: 3 }], sink, checksum: 'required', staleAfterMs: 1e15 });
     a.handleRaw(JSON.stringify(msg));
     expect(sink.trades()[0]).toMatchObject({ venue: 'okx', lastPx: 42219.9, lastQty: 0.12060306, aggressor: 1, exchTsNs: 1630048897897000000n });
   });
 
   it('ignores instruments that are not in its symbol map without counting an error', () => {
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ url, symbols: [{ venueSymbol: 'ETH-USDT', symbol: 'ETH-USDT', symbolId: 9 }], sink, checksum: 'required' });
+    const a = new OkxAdapter({ clock: systemClock, url, symbols: [{ venueSymbol: 'ETH-USDT', symbol: 'ETH-USDT', symbolId: 9 }], sink, checksum: 'required' });
     const msg = lines('okx', 'nautilus_okx_ws_samples.jsonl').find((l) => l.file?.endsWith('ws_trades.json'))!.msg;
     a.handleRaw(JSON.stringify(msg));
     expect(sink.ticks).toHaveLength(0);

@@ -266,7 +266,7 @@ describe('what else is audited', () => {
     bus.publish(subjects.circuit('okx', 'live'), toBinary(CircuitStateSchema, create(CircuitStateSchema, { venue: 'okx', state: 'OPEN', failures: 5 })));
     await bus.flush();
     const base = loadConfig({ env: {}, overrides: { version: '1.0.0' } });
-    const service = new ConfigService(base);
+    const service = new ConfigService(base, clock());
     attachConfigAudit(service, log);
     service.apply({ ...base, version: '1.1.0', strategy: { ...base.strategy, kelly_fraction: 0.1 } });
     service.rollback();

@@ -6,12 +6,12 @@ import { GENESIS_HASH } from '../../src/audit/chain.js';
 import type { AuditSink } from '../../src/audit/sinks.js';
 import { orderHistory, verifyEvents } from '../../src/audit/verify.js';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
-import { SystemClock } from '../../src/clock/clock.js';
+import { systemClock } from '../../src/clock/clock.js';
 import * as C from '../../src/contracts/index.js';
 import { Side, Urgency, type AuditEvent } from '../../src/contracts/index.js';
 import { Executor } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
-import { nowNs, type ExecSignal } from '../../src/execution/types.js';
+import type { ExecSignal } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
 
@@ -32,7 +32,7 @@ class MemorySink implements AuditSink {
 let seq = 0;
 const signal = (over: Partial<ExecSignal> = {}): ExecSignal => ({
   strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, minFillQty: 0,
-  urgency: Urgency.NORMAL, traceId: `audit-${++seq}-${Math.random().toString(36).slice(2)}`, sourceSequence: BigInt(seq), emitTsNs: nowNs(), refPrice: 0, ...over,
+  urgency: Urgency.NORMAL, traceId: `audit-${++seq}-${Math.random().toString(36).slice(2)}`, sourceSequence: BigInt(seq), emitTsNs: systemClock.nowNs(), refPrice: 0, ...over,
 });
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -55,12 +55,12 @@ describe('executor lifecycle in the audit trail', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
     risk.start();
     dir = tmpDir('kestrel-exec-audit-');
     sink = new MemorySink();
-    log = await AuditLog.open(sink, { service: 'test', replay: false, clock: new SystemClock() });
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, tif: C.TimeInForce.GTC });
+    log = await AuditLog.open(sink, { service: 'test', replay: false, clock: systemClock });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, tif: C.TimeInForce.GTC });
     attachExecutorAudit(ex, log);
     await ex.start();
     await until(() => ex.risk.current !== undefined);

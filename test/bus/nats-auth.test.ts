@@ -3,6 +3,7 @@
  * real nats-server: authentication is required, each role's subject permissions hold, and the bus
  * connects over TLS and with an nkey. Nothing here is mocked: refusals come from the server.
  */
+import { systemClock, SystemClock } from '../../src/clock/clock.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,7 +19,6 @@ import { SecretError } from '../../src/config/secrets.js';
 import { toJson } from '@bufbuild/protobuf';
 import { FileAuditSink, JetStreamAuditSink } from '../../src/audit/sinks.js';
 import { ControlAudit } from '../../src/audit/control-audit.js';
-import { SystemClock } from '../../src/clock/clock.js';
 import { create } from '@bufbuild/protobuf';
 import { ControlCommandSchema, VenueSpecSchema } from '../../src/contracts/index.js';
 import { sendControl } from '../../src/control/control-plane.js';
@@ -329,10 +329,10 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
       const { bus: operator } = await as('operator');
       const { bus: risk } = await as('risk');
       // The risk side kills (allowed), a resume cannot clear it, the operator's clear_halt does.
-      await sendControl(risk, 'live', { command: 'kill', haltCause: 'risk', operator: 'risk-gateway', reason: 'test' });
+      await sendControl(risk, 'live', { command: 'kill', haltCause: 'risk', operator: 'risk-gateway', reason: 'test' }, systemClock);
       expect(exec.executor.isHalted).toBe(true);
-      await expect(sendControl(operator, 'live', { command: 'resume', operator: 'alice' })).rejects.toThrow(/risk halt/);
-      await sendControl(operator, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'alice', reason: 'reviewed' });
+      await expect(sendControl(operator, 'live', { command: 'resume', operator: 'alice' }, systemClock)).rejects.toThrow(/risk halt/);
+      await sendControl(operator, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'alice', reason: 'reviewed' }, systemClock);
       expect(exec.executor.isHalted).toBe(false);
       const audit = FileAuditSink.readAll(path.join(walDir, 'control-audit.log'));
       expect(audit.map((e) => e.metadata.outcome)).toEqual(['applied', 'refused', 'applied']);

@@ -3,9 +3,10 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { CircuitStateSchema } from '../../src/contracts/index.js';
 import { CircuitBreakerRegistry } from '../../src/circuit/breaker.js';
+import { VirtualClock } from '../../src/clock/clock.js';
 
 function setup() {
-  let now = 1_000_000;
+  const clock = new VirtualClock(1_000_000n * 1_000_000n);
   const bus = new InProcessBus();
   const seen: string[] = [];
   bus.subscribe('circuit.*', (m) => {
@@ -15,9 +16,9 @@ function setup() {
   const reg = new CircuitBreakerRegistry(
     { default: { errorThreshold: 3, timeoutMs: 1000, halfOpenRequests: 2 }, perVenue: { kraken: { errorThreshold: 5 } } },
     { bus, namespace: 'live' },
-    () => now,
+    clock,
   );
-  return { reg, seen, bus, advance: (ms: number) => (now += ms) };
+  return { reg, seen, bus, advance: (ms: number) => clock.advance(BigInt(ms) * 1_000_000n) };
 }
 
 describe('circuit breaker', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { ConfigError, ConfigService, loadConfig, type Config } from '../../src/config/index.js';
 
 const base = loadConfig({ env: {} });
@@ -16,7 +17,7 @@ describe('config service', () => {
     const bus = new InProcessBus();
     const seen: string[] = [];
     bus.subscribe('config.>', (m) => void seen.push(m.subject));
-    const svc = new ConfigService(base, bus);
+    const svc = new ConfigService(base, systemClock, bus);
     const next = svc.apply(bump(base, (c) => (c.strategy.kelly_fraction = 0.1), '1.0.1'));
     await bus.flush();
     expect(svc.config).toBe(next);
@@ -25,14 +26,14 @@ describe('config service', () => {
   });
 
   it('refuses an invalid or non-newer update and keeps the running config', () => {
-    const svc = new ConfigService(base);
+    const svc = new ConfigService(base, systemClock);
     expect(() => svc.apply(bump(base, (c) => (c.strategy.kelly_fraction = 3), '1.0.1'))).toThrow(ConfigError);
     expect(() => svc.apply(bump(base, (c) => (c.strategy.kelly_fraction = 0.2), base.version))).toThrow(/must be newer/);
     expect(svc.config).toBe(base);
   });
 
   it('rolls back to the previous config', () => {
-    const svc = new ConfigService(base);
+    const svc = new ConfigService(base, systemClock);
     svc.apply(bump(base, (c) => (c.risk.max_correlation = 0.5), '1.0.1'));
     expect(svc.rollback()).toBe(base);
     expect(svc.config.risk.max_correlation).toBe(0.7);
@@ -40,7 +41,7 @@ describe('config service', () => {
   });
 
   it('survives a stampede of 50 updates with every listener seeing whole, ordered versions', () => {
-    const svc = new ConfigService(base);
+    const svc = new ConfigService(base, systemClock);
     const observed: Array<[string, number]> = [];
     svc.onChange((next) => observed.push([next.version, next.strategy.kelly_fraction]));
     let cur = base;

@@ -6,11 +6,10 @@ import { ControlCommandError, ControlPlane, sendControl } from '../../src/contro
 import { ControlAudit } from '../../src/audit/control-audit.js';
 import { FileAuditSink } from '../../src/audit/sinks.js';
 import { verifyChain } from '../../src/audit/chain.js';
-import { VirtualClock } from '../../src/clock/clock.js';
+import { VirtualClock, systemClock } from '../../src/clock/clock.js';
 import { ControlCommandSchema } from '../../src/contracts/index.js';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { Executor } from '../../src/execution/executor.js';
-import { nowNs } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
 
@@ -28,10 +27,10 @@ describe('control plane over the bus', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
     risk.start();
     dir = tmpDir('kestrel-ctl-');
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e.reason));
     await ex.start();
     auditFile = `${dir}/audit/control.log`;
@@ -52,50 +51,50 @@ describe('control plane over the bus', () => {
 
   const sig = (traceId: string) => ({
     strategyId: 's', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
-    minFillQty: 0, urgency: Urgency.NORMAL, traceId, sourceSequence: 0n, emitTsNs: nowNs(), refPrice: 0,
+    minFillQty: 0, urgency: Urgency.NORMAL, traceId, sourceSequence: 0n, emitTsNs: systemClock.nowNs(), refPrice: 0,
   });
 
   it('kill switch, resume, venue pause/resume and breaker override arrive over ctl.*', async () => {
-    await sendControl(bus, 'live', { command: 'kill', reason: 'test', operator: 'me' });
+    await sendControl(bus, 'live', { command: 'kill', reason: 'test', operator: 'me' }, systemClock);
     ex.onSignal(sig('a'));
     expect(rejects).toEqual([RejectReason.KILL_SWITCH]);
-    await sendControl(bus, 'live', { command: 'resume' });
-    await sendControl(bus, 'live', { command: 'pause_venue', venue: 'binance' });
+    await sendControl(bus, 'live', { command: 'resume' }, systemClock);
+    await sendControl(bus, 'live', { command: 'pause_venue', venue: 'binance' }, systemClock);
     expect(ex.isPaused('binance')).toBe(true);
-    await sendControl(bus, 'live', { command: 'resume_venue', venue: 'binance' });
-    await sendControl(bus, 'live', { command: 'circuit_open', venue: 'binance' });
+    await sendControl(bus, 'live', { command: 'resume_venue', venue: 'binance' }, systemClock);
+    await sendControl(bus, 'live', { command: 'circuit_open', venue: 'binance' }, systemClock);
     ex.onSignal(sig('b'));
     expect(rejects.at(-1)).toBe(RejectReason.CIRCUIT_OPEN);
-    await sendControl(bus, 'live', { command: 'circuit_auto', venue: 'binance' });
+    await sendControl(bus, 'live', { command: 'circuit_auto', venue: 'binance' }, systemClock);
     ex.onSignal(sig('c'));
     await new Promise((r) => setTimeout(r, 200));
     expect(ex.counters.fills).toBe(1);
-    await expect(sendControl(bus, 'live', { command: 'pause_venue' })).rejects.toThrow(ControlCommandError);
-    await expect(sendControl(bus, 'live', { command: 'explode' })).rejects.toThrow(/unknown control command/);
+    await expect(sendControl(bus, 'live', { command: 'pause_venue' }, systemClock)).rejects.toThrow(ControlCommandError);
+    await expect(sendControl(bus, 'live', { command: 'explode' }, systemClock)).rejects.toThrow(/unknown control command/);
   });
 
   it('flatten closes every position, or only the named symbol', async () => {
     ex.onSignal(sig('f1'));
     await new Promise((r) => setTimeout(r, 200));
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.1, 12);
-    await sendControl(bus, 'live', { command: 'flatten', symbol: 'ETH-USDT', reason: 'stop' });
+    await sendControl(bus, 'live', { command: 'flatten', symbol: 'ETH-USDT', reason: 'stop' }, systemClock);
     await new Promise((r) => setTimeout(r, 100));
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.1, 12); // another symbol's: untouched
-    await sendControl(bus, 'live', { command: 'flatten', reason: 'eod' });
+    await sendControl(bus, 'live', { command: 'flatten', reason: 'eod' }, systemClock);
     await new Promise((r) => setTimeout(r, 200));
     expect(Math.abs(ex.book.quantity('binance', 'BTC-USDT'))).toBeLessThan(1e-12);
   });
 
   it('resume cannot clear a risk kill; clear_halt risk (operator + reason) does, and every step is in the audit chain', async () => {
-    await sendControl(bus, 'live', { command: 'kill', haltCause: 'risk', reason: 'max drawdown', operator: 'risk-gateway' });
-    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' })).rejects.toThrow(/resume cannot clear a risk halt/);
+    await sendControl(bus, 'live', { command: 'kill', haltCause: 'risk', reason: 'max drawdown', operator: 'risk-gateway' }, systemClock);
+    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' }, systemClock)).rejects.toThrow(/resume cannot clear a risk halt/);
     ex.onSignal(sig('r1'));
     expect(rejects).toEqual([RejectReason.KILL_SWITCH]);
     expect(ex.isHalted).toBe(true);
-    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk' })).rejects.toThrow(/operator and reason/);
-    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'wal', operator: 'bob', reason: 'x' })).rejects.toThrow(/no wal halt/);
-    await expect(sendControl(bus, 'live', { command: 'kill', haltCause: 'wal', operator: 'mallory' })).rejects.toThrow(/haltCause must be empty or risk/);
-    await sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'bob', reason: 'drawdown reviewed' });
+    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk' }, systemClock)).rejects.toThrow(/operator and reason/);
+    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'wal', operator: 'bob', reason: 'x' }, systemClock)).rejects.toThrow(/no wal halt/);
+    await expect(sendControl(bus, 'live', { command: 'kill', haltCause: 'wal', operator: 'mallory' }, systemClock)).rejects.toThrow(/haltCause must be empty or risk/);
+    await sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'bob', reason: 'drawdown reviewed' }, systemClock);
     expect(ex.isHalted).toBe(false);
     ex.onSignal(sig('r2'));
     await new Promise((r) => setTimeout(r, 200));
@@ -119,11 +118,11 @@ describe('control plane over the bus', () => {
   });
 
   it('an operator kill after a risk kill does not make the risk halt resumable', async () => {
-    await sendControl(bus, 'live', { command: 'kill', haltCause: 'risk', reason: 'var', operator: 'risk-gateway' });
-    await sendControl(bus, 'live', { command: 'kill', reason: 'manual', operator: 'bob' });
-    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' })).rejects.toThrow(/risk halt/);
+    await sendControl(bus, 'live', { command: 'kill', haltCause: 'risk', reason: 'var', operator: 'risk-gateway' }, systemClock);
+    await sendControl(bus, 'live', { command: 'kill', reason: 'manual', operator: 'bob' }, systemClock);
+    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' }, systemClock)).rejects.toThrow(/risk halt/);
     expect(ex.isHalted).toBe(true);
-    await sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'bob', reason: 'ok' });
+    await sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'bob', reason: 'ok' }, systemClock);
     expect(ex.isHalted).toBe(false);
   });
 });

@@ -12,7 +12,8 @@ import type { Bus } from '../../src/bus/bus.js';
 import { RejectReason, Side, Urgency, VenueHealthSchema, subjects, type Namespace } from '../../src/contracts/index.js';
 import { ControlPlane } from '../../src/control/control-plane.js';
 import { Executor, type RejectEvent } from '../../src/execution/executor.js';
-import { nowNs, type ExecSignal } from '../../src/execution/types.js';
+import { type ExecSignal } from '../../src/execution/types.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { PositionService } from '../../src/positions/service.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { NATS_URL, requireServer } from '../support/servers.js';
@@ -57,7 +58,7 @@ function signal(): ExecSignal {
     urgency: Urgency.NORMAL,
     traceId: `iso-${seq}-${Math.random().toString(36).slice(2)}`,
     sourceSequence: BigInt(seq),
-    emitTsNs: nowNs(),
+    emitTsNs: systemClock.nowNs(),
     refPrice: 0,
   };
 }
@@ -82,17 +83,18 @@ async function startStack(ns: Namespace): Promise<Stack> {
     bus,
     { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8, publishIntervalMs: 50, stopLossPct: 0.02 },
     ns,
+    { clock: systemClock },
   );
   risk.start();
   const dir = tmpDir(`kestrel-iso-${ns}-`);
-  const ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: ns, mode: 'live', walDir: dir });
+  const ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: ns, mode: 'live', walDir: dir });
   const rejects: RejectEvent[] = [];
   ex.onReject((e) => rejects.push(e));
   await ex.start();
   await until(() => ex.risk.current !== undefined, `${ns} executor has risk limits`);
   const plane = new ControlPlane(bus, ex, ns);
   plane.start();
-  const positions = new PositionService(bus, {
+  const positions = new PositionService(bus, { clock: systemClock,
     namespace: ns,
     book: ex.book,
     throttleMs: 10,

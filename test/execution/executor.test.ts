@@ -6,7 +6,8 @@ import * as C from '../../src/contracts/index.js';
 import { RejectReason, Side, Urgency } from '../../src/contracts/index.js';
 import { Executor, HaltClearError, type RejectEvent } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
-import { nowNs, type ExecSignal } from '../../src/execution/types.js';
+import { type ExecSignal } from '../../src/execution/types.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { CREDS, RULES, binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
 
@@ -25,7 +26,7 @@ function signal(over: Partial<ExecSignal> = {}): ExecSignal {
     urgency: Urgency.NORMAL,
     traceId: `trace-${seq}-${Math.random().toString(36).slice(2)}`,
     sourceSequence: BigInt(seq),
-    emitTsNs: nowNs(),
+    emitTsNs: systemClock.nowNs(),
     refPrice: 0,
     ...over,
   };
@@ -50,7 +51,7 @@ describe('executor against the simulated venue', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
     risk.start();
     dir = tmpDir('kestrel-exec-');
     rejects = [];
@@ -65,7 +66,7 @@ describe('executor against the simulated venue', () => {
   });
 
   async function make(over: Partial<ConstructorParameters<typeof Executor>[1]> = {}): Promise<Executor> {
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, ...over });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, ...over });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     await until(() => ex.risk.current !== undefined);
@@ -130,23 +131,23 @@ describe('executor against the simulated venue', () => {
     expect(ex.counters.untimedSignals).toBe(2);
     source.close();
     // From the future beyond the skew bound: refused; within it: a clock difference, accepted.
-    ex.onSignal(signal({ emitTsNs: nowNs() + 20_000_000n }));
+    ex.onSignal(signal({ emitTsNs: systemClock.nowNs() + 20_000_000n }));
     expect(rejects[2]!.reason).toBe(RejectReason.SIGNAL_BAD_TIMESTAMP);
     expect(rejects[2]!.detail).toMatch(/in the future \(max clock skew 5 ms\)/);
     expect(ex.counters.futureSignals).toBe(1);
     // 47 ms old with a 50 ms TTL: within the TTL by this clock, but with 5 ms of possible skew it may be 52.
-    ex.onSignal(signal({ emitTsNs: nowNs() - 47_000_000n, ttlMs: 50 }));
+    ex.onSignal(signal({ emitTsNs: systemClock.nowNs() - 47_000_000n, ttlMs: 50 }));
     expect(rejects[3]!.reason).toBe(RejectReason.SIGNAL_EXPIRED);
     expect(ex.rejects.get(RejectReason.SIGNAL_BAD_TIMESTAMP)).toBe(3);
-    ex.onSignal(signal({ emitTsNs: nowNs() + 2_000_000n, size: 0.1 }));
-    ex.onSignal(signal({ emitTsNs: nowNs() - 30_000_000n, ttlMs: 50, size: 0.1 }));
+    ex.onSignal(signal({ emitTsNs: systemClock.nowNs() + 2_000_000n, size: 0.1 }));
+    ex.onSignal(signal({ emitTsNs: systemClock.nowNs() - 30_000_000n, ttlMs: 50, size: 0.1 }));
     await until(() => ex.counters.fills === 2);
     expect(rejects).toHaveLength(4);
   });
 
   it('refuses a clock-skew bound that is not below the default TTL', () => {
     const bad = (maxClockSkewMs: number) => () =>
-      new Executor({ bus, venues: [binanceSpec()], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir, defaultTtlMs: 50, maxClockSkewMs });
+      new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir, defaultTtlMs: 50, maxClockSkewMs });
     expect(bad(50)).toThrow(/maxClockSkewMs must be in \[0, defaultTtlMs = 50\)/);
     expect(bad(-1)).toThrow(/maxClockSkewMs/);
     expect(bad(Number.NaN)).toThrow(/maxClockSkewMs/);
@@ -155,7 +156,7 @@ describe('executor against the simulated venue', () => {
   it('refuses expired, low-confidence, duplicate and unknown-symbol signals with their taxonomy reason', async () => {
     await make();
     const s = signal();
-    ex.onSignal(signal({ emitTsNs: nowNs() - 2_000_000_000n, ttlMs: 50 }));
+    ex.onSignal(signal({ emitTsNs: systemClock.nowNs() - 2_000_000_000n, ttlMs: 50 }));
     ex.onSignal(signal({ confidence: 0.1 }));
     ex.onSignal(s);
     ex.onSignal({ ...s });
@@ -183,13 +184,13 @@ describe('executor against the simulated venue', () => {
   });
 
   it('refuses live orders to a shadow_only venue with VENUE_POLICY and sends shadow orders flagged', async () => {
-    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     ex.onSignal(signal());
     expect(rejects[0]!.reason).toBe(RejectReason.VENUE_POLICY);
     await ex.close();
-    ex = new Executor({ bus, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'shadow', walDir: dir });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'shadow', walDir: dir });
     const flags: boolean[] = [];
     ex.onSend((o) => flags.push(o.shadow));
     await ex.start();
@@ -232,7 +233,7 @@ describe('executor against the simulated venue', () => {
     // Only the executor's private channel (recon) can tell what happened.
     const { BinanceOrderClient } = await import('../../src/venues/private/binance.js');
     await venue.gateway.stop(); // closes the harness client: the gateway under test gets its own
-    const real = new BinanceOrderClient({ wsUrl: venue.sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
+    const real = new BinanceOrderClient({ clock: systemClock, wsUrl: venue.sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
     await real.connect();
     const lost = new Set<string>();
     const faulty: typeof real = Object.create(real) as typeof real;
@@ -251,10 +252,10 @@ describe('executor against the simulated venue', () => {
       onConnectionChange: () => () => undefined,
     });
     Object.defineProperty(faulty, 'connected', { get: () => true });
-    const gw = new OrderGateway({ bus, client: faulty, spec: binanceSpec(), healthIntervalMs: 0, namespace: 'live' });
+    const gw = new OrderGateway({ clock: systemClock, bus, client: faulty, spec: binanceSpec(), healthIntervalMs: 0, namespace: 'live' });
     await gw.start();
     try {
-      ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: real } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 30 });
+      ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: real } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 30 });
       await ex.start();
       await until(() => ex.risk.current !== undefined);
       const breaker = ex.breakers.get('binance');
@@ -292,7 +293,7 @@ describe('executor against the simulated venue', () => {
     const { loadOrCreateInstanceId } = await import('../../src/execution/instance-id.js');
     const { journal } = OrderJournal.open(dir);
     // The crashed executor's ids carry its instance id (kept in the WAL directory).
-    const nm = new NonceManager(journal, { instanceId: loadOrCreateInstanceId(dir) });
+    const nm = new NonceManager(journal, { clock: systemClock, instanceId: loadOrCreateInstanceId(dir) });
     const mk = (tif: C.TimeInForce, price: number) => {
       const nonce = nm.next('binance');
       const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price, tif, orderType: C.OrderType.LIMIT, nonce });
@@ -312,7 +313,7 @@ describe('executor against the simulated venue', () => {
     await venue.client.place(orphan);
     expect((await venue.client.openOrders()).map((a) => a.clientId)).toEqual([orphan.clientId]);
 
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
     const report = await ex.start();
     expect(report).toMatchObject({ replayedOrders: 2, inDoubt: 2, adopted: 1, failed: 1, orphansCancelled: 1 });
     expect(ex.orders.get(sentThenCrashed.clientId)!.state).toBe(OrderState.FILLED);
@@ -334,7 +335,7 @@ describe('executor against the simulated venue', () => {
     const { NonceManager } = await import('../../src/execution/nonce.js');
     const { loadOrCreateInstanceId } = await import('../../src/execution/instance-id.js');
     const { journal } = OrderJournal.open(dir);
-    const nm = new NonceManager(journal, { instanceId: loadOrCreateInstanceId(dir) });
+    const nm = new NonceManager(journal, { clock: systemClock, instanceId: loadOrCreateInstanceId(dir) });
     const nonce = nm.next('binance');
     const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price: 100.5, tif: C.TimeInForce.IOC, orderType: C.OrderType.LIMIT, nonce });
     const o0 = orderFromRequest(toBinary(C.OrderRequestSchema, req));
@@ -350,7 +351,7 @@ describe('executor against the simulated venue', () => {
       if (a && vague-- > 0) return { ...a, status: C.OrderStatus.ORDER_STATUS_UNSPECIFIED, filledQty: 0, avgPrice: 0 };
       return a;
     };
-    ex = new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 20 });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 20 });
     const report = await ex.start();
     expect(report).toMatchObject({ inDoubt: 1, adopted: 0, unresolved: 1 });
     const o = ex.orders.get(req.clientId)!;
@@ -362,7 +363,7 @@ describe('executor against the simulated venue', () => {
 
   it('recovery cancels only its own orphans: another executor on the same venue keeps its open orders', async () => {
     const dirB = tmpDir('kestrel-exec-b-');
-    const mkB = () => new Executor({ bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', namespace: 'live', walDir: dirB, tif: C.TimeInForce.GTC });
+    const mkB = () => new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', namespace: 'live', walDir: dirB, tif: C.TimeInForce.GTC });
     let exB = mkB();
     try {
       const exA = await make({ tif: C.TimeInForce.GTC });

@@ -11,7 +11,8 @@ import type { Bus } from '../../src/bus/bus.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
 import { BinanceOrderClient } from '../../src/venues/private/binance.js';
 import { OrderGateway } from '../../src/venues/private/order-gateway.js';
-import { SnapshotStore, nowNs } from '../../src/execution/types.js';
+import { SnapshotStore } from '../../src/execution/types.js';
+import { systemClock } from '../../src/clock/clock.js';
 
 export const CREDS = { apiKey: 'test-key', apiSecret: 'test-secret' };
 export const RULES = {
@@ -67,8 +68,8 @@ export async function startVenue(
     credentials: CREDS,
     rateLimit: { limit: 0, windowMs: 1000 },
   }).start();
-  const client = new BinanceOrderClient({ wsUrl: sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
-  const gateway = new OrderGateway({
+  const client = new BinanceOrderClient({ clock: systemClock, wsUrl: sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
+  const gateway = new OrderGateway({ clock: systemClock,
     namespace: opts.namespace ?? 'live',
     bus,
     client,
@@ -80,7 +81,7 @@ export async function startVenue(
   const market = new SnapshotStore();
   const setBook = (bid: number, ask: number, size = 50) => {
     sim.feedBook('BTC-USDT', [[bid, size]], [[ask, size]]);
-    market.update('binance', 'BTC-USDT', bid, ask, size, size, nowNs());
+    market.update('binance', 'BTC-USDT', bid, ask, size, size, systemClock.nowNs());
   };
   setBook(100, 100.1);
   return {

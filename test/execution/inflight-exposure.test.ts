@@ -19,14 +19,15 @@ import {
   timeouts,
 } from '../../src/contracts/index.js';
 import { Executor, type RejectEvent } from '../../src/execution/executor.js';
-import { SnapshotStore, nowNs, type ExecSignal } from '../../src/execution/types.js';
+import { SnapshotStore, type ExecSignal } from '../../src/execution/types.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, tmpDir } from './harness.js';
 
 let seq = 0;
 const buy = (size: number): ExecSignal => ({
   strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, minFillQty: 0,
-  urgency: Urgency.NORMAL, traceId: `inflight-${++seq}`, sourceSequence: BigInt(seq), emitTsNs: nowNs(), refPrice: 0,
+  urgency: Urgency.NORMAL, traceId: `inflight-${++seq}`, sourceSequence: BigInt(seq), emitTsNs: systemClock.nowNs(), refPrice: 0,
 });
 
 describe('in-flight orders count against the portfolio cap', () => {
@@ -45,13 +46,13 @@ describe('in-flight orders count against the portfolio cap', () => {
     const requests: Uint8Array[] = [];
     bus.subscribe(subjects.orderReq('binance', 'live'), (m) => void requests.push(m.data));
     const market = new SnapshotStore();
-    market.update('binance', 'BTC-USDT', 100, 100.1, 50, 50, nowNs());
+    market.update('binance', 'BTC-USDT', 100, 100.1, 50, 50, systemClock.nowNs());
     dir = tmpDir('kestrel-inflight-');
     const rejects: RejectEvent[] = [];
-    ex = new Executor({ bus, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000 });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000 });
     ex.onReject((e) => rejects.push(e));
     await ex.start();
-    ex.risk.update(create(RiskLimitsSchema, { epoch: 1n, version: 1n, tradingEnabled: true, portfolioNotional: 1000, perSymbolNotional: 1e9, maxOrderNotional: 1e9 }), nowNs());
+    ex.risk.update(create(RiskLimitsSchema, { epoch: 1n, version: 1n, tradingEnabled: true, portfolioNotional: 1000, perSymbolNotional: 1e9, maxOrderNotional: 1e9 }), systemClock.nowNs());
     ex.onSignal(buy(6)); // ~600 of 1000
     await new Promise((r) => setTimeout(r, 20));
     expect(requests.length).toBe(1);
@@ -65,7 +66,7 @@ describe('in-flight orders count against the portfolio cap', () => {
 
   it('risk.check: the gateway counts the in-flight notional and quantity the executor sends with it', async () => {
     bus = new InProcessBus();
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 }, 'live', { clock: systemClock });
     gw.start();
     try {
       const ask = async (inflightGrossNotional: number, inflightSymbolQty: number) => {

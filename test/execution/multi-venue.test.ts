@@ -10,7 +10,7 @@ import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { Side, SymbolSpecSchema, Urgency, VenueSpecSchema } from '../../src/contracts/index.js';
 import { Executor } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
-import { nowNs } from '../../src/execution/types.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { OkxPrivateSim } from '../../src/simulators/private/okx/server.js';
 import { OkxOrderClient } from '../../src/venues/private/okx.js';
@@ -42,14 +42,14 @@ describe('routing across venues', () => {
     bus = new InProcessBus();
     binance = await startVenue(bus);
     okxSim = await new OkxPrivateSim({ symbols: [{ ...RULES, takerFee: 0.0005 }], balances: { USDT: 1e7, BTC: 1000 }, credentials: OKX_CREDS, rateLimit: { limit: 0, windowMs: 1000 } }).start();
-    okxClient = new OkxOrderClient({ wsUrl: okxSim.wsUrl, credentials: OKX_CREDS });
+    okxClient = new OkxOrderClient({ clock: systemClock, wsUrl: okxSim.wsUrl, credentials: OKX_CREDS });
     const okxSpec = okxSpecOf();
-    okxGw = new OrderGateway({ namespace: 'live', bus, client: okxClient, spec: okxSpec });
+    okxGw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client: okxClient, spec: okxSpec });
     await okxGw.start();
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
     risk.start();
     dir = tmpDir('kestrel-sor-');
-    ex = new Executor({ bus, venues: [binanceSpec(), okxSpec], market: binance.market, recon: { binance: binance.client, okx: okxClient } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec(), okxSpec], market: binance.market, recon: { binance: binance.client, okx: okxClient } }, { namespace: 'live', mode: 'live', walDir: dir });
     await ex.start();
   });
 
@@ -57,14 +57,14 @@ describe('routing across venues', () => {
   function setBooks(): void {
     binance.setBook(100, 100.1, 5);
     okxSim.feedBook('BTC-USDT', [[100, 0.3]], [[100.12, 0.3]]);
-    binance.market.update('okx', 'BTC-USDT', 100, 100.12, 0.3, 0.3, nowNs());
+    binance.market.update('okx', 'BTC-USDT', 100, 100.12, 0.3, 0.3, systemClock.nowNs());
   }
 
   /** A signal to buy 1 BTC: more than the cheaper venue shows, so it splits. */
   function buyOne(traceId: string, sourceSequence: bigint) {
     return {
       strategyId: 'sor', symbol: 'BTC-USDT', side: Side.BUY, size: 1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
-      minFillQty: 0, urgency: Urgency.HIGH, traceId, sourceSequence, emitTsNs: nowNs(), refPrice: 0,
+      minFillQty: 0, urgency: Urgency.HIGH, traceId, sourceSequence, emitTsNs: systemClock.nowNs(), refPrice: 0,
     };
   }
 
@@ -97,7 +97,7 @@ describe('routing across venues', () => {
   it('never exceeds the global in-flight cap with a split signal: slices beyond it are refused', async () => {
     const capDir = tmpDir('kestrel-sor-cap-');
     const capped = new Executor(
-      { bus, venues: [binanceSpec(), okxSpecOf()], market: binance.market, recon: { binance: binance.client, okx: okxClient } },
+      { bus, clock: systemClock, venues: [binanceSpec(), okxSpecOf()], market: binance.market, recon: { binance: binance.client, okx: okxClient } },
       { namespace: 'live', mode: 'live', walDir: capDir, clientIdPrefix: 'CP', concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 8, perVenueMaxInflight: { default: 8 } } },
     );
     const refused: string[] = [];

@@ -20,7 +20,8 @@ import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { Side, Urgency } from '../../src/contracts/index.js';
 import { Executor } from '../../src/execution/executor.js';
 import { OrderState, isTerminal } from '../../src/execution/order.js';
-import { nowNs, type ExecSignal } from '../../src/execution/types.js';
+import { type ExecSignal } from '../../src/execution/types.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { binanceSpec, startVenue, tmpDir } from './harness.js';
@@ -175,7 +176,7 @@ function signal(n: number): ExecSignal {
     urgency: Urgency.NORMAL,
     traceId: `torn-${n}`,
     sourceSequence: BigInt(n),
-    emitTsNs: nowNs(),
+    emitTsNs: systemClock.nowNs(),
     refPrice: 0,
   };
 }
@@ -193,7 +194,7 @@ describe('WAL torn write at power loss', () => {
     for (let run = 0; run < RUNS; run++) {
       const bus = new InProcessBus();
       const venue = await startVenue(bus, { balances: { USDT: 10_000_000, BTC: 1000 } });
-      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live');
+      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
       risk.start();
       const base = tmpDir('kestrel-torn-');
       dirs.push(base);
@@ -205,7 +206,7 @@ describe('WAL torn write at power loss', () => {
         concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { binance: 64 } },
         walRotationBytes: 16 * 1024, // rotations (checkpoints) inside the run too
       };
-      const deps = { bus, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } };
+      const deps = { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } };
       const lossAt = 5 + Math.floor(random() * 40);
       const power = interpose(walDir, copyDir, lossAt, random);
       let published = 0;

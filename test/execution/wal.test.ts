@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -208,7 +209,7 @@ describe('segment log', () => {
     expect(() => SegmentLog.open(dir)).toThrow(WalCorruptError);
     const before = checkWal(dir);
     const backupDir = path.join(path.dirname(dir), 'backup');
-    const r = salvageWal(dir, { backupDir });
+    const r = salvageWal(dir, { backupDir, clock: systemClock });
     expect(r.rewritten).toEqual([segs[1]]);
     expect(r.droppedBytes).toBeGreaterThan(0);
     expect(fs.readFileSync(path.join(backupDir, segs[1]!)).equals(buf)).toBe(true); // the original, damage included
@@ -218,7 +219,7 @@ describe('segment log', () => {
     const recs = SegmentLog.open(dir).recovered.records.map(text);
     expect(recs.length).toBe(before.records);
     expect(recs).toContain('record-number-11');
-    expect(salvageWal(dir).backupDir).toBeUndefined(); // nothing left to salvage
+    expect(salvageWal(dir, { clock: systemClock }).backupDir).toBeUndefined(); // nothing left to salvage
   });
 
   it('fsyncs the parents of a WAL directory it creates', () => {
@@ -316,7 +317,7 @@ describe('order journal', () => {
     const dir = tmp();
     let now = Date.now();
     const { journal } = OrderJournal.open(dir, { rotationBytes: 200, retentionMs: 1000, now: () => now });
-    const nm = new NonceManager(journal, { blockSize: 10 });
+    const nm = new NonceManager(journal, { clock: systemClock, blockSize: 10 });
     const filled = orderFromRequest(intent('F1', nm.next('binance')));
     journal.state.orders.set('F1', filled);
     journal.intent(filled);
@@ -341,7 +342,7 @@ describe('order journal', () => {
     expect(j2.state.orders.has('O1')).toBe(true);
     expect(j2.state.orders.has('F1')).toBe(false); // terminal and aged out
     expect(j2.state.book.quantity('binance', 'BTC-USDT')).toBe(1);
-    const nm2 = new NonceManager(j2, { blockSize: 10 });
+    const nm2 = new NonceManager(j2, { clock: systemClock, blockSize: 10 });
     expect(nm2.next('binance')).toBeGreaterThan(open.nonce);
     j2.close();
   });
@@ -376,7 +377,7 @@ describe('nonce manager', () => {
     const seen: bigint[] = [];
     for (let round = 0; round < 5; round++) {
       const { journal } = OrderJournal.open(dir);
-      const nm = new NonceManager(journal, { blockSize: 7 });
+      const nm = new NonceManager(journal, { clock: systemClock, blockSize: 7 });
       for (let i = 0; i < 10; i++) seen.push(nm.next('kraken'));
       journal.commit();
       for (let i = 0; i < 3; i++) seen.push(nm.next('kraken')); // handed out, never committed: "crash"
@@ -388,7 +389,7 @@ describe('nonce manager', () => {
   it('builds portable client ids with the prefix, unique per venue', () => {
     const dir = tmp();
     const { journal } = OrderJournal.open(dir);
-    const nm = new NonceManager(journal, { clientIdPrefix: 'KX1' });
+    const nm = new NonceManager(journal, { clock: systemClock, clientIdPrefix: 'KX1' });
     const a = nm.clientId('binance', nm.next('binance'));
     const b = nm.clientId('okx', nm.next('okx'));
     expect(a).toMatch(/^KX11[0-9a-z]+$/);
@@ -396,7 +397,7 @@ describe('nonce manager', () => {
     expect(a.length).toBeLessThanOrEqual(18);
     expect(nm.isOurs(a)).toBe(true);
     expect(nm.isOurs('other123')).toBe(false);
-    expect(() => new NonceManager(journal, { clientIdPrefix: 'bad-prefix' })).toThrow();
+    expect(() => new NonceManager(journal, { clock: systemClock, clientIdPrefix: 'bad-prefix' })).toThrow();
     journal.close();
   });
 
@@ -407,15 +408,15 @@ describe('nonce manager', () => {
     expect(id).toMatch(/^[0-9a-z]{4}$/);
     expect(loadOrCreateInstanceId(dir)).toBe(id); // persisted at first start
     expect(() => loadOrCreateInstanceId(dir, id === 'zzzz' ? 'yyyy' : 'zzzz')).toThrow(InstanceIdError);
-    const mine = new NonceManager(journal, { clientIdPrefix: 'KSX', instanceId: id });
-    const other = new NonceManager(journal, { clientIdPrefix: 'KSX', instanceId: id === 'aaaa' ? 'bbbb' : 'aaaa' });
+    const mine = new NonceManager(journal, { clock: systemClock, clientIdPrefix: 'KSX', instanceId: id });
+    const other = new NonceManager(journal, { clock: systemClock, clientIdPrefix: 'KSX', instanceId: id === 'aaaa' ? 'bbbb' : 'aaaa' });
     const a = mine.clientId('kraken', mine.next('kraken'));
     const b = other.clientId('kraken', other.next('kraken'));
     expect(a.startsWith(`KSX${id}2`)).toBe(true);
     expect(a.length).toBeLessThanOrEqual(18);
     expect(mine.isOurs(a)).toBe(true);
     expect(mine.isOurs(b)).toBe(false);
-    expect(() => new NonceManager(journal, { instanceId: 'AB' })).toThrow();
+    expect(() => new NonceManager(journal, { clock: systemClock, instanceId: 'AB' })).toThrow();
     journal.close();
   });
 });

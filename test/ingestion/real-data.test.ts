@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,7 +64,7 @@ describe('real Binance BTCUSDT stream through ingestion', () => {
     expect(ticks.some((t) => t.flags & TickFlag.TRADE)).toBe(true);
     const sink = new CollectingSink();
     const file = path.join(dir, 'binance.kcap');
-    const cap = CaptureWriter.open(file);
+    const cap = CaptureWriter.open(file, { createdNs: systemClock.nowNs() });
     const svc = await IngestionService.create({ shards: 4 }, { sinks: [sink, cap] });
     for (let i = 0; i < ticks.length; i += 300) {
       for (const t of ticks.slice(i, i + 300)) svc.onTick({ ...t });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Side } from '../../src/contracts/index.js';
+import { systemClock } from '../../src/clock/clock.js';
 import type { ExecSignal } from '../../src/execution/types.js';
 import {
   defaultIdleSpinNs,
@@ -35,7 +36,7 @@ describe('engine thread', () => {
     expect(expected.every((s) => s.side === (s.zscore > 0 ? Side.SELL : Side.BUY))).toBe(true);
 
     const region = TickRegion.create({ name: `kestrel-test-engine-${process.pid}`, symbols: ['X-USD'], replace: true });
-    const source = new RingSignalSource(region);
+    const source = new RingSignalSource(region, { clock: systemClock });
     const got: ExecSignal[] = [];
     source.onSignal((s) => got.push(s));
     const engine = new NativeEngine(region, { engine: 'native', onSignals: source.notify });

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
@@ -40,7 +41,7 @@ describe('position book', () => {
 describe('position service', () => {
   it('builds positions from ord.ack.* once per cumulative fill and publishes pos.current / pos.pnl', async () => {
     const bus = new InProcessBus();
-    const svc = new PositionService(bus, { namespace: 'live', throttleMs: 5, heartbeatMs: 50 });
+    const svc = new PositionService(bus, { clock: systemClock, namespace: 'live', throttleMs: 5, heartbeatMs: 50 });
     const got: number[] = [];
     bus.subscribe(subjects.posCurrent('live'), (m) => {
       const st = fromBinary(PortfolioStateSchema, m.data);

@@ -2,6 +2,7 @@
  * Issue 13 item 7: daily_pnl restarts at the UTC day boundary (event time) and equals the PnL made
  * that day; PnL in different quote currencies is converted with a mark from the data, not added raw.
  */
+import { systemClock } from '../../src/clock/clock.js';
 import { describe, expect, it } from 'vitest';
 import { Side } from '../../src/contracts/index.js';
 import { PositionBook, ratesFromMids, type Valuation } from '../../src/positions/book.js';
@@ -131,14 +132,14 @@ describe('pos.current in the reporting currency', () => {
     };
     const got: Array<ReturnType<typeof fromBinary<typeof PortfolioStateSchema>>> = [];
     bus.subscribe(subjects.posCurrent('live'), (m) => void got.push(fromBinary(PortfolioStateSchema, m.data)));
-    const svc = new PositionService(bus, { book, namespace: 'live', mark: mid, valuation: valuationFromSnapshots(store, 'USD') });
+    const svc = new PositionService(bus, { book, namespace: 'live', clock: systemClock, mark: mid, valuation: valuationFromSnapshots(store, 'USD') });
     svc.publish();
     await new Promise((r) => setTimeout(r, 10)); // the in-process bus delivers asynchronously
     expect(got).toHaveLength(1);
     expect(got[0]!.reportingCurrency).toBe('USD');
     expect(got[0]!.totalPnl).toBeCloseTo(100 + 120 * (60_000 / 60_120), 6);
     // USDT as the reporting currency: the USD leg converts the other way.
-    const usdt = new PositionService(bus, { book, namespace: 'live', mark: mid, valuation: valuationFromSnapshots(store, 'USDT') });
+    const usdt = new PositionService(bus, { book, namespace: 'live', clock: systemClock, mark: mid, valuation: valuationFromSnapshots(store, 'USDT') });
     usdt.publish();
     await new Promise((r) => setTimeout(r, 10));
     expect(got[1]!.totalPnl).toBeCloseTo(120 + 100 * (60_120 / 60_000), 6);

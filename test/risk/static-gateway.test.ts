@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
@@ -27,7 +28,7 @@ function check(symbol: string, side: Side, size: number, price: number) {
 
 describe('static risk gateway', () => {
   it('answers risk.check inside the 10 ms contract: approve, reduce to fit, reject', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 1500, maxOrderNotional: 800, symbols: { 'ETH-USDT': { maxPosition: 2, maxOrderSize: 1 } } }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 1500, maxOrderNotional: 800, symbols: { 'ETH-USDT': { maxPosition: 2, maxOrderSize: 1 } } }, 'live', { clock: systemClock });
     gw.start();
     const ok = await check('BTC-USDT', Side.BUY, 5, 100);
     expect(ok).toMatchObject({ approved: true, adjustedSize: 5 });
@@ -56,7 +57,7 @@ describe('static risk gateway', () => {
       got.push(fromBinary(RiskLimitsSchema, m.data).version);
     });
     guard.subscribe(bus, () => 0n, 'live');
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 20 }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 20 }, 'live', { clock: systemClock });
     gw.start();
     await new Promise((r) => setTimeout(r, 70));
     gw.stop();
@@ -81,7 +82,7 @@ describe('EWMA VaR limit', () => {
       maxOrderNotional: 1e9,
       // Three bars only: trust the volatility from two returns (the default needs MIN_VAR_BARS).
       var: { confidence: 0.95, maxVar: 100, lambda: 0.9, barMs: 3_600_000, minBars: 2 },
-    }, 'live');
+    }, 'live', { clock: systemClock });
     gw.start();
     // Bars: 100 → 101 → 103.02 gives log returns r1 = ln(1.01), r2 = ln(1.02).
     gw.onMark('BTC-USDT', 100);
@@ -125,7 +126,7 @@ describe('drawdown limits', () => {
   const tick = () => new Promise((r) => setTimeout(r, 1));
   /** Caps out of the way, 100,000 capital, only the drawdown limits apply. */
   const drawdownGateway = (maxDaily: number, maxTotal: number) =>
-    new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, drawdown: { maxDaily, maxTotal } }, 'live');
+    new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, drawdown: { maxDaily, maxTotal } }, 'live', { clock: systemClock });
 
   it('turns reduce-only past max_daily: executors see it in risk.limits, the gateway refuses risk-increasing orders, one breach is published', async () => {
     const breaches: { limit: string; value: number; threshold: number }[] = [];
@@ -208,7 +209,7 @@ describe('drawdown limits', () => {
     const unknown = await bus.request(subjects.control('risk', 'live'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
     expect(fromBinary(ControlCommandSchema, unknown.data)).toMatchObject({ command: 'error', reason: 'unknown risk command "reset_all"' });
     expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
-    const echo = await sendControl(bus, 'live', { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' });
+    const echo = await sendControl(bus, 'live', { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' }, systemClock);
     expect(echo.command).toBe('reset_drawdown');
     expect(gw.reduceOnlyReason).toBeUndefined();
     await new Promise((r) => setTimeout(r, 5));
@@ -230,7 +231,7 @@ describe('max_position_pct and stop loss', () => {
     })));
 
   it('caps each symbol at max_position_pct of equity, following equity, in risk.limits and in risk.check', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 100_000, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, maxPositionPct: 0.05 }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 100_000, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, maxPositionPct: 0.05 }, 'live', { clock: systemClock });
     gw.start();
     expect(gw.limits().perSymbolNotional).toBe(5_000);
     expect(await check('BTC-USDT', Side.BUY, 100, 100)).toMatchObject({ approved: true, adjustedSize: 50 }); // 5,000 / 100
@@ -247,7 +248,7 @@ describe('max_position_pct and stop loss', () => {
       bus.subscribe(subjects.control('flatten', 'live'), (m) => void flattens.push(fromBinary(ControlCommandSchema, m.data))),
       bus.subscribe(subjects.riskBreach('live'), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data).limit)),
     ];
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 }, 'live', { clock: systemClock });
     gw.start();
     positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -1.9 }, { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 });
     await tick();
@@ -270,7 +271,7 @@ describe('max_position_pct and stop loss', () => {
 
 describe('correlation limit', () => {
   it('refuses exposure that moves with a held position above max_correlation; hedges pass; executors are told to ask', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, maxCorrelation: 0.7 }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, maxCorrelation: 0.7 }, 'live', { clock: systemClock });
     gw.start();
     // Bars of marks: BTC and ETH move together (ρ ≈ 0.98), SOL independently.
     let btc = 100, eth = 10, sol = 50;
@@ -311,7 +312,7 @@ describe('correlation limit', () => {
 
 describe('diversified VaR', () => {
   it('uses the EWMA correlations once trusted: a hedged book has less VaR than the undiversified bound', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94, minBars: 5 } }, 'live');
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94, minBars: 5 } }, 'live', { clock: systemClock });
     gw.start();
     bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
       positions: [

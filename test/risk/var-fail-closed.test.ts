@@ -17,10 +17,10 @@ import {
   TickSchema,
   subjects,
 } from '../../src/contracts/index.js';
-import { VirtualClock } from '../../src/clock/clock.js';
+import { VirtualClock, systemClock } from '../../src/clock/clock.js';
 import { Executor, type RejectEvent } from '../../src/execution/executor.js';
 import { LocalRiskGuard, RiskDecision } from '../../src/execution/risk-guard.js';
-import { SnapshotStore, Urgency, nowNs } from '../../src/execution/types.js';
+import { SnapshotStore, Urgency } from '../../src/execution/types.js';
 import { binanceSpec, tmpDir } from '../execution/harness.js';
 import { MIN_VAR_BARS, StaticRiskGateway, type StaticLimitsConfig } from '../../src/risk/static-gateway.js';
 
@@ -98,10 +98,10 @@ describe('executor: VaR gates an ordinary order without a risk.check', () => {
     // ~54k of BTC: VaR ≈ 890 of 1,000, headroom below the venue's 100 BTC order maximum.
     await positions({ symbol: 'BTC-USDT', quantity: 540, avgPrice: 100 });
     const market = new SnapshotStore();
-    market.update('binance', 'BTC-USDT', 100, 100.1, 5000, 5000, nowNs());
+    market.update('binance', 'BTC-USDT', 100, 100.1, 5000, 5000, systemClock.nowNs());
     bus.subscribe(subjects.orderReq('binance', 'live'), () => undefined); // never answers: orders stay in flight
     const dir = tmpDir('kestrel-var-');
-    const ex = new Executor({ bus, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000, riskBoundaryPct: 0.99 });
+    const ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000, riskBoundaryPct: 0.99 });
     const rejects: RejectEvent[] = [];
     ex.onReject((e) => rejects.push(e));
     try {
@@ -112,7 +112,7 @@ describe('executor: VaR gates an ordinary order without a risk.check', () => {
       const headroomQty = (l.maxVar - l.var) / l.varPerNotional['BTC-USDT']! / 100;
       const signal = (size: number, id: string) => ({
         strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, minFillQty: 0,
-        urgency: Urgency.NORMAL, traceId: id, sourceSequence: 1n, emitTsNs: nowNs(), refPrice: 0,
+        urgency: Urgency.NORMAL, traceId: id, sourceSequence: 1n, emitTsNs: systemClock.nowNs(), refPrice: 0,
       });
       expect(headroomQty).toBeGreaterThan(10);
       expect(headroomQty).toBeLessThan(80);

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { fromBinary } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
@@ -23,7 +24,7 @@ describe('simulated market data session (simulators + adapters over real sockets
     bus.subscribe('md.health.*', (m) => void health.set(m.subject, fromBinary(VenueHealthSchema, m.data)));
     const sink = new CollectingSink();
     const refData = new MemoryRefData();
-    md = await startSimulatedMarketData({ sink, bus, refData, pace: 'instant' });
+    md = await startSimulatedMarketData({ clock: systemClock, sink, bus, refData, pace: 'instant' });
     await md.finished();
     await waitFor(() => health.size === 6, 5000, 'health on all six subjects');
     for (const venue of ['binance', 'kraken', 'okx'] as const) {
@@ -47,7 +48,7 @@ describe('simulated market data session (simulators + adapters over real sockets
     let last: VenueHealth | undefined;
     bus.subscribe('venue.health.kraken', (m) => void (last = fromBinary(VenueHealthSchema, m.data)));
     const sink = new CollectingSink();
-    md = await startSimulatedMarketData({ sink, bus, venues: ['kraken'], pace: 'accelerated', speed: 20 });
+    md = await startSimulatedMarketData({ clock: systemClock, sink, bus, venues: ['kraken'], pace: 'accelerated', speed: 20 });
     await waitFor(() => sink.ticks.length > 5, 5000, 'ticks');
     md.simulators.kraken!.inject({ kind: 'drop' });
     await waitFor(() => md!.adapters.kraken!.stats().reconnects === 1 && md!.adapters.kraken!.isSynced('BTC/USD'), 5000, 'reconnect');
@@ -61,6 +62,6 @@ describe('simulated market data session (simulators + adapters over real sockets
   it('refuses reference data that has none of the recorded instruments', async () => {
     const sink = new CollectingSink();
     const refData = { mappings: async () => [{ venueSymbol: 'ETHUSDT', symbol: 'ETH-USDT', symbolId: 2 }] };
-    await expect(startSimulatedMarketData({ sink, refData, venues: ['binance'] })).rejects.toThrow(/no binance symbol/);
+    await expect(startSimulatedMarketData({ clock: systemClock, sink, refData, venues: ['binance'] })).rejects.toThrow(/no binance symbol/);
   });
 });

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,7 +32,7 @@ describe('simulators as a separate process', () => {
     const info = JSON.parse(first) as { venue: string; wsUrl: string; controlUrl: string };
     expect(info.venue).toBe('kraken');
     const sink = new CollectingSink();
-    adapter = new KrakenAdapter({ url: info.wsUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3 }], sink, reconnect: { initialMs: 20, maxMs: 200 } });
+    adapter = new KrakenAdapter({ clock: systemClock, url: info.wsUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3 }], sink, reconnect: { initialMs: 20, maxMs: 200 } });
     await adapter.start();
     await waitFor(() => sink.ticks.length > 5, 10_000, 'ticks from the other process');
     const r = await fetch(`${info.controlUrl}/fault`, { method: 'POST', body: JSON.stringify({ kind: 'badChecksum' }) });

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,7 +53,7 @@ describe('capture files', () => {
   it('ignores a torn tail when reading and cuts it off when re-opened for append', async () => {
     const file = path.join(dir, 'torn.kcap');
     const ticks = sample(10);
-    const w = CaptureWriter.open(file);
+    const w = CaptureWriter.open(file, { createdNs: systemClock.nowNs() });
     for (const t of ticks) w.push(t);
     w.close();
     fs.appendFileSync(file, Buffer.alloc(40, 1)); // crash mid-record
@@ -60,7 +61,7 @@ describe('capture files', () => {
     expect(await r.readAll()).toEqual(ticks);
     expect(r.truncatedBytes).toBe(40);
     const more = sample(20).slice(10);
-    const w2 = CaptureWriter.open(file);
+    const w2 = CaptureWriter.open(file, { createdNs: systemClock.nowNs() });
     expect(w2.truncatedBytes).toBe(40);
     expect(w2.existingRecords).toBe(10 + 6);
     for (const t of more) w2.push(t);
@@ -69,7 +70,7 @@ describe('capture files', () => {
   });
 
   it('refuses out-of-range fields with a RangeError instead of wrapping them', () => {
-    const w = CaptureWriter.open(path.join(dir, 'range.kcap'));
+    const w = CaptureWriter.open(path.join(dir, 'range.kcap'), { createdNs: systemClock.nowNs() });
     expect(() => w.push(tick(1, { sequence: 2n ** 64n }))).toThrow(RangeError);
     expect(() => w.push(tick(2, { venueId: 70_000 }))).toThrow(RangeError);
     w.close();
@@ -79,10 +80,10 @@ describe('capture files', () => {
     const foreign = path.join(dir, 'foreign.bin');
     fs.writeFileSync(foreign, Buffer.alloc(200, 7));
     await expect(CaptureReader.open(foreign)).rejects.toBeInstanceOf(CaptureFormatError);
-    expect(() => CaptureWriter.open(foreign)).toThrow(CaptureFormatError);
+    expect(() => CaptureWriter.open(foreign, { createdNs: systemClock.nowNs() })).toThrow(CaptureFormatError);
 
     const file = path.join(dir, 'corrupt.kcap');
-    const w = CaptureWriter.open(file);
+    const w = CaptureWriter.open(file, { createdNs: systemClock.nowNs() });
     for (const t of sample(3)) w.push(t);
     w.close();
     const fd = fs.openSync(file, 'r+');
@@ -103,7 +104,7 @@ describe('openTickStore without ClickHouse', () => {
       batch_size: 10_000,
       flush_interval_ms: 50,
       max_buffered_rows: 200_000,
-    });
+    }, systemClock);
     expect(store.kind).toBe('capture');
     const ticks = sample(50);
     for (const t of ticks) store.push(t);

@@ -9,6 +9,7 @@
  * Quotes from bookTicker and from the book share Binance's update-id space, so a quote is delivered
  * only when its update id is newer than the last one delivered: the touch never goes back in time.
  */
+import { monotonicMs } from '../../clock/monotonic.js';
 import { TickFlag } from '../../contracts/market.js';
 import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
@@ -94,7 +95,7 @@ export class BinanceAdapter extends BaseAdapter {
         applied: 0,
       });
     }
-    this.resync = new ResyncScheduler((sym) => void this.fetchSnapshot(sym));
+    this.resync = new ResyncScheduler(this.clock, (sym) => void this.fetchSnapshot(sym));
   }
 
   book(venueSymbol: string): OrderBook | undefined {
@@ -147,7 +148,7 @@ export class BinanceAdapter extends BaseAdapter {
     this.epoch++;
     // Streams are in the URL; the stream is buffering from now, so the snapshot may be requested.
     for (const [sym, st] of this.syms) {
-      st.requestedAtMs = Date.now();
+      st.requestedAtMs = this.nowMs();
       this.resync.request(sym);
     }
   }
@@ -179,14 +180,14 @@ export class BinanceAdapter extends BaseAdapter {
 
   private startResync(st: SymState, flags: number): void {
     this.unsync(st, flags);
-    st.requestedAtMs = Date.now();
+    st.requestedAtMs = this.nowMs();
     this.resync.request(st.m.venueSymbol.toUpperCase());
   }
 
   private async fetchSnapshot(sym: string): Promise<void> {
     const st = this.syms.get(sym);
     if (!st || st.synced || st.fetching || !this.stats().connected) return;
-    const wait = this.retryAfterUntilMs - Date.now();
+    const wait = this.retryAfterUntilMs - this.nowMs();
     if (wait > 0) {
       // The venue asked us to back off (429 Retry-After): honour it rather than hammer REST.
       setTimeout(() => this.resync.request(sym), wait).unref();
@@ -194,21 +195,21 @@ export class BinanceAdapter extends BaseAdapter {
     }
     const epoch = this.epoch;
     st.fetching = true;
-    st.requestedAtMs = Date.now();
+    st.requestedAtMs = this.nowMs();
     this.s.resyncs++;
     this.emitEvent('resync', st.m.symbol, 'fetching REST depth snapshot');
     try {
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       const res = await fetch(`${this.restUrl}/api/v3/depth?symbol=${encodeURIComponent(sym)}&limit=${this.limit}`, { signal: AbortSignal.timeout(5000) });
       const used = Number(res.headers.get('x-mbx-used-weight-1m'));
       if (Number.isFinite(used)) this.rateLimitRemaining = Math.max(0, 6000 - used);
       const text = await res.text();
-      this.recordRest(performance.now() - t0, res.ok);
+      this.recordRest(monotonicMs() - t0, res.ok);
       if (epoch !== this.epoch) return;
       if (res.status === 429 || res.status === 418) {
         this.http429++;
         const ra = Number(res.headers.get('retry-after'));
-        this.retryAfterUntilMs = Date.now() + (Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000);
+        this.retryAfterUntilMs = this.nowMs() + (Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000);
         this.emitEvent('gap', st.m.symbol, `REST snapshot rate limited (${res.status})`);
         return;
       }
@@ -224,7 +225,7 @@ export class BinanceAdapter extends BaseAdapter {
       // Try again, paced by the resync backoff, rather than waiting for the snapshot watchdog.
       if (epoch === this.epoch && !st.synced) {
         st.fetching = false;
-        st.requestedAtMs = Date.now();
+        st.requestedAtMs = this.nowMs();
         this.resync.request(sym);
       }
     } finally {

@@ -8,7 +8,7 @@
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { WebSocket, type RawData } from 'ws';
-import { systemClock, type Clock } from '../../clock/clock.js';
+import type { Clock } from '../../clock/clock.js';
 import { MarketDataEventSchema, type MarketDataEvent } from '../../contracts/gen/kestrel/v1/market_pb.js';
 import { VenueHealthSchema } from '../../contracts/gen/kestrel/v1/venue_pb.js';
 import { TickFlag, VENUE_IDS, type NormalizedTick, type VenueName } from '../../contracts/market.js';
@@ -71,7 +71,12 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   private restErrors = 0;
   private restLatencySumMs = 0;
   /** REST counters at the previous health publication (rates are per publication interval). */
-  private restAtLastHealth = { n: 0, ms: 0, errors: 0, atMs: Date.now() };
+  private restAtLastHealth: { n: number; ms: number; errors: number; atMs: number };
+
+  /** Whole epoch ms of the injected clock (backoff, snapshot pacing, health rates). */
+  protected nowMs(): number {
+    return Number(this.clock.nowNs() / 1_000_000n);
+  }
 
   constructor(
     readonly venue: VenueName,
@@ -84,7 +89,9 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     this.cMessages = mMessages.labels({ venue });
     this.cQuotes = mTicks.labels({ venue, kind: 'quote' });
     this.cTrades = mTicks.labels({ venue, kind: 'trade' });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
+    this.restAtLastHealth = { n: 0, ms: 0, errors: 0, atMs: this.nowMs() };
+    this.rateWindowStart = this.nowMs();
     this.bySymbol = new Map(opts.symbols.map((m) => [m.venueSymbol, m]));
     this.backoff = new Backoff({ ...defaults.reconnect, ...opts.reconnect });
     this.staleNs = BigInt(Math.round((opts.staleAfterMs ?? 2000) * 1e6));
@@ -174,7 +181,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   publishHealth(): void {
     const bus = this.opts.bus;
     if (!bus) return;
-    const nowMs = Date.now();
+    const nowMs = this.nowMs();
     const last = this.restAtLastHealth;
     const n = this.restRequests - last.n;
     const secs = Math.max(1e-3, (nowMs - last.atMs) / 1000);
@@ -214,7 +221,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   private connect(): Promise<void> {
     return new Promise<void>((resolve) => {
       if (this.stopped) return resolve();
-      this.backoff.record(Date.now());
+      this.backoff.record(this.nowMs());
       this.s.connects++;
       const ws = new WebSocket(this.connectUrl(), { handshakeTimeout: 5000, maxPayload: 16 << 20 });
       this.ws = ws;
@@ -227,7 +234,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
       };
       ws.on('open', () => {
         if (this.ws !== ws) return;
-        this.connectedAtMs = Date.now();
+        this.connectedAtMs = this.nowMs();
         this.setConnected(true);
         this.s.lastMessageNs = this.clock.nowNs();
         this.lastAliveNs = this.s.lastMessageNs;
@@ -261,7 +268,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
         if (this.stopped) return;
         this.emitEvent('disconnect', '', 'public websocket closed');
         // A connection that stayed up a while was healthy: start the backoff from scratch.
-        if (this.connectedAtMs > 0 && Date.now() - this.connectedAtMs >= 3000) this.backoff.reset();
+        if (this.connectedAtMs > 0 && this.nowMs() - this.connectedAtMs >= 3000) this.backoff.reset();
         this.connectedAtMs = 0;
         this.scheduleReconnect();
       });
@@ -270,7 +277,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.reconnectTimer) return;
-    const delay = this.backoff.nextDelayMs(Date.now());
+    const delay = this.backoff.nextDelayMs(this.nowMs());
     this.s.reconnects++;
     mReconnects.inc({ venue: this.venue });
     this.reconnectTimer = setTimeout(() => {
@@ -295,7 +302,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
       this.forceReconnect('stall');
       return;
     }
-    const nowMs = Date.now();
+    const nowMs = this.nowMs();
     this.checkSync(nowMs);
     if (idleMs > this.keepaliveMs && nowMs - this.lastSentMs > this.keepaliveMs) {
       this.lastSentMs = nowMs;
@@ -312,7 +319,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
       this.rateWindowStart = nowMs;
     }
   }
-  private rateWindowStart = Date.now();
+  private rateWindowStart = 0;
   /** Last frame or pong: what the stall watchdog measures silence from. */
   private lastAliveNs = 0n;
 
@@ -323,7 +330,7 @@ export abstract class BaseAdapter implements MarketDataAdapter {
   protected sendText(t: string): void {
     if (this.ws?.readyState === WebSocket.OPEN) {
       this.ws.send(t);
-      this.lastSentMs = Date.now();
+      this.lastSentMs = this.nowMs();
     }
   }
 

@@ -3,6 +3,7 @@
  * storm (REST weight, subscribe rate limits). The first resync goes almost at once; repeated ones
  * back off with jitter inside a per-minute budget.
  */
+import type { Clock } from '../../clock/clock.js';
 import { Backoff } from './backoff.js';
 
 export class ResyncScheduler {
@@ -10,19 +11,24 @@ export class ResyncScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
+    private readonly clock: Clock,
     private readonly run: (symbol: string) => void,
     private readonly policy = { initialMs: 50, maxMs: 10_000, multiplier: 2, maxAttemptsPerWindow: 30, windowMs: 60_000 },
   ) {}
+
+  private nowMs(): number {
+    return Number(this.clock.nowNs() / 1_000_000n);
+  }
 
   /** Schedules a resync of `symbol` unless one is already pending. */
   request(symbol: string): void {
     if (this.timers.has(symbol)) return;
     let b = this.backoffs.get(symbol);
     if (!b) this.backoffs.set(symbol, (b = new Backoff(this.policy)));
-    const delay = b.nextDelayMs(Date.now());
+    const delay = b.nextDelayMs(this.nowMs());
     const t = setTimeout(() => {
       this.timers.delete(symbol);
-      b.record(Date.now());
+      b.record(this.nowMs());
       this.run(symbol);
     }, delay);
     this.timers.set(symbol, t);

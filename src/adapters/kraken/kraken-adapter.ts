@@ -75,7 +75,7 @@ export class KrakenAdapter extends BaseAdapter {
         requestedAtMs: 0,
       });
     }
-    this.resync = new ResyncScheduler((sym) => this.resubscribeBook(sym));
+    this.resync = new ResyncScheduler(this.clock, (sym) => this.resubscribeBook(sym));
   }
 
   /** The adapter's current book for a venue symbol (tests compare it with the venue's). */
@@ -99,7 +99,7 @@ export class KrakenAdapter extends BaseAdapter {
 
   protected onOpen(): void {
     const symbol = [...this.syms.keys()];
-    const now = Date.now();
+    const now = this.nowMs();
     for (const st of this.syms.values()) st.requestedAtMs = now;
     this.sendJson({ method: 'subscribe', params: { channel: 'book', symbol, depth: this.depth, snapshot: true }, req_id: this.reqId++ });
     this.sendJson({ method: 'subscribe', params: { channel: 'trade', symbol, snapshot: false }, req_id: this.reqId++ });
@@ -124,7 +124,7 @@ export class KrakenAdapter extends BaseAdapter {
     const st = this.syms.get(sym);
     if (!st || st.synced) return;
     this.s.resyncs++;
-    st.requestedAtMs = Date.now();
+    st.requestedAtMs = this.nowMs();
     this.emitEvent('resync', st.m.symbol, 'resubscribing book for a fresh snapshot');
     this.sendJson({ method: 'unsubscribe', params: { channel: 'book', symbol: [sym], depth: this.depth }, req_id: this.reqId++ });
     this.sendJson({ method: 'subscribe', params: { channel: 'book', symbol: [sym], depth: this.depth, snapshot: true }, req_id: this.reqId++ });

@@ -9,6 +9,7 @@
  * recording) or from REST `GET /api/v5/market/books` with the stream buffered meanwhile
  * (`'rest'`, the protocol after OKX retires WS snapshots and checksums).
  */
+import { monotonicMs } from '../../clock/monotonic.js';
 import { TickFlag } from '../../contracts/market.js';
 import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
@@ -100,7 +101,7 @@ export class OkxAdapter extends BaseAdapter {
     // OKX allows 480 subscribe/unsubscribe ops per hour per connection and a WS resync costs two:
     // split a 400-op hourly budget between the symbols so a flapping book cannot get us cut off.
     const perSymbolPerHour = Math.max(1, Math.floor(200 / opts.symbols.length));
-    this.resync = new ResyncScheduler((sym) => this.doResync(sym), {
+    this.resync = new ResyncScheduler(this.clock, (sym) => this.doResync(sym), {
       initialMs: 50,
       maxMs: 60_000,
       multiplier: 2,
@@ -127,7 +128,7 @@ export class OkxAdapter extends BaseAdapter {
   protected onOpen(): void {
     this.epoch++;
     const args: Array<{ channel: string; instId: string }> = [];
-    const now = Date.now();
+    const now = this.nowMs();
     for (const [instId, st] of this.syms) {
       args.push({ channel: 'books', instId }, { channel: 'trades', instId });
       st.requestedAtMs = now;
@@ -176,7 +177,7 @@ export class OkxAdapter extends BaseAdapter {
 
   private fail(st: SymState, flags: number): void {
     this.unsync(st, flags);
-    st.requestedAtMs = Date.now();
+    st.requestedAtMs = this.nowMs();
     this.resync.request(st.m.venueSymbol);
   }
 
@@ -184,7 +185,7 @@ export class OkxAdapter extends BaseAdapter {
     const st = this.syms.get(instId);
     if (!st || st.synced || !this.stats().connected) return;
     this.s.resyncs++;
-    st.requestedAtMs = Date.now();
+    st.requestedAtMs = this.nowMs();
     if (this.source === 'ws') {
       this.emitEvent('resync', st.m.symbol, 'resubscribing books for a fresh snapshot');
       this.sendJson({ op: 'unsubscribe', args: [{ channel: 'books', instId }] });
@@ -200,10 +201,10 @@ export class OkxAdapter extends BaseAdapter {
     st.fetching = true;
     const epoch = this.epoch;
     try {
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       const res = await fetch(`${this.restUrl!}/api/v5/market/books?instId=${encodeURIComponent(st.m.venueSymbol)}&sz=400`, { signal: AbortSignal.timeout(5000) });
       const text = await res.text();
-      this.recordRest(performance.now() - t0, res.ok);
+      this.recordRest(monotonicMs() - t0, res.ok);
       if (epoch !== this.epoch || st.synced) return;
       if (res.status === 429) {
         this.http429++;
@@ -220,7 +221,7 @@ export class OkxAdapter extends BaseAdapter {
       // Try again, paced by the resync backoff, rather than waiting for the snapshot watchdog.
       if (epoch === this.epoch && !st.synced) {
         st.fetching = false;
-        st.requestedAtMs = Date.now();
+        st.requestedAtMs = this.nowMs();
         this.resync.request(st.m.venueSymbol);
       }
     } finally {

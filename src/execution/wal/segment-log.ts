@@ -18,6 +18,8 @@
  * any bad frame in an older segment, is corruption of durable data: `open` raises WalCorruptError
  * and changes nothing; the operator inspects and salvages with `kestrel wal check|salvage`.
  */
+import { systemClock } from '../../clock/clock.js';
+import { monotonicNs } from '../../clock/monotonic.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -81,7 +83,10 @@ export interface SegmentLogOptions {
   checkpoint?: () => Uint8Array[];
   /** Records of `commitLazy` are flushed this long after their write unless a commit covered them. Default 20 ms. */
   lazyFlushMs?: number;
-  /** Injected clock for retention tests. */
+  /**
+   * Epoch ms that retention compares with segment mtimes. The OS stamps mtimes in wall time, so this
+   * is the system clock, never the executor's (possibly virtual) one; tests inject their own.
+   */
   now?: () => number;
 }
 
@@ -184,7 +189,7 @@ export class SegmentLog {
     this.retentionMs = opts.retentionMs ?? 7 * 24 * 3600 * 1000;
     this.preallocate = opts.preallocate ?? true;
     this.lazyFlushMs = opts.lazyFlushMs ?? 20;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => Number(systemClock.nowNs() / 1_000_000n));
     this.zeros = Buffer.alloc(Math.min(this.rotationBytes + 1024 * 1024, 1024 * 1024));
   }
 
@@ -310,7 +315,7 @@ export class SegmentLog {
     this.flushing = true;
     const fd = this.fd;
     const upTo = this.writePos;
-    const t0 = process.hrtime.bigint();
+    const t0 = monotonicNs();
     fs.fdatasync(fd, (err) => {
       this.flushing = false;
       // A segment closed meanwhile was fsynced by closeSegment; its descriptor's fate is irrelevant.
@@ -319,7 +324,7 @@ export class SegmentLog {
         else {
           if (upTo > this.syncedPos) this.syncedPos = upTo;
           this.stats.backgroundFlushes++;
-          const ns = process.hrtime.bigint() - t0;
+          const ns = monotonicNs() - t0;
           this.stats.backgroundFlushNs += ns;
           fsyncSeconds.observe({ kind: 'background' }, Number(ns) / 1e9);
         }
@@ -352,11 +357,11 @@ export class SegmentLog {
   private writeAndSync(): number {
     if (this.pendingBytes === 0) return 0;
     this.throwIfFlushFailed();
-    const t0 = process.hrtime.bigint();
+    const t0 = monotonicNs();
     const n = this.writePending();
     fs.fdatasyncSync(this.fd);
     this.syncedPos = this.writePos;
-    const ns = process.hrtime.bigint() - t0;
+    const ns = monotonicNs() - t0;
     this.stats.syncNs += ns;
     fsyncSeconds.observe({ kind: 'commit' }, Number(ns) / 1e9);
     this.stats.commits++;

@@ -8,6 +8,7 @@
  * Only a torn tail (a bad frame with no valid frame after it, in the newest segment) is normal
  * after a crash; the executor cuts it by itself and `check` reports it as such.
  */
+import type { Clock } from '../../clock/clock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -104,11 +105,11 @@ export interface SalvageResult {
  * Rewrite every corrupt segment with its valid frames, after copying the whole directory to
  * `backupDir` (default: `<dir>.corrupt-<timestamp>` next to it). The executor must be stopped.
  */
-export function salvageWal(dir: string, opts: { backupDir?: string; now?: () => Date } = {}): SalvageResult {
+export function salvageWal(dir: string, opts: { backupDir?: string; clock: Clock }): SalvageResult {
   const check = checkWal(dir);
   const bad = check.segments.filter((s) => s.status === 'corrupt');
   if (bad.length === 0) return { check, backupDir: undefined, rewritten: [], droppedBytes: 0 };
-  const stamp = (opts.now ?? (() => new Date()))().toISOString().replace(/[:.]/g, '-');
+  const stamp = new Date(Number(opts.clock.nowNs() / 1_000_000n)).toISOString().replace(/[:.]/g, '-');
   const backupDir = opts.backupDir ?? `${path.resolve(dir)}.corrupt-${stamp}`;
   if (fs.existsSync(backupDir)) throw new Error(`backup directory ${backupDir} already exists`);
   fs.cpSync(dir, backupDir, { recursive: true });

@@ -27,7 +27,7 @@ process.on('message', (msg: SweepJob | 'stop') => {
     setLogLevel(config.logging.level);
     try {
       const recorder = new BacktestRecorder();
-      const report = await runBacktest(config, { recorder });
+      const report = await runBacktest(config, {}, { recorder });
       const s = recorder.series();
       await send({ id: msg.id, pid: process.pid, ok: true, report, tMs: s.tMs, equity: s.equity, maxDrawdown: s.maxDrawdown });
     } catch (err) {

@@ -24,7 +24,7 @@ export class BinanceSimulator extends VenueSimulator<BinanceRecord> {
   private lastUpdateId = 0;
   private live = false;
   private preSnapshot: BinanceDepthUpdate[] = [];
-  private weightWindowStart = Date.now();
+  private weightWindowStart = this.nowMs();
   private weightUsed = 0;
   /** Connection attempts per 5 minutes Binance allows per IP (tests assert adapters stay below). */
   static readonly CONNECTIONS_PER_5MIN = 300;
@@ -149,7 +149,7 @@ export class BinanceSimulator extends VenueSimulator<BinanceRecord> {
 
   protected override onRest(method: string, url: URL): RestResponse | undefined {
     if (method !== 'GET' || url.pathname !== '/api/v3/depth') return undefined;
-    const now = Date.now();
+    const now = this.nowMs();
     if (now - this.weightWindowStart >= 60_000) {
       this.weightWindowStart = now;
       this.weightUsed = 0;

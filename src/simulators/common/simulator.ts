@@ -90,6 +90,11 @@ export abstract class VenueSimulator<E> {
     faultsInjected: { drop: 0, gap: 0, badChecksum: 0, crossed: 0, stale: 0, skew: 0, slow: 0, stall: 0 },
   };
 
+  /** The simulated venue's time in whole epoch ms (stall windows, rate limits, delays). */
+  protected nowMs(): number {
+    return Number(this.clock.nowNs() / 1_000_000n);
+  }
+
   constructor(
     readonly venue: string,
     opts: { clock?: Clock } = {},
@@ -138,7 +143,7 @@ export abstract class VenueSimulator<E> {
     this.server = server;
     this.wss = wss;
     this.hbTimer = setInterval(() => {
-      if (Date.now() >= this.stallUntilMs) this.heartbeat();
+      if (this.nowMs() >= this.stallUntilMs) this.heartbeat();
     }, 1000);
     this.hbTimer.unref();
     return this;
@@ -213,7 +218,7 @@ export abstract class VenueSimulator<E> {
       throw new FaultError(`${this.venue} simulator cannot inject ${fault.kind}`);
     }
     this.statsData.faultsInjected[fault.kind]++;
-    const now = Date.now();
+    const now = this.nowMs();
     switch (fault.kind) {
       case 'drop':
         for (const c of this.clients) c.ws.terminate();
@@ -286,7 +291,7 @@ export abstract class VenueSimulator<E> {
   // -------------------------------------------------------------------------------- transport
   protected send(client: SimClient, payload: string): void {
     if (client.ws.readyState !== WebSocket.OPEN) return;
-    const now = Date.now();
+    const now = this.nowMs();
     if (now < this.stallUntilMs) return;
     this.statsData.messagesSent++;
     // A slow link delays messages but never reorders them: one FIFO per client, one drain timer.
@@ -303,13 +308,13 @@ export abstract class VenueSimulator<E> {
     const head = client.queue[0];
     if (head === undefined) return;
     setTimeout(() => {
-      const now = Date.now();
+      const now = this.nowMs();
       while (client.queue.length > 0 && client.queue[0]!.due <= now) {
         const m = client.queue.shift()!;
         if (client.ws.readyState === WebSocket.OPEN) client.ws.send(m.payload);
       }
       this.drain(client);
-    }, Math.max(0, head.due - Date.now()));
+    }, Math.max(0, head.due - this.nowMs()));
   }
 
   /** Sends to every client subscribed to `sub`. */
@@ -327,10 +332,10 @@ export abstract class VenueSimulator<E> {
 
   private accept(ws: WebSocket, url: URL, socket: Duplex): void {
     const client: SimClient = { id: this.nextClientId++, ws, subs: new Set(), queue: [], socket };
-    if (Date.now() < this.stallUntilMs) this.pauseSocket(client, this.stallUntilMs - Date.now());
+    if (this.nowMs() < this.stallUntilMs) this.pauseSocket(client, this.stallUntilMs - this.nowMs());
     this.clients.add(client);
     this.statsData.connections++;
-    this.statsData.connectTimesMs.push(Date.now());
+    this.statsData.connectTimesMs.push(this.nowMs());
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) return;
       try {

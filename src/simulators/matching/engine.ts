@@ -13,6 +13,7 @@
  *
  * Everything is synchronous and clock-injected so that a replay produces the same fills every run.
  */
+import type { Clock } from '../../clock/clock.js';
 
 export type Side = 'buy' | 'sell';
 export type OrdType = 'limit' | 'market';
@@ -115,7 +116,8 @@ export interface EngineOptions {
   readonly symbols: readonly SymbolRules[];
   /** Starting balances per account, per asset. */
   readonly balances?: Record<string, Record<string, number>>;
-  readonly clock?: () => number;
+  /** Order timestamps (venues report them in ms): virtual in a backtest, the venue's own clock in a simulator. */
+  readonly clock: Clock;
   /** Prefix of generated venue order ids. */
   readonly orderIdPrefix?: string;
 }
@@ -148,14 +150,18 @@ export class MatchingEngine {
   /** account -> asset -> { free, locked } */
   private readonly wallets = new Map<string, Map<string, { free: number; locked: number }>>();
   private readonly listeners: Array<(ev: ExecEvent) => void> = [];
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly prefix: string;
   private seq = 0;
   private tradeSeq = 0;
 
+  private nowMs(): number {
+    return Number(this.clock.nowNs() / 1_000_000n);
+  }
+
   constructor(opts: EngineOptions) {
     this.mode = opts.mode;
-    this.clock = opts.clock ?? Date.now;
+    this.clock = opts.clock;
     this.prefix = opts.orderIdPrefix ?? 'SIM';
     for (const r of opts.symbols) this.rules.set(r.symbol, r);
     for (const [account, assets] of Object.entries(opts.balances ?? {})) {
@@ -327,7 +333,7 @@ export class MatchingEngine {
     w.free = round9(w.free - lockAmount);
     w.locked = round9(w.locked + lockAmount);
 
-    const now = this.clock();
+    const now = this.nowMs();
     const o: SimOrder = {
       orderId: `${this.prefix}${++this.seq}`,
       account,
@@ -400,7 +406,7 @@ export class MatchingEngine {
     const losesPriority = Math.abs(price - o.price) > EPS || qty > o.qty + EPS;
     o.qty = qty;
     o.price = price;
-    o.updatedMs = this.clock();
+    o.updatedMs = this.nowMs();
     if (losesPriority && this.mode === 'realistic') {
       const book = this.books.get(o.symbol);
       const level = (o.side === 'buy' ? book?.bids : book?.asks)?.find((l) => Math.abs(l[0] - o.price) < EPS);
@@ -518,7 +524,7 @@ export class MatchingEngine {
     o.filled = round9(o.filled + qty);
     o.cost += notional;
     o.fee = round9(o.fee + fee);
-    o.updatedMs = this.clock();
+    o.updatedMs = this.nowMs();
     const done = o.filled >= o.qty - EPS;
     o.state = done ? 'filled' : 'partially_filled';
     if (done) this.release(o);
@@ -527,7 +533,7 @@ export class MatchingEngine {
 
   private close(o: SimOrder, state: 'canceled' | 'expired'): void {
     o.state = state;
-    o.updatedMs = this.clock();
+    o.updatedMs = this.nowMs();
     this.release(o);
     this.emit({ kind: state, order: o });
   }

@@ -1,3 +1,5 @@
+import type { Clock } from '../../clock/clock.js';
+
 /**
  * Fixed-window order-rate limiter, the model the three venues publish (Binance ORDERS per 10 s,
  * OKX 60 orders per 2 s per instrument, Kraken a decaying counter approximated by a window).
@@ -9,13 +11,13 @@ export class RateLimiter {
     /** Max requests per window; 0 disables. */
     public limit: number,
     public windowMs: number,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: Clock,
   ) {}
 
   /** Count one request; false when it exceeds the window's budget (and is not counted). */
   tryTake(): boolean {
     if (this.limit <= 0) return true;
-    const now = this.clock();
+    const now = Number(this.clock.nowNs() / 1_000_000n);
     if (now - this.windowStart >= this.windowMs) {
       this.windowStart = now;
       this.count = 0;

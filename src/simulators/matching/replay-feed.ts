@@ -5,6 +5,7 @@
  * maker, so the seller was the aggressor). Kraken: v2 book snapshot + updates (depth 10). OKX:
  * books snapshot/updates and trades of one instrument.
  */
+import { monotonicNs } from '../../clock/monotonic.js';
 import {
   binanceCapture,
   loadKrakenBookCapture,
@@ -213,11 +214,11 @@ export class OkxReplayFeeder {
 /** A pacer for replays: waits so records are applied at `speed` times their recorded spacing. */
 export function pacer(speed: number): (recvNs: bigint) => Promise<void> {
   let first: bigint | undefined;
-  const t0 = process.hrtime.bigint();
+  const t0 = monotonicNs();
   return async (recvNs) => {
     if (speed <= 0) return;
     first ??= recvNs;
-    const lagNs = Number(recvNs - first) / speed - Number(process.hrtime.bigint() - t0);
+    const lagNs = Number(recvNs - first) / speed - Number(monotonicNs() - t0);
     if (lagNs > 1e6) await new Promise((r) => setTimeout(r, lagNs / 1e6));
   };
 }

@@ -7,6 +7,7 @@
  * to a file so the record survives a simulator restart too); the executor's WAL/chaos test asks it
  * whether any client id was placed twice.
  */
+import { monotonicNs } from '../../clock/monotonic.js';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,7 @@ import {
   type SymbolRules,
 } from '../matching/engine.js';
 import { RateLimiter } from '../matching/rate-limiter.js';
+import { systemClock, type Clock } from '../../clock/clock.js';
 
 export interface SimCredentials {
   readonly apiKey: string;
@@ -38,6 +40,8 @@ export interface PrivateSimOptions {
   /** Balances of the single simulated account. */
   readonly balances: Record<string, number>;
   readonly credentials: SimCredentials;
+  /** The simulated venue's own clock (order and reply stamps, recvWindow checks). Default: the system clock. */
+  readonly clock?: Clock;
   /** Orders per window; default per venue. 0 disables. */
   readonly rateLimit?: { readonly limit: number; readonly windowMs: number };
   /** Append-only journal of received requests; reloaded on start so counts survive restarts. */
@@ -88,19 +92,23 @@ export abstract class PrivateVenueSim {
   private readonly frameHooks: Array<(tsNs: bigint, data: Buffer) => void> = [];
   private server: Server | undefined;
   private readonly opts: PrivateSimOptions;
+  protected readonly clock: Clock;
   private arrivals: Map<string, bigint> | undefined;
 
   constructor(opts: PrivateSimOptions, defaultRate: { limit: number; windowMs: number }) {
     this.opts = opts;
     this.creds = opts.credentials;
+    // A simulator stands in for a remote venue: like one, it keeps its own time unless told otherwise.
+    this.clock = opts.clock ?? systemClock;
     this.engine = new MatchingEngine({
+      clock: this.clock,
       mode: opts.mode ?? 'paper',
       symbols: opts.symbols,
       balances: { [ACCOUNT]: opts.balances },
       orderIdPrefix: '',
     });
     const rl = opts.rateLimit ?? defaultRate;
-    this.limiter = new RateLimiter(rl.limit, rl.windowMs);
+    this.limiter = new RateLimiter(rl.limit, rl.windowMs, this.clock);
     this.engine.onEvent((ev) => this.onExec(ev));
     if (opts.journalPath && existsSync(opts.journalPath)) {
       for (const line of readFileSync(opts.journalPath, 'utf8').split('\n')) {
@@ -145,7 +153,7 @@ export abstract class PrivateVenueSim {
       });
     });
     server.on('upgrade', (req, socket, head) => {
-      if (!req.url?.startsWith(this.wsPath) || Date.now() < this.faults.refuseConnectionsUntil) {
+      if (!req.url?.startsWith(this.wsPath) || this.nowMs() < this.faults.refuseConnectionsUntil) {
         socket.write('HTTP/1.1 503 Service Unavailable\r\n\r\n');
         socket.destroy();
         return;
@@ -156,7 +164,7 @@ export abstract class PrivateVenueSim {
         if (this.frameHooks.length > 0) {
           // Bench probe: time of arrival of each frame, before any parsing.
           ws.on('message', (data: Buffer) => {
-            const t = process.hrtime.bigint();
+            const t = monotonicNs();
             for (const h of this.frameHooks) h(t, data);
           });
         }
@@ -180,7 +188,7 @@ export abstract class PrivateVenueSim {
   }
 
   /**
-   * Record the arrival time (process.hrtime, CLOCK_MONOTONIC: comparable across processes on one
+   * Record the arrival time (monotonicNs, CLOCK_MONOTONIC: comparable across processes on one
    * host) of every order-entry frame by client id; served on GET /__sim/arrivals. Bench only.
    */
   recordArrivals(): void {
@@ -200,7 +208,7 @@ export abstract class PrivateVenueSim {
 
   /** Kill every private connection (as a venue outage would); optionally refuse reconnects for a while. */
   dropPrivate(refuseMs = 0): void {
-    if (refuseMs > 0) this.faults.refuseConnectionsUntil = Date.now() + refuseMs;
+    if (refuseMs > 0) this.faults.refuseConnectionsUntil = this.nowMs() + refuseMs;
     for (const ws of this.clients) ws.terminate();
   }
 
@@ -260,11 +268,16 @@ export abstract class PrivateVenueSim {
 
   // ---- for protocol subclasses ------------------------------------------------------------------
 
+  /** The venue's time in whole epoch milliseconds, as venues stamp replies. */
+  protected nowMs(): number {
+    return Number(this.clock.nowNs() / 1_000_000n);
+  }
+
   /** Record an order-entry request (before any validation: a refused duplicate still counts). */
   protected record(kind: RequestKind, clientId: string): void {
     if (!clientId) return;
     this.bump(clientId, kind);
-    if (this.opts.journalPath) appendFileSync(this.opts.journalPath, JSON.stringify({ kind, clientId, ts: Date.now() }) + '\n');
+    if (this.opts.journalPath) appendFileSync(this.opts.journalPath, JSON.stringify({ kind, clientId, ts: this.nowMs() }) + '\n');
   }
 
   /**

@@ -25,8 +25,8 @@ import {
 export interface CaptureWriterOptions {
   /** Records per write(2); 1024 records = 96 KiB. */
   chunkRecords?: number;
-  /** Header timestamp of a new file (defaults to the wall clock; replay tests pass a fixed value). */
-  createdNs?: bigint;
+  /** Header timestamp of a new file, from the owner's clock (ignored when appending). */
+  createdNs: bigint;
 }
 
 const U64_LIMIT = 2n ** 64n;
@@ -77,14 +77,14 @@ export class CaptureWriter implements TickSink {
     this.views = recordViews(this.chunk);
   }
 
-  static open(file: string, opts: CaptureWriterOptions = {}): CaptureWriter {
+  static open(file: string, opts: CaptureWriterOptions): CaptureWriter {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const chunkRecords = opts.chunkRecords ?? 1024;
     const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     try {
       const size = fs.fstatSync(fd).size;
       if (size === 0) {
-        fs.writeSync(fd, encodeHeader(opts.createdNs ?? BigInt(Date.now()) * 1_000_000n), 0, HEADER_SIZE, 0);
+        fs.writeSync(fd, encodeHeader(opts.createdNs), 0, HEADER_SIZE, 0);
         return new CaptureWriter(file, fd, chunkRecords, 0, 0);
       }
       const head = Buffer.alloc(HEADER_SIZE);

@@ -11,6 +11,7 @@
  * retry); none means retry the same batches. On servers with non-replicated dedup (22.2+) the batch_id is also sent as
  * insert_deduplication_token.
  */
+import { monotonicMs } from '../../clock/monotonic.js';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, drainStream, type ClickHouseClient } from '@clickhouse/client';
@@ -69,6 +70,7 @@ interface Batch {
   dayEndNs: bigint;
   minNs: bigint;
   maxNs: bigint;
+  /** Monotonic ms (monotonicMs): batch age paces I/O to the database in real time, whatever the trading clock. */
   sealedAt: number;
   createdAt: number;
 }
@@ -226,7 +228,7 @@ export class ClickHouseTickWriter implements TickSink {
     const dayStart = (ts / DAY_NS) * DAY_NS;
     const size = Math.min(this.options.batchSize, 16_384) * 128;
     const buf = this.pool.pop() ?? Buffer.allocUnsafe(size);
-    const now = Date.now();
+    const now = monotonicMs();
     return {
       id: randomBytes(8).readBigUInt64LE(0),
       rows: 0,
@@ -244,7 +246,7 @@ export class ClickHouseTickWriter implements TickSink {
 
   private onTimer(): void {
     const b = this.current;
-    if (b !== undefined && b.rows > 0 && Date.now() - b.createdAt >= this.options.flushIntervalMs) this.seal();
+    if (b !== undefined && b.rows > 0 && monotonicMs() - b.createdAt >= this.options.flushIntervalMs) this.seal();
     this.m.buffered.set(this.buffered);
   }
 
@@ -252,7 +254,7 @@ export class ClickHouseTickWriter implements TickSink {
     const b = this.current;
     this.current = undefined;
     if (b === undefined || b.rows === 0) return;
-    b.sealedAt = Date.now();
+    b.sealedAt = monotonicMs();
     this.sealed.push(b);
     this.kick();
   }
@@ -301,7 +303,7 @@ export class ClickHouseTickWriter implements TickSink {
     for (let attempt = 0; ; attempt++) {
       if (this.abandon) return 'shutdown';
       const queryId = `kestrel-ticks-${head.id.toString(16)}-${group.length}-${attempt}`;
-      const t0 = performance.now();
+      const t0 = monotonicMs();
       try {
         const res = await this.client.exec({
           query: this.insertSql,
@@ -312,7 +314,7 @@ export class ClickHouseTickWriter implements TickSink {
             : {},
         });
         await drainStream(res.stream);
-        this.m.seconds.observe((performance.now() - t0) / 1000);
+        this.m.seconds.observe((monotonicMs() - t0) / 1000);
         return 'committed';
       } catch (err) {
         this.s.retries++;
@@ -347,7 +349,7 @@ export class ClickHouseTickWriter implements TickSink {
   /** Rows of the group's batches in the table, once the attempt `queryId` is no longer running on the server. */
   private async countRows(group: Batch[], queryId: string): Promise<number> {
     const db = ident(this.options.database);
-    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const deadline = monotonicMs() + this.options.requestTimeoutMs;
     for (;;) {
       const r = await this.client.query({
         query: `SELECT count() AS n FROM system.processes WHERE query_id = '${queryId}'`,
@@ -355,7 +357,7 @@ export class ClickHouseTickWriter implements TickSink {
       });
       const [row] = await r.json<{ n: string | number }>();
       if (Number(row?.n ?? 0) === 0) break;
-      if (Date.now() > deadline) throw new Error(`insert ${queryId} still running after ${this.options.requestTimeoutMs} ms`);
+      if (monotonicMs() > deadline) throw new Error(`insert ${queryId} still running after ${this.options.requestTimeoutMs} ms`);
       await sleep(20);
     }
     let minNs = group[0]!.minNs;

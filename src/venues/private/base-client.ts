@@ -53,10 +53,6 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
-}
-
 const UNSIGNED_DECIMAL = /^\d{1,20}(?:\.\d{1,20})?$/;
 const SIGNED_DECIMAL = /^-?\d{1,20}(?:\.\d{1,20})?$/;
 
@@ -123,6 +119,11 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
 
   get connected(): boolean {
     return this.isConnected;
+  }
+
+  /** Whole epoch milliseconds, as venues want request timestamps. */
+  protected nowMs(): number {
+    return Number(this.opts.clock.nowNs() / 1_000_000n);
   }
 
   private everUp = false;
@@ -260,7 +261,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
 
   private onFrame(data: Buffer): void {
     this.messages++;
-    this.lastBeatNs = nowNs();
+    this.lastBeatNs = this.opts.clock.nowNs();
     let msg: Record<string, unknown>;
     try {
       msg = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
@@ -282,16 +283,16 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
 
   private startHeartbeat(ws: WebSocket): void {
     const period = this.opts.heartbeatMs ?? 5000;
-    let lastPong = Date.now();
+    let lastPongNs = this.opts.clock.nowNs();
     ws.on('pong', () => {
-      lastPong = Date.now();
-      this.lastBeatNs = nowNs();
+      lastPongNs = this.opts.clock.nowNs();
+      this.lastBeatNs = this.opts.clock.nowNs();
     });
     // Any frame also proves the venue is alive (busy venues may answer pings late).
-    ws.on('message', () => (lastPong = Date.now()));
+    ws.on('message', () => (lastPongNs = this.opts.clock.nowNs()));
     const timer = setInterval(() => {
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (Date.now() - lastPong > 2 * period) {
+      if (this.opts.clock.nowNs() - lastPongNs > BigInt(Math.round(2 * period * 1e6))) {
         ws.terminate(); // -> close handler: halt, fail pending, reconnect
         return;
       }
@@ -431,7 +432,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       orderGroupId,
       symbol,
       side,
-      tsNs: nowNs(),
+      tsNs: this.opts.clock.nowNs(),
       accepted: false,
     });
   }
@@ -457,7 +458,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
       fee: lastQty > 0 ? lastFee : t.carriedFee + t.fee,
       symbol: t.symbol,
       side: t.side,
-      tsNs: nowNs(),
+      tsNs: this.opts.clock.nowNs(),
       accepted: status !== OrderStatus.REJECTED,
     });
   }

@@ -125,8 +125,8 @@ export class BinanceOrderClient extends WsOrderClientBase {
 
   /** Sign: add apiKey/timestamp/recvWindow, sort keys, HMAC (or Ed25519) the `k=v&...` text. */
   sign(params: Params): Params {
-    if (this.session) return { ...params, recvWindow: this.recvWindow, timestamp: Date.now() };
-    const p: Params = { ...params, apiKey: this.opts.credentials.apiKey, recvWindow: this.recvWindow, timestamp: Date.now() };
+    if (this.session) return { ...params, recvWindow: this.recvWindow, timestamp: this.nowMs() };
+    const p: Params = { ...params, apiKey: this.opts.credentials.apiKey, recvWindow: this.recvWindow, timestamp: this.nowMs() };
     p.signature = this.edKey ? binanceEd25519Signature(this.edKey, p) : binanceSignature(this.key, p);
     return p;
   }
@@ -140,7 +140,7 @@ export class BinanceOrderClient extends WsOrderClientBase {
     const side = req.side === Side.SELL ? 'SELL' : 'BUY';
     const qty = fmt(req.size);
     const price = market ? '' : fmt(req.price);
-    const ts = Date.now();
+    const ts = this.nowMs();
     const ordType = market ? 'MARKET' : 'LIMIT';
     // Alphabetical: apiKey newClientOrderId newOrderRespType price quantity recvWindow side symbol timeInForce timestamp type
     let payload = this.session ? '' : `apiKey=${this.opts.credentials.apiKey}&`;

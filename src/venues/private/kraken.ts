@@ -92,7 +92,7 @@ export class KrakenOrderClient extends WsOrderClientBase {
   }
 
   private nextNonce(): bigint {
-    const n = this.nonceFn ? this.nonceFn() : BigInt(Date.now()) * 1000n;
+    const n = this.nonceFn ? this.nonceFn() : (this.opts.clock.nowNs() / 1_000_000n) * 1000n;
     this.lastNonce = n > this.lastNonce ? n : this.lastNonce + 1n;
     return this.lastNonce;
   }

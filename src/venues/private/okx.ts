@@ -81,7 +81,7 @@ export class OkxOrderClient extends WsOrderClientBase {
   }
 
   protected async authenticate(): Promise<void> {
-    const timestamp = String(Math.floor(Date.now() / 1000));
+    const timestamp = String(this.opts.clock.nowNs() / 1_000_000_000n);
     const sign = this.sign(`${timestamp}GET/users/self/verify`);
     const c = this.opts.credentials;
     const login = await this.evt(JSON.stringify({ op: 'login', args: [{ apiKey: c.apiKey, passphrase: c.passphrase, timestamp, sign }] }));
@@ -159,7 +159,7 @@ export class OkxOrderClient extends WsOrderClientBase {
   }
 
   private async rest(method: 'GET', pathWithQuery: string): Promise<Array<Record<string, string>>> {
-    const ts = new Date().toISOString();
+    const ts = new Date(this.nowMs()).toISOString();
     const c = this.opts.credentials;
     const base = this.opts.restUrl ?? this.opts.wsUrl.replace(/^ws/, 'http');
     const url = new URL(pathWithQuery, base);

@@ -29,11 +29,14 @@ import {
   type OrderAck,
   type VenueSpec,
 } from '../../contracts/index.js';
+import type { Clock } from '../../clock/clock.js';
 import { createLogger } from '../../observability/logger.js';
 import { VenueClientError, type VenueOrderClient } from './types.js';
 
 export interface OrderGatewayOptions {
   readonly bus: Bus;
+  /** Stamps health reports and the acks the gateway makes up itself. */
+  readonly clock: Clock;
   /** The live venue client (connected by the gateway on start). */
   readonly client: VenueOrderClient;
   readonly spec: Pick<VenueSpec, 'venue' | 'hasPrivateWs' | 'venuePolicy'>;
@@ -61,7 +64,7 @@ export class OrderGateway {
   private readonly ns: Namespace;
   private stopped = false;
   private healthTimer: NodeJS.Timeout | undefined;
-  private lastHealth = { atMs: Date.now(), messages: 0 };
+  private lastHealth: { atNs: bigint; messages: number };
   readonly venue: string;
 
   /** The venue's private client (reconciliation, balances). */
@@ -73,6 +76,7 @@ export class OrderGateway {
     this.venue = opts.spec.venue;
     this.ns = opts.namespace;
     this.log = createLogger('order-gateway', { venue: this.venue });
+    this.lastHealth = { atNs: opts.clock.nowNs(), messages: 0 };
   }
 
   /** Live orders allowed on this venue at all? */
@@ -122,13 +126,13 @@ export class OrderGateway {
     if (!this.production || this.stopped) return;
     const c = this.opts.client;
     const st = c.stats?.();
-    const now = Date.now();
+    const now = this.opts.clock.nowNs();
     const msgs = st?.messages ?? 0;
-    const rate = Math.round(((msgs - this.lastHealth.messages) * 1000) / Math.max(1, now - this.lastHealth.atMs));
-    this.lastHealth = { atMs: now, messages: msgs };
+    const rate = Math.round(((msgs - this.lastHealth.messages) * 1000) / Math.max(1, Number(now - this.lastHealth.atNs) / 1e6));
+    this.lastHealth = { atNs: now, messages: msgs };
     const h = create(VenueHealthSchema, {
       venue: this.venue,
-      tsNs: BigInt(now) * 1_000_000n,
+      tsNs: now,
       privateWs: {
         connected: c.connected,
         reconnectCount: st?.reconnects ?? 0,
@@ -169,7 +173,7 @@ export class OrderGateway {
       status: OrderStatus.REJECTED,
       rejectReason: reason,
       rejectDetail: detail,
-      tsNs: BigInt(Date.now()) * 1_000_000n,
+      tsNs: this.opts.clock.nowNs(),
       accepted: false,
       ...extra,
     });
@@ -209,7 +213,7 @@ export class OrderGateway {
         status: OrderStatus.ORDER_STATUS_UNSPECIFIED,
         rejectReason: RejectReason.VENUE_UNAVAILABLE,
         rejectDetail: `${UNKNOWN_OUTCOME}: ${(err as Error).message}`,
-        tsNs: BigInt(Date.now()) * 1_000_000n,
+        tsNs: this.opts.clock.nowNs(),
         accepted: false,
         ...base,
       });

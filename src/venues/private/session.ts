@@ -3,7 +3,7 @@
  * one gateway per venue on the given bus, and optionally the real Binance capture replayed into the
  * venues' books so orders fill against recorded liquidity.
  *
- *   const oe = await startSimulatedOrderEntry({ bus, namespace: 'live', mode: 'paper', replay: { speed: 1 } });
+ *   const oe = await startSimulatedOrderEntry({ bus, namespace: 'live', mode: 'paper', clock: systemClock, replay: { speed: 1 } });
  *   ... executor sends ord.req.{venue} ...
  *   await oe.stop();
  */
@@ -13,6 +13,7 @@ import type { EngineMode } from '../../simulators/matching/engine.js';
 import { replayCaptures, type ReplayOptions } from '../../simulators/private/replay.js';
 import { startPrivateVenues, TEST_CREDENTIALS, type PrivateVenues } from '../../simulators/private/venues.js';
 import { createOrderClient } from './factory.js';
+import type { Clock } from '../../clock/clock.js';
 import type { VenueCredentials } from './types.js';
 import { OrderGateway } from './order-gateway.js';
 
@@ -37,6 +38,8 @@ export interface SimulatedOrderEntryOptions {
    * takes them from KESTREL_<VENUE>_API_KEY/_API_SECRET when set). Default: the simulators' test keys.
    */
   readonly credentials?: Partial<Record<VenueName, VenueCredentials>>;
+  /** The trading side's clock (clients and gateways); the simulated venues keep their own. */
+  readonly clock: Clock;
 }
 
 export interface SimulatedOrderEntry {
@@ -57,9 +60,10 @@ export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): P
   const gateways: Partial<Record<VenueName, OrderGateway>> = {};
   for (const venue of o.venues ?? VENUES) {
     const sim = sims[venue];
-    const client = createOrderClient(venue, { wsUrl: sim.wsUrl, restUrl: sim.url, credentials: creds(venue) });
+    const client = createOrderClient(venue, { wsUrl: sim.wsUrl, restUrl: sim.url, credentials: creds(venue), clock: o.clock });
     const gw = new OrderGateway({
       bus: o.bus,
+      clock: o.clock,
       client,
       spec: o.specs?.[venue] ?? { venue, hasPrivateWs: true, venuePolicy: 'production' },
       namespace: o.namespace,

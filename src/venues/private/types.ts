@@ -16,6 +16,7 @@
  *   (Binance newClientOrderId, Kraken cl_ord_id, OKX clOrdId) after `venueClientId` mapping, and
  *   every OrderAck carries the original `clientId` back.
  */
+import type { Clock } from '../../clock/clock.js';
 import type {
   CancelRequest,
   OrderAck,
@@ -49,6 +50,8 @@ export interface VenueClientOptions {
   /** Kraken only: REST base URL for GetWebSocketsToken (e.g. https://api.kraken.com or the simulator). */
   readonly restUrl?: string;
   readonly credentials: VenueCredentials;
+  /** Request timestamps and nonces, ack stamps, heartbeat liveness. */
+  readonly clock: Clock;
   /** Per-request ack timeout; after it the order state is unknown and must be reconciled. Default 2000. */
   readonly requestTimeoutMs?: number;
   /** Reconnect the private stream automatically after a drop. Default true. */

@@ -98,6 +98,7 @@ describe('kestrel backtest --sweep', () => {
             strategy: { kelly_fraction: Number(run.params['strategy.kelly_fraction']), confidence_threshold: Number(run.params['strategy.confidence_threshold']) },
           },
         }),
+        {},
         { recorder: new BacktestRecorder() },
       );
       expect(single.digest, JSON.stringify(run.params)).toBe(run.report.digest);
@@ -123,7 +124,7 @@ describe('kestrel backtest --sweep', () => {
     expect(eq).toHaveLength(6);
     // Every run samples the same book ticks: each curve has as many points as a single run's.
     const recorder = new BacktestRecorder();
-    await runBacktest(loadConfig({ env: {}, overrides: { logging: { level: 'silent' }, session: { max_ticks: 20_000 } } }), { recorder });
+    await runBacktest(loadConfig({ env: {}, overrides: { logging: { level: 'silent' }, session: { max_ticks: 20_000 } } }), {}, { recorder });
     const samples = recorder.series().tMs.length;
     expect(samples).toBeGreaterThan(1000);
     expect(eq).toEqual(Array(6).fill(samples));

@@ -1,3 +1,4 @@
+import { systemClock } from '../../../src/clock/clock.js';
 import { describe, expect, it } from 'vitest';
 import {
   EngineReject,
@@ -24,7 +25,7 @@ const BTC: SymbolRules = {
 
 function engine(mode: EngineMode, usdt = 1_000_000, btc = 10): { e: MatchingEngine; events: ExecEvent[] } {
   let t = 0;
-  const e = new MatchingEngine({ mode, symbols: [BTC], balances: { a: { USDT: usdt, BTC: btc } }, clock: () => ++t });
+  const e = new MatchingEngine({ mode, symbols: [BTC], balances: { a: { USDT: usdt, BTC: btc } }, clock: { nowNs: () => BigInt(++t) * 1_000_000n } });
   const events: ExecEvent[] = [];
   e.onEvent((ev) => events.push(ev));
   e.onBook('BTC-USDT', [[99, 2], [98, 5]], [[101, 1], [102, 3], [103, 10]]);
@@ -147,7 +148,7 @@ describe('matching engine', () => {
   it('replays the real Binance capture deterministically; realistic never fills more than paper', async () => {
     async function run(mode: EngineMode): Promise<string[]> {
       let t = 0;
-      const e = new MatchingEngine({ mode, symbols: [BTC], balances: { a: { USDT: 1_000_000, BTC: 10 } }, clock: () => ++t });
+      const e = new MatchingEngine({ mode, symbols: [BTC], balances: { a: { USDT: 1_000_000, BTC: 10 } }, clock: { nowNs: () => BigInt(++t) * 1_000_000n } });
       const events: ExecEvent[] = [];
       e.onEvent((ev) => events.push(ev));
       const feeder = new BinanceReplayFeeder({ book: (s, b, a) => e.onBook(s, b, a), trade: (s, p, q, ag) => e.onTrade(s, p, q, ag) });
@@ -181,7 +182,7 @@ describe('matching engine', () => {
 describe('rate limiter', () => {
   it('allows `limit` per window and resets with the next window', () => {
     let now = 0;
-    const rl = new RateLimiter(2, 1000, () => now);
+    const rl = new RateLimiter(2, 1000, { nowNs: () => BigInt(now) * 1_000_000n });
     expect([rl.tryTake(), rl.tryTake(), rl.tryTake()]).toEqual([true, true, false]);
     now = 1000;
     expect(rl.tryTake()).toBe(true);

@@ -2,13 +2,14 @@
  * The per-venue replay feeders rebuild a sane book from each real capture (never crossed, sorted)
  * and the engine fills against it.
  */
+import { systemClock } from '../../../src/clock/clock.js';
 import { describe, expect, it } from 'vitest';
 import { MatchingEngine, type Level } from '../../../src/simulators/matching/engine.js';
 import { BinanceReplayFeeder, KrakenReplayFeeder, OkxReplayFeeder } from '../../../src/simulators/matching/replay-feed.js';
 import { DEFAULT_SYMBOLS } from '../../../src/simulators/private/venues.js';
 
 function harness() {
-  const engine = new MatchingEngine({ mode: 'realistic', symbols: DEFAULT_SYMBOLS, balances: { a: { USD: 1e7, USDT: 1e7, BTC: 100 } } });
+  const engine = new MatchingEngine({ clock: systemClock, mode: 'realistic', symbols: DEFAULT_SYMBOLS, balances: { a: { USD: 1e7, USDT: 1e7, BTC: 100 } } });
   let books = 0;
   let crossed = 0;
   let unsorted = 0;

@@ -2,6 +2,7 @@
  * Fault injection of the simulated venues and what the gateway makes of it: a lost or late ack is
  * an unknown outcome (never reported as a rejection), resolved from the venue's order status.
  */
+import { systemClock } from '../../../src/clock/clock.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../../src/bus/in-process-bus.js';
@@ -52,7 +53,7 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
     venues = await startPrivateVenues({ mode: 'paper' });
     const sim = venues[venue];
     sim.feedBook('BTC-USDT', [[49_999, 1]], [[50_001, 1]]);
-    const client = createOrderClient(venue, {
+    const client = createOrderClient(venue, { clock: systemClock,
       wsUrl: sim.wsUrl,
       restUrl: sim.url,
       credentials: TEST_CREDENTIALS[venue],
@@ -60,7 +61,7 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
       heartbeatMs,
     });
     bus = new InProcessBus();
-    gw = new OrderGateway({ namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+    gw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
     await gw.start();
     const acks: OrderAck[] = [];
     bus.subscribe(subjects.orderAck(venue, 'live'), (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));

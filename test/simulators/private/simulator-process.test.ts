@@ -3,6 +3,7 @@
  * restarts, reports every order it received per client id over HTTP, and keeps that record across
  * its own restarts through the request journal.
  */
+import { systemClock } from '../../../src/clock/clock.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,7 @@ describe('simulated venues process', () => {
       const base = info[venue].rest;
       await post(`${base}/__sim/book`, { symbol: 'BTC-USDT', bids: [[49_999, 1]], asks: [[50_001, 1]] });
       const mk = () =>
-        createOrderClient(venue, {
+        createOrderClient(venue, { clock: systemClock,
           wsUrl: info[venue].ws,
           restUrl: info[venue].rest,
           credentials: TEST_CREDENTIALS[venue],

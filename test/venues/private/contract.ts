@@ -4,6 +4,7 @@
  * dropped private stream (new orders halt through the gateway, reconcile after reconnect), and
  * signature verification (a wrong secret is refused).
  */
+import { systemClock } from '../../../src/clock/clock.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../../src/bus/in-process-bus.js';
@@ -53,7 +54,7 @@ export async function startSim(venue: VenueName, mode: EngineMode = 'realistic')
 }
 
 export function clientFor(venue: VenueName, sim: PrivateVenueSim, credentials?: VenueCredentials): VenueOrderClient {
-  return createOrderClient(venue, {
+  return createOrderClient(venue, { clock: systemClock,
     wsUrl: sim.wsUrl,
     restUrl: sim.url,
     credentials: credentials ?? TEST_CREDENTIALS[venue],
@@ -176,7 +177,7 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
         await fresh.close();
       }
       // Without the symbol hint, the configured symbols are searched.
-      const fresh2 = createOrderClient(venue, {
+      const fresh2 = createOrderClient(venue, { clock: systemClock,
         wsUrl: sim.wsUrl,
         restUrl: sim.url,
         credentials: creds ?? TEST_CREDENTIALS[venue],
@@ -353,7 +354,7 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
     beforeAll(async () => {
       sim = await startSim(venue);
       bus = new InProcessBus();
-      gw = new OrderGateway({ namespace: 'live', bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+      gw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
       await gw.start();
       acks = [];
       bus.subscribe(subjects.orderAck(venue, 'live'), (m) => {
@@ -418,7 +419,7 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
 
     it('shadow_only venue refuses live orders with VENUE_POLICY', async () => {
       const b2 = new InProcessBus();
-      const g2 = new OrderGateway({ namespace: 'live', bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
+      const g2 = new OrderGateway({ clock: systemClock, namespace: 'live', bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
       await g2.start();
       try {
         const r = await b2.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, order(venue)), { timeoutMs: 1000 });

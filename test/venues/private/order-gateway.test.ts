@@ -2,6 +2,7 @@
  * Gateway routing rules that do not depend on the venue protocol: malformed input, wrong venue,
  * and shadow orders, which never reach the live venue.
  */
+import { systemClock } from '../../../src/clock/clock.js';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../../src/bus/in-process-bus.js';
@@ -20,7 +21,7 @@ describe('order gateway routing', () => {
     live = await startSim('kraken');
     shadow = await startSim('kraken', 'paper');
     bus = new InProcessBus();
-    gw = new OrderGateway({
+    gw = new OrderGateway({ clock: systemClock,
       bus,
       namespace: 'live',
       client: clientFor('kraken', live),
@@ -67,7 +68,7 @@ describe('order gateway routing', () => {
 
   it('without a simulated venue, shadow orders are refused with VENUE_POLICY', async () => {
     const b2 = new InProcessBus();
-    const g2 = new OrderGateway({ namespace: 'live', bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
+    const g2 = new OrderGateway({ clock: systemClock, namespace: 'live', bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
     await g2.start();
     try {
       const r = await b2.request(subjects.orderReq('kraken', 'live'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), { timeoutMs: 1000 });

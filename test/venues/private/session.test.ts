@@ -3,6 +3,7 @@
  * bus; an order priced off the replayed book fills on every venue and the fills come back on
  * ord.ack.{venue}.
  */
+import { systemClock } from '../../../src/clock/clock.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../../src/bus/in-process-bus.js';
@@ -26,7 +27,7 @@ describe('simulated order entry for the default session', () => {
 
   beforeAll(async () => {
     bus = new InProcessBus();
-    oe = await startSimulatedOrderEntry({
+    oe = await startSimulatedOrderEntry({ clock: systemClock,
       bus,
       namespace: 'live',
       mode: 'realistic',
@@ -74,7 +75,7 @@ describe('simulated order entry for the default session', () => {
 describe('simulated order entry, each venue replaying its own capture', () => {
   it('fills on Kraken BTC-USD and OKX BTC-USDT at their own recorded touch', async () => {
     const bus = new InProcessBus();
-    const oe = await startSimulatedOrderEntry({ namespace: 'live', bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
+    const oe = await startSimulatedOrderEntry({ clock: systemClock, namespace: 'live', bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
     const acks: OrderAck[] = [];
     bus.subscribe('ord.ack.*', (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));
     try {

@@ -2,6 +2,7 @@
  * Known-answer tests of the venue signatures against the venues' own published examples, so the
  * simulator and the clients cannot agree on a wrong algorithm.
  */
+import { systemClock } from '../../../src/clock/clock.js';
 import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { binanceSignature } from '../../../src/venues/private/binance.js';
@@ -34,7 +35,7 @@ describe('venue request signing', () => {
 
   it('Kraken API-Sign = HMAC-SHA512(path + SHA256(nonce + postdata)) matches the documented example', () => {
     // Kraken REST docs, "Authentication" example.
-    const client = new KrakenOrderClient({
+    const client = new KrakenOrderClient({ clock: systemClock,
       wsUrl: 'ws://127.0.0.1:1/v2',
       restUrl: 'http://127.0.0.1:1',
       credentials: {
@@ -51,7 +52,7 @@ describe('venue request signing', () => {
   });
 
   it('OKX sign is base64 HMAC-SHA256 of timestamp + method + path', () => {
-    const client = new OkxOrderClient({
+    const client = new OkxOrderClient({ clock: systemClock,
       wsUrl: 'ws://127.0.0.1:1/ws/v5/private',
       credentials: { apiKey: 'k', apiSecret: 'okx-secret', passphrase: 'p' },
     });

@@ -61,7 +61,7 @@ export class BinancePrivateSim extends PrivateVenueSim {
 
   /** The venue's maintenance notice (`{"e":"serverShutdown","E":...}`) on every private connection. */
   announceShutdown(): void {
-    const text = JSON.stringify({ e: 'serverShutdown', E: Date.now() });
+    const text = JSON.stringify({ e: 'serverShutdown', E: this.nowMs() });
     for (const ws of this.clients) sendIfOpen(ws, text);
   }
 
@@ -110,7 +110,7 @@ export class BinancePrivateSim extends PrivateVenueSim {
   private verify(p: Params, ws: WebSocket): { code: number; msg: string; status: number } | undefined {
     const ts = Number(p.timestamp);
     const recv = Number(p.recvWindow ?? 5000);
-    const stale = !(Math.abs(Date.now() - ts) <= recv);
+    const stale = !(Math.abs(this.nowMs() - ts) <= recv);
     if (p.signature === undefined && this.sessions.has(ws)) {
       // Authenticated session: requests carry only a timestamp.
       return stale ? { status: 400, code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' } : undefined;
@@ -144,7 +144,7 @@ export class BinancePrivateSim extends PrivateVenueSim {
         // Only Ed25519 keys may log a session on (as on the venue).
         if (p.apiKey !== this.creds.ed25519?.apiKey) return this.err(ws, req.id, 400, -4056, 'HMAC_SHA256 API key is not supported.');
         this.sessions.add(ws);
-        const now = Date.now();
+        const now = this.nowMs();
         return this.reply(ws, {
           id: req.id,
           status: 200,

@@ -139,7 +139,7 @@ export class KrakenPrivateSim extends PrivateVenueSim {
   protected onConnection(ws: WebSocket): void {
     ws.on('close', () => this.subscribers.delete(ws));
     ws.on('message', (data: Buffer) => {
-      const timeIn = new Date().toISOString();
+      const timeIn = new Date(this.nowMs()).toISOString();
       let req: WsReq;
       try {
         req = JSON.parse(data.toString('utf8')) as WsReq;
@@ -152,11 +152,11 @@ export class KrakenPrivateSim extends PrivateVenueSim {
   }
 
   private fail(ws: WebSocket, req: WsReq, timeIn: string, error: string): void {
-    this.reply(ws, { error, method: req.method, req_id: req.req_id, success: false, time_in: timeIn, time_out: new Date().toISOString() });
+    this.reply(ws, { error, method: req.method, req_id: req.req_id, success: false, time_in: timeIn, time_out: new Date(this.nowMs()).toISOString() });
   }
 
   private ok(ws: WebSocket, req: WsReq, timeIn: string, result: unknown): void {
-    this.reply(ws, { method: req.method, req_id: req.req_id, result, success: true, time_in: timeIn, time_out: new Date().toISOString() });
+    this.reply(ws, { method: req.method, req_id: req.req_id, result, success: true, time_in: timeIn, time_out: new Date(this.nowMs()).toISOString() });
   }
 
   private handle(ws: WebSocket, req: WsReq, timeIn: string): void {

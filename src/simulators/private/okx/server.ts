@@ -101,7 +101,7 @@ export class OkxPrivateSim extends PrivateVenueSim {
           cashBal: String(w.free + w.locked),
           eq: String(w.free + w.locked),
         }));
-        json(res, 200, { code: '0', msg: '', data: [{ uTime: String(Date.now()), details }] });
+        json(res, 200, { code: '0', msg: '', data: [{ uTime: String(this.nowMs()), details }] });
         return true;
       }
       default:
@@ -129,11 +129,11 @@ export class OkxPrivateSim extends PrivateVenueSim {
   }
 
   private handle(ws: WebSocket, op: Op, connId: string): void {
-    const inTime = String(Date.now() * 1000);
+    const inTime = String(this.nowMs() * 1000);
     const arg = op.args?.[0] ?? {};
     if (op.op === 'login') {
       const ts = Number(arg.timestamp);
-      const fresh = Math.abs(Date.now() / 1000 - ts) <= 30;
+      const fresh = Math.abs(this.nowMs() / 1000 - ts) <= 30;
       if (arg.apiKey !== this.creds.apiKey || arg.passphrase !== this.creds.passphrase || !fresh ||
         !this.signOk(String(arg.sign ?? ''), `${arg.timestamp}GET/users/self/verify`)) {
         sendIfOpen(ws, JSON.stringify({ event: 'error', code: '60009', msg: 'Login failed.', connId }));
@@ -162,11 +162,11 @@ export class OkxPrivateSim extends PrivateVenueSim {
         code: ok ? '0' : '1',
         msg: ok ? '' : 'All operations failed',
         inTime,
-        outTime: String(Date.now() * 1000),
+        outTime: String(this.nowMs() * 1000),
       });
     };
     const refuse = (code: EngineRejectCode | 'RATE_LIMIT', clOrdId: string): void =>
-      respond({ clOrdId, ordId: '', tag: '', ts: String(Date.now()), ...OKX_ERRORS[code] });
+      respond({ clOrdId, ordId: '', tag: '', ts: String(this.nowMs()), ...OKX_ERRORS[code] });
     const ref = arg.ordId ? { orderId: arg.ordId } : { clientId: arg.clOrdId ?? '' };
     switch (op.op) {
       case 'order': {
@@ -188,13 +188,13 @@ export class OkxPrivateSim extends PrivateVenueSim {
           }),
         );
         if (!r.ok) return refuse(r.code, clientId);
-        return respond({ clOrdId: clientId, ordId: r.value.orderId, tag: '', ts: String(Date.now()), sCode: '0', sMsg: 'Order placed' });
+        return respond({ clOrdId: clientId, ordId: r.value.orderId, tag: '', ts: String(this.nowMs()), sCode: '0', sMsg: 'Order placed' });
       }
       case 'cancel-order': {
         this.record('cancel', arg.clOrdId ?? '');
         const r = this.run(() => this.engine.cancel(ACCOUNT, ref));
         if (!r.ok) return refuse(r.code === 'UNKNOWN_ORDER' ? 'UNKNOWN_ORDER' : r.code, arg.clOrdId ?? '');
-        return respond({ clOrdId: r.value.clientId, ordId: r.value.orderId, ts: String(Date.now()), sCode: '0', sMsg: '' });
+        return respond({ clOrdId: r.value.clientId, ordId: r.value.orderId, ts: String(this.nowMs()), sCode: '0', sMsg: '' });
       }
       case 'amend-order': {
         this.record('replace', arg.clOrdId ?? '');
@@ -202,7 +202,7 @@ export class OkxPrivateSim extends PrivateVenueSim {
         if (pre) return refuse(pre, arg.clOrdId ?? '');
         const r = this.run(() => this.engine.amend(ACCOUNT, ref, Number(arg.newSz ?? 0), Number(arg.newPx ?? 0)));
         if (!r.ok) return refuse(r.code, arg.clOrdId ?? '');
-        return respond({ clOrdId: r.value.clientId, ordId: r.value.orderId, reqId: arg.reqId ?? '', ts: String(Date.now()), sCode: '0', sMsg: '' });
+        return respond({ clOrdId: r.value.clientId, ordId: r.value.orderId, reqId: arg.reqId ?? '', ts: String(this.nowMs()), sCode: '0', sMsg: '' });
       }
       default:
         this.reply(ws, { id: op.id, op: op.op, code: '60012', msg: `Invalid request: unknown op ${op.op}`, data: [], inTime, outTime: inTime });

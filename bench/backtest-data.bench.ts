@@ -1,0 +1,84 @@
+/**
+ * `kestrel backtest --data` per input format: ticks/s and peak RSS of the whole backtest (a CLI
+ * process per case, so each RSS is its own), and for raw recordings the cost of loading alone
+ * (adapter + ingestion, no engine) to compare with. The scaled case repeats the real capture to
+ * KESTREL_BENCH_BT_TICKS ticks (default 1,000,000; the issue's scale test uses 10,000,000).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config/index.js';
+import { openRefData } from '../src/refdata/index.js';
+import { expandInputs } from '../src/replay/data/inputs.js';
+import { openFiles } from '../src/replay/data/sources.js';
+import { sharedDataFile } from '../src/simulators/recordings.js';
+import { writeScaledCapture } from './lib/scaled-capture.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+interface Report {
+  ticks: number;
+  wallMs: number;
+  peakRssMb: number;
+  capture: string;
+}
+
+function backtest(...args: string[]): Report {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'backtest', '--json', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, KESTREL_LOG_LEVEL: 'silent' },
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`backtest ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Report;
+}
+
+/** Adapter + ingestion only: what parsing the recording costs without the engine and simulation. */
+async function loadOnly(files: string[], symbols?: string[]): Promise<{ ticks: number; ticksPerSec: number }> {
+  const config = loadConfig({ env: {}, overrides: { logging: { level: 'silent' } } });
+  const refdata = await openRefData(config.refdata.postgres_url || undefined);
+  const t0 = performance.now();
+  const data = await openFiles(expandInputs(files), { refdata, quality: {}, ...(symbols ? { symbols } : {}) });
+  let ticks = 0;
+  for await (const b of data.ticks) ticks += b.length;
+  const s = (performance.now() - t0) / 1000;
+  await refdata.close();
+  return { ticks, ticksPerSec: Math.round(ticks / s) };
+}
+
+export async function run(): Promise<object> {
+  const cases: Array<{ name: string; files: string[]; symbols?: string[] }> = [
+    { name: 'binance-recv-lines-gzip', files: [sharedDataFile('binance', 'hftbacktest_spot_btcusdt_20240808.gz')] },
+    { name: 'kraken-v2-book', files: [sharedDataFile('kraken', 'python-kraken-sdk_orderbook-v2_btcusd_20230730.json')] },
+    { name: 'okx-v5-cryptofeed-jsonl', files: [sharedDataFile('okx', 'cryptofeed_okx_ws_20220513.jsonl')], symbols: ['BTC-USDT'] },
+  ];
+  const out: Record<string, unknown> = { load: `${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (1/5/15 min load average at start)` };
+  let kcap = '';
+  for (const c of cases) {
+    const sym = c.symbols ? ['--symbols', c.symbols.join(',')] : [];
+    const full = backtest(...c.files.flatMap((f) => ['--data', f]), ...sym);
+    const load = await loadOnly(c.files, c.symbols);
+    if (c.name.startsWith('binance')) kcap = full.capture;
+    out[c.name] = {
+      ticks: full.ticks,
+      backtestTicksPerSec: Math.round(full.ticks / (full.wallMs / 1000)),
+      loadOnlyTicksPerSec: load.ticksPerSec,
+      backtestOverLoad: Number((load.ticksPerSec / (full.ticks / (full.wallMs / 1000))).toFixed(2)),
+      peakRssMb: full.peakRssMb,
+    };
+  }
+  const n = Number(process.env.KESTREL_BENCH_BT_TICKS ?? 1_000_000);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kestrel-bt-bench-'));
+  try {
+    const big = path.join(dir, 'scaled.kcap');
+    await writeScaledCapture(kcap, big, n);
+    const r = backtest('--data', big);
+    rmSync(r.capture, { force: true });
+    out[`kcap-${n}`] = { ticks: r.ticks, backtestTicksPerSec: Math.round(r.ticks / (r.wallMs / 1000)), peakRssMb: r.peakRssMb };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
