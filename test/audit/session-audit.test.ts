@@ -111,10 +111,12 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
       await bus.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    // The stream holds earlier sessions too: the whole chain verifies, this session is its tail.
+    // The stream holds other sessions too (earlier ones, and any running in parallel on this server,
+    // each its own writer): the whole stream verifies, and this session's writer has its own events.
     expect(verifyEvents(events, events[0]!.prevHash).ok).toBe(true);
-    const start = events.map((e) => e.eventType).lastIndexOf('session_start');
-    const mine = events.slice(start);
+    const writer = events.filter((e) => e.eventType === 'session_start' && e.metadata.pid === String(process.pid)).at(-1)!.service;
+    const mine = events.filter((e) => e.service === writer);
+    expect(mine[0]!.eventType).toBe('session_start');
     expect(mine.at(-1)!.eventType).toBe('session_stop');
     const count = (t: string) => mine.filter((e) => e.eventType === t).length;
     expect(count('order_send')).toBe(s.orders.sent);
