@@ -222,8 +222,8 @@ describe('audit file: tamper evidence and crashes', () => {
     const base = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/kestrel-audit-kill-') : tmp;
     const results: Array<{ verified: number; torn: number }> = [];
     try {
-      // Kill at varied moments until one kill landed inside a write (a torn last line): about one
-      // kill in four does with these event sizes; 20 rounds without one would be a failure.
+      // Kill until one kill landed inside a write (a torn last line); aimed at writes in progress,
+      // most kills do. 20 rounds without one would be a failure.
       for (let round = 0; round < 20 && !(results.some((r) => r.torn > 0) && round >= 2); round++) {
         const file = path.join(base, `kill-${round}`, 'audit.log');
         const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/audit/fixtures/audit-writer.ts'), file], {
@@ -234,8 +234,18 @@ describe('audit file: tamper evidence and crashes', () => {
           child.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve());
           child.once('exit', (code) => reject(new Error(`writer exited early (${code})`)));
         });
-        await new Promise((r) => setTimeout(r, 30 + ((round * 97) % 400)));
+        // Kill when the file ends inside a line, i.e. while a write(2) is copying a batch in (else
+        // at a varied moment after at most 2 s).
+        const fd = fs.openSync(file, 'r');
+        const last = Buffer.alloc(1);
+        const end = Date.now() + 30 + ((round * 97) % 2000);
+        while (Date.now() < end) {
+          const size = fs.fstatSync(fd).size;
+          if (size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) break;
+          await new Promise((r) => setImmediate(r));
+        }
         child.kill('SIGKILL');
+        fs.closeSync(fd);
         await new Promise((r) => child.once('exit', r));
         const v = verifyAuditFile(file);
         expect(v.ok, JSON.stringify(v)).toBe(true);
