@@ -83,7 +83,10 @@ function instantVenue(bus: InProcessBus): { market: SnapshotStore; stop(): void 
   return { market, stop: () => sub.unsubscribe() };
 }
 
-export async function scenario(walBase: string, paced: number, burst: number, venueKind: 'simulator' | 'instant'): Promise<object> {
+/** Something attached to the executor before it starts (bench/audit.bench.ts: the audit trail); returns its teardown. */
+export type Attach = (ex: Executor, bus: InProcessBus) => Promise<() => Promise<void>>;
+
+export async function scenario(walBase: string, paced: number, burst: number, venueKind: 'simulator' | 'instant', attach?: Attach): Promise<object> {
   const bus = new InProcessBus();
   const venue =
     venueKind === 'simulator'
@@ -104,6 +107,7 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
       circuit: { default: { errorThreshold: 1_000_000, timeoutMs: 1000, halfOpenRequests: 1 } },
     },
   );
+  const detach = attach ? await attach(ex, bus) : undefined;
   await ex.start();
   const intake = new Map<string, bigint>();
   let h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: 3 });
@@ -157,6 +161,7 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
   clearInterval(refresh);
   const dup = venue.sim ? venue.sim.duplicatePlacements().length : 0;
   await ex.close();
+  await detach?.();
   risk.stop();
   await venue.stop();
   await bus.close();

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { create, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { anyPack } from '@bufbuild/protobuf/wkt';
+import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { AuditEventSchema, type AuditEvent } from '../contracts/index.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -13,6 +13,30 @@ export function eventHash(event: AuditEvent): string {
   // The hash field itself is excluded; everything else, prev_hash included, is covered.
   const body = toBinary(AuditEventSchema, create(AuditEventSchema, { ...event, hash: '' }));
   return createHash('sha256').update(body).digest('hex');
+}
+
+const encoded = new WeakMap<AuditEvent, Uint8Array>();
+
+/**
+ * The event's bytes without its hash field, plus the field: protobuf-es writes fields in field-number
+ * order, so `hash` (9) goes last, before `replay` (10, two bytes, present only when true). The
+ * result is byte-identical to toBinary of the hashed event (tested).
+ */
+function withHash(body: Uint8Array, hash: string, replay: boolean): Uint8Array {
+  const tail = replay ? 2 : 0;
+  const out = new Uint8Array(body.length + 2 + hash.length);
+  out.set(body.subarray(0, body.length - tail), 0);
+  let o = body.length - tail;
+  out[o++] = (9 << 3) | 2;
+  out[o++] = hash.length; // 64 < 128: a one-byte varint
+  for (let i = 0; i < hash.length; i++) out[o++] = hash.charCodeAt(i);
+  if (replay) out.set(body.subarray(body.length - 2), o);
+  return out;
+}
+
+/** The stored encoding of an event made by AuditChain (else encoded now). */
+export function encodeEvent(event: AuditEvent): Uint8Array {
+  return encoded.get(event) ?? toBinary(AuditEventSchema, event);
 }
 
 export interface AuditInput<Desc extends DescMessage> {
@@ -40,18 +64,26 @@ export class AuditChain {
   }
 
   next<Desc extends DescMessage>(input: AuditInput<Desc>): AuditEvent {
+    return this.nextAny(input.eventType, input.traceId, anyPack(input.schema, input.payload), input.tsNs, input.metadata ?? {});
+  }
+
+  /** Same, with the payload already packed (e.g. an order request's wire bytes, never re-encoded). */
+  nextAny(eventType: string, traceId: string, payload: Any, tsNs: bigint, metadata: Record<string, string>): AuditEvent {
     const event = create(AuditEventSchema, {
       eventId: randomUUID(),
-      traceId: input.traceId,
-      eventType: input.eventType,
-      payload: anyPack(input.schema, input.payload),
-      tsNs: input.tsNs,
+      traceId,
+      eventType,
+      payload,
+      tsNs,
       service: this.service,
-      metadata: input.metadata ?? {},
+      metadata,
       prevHash: this.prev,
       replay: this.replay,
     });
-    event.hash = eventHash(event);
+    // One encoding serves both the hash and the stored bytes (the writer's cost is per event).
+    const body = toBinary(AuditEventSchema, event);
+    event.hash = createHash('sha256').update(body).digest('hex');
+    encoded.set(event, withHash(body, event.hash, this.replay));
     this.prev = event.hash;
     return event;
   }

@@ -3,7 +3,7 @@
  * kestrel: the one command-line entry point. `start` runs the default paper session on bundled real
  * data with embedded defaults; other subcommands run backtests, check config, or run one service.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Bus } from '../bus/bus.js';
@@ -100,6 +100,17 @@ const commands: Record<string, Command> = {
       { name: 'help', kind: 'boolean', help: 'show help for this command' },
     ],
     run: (flags, positionals) => runWal(flags, positionals),
+  },
+  audit: {
+    summary: 'check or read the audit trail: audit verify [FILE | --stream], audit show --order CLIENT_ID [FILE | --stream]',
+    flags: [
+      ...commonFlags,
+      { name: 'stream', kind: 'boolean', help: 'read the JetStream audit stream (bus.nats_url) instead of a file' },
+      { name: 'stream-name', kind: 'string', metavar: 'NAME', help: 'stream to read (default: audit, or replay_audit in the replay namespace)' },
+      { name: 'order', kind: 'string', metavar: 'CLIENT_ID', help: 'show: the order whose history to print' },
+      { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
+    ],
+    run: (flags, positionals) => runAudit(flags, positionals),
   },
   version: {
     summary: 'print the version',
@@ -304,6 +315,55 @@ async function runWal(flags: FlagValues, positionals: string[]): Promise<number>
     );
   }
   return 0;
+}
+
+/**
+ * `kestrel audit verify` exits 1 at the first broken link (a torn last line from a crash is reported,
+ * not an error); `audit show --order ID` prints that order's events in chain order.
+ */
+async function runAudit(flags: FlagValues, positionals: string[]): Promise<number> {
+  const sub = positionals[0];
+  if (sub !== 'verify' && sub !== 'show') throw new UsageError(`audit needs a subcommand: verify or show (got '${sub ?? ''}')`);
+  if (sub === 'show' && typeof flags.order !== 'string') throw new UsageError('audit show needs --order CLIENT_ID');
+  if (flags.stream && positionals[1] !== undefined) throw new UsageError('give either a FILE or --stream, not both');
+  const a = await import('../audit/verify.js');
+  const config = configFrom(flags, {});
+  let source: string;
+  let events: import('../contracts/index.js').AuditEvent[];
+  let result: import('../audit/verify.js').VerifyResult;
+  if (flags.stream) {
+    const { JetStreamAuditSink, auditStreamName } = await import('../audit/sinks.js');
+    const { GENESIS_HASH } = await import('../audit/chain.js');
+    const bus = await NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-audit', security: natsSecurityFrom(config.bus) });
+    try {
+      const stream = typeof flags['stream-name'] === 'string' ? flags['stream-name'] : auditStreamName(config.bus.namespace);
+      source = `stream ${stream}`;
+      events = await (await JetStreamAuditSink.attach(bus.connection, stream)).readAll();
+      // Retention may have aged out the oldest events: the chain is then checked from the first kept one.
+      result = a.verifyEvents(events, events[0]?.prevHash ?? GENESIS_HASH);
+    } finally {
+      await bus.close();
+    }
+  } else {
+    const file = positionals[1] ?? path.resolve(config.audit.file);
+    if (!existsSync(file)) throw new UsageError(`no audit file at ${file}`);
+    source = file;
+    const { readAuditFile } = await import('../audit/sinks.js');
+    events = readAuditFile(file).events;
+    result = a.verifyAuditFile(file);
+  }
+  if (sub === 'verify') {
+    process.stdout.write(flags.json ? `${JSON.stringify(result)}
+` : a.formatVerify(source, result));
+    return result.ok ? 0 : 1;
+  }
+  const history = a.orderHistory(events, flags.order as string);
+  if (flags.json) process.stdout.write(`${JSON.stringify(history.map((e) => ({ type: e.eventType, tsNs: String(e.tsNs), traceId: e.traceId, metadata: e.metadata })))}
+`);
+  else process.stdout.write(history.length > 0 ? a.formatHistory(history) : `no audit event for order ${String(flags.order)} in ${source}
+`);
+  if (!result.ok) process.stderr.write(a.formatVerify(source, result));
+  return history.length > 0 ? (result.ok ? 0 : 1) : 1;
 }
 
 /** Services that run as separate processes over NATS when a deployment outgrows one process. */

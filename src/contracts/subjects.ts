@@ -68,6 +68,7 @@ export const patterns = {
   orderAcksAll: (n: Namespace) => ns(n, 'ord.ack.*'),
   venueHealthAll: (n: Namespace) => ns(n, 'venue.health.*'),
   auditAll: (n: Namespace) => ns(n, 'audit.>'),
+  circuitAll: (n: Namespace) => ns(n, 'circuit.*'),
   controlAll: (n: Namespace) => ns(n, 'ctl.*'),
 } as const;
 

@@ -161,7 +161,18 @@ export interface RejectEvent {
   venue: string;
   reason: RejectReason;
   detail: string;
+  /** The order refused, when one was created (a venue reject, or not sent); '' for a refused signal. */
+  clientId: string;
 }
+
+/** Order lifecycle steps not covered by onSend/onReject (the audit trail listens to these). */
+export type LifecycleEvent =
+  | { kind: 'intent'; o: OrderRecord }
+  | { kind: 'ack'; o: OrderRecord; ack: OrderAck; fill: FillDelta }
+  | { kind: 'cancel'; o: OrderRecord; reason: string }
+  | { kind: 'risk'; venue: string; symbol: string; side: Side; traceId: string; size: number; price: number; decision: RiskDecisionName; detail: string };
+
+export type RiskDecisionName = 'approved' | 'rejected' | 'boundary' | 'gateway_approved' | 'gateway_rejected';
 
 export interface RecoveryReport {
   replayedOrders: number;
@@ -255,6 +266,7 @@ export class Executor {
   private readonly rejectListeners: Array<(e: RejectEvent) => void> = [];
   private readonly fillListeners: Array<(o: OrderRecord, d: FillDelta) => void> = [];
   private readonly sendListeners: Array<(o: OrderRecord, signal: ExecSignal | undefined) => void> = [];
+  private readonly lifecycleListeners: Array<(e: LifecycleEvent) => void> = [];
   private signalSource: SignalSource | undefined;
   private draining = false;
   private unsubscribeSignals: (() => void) | undefined;
@@ -423,6 +435,15 @@ export class Executor {
     this.sendListeners.push(cb);
   }
 
+  /** Intents, venue updates, cancel requests and risk decisions, in the order they happen. */
+  onLifecycle(cb: (e: LifecycleEvent) => void): void {
+    this.lifecycleListeners.push(cb);
+  }
+
+  private lifecycle(e: LifecycleEvent): void {
+    for (const cb of this.lifecycleListeners) cb(e);
+  }
+
   get inflightCount(): number {
     return this.inflight;
   }
@@ -541,6 +562,7 @@ export class Executor {
    * through the private client directly. The venue's answer is applied like any other update.
    */
   async cancel(o: OrderRecord, reason: string): Promise<OrderAck | undefined> {
+    if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'cancel', o, reason });
     const req = create(CancelRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, reason });
     let ack: OrderAck | undefined;
     try {
@@ -756,6 +778,10 @@ export class Executor {
     // its notional. The guard values every order at the worse of its limit and mid.
     const valuePx = snap ? Math.max(price, (snap.bid + snap.ask) / 2) : price;
     const d = this.risk.check(s.symbol, signed, valuePx, exposure, now);
+    if (this.lifecycleListeners.length > 0) {
+      const decision = d === RiskDecision.APPROVED ? 'approved' : d === RiskDecision.REJECTED ? 'rejected' : 'boundary';
+      this.lifecycle({ kind: 'risk', venue: a.venue, symbol: s.symbol, side: s.side, traceId: s.traceId, size, price, decision, detail: d === RiskDecision.REJECTED ? this.risk.detail : '' });
+    }
     if (d === RiskDecision.REJECTED) return this.reject(s, a.venue, this.risk.reason, this.risk.detail);
     const limited = this.rateLimiter?.tryTake(a.venue, now);
     if (limited) return this.reject(s, a.venue, RejectReason.RATE_LIMIT, limited);
@@ -774,6 +800,10 @@ export class Executor {
     void this.gatewayCheck(s, a.venue, size, price).then((r) => {
       this.reserve(a.venue, s.symbol, -1, reservedNotional);
       if (this.closed) return;
+      if (this.lifecycleListeners.length > 0) {
+        const decision = r.ok ? 'gateway_approved' : 'gateway_rejected';
+        this.lifecycle({ kind: 'risk', venue: a.venue, symbol: s.symbol, side: s.side, traceId: s.traceId, size: r.ok ? r.size : size, price, decision, detail: r.detail });
+      }
       const refuse = (reason: RejectReason, detail: string): void => {
         this.reject(s, a.venue, reason, detail);
         this.pump(); // the reserved slot is free again
@@ -830,9 +860,9 @@ export class Executor {
     }
   }
 
-  private reject(s: ExecSignal | undefined, venue: string, reason: RejectReason, detail: string): void {
+  private reject(s: ExecSignal | undefined, venue: string, reason: RejectReason, detail: string, clientId = ''): void {
     this.rejects.set(reason, (this.rejects.get(reason) ?? 0) + 1);
-    for (const cb of this.rejectListeners) cb({ signal: s, venue, reason, detail });
+    for (const cb of this.rejectListeners) cb({ signal: s, venue, reason, detail, clientId });
   }
 
   // ---------------------------------------------------------------- orders
@@ -894,6 +924,7 @@ export class Executor {
     this.takeSlot(o);
     this.journal.intent(o);
     this.counters.orders++;
+    if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'intent', o });
     this.pendingSend.push(o);
     if (signal) this.signalOf.set(o, signal);
     if (!this.commitScheduled) {
@@ -1046,7 +1077,7 @@ export class Executor {
     this.journal.failed(o.clientId, `${rejectName(reason)}: ${detail}`);
     this.scheduleLazyCommit();
     this.releaseSlot(o);
-    this.reject(this.signalOf.get(o), o.venue, reason, detail);
+    this.reject(this.signalOf.get(o), o.venue, reason, detail, o.clientId);
     this.onGroupLegUpdate(o);
     this.pump();
   }
@@ -1079,6 +1110,7 @@ export class Executor {
     if (d.qty === 0 && before === o.state && ack.status !== OrderStatus.REJECTED) return; // duplicate / stale
     this.journal.ack(ack, wire);
     this.scheduleLazyCommit();
+    if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'ack', o, ack, fill: d });
     if (d.qty > 0) {
       this.counters.fills++;
       this.book.applyFill(o.venue, o.symbol, o.side, d.qty, d.price, d.fee, ack.tsNs || this.deps.clock.nowNs());
@@ -1090,7 +1122,7 @@ export class Executor {
       for (const cb of this.fillListeners) cb(o, d);
     }
     if (ack.status === OrderStatus.REJECTED && before !== OrderState.REJECTED) {
-      this.reject(this.signalOf.get(o), o.venue, ack.rejectReason, ack.rejectDetail || 'venue reject');
+      this.reject(this.signalOf.get(o), o.venue, ack.rejectReason, ack.rejectDetail || 'venue reject', o.clientId);
     }
     if (isTerminal(o.state)) {
       this.releaseSlot(o);

@@ -17,6 +17,8 @@ import { AdminServer } from '../admin/server.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { ControlAudit } from '../audit/control-audit.js';
 import { FileAuditSink } from '../audit/sinks.js';
+import { attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
+import { exportAuditMetrics } from '../audit/metrics.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { PositionService, valuationFromSnapshots } from '../positions/service.js';
@@ -160,6 +162,13 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns, { clock }) : undefined;
   risk?.start();
   const executor = new Executor({ bus, clock, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
+  // Control commands are audited next to the WAL (the executor process needs no JetStream).
+  const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'));
+  const controlAudit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', clock);
+  // Orders, risk decisions, breaches and breaker transitions share the chain with control commands.
+  attachExecutorAudit(executor, controlAudit.log);
+  const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log);
+  const stopAuditMetrics = exportAuditMetrics(controlAudit.log);
   const signals = new BusSignalSource(bus, { namespace: ns, ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
   const recovery = await executor.start(cfg.report ? undefined : signals);
   if (process.env.KESTREL_EXECUTOR_STATS) {
@@ -175,9 +184,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const stopMetrics = exportExecutorMetrics(executor, 1000, specs.map((s) => s.venue));
   const stopFeedMetrics = exportFeedMetrics(feed.store, clock);
   const stopRiskMetrics = risk ? exportRiskMetrics(risk) : () => undefined;
-  // Control commands are audited next to the WAL (the executor process needs no JetStream).
-  const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'), 1);
-  const control = new ControlPlane(bus, executor, ns, { audit: await ControlAudit.open(auditSink, 'executor', ns === 'replay', clock) });
+  const control = new ControlPlane(bus, executor, ns, { audit: controlAudit });
   control.start();
   const positions = new PositionService(bus, {
     clock,
@@ -233,11 +240,13 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
       stopRiskMetrics();
       signals.close();
       control.stop();
-      await auditSink.close();
       positions.stop();
       feed.stop();
       risk?.stop();
       await executor.close();
+      stopBusAudit();
+      stopAuditMetrics();
+      await controlAudit.log.close();
       for (const g of gateways) await g.stop();
       await bus.close();
     },

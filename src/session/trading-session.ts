@@ -10,7 +10,10 @@ import { mkdirSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import path from 'node:path';
 import { AdminServer } from '../admin/server.js';
+import { AuditLog, packRaw } from '../audit/audit-log.js';
 import { ControlAudit } from '../audit/control-audit.js';
+import { exportAuditMetrics } from '../audit/metrics.js';
+import { AuditEventType, attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
 import { FileAuditSink, JetStreamAuditSink, type AuditSink } from '../audit/sinks.js';
 import type { Bus } from '../bus/bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
@@ -236,6 +239,30 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     );
     risk.start();
     cleanups.push(() => risk.stop());
+    // The audit trail (JetStream on NATS, else audit.file): control commands, every order lifecycle
+    // step, risk decisions and breaches, breaker transitions, start/stop. Opened before the executor
+    // and closed after it, so recovery and the last acks are in it; session_stop is its last event.
+    const auditSink: AuditSink = bus instanceof NatsBus ? await JetStreamAuditSink.open(bus.connection, ns) : new FileAuditSink(config.audit.file);
+    const auditLog = await AuditLog.open(auditSink, { service: 'session', replay: ns === 'replay', clock, logger: log });
+    let stopMeta: Record<string, string> = { outcome: 'failed' };
+    cleanups.push(async () => {
+      auditLog.record(AuditEventType.sessionStop, '', packRaw('google.protobuf.Empty', new Uint8Array()), {
+        ...stopMeta,
+        audit_dropped: String(auditLog.stats.dropped),
+        audit_failed_writes: String(auditLog.stats.failedWrites),
+      });
+      await auditLog.close();
+    });
+    auditLog.record(AuditEventType.sessionStart, '', packRaw('google.protobuf.Empty', new Uint8Array()), {
+      mode: config.session.mode,
+      config_version: config.version,
+      venues: venues.join(','),
+      symbols: config.session.symbols.join(','),
+      engine: config.strategy.engine,
+      pid: String(process.pid),
+    });
+    cleanups.push(attachBusAudit(bus, ns, auditLog));
+    cleanups.push(exportAuditMetrics(auditLog));
     const executor = new Executor(
       { bus, clock, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
       {
@@ -260,6 +287,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         rateLimits: { ordersPerSecond: config.risk.rate_limits.orders_per_second, perVenue: config.risk.rate_limits.per_venue },
       },
     );
+    attachExecutorAudit(executor, auditLog);
     const rejects: Record<string, number> = {};
     executor.onReject((e) => {
       const name = rejectName(e.reason);
@@ -329,11 +357,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     positions.start();
     executor.onFill(() => positions.markDirty());
     cleanups.push(() => positions.stop());
-    // Control commands (ctl.* and the admin endpoints) are audited: JetStream on NATS, else a file.
-    const auditSink: AuditSink = bus instanceof NatsBus ? await JetStreamAuditSink.open(bus.connection, ns) : new FileAuditSink(config.audit.file, 1);
-    cleanups.push(() => auditSink.close());
-    const audit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', clock);
-    const control = new ControlPlane(bus, executor, ns, { audit });
+    // Control commands (ctl.* and the admin endpoints) go into the same chain, durable before answered.
+    const control = new ControlPlane(bus, executor, ns, { audit: ControlAudit.over(auditLog) });
     control.start();
     cleanups.push(() => control.stop());
 
@@ -356,9 +381,12 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           ingestion: ingestion.stats(),
           rings: region.counters(),
           engine: engine.stats(),
+          audit: auditLog.health,
         }),
       }, { token: resolveAdminToken(config.admin.token_file).token });
       admin.addReadinessCheck('engine', () => engine.running);
+      // Dropped or unwritable audit events make the process unready (alerting), not silent.
+      admin.addReadinessCheck('audit', () => auditLog.health.ok);
       admin.addReadinessCheck('venues', () => venues.every((v) => orderEntry.gateways[v]!.client.connected));
       admin.addReadinessCheck('accepting_signals', () => !executor.isDraining && !executor.isHalted);
       adminUrl = await admin.listen(config.admin.port, config.admin.host);
@@ -435,6 +463,13 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       digest: digest.hex(),
       wallMs: monotonicMs() - started,
       ...(drainOutcome ? { drain: drainOutcome } : {}),
+    };
+    stopMeta = {
+      outcome: 'completed',
+      signals: String(summary.signals),
+      orders_sent: String(summary.orders.sent),
+      fills: String(summary.fills),
+      rejects: String(summary.orders.rejected),
     };
     return summary;
   } finally {

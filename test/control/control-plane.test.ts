@@ -34,7 +34,7 @@ describe('control plane over the bus', () => {
     ex.onReject((e) => rejects.push(e.reason));
     await ex.start();
     auditFile = `${dir}/audit/control.log`;
-    auditSink = new FileAuditSink(auditFile, 1);
+    auditSink = new FileAuditSink(auditFile);
     plane = new ControlPlane(bus, ex, 'live', { audit: await ControlAudit.open(auditSink, 'executor', false, new VirtualClock(1n)) });
     plane.start();
     rejects.length = 0;
