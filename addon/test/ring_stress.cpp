@@ -75,6 +75,9 @@ bool run(const char* name, RingView<Record> ring, std::uint64_t per_producer, Ma
   Tally tally;
   std::vector<Record> buf(64);
   std::thread consumer([&] {
+    // Start late, once the producers are two laps ahead: at least one overrun is then certain, whatever
+    // the scheduler does later (a consumer that keeps up would leave the skip path untested).
+    while (ring.head() < 2 * ring.capacity() && producers_left.load(std::memory_order_acquire) > 0) std::this_thread::yield();
     std::uint64_t polls = 0;
     for (;;) {
       const bool done = producers_left.load(std::memory_order_acquire) == 0;
