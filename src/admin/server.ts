@@ -112,9 +112,12 @@ export class AdminServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    // Open event streams would keep close() waiting forever.
+    // Open event streams and browsers' keep-alive sockets would hold close() for seconds: the
+    // process is shutting down, so every connection ends now.
     this.stream?.stop();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
