@@ -1,7 +1,8 @@
 /**
  * The operator console in real headless Chromium against a running session: the page loads offline
  * (uPlot inlined), shows the session's positions and live charts, a "pause" without the token is
- * refused (401, trading goes on), with the token it halts the executor and the page shows it.
+ * refused (401, trading goes on), with the token it halts the executor and the page shows it; a
+ * confirmed flatten closes the held symbol.
  * Screenshot: var/test-artifacts/console.png.
  */
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ import { launchChromium } from '../support/chromium.js';
 const ARTIFACTS = path.resolve('var/test-artifacts');
 
 interface AdminState {
-  state: { halts: Record<string, string>; positions: Array<{ symbol: string }> };
+  state: { halts: Record<string, string>; positions: Array<{ symbol: string; quantity: number }> };
 }
 
 let browser: Browser;
@@ -129,5 +130,22 @@ describe('operator console in headless Chromium', () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'console.png'), fullPage: true });
     expect(fs.statSync(path.join(ARTIFACTS, 'console.png')).size).toBeGreaterThan(10_000);
+  }, 30_000);
+
+  it('flattens the held symbol from the page (confirmed, with the token): the position goes to zero', async () => {
+    const symbol = await page.inputValue('#flatten-symbol');
+    expect(symbol).toBe('BTC-USDT');
+    const flat = async () => {
+      const ps = (await adminState()).state.positions;
+      return ps.filter((p) => p.symbol === symbol).every((p) => Math.abs(p.quantity) < 1e-9);
+    };
+    // Paused: no new orders, so the position held now is what flatten must close.
+    expect(await flat()).toBe(false);
+    await page.click('#btn-flatten');
+    await page.waitForFunction("document.getElementById('action-status').textContent === 'flatten done'", undefined, { timeout: 10_000 });
+    expect(dialogs.at(-1)).toMatch(/^Flatten BTC-USDT\?/);
+    const deadline = Date.now() + 10_000;
+    while (!(await flat()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await flat()).toBe(true);
   }, 30_000);
 });
