@@ -148,4 +148,16 @@ describe('operator console in headless Chromium', () => {
     while (!(await flat()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await flat()).toBe(true);
   }, 30_000);
+
+  it('resumes, then kills from the page: each confirmed, the page follows the executor', async () => {
+    await page.click('#btn-resume');
+    await page.waitForFunction("document.getElementById('action-status').textContent === 'resume done'", undefined, { timeout: 10_000 });
+    expect((await adminState()).state.halts).toEqual({});
+    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'trading'", undefined, { timeout: 10_000 });
+    await page.click('#btn-kill');
+    await page.waitForFunction("document.getElementById('action-status').textContent === 'kill done'", undefined, { timeout: 10_000 });
+    expect(dialogs.at(-1)).toMatch(/^KILL\?/);
+    expect(Object.keys((await adminState()).state.halts)).toEqual(['operator']);
+    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'halted'", undefined, { timeout: 10_000 });
+  }, 30_000);
 });
