@@ -1,15 +1,20 @@
 /**
- * Health and admin HTTP server: /health/live, /health/ready, /metrics, and the operator actions
- * /admin/pause, /admin/resume, /admin/drain, /admin/clear-halt (POST). Readiness aggregates named
- * checks that services register, so an operator sees which dependency is not ready.
+ * Health and admin HTTP server: /health/live, /health/ready, /metrics, the operator console (/, with
+ * its live feed /admin/events and /admin/console.json), /admin/state, and the operator actions
+ * /admin/pause, /admin/resume, /admin/drain, /admin/flatten, /admin/kill, /admin/clear-halt (POST).
+ * Readiness aggregates named checks that services register, so an operator sees which dependency is
+ * not ready.
  *
  * Every POST needs `Authorization: Bearer <token>` (401 otherwise; compared in constant time). Reads
- * (health, metrics, state, dashboard) stay open so probes and scrapers need no secret.
+ * (health, metrics, state, console) stay open so probes and scrapers need no secret.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { enableDefaultMetrics, registry } from '../observability/metrics.js';
+import { consolePage } from './console/page.js';
+import type { ConsoleSnapshot } from './console/snapshot.js';
+import { ConsoleStream } from './console/stream.js';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
@@ -17,10 +22,16 @@ export interface AdminActions {
   pause?: () => void | Promise<void>;
   resume?: () => void | Promise<void>;
   drain?: () => void | Promise<void>;
+  /** Cancel open orders in `symbol` and close its positions. */
+  flatten?: (symbol: string) => void | Promise<void>;
+  /** Emergency stop: halt trading, cancel open orders, close every position. */
+  kill?: () => void | Promise<void>;
   /** Explicitly clear a halt of the given cause (risk | wal | operator); audited by the implementation. */
   clearHalt?: (cause: string, reason: string, operator: string) => void | Promise<void>;
   /** Snapshot for /admin/state and the dashboard: positions, PnL, breakers, counters. */
   state?: () => unknown;
+  /** Operator console snapshot, pushed live to the page; without it the page shows only raw state. */
+  console?: () => Promise<ConsoleSnapshot>;
 }
 
 export interface AdminServerOptions {
@@ -40,6 +51,7 @@ export class AdminServer {
   private server: http.Server | undefined;
   /** Digest of the token: equal-length buffers for timingSafeEqual whatever the caller sends. */
   private readonly tokenDigest: Buffer;
+  private readonly stream: ConsoleStream | undefined;
 
   constructor(
     private readonly actions: AdminActions,
@@ -47,6 +59,7 @@ export class AdminServer {
   ) {
     if (opts.token.length < 16) throw new TypeError('admin token must be at least 16 characters');
     this.tokenDigest = sha256(opts.token);
+    this.stream = actions.console ? new ConsoleStream(actions.console) : undefined;
   }
 
   private authorized(req: http.IncomingMessage): boolean {
@@ -76,6 +89,11 @@ export class AdminServer {
     enableDefaultMetrics();
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
+        // A failure after the answer began (e.g. a client gone mid-stream) can only end it.
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: String(err) }));
       });
@@ -85,6 +103,7 @@ export class AdminServer {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
     });
+    this.stream?.start();
     const addr = server.address() as AddressInfo;
     return `http://${host}:${addr.port}`;
   }
@@ -93,14 +112,21 @@ export class AdminServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Open event streams and browsers' keep-alive sockets would hold close() for seconds: the
+    // process is shutting down, so every connection ends now.
+    this.stream?.stop();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     const json = (status: number, body: unknown) => {
+      // Serialised before the head is written: a failure then still gets a proper 500.
+      const text = JSON.stringify(body, bigintAsString);
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+      res.end(text);
     };
     if (req.method === 'GET' && url.pathname === '/health/live') return json(200, { live: true });
     if (req.method === 'GET' && url.pathname === '/health/ready') {
@@ -112,17 +138,26 @@ export class AdminServer {
       res.end(await registry.metrics());
       return;
     }
-    if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/admin/dashboard')) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(DASHBOARD_HTML);
+    if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/admin/dashboard' || url.pathname === '/admin/console')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(consolePage());
       return;
+    }
+    if (req.method === 'GET' && url.pathname === '/admin/events') {
+      if (!this.stream) return json(404, { error: 'no console feed in this process' });
+      this.stream.subscribe(req, res);
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/admin/console.json') {
+      if (!this.stream) return json(404, { error: 'no console feed in this process' });
+      return json(200, { snapshot: await this.stream.snapshot(), pnl: this.stream.history });
     }
     if (req.method === 'GET' && url.pathname === '/admin/state') {
       const ready = await this.readiness();
       return json(200, { ready, state: this.actions.state ? this.actions.state() : null });
     }
     const action = url.pathname.startsWith('/admin/') ? url.pathname.slice('/admin/'.length) : undefined;
-    if (action === 'pause' || action === 'resume' || action === 'drain' || action === 'clear-halt') {
+    if (action === 'pause' || action === 'resume' || action === 'drain' || action === 'kill' || action === 'flatten' || action === 'clear-halt') {
       if (req.method !== 'POST') return json(405, { error: `use POST for /admin/${action}` });
       if (!this.authorized(req)) {
         res.setHeader('www-authenticate', 'Bearer realm="kestrel-admin"');
@@ -139,6 +174,14 @@ export class AdminServer {
           if (!cause || !reason || !operator) return json(400, { error: 'clear-halt needs JSON {cause, reason, operator}' });
           await fn(cause, reason, operator);
           return json(200, { ok: true, action, cause });
+        }
+        if (action === 'flatten') {
+          const fn = this.actions.flatten;
+          if (!fn) return json(501, { error: `${action} is not wired in this process` });
+          const symbol = (await readJson(req)).symbol;
+          if (typeof symbol !== 'string' || !symbol) return json(400, { error: 'flatten needs JSON {symbol}' });
+          await fn(symbol);
+          return json(200, { ok: true, action, symbol });
         }
         const fn = this.actions[action];
         if (!fn) return json(501, { error: `${action} is not wired in this process` });
@@ -176,28 +219,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   }
 }
 
-// A dependency-free operator page: polls /admin/state and /health/ready once a second.
-const DASHBOARD_HTML = `<!doctype html>
-<html><head><meta charset="utf-8"><title>kestrel</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;background:#0f1115;color:#e6e6e6}
-h1{font-size:18px;margin:0 0 12px} .ok{color:#4ade80} .bad{color:#f87171}
-pre{background:#171a21;padding:12px;border-radius:6px;overflow:auto;max-height:70vh}
-button{margin-right:8px;padding:6px 12px;background:#2a2f3a;color:#e6e6e6;border:1px solid #444;border-radius:4px;cursor:pointer}
-</style></head><body>
-<h1>kestrel <span id="ready">…</span></h1>
-<div><button onclick="act('pause')">Pause trading</button><button onclick="act('resume')">Resume trading</button>
-<a href="/metrics" style="color:#93c5fd">/metrics</a></div>
-<pre id="state">loading…</pre>
-<script>
-async function refresh(){
-  try{const r=await fetch('/admin/state');const j=await r.json();
-    const el=document.getElementById('ready');el.textContent=j.ready.ready?'ready':'not ready';el.className=j.ready.ready?'ok':'bad';
-    document.getElementById('state').textContent=JSON.stringify(j,null,2);}catch(e){document.getElementById('state').textContent=String(e);}
+/** State snapshots hold nanosecond timestamps (bigint), which JSON cannot encode: sent as decimal strings. */
+function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
-async function act(a){let t=sessionStorage.getItem('kestrel-admin-token');if(!t){t=prompt('admin token');if(!t)return;}
-  const r=await fetch('/admin/'+a,{method:'POST',headers:{authorization:'Bearer '+t}});
-  if(r.status===401)sessionStorage.removeItem('kestrel-admin-token');else sessionStorage.setItem('kestrel-admin-token',t);
-  if(!r.ok)alert((await r.json()).error);refresh();}
-refresh();setInterval(refresh,1000);
-</script></body></html>`;

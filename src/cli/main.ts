@@ -155,7 +155,7 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
   try {
     summary = await runTradingSession(config, bus, {
       onReady: ({ adminUrl }) => {
-        if (adminUrl && !flags.json) process.stderr.write(`kestrel: admin ${adminUrl}/admin/dashboard (health, metrics, pause/resume)\n`);
+        if (adminUrl && !flags.json) process.stderr.write(`kestrel: operator console ${adminUrl}/ (health, metrics, controls)\n`);
       },
     });
   } finally {

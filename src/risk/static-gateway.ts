@@ -310,6 +310,11 @@ export class StaticRiskGateway {
     if (changed) this.publishLimits();
   }
 
+  /** Current drawdown fractions (total and since the UTC day began), for the operator console. */
+  get drawdown(): { total: number; daily: number } {
+    return { total: this.dd.current || 0, daily: this.dd.daily || 0 };
+  }
+
   /** Operator action after a total-drawdown breach: trading may add risk again from the current equity. */
   resetDrawdown(): void {
     this.totalBreached = false;

@@ -11,6 +11,7 @@ import { create } from '@bufbuild/protobuf';
 import path from 'node:path';
 import { AdminServer } from '../admin/server.js';
 import { AuditLog, packRaw } from '../audit/audit-log.js';
+import { sessionConsoleSource } from '../admin/console/session-view.js';
 import { ControlAudit } from '../audit/control-audit.js';
 import { exportAuditMetrics } from '../audit/metrics.js';
 import { AuditEventType, attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
@@ -35,7 +36,7 @@ import { quoteOf } from '../positions/book.js';
 import { openRefData } from '../refdata/index.js';
 import { StaticRiskGateway } from '../risk/static-gateway.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
-import { startSimulatedMarketData, SIMULATED_VENUE_SYMBOLS } from '../simulators/market-data-session.js';
+import { startSimulatedMarketData, SIMULATED_VENUE_SYMBOLS, type SimulatedMarketData } from '../simulators/market-data-session.js';
 import { openTickStore } from '../storage/index.js';
 import { startSimulatedOrderEntry } from '../venues/private/session.js';
 import { DecisionDigest } from './digest.js';
@@ -364,8 +365,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
 
     // Operator surface: health, metrics, dashboard, pause/resume/clear-halt (bearer token).
     let adminUrl: string | undefined;
+    // Started after the admin server (market data last); the console reads its adapters once set.
+    let md: SimulatedMarketData | undefined;
     if (config.admin.port !== -1) {
-      const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string }) =>
+      const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string; symbol?: string }) =>
         control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: clock.nowNs() }), 'admin-http');
       const admin = new AdminServer({
         pause: () => adminCmd('kill', { reason: 'operator pause via /admin/pause' }),
@@ -373,6 +376,24 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         clearHalt: (haltCause, reason, operator) => adminCmd('clear_halt', { haltCause, reason, operator }),
         // Answers at once; the session ends (summary, exit 0) once the in-flight orders are done.
         drain: () => void drain(),
+        flatten: (symbol) => adminCmd('flatten', { symbol, reason: `operator flatten ${symbol} via /admin/flatten` }),
+        kill: async () => {
+          await adminCmd('kill', { reason: 'operator kill via /admin/kill' });
+          await adminCmd('flatten', { reason: 'operator kill via /admin/kill: close every position' });
+        },
+        console: sessionConsoleSource({
+          mode: config.session.mode,
+          clock,
+          executor,
+          snapshots,
+          valuation,
+          venues,
+          adapters: () => (md ? Object.values(md.adapters).map((a) => a.stats()) : []),
+          privateConnected: (v) => orderEntry.gateways[v as VenueName]?.client.connected ?? false,
+          risk,
+          drawdownLimits: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
+          staleAfterMs: config.data_quality.staleness_threshold_ms,
+        }),
         state: () => ({
           draining: executor.isDraining,
           halts: Object.fromEntries(executor.haltCauses),
@@ -395,7 +416,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     hooks.onReady?.({ adminUrl });
 
     // Market data last: everything downstream is listening before the first tick.
-    const md = await startSimulatedMarketData({
+    md = await startSimulatedMarketData({
       sink: ingestion,
       bus,
       namespace: ns,
@@ -405,7 +426,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       speed: config.session.speed,
       clock,
     });
-    cleanups.push(() => md.stop());
+    const mdStarted = md;
+    cleanups.push(() => mdStarted.stop());
     await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
     ingestion.drain();
     await settle(region, engine, ringSignals, executor, bus);

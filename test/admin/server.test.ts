@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ConsoleSnapshot } from '../../src/admin/console/snapshot.js';
 import { AdminServer } from '../../src/admin/server.js';
 import { HaltClearError } from '../../src/execution/executor.js';
 
@@ -88,5 +89,52 @@ describe('admin HTTP server', () => {
     const state = (await (await fetch(`${base}/admin/state`)).json()) as { ready: { ready: boolean }; state: unknown };
     expect(state.ready.ready).toBe(true);
     expect(state.state).toEqual({ positions: { 'BTC-USDT': 0.5 } });
+  });
+
+  it('serves state holding nanosecond bigint timestamps (positions) as JSON, not a dropped connection', async () => {
+    server = new AdminServer({ state: () => ({ positions: [{ symbol: 'BTC-USDT', quantity: 0.5, tsNs: 1_700_000_000_123_456_789n }] }) }, { token: TOKEN });
+    const base = await server.listen(0, '127.0.0.1');
+    const r = await fetch(`${base}/admin/state`);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { state: unknown }).state).toEqual({ positions: [{ symbol: 'BTC-USDT', quantity: 0.5, tsNs: '1700000000123456789' }] });
+  });
+
+  it('flatten takes {symbol} and kill runs, both only with the token', async () => {
+    const calls: string[] = [];
+    server = new AdminServer({ flatten: (s) => void calls.push(`flatten ${s}`), kill: () => void calls.push('kill') }, { token: TOKEN });
+    const base = await server.listen(0, '127.0.0.1');
+    for (const a of ['flatten', 'kill']) expect((await fetch(`${base}/admin/${a}`, { method: 'POST', body: '{"symbol":"BTC-USDT"}' })).status).toBe(401);
+    expect((await fetch(`${base}/admin/flatten`, { method: 'POST', headers: auth, body: '{}' })).status).toBe(400);
+    const f = await fetch(`${base}/admin/flatten`, { method: 'POST', headers: auth, body: '{"symbol":"BTC-USDT"}' });
+    expect(await f.json()).toEqual({ ok: true, action: 'flatten', symbol: 'BTC-USDT' });
+    expect((await fetch(`${base}/admin/kill`, { method: 'POST', headers: auth })).status).toBe(200);
+    expect(calls).toEqual(['flatten BTC-USDT', 'kill']);
+  });
+
+  it('streams console snapshots over server-sent events, the PnL curve first', async () => {
+    let net = 0;
+    const snapshot = (): ConsoleSnapshot => ({
+      tsMs: 1_000 + net, mode: 'paper', halted: false, halts: {}, draining: false, reportingCurrency: 'USDT',
+      pnl: { realized: net, unrealized: 0, fees: 0, net: net++ },
+      venues: [], breakers: [], positions: [], netted: [], orders: [], risk: null, latency: null, counters: {},
+    });
+    server = new AdminServer({ console: async () => snapshot() }, { token: TOKEN });
+    const base = await server.listen(0, '127.0.0.1');
+    expect((await fetch(`${base}/admin/console`)).headers.get('content-type')).toContain('text/html');
+    await new Promise((r) => setTimeout(r, 1200)); // two samples: at start and after 1 s
+    const ctl = new AbortController();
+    const r = await fetch(`${base}/admin/events`, { signal: ctl.signal });
+    expect(r.headers.get('content-type')).toBe('text/event-stream');
+    const reader = r.body!.getReader();
+    let text = '';
+    while (!/event: snapshot[\s\S]*event: snapshot/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    ctl.abort();
+    const events = [...text.matchAll(/event: (\w+)\ndata: (.*)\n/g)].map((m) => [m[1], JSON.parse(m[2]!)] as const);
+    expect(events[0]![0]).toBe('history');
+    expect((events[0]![1] as Array<{ net: number }>).map((p) => p.net)).toEqual([0, 1]);
+    // Then the latest sample, then new ones as they are taken.
+    expect(events.slice(1).map(([e, d]) => [e, (d as ConsoleSnapshot).pnl.net])).toEqual([['snapshot', 1], ['snapshot', 2]]);
+    const j = (await (await fetch(`${base}/admin/console.json`)).json()) as { pnl: Array<{ net: number }> };
+    expect(j.pnl.map((p) => p.net).slice(0, 3)).toEqual([0, 1, 2]);
   });
 });

@@ -20,7 +20,10 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
       env: {},
       overrides: {
         logging: { level: 'silent' },
-        session: { pace: 'accelerated', speed: 200, max_ticks: 20_000 },
+        // Orders are what this test audits: a slower replay and a lower entry threshold keep a loaded
+        // machine from ending the session with no signal (seen with Chromium tests running alongside).
+        session: { pace: 'accelerated', speed: 50, max_ticks: 20_000 },
+        strategy: { confidence_threshold: 0.2 },
         admin: { port: -1 },
         audit: { file },
         execution: { wal_dir: path.join(dir, 'wal') },
@@ -95,7 +98,10 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
       overrides: {
         logging: { level: 'silent' },
         bus: { kind: 'nats', nats_url: NATS_URL },
-        session: { pace: 'accelerated', speed: 200, max_ticks: 20_000 },
+        // Orders are what this test audits: a slower replay and a lower entry threshold keep a loaded
+        // machine from ending the session with no signal (seen with Chromium tests running alongside).
+        session: { pace: 'accelerated', speed: 50, max_ticks: 20_000 },
+        strategy: { confidence_threshold: 0.2 },
         admin: { port: -1 },
         execution: { wal_dir: path.join(dir, 'wal') },
         storage: { capture_dir: path.join(dir, 'capture') },

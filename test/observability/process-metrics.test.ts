@@ -98,7 +98,7 @@ describe.skipIf(skip)('metrics and health on every process', () => {
       adminUrl(sims, /"service":"simulators","adminUrl":"([^"]+)"/),
       adminUrl(risk, /"event":"ready".*"adminUrl":"([^"]+)"/),
       adminUrl(executor, /"event":"ready".*"adminUrl":"([^"]+)"/),
-      adminUrl(session, /kestrel: admin (http:\/\/\S+)\/admin\/dashboard/),
+      adminUrl(session, /kestrel: operator console (http:\/\/[^\s/]+)\//),
     ]);
     procs.simulators = { p: sims, url: simUrl };
     procs.risk = { p: risk, url: riskUrl };
