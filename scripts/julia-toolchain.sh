@@ -56,14 +56,21 @@ check_log="$(mktemp)"
 trap 'rm -f "$install_log" "$check_log"' EXIT
 # install.sh is idempotent (a stamp skips unpacking) and exits 1 when the Julia it unpacked does not
 # start; whether that is the known target rejection is decided below, by running Julia ourselves.
-if bash "$toolchain/install.sh" >"$install_log" 2>&1; then
+install_ok=1
+bash "$toolchain/install.sh" >"$install_log" 2>&1 || install_ok=0
+if [[ $install_ok == 1 ]]; then
   log "shared toolchain installed in $prefix"
 elif [[ ! -x "$J/bin/julia" ]]; then
   cat "$install_log" >&2
   die "the shared toolchain's install.sh failed before unpacking Julia (its output is above)"
 fi
 
-if ! starts "$check_log"; then
+if starts "$check_log"; then
+  if [[ $install_ok == 0 ]]; then
+    cat "$install_log" >&2
+    die "the shared toolchain's install.sh failed although its Julia starts (its output is above)"
+  fi
+else
   if ! grep -q "$REJECTED" "$check_log"; then
     cat "$install_log" "$check_log" >&2
     die "the installed Julia at $J does not start, and not because of its CPU target (output above)"
