@@ -1,10 +1,9 @@
 # syntax=docker/dockerfile:1.7
 #
 # Kestrel image: Node 20 + the addon (native and julia engines) + Julia 1.10 with the Kestrel
-# sysimage. The build runs the test suite (Julia package tests, the Julia syntax gate, the Julia
-# engine parity and failure-path tests with Julia required, then the whole vitest suite against
-# real PostgreSQL / NATS / ClickHouse started inside the build step); the image is only produced
-# when they pass.
+# sysimage. The build runs the test suite as .ci/run does (the Julia syntax gate, the Julia package
+# tests, then the whole vitest suite with Julia required, against real PostgreSQL / NATS /
+# ClickHouse started inside the build step); the image is only produced when they pass.
 #
 #   docker build --build-context shared=../shared -t kestrel .
 #   docker run --rm --shm-size=512m kestrel               # = node dist/src/cli/main.js start
@@ -39,7 +38,7 @@ RUN set -eux; \
     mkdir -p /opt/julia; \
     tar -xzf /tmp/julia.tar.gz -C /opt/julia --strip-components=1; \
     rm /tmp/julia.tar.gz; \
-    test -f /opt/julia/lib/libjulia.so.1; \
+    test -f /opt/julia/lib/libjulia.so.1.10; \
     /opt/julia/bin/julia --startup-file=no -e 'VERSION >= v"1.10" && VERSION < v"1.11" || error("need Julia 1.10, got $(VERSION)")'
 
 # ---- builder: addon, TypeScript, sysimage -----------------------------------------------------
@@ -68,11 +67,12 @@ FROM builder AS test
 COPY --from=shared . /shared
 ENV KESTREL_REQUIRE_JULIA=1 \
     KESTREL_SHARED_DIR=/shared
+# The same commands as .ci/run (test/deploy/dockerfile-ci.test.ts checks it). `npm test` starts the
+# real servers (scripts/services.sh) and Chromium, then runs the whole suite, test/julia included;
+# with KESTREL_REQUIRE_JULIA=1 a skipped Julia test fails it.
 RUN npm run check:julia
 RUN julia --startup-file=no --project=julia -e 'using Pkg; Pkg.test()'
-RUN npx vitest run test/julia
-# The whole suite needs the real servers; services.sh installs and starts them for this step.
-RUN bash scripts/services.sh && npx vitest run && touch /app/.tests-passed
+RUN npm test && touch /app/.tests-passed
 
 # ---- production dependencies only --------------------------------------------------------------
 FROM builder AS prod

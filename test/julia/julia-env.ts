@@ -1,7 +1,8 @@
 /**
  * Finds libjulia the way the addon's loader does (addon/src/julia/julia_runtime.cpp): JULIA_DIR,
- * else a `julia` executable on PATH whose installation has lib/libjulia.so.1. Used to decide
- * whether the Julia-engine parity test can run on this machine.
+ * else a `julia` executable on PATH whose installation has lib/libjulia.so.1.10 (Julia 1.10's
+ * soname; also lib/libjulia.so, or the older lib/libjulia.so.1). Used to decide whether the
+ * Julia-engine tests can run on this machine.
  */
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -13,11 +14,22 @@ export interface JuliaProbe {
   reason?: string;
 }
 
+/** The names the addon tries under <root>/lib, in its order. */
+export const LIBJULIA_NAMES = ['libjulia.so.1.10', 'libjulia.so', 'libjulia.so.1'] as const;
+
+function libjuliaUnder(root: string): string | undefined {
+  for (const n of LIBJULIA_NAMES) {
+    const p = path.join(root, 'lib', n);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
 export function probeLibjulia(env: NodeJS.ProcessEnv = process.env): JuliaProbe {
   const dir = env.JULIA_DIR;
   if (dir) {
-    const lib = path.join(dir, 'lib/libjulia.so.1');
-    return existsSync(lib) ? { libjulia: lib } : { reason: `JULIA_DIR=${dir} has no lib/libjulia.so.1` };
+    const lib = libjuliaUnder(dir);
+    return lib ? { libjulia: lib } : { reason: `JULIA_DIR=${dir} has no lib/libjulia.so.1.10 (nor libjulia.so)` };
   }
   for (const d of (env.PATH ?? '').split(':')) {
     const exe = path.join(d || '.', 'julia');
@@ -28,10 +40,10 @@ export function probeLibjulia(env: NodeJS.ProcessEnv = process.env): JuliaProbe 
       continue;
     }
     const root = path.dirname(path.dirname(realpathSync(exe)));
-    const lib = path.join(root, 'lib/libjulia.so.1');
-    if (existsSync(lib)) return { libjulia: lib };
+    const lib = libjuliaUnder(root);
+    if (lib) return { libjulia: lib };
   }
-  return { reason: 'libjulia not found: JULIA_DIR is unset and no `julia` on PATH has ../lib/libjulia.so.1' };
+  return { reason: 'libjulia not found: JULIA_DIR is unset and no `julia` on PATH has ../lib/libjulia.so.1.10' };
 }
 
 /** The sysimage the addon would pick by default (explicit env first). */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { NativeEngineError } from '../../src/native/index.js';
@@ -36,9 +39,17 @@ describe('deterministic backtest on the real Binance capture', () => {
   });
 
   it('selecting the julia engine where no Julia is installed fails with a typed error', async () => {
-    if (process.env.JULIA_DIR || process.env.KESTREL_REQUIRE_JULIA) return; // a Julia host runs the real engine
-    await expect(runBacktest(config({ strategy: { engine: 'julia' }, session: { max_ticks: 1000 } }))).rejects.toBeInstanceOf(
-      NativeEngineError,
-    );
+    // JULIA_DIR at an empty directory stands for "no Julia" on every machine, Julia hosts included.
+    const saved = process.env.JULIA_DIR;
+    process.env.JULIA_DIR = mkdtempSync(path.join(tmpdir(), 'kestrel-no-julia-'));
+    try {
+      await expect(runBacktest(config({ strategy: { engine: 'julia' }, session: { max_ticks: 1000 } }))).rejects.toBeInstanceOf(
+        NativeEngineError,
+      );
+    } finally {
+      rmSync(process.env.JULIA_DIR, { recursive: true, force: true });
+      if (saved === undefined) delete process.env.JULIA_DIR;
+      else process.env.JULIA_DIR = saved;
+    }
   });
 });

@@ -81,7 +81,21 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
-std::string libjulia_under(const std::string& root) { return root + "/lib/libjulia.so.1"; }
+// Julia 1.10 installs lib/libjulia.so.1.10 (the soname) and lib/libjulia.so -> it; there is no
+// libjulia.so.1 (neither the official binaries nor a source build). The soname comes first: it is
+// the file the installation's own bin/julia loads. libjulia.so.1 is kept for older layouts.
+constexpr const char* kLibjuliaNames[] = {"libjulia.so.1.10", "libjulia.so", "libjulia.so.1"};
+constexpr const char* kLibjuliaWanted = "lib/libjulia.so.1.10 (or lib/libjulia.so)";
+
+// The first libjulia found under <root>/lib, or "" (then `tried` lists what was looked for).
+std::string libjulia_under(const std::string& root, std::string* tried = nullptr) {
+  for (const char* name : kLibjuliaNames) {
+    const std::string p = root + "/lib/" + name;
+    if (is_regular_file(p)) return p;
+  }
+  if (tried != nullptr) *tried = root + "/lib/{libjulia.so.1.10,libjulia.so,libjulia.so.1}";
+  return {};
+}
 
 // A sysimage is a shared object; anything else would make jl_init abort the whole process.
 bool has_elf_magic(const std::string& p) {
@@ -115,10 +129,11 @@ struct LocatedRoot {
 LocatedRoot locate_root(const JuliaSearch& s) {
   if (!s.julia_dir.empty()) {
     const std::string root = real_path(s.julia_dir);
-    const std::string lib = libjulia_under(root);
-    if (!is_regular_file(lib)) {
+    std::string tried;
+    const std::string lib = libjulia_under(root, &tried);
+    if (lib.empty()) {
       fail(JuliaErrorCode::kJuliaNotFound,
-           s.julia_dir_source + "=" + s.julia_dir + " has no lib/libjulia.so.1 (looked for " + lib + "); set " +
+           s.julia_dir_source + "=" + s.julia_dir + " has no " + kLibjuliaWanted + " (looked for " + tried + "); set " +
                s.julia_dir_source + " to a Julia 1.10 installation, the directory holding bin/julia and lib/");
     }
     return {root, root + "/bin", lib};
@@ -137,19 +152,20 @@ LocatedRoot locate_root(const JuliaSearch& s) {
     // Symlinks (e.g. /usr/local/bin/julia -> /opt/julia-1.10.8/bin/julia) lead to the install.
     const std::string resolved = real_path(exe);
     const std::string root = dirname_of(dirname_of(resolved));
-    const std::string lib = libjulia_under(root);
-    if (is_regular_file(lib)) return {root, root + "/bin", lib};
+    std::string tried;
+    const std::string lib = libjulia_under(root, &tried);
+    if (!lib.empty()) return {root, root + "/bin", lib};
     // A launcher such as juliaup's is not an installation: keep looking, and say so if nothing fits.
-    seen.push_back(exe + " -> " + resolved + " (no " + lib + ")");
+    seen.push_back(exe + " -> " + resolved + " (no " + tried + ")");
   }
   if (seen.empty()) {
     fail(JuliaErrorCode::kJuliaNotFound,
          "libjulia not found: JULIA_DIR is unset and there is no `julia` executable on PATH; install "
-         "Julia 1.10 or set JULIA_DIR to its installation directory (holding bin/julia and lib/libjulia.so.1)");
+         "Julia 1.10 or set JULIA_DIR to its installation directory (holding bin/julia and " + std::string(kLibjuliaWanted) + ")");
   }
   fail(JuliaErrorCode::kJuliaNotFound,
-       "libjulia not found: JULIA_DIR is unset and no `julia` on PATH belongs to an installation with "
-       "lib/libjulia.so.1 (checked: " + join(seen, "; ") + "); set JULIA_DIR to the Julia 1.10 installation directory");
+       "libjulia not found: JULIA_DIR is unset and no `julia` on PATH belongs to an installation with " +
+       std::string(kLibjuliaWanted) + " (checked: " + join(seen, "; ") + "); set JULIA_DIR to the Julia 1.10 installation directory");
 }
 
 std::pair<std::string, std::string> locate_sysimage(const JuliaSearch& s) {

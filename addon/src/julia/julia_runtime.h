@@ -68,9 +68,9 @@ struct JuliaSearch {
 };
 
 struct JuliaInstall {
-  std::string root;          // <root>/bin/julia, <root>/lib/libjulia.so.1
+  std::string root;          // <root>/bin/julia, <root>/lib/libjulia.so.1.10 (soname; or libjulia.so)
   std::string bindir;        // <root>/bin, becomes Sys.BINDIR
-  std::string libjulia;      // absolute path of libjulia.so.1
+  std::string libjulia;      // absolute path of the libjulia found
   std::string sysimage;      // absolute path of the sysimage
   std::string sysimage_built_with;  // content of the version stamp, e.g. "1.10.8"
 };

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -153,8 +154,17 @@ describe('kestrel backtest --sweep failures', () => {
   });
 
   it('a run that fails is reported in the table and the sweep exits 1; the other runs complete', () => {
-    if (process.env.JULIA_DIR || process.env.KESTREL_REQUIRE_JULIA) return; // a Julia host runs the julia engine
-    const r = cli('backtest', '--max-ticks', '2000', '--sweep', 'strategy.engine=native,julia');
+    // JULIA_DIR at an empty directory makes the julia run fail on every machine, Julia hosts included.
+    const saved = process.env.JULIA_DIR;
+    process.env.JULIA_DIR = mkdtempSync(path.join(os.tmpdir(), 'kestrel-no-julia-'));
+    let r: ReturnType<typeof cli>;
+    try {
+      r = cli('backtest', '--max-ticks', '2000', '--sweep', 'strategy.engine=native,julia');
+    } finally {
+      rmSync(process.env.JULIA_DIR, { recursive: true, force: true });
+      if (saved === undefined) delete process.env.JULIA_DIR;
+      else process.env.JULIA_DIR = saved;
+    }
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
     expect(lines.find((l) => /^\s+1\s+native\s/.test(l))).toBeDefined();
