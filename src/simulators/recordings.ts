@@ -23,14 +23,15 @@ export class RecordingError extends Error {
 }
 
 /**
- * ../shared/data next to the repository root (never copied into the repo); KESTREL_SHARED_DATA
- * overrides it. Resolved from the project root so that src/ (tests) and dist/ (CLI) agree.
+ * The data folder of ../shared next to the repository root (never copied into the repo);
+ * KESTREL_SHARED_DIR names another shared/ folder (the one variable TypeScript, Julia, the scripts and
+ * the Dockerfile read). Resolved from the project root so that src/ (tests) and dist/ (CLI) agree.
  */
 export function sharedDataDir(): string {
-  const dir = process.env.KESTREL_SHARED_DATA ?? path.resolve(projectRoot, '..', 'shared', 'data');
+  const dir = path.join(process.env.KESTREL_SHARED_DIR ?? path.resolve(projectRoot, '..', 'shared'), 'data');
   if (!existsSync(dir)) {
     throw new RecordingError(
-      `shared data folder not found at ${dir}: place the shared/ folder beside the repository or set KESTREL_SHARED_DATA`,
+      `shared data folder not found at ${dir}: place the shared/ folder beside the repository or set KESTREL_SHARED_DIR to it`,
     );
   }
   return dir;

@@ -85,8 +85,8 @@ beforeAll(() => {
   const rename = (sym: string) => part.map((l) => l.replaceAll('btcusdt@', `${sym.toLowerCase()}@`).replaceAll('"s":"BTCUSDT"', `"s":"${sym}"`)).join('\n');
   writeFileSync(fx('ethusdt.txt'), gzipSync(`${rename('ETHUSDT')}\n`));
   writeFileSync(fx('xrpusdt.txt'), `${rename('XRPUSDT')}\n`);
-  mkdirSync(fx('shared/binance'), { recursive: true });
-  writeFileSync(fx('shared/binance/hftbacktest_spot_btcusdt_20240808.gz'), gzipSync(`${rename('ETHUSDT')}\n`));
+  mkdirSync(fx('shared/data/binance'), { recursive: true });
+  writeFileSync(fx('shared/data/binance/hftbacktest_spot_btcusdt_20240808.gz'), gzipSync(`${rename('ETHUSDT')}\n`));
   const okx = readFileSync(OKX_JSONL, 'utf8').split('\n');
   writeFileSync(fx('okx-torn.jsonl'), `${okx.slice(0, 60).join('\n')}\n{"local_ts":1652459230.1,"dir":"recv","msg":{"arg":\n`);
   writeFileSync(fx('empty.txt'), '');
@@ -122,7 +122,7 @@ describe('backtest --data: every recording format of ../shared/data', { timeout:
   it('the default backtest reads the symbol from the recording instead of assuming BTC-USDT', () => {
     // The reported bug: a Binance recording of another symbol in the bundled recording's place gave a
     // "binance BTC-USDT recording" summary of 1 tick and exit 0.
-    const r = cliEnv({ KESTREL_SHARED_DATA: fx('shared') }, '--json');
+    const r = cliEnv({ KESTREL_SHARED_DIR: fx('shared') }, '--json');
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout) as Report;
     expect(rep.streams.map((s) => `${s.venue} ${s.symbol}`)).toEqual(['binance ETH-USDT']);
