@@ -8,7 +8,8 @@ import { OrderBook } from '../../src/adapters/common/book.js';
 import { TickFlag } from '../../src/contracts/market.js';
 import { BinanceSimulator } from '../../src/simulators/binance/binance-simulator.js';
 import { binanceCapture } from '../../src/simulators/recordings.js';
-import { bookTouchKey, CollectingSink, sameBook, touchKey, waitFor } from './helpers.js';
+import { bookTouchKey, CollectingSink, sameBook, touchKey} from './helpers.js';
+import { until } from '../support/wait.js';
 
 const mapping = [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 11 }];
 
@@ -54,7 +55,7 @@ async function setup(extra: Partial<BinanceAdapterOptions> = {}) {
 
 async function settle(sim: BinanceSimulator, adapter: BinanceAdapter) {
   await sim.finished();
-  await waitFor(() => adapter.isSynced('BTCUSDT') && adapter.lastUpdateId('BTCUSDT') === sim.currentBook().lastUpdateId, 10_000, 'adapter caught up with the venue');
+  await until(() => adapter.isSynced('BTCUSDT') && adapter.lastUpdateId('BTCUSDT') === sim.currentBook().lastUpdateId, 10_000, 'adapter caught up with the venue');
   expect(sameBook(adapter.book('BTCUSDT')!, sim.currentBook().book, 200)).toBe(true);
 }
 
@@ -92,9 +93,9 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
   ] as const)('detects an injected %s, counts it, resyncs via REST and never delivers a corrupt tick', async (kind, ev) => {
     const { sim, sink, adapter } = await setup({ bookTicker: false });
     await sim.start({ pace: 'accelerated', speed: 100 });
-    await waitFor(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 50, 10_000, 'initial sync');
+    await until(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 50, 10_000, 'initial sync');
     sim.inject({ kind, count: 1 });
-    await waitFor(() => adapter.stats().resyncs >= 2 && adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 200, 15_000, 'resync');
+    await until(() => adapter.stats().resyncs >= 2 && adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 200, 15_000, 'resync');
     const st = adapter.stats();
     if (ev === 'gap') expect(st.gaps).toBe(1);
     else expect(st.crossed).toBe(1);
@@ -107,11 +108,11 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
   it('reconnects after a dropped connection within the venue connection budget and resyncs', async () => {
     const { sim, sink, adapter } = await setup();
     await sim.start({ pace: 'accelerated', speed: 100 });
-    await waitFor(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 50, 10_000, 'initial sync');
+    await until(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 50, 10_000, 'initial sync');
     for (let i = 0; i < 3; i++) {
       const before = sim.stats().connections;
       sim.inject({ kind: 'drop' });
-      await waitFor(() => sim.stats().connections > before && adapter.isSynced('BTCUSDT'), 10_000, 'reconnect + resync');
+      await until(() => sim.stats().connections > before && adapter.isSynced('BTCUSDT'), 10_000, 'reconnect + resync');
     }
     const st = adapter.stats();
     expect(st.reconnects).toBe(3);
@@ -141,7 +142,7 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     expect(times.length).toBeGreaterThanOrEqual(3);
     expect(adapter.stats().connects).toBe(times.length);
     // The storm is over: the adapter comes back and resyncs by itself.
-    await waitFor(() => adapter.isSynced('BTCUSDT'), 10_000, 'recovered');
+    await until(() => adapter.isSynced('BTCUSDT'), 10_000, 'recovered');
   }, 30_000);
 
   it('backs off and honours Retry-After when the REST snapshot is rate limited', async () => {
@@ -153,7 +154,7 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     cleanup.push(() => adapter.stop());
     await adapter.start();
     await sim.start({ pace: 'accelerated', speed: 100, waitForSubscriber: false });
-    await waitFor(() => adapter.stats().messages > 100, 10_000, 'stream flowing');
+    await until(() => adapter.stats().messages > 100, 10_000, 'stream flowing');
     await new Promise((r) => setTimeout(r, 500));
     const st = adapter.stats();
     expect(st.connected).toBe(true);
@@ -169,9 +170,9 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
   ] as const)('flags %s exchange timestamps and reports them', async (kind, flag) => {
     const { sim, sink, adapter } = await setup({ staleAfterMs: 2000, maxSkewMs: 2000 });
     await sim.start({ pace: 'accelerated', speed: 20 });
-    await waitFor(() => adapter.isSynced('BTCUSDT') && sink.trades().length > 10, 10_000, 'flowing');
+    await until(() => adapter.isSynced('BTCUSDT') && sink.trades().length > 10, 10_000, 'flowing');
     sim.inject({ kind, count: 20, offsetMs: 10_000 });
-    await waitFor(() => sink.ticks.filter((t) => (t.flags & flag) !== 0).length >= 5, 10_000, `${kind} ticks`);
+    await until(() => sink.ticks.filter((t) => (t.flags & flag) !== 0).length >= 5, 10_000, `${kind} ticks`);
     expect(sink.eventKinds(kind).length).toBeGreaterThanOrEqual(5);
     expect(kind === 'stale' ? adapter.stats().stale : adapter.stats().skewed).toBeGreaterThanOrEqual(5);
   }, 30_000);
@@ -179,10 +180,10 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
   it('declares a stalled stream, reconnects and resyncs', async () => {
     const { sim, sink, adapter } = await setup({ stallTimeoutMs: 300 });
     await sim.start({ pace: 'accelerated', speed: 50 });
-    await waitFor(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 20, 10_000, 'initial sync');
+    await until(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 20, 10_000, 'initial sync');
     sim.inject({ kind: 'stall', durationMs: 700 });
-    await waitFor(() => adapter.stats().stalls >= 1, 5000, 'stall detected');
-    await waitFor(() => adapter.stats().reconnects >= 1 && adapter.stats().connected && adapter.isSynced('BTCUSDT'), 10_000, 'reconnected and resynced');
+    await until(() => adapter.stats().stalls >= 1, 5000, 'stall detected');
+    await until(() => adapter.stats().reconnects >= 1 && adapter.stats().connected && adapter.isSynced('BTCUSDT'), 10_000, 'reconnected and resynced');
     expect(adapter.stats().resyncs).toBeGreaterThanOrEqual(2);
     expect(sink.events.some((e) => e.kind === 'stale' && e.detail.includes('stalled'))).toBe(true);
     assertTicksTrue(sink, await trueTouches());
@@ -199,10 +200,10 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     cleanup.push(() => adapter.stop());
     await adapter.start();
     await sim.start({ pace: 'accelerated', speed: 100 });
-    await waitFor(() => adapter.isSynced('BTCUSDT'), 10_000, 'sync');
+    await until(() => adapter.isSynced('BTCUSDT'), 10_000, 'sync');
     adapter.publishHealth();
     await bus.flush();
-    await waitFor(() => seen.length === 1, 2000, 'health');
+    await until(() => seen.length === 1, 2000, 'health');
     expect(seen[0]!.api).toMatchObject({ rateLimitRemaining: 6000 - 50, http429Count: 0, errorRate: 0 });
     expect(seen[0]!.api!.requestsPerSecond).toBeGreaterThan(0);
     expect(seen[0]!.api!.avgLatencyMs).toBeGreaterThan(0);
@@ -213,7 +214,7 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     const { sim, adapter } = await setup({ stallTimeoutMs: 300 });
     await sim.start({ pace: 'instant' });
     await sim.finished();
-    await waitFor(() => adapter.isSynced('BTCUSDT'), 10_000, 'synced');
+    await until(() => adapter.isSynced('BTCUSDT'), 10_000, 'synced');
     // The recording is over: no more data frames, only the adapter's pings and the venue's pongs.
     await new Promise((r) => setTimeout(r, 1500));
     expect(adapter.stats()).toMatchObject({ stalls: 0, reconnects: 0, connected: true });

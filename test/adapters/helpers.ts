@@ -24,13 +24,6 @@ export class CollectingSink implements MarketDataSink {
   }
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 export function touchKey(bid: number, bidSz: number, ask: number, askSz: number): string {
   return `${bid}|${bidSz}|${ask}|${askSz}`;

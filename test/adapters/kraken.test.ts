@@ -5,7 +5,8 @@ import { OrderBook } from '../../src/adapters/common/book.js';
 import { TickFlag } from '../../src/contracts/market.js';
 import { KrakenSimulator } from '../../src/simulators/kraken/kraken-simulator.js';
 import { loadKrakenBookCapture } from '../../src/simulators/recordings.js';
-import { bookTouchKey, CollectingSink, sameBook, waitFor } from './helpers.js';
+import { bookTouchKey, CollectingSink, sameBook} from './helpers.js';
+import { until } from '../support/wait.js';
 
 const mapping = [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 7, pricePrecision: 1, qtyPrecision: 8 }];
 
@@ -43,7 +44,7 @@ async function setup(extra: Partial<ConstructorParameters<typeof KrakenAdapter>[
 
 async function settle(sim: KrakenSimulator, adapter: KrakenAdapter) {
   await sim.finished();
-  await waitFor(() => adapter.isSynced('BTC/USD') && sameBook(adapter.book('BTC/USD')!, sim.currentBook()), 5000, 'adapter book = venue book');
+  await until(() => adapter.isSynced('BTC/USD') && sameBook(adapter.book('BTC/USD')!, sim.currentBook()), 5000, 'adapter book = venue book');
 }
 
 function assertQuotesTrue(sink: CollectingSink, truth: Set<string>) {
@@ -94,7 +95,7 @@ describe('Kraken adapter against the Kraken simulator over a real socket', () =>
   it('reconnects after a dropped connection, resubscribes and resyncs', async () => {
     const { sim, sink, adapter } = await setup();
     await sim.start({ pace: 'accelerated', speed: 50 });
-    await waitFor(() => sim.stats().timelinePosition > 100, 5000, 'replay progress');
+    await until(() => sim.stats().timelinePosition > 100, 5000, 'replay progress');
     sim.inject({ kind: 'drop' });
     await settle(sim, adapter);
     const st = adapter.stats();
@@ -108,7 +109,7 @@ describe('Kraken adapter against the Kraken simulator over a real socket', () =>
   it('declares a stalled stream, reconnects and resyncs', async () => {
     const { sim, sink, adapter } = await setup({ stallTimeoutMs: 300 });
     await sim.start({ pace: 'accelerated', speed: 40 });
-    await waitFor(() => sim.stats().timelinePosition > 50, 5000, 'replay progress');
+    await until(() => sim.stats().timelinePosition > 50, 5000, 'replay progress');
     sim.inject({ kind: 'stall', durationMs: 800 });
     await settle(sim, adapter);
     const st = adapter.stats();
@@ -124,7 +125,7 @@ describe('Kraken adapter against the Kraken simulator over a real socket', () =>
   ] as const)('flags %s exchange timestamps on the ticks and reports them', async (kind, flag) => {
     const { sim, sink, adapter } = await setup({ staleAfterMs: 1000, maxSkewMs: 1000 });
     await sim.start({ pace: 'accelerated', speed: 50 });
-    await waitFor(() => sim.stats().timelinePosition > 20, 5000, 'replay progress');
+    await until(() => sim.stats().timelinePosition > 20, 5000, 'replay progress');
     sim.inject({ kind, count: 400, offsetMs: 5000 });
     await settle(sim, adapter);
     const flagged = sink.quotes().filter((q) => (q.flags & flag) !== 0);
@@ -136,7 +137,7 @@ describe('Kraken adapter against the Kraken simulator over a real socket', () =>
   it('delivers nothing after stop() resolves and does not reconnect', async () => {
     const { sim, sink, adapter } = await setup();
     await sim.start({ pace: 'accelerated', speed: 20 });
-    await waitFor(() => sink.ticks.length > 3, 5000, 'ticks');
+    await until(() => sink.ticks.length > 3, 5000, 'ticks');
     await adapter.stop();
     const n = sink.ticks.length;
     const e = sink.events.length;
@@ -150,7 +151,7 @@ describe('Kraken adapter against the Kraken simulator over a real socket', () =>
   it('flags a slow stream (delayed delivery) as stale', async () => {
     const { sim, sink, adapter } = await setup({ staleAfterMs: 100 });
     await sim.start({ pace: 'accelerated', speed: 20 });
-    await waitFor(() => sim.stats().timelinePosition > 20, 5000, 'replay progress');
+    await until(() => sim.stats().timelinePosition > 20, 5000, 'replay progress');
     sim.inject({ kind: 'slow', delayMs: 300, durationMs: 500 });
     await settle(sim, adapter);
     expect(adapter.stats().stale).toBeGreaterThan(0);

@@ -5,7 +5,8 @@ import { OrderBook } from '../../src/adapters/common/book.js';
 import { TickFlag } from '../../src/contracts/market.js';
 import { OkxSimulator, type OkxProtocol } from '../../src/simulators/okx/okx-simulator.js';
 import { loadOkxRecording } from '../../src/simulators/recordings.js';
-import { bookTouchKey, CollectingSink, sameBook, touchKey, waitFor } from './helpers.js';
+import { bookTouchKey, CollectingSink, sameBook, touchKey} from './helpers.js';
+import { until } from '../support/wait.js';
 
 const INSTS = ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'];
 const mapping = INSTS.map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 21 + n }));
@@ -57,7 +58,7 @@ async function setup(protocol: OkxProtocol = 'legacy', extra: Partial<OkxAdapter
 async function settle(sim: OkxSimulator, adapter: OkxAdapter) {
   await sim.finished();
   for (const i of INSTS) {
-    await waitFor(() => adapter.isSynced(i) && adapter.lastSeqId(i) === sim.currentBook(i)?.seqId, 5000, `${i} caught up`);
+    await until(() => adapter.isSynced(i) && adapter.lastSeqId(i) === sim.currentBook(i)?.seqId, 5000, `${i} caught up`);
     expect(sameBook(adapter.book(i)!, sim.currentBook(i)!.book)).toBe(true);
   }
 }
@@ -122,7 +123,7 @@ describe('OKX adapter against the OKX simulator over a real socket', () => {
   ] as const)('%s protocol: detects an injected %s, counts it, resyncs and never delivers a corrupt tick', async (protocol, kind, ev) => {
     const { sim, sink, adapter } = await setup(protocol);
     await sim.start({ pace: 'accelerated', speed: 20 });
-    await waitFor(() => INSTS.every((i) => adapter.integrity(i).applied > 5), 10_000, 'initial sync');
+    await until(() => INSTS.every((i) => adapter.integrity(i).applied > 5), 10_000, 'initial sync');
     sim.inject({ kind, count: 1 });
     await settle(sim, adapter);
     const st = adapter.stats();
@@ -137,7 +138,7 @@ describe('OKX adapter against the OKX simulator over a real socket', () => {
   it('reconnects after a dropped connection, resubscribes every channel and resyncs', async () => {
     const { sim, sink, adapter } = await setup();
     await sim.start({ pace: 'accelerated', speed: 10 });
-    await waitFor(() => INSTS.every((i) => adapter.integrity(i).applied > 5), 10_000, 'initial sync');
+    await until(() => INSTS.every((i) => adapter.integrity(i).applied > 5), 10_000, 'initial sync');
     sim.inject({ kind: 'drop' });
     await settle(sim, adapter);
     expect(adapter.stats().reconnects).toBe(1);
@@ -150,7 +151,7 @@ describe('OKX adapter against the OKX simulator over a real socket', () => {
   it('declares a stalled stream (no pong either), reconnects and resyncs', async () => {
     const { sim, sink, adapter } = await setup('legacy', { stallTimeoutMs: 300 });
     await sim.start({ pace: 'accelerated', speed: 5 });
-    await waitFor(() => INSTS.every((i) => adapter.integrity(i).applied > 3), 10_000, 'initial sync');
+    await until(() => INSTS.every((i) => adapter.integrity(i).applied > 3), 10_000, 'initial sync');
     sim.inject({ kind: 'stall', durationMs: 700 });
     await settle(sim, adapter);
     expect(adapter.stats().stalls).toBeGreaterThanOrEqual(1);
@@ -164,7 +165,7 @@ describe('OKX adapter against the OKX simulator over a real socket', () => {
   ] as const)('flags %s exchange timestamps and reports them', async (kind, flag) => {
     const { sim, sink, adapter } = await setup('legacy', { staleAfterMs: 2000, maxSkewMs: 2000 });
     await sim.start({ pace: 'accelerated', speed: 10 });
-    await waitFor(() => INSTS.every((i) => adapter.integrity(i).applied > 3), 10_000, 'initial sync');
+    await until(() => INSTS.every((i) => adapter.integrity(i).applied > 3), 10_000, 'initial sync');
     sim.inject({ kind, count: 30, offsetMs: 10_000 });
     await settle(sim, adapter);
     const flagged = sink.ticks.filter((t) => (t.flags & flag) !== 0);

@@ -16,7 +16,8 @@ import { BinanceSimulator } from '../../src/simulators/binance/binance-simulator
 import { KrakenSimulator } from '../../src/simulators/kraken/kraken-simulator.js';
 import { OkxSimulator } from '../../src/simulators/okx/okx-simulator.js';
 import { binanceCapture, loadKrakenBookCapture, loadOkxRecording } from '../../src/simulators/recordings.js';
-import { CollectingSink, sameBook, waitFor } from './helpers.js';
+import { CollectingSink, sameBook} from './helpers.js';
+import { until } from '../support/wait.js';
 
 type Json = Record<string, unknown>;
 type Mutator = [name: string, fn: (m: Json) => void];
@@ -145,7 +146,7 @@ beforeAll(async () => {
     await a.start();
     await sim.start({ pace: 'instant' });
     await sim.finished();
-    await waitFor(() => a.isSynced('BTC/USD') && sameBook(a.book('BTC/USD')!, sim.currentBook()), 5000, 'kraken synced');
+    await until(() => a.isSynced('BTC/USD') && sameBook(a.book('BTC/USD')!, sim.currentBook()), 5000, 'kraken synced');
     const cap = await loadKrakenBookCapture();
     const samples = cap.updates.slice(0, 40).map((u) => JSON.stringify(u.message));
     samples.push(JSON.stringify({ channel: 'trade', type: 'update', data: [{ symbol: 'BTC/USD', side: 'buy', price: 68500.0, qty: 0.01, ord_type: 'limit', trade_id: 1, timestamp: '2024-05-27T12:43:11.798009Z' }] }));
@@ -160,7 +161,7 @@ beforeAll(async () => {
     await a.start();
     await sim.start({ pace: 'instant' });
     await sim.finished();
-    await waitFor(() => a.isSynced('BTCUSDT') && a.lastUpdateId('BTCUSDT') === sim.currentBook().lastUpdateId, 10_000, 'binance synced');
+    await until(() => a.isSynced('BTCUSDT') && a.lastUpdateId('BTCUSDT') === sim.currentBook().lastUpdateId, 10_000, 'binance synced');
     const samples: string[] = [];
     for await (const r of binanceCapture()) {
       if (r.kind !== 'snapshot') samples.push(JSON.stringify({ stream: r.stream, data: r.data }));
@@ -177,7 +178,7 @@ beforeAll(async () => {
     await a.start();
     await sim.start({ pace: 'instant' });
     await sim.finished();
-    await waitFor(() => a.isSynced('BTC-USDT') && a.lastSeqId('BTC-USDT') === sim.currentBook('BTC-USDT')?.seqId, 5000, 'okx synced');
+    await until(() => a.isSynced('BTC-USDT') && a.lastSeqId('BTC-USDT') === sim.currentBook('BTC-USDT')?.seqId, 5000, 'okx synced');
     const recs = (await loadOkxRecording()).filter((r) => r.instId === 'BTC-USDT' && r.kind !== 'tickers').slice(0, 60);
     const samples = recs.map((r) =>
       JSON.stringify(r.kind === 'books' ? { arg: r.arg, action: r.action, data: [{ ...r.data, seqId: 5, prevSeqId: 4 }] } : { arg: r.arg, data: [r.data] }),

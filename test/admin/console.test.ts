@@ -6,7 +6,6 @@
  * Screenshot: var/test-artifacts/console.png.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { loadConfig } from '../../src/config/index.js';
 import { runTradingSession, type SessionSummary } from '../../src/session/trading-session.js';
 import { launchChromium } from '../support/chromium.js';
+import { tmpDir } from '../support/tmp.js';
 
 const ARTIFACTS = path.resolve('var/test-artifacts');
 
@@ -32,7 +32,7 @@ const offsite: string[] = [];
 const dialogs: string[] = [];
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-console-'));
+  dir = tmpDir('console');
   const tokenFile = path.join(dir, 'admin', 'token');
   bus = new InProcessBus();
   let ready!: () => void;

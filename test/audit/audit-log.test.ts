@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditLog, pack, packRaw } from '../../src/audit/audit-log.js';
@@ -17,9 +16,10 @@ import { ConfigService } from '../../src/config/service.js';
 import { AuditEventSchema, CircuitStateSchema, OrderAckSchema, OrderStatus, RiskBreachSchema, type AuditEvent } from '../../src/contracts/index.js';
 import { subjects } from '../../src/contracts/subjects.js';
 import { create, toBinary } from '@bufbuild/protobuf';
+import { tmpDir } from '../support/tmp.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-auditlog-'));
+const tmp = tmpDir('auditlog');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const clock = () => new VirtualClock(1_700_000_000_000_000_000n);
 const EMPTY = packRaw('google.protobuf.Empty', new Uint8Array());

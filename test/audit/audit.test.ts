@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
@@ -8,6 +7,7 @@ import { AuditChain, AuditChainError, FileAuditSink, JetStreamAuditSink, verifyC
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { OrderAckSchema, OrderStatus } from '../../src/contracts/index.js';
 import { NATS_URL, requireServer } from '../support/servers.js';
+import { tmpDir } from '../support/tmp.js';
 
 function events(chain: AuditChain, n: number) {
   return Array.from({ length: n }, (_, i) =>
@@ -39,7 +39,7 @@ describe('audit hash chain', () => {
   });
 
   it('file sink persists the chain and continues it after a restart', async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'kestrel-audit-')), 'audit.log');
+    const file = path.join(tmpDir('audit'), 'audit.log');
     const sink = new FileAuditSink(file);
     const chain = new AuditChain('execution', false);
     for (const e of events(chain, 3)) await sink.append(e);

@@ -14,6 +14,7 @@ import { OrderState } from '../../src/execution/order.js';
 import type { ExecSignal } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
+import { until } from '../support/wait.js';
 
 class MemorySink implements AuditSink {
   stored: AuditEvent[] = [];
@@ -35,13 +36,6 @@ const signal = (over: Partial<ExecSignal> = {}): ExecSignal => ({
   urgency: Urgency.NORMAL, traceId: `audit-${++seq}-${Math.random().toString(36).slice(2)}`, sourceSequence: BigInt(seq), emitTsNs: systemClock.nowNs(), refPrice: 0, ...over,
 });
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('executor lifecycle in the audit trail', () => {
   let bus: InProcessBus;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { tmpDir } from '../support/tmp.js';
 
 // The audit file sink must create its directory with the WAL's durable mkdir (which fsyncs each
 // new directory's parent; tested with the WAL) and fsync the directory after creating the file.
@@ -25,7 +25,7 @@ const { FileAuditSink } = await import('../../src/audit/sinks.js');
 
 describe('FileAuditSink creates its directory and file durably', () => {
   it('durable mkdir of the directory, then an fsync of it once the new file exists', async () => {
-    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-audit-dir-'));
+    const base = tmpDir('audit-dir');
     const dir = path.join(base, 'var', 'audit');
     const sink = new FileAuditSink(path.join(dir, 'audit.log'));
     await sink.close();

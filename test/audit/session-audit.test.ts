@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { readAuditFile } from '../../src/audit/sinks.js';
@@ -11,10 +10,11 @@ import { NATS_URL, requireServer } from '../support/servers.js';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
 import { runTradingSession } from '../../src/session/trading-session.js';
+import { tmpDir } from '../support/tmp.js';
 
 describe('a session writes its whole order lifecycle into the audit chain', () => {
   it('one event per lifecycle step, counts equal to the summary; verify and show read it', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-session-audit-'));
+    const dir = tmpDir('session-audit');
     const file = path.join(dir, 'audit', 'audit.log');
     const config = loadConfig({
       env: {},
@@ -92,7 +92,7 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
 
   it('over NATS the same steps go to the JetStream stream `audit`, continuing its chain', async (ctx) => {
     if (!(await requireServer('NATS', NATS_URL.replace('nats:', 'http:')))) return ctx.skip();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-session-audit-nats-'));
+    const dir = tmpDir('session-audit-nats');
     const config = loadConfig({
       env: {},
       overrides: {

@@ -1,22 +1,11 @@
 /** The contract every Bus implementation must pass (run against InProcessBus and the real NATS). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BusTimeoutError, NoRespondersError, BusError, type Bus, type BusMessage } from '../../src/bus/bus.js';
+import { eventually } from '../support/wait.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function waitFor<T>(fn: () => T | undefined, timeoutMs = 2000): Promise<T> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = fn();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() - start > timeoutMs) return reject(new Error('condition not met in time'));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 export function busContract(name: string, makeBus: () => Promise<Bus>): void {
   describe(`Bus contract: ${name}`, () => {
@@ -36,7 +25,7 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       bus.subscribe(`${root}.a`, (m) => void got.push(m));
       await bus.flush();
       bus.publish(`${root}.a`, enc.encode('hello'), { headers: { trace_id: 'abc' } });
-      const m = await waitFor(() => got[0]);
+      const m = await eventually(() => got[0], 2000, 'bus delivery', 5);
       expect(m.subject).toBe(`${root}.a`);
       expect(dec.decode(m.data)).toBe('hello');
       expect(m.headers.trace_id).toBe('abc');
@@ -51,7 +40,7 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       bus.publish(`${root}.md.x`, enc.encode('1'));
       bus.publish(`${root}.md.x.y`, enc.encode('2'));
       bus.publish(`${root}.other`, enc.encode('3'));
-      await waitFor(() => (gt.length === 2 ? true : undefined));
+      await eventually(() => (gt.length === 2 ? true : undefined), 2000, 'bus delivery', 5);
       await bus.flush();
       expect(star).toEqual([`${root}.md.x`]);
       expect(gt.sort()).toEqual([`${root}.md.x`, `${root}.md.x.y`]);
@@ -62,7 +51,7 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       bus.subscribe(`${root}.seq`, (m) => void got.push(Number(dec.decode(m.data))));
       await bus.flush();
       for (let i = 0; i < 200; i++) bus.publish(`${root}.seq`, enc.encode(String(i)));
-      await waitFor(() => (got.length === 200 ? true : undefined));
+      await eventually(() => (got.length === 200 ? true : undefined), 2000, 'bus delivery', 5);
       expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
     });
 
@@ -75,7 +64,7 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       bus.subscribe(`${root}.q`, (m) => void plain.push(Number(dec.decode(m.data))));
       await bus.flush();
       for (let i = 0; i < 100; i++) bus.publish(`${root}.q`, enc.encode(String(i)));
-      await waitFor(() => (plain.length === 100 && a.length + b.length === 100 ? true : undefined));
+      await eventually(() => (plain.length === 100 && a.length + b.length === 100 ? true : undefined), 2000, 'bus delivery', 5);
       expect([...a, ...b].sort((x, y) => x - y)).toEqual(plain);
       expect(a.length).toBeGreaterThan(0);
       expect(b.length).toBeGreaterThan(0);
@@ -117,7 +106,7 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       const sub = bus.subscribe(`${root}.u`, (m) => void got.push(dec.decode(m.data)));
       await bus.flush();
       bus.publish(`${root}.u`, enc.encode('1'));
-      await waitFor(() => got[0]);
+      await eventually(() => got[0], 2000, 'bus delivery', 5);
       sub.unsubscribe();
       await bus.flush();
       bus.publish(`${root}.u`, enc.encode('2'));
@@ -135,7 +124,7 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       await bus.flush();
       bus.publish(`${root}.boom`, enc.encode('bad'));
       bus.publish(`${root}.boom`, enc.encode('good'));
-      await waitFor(() => got[0]);
+      await eventually(() => got[0], 2000, 'bus delivery', 5);
       expect(got).toEqual(['good']);
     });
 

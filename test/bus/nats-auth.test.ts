@@ -7,7 +7,6 @@ import { systemClock, SystemClock } from '../../src/clock/clock.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nkeys } from 'nats';
@@ -26,6 +25,7 @@ import { startExecutorProcess } from '../../src/execution/main.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
 import { binanceSpec, CREDS, RULES } from '../execution/harness.js';
 import { portOpen } from '../support/servers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const hasNatsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].some((f) => fs.existsSync(f));
@@ -120,7 +120,7 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
   });
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-nats-auth-'));
+    dir = tmpDir('nats-auth');
     const secretsFile = path.join(dir, 'secrets.env');
     execFileSync(path.join(repoRoot, 'scripts/nats-auth.sh'), ['--gen-secrets', secretsFile]);
     expect(fs.statSync(secretsFile).mode & 0o777).toBe(0o600);

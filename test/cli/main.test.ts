@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tmpDir } from '../support/tmp.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -42,7 +42,7 @@ describe('kestrel CLI', () => {
   });
 
   it('exits 2 with one line naming the bad key of a malformed config', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kestrel-cli-'));
+    const dir = tmpDir('cli');
     const file = path.join(dir, 'bad.yaml');
     writeFileSync(file, 'strategy:\n  engine: quantum\n');
     const r = cli('config', 'check', '--config', file);
@@ -89,7 +89,7 @@ describe('kestrel CLI', () => {
 
   it('wal check reports mid-segment corruption (exit 1); wal salvage keeps a backup and repairs it', async () => {
     const { SegmentLog } = await import('../../src/execution/wal/segment-log.js');
-    const base = mkdtempSync(path.join(os.tmpdir(), 'kestrel-cli-wal-'));
+    const base = tmpDir('cli-wal');
     const dir = path.join(base, 'wal');
     const { log } = SegmentLog.open(dir);
     for (const r of ['a-record', 'b-record', 'c-record']) log.append(new TextEncoder().encode(r));

@@ -15,6 +15,7 @@ import type { ExecSignal } from '../../src/execution/types.js';
 import { PositionService } from '../../src/positions/service.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
+import { until } from '../support/wait.js';
 
 const MS = 1_000_000n;
 /** 2023-11-14T22:13:20Z: far from any wall time this test runs at. */
@@ -42,12 +43,6 @@ function signal(emitTsNs: bigint, over: Partial<ExecSignal> = {}): ExecSignal {
 }
 
 /** Real-time wait for asynchronous effects (socket round trips); never used as the trading clock. */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  for (let waited = 0; !cond(); waited += 5) {
-    if (waited > ms) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

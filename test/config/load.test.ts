@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { tmpDir } from '../support/tmp.js';
 
 function tmpYaml(text: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kestrel-cfg-'));
+  const dir = tmpDir('cfg');
   const file = path.join(dir, 'c.yaml');
   writeFileSync(file, text);
   return file;

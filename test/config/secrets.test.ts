@@ -1,14 +1,14 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { readSecret, resolveAdminToken, SecretError, venueCredentialsFromEnv } from '../../src/config/secrets.js';
+import { tmpDir } from '../support/tmp.js';
 
 describe('secrets from the environment or owner-only files', () => {
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-secrets-'));
+    dir = tmpDir('secrets');
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

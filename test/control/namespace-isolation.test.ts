@@ -18,6 +18,7 @@ import { PositionService } from '../../src/positions/service.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { NATS_URL, requireServer } from '../support/servers.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
+import { until } from '../support/wait.js';
 
 const available = await requireServer('NATS', NATS_URL.replace('nats:', 'http:'));
 
@@ -63,13 +64,6 @@ function signal(): ExecSignal {
   };
 }
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`not reached within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
 
@@ -91,7 +85,7 @@ async function startStack(ns: Namespace): Promise<Stack> {
   const rejects: RejectEvent[] = [];
   ex.onReject((e) => rejects.push(e));
   await ex.start();
-  await until(() => ex.risk.current !== undefined, `${ns} executor has risk limits`);
+  await until(() => ex.risk.current !== undefined, 5000, `${ns} executor has risk limits`);
   const plane = new ControlPlane(bus, ex, ns);
   plane.start();
   const positions = new PositionService(bus, { clock: systemClock,
@@ -137,7 +131,7 @@ async function ensureLong(s: Stack): Promise<void> {
   await settle(100);
   const fills = s.ex.counters.fills;
   s.ex.onSignal(signal());
-  await until(() => s.ex.counters.fills > fills && qty(s) > 0.49, `${s.ns} long position`);
+  await until(() => s.ex.counters.fills > fills && qty(s) > 0.49, 5000, `${s.ns} long position`);
 }
 
 describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
@@ -161,7 +155,7 @@ describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
     replay.ex.onSignal(signal());
     expect(replay.rejects.map((r) => r.reason)).toEqual([RejectReason.VENUE_UNAVAILABLE]);
     live.ex.onSignal(signal());
-    await until(() => live.ex.counters.fills === 1, 'live fill despite the replay outage');
+    await until(() => live.ex.counters.fills === 1, 5000, 'live fill despite the replay outage');
     expect(live.rejects).toEqual([]);
 
     reportPrivateStream(replay, true);
@@ -171,7 +165,7 @@ describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
     live.ex.onSignal(signal());
     expect(live.rejects.map((r) => r.reason)).toEqual([RejectReason.VENUE_UNAVAILABLE]);
     replay.ex.onSignal(signal());
-    await until(() => replay.ex.counters.fills === 1, 'replay fill despite the live outage');
+    await until(() => replay.ex.counters.fills === 1, 5000, 'replay fill despite the live outage');
     reportPrivateStream(live, true);
     await live.bus.flush();
     await settle(100);
@@ -184,8 +178,8 @@ describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
     await ensureLong(replay);
     // Replay's market falls 10%: its gateway's stop-loss sends a flatten in the replay namespace.
     replay.venue.setBook(90, 90.1);
-    await until(() => replay.risk.stats.stops === 1, 'replay stop-loss fired');
-    await until(() => Math.abs(qty(replay)) < 1e-9, 'replay position flattened');
+    await until(() => replay.risk.stats.stops === 1, 5000, 'replay stop-loss fired');
+    await until(() => Math.abs(qty(replay)) < 1e-9, 5000, 'replay position flattened');
     expect(replay.plane.applied.map((c) => [c.command, c.symbol, c.operator])).toEqual([['flatten', 'BTC-USDT', 'risk-gateway']]);
     await settle();
     expect(live.plane.applied).toEqual([]);
@@ -194,8 +188,8 @@ describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
 
     // Now the live market falls: only the live book is flattened, the replay plane hears nothing.
     live.venue.setBook(90, 90.1);
-    await until(() => live.risk.stats.stops === 1, 'live stop-loss fired');
-    await until(() => Math.abs(qty(live)) < 1e-9, 'live position flattened');
+    await until(() => live.risk.stats.stops === 1, 5000, 'live stop-loss fired');
+    await until(() => Math.abs(qty(live)) < 1e-9, 5000, 'live position flattened');
     expect(live.plane.applied.map((c) => [c.command, c.symbol])).toEqual([['flatten', 'BTC-USDT']]);
     await settle();
     expect(replay.plane.applied).toHaveLength(1);

@@ -14,7 +14,8 @@ import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
-import { eventually, kestrel } from '../support/processes.js';
+import { kestrel } from '../support/processes.js';
+import { eventually } from '../support/wait.js';
 import { CREDS, RULES, binanceSpec, tmpDir } from './harness.js';
 
 const TOKEN = 'drain-test-token-0123456789';

@@ -10,6 +10,7 @@ import { type ExecSignal } from '../../src/execution/types.js';
 import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { CREDS, RULES, binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
+import { until } from '../support/wait.js';
 
 let seq = 0;
 function signal(over: Partial<ExecSignal> = {}): ExecSignal {
@@ -32,13 +33,6 @@ function signal(over: Partial<ExecSignal> = {}): ExecSignal {
   };
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('executor against the simulated venue', () => {
   let bus: InProcessBus;

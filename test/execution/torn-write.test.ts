@@ -25,6 +25,7 @@ import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { binanceSpec, startVenue, tmpDir } from './harness.js';
+import { until } from '../support/wait.js';
 
 const SEED = process.env.KESTREL_TORN_SEED ? Number(process.env.KESTREL_TORN_SEED) : Math.floor(Math.random() * 2 ** 31);
 console.log(`torn-write seed ${SEED} (replay with KESTREL_TORN_SEED=${SEED})`);
@@ -155,13 +156,6 @@ function interpose(walDir: string, copyDir: string, lossAt: number, random: () =
   return state;
 }
 
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not reached`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function signal(n: number): ExecSignal {
   return {

@@ -1,6 +1,5 @@
 import { systemClock } from '../../src/clock/clock.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { create, toBinary } from '@bufbuild/protobuf';
@@ -12,10 +11,12 @@ import { orderFromRequest } from '../../src/execution/wal/order-journal.js';
 import { NonceManager } from '../../src/execution/nonce.js';
 import { InstanceIdError, loadOrCreateInstanceId } from '../../src/execution/instance-id.js';
 import { OrderState } from '../../src/execution/order.js';
+import { until } from '../support/wait.js';
+import { tmpDir } from '../support/tmp.js';
 
 const dirs: string[] = [];
 function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-wal-'));
+  const d = tmpDir('wal');
   dirs.push(d);
   return d;
 }
@@ -26,13 +27,6 @@ afterEach(() => {
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 function segments(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.startsWith('wal-')).sort();
@@ -268,7 +262,7 @@ describe('segment log', () => {
     expect(log.stats.rotations).toBeGreaterThan(3);
     const segs = segments(dir);
     for (const s of segs.slice(1)) {
-      const { recovered } = SegmentLog.open(fs.mkdtempSync(path.join(os.tmpdir(), 'x')));
+      const { recovered } = SegmentLog.open(tmpDir('x'));
       void recovered;
       const buf = fs.readFileSync(path.join(dir, s));
       expect(buf.subarray(8, 8 + 10).toString()).toBe('CHECKPOINT');

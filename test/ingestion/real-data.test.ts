@@ -1,6 +1,5 @@
 import { systemClock } from '../../src/clock/clock.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
@@ -10,10 +9,11 @@ import { IngestionService } from '../../src/ingestion/service.js';
 import { CaptureReader } from '../../src/storage/capture/reader.js';
 import { CaptureWriter } from '../../src/storage/capture/writer.js';
 import { CollectingSink } from './helpers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const DATA = path.join(path.resolve(repoRoot, '../shared'), 'data/binance/hftbacktest_spot_btcusdt_20240808.gz');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-real-'));
+const dir = tmpDir('real');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Binance spot bookTicker + trade messages of the recording, as an adapter would normalize them. */

@@ -14,19 +14,13 @@ import {
   replay,
 } from '../../src/native/index.js';
 import { syntheticTicks } from '../../scripts/gen-golden-synthetic.js';
+import { until } from '../support/wait.js';
 
 /** Seeded OU quote stream (scripts/gen-golden-synthetic.ts); it produces a handful of signals. */
 function meanRevertingTicks(): TickBatch {
   return syntheticTicks({ ticks: 6000, seed: 7n }).batch;
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('engine thread', () => {
   it('drains the tick ring, runs the native strategy, and wakes JS with the same signals replay computes', async () => {

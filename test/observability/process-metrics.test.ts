@@ -16,7 +16,8 @@ import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
 import { CREDS, RULES, binanceSpec, tmpDir } from '../execution/harness.js';
 import { portOpen } from '../support/servers.js';
-import { eventually, kestrel, repoRoot, type KestrelProcess } from '../support/processes.js';
+import { kestrel, repoRoot, type KestrelProcess } from '../support/processes.js';
+import { eventually } from '../support/wait.js';
 
 const TOKEN = 'metrics-test-token-0123456789';
 const hasNatsServer = fs.existsSync('/usr/sbin/nats-server') || fs.existsSync('/usr/bin/nats-server');

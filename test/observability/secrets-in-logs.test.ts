@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -14,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, loggerOptions } from '../../src/observability/logger.js';
 import { maskUrlCredentials, SECRET_LOG_KEYS } from '../../src/observability/redact.js';
 import { NATS_URL, PG_URL, requireServer } from '../support/servers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -64,7 +64,7 @@ const pgUp = await requireServer('PostgreSQL', PG_URL);
 
 describe.skipIf(!natsUp || !pgUp)('a whole session with credentials set logs none of them', () => {
   it('greps all trace-level output of `kestrel start` for every secret value', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-secrets-log-'));
+    const dir = tmpDir('secrets-log');
     const secrets = {
       KESTREL_BINANCE_API_KEY: 'binance-key-7f3a9c21e8d4',
       KESTREL_BINANCE_API_SECRET: 'binance-secret-5b2e8f0a91c7d6e3',

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { PostgresRefData, migrate, migrationsDir } from '../../src/refdata/postg
 import { RefDataError, type RefDataRepository } from '../../src/refdata/repository.js';
 import { DEFAULT_SEED, type RefDataSeed } from '../../src/refdata/seed.js';
 import { PG_URL, requireServer } from '../support/servers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const pgUp = await requireServer('PostgreSQL', PG_URL);
 const SCHEMA = `kestrel_test_${process.pid}_${Date.now().toString(36)}`;
@@ -171,7 +171,7 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
   it('migrates a database whose bands were stored in percent to basis points (5 → 500)', async () => {
     const old = `${SCHEMA}_pct`;
     const p = new pg.Pool({ connectionString: PG_URL, options: `-c search_path=${old}` });
-    const only001 = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-mig-'));
+    const only001 = tmpDir('mig');
     try {
       await p.query(`CREATE SCHEMA ${old}`);
       fs.copyFileSync(path.join(migrationsDir(), '001_schema.sql'), path.join(only001, '001_schema.sql'));

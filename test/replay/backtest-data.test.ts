@@ -4,8 +4,7 @@
  * another symbol, cut). Every failure case must be one stderr line naming the file, exit 1.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createClient } from '@clickhouse/client';
@@ -15,6 +14,7 @@ import { ClickHouseTickWriter } from '../../src/storage/clickhouse/writer.js';
 import { sharedDataFile } from '../../src/simulators/recordings.js';
 import { writeScaledCapture } from '../../bench/lib/scaled-capture.js';
 import { CLICKHOUSE_URL, requireServer } from '../support/servers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const BINANCE = sharedDataFile('binance', 'hftbacktest_spot_btcusdt_20240808.gz');
@@ -70,7 +70,7 @@ let lines: string[];
 const fx = (name: string) => path.join(dir, name);
 
 beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'kestrel-bt-data-'));
+  dir = tmpDir('bt-data');
   lines = gunzipSync(readFileSync(BINANCE)).toString('utf8').split('\n').filter((l) => l.length > 0);
   const part = lines.slice(0, 12_000);
   // Deliberately misleading names: the format is read from the content.

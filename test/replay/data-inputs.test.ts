@@ -1,18 +1,18 @@
 /** Input expansion and content-based format detection of `kestrel backtest --data`. */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, detectFormat, expandInputs, glob } from '../../src/replay/data/inputs.js';
 import { sharedDataFile } from '../../src/simulators/recordings.js';
 import { CaptureWriter } from '../../src/storage/capture/writer.js';
+import { tmpDir } from '../support/tmp.js';
 
 let dir: string;
 const f = (...p: string[]) => path.join(dir, ...p);
 
 beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'kestrel-inputs-'));
+  dir = tmpDir('inputs');
   mkdirSync(f('a', 'b'), { recursive: true });
   for (const name of ['x1.gz', 'x2.gz', 'y.txt', path.join('a', 'z.gz'), path.join('a', 'b', 'w.gz'), '.hidden']) writeFileSync(f(name), 'x');
 });

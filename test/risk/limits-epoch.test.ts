@@ -13,14 +13,8 @@ import { LocalRiskGuard } from '../../src/execution/risk-guard.js';
 import { SnapshotStore } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, tmpDir } from '../execution/harness.js';
+import { until } from '../support/wait.js';
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('risk.limits epoch', () => {
   it('an executor takes the limits of a restarted gateway although its version starts again at 1', async () => {

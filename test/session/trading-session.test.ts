@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
@@ -7,6 +6,7 @@ import { NatsBus } from '../../src/bus/nats-bus.js';
 import { loadConfig } from '../../src/config/index.js';
 import { runTradingSession } from '../../src/session/trading-session.js';
 import { NATS_URL, requireServer } from '../support/servers.js';
+import { tmpDir } from '../support/tmp.js';
 
 const config = (over: Record<string, unknown> = {}) =>
   loadConfig({
@@ -17,7 +17,7 @@ const config = (over: Record<string, unknown> = {}) =>
 describe('default paper session through every real component', () => {
   it('replays the recording over sockets into rings, engine, executor, venues and positions', async () => {
     const bus = new InProcessBus();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-session-admin-'));
+    const dir = tmpDir('session-admin');
     const tokenFile = path.join(dir, 'admin', 'token');
     let admin: string | undefined;
     let ready: unknown;

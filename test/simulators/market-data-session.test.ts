@@ -5,7 +5,8 @@ import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { VenueHealthSchema, type VenueHealth } from '../../src/contracts/gen/kestrel/v1/venue_pb.js';
 import { MemoryRefData } from '../../src/refdata/index.js';
 import { startSimulatedMarketData, type SimulatedMarketData } from '../../src/simulators/market-data-session.js';
-import { CollectingSink, waitFor } from '../adapters/helpers.js';
+import { CollectingSink} from '../adapters/helpers.js';
+import { until } from '../support/wait.js';
 
 let md: SimulatedMarketData | undefined;
 let bus: InProcessBus | undefined;
@@ -26,7 +27,7 @@ describe('simulated market data session (simulators + adapters over real sockets
     const refData = new MemoryRefData();
     md = await startSimulatedMarketData({ clock: systemClock, sink, bus, refData, pace: 'instant' });
     await md.finished();
-    await waitFor(() => health.size === 6, 5000, 'health on all six subjects');
+    await until(() => health.size === 6, 5000, 'health on all six subjects');
     for (const venue of ['binance', 'kraken', 'okx'] as const) {
       const ticks = sink.ticks.filter((t) => t.venue === venue);
       expect(ticks.length, venue).toBeGreaterThan(0);
@@ -49,12 +50,12 @@ describe('simulated market data session (simulators + adapters over real sockets
     bus.subscribe('venue.health.kraken', (m) => void (last = fromBinary(VenueHealthSchema, m.data)));
     const sink = new CollectingSink();
     md = await startSimulatedMarketData({ clock: systemClock, sink, bus, venues: ['kraken'], pace: 'accelerated', speed: 20 });
-    await waitFor(() => sink.ticks.length > 5, 5000, 'ticks');
+    await until(() => sink.ticks.length > 5, 5000, 'ticks');
     md.simulators.kraken!.inject({ kind: 'drop' });
-    await waitFor(() => md!.adapters.kraken!.stats().reconnects === 1 && md!.adapters.kraken!.isSynced('BTC/USD'), 5000, 'reconnect');
+    await until(() => md!.adapters.kraken!.stats().reconnects === 1 && md!.adapters.kraken!.isSynced('BTC/USD'), 5000, 'reconnect');
     md.adapters.kraken!.publishHealth();
     await bus.flush();
-    await waitFor(() => last !== undefined, 2000, 'health');
+    await until(() => last !== undefined, 2000, 'health');
     expect(last?.publicWs?.reconnectCount).toBe(1);
     expect(last?.publicWs?.connected).toBe(true);
   });

@@ -4,7 +4,8 @@ import { KrakenSimulator } from '../../src/simulators/kraken/kraken-simulator.js
 import { OkxSimulator } from '../../src/simulators/okx/okx-simulator.js';
 import { BinanceSimulator } from '../../src/simulators/binance/binance-simulator.js';
 import { parseFault } from '../../src/simulators/common/faults.js';
-import { waitFor } from '../adapters/helpers.js';
+import { until } from '../support/wait.js';
+
 
 let stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -58,7 +59,7 @@ describe('venue simulators', () => {
     const t0 = Date.now();
     await sim.start({ pace: 'original' });
     // The capture's first two updates are 1.686 s apart (15:29:58.343 → 15:30:00.029).
-    await waitFor(() => msgs.filter((m) => m.includes('"channel":"book","type":"update"')).length >= 2, 5000, 'two updates');
+    await until(() => msgs.filter((m) => m.includes('"channel":"book","type":"update"')).length >= 2, 5000, 'two updates');
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThanOrEqual(1600);
     expect(elapsed).toBeLessThan(4000);
@@ -86,7 +87,7 @@ describe('venue simulators', () => {
     const { msgs } = collect(sim.wsUrl, (ws) => {
       ws.send(JSON.stringify({ method: 'subscribe', params: { channel: 'book', symbol: ['BTC/USD', 'DOGE/EUR'], depth: 10 }, req_id: 7 }));
     });
-    await waitFor(() => msgs.length >= 4, 3000, 'replies');
+    await until(() => msgs.length >= 4, 3000, 'replies');
     const parsed = msgs.map((m) => JSON.parse(m) as Record<string, unknown>);
     expect(parsed[0]).toMatchObject({ channel: 'status' });
     expect(parsed.find((p) => p.success === true)).toMatchObject({ method: 'subscribe', req_id: 7, result: { channel: 'book', symbol: 'BTC/USD' } });
@@ -101,7 +102,7 @@ describe('venue simulators', () => {
       w.send('ping');
       w.send(JSON.stringify({ op: 'subscribe', args: [{ channel: 'books', instId: 'BTC-USDT' }] }));
     });
-    await waitFor(() => msgs.includes('pong'), 3000, 'pong');
+    await until(() => msgs.includes('pong'), 3000, 'pong');
     await sim.start({ pace: 'instant' });
     await sim.finished();
     const rest = (await fetch(`${sim.restUrl}/api/v5/market/books?instId=BTC-USDT&sz=5`).then((r) => r.json())) as { code: string; data: Array<{ seqId: number; bids: string[][] }> };

@@ -5,7 +5,8 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KrakenAdapter } from '../../src/adapters/kraken/kraken-adapter.js';
 import { parseSimulatorArgs, SimulatorArgsError } from '../../src/simulators/main.js';
-import { CollectingSink, waitFor } from '../adapters/helpers.js';
+import { CollectingSink} from '../adapters/helpers.js';
+import { until } from '../support/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let child: ChildProcess | undefined;
@@ -34,10 +35,10 @@ describe('simulators as a separate process', () => {
     const sink = new CollectingSink();
     adapter = new KrakenAdapter({ clock: systemClock, url: info.wsUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3 }], sink, reconnect: { initialMs: 20, maxMs: 200 } });
     await adapter.start();
-    await waitFor(() => sink.ticks.length > 5, 10_000, 'ticks from the other process');
+    await until(() => sink.ticks.length > 5, 10_000, 'ticks from the other process');
     const r = await fetch(`${info.controlUrl}/fault`, { method: 'POST', body: JSON.stringify({ kind: 'badChecksum' }) });
     expect(r.status).toBe(200);
-    await waitFor(() => adapter!.stats().checksumFailures === 1 && adapter!.isSynced('BTC/USD'), 10_000, 'fault detected and resynced');
+    await until(() => adapter!.stats().checksumFailures === 1 && adapter!.isSynced('BTC/USD'), 10_000, 'fault detected and resynced');
     expect(sink.eventKinds('checksum')).toHaveLength(1);
   }, 30_000);
 

@@ -1,6 +1,5 @@
 import { systemClock } from '../../src/clock/clock.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TickFlag, type NormalizedTick } from '../../src/contracts/market.js';
@@ -8,8 +7,9 @@ import { CaptureFormatError, HEADER_SIZE, RECORD_SIZE } from '../../src/storage/
 import { CaptureReader } from '../../src/storage/capture/reader.js';
 import { CaptureWriter } from '../../src/storage/capture/writer.js';
 import { tick } from '../ingestion/helpers.js';
+import { tmpDir } from '../support/tmp.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-capture-'));
+const dir = tmpDir('capture');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function sample(n: number): NormalizedTick[] {

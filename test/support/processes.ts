@@ -78,13 +78,3 @@ export function kestrel(args: string[], env: NodeJS.ProcessEnv = {}): KestrelPro
   };
 }
 
-/** Poll until `f` returns a value other than undefined/false. */
-export async function eventually<T>(f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,6 +10,7 @@ import { runBacktest, type BacktestReport } from '../../../src/replay/backtest.j
 import { BacktestRecorder } from '../../../src/replay/report/recorder.js';
 import { formatSweepTable, parseSweep, rankRuns, sweepGrid, SweepError, type SweepRun } from '../../../src/replay/report/sweep.js';
 import { launchChromium } from '../../support/chromium.js';
+import { tmpDir } from '../../support/tmp.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 
@@ -156,7 +157,7 @@ describe('kestrel backtest --sweep failures', () => {
   it('a run that fails is reported in the table and the sweep exits 1; the other runs complete', () => {
     // JULIA_DIR at an empty directory makes the julia run fail on every machine, Julia hosts included.
     const saved = process.env.JULIA_DIR;
-    process.env.JULIA_DIR = mkdtempSync(path.join(os.tmpdir(), 'kestrel-no-julia-'));
+    process.env.JULIA_DIR = tmpDir('no-julia');
     let r: ReturnType<typeof cli>;
     try {
       r = cli('backtest', '--max-ticks', '2000', '--sweep', 'strategy.engine=native,julia');
