@@ -90,7 +90,7 @@ struct SoaRing {
   void pushr(const TickEntry& t, std::int64_t now) {
     const std::uint64_t s = head.fetch_add(1, std::memory_order_acq_rel);
     const std::uint64_t i = s & mask;
-    as_atomic(seq[i]).store(kWriting, std::memory_order_relaxed);
+    as_atomic(seq[i]).store(kWritingBit | s, std::memory_order_relaxed);  // single producer here: no ownership CAS
     std::atomic_thread_fence(std::memory_order_release);
     ts[i] = t.ts_ns; venue[i] = t.venue_id; symbol[i] = t.symbol_id; flags[i] = t.flags;
     bid[i] = t.bid; ask[i] = t.ask; bs[i] = t.bid_size; as[i] = t.ask_size; push[i] = now;

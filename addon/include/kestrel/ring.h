@@ -1,17 +1,22 @@
 // Lock-free MPSC rings over the layout.h region, with drop-oldest overflow.
 //
-// Protocol (per slot, seqlock style; the slot's `sequence` field is the commit word):
-//   producer: s = head.fetch_add(1); slot = s & mask;
-//             slot.sequence = kWriting (relaxed); release fence; write payload; slot.sequence = s + 1 (release)
+// Protocol (per slot; the slot's `sequence` field is the commit word):
+//   commit word states: 0 = never written; s + 1 = record s committed; kWritingBit | s = record s
+//   being written by the producer that owns the slot.
+//   producer: s = head.fetch_add(1); slot = s & mask; take ownership with a CAS from a committed
+//             state older than s to kWritingBit | s; release fence; write payload; CAS the word
+//             kWritingBit | s -> s + 1 (release).
+//             A slot already holding a newer record (committed or being written) means ours is
+//             obsolete: drop it (the consumer counts it as missed). A slot held by an OLDER producer
+//             (one that stalled for a full lap between claim and commit) is waited for, so two
+//             writers never interleave payload words; see kStealAfterNs for a dead owner.
 //   consumer: want = tail; c1 = slot.sequence (acquire)
 //             c1 == want + 1  -> copy payload; acquire fence; c2 = slot.sequence; c2 == c1 -> deliver
-//             c1 >  want + 1 (or torn copy, or kWriting while head > want + capacity)
-//                            -> overwritten: skip to head - capacity, count the skipped sequences
-//             otherwise      -> not yet written: stop
+//             c1 newer than want (committed or owned), or a torn copy -> overwritten: skip to
+//                               head - capacity, count the skipped sequences
+//             otherwise (older, or owned by want's own producer) -> not yet written: stop
 // Producers never wait for the consumer (market data is drop-oldest); the consumer learns exactly
-// how many sequences it missed. Two producers can only collide on one slot if one of them stalls
-// for a full lap (65536 pushes) between claim and commit; the consumer then sees a torn or newer
-// record and counts it as missed.
+// how many sequences it missed.
 // Slot payloads are read and written as relaxed 64-bit atomic words, never with memcpy: a reader that
 // overlaps a later lap's writer must be a defined torn read that the commit-word re-check rejects, not
 // a C++ data race (memcpy would be UB, and ThreadSanitizer says so). On x86-64 and aarch64 a relaxed
@@ -24,13 +29,19 @@
 #include <ctime>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "kestrel/layout.h"
 
 namespace kestrel {
 
-inline constexpr std::uint64_t kWriting = ~0ull;
+// Commit word of a slot whose record `s` is being written: kWritingBit | s. Sequences stay below 2^63.
+inline constexpr std::uint64_t kWritingBit = 1ull << 63;
+// A producer waits at most this long for an older producer that owns its slot (one that stalled for a
+// full lap mid-write). Past it the owner is presumed dead (a killed process) and the slot is taken over;
+// a live producer descheduled that long would have its late stores land on the new record.
+inline constexpr std::int64_t kStealAfterNs = 1'000'000'000;
 
 inline std::int64_t monotonic_ns() noexcept {
   timespec ts;
@@ -84,13 +95,41 @@ class RingView {
 
   // Any thread/process. `rec.sequence` is overwritten. Returns the ring sequence.
   std::uint64_t push(const Record& rec, std::int64_t now_ns) noexcept {
+    return push(rec, now_ns, [](std::uint64_t) {});
+  }
+  // `owned(s)` runs once this producer owns the slot, before the payload is written: the ring stress
+  // test uses it to stall a producer for a full lap at the worst moment.
+  template <typename OnOwned>
+  std::uint64_t push(const Record& rec, std::int64_t now_ns, OnOwned&& owned_hook) noexcept {
     const std::uint64_t s = as_atomic(h_->head).fetch_add(1, std::memory_order_acq_rel);
     Record& slot = slots_[s & h_->mask];
-    as_atomic(slot.sequence).store(kWriting, std::memory_order_relaxed);
+    auto& word = as_atomic(slot.sequence);
+    const std::uint64_t mine = kWritingBit | s;
+    std::uint64_t cur = word.load(std::memory_order_acquire);
+    std::int64_t wait_since = 0;
+    for (;;) {
+      const bool owned = (cur & kWritingBit) != 0;
+      const std::uint64_t other = owned ? (cur & ~kWritingBit) : cur - 1;  // record seq in the slot
+      if (cur != 0 && other > s) return s;  // a later lap already has the slot: ours is obsolete
+      if (owned) {
+        // An earlier lap's producer is still writing this slot: never interleave with it.
+        const std::int64_t now = monotonic_ns();
+        if (wait_since == 0) wait_since = now;
+        if (now - wait_since < kStealAfterNs) {
+          std::this_thread::yield();
+          cur = word.load(std::memory_order_acquire);
+          continue;
+        }
+      }
+      if (word.compare_exchange_weak(cur, mine, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
     std::atomic_thread_fence(std::memory_order_release);
+    owned_hook(s);
     copy_payload(slot, rec);
     stamp(slot, now_ns);
-    as_atomic(slot.sequence).store(s + 1, std::memory_order_release);
+    std::uint64_t expected = mine;
+    // Fails only if the slot was taken over after kStealAfterNs; the new owner's commit stands.
+    word.compare_exchange_strong(expected, s + 1, std::memory_order_release, std::memory_order_relaxed);
     return s;
   }
 
@@ -114,11 +153,11 @@ class RingView {
           continue;
         }
         // Torn: a producer of a later lap started writing during our copy.
-      } else if (c1 != kWriting && c1 < want + 1) {
-        break;  // not written yet (older lap or never)
-      } else if (c1 == kWriting) {
-        const std::uint64_t head = as_atomic(h_->head).load(std::memory_order_acquire);
-        if (head <= want + h_->capacity) break;  // the producer of `want` itself is mid-write
+      } else {
+        const bool owned = (c1 & kWritingBit) != 0;
+        const std::uint64_t in_slot = owned ? (c1 & ~kWritingBit) : c1 - 1;
+        // Never written, an older lap, or `want` itself mid-write: nothing to read yet.
+        if (c1 == 0 || in_slot <= want) break;
       }
       // Overrun. Stop first if we already delivered: a PopResult's misses always precede its
       // records, so the consumer can reset its per-symbol state before the first post-gap tick.
