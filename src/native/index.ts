@@ -184,7 +184,7 @@ export class SignalBatch {
   }
 }
 
-export interface RingCounters extends RawRingCounters {}
+export type RingCounters = RawRingCounters;
 export interface RegionCounters {
   ticks: Array<RingCounters & { symbol: string }>;
   signals: RingCounters;
