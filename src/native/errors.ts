@@ -1,3 +1,4 @@
+import { KestrelError } from '../contracts/errors.js';
 /** Typed errors of the native layer. Every addon error carries one of these codes. */
 export type NativeErrorCode =
   | 'ADDON_NOT_BUILT'
@@ -31,13 +32,14 @@ export type NativeErrorCode =
   | 'JULIA_ENTRYPOINT_MISSING'
   | 'JULIA_WRONG_THREAD';
 
-export class NativeError extends Error {
+export class NativeError extends KestrelError {
   override readonly name: string = 'NativeError';
   constructor(
-    readonly code: NativeErrorCode | (string & {}),
+    override readonly code: NativeErrorCode | (string & {}),
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(code, message, options);
   }
 }
 
