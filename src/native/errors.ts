@@ -47,32 +47,3 @@ export class NativeError extends KestrelError {
 export class NativeEngineError extends NativeError {
   override readonly name = 'NativeEngineError';
 }
-
-const ENGINE_CODES = new Set<string>([
-  'BAD_ENGINE',
-  'BAD_ENGINE_OPTIONS',
-  'BAD_STRATEGY_PARAMS',
-  'ENGINE_ALREADY_RUNNING',
-  'ENGINE_START_FAILED',
-  'ENGINE_STRATEGY_FAILED',
-]);
-
-/** Re-throw an addon error as a typed NativeError (other errors pass through unchanged). */
-export function wrapNative<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw toNativeError(e);
-  }
-}
-
-export function toNativeError(e: unknown): unknown {
-  if (e instanceof NativeError) return e;
-  if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') {
-    const code = (e as unknown as { code: string }).code;
-    return ENGINE_CODES.has(code) || code.startsWith('JULIA') || code.startsWith('SYSIMAGE')
-      ? new NativeEngineError(code, e.message)
-      : new NativeError(code, e.message);
-  }
-  return e;
-}
