@@ -192,6 +192,7 @@ describe('deploy/compose.yaml', () => {
 
   it('starts a service only once what it depends on is healthy, and every Kestrel service waits for NATS', () => {
     for (const [name, s] of Object.entries(compose.services)) {
+      expect((s.healthcheck as Obj | undefined)?.test, `${name} has a healthcheck`).toBeDefined();
       for (const [dep, cond] of Object.entries((s.depends_on as Record<string, Obj> | undefined) ?? {})) {
         expect(cond.condition, `${name} → ${dep}`).toBe('service_healthy');
         expect(compose.services[dep]?.healthcheck, `${dep} has a healthcheck`).toBeDefined();
