@@ -249,6 +249,8 @@ describe('deploy/compose.yaml', () => {
     for (const v of used) expect(declared.has(v), `${v} in deploy/.env.example`).toBe(true);
     for (const [k, v] of declared) if (/PASSWORD|SECRET|API_KEY|TOKEN/.test(k)) expect(v, k).toBe('CHANGE_ME');
     expect(read('.gitignore').split('\n')).toContain('/deploy/.env');
+    // Nor copied into the image by the Dockerfile's `COPY . .`.
+    expect(read('.dockerignore').split('\n')).toContain('deploy/.env');
   });
 });
 
@@ -418,6 +420,7 @@ describe('deploy/k8s', () => {
       kustomization.secretGenerator.map((g) => {
         const file = g.envs[0]!;
         expect(read('.gitignore').split('\n')).toContain('/deploy/k8s/secrets/*.env');
+        expect(read('.dockerignore').split('\n')).toContain('deploy/k8s/secrets/*.env');
         const example = fs.readFileSync(path.join(k8sDir, `${file}.example`), 'utf8');
         const keys = new Map([...example.matchAll(/^(\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
         for (const v of keys.values()) expect(v).toBe('CHANGE_ME');
