@@ -20,7 +20,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import ccxt from 'ccxt';
 import { systemClock } from '../../src/clock/clock.js';
 import { BinanceAdapter } from '../../src/adapters/binance/binance-adapter.js';
 import { BINANCE_CAPTURE, parseBinanceCaptureLine, sharedDataFile } from '../../src/simulators/recordings.js';
@@ -125,6 +124,8 @@ export interface CcxtSide extends BookSideBySide {
 
 /** CCXT's binance pro class with one spot market and no network (markets set, REST answered from the capture). */
 export async function ccxtSide(frames: DepthFrames): Promise<CcxtSide> {
+  // Loaded here, not at the top: the perf gate uses the Kestrel side only and need not load CCXT.
+  const { default: ccxt } = await import('ccxt');
   const ex = new ccxt.pro.binance({ enableRateLimit: false }) as unknown as CcxtBinancePro;
   ex.setMarkets([
     { id: VENUE_SYMBOL, symbol: CCXT_SYMBOL, base: 'BTC', quote: 'USDT', baseId: 'BTC', quoteId: 'USDT', type: 'spot', spot: true, margin: false, swap: false, future: false, option: false, contract: false, active: true, precision: { amount: 1e-8, price: 0.01 }, limits: {}, info: {} },

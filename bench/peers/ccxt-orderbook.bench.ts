@@ -28,20 +28,31 @@ export async function run(): Promise<object> {
   let passes = 0;
   let ticks = 0;
   let agreement: Agreement | undefined;
+  // Per frame, the fastest timing over the recorded passes on each side: every pass does the same
+  // work per frame (fresh books), so the minimum strips what other processes on this shared machine
+  // took; its sum is the least-disturbed cost of a pass.
+  const minK = new Float64Array(frames.after.length).fill(Infinity);
+  const minC = new Float64Array(frames.after.length).fill(Infinity);
   const timeBlock = (side: BookSideBySide, from: number, to: number, h: ReturnType<typeof latencyHistogram> | undefined): number => {
+    const mins = side === kSide ? minK : minC;
     let sum = 0;
     for (let i = from; i < to; i++) {
       const s = process.hrtime.bigint();
       side.handle(frames.after[i]!);
       const dt = Number(process.hrtime.bigint() - s);
       sum += dt;
-      h?.recordValue(Math.max(1, dt));
+      if (h) {
+        h.recordValue(Math.max(1, dt));
+        if (dt < mins[i]!) mins[i] = dt;
+      }
     }
     return sum;
   };
+  let kSide: BookSideBySide | undefined;
   const pass = async (record: boolean): Promise<void> => {
     const k = kestrelSide(frames);
     const c = await ccxtSide(frames);
+    kSide = k;
     const n = frames.after.length;
     for (let from = 0, b = 0; from < n; from += BLOCK, b++) {
       const to = Math.min(n, from + BLOCK);
@@ -72,6 +83,12 @@ export async function run(): Promise<object> {
   const frameCount = passes * frames.after.length;
   const k = summarize(hk);
   const c = summarize(hc);
+  let sumMinK = 0;
+  let sumMinC = 0;
+  for (let i = 0; i < frames.after.length; i++) {
+    sumMinK += minK[i]!;
+    sumMinC += minC[i]!;
+  }
   const final = kestrelSide(frames);
   for (const f of frames.after) final.handle(f);
   const top = final.top(1);
@@ -88,7 +105,13 @@ export async function run(): Promise<object> {
     frames_timed_per_side: frameCount,
     kestrel_per_frame: k,
     ccxt_per_frame: c,
+    least_disturbed_per_frame: {
+      note: 'per frame, the fastest of the recorded passes on each side, averaged over the frames',
+      kestrel_ns: Math.round(sumMinK / frames.after.length),
+      ccxt_ns: Math.round(sumMinC / frames.after.length),
+    },
     ratio_ccxt_over_kestrel: {
+      least_disturbed: +(sumMinC / sumMinK).toFixed(2),
       mean: +(cNs / kNs).toFixed(2),
       p50: +(c.p50_ns / k.p50_ns).toFixed(2),
       p99: +(c.p99_ns / k.p99_ns).toFixed(2),
