@@ -198,6 +198,9 @@ function goldenTicks(): TickBatch {
 }
 
 /** The parameters of build/kestrel_bench's throughput figures (signals are rare, as in production). */
+/** One engine run takes ~2 ms; this only stops a hung engine from hanging CI. */
+const ENGINE_RUN_TIMEOUT_NS = 10e9;
+
 const PARAMS: Partial<StrategyParams> = { capital: 10, vpin_bucket_volume: 0.5, vpin_buckets: 20, z_entry: 1.5 };
 
 async function engineGate(): Promise<GateResult> {
@@ -230,7 +233,11 @@ async function engineGate(): Promise<GateResult> {
       let spins = 0;
       while (engine.stats().ticks < all.count) {
         // Yield now and then so a busy machine can run the engine thread, without sleeping a timer tick.
-        if (++spins % 256 === 0) await new Promise((r) => setImmediate(r));
+        if (++spins % 256 === 0) {
+          await new Promise((r) => setImmediate(r));
+          if (!engine.running) throw new Error(`engine gate: engine thread ended: ${engine.lastError()?.message ?? 'no error recorded'}`);
+          if (nowNs() - s > ENGINE_RUN_TIMEOUT_NS) throw new Error(`engine gate: engine consumed ${engine.stats().ticks} of ${all.count} ticks in ${ENGINE_RUN_TIMEOUT_NS / 1e9} s`);
+        }
       }
       const dt = nowNs() - s;
       const st = engine.stats();
@@ -300,4 +307,7 @@ async function main(): Promise<void> {
   console.log(`perf-gate: ok in ${seconds} s (bench/results/perf-gate.json)`);
 }
 
-await main();
+main().catch((e: unknown) => {
+  console.error(`perf-gate: FAILED: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
