@@ -39,6 +39,83 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
+/**
+ * A durable stream (JetStream on NATS; an in-memory log on InProcessBus). Definitions live in
+ * src/bus/streams.ts; sizes 0 or less mean unlimited.
+ */
+export interface StreamSpec {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly maxAgeS: number;
+  readonly maxBytes: number;
+  readonly maxMsgs: number;
+  /** Messages with a Nats-Msg-Id already stored within this window are dropped as duplicates. */
+  readonly duplicateWindowS: number;
+  readonly replicas?: number;
+}
+
+/** What the server holds and the retention it applies (`nats stream info`). */
+export interface StreamState {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly storage: 'file' | 'memory';
+  readonly maxAgeS: number;
+  readonly maxBytes: number;
+  readonly maxMsgs: number;
+  readonly duplicateWindowS: number;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+}
+
+export interface DurablePublishOptions {
+  /** Idempotency key (Nats-Msg-Id): a second publish with it inside the duplicate window is not stored. */
+  msgId: string;
+  headers?: Headers;
+}
+
+export interface DurablePublishResult {
+  stream: string;
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface DurableMessage extends BusMessage {
+  /** Stream sequence. */
+  readonly seq: number;
+  /** 1 on first delivery; more after a failed handler, a crash or an ack timeout. */
+  readonly deliveryCount: number;
+}
+
+export type DurableHandler = (msg: DurableMessage) => void | Promise<void>;
+
+export interface DurableConsumeOptions {
+  /** Only these subjects of the stream. */
+  filterSubject?: string;
+  /** A delivered message not acked within this time is redelivered (crash of the handler's process). */
+  ackWaitMs?: number;
+  /** Redelivery delay after the handler failed. */
+  retryDelayMs?: number;
+  /** Unacked messages the server hands out at most. */
+  maxAckPending?: number;
+}
+
+/** Backlog of a durable consumer: stored but not yet delivered, and delivered but not yet acked. */
+export interface ConsumerLag {
+  numPending: number;
+  numAckPending: number;
+  numRedelivered: number;
+}
+
+export interface DurableConsumer {
+  readonly stream: string;
+  readonly durable: string;
+  lag(): Promise<ConsumerLag>;
+  /** Stop fetching; the position (last ack) stays on the server for the next consumer of this name. */
+  stop(): Promise<void>;
+}
+
 export interface Bus {
   readonly kind: 'nats' | 'in-process';
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void;
@@ -46,6 +123,21 @@ export interface Bus {
   subscribe(pattern: string, handler: Handler, opts?: SubscribeOptions): Subscription;
   /** Request-reply; rejects with BusTimeoutError or NoRespondersError. */
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage>;
+  /** Create the stream, or bring an existing one's subjects and retention to `spec`. */
+  ensureStream(spec: StreamSpec): Promise<StreamState>;
+  streamInfo(name: string): Promise<StreamState>;
+  /**
+   * Publish and wait until a stream stored it (or recognised `msgId` as a duplicate). Plain
+   * subscribers of the subject receive it like a publish(). Rejects when no stream captures the subject.
+   */
+  publishDurable(subject: string, data: Uint8Array, opts: DurablePublishOptions): Promise<DurablePublishResult>;
+  /**
+   * Deliver the stream's messages to `handler` one at a time, in order, starting after the last
+   * message acked under `durable`. A message is acked only after the handler resolved; a throwing
+   * handler gets it again after `retryDelayMs`. Delivery is at least once: a message processed but
+   * not acked when the process died comes again, so handlers must be idempotent.
+   */
+  consumeDurable(stream: string, durable: string, handler: DurableHandler, opts?: DurableConsumeOptions): Promise<DurableConsumer>;
   /** Resolves once everything published so far has been handed to the server / delivered. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -12,6 +12,13 @@ import {
   validateSubject,
   type Bus,
   type BusMessage,
+  type DurableConsumeOptions,
+  type DurableConsumer,
+  type DurableHandler,
+  type DurablePublishOptions,
+  type DurablePublishResult,
+  type StreamSpec,
+  type StreamState,
   type Handler,
   type Headers,
   type PublishOptions,
@@ -19,6 +26,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './bus.js';
+import { InProcessStreams } from './in-process-streams.js';
 
 interface Sub {
   id: number;
@@ -61,6 +69,8 @@ export class InProcessBus implements Bus {
   private readonly pendingRequests = new Map<string, (msg: BusMessage) => void>();
   private nextRequest = 1;
 
+  private readonly streams = new InProcessStreams((err, subject) => this.handlerError(err, subject));
+
   constructor(private readonly opts: InProcessBusOptions = {}) {}
 
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
@@ -72,6 +82,12 @@ export class InProcessBus implements Bus {
     const route = this.route(subject);
     const headers = opts?.headers ?? EMPTY_HEADERS;
     const reply = opts?.reply;
+    // As on NATS, a stream stores every message on its subjects, plain publishes included.
+    if (reply === undefined) this.streams.append(subject, data, headers, undefined);
+    this.fanOut(route, subject, data, headers, reply);
+  }
+
+  private fanOut(route: Route, subject: string, data: Uint8Array, headers: Headers, reply: string | undefined): void {
     for (const sub of route.plain) this.enqueue(sub, subject, data, headers, reply);
     for (const g of route.groups) {
       const sub = g.members[g.cursor % g.members.length]!;
@@ -113,6 +129,32 @@ export class InProcessBus implements Bus {
       });
       this.publish(subject, data, opts.headers ? { headers: opts.headers, reply } : { reply });
     });
+  }
+
+  async ensureStream(spec: StreamSpec): Promise<StreamState> {
+    this.ensureOpen();
+    for (const p of spec.subjects) validateSubject(p, true);
+    return this.streams.ensure(spec);
+  }
+
+  async streamInfo(name: string): Promise<StreamState> {
+    return this.streams.info(name);
+  }
+
+  async publishDurable(subject: string, data: Uint8Array, opts: DurablePublishOptions): Promise<DurablePublishResult> {
+    this.ensureOpen();
+    const route = this.route(subject);
+    if (!this.streams.captures(subject)) throw new BusError(`no stream captures ${subject}`);
+    const headers = opts.headers ?? EMPTY_HEADERS;
+    const r = this.streams.append(subject, data, headers, opts.msgId)!;
+    // Plain subscribers get the message even when the stream drops it as a duplicate, as on NATS.
+    this.fanOut(route, subject, data, headers, undefined);
+    return r;
+  }
+
+  async consumeDurable(stream: string, durable: string, handler: DurableHandler, opts: DurableConsumeOptions = {}): Promise<DurableConsumer> {
+    this.ensureOpen();
+    return this.streams.consume(stream, durable, handler, opts);
   }
 
   flush(): Promise<void> {

@@ -1,9 +1,16 @@
 /** Bus over a real NATS server (npm `nats` v2). */
 import {
+  AckPolicy,
   connect,
+  DeliverPolicy,
   headers as natsHeaders,
   ErrorCode,
   NatsError,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type JsMsg,
+  type StreamInfo,
   type ConnectionOptions,
   type Msg,
   type MsgHdrs,
@@ -18,6 +25,15 @@ import {
   validateSubject,
   type Bus,
   type BusMessage,
+  type ConsumerLag,
+  type DurableConsumeOptions,
+  type DurableConsumer,
+  type DurableHandler,
+  type DurableMessage,
+  type DurablePublishOptions,
+  type DurablePublishResult,
+  type StreamSpec,
+  type StreamState,
   type Handler,
   type Headers,
   type PublishOptions,
@@ -47,6 +63,23 @@ function toNatsHeaders(h: Headers | undefined): MsgHdrs | undefined {
   const out = natsHeaders();
   for (const k of keys) out.set(k, h[k]!);
   return out;
+}
+
+function stateOf(i: StreamInfo): StreamState {
+  const c = i.config;
+  return {
+    name: c.name,
+    subjects: c.subjects ?? [],
+    storage: c.storage === StorageType.Memory ? 'memory' : 'file',
+    maxAgeS: c.max_age / 1e9,
+    maxBytes: c.max_bytes,
+    maxMsgs: c.max_msgs,
+    duplicateWindowS: (c.duplicate_window ?? 0) / 1e9,
+    messages: i.state.messages,
+    bytes: i.state.bytes,
+    firstSeq: i.state.first_seq,
+    lastSeq: i.state.last_seq,
+  };
 }
 
 function fromNatsHeaders(h: MsgHdrs | undefined): Headers {
@@ -142,6 +175,125 @@ export class NatsBus implements Bus {
       }
       throw err;
     }
+  }
+
+  async ensureStream(spec: StreamSpec): Promise<StreamState> {
+    const jsm = await this.connection.jetstreamManager();
+    const unlimited = (n: number): number => (n > 0 ? n : -1);
+    const config = {
+      name: spec.name,
+      subjects: [...spec.subjects],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: spec.replicas ?? 1,
+      max_age: spec.maxAgeS > 0 ? nanos(spec.maxAgeS * 1000) : 0,
+      max_msgs: unlimited(spec.maxMsgs),
+      max_bytes: unlimited(spec.maxBytes),
+      duplicate_window: nanos(spec.duplicateWindowS * 1000),
+    };
+    let info: StreamInfo;
+    try {
+      await jsm.streams.info(spec.name);
+      info = await jsm.streams.update(spec.name, config);
+    } catch (err) {
+      if (!(err instanceof NatsError) || !/not found/i.test(err.message)) {
+        throw new BusError(`cannot configure stream ${spec.name}: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        info = await jsm.streams.add(config);
+      } catch (e) {
+        throw new BusError(`cannot create stream ${spec.name}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    return stateOf(info);
+  }
+
+  async streamInfo(name: string): Promise<StreamState> {
+    const jsm = await this.connection.jetstreamManager();
+    try {
+      return stateOf(await jsm.streams.info(name));
+    } catch (err) {
+      throw new BusError(`stream ${name}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async publishDurable(subject: string, data: Uint8Array, opts: DurablePublishOptions): Promise<DurablePublishResult> {
+    validateSubject(subject, false);
+    const h = toNatsHeaders(opts.headers);
+    try {
+      const ack = await this.connection.jetstream().publish(subject, data, { msgID: opts.msgId, ...(h ? { headers: h } : {}) });
+      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      if (err instanceof NatsError && err.code === ErrorCode.NoResponders) throw new BusError(`no stream captures ${subject}`, { cause: err });
+      throw new BusError(`durable publish on ${subject} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async consumeDurable(stream: string, durable: string, handler: DurableHandler, opts: DurableConsumeOptions = {}): Promise<DurableConsumer> {
+    const jsm = await this.connection.jetstreamManager();
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+      max_ack_pending: opts.maxAckPending ?? 1000,
+      ...(opts.filterSubject ? { filter_subject: opts.filterSubject } : {}),
+    };
+    try {
+      await jsm.consumers.info(stream, durable);
+      // Position (ack floor) is kept by update; only these settings change.
+      await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    } catch (err) {
+      if (!(err instanceof NatsError) || !/not found/i.test(err.message)) throw new BusError(`consumer ${durable} on ${stream}: ${(err as Error).message}`, { cause: err });
+      await jsm.consumers.add(stream, config);
+    }
+    const consumer = await this.connection.jetstream().consumers.get(stream, durable);
+    // Small batches: a message buffered here but not acked is redelivered to another instance only after ack_wait.
+    const messages = await consumer.consume({ max_messages: Math.min(config.max_ack_pending, 64) });
+    const retryDelayMs = opts.retryDelayMs ?? 1000;
+    const loop = (async () => {
+      for await (const m of messages) {
+        try {
+          await handler(this.wrapDurable(m));
+        } catch (err) {
+          this.handlerError(err, m.subject);
+          m.nak(retryDelayMs);
+          continue;
+        }
+        // Wait for the server to record the ack: a crash after this line never reprocesses the message.
+        try {
+          await m.ackAck();
+        } catch (err) {
+          this.handlerError(err, m.subject);
+        }
+      }
+    })();
+    return {
+      stream,
+      durable,
+      lag: async (): Promise<ConsumerLag> => {
+        const i = await jsm.consumers.info(stream, durable);
+        return { numPending: i.num_pending, numAckPending: i.num_ack_pending, numRedelivered: i.num_redelivered };
+      },
+      stop: async () => {
+        messages.stop();
+        await loop.catch(() => undefined);
+      },
+    };
+  }
+
+  private wrapDurable(m: JsMsg): DurableMessage {
+    return {
+      subject: m.subject,
+      data: m.data,
+      headers: fromNatsHeaders(m.headers),
+      reply: undefined,
+      respond: () => {
+        throw new BusError(`message on ${m.subject} came from a stream and cannot be answered`);
+      },
+      seq: m.seq,
+      deliveryCount: m.info.deliveryCount,
+    };
   }
 
   async flush(): Promise<void> {
