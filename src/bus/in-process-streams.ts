@@ -155,8 +155,7 @@ export class InProcessStreams {
           await sleep(retryMs);
           continue;
         }
-        // Stopped while the handler ran: like a connection closed before the ack, the message comes again.
-        if (stopped) break;
+        // As on NATS, a handler that finishes after stop() still gets its message acked.
         state.ackFloor = next.seq;
         state.inflight = 0;
         state.deliveries.delete(next.seq);

@@ -251,13 +251,31 @@ export class NatsBus implements Bus {
     // Small batches: a message buffered here but not acked is redelivered to another instance only after ack_wait.
     const messages = await consumer.consume({ max_messages: Math.min(config.max_ack_pending, 64) });
     const retryDelayMs = opts.retryDelayMs ?? 1000;
+    let stopped = false;
     const loop = (async () => {
       for await (const m of messages) {
-        try {
-          await handler(this.wrapDurable(m));
-        } catch (err) {
-          this.handlerError(err, m.subject);
-          m.nak(retryDelayMs);
+        // Buffered after stop(): hand back at once so the next consumer of this name gets it without waiting ack_wait.
+        if (stopped) {
+          m.nak();
+          continue;
+        }
+        // A failing handler retries this message in place (keeping the stream's order), extending its ack deadline.
+        let attempt = 0;
+        let ok = false;
+        while (!ok) {
+          try {
+            await handler(this.wrapDurable(m, m.info.deliveryCount + attempt));
+            ok = true;
+          } catch (err) {
+            this.handlerError(err, m.subject);
+            if (stopped) break;
+            attempt++;
+            await new Promise((r) => setTimeout(r, retryDelayMs));
+            m.working();
+          }
+        }
+        if (!ok) {
+          m.nak();
           continue;
         }
         // Wait for the server to record the ack: a crash after this line never reprocesses the message.
@@ -276,13 +294,14 @@ export class NatsBus implements Bus {
         return { numPending: i.num_pending, numAckPending: i.num_ack_pending, numRedelivered: i.num_redelivered };
       },
       stop: async () => {
+        stopped = true;
         messages.stop();
         await loop.catch(() => undefined);
       },
     };
   }
 
-  private wrapDurable(m: JsMsg): DurableMessage {
+  private wrapDurable(m: JsMsg, deliveryCount: number): DurableMessage {
     return {
       subject: m.subject,
       data: m.data,
@@ -292,7 +311,7 @@ export class NatsBus implements Bus {
         throw new BusError(`message on ${m.subject} came from a stream and cannot be answered`);
       },
       seq: m.seq,
-      deliveryCount: m.info.deliveryCount,
+      deliveryCount,
     };
   }
 
