@@ -108,19 +108,23 @@ export function attachExecutorAudit(executor: Executor, log: AuditLog): void {
   });
 }
 
+/** The audit event of a risk.breach message: type, trace id, payload, metadata. */
+export function breachEvent(data: Uint8Array): [string, string, ReturnType<typeof packRaw>, Record<string, string>] {
+  let meta: Record<string, string>;
+  try {
+    const b = fromBinary(RiskBreachSchema, data);
+    meta = { limit: b.limit, symbol: b.symbol, value: String(b.value), threshold: String(b.threshold) };
+  } catch {
+    meta = { malformed: 'true' };
+  }
+  return [AuditEventType.riskBreach, '', packRaw(RiskBreachSchema.typeName, data), meta];
+}
+
 /** Risk breaches and circuit-breaker transitions, as published on the bus (any process's). */
-export function attachBusAudit(bus: Bus, ns: Namespace, log: AuditLog): () => void {
+export function attachBusAudit(bus: Bus, ns: Namespace, log: AuditLog, opts: { durableBreaches?: boolean } = {}): () => void {
   const subs: Subscription[] = [
-    bus.subscribe(subjects.riskBreach(ns), (m) => {
-      let meta: Record<string, string>;
-      try {
-        const b = fromBinary(RiskBreachSchema, m.data);
-        meta = { limit: b.limit, symbol: b.symbol, value: String(b.value), threshold: String(b.threshold) };
-      } catch {
-        meta = { malformed: 'true' };
-      }
-      log.record(AuditEventType.riskBreach, '', packRaw(RiskBreachSchema.typeName, m.data), meta);
-    }),
+    // With durable streams, breaches come from the risk stream instead (src/audit/durable-audit.ts).
+    ...(opts.durableBreaches ? [] : [bus.subscribe(subjects.riskBreach(ns), (m) => void log.record(...breachEvent(m.data)))]),
     bus.subscribe(patterns.circuitAll(ns), (m) => {
       let meta: Record<string, string>;
       try {

@@ -10,9 +10,11 @@ import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, openSync, r
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fromBinary } from '@bufbuild/protobuf';
-import { RetentionPolicy, StorageType, type JetStreamClient, type NatsConnection } from 'nats';
+import type { JetStreamClient, NatsConnection } from 'nats';
+import { natsStreamConfig } from '../bus/nats-bus.js';
+import { DEFAULT_STREAMS, streamName, streamSpec, type StreamRetention } from '../bus/streams.js';
 import { AuditEventSchema, type AuditEvent } from '../contracts/index.js';
-import { patterns, subjects, type Namespace } from '../contracts/subjects.js';
+import { subjects, type Namespace } from '../contracts/subjects.js';
 import { fsyncDir, mkdirDurable } from '../execution/wal/segment-log.js';
 import { encodeEvent, GENESIS_HASH } from './chain.js';
 
@@ -31,16 +33,16 @@ export interface AuditSink {
 
 export interface JetStreamAuditOptions {
   replicas?: number;
-  /** Retention in seconds; SPEC asks 7 years. */
+  /** Retention in seconds; SPEC asks 7 years. Overrides retention.max_age_s. */
   maxAgeSeconds?: number;
+  /** bus.streams.audit (default DEFAULT_STREAMS.audit). */
+  retention?: Partial<StreamRetention>;
   /** A stream of its own (tests): subjects `{stream}.>`. Default: the namespace's audit stream. */
   stream?: string;
 }
 
-const SEVEN_YEARS_S = 7 * 365 * 24 * 3600;
-
 export function auditStreamName(namespace: Namespace): string {
-  return namespace === 'live' ? 'audit' : 'replay_audit';
+  return streamName('audit', namespace);
 }
 
 export class JetStreamAuditSink implements AuditSink {
@@ -56,17 +58,10 @@ export class JetStreamAuditSink implements AuditSink {
     const custom = opts.stream !== undefined;
     const stream = opts.stream ?? auditStreamName(namespace);
     const jsm = await nc.jetstreamManager();
-    const config = {
-      name: stream,
-      subjects: [custom ? `${stream}.>` : patterns.auditAll(namespace)],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      num_replicas: opts.replicas ?? 1,
-      max_age: (opts.maxAgeSeconds ?? SEVEN_YEARS_S) * 1_000_000_000,
-      max_msgs: -1,
-      max_bytes: -1,
-      duplicate_window: 120 * 1_000_000_000,
-    };
+    // The audit stream is defined with the others in src/bus/streams.ts; retention from bus.streams.audit.
+    const retention = { ...DEFAULT_STREAMS.audit, ...opts.retention, ...(opts.maxAgeSeconds !== undefined ? { max_age_s: opts.maxAgeSeconds } : {}) };
+    const spec = streamSpec('audit', namespace, retention);
+    const config = { ...natsStreamConfig(custom ? { ...spec, name: stream, subjects: [`${stream}.>`] } : spec), num_replicas: opts.replicas ?? 1 };
     try {
       await jsm.streams.info(stream);
       await jsm.streams.update(stream, config);

@@ -10,6 +10,7 @@ import {
   RetentionPolicy,
   StorageType,
   type JsMsg,
+  type StreamConfig,
   type StreamInfo,
   type ConnectionOptions,
   type Msg,
@@ -63,6 +64,22 @@ function toNatsHeaders(h: Headers | undefined): MsgHdrs | undefined {
   const out = natsHeaders();
   for (const k of keys) out.set(k, h[k]!);
   return out;
+}
+
+/** JetStream configuration of a stream definition (limits retention, file storage); 0 or less = unlimited. */
+export function natsStreamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+  const unlimited = (n: number): number => (n > 0 ? n : -1);
+  return {
+    name: spec.name,
+    subjects: [...spec.subjects],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: spec.replicas ?? 1,
+    max_age: spec.maxAgeS > 0 ? nanos(spec.maxAgeS * 1000) : 0,
+    max_msgs: unlimited(spec.maxMsgs),
+    max_bytes: unlimited(spec.maxBytes),
+    duplicate_window: nanos(spec.duplicateWindowS * 1000),
+  };
 }
 
 function stateOf(i: StreamInfo): StreamState {
@@ -179,18 +196,7 @@ export class NatsBus implements Bus {
 
   async ensureStream(spec: StreamSpec): Promise<StreamState> {
     const jsm = await this.connection.jetstreamManager();
-    const unlimited = (n: number): number => (n > 0 ? n : -1);
-    const config = {
-      name: spec.name,
-      subjects: [...spec.subjects],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      num_replicas: spec.replicas ?? 1,
-      max_age: spec.maxAgeS > 0 ? nanos(spec.maxAgeS * 1000) : 0,
-      max_msgs: unlimited(spec.maxMsgs),
-      max_bytes: unlimited(spec.maxBytes),
-      duplicate_window: nanos(spec.duplicateWindowS * 1000),
-    };
+    const config = natsStreamConfig(spec);
     let info: StreamInfo;
     try {
       await jsm.streams.info(spec.name);

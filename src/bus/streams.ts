@@ -121,16 +121,32 @@ export class DurableStreams {
     );
   }
 
-  static async ensure(bus: Bus, ns: Namespace, config: StreamsConfig = DEFAULT_STREAMS, onError?: DurablePublishErrorSink): Promise<DurableStreams> {
+  static async ensure(bus: Bus, ns: Namespace, opts: EnsureStreamsOptions = {}): Promise<DurableStreams> {
+    const config = opts.config ?? DEFAULT_STREAMS;
     const states: StreamState[] = [];
-    for (const key of STREAM_KEYS) states.push(await bus.ensureStream(streamSpec(key, ns, config[key])));
-    return new DurableStreams(bus, ns, config, states, onError ?? ((err, subject) => process.emitWarning(`durable publish on ${subject} failed: ${String(err)}`)));
+    for (const key of opts.keys ?? STREAM_KEYS) states.push(await bus.ensureStream(streamSpec(key, ns, config[key])));
+    return new DurableStreams(bus, ns, config, states, opts.onError ?? ((err, subject) => process.emitWarning(`durable publish on ${subject} failed: ${String(err)}`)));
   }
 }
 
-/** Create (or update) the ord, risk and audit streams of `ns`. */
-export function ensureStreams(bus: Bus, ns: Namespace, config?: StreamsConfig, onError?: DurablePublishErrorSink): Promise<DurableStreams> {
-  return DurableStreams.ensure(bus, ns, config, onError);
+export interface EnsureStreamsOptions {
+  /** bus.streams (default DEFAULT_STREAMS). */
+  config?: StreamsConfig;
+  /** The streams this process publishes or consumes (default all); a NATS identity may manage only its own. */
+  keys?: readonly StreamKey[];
+  /** A durable publish the stream did not acknowledge (also counted in kestrel_bus_durable_publish_failures_total). */
+  onError?: DurablePublishErrorSink;
+}
+
+/** Publish an event durably with its idempotency key when the process holds streams, plainly otherwise. */
+export function publishEvent(bus: Bus, streams: DurableStreams | undefined, subject: string, data: Uint8Array, msgId: string, headers?: Headers): void {
+  if (streams) streams.publish(subject, data, msgId, headers);
+  else bus.publish(subject, data, headers ? { headers } : undefined);
+}
+
+/** Create (or update) the ord, risk and audit streams of `ns` (or `opts.keys`). */
+export function ensureStreams(bus: Bus, ns: Namespace, opts: EnsureStreamsOptions = {}): Promise<DurableStreams> {
+  return DurableStreams.ensure(bus, ns, opts);
 }
 
 const backlogGauge = gauge('bus_consumer_backlog', 'Durable consumer backlog: messages pending delivery plus delivered but unacked', ['stream', 'durable']);

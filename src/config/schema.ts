@@ -10,6 +10,14 @@ const fraction = z.number().min(0).max(1);
 const port = z.number().int().min(0).max(65535);
 const venueName = z.enum(['binance', 'kraken', 'okx']);
 
+/** Retention of one durable stream (src/bus/streams.ts); 0 = unlimited. */
+const streamRetention = z.strictObject({
+  max_age_s: nonNegative,
+  max_bytes: z.number().int().nonnegative(),
+  max_msgs: z.number().int().nonnegative(),
+  duplicate_window_s: positive,
+});
+
 const circuitBreaker = z.strictObject({
   error_threshold: z.number().int().positive(),
   timeout_seconds: positive,
@@ -42,6 +50,13 @@ export const configSchema = z.strictObject({
     auth: z.strictObject({ user: z.string() }),
     /** TLS files; empty = plain TCP. The key file must be owner-only (chmod 600). */
     tls: z.strictObject({ ca: z.string(), cert: z.string(), key: z.string() }),
+    /** JetStream streams ord, risk, audit (src/bus/streams.ts): retention and the slow-consumer bound. */
+    streams: z.strictObject({
+      ord: streamRetention,
+      risk: streamRetention,
+      audit: streamRetention,
+      slow_consumer_pending: z.number().int().positive(),
+    }),
   }),
   storage: z.strictObject({
     /** Empty string: no ClickHouse, ticks go to capture files. */

@@ -26,6 +26,7 @@ import {
   PortfolioStateSchema,
   RejectReason,
   RiskBreachSchema,
+  type RiskBreach,
   RiskStatusSchema,
   TickSchema,
   patterns,
@@ -41,6 +42,7 @@ import {
 } from '../contracts/index.js';
 import type { Namespace } from '../contracts/subjects.js';
 import type { Bus, Subscription } from '../bus/bus.js';
+import { msgIds, publishEvent, type DurableStreams } from '../bus/streams.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { DrawdownTracker, EwmaCorrelation, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
@@ -119,6 +121,8 @@ export const DEFAULT_STATIC_LIMITS: StaticLimitsConfig = {
 export interface RiskGatewayOptions {
   /** Time source of limits staleness, VaR bars and stamps (replay: virtual time). */
   clock: Clock;
+  /** Durable streams (NATS): breaches go to stream `risk` with their decision id as msg id. */
+  streams?: DurableStreams;
   /** Start id published as risk.limits.epoch. Default: wall-clock ns at construction, unique per start. */
   epoch?: bigint;
 }
@@ -153,6 +157,13 @@ export class StaticRiskGateway {
   private readonly stopped = new Set<string>();
   private readonly log = createLogger('risk-gateway');
 
+  private readonly streams: DurableStreams | undefined;
+
+  /** risk.breach, durably (msg id = the decision: limit, symbol, time) when the process holds streams. */
+  private publishBreach(b: RiskBreach): void {
+    publishEvent(this.bus, this.streams, subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, b), msgIds.riskBreach(b.limit, b.symbol, b.tsNs));
+  }
+
   constructor(
     private readonly bus: Bus,
     private cfg: StaticLimitsConfig = DEFAULT_STATIC_LIMITS,
@@ -161,6 +172,7 @@ export class StaticRiskGateway {
   ) {
     this.equity = cfg.capital ?? 0;
     this.clock = opts.clock;
+    this.streams = opts.streams;
     // The start id is an identity, not event time: always from the wall clock, so that a restarted
     // replay gateway (virtual clock at the same start) still gets a new, higher epoch.
     this.epoch = opts.epoch ?? systemClock.nowNs();
@@ -255,7 +267,7 @@ export class StaticRiskGateway {
       this.log.warn({ symbol, lossPct, unrealized: l.unrealized }, 'stop loss: flattening');
       const tsNs = this.clock.nowNs();
       try {
-        this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct })));
+        this.publishBreach(create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct }));
         this.bus.publish(
           subjects.control('flatten', this.ns),
           toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'flatten', symbol, reason, operator: 'risk-gateway', tsNs })),
@@ -301,7 +313,7 @@ export class StaticRiskGateway {
     if (changed && breach) {
       this.stats.breaches++;
       try {
-        this.bus.publish(subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, create(RiskBreachSchema, { tsNs, ...breach })));
+        this.publishBreach(create(RiskBreachSchema, { tsNs, ...breach }));
       } catch {
         // bus closing
       }

@@ -29,12 +29,15 @@ import {
   type OrderAck,
   type VenueSpec,
 } from '../../contracts/index.js';
+import { msgIds, publishEvent, type DurableStreams } from '../../bus/streams.js';
 import type { Clock } from '../../clock/clock.js';
 import { createLogger } from '../../observability/logger.js';
 import { VenueClientError, type VenueOrderClient } from './types.js';
 
 export interface OrderGatewayOptions {
   readonly bus: Bus;
+  /** Durable streams (NATS): acks go to stream `ord` with msg id client id + status + fill. */
+  readonly streams?: DurableStreams;
   /** Stamps health reports and the acks the gateway makes up itself. */
   readonly clock: Clock;
   /** The live venue client (connected by the gateway on start). */
@@ -158,7 +161,7 @@ export class OrderGateway {
   private publish(ack: OrderAck): void {
     if (ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.unknown.delete(ack.clientId);
     this.note(ack);
-    this.opts.bus.publish(subjects.orderAck(this.venue, this.ns), toBinary(OrderAckSchema, ack), { headers: this.hdrs(ack) });
+    publishEvent(this.opts.bus, this.opts.streams, subjects.orderAck(this.venue, this.ns), toBinary(OrderAckSchema, ack), msgIds.orderAck(ack.clientId, ack.status, ack.filledQty), this.hdrs(ack));
   }
 
   private reply(m: BusMessage, ack: OrderAck, traceId = ''): void {
