@@ -13,6 +13,8 @@ import { ControlCommandSchema, RiskBreachSchema, VenueSpecSchema, isVenue, rejec
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import type { Bus } from '../bus/bus.js';
+import { ConsumerMonitor, DEFAULT_STREAMS, ensureStreams, msgIds, publishEvent, type DurableStreams } from '../bus/streams.js';
+import { attachDurableBreachAudit } from '../audit/durable-audit.js';
 import { AdminServer } from '../admin/server.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { ControlAudit } from '../audit/control-audit.js';
@@ -144,6 +146,8 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
   const ns = cfg.executor.namespace;
+  // Streams ord (gateway acks) and risk (breaches): durable, de-duplicated by msg id (src/bus/streams.ts).
+  const streams = await ensureStreams(bus, ns, { keys: ['ord', 'risk'], onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream') });
   const specs: VenueSpec[] = [];
   const clients: Record<string, VenueOrderClient> = {};
   const gateways: OrderGateway[] = [];
@@ -152,14 +156,14 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
     if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
     const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
     const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: venueCredentials(spec.venue, env), minLots, clock });
-    const gw = new OrderGateway({ bus, clock, client, spec, namespace: ns });
+    const gw = new OrderGateway({ bus, streams, clock, client, spec, namespace: ns });
     await gw.start();
     specs.push(spec);
     clients[spec.venue] = client;
     gateways.push(gw);
   }
   const feed = new BusMarketFeed(bus, ns, clock).start();
-  const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns, { clock }) : undefined;
+  const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns, { clock, streams }) : undefined;
   risk?.start();
   const executor = new Executor({ bus, clock, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
   // Control commands are audited next to the WAL (the executor process needs no JetStream).
@@ -167,7 +171,10 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const controlAudit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', clock);
   // Orders, risk decisions, breaches and breaker transitions share the chain with control commands.
   attachExecutorAudit(executor, controlAudit.log);
-  const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log);
+  // Breaches come through a durable consumer: one published while this process was down is still audited.
+  const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log, { durableBreaches: true });
+  const breachAudit = await attachDurableBreachAudit(streams, controlAudit.log);
+  const streamMonitor = new ConsumerMonitor({ bound: DEFAULT_STREAMS.slow_consumer_pending, log: (level, msg, fields) => log[level](fields, msg) }).watch(breachAudit);
   const stopAuditMetrics = exportAuditMetrics(controlAudit.log);
   const signals = new BusSignalSource(bus, { namespace: ns, ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
   const recovery = await executor.start(cfg.report ? undefined : signals);
@@ -180,7 +187,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
     setInterval(() => process.stderr.write(JSON.stringify({ counters: executor.counters, rejects: Object.fromEntries([...executor.rejects].map(([k, v]) => [rejectName(k), v])) }) + '\n'), 100).unref();
   }
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
-  const reconcileTimer = startBalanceReconciliation(executor, bus, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
+  const reconcileTimer = startBalanceReconciliation(executor, bus, streams, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
   const stopMetrics = exportExecutorMetrics(executor, 1000, specs.map((s) => s.venue));
   const stopFeedMetrics = exportFeedMetrics(feed.store, clock);
   const stopRiskMetrics = risk ? exportRiskMetrics(risk) : () => undefined;
@@ -224,6 +231,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   admin.addReadinessCheck('bus', () => !bus.connection.isClosed());
   admin.addReadinessCheck('venues', () => Object.values(clients).every((c) => c.connected));
   admin.addReadinessCheck('accepting_signals', () => !executor.isDraining && !executor.isHalted);
+  admin.addReadinessCheck('streams', () => streamMonitor.healthy);
   const adminUrl = await admin.listen(adminCfg.port ?? 0, adminCfg.host ?? '127.0.0.1');
   await bus.flush();
   return {
@@ -245,6 +253,8 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
       risk?.stop();
       await executor.close();
       stopBusAudit();
+      streamMonitor.stop();
+      await breachAudit.stop();
       stopAuditMetrics();
       await controlAudit.log.close();
       for (const g of gateways) await g.stop();
@@ -277,7 +287,7 @@ export async function loadOrCaptureBaseline(walDir: string, clients: Readonly<Re
  * Periodic positions-vs-balances check for venues with nothing in flight (in-flight fills would show
  * as false mismatches); a mismatch is logged and published on risk.breach.
  */
-function startBalanceReconciliation(ex: Executor, bus: Bus, ns: Namespace, baseline: Record<string, Record<string, number>>, everyMs: number, log: ReturnType<typeof createLogger>): NodeJS.Timeout | undefined {
+function startBalanceReconciliation(ex: Executor, bus: Bus, streams: DurableStreams, ns: Namespace, baseline: Record<string, Record<string, number>>, everyMs: number, log: ReturnType<typeof createLogger>): NodeJS.Timeout | undefined {
   if (!(everyMs > 0)) return undefined;
   const t = setInterval(() => {
     const venues = Object.keys(baseline).filter((v) => ex.venueInflightCount(v) === 0);
@@ -289,7 +299,7 @@ function startBalanceReconciliation(ex: Executor, bus: Bus, ns: Namespace, basel
           log.warn(d, 'position differs from venue balance');
           const breach = create(RiskBreachSchema, { tsNs: ex.clock.nowNs(), limit: 'position_reconciliation', symbol: `${d.venue}:${d.asset}`, value: d.ours, threshold: d.venueDelta });
           try {
-            bus.publish(subjects.riskBreach(ns), toBinary(RiskBreachSchema, breach));
+            publishEvent(bus, streams, subjects.riskBreach(ns), toBinary(RiskBreachSchema, breach), msgIds.riskBreach(breach.limit, breach.symbol, breach.tsNs));
           } catch {
             // bus closing
           }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { NatsBus } from '../bus/nats-bus.js';
 import { systemClock } from '../clock/clock.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
+import { ensureStreams } from '../bus/streams.js';
 import { maskUrlCredentials } from '../observability/redact.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
 import { runAsEntryPoint } from '../cli/entry.js';
@@ -84,7 +85,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cfg = parseRiskConfig(fs.readFileSync(file, 'utf8'));
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk', security: natsSecurityFrom() });
-  const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live', { clock: systemClock });
+  // Breaches go to stream `risk`, de-duplicated by their decision id (src/bus/streams.ts).
+  const streams = await ensureStreams(bus, cfg.namespace ?? 'live', { keys: ['risk'] });
+  const gw = new StaticRiskGateway(bus, cfg.limits, cfg.namespace ?? 'live', { clock: systemClock, streams });
   gw.start();
   const stopMetrics = exportRiskMetrics(gw);
   const probes = probeServer();

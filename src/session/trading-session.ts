@@ -18,6 +18,8 @@ import { AuditEventType, attachBusAudit, attachExecutorAudit } from '../audit/or
 import { FileAuditSink, JetStreamAuditSink, type AuditSink } from '../audit/sinks.js';
 import type { Bus } from '../bus/bus.js';
 import { NatsBus } from '../bus/nats-bus.js';
+import { ConsumerMonitor, ensureStreams } from '../bus/streams.js';
+import { attachDurableBreachAudit } from '../audit/durable-audit.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
@@ -161,8 +163,11 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       return c ? [[v, c] as const] : [];
     });
     const envCredentials = fromEnv.length > 0 ? Object.fromEntries(fromEnv) : undefined;
+    // NATS: streams ord, risk, audit with the retention of bus.streams (src/bus/streams.ts).
+    const durable = bus instanceof NatsBus ? await ensureStreams(bus, ns, { config: config.bus.streams, onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream') }) : undefined;
     const orderEntry = await startSimulatedOrderEntry({
       bus,
+      ...(durable ? { streams: durable } : {}),
       namespace: ns,
       mode: config.execution.fill_model,
       venues,
@@ -236,14 +241,14 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         maxCorrelation: config.risk.max_correlation,
       },
       ns,
-      { clock },
+      { clock, ...(durable ? { streams: durable } : {}) },
     );
     risk.start();
     cleanups.push(() => risk.stop());
     // The audit trail (JetStream on NATS, else audit.file): control commands, every order lifecycle
     // step, risk decisions and breaches, breaker transitions, start/stop. Opened before the executor
     // and closed after it, so recovery and the last acks are in it; session_stop is its last event.
-    const auditSink: AuditSink = bus instanceof NatsBus ? await JetStreamAuditSink.open(bus.connection, ns) : new FileAuditSink(config.audit.file);
+    const auditSink: AuditSink = bus instanceof NatsBus ? await JetStreamAuditSink.open(bus.connection, ns, { retention: config.bus.streams.audit }) : new FileAuditSink(config.audit.file);
     const auditLog = await AuditLog.open(auditSink, { service: 'session', replay: ns === 'replay', clock, logger: log });
     let stopMeta: Record<string, string> = { outcome: 'failed' };
     cleanups.push(async () => {
@@ -262,7 +267,14 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engine: config.strategy.engine,
       pid: String(process.pid),
     });
-    cleanups.push(attachBusAudit(bus, ns, auditLog));
+    cleanups.push(attachBusAudit(bus, ns, auditLog, { durableBreaches: durable !== undefined }));
+    const streamMonitor = new ConsumerMonitor({ bound: config.bus.streams.slow_consumer_pending, log: (level, msg, fields) => log[level](fields, msg) });
+    if (durable) {
+      const breachAudit = await attachDurableBreachAudit(durable, auditLog);
+      streamMonitor.watch(breachAudit);
+      cleanups.push(() => breachAudit.stop());
+      cleanups.push(() => streamMonitor.stop());
+    }
     cleanups.push(exportAuditMetrics(auditLog));
     const executor = new Executor(
       { bus, clock, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
@@ -408,6 +420,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       admin.addReadinessCheck('engine', () => engine.running);
       // Dropped or unwritable audit events make the process unready (alerting), not silent.
       admin.addReadinessCheck('audit', () => auditLog.health.ok);
+      // A durable consumer above bus.streams.slow_consumer_pending (its messages wait in the stream).
+      admin.addReadinessCheck('streams', () => streamMonitor.healthy);
       admin.addReadinessCheck('venues', () => venues.every((v) => orderEntry.gateways[v]!.client.connected));
       admin.addReadinessCheck('accepting_signals', () => !executor.isDraining && !executor.isHalted);
       adminUrl = await admin.listen(config.admin.port, config.admin.host);

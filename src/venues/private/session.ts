@@ -13,6 +13,7 @@ import type { EngineMode } from '../../simulators/matching/engine.js';
 import { replayCaptures, type ReplayOptions } from '../../simulators/private/replay.js';
 import { startPrivateVenues, TEST_CREDENTIALS, type PrivateVenues } from '../../simulators/private/venues.js';
 import { createOrderClient } from './factory.js';
+import type { DurableStreams } from '../../bus/streams.js';
 import type { Clock } from '../../clock/clock.js';
 import type { VenueCredentials } from './types.js';
 import { OrderGateway } from './order-gateway.js';
@@ -40,6 +41,8 @@ export interface SimulatedOrderEntryOptions {
   readonly credentials?: Partial<Record<VenueName, VenueCredentials>>;
   /** The trading side's clock (clients and gateways); the simulated venues keep their own. */
   readonly clock: Clock;
+  /** Durable streams (NATS session): gateway acks go to stream `ord` with msg ids. */
+  readonly streams?: DurableStreams;
 }
 
 export interface SimulatedOrderEntry {
@@ -63,6 +66,7 @@ export async function startSimulatedOrderEntry(o: SimulatedOrderEntryOptions): P
     const client = createOrderClient(venue, { wsUrl: sim.wsUrl, restUrl: sim.url, credentials: creds(venue), clock: o.clock });
     const gw = new OrderGateway({
       bus: o.bus,
+      ...(o.streams ? { streams: o.streams } : {}),
       clock: o.clock,
       client,
       spec: o.specs?.[venue] ?? { venue, hasPrivateWs: true, venuePolicy: 'production' },
