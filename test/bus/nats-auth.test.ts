@@ -25,6 +25,9 @@ import { startExecutorProcess } from '../../src/execution/main.js';
 import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
 import { binanceSpec, CREDS, RULES } from '../execution/harness.js';
 import { portOpen } from '../support/servers.js';
+import { eventually } from '../support/wait.js';
+import { ensureStreams } from '../../src/bus/streams.js';
+import { subjects } from '../../src/contracts/subjects.js';
 import { tmpDir } from '../support/tmp.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -246,6 +249,24 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     // Later tests send real ControlCommands on ctl.*: this stand-in must not answer them.
     sub.unsubscribe();
     await executor.flush();
+  });
+
+  it('the risk identity manages and publishes to its own stream only; the replay identity to its replay streams', async () => {
+    const { bus: risk } = await as('risk');
+    const streams = await ensureStreams(risk, 'live', { keys: ['risk'] });
+    const r = await risk.publishDurable(subjects.riskBreach('live'), new Uint8Array([1]), { msgId: 'b-1' });
+    expect(r).toMatchObject({ stream: 'risk', duplicate: false });
+    expect(streams.states.map((st) => st.name)).toEqual(['risk']);
+    await expect(ensureStreams(risk, 'live', { keys: ['ord'] })).rejects.toThrow();
+    const { bus: replay } = await as('replay');
+    const rs = await ensureStreams(replay, 'replay', { keys: ['ord', 'risk', 'audit'] });
+    const c = await replay.consumeDurable(rs.name('risk'), 'audit_risk_breach', () => undefined, { filterSubject: subjects.riskBreach('replay') });
+    await replay.publishDurable(subjects.riskBreach('replay'), new Uint8Array([2]), { msgId: 'rb-1' });
+    await eventually(async () => {
+      const l = await c.lag();
+      return l.numPending === 0 && l.numAckPending === 0;
+    }, 5000, 'replay breach consumed and acked', 20);
+    await c.stop();
   });
 
   it('reads the password from an owner-only *_FILE and refuses a group/world-readable one', async () => {
