@@ -181,9 +181,10 @@ export class InProcessStreams {
   }
 
   private streamFor(subject: string): MemStream | undefined {
+    // The default session defines no streams: publish pays one size check.
+    if (this.streams.size === 0) return undefined;
     const hit = this.captureCache.get(subject);
     if (hit !== undefined) return hit ?? undefined;
-    if (this.streams.size === 0) return undefined;
     let found: MemStream | null = null;
     for (const s of this.streams.values()) {
       if (s.spec.subjects.some((p) => subjectMatches(p, subject))) {
