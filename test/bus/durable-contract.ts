@@ -58,11 +58,10 @@ export function durableContract(name: string, makeBus: () => Promise<Bus>): void
     it('resumes a durable consumer after its last ack: no loss, no acked message processed twice', async () => {
       for (let i = 1; i <= 20; i++) await bus.publishDurable(`${root}.ev`, enc.encode(String(i)), { msgId: `e${i}` });
       const first: number[] = [];
-      let c1: DurableConsumer | undefined;
       let stopping: Promise<void> | undefined;
-      c1 = await bus.consumeDurable(spec.name, 'resume', (m) => {
+      const c1: DurableConsumer = await bus.consumeDurable(spec.name, 'resume', (m) => {
         first.push(Number(dec.decode(m.data)));
-        if (first.length === 5) stopping = c1!.stop();
+        if (first.length === 5) stopping = c1.stop();
       }, { ackWaitMs: 1000 });
       await until(() => stopping !== undefined, 5000, 'first consumer stopping');
       await stopping;
