@@ -59,10 +59,12 @@ export function durableContract(name: string, makeBus: () => Promise<Bus>): void
       for (let i = 1; i <= 20; i++) await bus.publishDurable(`${root}.ev`, enc.encode(String(i)), { msgId: `e${i}` });
       const first: number[] = [];
       let stopping: Promise<void> | undefined;
-      const c1: DurableConsumer = await bus.consumeDurable(spec.name, 'resume', (m) => {
+      // The handler may run before consumeDurable() resolved (in-process delivery starts at once).
+      const c1: Promise<DurableConsumer> = bus.consumeDurable(spec.name, 'resume', (m) => {
         first.push(Number(dec.decode(m.data)));
-        if (first.length === 5) stopping = c1.stop();
+        if (first.length === 5) stopping = c1.then((c) => c.stop());
       }, { ackWaitMs: 1000 });
+      await c1;
       await until(() => stopping !== undefined, 5000, 'first consumer stopping');
       await stopping;
       const second: number[] = [];
