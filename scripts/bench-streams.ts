@@ -1,5 +1,5 @@
 // Durable (JetStream, msg id) publish vs plain publish on a real NATS server: `KESTREL_NATS_URL=... npx tsx scripts/bench-streams.ts`.
-import { NatsBus } from '../src/bus/nats-bus.ts';
+import { NatsBus } from '../src/bus/nats-bus.js';
 const bus = await NatsBus.connect({ servers: process.env.KESTREL_NATS_URL! });
 const name = `B${process.pid}`;
 await bus.ensureStream({ name, subjects: [`${name}.>`], maxAgeS: 600, maxBytes: 0, maxMsgs: 0, duplicateWindowS: 120 });
