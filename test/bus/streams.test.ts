@@ -153,6 +153,8 @@ describe.skipIf(!available)('Kestrel streams on NATS JetStream', () => {
     await jsm.streams.purge('replay_risk');
     await jsm.consumers.delete('replay_risk', BREACH_AUDIT_DURABLE).catch(() => undefined);
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'kestrel-breach-')), 'audit.log');
+    // Unique per run: the stream remembers msg ids for duplicate_window_s, purge or not.
+    const t0 = BigInt(Math.floor(Math.random() * 1e12));
     const breach = (symbol: string, tsNs: bigint) => create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: 0.06, threshold: 0.05 });
     const publish = (b: ReturnType<typeof breach>) =>
       streams0.publish(subjects.riskBreach('replay'), toBinary(RiskBreachSchema, b), msgIds.riskBreach(b.limit, b.symbol, b.tsNs));
@@ -163,15 +165,15 @@ describe.skipIf(!available)('Kestrel streams on NATS JetStream', () => {
     let streams = await ensureStreams(bus, 'replay', { keys: ['risk'] });
     let log = await AuditLog.open(new FileAuditSink(file), { service: 'test', replay: true, clock: systemClock });
     let consumer = await attachDurableBreachAudit(streams, log, { ackWaitMs: 1000 });
-    publish(breach('BTC-USDT', 1n));
+    publish(breach('BTC-USDT', t0 + 1n));
     await until(() => breaches().length === 1, 5000, 'first breach audited');
     await consumer.stop();
     await log.close();
     await bus.connection.close();
 
     // While it is down: a new breach, and the same breach published twice (de-duplicated).
-    publish(breach('ETH-USDT', 2n));
-    publish(breach('ETH-USDT', 2n));
+    publish(breach('ETH-USDT', t0 + 2n));
+    publish(breach('ETH-USDT', t0 + 2n));
     await setup.flush();
 
     // Run 2: the restarted process audits what it missed, and only that.
