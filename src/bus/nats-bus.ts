@@ -9,6 +9,7 @@ import {
   nanos,
   RetentionPolicy,
   StorageType,
+  type JetStreamManager,
   type JsMsg,
   type StreamConfig,
   type StreamInfo,
@@ -194,8 +195,19 @@ export class NatsBus implements Bus {
     }
   }
 
+  private async jsm(): Promise<JetStreamManager> {
+    try {
+      return await this.connection.jetstreamManager();
+    } catch (err) {
+      if (err instanceof NatsError && (err.code === ErrorCode.NoResponders || err.code === ErrorCode.JetStreamNotEnabled)) {
+        throw new BusError('JetStream is not enabled on the NATS server: start nats-server with -js (durable streams need it)', { cause: err });
+      }
+      throw new BusError(`JetStream unavailable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   async ensureStream(spec: StreamSpec): Promise<StreamState> {
-    const jsm = await this.connection.jetstreamManager();
+    const jsm = await this.jsm();
     const config = natsStreamConfig(spec);
     let info: StreamInfo;
     try {
@@ -215,7 +227,7 @@ export class NatsBus implements Bus {
   }
 
   async streamInfo(name: string): Promise<StreamState> {
-    const jsm = await this.connection.jetstreamManager();
+    const jsm = await this.jsm();
     try {
       return stateOf(await jsm.streams.info(name));
     } catch (err) {
@@ -236,7 +248,7 @@ export class NatsBus implements Bus {
   }
 
   async consumeDurable(stream: string, durable: string, handler: DurableHandler, opts: DurableConsumeOptions = {}): Promise<DurableConsumer> {
-    const jsm = await this.connection.jetstreamManager();
+    const jsm = await this.jsm();
     const config = {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,

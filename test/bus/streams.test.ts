@@ -18,7 +18,7 @@ import { FileAuditSink } from '../../src/audit/sinks.js';
 import { systemClock } from '../../src/clock/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { OrderAckSchema, OrderStatus, RiskBreachSchema, subjects } from '../../src/contracts/index.js';
-import { NATS_URL, requireServer } from '../support/servers.js';
+import { NATS_URL, portOpen, requireServer } from '../support/servers.js';
 import { until } from '../support/wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,6 +35,19 @@ describe.skipIf(!available)('Kestrel streams on NATS JetStream', () => {
   };
   afterEach(async () => {
     for (const b of buses.splice(0)) if (!b.connection.isClosed()) await b.connection.close();
+  });
+
+  it('refuses to start streams on a server without JetStream, saying how to enable it', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !(await portOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 50));
+      const bus = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}` });
+      buses.push(bus);
+      await expect(ensureStreams(bus, 'live')).rejects.toThrow(/JetStream is not enabled on the NATS server: start nats-server with -js/);
+    } finally {
+      server.kill();
+    }
   });
 
   it('ships defaults in config/default.yaml equal to the built-in ones', () => {

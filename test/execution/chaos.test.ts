@@ -96,7 +96,8 @@ describe.skipIf(skip).each(VENUES)('executor chaos on $venue: SIGKILL mid-burst,
 
   beforeAll(async () => {
     port = 20_000 + Math.floor(Math.random() * 20_000);
-    nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    // JetStream: the executor and risk processes keep acks and breaches in streams (src/bus/streams.ts).
+    nats = spawn('nats-server', ['-js', '-sd', tmpDir('kestrel-nats-js-'), '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
     for (let i = 0; i < 100 && !(await portOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 50));
     bus = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}` });
     dir = tmpDir('kestrel-chaos-');
