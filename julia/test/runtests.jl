@@ -107,7 +107,7 @@ const FAST = KS.params_with([:ou_window => 100.0, :vpin_buckets => 10.0, :min_co
     @test [Int(fieldoffset(KS.TickEntry, i)) for i in 1:fieldcount(KS.TickEntry)] == tick_offsets
     sig_offsets = [KS.kSigSequenceOffset, KS.kSigTraceHiOffset, KS.kSigTraceLoOffset, KS.kSigStrategyOffset,
                    KS.kSigSymbolOffset, KS.kSigVenueOffset, KS.kSigSideOffset, KS.kSigUrgencyOffset,
-                   KS.kSigEngineOffset, 35, KS.kSigTtlOffset, KS.kSigSizeOffset, KS.kSigConfidenceOffset,
+                   KS.kSigEngineOffset, KS.kSigRegimeOffset, KS.kSigTtlOffset, KS.kSigSizeOffset, KS.kSigConfidenceOffset,
                    KS.kSigMaxSlippageOffset, KS.kSigMinFillOffset, KS.kSigRefPriceOffset, KS.kSigZscoreOffset,
                    KS.kSigSourceSeqOffset, KS.kSigTickTsOffset, KS.kSigTickPushNsOffset,
                    KS.kSigEnginePopNsOffset, KS.kSigSignalNsOffset]
