@@ -318,7 +318,8 @@ end
                     continue
                 end
                 have = Float64[f.mid, f.spread, f.spread_bps, f.microprice, f.ofi, f.ofi_norm, f.ewma_var, f.vpin,
-                               Float64(f.n_buckets), f.ou_valid ? 1.0 : 0.0, f.kappa, f.mu, f.sigma, f.half_life, f.zscore]
+                               Float64(f.n_buckets), f.ou_valid ? 1.0 : 0.0, f.kappa, f.mu, f.sigma, f.half_life, f.zscore,
+                               f.ou_b, f.vr, f.vol_ratio, Float64(f.regime)]
                 for (c, col) in enumerate(FEATURE_COLUMNS)
                     if !close_enough(have[c], want[c])
                         bad += 1
@@ -336,6 +337,7 @@ end
                 @test r.ttl_ms == w.ttl_ms
                 @test r.trace_hi == w.trace_hi
                 @test r.trace_lo == w.trace_lo
+                @test r.regime == w.regime
                 @test close_enough(r.size, w.size)
                 @test close_enough(r.confidence, w.confidence)
                 @test close_enough(r.zscore, w.zscore)
