@@ -145,6 +145,11 @@ StrategyParams parse_params(Napi::Env env, const Napi::Value& v) {
     else if (k == "min_fill_ratio") p.min_fill_ratio = d;
     else if (k == "ttl_ms") p.ttl_ms = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
     else if (k == "max_slippage_bps") p.max_slippage_bps = d;
+    else if (k == "vr_lag") p.vr_lag = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
+    else if (k == "vr_trend") p.vr_trend = d;
+    else if (k == "vol_ratio_threshold") p.vol_ratio_threshold = d;
+    else if (k == "vol_long_lambda") p.vol_long_lambda = d;
+    else if (k == "trend_entries") p.trend_entries = as_int(0, 1) != 0;
     else throw_coded(env, "BAD_STRATEGY_PARAMS", "unknown strategy parameter " + k);
   }
   try {
@@ -571,7 +576,7 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
   VectorSink sink;
   static const char* kCols[] = {"index", "symbol", "mid", "spread", "spread_bps", "microprice", "ofi", "ofi_norm",
                                 "ewma_var", "vpin", "n_buckets", "ou_valid", "kappa", "mu", "sigma", "half_life",
-                                "zscore"};
+                                "zscore", "ou_b", "vr", "vol_ratio", "regime"};
   constexpr std::size_t kNCols = sizeof(kCols) / sizeof(kCols[0]);
   std::vector<double> feats;
   TickEntry t;
@@ -586,7 +591,8 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
       strat.features(sym, f);
       const double row[kNCols] = {double(i), double(sym), f.mid, f.spread, f.spread_bps, f.microprice, f.ofi,
                                   f.ofi_norm, f.ewma_var, f.vpin, double(f.n_buckets), f.ou_valid ? 1.0 : 0.0,
-                                  f.kappa, f.mu, f.sigma, f.half_life, f.zscore};
+                                  f.kappa, f.mu, f.sigma, f.half_life, f.zscore,
+                                  f.ou_b, f.vr, f.vol_ratio, double(f.regime)};
       feats.insert(feats.end(), row, row + kNCols);
     }
   }
@@ -644,8 +650,9 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   K(kTickBidOffset); K(kTickAskOffset); K(kTickBidSizeOffset); K(kTickAskSizeOffset); K(kTickSequenceOffset);
   K(kTickPushNsOffset);
   K(kSideBuy); K(kSideSell); K(kUrgencyLow); K(kUrgencyNormal); K(kUrgencyHigh); K(kEngineNative); K(kEngineJulia);
+  K(kRegimeUnknown); K(kRegimeMeanReverting); K(kRegimeTrending); K(kRegimeHighVol);
   K(kSignalRecordSize); K(kSigSequenceOffset); K(kSigTraceHiOffset); K(kSigTraceLoOffset); K(kSigStrategyOffset);
-  K(kSigSymbolOffset); K(kSigVenueOffset); K(kSigSideOffset); K(kSigUrgencyOffset); K(kSigEngineOffset);
+  K(kSigSymbolOffset); K(kSigVenueOffset); K(kSigSideOffset); K(kSigUrgencyOffset); K(kSigEngineOffset); K(kSigRegimeOffset);
   K(kSigTtlOffset); K(kSigSizeOffset); K(kSigConfidenceOffset); K(kSigMaxSlippageOffset); K(kSigMinFillOffset);
   K(kSigRefPriceOffset); K(kSigZscoreOffset); K(kSigSourceSeqOffset); K(kSigTickTsOffset); K(kSigTickPushNsOffset);
   K(kSigEnginePopNsOffset); K(kSigSignalNsOffset);

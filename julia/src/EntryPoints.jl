@@ -15,7 +15,7 @@
 #   on_tick(int64 h, const TickEntry* t, uint32 symbol, uint64 seq, SignalRecord* out) -> int32
 #       1 = a signal was written to *out, 0 = none, < 0 = error (see last_error)
 #   on_gap(int64 h, uint32 symbol, uint64 missed) -> int32
-#   features(int64 h, uint32 symbol, double out[15]) -> int32   (FeatureSnapshot order)
+#   features(int64 h, uint32 symbol, double out[19]) -> int32   (FeatureSnapshot order)
 #   last_error(int64 h, char* buf, int64 cap) -> int64          (bytes written, without NUL)
 #
 # No exception may escape into C: with no Julia handler on the C stack it would end the process.
@@ -111,6 +111,10 @@ function c_features(h::Int64, symbol::UInt32, out::Ptr{Float64})::Int32
     unsafe_store!(out, f.sigma, 13)
     unsafe_store!(out, f.half_life, 14)
     unsafe_store!(out, f.zscore, 15)
+    unsafe_store!(out, f.ou_b, 16)
+    unsafe_store!(out, f.vr, 17)
+    unsafe_store!(out, f.vol_ratio, 18)
+    unsafe_store!(out, Float64(f.regime), 19)
     return Int32(0)
 end
 

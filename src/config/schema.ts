@@ -69,6 +69,17 @@ export const configSchema = z.strictObject({
     max_position: positive,
     /** Quote-currency capital the Kelly fraction applies to. */
     capital: positive,
+    /** Regime detection and its entry gate (docs/STRATEGY.md "Regime"). */
+    regime: z.strictObject({
+      /** true: mean-reversion entries also while TRENDING or HIGH_VOL (default false: blocked). */
+      trend_entries: z.boolean(),
+      /** Variance-ratio lag in OU grid steps (2..ou_window-2). */
+      vr_lag: z.number().int().min(2),
+      /** TRENDING when the variance ratio exceeds this. */
+      vr_trend: positive,
+      /** HIGH_VOL when short/long EWMA volatility exceeds this. */
+      vol_ratio: positive,
+    }),
   }),
   execution: z.strictObject({
     max_slippage_bps: nonNegative,

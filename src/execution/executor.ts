@@ -845,6 +845,7 @@ export class Executor {
         traceId: s.traceId,
         emitTsNs: s.emitTsNs,
         refPrice: s.refPrice,
+        regime: s.regime,
       }),
       proposedOrder: create(OrderRequestSchema, { venue, symbol: s.symbol, side: s.side, size, price, strategyId: s.strategyId, traceId: s.traceId }),
       // Excludes this order's own reservation: the gateway adds the proposed order itself.

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import type { NormalizedTick } from '../contracts/market.js';
-import { Side, Urgency } from '../contracts/index.js';
+import { Regime, Side, Urgency } from '../contracts/index.js';
 import type { Clock } from '../clock/clock.js';
 import { type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
 import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
@@ -54,6 +54,8 @@ export interface SignalRecordView {
   side: Side;
   urgency: Urgency;
   engine: 'native' | 'julia';
+  /** Regime at decision (docs/STRATEGY.md "Regime"); the byte is the proto Regime number. */
+  regime: Regime;
   ttlMs: number;
   size: number;
   confidence: number;
@@ -149,6 +151,7 @@ export function decodeSignal(v: DataView, o: number): SignalRecordView {
     side: v.getUint8(o + L.kSigSideOffset) as Side,
     urgency: v.getUint8(o + L.kSigUrgencyOffset) as Urgency,
     engine: v.getUint8(o + L.kSigEngineOffset) === L.kEngineJulia ? 'julia' : 'native',
+    regime: v.getUint8(o + L.kSigRegimeOffset) as Regime,
     ttlMs: v.getUint32(o + L.kSigTtlOffset, true),
     size: v.getFloat64(o + L.kSigSizeOffset, true),
     confidence: v.getFloat64(o + L.kSigConfidenceOffset, true),
@@ -333,6 +336,12 @@ export interface StrategyParams {
   min_fill_ratio: number;
   ttl_ms: number;
   max_slippage_bps: number;
+  vr_lag: number;
+  vr_trend: number;
+  vol_ratio_threshold: number;
+  vol_long_lambda: number;
+  /** 0 or 1: 1 lets entries through in TRENDING and HIGH_VOL regimes. */
+  trend_entries: number;
 }
 
 export const DEFAULT_STRATEGY_PARAMS: Readonly<StrategyParams> = Object.freeze({
@@ -359,6 +368,11 @@ export const DEFAULT_STRATEGY_PARAMS: Readonly<StrategyParams> = Object.freeze({
   min_fill_ratio: 0.5,
   ttl_ms: 50,
   max_slippage_bps: 10.0,
+  vr_lag: 10,
+  vr_trend: 1.5,
+  vol_ratio_threshold: 2.0,
+  vol_long_lambda: 0.995,
+  trend_entries: 0,
 });
 
 export type EngineKind = 'native' | 'julia';
@@ -509,6 +523,7 @@ export class RingSignalSource implements SignalSource {
       sourceSequence: s.sourceSeq,
       emitTsNs: s.signalNs + this.epochOffsetNs,
       refPrice: s.refPrice,
+      regime: s.regime,
     };
   }
 

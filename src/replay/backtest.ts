@@ -28,6 +28,7 @@ import { openClickHouse } from './data/clickhouse.js';
 import { DataError, expandInputs } from './data/inputs.js';
 import { openFiles, type BoundaryCheck, type MarketData } from './data/sources.js';
 import { writeBacktestHtml } from './report/html.js';
+import { RegimeTally, type RegimeRow } from './regime-report.js';
 import { BacktestRecorder } from './report/recorder.js';
 import { KestrelError } from '../contracts/errors.js';
 
@@ -44,8 +45,11 @@ export interface BacktestReport {
   realizedPnl: number;
   unrealizedPnl: number;
   fees: number;
+  /** realizedPnl (already net of fees) + unrealizedPnl: fees are not subtracted a second time. */
   netPnl: number;
   accuracy: AccuracyReport;
+  /** Signals, hit rate and PnL per regime (docs/STRATEGY.md "Regime"); the pnl column sums to netPnl. */
+  regimes: RegimeRow[];
   /** Each (venue, symbol) of the data, on its own ring. */
   streams: StreamReport[];
   inputs: Array<{ file: string; format: string; ticks: number }>;
@@ -243,6 +247,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     return m;
   };
   const book = new PositionBook();
+  const regimes = new RegimeTally(accuracyOptions);
   const digest = new DecisionDigest();
   // The HTML report charts one instrument: the first the data delivers (the JSON has every stream).
   const recorder = opts.recorder ?? new BacktestRecorder();
@@ -286,6 +291,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         matching.onBook(symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
         st.mark = (t.bid + t.ask) / 2;
         accuracy.onMid(st.mark, t.exchTsNs);
+        regimes.onMid(st.ring, st.mark, t.exchTsNs);
       }
       charted ??= st;
       const sigs = st.bySeq.get(chunkSeq[c]!);
@@ -308,6 +314,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         st.signals++;
         digest.add('signal', s.side, s.size, s.confidence, s.sourceSeq);
         accuracy.onSignal({ confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
+        regimes.onSignal(st.ring, s.regime, { confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
         const buy = s.side === Side.BUY;
         const touch = buy ? matching.bestAsk(symbol) : matching.bestBid(symbol);
         if (touch === undefined) {
@@ -333,6 +340,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
             st.fills++;
             const avg = o.cost / o.filled;
             book.applyFill(VENUE, symbol, s.side, o.filled, avg, o.fee, t.exchTsNs);
+            regimes.onFill(st.ring, s.regime, buy ? 1 : -1, o.filled, avg, o.fee);
             accuracy.onFill(buy ? 1 : -1, avg, touch);
             if (st === charted) recorder.onFill(t.exchTsNs, buy ? 1 : -1, avg, o.filled);
             digest.add('fill', s.side, o.filled, avg, o.fee);
@@ -457,8 +465,11 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     realizedPnl: sum((s) => s.realizedPnl),
     unrealizedPnl: sum((s) => s.unrealizedPnl),
     fees: sum((s) => s.fees),
-    netPnl: sum((s) => s.realizedPnl + s.unrealizedPnl - s.fees),
+    // Position.realizedPnl is already net of fees (PositionBook.toPosition): subtracting fees here
+    // again charged every fee twice.
+    netPnl: sum((s) => s.realizedPnl + s.unrealizedPnl),
     accuracy: only ? only.accuracy : AccuracyMonitor.pooled(active.map((s) => s.accuracy), accuracyOptions).report(),
+    regimes: regimes.rows((ring) => streams[ring]?.mark ?? 0),
     streams: perStream,
     inputs: market.inputs.map((x) => ({ file: x.file, format: x.format, ticks: market.perFile.get(x.file) ?? 0 })),
     boundaries: market.boundaries,

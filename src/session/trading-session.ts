@@ -477,7 +477,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       realizedPnl: sum((p) => p.realizedPnl),
       unrealizedPnl: sum((p) => p.unrealizedPnl),
       fees: sum((p) => p.fees),
-      netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl - p.fees),
+      // realizedPnl is already net of fees (PositionBook.toPosition): fees are not subtracted twice.
+      netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl),
       unpricedQuotes: [...unpriced].sort(),
       accuracy: accuracy.report(),
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },

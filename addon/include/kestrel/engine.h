@@ -52,6 +52,12 @@ struct StrategyParams {
   double min_fill_ratio = 0.5;
   std::uint32_t ttl_ms = 50;
   double max_slippage_bps = 10.0;
+  // Regime (docs/STRATEGY.md "Regime").
+  std::uint32_t vr_lag = 10;
+  double vr_trend = 1.5;
+  double vol_ratio_threshold = 2.0;
+  double vol_long_lambda = 0.995;
+  bool trend_entries = false;
 };
 
 // A popped tick as the engine hands it to the strategy. `entry` points into the engine's private
@@ -69,6 +75,8 @@ struct FeatureSnapshot {
   std::uint64_t n_buckets;
   bool ou_valid;
   double kappa, mu, sigma, half_life, zscore;
+  double ou_b, vr, vol_ratio;
+  std::uint8_t regime;
 };
 
 // Where a strategy writes signals. publish() copies the record; the strategy fills every field

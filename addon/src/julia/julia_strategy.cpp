@@ -27,7 +27,7 @@ using OnGapFn = std::int32_t (*)(std::int64_t, std::uint32_t, std::uint64_t);
 using FeaturesFn = std::int32_t (*)(std::int64_t, std::uint32_t, double*);
 using LastErrorFn = std::int64_t (*)(std::int64_t, char*, std::int64_t);
 
-constexpr std::size_t kFeatureCount = 15;
+constexpr std::size_t kFeatureCount = 19;
 constexpr std::size_t kMessageCap = 2048;
 
 // Parameter vector in the order of the fields of KestrelStrategy.Params (julia/src/Params.jl),
@@ -57,9 +57,14 @@ std::vector<double> params_vector(const StrategyParams& p) {
       p.min_fill_ratio,
       static_cast<double>(p.ttl_ms),
       p.max_slippage_bps,
+      static_cast<double>(p.vr_lag),
+      p.vr_trend,
+      p.vol_ratio_threshold,
+      p.vol_long_lambda,
+      p.trend_entries ? 1.0 : 0.0,
   };
 }
-constexpr std::int64_t kParamCount = 23;
+constexpr std::int64_t kParamCount = 28;
 
 template <typename Fn>
 Fn entry_as(const JuliaRuntime& rt, EntryPoint which) {
@@ -134,6 +139,10 @@ class JuliaStrategy final : public Strategy {
     out.sigma = f[12];
     out.half_life = f[13];
     out.zscore = f[14];
+    out.ou_b = f[15];
+    out.vr = f[16];
+    out.vol_ratio = f[17];
+    out.regime = static_cast<std::uint8_t>(f[18]);
     return true;
   }
 
