@@ -16,13 +16,14 @@
 #       1 = a signal was written to *out, 0 = none, < 0 = error (see last_error)
 #   on_gap(int64 h, uint32 symbol, uint64 missed) -> int32
 #   features(int64 h, uint32 symbol, double out[15]) -> int32   (FeatureSnapshot order)
-#   last_error(int64 h, char* buf, int64 cap) -> int64
-#       writes the message, a NUL, then Julia's stack trace of that error and a NUL; returns the
-#       bytes written without the final NUL. A reader of the first C string gets the message alone.
+#   last_error(int64 h, char* buf, int64 cap) -> int64          (bytes written, without NUL)
 #
 # No exception may escape into C: with no Julia handler on the C stack it would end the process.
 # Each entry point therefore catches, records the message and the stack trace (captured here, with
 # catch_backtrace(), because the addon only sees a return code), and returns an error code.
+# last_error writes the message, a NUL, then Julia's stack trace of that error and a NUL (its
+# return value counts both strings and the NUL between them); a reader of the first C string gets
+# the message alone.
 
 const ABI_VERSION = 1
 

@@ -29,8 +29,6 @@ using LastErrorFn = std::int64_t (*)(std::int64_t, char*, std::int64_t);
 
 constexpr std::size_t kFeatureCount = 15;
 constexpr std::size_t kMessageCap = 2048;
-// last_error: message NUL stack-trace NUL. A deep Julia stack trace is a few KiB; 64 KiB keeps it.
-constexpr std::size_t kReportCap = 64 * 1024;
 
 // Parameter vector in the order of the fields of KestrelStrategy.Params (julia/src/Params.jl),
 // which is the order of docs/STRATEGY.md's table. Integers travel as exact doubles; Julia checks.
@@ -170,7 +168,9 @@ class JuliaStrategy final : public Strategy {
   LastErrorFn last_error_;
   std::int64_t handle_ = 0;
   bool failed_ = false;
-  std::vector<char> report_;  // last_error's output (message NUL trace NUL)
+  // last_error's output: message NUL stack-trace NUL. A deep Julia stack trace is a few KiB.
+  static constexpr std::size_t kReportCap = 64 * 1024;
+  std::vector<char> report_;
   SignalRecord out_{};  // Julia writes the signal here; reused, never reallocated
 };
 
