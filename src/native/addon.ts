@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeError } from './errors.js';
+import { NativeEngineError, NativeError } from './errors.js';
 
 export interface RawRingCounters {
   head: number;
@@ -95,6 +95,8 @@ export interface NativeAddon {
   layout(): Record<string, number | bigint>;
   monotonicNs(): bigint;
   juliaRuntimeInfo(): JuliaRuntimeInfo | null;
+  /** Hands the addon the JS error classes it constructs and throws itself (see addon.cpp throw_coded). */
+  setErrorClasses(classes: { NativeError: typeof NativeError; NativeEngineError: typeof NativeEngineError }): void;
 }
 
 /** What this process's embedded Julia was loaded from (null before a julia engine started). */
@@ -135,7 +137,9 @@ export function loadAddon(): NativeAddon {
     throw new NativeError(
       'ADDON_NOT_BUILT',
       `kestrel addon not found (run \`npm run build:addon\`): ${(e as Error).message}`,
+      { cause: e },
     );
   }
+  cached.setErrorClasses({ NativeError, NativeEngineError });
   return cached;
 }

@@ -1,3 +1,4 @@
+import { KestrelError } from '../contracts/errors.js';
 /** Typed errors of the native layer. Every addon error carries one of these codes. */
 export type NativeErrorCode =
   | 'ADDON_NOT_BUILT'
@@ -32,16 +33,18 @@ export type NativeErrorCode =
   | 'JULIA_WRONG_THREAD'
   | 'JULIA_SOURCE_NOT_FOUND';
 
-export class NativeError extends Error {
+export class NativeError extends KestrelError {
   override readonly name: string = 'NativeError';
   constructor(
-    readonly code: NativeErrorCode | (string & {}),
+    override readonly code: NativeErrorCode | (string & {}),
     message: string,
-    /** Longer diagnostics that do not belong in the one-line message (e.g. a Julia stack trace). */
-    readonly detail?: string,
+    /** `detail`: longer diagnostics that do not belong in the one-line message (e.g. a Julia stack trace). */
+    options?: ErrorOptions & { detail?: string },
   ) {
-    super(message);
+    super(code, message, options);
+    this.detail = options?.detail;
   }
+  readonly detail: string | undefined;
 }
 
 /** Engine start failures (including every julia engine failure) are NativeEngineErrors. */
@@ -62,7 +65,7 @@ export class JuliaStrategyError extends NativeEngineError {
   /** The Julia stack trace of the exception (`[1] fn(args) @ Module file.jl:line` frames). */
   readonly juliaStacktrace: string;
   constructor(message: string, detail: string | undefined) {
-    super('JULIA_STRATEGY_FAILED', message, detail);
+    super('JULIA_STRATEGY_FAILED', message, { detail });
     // addon/src/julia/julia_strategy.cpp: "JULIA_STRATEGY_FAILED: julia strategy failed in <entry> (...): <Julia's message>"
     const m = /^(?:JULIA_STRATEGY_FAILED: )?julia strategy failed in \w+ \([^)]*\): ([\s\S]*)$/.exec(message);
     this.juliaMessage = m?.[1] ?? message;
@@ -74,36 +77,5 @@ export class JuliaStrategyError extends NativeEngineError {
 export function engineFailure(e: { code: string; message: string; detail?: string }): NativeEngineError {
   return e.code === 'JULIA_STRATEGY_FAILED'
     ? new JuliaStrategyError(e.message, e.detail)
-    : new NativeEngineError(e.code, e.message, e.detail);
-}
-
-const ENGINE_CODES = new Set<string>([
-  'BAD_ENGINE',
-  'BAD_ENGINE_OPTIONS',
-  'BAD_STRATEGY_PARAMS',
-  'ENGINE_ALREADY_RUNNING',
-  'ENGINE_START_FAILED',
-  'ENGINE_STRATEGY_FAILED',
-]);
-
-/** Re-throw an addon error as a typed NativeError (other errors pass through unchanged). */
-export function wrapNative<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw toNativeError(e);
-  }
-}
-
-export function toNativeError(e: unknown): unknown {
-  if (e instanceof NativeError) return e;
-  if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') {
-    const code = (e as unknown as { code: string }).code;
-    const detail = (e as { detail?: unknown }).detail;
-    const d = typeof detail === 'string' ? detail : undefined;
-    return ENGINE_CODES.has(code) || code.startsWith('JULIA') || code.startsWith('SYSIMAGE')
-      ? engineFailure({ code, message: e.message, detail: d })
-      : new NativeError(code, e.message, d);
-  }
-  return e;
+    : new NativeEngineError(e.code, e.message, { detail: e.detail });
 }
