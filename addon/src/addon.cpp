@@ -418,7 +418,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod<&Engine::LastError>("lastError"), InstanceAccessor<&Engine::Running>("running")});
   }
 
-  // new Engine(region, {engine, params, idleSpinNs, maxBatch, juliaHome, juliaSysimage}, onSignals?)
+  // new Engine(region, {engine, params, idleSpinNs, maxBatch, juliaHome, juliaSysimage, juliaSource}, onSignals?)
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->region_ctor.Value()))
@@ -440,6 +440,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
       if (o.Get("juliaHome").IsString()) opt.config.julia_home = o.Get("juliaHome").As<Napi::String>().Utf8Value();
       if (o.Get("juliaSysimage").IsString())
         opt.config.julia_sysimage = o.Get("juliaSysimage").As<Napi::String>().Utf8Value();
+      if (o.Get("juliaSource").IsString())
+        opt.config.julia_source = o.Get("juliaSource").As<Napi::String>().Utf8Value();
     }
     if (info.Length() > 2 && info[2].IsFunction()) callback_ = Napi::Persistent(info[2].As<Napi::Function>());
     options_ = std::move(opt);
@@ -451,13 +453,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void shutdown(bool keep_error = true) {
     if (host_) {
       host_->stop();  // joined: no further NonBlockingCall can happen
-      auto [code, message] = host_->last_error();
-      if (keep_error && !code.empty()) {
-        Napi::Object o = Napi::Object::New(Env());
-        o.Set("code", code);
-        o.Set("message", message);
-        last_error_ = Napi::Persistent(o);
-      }
+      const EngineHost::Failure f = host_->last_error();
+      if (keep_error && !f.code.empty()) last_error_ = Napi::Persistent(failure_object(Env(), f));
     }
     host_.reset();
     if (ctx_) ctx_->alive.store(false, std::memory_order_release);
@@ -522,11 +519,16 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value LastError(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!host_) return last_error_.IsEmpty() ? env.Null() : last_error_.Value();
-    auto [code, message] = host_->last_error();
-    if (code.empty()) return env.Null();
+    const EngineHost::Failure f = host_->last_error();
+    if (f.code.empty()) return env.Null();
+    return failure_object(env, f);
+  }
+
+  static Napi::Object failure_object(Napi::Env env, const EngineHost::Failure& f) {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("code", code);
-    o.Set("message", message);
+    o.Set("code", f.code);
+    o.Set("message", f.message);
+    if (!f.detail.empty()) o.Set("detail", f.detail);
     return o;
   }
 
@@ -672,6 +674,21 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// juliaRuntimeInfo() -> {mode, libjulia, image, source, version, traceCompile} | null (no Julia loaded)
+Napi::Value JuliaRuntimeInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  julia::JuliaRuntimeInfo ri;
+  if (!julia::julia_runtime_info(ri)) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mode", ri.mode);
+  o.Set("libjulia", ri.libjulia);
+  o.Set("image", ri.image);
+  o.Set("source", ri.source);
+  o.Set("version", ri.version);
+  o.Set("traceCompile", ri.trace_compile);
+  return o;
+}
+
 Napi::Value MonotonicNs(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<std::int64_t>(monotonic_ns()));
 }
@@ -698,6 +715,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("fitOu", Napi::Function::New(env, FitOu));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs));
+  exports.Set("juliaRuntimeInfo", Napi::Function::New(env, JuliaRuntimeInfo));
   exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses));
   return exports;
 }

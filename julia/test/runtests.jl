@@ -506,6 +506,45 @@ end
     @test GC.@preserve(buf, ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), Int64(-5), pointer(buf), 256)) >= 0
 end
 
+# A function of its own, so the stack trace has a frame to name.
+planted_strategy_failure(n) = n > 2 ? error("planted failure at tick $(n)") : n
+
+@testset "entry-point errors carry Julia's message and stack trace" begin
+    msg, trace = try
+        planted_strategy_failure(3)
+        ("", "")
+    catch ex
+        KS.error_report(ex, catch_backtrace())
+    end
+    @test msg == "planted failure at tick 3"
+    @test occursin("planted_strategy_failure", trace)
+    @test !startswith(trace, "Stacktrace:")
+    # last_error hands both to C: message, NUL, trace, NUL
+    params = Float64[getfield(FAST, n) for n in KS.PARAM_NAMES]
+    err = zeros(UInt8, 64)
+    table = zeros(UInt64, 8)
+    GC.@preserve table KS.fill_entry_points!(pointer(table), length(table))
+    create, last_error = Ptr{Cvoid}(UInt(table[3])), Ptr{Cvoid}(UInt(table[8]))
+    h = GC.@preserve params err ccall(create, Int64, (Ptr{Float64}, Int64, Int64, Ptr{UInt8}, Int64),
+                                      pointer(params), length(params), 1, pointer(err), length(err))
+    try
+        planted_strategy_failure(7)
+    catch ex
+        KS.record_error!(h, KS.ENGINES[h], ex, catch_backtrace())
+    end
+    buf = zeros(UInt8, 4096)
+    n = GC.@preserve buf ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), h, pointer(buf), length(buf))
+    first_nul = findfirst(==(0x00), buf)
+    @test String(buf[1:first_nul-1]) == "planted failure at tick 7"
+    second = String(buf[first_nul+1:n])
+    @test occursin("planted_strategy_failure", second)
+    @test buf[n+1] == 0x00
+    # a small buffer keeps the message whole and truncates nothing into it
+    small = zeros(UInt8, 8)
+    @test GC.@preserve(small, ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), h, pointer(small), 8)) <= 7
+    @test small[8] == 0x00
+end
+
 @testset "ring replay reads the region in place (unsafe_wrap)" begin
     cap = 4096
     ticks = synthetic_ticks(2500)

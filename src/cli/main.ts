@@ -21,6 +21,7 @@ import { parseTimeArg } from '../replay/data/clickhouse.js';
 import { DataError } from '../replay/data/inputs.js';
 import { formatFlags, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 import { isEntryPoint } from './entry.js';
+import { JuliaStrategyError, NativeEngineError, juliaRuntimeInfo, loadAddon } from '../native/index.js';
 
 const commonFlags: FlagSpec[] = [
   { name: 'config', kind: 'string', metavar: 'FILE', help: 'YAML overlay merged over config/default.yaml' },
@@ -61,6 +62,7 @@ export const commands: Record<string, Command> = {
       { name: 'start', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (inclusive)' },
       { name: 'end', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (exclusive)' },
       { name: 'symbols', kind: 'repeat', metavar: 'LIST', help: 'keep only these symbols, e.g. BTC-USDT,BTC-USD (default: all in the data)' },
+      { name: 'verbose', kind: 'boolean', help: 'also print engine details: which engine, and for julia the sysimage or the source folder it ran' },
     ],
     run: (flags) => {
       if (Array.isArray(flags.sweep)) {
@@ -211,7 +213,24 @@ async function runBacktestCommand(flags: FlagValues): Promise<number> {
   const r = await runBacktest(config, data);
   for (const b of r.boundaries) if (!b.continuous) process.stderr.write(`kestrel: warning: ${b.from} -> ${b.to}: book not continuous across the boundary: ${b.detail}\n`);
   process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatBacktest(r));
+  if (flags.verbose) process.stdout.write(`${engineDetails(r.engine).map((l) => `  ${l}`).join('\n')}\n`);
   return 0;
+}
+
+/** `--verbose`: where the engine that ran came from (the julia runtime reports what it loaded). */
+export function engineDetails(engine: string): string[] {
+  const addon = process.env['KESTREL_ADDON_PATH'] ?? 'the kestrel addon (build/Release or prebuilds/)';
+  if (engine !== 'julia') return [`engine         native (C++ reference strategy in ${addon})`];
+  loadAddon();
+  const j = juliaRuntimeInfo();
+  if (!j) return ['engine         julia (runtime not loaded)'];
+  return [
+    j.mode === 'source'
+      ? `engine         julia ${j.version}, source mode: KestrelStrategy from ${j.source} (base image ${j.image})`
+      : `engine         julia ${j.version}, sysimage ${j.image}`,
+    `libjulia       ${j.libjulia}`,
+    ...(j.traceCompile ? [`trace-compile  ${j.traceCompile}`] : []),
+  ];
 }
 
 /** One self-overwriting stderr line on a terminal: ticks, ticks/s and, when the input size is known, the ETA. */
@@ -436,6 +455,12 @@ if (isEntryPoint(import.meta.url)) {
       } else if (err instanceof DataError || err instanceof BacktestError) {
         // The data, not the program: one line naming the file and the problem.
         process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+        process.exitCode = 1;
+      } else if (err instanceof NativeEngineError) {
+        // The engine could not start (JULIA_SOURCE_NOT_FOUND, SYSIMAGE_NOT_FOUND, ...) or its strategy
+        // failed: one line; a Julia strategy failure adds Julia's stack trace below it.
+        process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+        if (err instanceof JuliaStrategyError && err.juliaStacktrace) process.stderr.write(`Julia stack trace:\n${err.juliaStacktrace}\n`);
         process.exitCode = 1;
       } else {
         process.stderr.write(`kestrel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

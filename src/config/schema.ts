@@ -63,6 +63,8 @@ export const configSchema = z.strictObject({
   strategy: z.strictObject({
     id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
     engine: z.enum(['native', 'julia']),
+    /** julia engine: KestrelStrategy package folder loaded from source instead of the sysimage ('' = KESTREL_JULIA_SOURCE, else sysimage). */
+    julia_source: z.string(),
     confidence_threshold: fraction,
     rebalance_frequency: positive,
     kelly_fraction: fraction,

@@ -7,12 +7,12 @@ import type { NormalizedTick } from '../contracts/market.js';
 import { Regime, Side, Urgency } from '../contracts/index.js';
 import type { Clock } from '../clock/clock.js';
 import { type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
-import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
-import { NativeEngineError, NativeError } from './errors.js';
+import { loadAddon, type JuliaRuntimeInfo, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
+import { NativeEngineError, NativeError, engineFailure } from './errors.js';
 import { LAYOUT } from './layout.js';
 
 export { LAYOUT, REGION_MAGIC } from './layout.js';
-export { NativeError, NativeEngineError, type NativeErrorCode } from './errors.js';
+export { NativeError, NativeEngineError, JuliaStrategyError, type NativeErrorCode } from './errors.js';
 export { loadAddon } from './addon.js';
 
 const L = LAYOUT;
@@ -392,6 +392,12 @@ export interface EngineOptions {
   juliaHome?: string;
   juliaSysimage?: string;
   /**
+   * Source mode: the KestrelStrategy package folder (a checkout's julia/) loaded from source into
+   * Julia's base image instead of the sysimage: slower start (compiled at load), same decisions.
+   * Default: KESTREL_JULIA_SOURCE, else sysimage mode. A missing folder: JULIA_SOURCE_NOT_FOUND.
+   */
+  juliaSource?: string;
+  /**
    * Called on the JS thread (ThreadSafeFunction, coalesced) when signals are waiting; drain them
    * with region.drainSignals(). While a call is pending, further signals do not queue more calls.
    */
@@ -441,10 +447,13 @@ export class NativeEngine {
   stats(): EngineStats {
     return this.raw.stats();
   }
-  /** Why the engine thread ended on its own (strategy exception), or null. */
+  /**
+   * Why the engine thread ended on its own (strategy exception), or null. A Julia strategy that
+   * threw gives a JuliaStrategyError (juliaMessage, juliaStacktrace).
+   */
   lastError(): NativeEngineError | null {
     const e = this.raw.lastError();
-    return e ? new NativeEngineError(e.code, e.message) : null;
+    return e ? engineFailure(e) : null;
   }
 }
 
@@ -576,6 +585,13 @@ export function fitOu(samples: Float64Array, dtSeconds: number) {
 /** The addon's own view of layout.h (for the agreement test and for attaching tools). */
 export function nativeLayout(): Record<string, number | bigint> {
   return loadAddon().layout();
+}
+
+export type { JuliaRuntimeInfo } from './addon.js';
+
+/** Where the embedded Julia of this process came from, or null when no julia engine started. */
+export function juliaRuntimeInfo(): JuliaRuntimeInfo | null {
+  return loadAddon().juliaRuntimeInfo();
 }
 
 export function monotonicNs(): bigint {

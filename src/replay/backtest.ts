@@ -220,7 +220,11 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
 
   const region = TickRegion.create({ name: `${config.rings.shm_name}-bt-${process.pid}`, symbols: instruments.map((x) => `${x.venue}:${x.symbol}`), tickCapacity: config.rings.capacity, replace: true });
   const batch = new SignalBatch(256);
-  const engine = new NativeEngine(region, { engine: config.strategy.engine, params: engineParams(config) });
+  const engine = new NativeEngine(region, {
+    engine: config.strategy.engine,
+    params: engineParams(config),
+    ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
+  });
   const chunkSize = Math.max(1, config.rings.capacity >> 1);
   const chunk: NormalizedTick[] = [];
   const chunkSeq: number[] = [];

@@ -142,6 +142,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engine: config.strategy.engine,
       params: engineParams(config, timeScale),
       onSignals: ringSignals.notify,
+      ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
       ...(config.rings.engine_cpu >= 0 ? { cpu: config.rings.engine_cpu } : {}),
       ...(config.rings.engine_idle_spin_ns !== 'auto' ? { idleSpinNs: config.rings.engine_idle_spin_ns } : {}),
     });

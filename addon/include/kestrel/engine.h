@@ -21,10 +21,16 @@ class EngineError : public std::runtime_error {
  public:
   EngineError(std::string code, const std::string& message)
       : std::runtime_error(message), code_(std::move(code)) {}
+  // `detail`: longer diagnostic text that does not belong in the one-line message (the julia
+  // engine's JULIA_STRATEGY_FAILED carries Julia's stack trace here). Surfaces in JS as `.detail`.
+  EngineError(std::string code, const std::string& message, std::string detail)
+      : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)) {}
   const std::string& code() const noexcept { return code_; }
+  const std::string& detail() const noexcept { return detail_; }
 
  private:
   std::string code_;
+  std::string detail_;
 };
 
 // Strategy parameters: docs/STRATEGY.md "Parameters" (same names, same defaults).
@@ -105,6 +111,10 @@ struct EngineConfig {
   StrategyParams params;
   std::string julia_home;         // julia engine: where libjulia lives (empty = search)
   std::string julia_sysimage;     // julia engine: sysimage path (empty = default)
+  // julia engine, source mode: folder of the KestrelStrategy package (holding src/KestrelStrategy.jl)
+  // loaded from source into Julia's own base image instead of the sysimage. Empty: the
+  // KESTREL_JULIA_SOURCE environment variable, else sysimage mode.
+  std::string julia_source;
 };
 
 std::unique_ptr<Strategy> make_native_strategy(const EngineConfig& config);
@@ -113,6 +123,18 @@ namespace julia {
 // Defined by addon/src/julia/ when present; otherwise by addon/src/julia_unavailable.cpp, which
 // throws EngineError("JULIA_NOT_LINKED", ...). Runs on the engine thread.
 std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config);
+
+// What the process's embedded Julia was loaded from (for `kestrel backtest --verbose`).
+struct JuliaRuntimeInfo {
+  std::string mode;           // "sysimage" | "source"
+  std::string libjulia;       // the libjulia opened
+  std::string image;          // the image Julia started from (kestrel.so, or Julia's own sys.so in source mode)
+  std::string source;         // source mode: the package folder loaded
+  std::string version;        // jl_ver_string()
+  std::string trace_compile;  // KESTREL_JULIA_TRACE_COMPILE, passed as --trace-compile (empty: off)
+};
+// False when no Julia runtime was loaded in this process.
+bool julia_runtime_info(JuliaRuntimeInfo& out);
 }  // namespace julia
 
 }  // namespace kestrel
