@@ -15,6 +15,10 @@ import { systemClock } from '../clock/clock.js';
 import { monotonicMs } from '../clock/monotonic.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { setLogLevel } from '../observability/logger.js';
+import { errorText, formatStatus, openTerminal, verboseRequested } from '../observability/terminal.js';
+import { LiveRefusedError } from '../session/modes.js';
+import { SecretError } from '../config/secrets.js';
+import { NativeError } from '../native/errors.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
 import { BacktestError, runBacktest, type BacktestData, type BacktestProgress, type BacktestReport } from '../replay/backtest.js';
 import { parseTimeArg } from '../replay/data/clickhouse.js';
@@ -43,9 +47,16 @@ interface Command {
 
 const commands: Record<string, Command> = {
   start: {
-    summary: 'run the default paper-trading session on bundled real data and print its summary',
-    flags: sessionFlags,
-    run: (flags) => runSession(flags, {}),
+    summary: 'run the default paper-trading session on bundled real data; --mode paper|live trades on the venues\' endpoints (venues.<venue> in config)',
+    flags: [
+      ...sessionFlags,
+      { name: 'mode', kind: 'string', metavar: 'MODE', help: 'paper (venue market data, fills from the local matching engine, nothing sent) or live (real orders)' },
+      { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to trade, e.g. binance,kraken,okx (session.venues)' },
+      { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (session.symbols)' },
+      { name: 'i-understand-live', kind: 'boolean', help: 'consent to live mode sending real orders (or session.i_understand_live: true)' },
+      { name: 'verbose', kind: 'boolean', help: 'stack traces on errors (or KESTREL_VERBOSE=1)' },
+    ],
+    run: (flags) => runSession(flags, startPreset(flags)),
   },
   backtest: {
     summary: 'deterministic backtest on the recorded timeline; writes a JSON and a self-contained HTML report and prints the decision digest',
@@ -147,18 +158,52 @@ async function makeBus(config: Config): Promise<Bus> {
   return new InProcessBus();
 }
 
+/** `start --mode paper|live`: venue market data (session.market_data: venues), plus the --venues/--symbols lists. */
+function startPreset(flags: FlagValues): Record<string, unknown> {
+  const session: Record<string, unknown> = {};
+  const list = (v: unknown) => String(v).split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  if (flags.mode !== undefined) {
+    if (flags.mode !== 'paper' && flags.mode !== 'live') throw new UsageError(`--mode must be paper or live, got '${String(flags.mode)}' (backtests: kestrel backtest)`);
+    session.mode = flags.mode;
+    session.market_data = 'venues';
+    // A venue feed runs in real time: the engine's time constants are not compressed (see session.pace).
+    session.pace = 'original';
+  }
+  if (flags.venues !== undefined) session.venues = list(flags.venues);
+  if (flags.symbols !== undefined) session.symbols = list(flags.symbols);
+  if (flags['i-understand-live']) session.i_understand_live = true;
+  return Object.keys(session).length > 0 ? { session } : {};
+}
+
 async function runSession(flags: FlagValues, preset: Record<string, unknown>): Promise<number> {
   const config = configFrom(flags, preset);
   setLogLevel(config.logging.level);
   const bus = await makeBus(config);
   let summary: SessionSummary;
+  // SIGINT/SIGTERM end a session on a venue feed (it has no end of its own) with its summary.
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const term = openTerminal({ json: flags.json === true });
+  let lastTicks = 0;
   try {
     summary = await runTradingSession(config, bus, {
+      stop,
       onReady: ({ adminUrl }) => {
         if (adminUrl && !flags.json) process.stderr.write(`kestrel: operator console ${adminUrl}/ (health, metrics, controls)\n`);
       },
+      ...(term.interactive
+        ? {
+            onStatus: (st) => {
+              term.status(formatStatus(st, st.ticks - lastTicks));
+              lastTicks = st.ticks;
+            },
+          }
+        : {}),
     });
   } finally {
+    term.close();
     await bus.close();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -376,7 +421,13 @@ async function runService(argv: readonly string[]): Promise<number> {
       return (await import('../risk/main.js')).main([...rest]);
     case 'simulators': {
       const sims = await import('../simulators/main.js');
-      const stop = await sims.runSimulators(sims.parseSimulatorArgs([...rest]), (l) => process.stdout.write(`${l}\n`));
+      let args;
+      try {
+        args = sims.parseSimulatorArgs([...rest]);
+      } catch (err) {
+        throw err instanceof sims.SimulatorArgsError ? new UsageError(err.message) : err;
+      }
+      const stop = await sims.runSimulators(args, (l) => process.stdout.write(`${l}\n`));
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -426,15 +477,21 @@ if (isEntryPoint(import.meta.url)) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError || err instanceof ConfigError) {
-        process.stderr.write(`kestrel: ${err.message}\n`);
+      const verbose = verboseRequested(process.argv.slice(2));
+      if (err instanceof UsageError || err instanceof ConfigError || err instanceof LiveRefusedError || err instanceof SecretError) {
+        // The user's input, not the program: one line, exit 2.
+        process.stderr.write(errorText(err, verbose));
         process.exitCode = 2;
+      } else if (err instanceof NativeError && /^(JULIA|SYSIMAGE)_/.test(err.code)) {
+        // Missing or broken Julia install: the environment, one line.
+        process.stderr.write(errorText(err, verbose));
+        process.exitCode = 1;
       } else if (err instanceof DataError || err instanceof BacktestError) {
         // The data, not the program: one line naming the file and the problem.
         process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
         process.exitCode = 1;
       } else {
-        process.stderr.write(`kestrel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.stderr.write(verbose ? errorText(err, true) : `kestrel: ${errorText(err, false).slice(9, -1)} (--verbose or KESTREL_VERBOSE=1 for the stack)\n`);
         process.exitCode = 1;
       }
     },
