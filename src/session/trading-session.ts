@@ -123,10 +123,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
   };
 
   // The effective wiring, for the operator: URLs may carry user:password, which the logger masks.
-  log.info({ bus: config.bus, storage: config.storage, refdata: config.refdata, venues, mode: config.session.mode }, 'session starting');
   // Venue market data (start --mode paper|live) instead of the bundled recordings.
   const venueData = config.session.market_data === 'venues';
   assertLiveConsent(config);
+  log.info({ bus: config.bus, storage: config.storage, refdata: config.refdata, venues, mode: config.session.mode }, 'session starting');
   try {
     // Reference data: canonical symbols, venue mappings, precision and fees (VenueSpec).
     const refdata = await openRefData(config.refdata.postgres_url || undefined);

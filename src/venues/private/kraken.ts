@@ -173,6 +173,11 @@ export class KrakenOrderClient extends WsOrderClientBase {
       `"token":${JSON.stringify(this.token)}},"req_id":${id}}`;
     const r = await this.request(id, frame);
     if (r.success !== true) return this.refused(t, r);
+    // validate: the venue accepted the order as valid and booked nothing; it ends here.
+    if (this.validateOnly) {
+      t.status = OrderStatus.CANCELLED;
+      return this.ackOf(t, OrderStatus.CANCELLED);
+    }
     this.bindVenueId(t, String((r.result as { order_id: string }).order_id));
     if (t.status === OrderStatus.ORDER_STATUS_UNSPECIFIED) t.status = OrderStatus.NEW;
     return this.ackOf(t, OrderStatus.NEW);
