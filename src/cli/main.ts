@@ -84,6 +84,20 @@ const commands: Record<string, Command> = {
       return runBacktestCommand(flags);
     },
   },
+  record: {
+    summary: 'record public market data from the venue endpoints through the quality gates into .kcap files (hourly) and/or ClickHouse ticks',
+    flags: [
+      ...commonFlags,
+      { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to record, e.g. binance,kraken,okx (default session.venues)' },
+      { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (default session.symbols)' },
+      { name: 'out', kind: 'string', metavar: 'DIR', help: 'capture directory (default storage.capture_dir unless --clickhouse alone)' },
+      { name: 'clickhouse', kind: 'string', metavar: 'URL', help: 'also (or only) write the ClickHouse ticks table, e.g. http://127.0.0.1:8123' },
+      { name: 'rotate-ms', kind: 'integer', metavar: 'N', help: 'start a new .kcap file every N ms of clock time (default 3600000: hourly)' },
+      { name: 'json', kind: 'boolean', help: 'print the summary as JSON; no status line' },
+      { name: 'verbose', kind: 'boolean', help: 'stack traces on errors (or KESTREL_VERBOSE=1)' },
+    ],
+    run: (flags) => runRecord(flags),
+  },
   run: {
     summary: 'run one service as its own process over NATS: run executor|risk --config FILE.json, run simulators [options]',
     flags: [],
@@ -233,6 +247,57 @@ function formatSummary(config: Config, s: SessionSummary): string {
     `  wall time      ${f(s.wallMs / 1000)} s`,
     '',
   ].join('\n');
+}
+
+async function runRecord(flags: FlagValues): Promise<number> {
+  const preset = startPreset({ ...(flags.venues !== undefined ? { venues: flags.venues } : {}), ...(flags.symbols !== undefined ? { symbols: flags.symbols } : {}) });
+  const config = configFrom(flags, preset);
+  setLogLevel(config.logging.level);
+  const rec = await import('../record/recorder.js');
+  const clickhouseUrl = typeof flags.clickhouse === 'string' ? flags.clickhouse : undefined;
+  const outDir = typeof flags.out === 'string' ? path.resolve(flags.out) : clickhouseUrl === undefined ? path.resolve(config.storage.capture_dir) : undefined;
+  if (flags['rotate-ms'] === 0) throw new UsageError('--rotate-ms must be positive');
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const term = openTerminal({ json: flags.json === true });
+  let lastPlain = 0;
+  let summary: import('../record/recorder.js').RecordSummary;
+  try {
+    summary = await rec.runRecorder({
+      config,
+      clock: systemClock,
+      venues: config.session.venues,
+      symbols: config.session.symbols,
+      outDir,
+      clickhouseUrl,
+      rotateMs: typeof flags['rotate-ms'] === 'number' ? flags['rotate-ms'] : 3_600_000,
+      stop,
+      onReady: ({ adminUrl }) => process.stderr.write(`kestrel: recording ${config.session.venues.join(',')} ${config.session.symbols.join(',')} to ${[outDir, clickhouseUrl].filter(Boolean).join(' and ')}${adminUrl ? `; health and metrics ${adminUrl}` : ''}\n`),
+      onStatus: (st) => {
+        if (term.interactive) term.status(rec.formatRecordStatus(st));
+        else if (!flags.json && ++lastPlain % 10 === 0) process.stderr.write(`${rec.formatRecordStatus(st)}\n`);
+      },
+    });
+  } finally {
+    term.close();
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else {
+    const dropped = Object.entries(summary.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    process.stdout.write(
+      [
+        `kestrel record: ${summary.ticks} ticks recorded${dropped ? ` (dropped by the quality gates: ${dropped})` : ''}`,
+        ...summary.files.map((f) => `  file           ${f}`),
+        ...(summary.clickhouse ? [`  clickhouse     ${summary.clickhouse} ${config.storage.clickhouse_database}.ticks`] : []),
+        ...summary.streams.map((x) => `  stream         ${x.venue}: ${x.messages} messages, ${x.gaps} gaps, ${x.resyncs} resyncs, ${x.reconnects} reconnects`),
+        `  replay with    kestrel backtest ${summary.files.map((f) => `--data ${f}`).join(' ')}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
 }
 
 async function runBacktestCommand(flags: FlagValues): Promise<number> {

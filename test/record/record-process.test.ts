@@ -1,0 +1,92 @@
+/**
+ * `kestrel record` as a process against `kestrel run simulators` as another: the simulator drops every
+ * connection once mid-recording (the recorder reconnects, resyncs and goes on), the recorder is
+ * stopped with SIGTERM, and what it wrote is replayed by `kestrel backtest --data`: the same ticks.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RecordSummary } from '../../src/record/recorder.js';
+import { kestrel, type KestrelProcess } from '../support/processes.js';
+import { tmpDir } from '../support/tmp.js';
+import { eventually } from '../support/wait.js';
+
+interface Announced {
+  venue: string;
+  wsUrl: string;
+  restUrl: string;
+  controlUrl: string;
+}
+
+const running: KestrelProcess[] = [];
+afterAll(async () => {
+  for (const p of running) await p.stop();
+});
+
+/** One labelled sample of a Prometheus text exposition, or undefined. */
+function sample(metrics: string, name: string, labels: string): number | undefined {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('kestrel record', () => {
+  it('records three venues through a disconnect into .kcap files that kestrel backtest replays tick for tick', async () => {
+    const sims = kestrel(['run', 'simulators', '--pace', 'accelerated', '--speed', '10']);
+    running.push(sims);
+    await sims.line(/"service":"simulators"/, 60_000);
+    const pub = Object.fromEntries(sims.stdout.filter((l) => l.startsWith('{"venue"')).map((l) => JSON.parse(l) as Announced).map((a) => [a.venue, a]));
+    const dir = tmpDir('record');
+    const out = path.join(dir, 'capture');
+    const rec = kestrel([
+      'record',
+      '--venues', 'binance,kraken,okx',
+      '--symbols', 'BTC-USDT,BTC-USD',
+      '--out', out,
+      '--json',
+      ...[
+        'admin.port=0',
+        `venues.binance.endpoints.public_ws=${pub.binance!.wsUrl}`,
+        `venues.binance.endpoints.public_rest=${pub.binance!.restUrl}`,
+        `venues.kraken.endpoints.public_ws=${pub.kraken!.wsUrl}`,
+        `venues.okx.endpoints.public_ws=${pub.okx!.wsUrl}`,
+        `venues.okx.endpoints.public_rest=${pub.okx!.restUrl}`,
+      ].flatMap((s) => ['--set', s]),
+    ]);
+    running.push(rec);
+    const adminUrl = (await rec.line(/health and metrics (http:\/\/\S+)/, 60_000))[1]!;
+    const metrics = async () => (await fetch(`${adminUrl}/metrics`)).text();
+    const recorded = async (venue: string) => sample(await metrics(), 'kestrel_record_ticks_total', `venue="${venue}"`) ?? 0;
+    const ready = await fetch(`${adminUrl}/health/live`);
+    expect(ready.status).toBe(200);
+    await eventually(async () => (await recorded('binance')) > 500, 30_000, 'binance ticks recorded');
+    const before = await recorded('binance');
+
+    // The venue drops every connection once: the recorder reconnects and keeps recording.
+    const fault = await fetch(`${pub.binance!.controlUrl}/fault`, { method: 'POST', body: JSON.stringify({ kind: 'drop' }) });
+    expect(fault.status).toBe(200);
+    await eventually(async () => (sample(await metrics(), 'kestrel_record_stream', 'field="reconnects"') ?? 0) >= 1, 30_000, 'a reconnect');
+    await eventually(async () => (await recorded('binance')) > before + 500, 30_000, 'ticks after the reconnect');
+    for (const v of ['kraken', 'okx']) expect(await recorded(v), v).toBeGreaterThan(0);
+
+    rec.child.kill('SIGTERM');
+    expect(await rec.exited).toBe(0);
+    const summary = JSON.parse(rec.stdout.find((l) => l.startsWith('{"ticks"'))!) as RecordSummary;
+    expect(summary.ticks).toBeGreaterThan(1000);
+    expect(summary.files.length).toBeGreaterThanOrEqual(1);
+    for (const f of summary.files) {
+      expect(f.startsWith(out)).toBe(true);
+      expect(existsSync(f)).toBe(true);
+    }
+    const binance = summary.streams.find((s) => s.venue === 'binance')!;
+    expect(binance.reconnects).toBeGreaterThanOrEqual(1);
+    expect(binance.resyncs).toBeGreaterThanOrEqual(1);
+
+    // What was recorded is what the backtest reads.
+    const bt = kestrel(['backtest', ...summary.files.flatMap((f) => ['--data', f]), '--json', '--set', `storage.capture_dir=${path.join(dir, 'bt')}`]);
+    running.push(bt);
+    expect(await bt.exited).toBe(0);
+    const report = JSON.parse(bt.stdout.find((l) => l.startsWith('{'))!) as { ticks: number; streams: Array<{ venue: string; ticks: number }> };
+    expect(report.ticks).toBe(summary.ticks);
+    expect(new Set(report.streams.map((s) => s.venue))).toEqual(new Set(['binance', 'kraken', 'okx']));
+  }, 240_000);
+});
