@@ -30,6 +30,7 @@ const commonFlags: FlagSpec[] = [
   { name: 'config', kind: 'string', metavar: 'FILE', help: 'YAML overlay merged over config/default.yaml' },
   { name: 'set', kind: 'repeat', metavar: 'KEY=VALUE', help: 'override one key, e.g. --set strategy.kelly_fraction=0.1' },
   { name: 'help', kind: 'boolean', help: 'show help for this command' },
+  { name: 'verbose', kind: 'boolean', help: 'stack traces on errors (or KESTREL_VERBOSE=1)' },
 ];
 
 const sessionFlags: FlagSpec[] = [
@@ -54,7 +55,6 @@ const commands: Record<string, Command> = {
       { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to trade, e.g. binance,kraken,okx (session.venues)' },
       { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (session.symbols)' },
       { name: 'i-understand-live', kind: 'boolean', help: 'consent to live mode sending real orders (or session.i_understand_live: true)' },
-      { name: 'verbose', kind: 'boolean', help: 'stack traces on errors (or KESTREL_VERBOSE=1)' },
     ],
     run: (flags) => runSession(flags, startPreset(flags)),
   },
@@ -94,7 +94,6 @@ const commands: Record<string, Command> = {
       { name: 'clickhouse', kind: 'string', metavar: 'URL', help: 'also (or only) write the ClickHouse ticks table, e.g. http://127.0.0.1:8123' },
       { name: 'rotate-ms', kind: 'integer', metavar: 'N', help: 'start a new .kcap file every N ms of clock time (default 3600000: hourly)' },
       { name: 'json', kind: 'boolean', help: 'print the summary as JSON; no status line' },
-      { name: 'verbose', kind: 'boolean', help: 'stack traces on errors (or KESTREL_VERBOSE=1)' },
     ],
     run: (flags) => runRecord(flags),
   },

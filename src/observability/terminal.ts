@@ -71,7 +71,7 @@ export function openTerminal(opts: { json: boolean; stream?: NodeJS.WriteStream;
   const interactive = stream.isTTY === true && !opts.json;
   if (!interactive) return { interactive: false, status: () => undefined, close: () => undefined };
   let current = '';
-  const width = () => Math.max(20, (opts.columns ?? stream.columns ?? 120) - 1);
+  const width = () => Math.max(40, (opts.columns || stream.columns || 160) - 1);
   const draw = () => {
     if (current) stream.write(`\x1b[2K\r${current.slice(0, width())}`);
   };
@@ -106,5 +106,5 @@ export function verboseRequested(argv: readonly string[], env: NodeJS.ProcessEnv
 export function errorText(err: unknown, verbose: boolean): string {
   if (verbose && err instanceof Error && err.stack) return `kestrel: ${err.stack}\n`;
   const msg = err instanceof Error ? err.message : String(err);
-  return `kestrel: ${msg.replace(/\s*\n\s*/g, ' ')}${verbose ? '' : ''}\n`;
+  return `kestrel: ${msg.replace(/\s*\n\s*/g, ' ')}\n`;
 }
