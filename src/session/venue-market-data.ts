@@ -68,7 +68,9 @@ export async function startVenueMarketData(o: {
   };
   try {
     for (const venue of o.venues) {
-      const maps = await o.refData.mappings(venue, o.symbols);
+      // One subscription per canonical symbol: a venue's legacy alias (Kraken XBT/USD beside BTC/USD)
+      // would be a second, refused subscription of the same instrument.
+      const maps = (await o.refData.mappings(venue, o.symbols)).filter((m, i, all) => all.findIndex((x) => x.symbol === m.symbol) === i);
       if (maps.length === 0) throw new VenueMarketDataError(`reference data maps none of ${o.symbols.join(', ')} on ${venue}`);
       symbols[venue] = maps;
       const e = o.endpoints[venue];
