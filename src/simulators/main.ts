@@ -21,6 +21,7 @@ import type { Pace, VenueSimulator } from './common/simulator.js';
 import { KrakenSimulator } from './kraken/kraken-simulator.js';
 import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
 import { startPrivateVenues, type PrivateVenues } from './private/venues.js';
+import { replayCaptures } from './private/replay.js';
 
 export class SimulatorArgsError extends Error {
   override readonly name = 'SimulatorArgsError';
@@ -121,11 +122,19 @@ export async function runSimulators(args: SimulatorArgs, print: (line: string) =
     await s.start({ pace: args.pace, waitForSubscriber: args.waitForSubscriber, ...(args.speed !== undefined ? { speed: args.speed } : {}) });
   }
   started = true;
+  // The private venues' books follow each venue's own recording at the public feed's pace, so an
+  // order sent there meets the book the public feed shows.
+  let stopping = false;
+  const replayed = priv
+    ? replayCaptures(priv, { speed: args.pace === 'instant' ? 0 : args.pace === 'original' ? 1 : (args.speed ?? 10), source: 'per-venue' }, () => stopping).catch(() => 0)
+    : Promise.resolve(0);
   print(JSON.stringify({ service: 'simulators', adminUrl }));
   return async () => {
     await probes.close();
     stopMetrics();
     for (const s of sims) await s.stop();
+    stopping = true;
+    await replayed;
     await priv?.stop();
   };
 }

@@ -91,6 +91,59 @@ describe('kestrel start --mode paper against a simulator process', () => {
   }, 180_000);
 });
 
+function privateOverrides(priv: Record<string, Announced>): string[] {
+  return (['binance', 'kraken', 'okx'] as const).flatMap((v) => [
+    '--set', `venues.${v}.endpoints.private_ws=${priv[v]!.wsUrl}`,
+    '--set', `venues.${v}.endpoints.private_rest=${priv[v]!.restUrl}`,
+  ]);
+}
+
+describe('kestrel start --mode live against a simulator process', () => {
+  it('sends every order to the venues\' order entry with the account credentials from the environment', async () => {
+    const sims = await simulators();
+    running.push(sims.proc);
+    const { TEST_CREDENTIALS } = await import('../../src/simulators/private/venues.js');
+    const env = {
+      KESTREL_BINANCE_API_KEY: TEST_CREDENTIALS.binance.apiKey,
+      KESTREL_BINANCE_API_SECRET: TEST_CREDENTIALS.binance.apiSecret,
+      KESTREL_KRAKEN_API_KEY: TEST_CREDENTIALS.kraken.apiKey,
+      KESTREL_KRAKEN_API_SECRET: TEST_CREDENTIALS.kraken.apiSecret,
+      KESTREL_OKX_API_KEY: TEST_CREDENTIALS.okx.apiKey,
+      KESTREL_OKX_API_SECRET: TEST_CREDENTIALS.okx.apiSecret,
+      KESTREL_OKX_PASSPHRASE: TEST_CREDENTIALS.okx.passphrase!,
+    };
+    const session = kestrel(
+      [
+        'start', '--mode', 'live', '--i-understand-live',
+        '--venues', 'binance,kraken,okx',
+        '--symbols', 'BTC-USDT,BTC-USD',
+        '--max-ticks', '12000',
+        '--json',
+        '--set', 'session.pace=accelerated',
+        '--set', 'session.speed=10',
+        ...urlOverrides(sims.pub),
+        ...privateOverrides(sims.priv),
+        ...sandbox(),
+      ],
+      env,
+    );
+    running.push(session);
+    expect(await session.exited, session.stderr().slice(-1500)).toBe(0);
+    const summary = JSON.parse(session.stdout.find((l) => l.startsWith('{"mode"'))!) as SessionSummary;
+    expect(summary.mode).toBe('live');
+    expect(summary.orders.sent).toBeGreaterThan(0);
+    expect(summary.fills).toBeGreaterThan(0);
+    // Every order the executor sent was placed at the venues' order entry, each exactly once.
+    let placed = 0;
+    for (const v of ['binance', 'kraken', 'okx']) {
+      const state = (await (await fetch(sims.priv[v]!.stateUrl!)).json()) as { received: Record<string, { place: number }>; duplicates: string[] };
+      for (const r of Object.values(state.received)) placed += r.place;
+      expect(state.duplicates, v).toEqual([]);
+    }
+    expect(placed).toBe(summary.orders.sent);
+  }, 180_000);
+});
+
 describe('kestrel start --mode live refuses, one line, exit 2', () => {
   const noCreds = Object.fromEntries(
     Object.keys(process.env)
