@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RecordSummary } from '../../src/record/recorder.js';
 import { kestrel, type KestrelProcess } from '../support/processes.js';
+import { CLICKHOUSE_URL, requireServer } from '../support/servers.js';
 import { tmpDir } from '../support/tmp.js';
 import { eventually } from '../support/wait.js';
 
@@ -19,6 +20,23 @@ interface Announced {
 }
 
 const running: KestrelProcess[] = [];
+
+async function startSimulators(): Promise<Record<string, Announced>> {
+  const sims = kestrel(['run', 'simulators', '--pace', 'accelerated', '--speed', '10']);
+  running.push(sims);
+  await sims.line(/"service":"simulators"/, 60_000);
+  return Object.fromEntries(sims.stdout.filter((l) => l.startsWith('{"venue"')).map((l) => JSON.parse(l) as Announced).map((a) => [a.venue, a]));
+}
+
+function endpointSets(pub: Record<string, Announced>): string[] {
+  return [
+    `venues.binance.endpoints.public_ws=${pub.binance!.wsUrl}`,
+    `venues.binance.endpoints.public_rest=${pub.binance!.restUrl}`,
+    `venues.kraken.endpoints.public_ws=${pub.kraken!.wsUrl}`,
+    `venues.okx.endpoints.public_ws=${pub.okx!.wsUrl}`,
+    `venues.okx.endpoints.public_rest=${pub.okx!.restUrl}`,
+  ].flatMap((s) => ['--set', s]);
+}
 afterAll(async () => {
   for (const p of running) await p.stop();
 });
@@ -31,10 +49,7 @@ function sample(metrics: string, name: string, labels: string): number | undefin
 
 describe('kestrel record', () => {
   it('records three venues through a disconnect into .kcap files that kestrel backtest replays tick for tick', async () => {
-    const sims = kestrel(['run', 'simulators', '--pace', 'accelerated', '--speed', '10']);
-    running.push(sims);
-    await sims.line(/"service":"simulators"/, 60_000);
-    const pub = Object.fromEntries(sims.stdout.filter((l) => l.startsWith('{"venue"')).map((l) => JSON.parse(l) as Announced).map((a) => [a.venue, a]));
+    const pub = await startSimulators();
     const dir = tmpDir('record');
     const out = path.join(dir, 'capture');
     const rec = kestrel([
@@ -88,5 +103,32 @@ describe('kestrel record', () => {
     const report = JSON.parse(bt.stdout.find((l) => l.startsWith('{'))!) as { ticks: number; streams: Array<{ venue: string; ticks: number }> };
     expect(report.ticks).toBe(summary.ticks);
     expect(new Set(report.streams.map((s) => s.venue))).toEqual(new Set(['binance', 'kraken', 'okx']));
+  }, 240_000);
+
+  it('--clickhouse: the ticks table gets exactly the ticks the .kcap files got', async () => {
+    if (!(await requireServer('ClickHouse', CLICKHOUSE_URL))) return;
+    const pub = await startSimulators();
+    const db = `kestrel_record_${process.pid}`;
+    const query = async (sql: string) => {
+      const r = await fetch(`${CLICKHOUSE_URL}/?query=${encodeURIComponent(sql)}`, { method: 'POST' });
+      expect(r.status, await r.clone().text()).toBe(200);
+      return (await r.text()).trim();
+    };
+    try {
+      const out = path.join(tmpDir('record-ch'), 'capture');
+      const rec = kestrel(['record', '--venues', 'binance,kraken,okx', '--symbols', 'BTC-USDT,BTC-USD', '--out', out, '--clickhouse', CLICKHOUSE_URL, '--json', '--set', 'admin.port=-1', '--set', `storage.clickhouse_database=${db}`, ...endpointSets(pub)]);
+      running.push(rec);
+      await rec.line(/kestrel: recording /, 60_000);
+      await new Promise((r) => setTimeout(r, 4000));
+      rec.child.kill('SIGTERM');
+      expect(await rec.exited).toBe(0);
+      const summary = JSON.parse(rec.stdout.find((l) => l.startsWith('{"ticks"'))!) as RecordSummary;
+      expect(summary.ticks).toBeGreaterThan(0);
+      expect(summary.clickhouse).toBe(CLICKHOUSE_URL);
+      expect(Number(await query(`SELECT count() FROM ${db}.ticks`))).toBe(summary.ticks);
+      expect(await query(`SELECT arrayStringConcat(arraySort(groupUniqArray(venue)), ',') FROM ${db}.ticks`)).toBe('binance,kraken,okx');
+    } finally {
+      await query(`DROP DATABASE IF EXISTS ${db}`);
+    }
   }, 240_000);
 });
