@@ -461,19 +461,19 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       // A venue feed does not end: the operator (SIGINT), max_ticks or a drain ends the session.
       finished = hooks.stop ?? new Promise<void>(() => undefined);
     } else {
-    const smd = await startSimulatedMarketData({
-      sink: ingestion,
-      bus,
-      namespace: ns,
-      refData: refdata,
-      venues,
-      pace: config.session.pace,
-      speed: config.session.speed,
-      clock,
-    });
-    md = smd;
-    cleanups.push(() => smd.stop());
-    finished = hooks.stop ? Promise.race([smd.finished(), hooks.stop]) : smd.finished();
+      const smd = await startSimulatedMarketData({
+        sink: ingestion,
+        bus,
+        namespace: ns,
+        refData: refdata,
+        venues,
+        pace: config.session.pace,
+        speed: config.session.speed,
+        clock,
+      });
+      md = smd;
+      cleanups.push(() => smd.stop());
+      finished = hooks.stop ? Promise.race([smd.finished(), hooks.stop]) : smd.finished();
     }
     const statusTimer = hooks.onStatus ? setInterval(() => {
       const stats = (md ? Object.values(md.adapters) : []).map((a) => a!.stats());
@@ -484,8 +484,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         fills: executor.counters.fills,
         rejects: Object.values(rejects).reduce((a, b) => a + b, 0),
         netPnl: executor.book.all().reduce((a, e) => {
+          // In the reporting currency, like the summary; a quote without a rate yet is left out.
           const p = executor.book.toPosition(e, midOf(snapshots, e.venue, e.symbol));
-          return a + p.realizedPnl + p.unrealizedPnl - p.fees;
+          return a + (p.realizedPnl + p.unrealizedPnl - p.fees) * (valuation.rate(quoteOf(p.symbol)) ?? 0);
         }, 0),
         venues: Object.fromEntries(stats.map((x) => [x.venue, x.connected])),
       });
