@@ -99,6 +99,19 @@ describe('user errors', () => {
     expect(verbose.stderr).toContain('    at ');
   }, 60_000);
 
+  it('missing Julia: one line saying what to install or set, no stack', () => {
+    // No julia on PATH (an empty directory), no JULIA_DIR: what a machine without Julia looks like.
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: tmpDir('no-julia') };
+    delete env.JULIA_DIR;
+    delete env.KESTREL_JULIA_SYSIMAGE;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...sessionArgs(10), '--set', 'strategy.engine=julia'], { cwd: repoRoot, encoding: 'utf8', env });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.length > 0 && !l.startsWith('{"level"'));
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^kestrel: JULIA_NOT_FOUND: .*install Julia/);
+    expect(r.stderr).not.toContain('    at ');
+  }, 60_000);
+
   it('start --mode with a bad value: one line, exit 2', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--mode', 'backtest'], { cwd: repoRoot, encoding: 'utf8' });
     expect(r.status).toBe(2);
