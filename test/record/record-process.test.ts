@@ -3,11 +3,12 @@
  * connection once mid-recording (the recorder reconnects, resyncs and goes on), the recorder is
  * stopped with SIGTERM, and what it wrote is replayed by `kestrel backtest --data`: the same ticks.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RecordSummary } from '../../src/record/recorder.js';
-import { kestrel, type KestrelProcess } from '../support/processes.js';
+import { kestrel, repoRoot, type KestrelProcess } from '../support/processes.js';
 import { CLICKHOUSE_URL, requireServer } from '../support/servers.js';
 import { tmpDir } from '../support/tmp.js';
 import { eventually } from '../support/wait.js';
@@ -104,6 +105,18 @@ describe('kestrel record', () => {
     expect(report.ticks).toBe(summary.ticks);
     expect(new Set(report.streams.map((s) => s.venue))).toEqual(new Set(['binance', 'kraken', 'okx']));
   }, 240_000);
+
+  it('on a terminal: a status line per stream (msgs/s, gaps, resyncs, reconnects)', async () => {
+    const pub = await startSimulators();
+    const out = path.join(tmpDir('record-tty'), 'capture');
+    const args = ['record', '--venues', 'binance,okx', '--symbols', 'BTC-USDT', '--out', out, '--set', 'admin.port=-1', ...endpointSets(pub)];
+    const cmd = ['timeout', '-s', 'TERM', '6', process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+    const tty = r.stdout + r.stderr;
+    expect(tty).toMatch(/\[record\] \d+ ticks -> ticks-\d{8}T\d{6}Z\.kcap \| \w+ \d+ msg\/s, \d+ gaps, \d+ resyncs, \d+ reconnects \| \w+ \d+ msg\/s/);
+    expect(tty).toMatch(/kestrel record: \d+ ticks recorded/);
+    expect(tty).not.toMatch(/\{"level":/);
+  }, 120_000);
 
   it('--clickhouse: the ticks table gets exactly the ticks the .kcap files got', async () => {
     if (!(await requireServer('ClickHouse', CLICKHOUSE_URL))) return;
