@@ -143,7 +143,7 @@ function streamStatus(a: AdapterStats, prevMessages: number, elapsedS: number): 
     connected: a.connected,
     messages: a.messages,
     msgsPerSec: elapsedS > 0 ? (a.messages - prevMessages) / elapsedS : 0,
-    ticks: a.ticks + a.trades,
+    ticks: a.ticks,
     gaps: a.gaps,
     resyncs: a.resyncs,
     reconnects: a.reconnects,

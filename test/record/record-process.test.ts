@@ -94,6 +94,9 @@ describe('kestrel record', () => {
       expect(existsSync(f)).toBe(true);
     }
     const binance = summary.streams.find((s) => s.venue === 'binance')!;
+    // Nothing dropped by the gates here: every tick the adapters delivered was recorded.
+    expect(Object.values(summary.dropped).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(summary.streams.reduce((a, s) => a + s.ticks, 0)).toBe(summary.ticks);
     expect(binance.reconnects).toBeGreaterThanOrEqual(1);
     expect(binance.resyncs).toBeGreaterThanOrEqual(1);
 
