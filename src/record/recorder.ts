@@ -22,11 +22,15 @@ import { openRefData } from '../refdata/index.js';
 import { endpointsOf, startVenueMarketData } from '../session/venue-market-data.js';
 import { CaptureWriter } from '../storage/capture/writer.js';
 import { ClickHouseTickWriter } from '../storage/clickhouse/writer.js';
+import { KestrelError } from '../contracts/errors.js';
 
 const log = createLogger('record');
 
-export class RecordError extends Error {
+export class RecordError extends KestrelError {
   override readonly name = 'RecordError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('RECORD', message, options);
+  }
 }
 
 /** Capture files cut on `rotateMs` boundaries of the clock: ticks-<period start, UTC>.kcap in `dir`. */

@@ -14,9 +14,13 @@ import type { Config } from '../config/schema.js';
 import type { VenueName } from '../contracts/market.js';
 import type { Namespace } from '../contracts/subjects.js';
 import { resolveEndpoints, type VenueEndpoints } from '../venues/endpoints.js';
+import { KestrelError } from '../contracts/errors.js';
 
-export class VenueMarketDataError extends Error {
+export class VenueMarketDataError extends KestrelError {
   override readonly name = 'VenueMarketDataError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('VENUE_MARKET_DATA', message, options);
+  }
 }
 
 export interface SymbolSource {

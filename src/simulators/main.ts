@@ -22,9 +22,13 @@ import { KrakenSimulator } from './kraken/kraken-simulator.js';
 import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
 import { startPrivateVenues, type PrivateVenues } from './private/venues.js';
 import { replayCaptures } from './private/replay.js';
+import { KestrelError } from '../contracts/errors.js';
 
-export class SimulatorArgsError extends Error {
+export class SimulatorArgsError extends KestrelError {
   override readonly name = 'SimulatorArgsError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('USAGE', message, options);
+  }
 }
 
 export interface SimulatorArgs {

@@ -11,6 +11,7 @@
  *                                    `validate: true`, so the venue checks and never books it)
  */
 import type { VenueName } from '../contracts/market.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export interface VenueEndpoints {
   readonly publicWs: string;
@@ -95,8 +96,11 @@ export interface VenueEndpointConfig {
   readonly endpoints: { readonly public_ws: string; readonly public_rest: string; readonly private_ws: string; readonly private_rest: string };
 }
 
-export class EndpointError extends Error {
+export class EndpointError extends KestrelError {
   override readonly name = 'EndpointError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('ENDPOINT', message, options);
+  }
 }
 
 export function presetNames(venue: VenueName): string[] {

@@ -12,9 +12,13 @@ import type { VenueEndpoints } from '../endpoints.js';
 import { createOrderClient } from './factory.js';
 import { OrderGateway } from './order-gateway.js';
 import type { VenueCredentials } from './types.js';
+import { KestrelError } from '../../contracts/errors.js';
 
-export class LiveRefusedError extends Error {
+export class LiveRefusedError extends KestrelError {
   override readonly name = 'LiveRefusedError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('LIVE_REFUSED', message, options);
+  }
 }
 
 export interface LiveOrderEntryOptions {
