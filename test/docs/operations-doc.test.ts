@@ -38,7 +38,13 @@ describe('docs name real commands', () => {
     const named: Array<{ file: string; cmd: string; sub?: string }> = [];
     for (const d of docs) {
       for (const code of codeOf(d.text)) {
-        for (const m of code.matchAll(/(?:^|[\s(|])kestrel ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/g)) named.push({ file: d.file, cmd: m[1]!, ...(m[2] ? { sub: m[2] } : {}) });
+        for (const m of code.matchAll(/(^|[^\n]*?)\bkestrel ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/gm)) {
+          // A command, not an argument (`kubectl -n kestrel get pods`): at the start of the line or
+          // after a shell separator, a prompt or npx.
+          const before = m[1]!.trimEnd();
+          if (before !== '' && !/(?:[$|;&(]|\bnpx)$/.test(before)) continue;
+          named.push({ file: d.file, cmd: m[2]!, ...(m[3] ? { sub: m[3] } : {}) });
+        }
       }
     }
     expect(named.length).toBeGreaterThan(10);
@@ -60,7 +66,7 @@ describe('docs name real endpoints', () => {
 
   it('every /health, /metrics and /admin path in OPERATIONS.md and README is routed', async () => {
     const paths = new Set<string>();
-    for (const d of docs) for (const m of d.text.matchAll(/`(?:GET |POST )?(\/(?:health|metrics|admin)[a-z0-9/._-]*)/g)) if (!m[1]!.endsWith('/')) paths.add(m[1]!);
+    for (const d of docs) for (const m of d.text.matchAll(/`(?:GET |POST )?(\/(?:health\/[a-z]+|metrics|admin\/[a-z0-9._-]+))/g)) paths.add(m[1]!);
     expect(paths.size).toBeGreaterThan(5);
     // The server's answer for a path it does not route is a 404 `no route METHOD PATH` (a routed path
     // whose feature this process lacks may 404 with another reason).
