@@ -42,6 +42,9 @@ export class SchedulerError extends Error {
   override readonly name = 'SchedulerError';
 }
 
+/** A periodic timer further behind than this many periods skips to the last boundary reached. */
+export const COALESCE_PERIODS = 1000n;
+
 interface VirtualTimer {
   dueNs: bigint;
   /** Insertion order: timers due at the same instant fire in the order they were set. */
@@ -54,7 +57,9 @@ interface VirtualTimer {
 /**
  * Event time: timers fire only from `advanceTo`, in (due time, insertion) order, with the clock set to
  * each timer's due time while it runs. A timer set by a firing timer fires in the same advance when
- * it is due by then. The clock is owned by the scheduler's driver (the backtest kernel).
+ * it is due by then. A periodic timer several periods behind fires at its first missed due time and
+ * then once at the last period boundary reached (not once per missed period: an overnight gap in the
+ * data would otherwise publish limits 345,600 times). The clock is owned by the scheduler's driver (the backtest kernel).
  */
 export class VirtualScheduler implements Scheduler {
   private readonly timers: VirtualTimer[] = [];
@@ -96,7 +101,10 @@ export class VirtualScheduler implements Scheduler {
       this.timers.shift();
       if (t.dueNs > this.clock.nowNs()) this.clock.set(t.dueNs);
       if (t.periodNs > 0n) {
+        // Fallen behind by several periods (a gap in the data): the missed ones coalesce into one
+        // firing at the last period boundary reached, as setInterval does after a blocked loop.
         t.dueNs += t.periodNs;
+        if (ns - t.dueNs > COALESCE_PERIODS * t.periodNs) t.dueNs += ((ns - t.dueNs) / t.periodNs) * t.periodNs;
         this.insert(t);
       } else t.active = false;
       n++;
