@@ -21,7 +21,7 @@ import { TickFlag, type NormalizedTick } from '../contracts/market.js';
 import { Executor, type ExecutorConfig, type RecoveryReport, type VenueReconClient } from '../execution/executor.js';
 import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
 import type { Logger } from '../observability/logger.js';
-import { PositionService } from '../positions/service.js';
+import { PositionService, valuationFromSnapshots } from '../positions/service.js';
 import type { Valuation } from '../positions/book.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
 import type { Level } from '../simulators/matching/engine.js';
@@ -53,8 +53,8 @@ export interface KernelOptions {
    * 'direct': `onTick` feeds them (backtest: no tick round trip through the bus).
    */
   marks: 'bus' | 'direct';
-  /** Positions valuation in the reporting currency and marks (PositionService). */
-  valuation?: Valuation;
+  /** Currency of the positions' totals (pos.pnl): quotes converted at the kernel's snapshot mids. */
+  reportingCurrency?: string;
   logger?: Logger;
 }
 
@@ -113,6 +113,8 @@ export class TradingKernel {
   readonly risk: StaticRiskGateway;
   readonly executor: Executor;
   readonly positions: PositionService;
+  /** Totals in the reporting currency (undefined without one). */
+  readonly valuation: Valuation | undefined;
   private readonly opts: KernelOptions;
   private started = false;
 
@@ -134,12 +136,13 @@ export class TradingKernel {
       this.digest.add('fill', o.venue, o.symbol, o.side, d.qty, d.price);
       this.positions.markDirty();
     });
+    this.valuation = opts.reportingCurrency ? valuationFromSnapshots(this.snapshots, opts.reportingCurrency) : undefined;
     this.positions = new PositionService(bus, {
       clock,
       scheduler,
       book: this.executor.book,
       namespace: ns,
-      ...(opts.valuation ? { valuation: opts.valuation } : {}),
+      ...(this.valuation ? { valuation: this.valuation } : {}),
       mark: (venue, symbol) => {
         const s = this.snapshots.get(venue, symbol);
         return s ? (s.bid + s.ask) / 2 : undefined;

@@ -28,6 +28,17 @@ describe('VirtualScheduler: timers on event time', () => {
     expect(log).toEqual(['c@100', 'limits@250', 'limits@500', 'a@500', 'b@500']);
   });
 
+  it('a periodic timer far behind (a gap in the data) coalesces the missed periods', () => {
+    const clock = new VirtualClock(0n);
+    const s = new VirtualScheduler(clock);
+    const at: bigint[] = [];
+    s.every(250, () => at.push(clock.nowNs() / 1_000_000n));
+    s.advanceTo(3_600_000_000_000n); // one hour later
+    expect(at).toEqual([250n, 3_600_000n]);
+    s.advanceTo(3_600_600_000_000n);
+    expect(at).toEqual([250n, 3_600_000n, 3_600_250n, 3_600_500n]);
+  });
+
   it('a timer set by a firing timer fires in the same advance when it is due by then', () => {
     const clock = new VirtualClock(0n);
     const s = new VirtualScheduler(clock);
