@@ -268,8 +268,12 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     venues.set(venue, new MatchingVenueClient({ venue, mode: config.execution.fill_model, symbols: rules, balances: DEFAULT_BALANCES, clock }));
   }
   const ns = config.bus.namespace as Namespace;
+  // The kernel's lifecycle news (recovery, private streams up) is noise in a backtest: warnings and up.
+  const log = createLogger('backtest');
+  if (!['silent', 'fatal', 'error'].includes(config.logging.level)) log.level = 'warn';
   const gateways = [...venues.values()].map(
-    (client) => new OrderGateway({ bus, clock, client, spec: { venue: client.venue, hasPrivateWs: true, venuePolicy: 'production' }, namespace: ns, healthIntervalMs: 0 }),
+    (client) =>
+      new OrderGateway({ bus, clock, client, spec: { venue: client.venue, hasPrivateWs: true, venuePolicy: 'production' }, namespace: ns, healthIntervalMs: 0, logger: log.child({ venue: client.venue }) }),
   );
   const kernel = new TradingKernel({
     config,
@@ -285,7 +289,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     walDir: walRoot,
     walSync: walMode === 'tmp',
     marks: 'direct',
-    logger: createLogger('backtest'),
+    logger: log,
   });
   const book = kernel.executor.book;
 
