@@ -17,7 +17,37 @@
 namespace kestrel {
 namespace {
 
+struct AddonData {
+  Napi::FunctionReference region_ctor;
+  // JS error classes handed over by src/native/addon.ts (setErrorClasses), so the addon throws the
+  // typed errors itself instead of a plain Error that TS re-wraps: NativeError(code, message) and its
+  // engine subclass. Empty until registered: a raw require() of the addon still gets coded Errors.
+  Napi::FunctionReference native_error;
+  Napi::FunctionReference native_engine_error;
+};
+
+bool is_engine_code(const std::string& code) {
+  return code.rfind("ENGINE_", 0) == 0 || code.rfind("JULIA", 0) == 0 || code.rfind("SYSIMAGE", 0) == 0 ||
+         code == "BAD_ENGINE" || code == "BAD_ENGINE_OPTIONS" || code == "BAD_STRATEGY_PARAMS" ||
+         code == "PARAM_NOT_LIVE";
+}
+
+// Programmer misuse (a wrong argument type or an index out of range) is a TypeError / RangeError, as
+// for any JS API; `.code` stays for callers that switch on it. Everything else is a NativeError.
 [[noreturn]] void throw_coded(Napi::Env env, const std::string& code, const std::string& msg) {
+  if (code == "BAD_ARGUMENT" || code == "BAD_RING") {
+    const bool range = code == "BAD_RING" || msg.find("out of range") != std::string::npos;
+    Napi::Error e = range ? static_cast<Napi::Error>(Napi::RangeError::New(env, msg))
+                          : static_cast<Napi::Error>(Napi::TypeError::New(env, msg));
+    e.Set("code", Napi::String::New(env, code));
+    throw e;
+  }
+  auto* data = env.GetInstanceData<AddonData>();
+  Napi::FunctionReference* cls = nullptr;
+  if (data) cls = is_engine_code(code) ? &data->native_engine_error : &data->native_error;
+  if (cls && !cls->IsEmpty()) {
+    throw Napi::Error(env, cls->New({Napi::String::New(env, code), Napi::String::New(env, msg)}));
+  }
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("code", Napi::String::New(env, code));
   throw e;
@@ -356,10 +386,6 @@ class Region : public Napi::ObjectWrap<Region> {
   SignalRing signals_;
 };
 // Per-environment data (main thread and each worker get their own; freed by N-API at env teardown).
-struct AddonData {
-  Napi::FunctionReference region_ctor;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Engine
 // ---------------------------------------------------------------------------------------------
@@ -643,6 +669,17 @@ Napi::Value MonotonicNs(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<std::int64_t>(monotonic_ns()));
 }
 
+void SetErrorClasses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "setErrorClasses({ NativeError, NativeEngineError })");
+  auto o = info[0].As<Napi::Object>();
+  if (!o.Get("NativeError").IsFunction() || !o.Get("NativeEngineError").IsFunction())
+    throw Napi::TypeError::New(env, "setErrorClasses: NativeError and NativeEngineError must be classes");
+  auto* data = env.GetInstanceData<AddonData>();
+  data->native_error = Napi::Persistent(o.Get("NativeError").As<Napi::Function>());
+  data->native_engine_error = Napi::Persistent(o.Get("NativeEngineError").As<Napi::Function>());
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   auto data = std::make_unique<AddonData>();
   Napi::Function region = Region::Init(env);
@@ -654,6 +691,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("fitOu", Napi::Function::New(env, FitOu));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs));
+  exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses));
   return exports;
 }
 

@@ -41,7 +41,8 @@ interface Command {
   run(flags: FlagValues, positionals: string[]): Promise<number>;
 }
 
-const commands: Record<string, Command> = {
+/** Every `kestrel <command>`; exported so deploy/ manifests can be checked against it (test/deploy). */
+export const commands: Record<string, Command> = {
   start: {
     summary: 'run the default paper-trading session on bundled real data and print its summary',
     flags: sessionFlags,
@@ -373,27 +374,30 @@ async function runAudit(flags: FlagValues, positionals: string[]): Promise<numbe
   return history.length > 0 ? (result.ok ? 0 : 1) : 1;
 }
 
-/** Services that run as separate processes over NATS when a deployment outgrows one process. */
+/**
+ * `kestrel run <service>`: the services that run as separate processes over NATS when a deployment
+ * outgrows one process (exported: test/deploy checks deploy/ against it).
+ */
+export const services: Record<string, (args: string[]) => Promise<number>> = {
+  executor: async (args) => (await import('../execution/main.js')).main(args),
+  risk: async (args) => (await import('../risk/main.js')).main(args),
+  simulators: async (args) => {
+    const sims = await import('../simulators/main.js');
+    const stop = await sims.runSimulators(sims.parseSimulatorArgs(args), (l) => process.stdout.write(`${l}\n`));
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await stop();
+    return 0;
+  },
+};
+
 async function runService(argv: readonly string[]): Promise<number> {
   const [service, ...rest] = argv;
-  switch (service) {
-    case 'executor':
-      return (await import('../execution/main.js')).main([...rest]);
-    case 'risk':
-      return (await import('../risk/main.js')).main([...rest]);
-    case 'simulators': {
-      const sims = await import('../simulators/main.js');
-      const stop = await sims.runSimulators(sims.parseSimulatorArgs([...rest]), (l) => process.stdout.write(`${l}\n`));
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await stop();
-      return 0;
-    }
-    default:
-      throw new UsageError(`run needs a service: executor, risk or simulators (got '${service ?? ''}')`);
-  }
+  const run = service !== undefined && Object.hasOwn(services, service) ? services[service] : undefined;
+  if (!run) throw new UsageError(`run needs a service: ${Object.keys(services).join(', ')} (got '${service ?? ''}')`);
+  return run([...rest]);
 }
 
 function usage(): string {

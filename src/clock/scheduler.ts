@@ -6,6 +6,7 @@
  * fast the machine is: the same recording gives the same timer firings, in the same order.
  */
 import type { VirtualClock } from './clock.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export interface TimerHandle {
   /** Stop the timer; a no-op once it fired (one-shot) or was cancelled. */
@@ -38,8 +39,11 @@ export const systemScheduler: Scheduler = {
   },
 };
 
-export class SchedulerError extends Error {
+export class SchedulerError extends KestrelError {
   override readonly name = 'SchedulerError';
+  constructor(message: string) {
+    super('SCHEDULER_INVALID', message);
+  }
 }
 
 /** A periodic timer further behind than this many periods skips to the last boundary reached. */

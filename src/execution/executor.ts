@@ -50,6 +50,7 @@ import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
 import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
+import { KestrelError } from '../contracts/errors.js';
 
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
 /** Why trading halted: an operator kill, a kill from the risk side, or a WAL that cannot be written. */
@@ -60,13 +61,13 @@ export function isHaltCause(v: string): v is HaltCause {
 }
 
 /** A resume/clear that cannot release the halt; `haltCause` names the cause that holds. */
-export class HaltClearError extends Error {
+export class HaltClearError extends KestrelError {
   override readonly name = 'HaltClearError';
   constructor(
     message: string,
     readonly haltCause: HaltCause,
   ) {
-    super(message);
+    super('HALT_NOT_CLEARED', message);
   }
 }
 
@@ -219,8 +220,11 @@ export interface GroupResult {
 
 type Lane = ExecSignal[];
 
-export class ExecutorConfigError extends Error {
+export class ExecutorConfigError extends KestrelError {
   override readonly name = 'ExecutorConfigError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('EXECUTOR_CONFIG_INVALID', message, options);
+  }
 }
 
 export class Executor {

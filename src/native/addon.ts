@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeError } from './errors.js';
+import { NativeEngineError, NativeError } from './errors.js';
 
 export interface RawRingCounters {
   head: number;
@@ -94,6 +94,8 @@ export interface NativeAddon {
   fitOu(samples: Float64Array, dtSeconds: number): RawOuFit;
   layout(): Record<string, number | bigint>;
   monotonicNs(): bigint;
+  /** Hands the addon the JS error classes it constructs and throws itself (see addon.cpp throw_coded). */
+  setErrorClasses(classes: { NativeError: typeof NativeError; NativeEngineError: typeof NativeEngineError }): void;
 }
 
 /** The repository root: the nearest ancestor with package.json (works from src/ and dist/src/). */
@@ -121,7 +123,9 @@ export function loadAddon(): NativeAddon {
     throw new NativeError(
       'ADDON_NOT_BUILT',
       `kestrel addon not found (run \`npm run build:addon\`): ${(e as Error).message}`,
+      { cause: e },
     );
   }
+  cached.setErrorClasses({ NativeError, NativeEngineError });
   return cached;
 }

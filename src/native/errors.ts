@@ -1,3 +1,4 @@
+import { KestrelError } from '../contracts/errors.js';
 /** Typed errors of the native layer. Every addon error carries one of these codes. */
 export type NativeErrorCode =
   | 'ADDON_NOT_BUILT'
@@ -31,46 +32,18 @@ export type NativeErrorCode =
   | 'JULIA_ENTRYPOINT_MISSING'
   | 'JULIA_WRONG_THREAD';
 
-export class NativeError extends Error {
+export class NativeError extends KestrelError {
   override readonly name: string = 'NativeError';
   constructor(
-    readonly code: NativeErrorCode | (string & {}),
+    override readonly code: NativeErrorCode | (string & {}),
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(code, message, options);
   }
 }
 
 /** Engine start failures (including every julia engine failure) are NativeEngineErrors. */
 export class NativeEngineError extends NativeError {
   override readonly name = 'NativeEngineError';
-}
-
-const ENGINE_CODES = new Set<string>([
-  'BAD_ENGINE',
-  'BAD_ENGINE_OPTIONS',
-  'BAD_STRATEGY_PARAMS',
-  'ENGINE_ALREADY_RUNNING',
-  'ENGINE_START_FAILED',
-  'ENGINE_STRATEGY_FAILED',
-]);
-
-/** Re-throw an addon error as a typed NativeError (other errors pass through unchanged). */
-export function wrapNative<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw toNativeError(e);
-  }
-}
-
-export function toNativeError(e: unknown): unknown {
-  if (e instanceof NativeError) return e;
-  if (e instanceof Error && typeof (e as { code?: unknown }).code === 'string') {
-    const code = (e as unknown as { code: string }).code;
-    return ENGINE_CODES.has(code) || code.startsWith('JULIA') || code.startsWith('SYSIMAGE')
-      ? new NativeEngineError(code, e.message)
-      : new NativeError(code, e.message);
-  }
-  return e;
 }

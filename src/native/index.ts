@@ -8,7 +8,7 @@ import { Side, Urgency } from '../contracts/index.js';
 import type { Clock } from '../clock/clock.js';
 import { type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
 import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
-import { NativeEngineError, NativeError, toNativeError, wrapNative } from './errors.js';
+import { NativeEngineError, NativeError } from './errors.js';
 import { LAYOUT } from './layout.js';
 
 export { LAYOUT, REGION_MAGIC } from './layout.js';
@@ -184,7 +184,7 @@ export class SignalBatch {
   }
 }
 
-export interface RingCounters extends RawRingCounters {}
+export type RingCounters = RawRingCounters;
 export interface RegionCounters {
   ticks: Array<RingCounters & { symbol: string }>;
   signals: RingCounters;
@@ -221,13 +221,13 @@ export class TickRegion {
 
   static create(opts: CreateRegionOptions): TickRegion {
     const { Region } = loadAddon();
-    return new TickRegion(wrapNative(() => new Region('create', opts)));
+    return new TickRegion(new Region('create', opts));
   }
 
   /** Attach to a region another process (or this one) created; zero-copy. */
   static attach(name: string): TickRegion {
     const { Region } = loadAddon();
-    return new TickRegion(wrapNative(() => new Region('attach', name)));
+    return new TickRegion(new Region('attach', name));
   }
 
   get name(): string {
@@ -252,11 +252,7 @@ export class TickRegion {
 
   /** One tick, one N-API call. Returns the ring sequence. (No closure: this is per tick.) */
   pushTick(ring: number, t: TickInput): number {
-    try {
-      return this.raw.pushTick(ring, t.tsNs, t.flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId ?? 0);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    return this.raw.pushTick(ring, t.tsNs, t.flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId ?? 0);
   }
 
   /**
@@ -266,22 +262,14 @@ export class TickRegion {
   pushNormalized(ring: number, t: NormalizedTick): number {
     const trade = (t.flags & L.kFlagTrade) !== 0;
     const flags = (t.flags & 0x3f) | (trade && t.aggressor > 0 ? L.kFlagBuyAggressor : 0);
-    try {
-      return trade
-        ? this.raw.pushTick(ring, t.recvTsNs, flags, t.lastPx, t.lastPx, t.lastQty, 0, t.venueId)
-        : this.raw.pushTick(ring, t.recvTsNs, flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    return trade
+      ? this.raw.pushTick(ring, t.recvTsNs, flags, t.lastPx, t.lastPx, t.lastQty, 0, t.venueId)
+      : this.raw.pushTick(ring, t.recvTsNs, flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId);
   }
 
   /** Every tick of `batch` into one ring, one N-API call. Returns the first sequence. */
   pushBatch(ring: number, batch: TickBatch): number {
-    try {
-      return this.raw.pushBatch(ring, batch.bytes, batch.count);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    return this.raw.pushBatch(ring, batch.bytes, batch.count);
   }
 
   /**
@@ -289,40 +277,30 @@ export class TickRegion {
    * two-process test). A ring has one consumer: do not pop while an engine consumes the region.
    */
   popTicks(ring: number, into: TickBatch, max = into.capacity): { delivered: number; missed: number } {
-    let r: { delivered: number; missed: number };
-    try {
-      r = this.raw.popTicks(ring, into.bytes, Math.min(max, into.capacity));
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    const r = this.raw.popTicks(ring, into.bytes, Math.min(max, into.capacity));
     into.count = r.delivered;
     return r;
   }
 
   /** Drain up to into.capacity signals (single consumer). `missed` counts overwritten ones. */
   drainSignals(into: SignalBatch): { count: number; missed: number } {
-    let r: { count: number; missed: number };
-    try {
-      r = this.raw.drainSignals(into.bytes, into.capacity);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    const r = this.raw.drainSignals(into.bytes, into.capacity);
     into.count = r.count;
     return r;
   }
 
   counters(): RegionCounters {
-    return wrapNative(() => this.raw.counters());
+    return this.raw.counters();
   }
 
   /** The whole mapping as an external ArrayBuffer (zero-copy; keeps the mapping alive). */
   buffer(): ArrayBuffer {
-    return wrapNative(() => this.raw.buffer());
+    return this.raw.buffer();
   }
 
   /** Remove the /dev/shm name (mappings stay valid until closed). */
   unlink(): void {
-    wrapNative(() => this.raw.unlink());
+    this.raw.unlink();
   }
 
   close(): void {
@@ -435,10 +413,10 @@ export class NativeEngine {
     const { Engine } = loadAddon();
     const { onSignals, ...rest } = options;
     const opts = { ...rest, idleSpinNs: rest.idleSpinNs ?? defaultIdleSpinNs(rest.cpu) };
-    this.raw = wrapNative(() => new Engine(region.raw, opts, onSignals));
+    this.raw = new Engine(region.raw, opts, onSignals);
   }
   start(): void {
-    wrapNative(() => this.raw.start());
+    this.raw.start();
   }
   stop(): void {
     this.raw.stop();
@@ -561,7 +539,7 @@ export function replay(
   opts: { params?: Partial<StrategyParams>; symbols?: number; featureStride?: number } = {},
 ): ReplayResult {
   const addon = loadAddon();
-  const r = wrapNative(() => addon.replay(ticks.bytes, ticks.count, opts));
+  const r = addon.replay(ticks.bytes, ticks.count, opts);
   const view = new DataView(r.signals.buffer, r.signals.byteOffset, r.signals.byteLength);
   const signals: SignalRecordView[] = [];
   for (let i = 0; i < r.signalCount; i++) signals.push(decodeSignal(view, i * L.kSignalRecordSize));
@@ -577,7 +555,7 @@ export function replay(
 
 /** The OU least-squares fit of docs/STRATEGY.md on a plain sample array. */
 export function fitOu(samples: Float64Array, dtSeconds: number) {
-  return wrapNative(() => loadAddon().fitOu(samples, dtSeconds));
+  return loadAddon().fitOu(samples, dtSeconds);
 }
 
 /** The addon's own view of layout.h (for the agreement test and for attaching tools). */
@@ -590,4 +568,3 @@ export function monotonicNs(): bigint {
 }
 
 // Re-exported for callers that convert errors they caught around raw calls.
-export { toNativeError };

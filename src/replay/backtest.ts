@@ -45,6 +45,7 @@ import { DataError, expandInputs } from './data/inputs.js';
 import { openFiles, type BoundaryCheck, type MarketData } from './data/sources.js';
 import { writeBacktestHtml } from './report/html.js';
 import { BacktestRecorder } from './report/recorder.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export interface BacktestReport {
   engine: string;
@@ -82,8 +83,11 @@ export interface BacktestReport {
   peakRssMb: number;
 }
 
-export class BacktestError extends Error {
+export class BacktestError extends KestrelError {
   override readonly name = 'BacktestError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('BACKTEST_FAILED', message, options);
+  }
 }
 
 

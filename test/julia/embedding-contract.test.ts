@@ -57,15 +57,15 @@ describe('julia embedding contract (fixture libjulia)', () => {
 
   async function run(mode: string): Promise<{ out: Outcome; stderr: string }> {
     const env = { ...process.env, FAKE_JULIA_MODE: mode };
-    let stdout = '';
-    let stderr = '';
+    let stdout: string;
+    let stderr: string;
     try {
       ({ stdout, stderr } = await exec(process.execPath, [tsxCli, runner, juliaHome, image], { cwd: repoRoot, env, timeout: 120_000 }));
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string; message: string };
       stdout = err.stdout ?? '';
       stderr = err.stderr ?? '';
-      if (!stdout.trim()) throw new Error(`runner crashed in mode ${mode}: ${err.message}\n${stderr}`);
+      if (!stdout.trim()) throw new Error(`runner crashed in mode ${mode}: ${err.message}\n${stderr}`, { cause: e });
     }
     return { out: JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Outcome, stderr };
   }

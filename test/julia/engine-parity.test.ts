@@ -39,7 +39,7 @@ async function runEngine(engine: 'native' | 'julia', name: string): Promise<RunO
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     stdout = err.stdout ?? '';
-    if (!stdout.trim()) throw new Error(`runner crashed (${engine} ${name}): ${err.message}\n${err.stderr ?? ''}`);
+    if (!stdout.trim()) throw new Error(`runner crashed (${engine} ${name}): ${err.message}\n${err.stderr ?? ''}`, { cause: e });
   }
   const line = stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(line) as RunOutput;
