@@ -150,12 +150,18 @@ export class TradingKernel {
     });
   }
 
-  /** Risk gateway first (its limits are what the executor waits for), then the executor, then positions. */
+  /**
+   * The executor subscribes first (synchronously inside start), then the risk gateway starts and
+   * publishes its first risk.limits, which the executor is waiting for; then positions. Started the
+   * other way round, that first publication reaches nobody and the executor waits for the next one:
+   * 250 ms live, and in a backtest (whose scheduler does not move while it waits) its whole 2 s limit.
+   */
   async start(signals?: SignalSource): Promise<RecoveryReport> {
     if (this.started) throw new Error('kernel already started');
     this.started = true;
+    const starting = this.executor.start(signals);
     this.risk.start();
-    const recovery = await this.executor.start(signals);
+    const recovery = await starting;
     this.positions.start();
     return recovery;
   }
