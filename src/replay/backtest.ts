@@ -37,6 +37,7 @@ import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import type { ExecSignal } from '../execution/types.js';
 import { OrderGateway } from '../venues/private/order-gateway.js';
+import { ControlPlane } from '../control/control-plane.js';
 import { MatchingVenueClient } from '../venues/private/matching-client.js';
 import { createLogger } from '../observability/logger.js';
 import { monotonicMs } from '../clock/monotonic.js';
@@ -296,6 +297,8 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     logger: log,
   });
   const book = kernel.executor.book;
+  // ctl.* as live: the risk gateway's stop-loss flatten (ctl.flatten) reaches the executor.
+  const control = new ControlPlane(bus, kernel.executor, ns);
 
   const region = TickRegion.create({ name: `${config.rings.shm_name}-bt-${process.pid}`, symbols: instruments.map((x) => `${x.venue}:${x.symbol}`), tickCapacity: config.rings.capacity, replace: true });
   const batch = new SignalBatch(256);
@@ -473,6 +476,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
           clock.set(ts > 1_000_000n ? ts - 1_000_000n : 0n);
           for (const g of gateways) await g.start();
           await kernel.start();
+          control.start();
           kernelStarted = true;
         }
         capture.push(t);
@@ -500,7 +504,10 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     region.unlink();
     region.close();
     capture?.close();
-    if (kernelStarted) await kernel.stop();
+    if (kernelStarted) {
+      control.stop();
+      await kernel.stop();
+    }
     for (const g of gateways) await g.stop();
     await bus.close();
     if (walMode === 'off') rmSync(walRoot, { recursive: true, force: true });
