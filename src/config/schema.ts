@@ -17,6 +17,12 @@ const streamRetention = z.strictObject({
   max_msgs: z.number().int().nonnegative(),
   duplicate_window_s: positive,
 });
+/** venues.<venue>: a named preset of the venue's environments (src/venues/endpoints.ts), URLs overridable; empty = the preset's. */
+const venueEndpoints = <P extends [string, ...string[]]>(presets: P) =>
+  z.strictObject({
+    preset: z.enum(presets),
+    endpoints: z.strictObject({ public_ws: z.string(), public_rest: z.string(), private_ws: z.string(), private_rest: z.string() }),
+  });
 
 const circuitBreaker = z.strictObject({
   error_threshold: z.number().int().positive(),
@@ -36,8 +42,20 @@ export const configSchema = z.strictObject({
     max_ticks: z.number().int().nonnegative(),
     venues: z.array(venueName).min(1),
     symbols: z.array(z.string().min(1)).min(1),
+    /**
+     * Market data of `start`: 'bundled' replays the bundled recordings through in-process simulators;
+     * 'venues' connects the public adapters to venues.<venue> endpoints (`start --mode paper|live`).
+     */
+    market_data: z.enum(['bundled', 'venues']),
+    /** Live mode's explicit consent (or `start --i-understand-live`): live sends real orders. */
+    i_understand_live: z.boolean(),
     /** Currency of portfolio totals; positions in other quotes convert at a mid from the market data. */
     reporting_currency: z.union([z.literal(''), z.string().regex(/^[A-Z0-9]{2,10}$/, 'expected a currency code like USD or empty')]),
+  }),
+  venues: z.strictObject({
+    binance: venueEndpoints(['production', 'testnet']),
+    okx: venueEndpoints(['production', 'demo']),
+    kraken: venueEndpoints(['production', 'validate']),
   }),
   bus: z.strictObject({
     kind: z.enum(['in-process', 'nats']),
@@ -78,12 +96,25 @@ export const configSchema = z.strictObject({
   strategy: z.strictObject({
     id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
     engine: z.enum(['native', 'julia']),
+    /** julia engine: KestrelStrategy package folder loaded from source instead of the sysimage ('' = KESTREL_JULIA_SOURCE, else sysimage). */
+    julia_source: z.string(),
     confidence_threshold: fraction,
     rebalance_frequency: positive,
     kelly_fraction: fraction,
     max_position: positive,
     /** Quote-currency capital the Kelly fraction applies to. */
     capital: positive,
+    /** Regime detection and its entry gate (docs/STRATEGY.md "Regime"). */
+    regime: z.strictObject({
+      /** true: mean-reversion entries also while TRENDING or HIGH_VOL (default false: blocked). */
+      trend_entries: z.boolean(),
+      /** Variance-ratio lag in OU grid steps (2..ou_window-2). */
+      vr_lag: z.number().int().min(2),
+      /** TRENDING when the variance ratio exceeds this. */
+      vr_trend: positive,
+      /** HIGH_VOL when short/long EWMA volatility exceeds this. */
+      vol_ratio: positive,
+    }),
   }),
   execution: z.strictObject({
     max_slippage_bps: nonNegative,

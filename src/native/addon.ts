@@ -64,7 +64,7 @@ export interface RawEngine {
   start(): void;
   stop(): void;
   stats(): RawEngineStats;
-  lastError(): { code: string; message: string } | null;
+  lastError(): { code: string; message: string; detail?: string } | null;
   readonly running: boolean;
 }
 
@@ -94,8 +94,22 @@ export interface NativeAddon {
   fitOu(samples: Float64Array, dtSeconds: number): RawOuFit;
   layout(): Record<string, number | bigint>;
   monotonicNs(): bigint;
+  juliaRuntimeInfo(): JuliaRuntimeInfo | null;
   /** Hands the addon the JS error classes it constructs and throws itself (see addon.cpp throw_coded). */
   setErrorClasses(classes: { NativeError: typeof NativeError; NativeEngineError: typeof NativeEngineError }): void;
+}
+
+/** What this process's embedded Julia was loaded from (null before a julia engine started). */
+export interface JuliaRuntimeInfo {
+  mode: 'sysimage' | 'source';
+  libjulia: string;
+  /** kestrel.so in sysimage mode; Julia's own lib/julia/sys.so in source mode. */
+  image: string;
+  /** Source mode: the package folder loaded; '' in sysimage mode. */
+  source: string;
+  version: string;
+  /** KESTREL_JULIA_TRACE_COMPILE as passed to --trace-compile; '' when off. */
+  traceCompile: string;
 }
 
 /** The repository root: the nearest ancestor with package.json (works from src/ and dist/src/). */

@@ -4,15 +4,15 @@
  */
 import os from 'node:os';
 import type { NormalizedTick } from '../contracts/market.js';
-import { Side, Urgency } from '../contracts/index.js';
+import { Regime, Side, Urgency } from '../contracts/index.js';
 import type { Clock } from '../clock/clock.js';
 import { type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
-import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
-import { NativeEngineError, NativeError } from './errors.js';
+import { loadAddon, type JuliaRuntimeInfo, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
+import { NativeEngineError, NativeError, engineFailure } from './errors.js';
 import { LAYOUT } from './layout.js';
 
 export { LAYOUT, REGION_MAGIC } from './layout.js';
-export { NativeError, NativeEngineError, type NativeErrorCode } from './errors.js';
+export { NativeError, NativeEngineError, JuliaStrategyError, type NativeErrorCode } from './errors.js';
 export { loadAddon } from './addon.js';
 
 const L = LAYOUT;
@@ -54,6 +54,8 @@ export interface SignalRecordView {
   side: Side;
   urgency: Urgency;
   engine: 'native' | 'julia';
+  /** Regime at decision (docs/STRATEGY.md "Regime"); the byte is the proto Regime number. */
+  regime: Regime;
   ttlMs: number;
   size: number;
   confidence: number;
@@ -149,6 +151,7 @@ export function decodeSignal(v: DataView, o: number): SignalRecordView {
     side: v.getUint8(o + L.kSigSideOffset) as Side,
     urgency: v.getUint8(o + L.kSigUrgencyOffset) as Urgency,
     engine: v.getUint8(o + L.kSigEngineOffset) === L.kEngineJulia ? 'julia' : 'native',
+    regime: v.getUint8(o + L.kSigRegimeOffset) as Regime,
     ttlMs: v.getUint32(o + L.kSigTtlOffset, true),
     size: v.getFloat64(o + L.kSigSizeOffset, true),
     confidence: v.getFloat64(o + L.kSigConfidenceOffset, true),
@@ -333,6 +336,12 @@ export interface StrategyParams {
   min_fill_ratio: number;
   ttl_ms: number;
   max_slippage_bps: number;
+  vr_lag: number;
+  vr_trend: number;
+  vol_ratio_threshold: number;
+  vol_long_lambda: number;
+  /** 0 or 1: 1 lets entries through in TRENDING and HIGH_VOL regimes. */
+  trend_entries: number;
 }
 
 export const DEFAULT_STRATEGY_PARAMS: Readonly<StrategyParams> = Object.freeze({
@@ -359,6 +368,11 @@ export const DEFAULT_STRATEGY_PARAMS: Readonly<StrategyParams> = Object.freeze({
   min_fill_ratio: 0.5,
   ttl_ms: 50,
   max_slippage_bps: 10.0,
+  vr_lag: 10,
+  vr_trend: 1.5,
+  vol_ratio_threshold: 2.0,
+  vol_long_lambda: 0.995,
+  trend_entries: 0,
 });
 
 export type EngineKind = 'native' | 'julia';
@@ -377,6 +391,12 @@ export interface EngineOptions {
   cpu?: number;
   juliaHome?: string;
   juliaSysimage?: string;
+  /**
+   * Source mode: the KestrelStrategy package folder (a checkout's julia/) loaded from source into
+   * Julia's base image instead of the sysimage: slower start (compiled at load), same decisions.
+   * Default: KESTREL_JULIA_SOURCE, else sysimage mode. A missing folder: JULIA_SOURCE_NOT_FOUND.
+   */
+  juliaSource?: string;
   /**
    * Called on the JS thread (ThreadSafeFunction, coalesced) when signals are waiting; drain them
    * with region.drainSignals(). While a call is pending, further signals do not queue more calls.
@@ -427,10 +447,13 @@ export class NativeEngine {
   stats(): EngineStats {
     return this.raw.stats();
   }
-  /** Why the engine thread ended on its own (strategy exception), or null. */
+  /**
+   * Why the engine thread ended on its own (strategy exception), or null. A Julia strategy that
+   * threw gives a JuliaStrategyError (juliaMessage, juliaStacktrace).
+   */
   lastError(): NativeEngineError | null {
     const e = this.raw.lastError();
-    return e ? new NativeEngineError(e.code, e.message) : null;
+    return e ? engineFailure(e) : null;
   }
 }
 
@@ -509,6 +532,7 @@ export class RingSignalSource implements SignalSource {
       sourceSequence: s.sourceSeq,
       emitTsNs: s.signalNs + this.epochOffsetNs,
       refPrice: s.refPrice,
+      regime: s.regime,
     };
   }
 
@@ -561,6 +585,13 @@ export function fitOu(samples: Float64Array, dtSeconds: number) {
 /** The addon's own view of layout.h (for the agreement test and for attaching tools). */
 export function nativeLayout(): Record<string, number | bigint> {
   return loadAddon().layout();
+}
+
+export type { JuliaRuntimeInfo } from './addon.js';
+
+/** Where the embedded Julia of this process came from, or null when no julia engine started. */
+export function juliaRuntimeInfo(): JuliaRuntimeInfo | null {
+  return loadAddon().juliaRuntimeInfo();
 }
 
 export function monotonicNs(): bigint {

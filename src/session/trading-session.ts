@@ -23,25 +23,27 @@ import { attachDurableBreachAudit } from '../audit/durable-audit.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
-import { ControlCommandSchema, rejectName, Side } from '../contracts/index.js';
+import { ControlCommandSchema, Side } from '../contracts/index.js';
 import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
 import { ControlPlane } from '../control/control-plane.js';
-import { Executor } from '../execution/executor.js';
+import type { Executor } from '../execution/executor.js';
 import { isTerminal } from '../execution/order.js';
 import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
 import { IngestionService } from '../ingestion/service.js';
 import type { TickSink } from '../ingestion/types.js';
 import { NativeEngine, RingSignalSource, TickRegion } from '../native/index.js';
 import { createLogger } from '../observability/logger.js';
-import { PositionService, valuationFromSnapshots } from '../positions/service.js';
 import { quoteOf } from '../positions/book.js';
 import { openRefData } from '../refdata/index.js';
-import { StaticRiskGateway } from '../risk/static-gateway.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
 import { startSimulatedMarketData, SIMULATED_VENUE_SYMBOLS, type SimulatedMarketData } from '../simulators/market-data-session.js';
 import { openTickStore } from '../storage/index.js';
 import { startSimulatedOrderEntry } from '../venues/private/session.js';
-import { DecisionDigest } from './digest.js';
+import { startLiveOrderEntry } from '../venues/private/live.js';
+import { assertLiveConsent, assertLivePolicies } from './modes.js';
+import { endpointsOf, startVenueMarketData, type VenueMarketData } from './venue-market-data.js';
+import { TradingKernel } from './kernel.js';
+import { systemScheduler } from '../clock/scheduler.js';
 import { engineParams, ringName, ringStream } from './wiring.js';
 import { exportPipelineMetrics, tickToSignalObserver } from './metrics.js';
 import { exportExecutorMetrics, exportFeedMetrics } from '../execution/metrics.js';
@@ -87,6 +89,21 @@ export interface SessionSummary {
 export interface SessionHooks {
   /** Called once every service is up (tests and the CLI print the admin URL). */
   onReady?: (info: { adminUrl: string | undefined }) => void;
+  /** Resolves when the operator stops the session (SIGINT/SIGTERM): a venue feed has no end of its own. */
+  stop?: Promise<void>;
+  /** Called every second with live counters (the terminal's status line). */
+  onStatus?: (s: SessionStatus) => void;
+}
+
+export interface SessionStatus {
+  ticks: number;
+  signals: number;
+  orders: number;
+  fills: number;
+  rejects: number;
+  netPnl: number;
+  /** venue -> connected public stream. */
+  venues: Record<string, boolean>;
 }
 
 export async function runTradingSession(config: Config, bus: Bus, hooks: SessionHooks = {}): Promise<SessionSummary> {
@@ -107,6 +124,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
   };
 
   // The effective wiring, for the operator: URLs may carry user:password, which the logger masks.
+  // Venue market data (start --mode paper|live) instead of the bundled recordings.
+  const venueData = config.session.market_data === 'venues';
+  assertLiveConsent(config);
   log.info({ bus: config.bus, storage: config.storage, refdata: config.refdata, venues, mode: config.session.mode }, 'session starting');
   try {
     // Reference data: canonical symbols, venue mappings, precision and fees (VenueSpec).
@@ -119,13 +139,16 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       if (!spec) throw new Error(`reference data has no venue ${venue}`);
       specs.push(spec);
       const maps = await refdata.mappings(venue, config.session.symbols);
-      for (const m of maps) if (SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol)) streams.push(ringName(venue, m.symbol));
+      for (const m of maps) if (venueData || SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol)) streams.push(ringName(venue, m.symbol));
     }
+    assertLivePolicies(config, specs);
     if (streams.length === 0) {
       throw new Error(`none of session.symbols (${config.session.symbols.join(', ')}) is in the bundled recordings of ${venues.join(', ')}`);
     }
 
     // Replaying faster than recorded compresses event time by this factor (engine params, horizons).
+    // On a venue feed pace is 'original' (start --mode sets it); a simulator process replaying N× faster
+    // is matched with session.pace accelerated and speed N.
     const timeScale = config.session.pace === 'accelerated' ? config.session.speed : 1;
 
     // Shared-memory rings, one per (venue, symbol) stream, and the engine thread.
@@ -144,6 +167,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engine: config.strategy.engine,
       params: engineParams(config, timeScale),
       onSignals: ringSignals.notify,
+      ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
       ...(config.rings.engine_cpu >= 0 ? { cpu: config.rings.engine_cpu } : {}),
       ...(config.rings.engine_idle_spin_ns !== 'auto' ? { idleSpinNs: config.rings.engine_idle_spin_ns } : {}),
     });
@@ -165,7 +189,11 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const envCredentials = fromEnv.length > 0 ? Object.fromEntries(fromEnv) : undefined;
     // NATS: streams ord, risk, audit with the retention of bus.streams (src/bus/streams.ts).
     const durable = bus instanceof NatsBus ? await ensureStreams(bus, ns, { config: config.bus.streams, onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream') }) : undefined;
-    const orderEntry = await startSimulatedOrderEntry({
+    // Paper: the in-process matching engine (fed below by the same book) fills; nothing reaches a venue.
+    // Live: the real private clients on the configured endpoints.
+    const orderEntry = config.session.mode === 'live'
+      ? { sims: undefined, ...(await startLiveOrderEntry({ bus, ...(durable ? { streams: durable } : {}), namespace: ns, clock, venues, endpoints: endpointsOf(config), specs: Object.fromEntries(specs.map((s) => [s.venue, s])), symbols: config.session.symbols })) }
+      : await startSimulatedOrderEntry({
       bus,
       ...(durable ? { streams: durable } : {}),
       namespace: ns,
@@ -177,10 +205,31 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     });
     cleanups.push(() => orderEntry.stop());
 
-    // Ingestion sinks: rings, executor snapshots, the simulated venues' books, tick store.
-    const snapshots = new SnapshotStore();
+    // The trading kernel (kernel.ts, shared with `kestrel backtest`): risk gateway (static caps +
+    // EWMA VaR + drawdown), executor, positions, on the system clock and timers.
+    const reportingCurrency = config.session.reporting_currency || quoteOf(config.session.symbols[0]!);
+    const kernel = new TradingKernel({
+      config,
+      bus,
+      ...(durable ? { streams: durable } : {}),
+      clock,
+      scheduler: systemScheduler,
+      specs,
+      books: {
+        // Paper: the simulated venues' books follow the feed (their matching engine fills); live: no book here.
+        feedBook: (v, symbol, bids, asks) => orderEntry.sims?.[v as VenueName].feedBook(symbol, bids, asks),
+        feedTrade: (v, symbol, px, qty, side) => orderEntry.sims?.[v as VenueName].feedTrade(symbol, px, qty, side),
+      },
+      recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])),
+      walDir,
+      marks: 'bus',
+      reportingCurrency,
+      logger: log,
+    });
+    const { snapshots, digest, risk, executor, rejects } = kernel;
+    const valuation = kernel.valuation!;
+    // Ingestion sinks: rings, the kernel (executor snapshots, the simulated venues' books), tick store.
     const perStream: Record<string, number> = {};
-    const digest = new DecisionDigest();
     const accuracy = new AccuracyMonitor({
       // 5 s of recorded time, in the (possibly compressed) event time of this replay.
       horizonNs: BigInt(Math.round(5e9 / timeScale)),
@@ -199,13 +248,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       push: (t: NormalizedTick) => {
         const key = ringName(t.venue, t.symbol);
         perStream[key] = (perStream[key] ?? 0) + 1;
-        if ((t.flags & TickFlag.TRADE) !== 0) {
-          orderEntry.sims[t.venue].feedTrade(t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
-          return;
-        }
-        snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, clock.nowNs());
-        orderEntry.sims[t.venue].feedBook(t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
-        accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
+        kernel.onTick(t);
+        if ((t.flags & TickFlag.TRADE) === 0) accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
       },
     };
     const tickStore = await openTickStore(config.storage, clock);
@@ -226,25 +270,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     );
     cleanups.push(() => ingestion.stop());
 
-    // Risk gateway (static caps + EWMA VaR), executor, positions, control plane.
-    const risk = new StaticRiskGateway(
-      bus,
-      {
-        perSymbolNotional: config.risk.position_limits.per_symbol,
-        portfolioNotional: config.risk.position_limits.portfolio,
-        maxOrderNotional: config.risk.max_order_notional,
-        var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
-        capital: config.strategy.capital,
-        drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
-        maxPositionPct: config.risk.max_position_pct,
-        stopLossPct: config.risk.stop_loss_pct,
-        maxCorrelation: config.risk.max_correlation,
-      },
-      ns,
-      { clock, ...(durable ? { streams: durable } : {}) },
-    );
-    risk.start();
-    cleanups.push(() => risk.stop());
     // The audit trail (JetStream on NATS, else audit.file): control commands, every order lifecycle
     // step, risk decisions and breaches, breaker transitions, start/stop. Opened before the executor
     // and closed after it, so recovery and the last acks are in it; session_stop is its last event.
@@ -276,49 +301,17 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       cleanups.push(() => streamMonitor.stop());
     }
     cleanups.push(exportAuditMetrics(auditLog));
-    const executor = new Executor(
-      { bus, clock, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
-      {
-        // The simulated venues are the venues of a paper session: orders take the live path to them.
-        mode: 'live',
-        walDir,
-        minConfidence: config.strategy.confidence_threshold,
-        defaultSlippageBps: config.execution.max_slippage_bps,
-        maxClockSkewMs: config.execution.max_clock_skew_ms,
-        concurrency: {
-          globalMaxInflight: config.execution.concurrency.global_max_inflight,
-          perVenueMaxInflight: config.execution.concurrency.per_venue_max_inflight,
-          perSymbolMaxInflight: config.execution.concurrency.per_symbol_max_inflight,
-        },
-        circuit: {
-          default: breakerOf(config.circuit_breakers.default),
-          perVenue: Object.fromEntries(
-            Object.entries(config.circuit_breakers.per_venue).map(([v, b]) => [v, breakerOf({ ...config.circuit_breakers.default, ...b })]),
-          ),
-        },
-        namespace: ns,
-        rateLimits: { ordersPerSecond: config.risk.rate_limits.orders_per_second, perVenue: config.risk.rate_limits.per_venue },
-      },
-    );
     attachExecutorAudit(executor, auditLog);
-    const rejects: Record<string, number> = {};
-    executor.onReject((e) => {
-      const name = rejectName(e.reason);
-      rejects[name] = (rejects[name] ?? 0) + 1;
-    });
-    executor.onFill((o, d) => {
-      digest.add('fill', o.venue, o.symbol, o.side, d.qty, d.price);
-    });
     // Event time per stream and the touch each signal saw, for the accuracy monitor.
     const lastExchTs = new Map<string, bigint>();
     const touch = new Map<string, number>();
     const signals: SignalSource = {
       // Rings are per (venue, symbol); the executor routes by canonical symbol across venues.
-      onSignal: (cb) =>
+      // The kernel takes each signal with its venue (kernel.onSignal), so the intake callback goes unused.
+      onSignal: (_executorIntake) =>
         ringSignals.onSignal((s: ExecSignal) => {
           const stream = ringStream(s.symbol);
           const exec = { ...s, symbol: stream.symbol, strategyId: config.strategy.id };
-          digest.add('signal', s.symbol, s.side, s.size, s.confidence, s.sourceSequence);
           const snap = snapshots.get(stream.venue, stream.symbol);
           accuracy.onSignal({
             confidence: s.confidence,
@@ -331,7 +324,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
             // Bounded: only recent signals can still be filling.
             if (touch.size > 10_000) touch.delete(touch.keys().next().value!);
           }
-          cb(exec);
+          kernel.onSignal(stream.venue, exec);
         }),
       close: () => ringSignals.close(),
     };
@@ -340,9 +333,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       const px = o.traceId ? touch.get(o.traceId) : undefined;
       if (px !== undefined) accuracy.onFill(o.side === Side.BUY ? 1 : -1, d.price, px);
     });
-    const recovery = await executor.start(signals);
+    const recovery = await kernel.start(signals);
     log.info({ recovery }, 'executor started');
-    cleanups.push(() => executor.close());
+    cleanups.push(() => kernel.stop());
     cleanups.push(exportExecutorMetrics(executor, 1000, venues));
     cleanups.push(exportFeedMetrics(snapshots, clock));
     cleanups.push(exportPipelineMetrics(region, () => ringSignals.missed, accuracy));
@@ -355,21 +348,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         drainOutcome = r;
         log.info(r, r.drained ? 'drained: every order terminal' : 'drain timed out with orders open (kept in the WAL)');
       }));
-    const reportingCurrency = config.session.reporting_currency || quoteOf(config.session.symbols[0]!);
-    const valuation = valuationFromSnapshots(snapshots, reportingCurrency);
-    const positions = new PositionService(bus, {
-      clock,
-      book: executor.book,
-      namespace: ns,
-      valuation,
-      mark: (venue, symbol) => {
-        const s = snapshots.get(venue, symbol);
-        return s ? (s.bid + s.ask) / 2 : undefined;
-      },
-    });
-    positions.start();
-    executor.onFill(() => positions.markDirty());
-    cleanups.push(() => positions.stop());
     // Control commands (ctl.* and the admin endpoints) go into the same chain, durable before answered.
     const control = new ControlPlane(bus, executor, ns, { audit: ControlAudit.over(auditLog) });
     control.start();
@@ -378,7 +356,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     // Operator surface: health, metrics, dashboard, pause/resume/clear-halt (bearer token).
     let adminUrl: string | undefined;
     // Started after the admin server (market data last); the console reads its adapters once set.
-    let md: SimulatedMarketData | undefined;
+    let md: SimulatedMarketData | VenueMarketData | undefined;
     if (config.admin.port !== -1) {
       const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string; symbol?: string }) =>
         control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: clock.nowNs() }), 'admin-http');
@@ -400,7 +378,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           snapshots,
           valuation,
           venues,
-          adapters: () => (md ? Object.values(md.adapters).map((a) => a.stats()) : []),
+          adapters: () => (md ? Object.values(md.adapters).map((a) => a!.stats()) : []),
           privateConnected: (v) => orderEntry.gateways[v as VenueName]?.client.connected ?? false,
           risk,
           drawdownLimits: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
@@ -430,19 +408,55 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     hooks.onReady?.({ adminUrl });
 
     // Market data last: everything downstream is listening before the first tick.
-    md = await startSimulatedMarketData({
-      sink: ingestion,
-      bus,
-      namespace: ns,
-      refData: refdata,
-      venues,
-      pace: config.session.pace,
-      speed: config.session.speed,
-      clock,
-    });
-    const mdStarted = md;
-    cleanups.push(() => mdStarted.stop());
-    await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
+    let finished: Promise<void>;
+    if (venueData) {
+      const vmd = await startVenueMarketData({
+        venues,
+        symbols: config.session.symbols,
+        endpoints: endpointsOf(config),
+        refData: refdata,
+        sink: ingestion,
+        bus,
+        namespace: ns,
+        clock,
+      });
+      md = vmd;
+      cleanups.push(() => vmd.stop());
+      // A venue feed does not end: the operator (SIGINT), max_ticks or a drain ends the session.
+      finished = hooks.stop ?? new Promise<void>(() => undefined);
+    } else {
+      const smd = await startSimulatedMarketData({
+        sink: ingestion,
+        bus,
+        namespace: ns,
+        refData: refdata,
+        venues,
+        pace: config.session.pace,
+        speed: config.session.speed,
+        clock,
+      });
+      md = smd;
+      cleanups.push(() => smd.stop());
+      finished = hooks.stop ? Promise.race([smd.finished(), hooks.stop]) : smd.finished();
+    }
+    const statusTimer = hooks.onStatus ? setInterval(() => {
+      const stats = (md ? Object.values(md.adapters) : []).map((a) => a!.stats());
+      hooks.onStatus!({
+        ticks: ingestion.stats().received,
+        signals: ringSignals.delivered,
+        orders: executor.counters.sent,
+        fills: executor.counters.fills,
+        rejects: Object.values(rejects).reduce((a, b) => a + b, 0),
+        netPnl: executor.book.all().reduce((a, e) => {
+          // In the reporting currency, like the summary; a quote without a rate yet is left out.
+          const p = executor.book.toPosition(e, midOf(snapshots, e.venue, e.symbol));
+          return a + (p.realizedPnl + p.unrealizedPnl - p.fees) * (valuation.rate(quoteOf(p.symbol)) ?? 0);
+        }, 0),
+        venues: Object.fromEntries(stats.map((x) => [x.venue, x.connected])),
+      });
+    }, 1000) : undefined;
+    cleanups.push(() => clearInterval(statusTimer));
+    await untilDone(finished, () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
     ingestion.drain();
     await settle(region, engine, ringSignals, executor, bus);
 
@@ -491,7 +505,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       realizedPnl: sum((p) => p.realizedPnl),
       unrealizedPnl: sum((p) => p.unrealizedPnl),
       fees: sum((p) => p.fees),
-      netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl - p.fees),
+      // realizedPnl is already net of fees (PositionBook.toPosition): fees are not subtracted twice.
+      netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl),
       unpricedQuotes: [...unpriced].sort(),
       accuracy: accuracy.report(),
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },
@@ -511,10 +526,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
   } finally {
     await cleanup();
   }
-}
-
-function breakerOf(b: { error_threshold: number; timeout_seconds: number; half_open_requests: number }) {
-  return { errorThreshold: b.error_threshold, timeoutMs: b.timeout_seconds * 1000, halfOpenRequests: b.half_open_requests };
 }
 
 function midOf(s: SnapshotStore, venue: string, symbol: string): number | undefined {
