@@ -29,7 +29,10 @@ export type NativeErrorCode =
   | 'SYSIMAGE_VERSION_MISMATCH'
   | 'JULIA_INIT_FAILED'
   | 'JULIA_ENTRYPOINT_MISSING'
-  | 'JULIA_WRONG_THREAD';
+  | 'JULIA_WRONG_THREAD'
+  // updateParams on a running engine: a state-shaping parameter, or the command queue is full
+  | 'PARAM_NOT_LIVE'
+  | 'PARAM_QUEUE_FULL';
 
 export class NativeError extends Error {
   override readonly name: string = 'NativeError';
@@ -53,6 +56,8 @@ const ENGINE_CODES = new Set<string>([
   'ENGINE_ALREADY_RUNNING',
   'ENGINE_START_FAILED',
   'ENGINE_STRATEGY_FAILED',
+  'PARAM_NOT_LIVE',
+  'PARAM_QUEUE_FULL',
 ]);
 
 /** Re-throw an addon error as a typed NativeError (other errors pass through unchanged). */
