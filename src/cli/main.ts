@@ -14,6 +14,8 @@ import { maskUrlCredentials } from '../observability/redact.js';
 import { systemClock } from '../clock/clock.js';
 import { monotonicMs } from '../clock/monotonic.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
+import { formatConfigSetReply, parseAssignments, requestConfigSet } from '../config/live.js';
+import { BusTimeoutError, NoRespondersError } from '../bus/bus.js';
 import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
 import { BacktestError, runBacktest, type BacktestData, type BacktestProgress, type BacktestReport } from '../replay/backtest.js';
@@ -79,11 +81,12 @@ const commands: Record<string, Command> = {
     run: async () => 0,
   },
   config: {
-    summary: 'validate the configuration and print the effective result (config check|print)',
+    summary: 'validate the configuration and print the effective result (config check|print); change a running session (config set KEY=VALUE ...)',
     flags: commonFlags,
     run: async (flags, positionals) => {
       const sub = positionals[0] ?? 'check';
-      if (sub !== 'check' && sub !== 'print') throw new UsageError(`unknown config subcommand '${sub}' (use check or print)`);
+      if (sub === 'set') return runConfigSet(flags, positionals.slice(1));
+      if (sub !== 'check' && sub !== 'print') throw new UsageError(`unknown config subcommand '${sub}' (use check, print or set)`);
       const config = configFrom(flags, {});
       // URLs may carry user:password (refdata, storage, NATS): printed masked, like in logs.
       if (sub === 'print') process.stdout.write(`${maskUrlCredentials(JSON.stringify(config, null, 2))}\n`);
@@ -147,6 +150,23 @@ async function makeBus(config: Config): Promise<Bus> {
   return new InProcessBus();
 }
 
+/** `config set KEY=VALUE ...`: over the bus (bus.nats_url) to the running session; one line back. */
+async function runConfigSet(flags: FlagValues, operands: string[]): Promise<number> {
+  const config = configFrom(flags, { bus: { kind: 'nats' } });
+  const set = parseAssignments(operands, (raw) => parseYaml(raw) as unknown);
+  const bus = await makeBus(config);
+  try {
+    const reply = await requestConfigSet(bus, config.bus.namespace, set, process.env.USER ?? 'cli');
+    (reply.ok ? process.stdout : process.stderr).write(`${reply.ok ? '' : 'kestrel: '}${formatConfigSetReply(reply)}\n`);
+    return reply.ok ? 0 : 1;
+  } catch (err) {
+    if (err instanceof NoRespondersError || err instanceof BusTimeoutError) throw new UsageError(`config set: no running session answers on ${config.bus.nats_url}`);
+    throw err;
+  } finally {
+    await bus.close();
+  }
+}
+
 async function runSession(flags: FlagValues, preset: Record<string, unknown>): Promise<number> {
   const config = configFrom(flags, preset);
   setLogLevel(config.logging.level);
@@ -154,6 +174,7 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
   let summary: SessionSummary;
   try {
     summary = await runTradingSession(config, bus, {
+      ...(typeof flags.config === 'string' ? { configFile: flags.config, loadConfig: () => configFrom(flags, preset) } : {}),
       onReady: ({ adminUrl }) => {
         if (adminUrl && !flags.json) process.stderr.write(`kestrel: operator console ${adminUrl}/ (health, metrics, controls)\n`);
       },

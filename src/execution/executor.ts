@@ -214,6 +214,14 @@ export interface GroupResult {
 
 type Lane = ExecSignal[];
 
+/** What a running executor can change between two signals (hot reload, src/config/live.ts). */
+export interface ExecutorLiveSettings {
+  minConfidence: number;
+  tif: TimeInForce.IOC | TimeInForce.GTC;
+  laneCapacity: number;
+  concurrency: ConcurrencyConfig;
+}
+
 export class ExecutorConfigError extends Error {
   override readonly name = 'ExecutorConfigError';
 }
@@ -405,6 +413,38 @@ export class Executor {
   }
 
   /** True once drain() began: no signal is taken any more. */
+  /** The settings `reconfigure` changes, as in force now. */
+  get liveSettings(): ExecutorLiveSettings {
+    const c = this.cfg.concurrency;
+    return {
+      minConfidence: this.cfg.minConfidence,
+      tif: this.cfg.tif === TimeInForce.GTC ? TimeInForce.GTC : TimeInForce.IOC,
+      laneCapacity: this.cfg.laneCapacity,
+      concurrency: { ...c, perVenueMaxInflight: { ...c.perVenueMaxInflight } },
+    };
+  }
+
+  /**
+   * Hot reload: every setting is checked before any changes (ExecutorConfigError, nothing applied),
+   * then all change together; the next signal sees them. Orders already sent keep their terms.
+   */
+  reconfigure(s: ExecutorLiveSettings): void {
+    const posInt = (v: number) => Number.isInteger(v) && v > 0;
+    if (!(s.minConfidence >= 0 && s.minConfidence <= 1)) throw new ExecutorConfigError(`minConfidence must be in [0, 1], got ${s.minConfidence}`);
+    if (s.tif !== TimeInForce.IOC && s.tif !== TimeInForce.GTC) throw new ExecutorConfigError(`tif must be IOC or GTC, got ${String(s.tif)}`);
+    if (!posInt(s.laneCapacity)) throw new ExecutorConfigError(`laneCapacity must be a positive integer, got ${s.laneCapacity}`);
+    const c = s.concurrency;
+    for (const [k, v] of [['globalMaxInflight', c.globalMaxInflight], ['perSymbolMaxInflight', c.perSymbolMaxInflight], ...Object.entries(c.perVenueMaxInflight)] as Array<[string, number]>) {
+      if (!posInt(v)) throw new ExecutorConfigError(`concurrency ${k} must be a positive integer, got ${v}`);
+    }
+    this.cfg.minConfidence = s.minConfidence;
+    this.cfg.tif = s.tif;
+    this.cfg.laneCapacity = s.laneCapacity;
+    this.cfg.concurrency = { ...c, perVenueMaxInflight: { ...DEFAULT_CONCURRENCY.perVenueMaxInflight, ...c.perVenueMaxInflight } };
+    // Raised caps release queued signals now, not at the next fill.
+    if (this.started && !this.closed) this.pump();
+  }
+
   get isDraining(): boolean {
     return this.draining;
   }

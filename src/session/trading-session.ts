@@ -21,6 +21,7 @@ import { NatsBus } from '../bus/nats-bus.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
+import { engineTarget, executorSettingsOf, executorTarget, LiveConfig, loggingTarget, riskLimitsOf, riskTarget } from '../config/live.js';
 import { ControlCommandSchema, rejectName, Side } from '../contracts/index.js';
 import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
 import { ControlPlane } from '../control/control-plane.js';
@@ -85,6 +86,9 @@ export interface SessionSummary {
 export interface SessionHooks {
   /** Called once every service is up (tests and the CLI print the admin URL). */
   onReady?: (info: { adminUrl: string | undefined }) => void;
+  /** Watched for hot reload; `loadConfig` re-reads it the way the process started (defaults, env, flags). */
+  configFile?: string;
+  loadConfig?: () => Config;
 }
 
 export async function runTradingSession(config: Config, bus: Bus, hooks: SessionHooks = {}): Promise<SessionSummary> {
@@ -224,17 +228,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     // Risk gateway (static caps + EWMA VaR), executor, positions, control plane.
     const risk = new StaticRiskGateway(
       bus,
-      {
-        perSymbolNotional: config.risk.position_limits.per_symbol,
-        portfolioNotional: config.risk.position_limits.portfolio,
-        maxOrderNotional: config.risk.max_order_notional,
-        var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
-        capital: config.strategy.capital,
-        drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
-        maxPositionPct: config.risk.max_position_pct,
-        stopLossPct: config.risk.stop_loss_pct,
-        maxCorrelation: config.risk.max_correlation,
-      },
+      riskLimitsOf(config),
       ns,
       { clock },
     );
@@ -272,6 +266,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         walDir,
         minConfidence: config.strategy.confidence_threshold,
         defaultSlippageBps: config.execution.max_slippage_bps,
+        // execution.use_ioc and flow_control.queue_sizes.signals (both change live too)
+        tif: executorSettingsOf(config).tif,
+        laneCapacity: config.flow_control.queue_sizes.signals,
         maxClockSkewMs: config.execution.max_clock_skew_ms,
         concurrency: {
           globalMaxInflight: config.execution.concurrency.global_max_inflight,
@@ -362,6 +359,18 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const control = new ControlPlane(bus, executor, ns, { audit: ControlAudit.over(auditLog) });
     control.start();
     cleanups.push(() => control.stop());
+    // Hot reload: `kestrel config set` (config.set) and the watched --config file; audited, rolled back on failure.
+    const live = new LiveConfig(config, {
+      clock,
+      bus,
+      namespace: ns,
+      audit: auditLog,
+      logger: log,
+      targets: [riskTarget(risk), executorTarget(executor), engineTarget(engine, (c: Config) => engineParams(c, timeScale)), loggingTarget],
+    });
+    live.listen();
+    if (hooks.configFile && hooks.loadConfig) live.watchFile(hooks.configFile, hooks.loadConfig);
+    cleanups.push(() => live.close());
 
     // Operator surface: health, metrics, dashboard, pause/resume/clear-halt (bearer token).
     let adminUrl: string | undefined;
