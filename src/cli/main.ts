@@ -16,6 +16,9 @@ import { monotonicMs } from '../clock/monotonic.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
 import { formatConfigSetReply, parseAssignments, requestConfigSet } from '../config/live.js';
 import { BusTimeoutError, NoRespondersError } from '../bus/bus.js';
+import { toJson } from '@bufbuild/protobuf';
+import { GroupOutcome, OrderGroupAckSchema } from '../contracts/index.js';
+import { BasketError, basketFromJson, formatBasketAck, requestBasket } from '../execution/basket-service.js';
 import { setLogLevel } from '../observability/logger.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
 import { BacktestError, runBacktest, type BacktestData, type BacktestProgress, type BacktestReport } from '../replay/backtest.js';
@@ -94,6 +97,15 @@ const commands: Record<string, Command> = {
       return 0;
     },
   },
+  basket: {
+    summary: 'submit a basket (SOR OrderGroup: ATOMIC, BEST_EFFORT or PERCENTAGE) to the running session: basket submit FILE.json',
+    flags: [
+      ...commonFlags,
+      { name: 'json', kind: 'boolean', help: 'print the OrderGroupAck as JSON' },
+      { name: 'timeout-ms', kind: 'integer', metavar: 'MS', help: 'wait this long for the ack (default 30000)' },
+    ],
+    run: (flags, positionals) => runBasket(flags, positionals),
+  },
   wal: {
     summary: 'inspect or salvage an executor WAL: wal check|salvage --wal-dir DIR [--backup DIR] [--json]',
     flags: [
@@ -161,6 +173,37 @@ async function runConfigSet(flags: FlagValues, operands: string[]): Promise<numb
     return reply.ok ? 0 : 1;
   } catch (err) {
     if (err instanceof NoRespondersError || err instanceof BusTimeoutError) throw new UsageError(`config set: no running session answers on ${config.bus.nats_url}`);
+    throw err;
+  } finally {
+    await bus.close();
+  }
+}
+
+/** `basket submit FILE.json`: the file → OrderGroup on ord.group (bus.nats_url) → the ack, printed. */
+async function runBasket(flags: FlagValues, positionals: string[]): Promise<number> {
+  const [sub, file] = positionals;
+  if (sub !== 'submit' || file === undefined) throw new UsageError('usage: kestrel basket submit FILE.json');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`basket file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let group;
+  try {
+    group = basketFromJson(doc, systemClock, process.env.USER ?? 'cli');
+  } catch (err) {
+    if (err instanceof BasketError) throw new UsageError(`${file}: ${err.message}`);
+    throw err;
+  }
+  const config = configFrom(flags, { bus: { kind: 'nats' } });
+  const bus = await makeBus(config);
+  try {
+    const ack = await requestBasket(bus, config.bus.namespace, group, typeof flags['timeout-ms'] === 'number' ? flags['timeout-ms'] : 30_000);
+    process.stdout.write(flags.json ? `${JSON.stringify(toJson(OrderGroupAckSchema, ack))}\n` : formatBasketAck(ack));
+    return ack.accepted && ack.outcome !== GroupOutcome.UNWOUND ? 0 : 1;
+  } catch (err) {
+    if (err instanceof NoRespondersError || err instanceof BusTimeoutError) throw new UsageError(`basket submit: no running session answered on ${config.bus.nats_url} (${err.message})`);
     throw err;
   } finally {
     await bus.close();

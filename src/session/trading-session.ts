@@ -26,6 +26,7 @@ import { ControlCommandSchema, rejectName, Side } from '../contracts/index.js';
 import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { Executor } from '../execution/executor.js';
+import { BasketService } from '../execution/basket-service.js';
 import { isTerminal } from '../execution/order.js';
 import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
 import { IngestionService } from '../ingestion/service.js';
@@ -328,6 +329,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const recovery = await executor.start(signals);
     log.info({ recovery }, 'executor started');
     cleanups.push(() => executor.close());
+    // Baskets from traders (ord.group → executor basket path → OrderGroupAck), audited.
+    const baskets = new BasketService({ bus, namespace: ns, clock, executor, market: snapshots, audit: auditLog, logger: log });
+    baskets.start();
+    cleanups.push(() => baskets.stop());
     cleanups.push(exportExecutorMetrics(executor, 1000, venues));
     cleanups.push(exportFeedMetrics(snapshots, clock));
     cleanups.push(exportPipelineMetrics(region, () => ringSignals.missed, accuracy));
