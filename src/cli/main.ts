@@ -40,13 +40,16 @@ const sessionFlags: FlagSpec[] = [
   { name: 'json', kind: 'boolean', help: 'print the summary as JSON' },
 ];
 
-interface Command {
+export interface Command {
   summary: string;
   flags: FlagSpec[];
+  /** The words accepted as its first operand (`config set`, `run executor`), when it has any. */
+  subcommands?: readonly string[];
   run(flags: FlagValues, positionals: string[]): Promise<number>;
 }
 
-const commands: Record<string, Command> = {
+/** The command table: help, dispatch, and the docs check (test/docs/operations-doc.test.ts). */
+export const commands: Record<string, Command> = {
   start: {
     summary: 'run the default paper-trading session on bundled real data and print its summary',
     flags: sessionFlags,
@@ -81,11 +84,13 @@ const commands: Record<string, Command> = {
   run: {
     summary: 'run one service as its own process over NATS: run executor|risk --config FILE.json, run simulators [options]',
     flags: [],
+    subcommands: ['executor', 'risk', 'simulators'],
     run: async () => 0,
   },
   config: {
     summary: 'validate the configuration and print the effective result (config check|print); change a running session (config set KEY=VALUE ...)',
     flags: commonFlags,
+    subcommands: ['check', 'print', 'set'],
     run: async (flags, positionals) => {
       const sub = positionals[0] ?? 'check';
       if (sub === 'set') return runConfigSet(flags, positionals.slice(1));
@@ -104,6 +109,7 @@ const commands: Record<string, Command> = {
       { name: 'json', kind: 'boolean', help: 'print the OrderGroupAck as JSON' },
       { name: 'timeout-ms', kind: 'integer', metavar: 'MS', help: 'wait this long for the ack (default 30000)' },
     ],
+    subcommands: ['submit'],
     run: (flags, positionals) => runBasket(flags, positionals),
   },
   wal: {
@@ -114,6 +120,7 @@ const commands: Record<string, Command> = {
       { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
       { name: 'help', kind: 'boolean', help: 'show help for this command' },
     ],
+    subcommands: ['check', 'salvage'],
     run: (flags, positionals) => runWal(flags, positionals),
   },
   audit: {
@@ -125,6 +132,7 @@ const commands: Record<string, Command> = {
       { name: 'order', kind: 'string', metavar: 'CLIENT_ID', help: 'show: the order whose history to print' },
       { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
     ],
+    subcommands: ['verify', 'show'],
     run: (flags, positionals) => runAudit(flags, positionals),
   },
   version: {
