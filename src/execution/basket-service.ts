@@ -104,7 +104,8 @@ export class BasketService {
 
   start(): void {
     if (this.sub) return;
-    this.sub = this.deps.bus.subscribe(subjects.orderGroup(this.deps.namespace), (m) => this.onMessage(m));
+    // A queue group: with several sessions on one server a basket still runs exactly once.
+    this.sub = this.deps.bus.subscribe(subjects.orderGroup(this.deps.namespace), (m) => this.onMessage(m), { queue: 'kestrel-baskets' });
   }
 
   private onMessage(m: BusMessage): void {
