@@ -44,7 +44,7 @@ RUN set -eux; \
 # ---- builder: addon, TypeScript, sysimage -----------------------------------------------------
 FROM ${NODE_IMAGE} AS builder
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake ninja-build g++ \
+ && apt-get install -y --no-install-recommends cmake ninja-build g++ patch \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=julia /opt/julia /opt/julia
 ENV JULIA_DIR=/opt/julia \

@@ -3,9 +3,7 @@
  * writer's end-to-end insert throughput (push -> committed), the cost of push() on the hot path, and
  * per-batch insert latency by batch size. Rows are real Binance BTCUSDT top-of-book updates.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { createClient } from '@clickhouse/client';
 import type { NormalizedTick } from '../src/contracts/market.js';
 import { ClickHouseTickWriter } from '../src/storage/clickhouse/writer.js';

@@ -60,8 +60,8 @@ export async function binanceSlice(seconds: number): Promise<TickInput[]> {
   return out;
 }
 
-export const FEATURE_COLUMNS = ['index', 'mid', 'spread', 'spread_bps', 'microprice', 'ofi', 'ofi_norm', 'ewma_var', 'vpin', 'n_buckets', 'ou_valid', 'kappa', 'mu', 'sigma', 'half_life', 'zscore'] as const;
-export const SIGNAL_COLUMNS = ['index', 'side', 'size', 'confidence', 'zscore', 'ref_price', 'urgency', 'min_fill_qty', 'ttl_ms', 'max_slippage_bps', 'trace_hi', 'trace_lo'] as const;
+export const FEATURE_COLUMNS = ['index', 'mid', 'spread', 'spread_bps', 'microprice', 'ofi', 'ofi_norm', 'ewma_var', 'vpin', 'n_buckets', 'ou_valid', 'kappa', 'mu', 'sigma', 'half_life', 'zscore', 'ou_b', 'vr', 'vol_ratio', 'regime'] as const;
+export const SIGNAL_COLUMNS = ['index', 'side', 'size', 'confidence', 'zscore', 'ref_price', 'urgency', 'min_fill_qty', 'ttl_ms', 'max_slippage_bps', 'trace_hi', 'trace_lo', 'regime'] as const;
 
 /**
  * The parameters a session with the shipped config/default.yaml runs the engine with (environment
@@ -100,6 +100,15 @@ export async function goldenCases(): Promise<GoldenCase[]> {
       params: { vpin_bucket_volume: 0.5, vpin_buckets: 20, z_entry: 1.5 },
       ticks: await binanceSlice(120),
     },
+    {
+      name: 'binance_btcusdt_trend_entries',
+      description:
+        'binance_btcusdt with strategy.regime.trend_entries: true: the regime gate is off, so entries also fire while TRENDING or HIGH_VOL (the regime is still carried on every signal).',
+      source: '../shared/data/binance/hftbacktest_spot_btcusdt_20240808.gz (hftbacktest, see data/SOURCES.md)',
+      stride: 25,
+      params: { vpin_bucket_volume: 0.5, vpin_buckets: 20, z_entry: 1.5, trend_entries: 1 },
+      ticks: await binanceSlice(120),
+    },
   ];
 }
 
@@ -131,7 +140,7 @@ async function main(): Promise<void> {
       [SIGNAL_COLUMNS.join(',')]
         .concat(
           r.signals.map((s) =>
-            [s.sourceSeq, s.side, num(s.size), num(s.confidence), num(s.zscore), num(s.refPrice), s.urgency, num(s.minFillQty), s.ttlMs, num(s.maxSlippageBps), s.traceHi, s.traceLo].join(','),
+            [s.sourceSeq, s.side, num(s.size), num(s.confidence), num(s.zscore), num(s.refPrice), s.urgency, num(s.minFillQty), s.ttlMs, num(s.maxSlippageBps), s.traceHi, s.traceLo, s.regime].join(','),
           ),
         )
         .join('\n') + '\n',

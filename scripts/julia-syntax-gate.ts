@@ -1,5 +1,5 @@
 /**
- * Julia syntax gate: parses every .jl file under the given roots (default: julia/ and sysimage/)
+ * Julia syntax gate: parses every .jl file under the given roots (default: julia/, sysimage/ and bench/)
  * with the tree-sitter-julia grammar (wasm, through web-tree-sitter) and fails on any ERROR or
  * MISSING node, printing file:line:col. This machine has no Julia runtime, so this is the check
  * that keeps the Julia sources parseable between runs on a host that has Julia.
@@ -156,7 +156,7 @@ export function formatProblem(p: SyntaxProblem): string {
 async function main(argv: string[]): Promise<number> {
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const roots =
-    argv.length > 0 ? argv.map((a) => path.resolve(a)) : [path.join(repoRoot, 'julia'), path.join(repoRoot, 'sysimage')];
+    argv.length > 0 ? argv.map((a) => path.resolve(a)) : [path.join(repoRoot, 'julia'), path.join(repoRoot, 'sysimage'), path.join(repoRoot, 'bench')];
   let report: GateReport;
   try {
     report = await runJuliaSyntaxGate(roots);

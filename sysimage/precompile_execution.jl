@@ -55,7 +55,7 @@ function exercise_entry_points(ticks::Vector{KS.TickEntry})
         r == 1 && (signals += 1)
     end
     ccall(on_gap, Int32, (Int64, UInt32, UInt64), h, UInt32(0), UInt64(3))
-    f = zeros(Float64, 15)
+    f = zeros(Float64, 19)
     GC.@preserve f ccall(feats, Int32, (Int64, UInt32, Ptr{Float64}), h, UInt32(1), pointer(f))
     buf = zeros(UInt8, 256)
     GC.@preserve buf ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), h, pointer(buf), length(buf))

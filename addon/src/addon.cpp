@@ -17,7 +17,37 @@
 namespace kestrel {
 namespace {
 
+struct AddonData {
+  Napi::FunctionReference region_ctor;
+  // JS error classes handed over by src/native/addon.ts (setErrorClasses), so the addon throws the
+  // typed errors itself instead of a plain Error that TS re-wraps: NativeError(code, message) and its
+  // engine subclass. Empty until registered: a raw require() of the addon still gets coded Errors.
+  Napi::FunctionReference native_error;
+  Napi::FunctionReference native_engine_error;
+};
+
+bool is_engine_code(const std::string& code) {
+  return code.rfind("ENGINE_", 0) == 0 || code.rfind("JULIA", 0) == 0 || code.rfind("SYSIMAGE", 0) == 0 ||
+         code == "BAD_ENGINE" || code == "BAD_ENGINE_OPTIONS" || code == "BAD_STRATEGY_PARAMS" ||
+         code == "PARAM_NOT_LIVE" || code == "PARAM_QUEUE_FULL";
+}
+
+// Programmer misuse (a wrong argument type or an index out of range) is a TypeError / RangeError, as
+// for any JS API; `.code` stays for callers that switch on it. Everything else is a NativeError.
 [[noreturn]] void throw_coded(Napi::Env env, const std::string& code, const std::string& msg) {
+  if (code == "BAD_ARGUMENT" || code == "BAD_RING") {
+    const bool range = code == "BAD_RING" || msg.find("out of range") != std::string::npos;
+    Napi::Error e = range ? static_cast<Napi::Error>(Napi::RangeError::New(env, msg))
+                          : static_cast<Napi::Error>(Napi::TypeError::New(env, msg));
+    e.Set("code", Napi::String::New(env, code));
+    throw e;
+  }
+  auto* data = env.GetInstanceData<AddonData>();
+  Napi::FunctionReference* cls = nullptr;
+  if (data) cls = is_engine_code(code) ? &data->native_engine_error : &data->native_error;
+  if (cls && !cls->IsEmpty()) {
+    throw Napi::Error(env, cls->New({Napi::String::New(env, code), Napi::String::New(env, msg)}));
+  }
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("code", Napi::String::New(env, code));
   throw e;
@@ -114,6 +144,11 @@ StrategyParams parse_params(Napi::Env env, const Napi::Value& v, StrategyParams 
     else if (k == "min_fill_ratio") p.min_fill_ratio = d;
     else if (k == "ttl_ms") p.ttl_ms = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
     else if (k == "max_slippage_bps") p.max_slippage_bps = d;
+    else if (k == "vr_lag") p.vr_lag = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
+    else if (k == "vr_trend") p.vr_trend = d;
+    else if (k == "vol_ratio_threshold") p.vol_ratio_threshold = d;
+    else if (k == "vol_long_lambda") p.vol_long_lambda = d;
+    else if (k == "trend_entries") p.trend_entries = as_int(0, 1) != 0;
     else throw_coded(env, "BAD_STRATEGY_PARAMS", "unknown strategy parameter " + k);
   }
   try {
@@ -355,10 +390,6 @@ class Region : public Napi::ObjectWrap<Region> {
   SignalRing signals_;
 };
 // Per-environment data (main thread and each worker get their own; freed by N-API at env teardown).
-struct AddonData {
-  Napi::FunctionReference region_ctor;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Engine
 // ---------------------------------------------------------------------------------------------
@@ -387,7 +418,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod<&Engine::LastError>("lastError"), InstanceAccessor<&Engine::Running>("running")});
   }
 
-  // new Engine(region, {engine, params, idleSpinNs, maxBatch, juliaHome, juliaSysimage}, onSignals?)
+  // new Engine(region, {engine, params, idleSpinNs, maxBatch, juliaHome, juliaSysimage, juliaSource}, onSignals?)
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->region_ctor.Value()))
@@ -409,6 +440,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
       if (o.Get("juliaHome").IsString()) opt.config.julia_home = o.Get("juliaHome").As<Napi::String>().Utf8Value();
       if (o.Get("juliaSysimage").IsString())
         opt.config.julia_sysimage = o.Get("juliaSysimage").As<Napi::String>().Utf8Value();
+      if (o.Get("juliaSource").IsString())
+        opt.config.julia_source = o.Get("juliaSource").As<Napi::String>().Utf8Value();
     }
     if (info.Length() > 2 && info[2].IsFunction()) callback_ = Napi::Persistent(info[2].As<Napi::Function>());
     options_ = std::move(opt);
@@ -420,13 +453,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void shutdown(bool keep_error = true) {
     if (host_) {
       host_->stop();  // joined: no further NonBlockingCall can happen
-      auto [code, message] = host_->last_error();
-      if (keep_error && !code.empty()) {
-        Napi::Object o = Napi::Object::New(Env());
-        o.Set("code", code);
-        o.Set("message", message);
-        last_error_ = Napi::Persistent(o);
-      }
+      const EngineHost::Failure f = host_->last_error();
+      if (keep_error && !f.code.empty()) last_error_ = Napi::Persistent(failure_object(Env(), f));
     }
     host_.reset();
     if (ctx_) ctx_->alive.store(false, std::memory_order_release);
@@ -541,11 +569,16 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value LastError(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!host_) return last_error_.IsEmpty() ? env.Null() : last_error_.Value();
-    auto [code, message] = host_->last_error();
-    if (code.empty()) return env.Null();
+    const EngineHost::Failure f = host_->last_error();
+    if (f.code.empty()) return env.Null();
+    return failure_object(env, f);
+  }
+
+  static Napi::Object failure_object(Napi::Env env, const EngineHost::Failure& f) {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("code", code);
-    o.Set("message", message);
+    o.Set("code", f.code);
+    o.Set("message", f.message);
+    if (!f.detail.empty()) o.Set("detail", f.detail);
     return o;
   }
 
@@ -595,7 +628,7 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
   VectorSink sink;
   static const char* kCols[] = {"index", "symbol", "mid", "spread", "spread_bps", "microprice", "ofi", "ofi_norm",
                                 "ewma_var", "vpin", "n_buckets", "ou_valid", "kappa", "mu", "sigma", "half_life",
-                                "zscore"};
+                                "zscore", "ou_b", "vr", "vol_ratio", "regime"};
   constexpr std::size_t kNCols = sizeof(kCols) / sizeof(kCols[0]);
   std::vector<double> feats;
   TickEntry t;
@@ -610,7 +643,8 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
       strat.features(sym, f);
       const double row[kNCols] = {double(i), double(sym), f.mid, f.spread, f.spread_bps, f.microprice, f.ofi,
                                   f.ofi_norm, f.ewma_var, f.vpin, double(f.n_buckets), f.ou_valid ? 1.0 : 0.0,
-                                  f.kappa, f.mu, f.sigma, f.half_life, f.zscore};
+                                  f.kappa, f.mu, f.sigma, f.half_life, f.zscore,
+                                  f.ou_b, f.vr, f.vol_ratio, double(f.regime)};
       feats.insert(feats.end(), row, row + kNCols);
     }
   }
@@ -668,8 +702,9 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   K(kTickBidOffset); K(kTickAskOffset); K(kTickBidSizeOffset); K(kTickAskSizeOffset); K(kTickSequenceOffset);
   K(kTickPushNsOffset);
   K(kSideBuy); K(kSideSell); K(kUrgencyLow); K(kUrgencyNormal); K(kUrgencyHigh); K(kEngineNative); K(kEngineJulia);
+  K(kRegimeUnknown); K(kRegimeMeanReverting); K(kRegimeTrending); K(kRegimeHighVol);
   K(kSignalRecordSize); K(kSigSequenceOffset); K(kSigTraceHiOffset); K(kSigTraceLoOffset); K(kSigStrategyOffset);
-  K(kSigSymbolOffset); K(kSigVenueOffset); K(kSigSideOffset); K(kSigUrgencyOffset); K(kSigEngineOffset);
+  K(kSigSymbolOffset); K(kSigVenueOffset); K(kSigSideOffset); K(kSigUrgencyOffset); K(kSigEngineOffset); K(kSigRegimeOffset);
   K(kSigTtlOffset); K(kSigSizeOffset); K(kSigConfidenceOffset); K(kSigMaxSlippageOffset); K(kSigMinFillOffset);
   K(kSigRefPriceOffset); K(kSigZscoreOffset); K(kSigSourceSeqOffset); K(kSigTickTsOffset); K(kSigTickPushNsOffset);
   K(kSigEnginePopNsOffset); K(kSigSignalNsOffset);
@@ -689,8 +724,34 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// juliaRuntimeInfo() -> {mode, libjulia, image, source, version, traceCompile} | null (no Julia loaded)
+Napi::Value JuliaRuntimeInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  julia::JuliaRuntimeInfo ri;
+  if (!julia::julia_runtime_info(ri)) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mode", ri.mode);
+  o.Set("libjulia", ri.libjulia);
+  o.Set("image", ri.image);
+  o.Set("source", ri.source);
+  o.Set("version", ri.version);
+  o.Set("traceCompile", ri.trace_compile);
+  return o;
+}
+
 Napi::Value MonotonicNs(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<std::int64_t>(monotonic_ns()));
+}
+
+void SetErrorClasses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "setErrorClasses({ NativeError, NativeEngineError })");
+  auto o = info[0].As<Napi::Object>();
+  if (!o.Get("NativeError").IsFunction() || !o.Get("NativeEngineError").IsFunction())
+    throw Napi::TypeError::New(env, "setErrorClasses: NativeError and NativeEngineError must be classes");
+  auto* data = env.GetInstanceData<AddonData>();
+  data->native_error = Napi::Persistent(o.Get("NativeError").As<Napi::Function>());
+  data->native_engine_error = Napi::Persistent(o.Get("NativeEngineError").As<Napi::Function>());
 }
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
@@ -704,6 +765,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("fitOu", Napi::Function::New(env, FitOu));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs));
+  exports.Set("juliaRuntimeInfo", Napi::Function::New(env, JuliaRuntimeInfo));
+  exports.Set("setErrorClasses", Napi::Function::New(env, SetErrorClasses));
   return exports;
 }
 

@@ -80,6 +80,7 @@ void EngineHost::start() {
     std::lock_guard<std::mutex> lock(error_mu_);
     error_code_.clear();
     error_message_.clear();
+    error_detail_.clear();
   }
   pending_->store(false);
   std::promise<void> ready;
@@ -130,7 +131,7 @@ void EngineHost::run(std::promise<void>* ready) {
   try {
     loop(*strategy);
   } catch (const EngineError& e) {
-    record_failure(e.code(), e.what());
+    record_failure(e.code(), e.what(), e.detail());
   } catch (const std::exception& e) {
     record_failure("ENGINE_STRATEGY_FAILED", e.what());
   } catch (...) {
@@ -145,19 +146,20 @@ bool EngineHost::update_params(const StrategyParams& p) {
   return true;
 }
 
-void EngineHost::record_failure(const std::string& code, const std::string& message) {
+void EngineHost::record_failure(const std::string& code, const std::string& message, const std::string& detail) {
   {
     std::lock_guard<std::mutex> lock(error_mu_);
     error_code_ = code;
     error_message_ = message;
+    error_detail_ = detail;
   }
   failed_.store(true, std::memory_order_release);
   if (notify_ && !pending_->exchange(true)) notify_();
 }
 
-std::pair<std::string, std::string> EngineHost::last_error() const {
+EngineHost::Failure EngineHost::last_error() const {
   std::lock_guard<std::mutex> lock(error_mu_);
-  return {error_code_, error_message_};
+  return {error_code_, error_message_, error_detail_};
 }
 
 void EngineHost::loop(Strategy& strategy) {

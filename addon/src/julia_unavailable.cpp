@@ -9,4 +9,6 @@ std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig&) {
                     "this addon was built without the Julia engine sources (addon/src/julia/)");
 }
 
+bool julia_runtime_info(JuliaRuntimeInfo&) { return false; }
+
 }  // namespace kestrel::julia

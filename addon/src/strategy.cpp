@@ -49,6 +49,10 @@ void validate_params(const StrategyParams& p) {
   if (!(p.min_fill_ratio > 0 && p.min_fill_ratio <= 1)) bad("min_fill_ratio", "must be in (0, 1]");
   if (p.ttl_ms < 1) bad("ttl_ms", "must be >= 1");
   if (!(finite(p.max_slippage_bps) && p.max_slippage_bps >= 0)) bad("max_slippage_bps", "must be >= 0");
+  if (p.vr_lag < 2 || p.vr_lag > p.ou_window - 2) bad("vr_lag", "must be in 2..ou_window-2");
+  if (!(finite(p.vr_trend) && p.vr_trend > 0)) bad("vr_trend", "must be > 0");
+  if (!(finite(p.vol_ratio_threshold) && p.vol_ratio_threshold > 0)) bad("vol_ratio_threshold", "must be > 0");
+  if (!(p.vol_long_lambda > 0 && p.vol_long_lambda < 1)) bad("vol_long_lambda", "must be in (0, 1)");
 }
 
 const char* non_live_param(const StrategyParams& cur, const StrategyParams& next) noexcept {
@@ -66,7 +70,7 @@ const char* non_live_param(const StrategyParams& cur, const StrategyParams& next
 OuFit fit_ou(const double* s, std::uint32_t start, std::uint32_t count, std::uint32_t cap, double dt_s) noexcept {
   OuFit f;
   f.valid = false;
-  f.kappa = f.mu = f.sigma = f.half_life = f.sigma_eq = kNaN;
+  f.kappa = f.mu = f.sigma = f.half_life = f.sigma_eq = f.b = kNaN;
   if (count < 4) return f;
   auto at = [&](std::uint32_t i) { return s[(start + i) % cap]; };
   double sum = 0;
@@ -86,6 +90,7 @@ OuFit fit_ou(const double* s, std::uint32_t start, std::uint32_t count, std::uin
   const double den = n * Sxx - Sx * Sx;
   if (!(den > 0)) return f;
   const double b = (n * Sxy - Sx * Sy) / den;
+  f.b = b;
   const double a = (Sy - b * Sx) / n;
   double sse = 0;
   for (std::uint32_t i = 0; i < n_i; ++i) {
@@ -115,11 +120,12 @@ ReferenceStrategy::ReferenceStrategy(const StrategyParams& p, std::uint32_t symb
     s.ou.assign(p_.ou_window, 0.0);
     s.oi.assign(p_.vpin_buckets, 0.0);
     s.mid = s.spread = s.spread_bps = s.microprice = kNaN;
-    s.ewma_var = kNaN;
+    s.ewma_var = s.ewma_var_long = kNaN;
     s.zscore = kNaN;
     s.vpin = kNaN;
+    s.vr = s.vol_ratio = kNaN;
     s.fit.valid = false;
-    s.fit.kappa = s.fit.mu = s.fit.sigma = s.fit.half_life = s.fit.sigma_eq = kNaN;
+    s.fit.kappa = s.fit.mu = s.fit.sigma = s.fit.half_life = s.fit.sigma_eq = s.fit.b = kNaN;
   }
 }
 
@@ -135,8 +141,11 @@ void ReferenceStrategy::reset(SymbolState& s) noexcept {
   s.ou_start = 0;
   s.ou_count = 0;
   s.fit.valid = false;
-  s.fit.kappa = s.fit.mu = s.fit.sigma = s.fit.half_life = s.fit.sigma_eq = kNaN;
+  s.fit.kappa = s.fit.mu = s.fit.sigma = s.fit.half_life = s.fit.sigma_eq = s.fit.b = kNaN;
   s.zscore = kNaN;
+  s.vr_s1 = s.vr_s2 = s.vr_k1 = s.vr_k2 = 0;
+  s.vr = kNaN;
+  s.regime = kRegimeUnknown;
   s.has_bar = false;
   ++s.resets;
 }
@@ -189,21 +198,22 @@ void ReferenceStrategy::on_quote(SymbolState& s, const TickEntry& t) noexcept {
     s.ofi_abs = (1 - p_.ofi_alpha) * s.ofi_abs + p_.ofi_alpha * std::fabs(e);
     const double r = std::log(mid / s.prev_mid);
     s.ewma_var = (s.n_ret == 0) ? r * r : p_.ewma_lambda * s.ewma_var + (1 - p_.ewma_lambda) * (r * r);
+    s.ewma_var_long =
+        (s.n_ret == 0) ? r * r : p_.vol_long_lambda * s.ewma_var_long + (1 - p_.vol_long_lambda) * (r * r);
+    s.vol_ratio = s.ewma_var_long > 0 ? std::sqrt(s.ewma_var / s.ewma_var_long) : kNaN;
     s.n_ret += 1;
     const std::int64_t k = floor_div(t.ts_ns, p_.ou_dt_ns) - floor_div(s.prev_ts, p_.ou_dt_ns);
     const std::uint32_t W = p_.ou_window;
     const std::int64_t pushes = k < static_cast<std::int64_t>(W) ? k : static_cast<std::int64_t>(W);
-    for (std::int64_t j = 0; j < pushes; ++j) {
-      if (s.ou_count < W) {
-        s.ou[(s.ou_start + s.ou_count) % W] = s.prev_mid;
-        ++s.ou_count;
-      } else {
-        s.ou[s.ou_start] = s.prev_mid;
-        s.ou_start = (s.ou_start + 1) % W;
-      }
-    }
-    if (k > 0 && s.ou_count == W)
+    for (std::int64_t j = 0; j < pushes; ++j) ou_push(s, s.prev_mid);
+    if (k > 0 && s.ou_count == W) {
       s.fit = fit_ou(s.ou.data(), s.ou_start, s.ou_count, W, static_cast<double>(p_.ou_dt_ns) / 1e9);
+      const double n1 = static_cast<double>(W - 1);
+      const double nk = static_cast<double>(W - p_.vr_lag);
+      const double var1 = (s.vr_s2 - s.vr_s1 * s.vr_s1 / n1) / (n1 - 1);
+      const double vark = (s.vr_k2 - s.vr_k1 * s.vr_k1 / nk) / (nk - 1);
+      s.vr = var1 > 0 ? vark / (static_cast<double>(p_.vr_lag) * var1) : kNaN;
+    }
   }
   s.last_quote_ts = t.ts_ns;
   s.has_quote_ts = true;
@@ -219,6 +229,73 @@ void ReferenceStrategy::on_quote(SymbolState& s, const TickEntry& t) noexcept {
   s.spread_bps = (ask - bid) / mid * 1e4;
   s.microprice = (bs + as) > 0 ? (bid * as + ask * bs) / (bs + as) : mid;
   s.zscore = s.fit.valid ? (mid - s.fit.mu) / s.fit.sigma_eq : kNaN;
+  classify(s);
+}
+
+void ReferenceStrategy::ou_push(SymbolState& s, double x) noexcept {
+  const std::uint32_t W = p_.ou_window, L = p_.vr_lag;
+  if (s.ou_count < W) {
+    const std::uint32_t c = s.ou_count;
+    if (c >= 1) {
+      const double d = x - s.ou[(s.ou_start + c - 1) % W];
+      s.vr_s1 = s.vr_s1 + d;
+      s.vr_s2 = s.vr_s2 + d * d;
+    }
+    if (c >= L) {
+      const double d = x - s.ou[(s.ou_start + c - L) % W];
+      s.vr_k1 = s.vr_k1 + d;
+      s.vr_k2 = s.vr_k2 + d * d;
+    }
+    s.ou[(s.ou_start + c) % W] = x;
+    ++s.ou_count;
+    return;
+  }
+  // Full: drop the differences that start at the oldest sample, add the ones ending at x.
+  const double o = s.ou[s.ou_start];
+  const double d1o = s.ou[(s.ou_start + 1) % W] - o;
+  const double dko = s.ou[(s.ou_start + L) % W] - o;
+  const double d1n = x - s.ou[(s.ou_start + W - 1) % W];
+  const double dkn = x - s.ou[(s.ou_start + W - L) % W];
+  s.vr_s1 = (s.vr_s1 - d1o) + d1n;
+  s.vr_s2 = (s.vr_s2 - d1o * d1o) + d1n * d1n;
+  s.vr_k1 = (s.vr_k1 - dko) + dkn;
+  s.vr_k2 = (s.vr_k2 - dko * dko) + dkn * dkn;
+  s.ou[s.ou_start] = x;
+  s.ou_start = (s.ou_start + 1) % W;
+  // Once per window turn the sums are rebuilt exactly, so add/remove rounding cannot accumulate.
+  if (s.ou_start == 0) vr_recompute(s);
+}
+
+void ReferenceStrategy::vr_recompute(SymbolState& s) noexcept {
+  const std::uint32_t W = p_.ou_window, L = p_.vr_lag;
+  auto at = [&](std::uint32_t i) { return s.ou[(s.ou_start + i) % W]; };
+  double a1 = 0, a2 = 0, b1 = 0, b2 = 0;
+  for (std::uint32_t i = 0; i + 1 < W; ++i) {
+    const double d = at(i + 1) - at(i);
+    a1 += d;
+    a2 += d * d;
+  }
+  for (std::uint32_t i = 0; i + L < W; ++i) {
+    const double d = at(i + L) - at(i);
+    b1 += d;
+    b2 += d * d;
+  }
+  s.vr_s1 = a1;
+  s.vr_s2 = a2;
+  s.vr_k1 = b1;
+  s.vr_k2 = b2;
+}
+
+void ReferenceStrategy::classify(SymbolState& s) noexcept {
+  if (s.ou_count < p_.ou_window || s.n_ret < p_.ou_window) {
+    s.regime = kRegimeUnknown;
+  } else if (s.vol_ratio > p_.vol_ratio_threshold) {
+    s.regime = kRegimeHighVol;
+  } else if (s.vr > p_.vr_trend || s.fit.b >= 1) {
+    s.regime = kRegimeTrending;
+  } else {
+    s.regime = kRegimeMeanReverting;
+  }
 }
 
 void ReferenceStrategy::on_trade(SymbolState& s, const TickEntry& t) noexcept {
@@ -327,6 +404,7 @@ void ReferenceStrategy::evaluate(SymbolState& s, const TickView& tick, SignalSin
   if (s.fit.half_life < p_.half_life_min_s || s.fit.half_life > p_.half_life_max_s) return;
   if (!std::isnan(s.vpin) && s.vpin > p_.vpin_max) return;
   if (s.has_signal && ts - s.last_signal_ts < p_.cooldown_ns) return;
+  if (!p_.trend_entries && (s.regime == kRegimeTrending || s.regime == kRegimeHighVol)) return;
   const double ofi_norm = s.ofi_abs > 0 ? s.ofi / s.ofi_abs : 0.0;
   const std::uint8_t side = z > 0 ? kSideSell : kSideBuy;
   const double conf_z = 1 - std::erfc(std::fabs(z) / std::sqrt(2.0));
@@ -358,6 +436,7 @@ void ReferenceStrategy::evaluate(SymbolState& s, const TickView& tick, SignalSin
   r.side = side;
   r.urgency = urgency;
   r.engine = kEngineNative;
+  r.regime = s.regime;
   r.ttl_ms = p_.ttl_ms;
   r.size = size;
   r.confidence = confidence;
@@ -393,6 +472,10 @@ bool ReferenceStrategy::features(std::uint32_t symbol, FeatureSnapshot& o) const
   o.sigma = s.fit.sigma;
   o.half_life = s.fit.half_life;
   o.zscore = s.zscore;
+  o.ou_b = s.fit.b;
+  o.vr = s.vr;
+  o.vol_ratio = s.vol_ratio;
+  o.regime = s.regime;
   return true;
 }
 

@@ -15,11 +15,15 @@
 #   on_tick(int64 h, const TickEntry* t, uint32 symbol, uint64 seq, SignalRecord* out) -> int32
 #       1 = a signal was written to *out, 0 = none, < 0 = error (see last_error)
 #   on_gap(int64 h, uint32 symbol, uint64 missed) -> int32
-#   features(int64 h, uint32 symbol, double out[15]) -> int32   (FeatureSnapshot order)
+#   features(int64 h, uint32 symbol, double out[19]) -> int32   (FeatureSnapshot order)
 #   last_error(int64 h, char* buf, int64 cap) -> int64          (bytes written, without NUL)
 #
 # No exception may escape into C: with no Julia handler on the C stack it would end the process.
-# Each entry point therefore catches, records the message, and returns an error code.
+# Each entry point therefore catches, records the message and the stack trace (captured here, with
+# catch_backtrace(), because the addon only sees a return code), and returns an error code.
+# last_error writes the message, a NUL, then Julia's stack trace of that error and a NUL (its
+# return value counts both strings and the NUL between them); a reader of the first C string gets
+# the message alone.
 
 const ABI_VERSION = 1
 
@@ -30,6 +34,9 @@ const ERR_EXCEPTION = Int32(-3)
 # Engines are rooted here for the GC; a handle is an index into this vector.
 const ENGINES = Union{Nothing,Engine}[]
 const LAST_CREATE_ERROR = Ref("")
+# Stack trace of each engine's last error (index = handle), kept beside Engine.last_error.
+const LAST_TRACES = String[]
+const LAST_CREATE_TRACE = Ref("")
 
 @inline function engine_at(h::Int64)
     (1 <= h <= length(ENGINES)) || return nothing
@@ -44,6 +51,36 @@ function write_cstring(buf::Ptr{UInt8}, cap::Int64, msg::String)
     return Int64(n)
 end
 
+"""
+    error_report(ex, bt) -> (message, stacktrace)
+
+What the addon reports for an exception caught in an entry point: `showerror`'s text, and the
+Julia stack trace of `bt` (from `catch_backtrace()`) as `showerror(io, ex, bt)` prints it after the
+message (frames `[1] fn(...) @ Module file.jl:line`), without the leading "Stacktrace:" line.
+"""
+function error_report(ex, bt)
+    msg = sprint(showerror, ex)
+    trace = try
+        lstrip(sprint(Base.show_backtrace, bt))
+    catch
+        "(stack trace unavailable)"
+    end
+    startswith(trace, "Stacktrace:") && (trace = lstrip(trace[sizeof("Stacktrace:")+1:end], '\n'))
+    return msg, String(trace)
+end
+
+function record_error!(h::Int64, e::Engine, ex, bt)
+    msg, trace = error_report(ex, bt)
+    e.last_error = msg
+    while length(LAST_TRACES) < h
+        push!(LAST_TRACES, "")
+    end
+    @inbounds LAST_TRACES[h] = trace
+    return nothing
+end
+
+last_trace(h::Int64) = 1 <= h <= length(LAST_TRACES) ? (@inbounds LAST_TRACES[h]) : ""
+
 function c_create(params::Ptr{Float64}, nparams::Int64, nsymbols::Int64, err::Ptr{UInt8}, errcap::Int64)::Int64
     try
         values = copy(unsafe_wrap(Array, params, Int(nparams); own=false))
@@ -51,8 +88,9 @@ function c_create(params::Ptr{Float64}, nparams::Int64, nsymbols::Int64, err::Pt
         push!(ENGINES, e)
         return Int64(length(ENGINES))
     catch ex
-        msg = sprint(showerror, ex)
+        msg, trace = error_report(ex, catch_backtrace())
         LAST_CREATE_ERROR[] = msg
+        LAST_CREATE_TRACE[] = trace
         write_cstring(err, errcap, msg)
         return Int64(-1)
     end
@@ -76,7 +114,7 @@ function c_on_tick(h::Int64, tick::Ptr{TickEntry}, symbol::UInt32, seq::UInt64, 
         unsafe_store!(out, rec)
         return Int32(1)
     catch ex
-        e.last_error = sprint(showerror, ex)
+        record_error!(h, e, ex, catch_backtrace())
         return ERR_EXCEPTION
     end
 end
@@ -86,8 +124,13 @@ function c_on_gap(h::Int64, symbol::UInt32, missed::UInt64)::Int32
     e === nothing && return ERR_BAD_HANDLE
     sym = Int(symbol)
     sym < length(e.states) || return ERR_BAD_SYMBOL
-    engine_gap!(e, sym, missed)
-    return Int32(0)
+    try
+        engine_gap!(e, sym, missed)
+        return Int32(0)
+    catch ex
+        record_error!(h, e, ex, catch_backtrace())
+        return ERR_EXCEPTION
+    end
 end
 
 function c_features(h::Int64, symbol::UInt32, out::Ptr{Float64})::Int32
@@ -95,7 +138,12 @@ function c_features(h::Int64, symbol::UInt32, out::Ptr{Float64})::Int32
     e === nothing && return ERR_BAD_HANDLE
     sym = Int(symbol)
     sym < length(e.states) || return ERR_BAD_SYMBOL
-    f = features(e, sym)
+    f = try
+        features(e, sym)
+    catch ex
+        record_error!(h, e, ex, catch_backtrace())
+        return ERR_EXCEPTION
+    end
     unsafe_store!(out, f.mid, 1)
     unsafe_store!(out, f.spread, 2)
     unsafe_store!(out, f.spread_bps, 3)
@@ -111,13 +159,20 @@ function c_features(h::Int64, symbol::UInt32, out::Ptr{Float64})::Int32
     unsafe_store!(out, f.sigma, 13)
     unsafe_store!(out, f.half_life, 14)
     unsafe_store!(out, f.zscore, 15)
+    unsafe_store!(out, f.ou_b, 16)
+    unsafe_store!(out, f.vr, 17)
+    unsafe_store!(out, f.vol_ratio, 18)
+    unsafe_store!(out, Float64(f.regime), 19)
     return Int32(0)
 end
 
 function c_last_error(h::Int64, buf::Ptr{UInt8}, cap::Int64)::Int64
     e = engine_at(h)
     msg = e === nothing ? LAST_CREATE_ERROR[] : e.last_error
-    return write_cstring(buf, cap, msg)
+    trace = e === nothing ? LAST_CREATE_TRACE[] : last_trace(h)
+    n = write_cstring(buf, cap, msg)
+    (buf == C_NULL || cap - n - 1 <= 1) && return n
+    return n + 1 + write_cstring(buf + n + 1, cap - n - 1, trace)
 end
 
 """The entry points' addresses, in table order. Compiled into the sysimage by the build."""

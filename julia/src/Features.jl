@@ -24,9 +24,12 @@ mutable struct QuoteState
     ofi_abs::Float64
     ewma_var::Float64
     n_ret::Int64
+    # regime: long EWMA variance and the short/long volatility ratio
+    ewma_var_long::Float64
+    vol_ratio::Float64
 end
 
-QuoteState() = QuoteState(false, NaN, NaN, NaN, NaN, NaN, 0, NaN, NaN, NaN, NaN, 0.0, 0.0, NaN, 0)
+QuoteState() = QuoteState(false, NaN, NaN, NaN, NaN, NaN, 0, NaN, NaN, NaN, NaN, 0.0, 0.0, NaN, 0, NaN, NaN)
 
 """
     ofi_increment(bid, ask, bsz, asz, pbid, pask, pbs, pas)
@@ -68,6 +71,9 @@ samples) needs the previous quote too, so the caller runs it before `commit_quot
         q.ofi_abs = (1 - p.ofi_alpha) * q.ofi_abs + p.ofi_alpha * abs(e)
         r = log(mid / q.prev_mid)
         q.ewma_var = q.n_ret == 0 ? r * r : p.ewma_lambda * q.ewma_var + (1 - p.ewma_lambda) * (r * r)
+        q.ewma_var_long = q.n_ret == 0 ? r * r :
+            p.vol_long_lambda * q.ewma_var_long + (1 - p.vol_long_lambda) * (r * r)
+        q.vol_ratio = q.ewma_var_long > 0.0 ? sqrt(q.ewma_var / q.ewma_var_long) : NaN
         q.n_ret += 1
     end
     q.mid = mid

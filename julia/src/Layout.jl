@@ -60,6 +60,11 @@ const kUrgencyNormal = UInt8(2)
 const kUrgencyHigh = UInt8(3)
 const kEngineNative = UInt8(0)
 const kEngineJulia = UInt8(1)
+# Market regime at decision (docs/STRATEGY.md "Regime"); same numbers as proto Regime.
+const kRegimeUnknown = UInt8(0)
+const kRegimeMeanReverting = UInt8(1)
+const kRegimeTrending = UInt8(2)
+const kRegimeHighVol = UInt8(3)
 
 const kSignalRecordSize = 128
 const kSigSequenceOffset = 0
@@ -71,6 +76,7 @@ const kSigVenueOffset = 30
 const kSigSideOffset = 32
 const kSigUrgencyOffset = 33
 const kSigEngineOffset = 34
+const kSigRegimeOffset = 35
 const kSigTtlOffset = 36
 const kSigSizeOffset = 40
 const kSigConfidenceOffset = 48
@@ -100,7 +106,7 @@ struct SignalRecord
     side::UInt8
     urgency::UInt8
     engine::UInt8
-    reserved0::UInt8
+    regime::UInt8
     ttl_ms::UInt32
     size::Float64
     confidence::Float64

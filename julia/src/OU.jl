@@ -8,9 +8,10 @@ struct OUFit
     sigma::Float64
     half_life::Float64
     sigma_eq::Float64
+    b::Float64           # AR(1) slope of the fit; NaN when den <= 0, kept when the fit is invalid
 end
 
-const OU_INVALID = OUFit(false, NaN, NaN, NaN, NaN, NaN)
+const OU_INVALID = OUFit(false, NaN, NaN, NaN, NaN, NaN, NaN)
 
 """
     OUState
@@ -23,23 +24,88 @@ mutable struct OUState
     count::Int           # samples held, <= W
     fit::OUFit
     zscore::Float64      # of the last clean quote against the fit current at that quote
+    # regime: rolling sums of the 1-step and lag-step differences inside the window, and the VR
+    lag::Int
+    vr_s1::Float64
+    vr_s2::Float64
+    vr_k1::Float64
+    vr_k2::Float64
+    vr::Float64
 end
 
-OUState(window::Int) = OUState(Vector{Float64}(undef, window), 1, 0, OU_INVALID, NaN)
+OUState(window::Int, lag::Int) = OUState(Vector{Float64}(undef, window), 1, 0, OU_INVALID, NaN,
+                                         lag, 0.0, 0.0, 0.0, 0.0, NaN)
 
-"""Appends one sample, dropping the oldest when the window is full."""
+"""
+Appends one sample, dropping the oldest when the window is full, and keeps the variance-ratio sums
+(docs/STRATEGY.md "Regime") in the same order of operations as the native engine.
+"""
 @inline function ou_push!(s::OUState, x::Float64)
     W = length(s.buf)
+    L = s.lag
+    buf = s.buf
     if s.count < W
-        i = s.head + s.count
+        c = s.count
+        if c >= 1
+            d = x - ou_at(buf, s.head, c - 1)
+            s.vr_s1 = s.vr_s1 + d
+            s.vr_s2 = s.vr_s2 + d * d
+        end
+        if c >= L
+            d = x - ou_at(buf, s.head, c - L)
+            s.vr_k1 = s.vr_k1 + d
+            s.vr_k2 = s.vr_k2 + d * d
+        end
+        i = s.head + c
         i > W && (i -= W)
-        @inbounds s.buf[i] = x
+        @inbounds buf[i] = x
         s.count += 1
     else
-        @inbounds s.buf[s.head] = x
+        o = @inbounds buf[s.head]
+        d1o = ou_at(buf, s.head, 1) - o
+        dko = ou_at(buf, s.head, L) - o
+        d1n = x - ou_at(buf, s.head, W - 1)
+        dkn = x - ou_at(buf, s.head, W - L)
+        s.vr_s1 = (s.vr_s1 - d1o) + d1n
+        s.vr_s2 = (s.vr_s2 - d1o * d1o) + d1n * d1n
+        s.vr_k1 = (s.vr_k1 - dko) + dkn
+        s.vr_k2 = (s.vr_k2 - dko * dko) + dkn * dkn
+        @inbounds buf[s.head] = x
         s.head = s.head == W ? 1 : s.head + 1
+        # once per window turn the sums are rebuilt exactly (no accumulated add/remove rounding)
+        s.head == 1 && vr_recompute!(s)
     end
     return nothing
+end
+
+"""Rebuilds the variance-ratio sums from the window, oldest first."""
+function vr_recompute!(s::OUState)
+    W = length(s.buf)
+    L = s.lag
+    a1 = 0.0; a2 = 0.0; b1 = 0.0; b2 = 0.0
+    for i in 0:W-2
+        d = ou_at(s.buf, s.head, i + 1) - ou_at(s.buf, s.head, i)
+        a1 += d
+        a2 += d * d
+    end
+    for i in 0:W-1-L
+        d = ou_at(s.buf, s.head, i + L) - ou_at(s.buf, s.head, i)
+        b1 += d
+        b2 += d * d
+    end
+    s.vr_s1 = a1; s.vr_s2 = a2; s.vr_k1 = b1; s.vr_k2 = b2
+    return nothing
+end
+
+"""Variance ratio of the full window: var(lag-L differences) / (L * var(1-step differences))."""
+@inline function variance_ratio(s::OUState)
+    W = length(s.buf)
+    L = s.lag
+    n1 = Float64(W - 1)
+    nk = Float64(W - L)
+    var1 = (s.vr_s2 - s.vr_s1 * s.vr_s1 / n1) / (n1 - 1)
+    vark = (s.vr_k2 - s.vr_k1 * s.vr_k1 / nk) / (nk - 1)
+    return var1 > 0.0 ? vark / (Float64(L) * var1) : NaN
 end
 
 """Empties the window and invalidates the fit (reset after a gap)."""
@@ -47,6 +113,8 @@ end
     s.head = 1
     s.count = 0
     s.fit = OU_INVALID
+    s.vr_s1 = 0.0; s.vr_s2 = 0.0; s.vr_k1 = 0.0; s.vr_k2 = 0.0
+    s.vr = NaN
     return nothing
 end
 
@@ -83,7 +151,7 @@ function fit_ou(buf::AbstractVector{Float64}, first::Int, dt::Float64)
         Sxy += x * y
     end
     den = n * Sxx - Sx * Sx
-    den <= 0.0 && return OU_INVALID
+    den > 0.0 || return OU_INVALID
     b = (n * Sxy - Sx * Sy) / den
     a = (Sy - b * Sx) / n
     sse = 0.0
@@ -93,14 +161,14 @@ function fit_ou(buf::AbstractVector{Float64}, first::Int, dt::Float64)
         e = (y - a) - b * x
         sse += e * e
     end
-    (0.0 < b < 1.0 && sse > 0.0 && n > 2) || return OU_INVALID
+    (0.0 < b < 1.0 && sse > 0.0 && n > 2) || return OUFit(false, NaN, NaN, NaN, NaN, NaN, b)
     kappa = -log(b) / dt
     mu = m + a / (1 - b)
     sd = sqrt(sse / (n - 2))
     sigma = sd * sqrt(-2 * log(b) / (dt * (1 - b * b)))
     half_life = LN2 / kappa
     sigma_eq = sigma / sqrt(2 * kappa)
-    return OUFit(true, kappa, mu, sigma, half_life, sigma_eq)
+    return OUFit(true, kappa, mu, sigma, half_life, sigma_eq, b)
 end
 
 """Fit on a plain vector (oldest first), e.g. the sitmo reference path."""
@@ -121,6 +189,7 @@ refits when at least one sample arrived and the window is full.
     end
     if k > 0 && s.count == W
         s.fit = fit_ou(s.buf, s.head, p.ou_dt_ns / 1e9)
+        s.vr = variance_ratio(s)
     end
     return nothing
 end

@@ -30,6 +30,11 @@ struct Params
     min_fill_ratio::Float64
     ttl_ms::UInt32
     max_slippage_bps::Float64
+    vr_lag::Int
+    vr_trend::Float64
+    vol_ratio_threshold::Float64
+    vol_long_lambda::Float64
+    trend_entries::Bool
 end
 
 """Parameter names in declaration order: the order of the Float64 vector the addon passes."""
@@ -60,6 +65,11 @@ const DEFAULT_PARAM_VALUES = (
     0.5,            # min_fill_ratio
     50.0,           # ttl_ms
     10.0,           # max_slippage_bps
+    10.0,           # vr_lag
+    1.5,            # vr_trend
+    2.0,            # vol_ratio_threshold
+    0.995,          # vol_long_lambda
+    0.0,            # trend_entries
 )
 
 """Thrown for a parameter set the strategy cannot run with; the message names the parameter."""
@@ -135,5 +145,9 @@ function validate(p::Params)
     (p.min_fill_ratio > 0 && p.min_fill_ratio <= 1) || bad("min_fill_ratio", "must be in (0, 1]")
     p.ttl_ms >= 1 || bad("ttl_ms", "must be >= 1")
     (isfinite(p.max_slippage_bps) && p.max_slippage_bps >= 0) || bad("max_slippage_bps", "must be >= 0")
+    (2 <= p.vr_lag <= p.ou_window - 2) || bad("vr_lag", "must be in 2..ou_window-2")
+    (isfinite(p.vr_trend) && p.vr_trend > 0) || bad("vr_trend", "must be > 0")
+    (isfinite(p.vol_ratio_threshold) && p.vol_ratio_threshold > 0) || bad("vol_ratio_threshold", "must be > 0")
+    (p.vol_long_lambda > 0 && p.vol_long_lambda < 1) || bad("vol_long_lambda", "must be in (0, 1)")
     return p
 end

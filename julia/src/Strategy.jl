@@ -13,10 +13,11 @@ mutable struct SymbolState
     last_signal_ts::Int64
     skipped::Int64           # tainted / invalid ticks seen (counted, never used)
     resets::Int64
+    regime::UInt8            # kRegime* after the last clean quote (docs/STRATEGY.md "Regime")
 end
 
-SymbolState(p::Params) = SymbolState(QuoteState(), OUState(p.ou_window), VPINState(p.vpin_buckets),
-                                     typemin(Int64), typemin(Int64), false, 0, 0, 0)
+SymbolState(p::Params) = SymbolState(QuoteState(), OUState(p.ou_window, p.vr_lag), VPINState(p.vpin_buckets),
+                                     typemin(Int64), typemin(Int64), false, 0, 0, 0, kRegimeUnknown)
 
 """Features after the last processed tick, in the order of the golden `features.csv` columns."""
 struct FeatureSnapshot
@@ -35,6 +36,10 @@ struct FeatureSnapshot
     sigma::Float64
     half_life::Float64
     zscore::Float64
+    ou_b::Float64
+    vr::Float64
+    vol_ratio::Float64
+    regime::UInt8
 end
 
 function snapshot(s::SymbolState)
@@ -42,7 +47,7 @@ function snapshot(s::SymbolState)
     f = s.ou.fit
     return FeatureSnapshot(q.mid, q.spread, q.spread_bps, q.microprice, q.ofi, ofi_norm(q), q.ewma_var,
                            s.vpin.vpin, s.vpin.n_buckets, f.valid, f.kappa, f.mu, f.sigma, f.half_life,
-                           s.ou.zscore)
+                           s.ou.zscore, f.b, s.ou.vr, q.vol_ratio, s.regime)
 end
 
 """
@@ -56,6 +61,7 @@ function reset!(s::SymbolState)
     s.q.has_prev = false
     ou_clear!(s.ou)
     s.ou.zscore = NaN
+    s.regime = kRegimeUnknown
     vpin_drop_bar!(s.vpin)
     s.resets += 1
     return nothing
@@ -127,7 +133,22 @@ function quote_update!(s::SymbolState, p::Params, t::TickEntry, seq::UInt64, sym
     commit_quote!(q, bid, ask, bsz, asz, mid, ts)
     z = ou_zscore(s.ou.fit, mid)
     s.ou.zscore = z
+    s.regime = classify_regime(s, p)
     return evaluate_signal!(s, p, t, seq, symbol, mid, z)
+end
+
+"""
+    classify_regime(s, p) -> UInt8
+
+docs/STRATEGY.md "Regime": UNKNOWN until the OU window is full and `ou_window` returns were seen;
+then HIGH_VOL if the short/long EWMA volatility ratio exceeds `vol_ratio_threshold`, else TRENDING
+if the variance ratio exceeds `vr_trend` or the AR(1) slope is >= 1, else MEAN_REVERTING.
+"""
+@inline function classify_regime(s::SymbolState, p::Params)
+    (s.ou.count < p.ou_window || s.q.n_ret < p.ou_window) && return kRegimeUnknown
+    s.q.vol_ratio > p.vol_ratio_threshold && return kRegimeHighVol
+    (s.ou.vr > p.vr_trend || s.ou.fit.b >= 1.0) && return kRegimeTrending
+    return kRegimeMeanReverting
 end
 
 """Signal evaluation after a clean quote: the gates, confidence, fractional Kelly size."""
@@ -142,6 +163,8 @@ function evaluate_signal!(s::SymbolState, p::Params, t::TickEntry, seq::UInt64, 
     (!isnan(vpin) && vpin > p.vpin_max) && return (false, NO_SIGNAL)
     ts = t.ts_ns
     (s.has_signal && ts - s.last_signal_ts < p.cooldown_ns) && return (false, NO_SIGNAL)
+    (!p.trend_entries && (s.regime == kRegimeTrending || s.regime == kRegimeHighVol)) &&
+        return (false, NO_SIGNAL)
     side = z > 0 ? kSideSell : kSideBuy
     conf = confidence(z, vpin, ofi_norm(s.q))
     conf < p.min_confidence && return (false, NO_SIGNAL)
@@ -165,7 +188,7 @@ function evaluate_signal!(s::SymbolState, p::Params, t::TickEntry, seq::UInt64, 
         side,
         urgency,
         kEngineJulia,
-        0x00,
+        s.regime,
         p.ttl_ms,
         size,
         conf,

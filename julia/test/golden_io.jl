@@ -68,7 +68,8 @@ function read_params(name::AbstractString)
 end
 
 const FEATURE_COLUMNS = ("mid", "spread", "spread_bps", "microprice", "ofi", "ofi_norm", "ewma_var", "vpin",
-                         "n_buckets", "ou_valid", "kappa", "mu", "sigma", "half_life", "zscore")
+                         "n_buckets", "ou_valid", "kappa", "mu", "sigma", "half_life", "zscore",
+                         "ou_b", "vr", "vol_ratio", "regime")
 
 """Rows of `<name>.features.csv` as (index, values in FEATURE_COLUMNS order)."""
 function read_features(name::AbstractString)
@@ -98,7 +99,8 @@ function read_signals(name::AbstractString)
                     ttl_ms = parse_int(UInt32, r[col("ttl_ms")]),
                     max_slippage_bps = parse_float(r[col("max_slippage_bps")]),
                     trace_hi = parse_int(UInt64, r[col("trace_hi")]),
-                    trace_lo = parse_int(UInt64, r[col("trace_lo")])))
+                    trace_lo = parse_int(UInt64, r[col("trace_lo")]),
+                    regime = parse_int(UInt8, r[col("regime")])))
     end
     return out
 end

@@ -107,7 +107,7 @@ const FAST = KS.params_with([:ou_window => 100.0, :vpin_buckets => 10.0, :min_co
     @test [Int(fieldoffset(KS.TickEntry, i)) for i in 1:fieldcount(KS.TickEntry)] == tick_offsets
     sig_offsets = [KS.kSigSequenceOffset, KS.kSigTraceHiOffset, KS.kSigTraceLoOffset, KS.kSigStrategyOffset,
                    KS.kSigSymbolOffset, KS.kSigVenueOffset, KS.kSigSideOffset, KS.kSigUrgencyOffset,
-                   KS.kSigEngineOffset, 35, KS.kSigTtlOffset, KS.kSigSizeOffset, KS.kSigConfidenceOffset,
+                   KS.kSigEngineOffset, KS.kSigRegimeOffset, KS.kSigTtlOffset, KS.kSigSizeOffset, KS.kSigConfidenceOffset,
                    KS.kSigMaxSlippageOffset, KS.kSigMinFillOffset, KS.kSigRefPriceOffset, KS.kSigZscoreOffset,
                    KS.kSigSourceSeqOffset, KS.kSigTickTsOffset, KS.kSigTickPushNsOffset,
                    KS.kSigEnginePopNsOffset, KS.kSigSignalNsOffset]
@@ -318,7 +318,8 @@ end
                     continue
                 end
                 have = Float64[f.mid, f.spread, f.spread_bps, f.microprice, f.ofi, f.ofi_norm, f.ewma_var, f.vpin,
-                               Float64(f.n_buckets), f.ou_valid ? 1.0 : 0.0, f.kappa, f.mu, f.sigma, f.half_life, f.zscore]
+                               Float64(f.n_buckets), f.ou_valid ? 1.0 : 0.0, f.kappa, f.mu, f.sigma, f.half_life, f.zscore,
+                               f.ou_b, f.vr, f.vol_ratio, Float64(f.regime)]
                 for (c, col) in enumerate(FEATURE_COLUMNS)
                     if !close_enough(have[c], want[c])
                         bad += 1
@@ -336,6 +337,7 @@ end
                 @test r.ttl_ms == w.ttl_ms
                 @test r.trace_hi == w.trace_hi
                 @test r.trace_lo == w.trace_lo
+                @test r.regime == w.regime
                 @test close_enough(r.size, w.size)
                 @test close_enough(r.confidence, w.confidence)
                 @test close_enough(r.zscore, w.zscore)
@@ -345,6 +347,92 @@ end
             end
         end
     end
+end
+
+# Quotes on the 100 ms grid around `mids` (spread 0.1), one per grid step.
+regime_quotes(mids) = [KS.quote_tick(Int64(i) * 100_000_000 + 50_000_000, m - 0.05, m + 0.05, 1.0, 1.0)
+                       for (i, m) in enumerate(mids)]
+
+function regime_after(mids, p)
+    e = KS.Engine(p, 1)
+    regimes = UInt8[]
+    for (k, t) in enumerate(regime_quotes(mids))
+        KS.engine_tick!(e, t, 0, UInt64(k - 1))
+        push!(regimes, KS.features(e, 0).regime)
+    end
+    return e, regimes
+end
+
+@testset "regime detection (docs/STRATEGY.md \"Regime\")" begin
+    p = KS.params_with([:ou_window => 100.0, :vr_lag => 10.0, :vr_trend => 1.5, :vol_ratio_threshold => 2.0])
+    rng = Xoshiro(7)
+    # mean-reverting: AR(1) levels with b = 0.8 around 30000 -> VR well below 1, slope < 1
+    x = 0.0
+    mr = Float64[]
+    for _ in 1:600
+        x = 0.8 * x + randn(rng)
+        push!(mr, 30000.0 + x)
+    end
+    e, reg = regime_after(mr, p)
+    @test all(==(KS.kRegimeUnknown), reg[1:99])          # not warm before the window is full
+    @test reg[end] == KS.kRegimeMeanReverting
+    @test e.states[1].ou.vr < 1.0
+    # momentum: increments with autocorrelation 0.8 -> VR(10) far above 1.5
+    d = 0.0; lvl = 30000.0
+    mom = Float64[]
+    for _ in 1:600
+        d = 0.8 * d + randn(rng)
+        lvl += d
+        push!(mom, lvl)
+    end
+    e, reg = regime_after(mom, p)
+    @test reg[end] == KS.kRegimeTrending
+    @test e.states[1].ou.vr > 1.5
+    # a volatility burst after a calm mean-reverting stretch: short EWMA vol jumps over 2x the long one
+    burst = vcat(mr, [30000.0 + 25.0 * randn(rng) for _ in 1:20])
+    _, reg = regime_after(burst, p)
+    @test reg[end] == KS.kRegimeHighVol
+    # the rolling sums equal a fresh computation over the window (within rounding)
+    e, _ = regime_after(mom[1:437], p)       # not at a window turn, so the sums are rolled, not rebuilt
+    ou = e.states[1].ou
+    w = [KS.ou_at(ou.buf, ou.head, i) for i in 0:length(ou.buf)-1]
+    d1 = diff(w); dk = w[11:end] .- w[1:end-10]
+    @test isapprox(ou.vr_s2, sum(d1 .^ 2); rtol = 1e-12) && isapprox(ou.vr_k2, sum(dk .^ 2); rtol = 1e-12)
+    v1 = sum((d1 .- sum(d1) / length(d1)) .^ 2) / (length(d1) - 1)
+    vk = sum((dk .- sum(dk) / length(dk)) .^ 2) / (length(dk) - 1)
+    @test isapprox(ou.vr, vk / (10 * v1); rtol = 1e-10)
+    # a reset forgets the window: UNKNOWN again until it refills
+    s = e.states[1]
+    KS.reset!(s)
+    @test s.regime == KS.kRegimeUnknown && isnan(s.ou.vr) && s.ou.vr_s2 == 0.0
+    # type-stable classification
+    @inferred KS.classify_regime(s, p)
+    @inferred KS.variance_ratio(s.ou)
+    # parameters are validated like the native engine's
+    @test_throws KS.ParamError KS.params_with([:ou_window => 100.0, :vr_lag => 99.0])
+    @test_throws KS.ParamError KS.params_with([:vr_trend => 0.0])
+    @test_throws KS.ParamError KS.params_with([:vol_long_lambda => 1.0])
+    @test_throws KS.ParamError KS.params_with([:trend_entries => 2.0])
+end
+
+@testset "regime gate: no entries while TRENDING or HIGH_VOL unless trend_entries" begin
+    # a momentum path has large z-scores against its (poor) OU fit; the gate must hold them all back
+    base = [:ou_window => 100.0, :z_entry => 1.0, :min_confidence => 0.0, :cooldown_ns => 0.0,
+            :half_life_min_s => 0.0, :half_life_max_s => 1e9, :max_spread_bps => 1e9, :min_size => 0.0]
+    rng = Xoshiro(11)
+    d = 0.0; lvl = 30000.0
+    mids = Float64[]
+    for _ in 1:1500
+        d = 0.7 * d + randn(rng)
+        lvl += d
+        push!(mids, lvl)
+    end
+    ticks = regime_quotes(mids)
+    gated, _ = KS.backtest(ticks, KS.params_with(base))
+    open_, _ = KS.backtest(ticks, KS.params_with(vcat(base, [:trend_entries => 1.0])))
+    @test all(s -> s.record.regime in (KS.kRegimeMeanReverting, KS.kRegimeUnknown), gated)
+    @test any(s -> s.record.regime in (KS.kRegimeTrending, KS.kRegimeHighVol), open_)
+    @test length(open_) > length(gated)
 end
 
 @testset "hot path is type-stable and allocates nothing after warm-up" begin
@@ -399,10 +487,12 @@ end
                                        pointer(params), length(params), 1, pointer(err), length(err))
     @test alloc_cfunction(on_tick, h2, ticks, tick, out) == 0
 
-    f = zeros(Float64, 15)
+    f = zeros(Float64, 19)
     @test GC.@preserve(f, ccall(feats, Int32, (Int64, UInt32, Ptr{Float64}), h, UInt32(0), pointer(f))) == 0
     snap = KS.features(KS.ENGINES[h], 0)
     @test isequal(f[1], snap.mid) && isequal(f[11], snap.kappa) && f[9] == snap.n_buckets
+    @test isequal(f[16], snap.ou_b) && isequal(f[17], snap.vr) && isequal(f[18], snap.vol_ratio) &&
+          f[19] == Float64(snap.regime)
     @test ccall(on_gap, Int32, (Int64, UInt32, UInt64), h, UInt32(0), UInt64(2)) == 0
     @test KS.ENGINES[h].states[1].ou.count == 0
     # errors are codes, never exceptions into C
@@ -414,6 +504,45 @@ end
     @test ccall(destroy, Int32, (Int64,), h2) == 0
     buf = zeros(UInt8, 256)
     @test GC.@preserve(buf, ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), Int64(-5), pointer(buf), 256)) >= 0
+end
+
+# A function of its own, so the stack trace has a frame to name.
+planted_strategy_failure(n) = n > 2 ? error("planted failure at tick $(n)") : n
+
+@testset "entry-point errors carry Julia's message and stack trace" begin
+    msg, trace = try
+        planted_strategy_failure(3)
+        ("", "")
+    catch ex
+        KS.error_report(ex, catch_backtrace())
+    end
+    @test msg == "planted failure at tick 3"
+    @test occursin("planted_strategy_failure", trace)
+    @test !startswith(trace, "Stacktrace:")
+    # last_error hands both to C: message, NUL, trace, NUL
+    params = Float64[getfield(FAST, n) for n in KS.PARAM_NAMES]
+    err = zeros(UInt8, 64)
+    table = zeros(UInt64, 8)
+    GC.@preserve table KS.fill_entry_points!(pointer(table), length(table))
+    create, last_error = Ptr{Cvoid}(UInt(table[3])), Ptr{Cvoid}(UInt(table[8]))
+    h = GC.@preserve params err ccall(create, Int64, (Ptr{Float64}, Int64, Int64, Ptr{UInt8}, Int64),
+                                      pointer(params), length(params), 1, pointer(err), length(err))
+    try
+        planted_strategy_failure(7)
+    catch ex
+        KS.record_error!(h, KS.ENGINES[h], ex, catch_backtrace())
+    end
+    buf = zeros(UInt8, 4096)
+    n = GC.@preserve buf ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), h, pointer(buf), length(buf))
+    first_nul = findfirst(==(0x00), buf)
+    @test String(buf[1:first_nul-1]) == "planted failure at tick 7"
+    second = String(buf[first_nul+1:n])
+    @test occursin("planted_strategy_failure", second)
+    @test buf[n+1] == 0x00
+    # a small buffer keeps the message whole and truncates nothing into it
+    small = zeros(UInt8, 8)
+    @test GC.@preserve(small, ccall(last_error, Int64, (Int64, Ptr{UInt8}, Int64), h, pointer(small), 8)) <= 7
+    @test small[8] == 0x00
 end
 
 @testset "ring replay reads the region in place (unsafe_wrap)" begin

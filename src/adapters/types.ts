@@ -8,6 +8,7 @@ import type { Clock } from '../clock/clock.js';
 import type { NormalizedTick, VenueName } from '../contracts/market.js';
 import type { Namespace } from '../contracts/subjects.js';
 import type { MarketDataEvent } from '../contracts/gen/kestrel/v1/market_pb.js';
+import { KestrelError } from '../contracts/errors.js';
 
 /** One tradable instrument on one venue, as reference data knows it. */
 export interface SymbolMapping {
@@ -113,13 +114,13 @@ export interface MarketDataAdapter {
 }
 
 /** Typed parse failure: the raw message was malformed or not what the venue's protocol allows. */
-export class VenueParseError extends Error {
+export class VenueParseError extends KestrelError {
   override readonly name = 'VenueParseError';
   constructor(
     readonly venue: VenueName,
     readonly reason: string,
     readonly raw: string,
   ) {
-    super(`${venue}: ${reason}`);
+    super('VENUE_PARSE', `${venue}: ${reason}`);
   }
 }

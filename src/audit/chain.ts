@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { create, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { AuditEventSchema, type AuditEvent } from '../contracts/index.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -89,13 +90,13 @@ export class AuditChain {
   }
 }
 
-export class AuditChainError extends Error {
+export class AuditChainError extends KestrelError {
   override readonly name = 'AuditChainError';
   constructor(
     message: string,
     readonly index: number,
   ) {
-    super(message);
+    super('AUDIT_CHAIN_BROKEN', message);
   }
 }
 

@@ -112,7 +112,7 @@ export function attachExecutorAudit(executor: Executor, log: AuditLog): void {
 export function attachBusAudit(bus: Bus, ns: Namespace, log: AuditLog): () => void {
   const subs: Subscription[] = [
     bus.subscribe(subjects.riskBreach(ns), (m) => {
-      let meta: Record<string, string> = {};
+      let meta: Record<string, string>;
       try {
         const b = fromBinary(RiskBreachSchema, m.data);
         meta = { limit: b.limit, symbol: b.symbol, value: String(b.value), threshold: String(b.threshold) };
@@ -122,7 +122,7 @@ export function attachBusAudit(bus: Bus, ns: Namespace, log: AuditLog): () => vo
       log.record(AuditEventType.riskBreach, '', packRaw(RiskBreachSchema.typeName, m.data), meta);
     }),
     bus.subscribe(patterns.circuitAll(ns), (m) => {
-      let meta: Record<string, string> = {};
+      let meta: Record<string, string>;
       try {
         const c = fromBinary(CircuitStateSchema, m.data);
         meta = { venue: c.venue, state: c.state, failures: String(c.failures), manual: String(c.manualOverride) };

@@ -1,3 +1,4 @@
+import { KestrelError } from '../contracts/errors.js';
 /**
  * The message bus every service depends on. Two implementations pass one contract suite
  * (test/bus/contract.ts): NatsBus for real deployments and InProcessBus for the single-process
@@ -50,12 +51,16 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-export class BusError extends Error {
+export class BusError extends KestrelError {
   override readonly name: string = 'BusError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('BUS_FAILED', message, options);
+  }
 }
 
 export class BusTimeoutError extends BusError {
   override readonly name = 'BusTimeoutError';
+  override readonly code = 'BUS_TIMEOUT';
   constructor(
     readonly subject: string,
     readonly timeoutMs: number,
@@ -66,6 +71,7 @@ export class BusTimeoutError extends BusError {
 
 export class NoRespondersError extends BusError {
   override readonly name = 'NoRespondersError';
+  override readonly code = 'BUS_NO_RESPONDERS';
   constructor(readonly subject: string) {
     super(`no responders for ${subject}`);
   }

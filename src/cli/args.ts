@@ -1,7 +1,11 @@
+import { KestrelError } from '../contracts/errors.js';
 /** Minimal, strict argument parser: unknown flags and missing values are typed errors, never ignored. */
 
-export class UsageError extends Error {
+export class UsageError extends KestrelError {
   override readonly name = 'UsageError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('USAGE', message, options);
+  }
 }
 
 export interface FlagSpec {

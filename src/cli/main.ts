@@ -26,6 +26,7 @@ import { parseTimeArg } from '../replay/data/clickhouse.js';
 import { DataError } from '../replay/data/inputs.js';
 import { formatFlags, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 import { isEntryPoint } from './entry.js';
+import { JuliaStrategyError, NativeEngineError, juliaRuntimeInfo, loadAddon } from '../native/index.js';
 
 const commonFlags: FlagSpec[] = [
   { name: 'config', kind: 'string', metavar: 'FILE', help: 'YAML overlay merged over config/default.yaml' },
@@ -48,7 +49,7 @@ export interface Command {
   run(flags: FlagValues, positionals: string[]): Promise<number>;
 }
 
-/** The command table: help, dispatch, and the docs check (test/docs/operations-doc.test.ts). */
+/** Every `kestrel <command>`: help, dispatch, and the checks of deploy/ manifests (test/deploy) and docs/OPERATIONS.md (test/docs). */
 export const commands: Record<string, Command> = {
   start: {
     summary: 'run the default paper-trading session on bundled real data and print its summary',
@@ -68,6 +69,7 @@ export const commands: Record<string, Command> = {
       { name: 'start', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (inclusive)' },
       { name: 'end', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (exclusive)' },
       { name: 'symbols', kind: 'repeat', metavar: 'LIST', help: 'keep only these symbols, e.g. BTC-USDT,BTC-USD (default: all in the data)' },
+      { name: 'verbose', kind: 'boolean', help: 'also print engine details: which engine, and for julia the sysimage or the source folder it ran' },
     ],
     run: (flags) => {
       if (Array.isArray(flags.sweep)) {
@@ -282,7 +284,24 @@ async function runBacktestCommand(flags: FlagValues): Promise<number> {
   const r = await runBacktest(config, data);
   for (const b of r.boundaries) if (!b.continuous) process.stderr.write(`kestrel: warning: ${b.from} -> ${b.to}: book not continuous across the boundary: ${b.detail}\n`);
   process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatBacktest(r));
+  if (flags.verbose) process.stdout.write(`${engineDetails(r.engine).map((l) => `  ${l}`).join('\n')}\n`);
   return 0;
+}
+
+/** `--verbose`: where the engine that ran came from (the julia runtime reports what it loaded). */
+export function engineDetails(engine: string): string[] {
+  const addon = process.env['KESTREL_ADDON_PATH'] ?? 'the kestrel addon (build/Release or prebuilds/)';
+  if (engine !== 'julia') return [`engine         native (C++ reference strategy in ${addon})`];
+  loadAddon();
+  const j = juliaRuntimeInfo();
+  if (!j) return ['engine         julia (runtime not loaded)'];
+  return [
+    j.mode === 'source'
+      ? `engine         julia ${j.version}, source mode: KestrelStrategy from ${j.source} (base image ${j.image})`
+      : `engine         julia ${j.version}, sysimage ${j.image}`,
+    `libjulia       ${j.libjulia}`,
+    ...(j.traceCompile ? [`trace-compile  ${j.traceCompile}`] : []),
+  ];
 }
 
 /** One self-overwriting stderr line on a terminal: ticks, ticks/s and, when the input size is known, the ETA. */
@@ -438,27 +457,30 @@ async function runAudit(flags: FlagValues, positionals: string[]): Promise<numbe
   return history.length > 0 ? (result.ok ? 0 : 1) : 1;
 }
 
-/** Services that run as separate processes over NATS when a deployment outgrows one process. */
+/**
+ * `kestrel run <service>`: the services that run as separate processes over NATS when a deployment
+ * outgrows one process (exported: test/deploy checks deploy/ against it).
+ */
+export const services: Record<string, (args: string[]) => Promise<number>> = {
+  executor: async (args) => (await import('../execution/main.js')).main(args),
+  risk: async (args) => (await import('../risk/main.js')).main(args),
+  simulators: async (args) => {
+    const sims = await import('../simulators/main.js');
+    const stop = await sims.runSimulators(sims.parseSimulatorArgs(args), (l) => process.stdout.write(`${l}\n`));
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await stop();
+    return 0;
+  },
+};
+
 async function runService(argv: readonly string[]): Promise<number> {
   const [service, ...rest] = argv;
-  switch (service) {
-    case 'executor':
-      return (await import('../execution/main.js')).main([...rest]);
-    case 'risk':
-      return (await import('../risk/main.js')).main([...rest]);
-    case 'simulators': {
-      const sims = await import('../simulators/main.js');
-      const stop = await sims.runSimulators(sims.parseSimulatorArgs([...rest]), (l) => process.stdout.write(`${l}\n`));
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await stop();
-      return 0;
-    }
-    default:
-      throw new UsageError(`run needs a service: executor, risk or simulators (got '${service ?? ''}')`);
-  }
+  const run = service !== undefined && Object.hasOwn(services, service) ? services[service] : undefined;
+  if (!run) throw new UsageError(`run needs a service: ${Object.keys(services).join(', ')} (got '${service ?? ''}')`);
+  return run([...rest]);
 }
 
 function usage(): string {
@@ -504,6 +526,12 @@ if (isEntryPoint(import.meta.url)) {
       } else if (err instanceof DataError || err instanceof BacktestError) {
         // The data, not the program: one line naming the file and the problem.
         process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+        process.exitCode = 1;
+      } else if (err instanceof NativeEngineError) {
+        // The engine could not start (JULIA_SOURCE_NOT_FOUND, SYSIMAGE_NOT_FOUND, ...) or its strategy
+        // failed: one line; a Julia strategy failure adds Julia's stack trace below it.
+        process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+        if (err instanceof JuliaStrategyError && err.juliaStacktrace) process.stderr.write(`Julia stack trace:\n${err.juliaStacktrace}\n`);
         process.exitCode = 1;
       } else {
         process.stderr.write(`kestrel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -22,6 +22,7 @@ import type { ExecutorLiveSettings } from '../execution/executor.js';
 import type { StaticLimitsConfig } from '../risk/static-gateway.js';
 import { createLogger, setLogLevel, type Logger } from '../observability/logger.js';
 import { ConfigError, mergeConfig, validateConfig } from './load.js';
+import { KestrelError } from '../contracts/errors.js';
 import type { Config } from './schema.js';
 import { ConfigService, compareVersions } from './service.js';
 
@@ -53,27 +54,28 @@ export function isLiveKey(key: string): boolean {
   return LIVE_KEYS.some((k) => key === k || key.startsWith(`${k}.`));
 }
 
-/** A key that cannot change while the process runs; `code` is what `config set` prints. */
-export class ConfigNotLiveError extends Error {
+/** A key that cannot change while the process runs; code PARAM_NOT_LIVE, the message is what `config set` prints. */
+export class ConfigNotLiveError extends KestrelError {
   override readonly name = 'ConfigNotLiveError';
-  readonly code = 'PARAM_NOT_LIVE';
   constructor(readonly key: string) {
-    super(`${key} cannot change while running (restart with --set ${key}=VALUE)`);
+    super('PARAM_NOT_LIVE', `${key} cannot change while running (restart with --set ${key}=VALUE)`);
   }
 }
 
-/** A target failed to apply a validated change; every target is back on the previous version. */
-export class ConfigApplyError extends Error {
+function codeOf(cause: unknown): string {
+  const c = (cause as { code?: unknown } | undefined)?.code;
+  return typeof c === 'string' ? c : 'APPLY_FAILED';
+}
+
+/** A target failed to apply a validated change; every target is back on the previous version. Code: the target's. */
+export class ConfigApplyError extends KestrelError {
   override readonly name = 'ConfigApplyError';
-  readonly code: string;
   constructor(
     readonly target: string,
-    override readonly cause: unknown,
+    cause: unknown,
     readonly rolledBackTo: string,
   ) {
-    const c = (cause as { code?: unknown })?.code;
-    super(`${target} refused the change (${cause instanceof Error ? cause.message : String(cause)}); rolled back to ${rolledBackTo}`);
-    this.code = typeof c === 'string' ? c : 'APPLY_FAILED';
+    super(codeOf(cause), `${target} refused the change (${cause instanceof Error ? cause.message : String(cause)}); rolled back to ${rolledBackTo}`, { cause });
   }
 }
 

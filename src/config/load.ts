@@ -10,14 +10,15 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { secretKeyPaths } from './secrets.js';
+import { KestrelError } from '../contracts/errors.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends KestrelError {
   override readonly name = 'ConfigError';
   constructor(
     message: string,
     readonly key?: string,
   ) {
-    super(message);
+    super('CONFIG_INVALID', message);
   }
 }
 

@@ -62,11 +62,24 @@ export const configSchema = z.strictObject({
   strategy: z.strictObject({
     id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
     engine: z.enum(['native', 'julia']),
+    /** julia engine: KestrelStrategy package folder loaded from source instead of the sysimage ('' = KESTREL_JULIA_SOURCE, else sysimage). */
+    julia_source: z.string(),
     confidence_threshold: fraction,
     kelly_fraction: fraction,
     max_position: positive,
     /** Quote-currency capital the Kelly fraction applies to. */
     capital: positive,
+    /** Regime detection and its entry gate (docs/STRATEGY.md "Regime"). */
+    regime: z.strictObject({
+      /** true: mean-reversion entries also while TRENDING or HIGH_VOL (default false: blocked). */
+      trend_entries: z.boolean(),
+      /** Variance-ratio lag in OU grid steps (2..ou_window-2). */
+      vr_lag: z.number().int().min(2),
+      /** TRENDING when the variance ratio exceeds this. */
+      vr_trend: positive,
+      /** HIGH_VOL when short/long EWMA volatility exceeds this. */
+      vol_ratio: positive,
+    }),
   }),
   execution: z.strictObject({
     max_slippage_bps: nonNegative,

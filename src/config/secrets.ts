@@ -8,15 +8,16 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { VenueName } from '../contracts/index.js';
+import { KestrelError } from '../contracts/errors.js';
 
-export class SecretError extends Error {
+export class SecretError extends KestrelError {
   override readonly name = 'SecretError';
   constructor(
     message: string,
     /** The environment variable (or file) concerned. */
     readonly source: string,
   ) {
-    super(message);
+    super('SECRET_INVALID', message);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { ErrorClassificationSchema, RejectReason, type ErrorClassification } from './gen/kestrel/v1/errors_pb.js';
+import { KestrelError } from './errors.js';
 
 export { RejectReason };
 export type { ErrorClassification };
@@ -49,14 +50,14 @@ export function rejectName(reason: RejectReason): string {
 }
 
 /** A typed refusal that carries its taxonomy entry; thrown or returned by guards. */
-export class OrderRejectedError extends Error {
+export class OrderRejectedError extends KestrelError {
   override readonly name = 'OrderRejectedError';
   readonly classification: ErrorClassification;
   constructor(
     readonly reason: RejectReason,
     readonly detail: string,
   ) {
-    super(`${rejectName(reason)}: ${detail}`);
+    super('ORDER_REJECTED', `${rejectName(reason)}: ${detail}`);
     this.classification = classify(reason);
   }
 }

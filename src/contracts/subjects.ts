@@ -1,3 +1,4 @@
+import { KestrelError } from './errors.js';
 /**
  * Every NATS subject of SPEC.md, in one place. Services build subjects only through these helpers so
  * that a typo is a compile error and the replay namespace can never be forgotten.
@@ -10,8 +11,11 @@ export function token(value: string): string {
   return value;
 }
 
-export class SubjectError extends Error {
+export class SubjectError extends KestrelError {
   override readonly name = 'SubjectError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('SUBJECT_INVALID', message, options);
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ import type { Bus, Subscription } from '../bus/bus.js';
 import type { ControlAudit, ControlSource } from '../audit/control-audit.js';
 import { isHaltCause, type HaltCause } from '../execution/executor.js';
 import { createLogger } from '../observability/logger.js';
+import { KestrelError } from '../contracts/errors.js';
 
 /** What the control plane drives; the Executor implements it. */
 export interface ControlTarget {
@@ -35,8 +36,11 @@ export interface ControlTarget {
   readonly breakers: { get(venue: string): { setOverride(s: 'OPEN' | 'CLOSED' | undefined): void } };
 }
 
-export class ControlCommandError extends Error {
+export class ControlCommandError extends KestrelError {
   override readonly name = 'ControlCommandError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONTROL_COMMAND_INVALID', message, options);
+  }
 }
 
 export interface ControlPlaneOptions {

@@ -30,19 +30,17 @@ import {
   type OrderGroupAck,
 } from '../contracts/index.js';
 import { subjects, type Namespace } from '../contracts/subjects.js';
+import { KestrelError } from '../contracts/errors.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { GroupLegInput, GroupResult } from './executor.js';
 import type { MarketSnapshotSource } from './types.js';
 
 export const BasketAuditType = { submit: 'basket_submit', ack: 'basket_ack' } as const;
 
-export class BasketError extends Error {
+export class BasketError extends KestrelError {
   override readonly name = 'BasketError';
-  constructor(
-    readonly code: 'BAD_BASKET' | 'DUPLICATE_GROUP' | 'NO_PRICE',
-    message: string,
-  ) {
-    super(message);
+  constructor(code: 'BAD_BASKET' | 'DUPLICATE_GROUP' | 'NO_PRICE', message: string) {
+    super(code, message);
   }
 }
 

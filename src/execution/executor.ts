@@ -49,6 +49,7 @@ import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
 import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
+import { KestrelError } from '../contracts/errors.js';
 
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
 /** Why trading halted: an operator kill, a kill from the risk side, or a WAL that cannot be written. */
@@ -59,13 +60,13 @@ export function isHaltCause(v: string): v is HaltCause {
 }
 
 /** A resume/clear that cannot release the halt; `haltCause` names the cause that holds. */
-export class HaltClearError extends Error {
+export class HaltClearError extends KestrelError {
   override readonly name = 'HaltClearError';
   constructor(
     message: string,
     readonly haltCause: HaltCause,
   ) {
-    super(message);
+    super('HALT_NOT_CLEARED', message);
   }
 }
 
@@ -227,8 +228,11 @@ export interface ExecutorLiveSettings {
   concurrency: ConcurrencyConfig;
 }
 
-export class ExecutorConfigError extends Error {
+export class ExecutorConfigError extends KestrelError {
   override readonly name = 'ExecutorConfigError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('EXECUTOR_CONFIG_INVALID', message, options);
+  }
 }
 
 export class Executor {
@@ -886,6 +890,7 @@ export class Executor {
         traceId: s.traceId,
         emitTsNs: s.emitTsNs,
         refPrice: s.refPrice,
+        regime: s.regime,
       }),
       proposedOrder: create(OrderRequestSchema, { venue, symbol: s.symbol, side: s.side, size, price, strategyId: s.strategyId, traceId: s.traceId }),
       // Excludes this order's own reservation: the gateway adds the proposed order itself.

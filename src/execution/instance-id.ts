@@ -11,13 +11,17 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fsyncDir } from './wal/segment-log.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export const INSTANCE_ID_FILE = 'instance-id';
 /** Lowercase base36, fixed width: client ids stay ≤ 18 characters (Kraken cl_ord_id free text). */
 export const INSTANCE_ID_RE = /^[0-9a-z]{4}$/;
 
-export class InstanceIdError extends Error {
+export class InstanceIdError extends KestrelError {
   override readonly name = 'InstanceIdError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('INSTANCE_ID_MISMATCH', message, options);
+  }
 }
 
 /**

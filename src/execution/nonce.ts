@@ -11,6 +11,7 @@
 import { VENUE_IDS, isVenue } from '../contracts/index.js';
 import type { OrderJournal } from './wal/order-journal.js';
 import type { Clock } from '../clock/clock.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export interface NonceOptions {
   /** Nonces reserved per WAL watermark record. Default 1000. */
@@ -26,8 +27,11 @@ export interface NonceOptions {
   clock: Clock;
 }
 
-export class NonceError extends Error {
+export class NonceError extends KestrelError {
   override readonly name = 'NonceError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('NONCE_INVALID', message, options);
+  }
 }
 
 export class NonceManager {

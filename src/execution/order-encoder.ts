@@ -4,7 +4,7 @@
  * values omitted, fields in number order); test/execution/order-encoder.test.ts checks that on random
  * requests. About 10x cheaper than create()+toBinary() because nothing is built but the bytes.
  */
-import { OrderType, Side, TimeInForce, type OrderRequest } from '../contracts/index.js';
+import type { OrderRequest } from '../contracts/index.js';
 
 /** The OrderRequest contract's fields (src/contracts), without the protobuf-es message markers. */
 export type OrderRequestFields = Omit<OrderRequest, '$typeName' | '$unknown'>;

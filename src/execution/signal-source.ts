@@ -41,6 +41,7 @@ export class BusSignalSource implements SignalSource {
               sourceSequence: p.sourceSequence,
               emitTsNs: p.emitTsNs,
               refPrice: p.refPrice,
+              regime: p.regime,
             };
           } catch {
             this.malformed++;

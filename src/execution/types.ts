@@ -2,9 +2,9 @@
  * Executor-facing inputs as plain typed objects: the hot path from signal intake to the ord.req
  * encoding never builds a protobuf or JSON object.
  */
-import { Side, Urgency } from '../contracts/index.js';
+import { Regime, Side, Urgency } from '../contracts/index.js';
 
-export { Side, Urgency };
+export { Regime, Side, Urgency };
 
 /** A trading signal as the executor consumes it (from the signal ring or sig.{strategy}.{symbol}). */
 export interface ExecSignal {
@@ -24,6 +24,8 @@ export interface ExecSignal {
   emitTsNs: bigint;
   /** Mid at decision time; 0 → the executor uses the current snapshot mid. */
   refPrice: number;
+  /** Regime at decision (docs/STRATEGY.md "Regime"); absent = REGIME_UNSPECIFIED. */
+  regime?: Regime;
 }
 
 export type SignalHandler = (s: ExecSignal) => void;

@@ -4,6 +4,7 @@
  * reasons every counter is labelled with.
  */
 import type { NormalizedTick, VenueName } from '../contracts/market.js';
+import { KestrelError } from '../contracts/errors.js';
 
 /**
  * Receives every tick that passed the quality gates, in per-(venue, symbol) order. Called
@@ -154,13 +155,13 @@ export function resolveIngestionOptions(input: IngestionOptionsInput = {}): Inge
   return o;
 }
 
-export class IngestionConfigError extends Error {
+export class IngestionConfigError extends KestrelError {
   override readonly name = 'IngestionConfigError';
   constructor(
     readonly key: string,
     reason: string,
   ) {
-    super(`ingestion option ${key}: ${reason}`);
+    super('INGESTION_CONFIG_INVALID', `ingestion option ${key}: ${reason}`);
   }
 }
 

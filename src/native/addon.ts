@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeError } from './errors.js';
+import { NativeEngineError, NativeError } from './errors.js';
 
 export interface RawRingCounters {
   head: number;
@@ -69,7 +69,7 @@ export interface RawEngine {
   stats(): RawEngineStats;
   updateParams(params: object): void;
   params(): Record<string, number>;
-  lastError(): { code: string; message: string } | null;
+  lastError(): { code: string; message: string; detail?: string } | null;
   readonly running: boolean;
 }
 
@@ -99,6 +99,22 @@ export interface NativeAddon {
   fitOu(samples: Float64Array, dtSeconds: number): RawOuFit;
   layout(): Record<string, number | bigint>;
   monotonicNs(): bigint;
+  juliaRuntimeInfo(): JuliaRuntimeInfo | null;
+  /** Hands the addon the JS error classes it constructs and throws itself (see addon.cpp throw_coded). */
+  setErrorClasses(classes: { NativeError: typeof NativeError; NativeEngineError: typeof NativeEngineError }): void;
+}
+
+/** What this process's embedded Julia was loaded from (null before a julia engine started). */
+export interface JuliaRuntimeInfo {
+  mode: 'sysimage' | 'source';
+  libjulia: string;
+  /** kestrel.so in sysimage mode; Julia's own lib/julia/sys.so in source mode. */
+  image: string;
+  /** Source mode: the package folder loaded; '' in sysimage mode. */
+  source: string;
+  version: string;
+  /** KESTREL_JULIA_TRACE_COMPILE as passed to --trace-compile; '' when off. */
+  traceCompile: string;
 }
 
 /** The repository root: the nearest ancestor with package.json (works from src/ and dist/src/). */
@@ -126,7 +142,9 @@ export function loadAddon(): NativeAddon {
     throw new NativeError(
       'ADDON_NOT_BUILT',
       `kestrel addon not found (run \`npm run build:addon\`): ${(e as Error).message}`,
+      { cause: e },
     );
   }
+  cached.setErrorClasses({ NativeError, NativeEngineError });
   return cached;
 }

@@ -4,15 +4,15 @@
  */
 import os from 'node:os';
 import type { NormalizedTick } from '../contracts/market.js';
-import { Side, Urgency } from '../contracts/index.js';
+import { Regime, Side, Urgency } from '../contracts/index.js';
 import type { Clock } from '../clock/clock.js';
 import { type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
-import { loadAddon, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
-import { NativeEngineError, NativeError, toNativeError, wrapNative } from './errors.js';
+import { loadAddon, type JuliaRuntimeInfo, type RawEngine, type RawEngineStats, type RawRegion, type RawRingCounters } from './addon.js';
+import { NativeEngineError, NativeError, engineFailure } from './errors.js';
 import { LAYOUT } from './layout.js';
 
 export { LAYOUT, REGION_MAGIC } from './layout.js';
-export { NativeError, NativeEngineError, type NativeErrorCode } from './errors.js';
+export { NativeError, NativeEngineError, JuliaStrategyError, type NativeErrorCode } from './errors.js';
 export { loadAddon } from './addon.js';
 
 const L = LAYOUT;
@@ -54,6 +54,8 @@ export interface SignalRecordView {
   side: Side;
   urgency: Urgency;
   engine: 'native' | 'julia';
+  /** Regime at decision (docs/STRATEGY.md "Regime"); the byte is the proto Regime number. */
+  regime: Regime;
   ttlMs: number;
   size: number;
   confidence: number;
@@ -149,6 +151,7 @@ export function decodeSignal(v: DataView, o: number): SignalRecordView {
     side: v.getUint8(o + L.kSigSideOffset) as Side,
     urgency: v.getUint8(o + L.kSigUrgencyOffset) as Urgency,
     engine: v.getUint8(o + L.kSigEngineOffset) === L.kEngineJulia ? 'julia' : 'native',
+    regime: v.getUint8(o + L.kSigRegimeOffset) as Regime,
     ttlMs: v.getUint32(o + L.kSigTtlOffset, true),
     size: v.getFloat64(o + L.kSigSizeOffset, true),
     confidence: v.getFloat64(o + L.kSigConfidenceOffset, true),
@@ -184,7 +187,7 @@ export class SignalBatch {
   }
 }
 
-export interface RingCounters extends RawRingCounters {}
+export type RingCounters = RawRingCounters;
 export interface RegionCounters {
   ticks: Array<RingCounters & { symbol: string }>;
   signals: RingCounters;
@@ -221,13 +224,13 @@ export class TickRegion {
 
   static create(opts: CreateRegionOptions): TickRegion {
     const { Region } = loadAddon();
-    return new TickRegion(wrapNative(() => new Region('create', opts)));
+    return new TickRegion(new Region('create', opts));
   }
 
   /** Attach to a region another process (or this one) created; zero-copy. */
   static attach(name: string): TickRegion {
     const { Region } = loadAddon();
-    return new TickRegion(wrapNative(() => new Region('attach', name)));
+    return new TickRegion(new Region('attach', name));
   }
 
   get name(): string {
@@ -252,11 +255,7 @@ export class TickRegion {
 
   /** One tick, one N-API call. Returns the ring sequence. (No closure: this is per tick.) */
   pushTick(ring: number, t: TickInput): number {
-    try {
-      return this.raw.pushTick(ring, t.tsNs, t.flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId ?? 0);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    return this.raw.pushTick(ring, t.tsNs, t.flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId ?? 0);
   }
 
   /**
@@ -266,22 +265,14 @@ export class TickRegion {
   pushNormalized(ring: number, t: NormalizedTick): number {
     const trade = (t.flags & L.kFlagTrade) !== 0;
     const flags = (t.flags & 0x3f) | (trade && t.aggressor > 0 ? L.kFlagBuyAggressor : 0);
-    try {
-      return trade
-        ? this.raw.pushTick(ring, t.recvTsNs, flags, t.lastPx, t.lastPx, t.lastQty, 0, t.venueId)
-        : this.raw.pushTick(ring, t.recvTsNs, flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    return trade
+      ? this.raw.pushTick(ring, t.recvTsNs, flags, t.lastPx, t.lastPx, t.lastQty, 0, t.venueId)
+      : this.raw.pushTick(ring, t.recvTsNs, flags, t.bid, t.ask, t.bidSize, t.askSize, t.venueId);
   }
 
   /** Every tick of `batch` into one ring, one N-API call. Returns the first sequence. */
   pushBatch(ring: number, batch: TickBatch): number {
-    try {
-      return this.raw.pushBatch(ring, batch.bytes, batch.count);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    return this.raw.pushBatch(ring, batch.bytes, batch.count);
   }
 
   /**
@@ -289,40 +280,30 @@ export class TickRegion {
    * two-process test). A ring has one consumer: do not pop while an engine consumes the region.
    */
   popTicks(ring: number, into: TickBatch, max = into.capacity): { delivered: number; missed: number } {
-    let r: { delivered: number; missed: number };
-    try {
-      r = this.raw.popTicks(ring, into.bytes, Math.min(max, into.capacity));
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    const r = this.raw.popTicks(ring, into.bytes, Math.min(max, into.capacity));
     into.count = r.delivered;
     return r;
   }
 
   /** Drain up to into.capacity signals (single consumer). `missed` counts overwritten ones. */
   drainSignals(into: SignalBatch): { count: number; missed: number } {
-    let r: { count: number; missed: number };
-    try {
-      r = this.raw.drainSignals(into.bytes, into.capacity);
-    } catch (e) {
-      throw toNativeError(e);
-    }
+    const r = this.raw.drainSignals(into.bytes, into.capacity);
     into.count = r.count;
     return r;
   }
 
   counters(): RegionCounters {
-    return wrapNative(() => this.raw.counters());
+    return this.raw.counters();
   }
 
   /** The whole mapping as an external ArrayBuffer (zero-copy; keeps the mapping alive). */
   buffer(): ArrayBuffer {
-    return wrapNative(() => this.raw.buffer());
+    return this.raw.buffer();
   }
 
   /** Remove the /dev/shm name (mappings stay valid until closed). */
   unlink(): void {
-    wrapNative(() => this.raw.unlink());
+    this.raw.unlink();
   }
 
   close(): void {
@@ -355,6 +336,12 @@ export interface StrategyParams {
   min_fill_ratio: number;
   ttl_ms: number;
   max_slippage_bps: number;
+  vr_lag: number;
+  vr_trend: number;
+  vol_ratio_threshold: number;
+  vol_long_lambda: number;
+  /** 0 or 1: 1 lets entries through in TRENDING and HIGH_VOL regimes. */
+  trend_entries: number;
 }
 
 export const DEFAULT_STRATEGY_PARAMS: Readonly<StrategyParams> = Object.freeze({
@@ -381,6 +368,11 @@ export const DEFAULT_STRATEGY_PARAMS: Readonly<StrategyParams> = Object.freeze({
   min_fill_ratio: 0.5,
   ttl_ms: 50,
   max_slippage_bps: 10.0,
+  vr_lag: 10,
+  vr_trend: 1.5,
+  vol_ratio_threshold: 2.0,
+  vol_long_lambda: 0.995,
+  trend_entries: 0,
 });
 
 export type EngineKind = 'native' | 'julia';
@@ -411,6 +403,12 @@ export interface EngineOptions {
   cpu?: number;
   juliaHome?: string;
   juliaSysimage?: string;
+  /**
+   * Source mode: the KestrelStrategy package folder (a checkout's julia/) loaded from source into
+   * Julia's base image instead of the sysimage: slower start (compiled at load), same decisions.
+   * Default: KESTREL_JULIA_SOURCE, else sysimage mode. A missing folder: JULIA_SOURCE_NOT_FOUND.
+   */
+  juliaSource?: string;
   /**
    * Called on the JS thread (ThreadSafeFunction, coalesced) when signals are waiting; drain them
    * with region.drainSignals(). While a call is pending, further signals do not queue more calls.
@@ -447,10 +445,10 @@ export class NativeEngine {
     const { Engine } = loadAddon();
     const { onSignals, ...rest } = options;
     const opts = { ...rest, idleSpinNs: rest.idleSpinNs ?? defaultIdleSpinNs(rest.cpu) };
-    this.raw = wrapNative(() => new Engine(region.raw, opts, onSignals));
+    this.raw = new Engine(region.raw, opts, onSignals);
   }
   start(): void {
-    wrapNative(() => this.raw.start());
+    this.raw.start();
   }
   stop(): void {
     this.raw.stop();
@@ -469,16 +467,19 @@ export class NativeEngine {
    * while it runs: NativeEngineError PARAM_NOT_LIVE.
    */
   updateParams(params: Partial<StrategyParams>): void {
-    wrapNative(() => this.raw.updateParams(params));
+    this.raw.updateParams(params);
   }
   /** The parameters in force (or queued for the engine thread). */
   params(): StrategyParams {
     return this.raw.params() as unknown as StrategyParams;
   }
-  /** Why the engine thread ended on its own (strategy exception), or null. */
+  /**
+   * Why the engine thread ended on its own (strategy exception), or null. A Julia strategy that
+   * threw gives a JuliaStrategyError (juliaMessage, juliaStacktrace).
+   */
   lastError(): NativeEngineError | null {
     const e = this.raw.lastError();
-    return e ? new NativeEngineError(e.code, e.message) : null;
+    return e ? engineFailure(e) : null;
   }
 }
 
@@ -557,6 +558,7 @@ export class RingSignalSource implements SignalSource {
       sourceSequence: s.sourceSeq,
       emitTsNs: s.signalNs + this.epochOffsetNs,
       refPrice: s.refPrice,
+      regime: s.regime,
     };
   }
 
@@ -587,7 +589,7 @@ export function replay(
   opts: { params?: Partial<StrategyParams>; symbols?: number; featureStride?: number } = {},
 ): ReplayResult {
   const addon = loadAddon();
-  const r = wrapNative(() => addon.replay(ticks.bytes, ticks.count, opts));
+  const r = addon.replay(ticks.bytes, ticks.count, opts);
   const view = new DataView(r.signals.buffer, r.signals.byteOffset, r.signals.byteLength);
   const signals: SignalRecordView[] = [];
   for (let i = 0; i < r.signalCount; i++) signals.push(decodeSignal(view, i * L.kSignalRecordSize));
@@ -603,7 +605,7 @@ export function replay(
 
 /** The OU least-squares fit of docs/STRATEGY.md on a plain sample array. */
 export function fitOu(samples: Float64Array, dtSeconds: number) {
-  return wrapNative(() => loadAddon().fitOu(samples, dtSeconds));
+  return loadAddon().fitOu(samples, dtSeconds);
 }
 
 /** The addon's own view of layout.h (for the agreement test and for attaching tools). */
@@ -611,9 +613,15 @@ export function nativeLayout(): Record<string, number | bigint> {
   return loadAddon().layout();
 }
 
+export type { JuliaRuntimeInfo } from './addon.js';
+
+/** Where the embedded Julia of this process came from, or null when no julia engine started. */
+export function juliaRuntimeInfo(): JuliaRuntimeInfo | null {
+  return loadAddon().juliaRuntimeInfo();
+}
+
 export function monotonicNs(): bigint {
   return loadAddon().monotonicNs();
 }
 
 // Re-exported for callers that convert errors they caught around raw calls.
-export { toNativeError };

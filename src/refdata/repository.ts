@@ -12,6 +12,7 @@ import {
 } from '../contracts/gen/kestrel/v1/venue_pb.js';
 import type { SymbolMapping } from '../adapters/types.js';
 import type { SeedInstrument, SeedMarketDataBounds, SeedSymbol, SeedVenue } from './seed.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export type SymbolRecord = SeedSymbol;
 export type VenueRecord = SeedVenue;
@@ -39,8 +40,11 @@ export interface RefDataRepository {
   close(): Promise<void>;
 }
 
-export class RefDataError extends Error {
+export class RefDataError extends KestrelError {
   override readonly name = 'RefDataError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('REFDATA_INVALID', message, options);
+  }
 }
 
 export function toMapping(i: InstrumentRecord): SymbolMapping {

@@ -28,7 +28,9 @@ import { openClickHouse } from './data/clickhouse.js';
 import { DataError, expandInputs } from './data/inputs.js';
 import { openFiles, type BoundaryCheck, type MarketData } from './data/sources.js';
 import { writeBacktestHtml } from './report/html.js';
+import { RegimeTally, type RegimeRow } from './regime-report.js';
 import { BacktestRecorder } from './report/recorder.js';
+import { KestrelError } from '../contracts/errors.js';
 
 export interface BacktestReport {
   engine: string;
@@ -43,8 +45,11 @@ export interface BacktestReport {
   realizedPnl: number;
   unrealizedPnl: number;
   fees: number;
+  /** realizedPnl (already net of fees) + unrealizedPnl: fees are not subtracted a second time. */
   netPnl: number;
   accuracy: AccuracyReport;
+  /** Signals, hit rate and PnL per regime (docs/STRATEGY.md "Regime"); the pnl column sums to netPnl. */
+  regimes: RegimeRow[];
   /** Each (venue, symbol) of the data, on its own ring. */
   streams: StreamReport[];
   inputs: Array<{ file: string; format: string; ticks: number }>;
@@ -60,8 +65,11 @@ export interface BacktestReport {
   peakRssMb: number;
 }
 
-export class BacktestError extends Error {
+export class BacktestError extends KestrelError {
   override readonly name = 'BacktestError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('BACKTEST_FAILED', message, options);
+  }
 }
 
 const ACCOUNT = 'backtest';
@@ -212,7 +220,11 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
 
   const region = TickRegion.create({ name: `${config.rings.shm_name}-bt-${process.pid}`, symbols: instruments.map((x) => `${x.venue}:${x.symbol}`), tickCapacity: config.rings.capacity, replace: true });
   const batch = new SignalBatch(256);
-  const engine = new NativeEngine(region, { engine: config.strategy.engine, params: engineParams(config) });
+  const engine = new NativeEngine(region, {
+    engine: config.strategy.engine,
+    params: engineParams(config),
+    ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
+  });
   const chunkSize = Math.max(1, config.rings.capacity >> 1);
   const chunk: NormalizedTick[] = [];
   const chunkSeq: number[] = [];
@@ -239,6 +251,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     return m;
   };
   const book = new PositionBook();
+  const regimes = new RegimeTally(accuracyOptions);
   const digest = new DecisionDigest();
   // The HTML report charts one instrument: the first the data delivers (the JSON has every stream).
   const recorder = opts.recorder ?? new BacktestRecorder();
@@ -282,6 +295,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         matching.onBook(symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
         st.mark = (t.bid + t.ask) / 2;
         accuracy.onMid(st.mark, t.exchTsNs);
+        regimes.onMid(st.ring, st.mark, t.exchTsNs);
       }
       charted ??= st;
       const sigs = st.bySeq.get(chunkSeq[c]!);
@@ -304,6 +318,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         st.signals++;
         digest.add('signal', s.side, s.size, s.confidence, s.sourceSeq);
         accuracy.onSignal({ confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
+        regimes.onSignal(st.ring, s.regime, { confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
         const buy = s.side === Side.BUY;
         const touch = buy ? matching.bestAsk(symbol) : matching.bestBid(symbol);
         if (touch === undefined) {
@@ -329,6 +344,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
             st.fills++;
             const avg = o.cost / o.filled;
             book.applyFill(VENUE, symbol, s.side, o.filled, avg, o.fee, t.exchTsNs);
+            regimes.onFill(st.ring, s.regime, buy ? 1 : -1, o.filled, avg, o.fee);
             accuracy.onFill(buy ? 1 : -1, avg, touch);
             if (st === charted) recorder.onFill(t.exchTsNs, buy ? 1 : -1, avg, o.filled);
             digest.add('fill', s.side, o.filled, avg, o.fee);
@@ -453,8 +469,11 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     realizedPnl: sum((s) => s.realizedPnl),
     unrealizedPnl: sum((s) => s.unrealizedPnl),
     fees: sum((s) => s.fees),
-    netPnl: sum((s) => s.realizedPnl + s.unrealizedPnl - s.fees),
+    // Position.realizedPnl is already net of fees (PositionBook.toPosition): subtracting fees here
+    // again charged every fee twice.
+    netPnl: sum((s) => s.realizedPnl + s.unrealizedPnl),
     accuracy: only ? only.accuracy : AccuracyMonitor.pooled(active.map((s) => s.accuracy), accuracyOptions).report(),
+    regimes: regimes.rows((ring) => streams[ring]?.mark ?? 0),
     streams: perStream,
     inputs: market.inputs.map((x) => ({ file: x.file, format: x.format, ticks: market.perFile.get(x.file) ?? 0 })),
     boundaries: market.boundaries,

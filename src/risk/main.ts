@@ -12,9 +12,13 @@ import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js'
 import { runAsEntryPoint } from '../cli/entry.js';
 import { probeServer } from '../admin/server.js';
 import { exportRiskMetrics } from './metrics.js';
+import { KestrelError } from '../contracts/errors.js';
 
-export class RiskConfigError extends Error {
+export class RiskConfigError extends KestrelError {
   override readonly name = 'RiskConfigError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('RISK_CONFIG_INVALID', message, options);
+  }
 }
 
 export interface RiskProcessConfig {

@@ -147,6 +147,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engine: config.strategy.engine,
       params: engineParams(config, timeScale),
       onSignals: ringSignals.notify,
+      ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
       ...(config.rings.engine_cpu >= 0 ? { cpu: config.rings.engine_cpu } : {}),
       ...(config.rings.engine_idle_spin_ns !== 'auto' ? { idleSpinNs: config.rings.engine_idle_spin_ns } : {}),
     });
@@ -491,7 +492,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       realizedPnl: sum((p) => p.realizedPnl),
       unrealizedPnl: sum((p) => p.unrealizedPnl),
       fees: sum((p) => p.fees),
-      netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl - p.fees),
+      // realizedPnl is already net of fees (PositionBook.toPosition): fees are not subtracted twice.
+      netPnl: sum((p) => p.realizedPnl + p.unrealizedPnl),
       unpricedQuotes: [...unpriced].sort(),
       accuracy: accuracy.report(),
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },

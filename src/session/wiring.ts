@@ -31,5 +31,9 @@ export function engineParams(config: Config, timeScale = 1): Partial<StrategyPar
     max_size: config.strategy.max_position,
     capital: config.strategy.capital,
     max_slippage_bps: config.execution.max_slippage_bps,
+    vr_lag: config.strategy.regime.vr_lag,
+    vr_trend: config.strategy.regime.vr_trend,
+    vol_ratio_threshold: config.strategy.regime.vol_ratio,
+    trend_entries: config.strategy.regime.trend_entries ? 1 : 0,
   };
 }

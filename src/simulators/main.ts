@@ -14,9 +14,13 @@ import { BinanceSimulator } from './binance/binance-simulator.js';
 import type { Pace, VenueSimulator } from './common/simulator.js';
 import { KrakenSimulator } from './kraken/kraken-simulator.js';
 import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
+import { KestrelError } from '../contracts/errors.js';
 
-export class SimulatorArgsError extends Error {
+export class SimulatorArgsError extends KestrelError {
   override readonly name = 'SimulatorArgsError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('USAGE', message, options);
+  }
 }
 
 export interface SimulatorArgs {

@@ -19,6 +19,7 @@ import { BinanceSimulator } from './binance/binance-simulator.js';
 import type { Pace } from './common/simulator.js';
 import { KrakenSimulator } from './kraken/kraken-simulator.js';
 import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
+import { KestrelError } from '../contracts/errors.js';
 
 /** Anything that maps a venue's symbols (src/refdata's repositories fit as they are). */
 export interface SymbolSource {
@@ -67,8 +68,11 @@ export interface SimulatedMarketData {
   stop(): Promise<void>;
 }
 
-export class MarketDataSessionError extends Error {
+export class MarketDataSessionError extends KestrelError {
   override readonly name = 'MarketDataSessionError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('MARKET_DATA_SESSION', message, options);
+  }
 }
 
 export async function startSimulatedMarketData(opts: SimulatedMarketDataOptions): Promise<SimulatedMarketData> {

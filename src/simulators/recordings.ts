@@ -17,9 +17,13 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { parseRfc3339Ns } from '../adapters/common/time.js';
 import { projectRoot } from '../config/load.js';
+import { KestrelError } from '../contracts/errors.js';
 
-export class RecordingError extends Error {
+export class RecordingError extends KestrelError {
   override readonly name = 'RecordingError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('RECORDING_NOT_FOUND', message, options);
+  }
 }
 
 /**

@@ -149,7 +149,7 @@ describe('Kraken adapter against the Kraken simulator over a real socket', () =>
   });
 
   it('flags a slow stream (delayed delivery) as stale', async () => {
-    const { sim, sink, adapter } = await setup({ staleAfterMs: 100 });
+    const { sim, adapter } = await setup({ staleAfterMs: 100 });
     await sim.start({ pace: 'accelerated', speed: 20 });
     await until(() => sim.stats().timelinePosition > 20, 5000, 'replay progress');
     sim.inject({ kind: 'slow', delayMs: 300, durationMs: 500 });

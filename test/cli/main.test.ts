@@ -113,6 +113,21 @@ describe('kestrel CLI', () => {
     expect(JSON.parse(again.stdout) as { ok: boolean; records: number }).toMatchObject({ ok: true, records: 2 });
   });
 
+  it('backtest with the julia engine from a missing source folder exits 1 with one typed line', () => {
+    const missing = path.join(tmpDir('cli-jlsrc'), 'no-julia-here');
+    const r = cli('backtest', '--set', 'strategy.engine=julia', '--set', `strategy.julia_source=${missing}`, '--max-ticks', '100');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `kestrel: JULIA_SOURCE_NOT_FOUND: juliaSource=${missing} is not a folder (point it at the julia/ folder of a Kestrel checkout)\n`,
+    );
+  });
+
+  it('backtest --verbose names the engine that ran', () => {
+    const r = cli('backtest', '--max-ticks', '2000', '--verbose');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}engine {9}native \(C\+\+ reference strategy in /m);
+  });
+
   it('exits 2 naming an unknown service for run', () => {
     const r = cli('run', 'nothing');
     expect(r.code).toBe(2);

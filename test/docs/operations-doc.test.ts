@@ -29,7 +29,9 @@ export function commandRefs(text: string): CommandRef[] {
     }
     const spans = fenced ? [raw] : [...raw.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
     for (const span of spans) {
-      for (const m of span.matchAll(/(?:^|[\s$(])kestrel((?:\s+[^\s`]+)*)/g)) {
+      // `kestrel` in command position only: first word, or after a shell separator / `$ ` / `npx`
+      // (so `kubectl -n kestrel get pods` names no kestrel command).
+      for (const m of span.trim().matchAll(/(?:^|[;&|(]\s*|\$\s+|npx\s+)kestrel((?:\s+[^\s`;&|]+)*)/g)) {
         const words = m[1]!.trim().split(/\s+/).filter(Boolean);
         const command = words[0];
         if (command === undefined || command.startsWith('-')) continue;
@@ -50,7 +52,10 @@ export function commandRefs(text: string): CommandRef[] {
 export function endpointRefs(text: string): Array<{ line: number; path: string }> {
   const out: Array<{ line: number; path: string }> = [];
   for (const [i, l] of text.split('\n').entries()) {
-    for (const m of l.matchAll(/(?<![\w./-])\/(?:admin|health|metrics)[\w/.*-]*/g)) out.push({ line: i + 1, path: m[0].replace(/[.]$/, '') });
+    // /health and /metrics as whole path segments: NATS's /healthz is not ours.
+    for (const m of l.matchAll(/(?<![\w./-])\/(?:admin\/[\w/.*-]*|health(?:\/[\w/.*-]*)?(?![\w])|metrics(?![\w]))/g)) {
+      out.push({ line: i + 1, path: m[0].replace(/[.]$/, '') });
+    }
   }
   return out;
 }
@@ -99,7 +104,8 @@ describe('docs/OPERATIONS.md names only commands and endpoints that exist', () =
   });
 
   it('the checker itself: an invented command, subcommand, flag or endpoint is caught', () => {
-    const fake = 'Run `kestrel frobnicate` or `kestrel config explode`, `kestrel wal check --wal-dirr D`; see `/admin/teleport` and var/admin/token.';
+    const fake =
+      'Run `kestrel frobnicate` or `kestrel config explode`, `kestrel wal check --wal-dirr D`; see `/admin/teleport` and var/admin/token; `kubectl -n kestrel get pods`, NATS /healthz.';
     const refs = commandRefs(fake);
     expect(refs.map((r) => [r.command, r.subcommands, r.flags])).toEqual([
       ['frobnicate', [], []],

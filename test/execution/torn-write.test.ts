@@ -98,7 +98,7 @@ function interpose(walDir: string, copyDir: string, lossAt: number, random: () =
       fs.closeSync(fd);
     }
   };
-  const sync = (fd: number): void => {
+  const sync = (_fd: number): void => {
     if (state.lost) throw eio();
     if (++syncs === lossAt) {
       loseNow();
@@ -118,7 +118,11 @@ function interpose(walDir: string, copyDir: string, lossAt: number, random: () =
       if (file === undefined) return (orig.writeSync as (...a: unknown[]) => number)(fd, buf, off, len, pos);
       if (state.lost) throw eio();
       const n = orig.writeSync(fd, buf, off ?? 0, len ?? buf.length - (off ?? 0), pos ?? null);
-      if (typeof pos === 'number') pending.get(file)?.push({ pos, len: n }) ?? pending.set(file, [{ pos, len: n }]);
+      if (typeof pos === 'number') {
+        const list = pending.get(file);
+        if (list) list.push({ pos, len: n });
+        else pending.set(file, [{ pos, len: n }]);
+      }
       return n;
     },
     fdatasyncSync: (fd: number) => {

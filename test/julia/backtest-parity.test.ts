@@ -6,11 +6,10 @@
  * Julia it is skipped, unless KESTREL_REQUIRE_JULIA=1, where that is a failure.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './golden.js';
-import { defaultSysimage, probeLibjulia } from './julia-env.js';
+import { juliaImageProblem, probeLibjulia } from './julia-env.js';
 
 const requireJulia = process.env.KESTREL_REQUIRE_JULIA === '1';
 const probe = probeLibjulia();
@@ -35,7 +34,7 @@ describe('julia and native engines decide alike on the whole bundled capture', (
       ctx.skip(probe.reason);
       return;
     }
-    expect(existsSync(defaultSysimage()), `no sysimage at ${defaultSysimage()}: run sysimage/build.sh`).toBe(true);
+    expect(juliaImageProblem()).toBeUndefined();
     const native = backtest('native');
     const julia = backtest('julia');
     expect(native.header).toContain('engine native');

@@ -9,7 +9,7 @@
  *    get the old one's recycled thread id (this test caught exactly that);
  *  - report a loading error (JULIA_INIT_FAILED with the message) and an ABI mismatch
  *    (JULIA_ENTRYPOINT_MISSING);
- *  - survive a failing strategy: stop trading and say JULIA_STRATEGY_FAILED on stderr.
+ *  - survive a failing strategy: the engine thread ends, lastError() is a JuliaStrategyError.
  * Each scenario runs in its own process, because the loader initialises "Julia" once per process.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -29,6 +29,7 @@ interface Outcome {
   signals?: Array<{ traceLo: string; engine: string; side: number; size: number; refPrice: number; popNs: string }>;
   ticks?: number;
   restartError?: { code: string; message: string };
+  strategyError?: { code: string; typed: boolean; juliaMessage?: string; juliaStacktrace?: string; running: boolean };
 }
 
 describe('julia embedding contract (fixture libjulia)', () => {
@@ -57,15 +58,15 @@ describe('julia embedding contract (fixture libjulia)', () => {
 
   async function run(mode: string): Promise<{ out: Outcome; stderr: string }> {
     const env = { ...process.env, FAKE_JULIA_MODE: mode };
-    let stdout = '';
-    let stderr = '';
+    let stdout: string;
+    let stderr: string;
     try {
       ({ stdout, stderr } = await exec(process.execPath, [tsxCli, runner, juliaHome, image], { cwd: repoRoot, env, timeout: 120_000 }));
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string; message: string };
       stdout = err.stdout ?? '';
       stderr = err.stderr ?? '';
-      if (!stdout.trim()) throw new Error(`runner crashed in mode ${mode}: ${err.message}\n${stderr}`);
+      if (!stdout.trim()) throw new Error(`runner crashed in mode ${mode}: ${err.message}\n${stderr}`, { cause: e });
     }
     return { out: JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Outcome, stderr };
   }
@@ -102,12 +103,18 @@ describe('julia embedding contract (fixture libjulia)', () => {
     expect(out.startError?.message).toContain('ABI is 99');
   });
 
-  it('disables a failing strategy instead of crashing, and says why on stderr', { timeout: 180_000 }, async () => {
-    const { out, stderr } = await run('tick-error');
+  it('ends the engine on a failing strategy with a typed JuliaStrategyError instead of crashing', { timeout: 180_000 }, async () => {
+    const { out } = await run('tick-error');
     expect(out.startError).toBeUndefined();
-    expect(out.ticks).toBe(12);
-    expect(out.signals?.map((s) => s.traceLo)).toEqual(['2']); // nothing after the failure at tick 5
-    expect(stderr).toContain('JULIA_STRATEGY_FAILED');
-    expect(stderr).toContain('fixture strategy failed at tick 6');
+    expect(out.signals?.map((s) => s.traceLo)).toEqual(['2']); // nothing after the failure at tick 6
+    expect(out.strategyError).toEqual({
+      code: 'JULIA_STRATEGY_FAILED',
+      typed: true,
+      juliaMessage: 'fixture strategy failed at tick 6',
+      juliaStacktrace: ' [1] f_on_tick(h::Int64)\n   @ Fixture fake_libjulia.c:102',
+      running: false,
+    });
+    // the process lived on: the restart was refused by the loader, not by a crash
+    expect(out.restartError?.code).toBe('JULIA_WRONG_THREAD');
   });
 });

@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NativeEngine, NativeEngineError, TickRegion, loadAddon } from '../../src/native/index.js';
 import { repoRoot } from './golden.js';
 
-const ENV_KEYS = ['JULIA_DIR', 'PATH', 'KESTREL_JULIA_SYSIMAGE'] as const;
+const ENV_KEYS = ['JULIA_DIR', 'PATH', 'KESTREL_JULIA_SYSIMAGE', 'KESTREL_JULIA_SOURCE'] as const;
 const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 
 function restoreEnv(): void {
@@ -97,7 +97,7 @@ describe('julia engine failure paths (typed errors)', () => {
   }
 
   /** Selects the julia engine and returns the typed error of construction or start(). */
-  function startJulia(opts: { juliaHome?: string; juliaSysimage?: string; params?: object } = {}): NativeEngineError {
+  function startJulia(opts: { juliaHome?: string; juliaSysimage?: string; juliaSource?: string; params?: object } = {}): NativeEngineError {
     let engine: NativeEngine | undefined;
     try {
       engine = new NativeEngine(region, { engine: 'julia', ...opts });
@@ -110,6 +110,35 @@ describe('julia engine failure paths (typed errors)', () => {
     engine.stop();
     throw new Error('julia engine started although it should have failed');
   }
+
+  it('source mode, juliaSource names no folder: JULIA_SOURCE_NOT_FOUND in one line naming it, before Julia is looked for', () => {
+    process.env.JULIA_DIR = fresh('no-julia-here'); // would be JULIA_NOT_FOUND: the folder is checked first
+    const missing = path.join(dir, 'no-such-checkout/julia');
+    const e = startJulia({ juliaSource: missing });
+    expect(e.code).toBe('JULIA_SOURCE_NOT_FOUND');
+    expect(e.message).toBe(
+      `JULIA_SOURCE_NOT_FOUND: juliaSource=${missing} is not a folder (point it at the julia/ folder of a Kestrel checkout)`,
+    );
+  });
+
+  it('source mode, KESTREL_JULIA_SOURCE is a folder without the package: JULIA_SOURCE_NOT_FOUND', () => {
+    const folder = fresh('not-a-package');
+    process.env.KESTREL_JULIA_SOURCE = folder;
+    const e = startJulia();
+    expect(e.code).toBe('JULIA_SOURCE_NOT_FOUND');
+    expect(e.message).toContain(`KESTREL_JULIA_SOURCE=${folder} has no src/KestrelStrategy.jl`);
+    expect(e.message).not.toContain('\n');
+  });
+
+  it('source mode needs the installation base image: SYSIMAGE_NOT_FOUND naming lib/julia/sys.so', () => {
+    const pkg = fresh('pkg/julia');
+    mkdirSync(path.join(pkg, 'src'));
+    writeFileSync(path.join(pkg, 'src/KestrelStrategy.jl'), 'module KestrelStrategy end\n');
+    const root = fakeJulia('no-base-image', { empty: true });
+    const e = startJulia({ juliaSource: pkg, juliaHome: root });
+    expect(e.code).toBe('SYSIMAGE_NOT_FOUND');
+    expect(e.message).toContain(`${root}/lib/julia/sys.so`);
+  });
 
   it('JULIA_DIR pointing at an empty directory: JULIA_NOT_FOUND naming the directory', () => {
     const empty = fresh('empty-julia-dir');

@@ -10,12 +10,11 @@
  *   the comparison are themselves proven against the goldens even where Julia is absent.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { diffSignals, goldenCases, readSignals, repoRoot, type GoldenSignal } from './golden.js';
-import { defaultSysimage, probeLibjulia } from './julia-env.js';
+import { juliaImageProblem, probeLibjulia } from './julia-env.js';
 
 const exec = promisify(execFile);
 const runner = path.join(repoRoot, 'test/julia/engine-runner.ts');
@@ -39,7 +38,7 @@ async function runEngine(engine: 'native' | 'julia', name: string): Promise<RunO
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     stdout = err.stdout ?? '';
-    if (!stdout.trim()) throw new Error(`runner crashed (${engine} ${name}): ${err.message}\n${err.stderr ?? ''}`);
+    if (!stdout.trim()) throw new Error(`runner crashed (${engine} ${name}): ${err.message}\n${err.stderr ?? ''}`, { cause: e });
   }
   const line = stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(line) as RunOutput;
@@ -75,10 +74,8 @@ describe('engine parity on the golden vectors', () => {
         if (requireJulia) throw new Error(`KESTREL_REQUIRE_JULIA=1 but ${probe.reason}`);
         ctx.skip(probe.reason);
       }
-      const image = defaultSysimage();
-      if (!existsSync(image)) {
-        throw new Error(`libjulia found at ${probe.libjulia} but no sysimage at ${image}: run sysimage/build.sh`);
-      }
+      const problem = juliaImageProblem();
+      if (problem) throw new Error(`libjulia found at ${probe.libjulia} but ${problem}`);
       const out = await runEngine('julia', name);
       expect(out.error).toBeUndefined();
       expect(out.missed).toBe(0);

@@ -69,6 +69,7 @@ async function main(): Promise<void> {
             max_slippage_bps: s.maxSlippageBps,
             trace_hi: s.traceHi.toString(),
             trace_lo: s.traceLo.toString(),
+            regime: s.regime,
           });
         }
         if (count < out.capacity) return;

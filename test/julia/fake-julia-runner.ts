@@ -5,13 +5,15 @@
  * (FAKE_JULIA_MODE in the environment selects the fixture's behaviour.) One process per run: the
  * loader initialises "Julia" once per process, as it must with the real one.
  */
-import { NativeEngine, NativeError, SignalBatch, TickBatch, TickRegion } from '../../src/native/index.js';
+import { JuliaStrategyError, NativeEngine, NativeError, SignalBatch, TickBatch, TickRegion } from '../../src/native/index.js';
 
 interface Outcome {
   startError?: { code: string; message: string };
   signals?: Array<{ traceLo: string; engine: string; side: number; size: number; refPrice: number; popNs: string }>;
   ticks?: number;
   restartError?: { code: string; message: string };
+  /** engine.lastError() after the run, when the strategy failed. */
+  strategyError?: { code: string; typed: boolean; juliaMessage?: string; juliaStacktrace?: string; running: boolean };
 }
 
 function coded(e: unknown): { code: string; message: string } {
@@ -50,8 +52,17 @@ async function main(): Promise<void> {
       return;
     }
     const deadline = Date.now() + 30_000;
-    while (engine.stats().ticks < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (engine.stats().ticks < 12 && engine.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     out.ticks = engine.stats().ticks;
+    const failure = engine.lastError();
+    if (failure) {
+      out.strategyError = {
+        code: String(failure.code),
+        typed: failure instanceof JuliaStrategyError,
+        ...(failure instanceof JuliaStrategyError ? { juliaMessage: failure.juliaMessage, juliaStacktrace: failure.juliaStacktrace } : {}),
+        running: engine.running,
+      };
+    }
     engine.stop();
     const sigs = new SignalBatch(64);
     region.drainSignals(sigs);

@@ -90,6 +90,8 @@ export interface GoldenSignal {
   max_slippage_bps: number;
   trace_hi: string;
   trace_lo: string;
+  /** Regime byte at decision (docs/STRATEGY.md "Regime"). */
+  regime: number;
 }
 
 export function readSignals(name: string): GoldenSignal[] {
@@ -109,6 +111,7 @@ export function readSignals(name: string): GoldenSignal[] {
     max_slippage_bps: parseFloatC(r[c('max_slippage_bps')]!),
     trace_hi: BigInt(r[c('trace_hi')]!).toString(),
     trace_lo: BigInt(r[c('trace_lo')]!).toString(),
+    regime: Number(r[c('regime')]),
   }));
 }
 
@@ -130,7 +133,7 @@ export function diffSignals(got: GoldenSignal[], want: GoldenSignal[]): string[]
   for (let i = 0; i < n && out.length < 20; i++) {
     const g = got[i]!;
     const w = want[i]!;
-    for (const k of ['side', 'urgency', 'ttl_ms', 'trace_hi', 'trace_lo'] as const) {
+    for (const k of ['side', 'urgency', 'ttl_ms', 'trace_hi', 'trace_lo', 'regime'] as const) {
       if (g[k] !== w[k]) out.push(`signal ${i} (tick ${w.index}) ${k}: got ${g[k]} want ${w[k]}`);
     }
     for (const k of ['size', 'confidence', 'zscore', 'ref_price', 'min_fill_qty', 'max_slippage_bps'] as const) {

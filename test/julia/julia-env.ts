@@ -46,6 +46,22 @@ export function probeLibjulia(env: NodeJS.ProcessEnv = process.env): JuliaProbe 
   return { reason: 'libjulia not found: JULIA_DIR is unset and no `julia` on PATH has ../lib/libjulia.so.1.10' };
 }
 
+/**
+ * Why the julia engine cannot start from what is on disk, or undefined when it can: in source mode
+ * (KESTREL_JULIA_SOURCE, `npm run julia:parity`) the package folder must hold src/KestrelStrategy.jl;
+ * otherwise the sysimage must exist (sysimage/build.sh).
+ */
+export function juliaImageProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const source = env.KESTREL_JULIA_SOURCE;
+  if (source) {
+    return existsSync(path.join(source, 'src/KestrelStrategy.jl'))
+      ? undefined
+      : `KESTREL_JULIA_SOURCE=${source} has no src/KestrelStrategy.jl`;
+  }
+  const image = defaultSysimage(env);
+  return existsSync(image) ? undefined : `no sysimage at ${image}: run sysimage/build.sh (or set KESTREL_JULIA_SOURCE=julia for source mode)`;
+}
+
 /** The sysimage the addon would pick by default (explicit env first). */
 export function defaultSysimage(env: NodeJS.ProcessEnv = process.env): string {
   return env.KESTREL_JULIA_SYSIMAGE || path.join(repoRoot, 'sysimage/build/kestrel.so');

@@ -96,8 +96,8 @@ describe('julia syntax gate', () => {
     expect(r.stderr).toContain('path does not exist');
   });
 
-  it("passes the repository's own julia/ and sysimage/ sources", async () => {
-    const report = await runJuliaSyntaxGate([path.join(repoRoot, 'julia'), path.join(repoRoot, 'sysimage')]);
+  it("passes the repository's own julia/, sysimage/ and bench/ sources", async () => {
+    const report = await runJuliaSyntaxGate([path.join(repoRoot, 'julia'), path.join(repoRoot, 'sysimage'), path.join(repoRoot, 'bench')]);
     expect(report.files.length).toBeGreaterThan(5);
     expect(report.problems).toEqual([]);
   });

@@ -42,6 +42,9 @@ describe('engine thread', () => {
       await until(() => got.length >= expected.length && engine.stats().ticks === ticks.count);
       expect(got.map((s) => s.sourceSequence)).toEqual(expected.map((s) => s.sourceSeq));
       expect(got.map((s) => s.size)).toEqual(expected.map((s) => s.size));
+      // the regime byte (SignalRecord @35) reaches the executor's signal unchanged
+      expect(got.map((s) => s.regime)).toEqual(expected.map((s) => s.regime));
+      expect(expected.some((s) => s.regime !== 0)).toBe(true);
       expect(got[0]!.symbol).toBe('X-USD');
       expect(got[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
       expect(engine.stats().notifies).toBeGreaterThan(0);

@@ -65,7 +65,7 @@ function erfc(x: number): number {
   return Math.exp(-x * x) / (f * Math.sqrt(Math.PI));
 }
 
-for (const name of ['synthetic_ou', 'binance_btcusdt']) {
+for (const name of ['synthetic_ou', 'binance_btcusdt', 'binance_btcusdt_trend_entries']) {
   describe(`golden vectors: ${name}`, () => {
     const meta = JSON.parse(readFileSync(path.join(dir, `${name}.meta.json`), 'utf8')) as Meta;
     const params = Object.fromEntries(csv(`${name}.params.csv`).map((r) => [r['name']!, Number(r['value'])])) as unknown as StrategyParams;
@@ -102,8 +102,8 @@ for (const name of ['synthetic_ou', 'binance_btcusdt']) {
       expect(result.signals.map((s) => String(s.sourceSeq))).toEqual(signals.map((s) => s['index']));
       signals.forEach((row, i) => {
         const s = result.signals[i]!;
-        expect([s.side, s.urgency, s.ttlMs, String(s.traceHi), String(s.traceLo)]).toEqual([
-          Number(row['side']), Number(row['urgency']), Number(row['ttl_ms']), row['trace_hi'], row['trace_lo'],
+        expect([s.side, s.urgency, s.ttlMs, String(s.traceHi), String(s.traceLo), s.regime]).toEqual([
+          Number(row['side']), Number(row['urgency']), Number(row['ttl_ms']), row['trace_hi'], row['trace_lo'], Number(row['regime']),
         ]);
         for (const [k, v] of [['size', s.size], ['confidence', s.confidence], ['zscore', s.zscore], ['ref_price', s.refPrice], ['min_fill_qty', s.minFillQty], ['max_slippage_bps', s.maxSlippageBps]] as const)
           expect(close(v, Number(row[k]), meta.tolerance), `${k} ${v} vs ${row[k]}`).toBe(true);
@@ -133,6 +133,28 @@ for (const name of ['synthetic_ou', 'binance_btcusdt']) {
         const urgency = Math.abs(z) >= params.z_high ? LAYOUT.kUrgencyHigh : conf < 0.5 ? LAYOUT.kUrgencyLow : LAYOUT.kUrgencyNormal;
         expect(Number(row['urgency'])).toBe(urgency);
       }
+    });
+
+    it('every signal carries the regime its features classify to, and the gate holds (docs/STRATEGY.md "Regime")', () => {
+      const byIndex = new Map(features.map((f) => [f['index'], f]));
+      const seen = new Set<number>();
+      for (const row of signals) {
+        const f = byIndex.get(row['index'])!;
+        const regime = Number(row['regime']);
+        seen.add(regime);
+        expect(regime).toBe(Number(f['regime']));
+        if (regime === LAYOUT.kRegimeUnknown) continue; // windows not warm: nothing to classify against
+        const volRatio = Number(f['vol_ratio']);
+        const vr = Number(f['vr']);
+        const b = Number(f['ou_b']);
+        const want = volRatio > params.vol_ratio_threshold
+          ? LAYOUT.kRegimeHighVol
+          : vr > params.vr_trend || b >= 1 ? LAYOUT.kRegimeTrending : LAYOUT.kRegimeMeanReverting;
+        expect(regime).toBe(want);
+        if (!params.trend_entries) expect([LAYOUT.kRegimeMeanReverting, LAYOUT.kRegimeUnknown]).toContain(regime);
+      }
+      // the gate-off case must actually exercise entries outside MEAN_REVERTING, or it proves nothing
+      if (params.trend_entries) expect([...seen].some((r) => r === LAYOUT.kRegimeTrending || r === LAYOUT.kRegimeHighVol)).toBe(true);
     });
 
     it('signals respect the per-symbol cooldown in tick time', () => {

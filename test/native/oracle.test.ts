@@ -52,7 +52,7 @@ function agrees(a: number, b: number): boolean {
   return Math.abs(a - b) <= tol.absolute || relDiff(a, b) <= tol.relative;
 }
 
-const EXACT = new Set(['index', 'n_buckets', 'ou_valid']);
+const EXACT = new Set(['index', 'n_buckets', 'ou_valid', 'regime']);
 
 const ticks = await binanceSlice(Number.MAX_SAFE_INTEGER);
 const batch = new TickBatch(ticks.length);
@@ -64,6 +64,14 @@ const cases: Array<{ name: string; params: StrategyParams }> = [
     // Small buckets, loose gates, no cooldown: many more VPIN buckets and signals to compare.
     name: 'busy: VBS 0.25, n 20, z_entry 1.2, no cooldown',
     params: { ...defaultSessionParams(), vpin_bucket_volume: 0.25, vpin_buckets: 20, z_entry: 1.2, cooldown_ns: 0, min_confidence: 0.1 },
+  },
+  {
+    // The regime gate off, and a different lag / thresholds: entries in every regime are compared.
+    name: 'busy with trend_entries, vr_lag 5, vr_trend 1.2, vol_ratio 1.5',
+    params: {
+      ...defaultSessionParams(), vpin_bucket_volume: 0.25, vpin_buckets: 20, z_entry: 1.2, cooldown_ns: 0, min_confidence: 0.1,
+      trend_entries: 1, vr_lag: 5, vr_trend: 1.2, vol_ratio_threshold: 1.5,
+    },
   },
 ];
 
@@ -97,6 +105,10 @@ for (const c of cases) {
       const defined = (k: string) => engine.features.filter((f) => !Number.isNaN(f[k]!)).length / ticks.length;
       expect(defined('zscore')).toBeGreaterThan(0.5);
       expect(defined('vpin')).toBeGreaterThan(0.5);
+      expect(defined('vr')).toBeGreaterThan(0.5);
+      // every regime occurs on the capture, so the classification is compared, not just UNKNOWN
+      const regimes = new Set(engine.features.map((f) => f['regime']));
+      expect([...regimes].sort()).toEqual([0, 1, 2, 3]);
     });
 
     it('emits signals on the same ticks with the same fields', () => {
@@ -104,7 +116,7 @@ for (const c of cases) {
       expect(ref.signals.length).toBeGreaterThanOrEqual(10);
       engine.signals.forEach((s, i) => {
         const want = ref.signals[i]!;
-        expect([s.side, s.urgency]).toEqual([want['side'], want['urgency']]);
+        expect([s.side, s.urgency, s.regime]).toEqual([want['side'], want['urgency'], want['regime']]);
         for (const [k, v] of [['size', s.size], ['confidence', s.confidence], ['zscore', s.zscore], ['ref_price', s.refPrice], ['min_fill_qty', s.minFillQty]] as const)
           expect(agrees(v, want[k]!), `signal ${i} ${k}: engine ${v} oracle ${want[k]}`).toBe(true);
       });

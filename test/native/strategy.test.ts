@@ -97,3 +97,32 @@ describe('tainted ticks', () => {
     expect(r.signals.some((s) => s.sourceSeq < BigInt(gapAt))).toBe(true);
   });
 });
+
+describe('regime (docs/STRATEGY.md "Regime")', () => {
+  it('is UNKNOWN until the windows are warm, classified after, reset by a gap, and gates entries unless trend_entries', () => {
+    const { ticks } = syntheticTicks({ ticks: 8000, seed: 11n });
+    const gapAt = 5000;
+    ticks[gapAt] = { ...ticks[gapAt]!, flags: ticks[gapAt]!.flags | LAYOUT.kFlagGap };
+    // a low vr_trend marks much of the (mean-reverting) path TRENDING, so the gate has entries to hold back
+    const loose = { z_entry: 0.5, cooldown_ns: 0, min_confidence: 0, vr_trend: 0.9 };
+    const gated = run(ticks, loose);
+    const open = run(ticks, { ...loose, trend_entries: 1 });
+    const firstFull = gated.features.findIndex((f) => f['ou_valid'] === 1 || Number.isFinite(f['vr']!));
+    expect(gated.features.slice(0, firstFull).every((f) => f['regime'] === LAYOUT.kRegimeUnknown)).toBe(true);
+    expect(gated.features[gapAt]!['regime']).toBe(LAYOUT.kRegimeUnknown);
+    expect(Number.isNaN(gated.features[gapAt]!['vr']!)).toBe(true);
+    const seen = new Set(gated.features.map((f) => f['regime']));
+    expect(seen.has(LAYOUT.kRegimeTrending) && seen.has(LAYOUT.kRegimeMeanReverting)).toBe(true);
+    // the regime only gates: every gated signal is one the open run made too, on a non-trending tick
+    const gate = (r: number) => r === LAYOUT.kRegimeTrending || r === LAYOUT.kRegimeHighVol;
+    expect(gated.signals.every((s) => !gate(s.regime))).toBe(true);
+    expect(open.signals.some((s) => gate(s.regime))).toBe(true);
+    expect(open.signals.filter((s) => !gate(s.regime)).map((s) => s.sourceSeq)).toEqual(gated.signals.map((s) => s.sourceSeq));
+  });
+
+  it('rejects regime parameters the way every other parameter is rejected', () => {
+    const t = new TickBatch(1);
+    for (const bad of [{ vr_lag: 1 }, { vr_lag: 299 }, { vr_trend: 0 }, { vol_ratio_threshold: -1 }, { vol_long_lambda: 1 }, { trend_entries: 2 }])
+      expect(() => replay(t, { params: bad })).toThrow(expect.objectContaining({ code: 'BAD_STRATEGY_PARAMS' }));
+  });
+});

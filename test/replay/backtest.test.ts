@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,29 @@ describe('deterministic backtest on the real Binance capture', () => {
     expect(b.digest).toBe(a.digest);
     expect(b.signals).toBe(a.signals);
     expect(b.netPnl).toBe(a.netPnl);
+  });
+
+  it('net PnL charges each fee once, and the per-regime rows add up to it', async () => {
+    const r = await runBacktest(config());
+    expect(r.fees).toBeGreaterThan(0);
+    // realizedPnl is already net of fees: net = realized + unrealized (it used to subtract fees again)
+    expect(r.netPnl).toBeCloseTo(r.realizedPnl + r.unrealizedPnl, 9);
+    expect(r.regimes.reduce((a, g) => a + g.pnl, 0)).toBeCloseTo(r.netPnl, 6);
+    expect(r.regimes.reduce((a, g) => a + g.signals, 0)).toBe(r.signals);
+    expect(r.regimes.reduce((a, g) => a + g.fills, 0)).toBe(r.fills);
+    // the default gate: no entries while TRENDING or HIGH_VOL
+    for (const g of r.regimes) expect(['mean_reverting', 'unknown']).toContain(g.regime);
+    expect(readFileSync(r.html, 'utf8')).toContain('<table id="regimes">');
+  });
+
+  it('strategy.regime.trend_entries: true lets entries through in every regime, and the report splits them', async () => {
+    const gated = await runBacktest(config());
+    const open = await runBacktest(config({ strategy: { regime: { trend_entries: true } } }));
+    expect(open.digest).not.toBe(gated.digest);
+    const names = open.regimes.map((g) => g.regime);
+    expect(names.some((n) => n === 'trending' || n === 'high_vol')).toBe(true);
+    expect(open.regimes.reduce((a, g) => a + g.pnl, 0)).toBeCloseTo(open.netPnl, 6);
+    for (const g of open.regimes) if (g.scored > 0) expect(g.hitRate).toBeGreaterThanOrEqual(0);
   });
 
   it('a different strategy parameter changes the decisions', async () => {

@@ -39,8 +39,14 @@ describe('simulator OKX checksum (independent, zlib)', () => {
     const m = x.message!;
     let b = books.get(m.arg.instId);
     if (!b) books.set(m.arg.instId, (b = { bids: new Map(), asks: new Map() }));
-    for (const [p, s] of m.data[0]!.bids) Number(s) === 0 ? b.bids.delete(p!) : b.bids.set(p!, s!);
-    for (const [p, s] of m.data[0]!.asks) Number(s) === 0 ? b.asks.delete(p!) : b.asks.set(p!, s!);
+    for (const [p, s] of m.data[0]!.bids) {
+      if (Number(s) === 0) b.bids.delete(p!);
+      else b.bids.set(p!, s!);
+    }
+    for (const [p, s] of m.data[0]!.asks) {
+      if (Number(s) === 0) b.asks.delete(p!);
+      else b.asks.set(p!, s!);
+    }
     expect(okxBookCrc(sideOf(b.bids, true), sideOf(b.asks, false))).toBe(x.expected_checksum);
   });
 });

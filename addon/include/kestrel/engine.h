@@ -21,10 +21,16 @@ class EngineError : public std::runtime_error {
  public:
   EngineError(std::string code, const std::string& message)
       : std::runtime_error(message), code_(std::move(code)) {}
+  // `detail`: longer diagnostic text that does not belong in the one-line message (the julia
+  // engine's JULIA_STRATEGY_FAILED carries Julia's stack trace here). Surfaces in JS as `.detail`.
+  EngineError(std::string code, const std::string& message, std::string detail)
+      : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)) {}
   const std::string& code() const noexcept { return code_; }
+  const std::string& detail() const noexcept { return detail_; }
 
  private:
   std::string code_;
+  std::string detail_;
 };
 
 // Strategy parameters: docs/STRATEGY.md "Parameters" (same names, same defaults).
@@ -52,6 +58,12 @@ struct StrategyParams {
   double min_fill_ratio = 0.5;
   std::uint32_t ttl_ms = 50;
   double max_slippage_bps = 10.0;
+  // Regime (docs/STRATEGY.md "Regime").
+  std::uint32_t vr_lag = 10;
+  double vr_trend = 1.5;
+  double vol_ratio_threshold = 2.0;
+  double vol_long_lambda = 0.995;
+  bool trend_entries = false;
 };
 
 // A popped tick as the engine hands it to the strategy. `entry` points into the engine's private
@@ -69,6 +81,8 @@ struct FeatureSnapshot {
   std::uint64_t n_buckets;
   bool ou_valid;
   double kappa, mu, sigma, half_life, zscore;
+  double ou_b, vr, vol_ratio;
+  std::uint8_t regime;
 };
 
 // Where a strategy writes signals. publish() copies the record; the strategy fills every field
@@ -105,6 +119,10 @@ struct EngineConfig {
   StrategyParams params;
   std::string julia_home;         // julia engine: where libjulia lives (empty = search)
   std::string julia_sysimage;     // julia engine: sysimage path (empty = default)
+  // julia engine, source mode: folder of the KestrelStrategy package (holding src/KestrelStrategy.jl)
+  // loaded from source into Julia's own base image instead of the sysimage. Empty: the
+  // KESTREL_JULIA_SOURCE environment variable, else sysimage mode.
+  std::string julia_source;
 };
 
 std::unique_ptr<Strategy> make_native_strategy(const EngineConfig& config);
@@ -113,6 +131,18 @@ namespace julia {
 // Defined by addon/src/julia/ when present; otherwise by addon/src/julia_unavailable.cpp, which
 // throws EngineError("JULIA_NOT_LINKED", ...). Runs on the engine thread.
 std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config);
+
+// What the process's embedded Julia was loaded from (for `kestrel backtest --verbose`).
+struct JuliaRuntimeInfo {
+  std::string mode;           // "sysimage" | "source"
+  std::string libjulia;       // the libjulia opened
+  std::string image;          // the image Julia started from (kestrel.so, or Julia's own sys.so in source mode)
+  std::string source;         // source mode: the package folder loaded
+  std::string version;        // jl_ver_string()
+  std::string trace_compile;  // KESTREL_JULIA_TRACE_COMPILE, passed as --trace-compile (empty: off)
+};
+// False when no Julia runtime was loaded in this process.
+bool julia_runtime_info(JuliaRuntimeInfo& out);
 }  // namespace julia
 
 }  // namespace kestrel

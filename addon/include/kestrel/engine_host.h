@@ -85,8 +85,11 @@ class EngineHost {
   bool running() const noexcept {
     return running_.load(std::memory_order_acquire) && !failed_.load(std::memory_order_acquire);
   }
-  // {code, message} of the exception that ended the loop; empty code when none.
-  std::pair<std::string, std::string> last_error() const;
+  // The exception that ended the loop; empty code when none.
+  struct Failure {
+    std::string code, message, detail;
+  };
+  Failure last_error() const;
   const EngineStats& stats() const noexcept { return stats_; }
   std::shared_ptr<std::atomic<bool>> pending_flag() const { return pending_; }
   const std::string& engine_name() const noexcept { return options_.config.engine; }
@@ -97,7 +100,7 @@ class EngineHost {
  private:
   void run(std::promise<void>* ready);
   void loop(Strategy& strategy);
-  void record_failure(const std::string& code, const std::string& message);
+  void record_failure(const std::string& code, const std::string& message, const std::string& detail = {});
 
   std::shared_ptr<ShmRegion> region_;
   EngineHostOptions options_;
@@ -107,7 +110,7 @@ class EngineHost {
   std::atomic<bool> running_{false};
   std::atomic<bool> failed_{false};
   mutable std::mutex error_mu_;
-  std::string error_code_, error_message_;
+  std::string error_code_, error_message_, error_detail_;
   std::shared_ptr<std::atomic<bool>> pending_ = std::make_shared<std::atomic<bool>>(false);
   EngineStats stats_;
   ParamsQueue commands_;

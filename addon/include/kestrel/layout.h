@@ -81,6 +81,11 @@ inline constexpr std::uint8_t kUrgencyNormal = 2;
 inline constexpr std::uint8_t kUrgencyHigh = 3;
 inline constexpr std::uint8_t kEngineNative = 0;
 inline constexpr std::uint8_t kEngineJulia = 1;
+// Market regime at decision (docs/STRATEGY.md "Regime"); same numbers as proto Regime.
+inline constexpr std::uint8_t kRegimeUnknown = 0;
+inline constexpr std::uint8_t kRegimeMeanReverting = 1;
+inline constexpr std::uint8_t kRegimeTrending = 2;
+inline constexpr std::uint8_t kRegimeHighVol = 3;
 
 struct alignas(64) SignalRecord {
   std::uint64_t sequence;       // @0   ring commit word (ring sequence + 1)
@@ -92,7 +97,7 @@ struct alignas(64) SignalRecord {
   std::uint8_t side;            // @32  kSideBuy | kSideSell (same numbers as proto Side)
   std::uint8_t urgency;         // @33  kUrgencyLow | Normal | High
   std::uint8_t engine;          // @34  kEngineNative | kEngineJulia
-  std::uint8_t reserved0;       // @35
+  std::uint8_t regime;          // @35  kRegime* (same numbers as proto Regime)
   std::uint32_t ttl_ms;         // @36
   double size;                  // @40  base units
   double confidence;            // @48  [0, 1]
@@ -116,6 +121,7 @@ inline constexpr std::size_t kSigVenueOffset = 30;
 inline constexpr std::size_t kSigSideOffset = 32;
 inline constexpr std::size_t kSigUrgencyOffset = 33;
 inline constexpr std::size_t kSigEngineOffset = 34;
+inline constexpr std::size_t kSigRegimeOffset = 35;
 inline constexpr std::size_t kSigTtlOffset = 36;
 inline constexpr std::size_t kSigSizeOffset = 40;
 inline constexpr std::size_t kSigConfidenceOffset = 48;
@@ -138,6 +144,7 @@ static_assert(offsetof(SignalRecord, venue_id) == kSigVenueOffset);
 static_assert(offsetof(SignalRecord, side) == kSigSideOffset);
 static_assert(offsetof(SignalRecord, urgency) == kSigUrgencyOffset);
 static_assert(offsetof(SignalRecord, engine) == kSigEngineOffset);
+static_assert(offsetof(SignalRecord, regime) == kSigRegimeOffset);
 static_assert(offsetof(SignalRecord, ttl_ms) == kSigTtlOffset);
 static_assert(offsetof(SignalRecord, size) == kSigSizeOffset);
 static_assert(offsetof(SignalRecord, confidence) == kSigConfidenceOffset);

@@ -12,6 +12,7 @@ namespace kestrel {
 struct OuFit {
   bool valid = false;
   double kappa, mu, sigma, half_life, sigma_eq;
+  double b;  // AR(1) slope of the last fit, NaN when den <= 0 (kept when the fit is invalid)
 };
 
 // Rolling-window OU least-squares fit exactly as docs/STRATEGY.md "OU fit"; `s` oldest first.
@@ -25,13 +26,17 @@ struct SymbolState {
   std::int64_t prev_ts = 0;
   // features of the last clean quote
   double mid, spread, spread_bps, microprice;
-  double ofi = 0, ofi_abs = 0, ewma_var;
+  double ofi = 0, ofi_abs = 0, ewma_var, ewma_var_long;
   std::uint64_t n_ret = 0;
   // OU
   std::vector<double> ou;  // circular, capacity W
   std::uint32_t ou_start = 0, ou_count = 0;
   OuFit fit;
   double zscore;
+  // Regime: rolling sums of the 1-step and vr_lag-step differences inside the OU window
+  double vr_s1 = 0, vr_s2 = 0, vr_k1 = 0, vr_k2 = 0;
+  double vr, vol_ratio;
+  std::uint8_t regime = kRegimeUnknown;
   // VPIN
   bool has_bar = false;
   std::int64_t bar_idx = 0;
@@ -62,6 +67,9 @@ class ReferenceStrategy final : public Strategy {
 
  private:
   void reset(SymbolState& s) noexcept;
+  void ou_push(SymbolState& s, double x) noexcept;
+  void vr_recompute(SymbolState& s) noexcept;
+  void classify(SymbolState& s) noexcept;
   void on_quote(SymbolState& s, const TickEntry& t) noexcept;
   void on_trade(SymbolState& s, const TickEntry& t) noexcept;
   void close_bar(SymbolState& s) noexcept;

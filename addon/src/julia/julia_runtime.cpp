@@ -29,6 +29,7 @@ const char* error_code_name(JuliaErrorCode code) noexcept {
     case JuliaErrorCode::kJuliaInitFailed: return "JULIA_INIT_FAILED";
     case JuliaErrorCode::kEntryPointMissing: return "JULIA_ENTRYPOINT_MISSING";
     case JuliaErrorCode::kWrongThread: return "JULIA_WRONG_THREAD";
+    case JuliaErrorCode::kJuliaSourceNotFound: return "JULIA_SOURCE_NOT_FOUND";
   }
   return "JULIA_UNKNOWN";
 }
@@ -43,6 +44,17 @@ constexpr std::size_t kErrBufSize = 4096;
 
 [[noreturn]] void fail(JuliaErrorCode code, const std::string& message) {
   throw JuliaEngineError(code, std::string(error_code_name(code)) + ": " + message);
+}
+
+// A Julia string literal holding `s` exactly: `\`, `"` and `$` escaped.
+std::string julia_string_literal(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\\' || c == '"' || c == '$') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
 }
 
 bool is_regular_file(const std::string& p) {
@@ -222,8 +234,14 @@ thread_local bool t_owns_julia = false;
 
 }  // namespace
 
-JuliaSearch JuliaSearch::from_environment(const std::string& explicit_sysimage) {
+JuliaSearch JuliaSearch::from_environment(const std::string& explicit_sysimage, const std::string& explicit_source) {
   JuliaSearch s;
+  if (!explicit_source.empty()) {
+    s.source = explicit_source;
+    s.source_origin = "juliaSource";
+  } else {
+    s.source = env_or_empty("KESTREL_JULIA_SOURCE");
+  }
   s.julia_dir = env_or_empty("JULIA_DIR");
   s.path_env = env_or_empty("PATH");
   s.sysimage = explicit_sysimage.empty() ? env_or_empty("KESTREL_JULIA_SYSIMAGE") : explicit_sysimage;
@@ -238,10 +256,34 @@ JuliaSearch JuliaSearch::from_environment(const std::string& explicit_sysimage) 
 }
 
 JuliaInstall locate_julia(const JuliaSearch& search) {
+  if (!search.source.empty()) {
+    // Source mode: the folder is checked first (it is what the researcher just typed), then Julia.
+    const std::string entry = search.source + "/src/KestrelStrategy.jl";
+    if (!is_regular_file(entry)) {
+      struct stat st {};
+      const bool dir = ::stat(search.source.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      fail(JuliaErrorCode::kJuliaSourceNotFound,
+           search.source_origin + "=" + search.source +
+               (dir ? " has no src/KestrelStrategy.jl (point it at the julia/ folder of a Kestrel checkout)"
+                    : " is not a folder (point it at the julia/ folder of a Kestrel checkout)"));
+    }
+    LocatedRoot r = locate_root(search);
+    // Julia's own base image of that installation: the one `julia` itself starts from.
+    const std::string base = r.root + "/lib/julia/sys.so";
+    if (!is_regular_file(base)) {
+      fail(JuliaErrorCode::kSysimageNotFound, "source mode needs the installation's base image " + base + ", which is missing");
+    }
+    return JuliaInstall{r.root, r.bindir, r.libjulia, real_path(base), "", real_path(search.source)};
+  }
   // libjulia first: "no Julia" is the more fundamental answer when both are missing.
   LocatedRoot r = locate_root(search);
   auto [sysimage, stamp] = locate_sysimage(search);
-  return JuliaInstall{r.root, r.bindir, r.libjulia, sysimage, stamp};
+  return JuliaInstall{r.root, r.bindir, r.libjulia, sysimage, stamp, ""};
+}
+
+const JuliaRuntime* JuliaRuntime::loaded() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_runtime.get();
 }
 
 JuliaRuntime::JuliaRuntime(Key, JuliaInstall install, void* handle, JlApi api, std::string version)
@@ -252,7 +294,8 @@ JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_runtime) {
     // One runtime per process: a second engine may reuse it only with the same image.
-    if (g_runtime->install_.sysimage != inst.sysimage || g_runtime->install_.libjulia != inst.libjulia) {
+    if (g_runtime->install_.sysimage != inst.sysimage || g_runtime->install_.libjulia != inst.libjulia ||
+        g_runtime->install_.source != inst.source) {
       fail(JuliaErrorCode::kJuliaInitFailed,
            "Julia is already loaded in this process from " + g_runtime->install_.libjulia + " with sysimage " +
                g_runtime->install_.sysimage + "; it cannot be reloaded with " + inst.libjulia + " / " + inst.sysimage +
@@ -293,7 +336,7 @@ JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
     fail(JuliaErrorCode::kJuliaVersionUnsupported,
          inst.libjulia + " is Julia " + version + "; the embedded engine supports Julia " + kSupportedJuliaPrefix + "x");
   }
-  if (version != inst.sysimage_built_with) {
+  if (inst.source.empty() && version != inst.sysimage_built_with) {
     // A sysimage only loads into the exact Julia build that wrote it; jl_init would abort the process.
     fail(JuliaErrorCode::kSysimageVersionMismatch,
          "sysimage " + inst.sysimage + " was built with Julia " + inst.sysimage_built_with + " but " +
@@ -326,11 +369,16 @@ void JuliaRuntime::start_on_this_thread() {
   //                        it could only do with the signal handlers we just turned off.
   //  --startup-file=no / --history-file=no : no user files change engine behaviour.
   // Storage is static: jl_options keeps pointers into argv for the life of the process.
-  static std::array<std::string, 6> args = {"kestrel-engine", "--handle-signals=no", "--threads=1",
-                                            "--startup-file=no", "--history-file=no", "--color=no"};
-  static std::array<char*, 7> argv_storage{};
-  for (std::size_t i = 0; i < args.size(); ++i) argv_storage[i] = args[i].data();
-  argv_storage[args.size()] = nullptr;
+  //  --trace-compile=F  : only with KESTREL_JULIA_TRACE_COMPILE=F: every method Julia compiles at run
+  //                        time is logged to F (the benchmark's proof that ticks run no JIT).
+  static std::vector<std::string> args = {"kestrel-engine", "--handle-signals=no", "--threads=1",
+                                          "--startup-file=no", "--history-file=no", "--color=no"};
+  trace_compile_ = env_or_empty("KESTREL_JULIA_TRACE_COMPILE");
+  if (!trace_compile_.empty()) args.push_back("--trace-compile=" + trace_compile_);
+  static std::vector<char*> argv_storage;
+  argv_storage.clear();
+  for (auto& a : args) argv_storage.push_back(a.data());
+  argv_storage.push_back(nullptr);
   int argc = static_cast<int>(args.size());
   char** argv = argv_storage.data();
   api_.jl_parse_opts(&argc, &argv);
@@ -372,10 +420,18 @@ void JuliaRuntime::resolve_entry_points() {
   std::snprintf(addr_err, sizeof addr_err, "0x%016llx",
                 static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(err_buf_.data())));
   // Only Base is used outside the package, so a sysimage without the package still reports why.
+  // Sysimage mode: the package is in the image, loaded by its id. Source mode: its main file is
+  // included into Main (compiled now, from the researcher's sources; no precompile cache written).
+  std::string load;
+  if (install_.source.empty()) {
+    load = std::string("Base.require(Base.PkgId(Base.UUID(\"") + kPackageUuid + "\"), \"" + kPackageName + "\"))";
+  } else {
+    load = "Base.include(Main, " + julia_string_literal(install_.source + "/src/KestrelStrategy.jl") + ")";
+  }
   std::ostringstream code;
   code << "let errbuf = Ptr{UInt8}(UInt(" << addr_err << ")), errcap = " << kErrBufSize << "\n"
        << "  try\n"
-       << "    pkg = Base.require(Base.PkgId(Base.UUID(\"" << kPackageUuid << "\"), \"" << kPackageName << "\"))\n"
+       << "    pkg = " << load << "\n"
        << "    Base.invokelatest(pkg.fill_entry_points!, Ptr{UInt64}(UInt(" << addr_table << ")), "
        << JuliaEntryTable::kSlots << ")\n"
        << "  catch err\n"
@@ -389,7 +445,9 @@ void JuliaRuntime::resolve_entry_points() {
   std::string error;
   if (!eval_checked(code.str(), error)) {
     fail(JuliaErrorCode::kJuliaInitFailed,
-         "loading " + std::string(kPackageName) + " from sysimage " + install_.sysimage + " failed: " + error);
+         "loading " + std::string(kPackageName) + (install_.source.empty() ? " from sysimage " + install_.sysimage
+                                                                          : " from source " + install_.source) +
+             " failed: " + error);
   }
   if (table_.slots[0] != JuliaEntryTable::kAbiVersion) {
     fail(JuliaErrorCode::kEntryPointMissing,

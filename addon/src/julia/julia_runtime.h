@@ -32,6 +32,7 @@ enum class JuliaErrorCode {
   kJuliaInitFailed,          // runtime started but the strategy package could not be loaded
   kEntryPointMissing,        // the package did not provide every entry point / wrong ABI
   kWrongThread,              // Julia already belongs to another thread of this process
+  kJuliaSourceNotFound,      // source mode: the package folder (KESTREL_JULIA_SOURCE / juliaSource) is missing
 };
 
 const char* error_code_name(JuliaErrorCode code) noexcept;
@@ -61,10 +62,16 @@ struct JuliaSearch {
   std::string path_env;                      // PATH, searched for `julia` when JULIA_DIR is unset
   std::string sysimage;                      // explicit sysimage (option or KESTREL_JULIA_SYSIMAGE)
   std::vector<std::string> sysimage_defaults;  // tried in order when `sysimage` is empty
+  // Source mode: the KestrelStrategy package folder (juliaSource option or KESTREL_JULIA_SOURCE).
+  // When set, the sysimage is not used: Julia starts from its own base image (<root>/lib/julia/sys.so)
+  // and includes <source>/src/KestrelStrategy.jl (compiled at load, so a slower start).
+  std::string source;
+  std::string source_origin = "KESTREL_JULIA_SOURCE";  // which of the two, for error messages
 
   // explicit_sysimage wins over KESTREL_JULIA_SYSIMAGE; defaults are <repo>/sysimage/build/kestrel.so
-  // derived from the addon binary's location and from the current directory.
-  static JuliaSearch from_environment(const std::string& explicit_sysimage);
+  // derived from the addon binary's location and from the current directory. explicit_source wins
+  // over KESTREL_JULIA_SOURCE.
+  static JuliaSearch from_environment(const std::string& explicit_sysimage, const std::string& explicit_source = {});
 };
 
 struct JuliaInstall {
@@ -72,7 +79,8 @@ struct JuliaInstall {
   std::string bindir;        // <root>/bin, becomes Sys.BINDIR
   std::string libjulia;      // absolute path of the libjulia found
   std::string sysimage;      // absolute path of the sysimage
-  std::string sysimage_built_with;  // content of the version stamp, e.g. "1.10.8"
+  std::string sysimage_built_with;  // content of the version stamp, e.g. "1.10.8"; empty in source mode
+  std::string source;        // source mode: absolute path of the package folder; empty = sysimage mode
 };
 
 // Filesystem only: finds libjulia and the sysimage, checks the sysimage is an ELF file with a
@@ -117,6 +125,9 @@ class JuliaRuntime {
 
   const JuliaInstall& install() const { return install_; }
   const std::string& julia_version() const { return version_; }
+  const std::string& trace_compile() const { return trace_compile_; }
+  // The runtime loaded in this process, or null.
+  static const JuliaRuntime* loaded();
 
   JuliaRuntime(const JuliaRuntime&) = delete;
   JuliaRuntime& operator=(const JuliaRuntime&) = delete;
@@ -143,6 +154,7 @@ class JuliaRuntime {
   std::string init_error_;  // set when Julia started but the entry points could not be resolved
   JuliaErrorCode init_error_code_ = JuliaErrorCode::kJuliaInitFailed;
   JuliaEntryTable table_{};
+  std::string trace_compile_;  // set at start from KESTREL_JULIA_TRACE_COMPILE
   std::vector<char> err_buf_;
 };
 

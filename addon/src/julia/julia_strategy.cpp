@@ -27,7 +27,7 @@ using OnGapFn = std::int32_t (*)(std::int64_t, std::uint32_t, std::uint64_t);
 using FeaturesFn = std::int32_t (*)(std::int64_t, std::uint32_t, double*);
 using LastErrorFn = std::int64_t (*)(std::int64_t, char*, std::int64_t);
 
-constexpr std::size_t kFeatureCount = 15;
+constexpr std::size_t kFeatureCount = 19;
 constexpr std::size_t kMessageCap = 2048;
 
 // Parameter vector in the order of the fields of KestrelStrategy.Params (julia/src/Params.jl),
@@ -57,9 +57,14 @@ std::vector<double> params_vector(const StrategyParams& p) {
       p.min_fill_ratio,
       static_cast<double>(p.ttl_ms),
       p.max_slippage_bps,
+      static_cast<double>(p.vr_lag),
+      p.vr_trend,
+      p.vol_ratio_threshold,
+      p.vol_long_lambda,
+      p.trend_entries ? 1.0 : 0.0,
   };
 }
-constexpr std::int64_t kParamCount = 23;
+constexpr std::int64_t kParamCount = 28;
 
 template <typename Fn>
 Fn entry_as(const JuliaRuntime& rt, EntryPoint which) {
@@ -73,7 +78,8 @@ class JuliaStrategy final : public Strategy {
         on_tick_(entry_as<OnTickFn>(rt, EntryPoint::kOnTick)),
         on_gap_(entry_as<OnGapFn>(rt, EntryPoint::kOnGap)),
         features_(entry_as<FeaturesFn>(rt, EntryPoint::kFeatures)),
-        last_error_(entry_as<LastErrorFn>(rt, EntryPoint::kLastError)) {
+        last_error_(entry_as<LastErrorFn>(rt, EntryPoint::kLastError)),
+        report_(kReportCap, '\0') {  // allocated here, never on the tick path
     const auto create = entry_as<CreateFn>(rt, EntryPoint::kCreate);
     const std::vector<double> params = params_vector(config.params);
     static_assert(sizeof(double) == 8);
@@ -106,14 +112,14 @@ class JuliaStrategy final : public Strategy {
       out_.engine_pop_ns = tick.pop_ns;
       sink.publish(out_);
     } else if (r < 0) {
-      fail("on_tick", r);
+      fail("on_tick", r, tick.symbol, tick.sequence);
     }
   }
 
   void on_gap(std::uint32_t symbol, std::uint64_t missed) override {
     if (failed_) return;
     const std::int32_t r = on_gap_(handle_, symbol, missed);
-    if (r < 0) fail("on_gap", r);
+    if (r < 0) fail("on_gap", r, symbol, 0);
   }
 
   bool features(std::uint32_t symbol, FeatureSnapshot& out) const override {
@@ -134,20 +140,34 @@ class JuliaStrategy final : public Strategy {
     out.sigma = f[12];
     out.half_life = f[13];
     out.zscore = f[14];
+    out.ou_b = f[15];
+    out.vr = f[16];
+    out.vol_ratio = f[17];
+    out.regime = static_cast<std::uint8_t>(f[18]);
     return true;
   }
 
  private:
   // An entry point reported an error (a bug in the Julia strategy: the hot path has no expected
-  // failure). Exceptions must not leave on_tick (the engine loop does not catch; the process would
-  // terminate), so the strategy stops trading: no further ticks reach Julia, no signals are made,
-  // and the reason is written once to stderr with the code JULIA_STRATEGY_FAILED.
-  void fail(const char* where, std::int32_t code) {
+  // failure; Julia caught the exception, so none crossed into C). The strategy stops for good: it
+  // throws EngineError JULIA_STRATEGY_FAILED, which ends the engine loop (EngineHost::run catches
+  // it on the engine thread, records it for lastError() and wakes JS); the message is
+  // "julia strategy failed in <entry> (symbol S, sequence N): <Julia's message>" and `detail` is
+  // the Julia stack trace captured inside the entry point (EntryPoints.jl, error_report).
+  [[noreturn]] void fail(const char* where, std::int32_t code, std::uint32_t symbol, std::uint64_t sequence) {
     failed_ = true;
-    std::array<char, kMessageCap> msg{};
-    last_error_(handle_, msg.data(), static_cast<std::int64_t>(msg.size()));
-    std::fprintf(stderr, "kestrel: JULIA_STRATEGY_FAILED: julia strategy %s failed (code %d)%s%s; strategy disabled\n",
-                 where, static_cast<int>(code), msg[0] != '\0' ? ": " : "", msg.data());
+    std::fill(report_.begin(), report_.end(), '\0');
+    const std::int64_t n = last_error_(handle_, report_.data(), static_cast<std::int64_t>(report_.size()));
+    std::string message(report_.data());  // first C string: the message
+    std::string trace;
+    if (n > static_cast<std::int64_t>(message.size()) && static_cast<std::size_t>(n) < report_.size()) {
+      trace.assign(report_.data() + message.size() + 1);  // second C string: the stack trace
+    }
+    if (message.empty()) message = "entry point returned " + std::to_string(code) + " without a message";
+    char head[160];
+    std::snprintf(head, sizeof head, "JULIA_STRATEGY_FAILED: julia strategy failed in %s (symbol %u, sequence %llu): ", where, symbol,
+                  static_cast<unsigned long long>(sequence));
+    throw EngineError("JULIA_STRATEGY_FAILED", head + message, trace);
   }
 
   DestroyFn destroy_;
@@ -157,6 +177,9 @@ class JuliaStrategy final : public Strategy {
   LastErrorFn last_error_;
   std::int64_t handle_ = 0;
   bool failed_ = false;
+  // last_error's output: message NUL stack-trace NUL. A deep Julia stack trace is a few KiB.
+  static constexpr std::size_t kReportCap = 64 * 1024;
+  std::vector<char> report_;
   SignalRecord out_{};  // Julia writes the signal here; reused, never reallocated
 };
 
@@ -165,7 +188,7 @@ class JuliaStrategy final : public Strategy {
 std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config) {
   // Same parameter rules and error as the native engine, before any Julia is looked for.
   validate_params(config.params);
-  JuliaSearch search = JuliaSearch::from_environment(config.julia_sysimage);
+  JuliaSearch search = JuliaSearch::from_environment(config.julia_sysimage, config.julia_source);
   if (!config.julia_home.empty()) {
     search.julia_dir = config.julia_home;
     search.julia_dir_source = "juliaHome";
@@ -173,6 +196,19 @@ std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig& config) {
   JuliaRuntime& rt = JuliaRuntime::preflight(search);
   rt.start_on_this_thread();
   return std::make_unique<JuliaStrategy>(rt, config);
+}
+
+bool julia_runtime_info(JuliaRuntimeInfo& out) {
+  const JuliaRuntime* rt = JuliaRuntime::loaded();
+  if (rt == nullptr) return false;
+  const JuliaInstall& in = rt->install();
+  out.mode = in.source.empty() ? "sysimage" : "source";
+  out.libjulia = in.libjulia;
+  out.image = in.sysimage;
+  out.source = in.source;
+  out.version = rt->julia_version();
+  out.trace_compile = rt->trace_compile();
+  return true;
 }
 
 }  // namespace kestrel::julia

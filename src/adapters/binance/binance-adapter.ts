@@ -351,7 +351,10 @@ export class BinanceAdapter extends BaseAdapter {
     if (!st.synced) {
       this.s.suppressed++;
       if (st.buffer.length < MAX_BUFFER) st.buffer.push(ev);
-      else st.buffer.shift(), st.buffer.push(ev);
+      else {
+        st.buffer.shift();
+        st.buffer.push(ev);
+      }
       return;
     }
     this.applyDepth(st, ev, recvNs);

@@ -57,7 +57,8 @@ export function sessionConsoleSource(d: SessionViewDeps): () => Promise<ConsoleS
         realizedPnl: p.realizedPnl,
         unrealizedPnl: p.unrealizedPnl,
         fees: p.fees,
-        netPnl: p.realizedPnl + p.unrealizedPnl - p.fees,
+        // realizedPnl is already net of fees (PositionBook.toPosition): fees are not subtracted twice.
+        netPnl: p.realizedPnl + p.unrealizedPnl,
       };
     });
     const netted = new Map<string, NettedView>();

@@ -21,6 +21,7 @@ import {
 import { PositionBook } from '../../positions/book.js';
 import { OrderRecord, OrderState, isTerminal } from '../order.js';
 import { SegmentLog, type SegmentLogOptions } from './segment-log.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 export enum RecordType {
   INTENT = 1,
@@ -32,8 +33,11 @@ export enum RecordType {
   ORDER_STATE = 7,
 }
 
-export class WalRecordError extends Error {
+export class WalRecordError extends KestrelError {
   override readonly name = 'WalRecordError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('WAL_RECORD_INVALID', message, options);
+  }
 }
 
 /** State the WAL describes; the executor mutates the same object, so checkpoints read it live. */

@@ -24,13 +24,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { histogram } from '../../observability/metrics.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 /** fdatasync durations of every WAL (commit and background flush), for the WAL fsync p99 alert. */
 const fsyncSeconds = histogram('wal_fsync_seconds', 'WAL write + fdatasync duration (synchronous commits and background flushes)', ['kind'], [
   50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1,
 ]);
 
-export class WalCorruptError extends Error {
+export class WalCorruptError extends KestrelError {
   override readonly name = 'WalCorruptError';
   constructor(
     readonly segment: string,
@@ -38,7 +39,7 @@ export class WalCorruptError extends Error {
     detail: string,
     readonly dir = '',
   ) {
-    super(
+    super('WAL_CORRUPT', 
       `WAL corrupt in ${segment} at byte ${offset}: ${detail}` +
         (dir ? `; inspect with \`kestrel wal check --wal-dir ${dir}\`, repair with \`kestrel wal salvage --wal-dir ${dir}\`` : ''),
     );

@@ -67,7 +67,7 @@ export async function openClickHouse(r: ClickHouseRange): Promise<MarketData> {
       try {
         rs = await client.query({ query, format: 'JSONEachRow' });
       } catch (e) {
-        throw new DataError(where, `query failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+        throw new DataError(where, `query failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { cause: e });
       }
       for await (const batch of rs.stream()) {
         const out: NormalizedTick[] = [];

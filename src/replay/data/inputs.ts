@@ -9,15 +9,17 @@ import { gunzipSync, createGunzip } from 'node:zlib';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { MAGIC as KCAP_MAGIC } from '../../storage/capture/format.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 /** A data problem the researcher must fix: printed as one line naming the file, exit 1. */
-export class DataError extends Error {
+export class DataError extends KestrelError {
   override readonly name = 'DataError';
   constructor(
     readonly file: string,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`${file}: ${problem}`);
+    super('DATA_INVALID', `${file}: ${problem}`, options);
   }
 }
 
@@ -158,7 +160,7 @@ export function detectFormat(file: string): DataInput {
       // A truncated member is expected here (only the head was read): take what inflates.
       head = gunzipSync(raw, { finishFlush: 2 /* Z_SYNC_FLUSH */ });
     } catch (e) {
-      throw new DataError(file, `gzip data that does not inflate (${e instanceof Error ? e.message : String(e)})`);
+      throw new DataError(file, `gzip data that does not inflate (${e instanceof Error ? e.message : String(e)})`, { cause: e });
     }
     if (head.length === 0) throw new DataError(file, 'empty file (gzip holding no data)');
   }
@@ -198,7 +200,7 @@ export async function* lines(input: Pick<DataInput, 'file' | 'gzip'> & { bytesRe
       yield line;
     }
   } catch (e) {
-    throw new DataError(input.file, `unreadable (${e instanceof Error ? e.message : String(e)})`);
+    throw new DataError(input.file, `unreadable (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   } finally {
     rl.close();
     stream.destroy();

@@ -105,7 +105,7 @@ async function* okxFrames(input: DataInput): AsyncGenerator<Frame> {
       const f = okxFrame(line, text, seq, input.file);
       if (f) yield f;
     } catch (e) {
-      if (e instanceof SyntaxError) throw new DataError(input.file, `line ${n}: unreadable (${e.message})`);
+      if (e instanceof SyntaxError) throw new DataError(input.file, `line ${n}: unreadable (${e.message})`, { cause: e });
       throw e;
     }
   }
@@ -153,7 +153,7 @@ async function* krakenFrames(input: DataInput): AsyncGenerator<Frame> {
     doc = JSON.parse(await readFile(input.file, 'utf8')) as typeof doc;
     input.bytesRead = input.bytes;
   } catch (e) {
-    throw new DataError(input.file, `kraken capture is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new DataError(input.file, `kraken capture is not valid JSON (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   }
   const updates = doc.updates ?? [];
   const ts = (u: (typeof updates)[number]) => {
@@ -411,7 +411,7 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
   try {
     reader = await CaptureReader.open(input.file);
   } catch (e) {
-    throw new DataError(input.file, e instanceof Error ? e.message : String(e));
+    throw new DataError(input.file, e instanceof Error ? e.message : String(e), { cause: e });
   }
   let n = 0;
   const admitted = new Map<string, boolean>();
@@ -439,7 +439,7 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
       if (out.length > 0) yield out;
     }
   } catch (e) {
-    if (e instanceof CaptureFormatError) throw new DataError(input.file, e.message);
+    if (e instanceof CaptureFormatError) throw new DataError(input.file, e.message, { cause: e });
     throw e;
   }
   perFile.set(input.file, n);

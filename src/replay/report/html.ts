@@ -25,6 +25,8 @@ export interface ReportSummary {
   fees: number;
   netPnl: number;
   accuracy: AccuracyReport;
+  /** Per regime (src/replay/regime-report.ts); optional so older reports still render. */
+  regimes?: ReadonlyArray<{ regime: string; signals: number; scored: number; hitRate: number | undefined; fills: number; pnl: number }>;
   digest: string;
   capture: string;
   report: string;
@@ -147,6 +149,10 @@ code,pre{font:12px/1.4 ui-monospace,monospace}pre{background:#f4f6fa;padding:12p
     ['Sharpe (per signal)', fmt(a.sharpe, 3)],
     ['drift alerts', String(a.driftAlerts)],
   ])}</table>
+<h2>By regime</h2><p class="note">Regime of each signal at decision (docs/STRATEGY.md "Regime"). PnL: that regime's fills, net of fees, marked to the last mid; the rows add up to the net PnL.</p>
+<table id="regimes"><tr><th>regime</th><th>signals</th><th>scored</th><th>hit rate</th><th>fills</th><th>PnL</th></tr>${(r.regimes ?? [])
+    .map((g) => `<tr><td>${escapeHtml(g.regime)}</td><td>${g.signals}</td><td>${g.scored}</td><td>${fmt(g.hitRate, 3)}</td><td>${g.fills}</td><td>${fmt(g.pnl, 2)}</td></tr>`)
+    .join('')}</table>
 <h2>Config</h2><pre id="config">${escapeHtml(JSON.stringify(maskDeep(input.config), null, 2))}</pre>
 <p class="note">Charts: uPlot ${escapeHtml(assets.version)}, inlined.</p>
 <script>${assets.script}</script>

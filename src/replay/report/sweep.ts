@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/schema.js';
 import type { BacktestReport } from '../backtest.js';
 import { chartAssets, escapeHtml, PAGE_PRELUDE, scriptJson } from './assets.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 export interface SweepAxis {
   key: string;
@@ -40,8 +41,11 @@ export interface SweepRun {
   error?: string;
 }
 
-export class SweepError extends Error {
+export class SweepError extends KestrelError {
   override readonly name = 'SweepError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('SWEEP_INVALID', message, options);
+  }
 }
 
 export const MAX_SWEEP_POINTS = 1000;

@@ -1,3 +1,4 @@
+import { KestrelError } from '../../contracts/errors.js';
 /** Fault injection commands understood by every venue simulator. */
 
 export type FaultKind = 'drop' | 'gap' | 'badChecksum' | 'crossed' | 'stale' | 'skew' | 'slow' | 'stall';
@@ -16,8 +17,11 @@ export interface Fault {
   durationMs?: number;
 }
 
-export class FaultError extends Error {
+export class FaultError extends KestrelError {
   override readonly name = 'FaultError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('FAULT_INVALID', message, options);
+  }
 }
 
 /** Validates an untrusted fault command (HTTP control endpoint). */

@@ -14,6 +14,7 @@
  * Everything is synchronous and clock-injected so that a replay produces the same fills every run.
  */
 import type { Clock } from '../../clock/clock.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 export type Side = 'buy' | 'sell';
 export type OrdType = 'limit' | 'market';
@@ -52,13 +53,13 @@ export type EngineRejectCode =
   | 'NO_LIQUIDITY'
   | 'INVALID_ARGUMENT';
 
-export class EngineReject extends Error {
+export class EngineReject extends KestrelError {
   override readonly name = 'EngineReject';
   constructor(
-    readonly code: EngineRejectCode,
+    override readonly code: EngineRejectCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

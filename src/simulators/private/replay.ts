@@ -7,6 +7,7 @@ import { BinanceReplayFeeder, KrakenReplayFeeder, OkxReplayFeeder, pacer, type B
 import { binanceCapture } from '../recordings.js';
 import type { PrivateVenueSim } from './core.js';
 import type { PrivateVenues } from './venues.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 export interface ReplayOptions {
   /** 1 = recorded pace, 0 = as fast as possible. */
@@ -16,7 +17,11 @@ export interface ReplayOptions {
   readonly source?: 'binance' | 'per-venue';
 }
 
-class ReplayStopped extends Error {}
+class ReplayStopped extends KestrelError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('REPLAY_STOPPED', message, options);
+  }
+}
 
 function sinkOf(targets: readonly PrivateVenueSim[]): BookSink {
   return {
@@ -45,7 +50,7 @@ export async function replayCaptures(venues: PrivateVenues, o: ReplayOptions, st
   const guarded = () => {
     const pace = pacer(speed);
     return async (ns: bigint) => {
-      if (stopped()) throw new ReplayStopped();
+      if (stopped()) throw new ReplayStopped('replay stopped');
       await pace(ns);
     };
   };

@@ -5,6 +5,7 @@
  * can seek to record n at HEADER_SIZE + n * RECORD_SIZE. Layout documented in docs/STORAGE.md.
  */
 import { VENUE_IDS, type NormalizedTick, type VenueName } from '../../contracts/market.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 export const MAGIC = 'KSTRLCAP';
 export const VERSION = 1;
@@ -42,14 +43,14 @@ export const SYMBOL = {
 } as const;
 export const MAX_SYMBOL_BYTES = RECORD_SIZE - SYMBOL.name;
 
-export class CaptureFormatError extends Error {
+export class CaptureFormatError extends KestrelError {
   override readonly name = 'CaptureFormatError';
   constructor(
     readonly path: string,
     readonly offset: number,
     reason: string,
   ) {
-    super(`${path} at byte ${offset}: ${reason}`);
+    super('CAPTURE_FORMAT', `${path} at byte ${offset}: ${reason}`);
   }
 }
 

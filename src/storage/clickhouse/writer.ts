@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../../observability/logger.js';
 import { detectCapabilities, type ClickHouseCapabilities } from './capabilities.js';
 import { FIXED_ROW_BYTES, encodeRowWith, encodedString, viewOf } from './rowbinary.js';
 import { TICK_COLUMNS, ident, schemaStatements, type SchemaOptions } from './schema.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 export interface ClickHouseWriterOptions {
   url: string;
@@ -56,8 +57,11 @@ export const DEFAULT_CLICKHOUSE_WRITER: Omit<ClickHouseWriterOptions, 'url'> = {
   createSchema: true,
 };
 
-export class ClickHouseConfigError extends Error {
+export class ClickHouseConfigError extends KestrelError {
   override readonly name = 'ClickHouseConfigError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('CLICKHOUSE_CONFIG_INVALID', message, options);
+  }
 }
 
 interface Batch {

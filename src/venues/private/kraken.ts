@@ -124,7 +124,7 @@ export class KrakenOrderClient extends WsOrderClientBase {
       req.on('error', reject);
       req.end(body);
     }).catch((err: Error) => {
-      throw new VenueClientError(this.venue, 'DISCONNECTED', `REST ${path}: ${err.message}`);
+      throw new VenueClientError(this.venue, 'DISCONNECTED', `REST ${path}: ${err.message}`, { cause: err });
     });
     const r = JSON.parse(text) as { error?: string[]; result?: Record<string, unknown> };
     if (r.error && r.error.length > 0) {

@@ -179,7 +179,7 @@ export class OkxOrderClient extends WsOrderClientBase {
       rq.on('error', reject);
       rq.end();
     }).catch((err: Error) => {
-      throw new VenueClientError(this.venue, 'DISCONNECTED', `REST ${pathWithQuery}: ${err.message}`);
+      throw new VenueClientError(this.venue, 'DISCONNECTED', `REST ${pathWithQuery}: ${err.message}`, { cause: err });
     });
     const r = JSON.parse(text) as { code: string; msg: string; data: Array<Record<string, string>> };
     if (r.code === '51603') return [];

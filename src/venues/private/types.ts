@@ -25,6 +25,7 @@ import type {
   VenueName,
 } from '../../contracts/index.js';
 import { RejectReason } from '../../contracts/index.js';
+import { KestrelError } from '../../contracts/errors.js';
 
 export type { CancelRequest, OrderAck, OrderRequest, ReplaceRequest, VenueName };
 
@@ -124,14 +125,15 @@ export interface PrivateStreamStats {
 }
 
 /** Transport-level failure: the outcome of the request is unknown (not a venue refusal). */
-export class VenueClientError extends Error {
+export class VenueClientError extends KestrelError {
   override readonly name = 'VenueClientError';
   constructor(
     readonly venue: VenueName,
-    readonly code: 'DISCONNECTED' | 'TIMEOUT' | 'AUTH_FAILED' | 'PROTOCOL' | 'CLOSED',
+    override readonly code: 'DISCONNECTED' | 'TIMEOUT' | 'AUTH_FAILED' | 'PROTOCOL' | 'CLOSED',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(`${venue} ${code}: ${message}`);
+    super(code, `${venue} ${code}: ${message}`, options);
   }
 }
 

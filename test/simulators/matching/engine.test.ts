@@ -1,4 +1,3 @@
-import { systemClock } from '../../../src/clock/clock.js';
 import { describe, expect, it } from 'vitest';
 import {
   EngineReject,

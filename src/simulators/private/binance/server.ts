@@ -5,7 +5,6 @@
  * Signature: hex HMAC-SHA256 of the params (minus `signature`) sorted by key, as `k=v&...`.
  */
 import { createHmac, createPublicKey, timingSafeEqual, verify as verifySig, type KeyObject } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { EngineRejectCode, ExecEvent, SimOrder, Tif } from '../../matching/engine.js';
 import { ACCOUNT, PrivateVenueSim, dec, sendIfOpen, type PrivateSimOptions } from '../core.js';

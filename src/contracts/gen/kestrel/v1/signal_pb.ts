@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/signal.proto.
  */
 export const file_kestrel_v1_signal: GenFile = /*@__PURE__*/
-  fileDesc("ChdrZXN0cmVsL3YxL3NpZ25hbC5wcm90bxIKa2VzdHJlbC52MSLdAgoGU2lnbmFsEhMKC3N0cmF0ZWd5X2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRIeCgRzaWRlGAMgASgOMhAua2VzdHJlbC52MS5TaWRlEgwKBHNpemUYBCABKAESEgoKY29uZmlkZW5jZRgFIAEoARIOCgZ0dGxfbXMYBiABKA0SGAoQbWF4X3NsaXBwYWdlX2JwcxgHIAEoARIUCgxtaW5fZmlsbF9xdHkYCCABKAESJAoHdXJnZW5jeRgJIAEoDjITLmtlc3RyZWwudjEuVXJnZW5jeRIQCgh0cmFjZV9pZBgKIAEoCRIXCg9zb3VyY2Vfc2VxdWVuY2UYCyABKAQSGQoRc291cmNlX2V4Y2hfdHNfbnMYDCABKAMSGQoRc291cmNlX3JlY3ZfdHNfbnMYDSABKAMSEgoKZW1pdF90c19ucxgOIAEoAxIRCglyZWZfcHJpY2UYDyABKAEqLwoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASBwoDQlVZEAESCAoEU0VMTBACKkEKB1VyZ2VuY3kSFwoTVVJHRU5DWV9VTlNQRUNJRklFRBAAEgcKA0xPVxABEgoKBk5PUk1BTBACEggKBEhJR0gQA2IGcHJvdG8z");
+  fileDesc("ChdrZXN0cmVsL3YxL3NpZ25hbC5wcm90bxIKa2VzdHJlbC52MSKBAwoGU2lnbmFsEhMKC3N0cmF0ZWd5X2lkGAEgASgJEg4KBnN5bWJvbBgCIAEoCRIeCgRzaWRlGAMgASgOMhAua2VzdHJlbC52MS5TaWRlEgwKBHNpemUYBCABKAESEgoKY29uZmlkZW5jZRgFIAEoARIOCgZ0dGxfbXMYBiABKA0SGAoQbWF4X3NsaXBwYWdlX2JwcxgHIAEoARIUCgxtaW5fZmlsbF9xdHkYCCABKAESJAoHdXJnZW5jeRgJIAEoDjITLmtlc3RyZWwudjEuVXJnZW5jeRIQCgh0cmFjZV9pZBgKIAEoCRIXCg9zb3VyY2Vfc2VxdWVuY2UYCyABKAQSGQoRc291cmNlX2V4Y2hfdHNfbnMYDCABKAMSGQoRc291cmNlX3JlY3ZfdHNfbnMYDSABKAMSEgoKZW1pdF90c19ucxgOIAEoAxIRCglyZWZfcHJpY2UYDyABKAESIgoGcmVnaW1lGBAgASgOMhIua2VzdHJlbC52MS5SZWdpbWUqLwoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASBwoDQlVZEAESCAoEU0VMTBACKkEKB1VyZ2VuY3kSFwoTVVJHRU5DWV9VTlNQRUNJRklFRBAAEgcKA0xPVxABEgoKBk5PUk1BTBACEggKBEhJR0gQAyplCgZSZWdpbWUSFgoSUkVHSU1FX1VOU1BFQ0lGSUVEEAASGQoVUkVHSU1FX01FQU5fUkVWRVJUSU5HEAESEwoPUkVHSU1FX1RSRU5ESU5HEAISEwoPUkVHSU1FX0hJR0hfVk9MEANiBnByb3RvMw");
 
 /**
  * Trading signal with execution constraints (sig.{strategy}.{symbol}).
@@ -98,6 +98,13 @@ export type Signal = Message<"kestrel.v1.Signal"> & {
    * @generated from field: double ref_price = 15;
    */
   refPrice: number;
+
+  /**
+   * regime at decision time
+   *
+   * @generated from field: kestrel.v1.Regime regime = 16;
+   */
+  regime: Regime;
 };
 
 /**
@@ -163,4 +170,40 @@ export enum Urgency {
  */
 export const UrgencySchema: GenEnum<Urgency> = /*@__PURE__*/
   enumDesc(file_kestrel_v1_signal, 1);
+
+/**
+ * Market regime of the symbol when the signal was made (docs/STRATEGY.md "Regime"); the numbers
+ * are the SignalRecord regime byte (addon/include/kestrel/layout.h kRegime*).
+ *
+ * @generated from enum kestrel.v1.Regime
+ */
+export enum Regime {
+  /**
+   * not classified yet (windows not warm) or not reported
+   *
+   * @generated from enum value: REGIME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REGIME_MEAN_REVERTING = 1;
+   */
+  MEAN_REVERTING = 1,
+
+  /**
+   * @generated from enum value: REGIME_TRENDING = 2;
+   */
+  TRENDING = 2,
+
+  /**
+   * @generated from enum value: REGIME_HIGH_VOL = 3;
+   */
+  HIGH_VOL = 3,
+}
+
+/**
+ * Describes the enum kestrel.v1.Regime.
+ */
+export const RegimeSchema: GenEnum<Regime> = /*@__PURE__*/
+  enumDesc(file_kestrel_v1_signal, 2);
 

@@ -1,1 +1,0 @@
-export { type Clock, SystemClock, VirtualClock, systemClock } from './clock.js';
