@@ -20,6 +20,11 @@ import { toJson } from '@bufbuild/protobuf';
 import { GroupOutcome, OrderGroupAckSchema } from '../contracts/index.js';
 import { BasketError, basketFromJson, formatBasketAck, requestBasket } from '../execution/basket-service.js';
 import { setLogLevel } from '../observability/logger.js';
+import { errorText, formatStatus, openTerminal, verboseRequested } from '../observability/terminal.js';
+import { LiveRefusedError } from '../session/modes.js';
+import { isKestrelError } from '../contracts/errors.js';
+import { SecretError } from '../config/secrets.js';
+import { NativeError } from '../native/errors.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
 import { BacktestError, runBacktest, type BacktestData, type BacktestProgress, type BacktestReport } from '../replay/backtest.js';
 import { parseTimeArg } from '../replay/data/clickhouse.js';
@@ -32,6 +37,7 @@ const commonFlags: FlagSpec[] = [
   { name: 'config', kind: 'string', metavar: 'FILE', help: 'YAML overlay merged over config/default.yaml' },
   { name: 'set', kind: 'repeat', metavar: 'KEY=VALUE', help: 'override one key, e.g. --set strategy.kelly_fraction=0.1' },
   { name: 'help', kind: 'boolean', help: 'show help for this command' },
+  { name: 'verbose', kind: 'boolean', help: 'stack traces on errors (or KESTREL_VERBOSE=1)' },
 ];
 
 const sessionFlags: FlagSpec[] = [
@@ -52,9 +58,15 @@ export interface Command {
 /** Every `kestrel <command>`: help, dispatch, and the checks of deploy/ manifests (test/deploy) and docs/OPERATIONS.md (test/docs). */
 export const commands: Record<string, Command> = {
   start: {
-    summary: 'run the default paper-trading session on bundled real data and print its summary',
-    flags: sessionFlags,
-    run: (flags) => runSession(flags, {}),
+    summary: 'run the default paper-trading session on bundled real data; --mode paper|live trades on the venues\' endpoints (venues.<venue> in config)',
+    flags: [
+      ...sessionFlags,
+      { name: 'mode', kind: 'string', metavar: 'MODE', help: 'paper (venue market data, fills from the local matching engine, nothing sent) or live (real orders)' },
+      { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to trade, e.g. binance,kraken,okx (session.venues)' },
+      { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (session.symbols)' },
+      { name: 'i-understand-live', kind: 'boolean', help: 'consent to live mode sending real orders (or session.i_understand_live: true)' },
+    ],
+    run: (flags) => runSession(flags, startPreset(flags)),
   },
   backtest: {
     summary: 'deterministic backtest on the recorded timeline; writes a JSON and a self-contained HTML report and prints the decision digest',
@@ -82,6 +94,19 @@ export const commands: Record<string, Command> = {
       if (flags.workers !== undefined) throw new UsageError('--workers applies to --sweep only');
       return runBacktestCommand(flags);
     },
+  },
+  record: {
+    summary: 'record public market data from the venue endpoints through the quality gates into .kcap files (hourly) and/or ClickHouse ticks',
+    flags: [
+      ...commonFlags,
+      { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to record, e.g. binance,kraken,okx (default session.venues)' },
+      { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (default session.symbols)' },
+      { name: 'out', kind: 'string', metavar: 'DIR', help: 'capture directory (default storage.capture_dir unless --clickhouse alone)' },
+      { name: 'clickhouse', kind: 'string', metavar: 'URL', help: 'also (or only) write the ClickHouse ticks table, e.g. http://127.0.0.1:8123' },
+      { name: 'rotate-ms', kind: 'integer', metavar: 'N', help: 'start a new .kcap file every N ms of clock time (default 3600000: hourly)' },
+      { name: 'json', kind: 'boolean', help: 'print the summary as JSON; no status line' },
+    ],
+    run: (flags) => runRecord(flags),
   },
   run: {
     summary: 'run one service as its own process over NATS: run executor|risk --config FILE.json, run simulators [options]',
@@ -220,19 +245,53 @@ async function runBasket(flags: FlagValues, positionals: string[]): Promise<numb
   }
 }
 
+/** `start --mode paper|live`: venue market data (session.market_data: venues), plus the --venues/--symbols lists. */
+function startPreset(flags: FlagValues): Record<string, unknown> {
+  const session: Record<string, unknown> = {};
+  const list = (v: unknown) => String(v).split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  if (flags.mode !== undefined) {
+    if (flags.mode !== 'paper' && flags.mode !== 'live') throw new UsageError(`--mode must be paper or live, got '${String(flags.mode)}' (backtests: kestrel backtest)`);
+    session.mode = flags.mode;
+    session.market_data = 'venues';
+    // A venue feed runs in real time: the engine's time constants are not compressed (see session.pace).
+    session.pace = 'original';
+  }
+  if (flags.venues !== undefined) session.venues = list(flags.venues);
+  if (flags.symbols !== undefined) session.symbols = list(flags.symbols);
+  if (flags['i-understand-live']) session.i_understand_live = true;
+  return Object.keys(session).length > 0 ? { session } : {};
+}
+
 async function runSession(flags: FlagValues, preset: Record<string, unknown>): Promise<number> {
   const config = configFrom(flags, preset);
   setLogLevel(config.logging.level);
   const bus = await makeBus(config);
   let summary: SessionSummary;
+  // SIGINT/SIGTERM end a session on a venue feed (it has no end of its own) with its summary.
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const term = openTerminal({ json: flags.json === true });
+  let lastTicks = 0;
   try {
     summary = await runTradingSession(config, bus, {
       ...(typeof flags.config === 'string' ? { configFile: flags.config, loadConfig: () => configFrom(flags, preset) } : {}),
+      stop,
       onReady: ({ adminUrl }) => {
         if (adminUrl && !flags.json) process.stderr.write(`kestrel: operator console ${adminUrl}/ (health, metrics, controls)\n`);
       },
+      ...(term.interactive
+        ? {
+            onStatus: (st) => {
+              term.status(formatStatus(st, st.ticks - lastTicks));
+              lastTicks = st.ticks;
+            },
+          }
+        : {}),
     });
   } finally {
+    term.close();
     await bus.close();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -262,6 +321,57 @@ function formatSummary(config: Config, s: SessionSummary): string {
     `  wall time      ${f(s.wallMs / 1000)} s`,
     '',
   ].join('\n');
+}
+
+async function runRecord(flags: FlagValues): Promise<number> {
+  const preset = startPreset({ ...(flags.venues !== undefined ? { venues: flags.venues } : {}), ...(flags.symbols !== undefined ? { symbols: flags.symbols } : {}) });
+  const config = configFrom(flags, preset);
+  setLogLevel(config.logging.level);
+  const rec = await import('../record/recorder.js');
+  const clickhouseUrl = typeof flags.clickhouse === 'string' ? flags.clickhouse : undefined;
+  const outDir = typeof flags.out === 'string' ? path.resolve(flags.out) : clickhouseUrl === undefined ? path.resolve(config.storage.capture_dir) : undefined;
+  if (flags['rotate-ms'] === 0) throw new UsageError('--rotate-ms must be positive');
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  const term = openTerminal({ json: flags.json === true });
+  let lastPlain = 0;
+  let summary: import('../record/recorder.js').RecordSummary;
+  try {
+    summary = await rec.runRecorder({
+      config,
+      clock: systemClock,
+      venues: config.session.venues,
+      symbols: config.session.symbols,
+      outDir,
+      clickhouseUrl,
+      rotateMs: typeof flags['rotate-ms'] === 'number' ? flags['rotate-ms'] : 3_600_000,
+      stop,
+      onReady: ({ adminUrl }) => process.stderr.write(`kestrel: recording ${config.session.venues.join(',')} ${config.session.symbols.join(',')} to ${[outDir, clickhouseUrl].filter(Boolean).join(' and ')}${adminUrl ? `; health and metrics ${adminUrl}` : ''}\n`),
+      onStatus: (st) => {
+        if (term.interactive) term.status(rec.formatRecordStatus(st));
+        else if (!flags.json && ++lastPlain % 10 === 0) process.stderr.write(`${rec.formatRecordStatus(st)}\n`);
+      },
+    });
+  } finally {
+    term.close();
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else {
+    const dropped = Object.entries(summary.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    process.stdout.write(
+      [
+        `kestrel record: ${summary.ticks} ticks recorded${dropped ? ` (dropped by the quality gates: ${dropped})` : ''}`,
+        ...summary.files.map((f) => `  file           ${f}`),
+        ...(summary.clickhouse ? [`  clickhouse     ${summary.clickhouse} ${config.storage.clickhouse_database}.ticks`] : []),
+        ...summary.streams.map((x) => `  stream         ${x.venue}: ${x.messages} messages, ${x.gaps} gaps, ${x.resyncs} resyncs, ${x.reconnects} reconnects`),
+        `  replay with    kestrel backtest ${summary.files.map((f) => `--data ${f}`).join(' ')}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
 }
 
 async function runBacktestCommand(flags: FlagValues): Promise<number> {
@@ -520,9 +630,15 @@ if (isEntryPoint(import.meta.url)) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError || err instanceof ConfigError) {
-        process.stderr.write(`kestrel: ${err.message}\n`);
+      const verbose = verboseRequested(process.argv.slice(2));
+      if (err instanceof UsageError || err instanceof ConfigError || err instanceof LiveRefusedError || err instanceof SecretError || (isKestrelError(err) && err.code === 'USAGE')) {
+        // The user's input, not the program: one line, exit 2.
+        process.stderr.write(errorText(err, verbose));
         process.exitCode = 2;
+      } else if (err instanceof NativeError && /^(JULIA|SYSIMAGE)_/.test(err.code)) {
+        // Missing or broken Julia install: the environment, one line.
+        process.stderr.write(errorText(err, verbose));
+        process.exitCode = 1;
       } else if (err instanceof DataError || err instanceof BacktestError) {
         // The data, not the program: one line naming the file and the problem.
         process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
@@ -534,7 +650,7 @@ if (isEntryPoint(import.meta.url)) {
         if (err instanceof JuliaStrategyError && err.juliaStacktrace) process.stderr.write(`Julia stack trace:\n${err.juliaStacktrace}\n`);
         process.exitCode = 1;
       } else {
-        process.stderr.write(`kestrel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.stderr.write(verbose ? errorText(err, true) : `kestrel: ${errorText(err, false).slice(9, -1)} (--verbose or KESTREL_VERBOSE=1 for the stack)\n`);
         process.exitCode = 1;
       }
     },

@@ -10,7 +10,7 @@
  *   4. committed to the ConfigService (config.reload and config.{section} announcements) and audited
  *      as `config_change` (old and new version, the leaf diff; also for refusals and rollbacks).
  */
-import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { AuditLog } from '../audit/audit-log.js';
 import { AuditEventType, configDiff } from '../audit/order-audit.js';
 import { packRaw } from '../audit/audit-log.js';
@@ -250,11 +250,10 @@ export class LiveConfig {
    */
   watchFile(file: string, load: () => unknown, intervalMs = 500): void {
     this.watched = file;
-    let last = mtimeOf(file);
-    watchFile(file, { interval: intervalMs, persistent: false }, () => {
-      const m = mtimeOf(file);
-      if (m === last) return;
-      last = m;
+    // watchFile calls back only when the file's stat changed (mtime, size, ...): a rewrite within the
+    // file system's timestamp granularity still counts by its size or ctime. A deleted file is ignored.
+    watchFile(file, { interval: intervalMs, persistent: false }, (curr) => {
+      if (curr.nlink === 0 && curr.mtimeMs === 0) return;
       let candidate: unknown;
       try {
         readFileSync(file);
@@ -275,14 +274,6 @@ export class LiveConfig {
     this.sub = undefined;
     if (this.watched) unwatchFile(this.watched);
     this.watched = undefined;
-  }
-}
-
-function mtimeOf(file: string): number {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return -1;
   }
 }
 

@@ -10,6 +10,13 @@ const fraction = z.number().min(0).max(1);
 const port = z.number().int().min(0).max(65535);
 const venueName = z.enum(['binance', 'kraken', 'okx']);
 
+/** venues.<venue>: a named preset of the venue's environments (src/venues/endpoints.ts), URLs overridable; empty = the preset's. */
+const venueEndpoints = <P extends [string, ...string[]]>(presets: P) =>
+  z.strictObject({
+    preset: z.enum(presets),
+    endpoints: z.strictObject({ public_ws: z.string(), public_rest: z.string(), private_ws: z.string(), private_rest: z.string() }),
+  });
+
 const circuitBreaker = z.strictObject({
   error_threshold: z.number().int().positive(),
   timeout_seconds: positive,
@@ -27,8 +34,20 @@ export const configSchema = z.strictObject({
     max_ticks: z.number().int().nonnegative(),
     venues: z.array(venueName).min(1),
     symbols: z.array(z.string().min(1)).min(1),
+    /**
+     * Market data of `start`: 'bundled' replays the bundled recordings through in-process simulators;
+     * 'venues' connects the public adapters to venues.<venue> endpoints (`start --mode paper|live`).
+     */
+    market_data: z.enum(['bundled', 'venues']),
+    /** Live mode's explicit consent (or `start --i-understand-live`): live sends real orders. */
+    i_understand_live: z.boolean(),
     /** Currency of portfolio totals; positions in other quotes convert at a mid from the market data. */
     reporting_currency: z.union([z.literal(''), z.string().regex(/^[A-Z0-9]{2,10}$/, 'expected a currency code like USD or empty')]),
+  }),
+  venues: z.strictObject({
+    binance: venueEndpoints(['production', 'testnet']),
+    okx: venueEndpoints(['production', 'demo']),
+    kraken: venueEndpoints(['production', 'validate']),
   }),
   bus: z.strictObject({
     kind: z.enum(['in-process', 'nats']),

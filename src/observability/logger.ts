@@ -27,8 +27,16 @@ export function loggerOptions(lvl: LevelWithSilent = level): LoggerOptions {
   };
 }
 
-// Logs go to stderr so that CLI output on stdout (summaries, JSON) stays machine-readable.
-export const rootLogger: Logger = pino(loggerOptions(), pino.destination(2));
+// Logs go to stderr so that CLI output on stdout (summaries, JSON) stays machine-readable. A terminal
+// (src/observability/terminal.ts) may take the lines over to print them human-readable.
+const stderrDestination = pino.destination(2);
+let lineWriter: ((line: string) => void) | undefined;
+export const rootLogger: Logger = pino(loggerOptions(), { write: (line: string) => void (lineWriter ? lineWriter(line) : stderrDestination.write(line)) });
+
+/** Route every JSON log line through `write` (undefined: back to plain JSON on stderr). */
+export function setLogWriter(write: ((line: string) => void) | undefined): void {
+  lineWriter = write;
+}
 
 /** A service's logger. Its bindings are masked here: pino's formatters do not see child bindings. */
 export function createLogger(service: string, bindings: Record<string, unknown> = {}, parent: Logger = rootLogger): Logger {

@@ -41,6 +41,9 @@ import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
 import { startSimulatedMarketData, SIMULATED_VENUE_SYMBOLS, type SimulatedMarketData } from '../simulators/market-data-session.js';
 import { openTickStore } from '../storage/index.js';
 import { startSimulatedOrderEntry } from '../venues/private/session.js';
+import { startLiveOrderEntry } from '../venues/private/live.js';
+import { assertLiveConsent, assertLivePolicies } from './modes.js';
+import { endpointsOf, startVenueMarketData, type VenueMarketData } from './venue-market-data.js';
 import { DecisionDigest } from './digest.js';
 import { engineParams, ringName, ringStream } from './wiring.js';
 import { exportPipelineMetrics, tickToSignalObserver } from './metrics.js';
@@ -90,6 +93,21 @@ export interface SessionHooks {
   /** Watched for hot reload; `loadConfig` re-reads it the way the process started (defaults, env, flags). */
   configFile?: string;
   loadConfig?: () => Config;
+  /** Resolves when the operator stops the session (SIGINT/SIGTERM): a venue feed has no end of its own. */
+  stop?: Promise<void>;
+  /** Called every second with live counters (the terminal's status line). */
+  onStatus?: (s: SessionStatus) => void;
+}
+
+export interface SessionStatus {
+  ticks: number;
+  signals: number;
+  orders: number;
+  fills: number;
+  rejects: number;
+  netPnl: number;
+  /** venue -> connected public stream. */
+  venues: Record<string, boolean>;
 }
 
 export async function runTradingSession(config: Config, bus: Bus, hooks: SessionHooks = {}): Promise<SessionSummary> {
@@ -110,6 +128,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
   };
 
   // The effective wiring, for the operator: URLs may carry user:password, which the logger masks.
+  // Venue market data (start --mode paper|live) instead of the bundled recordings.
+  const venueData = config.session.market_data === 'venues';
+  assertLiveConsent(config);
   log.info({ bus: config.bus, storage: config.storage, refdata: config.refdata, venues, mode: config.session.mode }, 'session starting');
   try {
     // Reference data: canonical symbols, venue mappings, precision and fees (VenueSpec).
@@ -122,13 +143,16 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       if (!spec) throw new Error(`reference data has no venue ${venue}`);
       specs.push(spec);
       const maps = await refdata.mappings(venue, config.session.symbols);
-      for (const m of maps) if (SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol)) streams.push(ringName(venue, m.symbol));
+      for (const m of maps) if (venueData || SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol)) streams.push(ringName(venue, m.symbol));
     }
+    assertLivePolicies(config, specs);
     if (streams.length === 0) {
       throw new Error(`none of session.symbols (${config.session.symbols.join(', ')}) is in the bundled recordings of ${venues.join(', ')}`);
     }
 
     // Replaying faster than recorded compresses event time by this factor (engine params, horizons).
+    // On a venue feed pace is 'original' (start --mode sets it); a simulator process replaying N× faster
+    // is matched with session.pace accelerated and speed N.
     const timeScale = config.session.pace === 'accelerated' ? config.session.speed : 1;
 
     // Shared-memory rings, one per (venue, symbol) stream, and the engine thread.
@@ -167,7 +191,11 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       return c ? [[v, c] as const] : [];
     });
     const envCredentials = fromEnv.length > 0 ? Object.fromEntries(fromEnv) : undefined;
-    const orderEntry = await startSimulatedOrderEntry({
+    // Paper: the in-process matching engine (fed below by the same book) fills; nothing reaches a venue.
+    // Live: the real private clients on the configured endpoints.
+    const orderEntry = config.session.mode === 'live'
+      ? { sims: undefined, ...(await startLiveOrderEntry({ bus, namespace: ns, clock, venues, endpoints: endpointsOf(config), specs: Object.fromEntries(specs.map((s) => [s.venue, s])), symbols: config.session.symbols })) }
+      : await startSimulatedOrderEntry({
       bus,
       namespace: ns,
       mode: config.execution.fill_model,
@@ -201,11 +229,11 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         const key = ringName(t.venue, t.symbol);
         perStream[key] = (perStream[key] ?? 0) + 1;
         if ((t.flags & TickFlag.TRADE) !== 0) {
-          orderEntry.sims[t.venue].feedTrade(t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
+          orderEntry.sims?.[t.venue].feedTrade(t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
           return;
         }
         snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, clock.nowNs());
-        orderEntry.sims[t.venue].feedBook(t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
+        orderEntry.sims?.[t.venue].feedBook(t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
         accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
       },
     };
@@ -381,7 +409,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     // Operator surface: health, metrics, dashboard, pause/resume/clear-halt (bearer token).
     let adminUrl: string | undefined;
     // Started after the admin server (market data last); the console reads its adapters once set.
-    let md: SimulatedMarketData | undefined;
+    let md: SimulatedMarketData | VenueMarketData | undefined;
     if (config.admin.port !== -1) {
       const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string; symbol?: string }) =>
         control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: clock.nowNs() }), 'admin-http');
@@ -403,7 +431,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           snapshots,
           valuation,
           venues,
-          adapters: () => (md ? Object.values(md.adapters).map((a) => a.stats()) : []),
+          adapters: () => (md ? Object.values(md.adapters).map((a) => a!.stats()) : []),
           privateConnected: (v) => orderEntry.gateways[v as VenueName]?.client.connected ?? false,
           risk,
           drawdownLimits: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
@@ -431,19 +459,55 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     hooks.onReady?.({ adminUrl });
 
     // Market data last: everything downstream is listening before the first tick.
-    md = await startSimulatedMarketData({
-      sink: ingestion,
-      bus,
-      namespace: ns,
-      refData: refdata,
-      venues,
-      pace: config.session.pace,
-      speed: config.session.speed,
-      clock,
-    });
-    const mdStarted = md;
-    cleanups.push(() => mdStarted.stop());
-    await untilDone(md.finished(), () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
+    let finished: Promise<void>;
+    if (venueData) {
+      const vmd = await startVenueMarketData({
+        venues,
+        symbols: config.session.symbols,
+        endpoints: endpointsOf(config),
+        refData: refdata,
+        sink: ingestion,
+        bus,
+        namespace: ns,
+        clock,
+      });
+      md = vmd;
+      cleanups.push(() => vmd.stop());
+      // A venue feed does not end: the operator (SIGINT), max_ticks or a drain ends the session.
+      finished = hooks.stop ?? new Promise<void>(() => undefined);
+    } else {
+      const smd = await startSimulatedMarketData({
+        sink: ingestion,
+        bus,
+        namespace: ns,
+        refData: refdata,
+        venues,
+        pace: config.session.pace,
+        speed: config.session.speed,
+        clock,
+      });
+      md = smd;
+      cleanups.push(() => smd.stop());
+      finished = hooks.stop ? Promise.race([smd.finished(), hooks.stop]) : smd.finished();
+    }
+    const statusTimer = hooks.onStatus ? setInterval(() => {
+      const stats = (md ? Object.values(md.adapters) : []).map((a) => a!.stats());
+      hooks.onStatus!({
+        ticks: ingestion.stats().received,
+        signals: ringSignals.delivered,
+        orders: executor.counters.sent,
+        fills: executor.counters.fills,
+        rejects: Object.values(rejects).reduce((a, b) => a + b, 0),
+        netPnl: executor.book.all().reduce((a, e) => {
+          // In the reporting currency, like the summary; a quote without a rate yet is left out.
+          const p = executor.book.toPosition(e, midOf(snapshots, e.venue, e.symbol));
+          return a + (p.realizedPnl + p.unrealizedPnl - p.fees) * (valuation.rate(quoteOf(p.symbol)) ?? 0);
+        }, 0),
+        venues: Object.fromEntries(stats.map((x) => [x.venue, x.connected])),
+      });
+    }, 1000) : undefined;
+    cleanups.push(() => clearInterval(statusTimer));
+    await untilDone(finished, () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
     ingestion.drain();
     await settle(region, engine, ringSignals, executor, bus);
 

@@ -4,6 +4,12 @@
  * SIGINT/SIGTERM; faults go to `POST {controlUrl}/fault`.
  *
  *   tsx src/simulators/main.ts --venues kraken,okx --pace accelerated --speed 10 [--okx-protocol seqid-only] [--no-wait]
+ *       [--ports BASE] [--private]
+ *
+ * `--ports BASE` binds fixed ports: public binance BASE, kraken BASE+1, okx BASE+2 and, with
+ * `--private`, the private (order-entry) venues binance BASE+3, kraken BASE+4, okx BASE+5, so another
+ * process (`kestrel start --mode paper --set venues.binance.endpoints.public_ws=...`) can be pointed
+ * at known URLs. `--private` also starts the simulated private venues and prints their URLs.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +20,8 @@ import { BinanceSimulator } from './binance/binance-simulator.js';
 import type { Pace, VenueSimulator } from './common/simulator.js';
 import { KrakenSimulator } from './kraken/kraken-simulator.js';
 import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
+import { startPrivateVenues, type PrivateVenues } from './private/venues.js';
+import { replayCaptures } from './private/replay.js';
 import { KestrelError } from '../contracts/errors.js';
 
 export class SimulatorArgsError extends KestrelError {
@@ -32,10 +40,16 @@ export interface SimulatorArgs {
   /** /health/live, /health/ready, /metrics: host and port (0 = a free port, printed as adminUrl). */
   adminHost: string;
   adminPort: number;
+  /** Fixed ports from this base (0 = ephemeral ports, announced on stdout). */
+  portBase: number;
+  /** Also serve the private (order-entry) venues. */
+  withPrivate: boolean;
 }
 
+const PORT_OFFSET: Record<VenueName, number> = { binance: 0, kraken: 1, okx: 2 };
+
 export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
-  const out: SimulatorArgs = { venues: ['binance', 'kraken', 'okx'], pace: 'original', speed: undefined, okxProtocol: 'legacy', waitForSubscriber: true, adminHost: '127.0.0.1', adminPort: 0 };
+  const out: SimulatorArgs = { venues: ['binance', 'kraken', 'okx'], pace: 'original', speed: undefined, okxProtocol: 'legacy', waitForSubscriber: true, adminHost: '127.0.0.1', adminPort: 0, portBase: 0, withPrivate: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -64,6 +78,12 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
       const p = Number(val());
       if (!Number.isInteger(p) || p < 0 || p > 65535) throw new SimulatorArgsError('--admin-port must be an integer in [0, 65535]');
       out.adminPort = p;
+    } else if (a === '--ports') {
+      const p = Number(val());
+      if (!Number.isInteger(p) || p < 1024 || p > 65530) throw new SimulatorArgsError('--ports must be a base port in [1024, 65530] (six consecutive ports are used)');
+      out.portBase = p;
+    } else if (a === '--private') {
+      out.withPrivate = true;
     } else if (a === '--admin-host') {
       out.adminHost = val();
     } else if (a === '--no-wait') {
@@ -77,11 +97,23 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
 
 export async function runSimulators(args: SimulatorArgs, print: (line: string) => void): Promise<() => Promise<void>> {
   const sims: Array<VenueSimulator<unknown>> = [];
+  const portOf = (venue: VenueName, shift: number) => (args.portBase > 0 ? { port: args.portBase + PORT_OFFSET[venue] + shift } : {});
   for (const venue of args.venues) {
     const sim =
-      venue === 'binance' ? await BinanceSimulator.create() : venue === 'kraken' ? await KrakenSimulator.create() : await OkxSimulator.create({ protocol: args.okxProtocol });
+      venue === 'binance'
+        ? await BinanceSimulator.create(portOf(venue, 0))
+        : venue === 'kraken'
+          ? await KrakenSimulator.create(portOf(venue, 0))
+          : await OkxSimulator.create({ protocol: args.okxProtocol, ...portOf(venue, 0) });
     sims.push(sim as unknown as VenueSimulator<unknown>);
     print(JSON.stringify({ venue, wsUrl: sim.wsUrl, restUrl: sim.restUrl, controlUrl: sim.controlUrl }));
+  }
+  let priv: PrivateVenues | undefined;
+  if (args.withPrivate) {
+    priv = await startPrivateVenues({
+      ...(args.portBase > 0 ? { ports: { binance: args.portBase + 3, kraken: args.portBase + 4, okx: args.portBase + 5 } } : {}),
+    });
+    for (const v of priv.all) print(JSON.stringify({ venue: v.venue, private: true, wsUrl: v.wsUrl, restUrl: v.url, stateUrl: `${v.url}/__sim/state` }));
   }
   let started = false;
   const probes = probeServer();
@@ -94,11 +126,20 @@ export async function runSimulators(args: SimulatorArgs, print: (line: string) =
     await s.start({ pace: args.pace, waitForSubscriber: args.waitForSubscriber, ...(args.speed !== undefined ? { speed: args.speed } : {}) });
   }
   started = true;
+  // The private venues' books follow each venue's own recording at the public feed's pace, so an
+  // order sent there meets the book the public feed shows.
+  let stopping = false;
+  const replayed = priv
+    ? replayCaptures(priv, { speed: args.pace === 'instant' ? 0 : args.pace === 'original' ? 1 : (args.speed ?? 10), source: 'per-venue' }, () => stopping).catch(() => 0)
+    : Promise.resolve(0);
   print(JSON.stringify({ service: 'simulators', adminUrl }));
   return async () => {
     await probes.close();
     stopMetrics();
     for (const s of sims) await s.stop();
+    stopping = true;
+    await replayed;
+    await priv?.stop();
   };
 }
 

@@ -147,6 +147,8 @@ describe('LiveConfig: hot reload of a running system', () => {
     writeFileSync(file, 'risk:\n  max_order_notional: 100000\n');
     const { live, risk } = await setup('watch', loadConfig({ env: {}, file }));
     live.watchFile(file, () => loadConfig({ env: {}, file }), 20);
+    // The watcher takes its baseline stat asynchronously: edit once it has one.
+    await new Promise((r) => setTimeout(r, 200));
     writeFileSync(file, 'version: "1.2.0"\nrisk:\n  max_order_notional: 2500\n');
     await until(() => live.version === '1.2.0');
     expect(risk.limits().maxOrderNotional).toBe(2500);

@@ -57,7 +57,11 @@ describe('simulators as a separate process', () => {
       waitForSubscriber: false,
       adminHost: '127.0.0.1',
       adminPort: 0,
+      portBase: 0,
+      withPrivate: false,
     });
+    expect(parseSimulatorArgs(['--ports', '24000', '--private'])).toMatchObject({ portBase: 24000, withPrivate: true });
+    expect(() => parseSimulatorArgs(['--ports', '80'])).toThrow(/--ports/);
     expect(parseSimulatorArgs(['--admin-port', '9470', '--admin-host', '0.0.0.0'])).toMatchObject({ adminPort: 9470, adminHost: '0.0.0.0' });
     expect(() => parseSimulatorArgs(['--admin-port', '70000'])).toThrow(/--admin-port/);
   });

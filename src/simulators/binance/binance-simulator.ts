@@ -33,12 +33,12 @@ export class BinanceSimulator extends VenueSimulator<BinanceRecord> {
     private readonly file: string | undefined,
     private readonly recordedSnapshot: BinanceDepthSnapshot,
     readonly symbol: string,
-    opts: { clock?: Clock },
+    opts: { clock?: Clock; port?: number },
   ) {
     super('binance', opts);
   }
 
-  static async create(opts: { clock?: Clock; file?: string } = {}): Promise<BinanceSimulator> {
+  static async create(opts: { clock?: Clock; port?: number; file?: string } = {}): Promise<BinanceSimulator> {
     // The capture's REST snapshot sits near its start; find it without reading the whole file.
     let snap: BinanceDepthSnapshot | undefined;
     let symbol = 'BTCUSDT';

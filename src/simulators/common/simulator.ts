@@ -65,6 +65,8 @@ export abstract class VenueSimulator<E> {
     return this.clients.size;
   }
   private nextClientId = 1;
+  /** Port to bind (0 = ephemeral); fixed ports let another process be pointed at a known URL. */
+  private readonly port: number;
   private baseUrl = '';
   private running = false;
   private stopped = false;
@@ -97,8 +99,9 @@ export abstract class VenueSimulator<E> {
 
   constructor(
     readonly venue: string,
-    opts: { clock?: Clock } = {},
+    opts: { clock?: Clock; port?: number } = {},
   ) {
+    this.port = opts.port ?? 0;
     this.log = createLogger(`sim.${venue}`);
     this.clock = opts.clock ?? systemClock;
     this.subscribed = new Promise((r) => (this.resolveSubscribed = r));
@@ -136,7 +139,7 @@ export abstract class VenueSimulator<E> {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(this.port, '127.0.0.1', () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
     this.baseUrl = `127.0.0.1:${port}`;

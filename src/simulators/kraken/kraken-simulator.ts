@@ -20,14 +20,14 @@ export class KrakenSimulator extends VenueSimulator<KrakenEvent> {
 
   private constructor(
     private readonly capture: KrakenBookCapture,
-    opts: { clock?: Clock },
+    opts: { clock?: Clock; port?: number },
   ) {
     super('kraken', opts);
     const snap = capture.snapshot.message.data[0]!;
     applyLevels(this.book, snap, capture.depth);
   }
 
-  static async create(opts: { clock?: Clock; capture?: KrakenBookCapture } = {}): Promise<KrakenSimulator> {
+  static async create(opts: { clock?: Clock; port?: number; capture?: KrakenBookCapture } = {}): Promise<KrakenSimulator> {
     const capture = opts.capture ?? (await loadKrakenBookCapture());
     return new KrakenSimulator(capture, opts).listen();
   }

@@ -33,7 +33,7 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
   private constructor(
     private readonly records: OkxRecord[],
     readonly protocol: OkxProtocol,
-    opts: { clock?: Clock },
+    opts: { clock?: Clock; port?: number },
   ) {
     super('okx', opts);
     this.supportedFaults =
@@ -42,7 +42,7 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
         : ['drop', 'gap', 'crossed', 'stale', 'skew', 'slow', 'stall'];
   }
 
-  static async create(opts: { clock?: Clock; protocol?: OkxProtocol; records?: OkxRecord[] } = {}): Promise<OkxSimulator> {
+  static async create(opts: { clock?: Clock; port?: number; protocol?: OkxProtocol; records?: OkxRecord[] } = {}): Promise<OkxSimulator> {
     const records = opts.records ?? (await loadOkxRecording());
     return new OkxSimulator(records, opts.protocol ?? 'legacy', opts).listen();
   }

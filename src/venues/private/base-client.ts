@@ -175,7 +175,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
     if (this.isConnected && this.ws) return;
     this.closing = false;
     await this.prepare();
-    const ws = new WebSocket(this.opts.wsUrl, { perMessageDeflate: false });
+    const ws = new WebSocket(this.opts.wsUrl, { perMessageDeflate: false, ...(this.opts.extraHeaders ? { headers: { ...this.opts.extraHeaders } } : {}) });
     this.ws = ws;
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

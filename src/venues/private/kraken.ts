@@ -70,6 +70,8 @@ const STATUS: Record<string, OrderStatus> = {
 export interface KrakenClientOptions extends VenueClientOptions {
   /** REST nonce source; defaults to a monotonic microsecond clock. The executor may supply its nonce manager. */
   readonly nonce?: () => bigint;
+  /** Every add_order carries `validate: true`: the venue checks it and books nothing (the 'validate' preset). */
+  readonly validateOnly?: boolean;
 }
 
 export class KrakenOrderClient extends WsOrderClientBase {
@@ -80,11 +82,13 @@ export class KrakenOrderClient extends WsOrderClientBase {
   private lastNonce = 0n;
   private readonly nonceFn: (() => bigint) | undefined;
 
+  private readonly validateOnly: boolean;
   constructor(opts: KrakenClientOptions) {
     super(opts);
     if (!opts.restUrl) throw new TypeError('kraken client needs restUrl for GetWebSocketsToken');
     this.key = createSecretKey(Buffer.from(opts.credentials.apiSecret, 'base64'));
     this.nonceFn = opts.nonce;
+    this.validateOnly = opts.validateOnly === true;
   }
 
   static venueSymbol(symbol: string): string {
@@ -165,9 +169,15 @@ export class KrakenOrderClient extends WsOrderClientBase {
       `{"method":"add_order","params":{"order_type":"${market ? 'market' : 'limit'}","side":"${req.side === Side.SELL ? 'sell' : 'buy'}",` +
       `"order_qty":${fmt(req.size)},"symbol":${JSON.stringify(KrakenOrderClient.venueSymbol(req.symbol))},"cl_ord_id":${JSON.stringify(req.clientId)},` +
       (market ? '' : `"limit_price":${fmt(req.price)},"time_in_force":"${tif}",`) +
+      (this.validateOnly ? '"validate":true,' : '') +
       `"token":${JSON.stringify(this.token)}},"req_id":${id}}`;
     const r = await this.request(id, frame);
     if (r.success !== true) return this.refused(t, r);
+    // validate: the venue accepted the order as valid and booked nothing; it ends here.
+    if (this.validateOnly) {
+      t.status = OrderStatus.CANCELLED;
+      return this.ackOf(t, OrderStatus.CANCELLED);
+    }
     this.bindVenueId(t, String((r.result as { order_id: string }).order_id));
     if (t.status === OrderStatus.ORDER_STATUS_UNSPECIFIED) t.status = OrderStatus.NEW;
     return this.ackOf(t, OrderStatus.NEW);

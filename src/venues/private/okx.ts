@@ -168,6 +168,7 @@ export class OkxOrderClient extends WsOrderClientBase {
       'OK-ACCESS-SIGN': this.sign(ts + method + pathWithQuery),
       'OK-ACCESS-TIMESTAMP': ts,
       'OK-ACCESS-PASSPHRASE': c.passphrase ?? '',
+      ...this.opts.extraHeaders,
     };
     const text = await new Promise<string>((resolve, reject) => {
       const rq = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers }, (res) => {

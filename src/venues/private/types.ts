@@ -51,6 +51,11 @@ export interface VenueClientOptions {
   /** Kraken only: REST base URL for GetWebSocketsToken (e.g. https://api.kraken.com or the simulator). */
   readonly restUrl?: string;
   readonly credentials: VenueCredentials;
+  /**
+   * Headers every private request carries, REST and the WebSocket upgrade (OKX demo trading:
+   * `x-simulated-trading: 1`, from the endpoint preset, src/venues/endpoints.ts).
+   */
+  readonly extraHeaders?: Readonly<Record<string, string>>;
   /** Request timestamps and nonces, ack stamps, heartbeat liveness. */
   readonly clock: Clock;
   /** Per-request ack timeout; after it the order state is unknown and must be reconciled. Default 2000. */

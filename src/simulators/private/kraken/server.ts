@@ -36,6 +36,8 @@ interface WsReq {
 export class KrakenPrivateSim extends PrivateVenueSim {
   readonly venue = 'kraken' as const;
   readonly wsPath = '/v2';
+  /** Client ids of add_order requests with validate: true (checked, never booked). */
+  readonly validated: string[] = [];
   private readonly secret: Buffer;
   private readonly tokens = new Set<string>();
   private lastNonce = 0n;
@@ -179,6 +181,11 @@ export class KrakenPrivateSim extends PrivateVenueSim {
         this.record('place', clientId);
         const pre = this.admit();
         if (pre) return this.fail(ws, req, timeIn, KRAKEN_ERRORS[pre]);
+        // validate: checked, never booked (Kraken's answer to "no testnet").
+        if (p.validate === true) {
+          this.validated.push(clientId);
+          return this.ok(ws, req, timeIn, { cl_ord_id: clientId, warnings: [] });
+        }
         const r = this.run(() =>
           this.engine.submit(ACCOUNT, {
             clientId,
