@@ -82,12 +82,14 @@ export const commands: Record<string, Command> = {
       { name: 'end', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (exclusive)' },
       { name: 'symbols', kind: 'repeat', metavar: 'LIST', help: 'keep only these symbols, e.g. BTC-USDT,BTC-USD (default: all in the data)' },
       { name: 'verbose', kind: 'boolean', help: 'also print engine details: which engine, and for julia the sysimage or the source folder it ran' },
+      { name: 'wal', kind: 'string', metavar: 'off|tmp', help: "executor WAL: off (default: written to a temp dir without fsync, deleted) or tmp (fsync'd like live, kept)" },
+      { name: 'bus', kind: 'string', metavar: 'in-process|nats', help: 'bus of the kernel: in-process (default) or NATS at bus.nats_url (same digest)' },
     ],
     run: (flags) => {
       if (Array.isArray(flags.sweep)) {
         // Sweep workers replay the bundled recording; refusing beats sweeping other data than asked for.
-        if (flags.data !== undefined || flags.from !== undefined || flags.symbols !== undefined) {
-          throw new UsageError('--sweep runs on the bundled recording; --data, --from and --symbols are not supported with it yet');
+        if (flags.data !== undefined || flags.from !== undefined || flags.symbols !== undefined || flags.bus !== undefined || flags.wal !== undefined) {
+          throw new UsageError('--sweep runs on the bundled recording; --data, --from, --symbols, --bus and --wal are not supported with it yet');
         }
         return runSweepCommand(flags, flags.sweep);
       }
@@ -391,7 +393,11 @@ async function runBacktestCommand(flags: FlagValues): Promise<number> {
   } else if (flags.start !== undefined || flags.end !== undefined) throw new UsageError('--start/--end go with --from clickhouse');
   if (paths.length > 0) data.paths = paths;
   if (process.stderr.isTTY && !flags.json) data.onProgress = progressLine();
-  const r = await runBacktest(config, data);
+  const wal = flags.wal ?? 'off';
+  if (wal !== 'off' && wal !== 'tmp') throw new UsageError(`--wal takes off or tmp, got '${String(wal)}'`);
+  const bus = flags.bus ?? 'in-process';
+  if (bus !== 'in-process' && bus !== 'nats') throw new UsageError(`--bus takes in-process or nats, got '${String(bus)}'`);
+  const r = await runBacktest(config, data, { wal, bus });
   for (const b of r.boundaries) if (!b.continuous) process.stderr.write(`kestrel: warning: ${b.from} -> ${b.to}: book not continuous across the boundary: ${b.detail}\n`);
   process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatBacktest(r));
   if (flags.verbose) process.stdout.write(`${engineDetails(r.engine).map((l) => `  ${l}`).join('\n')}\n`);
@@ -450,6 +456,7 @@ function formatBacktest(r: BacktestReport): string {
     `  capture        ${r.capture}`,
     `  report         ${r.report}`,
     `  html           ${r.html}`,
+    `  kernel         bus ${r.bus}, WAL ${r.walDir || 'off'}, ${r.riskChecks} risk.check round trips`,
     `  digest         ${r.digest}`,
     `  wall time      ${f(r.wallMs / 1000)} s (${Math.round(r.ticks / Math.max(1e-3, r.wallMs / 1000)).toLocaleString('en-US')} ticks/s, peak RSS ${r.peakRssMb} MiB)`,
     '',

@@ -45,6 +45,7 @@ import { LocalRiskGuard, RiskDecision } from './risk-guard.js';
 import { SmartOrderRouter, type Allocation } from './router.js';
 import type { ExecSignal, MarketSnapshotSource, SignalSource } from './types.js';
 import type { Clock } from '../clock/clock.js';
+import { systemScheduler, type Scheduler, type TimerHandle } from '../clock/scheduler.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
@@ -92,6 +93,8 @@ export interface ExecutorConfig {
   mode: 'live' | 'shadow';
   walDir: string;
   walRotationBytes?: number;
+  /** fdatasync WAL commits (default true); false only for backtests (see SegmentLogOptions.sync). */
+  walSync?: boolean;
   walRetentionMs?: number;
   clientIdPrefix?: string;
   /**
@@ -150,6 +153,8 @@ export interface ExecutorDeps {
   bus: Bus;
   /** Every time read (TTL, staleness, rate limits, breakers, nonces, WAL stamps): system or virtual. */
   clock: Clock;
+  /** Timers (in-doubt checks, lazy WAL commits) on the same time base as `clock`. Default: systemScheduler. */
+  scheduler?: Scheduler;
   venues: readonly VenueSpec[];
   market: MarketSnapshotSource;
   /** Private-channel clients per venue for recovery, in-doubt resolution, orphan cancel, balances. */
@@ -249,7 +254,7 @@ export class Executor {
   /** Carried in every client id this executor creates (see instance-id.ts). */
   readonly instanceId: string;
   private readonly log: Logger;
-  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'rateLimits' | 'instanceId'>> & {
+  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'walSync' | 'rateLimits' | 'instanceId'>> & {
     concurrency: ConcurrencyConfig;
   };
   private readonly enabled: Set<string>;
@@ -277,7 +282,7 @@ export class Executor {
   private readonly slots = new Set<string>();
   private pendingSend: OrderRecord[] = [];
   private commitScheduled = false;
-  private lazyTimer: NodeJS.Timeout | undefined;
+  private lazyTimer: TimerHandle | undefined;
   private readonly subs: Subscription[] = [];
   private readonly groups = new Map<string, GroupState>();
   private readonly rejectListeners: Array<(e: RejectEvent) => void> = [];
@@ -287,7 +292,7 @@ export class Executor {
   private signalSource: SignalSource | undefined;
   private draining = false;
   private unsubscribeSignals: (() => void) | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<TimerHandle>();
   private started = false;
   private closed = false;
   private readonly ns: Namespace;
@@ -341,6 +346,7 @@ export class Executor {
     const opened = OrderJournal.open(config.walDir, {
       ...(config.walRotationBytes !== undefined ? { rotationBytes: config.walRotationBytes } : {}),
       ...(config.walRetentionMs !== undefined ? { retentionMs: config.walRetentionMs } : {}),
+      ...(config.walSync === false ? { sync: false } : {}),
     });
     this.journal = opened.journal;
     this.truncatedBytes = opened.truncatedBytes;
@@ -465,8 +471,8 @@ export class Executor {
     this.signalSource = undefined;
     for (const s of this.subs) s.unsubscribe();
     this.risk.close();
-    for (const t of this.timers) clearTimeout(t);
-    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    for (const t of this.timers) t.cancel();
+    this.lazyTimer?.cancel();
     this.flush();
     this.journal.close();
   }
@@ -1235,11 +1241,11 @@ export class Executor {
   /** Non-intent records (SENT, ACK, FAILED) need no fsync before anything; batch them. */
   private scheduleLazyCommit(): void {
     if (this.lazyTimer || this.closed) return;
-    this.lazyTimer = setTimeout(() => {
+    this.lazyTimer = (this.deps.scheduler ?? systemScheduler).after(5, () => {
       this.lazyTimer = undefined;
       // SENT markers, acks and fills gate no send: their flush runs off the event loop.
       if (!this.commitScheduled && this.journal.hasPending) this.commitOrHalt(true);
-    }, 5);
+    });
   }
 
   /**
@@ -1261,10 +1267,10 @@ export class Executor {
 
   private later(ms: number, fn: () => void): void {
     if (this.closed) return;
-    const t = setTimeout(() => {
+    const t = (this.deps.scheduler ?? systemScheduler).after(ms, () => {
       this.timers.delete(t);
       fn();
-    }, ms);
+    });
     this.timers.add(t);
   }
 

@@ -8,6 +8,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { OrderAckSchema, PortfolioStateSchema, patterns, subjects, type Namespace, type OrderAck } from '../contracts/index.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import type { Clock } from '../clock/clock.js';
+import { systemScheduler, type Scheduler, type TimerHandle } from '../clock/scheduler.js';
 import { feeDelta } from '../execution/order.js';
 import type { SnapshotStore } from '../execution/types.js';
 import { PositionBook, ratesFromMids, type MarkFn, type Valuation } from './book.js';
@@ -34,13 +35,15 @@ export interface PositionServiceOptions {
   namespace: Namespace;
   /** Stamps PortfolioState and paces the heartbeat. */
   clock: Clock;
+  /** Publication timer on the same time base as `clock`. Default: systemScheduler. */
+  scheduler?: Scheduler;
 }
 
 export class PositionService {
   readonly book: PositionBook;
   private readonly seen = new Map<string, { filled: number; notional: number; fees: number }>();
   private sub: Subscription | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private dirty = true;
   private lastPublishNs = 0n;
 
@@ -63,16 +66,15 @@ export class PositionService {
       });
     }
     const tick = Math.min(this.opts.throttleMs ?? 100, this.opts.heartbeatMs ?? 1000);
-    this.timer = setInterval(() => {
+    this.timer = (this.opts.scheduler ?? systemScheduler).every(tick, () => {
       const now = this.opts.clock.nowNs();
       if (this.dirty || now - this.lastPublishNs >= BigInt(Math.round((this.opts.heartbeatMs ?? 1000) * 1e6))) this.publish();
-    }, tick);
-    this.timer.unref();
+    }, { unref: true });
   }
 
   stop(): void {
     this.sub?.unsubscribe();
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
   }
 
   markDirty(): void {

@@ -2,33 +2,51 @@
  * Deterministic backtest on the recorded timeline (ARCHITECTURE "Determinism and replay"):
  *   recorded venue frames (any recording, capture or ClickHouse range: ./data) → the venue adapter (virtual clock = recorded receive time) → ingestion
  *   (inline dispatch, quality gates) → capture file → the engine thread over shared-memory rings
- *   (native or julia, the same code as live) → signals → paper execution against the matching
- *   engine fed by the same ticks → positions and PnL → report + decision digest.
- * Every decision is a function of (recording, config, seed): two runs give the same digest.
+ *   (native or julia, the same code as live) → signals → the trading kernel (src/session/kernel.ts,
+ *   the same code `kestrel start` runs): the real Executor (TTL, precision/slippage guards, SOR,
+ *   local risk guard, nonces, WAL) → ord.req.{venue} over the bus (in-process or NATS) → the real
+ *   OrderGateway → an in-process MatchingVenueClient fed by the same ticks → fills → positions →
+ *   the real StaticRiskGateway (limits, VaR, drawdown) → report + decision digest.
+ * Time is the event clock: every component reads a VirtualClock set to the ticks' receive times, and
+ * every timer (risk limits, positions, in-doubt checks, lazy WAL commits) runs on a VirtualScheduler
+ * advanced with it. The kernel settles (every order terminal, every message delivered) before each
+ * tick's signals and after them, so the decisions do not depend on machine speed or the bus:
+ * every decision is a function of (recording, config, seed), two runs give the same digest.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
-import { Side } from '../contracts/index.js';
+import { Side, VENUES as ALL_VENUES, type Namespace, type VenueSpec } from '../contracts/index.js';
 import { TickFlag, VENUES, type NormalizedTick, type VenueName } from '../contracts/market.js';
-import { NativeEngine, SignalBatch, TickBatch, TickRegion, tickFromNormalized, type SignalRecordView } from '../native/index.js';
-import { PositionBook } from '../positions/book.js';
+import { NativeEngine, SignalBatch, TickBatch, TickRegion, tickFromNormalized, traceIdHex, type SignalRecordView } from '../native/index.js';
 import { openRefData } from '../refdata/index.js';
 import type { RefDataRepository } from '../refdata/repository.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
-import { MatchingEngine, EngineReject, type SymbolRules } from '../simulators/matching/engine.js';
+import type { SymbolRules } from '../simulators/matching/engine.js';
 import { DEFAULT_BALANCES } from '../simulators/private/venues.js';
 import { BINANCE_CAPTURE, sharedDataFile } from '../simulators/recordings.js';
 import { CaptureWriter } from '../storage/capture/writer.js';
-import { DecisionDigest } from '../session/digest.js';
+import { TradingKernel } from '../session/kernel.js';
 import { engineParams } from '../session/wiring.js';
-import { systemClock } from '../clock/clock.js';
+import { systemClock, VirtualClock } from '../clock/clock.js';
+import { VirtualScheduler } from '../clock/scheduler.js';
+import type { Bus } from '../bus/bus.js';
+import { InProcessBus } from '../bus/in-process-bus.js';
+import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
+import type { ExecSignal } from '../execution/types.js';
+import { OrderGateway } from '../venues/private/order-gateway.js';
+import { ControlPlane } from '../control/control-plane.js';
+import { MatchingVenueClient } from '../venues/private/matching-client.js';
+import { createLogger } from '../observability/logger.js';
 import { monotonicMs } from '../clock/monotonic.js';
 import { openClickHouse } from './data/clickhouse.js';
 import { DataError, expandInputs } from './data/inputs.js';
 import { openFiles, type BoundaryCheck, type MarketData } from './data/sources.js';
 import { writeBacktestHtml } from './report/html.js';
 import { RegimeTally, type RegimeRow } from './regime-report.js';
+import type { Regime } from '../contracts/index.js';
 import { BacktestRecorder } from './report/recorder.js';
 import { KestrelError } from '../contracts/errors.js';
 
@@ -60,6 +78,12 @@ export interface BacktestReport {
   /** The self-contained HTML report beside the JSON (charts of the first instrument of the run). */
   html: string;
   digest: string;
+  /** The kernel's bus: in-process, or NATS (same decisions, same digest). */
+  bus: BacktestBus;
+  /** WAL directory kept by `--wal tmp` ('' with `--wal off`: written without fsync, then deleted). */
+  walDir: string;
+  /** Risk gateway decisions on boundary cases (risk.check round trips). */
+  riskChecks: number;
   wallMs: number;
   /** Peak resident set size of the process, MiB. */
   peakRssMb: number;
@@ -72,7 +96,6 @@ export class BacktestError extends KestrelError {
   }
 }
 
-const ACCOUNT = 'backtest';
 
 /** What to backtest on: files (default: the bundled Binance recording) or a ClickHouse range. */
 export interface BacktestData {
@@ -120,6 +143,8 @@ interface Stream {
   orders: number;
   fills: number;
   mark: number;
+  /** Client ids of this stream's orders that filled at least once. */
+  filled: Set<string>;
   accuracy: AccuracyMonitor;
   /** Signals of the current chunk by ring sequence. */
   bySeq: Map<number, SignalRecordView[]>;
@@ -159,14 +184,29 @@ function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxO
   };
 }
 
+export type BacktestBus = 'in-process' | 'nats';
+export type BacktestWal = 'off' | 'tmp';
+
 export interface BacktestOptions {
   /** Collects the report's time series; a sweep worker passes its own to read them afterwards. */
   recorder?: BacktestRecorder;
+  /** The kernel's bus (`--bus`): in-process (default) or the NATS server at bus.nats_url. */
+  bus?: BacktestBus;
+  /**
+   * The executor's WAL (`--wal`): 'off' (default) writes it to a temporary directory without fsync and
+   * deletes it at the end; 'tmp' fsyncs every commit as live does and keeps the directory (report.walDir).
+   */
+  wal?: BacktestWal;
 }
+
+/** How long one settle may wait (wall time) for the kernel to go quiet before event time moves on. */
+const SETTLE_LIMIT_MS = 5_000;
 
 export async function runBacktest(config: Config, data: BacktestData = {}, opts: BacktestOptions = {}): Promise<BacktestReport> {
   const started = monotonicMs();
   const maxTicks = config.session.max_ticks;
+  const busKind: BacktestBus = opts.bus ?? 'in-process';
+  const walMode: BacktestWal = opts.wal ?? 'off';
   const refdata = await openRefData(config.refdata.postgres_url || undefined);
   let market: MarketData;
   let instruments: Array<{ venue: VenueName; symbol: string }>;
@@ -201,13 +241,15 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     byIds.set(ids, s);
     return s;
   };
+  const byKey = new Map<string, Stream>();
   const streamByName = (t: NormalizedTick): Stream => {
     const ring = ringOf.get(`${t.venue}:${t.symbol}`);
     if (ring === undefined) throw new BacktestError(`${t.venue} ${t.symbol}: a tick of an instrument reference data does not list`);
     let s = streams[ring];
     if (!s) {
       const spec = specs.get(t.venue)?.symbols.find((x) => x.symbol === t.symbol);
-      s = streams[ring] = { ring, venue: t.venue, symbol: t.symbol, rules: spec && rulesFor(spec, t.symbol), ticks: 0, signals: 0, orders: 0, fills: 0, mark: 0, accuracy: new AccuracyMonitor(accuracyOptions), bySeq: new Map() };
+      s = streams[ring] = { ring, venue: t.venue, symbol: t.symbol, rules: spec && rulesFor(spec, t.symbol), ticks: 0, signals: 0, orders: 0, fills: 0, mark: 0, filled: new Set(), accuracy: new AccuracyMonitor(accuracyOptions), bySeq: new Map() };
+      byKey.set(`${t.venue}:${t.symbol}`, s);
     }
     return s;
   };
@@ -217,6 +259,51 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   mkdirSync(dir, { recursive: true });
   let capturePath = '';
   let capture: CaptureWriter | undefined;
+
+  // The kernel on event time: one clock and one scheduler for every component.
+  const clock = new VirtualClock(0n);
+  const scheduler = new VirtualScheduler(clock);
+  const bus: Bus =
+    busKind === 'nats'
+      ? await NatsBus.connect({ servers: config.bus.nats_url, name: `kestrel-backtest-${process.pid}`, security: natsSecurityFrom(config.bus) })
+      : new InProcessBus();
+  const walRoot = mkdtempSync(path.join(tmpdir(), 'kestrel-bt-wal-'));
+  const venueSpecs = [...specs.values()].filter((v): v is VenueSpec => v !== undefined);
+  // One in-process matching venue per venue (the same canonical symbol on two venues is two books),
+  // each behind the real order gateway on the kernel's bus.
+  const venues = new Map<string, MatchingVenueClient>();
+  for (const venue of ALL_VENUES) {
+    const spec = specs.get(venue);
+    const rules = spec ? spec.symbols.map((x) => rulesFor(x, x.symbol)) : [];
+    venues.set(venue, new MatchingVenueClient({ venue, mode: config.execution.fill_model, symbols: rules, balances: DEFAULT_BALANCES, clock }));
+  }
+  const ns = config.bus.namespace as Namespace;
+  // The kernel's lifecycle news (recovery, private streams up) is noise in a backtest: warnings and up.
+  const log = createLogger('backtest');
+  if (!['silent', 'fatal', 'error'].includes(config.logging.level)) log.level = 'warn';
+  const gateways = [...venues.values()].map(
+    (client) =>
+      new OrderGateway({ bus, clock, client, spec: { venue: client.venue, hasPrivateWs: true, venuePolicy: 'production' }, namespace: ns, healthIntervalMs: 0, logger: log.child({ venue: client.venue }) }),
+  );
+  const kernel = new TradingKernel({
+    config,
+    bus,
+    clock,
+    scheduler,
+    specs: venueSpecs,
+    books: {
+      feedBook: (venue, symbol, bids, asks) => venues.get(venue)?.feedBook(symbol, bids, asks),
+      feedTrade: (venue, symbol, px, qty, side) => venues.get(venue)?.feedTrade(symbol, px, qty, side),
+    },
+    recon: Object.fromEntries(venues),
+    walDir: walRoot,
+    walSync: walMode === 'tmp',
+    marks: 'direct',
+    logger: log,
+  });
+  const book = kernel.executor.book;
+  // ctl.* as live: the risk gateway's stop-loss flatten (ctl.flatten) reaches the executor.
+  const control = new ControlPlane(bus, kernel.executor, ns);
 
   const region = TickRegion.create({ name: `${config.rings.shm_name}-bt-${process.pid}`, symbols: instruments.map((x) => `${x.venue}:${x.symbol}`), tickCapacity: config.rings.capacity, replace: true });
   const batch = new SignalBatch(256);
@@ -234,32 +321,31 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   let total = 0;
   let signals = 0;
 
-  let eventMs = 0;
-  // One matching engine per venue (the same canonical symbol on two venues is two books); its clock is
-  // event time, so its timestamps are part of the recording too.
-  const matchers = new Map<VenueName, MatchingEngine>();
-  const matcherOf = (s: Stream): MatchingEngine => {
-    let m = matchers.get(s.venue);
-    if (!m) {
-      const rules = instruments.filter((x) => x.venue === s.venue).flatMap((x) => {
-        const spec = specs.get(x.venue)?.symbols.find((y) => y.symbol === x.symbol);
-        return spec ? [rulesFor(spec, x.symbol)] : [];
-      });
-      m = new MatchingEngine({ mode: config.execution.fill_model, symbols: rules, balances: { [ACCOUNT]: { ...DEFAULT_BALANCES } }, clock: { nowNs: () => BigInt(eventMs) * 1_000_000n } });
-      matchers.set(s.venue, m);
-    }
-    return m;
-  };
-  const book = new PositionBook();
   const regimes = new RegimeTally(accuracyOptions);
-  const digest = new DecisionDigest();
   // The HTML report charts one instrument: the first the data delivers (the JSON has every stream).
   const recorder = opts.recorder ?? new BacktestRecorder();
   let charted: Stream | undefined;
-  const rejects: Record<string, number> = {};
-  let orders = 0;
-  let fills = 0;
-  const reject = (code: string) => void (rejects[code] = (rejects[code] ?? 0) + 1);
+  /** Touch at signal time per trace id, for the accuracy monitor's fill slippage. */
+  const touchOf = new Map<string, { st: Stream; touch: number; regime: Regime }>();
+  kernel.executor.onSend((o) => {
+    const st = byKey.get(`${o.venue}:${o.symbol}`);
+    if (st) st.orders++;
+  });
+  kernel.executor.onFill((o, d) => {
+    const st = byKey.get(`${o.venue}:${o.symbol}`);
+    if (!st) return;
+    if (!st.filled.has(o.clientId)) {
+      st.filled.add(o.clientId);
+      st.fills++;
+    }
+    const dir = o.side === Side.BUY ? 1 : -1;
+    const at = o.traceId ? touchOf.get(o.traceId) : undefined;
+    if (at) {
+      at.st.accuracy.onFill(dir, d.price, at.touch);
+      regimes.onFill(at.st.ring, at.regime, dir, d.qty, d.price, d.fee);
+    }
+    if (st === charted) recorder.onFill(clock.nowNs(), dir, d.price, d.qty);
+  });
 
   const drain = () => {
     for (;;) {
@@ -279,81 +365,78 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     }
   };
 
-  /** Orders and fills for one chunk: the simulation below is unchanged from the single-symbol backtest. */
-  const simulate = () => {
+  /**
+   * Until every order is terminal, no risk.check is pending and every message published so far is
+   * delivered (bus flush: a NATS round trip), so the next decision sees the same state on any bus.
+   * An order left in doubt (no venue answer) waits for event time: its timers run on the scheduler.
+   */
+  const settle = async () => {
+    const t0 = monotonicMs();
+    for (;;) {
+      await bus.flush();
+      await new Promise((r) => setImmediate(r));
+      let undelivered = 0;
+      for (const v of venues.values()) undelivered += v.undelivered;
+      if (kernel.quiet && undelivered === 0) {
+        await bus.flush();
+        return;
+      }
+      if (monotonicMs() - t0 > SETTLE_LIMIT_MS) return;
+    }
+  };
+
+  const execOf = (s: SignalRecordView, st: Stream): ExecSignal => ({
+    strategyId: config.strategy.id,
+    symbol: st.symbol,
+    side: s.side,
+    size: s.size,
+    confidence: s.confidence,
+    ttlMs: s.ttlMs,
+    maxSlippageBps: s.maxSlippageBps,
+    minFillQty: s.minFillQty,
+    urgency: s.urgency,
+    traceId: traceIdHex(s),
+    sourceSequence: s.sourceSeq,
+    // Emitted at the event time of the tick it answers: the strategy's latency is not simulated.
+    emitTsNs: clock.nowNs(),
+    refPrice: s.refPrice,
+  });
+
+  /** One chunk on event time: each tick advances the clock (timers fire), feeds the kernel, then its signals. */
+  const simulate = async () => {
     for (let c = 0; c < chunk.length; c++) {
       const t = chunk[c]!;
       const st = chunkStream[c]!;
-      const symbol = st.symbol;
-      const i = total - chunk.length + c;
-      const matching = matcherOf(st);
-      const accuracy = st.accuracy;
-      eventMs = Number(t.exchTsNs / 1_000_000n);
-      if ((t.flags & TickFlag.TRADE) !== 0) {
-        matching.onTrade(symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
-      } else {
-        matching.onBook(symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
+      const ts = t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs;
+      scheduler.advanceTo(ts > clock.nowNs() ? ts : clock.nowNs());
+      kernel.onTick(t);
+      if ((t.flags & TickFlag.TRADE) === 0) {
         st.mark = (t.bid + t.ask) / 2;
-        accuracy.onMid(st.mark, t.exchTsNs);
+        st.accuracy.onMid(st.mark, t.exchTsNs);
         regimes.onMid(st.ring, st.mark, t.exchTsNs);
       }
       charted ??= st;
       const sigs = st.bySeq.get(chunkSeq[c]!);
       if (sigs !== undefined) {
         st.bySeq.delete(chunkSeq[c]!);
-        trade(t, st, sigs, i, matching, accuracy);
+        // What the timers published since the last decision reaches its subscribers first.
+        await settle();
+        for (const s of sigs) {
+          st.signals++;
+          const scored = { confidence: s.confidence, direction: s.side === Side.BUY ? (1 as const) : (-1 as const), refMid: s.refPrice, tsNs: t.exchTsNs };
+          st.accuracy.onSignal(scored);
+          regimes.onSignal(st.ring, s.regime, scored);
+          const exec = execOf(s, st);
+          const snap = kernel.snapshots.get(st.venue, st.symbol);
+          if (snap) {
+            touchOf.set(exec.traceId, { st, touch: s.side === Side.BUY ? snap.ask : snap.bid, regime: s.regime });
+            if (touchOf.size > 10_000) touchOf.delete(touchOf.keys().next().value!);
+          }
+          kernel.onSignal(st.venue, exec);
+        }
+        await settle();
       }
       if (st === charted && (t.flags & TickFlag.TRADE) === 0) recorder.onMarkEntry(t.exchTsNs, st.mark, book.get(st.venue, st.symbol));
-    }
-  };
-
-  /** The orders of one tick's signals; the simulation is unchanged from the single-symbol backtest. */
-  const trade = (t: NormalizedTick, st: Stream, sigs: SignalRecordView[], i: number, matching: MatchingEngine, accuracy: AccuracyMonitor) => {
-    const symbol = st.symbol;
-    const VENUE = st.venue;
-    {
-      const rules = st.rules;
-      if (!rules) throw new BacktestError(`reference data has no ${VENUE} ${symbol}`);
-      for (const s of sigs) {
-        st.signals++;
-        digest.add('signal', s.side, s.size, s.confidence, s.sourceSeq);
-        accuracy.onSignal({ confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
-        regimes.onSignal(st.ring, s.regime, { confidence: s.confidence, direction: s.side === Side.BUY ? 1 : -1, refMid: s.refPrice, tsNs: t.exchTsNs });
-        const buy = s.side === Side.BUY;
-        const touch = buy ? matching.bestAsk(symbol) : matching.bestBid(symbol);
-        if (touch === undefined) {
-          reject('NO_LIQUIDITY');
-          continue;
-        }
-        // Same guard arithmetic as the executor: slippage cap from the signal, tick rounding, lot flooring.
-        const capPx = buy ? touch * (1 + s.maxSlippageBps / 1e4) : touch * (1 - s.maxSlippageBps / 1e4);
-        const price = Math.round((buy ? Math.floor(capPx / rules.tickSize) : Math.ceil(capPx / rules.tickSize)) * rules.tickSize * 1e8) / 1e8;
-        const held = book.quantity(VENUE, symbol);
-        const room = buy ? config.strategy.max_position - held : config.strategy.max_position + held;
-        const qty = Math.floor(Math.min(s.size, Math.max(0, room)) / rules.lotStep + 1e-9) * rules.lotStep;
-        if (qty < rules.minQty) {
-          reject(room <= 0 ? 'RISK_LIMIT' : 'MIN_SIZE');
-          continue;
-        }
-        orders++;
-        st.orders++;
-        try {
-          const o = matching.submit(ACCOUNT, { clientId: `bt${i}`, symbol, side: buy ? 'buy' : 'sell', type: 'limit', tif: 'IOC', qty: Number(qty.toFixed(8)), price });
-          if (o.filled > 0) {
-            fills++;
-            st.fills++;
-            const avg = o.cost / o.filled;
-            book.applyFill(VENUE, symbol, s.side, o.filled, avg, o.fee, t.exchTsNs);
-            regimes.onFill(st.ring, s.regime, buy ? 1 : -1, o.filled, avg, o.fee);
-            accuracy.onFill(buy ? 1 : -1, avg, touch);
-            if (st === charted) recorder.onFill(t.exchTsNs, buy ? 1 : -1, avg, o.filled);
-            digest.add('fill', s.side, o.filled, avg, o.fee);
-          }
-        } catch (err) {
-          if (err instanceof EngineReject) reject(err.code);
-          else throw err;
-        }
-      }
     }
   };
 
@@ -385,7 +468,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
       await new Promise((r) => setImmediate(r));
     }
     drain();
-    simulate();
+    await simulate();
     chunk.length = 0;
     chunkSeq.length = 0;
     chunkStream.length = 0;
@@ -393,6 +476,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
 
   const totalBytes = market.inputs.reduce((a, x) => a + x.bytes, 0);
   let lastProgress = started;
+  let kernelStarted = false;
   try {
     engine.start();
     read: for await (const ticks of market.ticks) {
@@ -401,6 +485,15 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         if (!capture) {
           capturePath = path.join(dir, `backtest-${t.venue}-${t.symbol}-${systemClock.nowNs() / 1_000_000n}-${process.pid}.kcap`);
           capture = CaptureWriter.open(capturePath, { createdNs: t.recvTsNs });
+        }
+        if (!kernelStarted) {
+          // Event time starts just before the first tick: limits and positions are published then.
+          const ts = t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs;
+          clock.set(ts > 1_000_000n ? ts - 1_000_000n : 0n);
+          for (const g of gateways) await g.start();
+          await kernel.start();
+          control.start();
+          kernelStarted = true;
         }
         capture.push(t);
         const st = streamOf(t);
@@ -419,6 +512,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
       }
     }
     await flush();
+    await settle();
     const missed = region.counters().ticks.reduce((a, r) => a + r.drops, 0);
     if (missed > 0) throw new BacktestError(`ring dropped ${missed} ticks during the backtest`);
   } finally {
@@ -426,6 +520,13 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     region.unlink();
     region.close();
     capture?.close();
+    if (kernelStarted) {
+      control.stop();
+      await kernel.stop();
+    }
+    for (const g of gateways) await g.stop();
+    await bus.close();
+    if (walMode === 'off') rmSync(walRoot, { recursive: true, force: true });
   }
   market.finish();
   if (total === 0) throw new DataError(market.inputs.map((x) => x.file).join(', '), 'no tick passed the quality gates');
@@ -460,9 +561,9 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     fillModel: config.execution.fill_model,
     ticks: total,
     signals,
-    orders,
-    fills,
-    rejects,
+    orders: kernel.executor.counters.sent,
+    fills: sum((s) => s.fills),
+    rejects: { ...kernel.rejects },
     // Several instruments: quantities of different assets do not add up; see `streams`.
     position: only?.position ?? 0,
     avgPrice: only?.avgPrice ?? 0,
@@ -480,7 +581,10 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     capture: capturePath,
     report: reportPath,
     html: reportPath.replace(/\.json$/, '.html'),
-    digest: digest.hex(),
+    digest: kernel.digest.hex(),
+    bus: busKind,
+    walDir: walMode === 'tmp' ? walRoot : '',
+    riskChecks: kernel.executor.counters.riskChecks,
     wallMs: monotonicMs() - started,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };

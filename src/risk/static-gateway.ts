@@ -43,6 +43,7 @@ import type { Namespace } from '../contracts/subjects.js';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock, type Clock } from '../clock/clock.js';
+import { systemScheduler, type Scheduler, type TimerHandle } from '../clock/scheduler.js';
 import { DrawdownTracker, EwmaCorrelation, EwmaVolatility, cvarMultiplier, varMultiplier } from './analytics/ewma.js';
 
 export interface StaticLimitsConfig {
@@ -119,6 +120,13 @@ export const DEFAULT_STATIC_LIMITS: StaticLimitsConfig = {
 export interface RiskGatewayOptions {
   /** Time source of limits staleness, VaR bars and stamps (replay: virtual time). */
   clock: Clock;
+  /** risk.limits publication timer, on the same time base as `clock`. Default: systemScheduler. */
+  scheduler?: Scheduler;
+  /**
+   * Take VaR/correlation marks from md.norm.* on the bus (default true). The backtest kernel feeds
+   * `onMark` directly from its event loop instead (no tick round trip through the bus).
+   */
+  marksFromBus?: boolean;
   /** Start id published as risk.limits.epoch. Default: wall-clock ns at construction, unique per start. */
   epoch?: bigint;
 }
@@ -130,7 +138,9 @@ export class StaticRiskGateway {
   private readonly clock: Clock;
   private readonly positions = new Map<string, { qty: number; px: number }>();
   private readonly subs: Subscription[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly scheduler: Scheduler;
+  private readonly marksFromBus: boolean;
   /**
    * Latest mid per symbol (any venue), its event time, the mid at the previous bar, and whether it
    * ticked during the current bar (a silent symbol gets no return: a flat fake return would decay
@@ -161,6 +171,8 @@ export class StaticRiskGateway {
   ) {
     this.equity = cfg.capital ?? 0;
     this.clock = opts.clock;
+    this.scheduler = opts.scheduler ?? systemScheduler;
+    this.marksFromBus = opts.marksFromBus ?? true;
     // The start id is an identity, not event time: always from the wall clock, so that a restarted
     // replay gateway (virtual clock at the same start) still gets a new, higher epoch.
     this.epoch = opts.epoch ?? systemClock.nowNs();
@@ -222,7 +234,7 @@ export class StaticRiskGateway {
         }
       }),
     );
-    if (this.cfg.var || this.cfg.maxCorrelation) {
+    if ((this.cfg.var || this.cfg.maxCorrelation) && this.marksFromBus) {
       this.subs.push(
         this.bus.subscribe(patterns.mdNormAll(this.ns), (m) => {
           try {
@@ -237,8 +249,7 @@ export class StaticRiskGateway {
       );
     }
     this.publishLimits();
-    this.timer = setInterval(() => this.publishLimits(), this.cfg.publishIntervalMs ?? 250);
-    this.timer.unref();
+    this.timer = this.scheduler.every(this.cfg.publishIntervalMs ?? 250, () => this.publishLimits(), { unref: true });
   }
 
   /** Stop-loss: flatten a symbol (ctl.flatten) whose unrealized loss reached stopLossPct of its entry. */
@@ -507,7 +518,8 @@ export class StaticRiskGateway {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
+    this.timer = undefined;
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
   }

@@ -21,11 +21,11 @@ import { NatsBus } from '../bus/nats-bus.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
-import { engineTarget, executorSettingsOf, executorTarget, LiveConfig, loggingTarget, riskLimitsOf, riskTarget } from '../config/live.js';
-import { ControlCommandSchema, rejectName, Side } from '../contracts/index.js';
+import { engineTarget, executorTarget, LiveConfig, loggingTarget, riskTarget } from '../config/live.js';
+import { ControlCommandSchema, Side } from '../contracts/index.js';
 import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
 import { ControlPlane } from '../control/control-plane.js';
-import { Executor } from '../execution/executor.js';
+import type { Executor } from '../execution/executor.js';
 import { BasketService } from '../execution/basket-service.js';
 import { isTerminal } from '../execution/order.js';
 import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
@@ -33,10 +33,8 @@ import { IngestionService } from '../ingestion/service.js';
 import type { TickSink } from '../ingestion/types.js';
 import { NativeEngine, RingSignalSource, TickRegion } from '../native/index.js';
 import { createLogger } from '../observability/logger.js';
-import { PositionService, valuationFromSnapshots } from '../positions/service.js';
 import { quoteOf } from '../positions/book.js';
 import { openRefData } from '../refdata/index.js';
-import { StaticRiskGateway } from '../risk/static-gateway.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
 import { startSimulatedMarketData, SIMULATED_VENUE_SYMBOLS, type SimulatedMarketData } from '../simulators/market-data-session.js';
 import { openTickStore } from '../storage/index.js';
@@ -44,7 +42,8 @@ import { startSimulatedOrderEntry } from '../venues/private/session.js';
 import { startLiveOrderEntry } from '../venues/private/live.js';
 import { assertLiveConsent, assertLivePolicies } from './modes.js';
 import { endpointsOf, startVenueMarketData, type VenueMarketData } from './venue-market-data.js';
-import { DecisionDigest } from './digest.js';
+import { TradingKernel } from './kernel.js';
+import { systemScheduler } from '../clock/scheduler.js';
 import { engineParams, ringName, ringStream } from './wiring.js';
 import { exportPipelineMetrics, tickToSignalObserver } from './metrics.js';
 import { exportExecutorMetrics, exportFeedMetrics } from '../execution/metrics.js';
@@ -206,10 +205,30 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     });
     cleanups.push(() => orderEntry.stop());
 
-    // Ingestion sinks: rings, executor snapshots, the simulated venues' books, tick store.
-    const snapshots = new SnapshotStore();
+    // The trading kernel (kernel.ts, shared with `kestrel backtest`): risk gateway (static caps +
+    // EWMA VaR + drawdown), executor, positions, on the system clock and timers.
+    const reportingCurrency = config.session.reporting_currency || quoteOf(config.session.symbols[0]!);
+    const kernel = new TradingKernel({
+      config,
+      bus,
+      clock,
+      scheduler: systemScheduler,
+      specs,
+      books: {
+        // Paper: the simulated venues' books follow the feed (their matching engine fills); live: no book here.
+        feedBook: (v, symbol, bids, asks) => orderEntry.sims?.[v as VenueName].feedBook(symbol, bids, asks),
+        feedTrade: (v, symbol, px, qty, side) => orderEntry.sims?.[v as VenueName].feedTrade(symbol, px, qty, side),
+      },
+      recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])),
+      walDir,
+      marks: 'bus',
+      reportingCurrency,
+      logger: log,
+    });
+    const { snapshots, digest, risk, executor, rejects } = kernel;
+    const valuation = kernel.valuation!;
+    // Ingestion sinks: rings, the kernel (executor snapshots, the simulated venues' books), tick store.
     const perStream: Record<string, number> = {};
-    const digest = new DecisionDigest();
     const accuracy = new AccuracyMonitor({
       // 5 s of recorded time, in the (possibly compressed) event time of this replay.
       horizonNs: BigInt(Math.round(5e9 / timeScale)),
@@ -228,13 +247,8 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       push: (t: NormalizedTick) => {
         const key = ringName(t.venue, t.symbol);
         perStream[key] = (perStream[key] ?? 0) + 1;
-        if ((t.flags & TickFlag.TRADE) !== 0) {
-          orderEntry.sims?.[t.venue].feedTrade(t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
-          return;
-        }
-        snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, clock.nowNs());
-        orderEntry.sims?.[t.venue].feedBook(t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
-        accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
+        kernel.onTick(t);
+        if ((t.flags & TickFlag.TRADE) === 0) accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
       },
     };
     const tickStore = await openTickStore(config.storage, clock);
@@ -255,15 +269,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     );
     cleanups.push(() => ingestion.stop());
 
-    // Risk gateway (static caps + EWMA VaR), executor, positions, control plane.
-    const risk = new StaticRiskGateway(
-      bus,
-      riskLimitsOf(config),
-      ns,
-      { clock },
-    );
-    risk.start();
-    cleanups.push(() => risk.stop());
     // The audit trail (JetStream on NATS, else audit.file): control commands, every order lifecycle
     // step, risk decisions and breaches, breaker transitions, start/stop. Opened before the executor
     // and closed after it, so recovery and the last acks are in it; session_stop is its last event.
@@ -288,52 +293,17 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     });
     cleanups.push(attachBusAudit(bus, ns, auditLog));
     cleanups.push(exportAuditMetrics(auditLog));
-    const executor = new Executor(
-      { bus, clock, venues: specs, market: snapshots, recon: Object.fromEntries(venues.map((v) => [v, orderEntry.gateways[v]!.client])), logger: log },
-      {
-        // The simulated venues are the venues of a paper session: orders take the live path to them.
-        mode: 'live',
-        walDir,
-        minConfidence: config.strategy.confidence_threshold,
-        defaultSlippageBps: config.execution.max_slippage_bps,
-        // execution.use_ioc and flow_control.queue_sizes.signals (both change live too)
-        tif: executorSettingsOf(config).tif,
-        laneCapacity: config.flow_control.queue_sizes.signals,
-        maxClockSkewMs: config.execution.max_clock_skew_ms,
-        concurrency: {
-          globalMaxInflight: config.execution.concurrency.global_max_inflight,
-          perVenueMaxInflight: config.execution.concurrency.per_venue_max_inflight,
-          perSymbolMaxInflight: config.execution.concurrency.per_symbol_max_inflight,
-        },
-        circuit: {
-          default: breakerOf(config.circuit_breakers.default),
-          perVenue: Object.fromEntries(
-            Object.entries(config.circuit_breakers.per_venue).map(([v, b]) => [v, breakerOf({ ...config.circuit_breakers.default, ...b })]),
-          ),
-        },
-        namespace: ns,
-        rateLimits: { ordersPerSecond: config.risk.rate_limits.orders_per_second, perVenue: config.risk.rate_limits.per_venue },
-      },
-    );
     attachExecutorAudit(executor, auditLog);
-    const rejects: Record<string, number> = {};
-    executor.onReject((e) => {
-      const name = rejectName(e.reason);
-      rejects[name] = (rejects[name] ?? 0) + 1;
-    });
-    executor.onFill((o, d) => {
-      digest.add('fill', o.venue, o.symbol, o.side, d.qty, d.price);
-    });
     // Event time per stream and the touch each signal saw, for the accuracy monitor.
     const lastExchTs = new Map<string, bigint>();
     const touch = new Map<string, number>();
     const signals: SignalSource = {
       // Rings are per (venue, symbol); the executor routes by canonical symbol across venues.
-      onSignal: (cb) =>
+      // The kernel takes each signal with its venue (kernel.onSignal), so the intake callback goes unused.
+      onSignal: (_executorIntake) =>
         ringSignals.onSignal((s: ExecSignal) => {
           const stream = ringStream(s.symbol);
           const exec = { ...s, symbol: stream.symbol, strategyId: config.strategy.id };
-          digest.add('signal', s.symbol, s.side, s.size, s.confidence, s.sourceSequence);
           const snap = snapshots.get(stream.venue, stream.symbol);
           accuracy.onSignal({
             confidence: s.confidence,
@@ -346,7 +316,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
             // Bounded: only recent signals can still be filling.
             if (touch.size > 10_000) touch.delete(touch.keys().next().value!);
           }
-          cb(exec);
+          kernel.onSignal(stream.venue, exec);
         }),
       close: () => ringSignals.close(),
     };
@@ -355,9 +325,9 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       const px = o.traceId ? touch.get(o.traceId) : undefined;
       if (px !== undefined) accuracy.onFill(o.side === Side.BUY ? 1 : -1, d.price, px);
     });
-    const recovery = await executor.start(signals);
+    const recovery = await kernel.start(signals);
     log.info({ recovery }, 'executor started');
-    cleanups.push(() => executor.close());
+    cleanups.push(() => kernel.stop());
     // Baskets from traders (ord.group → executor basket path → OrderGroupAck), audited.
     const baskets = new BasketService({ bus, namespace: ns, clock, executor, market: snapshots, audit: auditLog, logger: log });
     baskets.start();
@@ -374,21 +344,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         drainOutcome = r;
         log.info(r, r.drained ? 'drained: every order terminal' : 'drain timed out with orders open (kept in the WAL)');
       }));
-    const reportingCurrency = config.session.reporting_currency || quoteOf(config.session.symbols[0]!);
-    const valuation = valuationFromSnapshots(snapshots, reportingCurrency);
-    const positions = new PositionService(bus, {
-      clock,
-      book: executor.book,
-      namespace: ns,
-      valuation,
-      mark: (venue, symbol) => {
-        const s = snapshots.get(venue, symbol);
-        return s ? (s.bid + s.ask) / 2 : undefined;
-      },
-    });
-    positions.start();
-    executor.onFill(() => positions.markDirty());
-    cleanups.push(() => positions.stop());
     // Control commands (ctl.* and the admin endpoints) go into the same chain, durable before answered.
     const control = new ControlPlane(bus, executor, ns, { audit: ControlAudit.over(auditLog) });
     control.start();
@@ -577,10 +532,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
   } finally {
     await cleanup();
   }
-}
-
-function breakerOf(b: { error_threshold: number; timeout_seconds: number; half_open_requests: number }) {
-  return { errorThreshold: b.error_threshold, timeoutMs: b.timeout_seconds * 1000, halfOpenRequests: b.half_open_requests };
 }
 
 function midOf(s: SnapshotStore, venue: string, symbol: string): number | undefined {

@@ -17,7 +17,10 @@ describe('deterministic backtest on the real Binance capture', () => {
     expect(r.signals).toBeGreaterThan(0);
     expect(r.orders).toBeGreaterThan(0);
     expect(r.fills).toBeGreaterThan(0);
-    expect(Math.abs(r.position)).toBeLessThanOrEqual(config().strategy.max_position + 1e-9);
+    // The real risk path (executor guard on risk.limits, gateway risk.check): the position's notional
+    // stays under risk.position_limits.per_symbol, and the orders that would break it are refused.
+    expect(Math.abs(r.position) * r.avgPrice).toBeLessThanOrEqual(config().risk.position_limits.per_symbol * 1.01);
+    expect(r.rejects.RISK_LIMIT).toBeGreaterThan(0);
     expect(r.accuracy.scored).toBe(r.signals);
     let n = 0;
     for await (const _t of (await CaptureReader.open(r.capture)).ticks()) n++;

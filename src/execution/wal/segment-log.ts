@@ -89,6 +89,11 @@ export interface SegmentLogOptions {
    * is the system clock, never the executor's (possibly virtual) one; tests inject their own.
    */
   now?: () => number;
+  /**
+   * fdatasync on commit (default true). false: records are written (page cache) but never flushed to
+   * the device per commit: for backtests (`kestrel backtest --wal tmp`), never for trading.
+   */
+  sync?: boolean;
 }
 
 export interface RecoveredLog {
@@ -300,7 +305,7 @@ export class SegmentLog {
    * fdatasync in the device queue.
    */
   private scheduleBackgroundFlush(): void {
-    if (this.flushTimer) return;
+    if (this.flushTimer || this.opts.sync === false) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       if (this.syncedPos < this.writePos) this.flushInBackground();
@@ -360,7 +365,7 @@ export class SegmentLog {
     this.throwIfFlushFailed();
     const t0 = monotonicNs();
     const n = this.writePending();
-    fs.fdatasyncSync(this.fd);
+    if (this.opts.sync !== false) fs.fdatasyncSync(this.fd);
     this.syncedPos = this.writePos;
     const ns = monotonicNs() - t0;
     this.stats.syncNs += ns;

@@ -30,7 +30,7 @@ import {
   type VenueSpec,
 } from '../../contracts/index.js';
 import type { Clock } from '../../clock/clock.js';
-import { createLogger } from '../../observability/logger.js';
+import { createLogger, type Logger } from '../../observability/logger.js';
 import { VenueClientError, type VenueOrderClient } from './types.js';
 
 export interface OrderGatewayOptions {
@@ -48,6 +48,8 @@ export interface OrderGatewayOptions {
    * on every up/down change). 0 disables. Default 1000.
    */
   readonly healthIntervalMs?: number;
+  /** Default: the 'order-gateway' logger with the venue bound. */
+  readonly logger?: Logger;
 }
 
 /** Outcome unknown (transport failure after send): status stays UNSPECIFIED until reconciled. */
@@ -75,7 +77,7 @@ export class OrderGateway {
   constructor(private readonly opts: OrderGatewayOptions) {
     this.venue = opts.spec.venue;
     this.ns = opts.namespace;
-    this.log = createLogger('order-gateway', { venue: this.venue });
+    this.log = opts.logger ?? createLogger('order-gateway', { venue: this.venue });
     this.lastHealth = { atNs: opts.clock.nowNs(), messages: 0 };
   }
 

@@ -1,0 +1,203 @@
+/**
+ * The trading kernel: the event-driven core shared by `kestrel start` (trading-session.ts) and
+ * `kestrel backtest` (replay/backtest.ts), so a backtest runs the system instead of imitating it:
+ *
+ *   market data event → snapshots + venue books (+ risk marks) ─┐
+ *   engine signal → Executor.onSignal (TTL, guards, SOR, local risk guard / risk.check, nonces,
+ *   WAL) → ord.req.{venue} → OrderGateway → VenueOrderClient → fills → ord.ack.{venue} → Executor
+ *   → positions (PositionService → pos.current/pos.pnl) → StaticRiskGateway (limits, VaR, drawdown,
+ *   stops) → risk.limits → Executor.
+ *
+ * What differs between the two is injected: the bus (in-process or NATS), the clock and scheduler
+ * (wall time, or the event clock a backtest advances), and the venues (simulated private venues over
+ * sockets, or in-process MatchingVenueClients). Everything in between is the same code.
+ */
+import type { Bus } from '../bus/bus.js';
+import type { Clock } from '../clock/clock.js';
+import type { Scheduler } from '../clock/scheduler.js';
+import type { Config } from '../config/schema.js';
+import { rejectName, TimeInForce, type Namespace, type VenueSpec } from '../contracts/index.js';
+import { TickFlag, type NormalizedTick } from '../contracts/market.js';
+import { Executor, type ExecutorConfig, type RecoveryReport, type VenueReconClient } from '../execution/executor.js';
+import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
+import type { Logger } from '../observability/logger.js';
+import { PositionService, valuationFromSnapshots } from '../positions/service.js';
+import type { Valuation } from '../positions/book.js';
+import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
+import type { Level } from '../simulators/matching/engine.js';
+import { DecisionDigest } from './digest.js';
+
+/** Where the kernel's market data goes besides the executor's snapshots: the venues' matching books. */
+export interface KernelVenueBooks {
+  feedBook(venue: string, symbol: string, bids: readonly Level[], asks: readonly Level[]): void;
+  feedTrade(venue: string, symbol: string, price: number, qty: number, aggressor: 'buy' | 'sell'): void;
+}
+
+export interface KernelOptions {
+  config: Config;
+  bus: Bus;
+  /** Every time read of every component: the system clock, or the event clock of a backtest. */
+  clock: Clock;
+  /** Every timer of every component, on the same time base as `clock`. */
+  scheduler: Scheduler;
+  /** Reference data of the venues orders may be routed to. */
+  specs: readonly VenueSpec[];
+  books: KernelVenueBooks;
+  /** Private clients per venue (the executor's recovery and in-doubt resolution). */
+  recon: Readonly<Record<string, VenueReconClient>>;
+  walDir: string;
+  /** fdatasync WAL commits (default true; a backtest may turn it off). */
+  walSync?: boolean;
+  /**
+   * 'bus': the risk gateway takes VaR marks from md.norm.* (live: ingestion publishes them);
+   * 'direct': `onTick` feeds them (backtest: no tick round trip through the bus).
+   */
+  marks: 'bus' | 'direct';
+  /** Currency of the positions' totals (pos.pnl): quotes converted at the kernel's snapshot mids. */
+  reportingCurrency?: string;
+  logger?: Logger;
+}
+
+/** SPEC risk.* → the gateway's limits. */
+export function riskLimitsOf(config: Config): StaticLimitsConfig {
+  return {
+    perSymbolNotional: config.risk.position_limits.per_symbol,
+    portfolioNotional: config.risk.position_limits.portfolio,
+    maxOrderNotional: config.risk.max_order_notional,
+    var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
+    capital: config.strategy.capital,
+    drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
+    maxPositionPct: config.risk.max_position_pct,
+    stopLossPct: config.risk.stop_loss_pct,
+    maxCorrelation: config.risk.max_correlation,
+  };
+}
+
+/** SPEC execution.*, circuit_breakers.*, risk.rate_limits → the executor's config. */
+export function executorConfigOf(config: Config, walDir: string, walSync = true): ExecutorConfig {
+  return {
+    // The simulated venues are the venues of a paper session: orders take the live path to them.
+    mode: 'live',
+    walDir,
+    ...(walSync ? {} : { walSync: false }),
+    minConfidence: config.strategy.confidence_threshold,
+    defaultSlippageBps: config.execution.max_slippage_bps,
+    // execution.use_ioc and flow_control.queue_sizes.signals (both also change live: src/config/live.ts)
+    tif: config.execution.use_ioc ? TimeInForce.IOC : TimeInForce.GTC,
+    laneCapacity: config.flow_control.queue_sizes.signals,
+    maxClockSkewMs: config.execution.max_clock_skew_ms,
+    concurrency: {
+      globalMaxInflight: config.execution.concurrency.global_max_inflight,
+      perVenueMaxInflight: config.execution.concurrency.per_venue_max_inflight,
+      perSymbolMaxInflight: config.execution.concurrency.per_symbol_max_inflight,
+    },
+    circuit: {
+      default: breakerOf(config.circuit_breakers.default),
+      perVenue: Object.fromEntries(
+        Object.entries(config.circuit_breakers.per_venue).map(([v, b]) => [v, breakerOf({ ...config.circuit_breakers.default, ...b })]),
+      ),
+    },
+    namespace: config.bus.namespace as Namespace,
+    rateLimits: { ordersPerSecond: config.risk.rate_limits.orders_per_second, perVenue: config.risk.rate_limits.per_venue },
+  };
+}
+
+function breakerOf(b: { error_threshold: number; timeout_seconds: number; half_open_requests: number }) {
+  return { errorThreshold: b.error_threshold, timeoutMs: b.timeout_seconds * 1000, halfOpenRequests: b.half_open_requests };
+}
+
+export class TradingKernel {
+  /** Top of book per (venue, symbol): the executor's routing and guards read it. */
+  readonly snapshots = new SnapshotStore();
+  /** Every signal, refusal and fill, in order: one SHA-256 for the run. */
+  readonly digest = new DecisionDigest();
+  /** Refusals by reason name (executor guards, risk gateway, venues). */
+  readonly rejects: Record<string, number> = {};
+  readonly risk: StaticRiskGateway;
+  readonly executor: Executor;
+  readonly positions: PositionService;
+  /** Totals in the reporting currency (undefined without one). */
+  readonly valuation: Valuation | undefined;
+  private readonly opts: KernelOptions;
+  private started = false;
+
+  constructor(opts: KernelOptions) {
+    this.opts = opts;
+    const { config, bus, clock, scheduler } = opts;
+    const ns = config.bus.namespace as Namespace;
+    this.risk = new StaticRiskGateway(bus, riskLimitsOf(config), ns, { clock, scheduler, marksFromBus: opts.marks === 'bus' });
+    this.executor = new Executor(
+      { bus, clock, scheduler, venues: opts.specs, market: this.snapshots, recon: opts.recon, ...(opts.logger ? { logger: opts.logger } : {}) },
+      executorConfigOf(config, opts.walDir, opts.walSync ?? true),
+    );
+    this.executor.onReject((e) => {
+      const name = rejectName(e.reason);
+      this.rejects[name] = (this.rejects[name] ?? 0) + 1;
+      this.digest.add('reject', e.venue, e.signal?.symbol ?? '', name);
+    });
+    this.executor.onFill((o, d) => {
+      this.digest.add('fill', o.venue, o.symbol, o.side, d.qty, d.price);
+      this.positions.markDirty();
+    });
+    this.valuation = opts.reportingCurrency ? valuationFromSnapshots(this.snapshots, opts.reportingCurrency) : undefined;
+    this.positions = new PositionService(bus, {
+      clock,
+      scheduler,
+      book: this.executor.book,
+      namespace: ns,
+      ...(this.valuation ? { valuation: this.valuation } : {}),
+      mark: (venue, symbol) => {
+        const s = this.snapshots.get(venue, symbol);
+        return s ? (s.bid + s.ask) / 2 : undefined;
+      },
+    });
+  }
+
+  /**
+   * The executor subscribes first (synchronously inside start), then the risk gateway starts and
+   * publishes its first risk.limits, which the executor is waiting for; then positions. Started the
+   * other way round, that first publication reaches nobody and the executor waits for the next one:
+   * 250 ms live, and in a backtest (whose scheduler does not move while it waits) its whole 2 s limit.
+   */
+  async start(signals?: SignalSource): Promise<RecoveryReport> {
+    if (this.started) throw new Error('kernel already started');
+    this.started = true;
+    const starting = this.executor.start(signals);
+    this.risk.start();
+    const recovery = await starting;
+    this.positions.start();
+    return recovery;
+  }
+
+  /** Executor first (no order after its venue is gone), then positions and risk. */
+  async stop(): Promise<void> {
+    await this.executor.close();
+    this.positions.stop();
+    this.risk.stop();
+  }
+
+  /**
+   * One market data event: the executor's snapshot (stamped by the kernel clock), the venue's matching
+   * book, and with `marks: 'direct'` the risk gateway's VaR mark at the tick's receive time.
+   */
+  onTick(t: NormalizedTick): void {
+    if ((t.flags & TickFlag.TRADE) !== 0) {
+      this.opts.books.feedTrade(t.venue, t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
+      return;
+    }
+    this.snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, this.opts.clock.nowNs());
+    this.opts.books.feedBook(t.venue, t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
+    if (this.opts.marks === 'direct' && t.bid > 0 && t.ask > 0) this.risk.onMark(t.symbol, (t.bid + t.ask) / 2, t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs);
+  }
+
+  /** A signal of the (venue, symbol) stream `venue`, for the executor: recorded, then executed. */
+  onSignal(venue: string, s: ExecSignal): void {
+    this.digest.add('signal', venue, s.symbol, s.side, s.size, s.confidence, s.sourceSequence);
+    this.executor.onSignal(s);
+  }
+
+  /** No order in flight or waiting on risk.check, nothing queued in the executor's lanes. */
+  get quiet(): boolean {
+    return this.executor.inflightCount === 0 && this.executor.queuedCount === 0;
+  }
+}
