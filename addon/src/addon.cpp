@@ -29,7 +29,7 @@ struct AddonData {
 bool is_engine_code(const std::string& code) {
   return code.rfind("ENGINE_", 0) == 0 || code.rfind("JULIA", 0) == 0 || code.rfind("SYSIMAGE", 0) == 0 ||
          code == "BAD_ENGINE" || code == "BAD_ENGINE_OPTIONS" || code == "BAD_STRATEGY_PARAMS" ||
-         code == "PARAM_NOT_LIVE";
+         code == "PARAM_NOT_LIVE" || code == "PARAM_QUEUE_FULL";
 }
 
 // Programmer misuse (a wrong argument type or an index out of range) is a TypeError / RangeError, as
@@ -105,8 +105,7 @@ Napi::Value u64(Napi::Env env, std::uint64_t v) { return Napi::Number::New(env, 
 // ---------------------------------------------------------------------------------------------
 // Strategy params from a JS object with the docs/STRATEGY.md names; unknown keys are an error.
 // ---------------------------------------------------------------------------------------------
-StrategyParams parse_params(Napi::Env env, const Napi::Value& v) {
-  StrategyParams p;
+StrategyParams parse_params(Napi::Env env, const Napi::Value& v, StrategyParams p = StrategyParams{}) {
   if (v.IsUndefined() || v.IsNull()) return p;
   if (!v.IsObject()) throw_coded(env, "BAD_STRATEGY_PARAMS", "params must be an object");
   Napi::Object o = v.As<Napi::Object>();
@@ -414,7 +413,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Engine",
                        {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::Stop>("stop"),
-                        InstanceMethod<&Engine::Stats>("stats"),
+                        InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::UpdateParams>("updateParams"),
+                        InstanceMethod<&Engine::Params>("params"),
                         InstanceMethod<&Engine::LastError>("lastError"), InstanceAccessor<&Engine::Running>("running")});
   }
 
@@ -491,6 +491,54 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return env.Undefined();
   }
 
+  // updateParams({name: value, ...}): a partial change over the current parameters. Stopped: taken
+  // for the next start. Running: validated here, queued to the engine thread (applied between ticks);
+  // a state-shaping parameter is refused with PARAM_NOT_LIVE, a full queue with PARAM_QUEUE_FULL.
+  Napi::Value UpdateParams(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw_coded(env, "BAD_ARGUMENT", "updateParams(params)");
+    const StrategyParams next = parse_params(env, info[0], options_.config.params);
+    if (host_ && host_->running()) {
+      if (options_.config.engine != "native")
+        throw_coded(env, "PARAM_NOT_LIVE", "the " + options_.config.engine + " engine takes strategy parameters only at start");
+      if (const char* k = non_live_param(options_.config.params, next))
+        throw_coded(env, "PARAM_NOT_LIVE", std::string("strategy parameter ") + k + " cannot change while the engine runs (restart to change it)");
+      if (!host_->update_params(next)) throw_coded(env, "PARAM_QUEUE_FULL", "engine parameter queue is full; retry");
+    }
+    options_.config.params = next;
+    return env.Undefined();
+  }
+
+  Napi::Value Params(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const StrategyParams& p = options_.config.params;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("strategy_id", p.strategy_id);
+    o.Set("ewma_lambda", p.ewma_lambda);
+    o.Set("ofi_alpha", p.ofi_alpha);
+    o.Set("vpin_bar_ns", static_cast<double>(p.vpin_bar_ns));
+    o.Set("vpin_bucket_volume", p.vpin_bucket_volume);
+    o.Set("vpin_buckets", p.vpin_buckets);
+    o.Set("ou_dt_ns", static_cast<double>(p.ou_dt_ns));
+    o.Set("ou_window", p.ou_window);
+    o.Set("z_entry", p.z_entry);
+    o.Set("z_high", p.z_high);
+    o.Set("max_spread_bps", p.max_spread_bps);
+    o.Set("vpin_max", p.vpin_max);
+    o.Set("half_life_min_s", p.half_life_min_s);
+    o.Set("half_life_max_s", p.half_life_max_s);
+    o.Set("cooldown_ns", static_cast<double>(p.cooldown_ns));
+    o.Set("min_confidence", p.min_confidence);
+    o.Set("kelly_fraction", p.kelly_fraction);
+    o.Set("capital", p.capital);
+    o.Set("max_size", p.max_size);
+    o.Set("min_size", p.min_size);
+    o.Set("min_fill_ratio", p.min_fill_ratio);
+    o.Set("ttl_ms", p.ttl_ms);
+    o.Set("max_slippage_bps", p.max_slippage_bps);
+    return o;
+  }
+
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     shutdown();
     return info.Env().Undefined();
@@ -500,7 +548,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     if (!host_) {
-      for (const char* k : {"ticks", "missed", "signals", "batches", "maxBatch", "sleeps", "notifies", "busyNs"})
+      for (const char* k : {"ticks", "missed", "signals", "batches", "maxBatch", "sleeps", "notifies", "busyNs", "paramsApplied", "paramsRefused"})
         o.Set(k, u64(env, 0));
       return o;
     }
@@ -513,6 +561,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     o.Set("sleeps", u64(env, s.sleeps.load()));
     o.Set("notifies", u64(env, s.notifies.load()));
     o.Set("busyNs", u64(env, s.busy_ns.load()));
+    o.Set("paramsApplied", u64(env, s.params_applied.load()));
+    o.Set("paramsRefused", u64(env, s.params_refused.load()));
     return o;
   }
 

@@ -140,6 +140,12 @@ void EngineHost::run(std::promise<void>* ready) {
   strategy.reset();  // destroyed on the engine thread too
 }
 
+bool EngineHost::update_params(const StrategyParams& p) {
+  if (!commands_.push(p)) return false;
+  region_->wake_all();  // a sleeping engine applies it now, not at the next tick
+  return true;
+}
+
 void EngineHost::record_failure(const std::string& code, const std::string& message, const std::string& detail) {
   {
     std::lock_guard<std::mutex> lock(error_mu_);
@@ -168,7 +174,13 @@ void EngineHost::loop(Strategy& strategy) {
   std::int64_t idle_since = 0;
   std::uint64_t notified_at = 0;
 
+  StrategyParams next;
   while (!stop_.load(std::memory_order_acquire)) {
+    // Commands first, between two rounds: a tick never sees half of a parameter change.
+    while (commands_.pop(next)) {
+      if (strategy.update_params(next)) stats_.params_applied.fetch_add(1, std::memory_order_relaxed);
+      else stats_.params_refused.fetch_add(1, std::memory_order_relaxed);
+    }
     bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {
       const PopResult r = rings[i].pop(buf.data(), options_.max_batch);
@@ -214,6 +226,7 @@ void EngineHost::loop(Strategy& strategy) {
     waiters.store(1, std::memory_order_seq_cst);
     const std::uint32_t seen = bell.load(std::memory_order_seq_cst);
     bool ready = stop_.load(std::memory_order_acquire);
+    if (!commands_.empty()) ready = true;
     for (std::uint32_t i = 0; i < n && !ready; ++i) ready = rings[i].maybe_nonempty();
     if (!ready) {
       stats_.sleeps.fetch_add(1, std::memory_order_relaxed);

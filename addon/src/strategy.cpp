@@ -55,6 +55,18 @@ void validate_params(const StrategyParams& p) {
   if (!(p.vol_long_lambda > 0 && p.vol_long_lambda < 1)) bad("vol_long_lambda", "must be in (0, 1)");
 }
 
+const char* non_live_param(const StrategyParams& cur, const StrategyParams& next) noexcept {
+  if (cur.strategy_id != next.strategy_id) return "strategy_id";
+  if (cur.ewma_lambda != next.ewma_lambda) return "ewma_lambda";
+  if (cur.ofi_alpha != next.ofi_alpha) return "ofi_alpha";
+  if (cur.vpin_bar_ns != next.vpin_bar_ns) return "vpin_bar_ns";
+  if (cur.vpin_bucket_volume != next.vpin_bucket_volume) return "vpin_bucket_volume";
+  if (cur.vpin_buckets != next.vpin_buckets) return "vpin_buckets";
+  if (cur.ou_dt_ns != next.ou_dt_ns) return "ou_dt_ns";
+  if (cur.ou_window != next.ou_window) return "ou_window";
+  return nullptr;
+}
+
 OuFit fit_ou(const double* s, std::uint32_t start, std::uint32_t count, std::uint32_t cap, double dt_s) noexcept {
   OuFit f;
   f.valid = false;
@@ -115,6 +127,13 @@ ReferenceStrategy::ReferenceStrategy(const StrategyParams& p, std::uint32_t symb
     s.fit.valid = false;
     s.fit.kappa = s.fit.mu = s.fit.sigma = s.fit.half_life = s.fit.sigma_eq = s.fit.b = kNaN;
   }
+}
+
+bool ReferenceStrategy::update_params(const StrategyParams& p) {
+  // Thresholds and sizing only: the state-shaping parameters were refused before the queue.
+  if (non_live_param(p_, p) != nullptr) return false;
+  p_ = p;
+  return true;
 }
 
 void ReferenceStrategy::reset(SymbolState& s) noexcept {

@@ -16,6 +16,12 @@ import { consolePage } from './console/page.js';
 import type { ConsoleSnapshot } from './console/snapshot.js';
 import { ConsoleStream } from './console/stream.js';
 
+/** Every route this server answers (docs/OPERATIONS.md is checked against it; a test checks none is a 404). */
+export const ADMIN_ROUTES = {
+  get: ['/health/live', '/health/ready', '/metrics', '/', '/admin/dashboard', '/admin/console', '/admin/events', '/admin/console.json', '/admin/state'],
+  post: ['/admin/pause', '/admin/resume', '/admin/drain', '/admin/flatten', '/admin/kill', '/admin/clear-halt'],
+} as const;
+
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
 export interface AdminActions {

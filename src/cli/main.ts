@@ -14,6 +14,11 @@ import { maskUrlCredentials } from '../observability/redact.js';
 import { systemClock } from '../clock/clock.js';
 import { monotonicMs } from '../clock/monotonic.js';
 import { ConfigError, loadConfig, projectRoot, type Config } from '../config/index.js';
+import { formatConfigSetReply, parseAssignments, requestConfigSet } from '../config/live.js';
+import { BusTimeoutError, NoRespondersError } from '../bus/bus.js';
+import { toJson } from '@bufbuild/protobuf';
+import { GroupOutcome, OrderGroupAckSchema } from '../contracts/index.js';
+import { BasketError, basketFromJson, formatBasketAck, requestBasket } from '../execution/basket-service.js';
 import { setLogLevel } from '../observability/logger.js';
 import { errorText, formatStatus, openTerminal, verboseRequested } from '../observability/terminal.js';
 import { LiveRefusedError } from '../session/modes.js';
@@ -42,13 +47,15 @@ const sessionFlags: FlagSpec[] = [
   { name: 'json', kind: 'boolean', help: 'print the summary as JSON' },
 ];
 
-interface Command {
+export interface Command {
   summary: string;
   flags: FlagSpec[];
+  /** The words accepted as its first operand (`config set`, `run executor`), when it has any. */
+  subcommands?: readonly string[];
   run(flags: FlagValues, positionals: string[]): Promise<number>;
 }
 
-/** Every `kestrel <command>`; exported so deploy/ manifests can be checked against it (test/deploy). */
+/** Every `kestrel <command>`: help, dispatch, and the checks of deploy/ manifests (test/deploy) and docs/OPERATIONS.md (test/docs). */
 export const commands: Record<string, Command> = {
   start: {
     summary: 'run the default paper-trading session on bundled real data; --mode paper|live trades on the venues\' endpoints (venues.<venue> in config)',
@@ -106,20 +113,33 @@ export const commands: Record<string, Command> = {
   run: {
     summary: 'run one service as its own process over NATS: run executor|risk --config FILE.json, run simulators [options]',
     flags: [],
+    subcommands: ['executor', 'risk', 'simulators'],
     run: async () => 0,
   },
   config: {
-    summary: 'validate the configuration and print the effective result (config check|print)',
+    summary: 'validate the configuration and print the effective result (config check|print); change a running session (config set KEY=VALUE ...)',
     flags: commonFlags,
+    subcommands: ['check', 'print', 'set'],
     run: async (flags, positionals) => {
       const sub = positionals[0] ?? 'check';
-      if (sub !== 'check' && sub !== 'print') throw new UsageError(`unknown config subcommand '${sub}' (use check or print)`);
+      if (sub === 'set') return runConfigSet(flags, positionals.slice(1));
+      if (sub !== 'check' && sub !== 'print') throw new UsageError(`unknown config subcommand '${sub}' (use check, print or set)`);
       const config = configFrom(flags, {});
       // URLs may carry user:password (refdata, storage, NATS): printed masked, like in logs.
       if (sub === 'print') process.stdout.write(`${maskUrlCredentials(JSON.stringify(config, null, 2))}\n`);
       else process.stdout.write(`config ok (version ${config.version})\n`);
       return 0;
     },
+  },
+  basket: {
+    summary: 'submit a basket (SOR OrderGroup: ATOMIC, BEST_EFFORT or PERCENTAGE) to the running session: basket submit FILE.json',
+    flags: [
+      ...commonFlags,
+      { name: 'json', kind: 'boolean', help: 'print the OrderGroupAck as JSON' },
+      { name: 'timeout-ms', kind: 'integer', metavar: 'MS', help: 'wait this long for the ack (default 30000)' },
+    ],
+    subcommands: ['submit'],
+    run: (flags, positionals) => runBasket(flags, positionals),
   },
   wal: {
     summary: 'inspect or salvage an executor WAL: wal check|salvage --wal-dir DIR [--backup DIR] [--json]',
@@ -129,6 +149,7 @@ export const commands: Record<string, Command> = {
       { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
       { name: 'help', kind: 'boolean', help: 'show help for this command' },
     ],
+    subcommands: ['check', 'salvage'],
     run: (flags, positionals) => runWal(flags, positionals),
   },
   audit: {
@@ -140,6 +161,7 @@ export const commands: Record<string, Command> = {
       { name: 'order', kind: 'string', metavar: 'CLIENT_ID', help: 'show: the order whose history to print' },
       { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
     ],
+    subcommands: ['verify', 'show'],
     run: (flags, positionals) => runAudit(flags, positionals),
   },
   version: {
@@ -177,6 +199,54 @@ async function makeBus(config: Config): Promise<Bus> {
   return new InProcessBus();
 }
 
+/** `config set KEY=VALUE ...`: over the bus (bus.nats_url) to the running session; one line back. */
+async function runConfigSet(flags: FlagValues, operands: string[]): Promise<number> {
+  const config = configFrom(flags, { bus: { kind: 'nats' } });
+  const set = parseAssignments(operands, (raw) => parseYaml(raw) as unknown);
+  const bus = await makeBus(config);
+  try {
+    const reply = await requestConfigSet(bus, config.bus.namespace, set, process.env.USER ?? 'cli');
+    (reply.ok ? process.stdout : process.stderr).write(`${reply.ok ? '' : 'kestrel: '}${formatConfigSetReply(reply)}\n`);
+    return reply.ok ? 0 : 1;
+  } catch (err) {
+    if (err instanceof NoRespondersError || err instanceof BusTimeoutError) throw new UsageError(`config set: no running session answers on ${config.bus.nats_url}`);
+    throw err;
+  } finally {
+    await bus.close();
+  }
+}
+
+/** `basket submit FILE.json`: the file → OrderGroup on ord.group (bus.nats_url) → the ack, printed. */
+async function runBasket(flags: FlagValues, positionals: string[]): Promise<number> {
+  const [sub, file] = positionals;
+  if (sub !== 'submit' || file === undefined) throw new UsageError('usage: kestrel basket submit FILE.json');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`basket file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let group;
+  try {
+    group = basketFromJson(doc, systemClock, process.env.USER ?? 'cli');
+  } catch (err) {
+    if (err instanceof BasketError) throw new UsageError(`${file}: ${err.message}`);
+    throw err;
+  }
+  const config = configFrom(flags, { bus: { kind: 'nats' } });
+  const bus = await makeBus(config);
+  try {
+    const ack = await requestBasket(bus, config.bus.namespace, group, typeof flags['timeout-ms'] === 'number' ? flags['timeout-ms'] : 30_000);
+    process.stdout.write(flags.json ? `${JSON.stringify(toJson(OrderGroupAckSchema, ack))}\n` : formatBasketAck(ack));
+    return ack.accepted && ack.outcome !== GroupOutcome.UNWOUND ? 0 : 1;
+  } catch (err) {
+    if (err instanceof NoRespondersError || err instanceof BusTimeoutError) throw new UsageError(`basket submit: no running session answered on ${config.bus.nats_url} (${err.message})`);
+    throw err;
+  } finally {
+    await bus.close();
+  }
+}
+
 /** `start --mode paper|live`: venue market data (session.market_data: venues), plus the --venues/--symbols lists. */
 function startPreset(flags: FlagValues): Record<string, unknown> {
   const session: Record<string, unknown> = {};
@@ -208,6 +278,7 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
   let lastTicks = 0;
   try {
     summary = await runTradingSession(config, bus, {
+      ...(typeof flags.config === 'string' ? { configFile: flags.config, loadConfig: () => configFrom(flags, preset) } : {}),
       stop,
       onReady: ({ adminUrl }) => {
         if (adminUrl && !flags.json) process.stderr.write(`kestrel: operator console ${adminUrl}/ (health, metrics, controls)\n`);

@@ -37,7 +37,6 @@ export const configSchema = z.strictObject({
     /** Replay pacing of the bundled recordings: original timing, N× faster, or as fast as possible. */
     pace: z.enum(['original', 'accelerated', 'instant']),
     speed: positive,
-    seed: z.number().int().nonnegative(),
     /** Stop the session after this many ticks (0 = the whole recording). */
     max_ticks: z.number().int().nonnegative(),
     venues: z.array(venueName).min(1),
@@ -99,7 +98,6 @@ export const configSchema = z.strictObject({
     /** julia engine: KestrelStrategy package folder loaded from source instead of the sysimage ('' = KESTREL_JULIA_SOURCE, else sysimage). */
     julia_source: z.string(),
     confidence_threshold: fraction,
-    rebalance_frequency: positive,
     kelly_fraction: fraction,
     max_position: positive,
     /** Quote-currency capital the Kelly fraction applies to. */
@@ -118,9 +116,9 @@ export const configSchema = z.strictObject({
   }),
   execution: z.strictObject({
     max_slippage_bps: nonNegative,
-    order_timeout_ms: positive,
     /** Bound on the emitter-vs-executor wall-clock offset the signal TTL check allows (docs/PERFORMANCE.md). */
     max_clock_skew_ms: nonNegative,
+    /** Orders' time in force: IOC when true (the default), else GTC. Changes live. */
     use_ioc: z.boolean(),
     wal_dir: z.string().min(1),
     fill_model: z.enum(['paper', 'realistic']),
@@ -138,7 +136,6 @@ export const configSchema = z.strictObject({
     position_limits: z.strictObject({
       per_symbol: positive,
       portfolio: positive,
-      per_venue_concurrent: z.number().int().positive(),
     }),
     var_limits: z.strictObject({
       confidence: z.number().gt(0).lt(1),
@@ -160,15 +157,13 @@ export const configSchema = z.strictObject({
     max_spread_pct: positive,
     max_time_skew_ms: positive,
     crossed_tolerance: nonNegative,
-    sequence_gap_action: z.enum(['request_snapshot']),
-    crossed_book_action: z.enum(['discard_and_alert']),
   }),
   flow_control: z.strictObject({
     queue_sizes: z.strictObject({
-      orders: z.number().int().positive(),
+      /** Executor intake: bounded queue per priority lane; a signal past it is refused (QUEUE_FULL). */
       signals: z.number().int().positive(),
+      /** Ingestion: mailbox of each shard actor. */
       market_data: z.number().int().positive(),
-      metrics: z.number().int().positive(),
     }),
     ingestion_shards: z.number().int().positive(),
   }),

@@ -46,6 +46,8 @@ export const subjects = {
   orderAck: (venue: string, n: Namespace) => ns(n, `ord.ack.${token(venue)}`),
   orderCancelReq: (n: Namespace) => ns(n, 'ord.cancel.req'),
   orderReplaceReq: (n: Namespace) => ns(n, 'ord.replace.req'),
+  /** Baskets (OrderGroup, protobuf) submitted by traders; the reply is an OrderGroupAck. */
+  orderGroup: (n: Namespace) => ns(n, 'ord.group'),
   riskCheck: (n: Namespace) => ns(n, 'risk.check'),
   riskLimits: (n: Namespace) => ns(n, 'risk.limits'),
   riskStatus: (n: Namespace) => ns(n, 'risk.status'),
@@ -56,6 +58,8 @@ export const subjects = {
   venueHealth: (venue: string, n: Namespace) => ns(n, `venue.health.${token(venue)}`),
   config: (service: string, n: Namespace) => ns(n, `config.${token(service)}`),
   configReload: (n: Namespace) => ns(n, 'config.reload'),
+  /** `kestrel config set`: request JSON {set: {"a.b": value}}, reply {ok, version, diff} or {ok: false, code, error}. */
+  configSet: (n: Namespace) => ns(n, 'config.set'),
   configAnalytics: (strategy: string, n: Namespace) => ns(n, `config.analytics.${token(strategy)}`),
   /** Audit events go to JetStream stream `audit` (subjects audit.>; replay: `replay_audit`, replay.audit.>). */
   audit: (eventType: string, n: Namespace) => ns(n, `audit.${token(eventType)}`),

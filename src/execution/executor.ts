@@ -196,6 +196,9 @@ interface GroupState {
   minPct: number;
   legs: OrderRecord[];
   plannedSize: number;
+  /** Σ leg weights (weighted completion); 0 when no leg carries a weight. */
+  plannedWeight: number;
+  weights: Map<OrderRecord, number>;
   failedLegs: number;
   cancelling: boolean;
   settled: boolean;
@@ -208,17 +211,27 @@ export interface GroupLegInput {
   side: Side;
   size: number;
   limitPrice: number;
+  /** Share of the basket this leg stands for: completion is then weight-averaged. */
+  weight?: number;
 }
 
 export interface GroupResult {
   orderGroupId: string;
   outcome: 'COMPLETE' | 'ACCEPTED_PARTIAL' | 'UNWOUND';
   completionPct: number;
-  legs: Array<{ clientId: string; venue: string; symbol: string; state: string; filled: number }>;
+  legs: Array<{ clientId: string; venue: string; symbol: string; side: Side; state: string; filled: number; size: number; weight: number }>;
   unwindClientIds: string[];
 }
 
 type Lane = ExecSignal[];
+
+/** What a running executor can change between two signals (hot reload, src/config/live.ts). */
+export interface ExecutorLiveSettings {
+  minConfidence: number;
+  tif: TimeInForce.IOC | TimeInForce.GTC;
+  laneCapacity: number;
+  concurrency: ConcurrencyConfig;
+}
 
 export class ExecutorConfigError extends KestrelError {
   override readonly name = 'ExecutorConfigError';
@@ -415,6 +428,38 @@ export class Executor {
   }
 
   /** True once drain() began: no signal is taken any more. */
+  /** The settings `reconfigure` changes, as in force now. */
+  get liveSettings(): ExecutorLiveSettings {
+    const c = this.cfg.concurrency;
+    return {
+      minConfidence: this.cfg.minConfidence,
+      tif: this.cfg.tif === TimeInForce.GTC ? TimeInForce.GTC : TimeInForce.IOC,
+      laneCapacity: this.cfg.laneCapacity,
+      concurrency: { ...c, perVenueMaxInflight: { ...c.perVenueMaxInflight } },
+    };
+  }
+
+  /**
+   * Hot reload: every setting is checked before any changes (ExecutorConfigError, nothing applied),
+   * then all change together; the next signal sees them. Orders already sent keep their terms.
+   */
+  reconfigure(s: ExecutorLiveSettings): void {
+    const posInt = (v: number) => Number.isInteger(v) && v > 0;
+    if (!(s.minConfidence >= 0 && s.minConfidence <= 1)) throw new ExecutorConfigError(`minConfidence must be in [0, 1], got ${s.minConfidence}`);
+    if (s.tif !== TimeInForce.IOC && s.tif !== TimeInForce.GTC) throw new ExecutorConfigError(`tif must be IOC or GTC, got ${String(s.tif)}`);
+    if (!posInt(s.laneCapacity)) throw new ExecutorConfigError(`laneCapacity must be a positive integer, got ${s.laneCapacity}`);
+    const c = s.concurrency;
+    for (const [k, v] of [['globalMaxInflight', c.globalMaxInflight], ['perSymbolMaxInflight', c.perSymbolMaxInflight], ...Object.entries(c.perVenueMaxInflight)] as Array<[string, number]>) {
+      if (!posInt(v)) throw new ExecutorConfigError(`concurrency ${k} must be a positive integer, got ${v}`);
+    }
+    this.cfg.minConfidence = s.minConfidence;
+    this.cfg.tif = s.tif;
+    this.cfg.laneCapacity = s.laneCapacity;
+    this.cfg.concurrency = { ...c, perVenueMaxInflight: { ...DEFAULT_CONCURRENCY.perVenueMaxInflight, ...c.perVenueMaxInflight } };
+    // Raised caps release queued signals now, not at the next fill.
+    if (this.started && !this.closed) this.pump();
+  }
+
   get isDraining(): boolean {
     return this.draining;
   }
@@ -1324,10 +1369,12 @@ export class Executor {
     // Legs pass the risk guard like a signal's orders, all before any leg goes out.
     const refused = await this.riskGateLegs(groupId, legs);
     return new Promise<GroupResult>((resolve) => {
-      const g: GroupState = { id: groupId, policy, minPct: minCompletionPct, legs: [], plannedSize: 0, failedLegs: 0, cancelling: false, settled: false, resolve };
+      const g: GroupState = { id: groupId, policy, minPct: minCompletionPct, legs: [], plannedSize: 0, plannedWeight: 0, weights: new Map(), failedLegs: 0, cancelling: false, settled: false, resolve };
+      const weighted = legs.some((l) => (l.weight ?? 0) > 0);
       this.groups.set(groupId, g);
       for (const [i, l] of legs.entries()) {
         g.plannedSize += l.size;
+        if (weighted) g.plannedWeight += l.weight ?? 0;
         if (this.halted || this.paused.has(l.venue) || !this.enabled.has(l.venue)) {
           g.failedLegs++;
           this.reject(undefined, l.venue, RejectReason.KILL_SWITCH, `group ${groupId}: venue not tradable`);
@@ -1340,8 +1387,10 @@ export class Executor {
           continue;
         }
         const o = this.placeDirect(l.venue, l.symbol, l.side, l.size, l.limitPrice, this.cfg.defaultSlippageBps, groupId, `group:${groupId}`);
-        if (o) g.legs.push(o);
-        else g.failedLegs++;
+        if (o) {
+          g.legs.push(o);
+          if (weighted) g.weights.set(o, l.weight ?? 0);
+        } else g.failedLegs++;
       }
       if (policy === 'ATOMIC' && g.failedLegs > 0) void this.abortGroup(g);
       this.maybeSettle(g);
@@ -1417,7 +1466,13 @@ export class Executor {
     if (g.settled || g.legs.some((l) => !isTerminal(l.state))) return;
     g.settled = true;
     const filled = g.legs.reduce((a, l) => a + l.filledQty, 0);
-    const pct = g.plannedSize > 0 ? (filled / g.plannedSize) * 100 : 0;
+    // Weighted basket: each leg counts by its weight (its filled share of its own size); else by quantity.
+    const pct =
+      g.plannedWeight > 0
+        ? (g.legs.reduce((a, l) => a + (g.weights.get(l) ?? 0) * Math.min(1, l.size > 0 ? l.filledQty / l.size : 0), 0) / g.plannedWeight) * 100
+        : g.plannedSize > 0
+          ? (filled / g.plannedSize) * 100
+          : 0;
     const failed = g.failedLegs > 0 || g.legs.some((l) => l.filledQty < l.size - 1e-12);
     let outcome: GroupResult['outcome'] = failed ? 'ACCEPTED_PARTIAL' : 'COMPLETE';
     const unwind: string[] = [];
@@ -1435,7 +1490,7 @@ export class Executor {
       orderGroupId: g.id,
       outcome,
       completionPct: pct,
-      legs: g.legs.map((l) => ({ clientId: l.clientId, venue: l.venue, symbol: l.symbol, state: OrderState[l.state], filled: l.filledQty })),
+      legs: g.legs.map((l) => ({ clientId: l.clientId, venue: l.venue, symbol: l.symbol, side: l.side, state: OrderState[l.state], filled: l.filledQty, size: l.size, weight: g.weights.get(l) ?? 0 })),
       unwindClientIds: unwind,
     });
   }

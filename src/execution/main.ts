@@ -18,6 +18,7 @@ import { attachDurableBreachAudit } from '../audit/durable-audit.js';
 import { AdminServer } from '../admin/server.js';
 import { ControlPlane } from '../control/control-plane.js';
 import { ControlAudit } from '../audit/control-audit.js';
+import { BasketService } from './basket-service.js';
 import { FileAuditSink } from '../audit/sinks.js';
 import { attachBusAudit, attachExecutorAudit } from '../audit/order-audit.js';
 import { exportAuditMetrics } from '../audit/metrics.js';
@@ -193,6 +194,9 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   const stopRiskMetrics = risk ? exportRiskMetrics(risk) : () => undefined;
   const control = new ControlPlane(bus, executor, ns, { audit: controlAudit });
   control.start();
+  // Baskets from traders on ord.group (queue group: one executor process runs each basket).
+  const baskets = new BasketService({ bus, namespace: ns, clock, executor, market: feed.store, audit: controlAudit.log, logger: log });
+  baskets.start();
   const positions = new PositionService(bus, {
     clock,
     book: executor.book,
@@ -248,6 +252,7 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
       stopRiskMetrics();
       signals.close();
       control.stop();
+      await baskets.stop();
       positions.stop();
       feed.stop();
       risk?.stop();

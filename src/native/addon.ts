@@ -58,12 +58,17 @@ export interface RawEngineStats {
   sleeps: number;
   notifies: number;
   busyNs: number;
+  /** Parameter commands the engine thread applied between ticks (updateParams). */
+  paramsApplied: number;
+  paramsRefused: number;
 }
 
 export interface RawEngine {
   start(): void;
   stop(): void;
   stats(): RawEngineStats;
+  updateParams(params: object): void;
+  params(): Record<string, number>;
   lastError(): { code: string; message: string; detail?: string } | null;
   readonly running: boolean;
 }

@@ -31,7 +31,10 @@ export type NativeErrorCode =
   | 'JULIA_INIT_FAILED'
   | 'JULIA_ENTRYPOINT_MISSING'
   | 'JULIA_WRONG_THREAD'
-  | 'JULIA_SOURCE_NOT_FOUND';
+  | 'JULIA_SOURCE_NOT_FOUND'
+  // updateParams on a running engine: a state-shaping parameter, or the command queue is full
+  | 'PARAM_NOT_LIVE'
+  | 'PARAM_QUEUE_FULL';
 
 export class NativeError extends KestrelError {
   override readonly name: string = 'NativeError';

@@ -377,6 +377,18 @@ export const DEFAULT_STRATEGY_PARAMS: Readonly<StrategyParams> = Object.freeze({
 
 export type EngineKind = 'native' | 'julia';
 
+/** Parameters that shape per-symbol state (windows, bars, decays): start-time only. */
+export const NON_LIVE_PARAMS: ReadonlySet<keyof StrategyParams> = new Set([
+  'strategy_id',
+  'ewma_lambda',
+  'ofi_alpha',
+  'vpin_bar_ns',
+  'vpin_bucket_volume',
+  'vpin_buckets',
+  'ou_dt_ns',
+  'ou_window',
+]);
+
 export interface EngineOptions {
   engine?: EngineKind;
   params?: Partial<StrategyParams>;
@@ -446,6 +458,20 @@ export class NativeEngine {
   }
   stats(): EngineStats {
     return this.raw.stats();
+  }
+  /**
+   * Change strategy parameters (a partial set over the current ones). Stopped: used at the next
+   * start. Running: validated at once (BAD_STRATEGY_PARAMS), then queued on the engine's command
+   * ring and applied by the engine thread between two ticks (stats().paramsApplied counts them).
+   * State-shaping parameters (NON_LIVE_PARAMS), and any parameter of the julia engine, cannot change
+   * while it runs: NativeEngineError PARAM_NOT_LIVE.
+   */
+  updateParams(params: Partial<StrategyParams>): void {
+    this.raw.updateParams(params);
+  }
+  /** The parameters in force (or queued for the engine thread). */
+  params(): StrategyParams {
+    return this.raw.params() as unknown as StrategyParams;
   }
   /**
    * Why the engine thread ended on its own (strategy exception), or null. A Julia strategy that

@@ -12,6 +12,7 @@
  * (wall time, or the event clock a backtest advances), and the venues (simulated private venues over
  * sockets, or in-process MatchingVenueClients). Everything in between is the same code.
  */
+import { executorSettingsOf, riskLimitsOf } from '../config/live.js';
 import type { Bus } from '../bus/bus.js';
 import type { DurableStreams } from '../bus/streams.js';
 import type { Clock } from '../clock/clock.js';
@@ -24,7 +25,7 @@ import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/
 import type { Logger } from '../observability/logger.js';
 import { PositionService, valuationFromSnapshots } from '../positions/service.js';
 import type { Valuation } from '../positions/book.js';
-import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
+import { StaticRiskGateway } from '../risk/static-gateway.js';
 import type { Level } from '../simulators/matching/engine.js';
 import { DecisionDigest } from './digest.js';
 
@@ -61,21 +62,6 @@ export interface KernelOptions {
   logger?: Logger;
 }
 
-/** SPEC risk.* → the gateway's limits. */
-export function riskLimitsOf(config: Config): StaticLimitsConfig {
-  return {
-    perSymbolNotional: config.risk.position_limits.per_symbol,
-    portfolioNotional: config.risk.position_limits.portfolio,
-    maxOrderNotional: config.risk.max_order_notional,
-    var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
-    capital: config.strategy.capital,
-    drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
-    maxPositionPct: config.risk.max_position_pct,
-    stopLossPct: config.risk.stop_loss_pct,
-    maxCorrelation: config.risk.max_correlation,
-  };
-}
-
 /** SPEC execution.*, circuit_breakers.*, risk.rate_limits → the executor's config. */
 export function executorConfigOf(config: Config, walDir: string, walSync = true): ExecutorConfig {
   return {
@@ -83,14 +69,11 @@ export function executorConfigOf(config: Config, walDir: string, walSync = true)
     mode: 'live',
     walDir,
     ...(walSync ? {} : { walSync: false }),
-    minConfidence: config.strategy.confidence_threshold,
+    // minConfidence, tif (execution.use_ioc), laneCapacity (queue_sizes.signals), concurrency: the settings
+    // a running executor can also change (src/config/live.ts), derived in one place.
+    ...executorSettingsOf(config),
     defaultSlippageBps: config.execution.max_slippage_bps,
     maxClockSkewMs: config.execution.max_clock_skew_ms,
-    concurrency: {
-      globalMaxInflight: config.execution.concurrency.global_max_inflight,
-      perVenueMaxInflight: config.execution.concurrency.per_venue_max_inflight,
-      perSymbolMaxInflight: config.execution.concurrency.per_symbol_max_inflight,
-    },
     circuit: {
       default: breakerOf(config.circuit_breakers.default),
       perVenue: Object.fromEntries(

@@ -23,10 +23,12 @@ import { attachDurableBreachAudit } from '../audit/durable-audit.js';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { resolveAdminToken, venueCredentialsFromEnv } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
+import { engineTarget, executorTarget, LiveConfig, loggingTarget, riskTarget } from '../config/live.js';
 import { ControlCommandSchema, Side } from '../contracts/index.js';
 import { TickFlag, type NormalizedTick, type VenueName } from '../contracts/market.js';
 import { ControlPlane } from '../control/control-plane.js';
 import type { Executor } from '../execution/executor.js';
+import { BasketService } from '../execution/basket-service.js';
 import { isTerminal } from '../execution/order.js';
 import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
 import { IngestionService } from '../ingestion/service.js';
@@ -89,6 +91,9 @@ export interface SessionSummary {
 export interface SessionHooks {
   /** Called once every service is up (tests and the CLI print the admin URL). */
   onReady?: (info: { adminUrl: string | undefined }) => void;
+  /** Watched for hot reload; `loadConfig` re-reads it the way the process started (defaults, env, flags). */
+  configFile?: string;
+  loadConfig?: () => Config;
   /** Resolves when the operator stops the session (SIGINT/SIGTERM): a venue feed has no end of its own. */
   stop?: Promise<void>;
   /** Called every second with live counters (the terminal's status line). */
@@ -336,6 +341,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const recovery = await kernel.start(signals);
     log.info({ recovery }, 'executor started');
     cleanups.push(() => kernel.stop());
+    // Baskets from traders (ord.group → executor basket path → OrderGroupAck), audited.
+    const baskets = new BasketService({ bus, namespace: ns, clock, executor, market: snapshots, audit: auditLog, logger: log });
+    baskets.start();
+    cleanups.push(() => baskets.stop());
     cleanups.push(exportExecutorMetrics(executor, 1000, venues));
     cleanups.push(exportFeedMetrics(snapshots, clock));
     cleanups.push(exportPipelineMetrics(region, () => ringSignals.missed, accuracy));
@@ -352,6 +361,18 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     const control = new ControlPlane(bus, executor, ns, { audit: ControlAudit.over(auditLog) });
     control.start();
     cleanups.push(() => control.stop());
+    // Hot reload: `kestrel config set` (config.set) and the watched --config file; audited, rolled back on failure.
+    const live = new LiveConfig(config, {
+      clock,
+      bus,
+      namespace: ns,
+      audit: auditLog,
+      logger: log,
+      targets: [riskTarget(risk), executorTarget(executor), engineTarget(engine, (c: Config) => engineParams(c, timeScale)), loggingTarget],
+    });
+    live.listen();
+    if (hooks.configFile && hooks.loadConfig) live.watchFile(hooks.configFile, hooks.loadConfig);
+    cleanups.push(() => live.close());
 
     // Operator surface: health, metrics, dashboard, pause/resume/clear-halt (bearer token).
     let adminUrl: string | undefined;

@@ -101,9 +101,17 @@ class Strategy {
   virtual void on_tick(const TickView& tick, SignalSink& sink) = 0;
   // The consumer found `missed` sequences of `symbol` overwritten before it read them (overrun).
   virtual void on_gap(std::uint32_t symbol, std::uint64_t missed) = 0;
+  // Live parameter change (docs/STRATEGY.md "Parameters"), called on the engine thread between two
+  // ticks, never during one. `p` passed validate_params and changes no parameter named by
+  // non_live_param(). Returns false when this engine takes parameters only at start.
+  virtual bool update_params(const StrategyParams& p) { (void)p; return false; }
   // Optional diagnostics; engines that cannot snapshot return false.
   virtual bool features(std::uint32_t symbol, FeatureSnapshot& out) const { (void)symbol; (void)out; return false; }
 };
+
+// The first parameter that differs between `cur` and `next` and cannot change while the engine runs
+// (it shapes per-symbol state: window sizes, bar lengths, decay constants), or nullptr.
+const char* non_live_param(const StrategyParams& cur, const StrategyParams& next) noexcept;
 
 struct EngineConfig {
   std::string engine = "native";  // "native" | "julia"

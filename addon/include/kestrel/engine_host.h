@@ -27,6 +27,37 @@ struct EngineStats {
   std::atomic<std::uint64_t> sleeps{0};        // times the thread slept on the doorbell
   std::atomic<std::uint64_t> notifies{0};      // JS wake-ups requested
   std::atomic<std::uint64_t> busy_ns{0};       // time spent inside strategy calls
+  std::atomic<std::uint64_t> params_applied{0};  // parameter commands the strategy took (between ticks)
+  std::atomic<std::uint64_t> params_refused{0};  // parameter commands the strategy refused
+};
+
+// Single-producer (the JS thread) single-consumer (the engine thread) command queue of parameter
+// sets. Fixed capacity, no allocation; the engine drains it between rounds, never mid-tick.
+class ParamsQueue {
+ public:
+  static constexpr std::uint32_t kCapacity = 8;
+  bool push(const StrategyParams& p) noexcept {
+    const std::uint64_t t = tail_.load(std::memory_order_relaxed);
+    if (t - head_.load(std::memory_order_acquire) >= kCapacity) return false;
+    slots_[t % kCapacity] = p;
+    tail_.store(t + 1, std::memory_order_release);
+    return true;
+  }
+  bool pop(StrategyParams& out) noexcept {
+    const std::uint64_t h = head_.load(std::memory_order_relaxed);
+    if (h == tail_.load(std::memory_order_acquire)) return false;
+    out = slots_[h % kCapacity];
+    head_.store(h + 1, std::memory_order_release);
+    return true;
+  }
+  bool empty() const noexcept {
+    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
+  }
+
+ private:
+  StrategyParams slots_[kCapacity];
+  std::atomic<std::uint64_t> head_{0};
+  std::atomic<std::uint64_t> tail_{0};
 };
 
 struct EngineHostOptions {
@@ -62,6 +93,9 @@ class EngineHost {
   const EngineStats& stats() const noexcept { return stats_; }
   std::shared_ptr<std::atomic<bool>> pending_flag() const { return pending_; }
   const std::string& engine_name() const noexcept { return options_.config.engine; }
+  // Queue a full parameter set for the engine thread (applied between ticks); false when the queue
+  // is full. The caller checked validate_params and non_live_param.
+  bool update_params(const StrategyParams& p);
 
  private:
   void run(std::promise<void>* ready);
@@ -79,6 +113,7 @@ class EngineHost {
   std::string error_code_, error_message_, error_detail_;
   std::shared_ptr<std::atomic<bool>> pending_ = std::make_shared<std::atomic<bool>>(false);
   EngineStats stats_;
+  ParamsQueue commands_;
 };
 
 }  // namespace kestrel

@@ -61,6 +61,8 @@ class ReferenceStrategy final : public Strategy {
   void on_tick(const TickView& tick, SignalSink& sink) override;
   void on_gap(std::uint32_t symbol, std::uint64_t missed) override;
   bool features(std::uint32_t symbol, FeatureSnapshot& out) const override;
+  bool update_params(const StrategyParams& p) override;
+  const StrategyParams& params() const noexcept { return p_; }
   const SymbolState& state(std::uint32_t symbol) const { return states_[symbol]; }
 
  private:

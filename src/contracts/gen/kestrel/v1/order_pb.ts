@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kestrel/v1/order.proto.
  */
 export const file_kestrel_v1_order: GenFile = /*@__PURE__*/
-  fileDesc("ChZrZXN0cmVsL3YxL29yZGVyLnByb3RvEgprZXN0cmVsLnYxIsMCCgxPcmRlclJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEg0KBXZlbnVlGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIeCgRzaWRlGAQgASgOMhAua2VzdHJlbC52MS5TaWRlEgwKBHNpemUYBSABKAESDQoFcHJpY2UYBiABKAESJAoDdGlmGAcgASgOMhcua2VzdHJlbC52MS5UaW1lSW5Gb3JjZRIpCgpvcmRlcl90eXBlGAggASgOMhUua2VzdHJlbC52MS5PcmRlclR5cGUSFgoOb3JkZXJfZ3JvdXBfaWQYCSABKAkSDQoFbm9uY2UYCiABKAQSEwoLc3RyYXRlZ3lfaWQYCyABKAkSEAoIdHJhY2VfaWQYDCABKAkSDgoGc2hhZG93GA0gASgIEhUKDWNyZWF0ZWRfdHNfbnMYDiABKAMiggMKCE9yZGVyQWNrEhEKCWNsaWVudF9pZBgBIAEoCRINCgV2ZW51ZRgCIAEoCRInCgZzdGF0dXMYAyABKA4yFy5rZXN0cmVsLnYxLk9yZGVyU3RhdHVzEhYKDnZlbnVlX29yZGVyX2lkGAQgASgJEhIKCmZpbGxlZF9xdHkYBSABKAESEQoJYXZnX3ByaWNlGAYgASgBEi8KDXJlamVjdF9yZWFzb24YByABKA4yGC5rZXN0cmVsLnYxLlJlamVjdFJlYXNvbhIVCg1yZWplY3RfZGV0YWlsGAggASgJEhYKDm9yZGVyX2dyb3VwX2lkGAkgASgJEhUKDWxhc3RfZmlsbF9xdHkYCiABKAESFwoPbGFzdF9maWxsX3ByaWNlGAsgASgBEgsKA2ZlZRgMIAEoARIOCgZzeW1ib2wYDSABKAkSHgoEc2lkZRgOIAEoDjIQLmtlc3RyZWwudjEuU2lkZRINCgV0c19ucxgPIAEoAxIQCghhY2NlcHRlZBgQIAEoCCJTCg1DYW5jZWxSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRINCgV2ZW51ZRgCIAEoCRIQCghvcmRlcl9pZBgDIAEoCRIOCgZyZWFzb24YBCABKAkibQoOUmVwbGFjZVJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEg0KBXZlbnVlGAIgASgJEhAKCG9yZGVyX2lkGAMgASgJEhEKCW5ld19wcmljZRgEIAEoARIUCgxuZXdfcXVhbnRpdHkYBSABKAEifAoIT3JkZXJMZWcSDQoFdmVudWUYASABKAkSDgoGc3ltYm9sGAIgASgJEgwKBHNpemUYAyABKAESEwoLbGltaXRfcHJpY2UYBCABKAESDgoGd2VpZ2h0GAUgASgBEh4KBHNpZGUYBiABKA4yEC5rZXN0cmVsLnYxLlNpZGUiogEKCk9yZGVyR3JvdXASFgoOb3JkZXJfZ3JvdXBfaWQYASABKAkSDgoGYXRvbWljGAIgASgIEiIKBGxlZ3MYAyADKAsyFC5rZXN0cmVsLnYxLk9yZGVyTGVnEiwKBnBvbGljeRgEIAEoDjIcLmtlc3RyZWwudjEuQ29tcGxldGlvblBvbGljeRIaChJtaW5fY29tcGxldGlvbl9wY3QYBSABKAEqPQoLVGltZUluRm9yY2USEwoPVElGX1VOU1BFQ0lGSUVEEAASBwoDR1RDEAESBwoDSU9DEAISBwoDRk9LEAMqSAoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIKCgZNQVJLRVQQARIJCgVMSU1JVBACEggKBFNUT1AQAypqCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIHCgNORVcQARILCgdQQVJUSUFMEAISCgoGRklMTEVEEAMSDQoJQ0FOQ0VMTEVEEAQSDAoIUkVKRUNURUQQBSo/ChBDb21wbGV0aW9uUG9saWN5Eg8KC0JFU1RfRUZGT1JUEAASCgoGQVRPTUlDEAESDgoKUEVSQ0VOVEFHRRACYgZwcm90bzM", [file_kestrel_v1_errors, file_kestrel_v1_signal]);
+  fileDesc("ChZrZXN0cmVsL3YxL29yZGVyLnByb3RvEgprZXN0cmVsLnYxIsMCCgxPcmRlclJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEg0KBXZlbnVlGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIeCgRzaWRlGAQgASgOMhAua2VzdHJlbC52MS5TaWRlEgwKBHNpemUYBSABKAESDQoFcHJpY2UYBiABKAESJAoDdGlmGAcgASgOMhcua2VzdHJlbC52MS5UaW1lSW5Gb3JjZRIpCgpvcmRlcl90eXBlGAggASgOMhUua2VzdHJlbC52MS5PcmRlclR5cGUSFgoOb3JkZXJfZ3JvdXBfaWQYCSABKAkSDQoFbm9uY2UYCiABKAQSEwoLc3RyYXRlZ3lfaWQYCyABKAkSEAoIdHJhY2VfaWQYDCABKAkSDgoGc2hhZG93GA0gASgIEhUKDWNyZWF0ZWRfdHNfbnMYDiABKAMiggMKCE9yZGVyQWNrEhEKCWNsaWVudF9pZBgBIAEoCRINCgV2ZW51ZRgCIAEoCRInCgZzdGF0dXMYAyABKA4yFy5rZXN0cmVsLnYxLk9yZGVyU3RhdHVzEhYKDnZlbnVlX29yZGVyX2lkGAQgASgJEhIKCmZpbGxlZF9xdHkYBSABKAESEQoJYXZnX3ByaWNlGAYgASgBEi8KDXJlamVjdF9yZWFzb24YByABKA4yGC5rZXN0cmVsLnYxLlJlamVjdFJlYXNvbhIVCg1yZWplY3RfZGV0YWlsGAggASgJEhYKDm9yZGVyX2dyb3VwX2lkGAkgASgJEhUKDWxhc3RfZmlsbF9xdHkYCiABKAESFwoPbGFzdF9maWxsX3ByaWNlGAsgASgBEgsKA2ZlZRgMIAEoARIOCgZzeW1ib2wYDSABKAkSHgoEc2lkZRgOIAEoDjIQLmtlc3RyZWwudjEuU2lkZRINCgV0c19ucxgPIAEoAxIQCghhY2NlcHRlZBgQIAEoCCJTCg1DYW5jZWxSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRINCgV2ZW51ZRgCIAEoCRIQCghvcmRlcl9pZBgDIAEoCRIOCgZyZWFzb24YBCABKAkibQoOUmVwbGFjZVJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEg0KBXZlbnVlGAIgASgJEhAKCG9yZGVyX2lkGAMgASgJEhEKCW5ld19wcmljZRgEIAEoARIUCgxuZXdfcXVhbnRpdHkYBSABKAEifAoIT3JkZXJMZWcSDQoFdmVudWUYASABKAkSDgoGc3ltYm9sGAIgASgJEgwKBHNpemUYAyABKAESEwoLbGltaXRfcHJpY2UYBCABKAESDgoGd2VpZ2h0GAUgASgBEh4KBHNpZGUYBiABKA4yEC5rZXN0cmVsLnYxLlNpZGUixgEKCk9yZGVyR3JvdXASFgoOb3JkZXJfZ3JvdXBfaWQYASABKAkSDgoGYXRvbWljGAIgASgIEiIKBGxlZ3MYAyADKAsyFC5rZXN0cmVsLnYxLk9yZGVyTGVnEiwKBnBvbGljeRgEIAEoDjIcLmtlc3RyZWwudjEuQ29tcGxldGlvblBvbGljeRIaChJtaW5fY29tcGxldGlvbl9wY3QYBSABKAESEAoIbm90aW9uYWwYBiABKAESEAoIb3BlcmF0b3IYByABKAkiuwEKE09yZGVyR3JvdXBMZWdSZXN1bHQSEQoJY2xpZW50X2lkGAEgASgJEg0KBXZlbnVlGAIgASgJEg4KBnN5bWJvbBgDIAEoCRIeCgRzaWRlGAQgASgOMhAua2VzdHJlbC52MS5TaWRlEgwKBHNpemUYBSABKAESEgoKZmlsbGVkX3F0eRgGIAEoARINCgVzdGF0ZRgHIAEoCRIOCgZ3ZWlnaHQYCCABKAESEQoJcmVmX3ByaWNlGAkgASgBIuUBCg1PcmRlckdyb3VwQWNrEhYKDm9yZGVyX2dyb3VwX2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgIEikKB291dGNvbWUYAyABKA4yGC5rZXN0cmVsLnYxLkdyb3VwT3V0Y29tZRIWCg5jb21wbGV0aW9uX3BjdBgEIAEoARItCgRsZWdzGAUgAygLMh8ua2VzdHJlbC52MS5PcmRlckdyb3VwTGVnUmVzdWx0EhkKEXVud2luZF9jbGllbnRfaWRzGAYgAygJEg4KBnJlYXNvbhgHIAEoCRINCgV0c19ucxgIIAEoAyo9CgtUaW1lSW5Gb3JjZRITCg9USUZfVU5TUEVDSUZJRUQQABIHCgNHVEMQARIHCgNJT0MQAhIHCgNGT0sQAypICglPcmRlclR5cGUSGgoWT1JERVJfVFlQRV9VTlNQRUNJRklFRBAAEgoKBk1BUktFVBABEgkKBUxJTUlUEAISCAoEU1RPUBADKmoKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEgcKA05FVxABEgsKB1BBUlRJQUwQAhIKCgZGSUxMRUQQAxINCglDQU5DRUxMRUQQBBIMCghSRUpFQ1RFRBAFKj8KEENvbXBsZXRpb25Qb2xpY3kSDwoLQkVTVF9FRkZPUlQQABIKCgZBVE9NSUMQARIOCgpQRVJDRU5UQUdFEAIqowEKDEdyb3VwT3V0Y29tZRIdChlHUk9VUF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGgoWR1JPVVBfT1VUQ09NRV9DT01QTEVURRABEiIKHkdST1VQX09VVENPTUVfQUNDRVBURURfUEFSVElBTBACEhkKFUdST1VQX09VVENPTUVfVU5XT1VORBADEhkKFUdST1VQX09VVENPTUVfUkVGVVNFRBAEYgZwcm90bzM", [file_kestrel_v1_errors, file_kestrel_v1_signal]);
 
 /**
  * ord.req.{venue}: request-reply, WAL-backed.
@@ -311,7 +311,10 @@ export const OrderLegSchema: GenMessage<OrderLeg> = /*@__PURE__*/
   messageDesc(file_kestrel_v1_order, 4);
 
 /**
- * Basket of orders executed under one completion policy.
+ * Basket of orders executed under one completion policy (subject ord.group; reply OrderGroupAck).
+ * Leg weights: a leg with size 0 is sized from the basket's notional, notional × weight / Σ weights
+ * at its limit price (mid when 0); the completion of the basket is the weight-averaged filled share
+ * of its legs (weight 0 = the leg's size). PERCENTAGE unwinds below min_completion_pct.
  *
  * @generated from message kestrel.v1.OrderGroup
  */
@@ -340,6 +343,20 @@ export type OrderGroup = Message<"kestrel.v1.OrderGroup"> & {
    * @generated from field: double min_completion_pct = 5;
    */
   minCompletionPct: number;
+
+  /**
+   * Quote-currency notional split across weighted legs; 0 when every leg has its size.
+   *
+   * @generated from field: double notional = 6;
+   */
+  notional: number;
+
+  /**
+   * Who submitted it (audit).
+   *
+   * @generated from field: string operator = 7;
+   */
+  operator: string;
 };
 
 /**
@@ -348,6 +365,121 @@ export type OrderGroup = Message<"kestrel.v1.OrderGroup"> & {
  */
 export const OrderGroupSchema: GenMessage<OrderGroup> = /*@__PURE__*/
   messageDesc(file_kestrel_v1_order, 5);
+
+/**
+ * @generated from message kestrel.v1.OrderGroupLegResult
+ */
+export type OrderGroupLegResult = Message<"kestrel.v1.OrderGroupLegResult"> & {
+  /**
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: kestrel.v1.Side side = 4;
+   */
+  side: Side;
+
+  /**
+   * @generated from field: double size = 5;
+   */
+  size: number;
+
+  /**
+   * @generated from field: double filled_qty = 6;
+   */
+  filledQty: number;
+
+  /**
+   * @generated from field: string state = 7;
+   */
+  state: string;
+
+  /**
+   * @generated from field: double weight = 8;
+   */
+  weight: number;
+
+  /**
+   * Price a weighted leg was sized at (its limit, or the mid at submission); 0 for a sized leg.
+   *
+   * @generated from field: double ref_price = 9;
+   */
+  refPrice: number;
+};
+
+/**
+ * Describes the message kestrel.v1.OrderGroupLegResult.
+ * Use `create(OrderGroupLegResultSchema)` to create a new message.
+ */
+export const OrderGroupLegResultSchema: GenMessage<OrderGroupLegResult> = /*@__PURE__*/
+  messageDesc(file_kestrel_v1_order, 6);
+
+/**
+ * @generated from message kestrel.v1.OrderGroupAck
+ */
+export type OrderGroupAck = Message<"kestrel.v1.OrderGroupAck"> & {
+  /**
+   * @generated from field: string order_group_id = 1;
+   */
+  orderGroupId: string;
+
+  /**
+   * @generated from field: bool accepted = 2;
+   */
+  accepted: boolean;
+
+  /**
+   * @generated from field: kestrel.v1.GroupOutcome outcome = 3;
+   */
+  outcome: GroupOutcome;
+
+  /**
+   * Weight-averaged filled share of the legs, percent.
+   *
+   * @generated from field: double completion_pct = 4;
+   */
+  completionPct: number;
+
+  /**
+   * @generated from field: repeated kestrel.v1.OrderGroupLegResult legs = 5;
+   */
+  legs: OrderGroupLegResult[];
+
+  /**
+   * @generated from field: repeated string unwind_client_ids = 6;
+   */
+  unwindClientIds: string[];
+
+  /**
+   * Why a basket was refused, or which legs failed.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: int64 ts_ns = 8;
+   */
+  tsNs: bigint;
+};
+
+/**
+ * Describes the message kestrel.v1.OrderGroupAck.
+ * Use `create(OrderGroupAckSchema)` to create a new message.
+ */
+export const OrderGroupAckSchema: GenMessage<OrderGroupAck> = /*@__PURE__*/
+  messageDesc(file_kestrel_v1_order, 7);
 
 /**
  * @generated from enum kestrel.v1.TimeInForce
@@ -483,4 +615,48 @@ export enum CompletionPolicy {
  */
 export const CompletionPolicySchema: GenEnum<CompletionPolicy> = /*@__PURE__*/
   enumDesc(file_kestrel_v1_order, 3);
+
+/**
+ * @generated from enum kestrel.v1.GroupOutcome
+ */
+export enum GroupOutcome {
+  /**
+   * @generated from enum value: GROUP_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * every leg filled
+   *
+   * @generated from enum value: GROUP_OUTCOME_COMPLETE = 1;
+   */
+  COMPLETE = 1,
+
+  /**
+   * kept what filled (BEST_EFFORT, or PERCENTAGE at or above its minimum)
+   *
+   * @generated from enum value: GROUP_OUTCOME_ACCEPTED_PARTIAL = 2;
+   */
+  ACCEPTED_PARTIAL = 2,
+
+  /**
+   * ATOMIC with a failed leg, or PERCENTAGE below its minimum: fills reversed
+   *
+   * @generated from enum value: GROUP_OUTCOME_UNWOUND = 3;
+   */
+  UNWOUND = 3,
+
+  /**
+   * not executed (malformed, duplicate id, or no executor path)
+   *
+   * @generated from enum value: GROUP_OUTCOME_REFUSED = 4;
+   */
+  REFUSED = 4,
+}
+
+/**
+ * Describes the enum kestrel.v1.GroupOutcome.
+ */
+export const GroupOutcomeSchema: GenEnum<GroupOutcome> = /*@__PURE__*/
+  enumDesc(file_kestrel_v1_order, 4);
 
