@@ -25,13 +25,22 @@ export interface BinanceAdapterOptions extends AdapterOptions {
   bookTicker?: boolean;
 }
 
+/**
+ * One validated diff event. The level arrays are the parsed JSON's own (each `[priceStr, qtyStr]`,
+ * already checked); their numbers are in `nums` as px, qty pairs, bids first. The event of the
+ * synced hot path lives in a reused scratch (see `onDepth`); only buffered events get their own.
+ */
 interface Depth {
   U: number;
   u: number;
   E: number;
-  b: Array<[number, number, string, string]>;
-  a: Array<[number, number, string, string]>;
+  b: string[][];
+  a: string[][];
+  nums: Float64Array;
 }
+
+/** Snapshot levels (REST answer; cold path). */
+type SnapLevel = [number, number, string, string];
 
 interface SymState {
   m: SymbolMapping;
@@ -233,7 +242,7 @@ export class BinanceAdapter extends BaseAdapter {
     }
   }
 
-  private applySnapshot(st: SymState, snap: { lastUpdateId: number; bids: Depth['b']; asks: Depth['a'] }): void {
+  private applySnapshot(st: SymState, snap: { lastUpdateId: number; bids: SnapLevel[]; asks: SnapLevel[] }): void {
     const lid = snap.lastUpdateId;
     const pending = st.buffer.filter((d) => d.u > lid);
     st.buffer = [];
@@ -276,15 +285,29 @@ export class BinanceAdapter extends BaseAdapter {
       this.startResync(st, TickFlag.GAP | TickFlag.RESYNC);
       return false;
     }
-    for (const [px, qty, ps, qs] of d.b) st.book.bids.set(px, qty, ps, qs);
-    for (const [px, qty, ps, qs] of d.a) st.book.asks.set(px, qty, ps, qs);
-    st.lastU = d.u;
+    const u = d.u;
+    const E = d.E;
+    const nums = d.nums;
+    const bids = st.book.bids;
+    const asks = st.book.asks;
+    const b = d.b;
+    const nb = b.length;
+    for (let i = 0; i < nb; i++) {
+      const l = b[i]!;
+      bids.set(nums[2 * i]!, nums[2 * i + 1]!, l[0]!, l[1]!);
+    }
+    const a = d.a;
+    for (let i = 0, k = 2 * nb; i < a.length; i++, k += 2) {
+      const l = a[i]!;
+      asks.set(nums[k]!, nums[k + 1]!, l[0]!, l[1]!);
+    }
+    st.lastU = u;
     st.firstAfterSnapshot = false;
     st.applied++;
     if (st.applied % 100 === 0) this.resync.succeeded(st.m.venueSymbol.toUpperCase());
-    const exchNs = BigInt(d.E) * 1_000_000n;
+    const exchNs = BigInt(E) * 1_000_000n;
     st.lastExchNs = exchNs;
-    return this.maybeQuote(st, d.u, exchNs, recvNs);
+    return this.maybeQuote(st, u, exchNs, recvNs);
   }
 
   private maybeQuote(st: SymState, updateId: number, exchNs: bigint, recvNs: bigint): boolean {
@@ -346,10 +369,20 @@ export class BinanceAdapter extends BaseAdapter {
     const E = d.E;
     if (!isId(U) || !isId(u) || u < U) throw new VenueParseError('binance', `bad depth ids U=${String(U)} u=${String(u)}`, text.slice(0, 200));
     if (!isId(E)) throw new VenueParseError('binance', `bad event time ${String(E)}`, text.slice(0, 200));
-    const ev: Depth = { U, u, E, b: levels(d.b, 'bids'), a: levels(d.a, 'asks') };
+    // Validate every level before anything is kept or applied; the numbers go to the scratch.
+    const b = d.b;
+    const a = d.a;
+    if (!Array.isArray(b)) throw new VenueParseError('binance', 'bids is not an array', '');
+    const nb = b.length;
+    let nums = scratch;
+    if (nums.length < 2 * (nb + (Array.isArray(a) ? a.length : 0))) nums = scratch = new Float64Array(4 * (nb + (Array.isArray(a) ? a.length : 0)));
+    checkLevels(b as unknown[], 'bids', nums, 0);
+    if (!Array.isArray(a)) throw new VenueParseError('binance', 'asks is not an array', '');
+    checkLevels(a as unknown[], 'asks', nums, 2 * nb);
     if (!st) return;
     if (!st.synced) {
       this.s.suppressed++;
+      const ev: Depth = { U, u, E, b: b as string[][], a: a as string[][], nums: nums.slice(0, 2 * (nb + a.length)) };
       if (st.buffer.length < MAX_BUFFER) st.buffer.push(ev);
       else {
         st.buffer.shift();
@@ -357,7 +390,16 @@ export class BinanceAdapter extends BaseAdapter {
       }
       return;
     }
+    const ev = hot;
+    ev.U = U;
+    ev.u = u;
+    ev.E = E;
+    ev.b = b as string[][];
+    ev.a = a as string[][];
+    ev.nums = nums;
     this.applyDepth(st, ev, recvNs);
+    // Drop the frame's arrays: the scratch event must not keep a parsed message alive.
+    ev.b = ev.a = EMPTY;
   }
 
   private onBookTicker(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
@@ -392,9 +434,29 @@ function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function levels(v: unknown, what: string): Array<[number, number, string, string]> {
+/** Number scratch of the synced hot path (px, qty pairs), grown on demand, never shrunk. */
+let scratch = new Float64Array(256);
+const EMPTY: string[][] = [];
+/** The reused diff event of the synced hot path: applied at once, never buffered. */
+const hot: Depth = { U: 0, u: 0, E: 0, b: EMPTY, a: EMPTY, nums: scratch };
+
+/** Checks a diff's levels as `levels` does (same errors) and writes px, qty pairs into `out` from `at`. */
+function checkLevels(v: unknown[], what: string, out: Float64Array, at: number): void {
+  for (let i = 0, k = at; i < v.length; i++, k += 2) {
+    const l = v[i];
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw new VenueParseError('binance', `bad ${what} level ${JSON.stringify(l)}`, '');
+    }
+    const px = num('binance', l[0], `${what} price`);
+    if (px === 0) throw new VenueParseError('binance', `${what} price is zero`, '');
+    out[k] = px;
+    out[k + 1] = num('binance', l[1], `${what} qty`);
+  }
+}
+
+function levels(v: unknown, what: string): SnapLevel[] {
   if (!Array.isArray(v)) throw new VenueParseError('binance', `${what} is not an array`, '');
-  const out: Array<[number, number, string, string]> = [];
+  const out: SnapLevel[] = [];
   for (const l of v as unknown[]) {
     if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
       throw new VenueParseError('binance', `bad ${what} level ${JSON.stringify(l)}`, '');
@@ -406,7 +468,7 @@ function levels(v: unknown, what: string): Array<[number, number, string, string
   return out;
 }
 
-function parseSnapshot(text: string): { lastUpdateId: number; bids: Depth['b']; asks: Depth['a'] } {
+function parseSnapshot(text: string): { lastUpdateId: number; bids: SnapLevel[]; asks: SnapLevel[] } {
   let j: unknown;
   try {
     j = JSON.parse(text);

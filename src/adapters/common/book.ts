@@ -2,7 +2,7 @@
  * Price-level order book shared by adapters and simulators.
  *
  * Each side keeps its prices in a Float64Array sorted worst → best (the best price last) and the
- * levels in a Map by price. Updates cluster near the touch, so with the best price at the end an
+ * level objects in a plain array in the same order (found by binary search over the prices). Updates cluster near the touch, so with the best price at the end an
  * insert or delete moves only the few prices better than it, and moving doubles in a typed array is a
  * plain memmove: measured on the Binance capture, a sorted array of level objects best-first spent
  * most of its time in Array.prototype.splice write barriers. Levels keep the venue's original strings
@@ -19,76 +19,90 @@ export interface Level {
 
 export class BookSide {
   private prices = new Float64Array(64);
+  /** The level objects, in the same order as `prices` (worst → best). */
+  private readonly lv: Level[] = [];
   private n = 0;
-  private readonly byPx = new Map<number, Level>();
 
   /** bids: best = highest; asks: best = lowest. */
   constructor(readonly descending: boolean) {}
-
-  /** Storage order is worst → best: ascending prices for bids, descending for asks. */
-  private before(a: number, b: number): boolean {
-    return this.descending ? a < b : a > b;
-  }
 
   /** Storage index where `px` is or would be inserted. */
   private lowerBound(px: number): number {
     let lo = 0;
     let hi = this.n;
     const p = this.prices;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.before(p[mid]!, px)) lo = mid + 1;
-      else hi = mid;
+    if (this.descending) {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (p[mid]! < px) lo = mid + 1;
+        else hi = mid;
+      }
+    } else {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (p[mid]! > px) lo = mid + 1;
+        else hi = mid;
+      }
     }
     return lo;
   }
 
-  /** Sets a level; quantity 0 deletes it (every venue here uses 0 for delete). */
+  /**
+   * Sets a level; quantity 0 deletes it (every venue here uses 0 for delete). The level is found by
+   * binary search over the typed price array: no Map keyed by a double (each lookup boxed the price).
+   */
   set(px: number, qty: number, pxStr: string, qtyStr: string): void {
-    const l = this.byPx.get(px);
+    const n = this.n;
+    const i = this.lowerBound(px);
+    const found = i < n && this.prices[i] === px;
+    const lv = this.lv;
     if (qty === 0) {
-      if (l === undefined) return;
-      this.byPx.delete(px);
-      const i = this.lowerBound(px);
-      this.prices.copyWithin(i, i + 1, this.n);
-      this.n--;
+      if (!found) return;
+      this.prices.copyWithin(i, i + 1, n);
+      for (let j = i; j < n - 1; j++) lv[j] = lv[j + 1]!;
+      lv.pop();
+      this.n = n - 1;
       return;
     }
-    if (l !== undefined) {
+    if (found) {
+      const l = lv[i]!;
       l.qty = qty;
       l.qtyStr = qtyStr;
       l.pxStr = pxStr;
       return;
     }
-    if (this.n === this.prices.length) {
+    if (n === this.prices.length) {
       const grown = new Float64Array(this.prices.length * 2);
       grown.set(this.prices);
       this.prices = grown;
     }
-    const i = this.lowerBound(px);
-    this.prices.copyWithin(i + 1, i, this.n);
+    this.prices.copyWithin(i + 1, i, n);
     this.prices[i] = px;
-    this.n++;
-    this.byPx.set(px, { px, qty, pxStr, qtyStr });
+    const l: Level = { px, qty, pxStr, qtyStr };
+    lv.push(l);
+    for (let j = n; j > i; j--) lv[j] = lv[j - 1]!;
+    lv[i] = l;
+    this.n = n + 1;
   }
 
   get(px: number): Level | undefined {
-    return this.byPx.get(px);
+    const i = this.lowerBound(px);
+    return i < this.n && this.prices[i] === px ? this.lv[i] : undefined;
   }
 
   /** The i-th best level (0 = best). */
   at(i: number): Level | undefined {
-    return i < this.n ? this.byPx.get(this.prices[this.n - 1 - i]!) : undefined;
+    return i < this.n ? this.lv[this.n - 1 - i] : undefined;
   }
 
   best(): Level | undefined {
-    return this.n > 0 ? this.byPx.get(this.prices[this.n - 1]!) : undefined;
+    return this.n > 0 ? this.lv[this.n - 1] : undefined;
   }
 
   /** The best `depth` levels, best first (a new array; the levels themselves are live). */
   top(depth: number = this.n): Level[] {
     const out: Level[] = [];
-    for (let i = 0; i < depth && i < this.n; i++) out.push(this.byPx.get(this.prices[this.n - 1 - i]!)!);
+    for (let i = 0; i < depth && i < this.n; i++) out.push(this.lv[this.n - 1 - i]!);
     return out;
   }
 
@@ -96,14 +110,14 @@ export class BookSide {
   truncate(depth: number): void {
     if (this.n <= depth) return;
     const drop = this.n - depth;
-    for (let i = 0; i < drop; i++) this.byPx.delete(this.prices[i]!);
+    this.lv.splice(0, drop);
     this.prices.copyWithin(0, drop, this.n);
     this.n = depth;
   }
 
   clear(): void {
     this.n = 0;
-    this.byPx.clear();
+    this.lv.length = 0;
   }
 
   get size(): number {
