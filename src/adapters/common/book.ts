@@ -1,8 +1,8 @@
 /**
  * Price-level order book shared by adapters and simulators.
  *
- * Each side keeps its prices in a Float64Array sorted worst → best (the best price last) and the
- * level objects in a plain array in the same order (found by binary search over the prices). Updates cluster near the touch, so with the best price at the end an
+ * Each side keeps its prices in a Float64Array sorted worst → best (the best price last), with an
+ * Int32Array of slots in the same order pointing into an array of level objects that never moves. Updates cluster near the touch, so with the best price at the end an
  * insert or delete moves only the few prices better than it, and moving doubles in a typed array is a
  * plain memmove: measured on the Binance capture, a sorted array of level objects best-first spent
  * most of its time in Array.prototype.splice write barriers. Levels keep the venue's original strings
@@ -18,10 +18,15 @@ export interface Level {
 }
 
 export class BookSide {
+  /** Prices sorted worst → best, and in the same order the slot of each price's level. */
   private prices = new Float64Array(64);
-  /** The level objects, in the same order as `prices` (worst → best). */
-  private readonly lv: Level[] = [];
+  private slotAt = new Int32Array(64);
   private n = 0;
+  /** Level objects by slot: never moved, so an insert or delete only memmoves the two typed arrays. */
+  private readonly bySlot: Array<Level | undefined> = [];
+  /** Slots freed by deletes, reused by inserts (a reused slot gets a new Level object). */
+  private free = new Int32Array(64);
+  private nFree = 0;
 
   /** bids: best = highest; asks: best = lowest. */
   constructor(readonly descending: boolean) {}
@@ -47,62 +52,78 @@ export class BookSide {
     return lo;
   }
 
+  private releaseSlot(slot: number): void {
+    this.bySlot[slot] = undefined;
+    if (this.nFree === this.free.length) {
+      const grown = new Int32Array(this.free.length * 2);
+      grown.set(this.free);
+      this.free = grown;
+    }
+    this.free[this.nFree++] = slot;
+  }
+
   /**
    * Sets a level; quantity 0 deletes it (every venue here uses 0 for delete). The level is found by
-   * binary search over the typed price array: no Map keyed by a double (each lookup boxed the price).
+   * binary search over the typed price array (no Map keyed by a double: each lookup boxed the price),
+   * and inserts and deletes move only doubles and int32s (a memmove, no write barriers), wherever in
+   * the book they land: Binance diffs touch levels hundreds deep.
    */
   set(px: number, qty: number, pxStr: string, qtyStr: string): void {
     const n = this.n;
     const i = this.lowerBound(px);
     const found = i < n && this.prices[i] === px;
-    const lv = this.lv;
     if (qty === 0) {
       if (!found) return;
+      this.releaseSlot(this.slotAt[i]!);
       this.prices.copyWithin(i, i + 1, n);
-      for (let j = i; j < n - 1; j++) lv[j] = lv[j + 1]!;
-      lv.pop();
+      this.slotAt.copyWithin(i, i + 1, n);
       this.n = n - 1;
       return;
     }
     if (found) {
-      const l = lv[i]!;
+      const l = this.bySlot[this.slotAt[i]!]!;
       l.qty = qty;
       l.qtyStr = qtyStr;
       l.pxStr = pxStr;
       return;
     }
     if (n === this.prices.length) {
-      const grown = new Float64Array(this.prices.length * 2);
-      grown.set(this.prices);
-      this.prices = grown;
+      const grownP = new Float64Array(n * 2);
+      grownP.set(this.prices);
+      this.prices = grownP;
+      const grownS = new Int32Array(n * 2);
+      grownS.set(this.slotAt);
+      this.slotAt = grownS;
     }
-    this.prices.copyWithin(i + 1, i, n);
-    this.prices[i] = px;
+    const slot = this.nFree > 0 ? this.free[--this.nFree]! : this.bySlot.length;
     const l: Level = { px, qty, pxStr, qtyStr };
-    lv.push(l);
-    for (let j = n; j > i; j--) lv[j] = lv[j - 1]!;
-    lv[i] = l;
+    if (slot === this.bySlot.length) this.bySlot.push(l);
+    else this.bySlot[slot] = l;
+    this.prices.copyWithin(i + 1, i, n);
+    this.slotAt.copyWithin(i + 1, i, n);
+    this.prices[i] = px;
+    this.slotAt[i] = slot;
     this.n = n + 1;
   }
 
   get(px: number): Level | undefined {
     const i = this.lowerBound(px);
-    return i < this.n && this.prices[i] === px ? this.lv[i] : undefined;
+    return i < this.n && this.prices[i] === px ? this.bySlot[this.slotAt[i]!] : undefined;
   }
 
   /** The i-th best level (0 = best). */
   at(i: number): Level | undefined {
-    return i < this.n ? this.lv[this.n - 1 - i] : undefined;
+    return i < this.n ? this.bySlot[this.slotAt[this.n - 1 - i]!] : undefined;
   }
 
   best(): Level | undefined {
-    return this.n > 0 ? this.lv[this.n - 1] : undefined;
+    return this.n > 0 ? this.bySlot[this.slotAt[this.n - 1]!] : undefined;
   }
 
   /** The best `depth` levels, best first (a new array; the levels themselves are live). */
   top(depth: number = this.n): Level[] {
     const out: Level[] = [];
-    for (let i = 0; i < depth && i < this.n; i++) out.push(this.lv[this.n - 1 - i]!);
+    for (let i = 0; i < depth && i < this.n; i++) out.push(this.bySlot[this.slotAt[this.n - 1 - i]!]!);
     return out;
   }
 
@@ -110,14 +131,16 @@ export class BookSide {
   truncate(depth: number): void {
     if (this.n <= depth) return;
     const drop = this.n - depth;
-    this.lv.splice(0, drop);
+    for (let i = 0; i < drop; i++) this.releaseSlot(this.slotAt[i]!);
     this.prices.copyWithin(0, drop, this.n);
+    this.slotAt.copyWithin(0, drop, this.n);
     this.n = depth;
   }
 
   clear(): void {
     this.n = 0;
-    this.lv.length = 0;
+    this.nFree = 0;
+    this.bySlot.length = 0;
   }
 
   get size(): number {
