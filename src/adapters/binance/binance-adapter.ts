@@ -14,6 +14,7 @@ import { TickFlag } from '../../contracts/market.js';
 import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
 import { ResyncScheduler } from '../common/resync.js';
+import { newDepthScan, scanDepthFrame, type DepthScan } from './depth-scan.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
 
 export interface BinanceAdapterOptions extends AdapterOptions {
@@ -26,17 +27,18 @@ export interface BinanceAdapterOptions extends AdapterOptions {
 }
 
 /**
- * One validated diff event. The level arrays are the parsed JSON's own (each `[priceStr, qtyStr]`,
- * already checked); their numbers are in `nums` as px, qty pairs, bids first. The event of the
- * synced hot path lives in a reused scratch (see `onDepth`); only buffered events get their own.
+ * One validated diff event: nb bid then na ask levels, their numbers in `nums` and their strings as
+ * sent in `strs` (px, qty pairs in both). The synced hot path reads frames into one reused event
+ * (see `onMessage`); only events buffered while unsynced get their own copy.
  */
 interface Depth {
   U: number;
   u: number;
   E: number;
-  b: string[][];
-  a: string[][];
+  nb: number;
+  na: number;
   nums: Float64Array;
+  strs: string[];
 }
 
 /** Snapshot levels (REST answer; cold path). */
@@ -69,6 +71,8 @@ const MAX_BUFFER = 10_000;
 
 export class BinanceAdapter extends BaseAdapter {
   private readonly syms = new Map<string, SymState>();
+  /** The same entries as an array (the fast path's symbol match allocates no iterator). */
+  private readonly symList: Array<[string, SymState]>;
   private readonly resync: ResyncScheduler;
   private readonly restUrl: string;
   private readonly limit: number;
@@ -104,6 +108,7 @@ export class BinanceAdapter extends BaseAdapter {
         applied: 0,
       });
     }
+    this.symList = [...this.syms];
     this.resync = new ResyncScheduler(this.clock, (sym) => void this.fetchSnapshot(sym));
   }
 
@@ -288,19 +293,12 @@ export class BinanceAdapter extends BaseAdapter {
     const u = d.u;
     const E = d.E;
     const nums = d.nums;
+    const strs = d.strs;
     const bids = st.book.bids;
     const asks = st.book.asks;
-    const b = d.b;
-    const nb = b.length;
-    for (let i = 0; i < nb; i++) {
-      const l = b[i]!;
-      bids.set(nums[2 * i]!, nums[2 * i + 1]!, l[0]!, l[1]!);
-    }
-    const a = d.a;
-    for (let i = 0, k = 2 * nb; i < a.length; i++, k += 2) {
-      const l = a[i]!;
-      asks.set(nums[k]!, nums[k + 1]!, l[0]!, l[1]!);
-    }
+    const nb = d.nb;
+    for (let i = 0; i < 2 * nb; i += 2) bids.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
+    for (let i = 2 * nb, end = 2 * (nb + d.na); i < end; i += 2) asks.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
     st.lastU = u;
     st.firstAfterSnapshot = false;
     st.applied++;
@@ -341,6 +339,7 @@ export class BinanceAdapter extends BaseAdapter {
   }
 
   protected onMessage(text: string, recvNs: bigint): void {
+    if (this.fastDepth(text, recvNs)) return;
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -369,37 +368,56 @@ export class BinanceAdapter extends BaseAdapter {
     const E = d.E;
     if (!isId(U) || !isId(u) || u < U) throw new VenueParseError('binance', `bad depth ids U=${String(U)} u=${String(u)}`, text.slice(0, 200));
     if (!isId(E)) throw new VenueParseError('binance', `bad event time ${String(E)}`, text.slice(0, 200));
-    // Validate every level before anything is kept or applied; the numbers go to the scratch.
+    // Validate every level before anything is kept or applied; numbers and strings go to the scratch.
     const b = d.b;
     const a = d.a;
     if (!Array.isArray(b)) throw new VenueParseError('binance', 'bids is not an array', '');
-    const nb = b.length;
-    let nums = scratch;
-    if (nums.length < 2 * (nb + (Array.isArray(a) ? a.length : 0))) nums = scratch = new Float64Array(4 * (nb + (Array.isArray(a) ? a.length : 0)));
-    checkLevels(b as unknown[], 'bids', nums, 0);
-    if (!Array.isArray(a)) throw new VenueParseError('binance', 'asks is not an array', '');
-    checkLevels(a as unknown[], 'asks', nums, 2 * nb);
-    if (!st) return;
-    if (!st.synced) {
-      this.s.suppressed++;
-      const ev: Depth = { U, u, E, b: b as string[][], a: a as string[][], nums: nums.slice(0, 2 * (nb + a.length)) };
-      if (st.buffer.length < MAX_BUFFER) st.buffer.push(ev);
-      else {
-        st.buffer.shift();
-        st.buffer.push(ev);
-      }
-      return;
-    }
     const ev = hot;
+    checkLevels(b as unknown[], 'bids', ev, 0);
+    if (!Array.isArray(a)) throw new VenueParseError('binance', 'asks is not an array', '');
+    checkLevels(a as unknown[], 'asks', ev, b.length);
     ev.U = U;
     ev.u = u;
     ev.E = E;
-    ev.b = b as string[][];
-    ev.a = a as string[][];
-    ev.nums = nums;
+    ev.nb = b.length;
+    ev.na = a.length;
+    this.onDepthEvent(st, ev, recvNs);
+  }
+
+  /** A validated diff in the scratch event: applied now when synced, else copied into the buffer. */
+  private onDepthEvent(st: SymState | undefined, ev: Depth, recvNs: bigint): void {
+    if (!st) return;
+    if (!st.synced) {
+      this.s.suppressed++;
+      const k = 2 * (ev.nb + ev.na);
+      const copy: Depth = { U: ev.U, u: ev.u, E: ev.E, nb: ev.nb, na: ev.na, nums: ev.nums.slice(0, k), strs: ev.strs.slice(0, k) };
+      if (st.buffer.length < MAX_BUFFER) st.buffer.push(copy);
+      else {
+        st.buffer.shift();
+        st.buffer.push(copy);
+      }
+      return;
+    }
     this.applyDepth(st, ev, recvNs);
-    // Drop the frame's arrays: the scratch event must not keep a parsed message alive.
-    ev.b = ev.a = EMPTY;
+  }
+
+  /**
+   * The fast path: a diff-depth frame in Binance's exact shape, read in one pass without JSON.parse
+   * (depth-scan.ts). False when the frame is anything else; the general path then handles it.
+   */
+  private fastDepth(text: string, recvNs: bigint): boolean {
+    if (!scanDepthFrame(text, hot)) return false;
+    const len = hot.symEnd - hot.symStart;
+    let st: SymState | undefined;
+    for (let i = 0; i < this.symList.length; i++) {
+      const e = this.symList[i]!;
+      if (e[0].length === len && text.startsWith(e[0], hot.symStart)) {
+        st = e[1];
+        break;
+      }
+    }
+    this.onDepthEvent(st, hot, recvNs);
+    return true;
   }
 
   private onBookTicker(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
@@ -434,23 +452,30 @@ function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/** Number scratch of the synced hot path (px, qty pairs), grown on demand, never shrunk. */
-let scratch = new Float64Array(256);
-const EMPTY: string[][] = [];
-/** The reused diff event of the synced hot path: applied at once, never buffered. */
-const hot: Depth = { U: 0, u: 0, E: 0, b: EMPTY, a: EMPTY, nums: scratch };
+/** The reused diff event of the hot path (its arrays grow on demand, never shrink). */
+const hot: Depth & DepthScan = { ...newDepthScan(), U: 0, u: 0, E: 0 };
 
-/** Checks a diff's levels as `levels` does (same errors) and writes px, qty pairs into `out` from `at`. */
-function checkLevels(v: unknown[], what: string, out: Float64Array, at: number): void {
-  for (let i = 0, k = at; i < v.length; i++, k += 2) {
+/** Checks a diff's levels as `levels` does (same errors) into the event's scratch from level `at`. */
+function checkLevels(v: unknown[], what: string, ev: DepthScan, at: number): void {
+  const need = 2 * (at + v.length);
+  if (ev.nums.length < need) {
+    const grown = new Float64Array(2 * need);
+    grown.set(ev.nums);
+    ev.nums = grown;
+  }
+  const nums = ev.nums;
+  const strs = ev.strs;
+  for (let i = 0, k = 2 * at; i < v.length; i++, k += 2) {
     const l = v[i];
     if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
       throw new VenueParseError('binance', `bad ${what} level ${JSON.stringify(l)}`, '');
     }
     const px = num('binance', l[0], `${what} price`);
     if (px === 0) throw new VenueParseError('binance', `${what} price is zero`, '');
-    out[k] = px;
-    out[k + 1] = num('binance', l[1], `${what} qty`);
+    nums[k] = px;
+    nums[k + 1] = num('binance', l[1], `${what} qty`);
+    strs[k] = l[0];
+    strs[k + 1] = l[1];
   }
 }
 

@@ -1,0 +1,182 @@
+/**
+ * Single-pass reader for Binance combined-stream diff-depth frames in the exact shape Binance sends:
+ *
+ *   {"stream":"<name>","data":{"e":"depthUpdate","E":<int>,"s":"<SYM>","U":<int>,"u":<int>,
+ *    "b":[["<px>","<qty>"],...],"a":[["<px>","<qty>"],...]}}      (no whitespace)
+ *
+ * It walks the text once, turning each price and quantity straight into a double (no parsed JSON
+ * object, no level arrays, no second scan of the digit strings) and keeps each level's strings as
+ * slices. It accepts a frame only when `JSON.parse` + the adapter's checks would accept it with the
+ * same values: any other byte (whitespace, escapes, another key order, exponents, leading zeros,
+ * ids beyond 15 digits, a zero price, a stream ending in @bookTicker, u < U...) makes it answer
+ * false, and the adapter then takes the general JSON.parse path, which reports errors as before.
+ */
+
+/** 10^k for k = 0..22: exact doubles. */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+export interface DepthScan {
+  E: number;
+  U: number;
+  u: number;
+  /** The symbol is text[symStart, symEnd). */
+  symStart: number;
+  symEnd: number;
+  nb: number;
+  na: number;
+  /** px, qty pairs, bids then asks (grown on demand). */
+  nums: Float64Array;
+  /** pxStr, qtyStr pairs in the same order. */
+  strs: string[];
+}
+
+export function newDepthScan(): DepthScan {
+  return { E: 0, U: 0, u: 0, symStart: 0, symEnd: 0, nb: 0, na: 0, nums: new Float64Array(256), strs: [] };
+}
+
+const PREFIX = '{"stream":"';
+const DATA = '","data":{"e":"depthUpdate","E":';
+const BOOK_TICKER = '@bookTicker';
+
+/** Position after a JSON non-negative integer of 1..15 digits without leading zero at `p`, or -1; value in `intVal`. */
+let intVal = 0;
+function readInt(t: string, p: number): number {
+  const start = p;
+  let v = 0;
+  const n = t.length;
+  while (p < n) {
+    const c = t.charCodeAt(p) - 48;
+    if (c < 0 || c > 9) break;
+    v = v * 10 + c;
+    p++;
+  }
+  const len = p - start;
+  if (len === 0 || len > 15 || (len > 1 && t.charCodeAt(start) === 48)) return -1;
+  intVal = v;
+  return p;
+}
+
+/**
+ * Reads `"<decimal>"` at `p` (the opening quote) in the adapters' decimal shape (1-20 integer digits,
+ * optional '.' and 1-20 fraction digits); value in `decVal` (bit-exact with Number), -1 otherwise.
+ */
+let decVal = 0;
+function readDec(t: string, p: number): number {
+  if (t.charCodeAt(p) !== 34) return -1;
+  p++;
+  const start = p;
+  const n = t.length;
+  let m = 0;
+  while (p < n) {
+    const c = t.charCodeAt(p) - 48;
+    if (c < 0 || c > 9) break;
+    m = m * 10 + c;
+    p++;
+  }
+  const intDigits = p - start;
+  if (intDigits === 0 || intDigits > 20) return -1;
+  let fracDigits = 0;
+  if (t.charCodeAt(p) === 46) {
+    p++;
+    const fs = p;
+    while (p < n) {
+      const c = t.charCodeAt(p) - 48;
+      if (c < 0 || c > 9) break;
+      m = m * 10 + c;
+      p++;
+    }
+    fracDigits = p - fs;
+    if (fracDigits === 0 || fracDigits > 20) return -1;
+  }
+  if (t.charCodeAt(p) !== 34) return -1;
+  decVal = intDigits + fracDigits <= 15 ? m / POW10[fracDigits]! : Number(t.slice(start, p));
+  return p + 1;
+}
+
+/** Reads `[["px","qty"],...]` at `p` into out from pair index `k`; returns the position after `]` or -1; count in `levelCount`. */
+let levelCount = 0;
+function readLevels(t: string, p: number, out: DepthScan, k: number): number {
+  if (t.charCodeAt(p) !== 91 /* [ */) return -1;
+  p++;
+  let count = 0;
+  if (t.charCodeAt(p) === 93 /* ] */) {
+    levelCount = 0;
+    return p + 1;
+  }
+  for (;;) {
+    if (t.charCodeAt(p) !== 91) return -1;
+    const ps = p + 1;
+    p = readDec(t, ps);
+    if (p < 0 || decVal === 0) return -1; // a zero price is an error: the general path reports it
+    const px = decVal;
+    if (t.charCodeAt(p) !== 44 /* , */) return -1;
+    const qs = p + 1;
+    p = readDec(t, qs);
+    if (p < 0 || t.charCodeAt(p) !== 93) return -1;
+    const i = 2 * (k + count);
+    if (i + 1 >= out.nums.length) {
+      const grown = new Float64Array(out.nums.length * 2);
+      grown.set(out.nums);
+      out.nums = grown;
+    }
+    out.nums[i] = px;
+    out.nums[i + 1] = decVal;
+    out.strs[i] = t.slice(ps + 1, qs - 2);
+    out.strs[i + 1] = t.slice(qs + 1, p - 1);
+    count++;
+    p++;
+    const c = t.charCodeAt(p);
+    if (c === 93) break;
+    if (c !== 44) return -1;
+    p++;
+  }
+  levelCount = count;
+  return p + 1;
+}
+
+/** True when `text` is a well-formed diff-depth frame in Binance's exact shape; fields in `out`. */
+export function scanDepthFrame(t: string, out: DepthScan): boolean {
+  if (!t.startsWith(PREFIX)) return false;
+  // Stream name: plain characters up to the closing quote (an escape sends the frame the slow way).
+  let p = PREFIX.length;
+  const n = t.length;
+  while (p < n) {
+    const c = t.charCodeAt(p);
+    if (c === 34 || c === 92 || c < 32) break;
+    p++;
+  }
+  if (t.charCodeAt(p) !== 34) return false;
+  if (t.startsWith(BOOK_TICKER, p - BOOK_TICKER.length)) return false;
+  if (!t.startsWith(DATA, p)) return false;
+  p = readInt(t, p + DATA.length);
+  if (p < 0) return false;
+  out.E = intVal;
+  if (!t.startsWith(',"s":"', p)) return false;
+  p += 6;
+  out.symStart = p;
+  while (p < n) {
+    const c = t.charCodeAt(p);
+    if (c === 34 || c === 92 || c < 32) break;
+    p++;
+  }
+  if (t.charCodeAt(p) !== 34) return false;
+  out.symEnd = p;
+  if (!t.startsWith(',"U":', p + 1)) return false;
+  p = readInt(t, p + 6);
+  if (p < 0) return false;
+  out.U = intVal;
+  if (!t.startsWith(',"u":', p)) return false;
+  p = readInt(t, p + 5);
+  if (p < 0) return false;
+  out.u = intVal;
+  if (out.u < out.U) return false;
+  if (!t.startsWith(',"b":', p)) return false;
+  p = readLevels(t, p + 5, out, 0);
+  if (p < 0) return false;
+  out.nb = levelCount;
+  if (!t.startsWith(',"a":', p)) return false;
+  p = readLevels(t, p + 5, out, out.nb);
+  if (p < 0) return false;
+  out.na = levelCount;
+  return p + 2 === n && t.charCodeAt(p) === 125 && t.charCodeAt(p + 1) === 125;
+}
