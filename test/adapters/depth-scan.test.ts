@@ -14,7 +14,8 @@ describe('scanDepthFrame', () => {
     expect({ E: out.E, U: out.U, u: out.u, nb: out.nb, na: out.na }).toEqual({ E: 1723161255208, U: 50093239189, u: 50093239202, nb: 2, na: 1 });
     expect(canonical.slice(out.symStart, out.symEnd)).toBe('BTCUSDT');
     expect([...out.nums.slice(0, 6)]).toEqual([61737.63, 0, 61730.17, 1.5, 61837.64, 1.54698]);
-    expect(out.strs.slice(0, 6)).toEqual(['61737.63000000', '0.00000000', '61730.17', '1.5', '61837.64000000', '1.54698000']);
+    const strs = Array.from({ length: 6 }, (_, i) => canonical.slice(out.pos[2 * i], out.pos[2 * i + 1]));
+    expect(strs).toEqual(['61737.63000000', '0.00000000', '61730.17', '1.5', '61837.64000000', '1.54698000']);
   });
 
   it('reads empty sides', () => {

@@ -38,7 +38,10 @@ interface Depth {
   nb: number;
   na: number;
   nums: Float64Array;
-  strs: string[];
+  /** Set: the strings themselves (general path, buffered copies); undefined: ranges of `text` in `pos`. */
+  strs: string[] | undefined;
+  text: string;
+  pos: Int32Array;
 }
 
 /** Snapshot levels (REST answer; cold path). */
@@ -297,8 +300,16 @@ export class BinanceAdapter extends BaseAdapter {
     const bids = st.book.bids;
     const asks = st.book.asks;
     const nb = d.nb;
-    for (let i = 0; i < 2 * nb; i += 2) bids.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
-    for (let i = 2 * nb, end = 2 * (nb + d.na); i < end; i += 2) asks.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
+    const end = 2 * (nb + d.na);
+    if (strs !== undefined) {
+      for (let i = 0; i < 2 * nb; i += 2) bids.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
+      for (let i = 2 * nb; i < end; i += 2) asks.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
+    } else {
+      const t = d.text;
+      const pos = d.pos;
+      for (let i = 0; i < 2 * nb; i += 2) bids.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
+      for (let i = 2 * nb; i < end; i += 2) asks.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
+    }
     st.lastU = u;
     st.firstAfterSnapshot = false;
     st.applied++;
@@ -376,6 +387,8 @@ export class BinanceAdapter extends BaseAdapter {
     checkLevels(b as unknown[], 'bids', ev, 0);
     if (!Array.isArray(a)) throw new VenueParseError('binance', 'asks is not an array', '');
     checkLevels(a as unknown[], 'asks', ev, b.length);
+    ev.strs = generalStrs;
+    ev.text = '';
     ev.U = U;
     ev.u = u;
     ev.E = E;
@@ -390,7 +403,7 @@ export class BinanceAdapter extends BaseAdapter {
     if (!st.synced) {
       this.s.suppressed++;
       const k = 2 * (ev.nb + ev.na);
-      const copy: Depth = { U: ev.U, u: ev.u, E: ev.E, nb: ev.nb, na: ev.na, nums: ev.nums.slice(0, k), strs: ev.strs.slice(0, k) };
+      const copy: Depth = { U: ev.U, u: ev.u, E: ev.E, nb: ev.nb, na: ev.na, nums: ev.nums.slice(0, k), strs: materialize(ev, k), text: '', pos: EMPTY_POS };
       if (st.buffer.length < MAX_BUFFER) st.buffer.push(copy);
       else {
         st.buffer.shift();
@@ -407,6 +420,8 @@ export class BinanceAdapter extends BaseAdapter {
    */
   private fastDepth(text: string, recvNs: bigint): boolean {
     if (!scanDepthFrame(text, hot)) return false;
+    hot.strs = undefined;
+    hot.text = text;
     const len = hot.symEnd - hot.symStart;
     let st: SymState | undefined;
     for (let i = 0; i < this.symList.length; i++) {
@@ -453,10 +468,21 @@ function isId(v: unknown): v is number {
 }
 
 /** The reused diff event of the hot path (its arrays grow on demand, never shrink). */
-const hot: Depth & DepthScan = { ...newDepthScan(), U: 0, u: 0, E: 0 };
+const hot: Depth & DepthScan = { ...newDepthScan(), U: 0, u: 0, E: 0, strs: undefined, text: '' };
+/** The general path's level strings (reused). */
+const generalStrs: string[] = [];
+const EMPTY_POS = new Int32Array(0);
+
+/** The first k/2 levels' strings of an event, as an array of its own. */
+function materialize(ev: Depth, k: number): string[] {
+  if (ev.strs !== undefined) return ev.strs.slice(0, k);
+  const out: string[] = [];
+  for (let i = 0; i < 2 * k; i += 2) out.push(ev.text.slice(ev.pos[i]!, ev.pos[i + 1]!));
+  return out;
+}
 
 /** Checks a diff's levels as `levels` does (same errors) into the event's scratch from level `at`. */
-function checkLevels(v: unknown[], what: string, ev: DepthScan, at: number): void {
+function checkLevels(v: unknown[], what: string, ev: Depth, at: number): void {
   const need = 2 * (at + v.length);
   if (ev.nums.length < need) {
     const grown = new Float64Array(2 * need);
@@ -464,7 +490,7 @@ function checkLevels(v: unknown[], what: string, ev: DepthScan, at: number): voi
     ev.nums = grown;
   }
   const nums = ev.nums;
-  const strs = ev.strs;
+  const strs = generalStrs;
   for (let i = 0, k = 2 * at; i < v.length; i++, k += 2) {
     const l = v[i];
     if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {

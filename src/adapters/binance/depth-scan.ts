@@ -26,12 +26,16 @@ export interface DepthScan {
   na: number;
   /** px, qty pairs, bids then asks (grown on demand). */
   nums: Float64Array;
-  /** pxStr, qtyStr pairs in the same order. */
-  strs: string[];
+  /**
+   * Where each level's strings are in the text: pxStart, pxEnd, qtyStart, qtyEnd per level, same
+   * order. Not sliced here: a delete needs neither string and an update usually repeats the price
+   * string the book already holds (BookSide.setFromText).
+   */
+  pos: Int32Array;
 }
 
 export function newDepthScan(): DepthScan {
-  return { E: 0, U: 0, u: 0, symStart: 0, symEnd: 0, nb: 0, na: 0, nums: new Float64Array(256), strs: [] };
+  return { E: 0, U: 0, u: 0, symStart: 0, symEnd: 0, nb: 0, na: 0, nums: new Float64Array(256), pos: new Int32Array(256) };
 }
 
 const PREFIX = '{"stream":"';
@@ -114,15 +118,21 @@ function readLevels(t: string, p: number, out: DepthScan, k: number): number {
     p = readDec(t, qs);
     if (p < 0 || t.charCodeAt(p) !== 93) return -1;
     const i = 2 * (k + count);
-    if (i + 1 >= out.nums.length) {
+    if (2 * i + 3 >= out.pos.length) {
       const grown = new Float64Array(out.nums.length * 2);
       grown.set(out.nums);
       out.nums = grown;
+      const grownPos = new Int32Array(out.pos.length * 2);
+      grownPos.set(out.pos);
+      out.pos = grownPos;
     }
     out.nums[i] = px;
     out.nums[i + 1] = decVal;
-    out.strs[i] = t.slice(ps + 1, qs - 2);
-    out.strs[i + 1] = t.slice(qs + 1, p - 1);
+    const pos = out.pos;
+    pos[2 * i] = ps + 1;
+    pos[2 * i + 1] = qs - 2;
+    pos[2 * i + 2] = qs + 1;
+    pos[2 * i + 3] = p - 1;
     count++;
     p++;
     const c = t.charCodeAt(p);

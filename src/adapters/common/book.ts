@@ -106,6 +106,26 @@ export class BookSide {
     this.n = n + 1;
   }
 
+  /**
+   * `set` with the strings given as ranges of `text`, sliced only when kept: a delete keeps none, and
+   * an update whose price string equals the stored one keeps the stored one (same content).
+   */
+  setFromText(px: number, qty: number, text: string, pxStart: number, pxEnd: number, qtyStart: number, qtyEnd: number): void {
+    if (qty !== 0) {
+      const i = this.lowerBound(px);
+      if (i < this.n && this.prices[i] === px) {
+        const l = this.bySlot[this.slotAt[i]!]!;
+        l.qty = qty;
+        l.qtyStr = text.slice(qtyStart, qtyEnd);
+        if (l.pxStr.length !== pxEnd - pxStart || !text.startsWith(l.pxStr, pxStart)) l.pxStr = text.slice(pxStart, pxEnd);
+        return;
+      }
+      this.set(px, qty, text.slice(pxStart, pxEnd), text.slice(qtyStart, qtyEnd));
+      return;
+    }
+    this.set(px, 0, '', '');
+  }
+
   get(px: number): Level | undefined {
     const i = this.lowerBound(px);
     return i < this.n && this.prices[i] === px ? this.bySlot[this.slotAt[i]!] : undefined;
