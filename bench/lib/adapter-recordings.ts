@@ -27,7 +27,14 @@ const noUrl = 'ws://127.0.0.1:9/unused';
 // Huge thresholds: recorded timestamps are years old; staleness flags are not what is measured.
 const quiet = { staleAfterMs: 1e15, maxSkewMs: 1e15 };
 
-export async function recordingWorkloads(): Promise<RecordingWorkload[]> {
+/** The adapter classes to build (another tree's, e.g. main's, for an interleaved before/after run). */
+export interface AdapterClasses {
+  BinanceAdapter: typeof BinanceAdapter;
+  KrakenAdapter: typeof KrakenAdapter;
+  OkxAdapter: typeof OkxAdapter;
+}
+
+export async function recordingWorkloads(classes: AdapterClasses = { BinanceAdapter, KrakenAdapter, OkxAdapter }): Promise<RecordingWorkload[]> {
   const bin: RecordedFrame[] = [];
   for await (const r of binanceCapture()) {
     if (r.kind === 'snapshot') bin.push({ snapshot: JSON.stringify(r.data) });
@@ -52,18 +59,18 @@ export async function recordingWorkloads(): Promise<RecordingWorkload[]> {
     {
       venue: 'binance',
       frames: bin,
-      make: (sink, clock) => new BinanceAdapter({ clock, url: noUrl, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }], sink, ...quiet }),
+      make: (sink, clock) => new classes.BinanceAdapter({ clock, url: noUrl, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }], sink, ...quiet }),
     },
     {
       venue: 'kraken',
       frames: kr,
-      make: (sink, clock) => new KrakenAdapter({ clock, url: noUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3, pricePrecision: 1, qtyPrecision: 8 }], sink, ...quiet }),
+      make: (sink, clock) => new classes.KrakenAdapter({ clock, url: noUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3, pricePrecision: 1, qtyPrecision: 8 }], sink, ...quiet }),
     },
     {
       venue: 'okx',
       frames: ok,
       make: (sink, clock) =>
-        new OkxAdapter({ clock, url: noUrl, symbols: ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'].map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 10 + n })), sink, checksum: 'required', ...quiet }),
+        new classes.OkxAdapter({ clock, url: noUrl, symbols: ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'].map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 10 + n })), sink, checksum: 'required', ...quiet }),
     },
   ];
 }
