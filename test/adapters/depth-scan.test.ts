@@ -3,7 +3,7 @@
  * the values JSON.parse would; every variant it cannot prove identical is declined (general path).
  */
 import { describe, expect, it } from 'vitest';
-import { newDepthScan, scanDepthFrame } from '../../src/adapters/binance/depth-scan.js';
+import { isBookTickerStream, newDepthScan, scanBookTicker, scanDepthFrame, streamNameEnd } from '../../src/adapters/binance/depth-scan.js';
 
 const canonical = '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"],["61730.17","1.5"]],"a":[["61837.64000000","1.54698000"]]}}';
 
@@ -45,5 +45,31 @@ describe('scanDepthFrame', () => {
     ['price with 21 fraction digits', canonical.replace('61730.17', `1.${'1'.repeat(21)}`)],
   ])('declines a frame with %s', (_what, text) => {
     expect(scanDepthFrame(text, newDepthScan())).toBe(false);
+  });
+});
+
+describe('scanBookTicker', () => {
+  const tk = '{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}';
+  const read = (text: string) => {
+    const end = streamNameEnd(text);
+    const out = { u: 0, symStart: 0, symEnd: 0, bid: 0, bidSz: 0, ask: 0, askSz: 0 };
+    return end >= 0 && isBookTickerStream(text, end) && scanBookTicker(text, end, out) ? out : undefined;
+  };
+
+  it('reads the canonical frame', () => {
+    const out = read(tk)!;
+    expect({ u: out.u, bid: out.bid, bidSz: out.bidSz, ask: out.ask, askSz: out.askSz, sym: tk.slice(out.symStart, out.symEnd) }).toEqual({ u: 50093239212, bid: 61837.63, bidSz: 3.78826, ask: 61837.64, askSz: 1.54698, sym: 'BTCUSDT' });
+  });
+
+  it.each([
+    ['whitespace', tk.replace('"u":', '"u": ')],
+    ['numeric bid', tk.replace('"61837.63000000"', '61837.63')],
+    ['exponent size', tk.replace('3.78826000', '3.78826e0')],
+    ['missing A', tk.replace(',"A":"1.54698000"', '')],
+    ['extra key', tk.replace('}}', ',"x":1}}')],
+    ['escaped symbol', tk.replace('"BTCUSDT"', '"BTC\\u0055SDT"')],
+    ['negative id', tk.replace('"u":50093239212', '"u":-5')],
+  ])('declines a frame with %s', (_what, text) => {
+    expect(read(text)).toBeUndefined();
   });
 });

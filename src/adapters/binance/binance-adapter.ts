@@ -14,7 +14,7 @@ import { TickFlag } from '../../contracts/market.js';
 import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
 import { ResyncScheduler } from '../common/resync.js';
-import { newDepthScan, scanDepthFrame, type DepthScan } from './depth-scan.js';
+import { isBookTickerStream, newDepthScan, scanBookTicker, scanDepthAfterName, streamNameEnd, type BookTickerScan, type DepthScan } from './depth-scan.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
 
 export interface BinanceAdapterOptions extends AdapterOptions {
@@ -350,7 +350,7 @@ export class BinanceAdapter extends BaseAdapter {
   }
 
   protected onMessage(text: string, recvNs: bigint): void {
-    if (this.fastDepth(text, recvNs)) return;
+    if (this.fastPath(text, recvNs)) return;
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -418,21 +418,33 @@ export class BinanceAdapter extends BaseAdapter {
    * The fast path: a diff-depth frame in Binance's exact shape, read in one pass without JSON.parse
    * (depth-scan.ts). False when the frame is anything else; the general path then handles it.
    */
-  private fastDepth(text: string, recvNs: bigint): boolean {
-    if (!scanDepthFrame(text, hot)) return false;
+  private fastPath(text: string, recvNs: bigint): boolean {
+    const p = streamNameEnd(text);
+    if (p < 0) return false;
+    if (isBookTickerStream(text, p)) {
+      const q = hotTicker;
+      if (!scanBookTicker(text, p, q)) return false;
+      const st = this.symAt(text, q.symStart, q.symEnd);
+      // As onBookTicker: unknown symbol or an update id already delivered → nothing.
+      if (!st || q.u <= st.lastQuoteId) return true;
+      this.quote(st, q.u, st.lastExchNs > 0n ? st.lastExchNs : recvNs, recvNs, q.bid, q.bidSz, q.ask, q.askSz);
+      return true;
+    }
+    if (!scanDepthAfterName(text, p, hot)) return false;
     hot.strs = undefined;
     hot.text = text;
-    const len = hot.symEnd - hot.symStart;
-    let st: SymState | undefined;
+    this.onDepthEvent(this.symAt(text, hot.symStart, hot.symEnd), hot, recvNs);
+    return true;
+  }
+
+  /** The symbol whose venue spelling is text[start, end) (no slice, no iterator). */
+  private symAt(text: string, start: number, end: number): SymState | undefined {
+    const len = end - start;
     for (let i = 0; i < this.symList.length; i++) {
       const e = this.symList[i]!;
-      if (e[0].length === len && text.startsWith(e[0], hot.symStart)) {
-        st = e[1];
-        break;
-      }
+      if (e[0].length === len && text.startsWith(e[0], start)) return e[1];
     }
-    this.onDepthEvent(st, hot, recvNs);
-    return true;
+    return undefined;
   }
 
   private onBookTicker(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
@@ -469,6 +481,8 @@ function isId(v: unknown): v is number {
 
 /** The reused diff event of the hot path (its arrays grow on demand, never shrink). */
 const hot: Depth & DepthScan = { ...newDepthScan(), U: 0, u: 0, E: 0, strs: undefined, text: '' };
+/** The reused bookTicker reading of the hot path. */
+const hotTicker: BookTickerScan = { u: 0, symStart: 0, symEnd: 0, bid: 0, bidSz: 0, ask: 0, askSz: 0 };
 /** The general path's level strings (reused). */
 const generalStrs: string[] = [];
 const EMPTY_POS = new Int32Array(0);

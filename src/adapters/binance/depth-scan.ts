@@ -1,5 +1,6 @@
 /**
- * Single-pass reader for Binance combined-stream diff-depth frames in the exact shape Binance sends:
+ * Single-pass readers for Binance combined-stream diff-depth (and bookTicker, see scanBookTicker)
+ * frames in the exact shape Binance sends:
  *
  *   {"stream":"<name>","data":{"e":"depthUpdate","E":<int>,"s":"<SYM>","U":<int>,"u":<int>,
  *    "b":[["<px>","<qty>"],...],"a":[["<px>","<qty>"],...]}}      (no whitespace)
@@ -144,10 +145,12 @@ function readLevels(t: string, p: number, out: DepthScan, k: number): number {
   return p + 1;
 }
 
-/** True when `text` is a well-formed diff-depth frame in Binance's exact shape; fields in `out`. */
-export function scanDepthFrame(t: string, out: DepthScan): boolean {
-  if (!t.startsWith(PREFIX)) return false;
-  // Stream name: plain characters up to the closing quote (an escape sends the frame the slow way).
+/**
+ * Position of the closing quote of the stream name of a combined-stream frame, or -1. The name must
+ * be plain characters (an escape or control character sends the frame the general way).
+ */
+export function streamNameEnd(t: string): number {
+  if (!t.startsWith(PREFIX)) return -1;
   let p = PREFIX.length;
   const n = t.length;
   while (p < n) {
@@ -155,8 +158,74 @@ export function scanDepthFrame(t: string, out: DepthScan): boolean {
     if (c === 34 || c === 92 || c < 32) break;
     p++;
   }
+  return t.charCodeAt(p) === 34 ? p : -1;
+}
+
+/** The stream name (ending at `end`, see streamNameEnd) is a bookTicker stream. */
+export function isBookTickerStream(t: string, end: number): boolean {
+  return t.startsWith(BOOK_TICKER, end - BOOK_TICKER.length);
+}
+
+export interface BookTickerScan {
+  u: number;
+  symStart: number;
+  symEnd: number;
+  bid: number;
+  bidSz: number;
+  ask: number;
+  askSz: number;
+}
+
+/**
+ * A bookTicker frame in Binance's exact shape, from the stream name's closing quote `p`:
+ * `","data":{"u":<int>,"s":"<SYM>","b":"<dec>","B":"<dec>","a":"<dec>","A":"<dec>"}}`. False for
+ * anything else (the general path then validates and reports it).
+ */
+export function scanBookTicker(t: string, p: number, out: BookTickerScan): boolean {
+  if (!t.startsWith('","data":{"u":', p)) return false;
+  p = readInt(t, p + 14);
+  if (p < 0) return false;
+  out.u = intVal;
+  if (!t.startsWith(',"s":"', p)) return false;
+  p += 6;
+  out.symStart = p;
+  const n = t.length;
+  while (p < n) {
+    const c = t.charCodeAt(p);
+    if (c === 34 || c === 92 || c < 32) break;
+    p++;
+  }
   if (t.charCodeAt(p) !== 34) return false;
-  if (t.startsWith(BOOK_TICKER, p - BOOK_TICKER.length)) return false;
+  out.symEnd = p;
+  if (!t.startsWith(',"b":', p + 1)) return false;
+  p = readDec(t, p + 6);
+  if (p < 0) return false;
+  out.bid = decVal;
+  if (!t.startsWith(',"B":', p)) return false;
+  p = readDec(t, p + 5);
+  if (p < 0) return false;
+  out.bidSz = decVal;
+  if (!t.startsWith(',"a":', p)) return false;
+  p = readDec(t, p + 5);
+  if (p < 0) return false;
+  out.ask = decVal;
+  if (!t.startsWith(',"A":', p)) return false;
+  p = readDec(t, p + 5);
+  if (p < 0) return false;
+  out.askSz = decVal;
+  return p + 2 === n && t.charCodeAt(p) === 125 && t.charCodeAt(p + 1) === 125;
+}
+
+/** True when `text` is a well-formed diff-depth frame in Binance's exact shape; fields in `out`. */
+export function scanDepthFrame(t: string, out: DepthScan): boolean {
+  const p = streamNameEnd(t);
+  if (p < 0 || isBookTickerStream(t, p)) return false;
+  return scanDepthAfterName(t, p, out);
+}
+
+/** scanDepthFrame from the stream name's closing quote `p` (a stream not ending in @bookTicker). */
+export function scanDepthAfterName(t: string, p: number, out: DepthScan): boolean {
+  const n = t.length;
   if (!t.startsWith(DATA, p)) return false;
   p = readInt(t, p + DATA.length);
   if (p < 0) return false;
