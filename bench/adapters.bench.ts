@@ -8,81 +8,53 @@
  * - OKX: the 2022 recording (books with checksums and seqId chain, trades), 3 instruments.
  * Each pass uses a fresh adapter so every pass rebuilds the book from the snapshot; per-message
  * latency is an HDR histogram of single handleRaw calls (timer overhead included, ~40 ns here).
+ * `ratio_to_parse_floor` is the adapter's time over `JSON.parse` of the same frames, passes
+ * alternating (issue 15 item 2: ≤ 1.5); bench/adapters-breakdown.ts gives the breakdown.
  */
 import { systemClock } from '../src/clock/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BinanceAdapter } from '../src/adapters/binance/binance-adapter.js';
-import { KrakenAdapter } from '../src/adapters/kraken/kraken-adapter.js';
-import { OkxAdapter } from '../src/adapters/okx/okx-adapter.js';
 import type { BaseAdapter } from '../src/adapters/common/base-adapter.js';
 import type { MarketDataSink } from '../src/adapters/types.js';
 import { BinanceSimulator } from '../src/simulators/binance/binance-simulator.js';
-import { binanceCapture, loadKrakenBookCapture, loadOkxRecording } from '../src/simulators/recordings.js';
+import { feed, recordingWorkloads, type RecordedFrame } from './lib/adapter-recordings.js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 
 interface Workload {
   venue: string;
-  frames: Array<{ text: string } | { snapshot: string }>;
-  make(sink: MarketDataSink): BaseAdapter & { ingestSnapshot?: (s: string, b: string) => void };
+  frames: RecordedFrame[];
+  make(sink: MarketDataSink): BaseAdapter;
   check(a: BaseAdapter): void;
 }
 
+const checks: Record<string, (a: BaseAdapter) => void> = {
+  binance: (a) => {
+    const s = a.stats();
+    if (s.gaps !== 0 || s.parseErrors !== 0 || (a as BinanceAdapter).appliedUpdates('BTCUSDT') < 3000) throw new Error(`binance run not clean: ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+  },
+  kraken: (a) => {
+    const s = a.stats();
+    if (s.checksumFailures !== 0 || s.parseErrors !== 0) throw new Error('kraken run not clean');
+  },
+  okx: (a) => {
+    const s = a.stats();
+    if (s.checksumFailures !== 0 || s.gaps !== 0 || s.parseErrors !== 0) throw new Error('okx run not clean');
+  },
+};
+
 async function workloads(): Promise<Workload[]> {
-  const bin: Workload['frames'] = [];
-  for await (const r of binanceCapture()) {
-    if (r.kind === 'snapshot') bin.push({ snapshot: JSON.stringify(r.data) });
-    else bin.push({ text: JSON.stringify({ stream: r.stream, data: r.data }) });
-  }
-  const k = await loadKrakenBookCapture();
-  const kr: Workload['frames'] = [{ text: JSON.stringify(k.snapshot.message) }, ...k.updates.map((u) => ({ text: JSON.stringify(u.message) }))];
-  const seq = new Map<string, number>();
-  const ok: Workload['frames'] = [];
-  for (const r of await loadOkxRecording()) {
-    if (r.kind === 'tickers') continue;
-    if (r.kind === 'trades') {
-      ok.push({ text: JSON.stringify({ arg: r.arg, data: [r.data] }) });
-      continue;
-    }
-    const prev = seq.get(r.instId) ?? 1000;
-    const next = r.action === 'snapshot' ? prev : prev + 1;
-    seq.set(r.instId, next);
-    ok.push({ text: JSON.stringify({ arg: r.arg, action: r.action, data: [{ ...r.data, prevSeqId: r.action === 'snapshot' ? -1 : prev, seqId: next }] }) });
-  }
-  const noUrl = 'ws://127.0.0.1:9/unused';
-  // Huge thresholds: recorded timestamps are years old; staleness flags are not what is measured.
-  const quiet = { staleAfterMs: 1e15, maxSkewMs: 1e15 };
-  return [
-    {
-      venue: 'binance',
-      frames: bin,
-      make: (sink) => new BinanceAdapter({ clock: systemClock, url: noUrl, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }], sink, ...quiet }),
-      check: (a) => {
-        const s = a.stats();
-        if (s.gaps !== 0 || s.parseErrors !== 0 || (a as BinanceAdapter).appliedUpdates('BTCUSDT') < 3000) throw new Error(`binance run not clean: ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
-      },
-    },
-    {
-      venue: 'kraken',
-      frames: kr,
-      make: (sink) => new KrakenAdapter({ clock: systemClock, url: noUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3, pricePrecision: 1, qtyPrecision: 8 }], sink, ...quiet }),
-      check: (a) => {
-        const s = a.stats();
-        if (s.checksumFailures !== 0 || s.parseErrors !== 0) throw new Error('kraken run not clean');
-      },
-    },
-    {
-      venue: 'okx',
-      frames: ok,
-      make: (sink) =>
-        new OkxAdapter({ clock: systemClock, url: noUrl, symbols: ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'].map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 10 + n })), sink, checksum: 'required', ...quiet }),
-      check: (a) => {
-        const s = a.stats();
-        if (s.checksumFailures !== 0 || s.gaps !== 0 || s.parseErrors !== 0) throw new Error('okx run not clean');
-      },
-    },
-  ];
+  return (await recordingWorkloads()).map((w) => ({ venue: w.venue, frames: w.frames, make: (sink) => w.make(sink, systemClock), check: checks[w.venue]! }));
+}
+
+/** JSON.parse of every frame of a pass and nothing else: the floor the adapter is compared with. */
+function parsePass(w: Workload): number {
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  for (const f of w.frames) if ('text' in f) n += (JSON.parse(f.text) as object) ? 1 : 0;
+  if (n === 0) throw new Error('no frames');
+  return Number(process.hrtime.bigint() - t0);
 }
 
 function runPass(w: Workload, h: ReturnType<typeof latencyHistogram> | undefined): { ns: number; msgs: number; ticks: number } {
@@ -92,7 +64,7 @@ function runPass(w: Workload, h: ReturnType<typeof latencyHistogram> | undefined
   const t0 = process.hrtime.bigint();
   for (const f of w.frames) {
     if ('snapshot' in f) {
-      a.ingestSnapshot!('BTCUSDT', f.snapshot);
+      feed(a, f);
       continue;
     }
     if (h) {
@@ -145,7 +117,10 @@ export async function run(): Promise<object> {
     let ticks = 0;
     const end = Date.now() + budgetMs / 2;
     let passes = 0;
+    let parseNs = 0;
+    // Parse floor and adapter pass alternate, so machine load weighs on both alike.
     while (Date.now() < end || passes < 2) {
+      parseNs += parsePass(w);
       const r = runPass(w, undefined);
       ns += r.ns;
       msgs += r.msgs;
@@ -164,6 +139,8 @@ export async function run(): Promise<object> {
       passes,
       msgs_per_sec: Math.round(msgs / (ns / 1e9)),
       mean_ns_per_msg: Math.round(ns / msgs),
+      parse_floor_ns_per_msg: Math.round(parseNs / msgs),
+      ratio_to_parse_floor: +(ns / parseNs).toFixed(2),
       ticks_per_msg: +(ticks / msgs).toFixed(3),
       per_msg_latency: summarize(h),
     };

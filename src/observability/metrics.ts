@@ -17,9 +17,13 @@ function existing<T>(name: string): T | undefined {
   return registry.getSingleMetric(name) as T | undefined;
 }
 
-export function counter(name: string, help: string, labelNames: readonly string[] = []): Counter<string> {
+/**
+ * `collect`, when given, runs before every read of the counter (scrape, getSingleMetricAsString):
+ * hot paths count in plain numbers and fold them into the counter there.
+ */
+export function counter(name: string, help: string, labelNames: readonly string[] = [], collect?: () => void): Counter<string> {
   const full = `kestrel_${name}`;
-  return existing<Counter<string>>(full) ?? new Counter({ name: full, help, labelNames, registers: [registry] });
+  return existing<Counter<string>>(full) ?? new Counter({ name: full, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
 }
 
 export function gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge<string> {

@@ -12,6 +12,22 @@ const data = sharedDataDir();
 const json = (...p: string[]) => JSON.parse(readFileSync(path.join(data, ...p), 'utf8')) as Record<string, unknown>;
 
 describe('crc32', () => {
+  it('the four-at-a-time incremental update equals the byte-wise CRC for every length and split', () => {
+    let seed = 9;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const byteWise = (c: number, str: string) => {
+      for (let i = 0; i < str.length; i++) c = crc32UpdateChar(c, str.charCodeAt(i));
+      return c;
+    };
+    for (let k = 0; k < 5000; k++) {
+      const len = Math.floor(rnd() * 40);
+      const str = Array.from({ length: len }, () => String.fromCharCode(32 + Math.floor(rnd() * 95))).join('');
+      const cut = Math.floor(rnd() * (len + 1));
+      const got = crc32Update(crc32Update(CRC32_INIT, str.slice(0, cut)), str.slice(cut));
+      expect(got >>> 0).toBe(byteWise(CRC32_INIT, str) >>> 0);
+    }
+  });
+
   it('matches the standard check value and zlib on arbitrary bytes', () => {
     expect(crc32('123456789')).toBe(0xcbf43926);
     expect(crc32('')).toBe(0);

@@ -14,6 +14,7 @@ import { TickFlag } from '../../contracts/market.js';
 import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
 import { ResyncScheduler } from '../common/resync.js';
+import { isBookTickerStream, newDepthScan, scanBookTicker, scanDepthAfterName, streamNameEnd, type BookTickerScan, type DepthScan } from './depth-scan.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
 
 export interface BinanceAdapterOptions extends AdapterOptions {
@@ -25,13 +26,26 @@ export interface BinanceAdapterOptions extends AdapterOptions {
   bookTicker?: boolean;
 }
 
+/**
+ * One validated diff event: nb bid then na ask levels, their numbers in `nums` and their strings as
+ * sent in `strs` (px, qty pairs in both). The synced hot path reads frames into one reused event
+ * (see `onMessage`); only events buffered while unsynced get their own copy.
+ */
 interface Depth {
   U: number;
   u: number;
   E: number;
-  b: Array<[number, number, string, string]>;
-  a: Array<[number, number, string, string]>;
+  nb: number;
+  na: number;
+  nums: Float64Array;
+  /** Set: the strings themselves (general path, buffered copies); undefined: ranges of `text` in `pos`. */
+  strs: string[] | undefined;
+  text: string;
+  pos: Int32Array;
 }
+
+/** Snapshot levels (REST answer; cold path). */
+type SnapLevel = [number, number, string, string];
 
 interface SymState {
   m: SymbolMapping;
@@ -60,6 +74,8 @@ const MAX_BUFFER = 10_000;
 
 export class BinanceAdapter extends BaseAdapter {
   private readonly syms = new Map<string, SymState>();
+  /** The same entries as an array (the fast path's symbol match allocates no iterator). */
+  private readonly symList: Array<[string, SymState]>;
   private readonly resync: ResyncScheduler;
   private readonly restUrl: string;
   private readonly limit: number;
@@ -95,6 +111,7 @@ export class BinanceAdapter extends BaseAdapter {
         applied: 0,
       });
     }
+    this.symList = [...this.syms];
     this.resync = new ResyncScheduler(this.clock, (sym) => void this.fetchSnapshot(sym));
   }
 
@@ -233,7 +250,7 @@ export class BinanceAdapter extends BaseAdapter {
     }
   }
 
-  private applySnapshot(st: SymState, snap: { lastUpdateId: number; bids: Depth['b']; asks: Depth['a'] }): void {
+  private applySnapshot(st: SymState, snap: { lastUpdateId: number; bids: SnapLevel[]; asks: SnapLevel[] }): void {
     const lid = snap.lastUpdateId;
     const pending = st.buffer.filter((d) => d.u > lid);
     st.buffer = [];
@@ -276,15 +293,30 @@ export class BinanceAdapter extends BaseAdapter {
       this.startResync(st, TickFlag.GAP | TickFlag.RESYNC);
       return false;
     }
-    for (const [px, qty, ps, qs] of d.b) st.book.bids.set(px, qty, ps, qs);
-    for (const [px, qty, ps, qs] of d.a) st.book.asks.set(px, qty, ps, qs);
-    st.lastU = d.u;
+    const u = d.u;
+    const E = d.E;
+    const nums = d.nums;
+    const strs = d.strs;
+    const bids = st.book.bids;
+    const asks = st.book.asks;
+    const nb = d.nb;
+    const end = 2 * (nb + d.na);
+    if (strs !== undefined) {
+      for (let i = 0; i < 2 * nb; i += 2) bids.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
+      for (let i = 2 * nb; i < end; i += 2) asks.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
+    } else {
+      const t = d.text;
+      const pos = d.pos;
+      for (let i = 0; i < 2 * nb; i += 2) bids.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
+      for (let i = 2 * nb; i < end; i += 2) asks.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
+    }
+    st.lastU = u;
     st.firstAfterSnapshot = false;
     st.applied++;
     if (st.applied % 100 === 0) this.resync.succeeded(st.m.venueSymbol.toUpperCase());
-    const exchNs = BigInt(d.E) * 1_000_000n;
+    const exchNs = BigInt(E) * 1_000_000n;
     st.lastExchNs = exchNs;
-    return this.maybeQuote(st, d.u, exchNs, recvNs);
+    return this.maybeQuote(st, u, exchNs, recvNs);
   }
 
   private maybeQuote(st: SymState, updateId: number, exchNs: bigint, recvNs: bigint): boolean {
@@ -318,6 +350,7 @@ export class BinanceAdapter extends BaseAdapter {
   }
 
   protected onMessage(text: string, recvNs: bigint): void {
+    if (this.fastPath(text, recvNs)) return;
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -346,18 +379,72 @@ export class BinanceAdapter extends BaseAdapter {
     const E = d.E;
     if (!isId(U) || !isId(u) || u < U) throw new VenueParseError('binance', `bad depth ids U=${String(U)} u=${String(u)}`, text.slice(0, 200));
     if (!isId(E)) throw new VenueParseError('binance', `bad event time ${String(E)}`, text.slice(0, 200));
-    const ev: Depth = { U, u, E, b: levels(d.b, 'bids'), a: levels(d.a, 'asks') };
+    // Validate every level before anything is kept or applied; numbers and strings go to the scratch.
+    const b = d.b;
+    const a = d.a;
+    if (!Array.isArray(b)) throw new VenueParseError('binance', 'bids is not an array', '');
+    const ev = hot;
+    checkLevels(b as unknown[], 'bids', ev, 0);
+    if (!Array.isArray(a)) throw new VenueParseError('binance', 'asks is not an array', '');
+    checkLevels(a as unknown[], 'asks', ev, b.length);
+    ev.strs = generalStrs;
+    ev.text = '';
+    ev.U = U;
+    ev.u = u;
+    ev.E = E;
+    ev.nb = b.length;
+    ev.na = a.length;
+    this.onDepthEvent(st, ev, recvNs);
+  }
+
+  /** A validated diff in the scratch event: applied now when synced, else copied into the buffer. */
+  private onDepthEvent(st: SymState | undefined, ev: Depth, recvNs: bigint): void {
     if (!st) return;
     if (!st.synced) {
       this.s.suppressed++;
-      if (st.buffer.length < MAX_BUFFER) st.buffer.push(ev);
+      const k = 2 * (ev.nb + ev.na);
+      const copy: Depth = { U: ev.U, u: ev.u, E: ev.E, nb: ev.nb, na: ev.na, nums: ev.nums.slice(0, k), strs: materialize(ev, k), text: '', pos: EMPTY_POS };
+      if (st.buffer.length < MAX_BUFFER) st.buffer.push(copy);
       else {
         st.buffer.shift();
-        st.buffer.push(ev);
+        st.buffer.push(copy);
       }
       return;
     }
     this.applyDepth(st, ev, recvNs);
+  }
+
+  /**
+   * The fast path: a diff-depth frame in Binance's exact shape, read in one pass without JSON.parse
+   * (depth-scan.ts). False when the frame is anything else; the general path then handles it.
+   */
+  private fastPath(text: string, recvNs: bigint): boolean {
+    const p = streamNameEnd(text);
+    if (p < 0) return false;
+    if (isBookTickerStream(text, p)) {
+      const q = hotTicker;
+      if (!scanBookTicker(text, p, q)) return false;
+      const st = this.symAt(text, q.symStart, q.symEnd);
+      // As onBookTicker: unknown symbol or an update id already delivered → nothing.
+      if (!st || q.u <= st.lastQuoteId) return true;
+      this.quote(st, q.u, st.lastExchNs > 0n ? st.lastExchNs : recvNs, recvNs, q.bid, q.bidSz, q.ask, q.askSz);
+      return true;
+    }
+    if (!scanDepthAfterName(text, p, hot)) return false;
+    hot.strs = undefined;
+    hot.text = text;
+    this.onDepthEvent(this.symAt(text, hot.symStart, hot.symEnd), hot, recvNs);
+    return true;
+  }
+
+  /** The symbol whose venue spelling is text[start, end) (no slice, no iterator). */
+  private symAt(text: string, start: number, end: number): SymState | undefined {
+    const len = end - start;
+    for (let i = 0; i < this.symList.length; i++) {
+      const e = this.symList[i]!;
+      if (e[0].length === len && text.startsWith(e[0], start)) return e[1];
+    }
+    return undefined;
   }
 
   private onBookTicker(st: SymState | undefined, d: Record<string, unknown>, recvNs: bigint, text: string): void {
@@ -392,9 +479,49 @@ function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function levels(v: unknown, what: string): Array<[number, number, string, string]> {
+/** The reused diff event of the hot path (its arrays grow on demand, never shrink). */
+const hot: Depth & DepthScan = { ...newDepthScan(), U: 0, u: 0, E: 0, strs: undefined, text: '' };
+/** The reused bookTicker reading of the hot path. */
+const hotTicker: BookTickerScan = { u: 0, symStart: 0, symEnd: 0, bid: 0, bidSz: 0, ask: 0, askSz: 0 };
+/** The general path's level strings (reused). */
+const generalStrs: string[] = [];
+const EMPTY_POS = new Int32Array(0);
+
+/** The first k/2 levels' strings of an event, as an array of its own. */
+function materialize(ev: Depth, k: number): string[] {
+  if (ev.strs !== undefined) return ev.strs.slice(0, k);
+  const out: string[] = [];
+  for (let i = 0; i < 2 * k; i += 2) out.push(ev.text.slice(ev.pos[i]!, ev.pos[i + 1]!));
+  return out;
+}
+
+/** Checks a diff's levels as `levels` does (same errors) into the event's scratch from level `at`. */
+function checkLevels(v: unknown[], what: string, ev: Depth, at: number): void {
+  const need = 2 * (at + v.length);
+  if (ev.nums.length < need) {
+    const grown = new Float64Array(2 * need);
+    grown.set(ev.nums);
+    ev.nums = grown;
+  }
+  const nums = ev.nums;
+  const strs = generalStrs;
+  for (let i = 0, k = 2 * at; i < v.length; i++, k += 2) {
+    const l = v[i];
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw new VenueParseError('binance', `bad ${what} level ${JSON.stringify(l)}`, '');
+    }
+    const px = num('binance', l[0], `${what} price`);
+    if (px === 0) throw new VenueParseError('binance', `${what} price is zero`, '');
+    nums[k] = px;
+    nums[k + 1] = num('binance', l[1], `${what} qty`);
+    strs[k] = l[0];
+    strs[k + 1] = l[1];
+  }
+}
+
+function levels(v: unknown, what: string): SnapLevel[] {
   if (!Array.isArray(v)) throw new VenueParseError('binance', `${what} is not an array`, '');
-  const out: Array<[number, number, string, string]> = [];
+  const out: SnapLevel[] = [];
   for (const l of v as unknown[]) {
     if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
       throw new VenueParseError('binance', `bad ${what} level ${JSON.stringify(l)}`, '');
@@ -406,7 +533,7 @@ function levels(v: unknown, what: string): Array<[number, number, string, string
   return out;
 }
 
-function parseSnapshot(text: string): { lastUpdateId: number; bids: Depth['b']; asks: Depth['a'] } {
+function parseSnapshot(text: string): { lastUpdateId: number; bids: SnapLevel[]; asks: SnapLevel[] } {
   let j: unknown;
   try {
     j = JSON.parse(text);

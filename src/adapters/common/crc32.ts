@@ -26,9 +26,32 @@ export function crc32(s: string): number {
  */
 export const CRC32_INIT = 0xffffffff;
 
+/** Slicing-by-4 tables: T1..T3[n] advance TABLE[n] by one, two, three more zero bytes. */
+const [T1, T2, T3] = ((): [Uint32Array, Uint32Array, Uint32Array] => {
+  const t1 = new Uint32Array(256);
+  const t2 = new Uint32Array(256);
+  const t3 = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    t1[n] = (TABLE[n]! >>> 8) ^ TABLE[TABLE[n]! & 0xff]!;
+    t2[n] = (t1[n]! >>> 8) ^ TABLE[t1[n]! & 0xff]!;
+    t3[n] = (t2[n]! >>> 8) ^ TABLE[t2[n]! & 0xff]!;
+  }
+  return [t1, t2, t3];
+})();
+
+/**
+ * Four characters per step (slicing-by-4): the checksums hash ~300 (Kraken) to ~800 (OKX) level
+ * characters per message. Each char contributes its low byte, as the byte-wise form does.
+ */
 export function crc32Update(crc: number, s: string): number {
   let c = crc;
-  for (let i = 0; i < s.length; i++) c = TABLE[(c ^ s.charCodeAt(i)) & 0xff]! ^ (c >>> 8);
+  const n = s.length;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    c ^= (s.charCodeAt(i) & 0xff) | ((s.charCodeAt(i + 1) & 0xff) << 8) | ((s.charCodeAt(i + 2) & 0xff) << 16) | ((s.charCodeAt(i + 3) & 0xff) << 24);
+    c = T3[c & 0xff]! ^ T2[(c >>> 8) & 0xff]! ^ T1[(c >>> 16) & 0xff]! ^ TABLE[c >>> 24]!;
+  }
+  for (; i < n; i++) c = TABLE[(c ^ s.charCodeAt(i)) & 0xff]! ^ (c >>> 8);
   return c;
 }
 

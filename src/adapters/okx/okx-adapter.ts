@@ -28,12 +28,25 @@ export interface OkxAdapterOptions extends AdapterOptions {
   checksum: 'required' | 'retired';
 }
 
-type Lv = [number, number, string, string];
+/**
+ * One side's validated levels, flat: px, size pairs in `nums` and the strings as received in `strs`
+ * (OKX checksums them verbatim). One typed array and one array per side instead of a tuple per level.
+ */
+interface Side {
+  nums: Float64Array;
+  strs: string[];
+}
+
+function applySide(side: OrderBook['bids'], lv: Side): void {
+  const nums = lv.nums;
+  const strs = lv.strs;
+  for (let i = 0; i < strs.length; i += 2) side.set(nums[i]!, nums[i + 1]!, strs[i]!, strs[i + 1]!);
+}
 
 interface BookMsg {
   action: 'snapshot' | 'update';
-  bids: Lv[];
-  asks: Lv[];
+  bids: Side;
+  asks: Side;
   tsNs: bigint;
   /** undefined: the message carried no checksum field. */
   checksum: number | undefined;
@@ -296,7 +309,7 @@ export class OkxAdapter extends BaseAdapter {
     let why: string | undefined;
     if (bm.seqId === undefined) why = `${bm.action} without seqId`;
     else if (bm.action === 'update' && bm.prevSeqId === undefined) why = 'update without prevSeqId';
-    else if (bm.action === 'update' && bm.seqId === bm.prevSeqId && (bm.bids.length > 0 || bm.asks.length > 0)) {
+    else if (bm.action === 'update' && bm.seqId === bm.prevSeqId && (bm.bids.strs.length > 0 || bm.asks.strs.length > 0)) {
       // Only an empty keep-alive may leave seqId unchanged: levels under a reused id are a replay.
       why = `update with levels did not advance seqId ${bm.seqId}`;
     } else if (this.checksumMode === 'required' && bm.checksum === undefined) {
@@ -317,8 +330,8 @@ export class OkxAdapter extends BaseAdapter {
   /** `checksum` undefined: a REST snapshot, which carries none; WS messages were checked in `sequenced`. */
   private applySnapshot(st: SymState, bm: Pick<BookMsg, 'bids' | 'asks' | 'checksum' | 'tsNs'> & { seqId: number }, recvNs: bigint): void {
     st.book.clear();
-    for (const [px, q, ps, qs] of bm.bids) st.book.bids.set(px, q, ps, qs);
-    for (const [px, q, ps, qs] of bm.asks) st.book.asks.set(px, q, ps, qs);
+    applySide(st.book.bids, bm.bids);
+    applySide(st.book.asks, bm.asks);
     if (this.checksumMode === 'required' && bm.checksum !== undefined && !this.checksumOk(st, bm.checksum)) return;
     st.lastSeqId = bm.seqId;
     st.synced = true;
@@ -339,8 +352,8 @@ export class OkxAdapter extends BaseAdapter {
       this.fail(st, TickFlag.GAP | TickFlag.RESYNC);
       return false;
     }
-    for (const [px, q, ps, qs] of u.bids) st.book.bids.set(px, q, ps, qs);
-    for (const [px, q, ps, qs] of u.asks) st.book.asks.set(px, q, ps, qs);
+    applySide(st.book.bids, u.bids);
+    applySide(st.book.asks, u.asks);
     if (this.checksumMode === 'required' && !this.checksumOk(st, u.checksum!)) return false;
     st.lastSeqId = u.seqId;
     st.applied++;
@@ -381,18 +394,24 @@ export class OkxAdapter extends BaseAdapter {
   }
 }
 
-function levels(v: unknown, what: string, text: string): Lv[] {
+function levels(v: unknown, what: string, text: string): Side {
   if (!Array.isArray(v)) throw new VenueParseError('okx', `${what} is not an array`, text.slice(0, 200));
-  const out: Lv[] = [];
-  for (const l of v as unknown[]) {
+  const n = v.length;
+  const nums = new Float64Array(2 * n);
+  const strs: string[] = new Array<string>(2 * n);
+  for (let i = 0; i < n; i++) {
+    const l = v[i] as unknown;
     if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
       throw new VenueParseError('okx', `bad ${what} level ${JSON.stringify(l)?.slice(0, 80)}`, text.slice(0, 200));
     }
     const px = num('okx', l[0], `${what} price`);
     if (px === 0) throw new VenueParseError('okx', `${what} price is zero`, text.slice(0, 200));
-    out.push([px, num('okx', l[1], `${what} size`), l[0], l[1]]);
+    nums[2 * i] = px;
+    nums[2 * i + 1] = num('okx', l[1], `${what} size`);
+    strs[2 * i] = l[0];
+    strs[2 * i + 1] = l[1];
   }
-  return out;
+  return { nums, strs };
 }
 
 function tsNs(v: unknown, text: string): bigint {
@@ -431,7 +450,7 @@ function parseTrade(t: unknown, text: string): { px: number; qty: number; side: 
   return { px: positiveNum('okx', o.px, 'trade px'), qty: positiveNum('okx', o.sz, 'trade sz'), side: o.side === 'buy' ? 1 : -1, tsNs: tsNs(o.ts, text), id: tradeId('okx', o.tradeId) };
 }
 
-function parseRestBooks(text: string): { bids: Lv[]; asks: Lv[]; seqId: number; checksum: undefined; tsNs: bigint } {
+function parseRestBooks(text: string): { bids: Side; asks: Side; seqId: number; checksum: undefined; tsNs: bigint } {
   let j: unknown;
   try {
     j = JSON.parse(text);
