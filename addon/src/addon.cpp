@@ -121,35 +121,64 @@ StrategyParams parse_params(Napi::Env env, const Napi::Value& v, StrategyParams 
         throw_coded(env, "BAD_STRATEGY_PARAMS", "strategy parameter " + k + " must be an integer");
       return d;
     };
-    if (k == "strategy_id") p.strategy_id = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
-    else if (k == "ewma_lambda") p.ewma_lambda = d;
-    else if (k == "ofi_alpha") p.ofi_alpha = d;
-    else if (k == "vpin_bar_ns") p.vpin_bar_ns = static_cast<std::int64_t>(as_int(1, 9e15));
-    else if (k == "vpin_bucket_volume") p.vpin_bucket_volume = d;
-    else if (k == "vpin_buckets") p.vpin_buckets = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
-    else if (k == "ou_dt_ns") p.ou_dt_ns = static_cast<std::int64_t>(as_int(1, 9e15));
-    else if (k == "ou_window") p.ou_window = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
-    else if (k == "z_entry") p.z_entry = d;
-    else if (k == "z_high") p.z_high = d;
-    else if (k == "max_spread_bps") p.max_spread_bps = d;
-    else if (k == "vpin_max") p.vpin_max = d;
-    else if (k == "half_life_min_s") p.half_life_min_s = d;
-    else if (k == "half_life_max_s") p.half_life_max_s = d;
-    else if (k == "cooldown_ns") p.cooldown_ns = static_cast<std::int64_t>(as_int(0, 9e15));
-    else if (k == "min_confidence") p.min_confidence = d;
-    else if (k == "kelly_fraction") p.kelly_fraction = d;
-    else if (k == "capital") p.capital = d;
-    else if (k == "max_size") p.max_size = d;
-    else if (k == "min_size") p.min_size = d;
-    else if (k == "min_fill_ratio") p.min_fill_ratio = d;
-    else if (k == "ttl_ms") p.ttl_ms = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
-    else if (k == "max_slippage_bps") p.max_slippage_bps = d;
-    else if (k == "vr_lag") p.vr_lag = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
-    else if (k == "vr_trend") p.vr_trend = d;
-    else if (k == "vol_ratio_threshold") p.vol_ratio_threshold = d;
-    else if (k == "vol_long_lambda") p.vol_long_lambda = d;
-    else if (k == "trend_entries") p.trend_entries = as_int(0, 1) != 0;
-    else throw_coded(env, "BAD_STRATEGY_PARAMS", "unknown strategy parameter " + k);
+    if (k == "strategy_id")
+      p.strategy_id = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
+    else if (k == "ewma_lambda")
+      p.ewma_lambda = d;
+    else if (k == "ofi_alpha")
+      p.ofi_alpha = d;
+    else if (k == "vpin_bar_ns")
+      p.vpin_bar_ns = static_cast<std::int64_t>(as_int(1, 9e15));
+    else if (k == "vpin_bucket_volume")
+      p.vpin_bucket_volume = d;
+    else if (k == "vpin_buckets")
+      p.vpin_buckets = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
+    else if (k == "ou_dt_ns")
+      p.ou_dt_ns = static_cast<std::int64_t>(as_int(1, 9e15));
+    else if (k == "ou_window")
+      p.ou_window = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
+    else if (k == "z_entry")
+      p.z_entry = d;
+    else if (k == "z_high")
+      p.z_high = d;
+    else if (k == "max_spread_bps")
+      p.max_spread_bps = d;
+    else if (k == "vpin_max")
+      p.vpin_max = d;
+    else if (k == "half_life_min_s")
+      p.half_life_min_s = d;
+    else if (k == "half_life_max_s")
+      p.half_life_max_s = d;
+    else if (k == "cooldown_ns")
+      p.cooldown_ns = static_cast<std::int64_t>(as_int(0, 9e15));
+    else if (k == "min_confidence")
+      p.min_confidence = d;
+    else if (k == "kelly_fraction")
+      p.kelly_fraction = d;
+    else if (k == "capital")
+      p.capital = d;
+    else if (k == "max_size")
+      p.max_size = d;
+    else if (k == "min_size")
+      p.min_size = d;
+    else if (k == "min_fill_ratio")
+      p.min_fill_ratio = d;
+    else if (k == "ttl_ms")
+      p.ttl_ms = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
+    else if (k == "max_slippage_bps")
+      p.max_slippage_bps = d;
+    else if (k == "vr_lag")
+      p.vr_lag = static_cast<std::uint32_t>(as_int(0, 4294967295.0));
+    else if (k == "vr_trend")
+      p.vr_trend = d;
+    else if (k == "vol_ratio_threshold")
+      p.vol_ratio_threshold = d;
+    else if (k == "vol_long_lambda")
+      p.vol_long_lambda = d;
+    else if (k == "trend_entries")
+      p.trend_entries = as_int(0, 1) != 0;
+    else
+      throw_coded(env, "BAD_STRATEGY_PARAMS", "unknown strategy parameter " + k);
   }
   try {
     validate_params(p);
@@ -238,8 +267,8 @@ class Region : public Napi::ObjectWrap<Region> {
   std::uint32_t ring_arg(const Napi::CallbackInfo& info, std::size_t i) const {
     const std::uint32_t ring = arg_u32(info, i, "ring");
     if (ring >= rings_.size())
-      throw_coded(info.Env(), "BAD_RING", "ring " + std::to_string(ring) + " out of range 0.." +
-                                              std::to_string(rings_.size() - 1));
+      throw_coded(info.Env(), "BAD_RING",
+                  "ring " + std::to_string(ring) + " out of range 0.." + std::to_string(rings_.size() - 1));
     return ring;
   }
 
@@ -249,7 +278,9 @@ class Region : public Napi::ObjectWrap<Region> {
     ShmRegion& reg = **keep;
     auto ab = Napi::ArrayBuffer::New(
         info.Env(), reg.base(), reg.size(),
-        [](Napi::Env, void*, std::shared_ptr<ShmRegion>* hint) { std::unique_ptr<std::shared_ptr<ShmRegion>> drop(hint); },
+        [](Napi::Env, void*, std::shared_ptr<ShmRegion>* hint) {
+          std::unique_ptr<std::shared_ptr<ShmRegion>> drop(hint);
+        },
         keep.get());
     keep.release();  // owned by the finalizer now
     return ab;
@@ -260,7 +291,8 @@ class Region : public Napi::ObjectWrap<Region> {
     Napi::Env env = info.Env();
     r(env);
     const std::uint32_t ring = ring_arg(info, 0);
-    if (info.Length() < 7) throw_coded(env, "BAD_ARGUMENT", "pushTick(ring, tsNs, flags, bid, ask, bidSize, askSize, venueId?)");
+    if (info.Length() < 7)
+      throw_coded(env, "BAD_ARGUMENT", "pushTick(ring, tsNs, flags, bid, ask, bidSize, askSize, venueId?)");
     TickEntry t{};
     t.ts_ns = value_i64(env, info[1], "tsNs");
     t.flags = arg_u32(info, 2, "flags");
@@ -283,8 +315,9 @@ class Region : public Napi::ObjectWrap<Region> {
     auto [bytes, len] = arg_bytes(info, 1, "records");
     const std::uint32_t count = arg_u32(info, 2, "count");
     if (std::uint64_t(count) * kTickEntrySize > len)
-      throw_coded(env, "BAD_ARGUMENT", "records holds " + std::to_string(len / kTickEntrySize) + " ticks, count is " +
-                                           std::to_string(count));
+      throw_coded(
+          env, "BAD_ARGUMENT",
+          "records holds " + std::to_string(len / kTickEntrySize) + " ticks, count is " + std::to_string(count));
     std::uint64_t first = 0;
     TickEntry t;
     for (std::uint32_t i = 0; i < count; ++i) {
@@ -414,14 +447,15 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return DefineClass(env, "Engine",
                        {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::Stop>("stop"),
                         InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::UpdateParams>("updateParams"),
-                        InstanceMethod<&Engine::Params>("params"),
-                        InstanceMethod<&Engine::LastError>("lastError"), InstanceAccessor<&Engine::Running>("running")});
+                        InstanceMethod<&Engine::Params>("params"), InstanceMethod<&Engine::LastError>("lastError"),
+                        InstanceAccessor<&Engine::Running>("running")});
   }
 
   // new Engine(region, {engine, params, idleSpinNs, maxBatch, juliaHome, juliaSysimage, juliaSource}, onSignals?)
   explicit Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->region_ctor.Value()))
+    if (info.Length() < 1 || !info[0].IsObject() ||
+        !info[0].As<Napi::Object>().InstanceOf(env.GetInstanceData<AddonData>()->region_ctor.Value()))
       throw_coded(env, "BAD_ARGUMENT", "new Engine(region, options, onSignals?)");
     region_ = Napi::ObjectWrap<Region>::Unwrap(info[0].As<Napi::Object>())->region(env);
     EngineHostOptions opt;
@@ -500,9 +534,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
     const StrategyParams next = parse_params(env, info[0], options_.config.params);
     if (host_ && host_->running()) {
       if (options_.config.engine != "native")
-        throw_coded(env, "PARAM_NOT_LIVE", "the " + options_.config.engine + " engine takes strategy parameters only at start");
+        throw_coded(env, "PARAM_NOT_LIVE",
+                    "the " + options_.config.engine + " engine takes strategy parameters only at start");
       if (const char* k = non_live_param(options_.config.params, next))
-        throw_coded(env, "PARAM_NOT_LIVE", std::string("strategy parameter ") + k + " cannot change while the engine runs (restart to change it)");
+        throw_coded(
+            env, "PARAM_NOT_LIVE",
+            std::string("strategy parameter ") + k + " cannot change while the engine runs (restart to change it)");
       if (!host_->update_params(next)) throw_coded(env, "PARAM_QUEUE_FULL", "engine parameter queue is full; retry");
     }
     options_.config.params = next;
@@ -548,7 +585,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     if (!host_) {
-      for (const char* k : {"ticks", "missed", "signals", "batches", "maxBatch", "sleeps", "notifies", "busyNs", "paramsApplied", "paramsRefused"})
+      for (const char* k : {"ticks", "missed", "signals", "batches", "maxBatch", "sleeps", "notifies", "busyNs",
+                            "paramsApplied", "paramsRefused"})
         o.Set(k, u64(env, 0));
       return o;
     }
@@ -590,7 +628,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   EngineHostOptions options_;
   Napi::FunctionReference callback_;
   SignalTsfn tsfn_;
-  NotifyCtx* ctx_ = nullptr;  // owned by tsfn_'s finalizer
+  NotifyCtx* ctx_ = nullptr;          // owned by tsfn_'s finalizer
   Napi::ObjectReference last_error_;  // survives stop() so callers can read why the engine ended
   std::unique_ptr<EngineHost> host_;
 };
@@ -622,13 +660,14 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
   Napi::Object o = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
   const StrategyParams params = parse_params(env, o.Get("params"));
   std::uint32_t symbols = o.Get("symbols").IsNumber() ? o.Get("symbols").As<Napi::Number>().Uint32Value() : 1;
-  std::uint32_t stride = o.Get("featureStride").IsNumber() ? o.Get("featureStride").As<Napi::Number>().Uint32Value() : 0;
+  std::uint32_t stride =
+      o.Get("featureStride").IsNumber() ? o.Get("featureStride").As<Napi::Number>().Uint32Value() : 0;
   if (symbols == 0 || symbols > kMaxTickRings) throw_coded(env, "BAD_ARGUMENT", "symbols out of range");
   ReferenceStrategy strat(params, symbols);
   VectorSink sink;
-  static const char* kCols[] = {"index", "symbol", "mid", "spread", "spread_bps", "microprice", "ofi", "ofi_norm",
-                                "ewma_var", "vpin", "n_buckets", "ou_valid", "kappa", "mu", "sigma", "half_life",
-                                "zscore", "ou_b", "vr", "vol_ratio", "regime"};
+  static const char* kCols[] = {"index",    "symbol",    "mid",    "spread",    "spread_bps", "microprice", "ofi",
+                                "ofi_norm", "ewma_var",  "vpin",   "n_buckets", "ou_valid",   "kappa",      "mu",
+                                "sigma",    "half_life", "zscore", "ou_b",      "vr",         "vol_ratio",  "regime"};
   constexpr std::size_t kNCols = sizeof(kCols) / sizeof(kCols[0]);
   std::vector<double> feats;
   TickEntry t;
@@ -641,10 +680,27 @@ Napi::Value Replay(const Napi::CallbackInfo& info) {
     if (stride && (i % stride == 0 || i + 1 == count || emitted)) {
       FeatureSnapshot f{};
       strat.features(sym, f);
-      const double row[kNCols] = {double(i), double(sym), f.mid, f.spread, f.spread_bps, f.microprice, f.ofi,
-                                  f.ofi_norm, f.ewma_var, f.vpin, double(f.n_buckets), f.ou_valid ? 1.0 : 0.0,
-                                  f.kappa, f.mu, f.sigma, f.half_life, f.zscore,
-                                  f.ou_b, f.vr, f.vol_ratio, double(f.regime)};
+      const double row[kNCols] = {double(i),
+                                  double(sym),
+                                  f.mid,
+                                  f.spread,
+                                  f.spread_bps,
+                                  f.microprice,
+                                  f.ofi,
+                                  f.ofi_norm,
+                                  f.ewma_var,
+                                  f.vpin,
+                                  double(f.n_buckets),
+                                  f.ou_valid ? 1.0 : 0.0,
+                                  f.kappa,
+                                  f.mu,
+                                  f.sigma,
+                                  f.half_life,
+                                  f.zscore,
+                                  f.ou_b,
+                                  f.vr,
+                                  f.vol_ratio,
+                                  double(f.regime)};
       feats.insert(feats.end(), row, row + kNCols);
     }
   }
@@ -695,30 +751,97 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   auto set = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
 #define K(name) set(#name, static_cast<double>(name))
-  K(kLayoutVersion); K(kCacheLine);
-  K(kFlagCrossed); K(kFlagStale); K(kFlagGap); K(kFlagSkew); K(kFlagResync); K(kFlagTrade); K(kFlagBuyAggressor);
-  K(kResetMask); K(kTaintMask);
-  K(kTickEntrySize); K(kTickTsOffset); K(kTickVenueOffset); K(kTickSymbolOffset); K(kTickFlagsOffset);
-  K(kTickBidOffset); K(kTickAskOffset); K(kTickBidSizeOffset); K(kTickAskSizeOffset); K(kTickSequenceOffset);
+  K(kLayoutVersion);
+  K(kCacheLine);
+  K(kFlagCrossed);
+  K(kFlagStale);
+  K(kFlagGap);
+  K(kFlagSkew);
+  K(kFlagResync);
+  K(kFlagTrade);
+  K(kFlagBuyAggressor);
+  K(kResetMask);
+  K(kTaintMask);
+  K(kTickEntrySize);
+  K(kTickTsOffset);
+  K(kTickVenueOffset);
+  K(kTickSymbolOffset);
+  K(kTickFlagsOffset);
+  K(kTickBidOffset);
+  K(kTickAskOffset);
+  K(kTickBidSizeOffset);
+  K(kTickAskSizeOffset);
+  K(kTickSequenceOffset);
   K(kTickPushNsOffset);
-  K(kSideBuy); K(kSideSell); K(kUrgencyLow); K(kUrgencyNormal); K(kUrgencyHigh); K(kEngineNative); K(kEngineJulia);
-  K(kRegimeUnknown); K(kRegimeMeanReverting); K(kRegimeTrending); K(kRegimeHighVol);
-  K(kSignalRecordSize); K(kSigSequenceOffset); K(kSigTraceHiOffset); K(kSigTraceLoOffset); K(kSigStrategyOffset);
-  K(kSigSymbolOffset); K(kSigVenueOffset); K(kSigSideOffset); K(kSigUrgencyOffset); K(kSigEngineOffset); K(kSigRegimeOffset);
-  K(kSigTtlOffset); K(kSigSizeOffset); K(kSigConfidenceOffset); K(kSigMaxSlippageOffset); K(kSigMinFillOffset);
-  K(kSigRefPriceOffset); K(kSigZscoreOffset); K(kSigSourceSeqOffset); K(kSigTickTsOffset); K(kSigTickPushNsOffset);
-  K(kSigEnginePopNsOffset); K(kSigSignalNsOffset);
-  K(kRingHeaderSize); K(kRingCapacityOffset); K(kRingMaskOffset); K(kRingRecordSizeOffset); K(kRingKindOffset);
-  K(kRingSymbolOffset); K(kRingHeadOffset); K(kRingTailOffset); K(kRingOverrunsOffset); K(kRingConsumedOffset);
+  K(kSideBuy);
+  K(kSideSell);
+  K(kUrgencyLow);
+  K(kUrgencyNormal);
+  K(kUrgencyHigh);
+  K(kEngineNative);
+  K(kEngineJulia);
+  K(kRegimeUnknown);
+  K(kRegimeMeanReverting);
+  K(kRegimeTrending);
+  K(kRegimeHighVol);
+  K(kSignalRecordSize);
+  K(kSigSequenceOffset);
+  K(kSigTraceHiOffset);
+  K(kSigTraceLoOffset);
+  K(kSigStrategyOffset);
+  K(kSigSymbolOffset);
+  K(kSigVenueOffset);
+  K(kSigSideOffset);
+  K(kSigUrgencyOffset);
+  K(kSigEngineOffset);
+  K(kSigRegimeOffset);
+  K(kSigTtlOffset);
+  K(kSigSizeOffset);
+  K(kSigConfidenceOffset);
+  K(kSigMaxSlippageOffset);
+  K(kSigMinFillOffset);
+  K(kSigRefPriceOffset);
+  K(kSigZscoreOffset);
+  K(kSigSourceSeqOffset);
+  K(kSigTickTsOffset);
+  K(kSigTickPushNsOffset);
+  K(kSigEnginePopNsOffset);
+  K(kSigSignalNsOffset);
+  K(kRingHeaderSize);
+  K(kRingCapacityOffset);
+  K(kRingMaskOffset);
+  K(kRingRecordSizeOffset);
+  K(kRingKindOffset);
+  K(kRingSymbolOffset);
+  K(kRingHeadOffset);
+  K(kRingTailOffset);
+  K(kRingOverrunsOffset);
+  K(kRingConsumedOffset);
   K(kRingConsumerLagOffset);
   K(kSymbolNameSize);
-  K(kRegionHeaderSize); K(kRegionMagicOffset); K(kRegionVersionOffset); K(kRegionHeaderSizeOffset);
-  K(kRegionSizeOffset); K(kRegionTickRingCountOffset); K(kRegionTickCapacityOffset); K(kRegionSignalCapacityOffset);
-  K(kRegionTickRecordSizeOffset); K(kRegionSignalRecordSizeOffset); K(kRegionRingHeaderSizeOffset);
-  K(kRegionSymbolsOffset); K(kRegionTickRingsOffset); K(kRegionTickRingStrideOffset); K(kRegionSignalRingOffset);
-  K(kRegionCreatorPidOffset); K(kRegionDoorbellOffset); K(kRegionDoorbellWaitersOffset);
-  K(kRegionEngineRunningOffset); K(kRegionEnginePidOffset);
-  K(kDefaultTickCapacity); K(kDefaultSignalCapacity); K(kMaxTickRings);
+  K(kRegionHeaderSize);
+  K(kRegionMagicOffset);
+  K(kRegionVersionOffset);
+  K(kRegionHeaderSizeOffset);
+  K(kRegionSizeOffset);
+  K(kRegionTickRingCountOffset);
+  K(kRegionTickCapacityOffset);
+  K(kRegionSignalCapacityOffset);
+  K(kRegionTickRecordSizeOffset);
+  K(kRegionSignalRecordSizeOffset);
+  K(kRegionRingHeaderSizeOffset);
+  K(kRegionSymbolsOffset);
+  K(kRegionTickRingsOffset);
+  K(kRegionTickRingStrideOffset);
+  K(kRegionSignalRingOffset);
+  K(kRegionCreatorPidOffset);
+  K(kRegionDoorbellOffset);
+  K(kRegionDoorbellWaitersOffset);
+  K(kRegionEngineRunningOffset);
+  K(kRegionEnginePidOffset);
+  K(kDefaultTickCapacity);
+  K(kDefaultSignalCapacity);
+  K(kMaxTickRings);
 #undef K
   o.Set("kRegionMagic", Napi::BigInt::New(env, kRegionMagic));
   return o;
@@ -745,7 +868,8 @@ Napi::Value MonotonicNs(const Napi::CallbackInfo& info) {
 
 void SetErrorClasses(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "setErrorClasses({ NativeError, NativeEngineError })");
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw Napi::TypeError::New(env, "setErrorClasses({ NativeError, NativeEngineError })");
   auto o = info[0].As<Napi::Object>();
   if (!o.Get("NativeError").IsFunction() || !o.Get("NativeEngineError").IsFunction())
     throw Napi::TypeError::New(env, "setErrorClasses: NativeError and NativeEngineError must be classes");

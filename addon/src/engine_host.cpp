@@ -71,8 +71,7 @@ void EngineHost::start() {
   if (options_.config.engine != "native" && options_.config.engine != "julia")
     throw EngineError("BAD_ENGINE", "engine must be 'native' or 'julia', got '" + options_.config.engine + "'");
   if (!claim(region_->header()))
-    throw EngineError("ENGINE_ALREADY_RUNNING", "another engine (pid " +
-                                                    std::to_string(region_->header()->engine_pid) +
+    throw EngineError("ENGINE_ALREADY_RUNNING", "another engine (pid " + std::to_string(region_->header()->engine_pid) +
                                                     ") consumes region " + region_->name());
   stop_.store(false);
   failed_.store(false);
@@ -178,8 +177,10 @@ void EngineHost::loop(Strategy& strategy) {
   while (!stop_.load(std::memory_order_acquire)) {
     // Commands first, between two rounds: a tick never sees half of a parameter change.
     while (commands_.pop(next)) {
-      if (strategy.update_params(next)) stats_.params_applied.fetch_add(1, std::memory_order_relaxed);
-      else stats_.params_refused.fetch_add(1, std::memory_order_relaxed);
+      if (strategy.update_params(next))
+        stats_.params_applied.fetch_add(1, std::memory_order_relaxed);
+      else
+        stats_.params_refused.fetch_add(1, std::memory_order_relaxed);
     }
     bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {

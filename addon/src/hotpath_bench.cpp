@@ -93,16 +93,30 @@ struct SoaRing {
     const std::uint64_t i = s & mask;
     as_atomic(seq[i]).store(kWritingBit | s, std::memory_order_relaxed);  // single producer here: no ownership CAS
     std::atomic_thread_fence(std::memory_order_release);
-    ts[i] = t.ts_ns; venue[i] = t.venue_id; symbol[i] = t.symbol_id; flags[i] = t.flags;
-    bid[i] = t.bid; ask[i] = t.ask; bs[i] = t.bid_size; as[i] = t.ask_size; push[i] = now;
+    ts[i] = t.ts_ns;
+    venue[i] = t.venue_id;
+    symbol[i] = t.symbol_id;
+    flags[i] = t.flags;
+    bid[i] = t.bid;
+    ask[i] = t.ask;
+    bs[i] = t.bid_size;
+    as[i] = t.ask_size;
+    push[i] = now;
     as_atomic(seq[i]).store(s + 1, std::memory_order_release);
   }
   bool pop(TickEntry& o) {
     const std::uint64_t i = tail & mask;
     const std::uint64_t c1 = as_atomic(seq[i]).load(std::memory_order_acquire);
     if (c1 != tail + 1) return false;
-    o.ts_ns = ts[i]; o.venue_id = venue[i]; o.symbol_id = symbol[i]; o.flags = flags[i];
-    o.bid = bid[i]; o.ask = ask[i]; o.bid_size = bs[i]; o.ask_size = as[i]; o.push_ns = push[i];
+    o.ts_ns = ts[i];
+    o.venue_id = venue[i];
+    o.symbol_id = symbol[i];
+    o.flags = flags[i];
+    o.bid = bid[i];
+    o.ask = ask[i];
+    o.bid_size = bs[i];
+    o.ask_size = as[i];
+    o.push_ns = push[i];
     std::atomic_thread_fence(std::memory_order_acquire);
     if (as_atomic(seq[i]).load(std::memory_order_relaxed) != c1) return false;
     o.sequence = tail;
@@ -164,22 +178,49 @@ int main(int argc, char** argv) {
   TickEntry out{};
 
   // ---- ring push+pop (single thread, AoS = the real TickRing) ----
-  for (int i = 0; i < 100000; ++i) { ring.push(t, 0); ring.pop(&out, 1); }  // warm
-  const auto aos = pair_samples([&](int) { ring.push(t, monotonic_ns()); ring.pop(&out, 1); }, blocks, kBlock);
+  for (int i = 0; i < 100000; ++i) {
+    ring.push(t, 0);
+    ring.pop(&out, 1);
+  }  // warm
+  const auto aos = pair_samples(
+      [&](int) {
+        ring.push(t, monotonic_ns());
+        ring.pop(&out, 1);
+      },
+      blocks, kBlock);
   // same without the clock read the real push does (to show what the timestamp costs)
-  const auto aos_noclock = pair_samples([&](int) { ring.push(t, 0); ring.pop(&out, 1); }, blocks, kBlock);
+  const auto aos_noclock = pair_samples(
+      [&](int) {
+        ring.push(t, 0);
+        ring.pop(&out, 1);
+      },
+      blocks, kBlock);
 
   // ---- SoA variant ----
   SoaRing soa(kDefaultTickCapacity);
-  for (int i = 0; i < 100000; ++i) { soa.pushr(t, 0); soa.pop(out); }
-  const auto soa_s = pair_samples([&](int) { soa.pushr(t, monotonic_ns()); soa.pop(out); }, blocks, kBlock);
-  const auto soa_noclock = pair_samples([&](int) { soa.pushr(t, 0); soa.pop(out); }, blocks, kBlock);
+  for (int i = 0; i < 100000; ++i) {
+    soa.pushr(t, 0);
+    soa.pop(out);
+  }
+  const auto soa_s = pair_samples(
+      [&](int) {
+        soa.pushr(t, monotonic_ns());
+        soa.pop(out);
+      },
+      blocks, kBlock);
+  const auto soa_noclock = pair_samples(
+      [&](int) {
+        soa.pushr(t, 0);
+        soa.pop(out);
+      },
+      blocks, kBlock);
 
   // ---- cross-thread throughput (producer thread -> consumer thread), AoS and SoA ----
   auto xthread = [&](auto push_fn, auto pop_fn, std::uint64_t n) {
     std::atomic<bool> go{false};
     std::thread prod([&] {
-      while (!go.load()) {}
+      while (!go.load()) {
+      }
       for (std::uint64_t i = 0; i < n; ++i) push_fn(i);
     });
     std::uint64_t got = 0, missed = 0;
@@ -206,7 +247,11 @@ int main(int argc, char** argv) {
         while (xr.head() - xr.tail() >= xr.capacity() - 256) cpu_pause();  // no overruns: pure transfer rate
         xr.push(t, 0);
       },
-      [&] { auto r = xr.pop(xbuf.data(), 256); return std::make_pair(r.delivered, r.missed); }, kXN);
+      [&] {
+        auto r = xr.pop(xbuf.data(), 256);
+        return std::make_pair(r.delivered, r.missed);
+      },
+      kXN);
   SoaRing soa2(kDefaultTickCapacity);
   std::uint64_t soa_seen = 0;
   auto [soa_tput, soa_got, soa_missed] = xthread(
@@ -225,17 +270,27 @@ int main(int argc, char** argv) {
         soa_seen += n;
         (void)h;
         return std::make_pair(n, miss);
-      }, kXN);
+      },
+      kXN);
 
   // ---- strategy throughput (one core) and allocations per tick ----
   std::vector<TickEntry> ticks = load_ticks(ticks_csv);
-  if (ticks.empty()) { std::fprintf(stderr, "no ticks in %s\n", ticks_csv.c_str()); return 2; }
+  if (ticks.empty()) {
+    std::fprintf(stderr, "no ticks in %s\n", ticks_csv.c_str());
+    return 2;
+  }
   StrategyParams params;
-  params.capital = 10; params.vpin_bucket_volume = 0.5; params.vpin_buckets = 20; params.z_entry = 1.5;
+  params.capital = 10;
+  params.vpin_bucket_volume = 0.5;
+  params.vpin_buckets = 20;
+  params.z_entry = 1.5;
   ReferenceStrategy strat(params, 1);
   struct CountSink final : SignalSink {
     std::uint64_t n = 0;
-    bool publish(SignalRecord&) override { ++n; return true; }
+    bool publish(SignalRecord&) override {
+      ++n;
+      return true;
+    }
   } sink;
   const std::int64_t span = ticks.back().ts_ns - ticks.front().ts_ns + 1'000'000'000;
   std::uint64_t processed = 0;
@@ -278,9 +333,15 @@ int main(int argc, char** argv) {
   TickRing er = region3->tick_ring(0);
   SignalRing sr = region3->signal_ring();
   std::vector<SignalRecord> sbuf(1024);
-  auto drain = [&] { while (sr.pop(sbuf.data(), sbuf.size()).delivered) {} host.pending_flag()->store(false); };
+  auto drain = [&] {
+    while (sr.pop(sbuf.data(), sbuf.size()).delivered) {
+    }
+    host.pending_flag()->store(false);
+  };
   // warm one pass
-  for (auto& e : ticks) { er.push(e, monotonic_ns()); }
+  for (auto& e : ticks) {
+    er.push(e, monotonic_ns());
+  }
   region3->ring_doorbell();
   while (host.stats().ticks.load() < ticks.size()) drain();
   const unsigned long long e_a0 = g_allocs.load();
@@ -358,7 +419,8 @@ int main(int argc, char** argv) {
     }
     prod.join();
     while (h.stats().ticks.load() < n) drain_once();
-    while (drain_once()) {}
+    while (drain_once()) {
+    }
     h.stop();
     return std::make_pair(total, wait);
   };
@@ -372,16 +434,24 @@ int main(int argc, char** argv) {
   std::printf("  \"aosPushPopNoClockNs\": %s,\n", samples_json(aos_noclock).c_str());
   std::printf("  \"soaPushPopNs\": %s,\n", samples_json(soa_s).c_str());
   std::printf("  \"soaPushPopNoClockNs\": %s,\n", samples_json(soa_noclock).c_str());
-  std::printf("  \"crossThread\": {\"ticks\": %llu, \"aosTicksPerSec\": %.0f, \"aosMissed\": %llu, \"soaTicksPerSec\": %.0f, \"soaMissed\": %llu},\n",
-              (unsigned long long)kXN, aos_tput, (unsigned long long)aos_missed, soa_tput, (unsigned long long)soa_missed);
-  std::printf("  \"strategy\": {\"ticks\": %.0f, \"ticksPerSec\": %.0f, \"nsPerTick\": %.2f, \"cpuNsPerTick\": %.2f, \"ticksPerCpuSec\": %.0f, \"allocations\": %llu, \"signals\": %llu},\n",
-              strat_ticks, strat_tps, 1e9 / strat_tps, double(c1 - c0) / strat_ticks, strat_ticks / (double(c1 - c0) / 1e9),
-              strategy_allocs, (unsigned long long)sink.n);
-  std::printf("  \"engine\": {\"ticks\": %llu, \"ticksPerSec\": %.0f, \"allocations\": %llu, \"missed\": %llu, \"busyNsTotal\": %llu, \"notifies\": %llu}\n",
-              (unsigned long long)(std::uint64_t(ticks.size()) * erounds), e_tps, engine_allocs,
-              (unsigned long long)(host.stats().missed.load() - e_miss0), (unsigned long long)e_busy,
-              (unsigned long long)notifies.load());
+  std::printf(
+      "  \"crossThread\": {\"ticks\": %llu, \"aosTicksPerSec\": %.0f, \"aosMissed\": %llu, \"soaTicksPerSec\": %.0f, "
+      "\"soaMissed\": %llu},\n",
+      (unsigned long long)kXN, aos_tput, (unsigned long long)aos_missed, soa_tput, (unsigned long long)soa_missed);
+  std::printf(
+      "  \"strategy\": {\"ticks\": %.0f, \"ticksPerSec\": %.0f, \"nsPerTick\": %.2f, \"cpuNsPerTick\": %.2f, "
+      "\"ticksPerCpuSec\": %.0f, \"allocations\": %llu, \"signals\": %llu},\n",
+      strat_ticks, strat_tps, 1e9 / strat_tps, double(c1 - c0) / strat_ticks, strat_ticks / (double(c1 - c0) / 1e9),
+      strategy_allocs, (unsigned long long)sink.n);
+  std::printf(
+      "  \"engine\": {\"ticks\": %llu, \"ticksPerSec\": %.0f, \"allocations\": %llu, \"missed\": %llu, "
+      "\"busyNsTotal\": %llu, \"notifies\": %llu}\n",
+      (unsigned long long)(std::uint64_t(ticks.size()) * erounds), e_tps, engine_allocs,
+      (unsigned long long)(host.stats().missed.load() - e_miss0), (unsigned long long)e_busy,
+      (unsigned long long)notifies.load());
   std::printf("}\n");
-  (void)aos_got; (void)soa_got; (void)soa_seen;
+  (void)aos_got;
+  (void)soa_got;
+  (void)soa_seen;
   return 0;
 }

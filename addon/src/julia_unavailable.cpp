@@ -5,8 +5,7 @@
 namespace kestrel::julia {
 
 std::unique_ptr<Strategy> make_julia_strategy(const EngineConfig&) {
-  throw EngineError("JULIA_NOT_LINKED",
-                    "this addon was built without the Julia engine sources (addon/src/julia/)");
+  throw EngineError("JULIA_NOT_LINKED", "this addon was built without the Julia engine sources (addon/src/julia/)");
 }
 
 bool julia_runtime_info(JuliaRuntimeInfo&) { return false; }

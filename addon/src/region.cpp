@@ -22,11 +22,10 @@ std::string errno_text(const char* what, const std::string& name) {
 }
 
 void validate_name(const std::string& name) {
-  if (name.empty() || name.size() > 200)
-    throw RegionError("BAD_REGION_NAME", "region name must be 1..200 characters");
+  if (name.empty() || name.size() > 200) throw RegionError("BAD_REGION_NAME", "region name must be 1..200 characters");
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) throw RegionError("BAD_REGION_NAME", "region name may only contain [A-Za-z0-9._-]: " + name);
   }
 }
@@ -36,11 +35,12 @@ bool is_pow2(std::uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 // RAII fd so every early throw closes it.
 struct Fd {
   int fd = -1;
-  ~Fd() { if (fd >= 0) ::close(fd); }
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
-void init_ring(char* at, std::uint64_t capacity, std::uint32_t record_size, std::uint32_t kind,
-               std::uint32_t symbol) {
+void init_ring(char* at, std::uint64_t capacity, std::uint32_t record_size, std::uint32_t kind, std::uint32_t symbol) {
   auto* h = reinterpret_cast<RingHeader*>(at);
   h->capacity = capacity;
   h->mask = capacity - 1;

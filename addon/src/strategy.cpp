@@ -169,8 +169,8 @@ void ReferenceStrategy::on_tick(const TickView& tick, SignalSink& sink) {
   }
   if (!(t.flags & kFlagTrade)) {
     const bool ok = std::isfinite(t.bid) && std::isfinite(t.ask) && t.bid > 0 && t.ask > 0 && t.bid < t.ask &&
-                    std::isfinite(t.bid_size) && std::isfinite(t.ask_size) && t.bid_size >= 0 &&
-                    t.ask_size >= 0 && !(s.has_quote_ts && t.ts_ns < s.last_quote_ts);
+                    std::isfinite(t.bid_size) && std::isfinite(t.ask_size) && t.bid_size >= 0 && t.ask_size >= 0 &&
+                    !(s.has_quote_ts && t.ts_ns < s.last_quote_ts);
     if (!ok) {
       ++s.skipped;
       return;

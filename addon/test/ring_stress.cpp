@@ -78,7 +78,8 @@ bool run(const char* name, RingView<Record> ring, std::uint64_t per_producer, Ma
   std::thread consumer([&] {
     // Start late, once the producers are two laps ahead: at least one overrun is then certain, whatever
     // the scheduler does later (a consumer that keeps up would leave the skip path untested).
-    while (ring.head() < 2 * ring.capacity() && producers_left.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+    while (ring.head() < 2 * ring.capacity() && producers_left.load(std::memory_order_acquire) > 0)
+      std::this_thread::yield();
     std::uint64_t polls = 0;
     for (;;) {
       const bool done = producers_left.load(std::memory_order_acquire) == 0;
@@ -109,7 +110,8 @@ bool run(const char* name, RingView<Record> ring, std::uint64_t per_producer, Ma
   const std::uint64_t pushed = per_producer * kProducers;
   std::printf("ring_stress %s: pushed %" PRIu64 " delivered %" PRIu64 " missed %" PRIu64 " (capacity %" PRIu64 ")\n",
               name, pushed, tally.delivered, tally.missed, ring.capacity());
-  if (tally.delivered + tally.missed != pushed) fail("delivered + missed != pushed", tally.delivered + tally.missed, pushed);
+  if (tally.delivered + tally.missed != pushed)
+    fail("delivered + missed != pushed", tally.delivered + tally.missed, pushed);
   if (ring.head() != pushed) fail("head != pushed", ring.head(), pushed);
   if (tally.missed == 0) fail("no overrun happened: the skip path was not exercised", 0, pushed);
   if (tally.delivered == 0) fail("nothing delivered", 0, pushed);
@@ -179,30 +181,32 @@ int main(int argc, char** argv) {
   ShmRegion region = ShmRegion::create(o, symbols, /*replace=*/true);
   region.unlink();  // the mapping lives on; nothing is left in /dev/shm even if we crash
 
-  run<TickEntry>("ticks", region.tick_ring(0), per_producer,
-                 [](int p, std::uint64_t c) {
-                   TickEntry t{};
-                   t.ts_ns = static_cast<std::int64_t>(c);
-                   t.venue_id = static_cast<std::uint16_t>(p);
-                   t.symbol_id = static_cast<std::uint16_t>(c);
-                   t.flags = static_cast<std::uint32_t>(c * 2654435761u);
-                   t.bid = tag(p, c, 0);
-                   t.ask = tag(p, c, 1);
-                   t.bid_size = tag(p, c, 2);
-                   t.ask_size = tag(p, c, 3);
-                   return t;
-                 },
-                 check_tick);
-  run<SignalRecord>("signals", region.signal_ring(), per_producer / 4,
-                    [](int p, std::uint64_t c) {
-                      std::uint64_t words[16] = {};
-                      words[1] = (static_cast<std::uint64_t>(p) << 48) | c;
-                      for (int w = 2; w < 15; ++w) words[w] = words[1] ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(w));
-                      SignalRecord s;
-                      std::memcpy(static_cast<void*>(&s), words, sizeof(words));
-                      return s;
-                    },
-                    check_signal);
+  run<TickEntry>(
+      "ticks", region.tick_ring(0), per_producer,
+      [](int p, std::uint64_t c) {
+        TickEntry t{};
+        t.ts_ns = static_cast<std::int64_t>(c);
+        t.venue_id = static_cast<std::uint16_t>(p);
+        t.symbol_id = static_cast<std::uint16_t>(c);
+        t.flags = static_cast<std::uint32_t>(c * 2654435761u);
+        t.bid = tag(p, c, 0);
+        t.ask = tag(p, c, 1);
+        t.bid_size = tag(p, c, 2);
+        t.ask_size = tag(p, c, 3);
+        return t;
+      },
+      check_tick);
+  run<SignalRecord>(
+      "signals", region.signal_ring(), per_producer / 4,
+      [](int p, std::uint64_t c) {
+        std::uint64_t words[16] = {};
+        words[1] = (static_cast<std::uint64_t>(p) << 48) | c;
+        for (int w = 2; w < 15; ++w) words[w] = words[1] ^ (0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(w));
+        SignalRecord s;
+        std::memcpy(static_cast<void*>(&s), words, sizeof(words));
+        return s;
+      },
+      check_signal);
   // The stress runs above leave the signal ring drained; sequences continue from its head.
   lap_stall(region.signal_ring());
   const int failures = g_failures.load();

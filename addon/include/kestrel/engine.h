@@ -19,8 +19,7 @@ namespace kestrel {
 
 class EngineError : public std::runtime_error {
  public:
-  EngineError(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
+  EngineError(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
   // `detail`: longer diagnostic text that does not belong in the one-line message (the julia
   // engine's JULIA_STRATEGY_FAILED carries Julia's stack trace here). Surfaces in JS as `.detail`.
   EngineError(std::string code, const std::string& message, std::string detail)
@@ -70,9 +69,9 @@ struct StrategyParams {
 // copy (the ring slot may be overwritten by producers at any time after the pop).
 struct TickView {
   const TickEntry* entry;
-  std::uint32_t symbol;      // ring index (== symbol id)
-  std::uint64_t sequence;    // ring sequence of this tick
-  std::int64_t pop_ns;       // monotonic ns when the engine popped it
+  std::uint32_t symbol;    // ring index (== symbol id)
+  std::uint64_t sequence;  // ring sequence of this tick
+  std::int64_t pop_ns;     // monotonic ns when the engine popped it
 };
 
 // Features of one symbol after the last processed tick (golden vectors, diagnostics).
@@ -104,9 +103,16 @@ class Strategy {
   // Live parameter change (docs/STRATEGY.md "Parameters"), called on the engine thread between two
   // ticks, never during one. `p` passed validate_params and changes no parameter named by
   // non_live_param(). Returns false when this engine takes parameters only at start.
-  virtual bool update_params(const StrategyParams& p) { (void)p; return false; }
+  virtual bool update_params(const StrategyParams& p) {
+    (void)p;
+    return false;
+  }
   // Optional diagnostics; engines that cannot snapshot return false.
-  virtual bool features(std::uint32_t symbol, FeatureSnapshot& out) const { (void)symbol; (void)out; return false; }
+  virtual bool features(std::uint32_t symbol, FeatureSnapshot& out) const {
+    (void)symbol;
+    (void)out;
+    return false;
+  }
 };
 
 // The first parameter that differs between `cur` and `next` and cannot change while the engine runs
@@ -117,8 +123,8 @@ struct EngineConfig {
   std::string engine = "native";  // "native" | "julia"
   std::uint32_t symbols = 1;      // number of tick rings (one strategy state per symbol)
   StrategyParams params;
-  std::string julia_home;         // julia engine: where libjulia lives (empty = search)
-  std::string julia_sysimage;     // julia engine: sysimage path (empty = default)
+  std::string julia_home;      // julia engine: where libjulia lives (empty = search)
+  std::string julia_sysimage;  // julia engine: sysimage path (empty = default)
   // julia engine, source mode: folder of the KestrelStrategy package (holding src/KestrelStrategy.jl)
   // loaded from source into Julia's own base image instead of the sysimage. Empty: the
   // KESTREL_JULIA_SOURCE environment variable, else sysimage mode.

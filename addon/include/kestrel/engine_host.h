@@ -19,14 +19,14 @@
 namespace kestrel {
 
 struct EngineStats {
-  std::atomic<std::uint64_t> ticks{0};         // ticks handed to the strategy
-  std::atomic<std::uint64_t> missed{0};        // ring sequences overwritten before the engine read them
-  std::atomic<std::uint64_t> signals{0};       // signals published
-  std::atomic<std::uint64_t> batches{0};       // non-empty ring pops
+  std::atomic<std::uint64_t> ticks{0};    // ticks handed to the strategy
+  std::atomic<std::uint64_t> missed{0};   // ring sequences overwritten before the engine read them
+  std::atomic<std::uint64_t> signals{0};  // signals published
+  std::atomic<std::uint64_t> batches{0};  // non-empty ring pops
   std::atomic<std::uint64_t> max_batch{0};
-  std::atomic<std::uint64_t> sleeps{0};        // times the thread slept on the doorbell
-  std::atomic<std::uint64_t> notifies{0};      // JS wake-ups requested
-  std::atomic<std::uint64_t> busy_ns{0};       // time spent inside strategy calls
+  std::atomic<std::uint64_t> sleeps{0};          // times the thread slept on the doorbell
+  std::atomic<std::uint64_t> notifies{0};        // JS wake-ups requested
+  std::atomic<std::uint64_t> busy_ns{0};         // time spent inside strategy calls
   std::atomic<std::uint64_t> params_applied{0};  // parameter commands the strategy took (between ticks)
   std::atomic<std::uint64_t> params_refused{0};  // parameter commands the strategy refused
 };
@@ -50,9 +50,7 @@ class ParamsQueue {
     head_.store(h + 1, std::memory_order_release);
     return true;
   }
-  bool empty() const noexcept {
-    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
-  }
+  bool empty() const noexcept { return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire); }
 
  private:
   StrategyParams slots_[kCapacity];
@@ -64,7 +62,7 @@ struct EngineHostOptions {
   EngineConfig config;
   std::int64_t idle_spin_ns = 50'000;  // spin this long after the last tick before sleeping
   std::uint32_t max_batch = 256;       // ticks popped per ring per round (fairness across symbols)
-  int cpu = -1;                        // pin the engine thread to this CPU (isolated core in production); -1 = no pinning
+  int cpu = -1;  // pin the engine thread to this CPU (isolated core in production); -1 = no pinning
 };
 
 class EngineHost {

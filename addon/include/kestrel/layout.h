@@ -22,30 +22,30 @@ inline constexpr std::size_t kCacheLine = 64;
 // Tick flags (TickEntry.flags) — the same bits as TickFlag in proto/ (src/contracts/market.ts),
 // so ingestion copies NormalizedTick.flags unchanged; bit 6 adds the trade aggressor side.
 // ---------------------------------------------------------------------------------------------
-inline constexpr std::uint32_t kFlagCrossed = 1u << 0;       // quality: bid >= ask as received
-inline constexpr std::uint32_t kFlagStale = 1u << 1;         // quality: older than the staleness budget
-inline constexpr std::uint32_t kFlagGap = 1u << 2;           // quality: venue sequence gap before this tick
-inline constexpr std::uint32_t kFlagSkew = 1u << 3;          // quality: venue/local clock skew out of bounds
-inline constexpr std::uint32_t kFlagResync = 1u << 4;        // quality: first tick after a book resync
-inline constexpr std::uint32_t kFlagTrade = 1u << 5;         // kind: trade (bid = ask = price, bid_size = qty); else quote
-inline constexpr std::uint32_t kFlagBuyAggressor = 1u << 6;  // trade: the taker bought (Binance m=false)
-inline constexpr std::uint32_t kResetMask = kFlagGap | kFlagResync;    // engine resets the symbol's windows
+inline constexpr std::uint32_t kFlagCrossed = 1u << 0;  // quality: bid >= ask as received
+inline constexpr std::uint32_t kFlagStale = 1u << 1;    // quality: older than the staleness budget
+inline constexpr std::uint32_t kFlagGap = 1u << 2;      // quality: venue sequence gap before this tick
+inline constexpr std::uint32_t kFlagSkew = 1u << 3;     // quality: venue/local clock skew out of bounds
+inline constexpr std::uint32_t kFlagResync = 1u << 4;   // quality: first tick after a book resync
+inline constexpr std::uint32_t kFlagTrade = 1u << 5;    // kind: trade (bid = ask = price, bid_size = qty); else quote
+inline constexpr std::uint32_t kFlagBuyAggressor = 1u << 6;          // trade: the taker bought (Binance m=false)
+inline constexpr std::uint32_t kResetMask = kFlagGap | kFlagResync;  // engine resets the symbol's windows
 inline constexpr std::uint32_t kTaintMask = kFlagCrossed | kFlagStale | kFlagSkew;  // engine skips the tick
 
 // ---------------------------------------------------------------------------------------------
 // TickEntry: 64 bytes, one cache line (AoS; see docs/ADDON.md "Record layout" for the measurement)
 // ---------------------------------------------------------------------------------------------
 struct alignas(64) TickEntry {
-  std::int64_t ts_ns;      // @0  event time (ns since epoch; venue time or local receive time)
-  std::uint16_t venue_id;  // @8  src/contracts/market.ts venue id
-  std::uint16_t symbol_id; // @10 ring index == symbol id inside one region
-  std::uint32_t flags;     // @12 quality | trade | aggressor bits (above)
-  double bid;              // @16 best bid price (trade: trade price)
-  double ask;              // @24 best ask price (trade: trade price)
-  double bid_size;         // @32 best bid size (trade: quantity)
-  double ask_size;         // @40 best ask size (trade: 0)
-  std::uint64_t sequence;  // @48 ring commit word: ring sequence + 1 once written (0 = never written)
-  std::int64_t push_ns;    // @56 CLOCK_MONOTONIC ns when the producer committed the record
+  std::int64_t ts_ns;       // @0  event time (ns since epoch; venue time or local receive time)
+  std::uint16_t venue_id;   // @8  src/contracts/market.ts venue id
+  std::uint16_t symbol_id;  // @10 ring index == symbol id inside one region
+  std::uint32_t flags;      // @12 quality | trade | aggressor bits (above)
+  double bid;               // @16 best bid price (trade: trade price)
+  double ask;               // @24 best ask price (trade: trade price)
+  double bid_size;          // @32 best bid size (trade: quantity)
+  double ask_size;          // @40 best ask size (trade: 0)
+  std::uint64_t sequence;   // @48 ring commit word: ring sequence + 1 once written (0 = never written)
+  std::int64_t push_ns;     // @56 CLOCK_MONOTONIC ns when the producer committed the record
 };
 inline constexpr std::size_t kTickEntrySize = 64;
 inline constexpr std::size_t kTickTsOffset = 0;
@@ -76,7 +76,7 @@ static_assert(offsetof(TickEntry, push_ns) == kTickPushNsOffset);
 // ---------------------------------------------------------------------------------------------
 inline constexpr std::uint8_t kSideBuy = 1;
 inline constexpr std::uint8_t kSideSell = 2;
-inline constexpr std::uint8_t kUrgencyLow = 1;     // same numbers as proto Urgency
+inline constexpr std::uint8_t kUrgencyLow = 1;  // same numbers as proto Urgency
 inline constexpr std::uint8_t kUrgencyNormal = 2;
 inline constexpr std::uint8_t kUrgencyHigh = 3;
 inline constexpr std::uint8_t kEngineNative = 0;
@@ -88,28 +88,28 @@ inline constexpr std::uint8_t kRegimeTrending = 2;
 inline constexpr std::uint8_t kRegimeHighVol = 3;
 
 struct alignas(64) SignalRecord {
-  std::uint64_t sequence;       // @0   ring commit word (ring sequence + 1)
-  std::uint64_t trace_hi;       // @8   trace id, high 64 bits (deterministic, see STRATEGY.md)
-  std::uint64_t trace_lo;       // @16  trace id, low 64 bits
-  std::uint32_t strategy_id;    // @24
-  std::uint16_t symbol_id;      // @28
-  std::uint16_t venue_id;       // @30
-  std::uint8_t side;            // @32  kSideBuy | kSideSell (same numbers as proto Side)
-  std::uint8_t urgency;         // @33  kUrgencyLow | Normal | High
-  std::uint8_t engine;          // @34  kEngineNative | kEngineJulia
-  std::uint8_t regime;          // @35  kRegime* (same numbers as proto Regime)
-  std::uint32_t ttl_ms;         // @36
-  double size;                  // @40  base units
-  double confidence;            // @48  [0, 1]
-  double max_slippage_bps;      // @56
-  double min_fill_qty;          // @64  base units
-  double ref_price;             // @72  mid at decision
-  double zscore;                // @80  OU z-score at decision
-  std::uint64_t source_seq;     // @88  tick ring sequence of the triggering tick
-  std::int64_t tick_ts_ns;      // @96  TickEntry.ts_ns of the triggering tick
-  std::int64_t tick_push_ns;    // @104 TickEntry.push_ns (monotonic) of the triggering tick
-  std::int64_t engine_pop_ns;   // @112 monotonic ns when the engine popped the tick
-  std::int64_t signal_ns;       // @120 monotonic ns when the signal was committed
+  std::uint64_t sequence;      // @0   ring commit word (ring sequence + 1)
+  std::uint64_t trace_hi;      // @8   trace id, high 64 bits (deterministic, see STRATEGY.md)
+  std::uint64_t trace_lo;      // @16  trace id, low 64 bits
+  std::uint32_t strategy_id;   // @24
+  std::uint16_t symbol_id;     // @28
+  std::uint16_t venue_id;      // @30
+  std::uint8_t side;           // @32  kSideBuy | kSideSell (same numbers as proto Side)
+  std::uint8_t urgency;        // @33  kUrgencyLow | Normal | High
+  std::uint8_t engine;         // @34  kEngineNative | kEngineJulia
+  std::uint8_t regime;         // @35  kRegime* (same numbers as proto Regime)
+  std::uint32_t ttl_ms;        // @36
+  double size;                 // @40  base units
+  double confidence;           // @48  [0, 1]
+  double max_slippage_bps;     // @56
+  double min_fill_qty;         // @64  base units
+  double ref_price;            // @72  mid at decision
+  double zscore;               // @80  OU z-score at decision
+  std::uint64_t source_seq;    // @88  tick ring sequence of the triggering tick
+  std::int64_t tick_ts_ns;     // @96  TickEntry.ts_ns of the triggering tick
+  std::int64_t tick_push_ns;   // @104 TickEntry.push_ns (monotonic) of the triggering tick
+  std::int64_t engine_pop_ns;  // @112 monotonic ns when the engine popped the tick
+  std::int64_t signal_ns;      // @120 monotonic ns when the signal was committed
 };
 inline constexpr std::size_t kSignalRecordSize = 128;
 inline constexpr std::size_t kSigSequenceOffset = 0;
@@ -164,21 +164,21 @@ static_assert(offsetof(SignalRecord, signal_ns) == kSigSignalNsOffset);
 // Slots follow the header directly: capacity * record_size bytes.
 // ---------------------------------------------------------------------------------------------
 struct alignas(64) RingHeader {
-  std::uint64_t capacity;       // @0   power of two
-  std::uint64_t mask;           // @8   capacity - 1
-  std::uint32_t record_size;    // @16  64 (ticks) or 128 (signals)
-  std::uint32_t ring_kind;      // @20  0 = tick ring, 1 = signal ring
-  std::uint32_t symbol_id;      // @24  tick ring: its symbol id; signal ring: 0xFFFFFFFF
-  std::uint32_t reserved0;      // @28
-  std::uint8_t pad0[32];        // @32
-  std::uint64_t head;           // @64  atomic: next sequence to claim (producers, fetch_add)
-  std::uint8_t pad1[56];        // @72
-  std::uint64_t tail;           // @128 atomic: next sequence to read (the single consumer)
-  std::uint64_t overruns;       // @136 atomic: records overwritten before the consumer read them
-  std::uint64_t consumed;       // @144 atomic: records the consumer read
-  std::uint8_t pad2[40];        // @152
+  std::uint64_t capacity;         // @0   power of two
+  std::uint64_t mask;             // @8   capacity - 1
+  std::uint32_t record_size;      // @16  64 (ticks) or 128 (signals)
+  std::uint32_t ring_kind;        // @20  0 = tick ring, 1 = signal ring
+  std::uint32_t symbol_id;        // @24  tick ring: its symbol id; signal ring: 0xFFFFFFFF
+  std::uint32_t reserved0;        // @28
+  std::uint8_t pad0[32];          // @32
+  std::uint64_t head;             // @64  atomic: next sequence to claim (producers, fetch_add)
+  std::uint8_t pad1[56];          // @72
+  std::uint64_t tail;             // @128 atomic: next sequence to read (the single consumer)
+  std::uint64_t overruns;         // @136 atomic: records overwritten before the consumer read them
+  std::uint64_t consumed;         // @144 atomic: records the consumer read
+  std::uint8_t pad2[40];          // @152
   std::uint64_t consumer_lag_ns;  // @192 atomic: monotonic now - push_ns of the last record read
-  std::uint8_t pad3[56];        // @200
+  std::uint8_t pad3[56];          // @200
 };
 inline constexpr std::size_t kRingHeaderSize = 256;
 inline constexpr std::size_t kRingCapacityOffset = 0;
@@ -211,29 +211,29 @@ static_assert(offsetof(RingHeader, consumer_lag_ns) == kRingConsumerLagOffset);
 inline constexpr std::size_t kSymbolNameSize = 32;  // NUL-padded UTF-8, at most 31 bytes
 
 struct alignas(64) RegionHeader {
-  std::uint64_t magic;             // @0   kRegionMagic (written last by the creator: "ready")
-  std::uint32_t version;           // @8   kLayoutVersion
-  std::uint32_t header_size;       // @12  256
-  std::uint64_t region_size;       // @16  bytes of the whole file
-  std::uint32_t tick_ring_count;   // @24
-  std::uint32_t tick_capacity;     // @28
-  std::uint32_t signal_capacity;   // @32
-  std::uint32_t tick_record_size;  // @36  64
+  std::uint64_t magic;               // @0   kRegionMagic (written last by the creator: "ready")
+  std::uint32_t version;             // @8   kLayoutVersion
+  std::uint32_t header_size;         // @12  256
+  std::uint64_t region_size;         // @16  bytes of the whole file
+  std::uint32_t tick_ring_count;     // @24
+  std::uint32_t tick_capacity;       // @28
+  std::uint32_t signal_capacity;     // @32
+  std::uint32_t tick_record_size;    // @36  64
   std::uint32_t signal_record_size;  // @40 128
-  std::uint32_t ring_header_size;  // @44  256
-  std::uint64_t symbols_offset;    // @48
-  std::uint64_t tick_rings_offset; // @56
-  std::uint64_t tick_ring_stride;  // @64  bytes from one tick ring header to the next
+  std::uint32_t ring_header_size;    // @44  256
+  std::uint64_t symbols_offset;      // @48
+  std::uint64_t tick_rings_offset;   // @56
+  std::uint64_t tick_ring_stride;    // @64  bytes from one tick ring header to the next
   std::uint64_t signal_ring_offset;  // @72
-  std::uint32_t creator_pid;       // @80
-  std::uint32_t reserved0;         // @84
-  std::uint8_t pad0[40];           // @88
-  std::uint32_t doorbell;          // @128 atomic futex word: bumped by producers to wake a sleeping consumer
-  std::uint32_t doorbell_waiters;  // @132 atomic: nonzero while the engine sleeps on the doorbell
-  std::uint8_t pad1[56];           // @136
-  std::uint32_t engine_running;    // @192 atomic: 1 while an engine thread consumes this region
-  std::uint32_t engine_pid;        // @196
-  std::uint8_t pad2[56];           // @200
+  std::uint32_t creator_pid;         // @80
+  std::uint32_t reserved0;           // @84
+  std::uint8_t pad0[40];             // @88
+  std::uint32_t doorbell;            // @128 atomic futex word: bumped by producers to wake a sleeping consumer
+  std::uint32_t doorbell_waiters;    // @132 atomic: nonzero while the engine sleeps on the doorbell
+  std::uint8_t pad1[56];             // @136
+  std::uint32_t engine_running;      // @192 atomic: 1 while an engine thread consumes this region
+  std::uint32_t engine_pid;          // @196
+  std::uint8_t pad2[56];             // @200
 };
 inline constexpr std::size_t kRegionHeaderSize = 256;
 inline constexpr std::size_t kRegionMagicOffset = 0;

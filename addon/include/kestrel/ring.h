@@ -177,8 +177,7 @@ class RingView {
 
   // Cheap check for the engine loop: is there possibly something to read?
   bool maybe_nonempty() const noexcept {
-    return as_atomic(h_->head).load(std::memory_order_acquire) !=
-           as_atomic(h_->tail).load(std::memory_order_relaxed);
+    return as_atomic(h_->head).load(std::memory_order_acquire) != as_atomic(h_->tail).load(std::memory_order_relaxed);
   }
 
  private:
@@ -201,8 +200,7 @@ inline void RingView<TickEntry>::stamp(TickEntry& slot, std::int64_t now_ns) noe
 // SignalRecord: commit word at @0; payload [8,120); signal_ns @120 stamped by the ring.
 template <>
 inline void RingView<SignalRecord>::copy_payload(SignalRecord& slot, const SignalRecord& rec) noexcept {
-  store_words(reinterpret_cast<char*>(&slot) + 8, reinterpret_cast<const char*>(&rec) + 8,
-              kSigSignalNsOffset - 8);
+  store_words(reinterpret_cast<char*>(&slot) + 8, reinterpret_cast<const char*>(&rec) + 8, kSigSignalNsOffset - 8);
 }
 template <>
 inline void RingView<SignalRecord>::stamp(SignalRecord& slot, std::int64_t now_ns) noexcept {
@@ -217,8 +215,7 @@ struct RegionGeometry {
   std::uint64_t symbols_offset, tick_rings_offset, tick_ring_stride, signal_ring_offset, total;
 };
 
-inline RegionGeometry region_geometry(std::uint32_t rings, std::uint32_t tick_cap,
-                                      std::uint32_t sig_cap) noexcept {
+inline RegionGeometry region_geometry(std::uint32_t rings, std::uint32_t tick_cap, std::uint32_t sig_cap) noexcept {
   auto align = [](std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; };
   RegionGeometry g{};
   g.symbols_offset = kRegionHeaderSize;

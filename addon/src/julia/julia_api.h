@@ -27,8 +27,8 @@ struct JlApi {
 
 // Symbol names, in the order of the struct fields, so that a missing one can be named.
 inline constexpr const char* kJlApiSymbols[] = {
-    "jl_parse_opts", "jl_init_with_image", "jl_is_initialized", "jl_eval_string",
-    "jl_exception_occurred", "jl_ver_string", "jl_atexit_hook",
+    "jl_parse_opts",         "jl_init_with_image", "jl_is_initialized", "jl_eval_string",
+    "jl_exception_occurred", "jl_ver_string",      "jl_atexit_hook",
 };
 
 }  // namespace kestrel::julia

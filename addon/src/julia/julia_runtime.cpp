@@ -19,17 +19,28 @@ namespace kestrel::julia {
 
 const char* error_code_name(JuliaErrorCode code) noexcept {
   switch (code) {
-    case JuliaErrorCode::kJuliaNotFound: return "JULIA_NOT_FOUND";
-    case JuliaErrorCode::kJuliaLoadFailed: return "JULIA_LOAD_FAILED";
-    case JuliaErrorCode::kJuliaSymbolMissing: return "JULIA_SYMBOL_MISSING";
-    case JuliaErrorCode::kJuliaVersionUnsupported: return "JULIA_VERSION_UNSUPPORTED";
-    case JuliaErrorCode::kSysimageNotFound: return "SYSIMAGE_NOT_FOUND";
-    case JuliaErrorCode::kSysimageInvalid: return "SYSIMAGE_INVALID";
-    case JuliaErrorCode::kSysimageVersionMismatch: return "SYSIMAGE_VERSION_MISMATCH";
-    case JuliaErrorCode::kJuliaInitFailed: return "JULIA_INIT_FAILED";
-    case JuliaErrorCode::kEntryPointMissing: return "JULIA_ENTRYPOINT_MISSING";
-    case JuliaErrorCode::kWrongThread: return "JULIA_WRONG_THREAD";
-    case JuliaErrorCode::kJuliaSourceNotFound: return "JULIA_SOURCE_NOT_FOUND";
+    case JuliaErrorCode::kJuliaNotFound:
+      return "JULIA_NOT_FOUND";
+    case JuliaErrorCode::kJuliaLoadFailed:
+      return "JULIA_LOAD_FAILED";
+    case JuliaErrorCode::kJuliaSymbolMissing:
+      return "JULIA_SYMBOL_MISSING";
+    case JuliaErrorCode::kJuliaVersionUnsupported:
+      return "JULIA_VERSION_UNSUPPORTED";
+    case JuliaErrorCode::kSysimageNotFound:
+      return "SYSIMAGE_NOT_FOUND";
+    case JuliaErrorCode::kSysimageInvalid:
+      return "SYSIMAGE_INVALID";
+    case JuliaErrorCode::kSysimageVersionMismatch:
+      return "SYSIMAGE_VERSION_MISMATCH";
+    case JuliaErrorCode::kJuliaInitFailed:
+      return "JULIA_INIT_FAILED";
+    case JuliaErrorCode::kEntryPointMissing:
+      return "JULIA_ENTRYPOINT_MISSING";
+    case JuliaErrorCode::kWrongThread:
+      return "JULIA_WRONG_THREAD";
+    case JuliaErrorCode::kJuliaSourceNotFound:
+      return "JULIA_SOURCE_NOT_FOUND";
   }
   return "JULIA_UNKNOWN";
 }
@@ -62,9 +73,7 @@ bool is_regular_file(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-bool is_executable_file(const std::string& p) {
-  return is_regular_file(p) && ::access(p.c_str(), X_OK) == 0;
-}
+bool is_executable_file(const std::string& p) { return is_regular_file(p) && ::access(p.c_str(), X_OK) == 0; }
 
 std::string real_path(const std::string& p) {
   std::array<char, PATH_MAX> buf{};
@@ -173,11 +182,13 @@ LocatedRoot locate_root(const JuliaSearch& s) {
   if (seen.empty()) {
     fail(JuliaErrorCode::kJuliaNotFound,
          "libjulia not found: JULIA_DIR is unset and there is no `julia` executable on PATH; install "
-         "Julia 1.10 or set JULIA_DIR to its installation directory (holding bin/julia and " + std::string(kLibjuliaWanted) + ")");
+         "Julia 1.10 or set JULIA_DIR to its installation directory (holding bin/julia and " +
+             std::string(kLibjuliaWanted) + ")");
   }
   fail(JuliaErrorCode::kJuliaNotFound,
        "libjulia not found: JULIA_DIR is unset and no `julia` on PATH belongs to an installation with " +
-       std::string(kLibjuliaWanted) + " (checked: " + join(seen, "; ") + "); set JULIA_DIR to the Julia 1.10 installation directory");
+           std::string(kLibjuliaWanted) + " (checked: " + join(seen, "; ") +
+           "); set JULIA_DIR to the Julia 1.10 installation directory");
 }
 
 std::pair<std::string, std::string> locate_sysimage(const JuliaSearch& s) {
@@ -205,9 +216,8 @@ std::pair<std::string, std::string> locate_sysimage(const JuliaSearch& s) {
   }
   const std::string stamp_path = found + kSysimageStampSuffix;
   if (!is_regular_file(stamp_path)) {
-    fail(JuliaErrorCode::kSysimageInvalid,
-         "Julia sysimage " + found + " has no version stamp " + stamp_path +
-             " (written by sysimage/build.jl); rebuild it with sysimage/build.sh");
+    fail(JuliaErrorCode::kSysimageInvalid, "Julia sysimage " + found + " has no version stamp " + stamp_path +
+                                               " (written by sysimage/build.jl); rebuild it with sysimage/build.sh");
   }
   std::string stamp = read_stamp(stamp_path);
   if (stamp.empty()) {
@@ -271,7 +281,8 @@ JuliaInstall locate_julia(const JuliaSearch& search) {
     // Julia's own base image of that installation: the one `julia` itself starts from.
     const std::string base = r.root + "/lib/julia/sys.so";
     if (!is_regular_file(base)) {
-      fail(JuliaErrorCode::kSysimageNotFound, "source mode needs the installation's base image " + base + ", which is missing");
+      fail(JuliaErrorCode::kSysimageNotFound,
+           "source mode needs the installation's base image " + base + ", which is missing");
     }
     return JuliaInstall{r.root, r.bindir, r.libjulia, real_path(base), "", real_path(search.source)};
   }
@@ -287,7 +298,11 @@ const JuliaRuntime* JuliaRuntime::loaded() {
 }
 
 JuliaRuntime::JuliaRuntime(Key, JuliaInstall install, void* handle, JlApi api, std::string version)
-    : install_(std::move(install)), handle_(handle), api_(api), version_(std::move(version)), err_buf_(kErrBufSize, '\0') {}
+    : install_(std::move(install)),
+      handle_(handle),
+      api_(api),
+      version_(std::move(version)),
+      err_buf_(kErrBufSize, '\0') {}
 
 JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
   JuliaInstall inst = locate_julia(search);
@@ -296,10 +311,10 @@ JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
     // One runtime per process: a second engine may reuse it only with the same image.
     if (g_runtime->install_.sysimage != inst.sysimage || g_runtime->install_.libjulia != inst.libjulia ||
         g_runtime->install_.source != inst.source) {
-      fail(JuliaErrorCode::kJuliaInitFailed,
-           "Julia is already loaded in this process from " + g_runtime->install_.libjulia + " with sysimage " +
-               g_runtime->install_.sysimage + "; it cannot be reloaded with " + inst.libjulia + " / " + inst.sysimage +
-               " (restart the process)");
+      fail(JuliaErrorCode::kJuliaInitFailed, "Julia is already loaded in this process from " +
+                                                 g_runtime->install_.libjulia + " with sysimage " +
+                                                 g_runtime->install_.sysimage + "; it cannot be reloaded with " +
+                                                 inst.libjulia + " / " + inst.sysimage + " (restart the process)");
     }
     return *g_runtime;
   }
@@ -313,8 +328,8 @@ JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
   }
   JlApi api;
   void** fields[] = {
-      reinterpret_cast<void**>(&api.jl_parse_opts),    reinterpret_cast<void**>(&api.jl_init_with_image),
-      reinterpret_cast<void**>(&api.jl_is_initialized), reinterpret_cast<void**>(&api.jl_eval_string),
+      reinterpret_cast<void**>(&api.jl_parse_opts),         reinterpret_cast<void**>(&api.jl_init_with_image),
+      reinterpret_cast<void**>(&api.jl_is_initialized),     reinterpret_cast<void**>(&api.jl_eval_string),
       reinterpret_cast<void**>(&api.jl_exception_occurred), reinterpret_cast<void**>(&api.jl_ver_string),
       reinterpret_cast<void**>(&api.jl_atexit_hook),
   };
@@ -333,14 +348,15 @@ JuliaRuntime& JuliaRuntime::preflight(const JuliaSearch& search) {
   const char* ver = api.jl_ver_string();
   std::string version = ver != nullptr ? ver : "";
   if (version.rfind(kSupportedJuliaPrefix, 0) != 0) {
-    fail(JuliaErrorCode::kJuliaVersionUnsupported,
-         inst.libjulia + " is Julia " + version + "; the embedded engine supports Julia " + kSupportedJuliaPrefix + "x");
+    fail(
+        JuliaErrorCode::kJuliaVersionUnsupported,
+        inst.libjulia + " is Julia " + version + "; the embedded engine supports Julia " + kSupportedJuliaPrefix + "x");
   }
   if (inst.source.empty() && version != inst.sysimage_built_with) {
     // A sysimage only loads into the exact Julia build that wrote it; jl_init would abort the process.
     fail(JuliaErrorCode::kSysimageVersionMismatch,
-         "sysimage " + inst.sysimage + " was built with Julia " + inst.sysimage_built_with + " but " +
-             inst.libjulia + " is Julia " + version + "; rebuild it with sysimage/build.sh using this Julia");
+         "sysimage " + inst.sysimage + " was built with Julia " + inst.sysimage_built_with + " but " + inst.libjulia +
+             " is Julia " + version + "; rebuild it with sysimage/build.sh using this Julia");
   }
   g_runtime = std::make_unique<JuliaRuntime>(Key{}, std::move(inst), lib.release(), api, std::move(version));
   return *g_runtime;
@@ -371,8 +387,8 @@ void JuliaRuntime::start_on_this_thread() {
   // Storage is static: jl_options keeps pointers into argv for the life of the process.
   //  --trace-compile=F  : only with KESTREL_JULIA_TRACE_COMPILE=F: every method Julia compiles at run
   //                        time is logged to F (the benchmark's proof that ticks run no JIT).
-  static std::vector<std::string> args = {"kestrel-engine", "--handle-signals=no", "--threads=1",
-                                          "--startup-file=no", "--history-file=no", "--color=no"};
+  static std::vector<std::string> args = {"kestrel-engine",    "--handle-signals=no", "--threads=1",
+                                          "--startup-file=no", "--history-file=no",   "--color=no"};
   trace_compile_ = env_or_empty("KESTREL_JULIA_TRACE_COMPILE");
   if (!trace_compile_.empty()) args.push_back("--trace-compile=" + trace_compile_);
   static std::vector<char*> argv_storage;
@@ -401,7 +417,8 @@ void JuliaRuntime::start_on_this_thread() {
 bool JuliaRuntime::eval_checked(const std::string& code, std::string& error) {
   jl_value_t* r = api_.jl_eval_string(code.c_str());
   if (r == nullptr || api_.jl_exception_occurred() != nullptr) {
-    error = err_buf_[0] != '\0' ? std::string(err_buf_.data()) : std::string("Julia raised an exception (no message captured)");
+    error = err_buf_[0] != '\0' ? std::string(err_buf_.data())
+                                : std::string("Julia raised an exception (no message captured)");
     return false;
   }
   if (err_buf_[0] != '\0') {
@@ -445,8 +462,8 @@ void JuliaRuntime::resolve_entry_points() {
   std::string error;
   if (!eval_checked(code.str(), error)) {
     fail(JuliaErrorCode::kJuliaInitFailed,
-         "loading " + std::string(kPackageName) + (install_.source.empty() ? " from sysimage " + install_.sysimage
-                                                                          : " from source " + install_.source) +
+         "loading " + std::string(kPackageName) +
+             (install_.source.empty() ? " from sysimage " + install_.sysimage : " from source " + install_.source) +
              " failed: " + error);
   }
   if (table_.slots[0] != JuliaEntryTable::kAbiVersion) {
@@ -455,13 +472,14 @@ void JuliaRuntime::resolve_entry_points() {
              std::to_string(JuliaEntryTable::kAbiVersion) + "; rebuild the sysimage from this checkout");
   }
   if (table_.slots[1] < kEntryPointCount) {
-    fail(JuliaErrorCode::kEntryPointMissing,
-         std::string(kPackageName) + " provided " + std::to_string(table_.slots[1]) + " entry points, expected " +
-             std::to_string(kEntryPointCount));
+    fail(JuliaErrorCode::kEntryPointMissing, std::string(kPackageName) + " provided " +
+                                                 std::to_string(table_.slots[1]) + " entry points, expected " +
+                                                 std::to_string(kEntryPointCount));
   }
   for (std::size_t i = 0; i < kEntryPointCount; ++i) {
     if (table_.slots[2 + i] == 0) {
-      fail(JuliaErrorCode::kEntryPointMissing, std::string(kPackageName) + " left entry point " + std::to_string(i) + " null");
+      fail(JuliaErrorCode::kEntryPointMissing,
+           std::string(kPackageName) + " left entry point " + std::to_string(i) + " null");
     }
   }
 }

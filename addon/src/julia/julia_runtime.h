@@ -57,10 +57,10 @@ inline constexpr const char* kSysimageStampSuffix = ".julia-version";
 
 // Where to look. Filled from the environment by from_environment(); explicit for tests.
 struct JuliaSearch {
-  std::string julia_dir;                     // JULIA_DIR or the juliaHome option; empty = unset
+  std::string julia_dir;                       // JULIA_DIR or the juliaHome option; empty = unset
   std::string julia_dir_source = "JULIA_DIR";  // which of the two, for error messages
-  std::string path_env;                      // PATH, searched for `julia` when JULIA_DIR is unset
-  std::string sysimage;                      // explicit sysimage (option or KESTREL_JULIA_SYSIMAGE)
+  std::string path_env;                        // PATH, searched for `julia` when JULIA_DIR is unset
+  std::string sysimage;                        // explicit sysimage (option or KESTREL_JULIA_SYSIMAGE)
   std::vector<std::string> sysimage_defaults;  // tried in order when `sysimage` is empty
   // Source mode: the KestrelStrategy package folder (juliaSource option or KESTREL_JULIA_SOURCE).
   // When set, the sysimage is not used: Julia starts from its own base image (<root>/lib/julia/sys.so)
@@ -75,12 +75,12 @@ struct JuliaSearch {
 };
 
 struct JuliaInstall {
-  std::string root;          // <root>/bin/julia, <root>/lib/libjulia.so.1.10 (soname; or libjulia.so)
-  std::string bindir;        // <root>/bin, becomes Sys.BINDIR
-  std::string libjulia;      // absolute path of the libjulia found
-  std::string sysimage;      // absolute path of the sysimage
+  std::string root;                 // <root>/bin/julia, <root>/lib/libjulia.so.1.10 (soname; or libjulia.so)
+  std::string bindir;               // <root>/bin, becomes Sys.BINDIR
+  std::string libjulia;             // absolute path of the libjulia found
+  std::string sysimage;             // absolute path of the sysimage
   std::string sysimage_built_with;  // content of the version stamp, e.g. "1.10.8"; empty in source mode
-  std::string source;        // source mode: absolute path of the package folder; empty = sysimage mode
+  std::string source;               // source mode: absolute path of the package folder; empty = sysimage mode
 };
 
 // Filesystem only: finds libjulia and the sysimage, checks the sysimage is an ELF file with a
@@ -150,7 +150,7 @@ class JuliaRuntime {
   void* handle_;  // dlopen handle, never closed (Julia cannot be unloaded)
   JlApi api_;
   std::string version_;
-  bool started_ = false;  // the owning thread is marked by a thread_local in julia_runtime.cpp
+  bool started_ = false;    // the owning thread is marked by a thread_local in julia_runtime.cpp
   std::string init_error_;  // set when Julia started but the entry points could not be resolved
   JuliaErrorCode init_error_code_ = JuliaErrorCode::kJuliaInitFailed;
   JuliaEntryTable table_{};

@@ -165,7 +165,8 @@ class JuliaStrategy final : public Strategy {
     }
     if (message.empty()) message = "entry point returned " + std::to_string(code) + " without a message";
     char head[160];
-    std::snprintf(head, sizeof head, "JULIA_STRATEGY_FAILED: julia strategy failed in %s (symbol %u, sequence %llu): ", where, symbol,
+    std::snprintf(head, sizeof head,
+                  "JULIA_STRATEGY_FAILED: julia strategy failed in %s (symbol %u, sequence %llu): ", where, symbol,
                   static_cast<unsigned long long>(sequence));
     throw EngineError("JULIA_STRATEGY_FAILED", head + message, trace);
   }
