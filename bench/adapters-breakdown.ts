@@ -48,7 +48,10 @@ function allocBytes(fn: () => unknown): number {
 /** The four workloads: each venue's recording, and Binance's depth diffs alone (the figure). */
 function withDepthOnly(all: RecordingWorkload[]): W[] {
   const bin = all.find((w) => w.venue === 'binance')!;
-  return [...all, { ...bin, venue: 'binance-depth', frames: bin.frames.filter((f) => 'snapshot' in f || f.text.includes('"depthUpdate"')) }];
+  return [
+    ...all,
+    { ...bin, venue: 'binance-depth', frames: bin.frames.filter((f) => 'snapshot' in f || f.text.includes('"depthUpdate"')) },
+  ];
 }
 
 async function loadBefore(dir: string): Promise<AdapterClasses> {

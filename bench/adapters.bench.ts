@@ -32,7 +32,8 @@ interface Workload {
 const checks: Record<string, (a: BaseAdapter) => void> = {
   binance: (a) => {
     const s = a.stats();
-    if (s.gaps !== 0 || s.parseErrors !== 0 || (a as BinanceAdapter).appliedUpdates('BTCUSDT') < 3000) throw new Error(`binance run not clean: ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    if (s.gaps !== 0 || s.parseErrors !== 0 || (a as BinanceAdapter).appliedUpdates('BTCUSDT') < 3000)
+      throw new Error(`binance run not clean: ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
   },
   kraken: (a) => {
     const s = a.stats();
@@ -45,7 +46,12 @@ const checks: Record<string, (a: BaseAdapter) => void> = {
 };
 
 async function workloads(): Promise<Workload[]> {
-  return (await recordingWorkloads()).map((w) => ({ venue: w.venue, frames: w.frames, make: (sink) => w.make(sink, systemClock), check: checks[w.venue]! }));
+  return (await recordingWorkloads()).map((w) => ({
+    venue: w.venue,
+    frames: w.frames,
+    make: (sink) => w.make(sink, systemClock),
+    check: checks[w.venue]!,
+  }));
 }
 
 /** JSON.parse of every frame of a pass and nothing else: the floor the adapter is compared with. */
@@ -86,7 +92,13 @@ function runPass(w: Workload, h: ReturnType<typeof latencyHistogram> | undefined
 async function socketReplay(): Promise<object> {
   const sim = await BinanceSimulator.create();
   let ticks = 0;
-  const a = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }], sink: { onTick: () => void ticks++ } });
+  const a = new BinanceAdapter({
+    clock: systemClock,
+    url: sim.wsUrl,
+    restUrl: sim.restUrl,
+    symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }],
+    sink: { onTick: () => void ticks++ },
+  });
   try {
     await a.start();
     const t0 = process.hrtime.bigint();
@@ -146,7 +158,13 @@ export async function run(): Promise<object> {
     };
   }
   // Shared 2-core machine: the load average says how much of a core the figures actually had.
-  const result = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadavg_1m_at_end: +os.loadavg()[0]!.toFixed(2), ...out };
+  const result = {
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    loadavg_1m_at_end: +os.loadavg()[0]!.toFixed(2),
+    ...out,
+  };
   const dir = path.resolve(import.meta.dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'adapters.json'), JSON.stringify(result, null, 2));

@@ -43,7 +43,14 @@ async function logAlone(open: () => Promise<AuditSink>, n: number): Promise<obje
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
-    log.record('order_intent', `trace-${i}`, payload, { client_id: `KS1v8p1hosny${i}`, venue: 'binance', symbol: 'BTC-USDT', side: 'buy', qty: '0.001', price: '61776.09' });
+    log.record('order_intent', `trace-${i}`, payload, {
+      client_id: `KS1v8p1hosny${i}`,
+      venue: 'binance',
+      symbol: 'BTC-USDT',
+      side: 'buy',
+      qty: '0.001',
+      price: '61776.09',
+    });
   }
   const recordNs = Number(process.hrtime.bigint() - t0) / n;
   await log.flush();
@@ -71,7 +78,15 @@ export async function run(): Promise<object> {
   const cases: Record<string, { attach?: (stats: object[]) => Attach; runs: object[]; audit: object[] }> = {
     off: { runs: [], audit: [] },
     file: { attach: (st) => withAudit(async () => new FileAuditSink(path.join(dir, `audit-${Date.now()}.log`)), st), runs: [], audit: [] },
-    ...(nats ? { jetstream: { attach: (st: object[]) => withAudit(() => JetStreamAuditSink.open(nats!.connection, 'live', { stream }), st), runs: [], audit: [] } } : {}),
+    ...(nats
+      ? {
+          jetstream: {
+            attach: (st: object[]) => withAudit(() => JetStreamAuditSink.open(nats!.connection, 'live', { stream }), st),
+            runs: [],
+            audit: [],
+          },
+        }
+      : {}),
   };
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of Object.values(cases)) c.runs.push(await scenario(os.tmpdir(), PACED, BURST, 'instant', c.attach?.(c.audit)));

@@ -54,7 +54,12 @@ export async function run(): Promise<object> {
     { name: 'kraken-v2-book', files: [sharedDataFile('kraken', 'python-kraken-sdk_orderbook-v2_btcusd_20230730.json')] },
     { name: 'okx-v5-cryptofeed-jsonl', files: [sharedDataFile('okx', 'cryptofeed_okx_ws_20220513.jsonl')], symbols: ['BTC-USDT'] },
   ];
-  const out: Record<string, unknown> = { load: `${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (1/5/15 min load average at start)` };
+  const out: Record<string, unknown> = {
+    load: `${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (1/5/15 min load average at start)`,
+  };
   let kcap = '';
   for (const c of cases) {
     const sym = c.symbols ? ['--symbols', c.symbols.join(',')] : [];

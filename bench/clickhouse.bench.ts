@@ -56,12 +56,20 @@ export async function run(): Promise<object> {
     const totalNs = Number(process.hrtime.bigint() - t0);
     const st = w.stats();
     await w.close();
-    const [c] = await (await admin.query({ query: `SELECT count() AS n FROM ${database}.ticks`, format: 'JSONEachRow' })).json<{ n: string }>();
+    const [c] = await (
+      await admin.query({ query: `SELECT count() AS n FROM ${database}.ticks`, format: 'JSONEachRow' })
+    ).json<{ n: string }>();
 
     // Per-batch latency: push one batch, flush, repeat.
     const perBatch: Record<string, object> = {};
     for (const size of [1_000, 10_000, 100_000]) {
-      const wb = await ClickHouseTickWriter.connect({ url: URL_, database, batchSize: size, maxBufferedRows: size, flushIntervalMs: 60_000 });
+      const wb = await ClickHouseTickWriter.connect({
+        url: URL_,
+        database,
+        batchSize: size,
+        maxBufferedRows: size,
+        flushIntervalMs: 60_000,
+      });
       const h = latencyHistogram();
       const reps = size >= 100_000 ? 8 : 30;
       let off = 0;

@@ -75,8 +75,17 @@ function instantVenue(bus: InProcessBus): { market: SnapshotStore; stop(): void 
   const sub = bus.subscribe(subjects.orderReq('binance', 'live'), (m) => {
     const r = fromBinary(OrderRequestSchema, m.data);
     const ack = create(OrderAckSchema, {
-      clientId: r.clientId, venue: r.venue, symbol: r.symbol, side: r.side, status: OrderStatus.FILLED,
-      filledQty: r.size, avgPrice: r.price, lastFillQty: r.size, lastFillPrice: r.price, accepted: true, venueOrderId: r.clientId,
+      clientId: r.clientId,
+      venue: r.venue,
+      symbol: r.symbol,
+      side: r.side,
+      status: OrderStatus.FILLED,
+      filledQty: r.size,
+      avgPrice: r.price,
+      lastFillQty: r.size,
+      lastFillPrice: r.price,
+      accepted: true,
+      venueOrderId: r.clientId,
     });
     m.respond(toBinary(OrderAckSchema, ack));
   });
@@ -86,18 +95,32 @@ function instantVenue(bus: InProcessBus): { market: SnapshotStore; stop(): void 
 /** Something attached to the executor before it starts (bench/audit.bench.ts: the audit trail); returns its teardown. */
 export type Attach = (ex: Executor, bus: InProcessBus) => Promise<() => Promise<void>>;
 
-export async function scenario(walBase: string, paced: number, burst: number, venueKind: 'simulator' | 'instant', attach?: Attach): Promise<object> {
+export async function scenario(
+  walBase: string,
+  paced: number,
+  burst: number,
+  venueKind: 'simulator' | 'instant',
+  attach?: Attach,
+): Promise<object> {
   const bus = new InProcessBus();
   const venue =
     venueKind === 'simulator'
       ? await startVenue(bus, { balances: { USDT: 1e12, BTC: 1e9 } })
       : { ...instantVenue(bus), sim: undefined, client: undefined };
   venue.sim?.feedBook('BTC-USDT', [[100, 1e9]], [[100.1, 1e9]]);
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 }, 'live', { clock: systemClock });
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e15, portfolioNotional: 1e16, maxOrderNotional: 1e12 }, 'live', {
+    clock: systemClock,
+  });
   risk.start();
   const walDir = fs.mkdtempSync(path.join(walBase, 'kestrel-bench-wal-'));
   const ex = new Executor(
-    { clock: systemClock, bus, venues: [binanceSpec()], market: venue.market, ...(venue.client ? { recon: { binance: venue.client } } : {}) },
+    {
+      clock: systemClock,
+      bus,
+      venues: [binanceSpec()],
+      market: venue.market,
+      ...(venue.client ? { recon: { binance: venue.client } } : {}),
+    },
     {
       mode: 'live',
       namespace: 'live',
@@ -170,7 +193,12 @@ export async function scenario(walBase: string, paced: number, burst: number, ve
   return {
     venue: venueKind,
     wal: walBase,
-    paced: { latency: pacedLat, risk_gateway_round_trips: pacedRiskChecks, fsync_mean_us: Math.round(fsyncMeanUs * 10) / 10, wal: pacedSync },
+    paced: {
+      latency: pacedLat,
+      risk_gateway_round_trips: pacedRiskChecks,
+      fsync_mean_us: Math.round(fsyncMeanUs * 10) / 10,
+      wal: pacedSync,
+    },
     sustained: {
       orders,
       seconds: Math.round(secs * 1000) / 1000,

@@ -15,15 +15,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  LAYOUT,
-  NativeEngine,
-  SignalBatch,
-  TickBatch,
-  TickRegion,
-  monotonicNs,
-  type StrategyParams,
-} from '../src/native/index.js';
+import { LAYOUT, NativeEngine, SignalBatch, TickBatch, TickRegion, monotonicNs, type StrategyParams } from '../src/native/index.js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -34,7 +26,14 @@ function fractional(samples: number[]) {
   const h = latencyHistogram();
   for (const s of samples) h.recordValue(Math.max(1, Math.round(s * 100)));
   const r = summarize(h);
-  return { count: r.count, p50_ns: r.p50_ns / 100, p99_ns: r.p99_ns / 100, p999_ns: r.p999_ns / 100, max_ns: r.max_ns / 100, mean_ns: r.mean_ns / 100 };
+  return {
+    count: r.count,
+    p50_ns: r.p50_ns / 100,
+    p99_ns: r.p99_ns / 100,
+    p999_ns: r.p999_ns / 100,
+    max_ns: r.max_ns / 100,
+    mean_ns: r.mean_ns / 100,
+  };
 }
 
 function cpp() {
@@ -42,7 +41,13 @@ function cpp() {
   if (!existsSync(exe)) throw new Error('build/kestrel_bench missing: run `npm run build:addon`');
   const raw = JSON.parse(
     execFileSync(exe, [path.join(root, 'test/golden/binance_btcusdt.ticks.csv'), '20000'], { encoding: 'utf8', maxBuffer: 64 << 20 }),
-  ) as Record<string, unknown> & { paced100k: { ticks: number; tickToSignalNs: number[]; queueWaitNs: number[] }; aosPushPopNs: number[]; aosPushPopNoClockNs: number[]; soaPushPopNs: number[]; soaPushPopNoClockNs: number[] };
+  ) as Record<string, unknown> & {
+    paced100k: { ticks: number; tickToSignalNs: number[]; queueWaitNs: number[] };
+    aosPushPopNs: number[];
+    aosPushPopNoClockNs: number[];
+    soaPushPopNs: number[];
+    soaPushPopNoClockNs: number[];
+  };
   return {
     note: 'ns per push+pop pair, averaged over blocks of 64 pairs, single thread; "NoClock" skips the push_ns clock_gettime stamp',
     ringPushPop: fractional(raw.aosPushPopNs),
@@ -155,7 +160,12 @@ async function crossProcess() {
 const LOOSE: Partial<StrategyParams> = { z_entry: 0.5, z_high: 10, cooldown_ns: 0, min_confidence: 0, vpin_max: 1, min_size: 0 };
 
 async function latency(rate: number, count: number) {
-  const region = TickRegion.create({ name: `kestrel-bench-lat-${process.pid}-${rate}`, symbols: ['B'], signalCapacity: 65536, replace: true });
+  const region = TickRegion.create({
+    name: `kestrel-bench-lat-${process.pid}-${rate}`,
+    symbols: ['B'],
+    signalCapacity: 65536,
+    replace: true,
+  });
   const engineLat = latencyHistogram();
   const waitLat = latencyHistogram();
   const jsLat = latencyHistogram();

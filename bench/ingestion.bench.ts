@@ -93,7 +93,13 @@ async function inlineCost(ticks: NormalizedTick[]) {
   const st = svc2.stats();
   svc.stop();
   svc2.stop();
-  return { ticks: input.length, accepted: st.accepted, dropped: st.dropped, per_tick: summarize(h), ticks_per_s: Math.round(input.length / (total / 1e9)) };
+  return {
+    ticks: input.length,
+    accepted: st.accepted,
+    dropped: st.dropped,
+    per_tick: summarize(h),
+    ticks_per_s: Math.round(input.length / (total / 1e9)),
+  };
 }
 
 async function throughput(ticks: NormalizedTick[], withBus: boolean) {
@@ -101,7 +107,10 @@ async function throughput(ticks: NormalizedTick[], withBus: boolean) {
   const bus = withBus ? new InProcessBus() : undefined;
   let delivered = 0;
   if (bus) bus.subscribe('md.>', () => void delivered++);
-  const svc = await IngestionService.create({ shards: 4, mailboxCapacity: 10_000 }, bus ? { sinks: [sink], bus, namespace: 'live' as const } : { sinks: [sink] });
+  const svc = await IngestionService.create(
+    { shards: 4, mailboxCapacity: 10_000 },
+    bus ? { sinks: [sink], bus, namespace: 'live' as const } : { sinks: [sink] },
+  );
   const input = copy(ticks);
   const t0 = process.hrtime.bigint();
   // Adapter-like bursts: one socket read delivers a few hundred updates in one turn.

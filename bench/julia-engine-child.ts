@@ -9,7 +9,16 @@ import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAYOUT, NativeEngine, SignalBatch, TickBatch, TickRegion, juliaRuntimeInfo, monotonicNs, type StrategyParams } from '../src/native/index.js';
+import {
+  LAYOUT,
+  NativeEngine,
+  SignalBatch,
+  TickBatch,
+  TickRegion,
+  juliaRuntimeInfo,
+  monotonicNs,
+  type StrategyParams,
+} from '../src/native/index.js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,7 +35,9 @@ const LOOSE: Partial<StrategyParams> = { z_entry: 0.5, z_high: 10, cooldown_ns: 
 function traceLines(): string[] {
   const f = process.env.KESTREL_JULIA_TRACE_COMPILE;
   if (!f || !existsSync(f)) return [];
-  return readFileSync(f, 'utf8').split('\n').filter((l) => l.trim().length > 0);
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0);
 }
 
 function producer(region: string, rate: number, count: number, seed: number, startNs: bigint) {
@@ -149,7 +160,13 @@ async function main(): Promise<void> {
     if (process.env.KESTREL_JULIA_TRACE_COMPILE && engineKind === 'julia') {
       const all = traceLines();
       const after = all.slice(compiledAtStart.length);
-      out['traceCompile'] = { file: process.env.KESTREL_JULIA_TRACE_COMPILE, linesAtStart: compiledAtStart.length, atStart: compiledAtStart.slice(0, 20), linesAfterStart: after.length, after: after.slice(0, 20) };
+      out['traceCompile'] = {
+        file: process.env.KESTREL_JULIA_TRACE_COMPILE,
+        linesAtStart: compiledAtStart.length,
+        atStart: compiledAtStart.slice(0, 20),
+        linesAfterStart: after.length,
+        after: after.slice(0, 20),
+      };
     }
   } finally {
     engine.stop();

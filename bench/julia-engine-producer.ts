@@ -28,7 +28,7 @@ if (rate > 0) {
 } else {
   const batch = new TickBatch(256);
   const cap = region.tickCapacity;
-  for (let i = 0; i < ticks.length; ) {
+  for (let i = 0; i < ticks.length;) {
     batch.clear();
     while (batch.count < 256 && i < ticks.length) batch.push(ticks[i++]!);
     while (region.counters().ticks[0]!.occupancy > cap - 1024) {

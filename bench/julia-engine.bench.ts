@@ -67,10 +67,20 @@ export async function run(): Promise<object> {
     execFileSync(exe, [path.join(root, 'test/golden/binance_btcusdt.ticks.csv'), '20000'], { encoding: 'utf8', maxBuffer: 64 << 20 }),
   ) as { strategy: { ticksPerSec: number; nsPerTick: number } };
   const jl0 = process.hrtime.bigint();
-  const jl = await exec(julia, ['--startup-file=no', '--threads=1', `--project=${path.join(root, 'julia')}`, `--sysimage=${image}`, path.join(here, 'julia-strategy.jl')], {
-    cwd: root,
-    timeout: 600_000,
-  });
+  const jl = await exec(
+    julia,
+    [
+      '--startup-file=no',
+      '--threads=1',
+      `--project=${path.join(root, 'julia')}`,
+      `--sysimage=${image}`,
+      path.join(here, 'julia-strategy.jl'),
+    ],
+    {
+      cwd: root,
+      timeout: 600_000,
+    },
+  );
   const jlWallMs = Number(process.hrtime.bigint() - jl0) / 1e6;
   const jlStrategy = JSON.parse(jl.stdout.trim().split('\n').pop() ?? '{}') as { ticksPerSec: number; nsPerTick: number };
   out['strategyOneCore'] = {

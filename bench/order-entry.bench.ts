@@ -55,7 +55,8 @@ function signing(iterations = 50_000) {
     for (let i = 0; i < iterations; i++) fn();
     out[name] = Math.round(Number(process.hrtime.bigint() - t0) / iterations);
   };
-  const payload = 'apiKey=k&newClientOrderId=B1&newOrderRespType=ACK&price=49000&quantity=0.001&recvWindow=5000&side=BUY&symbol=BTCUSDT&timeInForce=IOC&timestamp=1700000000000&type=LIMIT';
+  const payload =
+    'apiKey=k&newClientOrderId=B1&newOrderRespType=ACK&price=49000&quantity=0.001&recvWindow=5000&side=BUY&symbol=BTCUSDT&timeInForce=IOC&timestamp=1700000000000&type=LIMIT';
   const bSecret = TEST_CREDENTIALS.binance.apiSecret;
   const bKey = createSecretKey(Buffer.from(bSecret));
   time('binance_hmac_sha256_raw_key_ns', () => createHmac('sha256', bSecret).update(payload).digest('hex'));
@@ -85,7 +86,13 @@ function signing(iterations = 50_000) {
 export async function encodeCost(venue: VenueName, credentials: VenueCredentials = TEST_CREDENTIALS[venue], iterations = 20_000) {
   // 1 ms request timeout + a yield every 200 orders: the never-answered requests are cleaned up
   // as we go, so the heap stays small and GC does not pollute the figures.
-  const client = createOrderClient(venue, { clock: systemClock, wsUrl: 'ws://127.0.0.1:1/', restUrl: 'http://127.0.0.1:1', credentials, requestTimeoutMs: 1 });
+  const client = createOrderClient(venue, {
+    clock: systemClock,
+    wsUrl: 'ws://127.0.0.1:1/',
+    restUrl: 'http://127.0.0.1:1',
+    credentials,
+    requestTimeoutMs: 1,
+  });
   let bytes = 0;
   const stub = { readyState: 1, send: (b: Buffer) => void (bytes += b.length) };
   (client as unknown as { ws: unknown }).ws = stub;
@@ -126,7 +133,14 @@ interface Acc {
 }
 
 function newAcc(): Acc {
-  return { toKernel: latencyHistogram(), toWire: latencyHistogram(), gateway: latencyHistogram(), roundTrip: latencyHistogram(), orders: 0, secs: 0 };
+  return {
+    toKernel: latencyHistogram(),
+    toWire: latencyHistogram(),
+    gateway: latencyHistogram(),
+    roundTrip: latencyHistogram(),
+    orders: 0,
+    secs: 0,
+  };
 }
 
 function finish(a: Acc) {
@@ -150,7 +164,8 @@ function recordToWire(h: Histogram, sent: Map<string, bigint>, seen: Map<string,
 
 /** One round of one case: n sequential orders per path, then a sustained burst of 4n. */
 export async function venueBench(venue: VenueName, target: Target, credentials: VenueCredentials, n: number, acc: Acc): Promise<void> {
-  const client = createOrderClient(venue, { clock: systemClock,
+  const client = createOrderClient(venue, {
+    clock: systemClock,
     wsUrl: target.ws,
     restUrl: target.rest,
     credentials,
@@ -179,7 +194,14 @@ export async function venueBench(venue: VenueName, target: Target, credentials: 
 
   // 2) gateway: bus request -> bytes on the venue socket.
   const bus = new InProcessBus();
-  const gw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
+  const gw = new OrderGateway({
+    clock: systemClock,
+    namespace: 'live',
+    bus,
+    client,
+    spec: { venue, hasPrivateWs: true, venuePolicy: 'production' },
+    healthIntervalMs: 0,
+  });
   await gw.start();
   const subject = subjects.orderReq(venue, 'live');
   const sentGw = new Map<string, bigint>();
@@ -288,7 +310,11 @@ async function separateProcess(total = N) {
 }
 
 const VENUES_LIST = ['binance', 'kraken', 'okx'] as const;
-const ED25519: VenueCredentials = { apiKey: TEST_BINANCE_ED25519.apiKey, apiSecret: '', ed25519PrivateKeyPem: TEST_BINANCE_ED25519.privateKeyPem };
+const ED25519: VenueCredentials = {
+  apiKey: TEST_BINANCE_ED25519.apiKey,
+  apiSecret: '',
+  ed25519PrivateKeyPem: TEST_BINANCE_ED25519.privateKeyPem,
+};
 
 export async function run(): Promise<object> {
   // Warm-up pass (discarded): JIT and buffers of the shared paths (ws, JSON, bus, sims) get hot

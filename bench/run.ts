@@ -30,8 +30,14 @@ async function main(): Promise<void> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const peersDir = path.join(dir, 'peers');
   const all = [
-    ...readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort().map((f) => ({ file: path.join(dir, f), name: f.replace(/\.bench\.ts$/, ''), group: undefined as string | undefined })),
-    ...readdirSync(peersDir).filter((f) => f.endsWith('.bench.ts')).sort().map((f) => ({ file: path.join(peersDir, f), name: f.replace(/\.bench\.ts$/, ''), group: 'peers' as string | undefined })),
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.bench.ts'))
+      .sort()
+      .map((f) => ({ file: path.join(dir, f), name: f.replace(/\.bench\.ts$/, ''), group: undefined as string | undefined })),
+    ...readdirSync(peersDir)
+      .filter((f) => f.endsWith('.bench.ts'))
+      .sort()
+      .map((f) => ({ file: path.join(peersDir, f), name: f.replace(/\.bench\.ts$/, ''), group: 'peers' as string | undefined })),
   ];
   const files = all.filter((b) => only.length === 0 || only.includes(b.name) || (b.group !== undefined && only.includes(b.group)));
   if (files.length === 0) {
@@ -54,7 +60,10 @@ async function main(): Promise<void> {
         g[name] = out;
         groups.set(group, g);
       }
-      writeFileSync(path.join(dir, 'results', `${resultName}.json`), JSON.stringify(group !== undefined ? groups.get(group) : out, null, 2) + '\n');
+      writeFileSync(
+        path.join(dir, 'results', `${resultName}.json`),
+        JSON.stringify(group !== undefined ? groups.get(group) : out, null, 2) + '\n',
+      );
       console.log(`bench ${name}: ok in ${((Date.now() - t0) / 1000).toFixed(1)} s -> bench/results/${resultName}.json`);
     } catch (e) {
       failed++;

@@ -38,7 +38,16 @@ import type { Histogram } from 'hdr-histogram-js';
 import { InProcessBus } from '../src/bus/in-process-bus.js';
 import { Executor } from '../src/execution/executor.js';
 import { SnapshotStore, type ExecSignal, type SignalSource } from '../src/execution/types.js';
-import { LAYOUT, NativeEngine, RingSignalSource, TickBatch, TickRegion, defaultIdleSpinNs, type StrategyParams, type TickInput } from '../src/native/index.js';
+import {
+  LAYOUT,
+  NativeEngine,
+  RingSignalSource,
+  TickBatch,
+  TickRegion,
+  defaultIdleSpinNs,
+  type StrategyParams,
+  type TickInput,
+} from '../src/native/index.js';
 import { openRefData } from '../src/refdata/index.js';
 import { StaticRiskGateway } from '../src/risk/static-gateway.js';
 import { TEST_CREDENTIALS } from '../src/simulators/private/index.js';
@@ -191,16 +200,36 @@ async function startNode(target: Target, walDir: string, idleSpinNs: number) {
   const bus = new InProcessBus();
   const spec = await (await openRefData(undefined)).venueSpec('binance');
   if (!spec) throw new Error('refdata has no binance spec');
-  const client = createOrderClient('binance', { clock: systemClock, wsUrl: target.ws, restUrl: target.rest, credentials: TEST_CREDENTIALS.binance, requestTimeoutMs: 5000 });
+  const client = createOrderClient('binance', {
+    clock: systemClock,
+    wsUrl: target.ws,
+    restUrl: target.rest,
+    credentials: TEST_CREDENTIALS.binance,
+    requestTimeoutMs: 5000,
+  });
   await client.connect();
   const writes = new Map<string, { issued: bigint; returned: bigint }>();
   tapSocketWrites(client, (id, issued, returned) => writes.set(id, { issued, returned }));
-  const gateway = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client, spec: { venue: 'binance', hasPrivateWs: true, venuePolicy: 'production' }, healthIntervalMs: 0 });
+  const gateway = new OrderGateway({
+    clock: systemClock,
+    namespace: 'live',
+    bus,
+    client,
+    spec: { venue: 'binance', hasPrivateWs: true, venuePolicy: 'production' },
+    healthIntervalMs: 0,
+  });
   await gateway.start();
-  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live', { clock: systemClock });
+  const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live', {
+    clock: systemClock,
+  });
   risk.start();
   const market = new SnapshotStore();
-  const region = TickRegion.create({ name: `kestrel-bench-s2w-${process.pid}`, symbols: ['BTC-USDT'], signalCapacity: 65536, replace: true });
+  const region = TickRegion.create({
+    name: `kestrel-bench-s2w-${process.pid}`,
+    symbols: ['BTC-USDT'],
+    signalCapacity: 65536,
+    replace: true,
+  });
   const ring = new RingSignalSource(region, { clock: systemClock });
   const engine = new NativeEngine(region, { params: PARAMS, onSignals: ring.notify, idleSpinNs });
   const executor = new Executor(
@@ -287,7 +316,8 @@ async function settled(node: Node, wait: () => Promise<unknown>): Promise<void> 
   for (;;) {
     const st = node.engine.stats();
     const pushed = node.region.counters().ticks[0]!.head;
-    if (st.ticks >= pushed && node.ring.delivered >= st.signals && node.executor.inflightCount === 0 && node.executor.queuedCount === 0) return;
+    if (st.ticks >= pushed && node.ring.delivered >= st.signals && node.executor.inflightCount === 0 && node.executor.queuedCount === 0)
+      return;
     await wait();
   }
 }
@@ -417,11 +447,12 @@ async function round(target: Target, c: Case, ticks: TickInput[]): Promise<void>
     const batch = new TickBatch(64);
     since = process.hrtime.bigint();
     cpu = process.cpuUsage();
-    for (const end = i + PER_ROUND.saturation; i < end; ) {
+    for (const end = i + PER_ROUND.saturation; i < end;) {
       batch.clear();
       for (let k = 0; k < 64 && i < end; k++, i++) {
         const t = ticks[i]!;
-        if (!(t.flags & LAYOUT.kFlagTrade)) node.market.update('binance', 'BTC-USDT', t.bid, t.ask, t.bidSize, t.askSize, systemClock.nowNs());
+        if (!(t.flags & LAYOUT.kFlagTrade))
+          node.market.update('binance', 'BTC-USDT', t.bid, t.ask, t.bidSize, t.askSize, systemClock.nowNs());
         batch.push(t);
       }
       const at = process.hrtime.bigint();

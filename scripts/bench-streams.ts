@@ -22,7 +22,15 @@ for (const round of [0, 1]) {
     lat.push(performance.now() - t0);
   }
   lat.sort((a, b) => a - b);
-  console.log(JSON.stringify({ round, plainUsPerMsg: (plain * 1000) / N, durablePipelinedUsPerMsg: (pipelined * 1000) / N, durableAckP50us: lat[250]! * 1000, durableAckP99us: lat[495]! * 1000 }));
+  console.log(
+    JSON.stringify({
+      round,
+      plainUsPerMsg: (plain * 1000) / N,
+      durablePipelinedUsPerMsg: (pipelined * 1000) / N,
+      durableAckP50us: lat[250]! * 1000,
+      durableAckP99us: lat[495]! * 1000,
+    }),
+  );
 }
 const jsm = await bus.connection.jetstreamManager();
 await jsm.streams.delete(name);

@@ -75,7 +75,14 @@ export function syntheticTicks(o: SyntheticOptions = {}): { batch: TickBatch; ti
     if (u < tradeProb && i < n - jumpTicks) {
       const buy = rng.uniform() < 0.5;
       const qty = Math.round(rng.uniform() * 0.5 * 1e5) / 1e5 + 0.00001;
-      ticks.push({ tsNs: ts, flags: LAYOUT.kFlagTrade | (buy ? LAYOUT.kFlagBuyAggressor : 0), bid: buy ? ask : bid, ask: buy ? ask : bid, bidSize: qty, askSize: 0 });
+      ticks.push({
+        tsNs: ts,
+        flags: LAYOUT.kFlagTrade | (buy ? LAYOUT.kFlagBuyAggressor : 0),
+        bid: buy ? ask : bid,
+        ask: buy ? ask : bid,
+        bidSize: qty,
+        askSize: 0,
+      });
     } else {
       const bs = Math.round(rng.uniform() * 3 * 1e5) / 1e5;
       const as = Math.round(rng.uniform() * 3 * 1e5) / 1e5;

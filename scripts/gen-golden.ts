@@ -13,14 +13,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import {
-  DEFAULT_STRATEGY_PARAMS,
-  LAYOUT,
-  TickBatch,
-  replay,
-  type StrategyParams,
-  type TickInput,
-} from '../src/native/index.js';
+import { DEFAULT_STRATEGY_PARAMS, LAYOUT, TickBatch, replay, type StrategyParams, type TickInput } from '../src/native/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { engineParams } from '../src/session/wiring.js';
 import { syntheticTicks } from './gen-golden-synthetic.js';
@@ -50,18 +43,69 @@ export async function binanceSlice(seconds: number): Promise<TickInput[]> {
     if (!msg.stream || !msg.data) continue; // REST snapshot
     const d = msg.data;
     if (msg.stream.endsWith('@bookTicker')) {
-      out.push({ tsNs: recv, flags: 0, bid: Number(d['b']), ask: Number(d['a']), bidSize: Number(d['B']), askSize: Number(d['A']), venueId: 1 });
+      out.push({
+        tsNs: recv,
+        flags: 0,
+        bid: Number(d['b']),
+        ask: Number(d['a']),
+        bidSize: Number(d['B']),
+        askSize: Number(d['A']),
+        venueId: 1,
+      });
     } else if (msg.stream.endsWith('@trade')) {
       const px = Number(d['p']);
       const buyerAggressor = d['m'] === false;
-      out.push({ tsNs: recv, flags: LAYOUT.kFlagTrade | (buyerAggressor ? LAYOUT.kFlagBuyAggressor : 0), bid: px, ask: px, bidSize: Number(d['q']), askSize: 0, venueId: 1 });
+      out.push({
+        tsNs: recv,
+        flags: LAYOUT.kFlagTrade | (buyerAggressor ? LAYOUT.kFlagBuyAggressor : 0),
+        bid: px,
+        ask: px,
+        bidSize: Number(d['q']),
+        askSize: 0,
+        venueId: 1,
+      });
     }
   }
   return out;
 }
 
-export const FEATURE_COLUMNS = ['index', 'mid', 'spread', 'spread_bps', 'microprice', 'ofi', 'ofi_norm', 'ewma_var', 'vpin', 'n_buckets', 'ou_valid', 'kappa', 'mu', 'sigma', 'half_life', 'zscore', 'ou_b', 'vr', 'vol_ratio', 'regime'] as const;
-export const SIGNAL_COLUMNS = ['index', 'side', 'size', 'confidence', 'zscore', 'ref_price', 'urgency', 'min_fill_qty', 'ttl_ms', 'max_slippage_bps', 'trace_hi', 'trace_lo', 'regime'] as const;
+export const FEATURE_COLUMNS = [
+  'index',
+  'mid',
+  'spread',
+  'spread_bps',
+  'microprice',
+  'ofi',
+  'ofi_norm',
+  'ewma_var',
+  'vpin',
+  'n_buckets',
+  'ou_valid',
+  'kappa',
+  'mu',
+  'sigma',
+  'half_life',
+  'zscore',
+  'ou_b',
+  'vr',
+  'vol_ratio',
+  'regime',
+] as const;
+export const SIGNAL_COLUMNS = [
+  'index',
+  'side',
+  'size',
+  'confidence',
+  'zscore',
+  'ref_price',
+  'urgency',
+  'min_fill_qty',
+  'ttl_ms',
+  'max_slippage_bps',
+  'trace_hi',
+  'trace_lo',
+  'regime',
+] as const;
 
 /**
  * The parameters a session with the shipped config/default.yaml runs the engine with (environment
@@ -140,7 +184,21 @@ async function main(): Promise<void> {
       [SIGNAL_COLUMNS.join(',')]
         .concat(
           r.signals.map((s) =>
-            [s.sourceSeq, s.side, num(s.size), num(s.confidence), num(s.zscore), num(s.refPrice), s.urgency, num(s.minFillQty), s.ttlMs, num(s.maxSlippageBps), s.traceHi, s.traceLo, s.regime].join(','),
+            [
+              s.sourceSeq,
+              s.side,
+              num(s.size),
+              num(s.confidence),
+              num(s.zscore),
+              num(s.refPrice),
+              s.urgency,
+              num(s.minFillQty),
+              s.ttlMs,
+              num(s.maxSlippageBps),
+              s.traceHi,
+              s.traceLo,
+              s.regime,
+            ].join(','),
           ),
         )
         .join('\n') + '\n',

@@ -156,7 +156,9 @@ export function formatProblem(p: SyntaxProblem): string {
 async function main(argv: string[]): Promise<number> {
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const roots =
-    argv.length > 0 ? argv.map((a) => path.resolve(a)) : [path.join(repoRoot, 'julia'), path.join(repoRoot, 'sysimage'), path.join(repoRoot, 'bench')];
+    argv.length > 0
+      ? argv.map((a) => path.resolve(a))
+      : [path.join(repoRoot, 'julia'), path.join(repoRoot, 'sysimage'), path.join(repoRoot, 'bench')];
   let report: GateReport;
   try {
     report = await runJuliaSyntaxGate(roots);

@@ -78,7 +78,9 @@ interface ProcessResult {
 
 function startResponder(nats: string, subject: string): Promise<{ stop(): Promise<void> }> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [...process.execArgv, self, '--nats', nats, '--responder', subject], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, self, '--nats', nats, '--responder', subject], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     child.once('error', reject);

@@ -52,7 +52,13 @@ interface GateResult {
   details: Record<string, number>;
 }
 
-function result(m: { ratio: number; slices: number[] }, bound: number, numerator: string, denominator: string, details: Record<string, number>): GateResult {
+function result(
+  m: { ratio: number; slices: number[] },
+  bound: number,
+  numerator: string,
+  denominator: string,
+  details: Record<string, number>,
+): GateResult {
   return { ratio: +m.ratio.toFixed(3), bound, samples: m.slices.map((x) => +x.toFixed(3)), numerator, denominator, details };
 }
 
@@ -88,7 +94,13 @@ function ringGate(): GateResult {
       }
       while (tail < head) {
         const o = (tail++ & (cap - 1)) * LAYOUT.kTickEntrySize;
-        sink += mem.getFloat64(o + LAYOUT.kTickBidOffset, true) + mem.getFloat64(o + LAYOUT.kTickAskOffset, true) + mem.getFloat64(o + LAYOUT.kTickBidSizeOffset, true) + mem.getFloat64(o + LAYOUT.kTickAskSizeOffset, true) + Number(mem.getBigInt64(o + LAYOUT.kTickTsOffset, true)) + mem.getUint32(o + LAYOUT.kTickFlagsOffset, true);
+        sink +=
+          mem.getFloat64(o + LAYOUT.kTickBidOffset, true) +
+          mem.getFloat64(o + LAYOUT.kTickAskOffset, true) +
+          mem.getFloat64(o + LAYOUT.kTickBidSizeOffset, true) +
+          mem.getFloat64(o + LAYOUT.kTickAskSizeOffset, true) +
+          Number(mem.getBigInt64(o + LAYOUT.kTickTsOffset, true)) +
+          mem.getUint32(o + LAYOUT.kTickFlagsOffset, true);
       }
     };
     const ringPushPop = (): void => {
@@ -113,10 +125,16 @@ function ringGate(): GateResult {
       js.push((nowNs() - s) / N);
     }
     if (!Number.isFinite(sink)) throw new Error('ring gate: reference loop produced no value');
-    return result(medianRatio(ring, js), BOUNDS.ring, 'addon ring pushBatch(256)+popTicks(256), ns/tick', 'pure-JS push+pop of the same 64-byte records, ns/tick', {
-      ring_ns_per_tick_median: +median(ring).toFixed(2),
-      js_ns_per_tick_median: +median(js).toFixed(2),
-    });
+    return result(
+      medianRatio(ring, js),
+      BOUNDS.ring,
+      'addon ring pushBatch(256)+popTicks(256), ns/tick',
+      'pure-JS push+pop of the same 64-byte records, ns/tick',
+      {
+        ring_ns_per_tick_median: +median(ring).toFixed(2),
+        js_ns_per_tick_median: +median(js).toFixed(2),
+      },
+    );
   } finally {
     region.unlink();
     region.close();
@@ -164,7 +182,8 @@ async function adapterGate(): Promise<GateResult> {
       }
     }
     const st = k.adapter.stats();
-    if (st.gaps !== 0 || st.parseErrors !== 0) throw new Error(`adapter gate: run not clean (gaps ${st.gaps}, parse errors ${st.parseErrors})`);
+    if (st.gaps !== 0 || st.parseErrors !== 0)
+      throw new Error(`adapter gate: run not clean (gaps ${st.gaps}, parse errors ${st.parseErrors})`);
     if (record) perPass.push(sa / sp);
   };
   for (let w = 0; w < 3; w++) pass(false);
@@ -176,12 +195,18 @@ async function adapterGate(): Promise<GateResult> {
     a += minA[i]!;
     p += minP[i]!;
   }
-  return result({ ratio: a / p, slices: perPass }, BOUNDS.adapter, 'BinanceAdapter.handleRaw per diff-depth frame', 'JSON.parse of the same frame', {
-    frames_per_pass: n,
-    passes: PASSES,
-    adapter_ns_per_frame_min: Math.round(a / n),
-    json_parse_ns_per_frame_min: Math.round(p / n),
-  });
+  return result(
+    { ratio: a / p, slices: perPass },
+    BOUNDS.adapter,
+    'BinanceAdapter.handleRaw per diff-depth frame',
+    'JSON.parse of the same frame',
+    {
+      frames_per_pass: n,
+      passes: PASSES,
+      adapter_ns_per_frame_min: Math.round(a / n),
+      json_parse_ns_per_frame_min: Math.round(p / n),
+    },
+  );
 }
 
 // ----------------------------------------------------------------------------------------- c. engine
@@ -236,7 +261,10 @@ async function engineGate(): Promise<GateResult> {
         if (++spins % 256 === 0) {
           await new Promise((r) => setImmediate(r));
           if (!engine.running) throw new Error(`engine gate: engine thread ended: ${engine.lastError()?.message ?? 'no error recorded'}`);
-          if (nowNs() - s > ENGINE_RUN_TIMEOUT_NS) throw new Error(`engine gate: engine consumed ${engine.stats().ticks} of ${all.count} ticks in ${ENGINE_RUN_TIMEOUT_NS / 1e9} s`);
+          if (nowNs() - s > ENGINE_RUN_TIMEOUT_NS)
+            throw new Error(
+              `engine gate: engine consumed ${engine.stats().ticks} of ${all.count} ticks in ${ENGINE_RUN_TIMEOUT_NS / 1e9} s`,
+            );
         }
       }
       const dt = nowNs() - s;
@@ -265,12 +293,18 @@ async function engineGate(): Promise<GateResult> {
   for (let i = 0; i < 5; i++) slices.push(Math.min(...e.slice(i * 5, i * 5 + 5)) / Math.min(...s.slice(i * 5, i * 5 + 5)));
   const sMin = Math.min(...s);
   const eMin = Math.min(...e);
-  return result({ ratio: eMin / sMin, slices }, BOUNDS.engine, 'strategy alone (addon replay), ticks/s', 'engine thread fed through the ring (JS pushBatch producer), ticks/s', {
-    ticks_per_round: all.count,
-    rounds,
-    strategy_ticks_per_sec_best: Math.round(all.count / (sMin / 1e9)),
-    engine_ticks_per_sec_best: Math.round(all.count / (eMin / 1e9)),
-  });
+  return result(
+    { ratio: eMin / sMin, slices },
+    BOUNDS.engine,
+    'strategy alone (addon replay), ticks/s',
+    'engine thread fed through the ring (JS pushBatch producer), ticks/s',
+    {
+      ticks_per_round: all.count,
+      rounds,
+      strategy_ticks_per_sec_best: Math.round(all.count / (sMin / 1e9)),
+      engine_ticks_per_sec_best: Math.round(all.count / (eMin / 1e9)),
+    },
+  );
 }
 
 // ------------------------------------------------------------------------------------------- main
@@ -285,7 +319,9 @@ async function main(): Promise<void> {
   const seconds = +((nowNs() - t0) / 1e9).toFixed(1);
   const failed = Object.entries(gates).filter(([, g]) => g.ratio > g.bound);
   for (const [name, g] of Object.entries(gates)) {
-    console.log(`perf-gate ${name.padEnd(7)} ${g.ratio.toFixed(2).padStart(6)}× (bound ${g.bound}×)  ${g.numerator} / ${g.denominator}  [samples ${g.samples.map((x) => x.toFixed(2)).join(' ')}]`);
+    console.log(
+      `perf-gate ${name.padEnd(7)} ${g.ratio.toFixed(2).padStart(6)}× (bound ${g.bound}×)  ${g.numerator} / ${g.denominator}  [samples ${g.samples.map((x) => x.toFixed(2)).join(' ')}]`,
+    );
   }
   const out = {
     at: new Date().toISOString(),
@@ -301,7 +337,9 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'perf-gate.json'), JSON.stringify(out, null, 2) + '\n');
   if (failed.length > 0) {
-    console.error(`perf-gate: FAILED: ${failed.map(([n, g]) => `${n} ratio ${g.ratio.toFixed(2)}× > bound ${g.bound}×`).join('; ')} (bench/results/perf-gate.json)`);
+    console.error(
+      `perf-gate: FAILED: ${failed.map(([n, g]) => `${n} ratio ${g.ratio.toFixed(2)}× > bound ${g.bound}×`).join('; ')} (bench/results/perf-gate.json)`,
+    );
     process.exit(1);
   }
   console.log(`perf-gate: ok in ${seconds} s (bench/results/perf-gate.json)`);

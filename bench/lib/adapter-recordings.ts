@@ -34,14 +34,19 @@ export interface AdapterClasses {
   OkxAdapter: typeof OkxAdapter;
 }
 
-export async function recordingWorkloads(classes: AdapterClasses = { BinanceAdapter, KrakenAdapter, OkxAdapter }): Promise<RecordingWorkload[]> {
+export async function recordingWorkloads(
+  classes: AdapterClasses = { BinanceAdapter, KrakenAdapter, OkxAdapter },
+): Promise<RecordingWorkload[]> {
   const bin: RecordedFrame[] = [];
   for await (const r of binanceCapture()) {
     if (r.kind === 'snapshot') bin.push({ snapshot: JSON.stringify(r.data) });
     else bin.push({ text: JSON.stringify({ stream: r.stream, data: r.data }) });
   }
   const k = await loadKrakenBookCapture();
-  const kr: RecordedFrame[] = [{ text: JSON.stringify(k.snapshot.message) }, ...k.updates.map((u) => ({ text: JSON.stringify(u.message) }))];
+  const kr: RecordedFrame[] = [
+    { text: JSON.stringify(k.snapshot.message) },
+    ...k.updates.map((u) => ({ text: JSON.stringify(u.message) })),
+  ];
   const seq = new Map<string, number>();
   const ok: RecordedFrame[] = [];
   for (const r of await loadOkxRecording()) {
@@ -53,24 +58,52 @@ export async function recordingWorkloads(classes: AdapterClasses = { BinanceAdap
     const prev = seq.get(r.instId) ?? 1000;
     const next = r.action === 'snapshot' ? prev : prev + 1;
     seq.set(r.instId, next);
-    ok.push({ text: JSON.stringify({ arg: r.arg, action: r.action, data: [{ ...r.data, prevSeqId: r.action === 'snapshot' ? -1 : prev, seqId: next }] }) });
+    ok.push({
+      text: JSON.stringify({
+        arg: r.arg,
+        action: r.action,
+        data: [{ ...r.data, prevSeqId: r.action === 'snapshot' ? -1 : prev, seqId: next }],
+      }),
+    });
   }
   return [
     {
       venue: 'binance',
       frames: bin,
-      make: (sink, clock) => new classes.BinanceAdapter({ clock, url: noUrl, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }], sink, ...quiet }),
+      make: (sink, clock) =>
+        new classes.BinanceAdapter({
+          clock,
+          url: noUrl,
+          restUrl: 'http://127.0.0.1:9',
+          symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1 }],
+          sink,
+          ...quiet,
+        }),
     },
     {
       venue: 'kraken',
       frames: kr,
-      make: (sink, clock) => new classes.KrakenAdapter({ clock, url: noUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3, pricePrecision: 1, qtyPrecision: 8 }], sink, ...quiet }),
+      make: (sink, clock) =>
+        new classes.KrakenAdapter({
+          clock,
+          url: noUrl,
+          symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3, pricePrecision: 1, qtyPrecision: 8 }],
+          sink,
+          ...quiet,
+        }),
     },
     {
       venue: 'okx',
       frames: ok,
       make: (sink, clock) =>
-        new classes.OkxAdapter({ clock, url: noUrl, symbols: ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'].map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 10 + n })), sink, checksum: 'required', ...quiet }),
+        new classes.OkxAdapter({
+          clock,
+          url: noUrl,
+          symbols: ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'].map((i, n) => ({ venueSymbol: i, symbol: i, symbolId: 10 + n })),
+          sink,
+          checksum: 'required',
+          ...quiet,
+        }),
     },
   ];
 }

@@ -90,7 +90,13 @@ export function kestrelSide(frames: DepthFrames): KestrelSide {
     top(n) {
       const book = adapter.book(VENUE_SYMBOL)!;
       const side = (s: typeof book.bids): Levels => s.top(n).map((l) => [l.px, l.qty]);
-      return { bids: side(book.bids), asks: side(book.asks), nonce: adapter.lastUpdateId(VENUE_SYMBOL), bidLevels: book.bids.size, askLevels: book.asks.size };
+      return {
+        bids: side(book.bids),
+        asks: side(book.asks),
+        nonce: adapter.lastUpdateId(VENUE_SYMBOL),
+        bidLevels: book.bids.size,
+        askLevels: book.asks.size,
+      };
     },
   };
 }
@@ -128,7 +134,25 @@ export async function ccxtSide(frames: DepthFrames): Promise<CcxtSide> {
   const { default: ccxt } = await import('ccxt');
   const ex = new ccxt.pro.binance({ enableRateLimit: false }) as unknown as CcxtBinancePro;
   ex.setMarkets([
-    { id: VENUE_SYMBOL, symbol: CCXT_SYMBOL, base: 'BTC', quote: 'USDT', baseId: 'BTC', quoteId: 'USDT', type: 'spot', spot: true, margin: false, swap: false, future: false, option: false, contract: false, active: true, precision: { amount: 1e-8, price: 0.01 }, limits: {}, info: {} },
+    {
+      id: VENUE_SYMBOL,
+      symbol: CCXT_SYMBOL,
+      base: 'BTC',
+      quote: 'USDT',
+      baseId: 'BTC',
+      quoteId: 'USDT',
+      type: 'spot',
+      spot: true,
+      margin: false,
+      swap: false,
+      future: false,
+      option: false,
+      contract: false,
+      active: true,
+      precision: { amount: 1e-8, price: 0.01 },
+      limits: {},
+      info: {},
+    },
   ]);
   const snapshotBody = JSON.parse(frames.snapshot) as unknown;
   // The only replaced part: the HTTP request for the REST depth snapshot.
@@ -183,5 +207,7 @@ export function compareBooks(k: BookSideBySide, c: BookSideBySide, n: number): A
     return undefined;
   };
   const d = diff();
-  return d === undefined ? { agree: true, levelsCompared: Math.min(a.bids.length, b.bids.length) + Math.min(a.asks.length, b.asks.length), nonce } : { agree: false, levelsCompared: 0, nonce, difference: d };
+  return d === undefined
+    ? { agree: true, levelsCompared: Math.min(a.bids.length, b.bids.length) + Math.min(a.asks.length, b.asks.length), nonce }
+    : { agree: false, levelsCompared: 0, nonce, difference: d };
 }

@@ -95,7 +95,8 @@ export async function run(): Promise<object> {
   return {
     what: {
       frames: `Binance BTCUSDT diff-depth frames of the bundled capture as recorded: ${frames.before.length} buffered before the REST snapshot (untimed), ${frames.after.length} timed after it, per pass`,
-      kestrel: 'BinanceAdapter.handleRaw(text): JSON.parse, field + level validation (numbers parsed, strings kept), U/u continuity, book update (both sides), crossed-book check, top-of-book change detection, normalized tick to the sink',
+      kestrel:
+        'BinanceAdapter.handleRaw(text): JSON.parse, field + level validation (numbers parsed, strings kept), U/u continuity, book update (both sides), crossed-book check, top-of-book change detection, normalized tick to the sink',
       ccxt: 'ccxt pro binance, WsClient.onMessage({data: text}): big-integer regex + JSON.parse, handleMessage dispatch, handleOrderBook (Binance spot U/u rules), handleDeltas → OrderBookSide.store, nonce/timestamp/datetime, client.resolve; snapshot via its fetchOrderBookSnapshot with only the HTTP call answered from the capture; no limit() (no watcher awaiting)',
       interleaving: `fresh books per pass; blocks of ${BLOCK} frames alternating sides, first side alternating per block`,
       timer: 'process.hrtime.bigint() around each call on both sides (overhead included in both)',

@@ -18,7 +18,17 @@ import { ConsoleStream } from './console/stream.js';
 
 /** Every route this server answers (docs/OPERATIONS.md is checked against it; a test checks none is a 404). */
 export const ADMIN_ROUTES = {
-  get: ['/health/live', '/health/ready', '/metrics', '/', '/admin/dashboard', '/admin/console', '/admin/events', '/admin/console.json', '/admin/state'],
+  get: [
+    '/health/live',
+    '/health/ready',
+    '/metrics',
+    '/',
+    '/admin/dashboard',
+    '/admin/console',
+    '/admin/events',
+    '/admin/console.json',
+    '/admin/state',
+  ],
   post: ['/admin/pause', '/admin/resume', '/admin/drain', '/admin/flatten', '/admin/kill', '/admin/clear-halt'],
 } as const;
 
@@ -163,7 +173,14 @@ export class AdminServer {
       return json(200, { ready, state: this.actions.state ? this.actions.state() : null });
     }
     const action = url.pathname.startsWith('/admin/') ? url.pathname.slice('/admin/'.length) : undefined;
-    if (action === 'pause' || action === 'resume' || action === 'drain' || action === 'kill' || action === 'flatten' || action === 'clear-halt') {
+    if (
+      action === 'pause' ||
+      action === 'resume' ||
+      action === 'drain' ||
+      action === 'kill' ||
+      action === 'flatten' ||
+      action === 'clear-halt'
+    ) {
       if (req.method !== 'POST') return json(405, { error: `use POST for /admin/${action}` });
       if (!this.authorized(req)) {
         res.setHeader('www-authenticate', 'Bearer realm="kestrel-admin"');

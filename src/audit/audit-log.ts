@@ -137,7 +137,8 @@ export class AuditLog {
 
   /** Queue one event and resolve once it is durable (control commands: audited before answered). */
   recordDurable(eventType: string, traceId: string, payload: PayloadSource, metadata: Record<string, string> = {}): Promise<void> {
-    if (!this.record(eventType, traceId, payload, metadata)) return Promise.reject(new Error(`audit event not recorded: ${this.lastError ?? 'queue full'}`));
+    if (!this.record(eventType, traceId, payload, metadata))
+      return Promise.reject(new Error(`audit event not recorded: ${this.lastError ?? 'queue full'}`));
     return this.waitFor(this.seq);
   }
 
@@ -277,15 +278,17 @@ export class AuditLog {
 
   private resolveWaiters(): void {
     const keep = [];
-    for (const w of this.waiters) if (w.seq <= this.writtenSeq) w.resolve();
-    else keep.push(w);
+    for (const w of this.waiters)
+      if (w.seq <= this.writtenSeq) w.resolve();
+      else keep.push(w);
     this.waiters = keep;
   }
 
   private rejectWaiters(err: Error, upTo = Infinity): void {
     const keep = [];
-    for (const w of this.waiters) if (w.seq <= upTo) w.reject(err);
-    else keep.push(w);
+    for (const w of this.waiters)
+      if (w.seq <= upTo) w.reject(err);
+      else keep.push(w);
     this.waiters = keep;
   }
 }

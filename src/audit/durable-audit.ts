@@ -15,11 +15,14 @@ import { breachEvent } from './order-audit.js';
 /** Durable consumer name: one position per namespace, shared by every process that audits breaches. */
 export const BREACH_AUDIT_DURABLE = 'audit_risk_breach';
 
-export function attachDurableBreachAudit(streams: DurableStreams, log: AuditLog, opts: { retryDelayMs?: number; ackWaitMs?: number } = {}): Promise<DurableConsumer> {
-  return streams.bus.consumeDurable(
-    streams.name('risk'),
-    BREACH_AUDIT_DURABLE,
-    (m) => log.recordDurable(...breachEvent(m.data)),
-    { filterSubject: subjects.riskBreach(streams.ns), retryDelayMs: opts.retryDelayMs ?? 1000, ackWaitMs: opts.ackWaitMs ?? 30_000 },
-  );
+export function attachDurableBreachAudit(
+  streams: DurableStreams,
+  log: AuditLog,
+  opts: { retryDelayMs?: number; ackWaitMs?: number } = {},
+): Promise<DurableConsumer> {
+  return streams.bus.consumeDurable(streams.name('risk'), BREACH_AUDIT_DURABLE, (m) => log.recordDurable(...breachEvent(m.data)), {
+    filterSubject: subjects.riskBreach(streams.ns),
+    retryDelayMs: opts.retryDelayMs ?? 1000,
+    ackWaitMs: opts.ackWaitMs ?? 30_000,
+  });
 }

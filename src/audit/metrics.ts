@@ -6,7 +6,9 @@ import { gauge } from '../observability/metrics.js';
 import type { AuditLog } from './audit-log.js';
 
 export function exportAuditMetrics(log: AuditLog, intervalMs = 1000): () => void {
-  const events = gauge('audit_events_total', 'audit events since start by outcome (recorded, written, dropped, failed_writes)', ['outcome']);
+  const events = gauge('audit_events_total', 'audit events since start by outcome (recorded, written, dropped, failed_writes)', [
+    'outcome',
+  ]);
   const queued = gauge('audit_queue_depth', 'audit events recorded but not yet durable');
   const healthy = gauge('audit_healthy', '1 while nothing was dropped and the sink writes, else 0');
   const refresh = (): void => {

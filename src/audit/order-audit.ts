@@ -69,7 +69,11 @@ export function attachExecutorAudit(executor: Executor, log: AuditLog): void {
                 ? undefined // the reject listener records it, with its reason
                 : AuditEventType.orderAck;
         if (!type) return;
-        const meta: Record<string, string> = { ...orderMeta(o), status: OrderStatus[ack.status] ?? String(ack.status), venue_order_id: ack.venueOrderId };
+        const meta: Record<string, string> = {
+          ...orderMeta(o),
+          status: OrderStatus[ack.status] ?? String(ack.status),
+          venue_order_id: ack.venueOrderId,
+        };
         if (fill.qty > 0) {
           meta.fill_qty = String(fill.qty);
           meta.fill_price = String(fill.price);
@@ -146,9 +150,12 @@ export function configDiff(prev: unknown, next: unknown, prefix = ''): Record<st
   const out: Record<string, { from: unknown; to: unknown }> = {};
   const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
   if (isObj(prev) && isObj(next)) {
-    for (const k of new Set([...Object.keys(prev), ...Object.keys(next)])) Object.assign(out, configDiff(prev[k], next[k], prefix ? `${prefix}.${k}` : k));
+    for (const k of new Set([...Object.keys(prev), ...Object.keys(next)]))
+      Object.assign(out, configDiff(prev[k], next[k], prefix ? `${prefix}.${k}` : k));
   } else if (JSON.stringify(prev) !== JSON.stringify(next)) {
-    out[prefix] = /token|secret|password|key/i.test(prefix) ? { from: '<redacted>', to: '<redacted>' } : { from: prev ?? null, to: next ?? null };
+    out[prefix] = /token|secret|password|key/i.test(prefix)
+      ? { from: '<redacted>', to: '<redacted>' }
+      : { from: prev ?? null, to: next ?? null };
   }
   return out;
 }

@@ -59,9 +59,16 @@ export class JetStreamAuditSink implements AuditSink {
     const stream = opts.stream ?? auditStreamName(namespace);
     const jsm = await nc.jetstreamManager();
     // The audit stream is defined with the others in src/bus/streams.ts; retention from bus.streams.audit.
-    const retention = { ...DEFAULT_STREAMS.audit, ...opts.retention, ...(opts.maxAgeSeconds !== undefined ? { max_age_s: opts.maxAgeSeconds } : {}) };
+    const retention = {
+      ...DEFAULT_STREAMS.audit,
+      ...opts.retention,
+      ...(opts.maxAgeSeconds !== undefined ? { max_age_s: opts.maxAgeSeconds } : {}),
+    };
     const spec = streamSpec('audit', namespace, retention);
-    const config = { ...natsStreamConfig(custom ? { ...spec, name: stream, subjects: [`${stream}.>`] } : spec), num_replicas: opts.replicas ?? 1 };
+    const config = {
+      ...natsStreamConfig(custom ? { ...spec, name: stream, subjects: [`${stream}.>`] } : spec),
+      num_replicas: opts.replicas ?? 1,
+    };
     try {
       await jsm.streams.info(stream);
       await jsm.streams.update(stream, config);

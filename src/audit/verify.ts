@@ -32,8 +32,27 @@ export function verifyEvents(events: readonly AuditEvent[], start: string = GENE
     const at = offsets?.[i] !== undefined ? { offset: offsets[i]! } : {};
     const head = heads.get(e.service);
     const links = head !== undefined ? e.prevHash === head : seen.has(e.prevHash);
-    if (!links) return { ok: false, verified: i, head: last, tornTailBytes: 0, broken: { index: i, eventId: e.eventId, ...at, reason: 'does not link to its predecessor (prev_hash differs: an event before it was removed, altered or reordered)' } };
-    if (eventHash(e) !== e.hash) return { ok: false, verified: i, head: last, tornTailBytes: 0, broken: { index: i, eventId: e.eventId, ...at, reason: 'content does not match its hash (altered)' } };
+    if (!links)
+      return {
+        ok: false,
+        verified: i,
+        head: last,
+        tornTailBytes: 0,
+        broken: {
+          index: i,
+          eventId: e.eventId,
+          ...at,
+          reason: 'does not link to its predecessor (prev_hash differs: an event before it was removed, altered or reordered)',
+        },
+      };
+    if (eventHash(e) !== e.hash)
+      return {
+        ok: false,
+        verified: i,
+        head: last,
+        tornTailBytes: 0,
+        broken: { index: i, eventId: e.eventId, ...at, reason: 'content does not match its hash (altered)' },
+      };
     heads.set(e.service, e.hash);
     seen.add(e.hash);
     last = e.hash;
@@ -53,7 +72,14 @@ export function verifyAuditBytes(bytes: Uint8Array): VerifyResult {
 function verifyRead(r: AuditFileRead): VerifyResult {
   const v = verifyEvents(r.events, GENESIS_HASH, r.offsets);
   if (!v.ok) return v;
-  if (r.corrupt) return { ok: false, verified: r.events.length, head: v.head, tornTailBytes: 0, broken: { index: r.events.length, eventId: '', offset: r.corrupt.offset, reason: r.corrupt.message } };
+  if (r.corrupt)
+    return {
+      ok: false,
+      verified: r.events.length,
+      head: v.head,
+      tornTailBytes: 0,
+      broken: { index: r.events.length, eventId: '', offset: r.corrupt.offset, reason: r.corrupt.message },
+    };
   return { ...v, tornTailBytes: r.tornTailBytes };
 }
 
@@ -70,7 +96,9 @@ export function formatVerify(source: string, v: VerifyResult): string {
 /** One order's events: those naming its client id, and the risk decisions of its signal (trace id). */
 export function orderHistory(events: readonly AuditEvent[], clientId: string): AuditEvent[] {
   const traces = new Set(events.filter((e) => e.metadata.client_id === clientId && e.traceId).map((e) => e.traceId));
-  return events.filter((e) => e.metadata.client_id === clientId || (!e.metadata.client_id && e.eventType === 'risk_decision' && traces.has(e.traceId)));
+  return events.filter(
+    (e) => e.metadata.client_id === clientId || (!e.metadata.client_id && e.eventType === 'risk_decision' && traces.has(e.traceId)),
+  );
 }
 
 export function formatHistory(events: readonly AuditEvent[]): string {

@@ -152,7 +152,12 @@ export class InProcessBus implements Bus {
     return r;
   }
 
-  async consumeDurable(stream: string, durable: string, handler: DurableHandler, opts: DurableConsumeOptions = {}): Promise<DurableConsumer> {
+  async consumeDurable(
+    stream: string,
+    durable: string,
+    handler: DurableHandler,
+    opts: DurableConsumeOptions = {},
+  ): Promise<DurableConsumer> {
     this.ensureOpen();
     return this.streams.consume(stream, durable, handler, opts);
   }

@@ -167,7 +167,10 @@ export class InProcessStreams {
       stream,
       durable,
       lag: async (): Promise<ConsumerLag> => {
-        const pending = s.msgs.filter((m) => m.seq > state.ackFloor && m.seq !== state.inflight && (state.filter === undefined || subjectMatches(state.filter, m.subject))).length;
+        const pending = s.msgs.filter(
+          (m) =>
+            m.seq > state.ackFloor && m.seq !== state.inflight && (state.filter === undefined || subjectMatches(state.filter, m.subject)),
+        ).length;
         return { numPending: pending, numAckPending: state.inflight > 0 ? 1 : 0, numRedelivered: state.redelivered };
       },
       stop: async () => {

@@ -141,7 +141,10 @@ export class NatsBus implements Bus {
       for await (const s of this.connection.status()) {
         if (s.type !== 'error') continue;
         // nats.js reports a permission refusal as the bare code PERMISSIONS_VIOLATION.
-        const err = s.data instanceof Error ? s.data : new BusError(`NATS server error: ${String(s.data)} (a publish or subscribe this identity is not allowed)`);
+        const err =
+          s.data instanceof Error
+            ? s.data
+            : new BusError(`NATS server error: ${String(s.data)} (a publish or subscribe this identity is not allowed)`);
         if (this.opts.onServerError) this.opts.onServerError(err);
         else process.emitWarning(`NATS server error: ${err.message}`);
       }
@@ -200,7 +203,9 @@ export class NatsBus implements Bus {
       return await this.connection.jetstreamManager();
     } catch (err) {
       if (err instanceof NatsError && (err.code === ErrorCode.NoResponders || err.code === ErrorCode.JetStreamNotEnabled)) {
-        throw new BusError('JetStream is not enabled on the NATS server: start nats-server with -js (durable streams need it)', { cause: err });
+        throw new BusError('JetStream is not enabled on the NATS server: start nats-server with -js (durable streams need it)', {
+          cause: err,
+        });
       }
       throw new BusError(`JetStream unavailable: ${(err as Error).message}`, { cause: err });
     }
@@ -242,12 +247,18 @@ export class NatsBus implements Bus {
       const ack = await this.connection.jetstream().publish(subject, data, { msgID: opts.msgId, ...(h ? { headers: h } : {}) });
       return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
-      if (err instanceof NatsError && err.code === ErrorCode.NoResponders) throw new BusError(`no stream captures ${subject}`, { cause: err });
+      if (err instanceof NatsError && err.code === ErrorCode.NoResponders)
+        throw new BusError(`no stream captures ${subject}`, { cause: err });
       throw new BusError(`durable publish on ${subject} failed: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  async consumeDurable(stream: string, durable: string, handler: DurableHandler, opts: DurableConsumeOptions = {}): Promise<DurableConsumer> {
+  async consumeDurable(
+    stream: string,
+    durable: string,
+    handler: DurableHandler,
+    opts: DurableConsumeOptions = {},
+  ): Promise<DurableConsumer> {
     const jsm = await this.jsm();
     const config = {
       durable_name: durable,
@@ -262,7 +273,8 @@ export class NatsBus implements Bus {
       // Position (ack floor) is kept by update; only these settings change.
       await jsm.consumers.update(stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
     } catch (err) {
-      if (!(err instanceof NatsError) || !/not found/i.test(err.message)) throw new BusError(`consumer ${durable} on ${stream}: ${(err as Error).message}`, { cause: err });
+      if (!(err instanceof NatsError) || !/not found/i.test(err.message))
+        throw new BusError(`consumer ${durable} on ${stream}: ${(err as Error).message}`, { cause: err });
       await jsm.consumers.add(stream, config);
     }
     const consumer = await this.connection.jetstream().consumers.get(stream, durable);

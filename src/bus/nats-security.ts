@@ -57,13 +57,15 @@ export function natsSecurityFrom(cfg: NatsSecurityConfig = {}, env: NodeJS.Proce
     auth = { kind: 'nkey', seed };
   } else if (token !== undefined) auth = { kind: 'token', token };
   else if (user !== '' || password !== undefined) {
-    if (user === '' || password === undefined) throw new SecretError('NATS: a user needs KESTREL_NATS_PASSWORD (or _FILE), a password needs a user', 'KESTREL_NATS_PASSWORD');
+    if (user === '' || password === undefined)
+      throw new SecretError('NATS: a user needs KESTREL_NATS_PASSWORD (or _FILE), a password needs a user', 'KESTREL_NATS_PASSWORD');
     auth = { kind: 'user', user, password };
   }
   const caFile = env.KESTREL_NATS_TLS_CA || cfg.tls?.ca || '';
   const certFile = env.KESTREL_NATS_TLS_CERT || cfg.tls?.cert || '';
   const keyFile = env.KESTREL_NATS_TLS_KEY || cfg.tls?.key || '';
-  if ((certFile === '') !== (keyFile === '')) throw new SecretError('NATS TLS: a client certificate needs its key and the other way round', 'KESTREL_NATS_TLS_KEY');
+  if ((certFile === '') !== (keyFile === ''))
+    throw new SecretError('NATS TLS: a client certificate needs its key and the other way round', 'KESTREL_NATS_TLS_KEY');
   // Refuse a group/world-readable private key here, before the TLS layer would happily load it.
   if (keyFile) readSecretFile(keyFile, 'NATS TLS key');
   const tls = caFile || certFile ? { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile, keyFile } : {}) } : undefined;

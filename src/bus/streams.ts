@@ -84,7 +84,9 @@ export interface DurablePublishErrorSink {
   (err: unknown, subject: string): void;
 }
 
-const publishFailures = counter('bus_durable_publish_failures_total', 'Durable (JetStream) publishes the stream did not acknowledge', ['stream']);
+const publishFailures = counter('bus_durable_publish_failures_total', 'Durable (JetStream) publishes the stream did not acknowledge', [
+  'stream',
+]);
 const duplicates = counter('bus_durable_duplicates_total', 'Durable publishes recognised as duplicates by their msg id', ['stream']);
 
 /**
@@ -125,7 +127,13 @@ export class DurableStreams {
     const config = opts.config ?? DEFAULT_STREAMS;
     const states: StreamState[] = [];
     for (const key of opts.keys ?? STREAM_KEYS) states.push(await bus.ensureStream(streamSpec(key, ns, config[key])));
-    return new DurableStreams(bus, ns, config, states, opts.onError ?? ((err, subject) => process.emitWarning(`durable publish on ${subject} failed: ${String(err)}`)));
+    return new DurableStreams(
+      bus,
+      ns,
+      config,
+      states,
+      opts.onError ?? ((err, subject) => process.emitWarning(`durable publish on ${subject} failed: ${String(err)}`)),
+    );
   }
 }
 
@@ -139,7 +147,14 @@ export interface EnsureStreamsOptions {
 }
 
 /** Publish an event durably with its idempotency key when the process holds streams, plainly otherwise. */
-export function publishEvent(bus: Bus, streams: DurableStreams | undefined, subject: string, data: Uint8Array, msgId: string, headers?: Headers): void {
+export function publishEvent(
+  bus: Bus,
+  streams: DurableStreams | undefined,
+  subject: string,
+  data: Uint8Array,
+  msgId: string,
+  headers?: Headers,
+): void {
   if (streams) streams.publish(subject, data, msgId, headers);
   else bus.publish(subject, data, headers ? { headers } : undefined);
 }
@@ -149,7 +164,10 @@ export function ensureStreams(bus: Bus, ns: Namespace, opts: EnsureStreamsOption
   return DurableStreams.ensure(bus, ns, opts);
 }
 
-const backlogGauge = gauge('bus_consumer_backlog', 'Durable consumer backlog: messages pending delivery plus delivered but unacked', ['stream', 'durable']);
+const backlogGauge = gauge('bus_consumer_backlog', 'Durable consumer backlog: messages pending delivery plus delivered but unacked', [
+  'stream',
+  'durable',
+]);
 const slowGauge = gauge('bus_consumer_slow', '1 while a durable consumer is above its backlog bound', ['stream', 'durable']);
 const slowEvents = counter('bus_consumer_slow_total', 'Times a durable consumer crossed its backlog bound', ['stream', 'durable']);
 
@@ -215,7 +233,11 @@ export class ConsumerMonitor {
       if (slow && !this.slow.has(key)) {
         this.slow.add(key);
         slowEvents.inc(labels);
-        this.opts.log('warn', 'slow durable consumer: backlog above bound (messages kept in the stream)', { ...labels, ...lag, bound: this.opts.bound });
+        this.opts.log('warn', 'slow durable consumer: backlog above bound (messages kept in the stream)', {
+          ...labels,
+          ...lag,
+          bound: this.opts.bound,
+        });
       } else if (!slow && this.slow.has(key)) {
         this.slow.delete(key);
         this.opts.log('info', 'durable consumer caught up', { ...labels, ...lag, bound: this.opts.bound });

@@ -42,7 +42,8 @@ export class CircuitBreaker {
 
   get state(): BreakerStateName {
     if (this.override) return this.override;
-    if (this._state === 'OPEN' && this.clock.nowNs() - this.openedAtNs >= BigInt(Math.round(this.settings.timeoutMs * 1e6))) this.to('HALF_OPEN');
+    if (this._state === 'OPEN' && this.clock.nowNs() - this.openedAtNs >= BigInt(Math.round(this.settings.timeoutMs * 1e6)))
+      this.to('HALF_OPEN');
     return this._state;
   }
 

@@ -58,10 +58,16 @@ export interface Command {
 /** Every `kestrel <command>`: help, dispatch, and the checks of deploy/ manifests (test/deploy) and docs/OPERATIONS.md (test/docs). */
 export const commands: Record<string, Command> = {
   start: {
-    summary: 'run the default paper-trading session on bundled real data; --mode paper|live trades on the venues\' endpoints (venues.<venue> in config)',
+    summary:
+      "run the default paper-trading session on bundled real data; --mode paper|live trades on the venues' endpoints (venues.<venue> in config)",
     flags: [
       ...sessionFlags,
-      { name: 'mode', kind: 'string', metavar: 'MODE', help: 'paper (venue market data, fills from the local matching engine, nothing sent) or live (real orders)' },
+      {
+        name: 'mode',
+        kind: 'string',
+        metavar: 'MODE',
+        help: 'paper (venue market data, fills from the local matching engine, nothing sent) or live (real orders)',
+      },
       { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to trade, e.g. binance,kraken,okx (session.venues)' },
       { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (session.symbols)' },
       { name: 'i-understand-live', kind: 'boolean', help: 'consent to live mode sending real orders (or session.i_understand_live: true)' },
@@ -69,27 +75,65 @@ export const commands: Record<string, Command> = {
     run: (flags) => runSession(flags, startPreset(flags)),
   },
   backtest: {
-    summary: 'deterministic backtest on the recorded timeline; writes a JSON and a self-contained HTML report and prints the decision digest',
+    summary:
+      'deterministic backtest on the recorded timeline; writes a JSON and a self-contained HTML report and prints the decision digest',
     flags: [
       ...commonFlags,
       sessionFlags.find((f) => f.name === 'max-ticks')!,
       sessionFlags.find((f) => f.name === 'json')!,
-      { name: 'sweep', kind: 'repeat', metavar: 'KEY=V1,V2,...', help: 'run the grid of these values in parallel workers; prints a ranked table, writes an HTML comparison' },
+      {
+        name: 'sweep',
+        kind: 'repeat',
+        metavar: 'KEY=V1,V2,...',
+        help: 'run the grid of these values in parallel workers; prints a ranked table, writes an HTML comparison',
+      },
       { name: 'workers', kind: 'integer', metavar: 'N', help: 'sweep worker processes (default: one per core)' },
-      { name: 'data', kind: 'repeat', metavar: 'PATH', help: 'recording, .kcap capture, directory or glob (repeatable); format read from content' },
+      {
+        name: 'data',
+        kind: 'repeat',
+        metavar: 'PATH',
+        help: 'recording, .kcap capture, directory or glob (repeatable); format read from content',
+      },
       { name: 'from', kind: 'string', metavar: 'SOURCE', help: 'clickhouse: the ticks table over --start/--end' },
       { name: 'start', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (inclusive)' },
       { name: 'end', kind: 'string', metavar: 'TIME', help: 'with --from clickhouse: ISO 8601 or epoch s/ms/ns (exclusive)' },
-      { name: 'symbols', kind: 'repeat', metavar: 'LIST', help: 'keep only these symbols, e.g. BTC-USDT,BTC-USD (default: all in the data)' },
-      { name: 'verbose', kind: 'boolean', help: 'also print engine details: which engine, and for julia the sysimage or the source folder it ran' },
-      { name: 'wal', kind: 'string', metavar: 'off|tmp', help: "executor WAL: off (default: written to a temp dir without fsync, deleted) or tmp (fsync'd like live, kept)" },
-      { name: 'bus', kind: 'string', metavar: 'in-process|nats', help: 'bus of the kernel: in-process (default) or NATS at bus.nats_url (same digest)' },
+      {
+        name: 'symbols',
+        kind: 'repeat',
+        metavar: 'LIST',
+        help: 'keep only these symbols, e.g. BTC-USDT,BTC-USD (default: all in the data)',
+      },
+      {
+        name: 'verbose',
+        kind: 'boolean',
+        help: 'also print engine details: which engine, and for julia the sysimage or the source folder it ran',
+      },
+      {
+        name: 'wal',
+        kind: 'string',
+        metavar: 'off|tmp',
+        help: "executor WAL: off (default: written to a temp dir without fsync, deleted) or tmp (fsync'd like live, kept)",
+      },
+      {
+        name: 'bus',
+        kind: 'string',
+        metavar: 'in-process|nats',
+        help: 'bus of the kernel: in-process (default) or NATS at bus.nats_url (same digest)',
+      },
     ],
     run: (flags) => {
       if (Array.isArray(flags.sweep)) {
         // Sweep workers replay the bundled recording; refusing beats sweeping other data than asked for.
-        if (flags.data !== undefined || flags.from !== undefined || flags.symbols !== undefined || flags.bus !== undefined || flags.wal !== undefined) {
-          throw new UsageError('--sweep runs on the bundled recording; --data, --from, --symbols, --bus and --wal are not supported with it yet');
+        if (
+          flags.data !== undefined ||
+          flags.from !== undefined ||
+          flags.symbols !== undefined ||
+          flags.bus !== undefined ||
+          flags.wal !== undefined
+        ) {
+          throw new UsageError(
+            '--sweep runs on the bundled recording; --data, --from, --symbols, --bus and --wal are not supported with it yet',
+          );
         }
         return runSweepCommand(flags, flags.sweep);
       }
@@ -98,14 +142,25 @@ export const commands: Record<string, Command> = {
     },
   },
   record: {
-    summary: 'record public market data from the venue endpoints through the quality gates into .kcap files (hourly) and/or ClickHouse ticks',
+    summary:
+      'record public market data from the venue endpoints through the quality gates into .kcap files (hourly) and/or ClickHouse ticks',
     flags: [
       ...commonFlags,
       { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to record, e.g. binance,kraken,okx (default session.venues)' },
       { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (default session.symbols)' },
       { name: 'out', kind: 'string', metavar: 'DIR', help: 'capture directory (default storage.capture_dir unless --clickhouse alone)' },
-      { name: 'clickhouse', kind: 'string', metavar: 'URL', help: 'also (or only) write the ClickHouse ticks table, e.g. http://127.0.0.1:8123' },
-      { name: 'rotate-ms', kind: 'integer', metavar: 'N', help: 'start a new .kcap file every N ms of clock time (default 3600000: hourly)' },
+      {
+        name: 'clickhouse',
+        kind: 'string',
+        metavar: 'URL',
+        help: 'also (or only) write the ClickHouse ticks table, e.g. http://127.0.0.1:8123',
+      },
+      {
+        name: 'rotate-ms',
+        kind: 'integer',
+        metavar: 'N',
+        help: 'start a new .kcap file every N ms of clock time (default 3600000: hourly)',
+      },
       { name: 'json', kind: 'boolean', help: 'print the summary as JSON; no status line' },
     ],
     run: (flags) => runRecord(flags),
@@ -117,7 +172,8 @@ export const commands: Record<string, Command> = {
     run: async () => 0,
   },
   config: {
-    summary: 'validate the configuration and print the effective result (config check|print); change a running session (config set KEY=VALUE ...)',
+    summary:
+      'validate the configuration and print the effective result (config check|print); change a running session (config set KEY=VALUE ...)',
     flags: commonFlags,
     subcommands: ['check', 'print', 'set'],
     run: async (flags, positionals) => {
@@ -157,7 +213,12 @@ export const commands: Record<string, Command> = {
     flags: [
       ...commonFlags,
       { name: 'stream', kind: 'boolean', help: 'read the JetStream audit stream (bus.nats_url) instead of a file' },
-      { name: 'stream-name', kind: 'string', metavar: 'NAME', help: 'stream to read (default: audit, or replay_audit in the replay namespace)' },
+      {
+        name: 'stream-name',
+        kind: 'string',
+        metavar: 'NAME',
+        help: 'stream to read (default: audit, or replay_audit in the replay namespace)',
+      },
       { name: 'order', kind: 'string', metavar: 'CLIENT_ID', help: 'show: the order whose history to print' },
       { name: 'json', kind: 'boolean', help: 'print the result as JSON' },
     ],
@@ -189,13 +250,17 @@ function mergeShallowDeep(a: Record<string, unknown>, b: Record<string, unknown>
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
-    out[k] = prev && typeof prev === 'object' && v && typeof v === 'object' ? mergeShallowDeep(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      prev && typeof prev === 'object' && v && typeof v === 'object'
+        ? mergeShallowDeep(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
 
 async function makeBus(config: Config): Promise<Bus> {
-  if (config.bus.kind === 'nats') return NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-session', security: natsSecurityFrom(config.bus) });
+  if (config.bus.kind === 'nats')
+    return NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-session', security: natsSecurityFrom(config.bus) });
   return new InProcessBus();
 }
 
@@ -209,7 +274,8 @@ async function runConfigSet(flags: FlagValues, operands: string[]): Promise<numb
     (reply.ok ? process.stdout : process.stderr).write(`${reply.ok ? '' : 'kestrel: '}${formatConfigSetReply(reply)}\n`);
     return reply.ok ? 0 : 1;
   } catch (err) {
-    if (err instanceof NoRespondersError || err instanceof BusTimeoutError) throw new UsageError(`config set: no running session answers on ${config.bus.nats_url}`);
+    if (err instanceof NoRespondersError || err instanceof BusTimeoutError)
+      throw new UsageError(`config set: no running session answers on ${config.bus.nats_url}`);
     throw err;
   } finally {
     await bus.close();
@@ -236,11 +302,17 @@ async function runBasket(flags: FlagValues, positionals: string[]): Promise<numb
   const config = configFrom(flags, { bus: { kind: 'nats' } });
   const bus = await makeBus(config);
   try {
-    const ack = await requestBasket(bus, config.bus.namespace, group, typeof flags['timeout-ms'] === 'number' ? flags['timeout-ms'] : 30_000);
+    const ack = await requestBasket(
+      bus,
+      config.bus.namespace,
+      group,
+      typeof flags['timeout-ms'] === 'number' ? flags['timeout-ms'] : 30_000,
+    );
     process.stdout.write(flags.json ? `${JSON.stringify(toJson(OrderGroupAckSchema, ack))}\n` : formatBasketAck(ack));
     return ack.accepted && ack.outcome !== GroupOutcome.UNWOUND ? 0 : 1;
   } catch (err) {
-    if (err instanceof NoRespondersError || err instanceof BusTimeoutError) throw new UsageError(`basket submit: no running session answered on ${config.bus.nats_url} (${err.message})`);
+    if (err instanceof NoRespondersError || err instanceof BusTimeoutError)
+      throw new UsageError(`basket submit: no running session answered on ${config.bus.nats_url} (${err.message})`);
     throw err;
   } finally {
     await bus.close();
@@ -250,9 +322,14 @@ async function runBasket(flags: FlagValues, positionals: string[]): Promise<numb
 /** `start --mode paper|live`: venue market data (session.market_data: venues), plus the --venues/--symbols lists. */
 function startPreset(flags: FlagValues): Record<string, unknown> {
   const session: Record<string, unknown> = {};
-  const list = (v: unknown) => String(v).split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const list = (v: unknown) =>
+    String(v)
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0);
   if (flags.mode !== undefined) {
-    if (flags.mode !== 'paper' && flags.mode !== 'live') throw new UsageError(`--mode must be paper or live, got '${String(flags.mode)}' (backtests: kestrel backtest)`);
+    if (flags.mode !== 'paper' && flags.mode !== 'live')
+      throw new UsageError(`--mode must be paper or live, got '${String(flags.mode)}' (backtests: kestrel backtest)`);
     session.mode = flags.mode;
     session.market_data = 'venues';
     // A venue feed runs in real time: the engine's time constants are not compressed (see session.pace).
@@ -304,8 +381,12 @@ async function runSession(flags: FlagValues, preset: Record<string, unknown>): P
 
 function formatSummary(config: Config, s: SessionSummary): string {
   const f = (x: number, d = 2) => x.toFixed(d);
-  const streams = Object.entries(s.ticks.perStream).map(([k, v]) => `${k} ${v}`).join(', ');
-  const rejects = Object.entries(s.orders.rejectReasons).map(([k, v]) => `${k} ${v}`).join(', ');
+  const streams = Object.entries(s.ticks.perStream)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const rejects = Object.entries(s.orders.rejectReasons)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   const acc = s.accuracy;
   return [
     `kestrel ${s.mode} session (venues ${config.session.venues.join(',')}, engine ${s.engine}, config ${config.version})`,
@@ -313,7 +394,8 @@ function formatSummary(config: Config, s: SessionSummary): string {
     `  engine         ${s.engineStats.ticks} ticks, ${s.engineStats.signals} signals, ${s.engineStats.missed} missed`,
     `  orders         ${s.orders.sent} sent, ${s.orders.filled} filled, ${s.orders.rejected} rejected${rejects ? ` (${rejects})` : ''}`,
     ...s.positions.map(
-      (p) => `  position       ${p.venue} ${p.symbol} ${f(p.quantity, 5)} @ ${f(p.avgPrice)} (realized ${f(p.realizedPnl)}, unrealized ${f(p.unrealizedPnl)}, fees ${f(p.fees)})`,
+      (p) =>
+        `  position       ${p.venue} ${p.symbol} ${f(p.quantity, 5)} @ ${f(p.avgPrice)} (realized ${f(p.realizedPnl)}, unrealized ${f(p.unrealizedPnl)}, fees ${f(p.fees)})`,
     ),
     `  PnL (${s.reportingCurrency})      realized ${f(s.realizedPnl)}, unrealized ${f(s.unrealizedPnl)}, fees ${f(s.fees)}, net ${f(s.netPnl)}${s.unpricedQuotes.length > 0 ? ` (no rate for ${s.unpricedQuotes.join(', ')}: left out)` : ''}`,
     `  accuracy       ${acc.scored} scored signals, hit rate ${acc.hitRate?.toFixed(3) ?? 'n/a'}, ROC AUC ${acc.rocAuc?.toFixed(3) ?? 'n/a'}, slippage ${acc.avgSlippageBps?.toFixed(2) ?? 'n/a'} bps`,
@@ -326,12 +408,20 @@ function formatSummary(config: Config, s: SessionSummary): string {
 }
 
 async function runRecord(flags: FlagValues): Promise<number> {
-  const preset = startPreset({ ...(flags.venues !== undefined ? { venues: flags.venues } : {}), ...(flags.symbols !== undefined ? { symbols: flags.symbols } : {}) });
+  const preset = startPreset({
+    ...(flags.venues !== undefined ? { venues: flags.venues } : {}),
+    ...(flags.symbols !== undefined ? { symbols: flags.symbols } : {}),
+  });
   const config = configFrom(flags, preset);
   setLogLevel(config.logging.level);
   const rec = await import('../record/recorder.js');
   const clickhouseUrl = typeof flags.clickhouse === 'string' ? flags.clickhouse : undefined;
-  const outDir = typeof flags.out === 'string' ? path.resolve(flags.out) : clickhouseUrl === undefined ? path.resolve(config.storage.capture_dir) : undefined;
+  const outDir =
+    typeof flags.out === 'string'
+      ? path.resolve(flags.out)
+      : clickhouseUrl === undefined
+        ? path.resolve(config.storage.capture_dir)
+        : undefined;
   if (flags['rotate-ms'] === 0) throw new UsageError('--rotate-ms must be positive');
   const stop = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -350,7 +440,10 @@ async function runRecord(flags: FlagValues): Promise<number> {
       clickhouseUrl,
       rotateMs: typeof flags['rotate-ms'] === 'number' ? flags['rotate-ms'] : 3_600_000,
       stop,
-      onReady: ({ adminUrl }) => process.stderr.write(`kestrel: recording ${config.session.venues.join(',')} ${config.session.symbols.join(',')} to ${[outDir, clickhouseUrl].filter(Boolean).join(' and ')}${adminUrl ? `; health and metrics ${adminUrl}` : ''}\n`),
+      onReady: ({ adminUrl }) =>
+        process.stderr.write(
+          `kestrel: recording ${config.session.venues.join(',')} ${config.session.symbols.join(',')} to ${[outDir, clickhouseUrl].filter(Boolean).join(' and ')}${adminUrl ? `; health and metrics ${adminUrl}` : ''}\n`,
+        ),
       onStatus: (st) => {
         if (term.interactive) term.status(rec.formatRecordStatus(st));
         else if (!flags.json && ++lastPlain % 10 === 0) process.stderr.write(`${rec.formatRecordStatus(st)}\n`);
@@ -361,13 +454,18 @@ async function runRecord(flags: FlagValues): Promise<number> {
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
-    const dropped = Object.entries(summary.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    const dropped = Object.entries(summary.dropped)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
     process.stdout.write(
       [
         `kestrel record: ${summary.ticks} ticks recorded${dropped ? ` (dropped by the quality gates: ${dropped})` : ''}`,
         ...summary.files.map((f) => `  file           ${f}`),
         ...(summary.clickhouse ? [`  clickhouse     ${summary.clickhouse} ${config.storage.clickhouse_database}.ticks`] : []),
-        ...summary.streams.map((x) => `  stream         ${x.venue}: ${x.messages} messages, ${x.gaps} gaps, ${x.resyncs} resyncs, ${x.reconnects} reconnects`),
+        ...summary.streams.map(
+          (x) => `  stream         ${x.venue}: ${x.messages} messages, ${x.gaps} gaps, ${x.resyncs} resyncs, ${x.reconnects} reconnects`,
+        ),
         `  replay with    kestrel backtest ${summary.files.map((f) => `--data ${f}`).join(' ')}`,
         '',
       ].join('\n'),
@@ -381,14 +479,18 @@ async function runBacktestCommand(flags: FlagValues): Promise<number> {
   setLogLevel(config.logging.level);
   const data: BacktestData = {};
   const paths = (flags.data as string[] | undefined) ?? [];
-  const symbols = ((flags.symbols as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s.length > 0);
+  const symbols = ((flags.symbols as string[] | undefined) ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (symbols.length > 0) data.symbols = symbols;
   if (flags.from !== undefined) {
     if (flags.from !== 'clickhouse') throw new UsageError(`--from supports clickhouse, got '${String(flags.from)}'`);
     if (paths.length > 0) throw new UsageError('--from clickhouse and --data are exclusive');
     const start = typeof flags.start === 'string' ? parseTimeArg(flags.start) : undefined;
     const end = typeof flags.end === 'string' ? parseTimeArg(flags.end) : undefined;
-    if (start === undefined || end === undefined) throw new UsageError('--from clickhouse needs --start TIME and --end TIME (ISO 8601 or epoch s/ms/ns)');
+    if (start === undefined || end === undefined)
+      throw new UsageError('--from clickhouse needs --start TIME and --end TIME (ISO 8601 or epoch s/ms/ns)');
     data.clickhouse = { startNs: start, endNs: end };
   } else if (flags.start !== undefined || flags.end !== undefined) throw new UsageError('--start/--end go with --from clickhouse');
   if (paths.length > 0) data.paths = paths;
@@ -398,9 +500,16 @@ async function runBacktestCommand(flags: FlagValues): Promise<number> {
   const bus = flags.bus ?? 'in-process';
   if (bus !== 'in-process' && bus !== 'nats') throw new UsageError(`--bus takes in-process or nats, got '${String(bus)}'`);
   const r = await runBacktest(config, data, { wal, bus });
-  for (const b of r.boundaries) if (!b.continuous) process.stderr.write(`kestrel: warning: ${b.from} -> ${b.to}: book not continuous across the boundary: ${b.detail}\n`);
+  for (const b of r.boundaries)
+    if (!b.continuous)
+      process.stderr.write(`kestrel: warning: ${b.from} -> ${b.to}: book not continuous across the boundary: ${b.detail}\n`);
   process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : formatBacktest(r));
-  if (flags.verbose) process.stdout.write(`${engineDetails(r.engine).map((l) => `  ${l}`).join('\n')}\n`);
+  if (flags.verbose)
+    process.stdout.write(
+      `${engineDetails(r.engine)
+        .map((l) => `  ${l}`)
+        .join('\n')}\n`,
+    );
   return 0;
 }
 
@@ -425,7 +534,8 @@ function progressLine(): (p: BacktestProgress) => void {
   return (p) => {
     const rate = p.elapsedMs > 0 ? (p.ticks * 1000) / p.elapsedMs : 0;
     const pct = p.fraction !== undefined ? ` ${(p.fraction * 100).toFixed(0).padStart(3)}%` : '';
-    const eta = p.fraction !== undefined && p.fraction > 0 && !p.done ? ` ETA ${clockText((p.elapsedMs * (1 - p.fraction)) / p.fraction)}` : '';
+    const eta =
+      p.fraction !== undefined && p.fraction > 0 && !p.done ? ` ETA ${clockText((p.elapsedMs * (1 - p.fraction)) / p.fraction)}` : '';
     const line = `  ${p.ticks.toLocaleString('en-US')} ticks, ${Math.round(rate).toLocaleString('en-US')} ticks/s${pct}${eta}, ${clockText(p.elapsedMs)} elapsed`;
     process.stderr.write(`\r${line.padEnd(78)}${p.done ? '\n' : ''}`);
   };
@@ -438,16 +548,23 @@ function clockText(ms: number): string {
 
 function formatBacktest(r: BacktestReport): string {
   const f = (x: number, d = 2) => x.toFixed(d);
-  const rejects = Object.entries(r.rejects).map(([k, v]) => `${k} ${v}`).join(', ');
+  const rejects = Object.entries(r.rejects)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   const what = r.streams.map((s) => `${s.venue} ${s.symbol}`).join(', ');
   const files = r.inputs.length === 1 ? '1 input' : `${r.inputs.length} inputs`;
   return [
     `kestrel backtest (${what}; ${files}, engine ${r.engine}, fills ${r.fillModel})`,
     `  ticks          ${r.ticks}`,
     ...(r.streams.length > 1
-      ? r.streams.map((s) => `  stream         ${s.venue} ${s.symbol}: ${s.ticks} ticks, ${s.signals} signals, ${s.fills} fills, position ${f(s.position, 5)}, net ${f(s.realizedPnl + s.unrealizedPnl - s.fees)}`)
+      ? r.streams.map(
+          (s) =>
+            `  stream         ${s.venue} ${s.symbol}: ${s.ticks} ticks, ${s.signals} signals, ${s.fills} fills, position ${f(s.position, 5)}, net ${f(s.realizedPnl + s.unrealizedPnl - s.fees)}`,
+        )
       : []),
-    ...r.boundaries.map((b) => `  boundary       ${path.basename(b.from)} -> ${path.basename(b.to)}: ${b.continuous ? 'continuous' : 'BROKEN'} (${b.detail})`),
+    ...r.boundaries.map(
+      (b) => `  boundary       ${path.basename(b.from)} -> ${path.basename(b.to)}: ${b.continuous ? 'continuous' : 'BROKEN'} (${b.detail})`,
+    ),
     `  signals        ${r.signals}`,
     `  orders         ${r.orders} sent, ${r.fills} filled${rejects ? `, refused: ${rejects}` : ''}`,
     `  position       ${f(r.position, 5)} @ ${f(r.avgPrice)}`,
@@ -489,7 +606,12 @@ async function runSweepCommand(flags: FlagValues, specs: string[]): Promise<numb
   const failed = runs.filter((r) => !r.report).length;
   const wallMs = monotonicMs() - started;
   if (flags.json) {
-    const out = ranked.map((r) => ({ params: Object.fromEntries(r.point), pid: r.pid, maxDrawdown: r.maxDrawdown, ...(r.report ? { report: r.report } : { error: r.error }) }));
+    const out = ranked.map((r) => ({
+      params: Object.fromEntries(r.point),
+      pid: r.pid,
+      maxDrawdown: r.maxDrawdown,
+      ...(r.report ? { report: r.report } : { error: r.error }),
+    }));
     process.stdout.write(`${JSON.stringify({ runs: out, html, workers: new Set(runs.map((r) => r.pid)).size, wallMs })}\n`);
   } else {
     const pids = new Set(runs.map((r) => r.pid)).size;
@@ -561,15 +683,26 @@ async function runAudit(flags: FlagValues, positionals: string[]): Promise<numbe
     result = a.verifyAuditFile(file);
   }
   if (sub === 'verify') {
-    process.stdout.write(flags.json ? `${JSON.stringify(result)}
-` : a.formatVerify(source, result));
+    process.stdout.write(
+      flags.json
+        ? `${JSON.stringify(result)}
+`
+        : a.formatVerify(source, result),
+    );
     return result.ok ? 0 : 1;
   }
   const history = a.orderHistory(events, flags.order as string);
-  if (flags.json) process.stdout.write(`${JSON.stringify(history.map((e) => ({ type: e.eventType, tsNs: String(e.tsNs), traceId: e.traceId, metadata: e.metadata })))}
+  if (flags.json)
+    process.stdout
+      .write(`${JSON.stringify(history.map((e) => ({ type: e.eventType, tsNs: String(e.tsNs), traceId: e.traceId, metadata: e.metadata })))}
 `);
-  else process.stdout.write(history.length > 0 ? a.formatHistory(history) : `no audit event for order ${String(flags.order)} in ${source}
-`);
+  else
+    process.stdout.write(
+      history.length > 0
+        ? a.formatHistory(history)
+        : `no audit event for order ${String(flags.order)} in ${source}
+`,
+    );
   if (!result.ok) process.stderr.write(a.formatVerify(source, result));
   return history.length > 0 ? (result.ok ? 0 : 1) : 1;
 }
@@ -638,7 +771,13 @@ if (isEntryPoint(import.meta.url)) {
     },
     (err: unknown) => {
       const verbose = verboseRequested(process.argv.slice(2));
-      if (err instanceof UsageError || err instanceof ConfigError || err instanceof LiveRefusedError || err instanceof SecretError || (isKestrelError(err) && err.code === 'USAGE')) {
+      if (
+        err instanceof UsageError ||
+        err instanceof ConfigError ||
+        err instanceof LiveRefusedError ||
+        err instanceof SecretError ||
+        (isKestrelError(err) && err.code === 'USAGE')
+      ) {
         // The user's input, not the program: one line, exit 2.
         process.stderr.write(errorText(err, verbose));
         process.exitCode = 2;
@@ -657,7 +796,11 @@ if (isEntryPoint(import.meta.url)) {
         if (err instanceof JuliaStrategyError && err.juliaStacktrace) process.stderr.write(`Julia stack trace:\n${err.juliaStacktrace}\n`);
         process.exitCode = 1;
       } else {
-        process.stderr.write(verbose ? errorText(err, true) : `kestrel: ${errorText(err, false).slice(9, -1)} (--verbose or KESTREL_VERBOSE=1 for the stack)\n`);
+        process.stderr.write(
+          verbose
+            ? errorText(err, true)
+            : `kestrel: ${errorText(err, false).slice(9, -1)} (--verbose or KESTREL_VERBOSE=1 for the stack)\n`,
+        );
         process.exitCode = 1;
       }
     },

@@ -28,7 +28,8 @@ export function wallClockAnchor(maxEdges = 10): { wallNs: bigint; hrNs: bigint }
       if (ms !== prevMs) {
         // The edge lies after the previous Date.now() began and before this one ended.
         const widthNs = after - prevBefore;
-        if (best.widthNs < 0n || widthNs < best.widthNs) best = { wallNs: BigInt(ms) * 1_000_000n, hrNs: prevBefore + widthNs / 2n, widthNs };
+        if (best.widthNs < 0n || widthNs < best.widthNs)
+          best = { wallNs: BigInt(ms) * 1_000_000n, hrNs: prevBefore + widthNs / 2n, widthNs };
         break;
       }
       prevMs = ms;

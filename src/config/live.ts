@@ -75,7 +75,11 @@ export class ConfigApplyError extends KestrelError {
     cause: unknown,
     readonly rolledBackTo: string,
   ) {
-    super(codeOf(cause), `${target} refused the change (${cause instanceof Error ? cause.message : String(cause)}); rolled back to ${rolledBackTo}`, { cause });
+    super(
+      codeOf(cause),
+      `${target} refused the change (${cause instanceof Error ? cause.message : String(cause)}); rolled back to ${rolledBackTo}`,
+      { cause },
+    );
   }
 }
 
@@ -181,7 +185,15 @@ export class LiveConfig {
     try {
       next = validateConfig({ ...candidate, version });
     } catch (err) {
-      this.audit({ from_version: prev.version, to_version: version, source, operator, kind: 'refused', reason: 'INVALID', detail: (err as Error).message });
+      this.audit({
+        from_version: prev.version,
+        to_version: version,
+        source,
+        operator,
+        kind: 'refused',
+        reason: 'INVALID',
+        detail: (err as Error).message,
+      });
       throw err;
     }
     const diff = configDiff({ ...prev, version: '' }, { ...next, version: '' });
@@ -232,7 +244,8 @@ export class LiveConfig {
       let req: ConfigSetRequest;
       try {
         req = JSON.parse(new TextDecoder().decode(m.data)) as ConfigSetRequest;
-        if (typeof req !== 'object' || req === null || typeof req.set !== 'object' || req.set === null) throw new Error('expected {"set": {...}}');
+        if (typeof req !== 'object' || req === null || typeof req.set !== 'object' || req.set === null)
+          throw new Error('expected {"set": {...}}');
       } catch (err) {
         reply({ ok: false, code: 'BAD_REQUEST', error: `config.set: ${(err as Error).message}` });
         return;
@@ -292,7 +305,11 @@ export function riskLimitsOf(config: Config): StaticLimitsConfig {
     perSymbolNotional: config.risk.position_limits.per_symbol,
     portfolioNotional: config.risk.position_limits.portfolio,
     maxOrderNotional: config.risk.max_order_notional,
-    var: { confidence: config.risk.var_limits.confidence, maxVar: config.risk.var_limits.max_var, lambda: config.risk.var_limits.ewma_lambda },
+    var: {
+      confidence: config.risk.var_limits.confidence,
+      maxVar: config.risk.var_limits.max_var,
+      lambda: config.risk.var_limits.ewma_lambda,
+    },
     capital: config.strategy.capital,
     drawdown: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
     maxPositionPct: config.risk.max_position_pct,
@@ -308,7 +325,11 @@ export function executorSettingsOf(config: Config): ExecutorLiveSettings {
     minConfidence: config.strategy.confidence_threshold,
     tif: config.execution.use_ioc ? TimeInForce.IOC : TimeInForce.GTC,
     laneCapacity: config.flow_control.queue_sizes.signals,
-    concurrency: { globalMaxInflight: c.global_max_inflight, perVenueMaxInflight: c.per_venue_max_inflight, perSymbolMaxInflight: c.per_symbol_max_inflight },
+    concurrency: {
+      globalMaxInflight: c.global_max_inflight,
+      perVenueMaxInflight: c.per_venue_max_inflight,
+      perSymbolMaxInflight: c.per_symbol_max_inflight,
+    },
   };
 }
 
@@ -334,7 +355,10 @@ export function executorTarget(executor: { reconfigure(s: ExecutorLiveSettings):
 }
 
 /** Engine parameters go to the engine thread's command ring (NativeEngine.updateParams). */
-export function engineTarget<P extends object>(engine: { updateParams(p: Partial<P>): void }, paramsOf: (c: Config) => Partial<P>): LiveTarget {
+export function engineTarget<P extends object>(
+  engine: { updateParams(p: Partial<P>): void },
+  paramsOf: (c: Config) => Partial<P>,
+): LiveTarget {
   return {
     name: 'engine',
     apply: (next, prev) => {
@@ -368,8 +392,18 @@ export function parseAssignments(operands: readonly string[], parseValue: (raw: 
 }
 
 /** Send one change to the running session over config.set and return its answer. */
-export async function requestConfigSet(bus: Bus, ns: Namespace, set: Record<string, unknown>, operator: string, timeoutMs = 5000): Promise<ConfigSetReply> {
-  const res = await bus.request(subjects.configSet(ns), new TextEncoder().encode(JSON.stringify({ set, operator } satisfies ConfigSetRequest)), { timeoutMs });
+export async function requestConfigSet(
+  bus: Bus,
+  ns: Namespace,
+  set: Record<string, unknown>,
+  operator: string,
+  timeoutMs = 5000,
+): Promise<ConfigSetReply> {
+  const res = await bus.request(
+    subjects.configSet(ns),
+    new TextEncoder().encode(JSON.stringify({ set, operator } satisfies ConfigSetRequest)),
+    { timeoutMs },
+  );
   return JSON.parse(new TextDecoder().decode(res.data)) as ConfigSetReply;
 }
 

@@ -98,10 +98,7 @@ function firstIssue(error: z.ZodError, tree: Tree): ConfigError {
     return new ConfigError(`config error: unknown key '${key}'`, key);
   }
   const key = issue.path.map(String).join('.');
-  return new ConfigError(
-    `config error: ${key || '(root)'}: ${issue.message} (got ${describeValue(tree, issue.path)})`,
-    key,
-  );
+  return new ConfigError(`config error: ${key || '(root)'}: ${issue.message} (got ${describeValue(tree, issue.path)})`, key);
 }
 
 export function validateConfig(tree: Tree): Config {

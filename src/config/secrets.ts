@@ -76,17 +76,28 @@ export function venueSecretPrefix(venue: VenueName | string): string {
  * _ED25519_PRIVATE_KEY (Binance, PEM), each also as _FILE. Undefined when neither key nor secret is
  * set; a key without its secret is an error.
  */
-export function venueCredentialsFromEnv(venue: VenueName | string, env: NodeJS.ProcessEnv = process.env): VenueSecretCredentials | undefined {
+export function venueCredentialsFromEnv(
+  venue: VenueName | string,
+  env: NodeJS.ProcessEnv = process.env,
+): VenueSecretCredentials | undefined {
   const p = venueSecretPrefix(venue);
   const apiKey = readSecret(`${p}API_KEY`, env);
   const apiSecret = readSecret(`${p}API_SECRET`, env);
   if (apiKey === undefined && apiSecret === undefined) return undefined;
   if (apiKey === undefined || apiSecret === undefined) {
-    throw new SecretError(`${venue}: set both ${p}API_KEY and ${p}API_SECRET (or their _FILE forms)`, apiKey === undefined ? `${p}API_KEY` : `${p}API_SECRET`);
+    throw new SecretError(
+      `${venue}: set both ${p}API_KEY and ${p}API_SECRET (or their _FILE forms)`,
+      apiKey === undefined ? `${p}API_KEY` : `${p}API_SECRET`,
+    );
   }
   const passphrase = readSecret(`${p}PASSPHRASE`, env);
   const pem = readSecret(`${p}ED25519_PRIVATE_KEY`, env);
-  return { apiKey, apiSecret, ...(passphrase !== undefined ? { passphrase } : {}), ...(pem !== undefined ? { ed25519PrivateKeyPem: pem } : {}) };
+  return {
+    apiKey,
+    apiSecret,
+    ...(passphrase !== undefined ? { passphrase } : {}),
+    ...(pem !== undefined ? { ed25519PrivateKeyPem: pem } : {}),
+  };
 }
 
 /** Paths (dotted) of keys in a parsed config tree whose names say they hold a secret. */

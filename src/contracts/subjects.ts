@@ -34,8 +34,7 @@ export type ControlFamily = 'kill' | 'resume' | 'pause' | 'flatten' | 'risk';
 
 export const subjects = {
   /** Raw venue ticks from an adapter: md.{venue}.{symbol}.{channel}. */
-  mdRaw: (venue: string, symbol: string, channel: string, n: Namespace) =>
-    ns(n, `md.${token(venue)}.${token(symbol)}.${token(channel)}`),
+  mdRaw: (venue: string, symbol: string, channel: string, n: Namespace) => ns(n, `md.${token(venue)}.${token(symbol)}.${token(channel)}`),
   mdNorm: (venue: string, symbol: string, n: Namespace) => ns(n, `md.norm.${token(venue)}.${token(symbol)}`),
   mdAgg: (symbol: string, n: Namespace) => ns(n, `md.agg.${token(symbol)}`),
   mdHealth: (venue: string, n: Namespace) => ns(n, `md.health.${token(venue)}`),

@@ -75,7 +75,8 @@ export class ControlPlane {
         await this.submit(cmd, 'bus');
         if (m.reply) m.respond(toBinary(ControlCommandSchema, cmd));
       } catch (err) {
-        if (m.reply) m.respond(toBinary(ControlCommandSchema, create(ControlCommandSchema, { ...cmd, command: 'error', reason: String(err) })));
+        if (m.reply)
+          m.respond(toBinary(ControlCommandSchema, create(ControlCommandSchema, { ...cmd, command: 'error', reason: String(err) })));
       }
     });
   }
@@ -111,14 +112,17 @@ export class ControlPlane {
       case 'kill': {
         // Only 'risk' is accepted from the wire: 'wal' is the executor's own finding, and an empty
         // cause is an operator kill.
-        if (cmd.haltCause && cmd.haltCause !== 'risk') throw new ControlCommandError(`kill haltCause must be empty or risk, got ${JSON.stringify(cmd.haltCause)}`);
+        if (cmd.haltCause && cmd.haltCause !== 'risk')
+          throw new ControlCommandError(`kill haltCause must be empty or risk, got ${JSON.stringify(cmd.haltCause)}`);
         return t.kill(cmd.reason || 'ctl.kill', cmd.haltCause === 'risk' ? 'risk' : 'operator');
       }
       case 'resume':
         return t.resume();
       case 'clear_halt': {
-        if (!isHaltCause(cmd.haltCause)) throw new ControlCommandError(`clear_halt needs haltCause risk, wal or operator (got ${JSON.stringify(cmd.haltCause)})`);
-        if (!cmd.operator || !cmd.reason) throw new ControlCommandError('clear_halt needs operator and reason (they go to the audit trail)');
+        if (!isHaltCause(cmd.haltCause))
+          throw new ControlCommandError(`clear_halt needs haltCause risk, wal or operator (got ${JSON.stringify(cmd.haltCause)})`);
+        if (!cmd.operator || !cmd.reason)
+          throw new ControlCommandError('clear_halt needs operator and reason (they go to the audit trail)');
         return t.clearHalt(cmd.haltCause);
       }
       case 'pause_venue':

@@ -48,7 +48,12 @@ export class BasketError extends KestrelError {
 export interface BasketExecutor {
   /** Refusals of legs (risk, precision, venue): their reasons go into the ack. */
   onReject?(cb: (e: { venue: string; reason: RejectReason; detail: string; clientId: string }) => void): void;
-  submitGroup(groupId: string, policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE', legs: readonly GroupLegInput[], minCompletionPct?: number): Promise<GroupResult>;
+  submitGroup(
+    groupId: string,
+    policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE',
+    legs: readonly GroupLegInput[],
+    minCompletionPct?: number,
+  ): Promise<GroupResult>;
 }
 
 export interface BasketServiceDeps {
@@ -192,9 +197,11 @@ export class BasketService {
   /** Checks the basket and sizes its weighted legs; throws BasketError naming the problem. */
   prepare(group: OrderGroup): { legs: GroupLegInput[]; policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE'; refPrices: Map<string, number> } {
     const id = group.orderGroupId;
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new BasketError('BAD_BASKET', `order_group_id must be 1-64 letters, digits, - or _ (got ${JSON.stringify(id)})`);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id))
+      throw new BasketError('BAD_BASKET', `order_group_id must be 1-64 letters, digits, - or _ (got ${JSON.stringify(id)})`);
     if (this.seen.has(id)) throw new BasketError('DUPLICATE_GROUP', `basket ${id} was already submitted`);
-    if (group.legs.length === 0 || group.legs.length > MAX_LEGS) throw new BasketError('BAD_BASKET', `a basket needs 1 to ${MAX_LEGS} legs (got ${group.legs.length})`);
+    if (group.legs.length === 0 || group.legs.length > MAX_LEGS)
+      throw new BasketError('BAD_BASKET', `a basket needs 1 to ${MAX_LEGS} legs (got ${group.legs.length})`);
     const policy = group.atomic ? 'ATOMIC' : POLICY_NAME[group.policy];
     if (policy === undefined) throw new BasketError('BAD_BASKET', `unknown completion policy ${group.policy}`);
     if (policy === 'PERCENTAGE' && !(group.minCompletionPct > 0 && group.minCompletionPct <= 100)) {
@@ -206,16 +213,25 @@ export class BasketService {
       const at = `leg ${i + 1} (${l.venue} ${l.symbol})`;
       if (!l.venue || !l.symbol) throw new BasketError('BAD_BASKET', `leg ${i + 1} needs a venue and a symbol`);
       if (l.side !== Side.BUY && l.side !== Side.SELL) throw new BasketError('BAD_BASKET', `${at} needs side buy or sell`);
-      if (!(l.size >= 0) || !(l.weight >= 0) || !(l.limitPrice >= 0)) throw new BasketError('BAD_BASKET', `${at}: size, weight and limit_price must be >= 0`);
+      if (!(l.size >= 0) || !(l.weight >= 0) || !(l.limitPrice >= 0))
+        throw new BasketError('BAD_BASKET', `${at}: size, weight and limit_price must be >= 0`);
       let size = l.size;
       if (size === 0) {
-        if (!(l.weight > 0) || !(group.notional > 0)) throw new BasketError('BAD_BASKET', `${at} has no size: give it a size, or a weight and the basket a notional`);
+        if (!(l.weight > 0) || !(group.notional > 0))
+          throw new BasketError('BAD_BASKET', `${at} has no size: give it a size, or a weight and the basket a notional`);
         const px = l.limitPrice > 0 ? l.limitPrice : this.mid(l.venue, l.symbol);
         if (px === undefined) throw new BasketError('NO_PRICE', `${at}: no price to size it from the notional (no book yet)`);
         size = (group.notional * l.weight) / totalWeight / px;
         refPrices.set(`${l.venue}|${l.symbol}`, px);
       }
-      return { venue: l.venue, symbol: l.symbol, side: l.side, size, limitPrice: l.limitPrice, ...(totalWeight > 0 ? { weight: l.weight } : {}) };
+      return {
+        venue: l.venue,
+        symbol: l.symbol,
+        side: l.side,
+        size,
+        limitPrice: l.limitPrice,
+        ...(totalWeight > 0 ? { weight: l.weight } : {}),
+      };
     });
     return { legs, policy, refPrices };
   }
@@ -226,11 +242,21 @@ export class BasketService {
   }
 
   private refusal(id: string, reason: string): OrderGroupAck {
-    return create(OrderGroupAckSchema, { orderGroupId: id, accepted: false, outcome: GroupOutcome.REFUSED, reason, tsNs: this.deps.clock.nowNs() });
+    return create(OrderGroupAckSchema, {
+      orderGroupId: id,
+      accepted: false,
+      outcome: GroupOutcome.REFUSED,
+      reason,
+      tsNs: this.deps.clock.nowNs(),
+    });
   }
 
   private audit(type: string, group: OrderGroup, meta: Record<string, string>): void {
-    this.deps.audit?.record(type, group.orderGroupId, pack(OrderGroupSchema, group), { group_id: group.orderGroupId, operator: group.operator, ...meta });
+    this.deps.audit?.record(type, group.orderGroupId, pack(OrderGroupSchema, group), {
+      group_id: group.orderGroupId,
+      operator: group.operator,
+      ...meta,
+    });
   }
 
   /** Stop taking baskets; resolves once the ones running have answered. */
@@ -253,7 +279,10 @@ const legJson = z.strictObject({
 });
 
 export const basketJsonSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only (1-64)').optional(),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only (1-64)')
+    .optional(),
   policy: z.enum(['ATOMIC', 'BEST_EFFORT', 'PERCENTAGE']),
   min_completion_pct: z.number().gt(0).max(100).optional(),
   notional: z.number().positive().optional(),
@@ -299,9 +328,13 @@ export async function requestBasket(bus: Bus, ns: Namespace, group: OrderGroup, 
 export function formatBasketAck(a: OrderGroupAck): string {
   const outcome = GroupOutcome[a.outcome] ?? String(a.outcome);
   if (!a.accepted) return `basket ${a.orderGroupId || '(no id)'} refused: ${a.reason}\n`;
-  const lines = [`basket ${a.orderGroupId} ${outcome}: ${a.completionPct.toFixed(1)}% complete, ${a.legs.length} legs${a.reason ? ` (${a.reason})` : ''}`];
+  const lines = [
+    `basket ${a.orderGroupId} ${outcome}: ${a.completionPct.toFixed(1)}% complete, ${a.legs.length} legs${a.reason ? ` (${a.reason})` : ''}`,
+  ];
   for (const l of a.legs) {
-    lines.push(`  ${l.clientId} ${l.venue} ${l.symbol} ${l.side === Side.BUY ? 'buy' : 'sell'} ${l.filledQty}/${l.size} ${l.state}${l.weight > 0 ? ` weight ${l.weight}` : ''}`);
+    lines.push(
+      `  ${l.clientId} ${l.venue} ${l.symbol} ${l.side === Side.BUY ? 'buy' : 'sell'} ${l.filledQty}/${l.size} ${l.state}${l.weight > 0 ? ` weight ${l.weight}` : ''}`,
+    );
   }
   if (a.unwindClientIds.length > 0) lines.push(`  unwound by ${a.unwindClientIds.join(', ')}`);
   return `${lines.join('\n')}\n`;

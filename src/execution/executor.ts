@@ -176,7 +176,17 @@ export type LifecycleEvent =
   | { kind: 'intent'; o: OrderRecord }
   | { kind: 'ack'; o: OrderRecord; ack: OrderAck; fill: FillDelta }
   | { kind: 'cancel'; o: OrderRecord; reason: string }
-  | { kind: 'risk'; venue: string; symbol: string; side: Side; traceId: string; size: number; price: number; decision: RiskDecisionName; detail: string };
+  | {
+      kind: 'risk';
+      venue: string;
+      symbol: string;
+      side: Side;
+      traceId: string;
+      size: number;
+      price: number;
+      decision: RiskDecisionName;
+      detail: string;
+    };
 
 export type RiskDecisionName = 'approved' | 'rejected' | 'boundary' | 'gateway_approved' | 'gateway_rejected';
 
@@ -254,7 +264,12 @@ export class Executor {
   /** Carried in every client id this executor creates (see instance-id.ts). */
   readonly instanceId: string;
   private readonly log: Logger;
-  private readonly cfg: Required<Omit<ExecutorConfig, 'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'walSync' | 'rateLimits' | 'instanceId'>> & {
+  private readonly cfg: Required<
+    Omit<
+      ExecutorConfig,
+      'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'walSync' | 'rateLimits' | 'instanceId'
+    >
+  > & {
     concurrency: ConcurrencyConfig;
   };
   private readonly enabled: Set<string>;
@@ -300,7 +315,22 @@ export class Executor {
   private readonly skewNs: bigint;
   /** Reject counts by reason (also the metrics source). */
   readonly rejects = new Map<RejectReason, number>();
-  readonly counters = { signals: 0, orders: 0, sent: 0, acks: 0, fills: 0, inDoubt: 0, failed: 0, corrected: 0, riskChecks: 0, duplicates: 0, unknownAcks: 0, inDoubtResolved: 0, untimedSignals: 0, futureSignals: 0 };
+  readonly counters = {
+    signals: 0,
+    orders: 0,
+    sent: 0,
+    acks: 0,
+    fills: 0,
+    inDoubt: 0,
+    failed: 0,
+    corrected: 0,
+    riskChecks: 0,
+    duplicates: 0,
+    unknownAcks: 0,
+    inDoubtResolved: 0,
+    untimedSignals: 0,
+    futureSignals: 0,
+  };
 
   constructor(
     private readonly deps: ExecutorDeps,
@@ -353,12 +383,21 @@ export class Executor {
     this.orders = this.journal.state.orders;
     this.book = this.journal.state.book;
     this.instanceId = loadOrCreateInstanceId(config.walDir, config.instanceId);
-    this.nonces = new NonceManager(this.journal, { clock: deps.clock, blockSize: this.cfg.nonceBlock, clientIdPrefix: this.cfg.clientIdPrefix, instanceId: this.instanceId });
+    this.nonces = new NonceManager(this.journal, {
+      clock: deps.clock,
+      blockSize: this.cfg.nonceBlock,
+      clientIdPrefix: this.cfg.clientIdPrefix,
+      instanceId: this.instanceId,
+    });
     this.precision = new PrecisionGuard(deps.venues, this.staleNs, this.cfg.defaultSlippageBps);
     this.router = new SmartOrderRouter(this.precision, deps.market);
     this.risk = new LocalRiskGuard(BigInt(this.cfg.riskStalenessMs) * 1_000_000n, this.cfg.riskBoundaryPct);
     this.rateLimiter = config.rateLimits ? new OrderRateLimiter(config.rateLimits, deps.clock.nowNs()) : undefined;
-    this.breakers = new CircuitBreakerRegistry(config.circuit ?? { default: DEFAULT_BREAKER }, { bus: deps.bus, namespace: this.ns }, deps.clock);
+    this.breakers = new CircuitBreakerRegistry(
+      config.circuit ?? { default: DEFAULT_BREAKER },
+      { bus: deps.bus, namespace: this.ns },
+      deps.clock,
+    );
     this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
     // Orders the WAL knows as open hold their concurrency slots until they finish.
     for (const o of this.orders.values()) if (!isTerminal(o.state)) this.takeSlot(o);
@@ -395,7 +434,8 @@ export class Executor {
     // Without limits every order is a boundary case (a risk.check round trip each): let the
     // gateway's first publication arrive before signals flow, if it comes soon.
     // A real-time wait counted in timer ticks, not clock reads: a virtual clock stands still meanwhile.
-    for (let waitedMs = 0; !this.risk.current && waitedMs < this.cfg.awaitRiskLimitsMs && !this.closed; waitedMs += 10) await new Promise((r) => setTimeout(r, 10));
+    for (let waitedMs = 0; !this.risk.current && waitedMs < this.cfg.awaitRiskLimitsMs && !this.closed; waitedMs += 10)
+      await new Promise((r) => setTimeout(r, 10));
     if (signals) this.attachSignals(signals);
     return report;
   }
@@ -445,11 +485,17 @@ export class Executor {
    */
   reconfigure(s: ExecutorLiveSettings): void {
     const posInt = (v: number) => Number.isInteger(v) && v > 0;
-    if (!(s.minConfidence >= 0 && s.minConfidence <= 1)) throw new ExecutorConfigError(`minConfidence must be in [0, 1], got ${s.minConfidence}`);
-    if (s.tif !== TimeInForce.IOC && s.tif !== TimeInForce.GTC) throw new ExecutorConfigError(`tif must be IOC or GTC, got ${String(s.tif)}`);
+    if (!(s.minConfidence >= 0 && s.minConfidence <= 1))
+      throw new ExecutorConfigError(`minConfidence must be in [0, 1], got ${s.minConfidence}`);
+    if (s.tif !== TimeInForce.IOC && s.tif !== TimeInForce.GTC)
+      throw new ExecutorConfigError(`tif must be IOC or GTC, got ${String(s.tif)}`);
     if (!posInt(s.laneCapacity)) throw new ExecutorConfigError(`laneCapacity must be a positive integer, got ${s.laneCapacity}`);
     const c = s.concurrency;
-    for (const [k, v] of [['globalMaxInflight', c.globalMaxInflight], ['perSymbolMaxInflight', c.perSymbolMaxInflight], ...Object.entries(c.perVenueMaxInflight)] as Array<[string, number]>) {
+    for (const [k, v] of [
+      ['globalMaxInflight', c.globalMaxInflight],
+      ['perSymbolMaxInflight', c.perSymbolMaxInflight],
+      ...Object.entries(c.perVenueMaxInflight),
+    ] as Array<[string, number]>) {
       if (!posInt(v)) throw new ExecutorConfigError(`concurrency ${k} must be a positive integer, got ${v}`);
     }
     this.cfg.minConfidence = s.minConfidence;
@@ -552,7 +598,10 @@ export class Executor {
     this.halts.delete('operator');
     const held = this.halts.has('wal') ? 'wal' : this.halts.has('risk') ? 'risk' : undefined;
     if (held) {
-      throw new HaltClearError(`resume cannot clear a ${held} halt (${this.halts.get(held)}); clear it explicitly with clear_halt ${held}`, held);
+      throw new HaltClearError(
+        `resume cannot clear a ${held} halt (${this.halts.get(held)}); clear it explicitly with clear_halt ${held}`,
+        held,
+      );
     }
     this.log.warn('kill switch released');
     this.pump();
@@ -639,7 +688,8 @@ export class Executor {
         return undefined;
       }
     }
-    if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.applyAck(ack);
+    if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED)
+      this.applyAck(ack);
     return ack;
   }
 
@@ -660,7 +710,10 @@ export class Executor {
           if (newQuantity > 0) o.size = newQuantity;
           const after = o.side === Side.SELL ? -o.remaining : o.remaining;
           this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + after - before);
-          this.pendingNotional = Math.max(0, this.pendingNotional + (Math.abs(after) - Math.abs(before)) * (this.pendingPx.get(o.clientId) ?? 0));
+          this.pendingNotional = Math.max(
+            0,
+            this.pendingNotional + (Math.abs(after) - Math.abs(before)) * (this.pendingPx.get(o.clientId) ?? 0),
+          );
         } else if (newQuantity > 0) o.size = newQuantity;
         if (newPrice > 0) o.price = newPrice;
         this.applyAck(ack);
@@ -706,7 +759,12 @@ export class Executor {
     if (s.emitTsNs - now > this.skewNs) {
       this.counters.futureSignals++;
       const aheadMs = Number(s.emitTsNs - now) / 1e6;
-      return this.reject(s, '', RejectReason.SIGNAL_BAD_TIMESTAMP, `emit_ts_ns ${aheadMs.toFixed(3)} ms in the future (max clock skew ${this.cfg.maxClockSkewMs} ms)`);
+      return this.reject(
+        s,
+        '',
+        RejectReason.SIGNAL_BAD_TIMESTAMP,
+        `emit_ts_ns ${aheadMs.toFixed(3)} ms in the future (max clock skew ${this.cfg.maxClockSkewMs} ms)`,
+      );
     }
     if (this.expired(s, now)) return this.reject(s, '', RejectReason.SIGNAL_EXPIRED, `ttl ${s.ttlMs} ms elapsed`);
     if (!(s.confidence >= this.cfg.minConfidence)) {
@@ -781,7 +839,13 @@ export class Executor {
     const venues = this.precision.venuesFor(s.symbol);
     if (venues.length === 0) return this.reject(s, '', RejectReason.INVALID_SYMBOL, `no venue lists ${s.symbol}`);
     const shadow = this.cfg.mode === 'shadow';
-    const allocs = this.router.route(s.symbol, s.side, s.size, venues, (v) => this.eligible(v) && (shadow || !this.precision.entry(v, s.symbol)!.shadowOnly));
+    const allocs = this.router.route(
+      s.symbol,
+      s.side,
+      s.size,
+      venues,
+      (v) => this.eligible(v) && (shadow || !this.precision.entry(v, s.symbol)!.shadowOnly),
+    );
     if (allocs.length === 0) return this.rejectNoVenue(s, venues, shadow);
     // Each slice is an order in flight: the global and symbol caps bound the slices, not just the
     // signal (the router puts the best-priced first).
@@ -792,7 +856,12 @@ export class Executor {
     const n = Math.max(0, Math.min(allocs.length, room));
     for (let i = 0; i < n; i++) this.placeAllocation(s, allocs[i]!, allocs.length > 1 ? i : -1);
     for (let i = n; i < allocs.length; i++) {
-      this.reject(s, allocs[i]!.venue, RejectReason.CONCURRENCY_LIMIT, `slice ${i + 1} of ${allocs.length} dropped: in-flight caps reached`);
+      this.reject(
+        s,
+        allocs[i]!.venue,
+        RejectReason.CONCURRENCY_LIMIT,
+        `slice ${i + 1} of ${allocs.length} dropped: in-flight caps reached`,
+      );
     }
   }
 
@@ -801,8 +870,10 @@ export class Executor {
     if (!shadow && venues.every((x) => this.precision.entry(x, s.symbol)!.shadowOnly)) {
       return this.reject(s, v, RejectReason.VENUE_POLICY, 'live order: every venue for the symbol is shadow_only');
     }
-    if (venues.every((x) => this.paused.has(x) || !this.enabled.has(x))) return this.reject(s, v, RejectReason.KILL_SWITCH, 'venues paused or disabled');
-    if (venues.every((x) => !this.breakers.get(x).wouldAllow())) return this.reject(s, v, RejectReason.CIRCUIT_OPEN, 'every venue circuit open');
+    if (venues.every((x) => this.paused.has(x) || !this.enabled.has(x)))
+      return this.reject(s, v, RejectReason.KILL_SWITCH, 'venues paused or disabled');
+    if (venues.every((x) => !this.breakers.get(x).wouldAllow()))
+      return this.reject(s, v, RejectReason.CIRCUIT_OPEN, 'every venue circuit open');
     if (venues.every((x) => this.unhealthy.has(x))) return this.reject(s, v, RejectReason.VENUE_UNAVAILABLE, 'private stream down');
     if (venues.every((x) => (this.venueInflight.get(x) ?? 0) >= this.venueCap(x))) {
       return this.reject(s, v, RejectReason.CONCURRENCY_LIMIT, 'per-venue in-flight caps reached');
@@ -814,7 +885,18 @@ export class Executor {
     const shadow = this.cfg.mode === 'shadow';
     const now = this.deps.clock.nowNs();
     const snap = this.deps.market.get(a.venue, s.symbol);
-    const g = this.precision.check(a.venue, s.symbol, s.side, a.size, s.refPrice, s.maxSlippageBps, snap, now, shadow, this.cfg.tif === TimeInForce.GTC);
+    const g = this.precision.check(
+      a.venue,
+      s.symbol,
+      s.side,
+      a.size,
+      s.refPrice,
+      s.maxSlippageBps,
+      snap,
+      now,
+      shadow,
+      this.cfg.tif === TimeInForce.GTC,
+    );
     if (!g.ok) return this.reject(s, a.venue, g.reason, g.detail);
     if (g.corrections !== 0) this.counters.corrected++;
     const price = g.price;
@@ -835,7 +917,17 @@ export class Executor {
     const d = this.risk.check(s.symbol, signed, valuePx, exposure, now);
     if (this.lifecycleListeners.length > 0) {
       const decision = d === RiskDecision.APPROVED ? 'approved' : d === RiskDecision.REJECTED ? 'rejected' : 'boundary';
-      this.lifecycle({ kind: 'risk', venue: a.venue, symbol: s.symbol, side: s.side, traceId: s.traceId, size, price, decision, detail: d === RiskDecision.REJECTED ? this.risk.detail : '' });
+      this.lifecycle({
+        kind: 'risk',
+        venue: a.venue,
+        symbol: s.symbol,
+        side: s.side,
+        traceId: s.traceId,
+        size,
+        price,
+        decision,
+        detail: d === RiskDecision.REJECTED ? this.risk.detail : '',
+      });
     }
     if (d === RiskDecision.REJECTED) return this.reject(s, a.venue, this.risk.reason, this.risk.detail);
     const limited = this.rateLimiter?.tryTake(a.venue, now);
@@ -857,7 +949,17 @@ export class Executor {
       if (this.closed) return;
       if (this.lifecycleListeners.length > 0) {
         const decision = r.ok ? 'gateway_approved' : 'gateway_rejected';
-        this.lifecycle({ kind: 'risk', venue: a.venue, symbol: s.symbol, side: s.side, traceId: s.traceId, size: r.ok ? r.size : size, price, decision, detail: r.detail });
+        this.lifecycle({
+          kind: 'risk',
+          venue: a.venue,
+          symbol: s.symbol,
+          side: s.side,
+          traceId: s.traceId,
+          size: r.ok ? r.size : size,
+          price,
+          decision,
+          detail: r.detail,
+        });
       }
       const refuse = (reason: RejectReason, detail: string): void => {
         this.reject(s, a.venue, reason, detail);
@@ -881,7 +983,12 @@ export class Executor {
     this.symbolInflight.set(symbol, (this.symbolInflight.get(symbol) ?? 0) + d);
   }
 
-  private async gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<{ ok: boolean; size: number; reason: RejectReason; detail: string }> {
+  private async gatewayCheck(
+    s: ExecSignal,
+    venue: string,
+    size: number,
+    price: number,
+  ): Promise<{ ok: boolean; size: number; reason: RejectReason; detail: string }> {
     const req = create(RiskCheckRequestSchema, {
       venue,
       traceId: s.traceId,
@@ -898,7 +1005,15 @@ export class Executor {
         refPrice: s.refPrice,
         regime: s.regime,
       }),
-      proposedOrder: create(OrderRequestSchema, { venue, symbol: s.symbol, side: s.side, size, price, strategyId: s.strategyId, traceId: s.traceId }),
+      proposedOrder: create(OrderRequestSchema, {
+        venue,
+        symbol: s.symbol,
+        side: s.side,
+        size,
+        price,
+        strategyId: s.strategyId,
+        traceId: s.traceId,
+      }),
       // Excludes this order's own reservation: the gateway adds the proposed order itself.
       inflightGrossNotional: Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol))),
       inflightSymbolQty: this.symbolPending.get(s.symbol) ?? 0,
@@ -924,8 +1039,27 @@ export class Executor {
   // ---------------------------------------------------------------- orders
 
   /** Send an order outside the signal path (flatten, unwind, baskets); precision still applies. */
-  placeDirect(venue: string, symbol: string, side: Side, size: number, refPrice: number, slippageBps: number, groupId: string, tag: string): OrderRecord | undefined {
-    const g = this.precision.check(venue, symbol, side, size, refPrice, slippageBps, this.deps.market.get(venue, symbol), this.deps.clock.nowNs(), this.cfg.mode === 'shadow');
+  placeDirect(
+    venue: string,
+    symbol: string,
+    side: Side,
+    size: number,
+    refPrice: number,
+    slippageBps: number,
+    groupId: string,
+    tag: string,
+  ): OrderRecord | undefined {
+    const g = this.precision.check(
+      venue,
+      symbol,
+      side,
+      size,
+      refPrice,
+      slippageBps,
+      this.deps.market.get(venue, symbol),
+      this.deps.clock.nowNs(),
+      this.cfg.mode === 'shadow',
+    );
     if (!g.ok) {
       this.reject(undefined, venue, g.reason, `${tag}: ${g.detail}`);
       return undefined;
@@ -1023,7 +1157,10 @@ export class Executor {
     }
     const hdrs: Record<string, string> = { [H.correlationId]: o.clientId };
     if (o.groupId) hdrs[H.orderGroupId] = o.groupId;
-    const p = this.deps.bus.request(subjects.orderReq(o.venue, this.ns), o.requestBytes, { timeoutMs: timeouts.orderRequestMs, headers: hdrs });
+    const p = this.deps.bus.request(subjects.orderReq(o.venue, this.ns), o.requestBytes, {
+      timeoutMs: timeouts.orderRequestMs,
+      headers: hdrs,
+    });
     o.markSent(this.deps.clock.nowNs());
     this.journal.sent(o.clientId);
     this.counters.sent++;
@@ -1218,10 +1355,11 @@ export class Executor {
       }
     }
     const ids = this.journal.state.traceIds;
-    if (ids.size > cap) for (const t of ids) {
-      if (ids.size <= cap) break;
-      ids.delete(t);
-    }
+    if (ids.size > cap)
+      for (const t of ids) {
+        if (ids.size <= cap) break;
+        ids.delete(t);
+      }
   }
 
   private releaseSlot(o: OrderRecord): void {
@@ -1365,11 +1503,28 @@ export class Executor {
    * leg as soon as one leg fails and unwinds the filled quantity of the others; PERCENTAGE unwinds
    * everything when the filled share of the basket ends below `minCompletionPct`.
    */
-  async submitGroup(groupId: string, policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE', legs: readonly GroupLegInput[], minCompletionPct = 100): Promise<GroupResult> {
+  async submitGroup(
+    groupId: string,
+    policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE',
+    legs: readonly GroupLegInput[],
+    minCompletionPct = 100,
+  ): Promise<GroupResult> {
     // Legs pass the risk guard like a signal's orders, all before any leg goes out.
     const refused = await this.riskGateLegs(groupId, legs);
     return new Promise<GroupResult>((resolve) => {
-      const g: GroupState = { id: groupId, policy, minPct: minCompletionPct, legs: [], plannedSize: 0, plannedWeight: 0, weights: new Map(), failedLegs: 0, cancelling: false, settled: false, resolve };
+      const g: GroupState = {
+        id: groupId,
+        policy,
+        minPct: minCompletionPct,
+        legs: [],
+        plannedSize: 0,
+        plannedWeight: 0,
+        weights: new Map(),
+        failedLegs: 0,
+        cancelling: false,
+        settled: false,
+        resolve,
+      };
       const weighted = legs.some((l) => (l.weight ?? 0) > 0);
       this.groups.set(groupId, g);
       for (const [i, l] of legs.entries()) {
@@ -1386,7 +1541,16 @@ export class Executor {
           this.reject(undefined, l.venue, no.reason, `group ${groupId}: ${no.detail}`);
           continue;
         }
-        const o = this.placeDirect(l.venue, l.symbol, l.side, l.size, l.limitPrice, this.cfg.defaultSlippageBps, groupId, `group:${groupId}`);
+        const o = this.placeDirect(
+          l.venue,
+          l.symbol,
+          l.side,
+          l.size,
+          l.limitPrice,
+          this.cfg.defaultSlippageBps,
+          groupId,
+          `group:${groupId}`,
+        );
         if (o) {
           g.legs.push(o);
           if (weighted) g.weights.set(o, l.weight ?? 0);
@@ -1402,7 +1566,10 @@ export class Executor {
    * before it; a leg the gateway would only take smaller is refused (a basket's proportions are its
    * point). Returns the refused legs by index.
    */
-  private async riskGateLegs(groupId: string, legs: readonly GroupLegInput[]): Promise<Map<number, { reason: RejectReason; detail: string }>> {
+  private async riskGateLegs(
+    groupId: string,
+    legs: readonly GroupLegInput[],
+  ): Promise<Map<number, { reason: RejectReason; detail: string }>> {
     const refused = new Map<number, { reason: RejectReason; detail: string }>();
     const asks: Promise<void>[] = [];
     const symbolQty = new Map<string, number>();
@@ -1430,8 +1597,19 @@ export class Executor {
       if (d === RiskDecision.APPROVED) continue;
       this.counters.riskChecks++;
       const leg: ExecSignal = {
-        strategyId: '', symbol: l.symbol, side: l.side, size: l.size, confidence: 1, ttlMs: 0, maxSlippageBps: this.cfg.defaultSlippageBps,
-        minFillQty: 0, urgency: Urgency.NORMAL, traceId: `${groupId}:${i}`, sourceSequence: 0n, emitTsNs: this.deps.clock.nowNs(), refPrice: l.limitPrice,
+        strategyId: '',
+        symbol: l.symbol,
+        side: l.side,
+        size: l.size,
+        confidence: 1,
+        ttlMs: 0,
+        maxSlippageBps: this.cfg.defaultSlippageBps,
+        minFillQty: 0,
+        urgency: Urgency.NORMAL,
+        traceId: `${groupId}:${i}`,
+        sourceSequence: 0n,
+        emitTsNs: this.deps.clock.nowNs(),
+        refPrice: l.limitPrice,
       };
       const notional = l.size * px;
       this.reserve(l.venue, l.symbol, 1, notional);
@@ -1439,7 +1617,8 @@ export class Executor {
         this.gatewayCheck(leg, l.venue, l.size, l.limitPrice).then((r) => {
           this.reserve(l.venue, l.symbol, -1, notional);
           if (!r.ok) refused.set(i, { reason: r.reason, detail: r.detail });
-          else if (r.size < l.size - 1e-12) refused.set(i, { reason: RejectReason.RISK_LIMIT, detail: `risk gateway would take ${r.size} of ${l.size}` });
+          else if (r.size < l.size - 1e-12)
+            refused.set(i, { reason: RejectReason.RISK_LIMIT, detail: `risk gateway would take ${r.size} of ${l.size}` });
         }),
       );
     }
@@ -1451,7 +1630,8 @@ export class Executor {
     if (!o.groupId) return;
     const g = this.groups.get(o.groupId);
     if (!g || g.settled) return;
-    const incomplete = o.state === OrderState.REJECTED || o.state === OrderState.FAILED || (o.state === OrderState.CANCELLED && o.remaining > 1e-12);
+    const incomplete =
+      o.state === OrderState.REJECTED || o.state === OrderState.FAILED || (o.state === OrderState.CANCELLED && o.remaining > 1e-12);
     if (g.policy === 'ATOMIC' && incomplete && !g.cancelling) void this.abortGroup(g);
     this.maybeSettle(g);
   }
@@ -1469,7 +1649,8 @@ export class Executor {
     // Weighted basket: each leg counts by its weight (its filled share of its own size); else by quantity.
     const pct =
       g.plannedWeight > 0
-        ? (g.legs.reduce((a, l) => a + (g.weights.get(l) ?? 0) * Math.min(1, l.size > 0 ? l.filledQty / l.size : 0), 0) / g.plannedWeight) * 100
+        ? (g.legs.reduce((a, l) => a + (g.weights.get(l) ?? 0) * Math.min(1, l.size > 0 ? l.filledQty / l.size : 0), 0) / g.plannedWeight) *
+          100
         : g.plannedSize > 0
           ? (filled / g.plannedSize) * 100
           : 0;
@@ -1481,7 +1662,16 @@ export class Executor {
       outcome = 'UNWOUND';
       for (const l of g.legs) {
         if (l.filledQty <= 0) continue;
-        const u = this.placeDirect(l.venue, l.symbol, l.side === Side.BUY ? Side.SELL : Side.BUY, l.filledQty, 0, this.cfg.flattenSlippageBps, '', `unwind:${g.id}`);
+        const u = this.placeDirect(
+          l.venue,
+          l.symbol,
+          l.side === Side.BUY ? Side.SELL : Side.BUY,
+          l.filledQty,
+          0,
+          this.cfg.flattenSlippageBps,
+          '',
+          `unwind:${g.id}`,
+        );
         if (u) unwind.push(u.clientId);
       }
     }
@@ -1490,7 +1680,16 @@ export class Executor {
       orderGroupId: g.id,
       outcome,
       completionPct: pct,
-      legs: g.legs.map((l) => ({ clientId: l.clientId, venue: l.venue, symbol: l.symbol, side: l.side, state: OrderState[l.state], filled: l.filledQty, size: l.size, weight: g.weights.get(l) ?? 0 })),
+      legs: g.legs.map((l) => ({
+        clientId: l.clientId,
+        venue: l.venue,
+        symbol: l.symbol,
+        side: l.side,
+        state: OrderState[l.state],
+        filled: l.filledQty,
+        size: l.size,
+        weight: g.weights.get(l) ?? 0,
+      })),
       unwindClientIds: unwind,
     });
   }
@@ -1531,6 +1730,7 @@ function laneOf(u: Urgency): 0 | 1 | 2 {
 
 /** Rejects that say the venue (not the order) is unwell: they count against the breaker. */
 function isVenueFault(r: RejectReason): boolean {
-  return r === RejectReason.UNKNOWN || r === RejectReason.RATE_LIMIT || r === RejectReason.VENUE_UNAVAILABLE || r === RejectReason.MARKET_CLOSED;
+  return (
+    r === RejectReason.UNKNOWN || r === RejectReason.RATE_LIMIT || r === RejectReason.VENUE_UNAVAILABLE || r === RejectReason.MARKET_CLOSED
+  );
 }
-

@@ -43,7 +43,9 @@ export function loadOrCreateInstanceId(walDir: string, configured?: string): str
   if (stored !== undefined) {
     if (!INSTANCE_ID_RE.test(stored)) throw new InstanceIdError(`${file} holds no valid instance id: ${JSON.stringify(stored)}`);
     if (configured !== undefined && configured !== stored) {
-      throw new InstanceIdError(`configured instance id ${configured} differs from ${stored} stored in ${file}: this WAL belongs to another executor`);
+      throw new InstanceIdError(
+        `configured instance id ${configured} differs from ${stored} stored in ${file}: this WAL belongs to another executor`,
+      );
     }
     return stored;
   }

@@ -9,7 +9,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { create, fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
-import { ControlCommandSchema, RiskBreachSchema, VenueSpecSchema, isVenue, rejectName, subjects, type Namespace, type VenueSpec } from '../contracts/index.js';
+import {
+  ControlCommandSchema,
+  RiskBreachSchema,
+  VenueSpecSchema,
+  isVenue,
+  rejectName,
+  subjects,
+  type Namespace,
+  type VenueSpec,
+} from '../contracts/index.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import type { Bus } from '../bus/bus.js';
@@ -95,11 +104,14 @@ export function parseConfig(text: string): ExecutorProcessConfig {
   const c = raw as Partial<ExecutorProcessConfig>;
   if (typeof c.nats !== 'string') throw new ExecutorConfigError('executor config: "nats" (URL) is required');
   if (!c.executor || typeof c.executor.walDir !== 'string') throw new ExecutorConfigError('executor config: "executor.walDir" is required');
-  if (c.executor.mode !== 'live' && c.executor.mode !== 'shadow') throw new ExecutorConfigError('executor config: "executor.mode" must be live or shadow');
+  if (c.executor.mode !== 'live' && c.executor.mode !== 'shadow')
+    throw new ExecutorConfigError('executor config: "executor.mode" must be live or shadow');
   const ns: unknown = c.executor.namespace;
-  if (ns !== undefined && ns !== 'live' && ns !== 'replay') throw new ExecutorConfigError('executor config: "executor.namespace" must be live or replay');
+  if (ns !== undefined && ns !== 'live' && ns !== 'replay')
+    throw new ExecutorConfigError('executor config: "executor.namespace" must be live or replay');
   c.executor = { ...c.executor, namespace: ns ?? 'live' };
-  if (!Array.isArray(c.venues) || c.venues.length === 0) throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
+  if (!Array.isArray(c.venues) || c.venues.length === 0)
+    throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
   for (const v of c.venues) {
     if (typeof v.wsUrl !== 'string') throw new ExecutorConfigError('executor config: every venue needs wsUrl');
   }
@@ -138,17 +150,27 @@ export interface RunningExecutor {
 /** A venue's credentials from the environment (typed SecretError when a file is unsafe, missing otherwise). */
 function venueCredentials(venue: string, env: NodeJS.ProcessEnv): VenueCredentials {
   const c = venueCredentialsFromEnv(venue, env);
-  if (!c) throw new ExecutorConfigError(`no credentials for ${venue}: set ${venueSecretPrefix(venue)}API_KEY and ${venueSecretPrefix(venue)}API_SECRET (or their _FILE forms)`);
+  if (!c)
+    throw new ExecutorConfigError(
+      `no credentials for ${venue}: set ${venueSecretPrefix(venue)}API_KEY and ${venueSecretPrefix(venue)}API_SECRET (or their _FILE forms)`,
+    );
   return c;
 }
 
-export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: NodeJS.ProcessEnv = process.env, clock: Clock = systemClock): Promise<RunningExecutor> {
+export async function startExecutorProcess(
+  cfg: ExecutorProcessConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  clock: Clock = systemClock,
+): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
   const ns = cfg.executor.namespace;
   // Streams ord (gateway acks) and risk (breaches): durable, de-duplicated by msg id (src/bus/streams.ts).
-  const streams = await ensureStreams(bus, ns, { keys: ['ord', 'risk'], onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream') });
+  const streams = await ensureStreams(bus, ns, {
+    keys: ['ord', 'risk'],
+    onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream'),
+  });
   const specs: VenueSpec[] = [];
   const clients: Record<string, VenueOrderClient> = {};
   const gateways: OrderGateway[] = [];
@@ -156,7 +178,13 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
     const spec = fromJson(VenueSpecSchema, v.spec);
     if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
     const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
-    const client = createOrderClient(spec.venue, { wsUrl: v.wsUrl, ...(v.restUrl ? { restUrl: v.restUrl } : {}), credentials: venueCredentials(spec.venue, env), minLots, clock });
+    const client = createOrderClient(spec.venue, {
+      wsUrl: v.wsUrl,
+      ...(v.restUrl ? { restUrl: v.restUrl } : {}),
+      credentials: venueCredentials(spec.venue, env),
+      minLots,
+      clock,
+    });
     const gw = new OrderGateway({ bus, streams, clock, client, spec, namespace: ns });
     await gw.start();
     specs.push(spec);
@@ -175,7 +203,10 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
   // Breaches come through a durable consumer: one published while this process was down is still audited.
   const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log, { durableBreaches: true });
   const breachAudit = await attachDurableBreachAudit(streams, controlAudit.log);
-  const streamMonitor = new ConsumerMonitor({ bound: DEFAULT_STREAMS.slow_consumer_pending, log: (level, msg, fields) => log[level](fields, msg) }).watch(breachAudit);
+  const streamMonitor = new ConsumerMonitor({
+    bound: DEFAULT_STREAMS.slow_consumer_pending,
+    log: (level, msg, fields) => log[level](fields, msg),
+  }).watch(breachAudit);
   const stopAuditMetrics = exportAuditMetrics(controlAudit.log);
   const signals = new BusSignalSource(bus, { namespace: ns, ...(cfg.signalQueue ? { queue: cfg.signalQueue } : {}) });
   const recovery = await executor.start(cfg.report ? undefined : signals);
@@ -183,13 +214,27 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
     // Periodic counters on stderr (diagnostics of a child process that may be SIGKILLed any time).
     let shown = 0;
     executor.onReject((e) => {
-      if (e.reason !== 20 && e.reason !== 18 && shown++ < 5) process.stderr.write(`reject ${rejectName(e.reason)} ${e.venue} ${e.detail}\n`);
+      if (e.reason !== 20 && e.reason !== 18 && shown++ < 5)
+        process.stderr.write(`reject ${rejectName(e.reason)} ${e.venue} ${e.detail}\n`);
     });
-    setInterval(() => process.stderr.write(JSON.stringify({ counters: executor.counters, rejects: Object.fromEntries([...executor.rejects].map(([k, v]) => [rejectName(k), v])) }) + '\n'), 100).unref();
+    setInterval(
+      () =>
+        process.stderr.write(
+          JSON.stringify({
+            counters: executor.counters,
+            rejects: Object.fromEntries([...executor.rejects].map(([k, v]) => [rejectName(k), v])),
+          }) + '\n',
+        ),
+      100,
+    ).unref();
   }
   const baseline = cfg.baseline ?? (await loadOrCaptureBaseline(cfg.executor.walDir, clients));
   const reconcileTimer = startBalanceReconciliation(executor, bus, streams, ns, baseline, cfg.reconcileIntervalMs ?? 10_000, log);
-  const stopMetrics = exportExecutorMetrics(executor, 1000, specs.map((s) => s.venue));
+  const stopMetrics = exportExecutorMetrics(
+    executor,
+    1000,
+    specs.map((s) => s.venue),
+  );
   const stopFeedMetrics = exportFeedMetrics(feed.store, clock);
   const stopRiskMetrics = risk ? exportRiskMetrics(risk) : () => undefined;
   const control = new ControlPlane(bus, executor, ns, { audit: controlAudit });
@@ -228,7 +273,12 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
           drainedResolve(r);
         });
       },
-      state: () => ({ halts: Object.fromEntries(executor.haltCauses), draining: executor.isDraining, positions: executor.book.all(), counters: executor.counters }),
+      state: () => ({
+        halts: Object.fromEntries(executor.haltCauses),
+        draining: executor.isDraining,
+        positions: executor.book.all(),
+        counters: executor.counters,
+      }),
     },
     { token: resolveAdminToken(adminCfg.tokenFile ?? path.join(cfg.executor.walDir, 'admin.token'), env).token },
   );
@@ -272,7 +322,10 @@ export async function startExecutorProcess(cfg: ExecutorProcessConfig, env: Node
  * Balances of every venue when this WAL directory first started: positions are the changes since.
  * Written once (tmp + rename + fsync) and reused on every restart.
  */
-export async function loadOrCaptureBaseline(walDir: string, clients: Readonly<Record<string, VenueOrderClient>>): Promise<Record<string, Record<string, number>>> {
+export async function loadOrCaptureBaseline(
+  walDir: string,
+  clients: Readonly<Record<string, VenueOrderClient>>,
+): Promise<Record<string, Record<string, number>>> {
   const file = path.join(walDir, 'baseline.json');
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, number>>;
   const out: Record<string, Record<string, number>> = {};
@@ -292,7 +345,15 @@ export async function loadOrCaptureBaseline(walDir: string, clients: Readonly<Re
  * Periodic positions-vs-balances check for venues with nothing in flight (in-flight fills would show
  * as false mismatches); a mismatch is logged and published on risk.breach.
  */
-function startBalanceReconciliation(ex: Executor, bus: Bus, streams: DurableStreams, ns: Namespace, baseline: Record<string, Record<string, number>>, everyMs: number, log: ReturnType<typeof createLogger>): NodeJS.Timeout | undefined {
+function startBalanceReconciliation(
+  ex: Executor,
+  bus: Bus,
+  streams: DurableStreams,
+  ns: Namespace,
+  baseline: Record<string, Record<string, number>>,
+  everyMs: number,
+  log: ReturnType<typeof createLogger>,
+): NodeJS.Timeout | undefined {
   if (!(everyMs > 0)) return undefined;
   const t = setInterval(() => {
     const venues = Object.keys(baseline).filter((v) => ex.venueInflightCount(v) === 0);
@@ -302,9 +363,21 @@ function startBalanceReconciliation(ex: Executor, bus: Bus, streams: DurableStre
       (diffs) => {
         for (const d of diffs) {
           log.warn(d, 'position differs from venue balance');
-          const breach = create(RiskBreachSchema, { tsNs: ex.clock.nowNs(), limit: 'position_reconciliation', symbol: `${d.venue}:${d.asset}`, value: d.ours, threshold: d.venueDelta });
+          const breach = create(RiskBreachSchema, {
+            tsNs: ex.clock.nowNs(),
+            limit: 'position_reconciliation',
+            symbol: `${d.venue}:${d.asset}`,
+            value: d.ours,
+            threshold: d.venueDelta,
+          });
           try {
-            publishEvent(bus, streams, subjects.riskBreach(ns), toBinary(RiskBreachSchema, breach), msgIds.riskBreach(breach.limit, breach.symbol, breach.tsNs));
+            publishEvent(
+              bus,
+              streams,
+              subjects.riskBreach(ns),
+              toBinary(RiskBreachSchema, breach),
+              msgIds.riskBreach(breach.limit, breach.symbol, breach.tsNs),
+            );
           } catch {
             // bus closing
           }
@@ -318,7 +391,11 @@ function startBalanceReconciliation(ex: Executor, bus: Bus, streams: DurableStre
 }
 
 /** Report mode: wait for every in-doubt order to settle, then describe orders, nonces and positions. */
-export async function settleAndReport(r: RunningExecutor, baseline: Record<string, Record<string, number>> = {}, timeoutMs = 10_000): Promise<object> {
+export async function settleAndReport(
+  r: RunningExecutor,
+  baseline: Record<string, Record<string, number>> = {},
+  timeoutMs = 10_000,
+): Promise<object> {
   const ex = r.executor;
   const open = () => [...ex.orders.values()].filter((o) => (!isTerminal(o.state) || o.inDoubt) && o.state !== OrderState.ACKED);
   // A real-time wait counted in timer ticks: the executor's clock may be virtual.

@@ -15,14 +15,19 @@ const BREAKER_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
 /** `venues`: breakers shown from the start (closed), not only once a venue was first used. */
 export function exportExecutorMetrics(ex: Executor, intervalMs = 1000, venues: readonly string[] = []): () => void {
   for (const v of venues) ex.breakers.get(v);
-  const events = gauge('executor_events_total', 'executor events since start (signals, orders, sent, acks, fills, inDoubt, failed, …)', ['event']);
+  const events = gauge('executor_events_total', 'executor events since start (signals, orders, sent, acks, fills, inDoubt, failed, …)', [
+    'event',
+  ]);
   const rejects = gauge('executor_rejects_total', 'refusals since start by reject reason', ['reason']);
   const inflight = gauge('executor_inflight_orders', 'orders holding a concurrency slot');
   const queued = gauge('executor_queued_signals', 'signals waiting in the priority lanes');
   const breaker = gauge('circuit_state', 'venue circuit breaker: 0 closed, 1 half-open, 2 open', ['venue']);
-  const latency = histogram('executor_signal_to_wire_seconds', 'signal emission to ord.req on the wire (bus/ring transit, checks, WAL fdatasync)', [], [
-    25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3,
-  ]);
+  const latency = histogram(
+    'executor_signal_to_wire_seconds',
+    'signal emission to ord.req on the wire (bus/ring transit, checks, WAL fdatasync)',
+    [],
+    [25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3],
+  );
   ex.onSend((_o, s) => {
     if (s && s.emitTsNs > 0n) {
       // Emission → send: includes bus/ring transit, which is what the SPEC latency target covers.
@@ -45,8 +50,13 @@ export function exportExecutorMetrics(ex: Executor, intervalMs = 1000, venues: r
 
 /** Seconds since the last top-of-book per (venue, symbol), computed at scrape time (feed-stale alert). */
 export function exportFeedMetrics(store: SnapshotStore, clock: Clock): () => void {
-  return scrapedGauge('feed_last_message_age_seconds', 'seconds since the last accepted top-of-book message per stream', ['venue', 'symbol'], (g) => {
-    const now = clock.nowNs();
-    for (const { venue, symbol, snapshot } of store.entries()) g.set({ venue, symbol }, Math.max(0, Number(now - snapshot.tsNs) / 1e9));
-  });
+  return scrapedGauge(
+    'feed_last_message_age_seconds',
+    'seconds since the last accepted top-of-book message per stream',
+    ['venue', 'symbol'],
+    (g) => {
+      const now = clock.nowNs();
+      for (const { venue, symbol, snapshot } of store.entries()) g.set({ venue, symbol }, Math.max(0, Number(now - snapshot.tsNs) / 1e9));
+    },
+  );
 }

@@ -51,7 +51,8 @@ export class NonceManager {
     this.prefix = opts.clientIdPrefix ?? 'KS';
     if (!/^[A-Za-z0-9]{1,3}$/.test(this.prefix)) throw new NonceError(`client id prefix must be 1..3 alphanumerics: ${this.prefix}`);
     this.instanceId = opts.instanceId ?? '';
-    if (this.instanceId !== '' && !/^[0-9a-z]{4}$/.test(this.instanceId)) throw new NonceError(`instance id must be 4 lowercase base36: ${this.instanceId}`);
+    if (this.instanceId !== '' && !/^[0-9a-z]{4}$/.test(this.instanceId))
+      throw new NonceError(`instance id must be 4 lowercase base36: ${this.instanceId}`);
     this.own = this.prefix + this.instanceId;
     this.clock = opts.clock;
     // Nothing below a durable watermark or an intent's nonce in the WAL may ever be handed out again.

@@ -136,7 +136,8 @@ export class PrecisionGuard {
     const capBps = maxSlippageBps > 0 ? maxSlippageBps : this.defaultSlippageBps;
     const touch = side === Side.BUY ? snap.ask : snap.bid;
     const slipBps = side === Side.BUY ? ((touch - ref) / ref) * 1e4 : ((ref - touch) / ref) * 1e4;
-    if (slipBps > capBps && !restingAllowed) return this.reject(RejectReason.SLIPPAGE, `touch ${touch} is ${slipBps.toFixed(1)} bps from ref ${ref}, cap ${capBps}`);
+    if (slipBps > capBps && !restingAllowed)
+      return this.reject(RejectReason.SLIPPAGE, `touch ${touch} is ${slipBps.toFixed(1)} bps from ref ${ref}, cap ${capBps}`);
 
     // Limit at the cap, rounded to the tick toward the safe side.
     const raw = side === Side.BUY ? ref * (1 + capBps / 1e4) : ref * (1 - capBps / 1e4);

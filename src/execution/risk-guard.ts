@@ -65,7 +65,8 @@ export class LocalRiskGuard {
    */
   update(l: RiskLimits, nowNs: bigint): void {
     const cur = this.limits;
-    if (cur && nowNs - this.refreshedNs <= this.stalenessNs && (l.epoch < cur.epoch || (l.epoch === cur.epoch && l.version < cur.version))) return;
+    if (cur && nowNs - this.refreshedNs <= this.stalenessNs && (l.epoch < cur.epoch || (l.epoch === cur.epoch && l.version < cur.version)))
+      return;
     this.limits = l;
     this.symbolLimits.clear();
     for (const s of l.symbols) this.symbolLimits.set(s.symbol, s);
@@ -99,7 +100,8 @@ export class LocalRiskGuard {
     if (l.reduceOnly && !reduces) return this.no(RejectReason.RISK_LIMIT, `reduce-only: ${l.reduceOnlyReason || 'risk gateway'}`);
     const sl = this.symbolLimits.get(symbol);
     if (sl) {
-      if (sl.maxOrderSize > 0 && Math.abs(signedQty) > sl.maxOrderSize) return this.no(RejectReason.RISK_LIMIT, `size > ${sl.maxOrderSize}`);
+      if (sl.maxOrderSize > 0 && Math.abs(signedQty) > sl.maxOrderSize)
+        return this.no(RejectReason.RISK_LIMIT, `size > ${sl.maxOrderSize}`);
       if (sl.maxPosition > 0 && !reduces) {
         if (Math.abs(projected) > sl.maxPosition) return this.no(RejectReason.RISK_LIMIT, `position ${projected} > ${sl.maxPosition}`);
         near ||= Math.abs(projected) > b * sl.maxPosition;

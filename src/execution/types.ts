@@ -79,4 +79,3 @@ export class SnapshotStore implements MarketSnapshotSource {
     for (const [venue, m] of this.map) for (const [symbol, snapshot] of m) yield { venue, symbol, snapshot };
   }
 }
-

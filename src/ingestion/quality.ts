@@ -57,7 +57,12 @@ export interface CompiledBounds {
 }
 
 export function compileBounds(b: MarketDataBounds): CompiledBounds {
-  return { maxTradeQty: b.maxTradeQty, maxLevelQty: b.maxLevelQty, maxDeviationFraction: b.maxMarkDeviationBps / 10_000, maxDeviationBps: b.maxMarkDeviationBps };
+  return {
+    maxTradeQty: b.maxTradeQty,
+    maxLevelQty: b.maxLevelQty,
+    maxDeviationFraction: b.maxMarkDeviationBps / 10_000,
+    maxDeviationBps: b.maxMarkDeviationBps,
+  };
 }
 
 /** Thresholds converted once to the units the per-tick checks compare in. */
@@ -224,7 +229,13 @@ export class StreamQuality {
       // The reference is too old to judge by (a feed outage, or a real jump beyond the band that
       // nothing in-band followed): this tick re-anchors it, and operators hear about it.
       const far = this.deviationBps(t, trade, ref);
-      if (far > b.maxDeviationBps) this.anomaly('reanchor', t, `reference mark ${ref} older than ${Number(this.q.markMaxAgeNs) / 1e6} ms; re-anchoring ${far.toFixed(0)} bps away`, emit);
+      if (far > b.maxDeviationBps)
+        this.anomaly(
+          'reanchor',
+          t,
+          `reference mark ${ref} older than ${Number(this.q.markMaxAgeNs) / 1e6} ms; re-anchoring ${far.toFixed(0)} bps away`,
+          emit,
+        );
       return undefined;
     }
     for (const p of trade ? [t.lastPx] : [t.bid, t.ask]) {

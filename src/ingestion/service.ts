@@ -20,14 +20,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { loadHasher, shardFor } from './hash.js';
 import { BoundedMailbox } from './mailbox.js';
 import { encodeTickProto } from './wire.js';
-import {
-  StreamQuality,
-  compileBounds,
-  compileQuality,
-  type CompiledBounds,
-  type CompiledQuality,
-  type QualityEvent,
-} from './quality.js';
+import { StreamQuality, compileBounds, compileQuality, type CompiledBounds, type CompiledQuality, type QualityEvent } from './quality.js';
 import {
   DROP_REASONS,
   resolveIngestionOptions,
@@ -493,10 +486,9 @@ export class IngestionService implements MarketDataSink {
     const slot = venueId >= 0 && venueId <= MAX_VENUE_ID ? venueId : 0;
     let st = s.streams[slot];
     if (st === undefined || st.quality.venue !== venue) {
-      const mode =
-        (VENUES as readonly string[]).includes(venue)
-          ? (this.options.quality.sequenceMode[venue as (typeof VENUES)[number]] ?? this.options.quality.defaultSequenceMode)
-          : this.options.quality.defaultSequenceMode;
+      const mode = (VENUES as readonly string[]).includes(venue)
+        ? (this.options.quality.sequenceMode[venue as (typeof VENUES)[number]] ?? this.options.quality.defaultSequenceMode)
+        : this.options.quality.defaultSequenceMode;
       st = {
         quality: new StreamQuality(venue, symbol, mode, this.quality, s.bounds),
         normSubject: subjects.mdNorm(venue, symbol, this.ns),

@@ -140,7 +140,8 @@ export function resolveIngestionOptions(input: IngestionOptionsInput = {}): Inge
   nonNegative('quality.markReferenceMaxAgeMs', quality.markReferenceMaxAgeMs);
   for (const [symbol, b] of Object.entries(quality.bounds)) {
     for (const f of ['maxTradeQty', 'maxLevelQty', 'maxMarkDeviationBps'] as const) {
-      if (!(b[f] > 0) || !Number.isFinite(b[f])) throw new IngestionConfigError(`quality.bounds.${symbol}.${f}`, `must be a finite number > 0, got ${b[f]}`);
+      if (!(b[f] > 0) || !Number.isFinite(b[f]))
+        throw new IngestionConfigError(`quality.bounds.${symbol}.${f}`, `must be a finite number > 0, got ${b[f]}`);
     }
   }
   const modes: readonly string[] = ['contiguous', 'monotonic', 'off'];

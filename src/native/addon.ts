@@ -139,11 +139,9 @@ export function loadAddon(): NativeAddon {
   try {
     cached = (explicit ? require(path.resolve(explicit)) : load(packageRoot())) as NativeAddon;
   } catch (e) {
-    throw new NativeError(
-      'ADDON_NOT_BUILT',
-      `kestrel addon not found (run \`npm run build:addon\`): ${(e as Error).message}`,
-      { cause: e },
-    );
+    throw new NativeError('ADDON_NOT_BUILT', `kestrel addon not found (run \`npm run build:addon\`): ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   cached.setErrorClasses({ NativeError, NativeEngineError });
   return cached;

@@ -31,7 +31,9 @@ export function loggerOptions(lvl: LevelWithSilent = level): LoggerOptions {
 // (src/observability/terminal.ts) may take the lines over to print them human-readable.
 const stderrDestination = pino.destination(2);
 let lineWriter: ((line: string) => void) | undefined;
-export const rootLogger: Logger = pino(loggerOptions(), { write: (line: string) => void (lineWriter ? lineWriter(line) : stderrDestination.write(line)) });
+export const rootLogger: Logger = pino(loggerOptions(), {
+  write: (line: string) => void (lineWriter ? lineWriter(line) : stderrDestination.write(line)),
+});
 
 /** Route every JSON log line through `write` (undefined: back to plain JSON on stderr). */
 export function setLogWriter(write: ((line: string) => void) | undefined): void {

@@ -23,7 +23,9 @@ function existing<T>(name: string): T | undefined {
  */
 export function counter(name: string, help: string, labelNames: readonly string[] = [], collect?: () => void): Counter<string> {
   const full = `kestrel_${name}`;
-  return existing<Counter<string>>(full) ?? new Counter({ name: full, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
+  return (
+    existing<Counter<string>>(full) ?? new Counter({ name: full, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) })
+  );
 }
 
 export function gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge<string> {
@@ -38,9 +40,7 @@ export function histogram(
   buckets: number[] = [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1],
 ): Histogram<string> {
   const full = `kestrel_${name}`;
-  return (
-    existing<Histogram<string>>(full) ?? new Histogram({ name: full, help, labelNames, buckets, registers: [registry] })
-  );
+  return existing<Histogram<string>>(full) ?? new Histogram({ name: full, help, labelNames, buckets, registers: [registry] });
 }
 
 /**

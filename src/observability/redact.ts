@@ -35,7 +35,11 @@ export function maskDeep(value: unknown, depth = 0): unknown {
     return out ?? value;
   }
   if (value instanceof Error) {
-    return { type: value.name, message: maskUrlCredentials(value.message), ...(value.stack ? { stack: maskUrlCredentials(value.stack) } : {}) };
+    return {
+      type: value.name,
+      message: maskUrlCredentials(value.message),
+      ...(value.stack ? { stack: maskUrlCredentials(value.stack) } : {}),
+    };
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return value;

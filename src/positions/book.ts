@@ -200,7 +200,10 @@ export class PositionBook {
   }
 
   /** Total PnL and value in the reporting currency, and the quotes that had no rate. */
-  private totals(mark: MarkFn | undefined, valuation: Valuation | undefined): { pnl: number; value: number; unpriced: string[]; currency: string } {
+  private totals(
+    mark: MarkFn | undefined,
+    valuation: Valuation | undefined,
+  ): { pnl: number; value: number; unpriced: string[]; currency: string } {
     const v = valuation ?? this.defaultValuation(mark);
     let pnl = 0;
     let value = 0;

@@ -66,10 +66,14 @@ export class PositionService {
       });
     }
     const tick = Math.min(this.opts.throttleMs ?? 100, this.opts.heartbeatMs ?? 1000);
-    this.timer = (this.opts.scheduler ?? systemScheduler).every(tick, () => {
-      const now = this.opts.clock.nowNs();
-      if (this.dirty || now - this.lastPublishNs >= BigInt(Math.round((this.opts.heartbeatMs ?? 1000) * 1e6))) this.publish();
-    }, { unref: true });
+    this.timer = (this.opts.scheduler ?? systemScheduler).every(
+      tick,
+      () => {
+        const now = this.opts.clock.nowNs();
+        if (this.dirty || now - this.lastPublishNs >= BigInt(Math.round((this.opts.heartbeatMs ?? 1000) * 1e6))) this.publish();
+      },
+      { unref: true },
+    );
   }
 
   stop(): void {

@@ -70,10 +70,13 @@ export class RotatingCaptureSink implements TickSink {
       this.writer?.close();
       const start = Math.floor(nowMs / this.rotateMs) * this.rotateMs;
       this.periodEndMs = start + this.rotateMs;
-      const stamp = new Date(start).toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, (_m, ms: string) => (ms === '000' ? 'Z' : `${ms}Z`));
+      const stamp = new Date(start)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.(\d+)Z$/, (_m, ms: string) => (ms === '000' ? 'Z' : `${ms}Z`));
       const file = path.resolve(this.dir, `ticks-${stamp}.kcap`);
       this.writer = CaptureWriter.open(file, { createdNs: nowNs });
-      if (this.writer.existingRecords > 0) log.info({ file, records: this.writer.existingRecords }, 'appending to this period\'s capture');
+      if (this.writer.existingRecords > 0) log.info({ file, records: this.writer.existingRecords }, "appending to this period's capture");
       if (!this.written.includes(file)) this.written.push(file);
     }
     this.writer.push(t);
@@ -136,7 +139,10 @@ export interface RecordSummary {
 
 export function formatRecordStatus(s: RecordStatus): string {
   const streams = s.streams
-    .map((x) => `${x.venue}${x.connected ? '' : ' (DOWN)'} ${Math.round(x.msgsPerSec)} msg/s, ${x.gaps} gaps, ${x.resyncs} resyncs, ${x.reconnects} reconnects`)
+    .map(
+      (x) =>
+        `${x.venue}${x.connected ? '' : ' (DOWN)'} ${Math.round(x.msgsPerSec)} msg/s, ${x.gaps} gaps, ${x.resyncs} resyncs, ${x.reconnects} reconnects`,
+    )
     .join(' | ');
   return `[record] ${s.ticks} ticks${s.file ? ` -> ${path.basename(s.file)}` : ''} | ${streams}`;
 }
@@ -241,15 +247,20 @@ export async function runRecorder(o: RecordOptions): Promise<RecordSummary> {
       capture?.flush();
       return streams;
     };
-    const stopGauges = scrapedGauge('record_stream', 'kestrel record per venue stream: connected, messages, gaps, resyncs, reconnects', ['venue', 'field'], (g) => {
-      for (const a of md.stats()) {
-        g.set({ venue: a.venue, field: 'connected' }, a.connected ? 1 : 0);
-        g.set({ venue: a.venue, field: 'messages' }, a.messages);
-        g.set({ venue: a.venue, field: 'gaps' }, a.gaps);
-        g.set({ venue: a.venue, field: 'resyncs' }, a.resyncs);
-        g.set({ venue: a.venue, field: 'reconnects' }, a.reconnects);
-      }
-    });
+    const stopGauges = scrapedGauge(
+      'record_stream',
+      'kestrel record per venue stream: connected, messages, gaps, resyncs, reconnects',
+      ['venue', 'field'],
+      (g) => {
+        for (const a of md.stats()) {
+          g.set({ venue: a.venue, field: 'connected' }, a.connected ? 1 : 0);
+          g.set({ venue: a.venue, field: 'messages' }, a.messages);
+          g.set({ venue: a.venue, field: 'gaps' }, a.gaps);
+          g.set({ venue: a.venue, field: 'resyncs' }, a.resyncs);
+          g.set({ venue: a.venue, field: 'reconnects' }, a.reconnects);
+        }
+      },
+    );
     cleanups.push(stopGauges);
 
     let adminUrl: string | undefined;
@@ -259,7 +270,10 @@ export async function runRecorder(o: RecordOptions): Promise<RecordSummary> {
       adminUrl = await probes.listen(config.admin.port, config.admin.host);
       cleanups.push(() => probes.close());
     }
-    log.info({ venues: o.venues, symbols: o.symbols, out: o.outDir, clickhouse: o.clickhouseUrl, rotateMs: o.rotateMs, adminUrl }, 'recording');
+    log.info(
+      { venues: o.venues, symbols: o.symbols, out: o.outDir, clickhouse: o.clickhouseUrl, rotateMs: o.rotateMs, adminUrl },
+      'recording',
+    );
     o.onReady?.({ adminUrl });
     const timer = setInterval(() => {
       const s = sample();

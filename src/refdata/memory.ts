@@ -33,7 +33,9 @@ export class MemoryRefData implements RefDataRepository {
     this.all = seed.instruments
       .map((i) => ({ ...i, orderTypes: [...i.orderTypes], symbolId: this.bySymbol.get(i.canonical)!.id }))
       .sort(byVenueSymbol);
-    this.bounds = seed.marketDataBounds.map((b) => ({ ...b })).sort((a, b) => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : 0));
+    this.bounds = seed.marketDataBounds
+      .map((b) => ({ ...b }))
+      .sort((a, b) => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : 0));
   }
 
   async symbols(): Promise<SymbolRecord[]> {
@@ -66,7 +68,13 @@ export class MemoryRefData implements RefDataRepository {
 
   async venueSpec(venue: string): Promise<VenueSpec | undefined> {
     const v = this.venueMap.get(venue);
-    return v && toVenueSpec(v, this.all.filter((i) => i.venue === venue));
+    return (
+      v &&
+      toVenueSpec(
+        v,
+        this.all.filter((i) => i.venue === venue),
+      )
+    );
   }
 
   async marketDataBounds(): Promise<MarketDataBoundsRecord[]> {
@@ -85,7 +93,8 @@ export function validateSeed(seed: RefDataSeed): void {
   const names = new Set<string>();
   for (const s of seed.symbols) {
     if (!Number.isInteger(s.id) || s.id <= 0 || ids.has(s.id)) fail(`symbol id ${s.id} missing or duplicated`);
-    if (names.has(s.canonical) || s.canonical.length === 0 || s.canonical.length > 20) fail(`symbol ${s.canonical} duplicated or bad length`);
+    if (names.has(s.canonical) || s.canonical.length === 0 || s.canonical.length > 20)
+      fail(`symbol ${s.canonical} duplicated or bad length`);
     if (!Number.isInteger(s.decimalPlaces) || s.decimalPlaces < 0 || s.decimalPlaces > 18) fail(`symbol ${s.canonical} decimal_places`);
     ids.add(s.id);
     names.add(s.canonical);

@@ -95,10 +95,10 @@ export class PostgresRefData implements RefDataRepository {
   }
 
   async resolve(venue: string, venueSymbol: string): Promise<SymbolMapping | undefined> {
-    const r = await this.pool.query<InstrumentRow>(
-      `${INSTRUMENT_SELECT} WHERE vs.venue = $1 AND vs.venue_symbol = $2 AND vs.active`,
-      [venue, venueSymbol],
-    );
+    const r = await this.pool.query<InstrumentRow>(`${INSTRUMENT_SELECT} WHERE vs.venue = $1 AND vs.venue_symbol = $2 AND vs.active`, [
+      venue,
+      venueSymbol,
+    ]);
     return r.rows[0] && toMapping(instrumentFromRow(r.rows[0]));
   }
 
@@ -145,13 +145,18 @@ interface BoundsRow {
 
 /** Applies sql/NNN_*.sql files not yet recorded in schema_migrations; returns the names applied. */
 export async function migrate(pool: pg.Pool, dir = migrationsDir()): Promise<string[]> {
-  const files = fs.readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .sort();
   const client = await pool.connect();
   const applied: string[] = [];
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())',
+    );
     const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
     for (const f of files) {
       if (done.has(f)) continue;
@@ -201,9 +206,21 @@ export async function seedPostgres(pool: pg.Pool, seed: RefDataSeed): Promise<vo
            qty_precision, price_band_bps, maker_fee, taker_fee, supports_ioc, supports_fok, order_types, liquidity_tier)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
         [
-          i.venue, i.venueSymbol, String(i.minTick), String(i.minLot), String(i.lotStep), String(i.maxOrderSize),
-          i.pricePrecision, i.qtyPrecision, String(i.priceBandBps), String(i.makerFee), String(i.takerFee),
-          i.supportsIoc, i.supportsFok, i.orderTypes, i.liquidityTier,
+          i.venue,
+          i.venueSymbol,
+          String(i.minTick),
+          String(i.minLot),
+          String(i.lotStep),
+          String(i.maxOrderSize),
+          i.pricePrecision,
+          i.qtyPrecision,
+          String(i.priceBandBps),
+          String(i.makerFee),
+          String(i.takerFee),
+          i.supportsIoc,
+          i.supportsFok,
+          i.orderTypes,
+          i.liquidityTier,
         ],
       );
     }
@@ -231,8 +248,7 @@ interface SymbolRow {
   quote_currency: string;
   decimal_places: number;
 }
-const SYMBOL_SELECT =
-  'SELECT id, canonical_symbol, asset_class, base_currency, quote_currency, decimal_places FROM symbols';
+const SYMBOL_SELECT = 'SELECT id, canonical_symbol, asset_class, base_currency, quote_currency, decimal_places FROM symbols';
 function symbolFromRow(r: SymbolRow): SymbolRecord {
   return {
     id: r.id,

@@ -19,7 +19,15 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Side, VENUES as ALL_VENUES, type Namespace, type VenueSpec } from '../contracts/index.js';
 import { TickFlag, VENUES, type NormalizedTick, type VenueName } from '../contracts/market.js';
-import { NativeEngine, SignalBatch, TickBatch, TickRegion, tickFromNormalized, traceIdHex, type SignalRecordView } from '../native/index.js';
+import {
+  NativeEngine,
+  SignalBatch,
+  TickBatch,
+  TickRegion,
+  tickFromNormalized,
+  traceIdHex,
+  type SignalRecordView,
+} from '../native/index.js';
 import { openRefData } from '../refdata/index.js';
 import type { RefDataRepository } from '../refdata/repository.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
@@ -96,7 +104,6 @@ export class BacktestError extends KestrelError {
   }
 }
 
-
 /** What to backtest on: files (default: the bundled Binance recording) or a ClickHouse range. */
 export interface BacktestData {
   /** Files, directories or globs (`--data`); format detected from content. */
@@ -161,14 +168,32 @@ async function openData(config: Config, data: BacktestData, refdata: RefDataRepo
   };
   const symbols = data.symbols && data.symbols.length > 0 ? data.symbols : undefined;
   if (data.clickhouse) {
-    if (config.storage.clickhouse_url === '') throw new BacktestError('--from clickhouse needs storage.clickhouse_url (e.g. --set storage.clickhouse_url=http://127.0.0.1:8123)');
-    return openClickHouse({ url: config.storage.clickhouse_url, database: config.storage.clickhouse_database, ...data.clickhouse, refdata, ...(symbols ? { symbols } : {}) });
+    if (config.storage.clickhouse_url === '')
+      throw new BacktestError('--from clickhouse needs storage.clickhouse_url (e.g. --set storage.clickhouse_url=http://127.0.0.1:8123)');
+    return openClickHouse({
+      url: config.storage.clickhouse_url,
+      database: config.storage.clickhouse_database,
+      ...data.clickhouse,
+      refdata,
+      ...(symbols ? { symbols } : {}),
+    });
   }
   const files = data.paths && data.paths.length > 0 ? expandInputs(data.paths) : [sharedDataFile(...BINANCE_CAPTURE)];
   return openFiles(files, { refdata, quality, ...(symbols ? { symbols } : {}) });
 }
 
-function rulesFor(spec: { minTick: number; lotStep: number; minLot: number; maxOrderSize: number; priceBandBps: number; makerFee: number; takerFee: number }, symbol: string): SymbolRules {
+function rulesFor(
+  spec: {
+    minTick: number;
+    lotStep: number;
+    minLot: number;
+    maxOrderSize: number;
+    priceBandBps: number;
+    makerFee: number;
+    takerFee: number;
+  },
+  symbol: string,
+): SymbolRules {
   const [base = 'BTC', quote = 'USDT'] = symbol.split('-');
   return {
     symbol,
@@ -230,7 +255,12 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   }
   const ringOf = new Map(instruments.map((x, i) => [`${x.venue}:${x.symbol}`, i]));
   const streams: Array<Stream | undefined> = instruments.map(() => undefined);
-  const accuracyOptions = { horizonNs: 5_000_000_000n, threshold: config.strategy.confidence_threshold, driftWindow: 1000, driftThreshold: 0.05 };
+  const accuracyOptions = {
+    horizonNs: 5_000_000_000n,
+    threshold: config.strategy.confidence_threshold,
+    driftWindow: 1000,
+    driftThreshold: 0.05,
+  };
   // Per tick: looked up by the numeric ids first (no string building on the hot path).
   const byIds = new Map<number, Stream>();
   const streamOf = (t: NormalizedTick): Stream => {
@@ -248,7 +278,20 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     let s = streams[ring];
     if (!s) {
       const spec = specs.get(t.venue)?.symbols.find((x) => x.symbol === t.symbol);
-      s = streams[ring] = { ring, venue: t.venue, symbol: t.symbol, rules: spec && rulesFor(spec, t.symbol), ticks: 0, signals: 0, orders: 0, fills: 0, mark: 0, filled: new Set(), accuracy: new AccuracyMonitor(accuracyOptions), bySeq: new Map() };
+      s = streams[ring] = {
+        ring,
+        venue: t.venue,
+        symbol: t.symbol,
+        rules: spec && rulesFor(spec, t.symbol),
+        ticks: 0,
+        signals: 0,
+        orders: 0,
+        fills: 0,
+        mark: 0,
+        filled: new Set(),
+        accuracy: new AccuracyMonitor(accuracyOptions),
+        bySeq: new Map(),
+      };
       byKey.set(`${t.venue}:${t.symbol}`, s);
     }
     return s;
@@ -265,7 +308,11 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   const scheduler = new VirtualScheduler(clock);
   const bus: Bus =
     busKind === 'nats'
-      ? await NatsBus.connect({ servers: config.bus.nats_url, name: `kestrel-backtest-${process.pid}`, security: natsSecurityFrom(config.bus) })
+      ? await NatsBus.connect({
+          servers: config.bus.nats_url,
+          name: `kestrel-backtest-${process.pid}`,
+          security: natsSecurityFrom(config.bus),
+        })
       : new InProcessBus();
   const walRoot = mkdtempSync(path.join(tmpdir(), 'kestrel-bt-wal-'));
   const venueSpecs = [...specs.values()].filter((v): v is VenueSpec => v !== undefined);
@@ -275,7 +322,10 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   for (const venue of ALL_VENUES) {
     const spec = specs.get(venue);
     const rules = spec ? spec.symbols.map((x) => rulesFor(x, x.symbol)) : [];
-    venues.set(venue, new MatchingVenueClient({ venue, mode: config.execution.fill_model, symbols: rules, balances: DEFAULT_BALANCES, clock }));
+    venues.set(
+      venue,
+      new MatchingVenueClient({ venue, mode: config.execution.fill_model, symbols: rules, balances: DEFAULT_BALANCES, clock }),
+    );
   }
   const ns = config.bus.namespace as Namespace;
   // The kernel's lifecycle news (recovery, private streams up) is noise in a backtest: warnings and up.
@@ -283,7 +333,15 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   if (!['silent', 'fatal', 'error'].includes(config.logging.level)) log.level = 'warn';
   const gateways = [...venues.values()].map(
     (client) =>
-      new OrderGateway({ bus, clock, client, spec: { venue: client.venue, hasPrivateWs: true, venuePolicy: 'production' }, namespace: ns, healthIntervalMs: 0, logger: log.child({ venue: client.venue }) }),
+      new OrderGateway({
+        bus,
+        clock,
+        client,
+        spec: { venue: client.venue, hasPrivateWs: true, venuePolicy: 'production' },
+        namespace: ns,
+        healthIntervalMs: 0,
+        logger: log.child({ venue: client.venue }),
+      }),
   );
   const kernel = new TradingKernel({
     config,
@@ -305,7 +363,12 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   // ctl.* as live: the risk gateway's stop-loss flatten (ctl.flatten) reaches the executor.
   const control = new ControlPlane(bus, kernel.executor, ns);
 
-  const region = TickRegion.create({ name: `${config.rings.shm_name}-bt-${process.pid}`, symbols: instruments.map((x) => `${x.venue}:${x.symbol}`), tickCapacity: config.rings.capacity, replace: true });
+  const region = TickRegion.create({
+    name: `${config.rings.shm_name}-bt-${process.pid}`,
+    symbols: instruments.map((x) => `${x.venue}:${x.symbol}`),
+    tickCapacity: config.rings.capacity,
+    replace: true,
+  });
   const batch = new SignalBatch(256);
   const engine = new NativeEngine(region, {
     engine: config.strategy.engine,
@@ -423,7 +486,12 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         await settle();
         for (const s of sigs) {
           st.signals++;
-          const scored = { confidence: s.confidence, direction: s.side === Side.BUY ? (1 as const) : (-1 as const), refMid: s.refPrice, tsNs: t.exchTsNs };
+          const scored = {
+            confidence: s.confidence,
+            direction: s.side === Side.BUY ? (1 as const) : (-1 as const),
+            refMid: s.refPrice,
+            tsNs: t.exchTsNs,
+          };
           st.accuracy.onSignal(scored);
           regimes.onSignal(st.ring, s.regime, scored);
           const exec = execOf(s, st);
@@ -506,7 +574,12 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
           const now = monotonicMs();
           if (data.onProgress && now - lastProgress >= 500) {
             lastProgress = now;
-            data.onProgress({ ticks: total, fraction: totalBytes > 0 ? Math.min(1, bytesRead() / totalBytes) : undefined, elapsedMs: now - started, done: false });
+            data.onProgress({
+              ticks: total,
+              fraction: totalBytes > 0 ? Math.min(1, bytesRead() / totalBytes) : undefined,
+              elapsedMs: now - started,
+              done: false,
+            });
           }
         }
       }
@@ -573,7 +646,12 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     // Position.realizedPnl is already net of fees (PositionBook.toPosition): subtracting fees here
     // again charged every fee twice.
     netPnl: sum((s) => s.realizedPnl + s.unrealizedPnl),
-    accuracy: only ? only.accuracy : AccuracyMonitor.pooled(active.map((s) => s.accuracy), accuracyOptions).report(),
+    accuracy: only
+      ? only.accuracy
+      : AccuracyMonitor.pooled(
+          active.map((s) => s.accuracy),
+          accuracyOptions,
+        ).report(),
     regimes: regimes.rows((ring) => streams[ring]?.mark ?? 0),
     streams: perStream,
     inputs: market.inputs.map((x) => ({ file: x.file, format: x.format, ticks: market.perFile.get(x.file) ?? 0 })),
@@ -594,7 +672,11 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     title: `kestrel backtest: ${first ? `${first.venue} ${first.symbol}` : 'no instrument'}${active.length > 1 ? ` (+${active.length - 1} more in the JSON report)` : ''}, engine ${report.engine}, config ${config.version}`,
     summary: report,
     series: recorder.series(),
-    scored: (first?.accuracy.scoredSignals() ?? []).map((x) => ({ confidence: x.confidence, outcomeBps: x.returnFraction * 1e4, hit: x.hit })),
+    scored: (first?.accuracy.scoredSignals() ?? []).map((x) => ({
+      confidence: x.confidence,
+      outcomeBps: x.returnFraction * 1e4,
+      hit: x.hit,
+    })),
     config,
   });
   return report;

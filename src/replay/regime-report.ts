@@ -80,7 +80,10 @@ export class RegimeTally {
         if (c) cells.push([stream, c]);
       }
       if (cells.length === 0) continue;
-      const acc = AccuracyMonitor.pooled(cells.map(([, c]) => c.accuracy), this.accuracy).report();
+      const acc = AccuracyMonitor.pooled(
+        cells.map(([, c]) => c.accuracy),
+        this.accuracy,
+      ).report();
       out.push({
         regime: REGIME_NAMES[regime],
         signals: acc.signals,

@@ -37,10 +37,12 @@ export function parseRiskConfig(text: string): RiskProcessConfig {
   } catch (err) {
     throw new RiskConfigError(`risk config is not JSON: ${(err as Error).message}`);
   }
-  if (typeof c.nats === 'string' && maskUrlCredentials(c.nats) !== c.nats) throw new RiskConfigError('risk config: "nats" carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD');
+  if (typeof c.nats === 'string' && maskUrlCredentials(c.nats) !== c.nats)
+    throw new RiskConfigError('risk config: "nats" carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD');
   if (typeof c.nats !== 'string') throw new RiskConfigError('risk config: "nats" (URL) is required');
   validateStaticLimits(c.limits);
-  if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay') throw new RiskConfigError('risk config: namespace must be live or replay');
+  if (c.namespace !== undefined && c.namespace !== 'live' && c.namespace !== 'replay')
+    throw new RiskConfigError('risk config: namespace must be live or replay');
   return c as RiskProcessConfig;
 }
 
@@ -62,13 +64,18 @@ export function validateStaticLimits(limits: unknown): StaticLimitsConfig {
   if (v !== undefined) {
     // Fractions, not percent: confidence 95 or a cap fraction of 50 would silently disable the limit.
     const open01 = (x: unknown) => typeof x === 'number' && x > 0 && x < 1;
-    if (!(typeof v.confidence === 'number' && v.confidence >= 0.5 && v.confidence < 1)) throw new RiskConfigError('risk config: "limits.var.confidence" must be in [0.5, 1), e.g. 0.95');
+    if (!(typeof v.confidence === 'number' && v.confidence >= 0.5 && v.confidence < 1))
+      throw new RiskConfigError('risk config: "limits.var.confidence" must be in [0.5, 1), e.g. 0.95');
     if (!(typeof v.maxVar === 'number' && v.maxVar > 0)) throw new RiskConfigError('risk config: "limits.var.maxVar" must be > 0');
     if (!open01(v.lambda)) throw new RiskConfigError('risk config: "limits.var.lambda" must be in (0, 1)');
-    if (v.barMs !== undefined && !(typeof v.barMs === 'number' && v.barMs > 0)) throw new RiskConfigError('risk config: "limits.var.barMs" must be > 0');
-    if (v.minBars !== undefined && !(Number.isInteger(v.minBars) && v.minBars >= 1)) throw new RiskConfigError('risk config: "limits.var.minBars" must be an integer >= 1');
-    if (v.staleMarkMs !== undefined && !(typeof v.staleMarkMs === 'number' && v.staleMarkMs > 0)) throw new RiskConfigError('risk config: "limits.var.staleMarkMs" must be > 0');
-    if (v.degradedCapFraction !== undefined && !frac(v.degradedCapFraction)) throw new RiskConfigError('risk config: "limits.var.degradedCapFraction" must be in (0, 1]');
+    if (v.barMs !== undefined && !(typeof v.barMs === 'number' && v.barMs > 0))
+      throw new RiskConfigError('risk config: "limits.var.barMs" must be > 0');
+    if (v.minBars !== undefined && !(Number.isInteger(v.minBars) && v.minBars >= 1))
+      throw new RiskConfigError('risk config: "limits.var.minBars" must be an integer >= 1');
+    if (v.staleMarkMs !== undefined && !(typeof v.staleMarkMs === 'number' && v.staleMarkMs > 0))
+      throw new RiskConfigError('risk config: "limits.var.staleMarkMs" must be > 0');
+    if (v.degradedCapFraction !== undefined && !frac(v.degradedCapFraction))
+      throw new RiskConfigError('risk config: "limits.var.degradedCapFraction" must be in (0, 1]');
   }
   if ((dd !== undefined || l.maxPositionPct !== undefined) && !(typeof l.capital === 'number' && l.capital > 0)) {
     throw new RiskConfigError('risk config: "limits.capital" (> 0) is needed by drawdown and maxPositionPct');

@@ -171,7 +171,13 @@ export class StaticRiskGateway {
 
   /** risk.breach, durably (msg id = the decision: limit, symbol, time) when the process holds streams. */
   private publishBreach(b: RiskBreach): void {
-    publishEvent(this.bus, this.streams, subjects.riskBreach(this.ns), toBinary(RiskBreachSchema, b), msgIds.riskBreach(b.limit, b.symbol, b.tsNs));
+    publishEvent(
+      this.bus,
+      this.streams,
+      subjects.riskBreach(this.ns),
+      toBinary(RiskBreachSchema, b),
+      msgIds.riskBreach(b.limit, b.symbol, b.tsNs),
+    );
   }
 
   constructor(
@@ -197,7 +203,11 @@ export class StaticRiskGateway {
         try {
           res = this.evaluate(fromBinary(RiskCheckRequestSchema, m.data));
         } catch (err) {
-          res = create(RiskCheckResponseSchema, { approved: false, reason: RejectReason.UNKNOWN, rejectReason: `malformed risk.check: ${String(err)}` });
+          res = create(RiskCheckResponseSchema, {
+            approved: false,
+            reason: RejectReason.UNKNOWN,
+            rejectReason: `malformed risk.check: ${String(err)}`,
+          });
         }
         if (m.reply) m.respond(toBinary(RiskCheckResponseSchema, res));
       }),
@@ -210,7 +220,12 @@ export class StaticRiskGateway {
             this.log.warn({ operator: cmd.operator, reason: cmd.reason, was: this.reduceOnly }, 'drawdown reset by operator');
             this.resetDrawdown();
             reply = cmd;
-          } else reply = create(ControlCommandSchema, { ...cmd, command: 'error', reason: `unknown risk command ${JSON.stringify(cmd.command)}` });
+          } else
+            reply = create(ControlCommandSchema, {
+              ...cmd,
+              command: 'error',
+              reason: `unknown risk command ${JSON.stringify(cmd.command)}`,
+            });
         } catch {
           // reply stays the malformed-command error
         }
@@ -281,7 +296,10 @@ export class StaticRiskGateway {
         this.publishBreach(create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: lossPct, threshold: pct }));
         this.bus.publish(
           subjects.control('flatten', this.ns),
-          toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'flatten', symbol, reason, operator: 'risk-gateway', tsNs })),
+          toBinary(
+            ControlCommandSchema,
+            create(ControlCommandSchema, { command: 'flatten', symbol, reason, operator: 'risk-gateway', tsNs }),
+          ),
         );
       } catch {
         // bus closing
@@ -478,7 +496,14 @@ export class StaticRiskGateway {
    * Legs with stale marks keep their last σ (still risk held). Either sets `degraded`, which
    * tightens every static cap (fail closed); it never switches the VaR limit off for the book.
    */
-  varOf(extra?: { symbol: string; qty: number }): { var: number; cvar: number; gross: number; degraded: boolean; degradedReason: string; diversified: boolean } {
+  varOf(extra?: { symbol: string; qty: number }): {
+    var: number;
+    cvar: number;
+    gross: number;
+    degraded: boolean;
+    degradedReason: string;
+    diversified: boolean;
+  } {
     const conf = this.cfg.var?.confidence ?? 0.95;
     let sigmaExposure = 0;
     let gross = 0;
@@ -526,7 +551,14 @@ export class StaticRiskGateway {
         diversified = true;
       }
     }
-    return { var: sigmaP * varMultiplier(conf), cvar: sigmaP * cvarMultiplier(conf), gross, degraded, degradedReason: why.join('; '), diversified };
+    return {
+      var: sigmaP * varMultiplier(conf),
+      cvar: sigmaP * cvarMultiplier(conf),
+      gross,
+      degraded,
+      degradedReason: why.join('; '),
+      diversified,
+    };
   }
 
   stop(): void {
@@ -630,7 +662,8 @@ export class StaticRiskGateway {
     if (!(allowed > 0)) return this.reject(RejectReason.RISK_LIMIT, `no room for ${o.symbol} (position ${cur})`);
     if (!reduces) {
       const c = this.correlatedWith(o.symbol, sign);
-      if (c) return this.reject(RejectReason.RISK_LIMIT, `correlation ${o.symbol}~${c.symbol} ${c.rho.toFixed(2)} > ${this.cfg.maxCorrelation}`);
+      if (c)
+        return this.reject(RejectReason.RISK_LIMIT, `correlation ${o.symbol}~${c.symbol} ${c.rho.toFixed(2)} > ${this.cfg.maxCorrelation}`);
     }
     if (this.cfg.var && !reduces) {
       // Always checked over the legs that can be valued, degraded or not. The asker's other orders
@@ -638,7 +671,10 @@ export class StaticRiskGateway {
       const after = this.varOf({ symbol: o.symbol, qty: inflightQty + sign * allowed });
       let kMax = 0;
       for (const k of Object.values(this.varFactors())) kMax = Math.max(kMax, k);
-      const otherInflight = Math.max(0, (Number.isFinite(req.inflightGrossNotional) ? req.inflightGrossNotional : 0) - Math.abs(inflightQty) * px);
+      const otherInflight = Math.max(
+        0,
+        (Number.isFinite(req.inflightGrossNotional) ? req.inflightGrossNotional : 0) - Math.abs(inflightQty) * px,
+      );
       const total = after.var + otherInflight * kMax;
       if (total > this.cfg.var.maxVar) {
         return this.reject(RejectReason.RISK_LIMIT, `VaR ${total.toFixed(2)} would exceed ${this.cfg.var.maxVar}`);

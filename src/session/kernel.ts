@@ -108,9 +108,22 @@ export class TradingKernel {
     this.opts = opts;
     const { config, bus, clock, scheduler } = opts;
     const ns = config.bus.namespace as Namespace;
-    this.risk = new StaticRiskGateway(bus, riskLimitsOf(config), ns, { clock, scheduler, marksFromBus: opts.marks === 'bus', ...(opts.streams ? { streams: opts.streams } : {}) });
+    this.risk = new StaticRiskGateway(bus, riskLimitsOf(config), ns, {
+      clock,
+      scheduler,
+      marksFromBus: opts.marks === 'bus',
+      ...(opts.streams ? { streams: opts.streams } : {}),
+    });
     this.executor = new Executor(
-      { bus, clock, scheduler, venues: opts.specs, market: this.snapshots, recon: opts.recon, ...(opts.logger ? { logger: opts.logger } : {}) },
+      {
+        bus,
+        clock,
+        scheduler,
+        venues: opts.specs,
+        market: this.snapshots,
+        recon: opts.recon,
+        ...(opts.logger ? { logger: opts.logger } : {}),
+      },
       executorConfigOf(config, opts.walDir, opts.walSync ?? true),
     );
     this.executor.onReject((e) => {
@@ -170,7 +183,8 @@ export class TradingKernel {
     }
     this.snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, this.opts.clock.nowNs());
     this.opts.books.feedBook(t.venue, t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
-    if (this.opts.marks === 'direct' && t.bid > 0 && t.ask > 0) this.risk.onMark(t.symbol, (t.bid + t.ask) / 2, t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs);
+    if (this.opts.marks === 'direct' && t.bid > 0 && t.ask > 0)
+      this.risk.onMark(t.symbol, (t.bid + t.ask) / 2, t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs);
   }
 
   /** A signal of the (venue, symbol) stream `venue`, for the executor: recorded, then executed. */

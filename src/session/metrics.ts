@@ -8,9 +8,12 @@ import type { AccuracyMonitor } from '../shadow/accuracy.js';
 
 /** Tick pushed into its ring → signal committed (CLOCK_MONOTONIC on both ends); pass to RingSignalSource. */
 export function tickToSignalObserver(): (ns: number) => void {
-  const h = histogram('tick_to_signal_seconds', 'tick pushed into its ring to the engine committing a signal from it', [], [
-    1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3, 10e-3,
-  ]);
+  const h = histogram(
+    'tick_to_signal_seconds',
+    'tick pushed into its ring to the engine committing a signal from it',
+    [],
+    [1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 5e-3, 10e-3],
+  );
   return (ns) => {
     if (ns >= 0) h.observe(ns / 1e9);
   };
@@ -34,10 +37,15 @@ export function exportPipelineMetrics(region: TickRegion, signalsMissed: () => n
       // The signal ring's losses are seen by its consumer (missed), not counted as producer drops.
       g.set({ ring: 'signals' }, Math.max(c.signals.drops, signalsMissed()));
     }),
-    scrapedGauge('shadow_hit_rate_drift_ratio', 'shadow accuracy: |recent hit rate − overall hit rate| (absent until enough signals are scored)', [], (g) => {
-      const d = accuracy.hitRateDriftFraction;
-      if (d !== undefined) g.set(d);
-    }),
+    scrapedGauge(
+      'shadow_hit_rate_drift_ratio',
+      'shadow accuracy: |recent hit rate − overall hit rate| (absent until enough signals are scored)',
+      [],
+      (g) => {
+        const d = accuracy.hitRateDriftFraction;
+        if (d !== undefined) g.set(d);
+      },
+    ),
     scrapedGauge('shadow_drift_threshold_ratio', 'shadow accuracy: drift above this fraction raises the drift alert', [], (g) => {
       g.set(accuracy.driftThresholdFraction);
     }),

@@ -16,8 +16,14 @@ export { LiveRefusedError };
 /** The checks that need no I/O beyond the environment: consent and credentials. */
 export function assertLiveConsent(config: Config, env: NodeJS.ProcessEnv = process.env): void {
   if (config.session.mode !== 'live') return;
-  if (config.session.market_data !== 'venues') throw new LiveRefusedError('live refused: live trades on venue market data (session.market_data: venues), not on the bundled recordings');
-  if (!config.session.i_understand_live) throw new LiveRefusedError('live refused: live mode sends real orders; pass --i-understand-live (or set session.i_understand_live: true)');
+  if (config.session.market_data !== 'venues')
+    throw new LiveRefusedError(
+      'live refused: live trades on venue market data (session.market_data: venues), not on the bundled recordings',
+    );
+  if (!config.session.i_understand_live)
+    throw new LiveRefusedError(
+      'live refused: live mode sends real orders; pass --i-understand-live (or set session.i_understand_live: true)',
+    );
   liveCredentials(config.session.venues as readonly VenueName[], env);
 }
 
@@ -25,5 +31,8 @@ export function assertLiveConsent(config: Config, env: NodeJS.ProcessEnv = proce
 export function assertLivePolicies(config: Config, specs: readonly Pick<VenueSpec, 'venue' | 'venuePolicy'>[]): void {
   if (config.session.mode !== 'live') return;
   const shadow = specs.filter((s) => s.venuePolicy === 'shadow_only').map((s) => s.venue);
-  if (shadow.length > 0) throw new LiveRefusedError(`live refused: venue policy of ${shadow.join(', ')} is shadow_only (drop it from --venues or trade it in paper)`);
+  if (shadow.length > 0)
+    throw new LiveRefusedError(
+      `live refused: venue policy of ${shadow.join(', ')} is shadow_only (drop it from --venues or trade it in paper)`,
+    );
 }

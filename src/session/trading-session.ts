@@ -144,11 +144,14 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       if (!spec) throw new Error(`reference data has no venue ${venue}`);
       specs.push(spec);
       const maps = await refdata.mappings(venue, config.session.symbols);
-      for (const m of maps) if (venueData || SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol)) streams.push(ringName(venue, m.symbol));
+      for (const m of maps)
+        if (venueData || SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol)) streams.push(ringName(venue, m.symbol));
     }
     assertLivePolicies(config, specs);
     if (streams.length === 0) {
-      throw new Error(`none of session.symbols (${config.session.symbols.join(', ')}) is in the bundled recordings of ${venues.join(', ')}`);
+      throw new Error(
+        `none of session.symbols (${config.session.symbols.join(', ')}) is in the bundled recordings of ${venues.join(', ')}`,
+      );
     }
 
     // Replaying faster than recorded compresses event time by this factor (engine params, horizons).
@@ -193,21 +196,40 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     });
     const envCredentials = fromEnv.length > 0 ? Object.fromEntries(fromEnv) : undefined;
     // NATS: streams ord, risk, audit with the retention of bus.streams (src/bus/streams.ts).
-    const durable = bus instanceof NatsBus ? await ensureStreams(bus, ns, { config: config.bus.streams, onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream') }) : undefined;
+    const durable =
+      bus instanceof NatsBus
+        ? await ensureStreams(bus, ns, {
+            config: config.bus.streams,
+            onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream'),
+          })
+        : undefined;
     // Paper: the in-process matching engine (fed below by the same book) fills; nothing reaches a venue.
     // Live: the real private clients on the configured endpoints.
-    const orderEntry = config.session.mode === 'live'
-      ? { sims: undefined, ...(await startLiveOrderEntry({ bus, ...(durable ? { streams: durable } : {}), namespace: ns, clock, venues, endpoints: endpointsOf(config), specs: Object.fromEntries(specs.map((s) => [s.venue, s])), symbols: config.session.symbols })) }
-      : await startSimulatedOrderEntry({
-      bus,
-      ...(durable ? { streams: durable } : {}),
-      namespace: ns,
-      mode: config.execution.fill_model,
-      venues,
-      journalDir: path.join(walDir, 'venues'),
-      clock,
-      ...(envCredentials ? { credentials: envCredentials } : {}),
-    });
+    const orderEntry =
+      config.session.mode === 'live'
+        ? {
+            sims: undefined,
+            ...(await startLiveOrderEntry({
+              bus,
+              ...(durable ? { streams: durable } : {}),
+              namespace: ns,
+              clock,
+              venues,
+              endpoints: endpointsOf(config),
+              specs: Object.fromEntries(specs.map((s) => [s.venue, s])),
+              symbols: config.session.symbols,
+            })),
+          }
+        : await startSimulatedOrderEntry({
+            bus,
+            ...(durable ? { streams: durable } : {}),
+            namespace: ns,
+            mode: config.execution.fill_model,
+            venues,
+            journalDir: path.join(walDir, 'venues'),
+            clock,
+            ...(envCredentials ? { credentials: envCredentials } : {}),
+          });
     cleanups.push(() => orderEntry.stop());
 
     // The trading kernel (kernel.ts, shared with `kestrel backtest`): risk gateway (static caps +
@@ -278,7 +300,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     // The audit trail (JetStream on NATS, else audit.file): control commands, every order lifecycle
     // step, risk decisions and breaches, breaker transitions, start/stop. Opened before the executor
     // and closed after it, so recovery and the last acks are in it; session_stop is its last event.
-    const auditSink: AuditSink = bus instanceof NatsBus ? await JetStreamAuditSink.open(bus.connection, ns, { retention: config.bus.streams.audit }) : new FileAuditSink(config.audit.file);
+    const auditSink: AuditSink =
+      bus instanceof NatsBus
+        ? await JetStreamAuditSink.open(bus.connection, ns, { retention: config.bus.streams.audit })
+        : new FileAuditSink(config.audit.file);
     const auditLog = await AuditLog.open(auditSink, { service: 'session', replay: ns === 'replay', clock, logger: log });
     let stopMeta: Record<string, string> = { outcome: 'failed' };
     cleanups.push(async () => {
@@ -298,7 +323,10 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       pid: String(process.pid),
     });
     cleanups.push(attachBusAudit(bus, ns, auditLog, { durableBreaches: durable !== undefined }));
-    const streamMonitor = new ConsumerMonitor({ bound: config.bus.streams.slow_consumer_pending, log: (level, msg, fields) => log[level](fields, msg) });
+    const streamMonitor = new ConsumerMonitor({
+      bound: config.bus.streams.slow_consumer_pending,
+      log: (level, msg, fields) => log[level](fields, msg),
+    });
     if (durable) {
       const breachAudit = await attachDurableBreachAudit(durable, auditLog);
       streamMonitor.watch(breachAudit);
@@ -381,41 +409,44 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
     if (config.admin.port !== -1) {
       const adminCmd = (command: string, extra: { reason: string; operator?: string; haltCause?: string; symbol?: string }) =>
         control.submit(create(ControlCommandSchema, { command, operator: 'admin-http', ...extra, tsNs: clock.nowNs() }), 'admin-http');
-      const admin = new AdminServer({
-        pause: () => adminCmd('kill', { reason: 'operator pause via /admin/pause' }),
-        resume: () => adminCmd('resume', { reason: '/admin/resume' }),
-        clearHalt: (haltCause, reason, operator) => adminCmd('clear_halt', { haltCause, reason, operator }),
-        // Answers at once; the session ends (summary, exit 0) once the in-flight orders are done.
-        drain: () => void drain(),
-        flatten: (symbol) => adminCmd('flatten', { symbol, reason: `operator flatten ${symbol} via /admin/flatten` }),
-        kill: async () => {
-          await adminCmd('kill', { reason: 'operator kill via /admin/kill' });
-          await adminCmd('flatten', { reason: 'operator kill via /admin/kill: close every position' });
+      const admin = new AdminServer(
+        {
+          pause: () => adminCmd('kill', { reason: 'operator pause via /admin/pause' }),
+          resume: () => adminCmd('resume', { reason: '/admin/resume' }),
+          clearHalt: (haltCause, reason, operator) => adminCmd('clear_halt', { haltCause, reason, operator }),
+          // Answers at once; the session ends (summary, exit 0) once the in-flight orders are done.
+          drain: () => void drain(),
+          flatten: (symbol) => adminCmd('flatten', { symbol, reason: `operator flatten ${symbol} via /admin/flatten` }),
+          kill: async () => {
+            await adminCmd('kill', { reason: 'operator kill via /admin/kill' });
+            await adminCmd('flatten', { reason: 'operator kill via /admin/kill: close every position' });
+          },
+          console: sessionConsoleSource({
+            mode: config.session.mode,
+            clock,
+            executor,
+            snapshots,
+            valuation,
+            venues,
+            adapters: () => (md ? Object.values(md.adapters).map((a) => a!.stats()) : []),
+            privateConnected: (v) => orderEntry.gateways[v as VenueName]?.client.connected ?? false,
+            risk,
+            drawdownLimits: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
+            staleAfterMs: config.data_quality.staleness_threshold_ms,
+          }),
+          state: () => ({
+            draining: executor.isDraining,
+            halts: Object.fromEntries(executor.haltCauses),
+            positions: executor.book.all(),
+            counters: executor.counters,
+            ingestion: ingestion.stats(),
+            rings: region.counters(),
+            engine: engine.stats(),
+            audit: auditLog.health,
+          }),
         },
-        console: sessionConsoleSource({
-          mode: config.session.mode,
-          clock,
-          executor,
-          snapshots,
-          valuation,
-          venues,
-          adapters: () => (md ? Object.values(md.adapters).map((a) => a!.stats()) : []),
-          privateConnected: (v) => orderEntry.gateways[v as VenueName]?.client.connected ?? false,
-          risk,
-          drawdownLimits: { maxDaily: config.risk.drawdown.max_daily, maxTotal: config.risk.drawdown.max_total },
-          staleAfterMs: config.data_quality.staleness_threshold_ms,
-        }),
-        state: () => ({
-          draining: executor.isDraining,
-          halts: Object.fromEntries(executor.haltCauses),
-          positions: executor.book.all(),
-          counters: executor.counters,
-          ingestion: ingestion.stats(),
-          rings: region.counters(),
-          engine: engine.stats(),
-          audit: auditLog.health,
-        }),
-      }, { token: resolveAdminToken(config.admin.token_file).token });
+        { token: resolveAdminToken(config.admin.token_file).token },
+      );
       admin.addReadinessCheck('engine', () => engine.running);
       // Dropped or unwritable audit events make the process unready (alerting), not silent.
       admin.addReadinessCheck('audit', () => auditLog.health.ok);
@@ -460,24 +491,31 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       cleanups.push(() => smd.stop());
       finished = hooks.stop ? Promise.race([smd.finished(), hooks.stop]) : smd.finished();
     }
-    const statusTimer = hooks.onStatus ? setInterval(() => {
-      const stats = (md ? Object.values(md.adapters) : []).map((a) => a!.stats());
-      hooks.onStatus!({
-        ticks: ingestion.stats().received,
-        signals: ringSignals.delivered,
-        orders: executor.counters.sent,
-        fills: executor.counters.fills,
-        rejects: Object.values(rejects).reduce((a, b) => a + b, 0),
-        netPnl: executor.book.all().reduce((a, e) => {
-          // In the reporting currency, like the summary; a quote without a rate yet is left out.
-          const p = executor.book.toPosition(e, midOf(snapshots, e.venue, e.symbol));
-          return a + (p.realizedPnl + p.unrealizedPnl - p.fees) * (valuation.rate(quoteOf(p.symbol)) ?? 0);
-        }, 0),
-        venues: Object.fromEntries(stats.map((x) => [x.venue, x.connected])),
-      });
-    }, 1000) : undefined;
+    const statusTimer = hooks.onStatus
+      ? setInterval(() => {
+          const stats = (md ? Object.values(md.adapters) : []).map((a) => a!.stats());
+          hooks.onStatus!({
+            ticks: ingestion.stats().received,
+            signals: ringSignals.delivered,
+            orders: executor.counters.sent,
+            fills: executor.counters.fills,
+            rejects: Object.values(rejects).reduce((a, b) => a + b, 0),
+            netPnl: executor.book.all().reduce((a, e) => {
+              // In the reporting currency, like the summary; a quote without a rate yet is left out.
+              const p = executor.book.toPosition(e, midOf(snapshots, e.venue, e.symbol));
+              return a + (p.realizedPnl + p.unrealizedPnl - p.fees) * (valuation.rate(quoteOf(p.symbol)) ?? 0);
+            }, 0),
+            venues: Object.fromEntries(stats.map((x) => [x.venue, x.connected])),
+          });
+        }, 1000)
+      : undefined;
     cleanups.push(() => clearInterval(statusTimer));
-    await untilDone(finished, () => ingestion.stats().received, config.session.max_ticks, () => drainRequested);
+    await untilDone(
+      finished,
+      () => ingestion.stats().received,
+      config.session.max_ticks,
+      () => drainRequested,
+    );
     ingestion.drain();
     await settle(region, engine, ringSignals, executor, bus);
 
@@ -555,7 +593,12 @@ function midOf(s: SnapshotStore, venue: string, symbol: string): number | undefi
 }
 
 /** Resolves when the recordings are replayed, earlier once `maxTicks` ticks arrived, or once a drain completed. */
-async function untilDone(finished: Promise<void>, received: () => number, maxTicks: number, drained: () => Promise<void> | undefined): Promise<void> {
+async function untilDone(
+  finished: Promise<void>,
+  received: () => number,
+  maxTicks: number,
+  drained: () => Promise<void> | undefined,
+): Promise<void> {
   let drainSeen = false;
   let t: NodeJS.Timeout | undefined;
   await Promise.race([

@@ -83,7 +83,14 @@ export async function startVenueMarketData(o: {
           ? new BinanceAdapter({ ...common, url: e.publicWs, restUrl: e.publicRest, symbols: maps })
           : venue === 'kraken'
             ? new KrakenAdapter({ ...common, url: e.publicWs, symbols: maps })
-            : new OkxAdapter({ ...common, url: e.publicWs, restUrl: e.publicRest, snapshotSource: 'ws', checksum: 'required', symbols: maps });
+            : new OkxAdapter({
+                ...common,
+                url: e.publicWs,
+                restUrl: e.publicRest,
+                snapshotSource: 'ws',
+                checksum: 'required',
+                symbols: maps,
+              });
       adapters[venue] = adapter;
       await adapter.start();
       started.push(adapter);

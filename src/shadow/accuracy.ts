@@ -48,7 +48,7 @@ export function rocAuc(scores: readonly number[], labels: readonly boolean[]): n
   if (pos === 0 || neg === 0) return undefined;
   const idx = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && idx[j + 1]![0] === idx[i]![0]) j++;
     const avg = (i + j) / 2 + 1;

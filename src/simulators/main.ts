@@ -49,7 +49,17 @@ export interface SimulatorArgs {
 const PORT_OFFSET: Record<VenueName, number> = { binance: 0, kraken: 1, okx: 2 };
 
 export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
-  const out: SimulatorArgs = { venues: ['binance', 'kraken', 'okx'], pace: 'original', speed: undefined, okxProtocol: 'legacy', waitForSubscriber: true, adminHost: '127.0.0.1', adminPort: 0, portBase: 0, withPrivate: false };
+  const out: SimulatorArgs = {
+    venues: ['binance', 'kraken', 'okx'],
+    pace: 'original',
+    speed: undefined,
+    okxProtocol: 'legacy',
+    waitForSubscriber: true,
+    adminHost: '127.0.0.1',
+    adminPort: 0,
+    portBase: 0,
+    withPrivate: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -58,13 +68,17 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
       return v;
     };
     if (a === '--venues') {
-      const vs = val().split(',').filter((v) => v.length > 0);
+      const vs = val()
+        .split(',')
+        .filter((v) => v.length > 0);
       const bad = vs.filter((v) => !isVenue(v));
-      if (bad.length > 0 || vs.length === 0) throw new SimulatorArgsError(`--venues: unknown venue(s) ${bad.join(', ') || '(none given)'}; expected binance, kraken, okx`);
+      if (bad.length > 0 || vs.length === 0)
+        throw new SimulatorArgsError(`--venues: unknown venue(s) ${bad.join(', ') || '(none given)'}; expected binance, kraken, okx`);
       out.venues = vs as VenueName[];
     } else if (a === '--pace') {
       const p = val();
-      if (p !== 'original' && p !== 'accelerated' && p !== 'instant') throw new SimulatorArgsError(`--pace must be original, accelerated or instant, not ${p}`);
+      if (p !== 'original' && p !== 'accelerated' && p !== 'instant')
+        throw new SimulatorArgsError(`--pace must be original, accelerated or instant, not ${p}`);
       out.pace = p;
     } else if (a === '--speed') {
       const s = Number(val());
@@ -80,7 +94,8 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
       out.adminPort = p;
     } else if (a === '--ports') {
       const p = Number(val());
-      if (!Number.isInteger(p) || p < 1024 || p > 65530) throw new SimulatorArgsError('--ports must be a base port in [1024, 65530] (six consecutive ports are used)');
+      if (!Number.isInteger(p) || p < 1024 || p > 65530)
+        throw new SimulatorArgsError('--ports must be a base port in [1024, 65530] (six consecutive ports are used)');
       out.portBase = p;
     } else if (a === '--private') {
       out.withPrivate = true;
@@ -113,7 +128,8 @@ export async function runSimulators(args: SimulatorArgs, print: (line: string) =
     priv = await startPrivateVenues({
       ...(args.portBase > 0 ? { ports: { binance: args.portBase + 3, kraken: args.portBase + 4, okx: args.portBase + 5 } } : {}),
     });
-    for (const v of priv.all) print(JSON.stringify({ venue: v.venue, private: true, wsUrl: v.wsUrl, restUrl: v.url, stateUrl: `${v.url}/__sim/state` }));
+    for (const v of priv.all)
+      print(JSON.stringify({ venue: v.venue, private: true, wsUrl: v.wsUrl, restUrl: v.url, stateUrl: `${v.url}/__sim/state` }));
   }
   let started = false;
   const probes = probeServer();
@@ -123,14 +139,22 @@ export async function runSimulators(args: SimulatorArgs, print: (line: string) =
   });
   const adminUrl = await probes.listen(args.adminPort, args.adminHost);
   for (const s of sims) {
-    await s.start({ pace: args.pace, waitForSubscriber: args.waitForSubscriber, ...(args.speed !== undefined ? { speed: args.speed } : {}) });
+    await s.start({
+      pace: args.pace,
+      waitForSubscriber: args.waitForSubscriber,
+      ...(args.speed !== undefined ? { speed: args.speed } : {}),
+    });
   }
   started = true;
   // The private venues' books follow each venue's own recording at the public feed's pace, so an
   // order sent there meets the book the public feed shows.
   let stopping = false;
   const replayed = priv
-    ? replayCaptures(priv, { speed: args.pace === 'instant' ? 0 : args.pace === 'original' ? 1 : (args.speed ?? 10), source: 'per-venue' }, () => stopping).catch(() => 0)
+    ? replayCaptures(
+        priv,
+        { speed: args.pace === 'instant' ? 0 : args.pace === 'original' ? 1 : (args.speed ?? 10), source: 'per-venue' },
+        () => stopping,
+      ).catch(() => 0)
     : Promise.resolve(0);
   print(JSON.stringify({ service: 'simulators', adminUrl }));
   return async () => {

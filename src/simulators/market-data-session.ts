@@ -98,7 +98,10 @@ export async function startSimulatedMarketData(opts: SimulatedMarketDataOptions)
     for (const venue of venues) {
       const all = opts.refData ? await opts.refData.mappings(venue) : [...FALLBACK_SYMBOLS[venue]];
       const symbols = all.filter((m) => SIMULATED_VENUE_SYMBOLS[venue].includes(m.venueSymbol));
-      if (symbols.length === 0) throw new MarketDataSessionError(`no ${venue} symbol in reference data matches the ${venue} recording (${SIMULATED_VENUE_SYMBOLS[venue].join(', ')})`);
+      if (symbols.length === 0)
+        throw new MarketDataSessionError(
+          `no ${venue} symbol in reference data matches the ${venue} recording (${SIMULATED_VENUE_SYMBOLS[venue].join(', ')})`,
+        );
       const clockOpt = opts.clock ? { clock: opts.clock } : {};
       if (venue === 'binance') {
         const sim = await BinanceSimulator.create(clockOpt);
@@ -115,7 +118,14 @@ export async function startSimulatedMarketData(opts: SimulatedMarketDataOptions)
       } else {
         const protocol = opts.okxProtocol ?? 'legacy';
         const sim = await OkxSimulator.create({ ...clockOpt, protocol });
-        const adapter = new OkxAdapter({ ...common, url: sim.wsUrl, restUrl: sim.restUrl, snapshotSource: protocol === 'legacy' ? 'ws' : 'rest', checksum: protocol === 'legacy' ? 'required' : 'retired', symbols });
+        const adapter = new OkxAdapter({
+          ...common,
+          url: sim.wsUrl,
+          restUrl: sim.restUrl,
+          snapshotSource: protocol === 'legacy' ? 'ws' : 'rest',
+          checksum: protocol === 'legacy' ? 'required' : 'retired',
+          symbols,
+        });
         out.simulators.okx = sim;
         out.adapters.okx = adapter;
         started.push({ sim, adapter });

@@ -199,7 +199,14 @@ export async function loadKrakenBookCapture(
   const first = updates[0]?.exchNs ?? 0n;
   const sym = j.init.data[0]?.symbol ?? 'BTC/USD';
   // Verified precisions of this capture (SOURCES.md): price 1, qty 8, depth 10.
-  return { symbol: sym, depth: 10, pricePrecision: 1, qtyPrecision: 8, snapshot: { recvNs: first, exchNs: first, message: j.init }, updates };
+  return {
+    symbol: sym,
+    depth: 10,
+    pricePrecision: 1,
+    qtyPrecision: 8,
+    snapshot: { recvNs: first, exchNs: first, message: j.init },
+    updates,
+  };
 }
 
 // -------------------------------------------------------------------------------------------------- OKX
@@ -248,9 +255,7 @@ export type OkxRecord =
   | { kind: 'tickers'; recvNs: bigint; exchNs: bigint; instId: string; arg: OkxArg; data: OkxTickerData };
 
 /** Data messages received in the OKX recording, in order (subscribe acks and sent ops are skipped). */
-export async function loadOkxRecording(
-  file: string = dataFile('okx', 'cryptofeed_okx_ws_20220513.jsonl'),
-): Promise<OkxRecord[]> {
+export async function loadOkxRecording(file: string = dataFile('okx', 'cryptofeed_okx_ws_20220513.jsonl')): Promise<OkxRecord[]> {
   const out: OkxRecord[] = [];
   for (const line of (await readFile(file, 'utf8')).split('\n')) {
     if (line.trim().length === 0) continue;

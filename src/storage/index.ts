@@ -11,7 +11,12 @@ import { ClickHouseTickWriter, type ClickHouseWriterOptions } from './clickhouse
 export { CaptureWriter } from './capture/writer.js';
 export { CaptureReader } from './capture/reader.js';
 export { CaptureFormatError } from './capture/format.js';
-export { ClickHouseTickWriter, ClickHouseConfigError, DEFAULT_CLICKHOUSE_WRITER, type ClickHouseWriterOptions } from './clickhouse/writer.js';
+export {
+  ClickHouseTickWriter,
+  ClickHouseConfigError,
+  DEFAULT_CLICKHOUSE_WRITER,
+  type ClickHouseWriterOptions,
+} from './clickhouse/writer.js';
 
 /** Config keys of the `storage:` section (config/default.yaml). */
 export interface StorageConfig {
@@ -49,7 +54,10 @@ export async function openTickStore(cfg: StorageConfig, clock: Clock): Promise<T
     };
   }
   const createdNs = clock.nowNs();
-  const stamp = new Date(Number(createdNs / 1_000_000n)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(Number(createdNs / 1_000_000n))
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const file = path.resolve(cfg.capture_dir, `ticks-${stamp}-${process.pid}.kcap`);
   const w = CaptureWriter.open(file, { createdNs });
   return {

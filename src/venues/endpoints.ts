@@ -93,7 +93,12 @@ export const ENDPOINT_PRESETS: {
 /** The config section of one venue (`venues.<venue>` in config/default.yaml). */
 export interface VenueEndpointConfig {
   readonly preset: string;
-  readonly endpoints: { readonly public_ws: string; readonly public_rest: string; readonly private_ws: string; readonly private_rest: string };
+  readonly endpoints: {
+    readonly public_ws: string;
+    readonly public_rest: string;
+    readonly private_ws: string;
+    readonly private_rest: string;
+  };
 }
 
 export class EndpointError extends KestrelError {

@@ -8,7 +8,7 @@ import { OrderBook } from '../../src/adapters/common/book.js';
 import { TickFlag } from '../../src/contracts/market.js';
 import { BinanceSimulator } from '../../src/simulators/binance/binance-simulator.js';
 import { binanceCapture } from '../../src/simulators/recordings.js';
-import { bookTouchKey, CollectingSink, sameBook, touchKey} from './helpers.js';
+import { bookTouchKey, CollectingSink, sameBook, touchKey } from './helpers.js';
 import { until } from '../support/wait.js';
 
 const mapping = [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 11 }];
@@ -47,15 +47,30 @@ afterEach(async () => {
 async function setup(extra: Partial<BinanceAdapterOptions> = {}) {
   const sim = await BinanceSimulator.create();
   const sink = new CollectingSink();
-  const adapter = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink, reconnect: { initialMs: 20, maxMs: 200 }, ...extra });
-  cleanup.push(() => adapter.stop(), () => sim.stop());
+  const adapter = new BinanceAdapter({
+    clock: systemClock,
+    url: sim.wsUrl,
+    restUrl: sim.restUrl,
+    symbols: mapping,
+    sink,
+    reconnect: { initialMs: 20, maxMs: 200 },
+    ...extra,
+  });
+  cleanup.push(
+    () => adapter.stop(),
+    () => sim.stop(),
+  );
   await adapter.start();
   return { sim, sink, adapter };
 }
 
 async function settle(sim: BinanceSimulator, adapter: BinanceAdapter) {
   await sim.finished();
-  await until(() => adapter.isSynced('BTCUSDT') && adapter.lastUpdateId('BTCUSDT') === sim.currentBook().lastUpdateId, 10_000, 'adapter caught up with the venue');
+  await until(
+    () => adapter.isSynced('BTCUSDT') && adapter.lastUpdateId('BTCUSDT') === sim.currentBook().lastUpdateId,
+    10_000,
+    'adapter caught up with the venue',
+  );
   expect(sameBook(adapter.book('BTCUSDT')!, sim.currentBook().book, 200)).toBe(true);
 }
 
@@ -83,27 +98,43 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     expect(sink.trades()).toHaveLength(9757);
     expect(sink.quotes().length).toBeGreaterThan(10_000);
     const tr = sink.trades()[0]!;
-    expect(tr).toMatchObject({ venue: 'binance', venueId: 1, symbol: 'BTC-USDT', symbolId: 11, lastPx: 61837.63, lastQty: 0.02, aggressor: -1 });
+    expect(tr).toMatchObject({
+      venue: 'binance',
+      venueId: 1,
+      symbol: 'BTC-USDT',
+      symbolId: 11,
+      lastPx: 61837.63,
+      lastQty: 0.02,
+      aggressor: -1,
+    });
     assertTicksTrue(sink, await trueTouches());
   }, 60_000);
 
   it.each([
     ['gap', 'gap'],
     ['crossed', 'crossed'],
-  ] as const)('detects an injected %s, counts it, resyncs via REST and never delivers a corrupt tick', async (kind, ev) => {
-    const { sim, sink, adapter } = await setup({ bookTicker: false });
-    await sim.start({ pace: 'accelerated', speed: 100 });
-    await until(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 50, 10_000, 'initial sync');
-    sim.inject({ kind, count: 1 });
-    await until(() => adapter.stats().resyncs >= 2 && adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 200, 15_000, 'resync');
-    const st = adapter.stats();
-    if (ev === 'gap') expect(st.gaps).toBe(1);
-    else expect(st.crossed).toBe(1);
-    expect(st.resyncs).toBe(2);
-    expect(sink.eventKinds(ev)).toHaveLength(1);
-    expect(sink.quotes().some((q) => (q.flags & TickFlag.RESYNC) !== 0)).toBe(true);
-    assertTicksTrue(sink, await trueTouches());
-  }, 30_000);
+  ] as const)(
+    'detects an injected %s, counts it, resyncs via REST and never delivers a corrupt tick',
+    async (kind, ev) => {
+      const { sim, sink, adapter } = await setup({ bookTicker: false });
+      await sim.start({ pace: 'accelerated', speed: 100 });
+      await until(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 50, 10_000, 'initial sync');
+      sim.inject({ kind, count: 1 });
+      await until(
+        () => adapter.stats().resyncs >= 2 && adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 200,
+        15_000,
+        'resync',
+      );
+      const st = adapter.stats();
+      if (ev === 'gap') expect(st.gaps).toBe(1);
+      else expect(st.crossed).toBe(1);
+      expect(st.resyncs).toBe(2);
+      expect(sink.eventKinds(ev)).toHaveLength(1);
+      expect(sink.quotes().some((q) => (q.flags & TickFlag.RESYNC) !== 0)).toBe(true);
+      assertTicksTrue(sink, await trueTouches());
+    },
+    30_000,
+  );
 
   it('reconnects after a dropped connection within the venue connection budget and resyncs', async () => {
     const { sim, sink, adapter } = await setup();
@@ -150,7 +181,13 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     cleanup.push(() => sim.stop());
     // Exhaust the venue's weight budget from outside, as another process on the same IP would.
     for (let i = 0; i < 120; i++) await fetch(`${sim.restUrl}/api/v3/depth?symbol=BTCUSDT&limit=1000`);
-    const adapter = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink: new CollectingSink() });
+    const adapter = new BinanceAdapter({
+      clock: systemClock,
+      url: sim.wsUrl,
+      restUrl: sim.restUrl,
+      symbols: mapping,
+      sink: new CollectingSink(),
+    });
     cleanup.push(() => adapter.stop());
     await adapter.start();
     await sim.start({ pace: 'accelerated', speed: 100, waitForSubscriber: false });
@@ -167,15 +204,19 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
   it.each([
     ['stale', TickFlag.STALE],
     ['skew', TickFlag.SKEW],
-  ] as const)('flags %s exchange timestamps and reports them', async (kind, flag) => {
-    const { sim, sink, adapter } = await setup({ staleAfterMs: 2000, maxSkewMs: 2000 });
-    await sim.start({ pace: 'accelerated', speed: 20 });
-    await until(() => adapter.isSynced('BTCUSDT') && sink.trades().length > 10, 10_000, 'flowing');
-    sim.inject({ kind, count: 20, offsetMs: 10_000 });
-    await until(() => sink.ticks.filter((t) => (t.flags & flag) !== 0).length >= 5, 10_000, `${kind} ticks`);
-    expect(sink.eventKinds(kind).length).toBeGreaterThanOrEqual(5);
-    expect(kind === 'stale' ? adapter.stats().stale : adapter.stats().skewed).toBeGreaterThanOrEqual(5);
-  }, 30_000);
+  ] as const)(
+    'flags %s exchange timestamps and reports them',
+    async (kind, flag) => {
+      const { sim, sink, adapter } = await setup({ staleAfterMs: 2000, maxSkewMs: 2000 });
+      await sim.start({ pace: 'accelerated', speed: 20 });
+      await until(() => adapter.isSynced('BTCUSDT') && sink.trades().length > 10, 10_000, 'flowing');
+      sim.inject({ kind, count: 20, offsetMs: 10_000 });
+      await until(() => sink.ticks.filter((t) => (t.flags & flag) !== 0).length >= 5, 10_000, `${kind} ticks`);
+      expect(sink.eventKinds(kind).length).toBeGreaterThanOrEqual(5);
+      expect(kind === 'stale' ? adapter.stats().stale : adapter.stats().skewed).toBeGreaterThanOrEqual(5);
+    },
+    30_000,
+  );
 
   it('declares a stalled stream, reconnects and resyncs', async () => {
     const { sim, sink, adapter } = await setup({ stallTimeoutMs: 300 });
@@ -183,7 +224,11 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     await until(() => adapter.isSynced('BTCUSDT') && adapter.appliedUpdates('BTCUSDT') > 20, 10_000, 'initial sync');
     sim.inject({ kind: 'stall', durationMs: 700 });
     await until(() => adapter.stats().stalls >= 1, 5000, 'stall detected');
-    await until(() => adapter.stats().reconnects >= 1 && adapter.stats().connected && adapter.isSynced('BTCUSDT'), 10_000, 'reconnected and resynced');
+    await until(
+      () => adapter.stats().reconnects >= 1 && adapter.stats().connected && adapter.isSynced('BTCUSDT'),
+      10_000,
+      'reconnected and resynced',
+    );
     expect(adapter.stats().resyncs).toBeGreaterThanOrEqual(2);
     expect(sink.events.some((e) => e.kind === 'stale' && e.detail.includes('stalled'))).toBe(true);
     assertTicksTrue(sink, await trueTouches());
@@ -196,7 +241,15 @@ describe('Binance adapter against the Binance simulator over a real socket', () 
     cleanup.push(() => bus.close());
     const seen: VenueHealth[] = [];
     bus.subscribe('venue.health.binance', (m) => void seen.push(fromBinary(VenueHealthSchema, m.data)));
-    const adapter = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: mapping, sink: new CollectingSink(), bus, healthIntervalMs: 60_000 });
+    const adapter = new BinanceAdapter({
+      clock: systemClock,
+      url: sim.wsUrl,
+      restUrl: sim.restUrl,
+      symbols: mapping,
+      sink: new CollectingSink(),
+      bus,
+      healthIntervalMs: 60_000,
+    });
     cleanup.push(() => adapter.stop());
     await adapter.start();
     await sim.start({ pace: 'accelerated', speed: 100 });

@@ -14,7 +14,7 @@ const json = (...p: string[]) => JSON.parse(readFileSync(path.join(data, ...p), 
 describe('crc32', () => {
   it('the four-at-a-time incremental update equals the byte-wise CRC for every length and split', () => {
     let seed = 9;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
     const byteWise = (c: number, str: string) => {
       for (let i = 0; i < str.length; i++) c = crc32UpdateChar(c, str.charCodeAt(i));
       return c;
@@ -51,7 +51,18 @@ describe('crc32', () => {
 });
 
 describe('Kraken v2 checksum vectors', () => {
-  const v = json('kraken', 'kraken_v2_checksum_vectors.json') as { vectors: Array<{ name: string; expected_checksum: number; message: { data: Array<{ bids: Array<{ price: string | number; qty: string | number }>; asks: Array<{ price: string | number; qty: string | number }> }> } }> };
+  const v = json('kraken', 'kraken_v2_checksum_vectors.json') as {
+    vectors: Array<{
+      name: string;
+      expected_checksum: number;
+      message: {
+        data: Array<{
+          bids: Array<{ price: string | number; qty: string | number }>;
+          asks: Array<{ price: string | number; qty: string | number }>;
+        }>;
+      };
+    }>;
+  };
   it.each(v.vectors.map((x) => [x.name, x] as const))('%s', (_n, x) => {
     const b = new OrderBook();
     const d = x.message.data[0]!;
@@ -66,7 +77,9 @@ describe('Kraken v2 checksum vectors', () => {
 
 describe('OKX checksum vectors', () => {
   type Msg = { arg: { instId: string }; data: Array<{ bids: string[][]; asks: string[][] }> };
-  const v = json('okx', 'okx_checksum_vectors.json') as { vectors: Array<{ name: string; expected_checksum?: number; message?: Msg; computed?: number; stated?: number }> };
+  const v = json('okx', 'okx_checksum_vectors.json') as {
+    vectors: Array<{ name: string; expected_checksum?: number; message?: Msg; computed?: number; stated?: number }>;
+  };
   const books = new Map<string, OrderBook>();
   const apply = (m: Msg) => {
     let b = books.get(m.arg.instId);

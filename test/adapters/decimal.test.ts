@@ -30,7 +30,8 @@ describe('parseDecimal', () => {
   });
 
   it('rejects what Number() would accept but a venue decimal must not be', () => {
-    for (const s of ['', '.', '1.', '.5', '1e3', '0x10', ' 5', '5 ', '-1', '+1', 'Infinity', 'NaN', '1.2.3', '1,5', '١']) expect(parseDecimal(s), s).toBeNaN();
+    for (const s of ['', '.', '1.', '.5', '1e3', '0x10', ' 5', '5 ', '-1', '+1', 'Infinity', 'NaN', '1.2.3', '1,5', '١'])
+      expect(parseDecimal(s), s).toBeNaN();
     expect(parseDecimal('0.00000001')).toBe(1e-8);
     expect(parseDecimal('60123.40')).toBe(60123.4);
     expect(parseDecimal('000012')).toBe(12);

@@ -5,13 +5,20 @@
 import { describe, expect, it } from 'vitest';
 import { isBookTickerStream, newDepthScan, scanBookTicker, scanDepthFrame, streamNameEnd } from '../../src/adapters/binance/depth-scan.js';
 
-const canonical = '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"],["61730.17","1.5"]],"a":[["61837.64000000","1.54698000"]]}}';
+const canonical =
+  '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":50093239189,"u":50093239202,"b":[["61737.63000000","0.00000000"],["61730.17","1.5"]],"a":[["61837.64000000","1.54698000"]]}}';
 
 describe('scanDepthFrame', () => {
   it('reads the canonical frame: ids, symbol, and each level as number and verbatim string', () => {
     const out = newDepthScan();
     expect(scanDepthFrame(canonical, out)).toBe(true);
-    expect({ E: out.E, U: out.U, u: out.u, nb: out.nb, na: out.na }).toEqual({ E: 1723161255208, U: 50093239189, u: 50093239202, nb: 2, na: 1 });
+    expect({ E: out.E, U: out.U, u: out.u, nb: out.nb, na: out.na }).toEqual({
+      E: 1723161255208,
+      U: 50093239189,
+      u: 50093239202,
+      nb: 2,
+      na: 1,
+    });
     expect(canonical.slice(out.symStart, out.symEnd)).toBe('BTCUSDT');
     expect([...out.nums.slice(0, 6)]).toEqual([61737.63, 0, 61730.17, 1.5, 61837.64, 1.54698]);
     const strs = Array.from({ length: 6 }, (_, i) => canonical.slice(out.pos[2 * i], out.pos[2 * i + 1]));
@@ -49,7 +56,8 @@ describe('scanDepthFrame', () => {
 });
 
 describe('scanBookTicker', () => {
-  const tk = '{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}';
+  const tk =
+    '{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}';
   const read = (text: string) => {
     const end = streamNameEnd(text);
     const out = { u: 0, symStart: 0, symEnd: 0, bid: 0, bidSz: 0, ask: 0, askSz: 0 };
@@ -58,7 +66,14 @@ describe('scanBookTicker', () => {
 
   it('reads the canonical frame', () => {
     const out = read(tk)!;
-    expect({ u: out.u, bid: out.bid, bidSz: out.bidSz, ask: out.ask, askSz: out.askSz, sym: tk.slice(out.symStart, out.symEnd) }).toEqual({ u: 50093239212, bid: 61837.63, bidSz: 3.78826, ask: 61837.64, askSz: 1.54698, sym: 'BTCUSDT' });
+    expect({ u: out.u, bid: out.bid, bidSz: out.bidSz, ask: out.ask, askSz: out.askSz, sym: tk.slice(out.symStart, out.symEnd) }).toEqual({
+      u: 50093239212,
+      bid: 61837.63,
+      bidSz: 3.78826,
+      ask: 61837.64,
+      askSz: 1.54698,
+      sym: 'BTCUSDT',
+    });
   });
 
   it.each([

@@ -24,7 +24,6 @@ export class CollectingSink implements MarketDataSink {
   }
 }
 
-
 export function touchKey(bid: number, bidSz: number, ask: number, askSz: number): string {
   return `${bid}|${bidSz}|${ask}|${askSz}`;
 }

@@ -5,7 +5,7 @@ import { OrderBook } from '../../src/adapters/common/book.js';
 import { TickFlag } from '../../src/contracts/market.js';
 import { KrakenSimulator } from '../../src/simulators/kraken/kraken-simulator.js';
 import { loadKrakenBookCapture } from '../../src/simulators/recordings.js';
-import { bookTouchKey, CollectingSink, sameBook} from './helpers.js';
+import { bookTouchKey, CollectingSink, sameBook } from './helpers.js';
 import { until } from '../support/wait.js';
 
 const mapping = [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 7, pricePrecision: 1, qtyPrecision: 8 }];
@@ -36,15 +36,29 @@ afterEach(async () => {
 async function setup(extra: Partial<ConstructorParameters<typeof KrakenAdapter>[0]> = {}) {
   const sim = await KrakenSimulator.create();
   const sink = new CollectingSink();
-  const adapter = new KrakenAdapter({ clock: systemClock, url: sim.wsUrl, symbols: mapping, sink, reconnect: { initialMs: 20, maxMs: 200 }, ...extra });
-  cleanup.push(() => adapter.stop(), () => sim.stop());
+  const adapter = new KrakenAdapter({
+    clock: systemClock,
+    url: sim.wsUrl,
+    symbols: mapping,
+    sink,
+    reconnect: { initialMs: 20, maxMs: 200 },
+    ...extra,
+  });
+  cleanup.push(
+    () => adapter.stop(),
+    () => sim.stop(),
+  );
   await adapter.start();
   return { sim, sink, adapter };
 }
 
 async function settle(sim: KrakenSimulator, adapter: KrakenAdapter) {
   await sim.finished();
-  await until(() => adapter.isSynced('BTC/USD') && sameBook(adapter.book('BTC/USD')!, sim.currentBook()), 5000, 'adapter book = venue book');
+  await until(
+    () => adapter.isSynced('BTC/USD') && sameBook(adapter.book('BTC/USD')!, sim.currentBook()),
+    5000,
+    'adapter book = venue book',
+  );
 }
 
 function assertQuotesTrue(sink: CollectingSink, truth: Set<string>) {

@@ -5,7 +5,7 @@ import { OrderBook } from '../../src/adapters/common/book.js';
 import { TickFlag } from '../../src/contracts/market.js';
 import { OkxSimulator, type OkxProtocol } from '../../src/simulators/okx/okx-simulator.js';
 import { loadOkxRecording } from '../../src/simulators/recordings.js';
-import { bookTouchKey, CollectingSink, sameBook, touchKey} from './helpers.js';
+import { bookTouchKey, CollectingSink, sameBook, touchKey } from './helpers.js';
 import { until } from '../support/wait.js';
 
 const INSTS = ['BTC-USDT', 'BTC-USD-220527', 'UNI-USD-SWAP'];
@@ -40,7 +40,8 @@ afterEach(async () => {
 async function setup(protocol: OkxProtocol = 'legacy', extra: Partial<OkxAdapterOptions> = {}) {
   const sim = await OkxSimulator.create({ protocol });
   const sink = new CollectingSink();
-  const adapter = new OkxAdapter({ clock: systemClock,
+  const adapter = new OkxAdapter({
+    clock: systemClock,
     url: sim.wsUrl,
     restUrl: sim.restUrl,
     snapshotSource: protocol === 'legacy' ? 'ws' : 'rest',
@@ -50,7 +51,10 @@ async function setup(protocol: OkxProtocol = 'legacy', extra: Partial<OkxAdapter
     reconnect: { initialMs: 20, maxMs: 200 },
     ...extra,
   });
-  cleanup.push(() => adapter.stop(), () => sim.stop());
+  cleanup.push(
+    () => adapter.stop(),
+    () => sim.stop(),
+  );
   await adapter.start();
   return { sim, sink, adapter };
 }

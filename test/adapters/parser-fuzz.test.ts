@@ -16,7 +16,7 @@ import { BinanceSimulator } from '../../src/simulators/binance/binance-simulator
 import { KrakenSimulator } from '../../src/simulators/kraken/kraken-simulator.js';
 import { OkxSimulator } from '../../src/simulators/okx/okx-simulator.js';
 import { binanceCapture, loadKrakenBookCapture, loadOkxRecording } from '../../src/simulators/recordings.js';
-import { CollectingSink, sameBook} from './helpers.js';
+import { CollectingSink, sameBook } from './helpers.js';
 import { until } from '../support/wait.js';
 
 type Json = Record<string, unknown>;
@@ -141,23 +141,65 @@ beforeAll(async () => {
   {
     const sim = await KrakenSimulator.create();
     const sink = new CollectingSink();
-    const a = new KrakenAdapter({ clock: systemClock, url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }], sink });
-    stops.push(() => a.stop(), () => sim.stop());
+    const a = new KrakenAdapter({
+      clock: systemClock,
+      url: sim.wsUrl,
+      symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }],
+      sink,
+    });
+    stops.push(
+      () => a.stop(),
+      () => sim.stop(),
+    );
     await a.start();
     await sim.start({ pace: 'instant' });
     await sim.finished();
     await until(() => a.isSynced('BTC/USD') && sameBook(a.book('BTC/USD')!, sim.currentBook()), 5000, 'kraken synced');
     const cap = await loadKrakenBookCapture();
     const samples = cap.updates.slice(0, 40).map((u) => JSON.stringify(u.message));
-    samples.push(JSON.stringify({ channel: 'trade', type: 'update', data: [{ symbol: 'BTC/USD', side: 'buy', price: 68500.0, qty: 0.01, ord_type: 'limit', trade_id: 1, timestamp: '2024-05-27T12:43:11.798009Z' }] }));
-    harnesses.push({ name: 'kraken', feed: (t) => a.handleRaw(t), feedBinary: (b) => a.handleRaw(b, true), sink, book: () => a.book('BTC/USD')!, parseErrors: () => a.stats().parseErrors, samples, mutators: krakenMutators });
+    samples.push(
+      JSON.stringify({
+        channel: 'trade',
+        type: 'update',
+        data: [
+          {
+            symbol: 'BTC/USD',
+            side: 'buy',
+            price: 68500.0,
+            qty: 0.01,
+            ord_type: 'limit',
+            trade_id: 1,
+            timestamp: '2024-05-27T12:43:11.798009Z',
+          },
+        ],
+      }),
+    );
+    harnesses.push({
+      name: 'kraken',
+      feed: (t) => a.handleRaw(t),
+      feedBinary: (b) => a.handleRaw(b, true),
+      sink,
+      book: () => a.book('BTC/USD')!,
+      parseErrors: () => a.stats().parseErrors,
+      samples,
+      mutators: krakenMutators,
+    });
   }
   // Binance.
   {
     const sim = await BinanceSimulator.create();
     const sink = new CollectingSink();
-    const a = new BinanceAdapter({ clock: systemClock, url: sim.wsUrl, restUrl: sim.restUrl, symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }], sink });
-    stops.push(() => a.stop(), () => sim.stop());
+    const a = new BinanceAdapter({
+      clock: systemClock,
+      url: sim.wsUrl,
+      restUrl: sim.restUrl,
+      symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }],
+      sink,
+    });
+    stops.push(
+      () => a.stop(),
+      () => sim.stop(),
+    );
     await a.start();
     await sim.start({ pace: 'instant' });
     await sim.finished();
@@ -167,23 +209,54 @@ beforeAll(async () => {
       if (r.kind !== 'snapshot') samples.push(JSON.stringify({ stream: r.stream, data: r.data }));
       if (samples.length >= 60) break;
     }
-    harnesses.push({ name: 'binance', feed: (t) => a.handleRaw(t), feedBinary: (b) => a.handleRaw(b, true), sink, book: () => a.book('BTCUSDT')!, parseErrors: () => a.stats().parseErrors, samples, mutators: [] });
+    harnesses.push({
+      name: 'binance',
+      feed: (t) => a.handleRaw(t),
+      feedBinary: (b) => a.handleRaw(b, true),
+      sink,
+      book: () => a.book('BTCUSDT')!,
+      parseErrors: () => a.stats().parseErrors,
+      samples,
+      mutators: [],
+    });
   }
   // OKX.
   {
     const sim = await OkxSimulator.create();
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ clock: systemClock, url: sim.wsUrl, symbols: [{ venueSymbol: 'BTC-USDT', symbol: 'BTC-USDT', symbolId: 3 }], sink, checksum: 'required' });
-    stops.push(() => a.stop(), () => sim.stop());
+    const a = new OkxAdapter({
+      clock: systemClock,
+      url: sim.wsUrl,
+      symbols: [{ venueSymbol: 'BTC-USDT', symbol: 'BTC-USDT', symbolId: 3 }],
+      sink,
+      checksum: 'required',
+    });
+    stops.push(
+      () => a.stop(),
+      () => sim.stop(),
+    );
     await a.start();
     await sim.start({ pace: 'instant' });
     await sim.finished();
     await until(() => a.isSynced('BTC-USDT') && a.lastSeqId('BTC-USDT') === sim.currentBook('BTC-USDT')?.seqId, 5000, 'okx synced');
     const recs = (await loadOkxRecording()).filter((r) => r.instId === 'BTC-USDT' && r.kind !== 'tickers').slice(0, 60);
     const samples = recs.map((r) =>
-      JSON.stringify(r.kind === 'books' ? { arg: r.arg, action: r.action, data: [{ ...r.data, seqId: 5, prevSeqId: 4 }] } : { arg: r.arg, data: [r.data] }),
+      JSON.stringify(
+        r.kind === 'books'
+          ? { arg: r.arg, action: r.action, data: [{ ...r.data, seqId: 5, prevSeqId: 4 }] }
+          : { arg: r.arg, data: [r.data] },
+      ),
     );
-    harnesses.push({ name: 'okx', feed: (t) => a.handleRaw(t), feedBinary: (b) => a.handleRaw(b, true), sink, book: () => a.book('BTC-USDT')!, parseErrors: () => a.stats().parseErrors, samples, mutators: okxMutators });
+    harnesses.push({
+      name: 'okx',
+      feed: (t) => a.handleRaw(t),
+      feedBinary: (b) => a.handleRaw(b, true),
+      sink,
+      book: () => a.book('BTC-USDT')!,
+      parseErrors: () => a.stats().parseErrors,
+      samples,
+      mutators: okxMutators,
+    });
   }
 }, 60_000);
 

@@ -50,7 +50,9 @@ describe('adapter output on the bundled recordings is pinned', async () => {
         feed(a, f);
       }
       const s = a.stats();
-      h.update(`S ${s.messages} ${s.ticks} ${s.trades} ${s.parseErrors} ${s.gaps} ${s.checksumFailures} ${s.crossed} ${s.replays} ${s.stale} ${s.skewed} ${s.resyncs} ${s.suppressed}\n`);
+      h.update(
+        `S ${s.messages} ${s.ticks} ${s.trades} ${s.parseErrors} ${s.gaps} ${s.checksumFailures} ${s.crossed} ${s.replays} ${s.stale} ${s.skewed} ${s.resyncs} ${s.suppressed}\n`,
+      );
       const got = { sha256: h.digest('hex'), ticks };
       if (process.env.KESTREL_PRINT_STREAM_HASH) console.log(w.venue, JSON.stringify(got));
       expect(ticks).toBeGreaterThan(100);
@@ -80,7 +82,9 @@ describe('adapter output on the bundled recordings is pinned', async () => {
       feed(a, 'text' in f ? { text: `${f.text} ` } : f);
     }
     const s = a.stats();
-    h.update(`S ${s.messages} ${s.ticks} ${s.trades} ${s.parseErrors} ${s.gaps} ${s.checksumFailures} ${s.crossed} ${s.replays} ${s.stale} ${s.skewed} ${s.resyncs} ${s.suppressed}\n`);
+    h.update(
+      `S ${s.messages} ${s.ticks} ${s.trades} ${s.parseErrors} ${s.gaps} ${s.checksumFailures} ${s.crossed} ${s.replays} ${s.stale} ${s.skewed} ${s.resyncs} ${s.suppressed}\n`,
+    );
     expect({ sha256: h.digest('hex'), ticks }).toEqual(PINNED.binance);
   });
 });

@@ -72,7 +72,10 @@ function expectDetected(r: Run, what: string, ...frames: string[]): void {
   const counted = detections(r.stats());
   for (const f of frames) expect(() => r.feed(f), what).not.toThrow();
   const kinds = r.sink.events.slice(events).map((e) => e.kind);
-  expect(kinds.some((k) => DETECTING.has(k)), `${what}: not detected (events: ${kinds.join(',') || 'none'})`).toBe(true);
+  expect(
+    kinds.some((k) => DETECTING.has(k)),
+    `${what}: not detected (events: ${kinds.join(',') || 'none'})`,
+  ).toBe(true);
   expect(detections(r.stats()), `${what}: detection not counted`).toBeGreaterThan(counted);
   expect(r.sink.ticks.length, `${what}: a tick left the adapter`).toBe(ticks);
   if (r.synced()) {
@@ -130,10 +133,23 @@ describe('Kraken: well-formed but wrong input is detected', () => {
 
   function synced(k = K): Run & { adapter: KrakenAdapter } {
     const sink = new CollectingSink();
-    const adapter = new KrakenAdapter({ clock: systemClock, ...quiet, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }], sink });
+    const adapter = new KrakenAdapter({
+      clock: systemClock,
+      ...quiet,
+      symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 1, pricePrecision: 1, qtyPrecision: 8 }],
+      sink,
+    });
     adapter.handleRaw(snapshot);
     for (let i = 0; i < k; i++) adapter.handleRaw(upd(i));
-    const run = { adapter, feed: (t: string) => adapter.handleRaw(t), stats: () => adapter.stats(), sink, book: () => adapter.book('BTC/USD')!, synced: () => adapter.isSynced('BTC/USD'), stop: () => adapter.stop() };
+    const run = {
+      adapter,
+      feed: (t: string) => adapter.handleRaw(t),
+      stats: () => adapter.stats(),
+      sink,
+      book: () => adapter.book('BTC/USD')!,
+      synced: () => adapter.isSynced('BTC/USD'),
+      stop: () => adapter.stop(),
+    };
     runs.push(run);
     expect(run.synced()).toBe(true);
     expect(detections(run.stats())).toBe(0);
@@ -173,12 +189,20 @@ describe('Kraken: well-formed but wrong input is detected', () => {
   it('stale update (an older message again, after newer ones)', () => expectDetected(synced(K + 10), 'stale', upd(K)));
   it.each(BAD_NUMBERS)('level price %j', (bad) => {
     const m = cloneUpd(K) as unknown as { data: Array<{ asks: unknown[] }> };
-    setLevelPrice(m.data[0]!.asks, () => ({ price: 1, qty: 1 }), (l) => void ((l as Record<string, unknown>).price = bad));
+    setLevelPrice(
+      m.data[0]!.asks,
+      () => ({ price: 1, qty: 1 }),
+      (l) => void ((l as Record<string, unknown>).price = bad),
+    );
     expectDetected(synced(), `price ${JSON.stringify(bad)}`, JSON.stringify(m));
   });
   it('negative quantity as a number', () => {
     const m = cloneUpd(K);
-    setLevelPrice(m.data[0]!.bids, () => ({ price: 1, qty: 1 }), (l) => void ((l as { qty: number }).qty = -0.5));
+    setLevelPrice(
+      m.data[0]!.bids,
+      () => ({ price: 1, qty: 1 }),
+      (l) => void ((l as { qty: number }).qty = -0.5),
+    );
     expectDetected(synced(), 'qty -0.5', JSON.stringify(m));
   });
   it('price off by one tick (checksum as the venue sent it)', () => {
@@ -198,7 +222,22 @@ describe('Kraken: well-formed but wrong input is detected', () => {
   });
   it('duplicated and replayed trades are dropped and counted', () => {
     const r = synced();
-    const trade = (id: number) => JSON.stringify({ channel: 'trade', type: 'update', data: [{ symbol: 'BTC/USD', side: 'buy', price: 29300.1, qty: 0.01, ord_type: 'limit', trade_id: id, timestamp: '2023-07-30T12:00:00.000001Z' }] });
+    const trade = (id: number) =>
+      JSON.stringify({
+        channel: 'trade',
+        type: 'update',
+        data: [
+          {
+            symbol: 'BTC/USD',
+            side: 'buy',
+            price: 29300.1,
+            qty: 0.01,
+            ord_type: 'limit',
+            trade_id: id,
+            timestamp: '2023-07-30T12:00:00.000001Z',
+          },
+        ],
+      });
     r.feed(trade(100));
     r.feed(trade(101));
     expect(r.sink.trades()).toHaveLength(2);
@@ -209,7 +248,7 @@ describe('Kraken: well-formed but wrong input is detected', () => {
 
   it('randomized: wrong-but-well-formed updates at random points of the capture are all detected', () => {
     const rnd = mulberry32(0x4b52);
-    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
     const kinds = ['duplicate', 'replay', 'reorder', 'number', 'tick', 'crossed'] as const;
     const seen = new Set<string>();
     for (let n = 0; n < 60; n++) {
@@ -227,10 +266,25 @@ describe('Kraken: well-formed but wrong input is detected', () => {
             : kind === 'reorder'
               ? [upd(k + 1), upd(k)]
               : kind === 'number'
-                ? (side.length > 0 ? ((side[0] as unknown as Record<string, unknown>)[pick(['price', 'qty'])] = pick(BAD_NUMBERS)) : m.data[0]!.asks.push({ price: Number.NaN, qty: 1 }), [JSON.stringify(m)])
+                ? (side.length > 0
+                    ? ((side[0] as unknown as Record<string, unknown>)[pick(['price', 'qty'])] = pick(BAD_NUMBERS))
+                    : m.data[0]!.asks.push({ price: Number.NaN, qty: 1 }),
+                  [JSON.stringify(m)])
                 : kind === 'tick'
-                  ? (side.length > 0 ? (side[0]!.price = Math.round((side[0]!.price + pick([-0.1, 0.1])) * 10) / 10) : side.push({ price: r.book().bids.best()!.px + 0.1, qty: 1 }), [JSON.stringify(m)])
-                  : (m.data[0]!.bids.push({ price: Number(askAfter(r.book(), m.data[0]!.asks.map((l) => [String(l.price), String(l.qty)] as const))) + 0.1, qty: 0.5 }),
+                  ? (side.length > 0
+                      ? (side[0]!.price = Math.round((side[0]!.price + pick([-0.1, 0.1])) * 10) / 10)
+                      : side.push({ price: r.book().bids.best()!.px + 0.1, qty: 1 }),
+                    [JSON.stringify(m)])
+                  : (m.data[0]!.bids.push({
+                      price:
+                        Number(
+                          askAfter(
+                            r.book(),
+                            m.data[0]!.asks.map((l) => [String(l.price), String(l.qty)] as const),
+                          ),
+                        ) + 0.1,
+                      qty: 0.5,
+                    }),
                     (m.data[0]!.checksum = honestChecksum(r.book(), m)),
                     [JSON.stringify(m)]);
       if (kind === 'reorder') expectDetectedOrExact(r, synced(k + 2).book(), `${kind} at update ${k}`, ...frames);
@@ -266,11 +320,24 @@ describe('Binance: well-formed but wrong input is detected', () => {
 
   function synced(k = K): Run {
     const sink = new CollectingSink();
-    const a = new BinanceAdapter({ clock: systemClock, ...quiet, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }], sink });
+    const a = new BinanceAdapter({
+      clock: systemClock,
+      ...quiet,
+      restUrl: 'http://127.0.0.1:9',
+      symbols: [{ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 2 }],
+      sink,
+    });
     for (const f of before) a.handleRaw(f);
     a.ingestSnapshot('BTCUSDT', JSON.stringify(snap));
     for (let i = 0; i < k; i++) a.handleRaw(frame(after[i]!));
-    const run = { feed: (t: string) => a.handleRaw(t), stats: () => a.stats(), sink, book: () => a.book('BTCUSDT')!, synced: () => a.isSynced('BTCUSDT'), stop: () => a.stop() };
+    const run = {
+      feed: (t: string) => a.handleRaw(t),
+      stats: () => a.stats(),
+      sink,
+      book: () => a.book('BTCUSDT')!,
+      synced: () => a.isSynced('BTCUSDT'),
+      stop: () => a.stop(),
+    };
     runs.push(run);
     expect(run.synced()).toBe(true);
     expect(a.lastUpdateId('BTCUSDT')).toBe(after[k - 1]!.u);
@@ -287,11 +354,17 @@ describe('Binance: well-formed but wrong input is detected', () => {
   it('duplicated diff', () => expectDetected(synced(), 'duplicate', frame(after[K - 1]!)));
   it('replayed older diff', () => expectDetected(synced(), 'replay', frame(after[K - 5]!)));
   it('reordered pair', () => expectDetected(synced(), 'reordered', frame(after[K + 1]!), frame(after[K]!)));
-  it('stale update ids (both below the book)', () => expectDetected(synced(), 'stale', frame({ ...after[K]!, U: lastU() - 10, u: lastU() - 3 })));
-  it('overlapping update ids (U behind, u ahead)', () => expectDetected(synced(), 'overlap', frame({ ...after[K]!, U: lastU() - 2, u: lastU() + 5 })));
+  it('stale update ids (both below the book)', () =>
+    expectDetected(synced(), 'stale', frame({ ...after[K]!, U: lastU() - 10, u: lastU() - 3 })));
+  it('overlapping update ids (U behind, u ahead)', () =>
+    expectDetected(synced(), 'overlap', frame({ ...after[K]!, U: lastU() - 2, u: lastU() + 5 })));
   it.each(BAD_NUMBERS)('level quantity %j', (bad) => {
     const d = structuredClone(after[K]!);
-    setLevelPrice(d.a, () => ['1', '1'], (l) => void ((l as string[])[1] = bad));
+    setLevelPrice(
+      d.a,
+      () => ['1', '1'],
+      (l) => void ((l as string[])[1] = bad),
+    );
     expectDetected(synced(), `qty ${JSON.stringify(bad)}`, frame(d));
   });
   it('best bid moved up one tick onto the best ask (crossed, ids correct)', () => {
@@ -319,7 +392,7 @@ describe('Binance: well-formed but wrong input is detected', () => {
 
   it('randomized: wrong-but-well-formed diffs at random points of the capture are all detected', () => {
     const rnd = mulberry32(0x424e);
-    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
     const kinds = ['duplicate', 'replay', 'reorder', 'stale', 'overlap', 'number', 'crossed'] as const;
     const seen = new Set<string>();
     for (let n = 0; n < 60; n++) {
@@ -341,7 +414,12 @@ describe('Binance: well-formed but wrong input is detected', () => {
                 : kind === 'overlap'
                   ? [frame({ ...d, U: u - Math.floor(rnd() * 5), u: u + 1 + Math.floor(rnd() * 20) })]
                   : kind === 'number'
-                    ? (setLevelPrice(pick([d.a, d.b]), () => ['1', '1'], (l) => void ((l as string[])[pick([0, 1])] = pick(BAD_NUMBERS))), [frame(d)])
+                    ? (setLevelPrice(
+                        pick([d.a, d.b]),
+                        () => ['1', '1'],
+                        (l) => void ((l as string[])[pick([0, 1])] = pick(BAD_NUMBERS)),
+                      ),
+                      [frame(d)])
                     : (d.b.push([bump(askAfter(r.book(), d.a), Math.floor(rnd() * 3)), '0.5']), [frame(d)]);
       expectDetected(r, `${kind} at diff ${k}`, ...frames);
     }
@@ -363,12 +441,14 @@ describe('OKX: well-formed but wrong input is detected', () => {
     trades = [];
     for (const r of recs) {
       if (r.kind === 'books' && r.action === 'snapshot' && updates.length === 0) snapshot = { ...r.data, seqId: seq, prevSeqId: -1 };
-      else if (r.kind === 'books' && r.action === 'update' && snapshot !== undefined) updates.push({ ...r.data, prevSeqId: seq, seqId: ++seq });
+      else if (r.kind === 'books' && r.action === 'update' && snapshot !== undefined)
+        updates.push({ ...r.data, prevSeqId: seq, seqId: ++seq });
       else if (r.kind === 'trades' && trades.length < 3) trades.push(r.data);
     }
     expect(updates.length).toBeGreaterThan(K + 10);
   });
-  const bookFrame = (action: 'snapshot' | 'update', d: object) => JSON.stringify({ arg: { channel: 'books', instId: INST }, action, data: [d] });
+  const bookFrame = (action: 'snapshot' | 'update', d: object) =>
+    JSON.stringify({ arg: { channel: 'books', instId: INST }, action, data: [d] });
   const upd = (i: number) => bookFrame('update', updates[i]!);
 
   function synced(checksum: 'required' | 'retired' = 'required', k = K): Run {
@@ -377,7 +457,14 @@ describe('OKX: well-formed but wrong input is detected', () => {
     const strip = (d: OkxBookData) => (checksum === 'retired' ? { ...d, checksum: 0 } : d);
     a.handleRaw(bookFrame('snapshot', strip(snapshot)));
     for (let i = 0; i < k; i++) a.handleRaw(bookFrame('update', strip(updates[i]!)));
-    const run = { feed: (t: string) => a.handleRaw(t), stats: () => a.stats(), sink, book: () => a.book(INST)!, synced: () => a.isSynced(INST), stop: () => a.stop() };
+    const run = {
+      feed: (t: string) => a.handleRaw(t),
+      stats: () => a.stats(),
+      sink,
+      book: () => a.book(INST)!,
+      synced: () => a.isSynced(INST),
+      stop: () => a.stop(),
+    };
     runs.push(run);
     expect(run.synced()).toBe(true);
     expect(a.lastSeqId(INST)).toBe(updates[k - 1]!.seqId);
@@ -396,7 +483,8 @@ describe('OKX: well-formed but wrong input is detected', () => {
   it('duplicated update', () => expectDetected(synced(), 'duplicate', upd(K - 1)));
   it('replayed older update', () => expectDetected(synced(), 'replay', upd(K - 5)));
   it('reordered pair', () => expectDetected(synced(), 'reordered', upd(K + 1), upd(K)));
-  it('stale sequence ids', () => expectDetected(synced(), 'stale', bookFrame('update', { ...updates[K]!, prevSeqId: last() - 3, seqId: last() - 2 })));
+  it('stale sequence ids', () =>
+    expectDetected(synced(), 'stale', bookFrame('update', { ...updates[K]!, prevSeqId: last() - 3, seqId: last() - 2 })));
   it('levels under a reused seqId (seqId == prevSeqId is only for empty updates)', () =>
     expectDetected(synced(), 'reused seqId', bookFrame('update', { ...updates[K]!, prevSeqId: last(), seqId: last() })));
   it('update without seqId', () => {
@@ -422,7 +510,11 @@ describe('OKX: well-formed but wrong input is detected', () => {
   // With checksums retired nothing but the parser stands between a bad number and the book.
   it.each(BAD_NUMBERS)('level size %j (checksum retired)', (bad) => {
     const d = { ...structuredClone(updates[K]!), checksum: 0 };
-    setLevelPrice(d.bids, () => ['1', '1', '0', '1'], (l) => void ((l as string[])[1] = bad));
+    setLevelPrice(
+      d.bids,
+      () => ['1', '1', '0', '1'],
+      (l) => void ((l as string[])[1] = bad),
+    );
     expectDetected(synced('retired'), `size ${JSON.stringify(bad)}`, bookFrame('update', d));
   });
   it('price off by one tick (checksum as the venue sent it)', () => {
@@ -456,7 +548,7 @@ describe('OKX: well-formed but wrong input is detected', () => {
 
   it('randomized: wrong-but-well-formed updates at random points of the recording are all detected', () => {
     const rnd = mulberry32(0x4f4b);
-    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
     const kinds = ['duplicate', 'replay', 'reorder', 'stale', 'missing', 'number', 'tick', 'crossed'] as const;
     const seen = new Set<string>();
     for (let n = 0; n < 60; n++) {
@@ -474,13 +566,18 @@ describe('OKX: well-formed but wrong input is detected', () => {
       if (kind === 'duplicate') frames = [u(k - 1)];
       else if (kind === 'replay') frames = [u(k - 2 - Math.floor(rnd() * 8))];
       else if (kind === 'reorder') frames = [u(k + 1), u(k)];
-      else if (kind === 'stale') frames = [bookFrame('update', { ...d, prevSeqId: last - 1 - Math.floor(rnd() * 5), seqId: last - Math.floor(rnd() * 2) })];
+      else if (kind === 'stale')
+        frames = [bookFrame('update', { ...d, prevSeqId: last - 1 - Math.floor(rnd() * 5), seqId: last - Math.floor(rnd() * 2) })];
       else if (kind === 'missing') {
         const field = pick(['seqId', 'prevSeqId'] as const);
         const { [field]: _gone, ...rest } = d;
         frames = [bookFrame('update', rest)];
       } else if (kind === 'number') {
-        setLevelPrice(pick([d.asks, d.bids]), () => ['1', '1', '0', '1'], (l) => void ((l as string[])[pick([0, 1])] = pick(BAD_NUMBERS)));
+        setLevelPrice(
+          pick([d.asks, d.bids]),
+          () => ['1', '1', '0', '1'],
+          (l) => void ((l as string[])[pick([0, 1])] = pick(BAD_NUMBERS)),
+        );
         frames = [bookFrame('update', d)];
       } else if (kind === 'tick') {
         // The checksum covers the top 25 levels: move a level inside them (deeper, no check can see it).

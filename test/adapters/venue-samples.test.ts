@@ -27,10 +27,23 @@ describe('real venue samples through the adapters', () => {
     const msg = lines('kraken', 'kraken-async-rs_wss_v2_messages.jsonl').find((l) => l.test === 'test_trade_update')!.msg;
     const sink = new CollectingSink();
     const clock = new VirtualClock(1_800_000_000_000_000_000n);
-    const a = new KrakenAdapter({ url, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3 }], sink, clock, staleAfterMs: 1e15 });
+    const a = new KrakenAdapter({
+      url,
+      symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3 }],
+      sink,
+      clock,
+      staleAfterMs: 1e15,
+    });
     a.handleRaw(JSON.stringify(msg));
     expect(sink.trades()).toHaveLength(2);
-    expect(sink.trades()[0]).toMatchObject({ lastPx: 68500, lastQty: 0.01044926, aggressor: 1, exchTsNs: 1716813791798009000n, recvTsNs: 1_800_000_000_000_000_000n, flags: TickFlag.TRADE });
+    expect(sink.trades()[0]).toMatchObject({
+      lastPx: 68500,
+      lastQty: 0.01044926,
+      aggressor: 1,
+      exchTsNs: 1716813791798009000n,
+      recvTsNs: 1_800_000_000_000_000_000n,
+      flags: TickFlag.TRADE,
+    });
     // The trade snapshot is history, not live trades.
     const snap = lines('kraken', 'kraken-async-rs_wss_v2_messages.jsonl').find((l) => l.test === 'test_trade_snapshot')!.msg;
     a.handleRaw(JSON.stringify(snap));
@@ -43,10 +56,23 @@ describe('real venue samples through the adapters', () => {
     const trade = samples.find((l) => l.file?.endsWith('ws_spot_trade.json'))!.msg;
     const ticker = samples.find((l) => l.file?.endsWith('ws_spot_ticker_book.json'))!.msg;
     const sink = new CollectingSink();
-    const a = new BinanceAdapter({ clock: systemClock, url, restUrl: 'http://127.0.0.1:9', symbols: [{ venueSymbol: 'ETHUSDT', symbol: 'ETH-USDT', symbolId: 2 }], sink, staleAfterMs: 1e15 });
+    const a = new BinanceAdapter({
+      clock: systemClock,
+      url,
+      restUrl: 'http://127.0.0.1:9',
+      symbols: [{ venueSymbol: 'ETHUSDT', symbol: 'ETH-USDT', symbolId: 2 }],
+      sink,
+      staleAfterMs: 1e15,
+    });
     a.handleRaw(JSON.stringify(trade));
     a.handleRaw(JSON.stringify(ticker));
-    expect(sink.trades()[0]).toMatchObject({ symbol: 'ETH-USDT', lastPx: 4149.74, lastQty: 0.4387, aggressor: -1, exchTsNs: 1639351062243000000n });
+    expect(sink.trades()[0]).toMatchObject({
+      symbol: 'ETH-USDT',
+      lastPx: 4149.74,
+      lastQty: 0.4387,
+      aggressor: -1,
+      exchTsNs: 1639351062243000000n,
+    });
     expect(sink.quotes()[0]).toMatchObject({ bid: 4507.24, bidSize: 2.3595, ask: 4507.25, askSize: 2.8457 });
     expect(a.stats().parseErrors).toBe(0);
   });
@@ -54,14 +80,33 @@ describe('real venue samples through the adapters', () => {
   it('OKX trades sample', () => {
     const msg = lines('okx', 'nautilus_okx_ws_samples.jsonl').find((l) => l.file?.endsWith('ws_trades.json'))!.msg;
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ clock: systemClock, url, symbols: [{ venueSymbol: 'BTC-USD', symbol: 'BTC-USD', symbolId: 3 }], sink, checksum: 'required', staleAfterMs: 1e15 });
+    const a = new OkxAdapter({
+      clock: systemClock,
+      url,
+      symbols: [{ venueSymbol: 'BTC-USD', symbol: 'BTC-USD', symbolId: 3 }],
+      sink,
+      checksum: 'required',
+      staleAfterMs: 1e15,
+    });
     a.handleRaw(JSON.stringify(msg));
-    expect(sink.trades()[0]).toMatchObject({ venue: 'okx', lastPx: 42219.9, lastQty: 0.12060306, aggressor: 1, exchTsNs: 1630048897897000000n });
+    expect(sink.trades()[0]).toMatchObject({
+      venue: 'okx',
+      lastPx: 42219.9,
+      lastQty: 0.12060306,
+      aggressor: 1,
+      exchTsNs: 1630048897897000000n,
+    });
   });
 
   it('ignores instruments that are not in its symbol map without counting an error', () => {
     const sink = new CollectingSink();
-    const a = new OkxAdapter({ clock: systemClock, url, symbols: [{ venueSymbol: 'ETH-USDT', symbol: 'ETH-USDT', symbolId: 9 }], sink, checksum: 'required' });
+    const a = new OkxAdapter({
+      clock: systemClock,
+      url,
+      symbols: [{ venueSymbol: 'ETH-USDT', symbol: 'ETH-USDT', symbolId: 9 }],
+      sink,
+      checksum: 'required',
+    });
     const msg = lines('okx', 'nautilus_okx_ws_samples.jsonl').find((l) => l.file?.endsWith('ws_trades.json'))!.msg;
     a.handleRaw(JSON.stringify(msg));
     expect(sink.ticks).toHaveLength(0);

@@ -90,7 +90,10 @@ describe('operator console in headless Chromium', () => {
       undefined,
       { timeout: 60_000 },
     );
-    const k = (await page.evaluate('({ errors: window.kestrelConsole.errors, snapshots: window.kestrelConsole.snapshots })')) as { errors: string[]; snapshots: number };
+    const k = (await page.evaluate('({ errors: window.kestrelConsole.errors, snapshots: window.kestrelConsole.snapshots })')) as {
+      errors: string[];
+      snapshots: number;
+    };
     expect(k.errors).toEqual([]);
     expect(k.snapshots).toBeGreaterThanOrEqual(2); // updated live over SSE, not loaded once
     expect(offsite).toEqual([]);
@@ -101,7 +104,11 @@ describe('operator console in headless Chromium', () => {
     for (const s of held) expect(shown).toContain(s);
     expect(await page.$$eval('#netted tbody tr', (rows) => rows.length)).toBeGreaterThan(0);
     // One health row per venue of the session, with its breaker; the blotter lists the orders sent.
-    expect(await page.$$eval('#venues tbody tr', (rows) => rows.map((r) => r.children[0]?.textContent ?? ''))).toEqual(['binance', 'kraken', 'okx']);
+    expect(await page.$$eval('#venues tbody tr', (rows) => rows.map((r) => r.children[0]?.textContent ?? ''))).toEqual([
+      'binance',
+      'kraken',
+      'okx',
+    ]);
     expect(await page.$$eval('#orders tbody tr', (rows) => rows.length)).toBeGreaterThan(0);
     expect(await page.getAttribute('#trading', 'data-state')).toBe('trading');
     // Both charts are uPlot canvases (the library, not hand-drawn).
@@ -123,9 +130,13 @@ describe('operator console in headless Chromium', () => {
   it('pauses trading with the token: the executor halts and the page shows it', async () => {
     await page.fill('#token', token);
     await page.click('#btn-pause');
-    await page.waitForFunction("document.getElementById('action-status').getAttribute('data-code') === '200'", undefined, { timeout: 10_000 });
+    await page.waitForFunction("document.getElementById('action-status').getAttribute('data-code') === '200'", undefined, {
+      timeout: 10_000,
+    });
     expect(Object.keys((await adminState()).state.halts)).toEqual(['operator']);
-    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'halted'", undefined, { timeout: 10_000 });
+    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'halted'", undefined, {
+      timeout: 10_000,
+    });
     expect(await page.textContent('#trading')).toMatch(/HALTED: operator/);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'console.png'), fullPage: true });
@@ -153,11 +164,15 @@ describe('operator console in headless Chromium', () => {
     await page.click('#btn-resume');
     await page.waitForFunction("document.getElementById('action-status').textContent === 'resume done'", undefined, { timeout: 10_000 });
     expect((await adminState()).state.halts).toEqual({});
-    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'trading'", undefined, { timeout: 10_000 });
+    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'trading'", undefined, {
+      timeout: 10_000,
+    });
     await page.click('#btn-kill');
     await page.waitForFunction("document.getElementById('action-status').textContent === 'kill done'", undefined, { timeout: 10_000 });
     expect(dialogs.at(-1)).toMatch(/^KILL\?/);
     expect(Object.keys((await adminState()).state.halts)).toEqual(['operator']);
-    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'halted'", undefined, { timeout: 10_000 });
+    await page.waitForFunction("document.getElementById('trading').getAttribute('data-state') === 'halted'", undefined, {
+      timeout: 10_000,
+    });
   }, 30_000);
 });

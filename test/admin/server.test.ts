@@ -42,12 +42,23 @@ describe('admin HTTP server', () => {
   it('refuses every mutating request without the right bearer token (401), and runs none of them', async () => {
     const calls: string[] = [];
     server = new AdminServer(
-      { pause: () => void calls.push('pause'), resume: () => void calls.push('resume'), drain: () => void calls.push('drain'), clearHalt: () => void calls.push('clear') },
+      {
+        pause: () => void calls.push('pause'),
+        resume: () => void calls.push('resume'),
+        drain: () => void calls.push('drain'),
+        clearHalt: () => void calls.push('clear'),
+      },
       { token: TOKEN },
     );
     const base = await server.listen(0, '127.0.0.1');
     for (const action of ['pause', 'resume', 'drain', 'clear-halt']) {
-      const variants: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: TOKEN }, { authorization: `Bearer ${TOKEN}x` }, { authorization: 'Basic abc' }];
+      const variants: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer wrong-token-0123456789abcdef' },
+        { authorization: TOKEN },
+        { authorization: `Bearer ${TOKEN}x` },
+        { authorization: 'Basic abc' },
+      ];
       for (const headers of variants) {
         const r = await fetch(`${base}/admin/${action}`, { method: 'POST', headers, body: '{"cause":"risk","reason":"r","operator":"o"}' });
         expect(r.status, `${action} ${JSON.stringify(headers)}`).toBe(401);
@@ -74,7 +85,11 @@ describe('admin HTTP server', () => {
     expect(r.status).toBe(409);
     expect(await r.json()).toEqual({ error: 'resume cannot clear a risk halt', haltCause: 'risk' });
     expect((await fetch(`${base}/admin/clear-halt`, { method: 'POST', headers: auth, body: '{"cause":"risk"}' })).status).toBe(400);
-    const ok = await fetch(`${base}/admin/clear-halt`, { method: 'POST', headers: auth, body: JSON.stringify({ cause: 'risk', reason: 'limits reviewed', operator: 'alice' }) });
+    const ok = await fetch(`${base}/admin/clear-halt`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ cause: 'risk', reason: 'limits reviewed', operator: 'alice' }),
+    });
     expect(ok.status).toBe(200);
     expect(cleared).toEqual(['risk/limits reviewed/alice']);
   });
@@ -92,18 +107,24 @@ describe('admin HTTP server', () => {
   });
 
   it('serves state holding nanosecond bigint timestamps (positions) as JSON, not a dropped connection', async () => {
-    server = new AdminServer({ state: () => ({ positions: [{ symbol: 'BTC-USDT', quantity: 0.5, tsNs: 1_700_000_000_123_456_789n }] }) }, { token: TOKEN });
+    server = new AdminServer(
+      { state: () => ({ positions: [{ symbol: 'BTC-USDT', quantity: 0.5, tsNs: 1_700_000_000_123_456_789n }] }) },
+      { token: TOKEN },
+    );
     const base = await server.listen(0, '127.0.0.1');
     const r = await fetch(`${base}/admin/state`);
     expect(r.status).toBe(200);
-    expect(((await r.json()) as { state: unknown }).state).toEqual({ positions: [{ symbol: 'BTC-USDT', quantity: 0.5, tsNs: '1700000000123456789' }] });
+    expect(((await r.json()) as { state: unknown }).state).toEqual({
+      positions: [{ symbol: 'BTC-USDT', quantity: 0.5, tsNs: '1700000000123456789' }],
+    });
   });
 
   it('flatten takes {symbol} and kill runs, both only with the token', async () => {
     const calls: string[] = [];
     server = new AdminServer({ flatten: (s) => void calls.push(`flatten ${s}`), kill: () => void calls.push('kill') }, { token: TOKEN });
     const base = await server.listen(0, '127.0.0.1');
-    for (const a of ['flatten', 'kill']) expect((await fetch(`${base}/admin/${a}`, { method: 'POST', body: '{"symbol":"BTC-USDT"}' })).status).toBe(401);
+    for (const a of ['flatten', 'kill'])
+      expect((await fetch(`${base}/admin/${a}`, { method: 'POST', body: '{"symbol":"BTC-USDT"}' })).status).toBe(401);
     expect((await fetch(`${base}/admin/flatten`, { method: 'POST', headers: auth, body: '{}' })).status).toBe(400);
     const f = await fetch(`${base}/admin/flatten`, { method: 'POST', headers: auth, body: '{"symbol":"BTC-USDT"}' });
     expect(await f.json()).toEqual({ ok: true, action: 'flatten', symbol: 'BTC-USDT' });
@@ -114,9 +135,21 @@ describe('admin HTTP server', () => {
   it('streams console snapshots over server-sent events, the PnL curve first', async () => {
     let net = 0;
     const snapshot = (): ConsoleSnapshot => ({
-      tsMs: 1_000 + net, mode: 'paper', halted: false, halts: {}, draining: false, reportingCurrency: 'USDT',
+      tsMs: 1_000 + net,
+      mode: 'paper',
+      halted: false,
+      halts: {},
+      draining: false,
+      reportingCurrency: 'USDT',
       pnl: { realized: net, unrealized: 0, fees: 0, net: net++ },
-      venues: [], breakers: [], positions: [], netted: [], orders: [], risk: null, latency: null, counters: {},
+      venues: [],
+      breakers: [],
+      positions: [],
+      netted: [],
+      orders: [],
+      risk: null,
+      latency: null,
+      counters: {},
     });
     server = new AdminServer({ console: async () => snapshot() }, { token: TOKEN });
     const base = await server.listen(0, '127.0.0.1');
@@ -133,7 +166,10 @@ describe('admin HTTP server', () => {
     expect(events[0]![0]).toBe('history');
     expect((events[0]![1] as Array<{ net: number }>).map((p) => p.net)).toEqual([0, 1]);
     // Then the latest sample, then new ones as they are taken.
-    expect(events.slice(1).map(([e, d]) => [e, (d as ConsoleSnapshot).pnl.net])).toEqual([['snapshot', 1], ['snapshot', 2]]);
+    expect(events.slice(1).map(([e, d]) => [e, (d as ConsoleSnapshot).pnl.net])).toEqual([
+      ['snapshot', 1],
+      ['snapshot', 2],
+    ]);
     const j = (await (await fetch(`${base}/admin/console.json`)).json()) as { pnl: Array<{ net: number }> };
     expect(j.pnl.map((p) => p.net).slice(0, 3)).toEqual([0, 1, 2]);
   });

@@ -13,7 +13,14 @@ import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { VirtualClock } from '../../src/clock/clock.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigService } from '../../src/config/service.js';
-import { AuditEventSchema, CircuitStateSchema, OrderAckSchema, OrderStatus, RiskBreachSchema, type AuditEvent } from '../../src/contracts/index.js';
+import {
+  AuditEventSchema,
+  CircuitStateSchema,
+  OrderAckSchema,
+  OrderStatus,
+  RiskBreachSchema,
+  type AuditEvent,
+} from '../../src/contracts/index.js';
 import { subjects } from '../../src/contracts/subjects.js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { tmpDir } from '../support/tmp.js';
@@ -52,10 +59,15 @@ async function sampleFile(name: string, n: number): Promise<string> {
   const file = path.join(tmp, name);
   const log = await AuditLog.open(new FileAuditSink(file), { service: 'test', replay: false, clock: clock() });
   for (let i = 0; i < n; i++) {
-    log.record('order_fill', `t-${i}`, () => pack(OrderAckSchema, create(OrderAckSchema, { clientId: `c-${i}`, status: OrderStatus.FILLED, filledQty: i + 0.5 })), {
-      client_id: `c-${i}`,
-      fill_qty: String(i + 0.5),
-    });
+    log.record(
+      'order_fill',
+      `t-${i}`,
+      () => pack(OrderAckSchema, create(OrderAckSchema, { clientId: `c-${i}`, status: OrderStatus.FILLED, filledQty: i + 0.5 })),
+      {
+        client_id: `c-${i}`,
+        fill_qty: String(i + 0.5),
+      },
+    );
   }
   await log.close();
   return file;
@@ -178,7 +190,12 @@ describe('audit file: tamper evidence and crashes', () => {
     const missed: string[] = [];
     for (let pos = 0; pos < good.length; pos++) {
       // Low bit (a neighbouring base64 digit), 0x20 (case), 0x80 (not ASCII), and the byte → '\n'.
-      for (const flip of [(b: number) => b ^ 0x01, (b: number) => b ^ 0x20, (b: number) => b ^ 0x80, (b: number) => (b === 0x0a ? 0x41 : 0x0a)]) {
+      for (const flip of [
+        (b: number) => b ^ 0x01,
+        (b: number) => b ^ 0x20,
+        (b: number) => b ^ 0x80,
+        (b: number) => (b === 0x0a ? 0x41 : 0x0a),
+      ]) {
         const bad = Buffer.from(good);
         bad[pos] = flip(bad[pos]!);
         if (verifyAuditBytes(bad).ok) missed.push(`byte ${pos}: ${good[pos]} → ${bad[pos]}`);
@@ -272,8 +289,14 @@ describe('what else is audited', () => {
     const sink = new ScriptedSink();
     const log = await AuditLog.open(sink, { service: 's', replay: false, clock: clock() });
     const stop = attachBusAudit(bus, 'live', log);
-    bus.publish(subjects.riskBreach('live'), toBinary(RiskBreachSchema, create(RiskBreachSchema, { limit: 'drawdown.max_daily', value: 0.06, threshold: 0.05 })));
-    bus.publish(subjects.circuit('okx', 'live'), toBinary(CircuitStateSchema, create(CircuitStateSchema, { venue: 'okx', state: 'OPEN', failures: 5 })));
+    bus.publish(
+      subjects.riskBreach('live'),
+      toBinary(RiskBreachSchema, create(RiskBreachSchema, { limit: 'drawdown.max_daily', value: 0.06, threshold: 0.05 })),
+    );
+    bus.publish(
+      subjects.circuit('okx', 'live'),
+      toBinary(CircuitStateSchema, create(CircuitStateSchema, { venue: 'okx', state: 'OPEN', failures: 5 })),
+    );
     await bus.flush();
     const base = loadConfig({ env: {}, overrides: { version: '1.0.0' } });
     const service = new ConfigService(base, clock());

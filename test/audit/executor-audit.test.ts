@@ -32,10 +32,21 @@ class MemorySink implements AuditSink {
 
 let seq = 0;
 const signal = (over: Partial<ExecSignal> = {}): ExecSignal => ({
-  strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, minFillQty: 0,
-  urgency: Urgency.NORMAL, traceId: `audit-${++seq}-${Math.random().toString(36).slice(2)}`, sourceSequence: BigInt(seq), emitTsNs: systemClock.nowNs(), refPrice: 0, ...over,
+  strategyId: 'core',
+  symbol: 'BTC-USDT',
+  side: Side.BUY,
+  size: 0.2,
+  confidence: 0.9,
+  ttlMs: 1000,
+  maxSlippageBps: 50,
+  minFillQty: 0,
+  urgency: Urgency.NORMAL,
+  traceId: `audit-${++seq}-${Math.random().toString(36).slice(2)}`,
+  sourceSequence: BigInt(seq),
+  emitTsNs: systemClock.nowNs(),
+  refPrice: 0,
+  ...over,
 });
-
 
 describe('executor lifecycle in the audit trail', () => {
   let bus: InProcessBus;
@@ -49,12 +60,17 @@ describe('executor lifecycle in the audit trail', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', {
+      clock: systemClock,
+    });
     risk.start();
     dir = tmpDir('kestrel-exec-audit-');
     sink = new MemorySink();
     log = await AuditLog.open(sink, { service: 'test', replay: false, clock: systemClock });
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, tif: C.TimeInForce.GTC });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } },
+      { namespace: 'live', mode: 'live', walDir: dir, tif: C.TimeInForce.GTC },
+    );
     attachExecutorAudit(ex, log);
     await ex.start();
     await until(() => ex.risk.current !== undefined);
@@ -77,7 +93,14 @@ describe('executor lifecycle in the audit trail', () => {
     await until(() => o.state === OrderState.CANCELLED);
     await log.flush();
     const h = orderHistory(sink.stored, o.clientId);
-    expect(h.map((e) => e.eventType)).toEqual(['risk_decision', 'order_intent', 'order_send', 'order_ack', 'order_cancel', 'order_cancelled']);
+    expect(h.map((e) => e.eventType)).toEqual([
+      'risk_decision',
+      'order_intent',
+      'order_send',
+      'order_ack',
+      'order_cancel',
+      'order_cancelled',
+    ]);
     expect(h[0]!.metadata.decision).toBe('approved');
     expect(h[1]!.metadata).toMatchObject({ venue: 'binance', symbol: 'BTC-USDT', side: 'buy', qty: '0.2' });
     // The intent's payload is the exact request sent.

@@ -44,7 +44,12 @@ describe('a session writes its whole order lifecycle into the audit chain', () =
     expect(count('audit_gap')).toBe(0);
     expect(events[0]!.eventType).toBe('session_start');
     expect(events.at(-1)!.eventType).toBe('session_stop');
-    expect(events.at(-1)!.metadata).toMatchObject({ outcome: 'completed', orders_sent: String(s.orders.sent), fills: String(s.fills), audit_dropped: '0' });
+    expect(events.at(-1)!.metadata).toMatchObject({
+      outcome: 'completed',
+      orders_sent: String(s.orders.sent),
+      fills: String(s.fills),
+      audit_dropped: '0',
+    });
     // The summary's counts, step by step.
     const types: Record<string, number> = {};
     for (const e of events) types[e.eventType] = (types[e.eventType] ?? 0) + 1;

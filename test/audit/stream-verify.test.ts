@@ -33,7 +33,8 @@ describe('kestrel audit verify --stream (real NATS JetStream)', async () => {
     const sink = await JetStreamAuditSink.open(bus.connection, 'live', { stream });
     const log = await AuditLog.open(sink, { service: 'test', replay: false, clock: new SystemClock() });
     const empty = packRaw('google.protobuf.Empty', new Uint8Array());
-    for (const t of ['risk_decision', 'order_intent', 'order_send', 'order_fill']) log.record(t, 'trace-1', empty, t === 'risk_decision' ? { decision: 'approved' } : { client_id: 'KS-1' });
+    for (const t of ['risk_decision', 'order_intent', 'order_send', 'order_fill'])
+      log.record(t, 'trace-1', empty, t === 'risk_decision' ? { decision: 'approved' } : { client_id: 'KS-1' });
     await log.close();
     const flags = ['--stream', '--stream-name', stream, '--set', `bus.nats_url=${NATS_URL}`, '--set', 'logging.level=silent'];
     const ok = await cli(['audit', 'verify', ...flags]);
@@ -41,7 +42,12 @@ describe('kestrel audit verify --stream (real NATS JetStream)', async () => {
     expect(ok.out).toMatch(/4 event\(s\), chain intact/);
     const show = await cli(['audit', 'show', '--order', 'KS-1', ...flags]);
     expect(show.code).toBe(0);
-    expect(show.out.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[1])).toEqual(['risk_decision', 'order_intent', 'order_send', 'order_fill']);
+    expect(
+      show.out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/)[1]),
+    ).toEqual(['risk_decision', 'order_intent', 'order_send', 'order_fill']);
     // Someone with JetStream admin rights deletes a stored event: the chain breaks right after it.
     const jsm = await bus.connection.jetstreamManager();
     await jsm.streams.deleteMessage(stream, (await jsm.streams.info(stream)).state.first_seq + 1);

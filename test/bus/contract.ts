@@ -6,7 +6,6 @@ import { eventually } from '../support/wait.js';
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-
 export function busContract(name: string, makeBus: () => Promise<Bus>): void {
   describe(`Bus contract: ${name}`, () => {
     let bus: Bus;
@@ -89,16 +88,12 @@ export function busContract(name: string, makeBus: () => Promise<Bus>): void {
       });
       await bus.flush();
       const t0 = Date.now();
-      await expect(bus.request(`${root}.slow`, enc.encode('x'), { timeoutMs: 50 })).rejects.toBeInstanceOf(
-        BusTimeoutError,
-      );
+      await expect(bus.request(`${root}.slow`, enc.encode('x'), { timeoutMs: 50 })).rejects.toBeInstanceOf(BusTimeoutError);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
     });
 
     it('rejects a request with no subscriber at all with NoRespondersError', async () => {
-      await expect(bus.request(`${root}.nobody`, enc.encode('x'), { timeoutMs: 500 })).rejects.toBeInstanceOf(
-        NoRespondersError,
-      );
+      await expect(bus.request(`${root}.nobody`, enc.encode('x'), { timeoutMs: 500 })).rejects.toBeInstanceOf(NoRespondersError);
     });
 
     it('stops delivering after unsubscribe', async () => {

@@ -51,7 +51,15 @@ export function durableContract(name: string, makeBus: () => Promise<Bus>): void
       await bus.ensureStream(limited);
       for (let i = 0; i < 5; i++) await bus.publishDurable(`${root}.r`, enc.encode(String(i)), { msgId: `r${i}` });
       const info = await bus.streamInfo(spec.name);
-      expect(info).toMatchObject({ maxMsgs: 3, maxBytes: 1_000_000, maxAgeS: 7200, duplicateWindowS: 30, messages: 3, firstSeq: 3, lastSeq: 5 });
+      expect(info).toMatchObject({
+        maxMsgs: 3,
+        maxBytes: 1_000_000,
+        maxAgeS: 7200,
+        duplicateWindowS: 30,
+        messages: 3,
+        firstSeq: 3,
+        lastSeq: 5,
+      });
       expect(info.subjects).toEqual([`${root}.>`]);
     });
 
@@ -60,15 +68,22 @@ export function durableContract(name: string, makeBus: () => Promise<Bus>): void
       const first: number[] = [];
       let stopping: Promise<void> | undefined;
       // The handler may run before consumeDurable() resolved (in-process delivery starts at once).
-      const c1: Promise<DurableConsumer> = bus.consumeDurable(spec.name, 'resume', (m) => {
-        first.push(Number(dec.decode(m.data)));
-        if (first.length === 5) stopping = c1.then((c) => c.stop());
-      }, { ackWaitMs: 1000 });
+      const c1: Promise<DurableConsumer> = bus.consumeDurable(
+        spec.name,
+        'resume',
+        (m) => {
+          first.push(Number(dec.decode(m.data)));
+          if (first.length === 5) stopping = c1.then((c) => c.stop());
+        },
+        { ackWaitMs: 1000 },
+      );
       await c1;
       await until(() => stopping !== undefined, 5000, 'first consumer stopping');
       await stopping;
       const second: number[] = [];
-      consumers.push(await bus.consumeDurable(spec.name, 'resume', (m) => void second.push(Number(dec.decode(m.data))), { ackWaitMs: 1000 }));
+      consumers.push(
+        await bus.consumeDurable(spec.name, 'resume', (m) => void second.push(Number(dec.decode(m.data))), { ackWaitMs: 1000 }),
+      );
       await until(() => new Set([...first, ...second]).size === 20, 8000, 'all 20 processed');
       expect(first).toEqual([1, 2, 3, 4, 5]);
       expect(second.filter((n) => first.includes(n))).toEqual([]);
@@ -81,26 +96,39 @@ export function durableContract(name: string, makeBus: () => Promise<Bus>): void
       const seen: Array<[string, number]> = [];
       let failed = false;
       consumers.push(
-        await bus.consumeDurable(spec.name, 'retry', (m) => {
-          seen.push([dec.decode(m.data), m.deliveryCount]);
-          if (!failed && dec.decode(m.data) === 'a') {
-            failed = true;
-            throw new Error('transient');
-          }
-        }, { retryDelayMs: 20, ackWaitMs: 1000 }),
+        await bus.consumeDurable(
+          spec.name,
+          'retry',
+          (m) => {
+            seen.push([dec.decode(m.data), m.deliveryCount]);
+            if (!failed && dec.decode(m.data) === 'a') {
+              failed = true;
+              throw new Error('transient');
+            }
+          },
+          { retryDelayMs: 20, ackWaitMs: 1000 },
+        ),
       );
       await until(() => seen.some(([d]) => d === 'b'), 5000, 'b processed');
-      expect(seen.slice(0, 2)).toEqual([['a', 1], ['a', 2]]);
+      expect(seen.slice(0, 2)).toEqual([
+        ['a', 1],
+        ['a', 2],
+      ]);
     });
 
     it('reports a consumer above its backlog bound (metric, health, log) and drops nothing', async () => {
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       const done: number[] = [];
-      const c = await bus.consumeDurable(spec.name, 'slow', async (m) => {
-        await gate;
-        done.push(Number(dec.decode(m.data)));
-      }, { ackWaitMs: 30_000 });
+      const c = await bus.consumeDurable(
+        spec.name,
+        'slow',
+        async (m) => {
+          await gate;
+          done.push(Number(dec.decode(m.data)));
+        },
+        { ackWaitMs: 30_000 },
+      );
       consumers.push(c);
       for (let i = 1; i <= 30; i++) await bus.publishDurable(`${root}.s`, enc.encode(String(i)), { msgId: `s${i}` });
       const lines: string[] = [];

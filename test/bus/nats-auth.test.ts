@@ -61,10 +61,17 @@ interface Server {
   child: ChildProcess;
 }
 
-async function startServer(args: string[], env: NodeJS.ProcessEnv = process.env, cmd = path.join(repoRoot, 'scripts/nats-auth.sh')): Promise<Server> {
+async function startServer(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cmd = path.join(repoRoot, 'scripts/nats-auth.sh'),
+): Promise<Server> {
   const port = await freePort();
   let out = '';
-  const child = spawn(cmd, cmd.endsWith('.sh') ? [...args, '--port', String(port)] : [...args, '-p', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, cmd.endsWith('.sh') ? [...args, '--port', String(port)] : [...args, '-p', String(port)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (d: Buffer) => (out += String(d)));
   child.stderr!.on('data', (d: Buffer) => (out += String(d)));
   await waitPort(port, child, () => out);
@@ -151,25 +158,47 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
   it('refuses a connection without credentials and one with a wrong password', async () => {
     await expect(NatsBus.connect({ servers: url(server!), connectTimeoutMs: 3000 })).rejects.toThrow(/authorization/i);
     await expect(
-      NatsBus.connect({ servers: url(server!), connectTimeoutMs: 3000, security: { auth: { kind: 'user', user: 'executor', password: 'not-the-password' } } }),
+      NatsBus.connect({
+        servers: url(server!),
+        connectTimeoutMs: 3000,
+        security: { auth: { kind: 'user', user: 'executor', password: 'not-the-password' } },
+      }),
     ).rejects.toThrow(/authorization/i);
     // The right password for another user is still wrong.
     await expect(
-      NatsBus.connect({ servers: url(server!), connectTimeoutMs: 3000, security: { auth: { kind: 'user', user: 'executor', password: secrets.KESTREL_NATS_OPERATOR_PASSWORD! } } }),
+      NatsBus.connect({
+        servers: url(server!),
+        connectTimeoutMs: 3000,
+        security: { auth: { kind: 'user', user: 'executor', password: secrets.KESTREL_NATS_OPERATOR_PASSWORD! } },
+      }),
     ).rejects.toThrow(/authorization/i);
     // A password in the URL is masked in the error.
-    const err = await NatsBus.connect({ servers: `nats://executor:leaky-password@127.0.0.1:${server!.port}`, connectTimeoutMs: 3000 }).catch((e: Error) => e);
+    const err = await NatsBus.connect({
+      servers: `nats://executor:leaky-password@127.0.0.1:${server!.port}`,
+      connectTimeoutMs: 3000,
+    }).catch((e: Error) => e);
     expect(String(err)).not.toContain('leaky-password');
   });
 
   it('an ingestion identity cannot publish orders, acks or control commands; the executor and gateway can', async () => {
     const seen: string[] = [];
     const { bus: operator } = await as('operator');
-    operator.subscribe('>', (m: BusMessage) => void (m.subject.startsWith('_INBOX') || m.subject.startsWith('$JS') ? 0 : seen.push(m.subject)));
+    operator.subscribe(
+      '>',
+      (m: BusMessage) => void (m.subject.startsWith('_INBOX') || m.subject.startsWith('$JS') ? 0 : seen.push(m.subject)),
+    );
     await operator.flush();
 
     const { bus: ingestion, errors: ingErrors } = await as('ingestion');
-    const forged = ['ord.req.binance', 'ord.ack.binance', 'ctl.kill', 'ctl.resume', 'ctl.flatten', 'replay.ord.req.binance', 'sig.core.BTC-USDT'];
+    const forged = [
+      'ord.req.binance',
+      'ord.ack.binance',
+      'ctl.kill',
+      'ctl.resume',
+      'ctl.flatten',
+      'replay.ord.req.binance',
+      'sig.core.BTC-USDT',
+    ];
     for (const s of forged) ingestion.publish(s, new Uint8Array([1]));
     ingestion.publish('md.norm.binance.BTC-USDT', new Uint8Array([2])); // its own job: allowed
     await ingestion.flush();
@@ -198,11 +227,15 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
   it('a replay identity reaches only replay.* subjects, and live identities no replay.* ones', async () => {
     const seen: string[] = [];
     const { bus: operator } = await as('operator');
-    const sub = operator.subscribe('>', (m: BusMessage) => void (m.subject.startsWith('_INBOX') || m.subject.startsWith('$JS') ? 0 : seen.push(m.subject)));
+    const sub = operator.subscribe(
+      '>',
+      (m: BusMessage) => void (m.subject.startsWith('_INBOX') || m.subject.startsWith('$JS') ? 0 : seen.push(m.subject)),
+    );
     await operator.flush();
     const { bus: replay, errors: replayErrors } = await as('replay');
     const { bus: executor, errors: exErrors } = await as('executor');
-    for (const s of ['ord.req.binance', 'ctl.flatten', 'ctl.kill', 'venue.health.binance', 'risk.limits']) replay.publish(s, new Uint8Array([1]));
+    for (const s of ['ord.req.binance', 'ctl.flatten', 'ctl.kill', 'venue.health.binance', 'risk.limits'])
+      replay.publish(s, new Uint8Array([1]));
     replay.publish('replay.ord.req.binance', new Uint8Array([2]));
     replay.publish('replay.ctl.flatten', new Uint8Array([2]));
     executor.publish('replay.ord.req.binance', new Uint8Array([3]));
@@ -263,12 +296,19 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     await (await session.connection.jetstreamManager()).streams.purge('risk');
     const { bus: replay } = await as('replay');
     const rs = await ensureStreams(replay, 'replay', { keys: ['ord', 'risk', 'audit'] });
-    const c = await replay.consumeDurable(rs.name('risk'), 'audit_risk_breach', () => undefined, { filterSubject: subjects.riskBreach('replay') });
+    const c = await replay.consumeDurable(rs.name('risk'), 'audit_risk_breach', () => undefined, {
+      filterSubject: subjects.riskBreach('replay'),
+    });
     await replay.publishDurable(subjects.riskBreach('replay'), new Uint8Array([2]), { msgId: 'rb-1' });
-    await eventually(async () => {
-      const l = await c.lag();
-      return l.numPending === 0 && l.numAckPending === 0;
-    }, 5000, 'replay breach consumed and acked', 20);
+    await eventually(
+      async () => {
+        const l = await c.lag();
+        return l.numPending === 0 && l.numAckPending === 0;
+      },
+      5000,
+      'replay breach consumed and acked',
+      20,
+    );
     await c.stop();
   });
 
@@ -278,7 +318,10 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     fs.chmodSync(file, 0o644);
     expect(() => natsSecurityFrom({}, { KESTREL_NATS_USER: 'executor', KESTREL_NATS_PASSWORD_FILE: file })).toThrow(SecretError);
     fs.chmodSync(file, 0o600);
-    const bus = await NatsBus.connect({ servers: url(server!), security: natsSecurityFrom({ auth: { user: 'executor' } }, { KESTREL_NATS_PASSWORD_FILE: file }) });
+    const bus = await NatsBus.connect({
+      servers: url(server!),
+      security: natsSecurityFrom({ auth: { user: 'executor' } }, { KESTREL_NATS_PASSWORD_FILE: file }),
+    });
     buses.push(bus);
     await bus.flush();
   });
@@ -286,10 +329,27 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
   it('connects over TLS with a self-signed server certificate given as CA, and not without it', async () => {
     const cert = path.join(dir, 'server.pem');
     const key = path.join(dir, 'server.key');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
     fs.chmodSync(key, 0o600);
     tlsServer = await startServer(['--tls-cert', cert, '--tls-key', key], { ...process.env, ...secrets });
     const { bus, errors } = await as('executor', tlsServer, { KESTREL_NATS_TLS_CA: cert });
@@ -316,10 +376,17 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     const pub = user.getPublicKey();
     const seed = new TextDecoder().decode(user.getSeed());
     const conf = path.join(dir, 'nkey.conf');
-    fs.writeFileSync(conf, `authorization { users = [ { nkey: ${pub}, permissions: { publish: { allow: ["md.>"] }, subscribe: { allow: ["md.>"] } } } ] }\n`);
+    fs.writeFileSync(
+      conf,
+      `authorization { users = [ { nkey: ${pub}, permissions: { publish: { allow: ["md.>"] }, subscribe: { allow: ["md.>"] } } } ] }\n`,
+    );
     nkeyServer = await startServer(['-c', conf, '-a', '127.0.0.1'], process.env, 'nats-server');
     const errors: string[] = [];
-    const bus = await NatsBus.connect({ servers: url(nkeyServer), security: natsSecurityFrom({}, { KESTREL_NATS_NKEY_SEED: seed }), onServerError: (e) => errors.push(e.message) });
+    const bus = await NatsBus.connect({
+      servers: url(nkeyServer),
+      security: natsSecurityFrom({}, { KESTREL_NATS_NKEY_SEED: seed }),
+      onServerError: (e) => errors.push(e.message),
+    });
     buses.push(bus);
     const got: string[] = [];
     bus.subscribe('md.>', (m) => void got.push(m.subject));
@@ -330,7 +397,13 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     expect(got).toEqual(['md.norm.kraken.BTC-USD']);
     expect(errors.filter((e) => /PERMISSIONS_VIOLATION/.test(e))).toHaveLength(1);
     const other = new TextDecoder().decode(nkeys.createUser().getSeed());
-    await expect(NatsBus.connect({ servers: url(nkeyServer), connectTimeoutMs: 3000, security: natsSecurityFrom({}, { KESTREL_NATS_NKEY_SEED: other }) })).rejects.toThrow(/authorization/i);
+    await expect(
+      NatsBus.connect({
+        servers: url(nkeyServer),
+        connectTimeoutMs: 3000,
+        security: natsSecurityFrom({}, { KESTREL_NATS_NKEY_SEED: other }),
+      }),
+    ).rejects.toThrow(/authorization/i);
   });
 
   it('the shipped identities run the system: the executor process (with its gateways) and the control plane', async () => {
@@ -373,12 +446,29 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
     const child = spawn(
       process.execPath,
       [
-        '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '20000', '--bus', 'nats',
-        '--set', `bus.nats_url=${url(server!)}`, '--set', 'admin.port=-1',
+        '--import',
+        'tsx',
+        path.join(repoRoot, 'src/cli/main.ts'),
+        'start',
+        '--json',
+        '--max-ticks',
+        '20000',
+        '--bus',
+        'nats',
+        '--set',
+        `bus.nats_url=${url(server!)}`,
+        '--set',
+        'admin.port=-1',
         // This test needs orders on the wire, not a trading result: a slower replay and a lower entry
         // threshold keep a loaded CI machine from ending the run with no signal or only risk timeouts.
-        '--set', 'session.speed=50', '--set', 'strategy.confidence_threshold=0.2',
-        '--set', `execution.wal_dir=${path.join(run, 'wal')}`, '--set', `storage.capture_dir=${path.join(run, 'capture')}`,
+        '--set',
+        'session.speed=50',
+        '--set',
+        'strategy.confidence_threshold=0.2',
+        '--set',
+        `execution.wal_dir=${path.join(run, 'wal')}`,
+        '--set',
+        `storage.capture_dir=${path.join(run, 'capture')}`,
       ],
       { cwd: repoRoot, env: { ...process.env, ...roleEnv('session'), KESTREL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );

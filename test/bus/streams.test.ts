@@ -64,9 +64,22 @@ describe.skipIf(!available)('Kestrel streams on NATS JetStream', () => {
     };
     await ensureStreams(bus, 'replay', { config: cfg });
     const ord = await bus.streamInfo('replay_ord');
-    expect(ord).toMatchObject({ subjects: ['replay.ord.ack.*'], storage: 'file', maxAgeS: 86_400, maxBytes: 5_000_000, maxMsgs: 100_000, duplicateWindowS: 60 });
+    expect(ord).toMatchObject({
+      subjects: ['replay.ord.ack.*'],
+      storage: 'file',
+      maxAgeS: 86_400,
+      maxBytes: 5_000_000,
+      maxMsgs: 100_000,
+      duplicateWindowS: 60,
+    });
     const risk = await bus.streamInfo('replay_risk');
-    expect(risk).toMatchObject({ subjects: ['replay.risk.breach', 'replay.risk.limits', 'replay.risk.status'], maxAgeS: 3_600, maxBytes: -1, maxMsgs: 5_000, duplicateWindowS: 30 });
+    expect(risk).toMatchObject({
+      subjects: ['replay.risk.breach', 'replay.risk.limits', 'replay.risk.status'],
+      maxAgeS: 3_600,
+      maxBytes: -1,
+      maxMsgs: 5_000,
+      duplicateWindowS: 30,
+    });
     expect(await bus.streamInfo('replay_audit')).toMatchObject({ subjects: ['replay.audit.>'], maxAgeS: 7 * 86_400, maxMsgs: -1 });
     // A changed retention is applied to the existing stream on the next start.
     await ensureStreams(bus, 'replay', { config: { ...cfg, ord: { ...cfg.ord, max_msgs: 50_000 } } });
@@ -82,7 +95,11 @@ describe.skipIf(!available)('Kestrel streams on NATS JetStream', () => {
     const partial = create(OrderAckSchema, { clientId, venue: 'binance', symbol: 'BTC-USDT', status: OrderStatus.PARTIAL, filledQty: 0.1 });
     const filled = create(OrderAckSchema, { ...partial, status: OrderStatus.FILLED, filledQty: 0.2 });
     for (const a of [partial, partial, filled, filled]) {
-      streams.publish(subjects.orderAck('binance', 'replay'), toBinary(OrderAckSchema, a), msgIds.orderAck(a.clientId, a.status, a.filledQty));
+      streams.publish(
+        subjects.orderAck('binance', 'replay'),
+        toBinary(OrderAckSchema, a),
+        msgIds.orderAck(a.clientId, a.status, a.filledQty),
+      );
     }
     await bus.flush();
     let info = await bus.streamInfo('replay_ord');
@@ -102,15 +119,20 @@ describe.skipIf(!available)('Kestrel streams on NATS JetStream', () => {
 
     const victim = await connect();
     const first: number[] = [];
-    await victim.consumeDurable(name, 'pos', async (m) => {
-      const n = Number(dec.decode(m.data));
-      if (n === 20) {
-        // The process dies while handling message 20: no ack for it, nor for what was buffered.
-        await victim.connection.close();
-        throw new Error('killed');
-      }
-      first.push(n);
-    }, { ackWaitMs: 1000 });
+    await victim.consumeDurable(
+      name,
+      'pos',
+      async (m) => {
+        const n = Number(dec.decode(m.data));
+        if (n === 20) {
+          // The process dies while handling message 20: no ack for it, nor for what was buffered.
+          await victim.connection.close();
+          throw new Error('killed');
+        }
+        first.push(n);
+      },
+      { ackWaitMs: 1000 },
+    );
     await until(() => victim.connection.isClosed(), 5000, 'consumer connection closed');
     expect(first).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
 
@@ -168,10 +190,14 @@ describe.skipIf(!available)('Kestrel streams on NATS JetStream', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'kestrel-breach-')), 'audit.log');
     // Unique per run: the stream remembers msg ids for duplicate_window_s, purge or not.
     const t0 = BigInt(Math.floor(Math.random() * 1e12));
-    const breach = (symbol: string, tsNs: bigint) => create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: 0.06, threshold: 0.05 });
+    const breach = (symbol: string, tsNs: bigint) =>
+      create(RiskBreachSchema, { tsNs, limit: 'stop_loss', symbol, value: 0.06, threshold: 0.05 });
     const publish = (b: ReturnType<typeof breach>) =>
       streams0.publish(subjects.riskBreach('replay'), toBinary(RiskBreachSchema, b), msgIds.riskBreach(b.limit, b.symbol, b.tsNs));
-    const breaches = () => FileAuditSink.readAll(file).filter((e) => e.eventType === 'risk_breach').map((e) => e.metadata.symbol);
+    const breaches = () =>
+      FileAuditSink.readAll(file)
+        .filter((e) => e.eventType === 'risk_breach')
+        .map((e) => e.metadata.symbol);
 
     // Run 1: one breach audited, then the process stops.
     let bus = await connect();

@@ -54,7 +54,14 @@ describe('kestrel CLI', () => {
   });
 
   it('config print masks passwords in URLs; a secret-named key is refused naming it', () => {
-    const r = cli('config', 'print', '--set', 'refdata.postgres_url=postgres://kestrel:pg-pw-91c3@db:5432/kestrel', '--set', 'bus.nats_url=nats://exec:nats-pw-77ab@mq:4222');
+    const r = cli(
+      'config',
+      'print',
+      '--set',
+      'refdata.postgres_url=postgres://kestrel:pg-pw-91c3@db:5432/kestrel',
+      '--set',
+      'bus.nats_url=nats://exec:nats-pw-77ab@mq:4222',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('postgres://***@db:5432/kestrel');
     expect(r.stdout).not.toContain('pg-pw-91c3');
@@ -65,7 +72,7 @@ describe('kestrel CLI', () => {
     expect(bad.stderr).not.toContain('hunter2');
   });
 
-    it('exits 2 on an unknown command', () => {
+  it('exits 2 on an unknown command', () => {
     const r = cli('frobnicate');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown command 'frobnicate'");
@@ -95,7 +102,10 @@ describe('kestrel CLI', () => {
     for (const r of ['a-record', 'b-record', 'c-record']) log.append(new TextEncoder().encode(r));
     log.commit();
     log.close();
-    const seg = path.join(dir, readdirSync(dir).find((n) => n.startsWith('wal-'))!);
+    const seg = path.join(
+      dir,
+      readdirSync(dir).find((n) => n.startsWith('wal-'))!,
+    );
     const buf = readFileSync(seg);
     buf[8 + 2]! ^= 0x01; // first record's payload
     writeFileSync(seg, buf);

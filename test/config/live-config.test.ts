@@ -97,7 +97,9 @@ describe('LiveConfig: hot reload of a running system', () => {
     expect((err as Error).message).toBe('rings.capacity cannot change while running (restart with --set rings.capacity=VALUE)');
     expect(live.version).toBe('1.0.0');
     expect(risk.limits().maxOrderNotional).toBe(100000);
-    expect((await changes()).map((e) => [e.metadata.kind, e.metadata.reason, e.metadata.key])).toEqual([['refused', 'PARAM_NOT_LIVE', 'rings.capacity']]);
+    expect((await changes()).map((e) => [e.metadata.kind, e.metadata.reason, e.metadata.key])).toEqual([
+      ['refused', 'PARAM_NOT_LIVE', 'rings.capacity'],
+    ]);
   });
 
   it('an invalid value fails validation (zod) before any target sees it', async () => {

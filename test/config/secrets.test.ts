@@ -44,10 +44,16 @@ describe('secrets from the environment or owner-only files', () => {
   it('builds venue credentials from KESTREL_<VENUE>_* and refuses half of a pair', () => {
     expect(venueCredentialsFromEnv('okx', {})).toBeUndefined();
     expect(
-      venueCredentialsFromEnv('okx', { KESTREL_OKX_API_KEY: 'k', KESTREL_OKX_API_SECRET_FILE: file('okx', 's\n', 0o600), KESTREL_OKX_PASSPHRASE: 'p' }),
+      venueCredentialsFromEnv('okx', {
+        KESTREL_OKX_API_KEY: 'k',
+        KESTREL_OKX_API_SECRET_FILE: file('okx', 's\n', 0o600),
+        KESTREL_OKX_PASSPHRASE: 'p',
+      }),
     ).toEqual({ apiKey: 'k', apiSecret: 's', passphrase: 'p' });
     expect(() => venueCredentialsFromEnv('binance', { KESTREL_BINANCE_API_KEY: 'k' })).toThrow(/KESTREL_BINANCE_API_SECRET/);
-    expect(() => venueCredentialsFromEnv('kraken', { KESTREL_KRAKEN_API_KEY: 'k', KESTREL_KRAKEN_API_SECRET_FILE: file('kr', 's', 0o644) })).toThrow(SecretError);
+    expect(() =>
+      venueCredentialsFromEnv('kraken', { KESTREL_KRAKEN_API_KEY: 'k', KESTREL_KRAKEN_API_SECRET_FILE: file('kr', 's', 0o644) }),
+    ).toThrow(SecretError);
   });
 
   it('generates the admin token once, owner-only, and reuses it; env wins; a loose file is refused', () => {
@@ -56,7 +62,10 @@ describe('secrets from the environment or owner-only files', () => {
     expect(a.token).toMatch(/^[0-9a-f]{64}$/);
     expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
     expect(resolveAdminToken(tokenFile, {}).token).toBe(a.token);
-    expect(resolveAdminToken(tokenFile, { KESTREL_ADMIN_TOKEN: 'an-operator-chosen-token' })).toEqual({ token: 'an-operator-chosen-token', source: 'env' });
+    expect(resolveAdminToken(tokenFile, { KESTREL_ADMIN_TOKEN: 'an-operator-chosen-token' })).toEqual({
+      token: 'an-operator-chosen-token',
+      source: 'env',
+    });
     expect(() => resolveAdminToken(tokenFile, { KESTREL_ADMIN_TOKEN: 'short' })).toThrow(/16 characters/);
     fs.chmodSync(tokenFile, 0o644);
     expect(() => resolveAdminToken(tokenFile, {})).toThrow(SecretError);
@@ -69,6 +78,9 @@ describe('secrets from the environment or owner-only files', () => {
     expect(() => loadConfig({ env: { KESTREL__bus__auth__token: 'abc' } })).toThrow(/bus\.auth\.token/);
     expect(() => loadConfig({ env: {}, overrides: { venues: { binance: { api_secret: 'x' } } } })).toThrow(/venues\.binance\.api_secret/);
     // Non-secret settings of the same sections load.
-    expect(loadConfig({ env: {}, overrides: { bus: { auth: { user: 'executor' }, tls: { ca: '/etc/ca.pem', cert: '', key: '' } } } }).bus.auth.user).toBe('executor');
+    expect(
+      loadConfig({ env: {}, overrides: { bus: { auth: { user: 'executor' }, tls: { ca: '/etc/ca.pem', cert: '', key: '' } } } }).bus.auth
+        .user,
+    ).toBe('executor');
   });
 });

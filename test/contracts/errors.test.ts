@@ -17,7 +17,9 @@ describe('KestrelError family', () => {
   it('every error class in src/ derives from KestrelError (none extends Error directly)', () => {
     const direct = walk(src)
       .filter((f) => !f.endsWith(path.join('contracts', 'errors.ts')))
-      .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/class (\w+) extends Error\b/g)].map((m) => `${path.relative(src, f)}: ${m[1]}`));
+      .flatMap((f) =>
+        [...readFileSync(f, 'utf8').matchAll(/class (\w+) extends Error\b/g)].map((m) => `${path.relative(src, f)}: ${m[1]}`),
+      );
     expect(direct).toEqual([]);
   });
 

@@ -27,10 +27,15 @@ describe('control plane over the bus', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', {
+      clock: systemClock,
+    });
     risk.start();
     dir = tmpDir('kestrel-ctl-');
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } },
+      { namespace: 'live', mode: 'live', walDir: dir },
+    );
     ex.onReject((e) => rejects.push(e.reason));
     await ex.start();
     auditFile = `${dir}/audit/control.log`;
@@ -50,8 +55,19 @@ describe('control plane over the bus', () => {
   });
 
   const sig = (traceId: string) => ({
-    strategyId: 's', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
-    minFillQty: 0, urgency: Urgency.NORMAL, traceId, sourceSequence: 0n, emitTsNs: systemClock.nowNs(), refPrice: 0,
+    strategyId: 's',
+    symbol: 'BTC-USDT',
+    side: Side.BUY,
+    size: 0.1,
+    confidence: 0.9,
+    ttlMs: 1000,
+    maxSlippageBps: 50,
+    minFillQty: 0,
+    urgency: Urgency.NORMAL,
+    traceId,
+    sourceSequence: 0n,
+    emitTsNs: systemClock.nowNs(),
+    refPrice: 0,
   });
 
   it('kill switch, resume, venue pause/resume and breaker override arrive over ctl.*', async () => {
@@ -87,13 +103,21 @@ describe('control plane over the bus', () => {
 
   it('resume cannot clear a risk kill; clear_halt risk (operator + reason) does, and every step is in the audit chain', async () => {
     await sendControl(bus, 'live', { command: 'kill', haltCause: 'risk', reason: 'max drawdown', operator: 'risk-gateway' }, systemClock);
-    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' }, systemClock)).rejects.toThrow(/resume cannot clear a risk halt/);
+    await expect(sendControl(bus, 'live', { command: 'resume', operator: 'bob' }, systemClock)).rejects.toThrow(
+      /resume cannot clear a risk halt/,
+    );
     ex.onSignal(sig('r1'));
     expect(rejects).toEqual([RejectReason.KILL_SWITCH]);
     expect(ex.isHalted).toBe(true);
-    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk' }, systemClock)).rejects.toThrow(/operator and reason/);
-    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'wal', operator: 'bob', reason: 'x' }, systemClock)).rejects.toThrow(/no wal halt/);
-    await expect(sendControl(bus, 'live', { command: 'kill', haltCause: 'wal', operator: 'mallory' }, systemClock)).rejects.toThrow(/haltCause must be empty or risk/);
+    await expect(sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk' }, systemClock)).rejects.toThrow(
+      /operator and reason/,
+    );
+    await expect(
+      sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'wal', operator: 'bob', reason: 'x' }, systemClock),
+    ).rejects.toThrow(/no wal halt/);
+    await expect(sendControl(bus, 'live', { command: 'kill', haltCause: 'wal', operator: 'mallory' }, systemClock)).rejects.toThrow(
+      /haltCause must be empty or risk/,
+    );
     await sendControl(bus, 'live', { command: 'clear_halt', haltCause: 'risk', operator: 'bob', reason: 'drawdown reviewed' }, systemClock);
     expect(ex.isHalted).toBe(false);
     ex.onSignal(sig('r2'));

@@ -64,7 +64,6 @@ function signal(): ExecSignal {
   };
 }
 
-
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
 
 async function startStack(ns: Namespace): Promise<Stack> {
@@ -81,14 +80,18 @@ async function startStack(ns: Namespace): Promise<Stack> {
   );
   risk.start();
   const dir = tmpDir(`kestrel-iso-${ns}-`);
-  const ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: ns, mode: 'live', walDir: dir });
+  const ex = new Executor(
+    { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } },
+    { namespace: ns, mode: 'live', walDir: dir },
+  );
   const rejects: RejectEvent[] = [];
   ex.onReject((e) => rejects.push(e));
   await ex.start();
   await until(() => ex.risk.current !== undefined, 5000, `${ns} executor has risk limits`);
   const plane = new ControlPlane(bus, ex, ns);
   plane.start();
-  const positions = new PositionService(bus, { clock: systemClock,
+  const positions = new PositionService(bus, {
+    clock: systemClock,
     namespace: ns,
     book: ex.book,
     throttleMs: 10,
@@ -202,8 +205,14 @@ describe.skipIf(!available)('replay and live stacks on one NATS server', () => {
     const liveSubjects = [...live.touched].filter((s) => !inbox(s));
     // Both stacks did real work: orders, acks, limits, positions, control, health.
     for (const family of ['ord.req.', 'ord.ack.', 'risk.limits', 'pos.current', 'ctl.', 'venue.health.', 'risk.breach']) {
-      expect(liveSubjects.some((s) => s.startsWith(family)), `live used ${family}`).toBe(true);
-      expect(replaySubjects.some((s) => s.startsWith(`replay.${family}`)), `replay used ${family}`).toBe(true);
+      expect(
+        liveSubjects.some((s) => s.startsWith(family)),
+        `live used ${family}`,
+      ).toBe(true);
+      expect(
+        replaySubjects.some((s) => s.startsWith(`replay.${family}`)),
+        `replay used ${family}`,
+      ).toBe(true);
     }
     expect(replaySubjects.filter((s) => !s.startsWith('replay.'))).toEqual([]);
     expect(liveSubjects.filter((s) => s.startsWith('replay.'))).toEqual([]);

@@ -26,13 +26,26 @@ describe('executor process helpers', () => {
   it('refuses bad configs with a typed error naming the problem', () => {
     expect(() => parseConfig('{')).toThrow(ExecutorConfigError);
     expect(() => parseConfig('{}')).toThrow(/nats/);
-    expect(() => parseConfig(JSON.stringify({ nats: 'nats://x', executor: { walDir: '/tmp/x', mode: 'paper' }, venues: [] }))).toThrow(/mode/);
-    expect(() => parseConfig(JSON.stringify({ nats: 'nats://x', executor: { walDir: '/tmp/x', mode: 'live' }, venues: [] }))).toThrow(/venues/);
-    expect(parseConfig(JSON.stringify({ nats: 'n', executor: { walDir: '/w', mode: 'shadow' }, venues: [{ spec: {}, wsUrl: 'ws://x' }] })).executor.mode).toBe('shadow');
+    expect(() => parseConfig(JSON.stringify({ nats: 'nats://x', executor: { walDir: '/tmp/x', mode: 'paper' }, venues: [] }))).toThrow(
+      /mode/,
+    );
+    expect(() => parseConfig(JSON.stringify({ nats: 'nats://x', executor: { walDir: '/tmp/x', mode: 'live' }, venues: [] }))).toThrow(
+      /venues/,
+    );
+    expect(
+      parseConfig(JSON.stringify({ nats: 'n', executor: { walDir: '/w', mode: 'shadow' }, venues: [{ spec: {}, wsUrl: 'ws://x' }] }))
+        .executor.mode,
+    ).toBe('shadow');
     // Secrets never come from the JSON: credentials, any secret-named key, or user:password in a URL.
     const base = { nats: 'nats://127.0.0.1:4222', executor: { walDir: '/w', mode: 'live' } };
-    expect(() => parseConfig(JSON.stringify({ ...base, venues: [{ spec: {}, wsUrl: 'ws://x', credentials: { apiKey: 'k', apiSecret: 's' } }] }))).toThrow(/venues\.0\.credentials.*KESTREL_<VENUE>_API_KEY/);
-    expect(() => parseConfig(JSON.stringify({ ...base, venues: [{ spec: {}, wsUrl: 'ws://x', apiSecret: 's' }] }))).toThrow(ExecutorConfigError);
-    expect(() => parseConfig(JSON.stringify({ ...base, nats: 'nats://exec:pw@127.0.0.1:4222', venues: [{ spec: {}, wsUrl: 'ws://x' }] }))).toThrow(/user:password/);
+    expect(() =>
+      parseConfig(JSON.stringify({ ...base, venues: [{ spec: {}, wsUrl: 'ws://x', credentials: { apiKey: 'k', apiSecret: 's' } }] })),
+    ).toThrow(/venues\.0\.credentials.*KESTREL_<VENUE>_API_KEY/);
+    expect(() => parseConfig(JSON.stringify({ ...base, venues: [{ spec: {}, wsUrl: 'ws://x', apiSecret: 's' }] }))).toThrow(
+      ExecutorConfigError,
+    );
+    expect(() =>
+      parseConfig(JSON.stringify({ ...base, nats: 'nats://exec:pw@127.0.0.1:4222', venues: [{ spec: {}, wsUrl: 'ws://x' }] })),
+    ).toThrow(/user:password/);
   });
 });

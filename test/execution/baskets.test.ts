@@ -17,10 +17,15 @@ describe('order groups (baskets)', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', {
+      clock: systemClock,
+    });
     risk.start();
     dir = tmpDir('kestrel-basket-');
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } },
+      { namespace: 'live', mode: 'live', walDir: dir },
+    );
     await ex.start();
   });
 

@@ -39,9 +39,17 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
     natsUrl = `nats://127.0.0.1:${port}`;
     bus = await NatsBus.connect({ servers: natsUrl });
     dir = tmpDir('kestrel-drain-');
-    sim = await new BinancePrivateSim({ symbols: [RULES], balances: { USDT: 1e9, BTC: 1e6 }, credentials: CREDS, rateLimit: { limit: 0, windowMs: 1000 } }).start();
+    sim = await new BinancePrivateSim({
+      symbols: [RULES],
+      balances: { USDT: 1e9, BTC: 1e6 },
+      credentials: CREDS,
+      rateLimit: { limit: 0, windowMs: 1000 },
+    }).start();
     sim.feedBook('BTC-USDT', [[100, 1e6]], [[100.1, 1e6]]);
-    const tick = toBinary(TickSchema, create(TickSchema, { venue: 'binance', symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 }));
+    const tick = toBinary(
+      TickSchema,
+      create(TickSchema, { venue: 'binance', symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 }),
+    );
     tickTimer = setInterval(() => bus.publish(subjects.mdNorm('binance', 'BTC-USDT', 'live'), tick), 20);
   });
 

@@ -33,7 +33,6 @@ function signal(over: Partial<ExecSignal> = {}): ExecSignal {
   };
 }
 
-
 describe('executor against the simulated venue', () => {
   let bus: InProcessBus;
   let venue: TestVenue;
@@ -45,7 +44,9 @@ describe('executor against the simulated venue', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', {
+      clock: systemClock,
+    });
     risk.start();
     dir = tmpDir('kestrel-exec-');
     rejects = [];
@@ -60,7 +61,10 @@ describe('executor against the simulated venue', () => {
   });
 
   async function make(over: Partial<ConstructorParameters<typeof Executor>[1]> = {}): Promise<Executor> {
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir, ...over });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } },
+      { namespace: 'live', mode: 'live', walDir: dir, ...over },
+    );
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     await until(() => ex.risk.current !== undefined);
@@ -118,7 +122,16 @@ describe('executor against the simulated venue', () => {
     // The same over the bus: a Signal without emit_ts_ns decodes to 0.
     const source = new BusSignalSource(bus, { namespace: 'live' });
     ex.attachSignals(source);
-    const wire = create(C.SignalSchema, { strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size: 0.5, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, traceId: 'untimed-bus' });
+    const wire = create(C.SignalSchema, {
+      strategyId: 'core',
+      symbol: 'BTC-USDT',
+      side: Side.BUY,
+      size: 0.5,
+      confidence: 0.9,
+      ttlMs: 1000,
+      maxSlippageBps: 50,
+      traceId: 'untimed-bus',
+    });
     bus.publish(C.subjects.signal('core', 'BTC-USDT', 'live'), toBinary(C.SignalSchema, wire));
     await until(() => rejects.length === 2);
     expect(rejects[1]).toMatchObject({ reason: RejectReason.SIGNAL_BAD_TIMESTAMP, detail: 'signal without emit_ts_ns' });
@@ -141,7 +154,10 @@ describe('executor against the simulated venue', () => {
 
   it('refuses a clock-skew bound that is not below the default TTL', () => {
     const bad = (maxClockSkewMs: number) => () =>
-      new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir, defaultTtlMs: 50, maxClockSkewMs });
+      new Executor(
+        { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market },
+        { namespace: 'live', mode: 'live', walDir: dir, defaultTtlMs: 50, maxClockSkewMs },
+      );
     expect(bad(50)).toThrow(/maxClockSkewMs must be in \[0, defaultTtlMs = 50\)/);
     expect(bad(-1)).toThrow(/maxClockSkewMs/);
     expect(bad(Number.NaN)).toThrow(/maxClockSkewMs/);
@@ -178,13 +194,19 @@ describe('executor against the simulated venue', () => {
   });
 
   it('refuses live orders to a shadow_only venue with VENUE_POLICY and sends shadow orders flagged', async () => {
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec('shadow_only')], market: venue.market },
+      { namespace: 'live', mode: 'live', walDir: dir },
+    );
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     ex.onSignal(signal());
     expect(rejects[0]!.reason).toBe(RejectReason.VENUE_POLICY);
     await ex.close();
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec('shadow_only')], market: venue.market }, { namespace: 'live', mode: 'shadow', walDir: dir });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec('shadow_only')], market: venue.market },
+      { namespace: 'live', mode: 'shadow', walDir: dir },
+    );
     const flags: boolean[] = [];
     ex.onSend((o) => flags.push(o.shadow));
     await ex.start();
@@ -227,7 +249,12 @@ describe('executor against the simulated venue', () => {
     // Only the executor's private channel (recon) can tell what happened.
     const { BinanceOrderClient } = await import('../../src/venues/private/binance.js');
     await venue.gateway.stop(); // closes the harness client: the gateway under test gets its own
-    const real = new BinanceOrderClient({ clock: systemClock, wsUrl: venue.sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
+    const real = new BinanceOrderClient({
+      clock: systemClock,
+      wsUrl: venue.sim.wsUrl,
+      credentials: CREDS,
+      minLots: { 'BTC-USDT': RULES.minQty },
+    });
     await real.connect();
     const lost = new Set<string>();
     const faulty: typeof real = Object.create(real) as typeof real;
@@ -249,7 +276,10 @@ describe('executor against the simulated venue', () => {
     const gw = new OrderGateway({ clock: systemClock, bus, client: faulty, spec: binanceSpec(), healthIntervalMs: 0, namespace: 'live' });
     await gw.start();
     try {
-      ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: real } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 30 });
+      ex = new Executor(
+        { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: real } },
+        { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 30 },
+      );
       await ex.start();
       await until(() => ex.risk.current !== undefined);
       const breaker = ex.breakers.get('binance');
@@ -290,7 +320,17 @@ describe('executor against the simulated venue', () => {
     const nm = new NonceManager(journal, { clock: systemClock, instanceId: loadOrCreateInstanceId(dir) });
     const mk = (tif: C.TimeInForce, price: number) => {
       const nonce = nm.next('binance');
-      const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price, tif, orderType: C.OrderType.LIMIT, nonce });
+      const req = create(C.OrderRequestSchema, {
+        clientId: nm.clientId('binance', nonce),
+        venue: 'binance',
+        symbol: 'BTC-USDT',
+        side: Side.BUY,
+        size: 0.2,
+        price,
+        tif,
+        orderType: C.OrderType.LIMIT,
+        nonce,
+      });
       return req;
     };
     const sentThenCrashed = mk(C.TimeInForce.IOC, 100.5); // intent durable, sent, no ack recorded
@@ -307,7 +347,10 @@ describe('executor against the simulated venue', () => {
     await venue.client.place(orphan);
     expect((await venue.client.openOrders()).map((a) => a.clientId)).toEqual([orphan.clientId]);
 
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } },
+      { namespace: 'live', mode: 'live', walDir: dir },
+    );
     const report = await ex.start();
     expect(report).toMatchObject({ replayedOrders: 2, inDoubt: 2, adopted: 1, failed: 1, orphansCancelled: 1 });
     expect(ex.orders.get(sentThenCrashed.clientId)!.state).toBe(OrderState.FILLED);
@@ -331,7 +374,17 @@ describe('executor against the simulated venue', () => {
     const { journal } = OrderJournal.open(dir);
     const nm = new NonceManager(journal, { clock: systemClock, instanceId: loadOrCreateInstanceId(dir) });
     const nonce = nm.next('binance');
-    const req = create(C.OrderRequestSchema, { clientId: nm.clientId('binance', nonce), venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.2, price: 100.5, tif: C.TimeInForce.IOC, orderType: C.OrderType.LIMIT, nonce });
+    const req = create(C.OrderRequestSchema, {
+      clientId: nm.clientId('binance', nonce),
+      venue: 'binance',
+      symbol: 'BTC-USDT',
+      side: Side.BUY,
+      size: 0.2,
+      price: 100.5,
+      tif: C.TimeInForce.IOC,
+      orderType: C.OrderType.LIMIT,
+      nonce,
+    });
     const o0 = orderFromRequest(toBinary(C.OrderRequestSchema, req));
     journal.state.orders.set(o0.clientId, o0);
     journal.intent(o0);
@@ -345,7 +398,10 @@ describe('executor against the simulated venue', () => {
       if (a && vague-- > 0) return { ...a, status: C.OrderStatus.ORDER_STATUS_UNSPECIFIED, filledQty: 0, avgPrice: 0 };
       return a;
     };
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } }, { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 20 });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: recon } },
+      { mode: 'live', namespace: 'live', walDir: dir, inDoubtCheckMs: 20 },
+    );
     const report = await ex.start();
     expect(report).toMatchObject({ inDoubt: 1, adopted: 0, unresolved: 1 });
     const o = ex.orders.get(req.clientId)!;
@@ -357,7 +413,11 @@ describe('executor against the simulated venue', () => {
 
   it('recovery cancels only its own orphans: another executor on the same venue keeps its open orders', async () => {
     const dirB = tmpDir('kestrel-exec-b-');
-    const mkB = () => new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } }, { mode: 'live', namespace: 'live', walDir: dirB, tif: C.TimeInForce.GTC });
+    const mkB = () =>
+      new Executor(
+        { bus, clock: systemClock, venues: [binanceSpec()], market: venue.market, recon: { binance: venue.client } },
+        { mode: 'live', namespace: 'live', walDir: dirB, tif: C.TimeInForce.GTC },
+      );
     let exB = mkB();
     try {
       const exA = await make({ tif: C.TimeInForce.GTC });
@@ -372,7 +432,13 @@ describe('executor against the simulated venue', () => {
       await exB.close();
       const orphanB = create(C.OrderRequestSchema, {
         clientId: `KS${idB}1${(BigInt(Date.now()) * 1000n + 7n).toString(36)}`,
-        venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, price: 97, tif: C.TimeInForce.GTC, orderType: C.OrderType.LIMIT,
+        venue: 'binance',
+        symbol: 'BTC-USDT',
+        side: Side.BUY,
+        size: 0.1,
+        price: 97,
+        tif: C.TimeInForce.GTC,
+        orderType: C.OrderType.LIMIT,
       });
       await venue.client.place(orphanB);
       exB = mkB();
@@ -437,11 +503,17 @@ describe('executor against the simulated venue', () => {
     const { create, toBinary } = await import('@bufbuild/protobuf');
     await make();
     const health = (connected: boolean) =>
-      bus.publish(C.subjects.venueHealth('binance', 'live'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })));
+      bus.publish(
+        C.subjects.venueHealth('binance', 'live'),
+        toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', privateWs: { connected } })),
+      );
     health(false);
     await new Promise((r) => setTimeout(r, 5));
     // A public market-data health report (no privateWs) must not clear the private stream's outage.
-    bus.publish(C.subjects.venueHealth('binance', 'live'), toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', publicWs: { connected: true } })));
+    bus.publish(
+      C.subjects.venueHealth('binance', 'live'),
+      toBinary(C.VenueHealthSchema, create(C.VenueHealthSchema, { venue: 'binance', publicWs: { connected: true } })),
+    );
     await new Promise((r) => setTimeout(r, 5));
     ex.onSignal(signal());
     expect(rejects.map((r) => r.reason)).toEqual([RejectReason.VENUE_UNAVAILABLE]);

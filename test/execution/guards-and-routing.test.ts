@@ -10,7 +10,17 @@ const spec = (venue: string, takerFee: number, policy = 'production') =>
     venue,
     venuePolicy: policy,
     hasPrivateWs: true,
-    symbols: [create(SymbolSpecSchema, { symbol: 'ETH-USDT', minTick: 0.05, minLot: 0.01, lotStep: 0.01, maxOrderSize: 5, priceBandBps: 200, takerFee })],
+    symbols: [
+      create(SymbolSpecSchema, {
+        symbol: 'ETH-USDT',
+        minTick: 0.05,
+        minLot: 0.01,
+        lotStep: 0.01,
+        maxOrderSize: 5,
+        priceBandBps: 200,
+        takerFee,
+      }),
+    ],
   });
 
 const NOW = 10_000_000_000n;

@@ -68,8 +68,14 @@ export async function startVenue(
     credentials: CREDS,
     rateLimit: { limit: 0, windowMs: 1000 },
   }).start();
-  const client = new BinanceOrderClient({ clock: systemClock, wsUrl: sim.wsUrl, credentials: CREDS, minLots: { 'BTC-USDT': RULES.minQty } });
-  const gateway = new OrderGateway({ clock: systemClock,
+  const client = new BinanceOrderClient({
+    clock: systemClock,
+    wsUrl: sim.wsUrl,
+    credentials: CREDS,
+    minLots: { 'BTC-USDT': RULES.minQty },
+  });
+  const gateway = new OrderGateway({
+    clock: systemClock,
     namespace: opts.namespace ?? 'live',
     bus,
     client,

@@ -26,8 +26,19 @@ import { binanceSpec, tmpDir } from './harness.js';
 
 let seq = 0;
 const buy = (size: number): ExecSignal => ({
-  strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, minFillQty: 0,
-  urgency: Urgency.NORMAL, traceId: `inflight-${++seq}`, sourceSequence: BigInt(seq), emitTsNs: systemClock.nowNs(), refPrice: 0,
+  strategyId: 'core',
+  symbol: 'BTC-USDT',
+  side: Side.BUY,
+  size,
+  confidence: 0.9,
+  ttlMs: 1000,
+  maxSlippageBps: 50,
+  minFillQty: 0,
+  urgency: Urgency.NORMAL,
+  traceId: `inflight-${++seq}`,
+  sourceSequence: BigInt(seq),
+  emitTsNs: systemClock.nowNs(),
+  refPrice: 0,
 });
 
 describe('in-flight orders count against the portfolio cap', () => {
@@ -49,10 +60,23 @@ describe('in-flight orders count against the portfolio cap', () => {
     market.update('binance', 'BTC-USDT', 100, 100.1, 50, 50, systemClock.nowNs());
     dir = tmpDir('kestrel-inflight-');
     const rejects: RejectEvent[] = [];
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000 });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market },
+      { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000 },
+    );
     ex.onReject((e) => rejects.push(e));
     await ex.start();
-    ex.risk.update(create(RiskLimitsSchema, { epoch: 1n, version: 1n, tradingEnabled: true, portfolioNotional: 1000, perSymbolNotional: 1e9, maxOrderNotional: 1e9 }), systemClock.nowNs());
+    ex.risk.update(
+      create(RiskLimitsSchema, {
+        epoch: 1n,
+        version: 1n,
+        tradingEnabled: true,
+        portfolioNotional: 1000,
+        perSymbolNotional: 1e9,
+        maxOrderNotional: 1e9,
+      }),
+      systemClock.nowNs(),
+    );
     ex.onSignal(buy(6)); // ~600 of 1000
     await new Promise((r) => setTimeout(r, 20));
     expect(requests.length).toBe(1);
@@ -66,7 +90,9 @@ describe('in-flight orders count against the portfolio cap', () => {
 
   it('risk.check: the gateway counts the in-flight notional and quantity the executor sends with it', async () => {
     bus = new InProcessBus();
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 700, portfolioNotional: 1000, maxOrderNotional: 1e9 }, 'live', {
+      clock: systemClock,
+    });
     gw.start();
     try {
       const ask = async (inflightGrossNotional: number, inflightSymbolQty: number) => {

@@ -24,7 +24,17 @@ function okxSpecOf() {
     venue: 'okx',
     hasPrivateWs: true,
     venuePolicy: 'production',
-    symbols: [create(SymbolSpecSchema, { symbol: 'BTC-USDT', minTick: 0.01, minLot: 0.0001, lotStep: 0.0001, maxOrderSize: 100, priceBandBps: 500, takerFee: 0.0005 })],
+    symbols: [
+      create(SymbolSpecSchema, {
+        symbol: 'BTC-USDT',
+        minTick: 0.01,
+        minLot: 0.0001,
+        lotStep: 0.0001,
+        maxOrderSize: 100,
+        priceBandBps: 500,
+        takerFee: 0.0005,
+      }),
+    ],
   });
 }
 
@@ -41,15 +51,31 @@ describe('routing across venues', () => {
   beforeAll(async () => {
     bus = new InProcessBus();
     binance = await startVenue(bus);
-    okxSim = await new OkxPrivateSim({ symbols: [{ ...RULES, takerFee: 0.0005 }], balances: { USDT: 1e7, BTC: 1000 }, credentials: OKX_CREDS, rateLimit: { limit: 0, windowMs: 1000 } }).start();
+    okxSim = await new OkxPrivateSim({
+      symbols: [{ ...RULES, takerFee: 0.0005 }],
+      balances: { USDT: 1e7, BTC: 1000 },
+      credentials: OKX_CREDS,
+      rateLimit: { limit: 0, windowMs: 1000 },
+    }).start();
     okxClient = new OkxOrderClient({ clock: systemClock, wsUrl: okxSim.wsUrl, credentials: OKX_CREDS });
     const okxSpec = okxSpecOf();
     okxGw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client: okxClient, spec: okxSpec });
     await okxGw.start();
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', {
+      clock: systemClock,
+    });
     risk.start();
     dir = tmpDir('kestrel-sor-');
-    ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec(), okxSpec], market: binance.market, recon: { binance: binance.client, okx: okxClient } }, { namespace: 'live', mode: 'live', walDir: dir });
+    ex = new Executor(
+      {
+        bus,
+        clock: systemClock,
+        venues: [binanceSpec(), okxSpec],
+        market: binance.market,
+        recon: { binance: binance.client, okx: okxClient },
+      },
+      { namespace: 'live', mode: 'live', walDir: dir },
+    );
     await ex.start();
   });
 
@@ -63,8 +89,19 @@ describe('routing across venues', () => {
   /** A signal to buy 1 BTC: more than the cheaper venue shows, so it splits. */
   function buyOne(traceId: string, sourceSequence: bigint) {
     return {
-      strategyId: 'sor', symbol: 'BTC-USDT', side: Side.BUY, size: 1, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50,
-      minFillQty: 0, urgency: Urgency.HIGH, traceId, sourceSequence, emitTsNs: systemClock.nowNs(), refPrice: 0,
+      strategyId: 'sor',
+      symbol: 'BTC-USDT',
+      side: Side.BUY,
+      size: 1,
+      confidence: 0.9,
+      ttlMs: 1000,
+      maxSlippageBps: 50,
+      minFillQty: 0,
+      urgency: Urgency.HIGH,
+      traceId,
+      sourceSequence,
+      emitTsNs: systemClock.nowNs(),
+      refPrice: 0,
     };
   }
 
@@ -97,8 +134,20 @@ describe('routing across venues', () => {
   it('never exceeds the global in-flight cap with a split signal: slices beyond it are refused', async () => {
     const capDir = tmpDir('kestrel-sor-cap-');
     const capped = new Executor(
-      { bus, clock: systemClock, venues: [binanceSpec(), okxSpecOf()], market: binance.market, recon: { binance: binance.client, okx: okxClient } },
-      { namespace: 'live', mode: 'live', walDir: capDir, clientIdPrefix: 'CP', concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 8, perVenueMaxInflight: { default: 8 } } },
+      {
+        bus,
+        clock: systemClock,
+        venues: [binanceSpec(), okxSpecOf()],
+        market: binance.market,
+        recon: { binance: binance.client, okx: okxClient },
+      },
+      {
+        namespace: 'live',
+        mode: 'live',
+        walDir: capDir,
+        clientIdPrefix: 'CP',
+        concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 8, perVenueMaxInflight: { default: 8 } },
+      },
     );
     const refused: string[] = [];
     capped.onReject((e) => refused.push(`${e.venue}: ${e.detail}`));

@@ -44,7 +44,10 @@ describe('hand-written OrderRequest encoder', () => {
       const r = random();
       const ours = encodeOrderRequest(r);
       const ref = toBinary(OrderRequestSchema, create(OrderRequestSchema, r));
-      expect(Buffer.from(ours).equals(Buffer.from(ref)), JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).toBe(true);
+      expect(
+        Buffer.from(ours).equals(Buffer.from(ref)),
+        JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      ).toBe(true);
       expect(fromBinary(OrderRequestSchema, ours).clientId).toBe(r.clientId);
     }
   });

@@ -42,12 +42,27 @@ describe('price band in basis points (seed → guard → engine)', () => {
   });
 
   it('the simulated venue applies the same band in basis points', () => {
-    const rules = { symbol: 'BTC-USDT', base: 'BTC', quote: 'USDT', tickSize: 0.01, lotStep: 0.00001, minQty: 0.00001, maxQty: 100, priceBandBps: 500, makerFee: 0, takerFee: 0 };
+    const rules = {
+      symbol: 'BTC-USDT',
+      base: 'BTC',
+      quote: 'USDT',
+      tickSize: 0.01,
+      lotStep: 0.00001,
+      minQty: 0.00001,
+      maxQty: 100,
+      priceBandBps: 500,
+      makerFee: 0,
+      takerFee: 0,
+    };
     const engine = new MatchingEngine({ clock: systemClock, mode: 'paper', symbols: [rules], balances: { a: { BTC: 10, USDT: 1e7 } } });
     engine.onBook('BTC-USDT', [[59_999.99, 5]], [[60_000.01, 5]]);
-    expect(() => engine.submit('a', { clientId: 'c1', symbol: 'BTC-USDT', side: 'sell', type: 'limit', qty: 0.01, price: 6_000, tif: 'IOC' })).toThrow(/band/);
+    expect(() =>
+      engine.submit('a', { clientId: 'c1', symbol: 'BTC-USDT', side: 'sell', type: 'limit', qty: 0.01, price: 6_000, tif: 'IOC' }),
+    ).toThrow(/band/);
     // 4 % away is inside the band: accepted (rests: nothing to match at that price on the bid side).
-    expect(engine.submit('a', { clientId: 'c2', symbol: 'BTC-USDT', side: 'sell', type: 'limit', qty: 0.01, price: 62_400, tif: 'GTC' }).state).toBe('new');
+    expect(
+      engine.submit('a', { clientId: 'c2', symbol: 'BTC-USDT', side: 'sell', type: 'limit', qty: 0.01, price: 62_400, tif: 'GTC' }).state,
+    ).toBe('new');
   });
 });
 
@@ -63,14 +78,28 @@ describe('local risk guard values an order at the worse of its limit and mid', (
     const bus = new InProcessBus();
     dir = tmpDir('kestrel-band-');
     const rejects: RejectEvent[] = [];
-    ex = new Executor({ bus, clock: systemClock, venues: [await seedSpec()], market: market(59_999.99, 60_000.01) }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, riskBoundaryPct: 0.99 });
+    ex = new Executor(
+      { bus, clock: systemClock, venues: [await seedSpec()], market: market(59_999.99, 60_000.01) },
+      { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, riskBoundaryPct: 0.99 },
+    );
     ex.onReject((e) => rejects.push(e));
     await ex.start();
     ex.risk.update(create(RiskLimitsSchema, { version: 1n, tradingEnabled: true, maxOrderNotional: 59_000 }), systemClock.nowNs());
     const s: ExecSignal = {
-      strategyId: 'core', symbol: 'BTC-USDT', side: Side.SELL, size: 1, confidence: 0.9, ttlMs: 1000,
+      strategyId: 'core',
+      symbol: 'BTC-USDT',
+      side: Side.SELL,
+      size: 1,
+      confidence: 0.9,
+      ttlMs: 1000,
       // 450 bps: limit 57,300, inside the 5 % band; worth ~60,000 when it fills at the touch.
-      maxSlippageBps: 450, minFillQty: 0, urgency: Urgency.NORMAL, traceId: 'band-1', sourceSequence: 1n, emitTsNs: systemClock.nowNs(), refPrice: 60_000,
+      maxSlippageBps: 450,
+      minFillQty: 0,
+      urgency: Urgency.NORMAL,
+      traceId: 'band-1',
+      sourceSequence: 1n,
+      emitTsNs: systemClock.nowNs(),
+      refPrice: 60_000,
     };
     ex.onSignal(s);
     expect(rejects.map((r) => r.reason)).toEqual([RejectReason.RISK_LIMIT]);

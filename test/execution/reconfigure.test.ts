@@ -41,7 +41,9 @@ describe('executor settings from config, changed live', () => {
   beforeEach(async () => {
     bus = new InProcessBus();
     venue = await startVenue(bus);
-    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', {
+      clock: systemClock,
+    });
     risk.start();
     dir = tmpDir('kestrel-reconf-');
   });
@@ -72,7 +74,9 @@ describe('executor settings from config, changed live', () => {
     expect(tifOfLast()).toBe(TimeInForce.IOC);
 
     // use_ioc: false and a stricter confidence, live: the next signal sees both.
-    const off = executorSettingsOf(loadConfig({ env: {}, overrides: { execution: { use_ioc: false }, strategy: { confidence_threshold: 0.95 } } }));
+    const off = executorSettingsOf(
+      loadConfig({ env: {}, overrides: { execution: { use_ioc: false }, strategy: { confidence_threshold: 0.95 } } }),
+    );
     expect(off.tif).toBe(TimeInForce.GTC);
     ex.reconfigure(off);
     ex.onSignal(signal({ confidence: 0.9 }));

@@ -160,7 +160,6 @@ function interpose(walDir: string, copyDir: string, lossAt: number, random: () =
   return state;
 }
 
-
 function signal(n: number): ExecSignal {
   return {
     strategyId: 'torn',
@@ -192,7 +191,9 @@ describe('WAL torn write at power loss', () => {
     for (let run = 0; run < RUNS; run++) {
       const bus = new InProcessBus();
       const venue = await startVenue(bus, { balances: { USDT: 10_000_000, BTC: 1000 } });
-      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', { clock: systemClock });
+      const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e10, maxOrderNotional: 1e8 }, 'live', {
+        clock: systemClock,
+      });
       risk.start();
       const base = tmpDir('kestrel-torn-');
       dirs.push(base);
@@ -258,7 +259,10 @@ describe('WAL torn write at power loss', () => {
           const key = `${o.side}:${o.qty.toFixed(4)}`;
           content.set(key, [...(content.get(key) ?? []), id]);
         }
-        expect([...content].filter(([, ids]) => ids.length > 1), `seed ${SEED}, run ${run}`).toEqual([]);
+        expect(
+          [...content].filter(([, ids]) => ids.length > 1),
+          `seed ${SEED}, run ${run}`,
+        ).toEqual([]);
 
         // Positions equal the venue's balance change.
         const btc = after.balances['BTC']!;

@@ -35,11 +35,17 @@ describe('executor timers on a VirtualScheduler', () => {
     // A gateway that takes requests and never answers: every ord.req times out (20 ms, wall time).
     const silent = bus.subscribe(subjects.orderReq('binance', 'live'), () => undefined);
     cleanups.push(() => silent.unsubscribe());
-    const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9 }, 'live', { clock, scheduler });
+    const risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9 }, 'live', {
+      clock,
+      scheduler,
+    });
     const market = new SnapshotStore();
     market.update('binance', 'BTC-USDT', 100, 100.1, 5, 5, clock.nowNs());
     const venue = new MatchingVenueClient({ venue: 'binance', mode: 'paper', symbols: [RULES], balances: { USDT: 1e6, BTC: 10 }, clock });
-    const ex = new Executor({ bus, clock, scheduler, venues: [binanceSpec()], market, recon: { binance: venue } }, { mode: 'live', namespace: 'live', walDir: dir, walSync: false, inDoubtCheckMs: 500 });
+    const ex = new Executor(
+      { bus, clock, scheduler, venues: [binanceSpec()], market, recon: { binance: venue } },
+      { mode: 'live', namespace: 'live', walDir: dir, walSync: false, inDoubtCheckMs: 500 },
+    );
     cleanups.push(() => ex.close());
     // Subscribed first, then the gateway's first risk.limits reaches it (the kernel's start order).
     const starting = ex.start();
@@ -49,8 +55,19 @@ describe('executor timers on a VirtualScheduler', () => {
     const rejects: RejectReason[] = [];
     ex.onReject((e) => rejects.push(e.reason));
     ex.onSignal({
-      strategyId: 's', symbol: 'BTC-USDT', side: Side.BUY, size: 0.01, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 10,
-      minFillQty: 0, urgency: Urgency.NORMAL, traceId: 't1', sourceSequence: 1n, emitTsNs: clock.nowNs(), refPrice: 100.05,
+      strategyId: 's',
+      symbol: 'BTC-USDT',
+      side: Side.BUY,
+      size: 0.01,
+      confidence: 0.9,
+      ttlMs: 1000,
+      maxSlippageBps: 10,
+      minFillQty: 0,
+      urgency: Urgency.NORMAL,
+      traceId: 't1',
+      sourceSequence: 1n,
+      emitTsNs: clock.nowNs(),
+      refPrice: 100.05,
     });
     await new Promise((r) => setImmediate(r)); // the WAL group commit, then the send
     expect(ex.counters.sent).toBe(1);

@@ -27,9 +27,11 @@ afterEach(() => {
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-
 function segments(dir: string): string[] {
-  return fs.readdirSync(dir).filter((n) => n.startsWith('wal-')).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('wal-'))
+    .sort();
 }
 
 describe('segment log', () => {
@@ -110,7 +112,10 @@ describe('segment log', () => {
   it('a fresh log rotates into the spare it prepared while its first segment filled', async () => {
     const dir = tmp();
     const { log } = SegmentLog.open(dir, { rotationBytes: 4096 });
-    await until(() => fs.readdirSync(dir).some((n) => n.endsWith('.spare')) && (log as unknown as { spare?: { ready: boolean } }).spare?.ready === true);
+    await until(
+      () =>
+        fs.readdirSync(dir).some((n) => n.endsWith('.spare')) && (log as unknown as { spare?: { ready: boolean } }).spare?.ready === true,
+    );
     for (let i = 0; i < 100; i++) log.append(bytes(`rec-${i}-${'x'.repeat(40)}`));
     log.commit(); // crosses 4096 bytes: rotates by renaming the spare in
     expect(segments(dir)).toEqual(['wal-000000000001.log', 'wal-000000000002.log']);
@@ -254,7 +259,12 @@ describe('segment log', () => {
   it('rotates by size, writes the checkpoint first in each new segment, and deletes old segments by age', () => {
     const dir = tmp();
     let now = Date.now();
-    const { log } = SegmentLog.open(dir, { rotationBytes: 100, retentionMs: 60_000, now: () => now, checkpoint: () => [bytes('CHECKPOINT')] });
+    const { log } = SegmentLog.open(dir, {
+      rotationBytes: 100,
+      retentionMs: 60_000,
+      now: () => now,
+      checkpoint: () => [bytes('CHECKPOINT')],
+    });
     for (let i = 0; i < 30; i++) {
       log.append(bytes(`payload-${i}-xxxxxxxxxx`));
       log.commit();
@@ -278,7 +288,16 @@ describe('segment log', () => {
 function intent(clientId: string, nonce: bigint, venue = 'binance'): Uint8Array {
   return toBinary(
     OrderRequestSchema,
-    create(OrderRequestSchema, { clientId, venue, symbol: 'BTC-USDT', side: Side.BUY, size: 1, price: 100, nonce, traceId: `t-${clientId}` }),
+    create(OrderRequestSchema, {
+      clientId,
+      venue,
+      symbol: 'BTC-USDT',
+      side: Side.BUY,
+      size: 1,
+      price: 100,
+      nonce,
+      traceId: `t-${clientId}`,
+    }),
   );
 }
 
@@ -290,10 +309,28 @@ describe('order journal', () => {
     journal.state.orders.set(o.clientId, o);
     journal.intent(o);
     journal.sent(o.clientId);
-    const partial = create(OrderAckSchema, { clientId: 'A1', venue: 'binance', status: OrderStatus.PARTIAL, filledQty: 0.4, avgPrice: 100, fee: 0.04, lastFillQty: 0.4 });
+    const partial = create(OrderAckSchema, {
+      clientId: 'A1',
+      venue: 'binance',
+      status: OrderStatus.PARTIAL,
+      filledQty: 0.4,
+      avgPrice: 100,
+      fee: 0.04,
+      lastFillQty: 0.4,
+    });
     journal.ack(partial);
     journal.ack(partial); // duplicate delivery
-    journal.ack(create(OrderAckSchema, { clientId: 'A1', venue: 'binance', status: OrderStatus.FILLED, filledQty: 1, avgPrice: 101, fee: 0.06, lastFillQty: 0.6 }));
+    journal.ack(
+      create(OrderAckSchema, {
+        clientId: 'A1',
+        venue: 'binance',
+        status: OrderStatus.FILLED,
+        filledQty: 1,
+        avgPrice: 101,
+        fee: 0.06,
+        lastFillQty: 0.6,
+      }),
+    );
     journal.commit();
     journal.close();
     const { journal: j2 } = OrderJournal.open(dir);
@@ -351,7 +388,14 @@ describe('rotation with records pending', () => {
     journal.intent(o);
     journal.commit(); // intent in segment 1, which is now past the rotation size
     // A fill arrives: memory first, its record pending, then the next commit rotates.
-    const ack = create(OrderAckSchema, { clientId: 'R1', venue: 'binance', status: OrderStatus.FILLED, filledQty: 1, avgPrice: 100, lastFillQty: 1 });
+    const ack = create(OrderAckSchema, {
+      clientId: 'R1',
+      venue: 'binance',
+      status: OrderStatus.FILLED,
+      filledQty: 1,
+      avgPrice: 100,
+      lastFillQty: 1,
+    });
     const d = o.apply(ack);
     journal.state.book.applyFill('binance', 'BTC-USDT', Side.BUY, d.qty, d.price, d.fee, 1n);
     journal.ack(ack);

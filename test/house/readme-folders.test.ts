@@ -9,7 +9,9 @@ const root = path.resolve(__dirname, '../..');
 describe('README folder table', () => {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
   const rows = readme.split('\n').filter((l) => l.startsWith('| `'));
-  const named = rows.flatMap((r) => [...r.split('|')[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)).filter((n) => n.includes('/') && !n.includes(' '));
+  const named = rows
+    .flatMap((r) => [...r.split('|')[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!))
+    .filter((n) => n.includes('/') && !n.includes(' '));
 
   it('names every folder of src/', () => {
     const folders = readdirSync(path.join(root, 'src')).filter((n) => statSync(path.join(root, 'src', n)).isDirectory());

@@ -29,7 +29,10 @@ async function fromRefData() {
   const bus = new InProcessBus();
   const anomalies: MarketDataEvent[] = [];
   bus.subscribe(subjects.mdAnomaly('binance', 'BTC-USDT', 'live'), (m) => void anomalies.push(fromBinary(MarketDataEventSchema, m.data)));
-  const svc = await IngestionService.create({ dispatch: 'inline', quality: { bounds, anomalyEventIntervalMs: 0 } }, { sinks: [sink], bus, namespace: 'live' });
+  const svc = await IngestionService.create(
+    { dispatch: 'inline', quality: { bounds, anomalyEventIntervalMs: 0 } },
+    { sinks: [sink], bus, namespace: 'live' },
+  );
   services.push(svc);
   return { svc, sink, anomalies, bounds };
 }
@@ -37,7 +40,8 @@ async function fromRefData() {
 /** The in-process bus delivers on a later turn. */
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
-const trade = (i: number, px: number, qty: number) => tick(i, { flags: TickFlag.TRADE, bid: 0, ask: 0, bidSize: 0, askSize: 0, lastPx: px, lastQty: qty, aggressor: 1 });
+const trade = (i: number, px: number, qty: number) =>
+  tick(i, { flags: TickFlag.TRADE, bid: 0, ask: 0, bidSize: 0, askSize: 0, lastPx: px, lastQty: qty, aggressor: 1 });
 
 describe('market data bounds from reference data', () => {
   it('reference data carries sensible bounds for BTC and ETH', async () => {
@@ -104,7 +108,13 @@ describe('reference mark re-anchoring', () => {
   const bounds: MarketDataBounds = { maxTradeQty: 1000, maxLevelQty: 5000, maxMarkDeviationBps: 1000 };
   function gate(maxAgeMs: number) {
     const events: QualityEvent[] = [];
-    const q = new StreamQuality('binance', 'BTC-USDT', 'monotonic', compileQuality({ ...DEFAULT_QUALITY, markReferenceMaxAgeMs: maxAgeMs, anomalyEventIntervalMs: 0 }), compileBounds(bounds));
+    const q = new StreamQuality(
+      'binance',
+      'BTC-USDT',
+      'monotonic',
+      compileQuality({ ...DEFAULT_QUALITY, markReferenceMaxAgeMs: maxAgeMs, anomalyEventIntervalMs: 0 }),
+      compileBounds(bounds),
+    );
     return { events, check: (t: ReturnType<typeof tick>) => q.check(t, (e) => events.push(e)) };
   }
 
@@ -126,11 +136,18 @@ describe('reference mark re-anchoring', () => {
   it('size bounds never re-anchor', () => {
     const g = gate(1);
     expect(g.check(tick(1)).ok).toBe(true);
-    expect(g.check(tick(5_000, { flags: TickFlag.TRADE, bid: 0, ask: 0, bidSize: 0, askSize: 0, lastPx: 60_000, lastQty: 1e17 }))).toEqual({ ok: false, reason: 'out_of_bounds' });
+    expect(g.check(tick(5_000, { flags: TickFlag.TRADE, bid: 0, ask: 0, bidSize: 0, askSize: 0, lastPx: 60_000, lastQty: 1e17 }))).toEqual({
+      ok: false,
+      reason: 'out_of_bounds',
+    });
   });
 
   it('refuses bounds that are not finite and positive', () => {
-    expect(() => resolveIngestionOptions({ quality: { bounds: { 'BTC-USDT': { ...bounds, maxTradeQty: 0 } } } })).toThrow(IngestionConfigError);
-    expect(() => resolveIngestionOptions({ quality: { bounds: { 'BTC-USDT': { ...bounds, maxMarkDeviationBps: Number.NaN } } } })).toThrow(/maxMarkDeviationBps/);
+    expect(() => resolveIngestionOptions({ quality: { bounds: { 'BTC-USDT': { ...bounds, maxTradeQty: 0 } } } })).toThrow(
+      IngestionConfigError,
+    );
+    expect(() => resolveIngestionOptions({ quality: { bounds: { 'BTC-USDT': { ...bounds, maxMarkDeviationBps: Number.NaN } } } })).toThrow(
+      /maxMarkDeviationBps/,
+    );
   });
 });

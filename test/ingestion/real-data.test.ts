@@ -31,7 +31,14 @@ async function load(limit: number): Promise<NormalizedTick[]> {
     const msg = JSON.parse(line.slice(sp + 1)) as { stream?: string; data?: Record<string, unknown> };
     const d = msg.data;
     if (!d || !msg.stream) continue;
-    const base = { recvTsNs: recv, venueId: VENUE_IDS.binance, symbolId: 1, venue: 'binance' as const, symbol: 'BTC-USDT', sequence: BigInt(out.length + 1) };
+    const base = {
+      recvTsNs: recv,
+      venueId: VENUE_IDS.binance,
+      symbolId: 1,
+      venue: 'binance' as const,
+      symbol: 'BTC-USDT',
+      sequence: BigInt(out.length + 1),
+    };
     if (msg.stream.endsWith('@bookTicker')) {
       bid = Number(d.b);
       ask = Number(d.a);

@@ -119,7 +119,17 @@ describe('ingestion service', () => {
     const good = new CollectingSink();
     const svc = await IngestionService.create(
       { dispatch: 'inline' },
-      { sinks: [{ name: 'bad', push: () => { throw new Error('boom'); } }, good] },
+      {
+        sinks: [
+          {
+            name: 'bad',
+            push: () => {
+              throw new Error('boom');
+            },
+          },
+          good,
+        ],
+      },
     );
     services.push(svc);
     svc.onTick(tick(1));
@@ -158,12 +168,23 @@ describe('ingestion service', () => {
 describe('adapter-reported anomalies', () => {
   it('are counted every time but published at most once per kind per interval', async () => {
     const bus = new InProcessBus();
-    const svc = await IngestionService.create({ dispatch: 'inline', quality: { anomalyEventIntervalMs: 1000 } }, { bus, namespace: 'live' });
+    const svc = await IngestionService.create(
+      { dispatch: 'inline', quality: { anomalyEventIntervalMs: 1000 } },
+      { bus, namespace: 'live' },
+    );
     services.push(svc);
     const got: MarketDataEvent[] = [];
     bus.subscribe('md.anomaly.>', (m) => void got.push(fromBinary(MarketDataEventSchema, m.data)));
     for (let i = 0; i < 50; i++) {
-      svc.onEvent(create(MarketDataEventSchema, { venue: 'okx', symbol: 'BTC-USDT', kind: 'skew', detail: 'ahead', tsNs: 1_000_000_000n + BigInt(i) * 1_000_000n }));
+      svc.onEvent(
+        create(MarketDataEventSchema, {
+          venue: 'okx',
+          symbol: 'BTC-USDT',
+          kind: 'skew',
+          detail: 'ahead',
+          tsNs: 1_000_000_000n + BigInt(i) * 1_000_000n,
+        }),
+      );
     }
     svc.onEvent(create(MarketDataEventSchema, { venue: 'okx', symbol: 'BTC-USDT', kind: 'skew', detail: 'ahead', tsNs: 3_000_000_000n }));
     await bus.flush();

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock/clock.js';
 import type { ExecSignal } from '../../src/execution/types.js';
-import { NativeEngine, NativeEngineError, RingSignalSource, TickBatch, TickRegion, replay, type TickInput } from '../../src/native/index.js';
+import {
+  NativeEngine,
+  NativeEngineError,
+  RingSignalSource,
+  TickBatch,
+  TickRegion,
+  replay,
+  type TickInput,
+} from '../../src/native/index.js';
 import { syntheticTicks } from '../../scripts/gen-golden-synthetic.js';
 import { until } from '../support/wait.js';
 

@@ -21,7 +21,6 @@ function meanRevertingTicks(): TickBatch {
   return syntheticTicks({ ticks: 6000, seed: 7n }).batch;
 }
 
-
 describe('engine thread', () => {
   it('drains the tick ring, runs the native strategy, and wakes JS with the same signals replay computes', async () => {
     const ticks = meanRevertingTicks();

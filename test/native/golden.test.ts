@@ -72,7 +72,14 @@ for (const name of ['synthetic_ou', 'binance_btcusdt', 'binance_btcusdt_trend_en
     const ticks = csv(`${name}.ticks.csv`);
     const batch = new TickBatch(ticks.length);
     for (const t of ticks)
-      batch.push({ tsNs: BigInt(t['ts_ns']!), flags: Number(t['flags']), bid: Number(t['bid']), ask: Number(t['ask']), bidSize: Number(t['bid_size']), askSize: Number(t['ask_size']) });
+      batch.push({
+        tsNs: BigInt(t['ts_ns']!),
+        flags: Number(t['flags']),
+        bid: Number(t['bid']),
+        ask: Number(t['ask']),
+        bidSize: Number(t['bid_size']),
+        askSize: Number(t['ask_size']),
+      });
     const result = replay(batch, { params, featureStride: meta.stride });
     const features = csv(`${name}.features.csv`);
     const signals = csv(`${name}.signals.csv`);
@@ -93,7 +100,8 @@ for (const name of ['synthetic_ou', 'binance_btcusdt', 'binance_btcusdt_trend_en
       const bad: string[] = [];
       features.forEach((row, i) => {
         const got = result.features[i]!;
-        for (const [k, v] of Object.entries(row)) if (!close(got[k]!, Number(v), meta.tolerance)) bad.push(`row ${row['index']} ${k}: ${got[k]} vs ${v}`);
+        for (const [k, v] of Object.entries(row))
+          if (!close(got[k]!, Number(v), meta.tolerance)) bad.push(`row ${row['index']} ${k}: ${got[k]} vs ${v}`);
       });
       expect(bad.slice(0, 10)).toEqual([]);
     });
@@ -103,9 +111,21 @@ for (const name of ['synthetic_ou', 'binance_btcusdt', 'binance_btcusdt_trend_en
       signals.forEach((row, i) => {
         const s = result.signals[i]!;
         expect([s.side, s.urgency, s.ttlMs, String(s.traceHi), String(s.traceLo), s.regime]).toEqual([
-          Number(row['side']), Number(row['urgency']), Number(row['ttl_ms']), row['trace_hi'], row['trace_lo'], Number(row['regime']),
+          Number(row['side']),
+          Number(row['urgency']),
+          Number(row['ttl_ms']),
+          row['trace_hi'],
+          row['trace_lo'],
+          Number(row['regime']),
         ]);
-        for (const [k, v] of [['size', s.size], ['confidence', s.confidence], ['zscore', s.zscore], ['ref_price', s.refPrice], ['min_fill_qty', s.minFillQty], ['max_slippage_bps', s.maxSlippageBps]] as const)
+        for (const [k, v] of [
+          ['size', s.size],
+          ['confidence', s.confidence],
+          ['zscore', s.zscore],
+          ['ref_price', s.refPrice],
+          ['min_fill_qty', s.minFillQty],
+          ['max_slippage_bps', s.maxSlippageBps],
+        ] as const)
           expect(close(v, Number(row[k]), meta.tolerance), `${k} ${v} vs ${row[k]}`).toBe(true);
       });
     });
@@ -126,7 +146,7 @@ for (const name of ['synthetic_ou', 'binance_btcusdt', 'binance_btcusdt_trend_en
         const confZ = 1 - erfc(Math.abs(z) / Math.SQRT2);
         const conf = confZ * (Number.isNaN(vpin) ? 1 : 1 - vpin) * (0.5 + 0.5 * (z > 0 ? -ofiNorm : ofiNorm));
         expect(Number(row['confidence'])).toBeCloseTo(conf, 12);
-        const fStar = ((Math.abs(mid - mu) * 0.5) * mid) / ((sigma * sigma * 0.75) / (2 * kappa));
+        const fStar = (Math.abs(mid - mu) * 0.5 * mid) / ((sigma * sigma * 0.75) / (2 * kappa));
         const size = Math.min(params.max_size, (params.kelly_fraction * conf * Math.min(fStar, 1) * params.capital) / mid);
         expect(Number(row['size']) / size).toBeCloseTo(1, 10);
         expect(Number(row['min_fill_qty'])).toBeCloseTo(size * params.min_fill_ratio, 12);
@@ -147,9 +167,12 @@ for (const name of ['synthetic_ou', 'binance_btcusdt', 'binance_btcusdt_trend_en
         const volRatio = Number(f['vol_ratio']);
         const vr = Number(f['vr']);
         const b = Number(f['ou_b']);
-        const want = volRatio > params.vol_ratio_threshold
-          ? LAYOUT.kRegimeHighVol
-          : vr > params.vr_trend || b >= 1 ? LAYOUT.kRegimeTrending : LAYOUT.kRegimeMeanReverting;
+        const want =
+          volRatio > params.vol_ratio_threshold
+            ? LAYOUT.kRegimeHighVol
+            : vr > params.vr_trend || b >= 1
+              ? LAYOUT.kRegimeTrending
+              : LAYOUT.kRegimeMeanReverting;
         expect(regime).toBe(want);
         if (!params.trend_entries) expect([LAYOUT.kRegimeMeanReverting, LAYOUT.kRegimeUnknown]).toContain(regime);
       }

@@ -22,7 +22,10 @@ describe('multi-producer rings', () => {
       for (let i = 0; i < N; i++) region.pushTick(0, { tsNs: BigInt(i), flags: 0, bid: i, ask: i + 1, bidSize: 1, askSize: 0 });
       await childDone;
       const out = new TickBatch(4096);
-      const next = new Map<number, number>([[1, 0], [2, 0]]);
+      const next = new Map<number, number>([
+        [1, 0],
+        [2, 0],
+      ]);
       let total = 0;
       let inOrder = true;
       for (;;) {
@@ -69,7 +72,9 @@ describe('per-symbol strategy state', () => {
     const rm = replay(mixed, { symbols: 2, featureStride: 1 });
     expect(ra.signals.length + rb.signals.length).toBeGreaterThan(0);
     const bySym = (sym: number) =>
-      rm.signals.filter((s) => s.symbolId === sym).map((s) => ({ i: order[Number(s.sourceSeq)]![1], size: s.size, side: s.side, z: s.zscore }));
+      rm.signals
+        .filter((s) => s.symbolId === sym)
+        .map((s) => ({ i: order[Number(s.sourceSeq)]![1], size: s.size, side: s.side, z: s.zscore }));
     const own = (r: typeof ra) => r.signals.map((s) => ({ i: Number(s.sourceSeq), size: s.size, side: s.side, z: s.zscore }));
     expect(bySym(0)).toEqual(own(ra));
     expect(bySym(1)).toEqual(own(rb));

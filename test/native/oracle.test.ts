@@ -69,8 +69,16 @@ const cases: Array<{ name: string; params: StrategyParams }> = [
     // The regime gate off, and a different lag / thresholds: entries in every regime are compared.
     name: 'busy with trend_entries, vr_lag 5, vr_trend 1.2, vol_ratio 1.5',
     params: {
-      ...defaultSessionParams(), vpin_bucket_volume: 0.25, vpin_buckets: 20, z_entry: 1.2, cooldown_ns: 0, min_confidence: 0.1,
-      trend_entries: 1, vr_lag: 5, vr_trend: 1.2, vol_ratio_threshold: 1.5,
+      ...defaultSessionParams(),
+      vpin_bucket_volume: 0.25,
+      vpin_buckets: 20,
+      z_entry: 1.2,
+      cooldown_ns: 0,
+      min_confidence: 0.1,
+      trend_entries: 1,
+      vr_lag: 5,
+      vr_trend: 1.2,
+      vol_ratio_threshold: 1.5,
     },
   },
 ];
@@ -117,7 +125,13 @@ for (const c of cases) {
       engine.signals.forEach((s, i) => {
         const want = ref.signals[i]!;
         expect([s.side, s.urgency, s.regime]).toEqual([want['side'], want['urgency'], want['regime']]);
-        for (const [k, v] of [['size', s.size], ['confidence', s.confidence], ['zscore', s.zscore], ['ref_price', s.refPrice], ['min_fill_qty', s.minFillQty]] as const)
+        for (const [k, v] of [
+          ['size', s.size],
+          ['confidence', s.confidence],
+          ['zscore', s.zscore],
+          ['ref_price', s.refPrice],
+          ['min_fill_qty', s.minFillQty],
+        ] as const)
           expect(agrees(v, want[k]!), `signal ${i} ${k}: engine ${v} oracle ${want[k]}`).toBe(true);
       });
     });

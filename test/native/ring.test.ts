@@ -14,7 +14,15 @@ afterEach(() => {
   }
 });
 
-const quote = (i: number) => ({ tsNs: 1_700_000_000_000_000_000n + BigInt(i), flags: 0, bid: 100 + i, ask: 101 + i, bidSize: 1, askSize: 2, venueId: 1 });
+const quote = (i: number) => ({
+  tsNs: 1_700_000_000_000_000_000n + BigInt(i),
+  flags: 0,
+  bid: 100 + i,
+  ask: 101 + i,
+  bidSize: 1,
+  askSize: 2,
+  venueId: 1,
+});
 
 describe('tick rings in /dev/shm', () => {
   it('delivers pushed ticks in order with their sequence, symbol and push time', () => {
@@ -80,9 +88,12 @@ describe('tick rings in /dev/shm', () => {
     r.pushTick(1, quote(5));
     const buf = r.buffer();
     const v = new DataView(buf);
-    expect(buf.byteLength).toBe(v.getBigUint64(LAYOUT.kRegionSizeOffset, true) > 0n ? Number(v.getBigUint64(LAYOUT.kRegionSizeOffset, true)) : -1);
+    expect(buf.byteLength).toBe(
+      v.getBigUint64(LAYOUT.kRegionSizeOffset, true) > 0n ? Number(v.getBigUint64(LAYOUT.kRegionSizeOffset, true)) : -1,
+    );
     expect(v.getUint32(LAYOUT.kRegionTickRingCountOffset, true)).toBe(2);
-    const ring1 = Number(v.getBigUint64(LAYOUT.kRegionTickRingsOffset, true)) + Number(v.getBigUint64(LAYOUT.kRegionTickRingStrideOffset, true));
+    const ring1 =
+      Number(v.getBigUint64(LAYOUT.kRegionTickRingsOffset, true)) + Number(v.getBigUint64(LAYOUT.kRegionTickRingStrideOffset, true));
     expect(Number(v.getBigUint64(ring1 + LAYOUT.kRingHeadOffset, true))).toBe(1);
     const slot0 = ring1 + LAYOUT.kRingHeaderSize;
     expect(v.getFloat64(slot0 + LAYOUT.kTickBidOffset, true)).toBe(105);
@@ -107,13 +118,47 @@ describe('pushNormalized', () => {
     const { VENUE_IDS } = await import('../../src/contracts/market.js');
     const r = TickRegion.create({ name: `kestrel-test-norm-${process.pid}`, symbols: ['BTC-USDT'], replace: true });
     try {
-      const base = { exchTsNs: 1n, recvTsNs: 5n, venueId: VENUE_IDS.binance, symbolId: 0, venue: 'binance' as const, symbol: 'BTC-USDT', sequence: 9n };
-      r.pushNormalized(0, { ...base, bid: 10, ask: 11, bidSize: 1, askSize: 2, flags: LAYOUT.kFlagStale, lastPx: 0, lastQty: 0, aggressor: 0 });
-      r.pushNormalized(0, { ...base, bid: 10, ask: 11, bidSize: 1, askSize: 2, flags: LAYOUT.kFlagTrade, lastPx: 10.5, lastQty: 0.25, aggressor: 1 });
+      const base = {
+        exchTsNs: 1n,
+        recvTsNs: 5n,
+        venueId: VENUE_IDS.binance,
+        symbolId: 0,
+        venue: 'binance' as const,
+        symbol: 'BTC-USDT',
+        sequence: 9n,
+      };
+      r.pushNormalized(0, {
+        ...base,
+        bid: 10,
+        ask: 11,
+        bidSize: 1,
+        askSize: 2,
+        flags: LAYOUT.kFlagStale,
+        lastPx: 0,
+        lastQty: 0,
+        aggressor: 0,
+      });
+      r.pushNormalized(0, {
+        ...base,
+        bid: 10,
+        ask: 11,
+        bidSize: 1,
+        askSize: 2,
+        flags: LAYOUT.kFlagTrade,
+        lastPx: 10.5,
+        lastQty: 0.25,
+        aggressor: 1,
+      });
       const out = new TickBatch(4);
       expect(r.popTicks(0, out).delivered).toBe(2);
       expect(out.get(0)).toMatchObject({ tsNs: 5n, venueId: 1, flags: LAYOUT.kFlagStale, bid: 10, ask: 11, bidSize: 1, askSize: 2 });
-      expect(out.get(1)).toMatchObject({ flags: LAYOUT.kFlagTrade | LAYOUT.kFlagBuyAggressor, bid: 10.5, ask: 10.5, bidSize: 0.25, askSize: 0 });
+      expect(out.get(1)).toMatchObject({
+        flags: LAYOUT.kFlagTrade | LAYOUT.kFlagBuyAggressor,
+        bid: 10.5,
+        ask: 10.5,
+        bidSize: 0.25,
+        askSize: 0,
+      });
     } finally {
       r.unlink();
       r.close();

@@ -30,13 +30,25 @@ describe('OU fit', () => {
   });
 
   it('is invalid for a trending (non mean-reverting) or constant series', () => {
-    expect(fitOu(new Float64Array(50).map((_, i) => i * i), 0.1).valid).toBe(false);
+    expect(
+      fitOu(
+        new Float64Array(50).map((_, i) => i * i),
+        0.1,
+      ).valid,
+    ).toBe(false);
     expect(fitOu(new Float64Array(50).fill(3), 0.1).valid).toBe(false);
   });
 });
 
 describe('microstructure features (hand-worked)', () => {
-  const q = (i: number, bid: number, ask: number, bs: number, as: number): TickInput => ({ tsNs: BigInt(i) * 1_000_000n, flags: 0, bid, ask, bidSize: bs, askSize: as });
+  const q = (i: number, bid: number, ask: number, bs: number, as: number): TickInput => ({
+    tsNs: BigInt(i) * 1_000_000n,
+    flags: 0,
+    bid,
+    ask,
+    bidSize: bs,
+    askSize: as,
+  });
   const r = run([q(0, 100, 101, 2, 3), q(1, 100, 101, 5, 1), q(2, 100.5, 101, 1, 1)]);
   it('spread, mid, microprice', () => {
     expect(r.features[0]).toMatchObject({ mid: 100.5, spread: 1, microprice: (100 * 3 + 101 * 2) / 5 });
@@ -57,7 +69,14 @@ describe('microstructure features (hand-worked)', () => {
 });
 
 describe('VPIN with bulk volume classification (hand-worked)', () => {
-  const tr = (ms: number, p: number, qty: number): TickInput => ({ tsNs: BigInt(ms) * 1_000_000n, flags: LAYOUT.kFlagTrade, bid: p, ask: p, bidSize: qty, askSize: 0 });
+  const tr = (ms: number, p: number, qty: number): TickInput => ({
+    tsNs: BigInt(ms) * 1_000_000n,
+    flags: LAYOUT.kFlagTrade,
+    bid: p,
+    ask: p,
+    bidSize: qty,
+    askSize: 0,
+  });
   const r = run([tr(100, 100, 0.6), tr(500, 101, 0.6), tr(1200, 101, 0.5), tr(1700, 100, 0.3), tr(2500, 100, 1.0), tr(3100, 100, 0.1)], {
     vpin_bucket_volume: 1,
     vpin_buckets: 2,
@@ -122,7 +141,14 @@ describe('regime (docs/STRATEGY.md "Regime")', () => {
 
   it('rejects regime parameters the way every other parameter is rejected', () => {
     const t = new TickBatch(1);
-    for (const bad of [{ vr_lag: 1 }, { vr_lag: 299 }, { vr_trend: 0 }, { vol_ratio_threshold: -1 }, { vol_long_lambda: 1 }, { trend_entries: 2 }])
+    for (const bad of [
+      { vr_lag: 1 },
+      { vr_lag: 299 },
+      { vr_trend: 0 },
+      { vol_ratio_threshold: -1 },
+      { vol_long_lambda: 1 },
+      { trend_entries: 2 },
+    ])
       expect(() => replay(t, { params: bad })).toThrow(expect.objectContaining({ code: 'BAD_STRATEGY_PARAMS' }));
   });
 });

@@ -12,13 +12,19 @@ import { describe, expect, it } from 'vitest';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 function runChild(qty: number, timeoutMs: number, copies = 1): { elapsedMs: number; vpin: number; nBuckets: number } {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/vpin-huge-trade.ts'), String(qty), String(copies)], {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-  });
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(here, 'fixtures/vpin-huge-trade.ts'), String(qty), String(copies)],
+    {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    },
+  );
   if (res.error || res.status !== 0) {
-    throw new Error(`replay of a trade of size ${qty} did not finish within ${timeoutMs} ms (${res.error?.message ?? `exit ${res.status}`})`);
+    throw new Error(
+      `replay of a trade of size ${qty} did not finish within ${timeoutMs} ms (${res.error?.message ?? `exit ${res.status}`})`,
+    );
   }
   return JSON.parse(res.stdout.trim()) as { elapsedMs: number; vpin: number; nBuckets: number };
 }

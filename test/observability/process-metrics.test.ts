@@ -60,16 +60,40 @@ describe.skipIf(skip)('metrics and health on every process', () => {
     natsUrl = `nats://127.0.0.1:${port}`;
     bus = await NatsBus.connect({ servers: natsUrl });
     dir = tmpDir('kestrel-metrics-');
-    sim = await new BinancePrivateSim({ symbols: [RULES], balances: { USDT: 1e9, BTC: 1e6 }, credentials: CREDS, rateLimit: { limit: 0, windowMs: 1000 } }).start();
+    sim = await new BinancePrivateSim({
+      symbols: [RULES],
+      balances: { USDT: 1e9, BTC: 1e6 },
+      credentials: CREDS,
+      rateLimit: { limit: 0, windowMs: 1000 },
+    }).start();
     sim.feedBook('BTC-USDT', [[100, 1e6]], [[100.1, 1e6]]);
     // Market data as ingestion publishes it: the executor's snapshots and the risk gateway's marks.
     tickTimer = setInterval(() => {
-      const tick = create(TickSchema, { venue: 'binance', symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6, recvTsNs: BigInt(Date.now()) * 1_000_000n });
+      const tick = create(TickSchema, {
+        venue: 'binance',
+        symbol: 'BTC-USDT',
+        bid: 100,
+        ask: 100.1,
+        bidSize: 1e6,
+        askSize: 1e6,
+        recvTsNs: BigInt(Date.now()) * 1_000_000n,
+      });
       bus.publish(subjects.mdNorm('binance', 'BTC-USDT', 'live'), toBinary(TickSchema, tick));
     }, 20);
 
     const riskCfg = path.join(dir, 'risk.json');
-    fs.writeFileSync(riskCfg, JSON.stringify({ nats: natsUrl, limits: { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e7, var: { confidence: 0.95, maxVar: 1e6, lambda: 0.94, barMs: 100, minBars: 2 } } }));
+    fs.writeFileSync(
+      riskCfg,
+      JSON.stringify({
+        nats: natsUrl,
+        limits: {
+          perSymbolNotional: 1e9,
+          portfolioNotional: 1e9,
+          maxOrderNotional: 1e7,
+          var: { confidence: 0.95, maxVar: 1e6, lambda: 0.94, barMs: 100, minBars: 2 },
+        },
+      }),
+    );
     const execCfg = path.join(dir, 'executor.json');
     fs.writeFileSync(
       execCfg,
@@ -87,11 +111,16 @@ describe.skipIf(skip)('metrics and health on every process', () => {
     const session = kestrel(
       [
         'start',
-        '--set', 'session.speed=4',
-        '--set', 'admin.port=0',
-        '--set', `execution.wal_dir=${path.join(dir, 'session-wal')}`,
-        '--set', `audit.file=${path.join(dir, 'audit.log')}`,
-        '--set', `storage.capture_dir=${path.join(dir, 'capture')}`,
+        '--set',
+        'session.speed=4',
+        '--set',
+        'admin.port=0',
+        '--set',
+        `execution.wal_dir=${path.join(dir, 'session-wal')}`,
+        '--set',
+        `audit.file=${path.join(dir, 'audit.log')}`,
+        '--set',
+        `storage.capture_dir=${path.join(dir, 'capture')}`,
       ],
       env,
     );
@@ -146,10 +175,14 @@ describe.skipIf(skip)('metrics and health on every process', () => {
   it('every process answers /health/live, /health/ready and /metrics', async () => {
     for (const [name, { url }] of Object.entries(procs)) {
       expect((await fetch(`${url}/health/live`)).status, `${name} live`).toBe(200);
-      const ready = await eventually(async () => {
-        const r = await fetch(`${url}/health/ready`);
-        return r.status === 200 ? ((await r.json()) as { ready: boolean; checks: Record<string, boolean> }) : undefined;
-      }, 30_000, `${name} ready`);
+      const ready = await eventually(
+        async () => {
+          const r = await fetch(`${url}/health/ready`);
+          return r.status === 200 ? ((await r.json()) as { ready: boolean; checks: Record<string, boolean> }) : undefined;
+        },
+        30_000,
+        `${name} ready`,
+      );
       expect(ready.ready).toBe(true);
       expect(Object.keys(ready.checks).length, `${name} has readiness checks`).toBeGreaterThan(0);
       const text = await scrape(url);
@@ -164,21 +197,34 @@ describe.skipIf(skip)('metrics and health on every process', () => {
     // Both files are what Grafana and Prometheus load: valid JSON with panels, a rule group with alerts.
     const dash = JSON.parse(dashboard) as { panels: Array<{ targets: Array<{ expr: string }> }> };
     expect(dash.panels.length).toBeGreaterThan(8);
-    const rules = (parseYaml(alertsText) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+    const rules = (parseYaml(alertsText) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap(
+      (g) => g.rules,
+    );
     expect(rules.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['KestrelFeedStale', 'KestrelBreakerOpen', 'KestrelVarHigh', 'KestrelWalFsyncSlow', 'KestrelRejectsSpike', 'KestrelSignalAccuracyDrift']),
+      expect.arrayContaining([
+        'KestrelFeedStale',
+        'KestrelBreakerOpen',
+        'KestrelVarHigh',
+        'KestrelWalFsyncSlow',
+        'KestrelRejectsSpike',
+        'KestrelSignalAccuracyDrift',
+      ]),
     );
 
     // Let the session and the executor trade a little, so histograms and per-stream gauges have samples.
-    const texts = await eventually(async () => {
-      const t = Object.fromEntries(await Promise.all(Object.entries(procs).map(async ([k, { url }]) => [k, await scrape(url)] as const)));
-      const ok =
-        (sample(t.executor!, /kestrel_executor_signal_to_wire_seconds_count/) ?? 0) > 0 &&
-        (sample(t.executor!, /kestrel_wal_fsync_seconds_count\{kind="commit"\}/) ?? 0) > 0 &&
-        sample(t.session!, /kestrel_feed_last_message_age_seconds\{venue="binance",symbol="BTC-USDT"\}/) !== undefined &&
-        sample(t.executor!, /kestrel_feed_last_message_age_seconds\{venue="binance",symbol="BTC-USDT"\}/) !== undefined;
-      return ok ? t : undefined;
-    }, 60_000, 'orders through the executor process and ticks in the session');
+    const texts = await eventually(
+      async () => {
+        const t = Object.fromEntries(await Promise.all(Object.entries(procs).map(async ([k, { url }]) => [k, await scrape(url)] as const)));
+        const ok =
+          (sample(t.executor!, /kestrel_executor_signal_to_wire_seconds_count/) ?? 0) > 0 &&
+          (sample(t.executor!, /kestrel_wal_fsync_seconds_count\{kind="commit"\}/) ?? 0) > 0 &&
+          sample(t.session!, /kestrel_feed_last_message_age_seconds\{venue="binance",symbol="BTC-USDT"\}/) !== undefined &&
+          sample(t.executor!, /kestrel_feed_last_message_age_seconds\{venue="binance",symbol="BTC-USDT"\}/) !== undefined;
+        return ok ? t : undefined;
+      },
+      60_000,
+      'orders through the executor process and ticks in the session',
+    );
 
     const all = new Map<string, string>();
     for (const t of Object.values(texts)) for (const [k, v] of exported(t)) all.set(k, v);

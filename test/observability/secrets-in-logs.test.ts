@@ -39,7 +39,10 @@ describe('log redaction', () => {
     }
     log.info({ credentials: { apiKey: SECRET, apiSecret: SECRET } }, 'whole credentials object');
     log.info({ url: `nats://executor:${SECRET}@10.0.0.1:4222` }, 'url field');
-    log.info({ bus: { nats_url: `nats://executor:${SECRET}@10.0.0.1:4222` }, list: [`postgres://kestrel:${SECRET}@db/kestrel`] }, 'nested urls');
+    log.info(
+      { bus: { nats_url: `nats://executor:${SECRET}@10.0.0.1:4222` }, list: [`postgres://kestrel:${SECRET}@db/kestrel`] },
+      'nested urls',
+    );
     log.warn(`cannot reach https://user:${SECRET}@venue.example/api?x=1`);
     log.warn(`GET /api/v3/order?symbol=BTCUSDT&signature=${SECRET}&timestamp=1`);
     log.error({ err: new Error(`connect failed: wss://k:${SECRET}@ws.example/ws`) }, 'error object');
@@ -74,17 +77,47 @@ describe.skipIf(!natsUp || !pgUp)('a whole session with credentials set logs non
     const pgPassword = 'pg-url-pw-6c2b8e4f';
     const withUser = (u: string, user: string, pw: string) => u.replace('://', `://${user}:${pw}@`);
     const args = [
-      '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'start', '--json', '--max-ticks', '20000', '--bus', 'nats',
-      '--set', `bus.nats_url=${withUser(NATS_URL, 'kestrel', natsPassword)}`,
-      '--set', `refdata.postgres_url=${withUser(PG_URL, 'postgres', pgPassword)}`,
-      '--set', 'logging.level=trace', '--set', 'session.speed=50', '--set', 'strategy.confidence_threshold=0.2', '--set', 'admin.port=0',
+      '--import',
+      'tsx',
+      path.join(root, 'src/cli/main.ts'),
+      'start',
+      '--json',
+      '--max-ticks',
+      '20000',
+      '--bus',
+      'nats',
+      '--set',
+      `bus.nats_url=${withUser(NATS_URL, 'kestrel', natsPassword)}`,
+      '--set',
+      `refdata.postgres_url=${withUser(PG_URL, 'postgres', pgPassword)}`,
+      '--set',
+      'logging.level=trace',
+      '--set',
+      'session.speed=50',
+      '--set',
+      'strategy.confidence_threshold=0.2',
+      '--set',
+      'admin.port=0',
       // Trace logging on a loaded machine can lag the loop past the skew/staleness budgets; tainted
       // ticks make no signals and then no signed orders, which this test needs to see (seen once in CI).
-      '--set', 'data_quality.staleness_threshold_ms=60000', '--set', 'data_quality.max_time_skew_ms=60000',
-      '--set', `admin.token_file=${path.join(dir, 'token')}`, '--set', `audit.file=${path.join(dir, 'audit.log')}`,
-      '--set', `execution.wal_dir=${path.join(dir, 'wal')}`, '--set', `storage.capture_dir=${path.join(dir, 'capture')}`,
+      '--set',
+      'data_quality.staleness_threshold_ms=60000',
+      '--set',
+      'data_quality.max_time_skew_ms=60000',
+      '--set',
+      `admin.token_file=${path.join(dir, 'token')}`,
+      '--set',
+      `audit.file=${path.join(dir, 'audit.log')}`,
+      '--set',
+      `execution.wal_dir=${path.join(dir, 'wal')}`,
+      '--set',
+      `storage.capture_dir=${path.join(dir, 'capture')}`,
     ];
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...secrets, KESTREL_LOG_LEVEL: 'trace' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, ...secrets, KESTREL_LOG_LEVEL: 'trace' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += String(d)));

@@ -14,7 +14,8 @@ function sessionArgs(maxTicks: number): string[] {
   const dir = tmpDir('terminal');
   return [
     'start',
-    '--max-ticks', String(maxTicks),
+    '--max-ticks',
+    String(maxTicks),
     ...[
       'session.speed=5',
       'admin.port=-1',
@@ -28,19 +29,35 @@ function sessionArgs(maxTicks: number): string[] {
 /** Run kestrel under a pseudo-terminal; returns everything the terminal received and the exit code. */
 function onTty(args: string[], env: NodeJS.ProcessEnv = {}): { out: string; status: number | null } {
   const quoted = ['node', '--import', 'tsx', 'src/cli/main.ts', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('script', ['-qfec', quoted, '/dev/null'], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('script', ['-qfec', quoted, '/dev/null'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { out: r.stdout + r.stderr, status: r.status };
 }
 
 describe('terminal formatting', () => {
   it('prints a pino line as time, level, service, message and key=value fields', () => {
-    const line = JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 2, 3, 4, 5, 678), app: 'kestrel', service: 'md.kraken', venue: 'kraken', error: 'pair not supported', msg: 'request failed' });
+    const line = JSON.stringify({
+      level: 40,
+      time: Date.UTC(2026, 0, 2, 3, 4, 5, 678),
+      app: 'kestrel',
+      service: 'md.kraken',
+      venue: 'kraken',
+      error: 'pair not supported',
+      msg: 'request failed',
+    });
     expect(prettyLogLine(line)).toBe('03:04:05.678 WARN  md.kraken: request failed  venue=kraken error="pair not supported"');
     expect(prettyLogLine('not json\n')).toBe('not json');
   });
 
   it('status line: ticks/s, signals, orders, PnL and venue health', () => {
-    const s = formatStatus({ ticks: 1200, signals: 3, orders: 2, fills: 2, rejects: 1, netPnl: -4.5, venues: { binance: true, okx: false } }, 250);
+    const s = formatStatus(
+      { ticks: 1200, signals: 3, orders: 2, fills: 2, rejects: 1, netPnl: -4.5, venues: { binance: true, okx: false } },
+      250,
+    );
     expect(s).toBe('[kestrel] 1200 ticks (250/s) | 3 signals | 2 orders, 2 fills, 1 rejects | PnL -4.50 | binance up, okx DOWN');
   });
 
@@ -57,7 +74,9 @@ describe('kestrel start on a terminal and piped', () => {
     expect(status, out.slice(-2000)).toBe(0);
     expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \S*INFO \S* session: session starting/m);
     expect(out).not.toMatch(/\{"level":/);
-    expect(out).toMatch(/\[kestrel\] \d+ ticks \(\d+\/s\) \| \d+ signals \| \d+ orders, \d+ fills, \d+ rejects \| PnL -?\d+\.\d\d \| binance up/);
+    expect(out).toMatch(
+      /\[kestrel\] \d+ ticks \(\d+\/s\) \| \d+ signals \| \d+ orders, \d+ fills, \d+ rejects \| PnL -?\d+\.\d\d \| binance up/,
+    );
     // The status line is erased (clear-line, carriage return) right before the summary takes its place.
     expect(out).toContain('\x1b[2K\rkestrel paper session');
   }, 150_000);
@@ -74,7 +93,10 @@ describe('kestrel start on a terminal and piped', () => {
   it('piped: JSON log lines on stderr, no status line, the summary on stdout', async () => {
     const p = kestrel(sessionArgs(1500), { KESTREL_LOG_LEVEL: 'info' });
     expect(await p.exited).toBe(0);
-    const err = p.stderr().split('\n').filter((l) => l.length > 0);
+    const err = p
+      .stderr()
+      .split('\n')
+      .filter((l) => l.length > 0);
     expect(err.length).toBeGreaterThan(0);
     for (const l of err) expect(() => JSON.parse(l), l).not.toThrow();
     expect(p.stderr()).not.toContain('[kestrel]');
@@ -94,7 +116,11 @@ describe('user errors', () => {
     expect(piped.status).toBe(2);
     expect(piped.stderr.trim().split('\n')).toHaveLength(1);
     expect(piped.stderr).not.toContain('    at ');
-    const verbose = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...bad], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, KESTREL_VERBOSE: '1' } });
+    const verbose = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...bad], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, KESTREL_VERBOSE: '1' },
+    });
     expect(verbose.status).toBe(2);
     expect(verbose.stderr).toContain('    at ');
   }, 60_000);
@@ -104,7 +130,11 @@ describe('user errors', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: tmpDir('no-julia') };
     delete env.JULIA_DIR;
     delete env.KESTREL_JULIA_SYSIMAGE;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...sessionArgs(10), '--set', 'strategy.engine=julia'], { cwd: repoRoot, encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...sessionArgs(10), '--set', 'strategy.engine=julia'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env,
+    });
     expect(r.status).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l.length > 0 && !l.startsWith('{"level"'));
     expect(lines, r.stderr).toHaveLength(1);
@@ -113,7 +143,10 @@ describe('user errors', () => {
   }, 60_000);
 
   it('start --mode with a bad value: one line, exit 2', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--mode', 'backtest'], { cwd: repoRoot, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--mode', 'backtest'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("kestrel: --mode must be paper or live, got 'backtest' (backtests: kestrel backtest)\n");
   }, 60_000);

@@ -55,7 +55,18 @@ describe('position service', () => {
     const ack = (filled: number) =>
       bus.publish(
         subjects.orderAck('okx', 'live'),
-        toBinary(OrderAckSchema, create(OrderAckSchema, { clientId: 'c1', venue: 'okx', symbol: 'ETH-USDT', side: Side.BUY, status: OrderStatus.PARTIAL, filledQty: filled, avgPrice: 10 })),
+        toBinary(
+          OrderAckSchema,
+          create(OrderAckSchema, {
+            clientId: 'c1',
+            venue: 'okx',
+            symbol: 'ETH-USDT',
+            side: Side.BUY,
+            status: OrderStatus.PARTIAL,
+            filledQty: filled,
+            avgPrice: 10,
+          }),
+        ),
       );
     ack(1);
     ack(1); // duplicate
@@ -67,7 +78,6 @@ describe('position service', () => {
     expect(pnl).toBeGreaterThan(0);
   });
 });
-
 
 describe('fees from venue updates', () => {
   it('counts each fill fee once: per-fill fees, a missed fill, and a total-fee status answer', async () => {

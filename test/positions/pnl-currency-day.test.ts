@@ -16,7 +16,13 @@ describe('PnL in two quote currencies', () => {
   // The data: BTC quoted 50 000 in USD (kraken) and 50 100 in USDT (binance): 1 USDT = 50000/50100 USD.
   const mids: Record<string, number> = { 'kraken|BTC-USD': 50_000, 'binance|BTC-USDT': 50_100 };
   const mark = (v: string, s: string) => mids[`${v}|${s}`];
-  const usd: Valuation = { currency: 'USD', rate: ratesFromMids('USD', [{ symbol: 'BTC-USD', mid: 50_000 }, { symbol: 'BTC-USDT', mid: 50_100 }]) };
+  const usd: Valuation = {
+    currency: 'USD',
+    rate: ratesFromMids('USD', [
+      { symbol: 'BTC-USD', mid: 50_000 },
+      { symbol: 'BTC-USDT', mid: 50_100 },
+    ]),
+  };
 
   it('converts USDT PnL to USD at the cross rate from the data instead of adding it raw', () => {
     const b = new PositionBook();
@@ -50,7 +56,13 @@ describe('PnL in two quote currencies', () => {
   });
 
   it('uses a direct pair when the data has one (USDT-USD), and its inverse', () => {
-    expect(ratesFromMids('USD', [{ symbol: 'USDT-USD', mid: 0.998 }, { symbol: 'BTC-USD', mid: 1 }, { symbol: 'BTC-USDT', mid: 2 }])('USDT')).toBeCloseTo(0.998, 12);
+    expect(
+      ratesFromMids('USD', [
+        { symbol: 'USDT-USD', mid: 0.998 },
+        { symbol: 'BTC-USD', mid: 1 },
+        { symbol: 'BTC-USDT', mid: 2 },
+      ])('USDT'),
+    ).toBeCloseTo(0.998, 12);
     expect(ratesFromMids('USDT', [{ symbol: 'USDT-USD', mid: 0.998 }])('USD')).toBeCloseTo(1 / 0.998, 12);
     expect(ratesFromMids('USD', [])('USDT')).toBeUndefined();
   });
@@ -132,14 +144,26 @@ describe('pos.current in the reporting currency', () => {
     };
     const got: Array<ReturnType<typeof fromBinary<typeof PortfolioStateSchema>>> = [];
     bus.subscribe(subjects.posCurrent('live'), (m) => void got.push(fromBinary(PortfolioStateSchema, m.data)));
-    const svc = new PositionService(bus, { book, namespace: 'live', clock: systemClock, mark: mid, valuation: valuationFromSnapshots(store, 'USD') });
+    const svc = new PositionService(bus, {
+      book,
+      namespace: 'live',
+      clock: systemClock,
+      mark: mid,
+      valuation: valuationFromSnapshots(store, 'USD'),
+    });
     svc.publish();
     await new Promise((r) => setTimeout(r, 10)); // the in-process bus delivers asynchronously
     expect(got).toHaveLength(1);
     expect(got[0]!.reportingCurrency).toBe('USD');
     expect(got[0]!.totalPnl).toBeCloseTo(100 + 120 * (60_000 / 60_120), 6);
     // USDT as the reporting currency: the USD leg converts the other way.
-    const usdt = new PositionService(bus, { book, namespace: 'live', clock: systemClock, mark: mid, valuation: valuationFromSnapshots(store, 'USDT') });
+    const usdt = new PositionService(bus, {
+      book,
+      namespace: 'live',
+      clock: systemClock,
+      mark: mid,
+      valuation: valuationFromSnapshots(store, 'USDT'),
+    });
     usdt.publish();
     await new Promise((r) => setTimeout(r, 10));
     expect(got[1]!.totalPnl).toBeCloseTo(120 + 100 * (60_120 / 60_000), 6);

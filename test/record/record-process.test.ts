@@ -26,7 +26,12 @@ async function startSimulators(): Promise<Record<string, Announced>> {
   const sims = kestrel(['run', 'simulators', '--pace', 'accelerated', '--speed', '10']);
   running.push(sims);
   await sims.line(/"service":"simulators"/, 60_000);
-  return Object.fromEntries(sims.stdout.filter((l) => l.startsWith('{"venue"')).map((l) => JSON.parse(l) as Announced).map((a) => [a.venue, a]));
+  return Object.fromEntries(
+    sims.stdout
+      .filter((l) => l.startsWith('{"venue"'))
+      .map((l) => JSON.parse(l) as Announced)
+      .map((a) => [a.venue, a]),
+  );
 }
 
 function endpointSets(pub: Record<string, Announced>): string[] {
@@ -55,9 +60,12 @@ describe('kestrel record', () => {
     const out = path.join(dir, 'capture');
     const rec = kestrel([
       'record',
-      '--venues', 'binance,kraken,okx',
-      '--symbols', 'BTC-USDT,BTC-USD',
-      '--out', out,
+      '--venues',
+      'binance,kraken,okx',
+      '--symbols',
+      'BTC-USDT,BTC-USD',
+      '--out',
+      out,
       '--json',
       ...[
         'admin.port=0',
@@ -101,10 +109,19 @@ describe('kestrel record', () => {
     expect(binance.resyncs).toBeGreaterThanOrEqual(1);
 
     // What was recorded is what the backtest reads.
-    const bt = kestrel(['backtest', ...summary.files.flatMap((f) => ['--data', f]), '--json', '--set', `storage.capture_dir=${path.join(dir, 'bt')}`]);
+    const bt = kestrel([
+      'backtest',
+      ...summary.files.flatMap((f) => ['--data', f]),
+      '--json',
+      '--set',
+      `storage.capture_dir=${path.join(dir, 'bt')}`,
+    ]);
     running.push(bt);
     expect(await bt.exited).toBe(0);
-    const report = JSON.parse(bt.stdout.find((l) => l.startsWith('{'))!) as { ticks: number; streams: Array<{ venue: string; ticks: number }> };
+    const report = JSON.parse(bt.stdout.find((l) => l.startsWith('{'))!) as {
+      ticks: number;
+      streams: Array<{ venue: string; ticks: number }>;
+    };
     expect(report.ticks).toBe(summary.ticks);
     expect(new Set(report.streams.map((s) => s.venue))).toEqual(new Set(['binance', 'kraken', 'okx']));
   }, 240_000);
@@ -112,11 +129,26 @@ describe('kestrel record', () => {
   it('on a terminal: a status line per stream (msgs/s, gaps, resyncs, reconnects)', async () => {
     const pub = await startSimulators();
     const out = path.join(tmpDir('record-tty'), 'capture');
-    const args = ['record', '--venues', 'binance,okx', '--symbols', 'BTC-USDT', '--out', out, '--set', 'admin.port=-1', ...endpointSets(pub)];
-    const cmd = ['timeout', '-s', 'TERM', '6', process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args].map((a) => `'${a}'`).join(' ');
+    const args = [
+      'record',
+      '--venues',
+      'binance,okx',
+      '--symbols',
+      'BTC-USDT',
+      '--out',
+      out,
+      '--set',
+      'admin.port=-1',
+      ...endpointSets(pub),
+    ];
+    const cmd = ['timeout', '-s', 'TERM', '6', process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args]
+      .map((a) => `'${a}'`)
+      .join(' ');
     const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
     const tty = r.stdout + r.stderr;
-    expect(tty).toMatch(/\[record\] \d+ ticks -> ticks-\d{8}T\d{6}Z\.kcap \| \w+ \d+ msg\/s, \d+ gaps, \d+ resyncs, \d+ reconnects \| \w+ \d+ msg\/s/);
+    expect(tty).toMatch(
+      /\[record\] \d+ ticks -> ticks-\d{8}T\d{6}Z\.kcap \| \w+ \d+ msg\/s, \d+ gaps, \d+ resyncs, \d+ reconnects \| \w+ \d+ msg\/s/,
+    );
     expect(tty).toMatch(/kestrel record: \d+ ticks recorded/);
     expect(tty).not.toMatch(/\{"level":/);
   }, 120_000);
@@ -132,7 +164,23 @@ describe('kestrel record', () => {
     };
     try {
       const out = path.join(tmpDir('record-ch'), 'capture');
-      const rec = kestrel(['record', '--venues', 'binance,kraken,okx', '--symbols', 'BTC-USDT,BTC-USD', '--out', out, '--clickhouse', CLICKHOUSE_URL, '--json', '--set', 'admin.port=-1', '--set', `storage.clickhouse_database=${db}`, ...endpointSets(pub)]);
+      const rec = kestrel([
+        'record',
+        '--venues',
+        'binance,kraken,okx',
+        '--symbols',
+        'BTC-USDT,BTC-USD',
+        '--out',
+        out,
+        '--clickhouse',
+        CLICKHOUSE_URL,
+        '--json',
+        '--set',
+        'admin.port=-1',
+        '--set',
+        `storage.clickhouse_database=${db}`,
+        ...endpointSets(pub),
+      ]);
       running.push(rec);
       await rec.line(/kestrel: recording /, 60_000);
       await new Promise((r) => setTimeout(r, 4000));

@@ -31,7 +31,7 @@ describe('RotatingCaptureSink', () => {
     expect(await ticksIn(sink.files[1]!)).toBe(5);
   });
 
-  it('a restarted recorder appends to the current period\'s file', async () => {
+  it("a restarted recorder appends to the current period's file", async () => {
     const dir = tmpDir('rotate-resume');
     const clock = new VirtualClock(BigInt(Date.UTC(2026, 11, 5, 10, 0, 5)) * 1_000_000n);
     const a = new RotatingCaptureSink(dir, 3_600_000, clock);

@@ -43,7 +43,13 @@ describe.each(stores)('reference data conformance: %s', (_name, open) => {
   });
 
   it('resolves venue spellings to canonical symbols, including Kraken XBT/USD', async () => {
-    expect(await repo.resolve('binance', 'BTCUSDT')).toEqual({ venueSymbol: 'BTCUSDT', symbol: 'BTC-USDT', symbolId: 1, pricePrecision: 2, qtyPrecision: 5 });
+    expect(await repo.resolve('binance', 'BTCUSDT')).toEqual({
+      venueSymbol: 'BTCUSDT',
+      symbol: 'BTC-USDT',
+      symbolId: 1,
+      pricePrecision: 2,
+      qtyPrecision: 5,
+    });
     expect(await repo.resolve('kraken', 'XBT/USD')).toMatchObject({ symbol: 'BTC-USD', symbolId: 3 });
     expect(await repo.resolve('kraken', 'BTC/USD')).toMatchObject({ symbol: 'BTC-USD', pricePrecision: 1, qtyPrecision: 8 });
     expect(await repo.resolve('okx', 'BTC-USDT')).toMatchObject({ symbol: 'BTC-USDT', symbolId: 1 });
@@ -54,7 +60,14 @@ describe.each(stores)('reference data conformance: %s', (_name, open) => {
 
   it('serves instrument precision and fees, and the VenueSpec contract', async () => {
     const [btc] = (await repo.instruments('okx')).filter((i) => i.venueSymbol === 'BTC-USDT');
-    expect(btc).toMatchObject({ minTick: 0.1, minLot: 0.00001, lotStep: 0.00000001, makerFee: 0.0008, takerFee: 0.001, liquidityTier: 'A' });
+    expect(btc).toMatchObject({
+      minTick: 0.1,
+      minLot: 0.00001,
+      lotStep: 0.00000001,
+      makerFee: 0.0008,
+      takerFee: 0.001,
+      liquidityTier: 'A',
+    });
     const spec = await repo.venueSpec('kraken');
     expect(spec).toMatchObject({ venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' });
     expect(spec!.rateLimits).toMatchObject({ ordersPerSecond: 10, requestsPerMinute: 900 });
@@ -65,7 +78,10 @@ describe.each(stores)('reference data conformance: %s', (_name, open) => {
   });
 
   it('returns the same instruments as the seed, field for field', async () => {
-    const seeded = DEFAULT_SEED.instruments.map((i) => ({ ...i, symbolId: DEFAULT_SEED.symbols.find((s) => s.canonical === i.canonical)!.id }));
+    const seeded = DEFAULT_SEED.instruments.map((i) => ({
+      ...i,
+      symbolId: DEFAULT_SEED.symbols.find((s) => s.canonical === i.canonical)!.id,
+    }));
     const sorted = seeded.sort((a, b) => `${a.venue}|${a.venueSymbol}`.localeCompare(`${b.venue}|${b.venueSymbol}`));
     expect(await repo.instruments()).toEqual(sorted);
   });
@@ -73,7 +89,12 @@ describe.each(stores)('reference data conformance: %s', (_name, open) => {
   it('serves the market data bounds of the seed, by symbol', async () => {
     const b = await repo.marketDataBounds();
     expect(b.map((x) => x.canonical)).toEqual(['BTC-USD', 'BTC-USDT', 'ETH-USD', 'ETH-USDT']);
-    expect(b.find((x) => x.canonical === 'BTC-USDT')).toEqual({ canonical: 'BTC-USDT', maxTradeQty: 1000, maxLevelQty: 5000, maxMarkDeviationBps: 1000 });
+    expect(b.find((x) => x.canonical === 'BTC-USDT')).toEqual({
+      canonical: 'BTC-USDT',
+      maxTradeQty: 1000,
+      maxLevelQty: 5000,
+      maxMarkDeviationBps: 1000,
+    });
   });
 });
 
@@ -116,7 +137,10 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
   it('applies each migration once', async () => {
     expect(await migrate(pool)).toEqual([]);
     const r = await pool.query('SELECT name FROM schema_migrations');
-    const files = fs.readdirSync(migrationsDir()).filter((f) => f.endsWith('.sql')).sort();
+    const files = fs
+      .readdirSync(migrationsDir())
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     expect(files).toContain('002_price_band_bps.sql');
     expect(files).toContain('003_market_data_bounds.sql');
     expect(r.rows.map((x) => x.name).sort()).toEqual(files);
@@ -124,7 +148,9 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
 
   it('stores market data bounds with their constraints, and a re-seed overwrites none', async () => {
     await expect(pool.query("INSERT INTO market_data_bounds VALUES ('DOGE-USDT', 1, 1, 1)")).rejects.toThrow(/foreign key/);
-    await expect(pool.query("UPDATE market_data_bounds SET max_trade_qty = 0 WHERE canonical_symbol = 'BTC-USDT'")).rejects.toThrow(/check constraint/);
+    await expect(pool.query("UPDATE market_data_bounds SET max_trade_qty = 0 WHERE canonical_symbol = 'BTC-USDT'")).rejects.toThrow(
+      /check constraint/,
+    );
     await pool.query("UPDATE market_data_bounds SET max_mark_deviation_bps = 750 WHERE canonical_symbol = 'ETH-USD'");
     const repo = await PostgresRefData.connect({ url: PG_URL, schema: SCHEMA, seed: DEFAULT_SEED });
     try {
@@ -137,16 +163,16 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
   });
 
   it('enforces the venue policy and references in the database itself', async () => {
-    await expect(
-      pool.query(
-        "INSERT INTO venues VALUES ('bybit', 9, false, 'production', 10, 600, ARRAY['GTC'])",
-      ),
-    ).rejects.toThrow(/check constraint/);
+    await expect(pool.query("INSERT INTO venues VALUES ('bybit', 9, false, 'production', 10, 600, ARRAY['GTC'])")).rejects.toThrow(
+      /check constraint/,
+    );
     await expect(pool.query("INSERT INTO venue_symbols VALUES ('binance', 'DOGEUSDT', 'DOGE-USDT', true)")).rejects.toThrow(/foreign key/);
   });
 
   it('round-trips rows written with SQL: a new symbol, a deactivated instrument, and a re-seed that overwrites nothing', async () => {
-    await pool.query("INSERT INTO symbols (canonical_symbol, asset_class, base_currency, quote_currency, decimal_places) VALUES ('SOL-USDT', 'crypto', 'SOL', 'USDT', 2)");
+    await pool.query(
+      "INSERT INTO symbols (canonical_symbol, asset_class, base_currency, quote_currency, decimal_places) VALUES ('SOL-USDT', 'crypto', 'SOL', 'USDT', 2)",
+    );
     await pool.query("INSERT INTO venue_symbols VALUES ('okx', 'SOL-USDT', 'SOL-USDT', true)");
     await pool.query(
       "INSERT INTO venue_symbol_specs VALUES ('okx', 'SOL-USDT', 0.01, 0.01, 0.000001, 50000, 2, 6, 500, 0.0008, 0.001, true, true, ARRAY['limit'], 'B')",
@@ -162,7 +188,11 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
       expect(spec!.symbols.map((s) => s.venueSymbol)).toEqual(['BTC/USD', 'ETH/USD']);
       expect(spec!.symbols[0]!.takerFee).toBe(0.0035);
       const okx = await repo.venueSpec('okx');
-      expect(okx!.symbols.find((s) => s.venueSymbol === 'SOL-USDT')).toMatchObject({ liquidityTier: 'B', lotStep: 0.000001, priceBandBps: 500 });
+      expect(okx!.symbols.find((s) => s.venueSymbol === 'SOL-USDT')).toMatchObject({
+        liquidityTier: 'B',
+        lotStep: 0.000001,
+        priceBandBps: 500,
+      });
     } finally {
       await repo.close();
     }
@@ -176,17 +206,21 @@ describe.runIf(pgUp)('PostgreSQL specifics (real server)', () => {
       await p.query(`CREATE SCHEMA ${old}`);
       fs.copyFileSync(path.join(migrationsDir(), '001_schema.sql'), path.join(only001, '001_schema.sql'));
       await migrate(p, only001);
-      await p.query("INSERT INTO symbols (id, canonical_symbol, asset_class, base_currency, quote_currency, decimal_places) VALUES (1, 'BTC-USDT', 'crypto', 'BTC', 'USDT', 2)");
+      await p.query(
+        "INSERT INTO symbols (id, canonical_symbol, asset_class, base_currency, quote_currency, decimal_places) VALUES (1, 'BTC-USDT', 'crypto', 'BTC', 'USDT', 2)",
+      );
       await p.query("INSERT INTO venues VALUES ('binance', 1, true, 'production', 50, 6000, ARRAY['GTC'])");
       await p.query("INSERT INTO venue_symbols VALUES ('binance', 'BTCUSDT', 'BTC-USDT', true)");
-      await p.query("INSERT INTO venue_symbol_specs VALUES ('binance', 'BTCUSDT', 0.01, 0.00001, 0.00001, 9000, 2, 5, 5, 0.001, 0.001, true, true, ARRAY['limit'], 'A')");
+      await p.query(
+        "INSERT INTO venue_symbol_specs VALUES ('binance', 'BTCUSDT', 0.01, 0.00001, 0.00001, 9000, 2, 5, 5, 0.001, 0.001, true, true, ARRAY['limit'], 'A')",
+      );
       const repo = await PostgresRefData.connect({ url: PG_URL, schema: old });
       try {
         expect((await repo.venueSpec('binance'))!.symbols[0]!.priceBandBps).toBe(500);
       } finally {
         await repo.close();
       }
-      await expect(p.query("UPDATE venue_symbol_specs SET price_band_bps = 20000")).rejects.toThrow(/check constraint/);
+      await expect(p.query('UPDATE venue_symbol_specs SET price_band_bps = 20000')).rejects.toThrow(/check constraint/);
     } finally {
       await p.query(`DROP SCHEMA IF EXISTS ${old} CASCADE`);
       await p.end();

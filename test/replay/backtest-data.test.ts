@@ -71,7 +71,10 @@ const fx = (name: string) => path.join(dir, name);
 
 beforeAll(() => {
   dir = tmpDir('bt-data');
-  lines = gunzipSync(readFileSync(BINANCE)).toString('utf8').split('\n').filter((l) => l.length > 0);
+  lines = gunzipSync(readFileSync(BINANCE))
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const part = lines.slice(0, 12_000);
   // Deliberately misleading names: the format is read from the content.
   writeFileSync(fx('day.csv'), `${part.join('\n')}\n`);
@@ -82,7 +85,8 @@ beforeAll(() => {
   const gapped = part.slice(6000).filter((l) => !(l.includes('@depth') && dropped++ < 40));
   writeFileSync(fx('gap-2.bin'), `${gapped.join('\n')}\n`);
   // Another symbol in the same format, made from the real capture.
-  const rename = (sym: string) => part.map((l) => l.replaceAll('btcusdt@', `${sym.toLowerCase()}@`).replaceAll('"s":"BTCUSDT"', `"s":"${sym}"`)).join('\n');
+  const rename = (sym: string) =>
+    part.map((l) => l.replaceAll('btcusdt@', `${sym.toLowerCase()}@`).replaceAll('"s":"BTCUSDT"', `"s":"${sym}"`)).join('\n');
   writeFileSync(fx('ethusdt.txt'), gzipSync(`${rename('ETHUSDT')}\n`));
   writeFileSync(fx('xrpusdt.txt'), `${rename('XRPUSDT')}\n`);
   mkdirSync(fx('shared/data/binance'), { recursive: true });
@@ -166,7 +170,9 @@ describe('backtest --data: several files', { timeout: 180_000 }, () => {
     // Given in the wrong order and one of them gzip: ordered by time, chained through one adapter.
     const split = run('--data', fx('day-2.bin'), '--data', fx('day-1.bin'));
     expect(split.inputs.map((i) => path.basename(i.file))).toEqual(['day-2.bin', 'day-1.bin']);
-    expect(split.boundaries).toEqual([{ venue: 'binance', from: fx('day-1.bin'), to: fx('day-2.bin'), continuous: true, detail: expect.any(String) }]);
+    expect(split.boundaries).toEqual([
+      { venue: 'binance', from: fx('day-1.bin'), to: fx('day-2.bin'), continuous: true, detail: expect.any(String) },
+    ]);
     expect(split.ticks).toBe(whole.ticks);
     expect(split.digest).toBe(whole.digest);
   });
@@ -242,8 +248,15 @@ describe('backtest: streaming', { timeout: 180_000 }, () => {
     const big = fx('long.kcap');
     const n = await writeScaledCapture(first.capture, big, 400_000);
     // `script` gives the CLI a pseudo-terminal: the progress line is only drawn on a TTY.
-    const cmd = [process.execPath, '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'backtest', '--data', big].map((a) => `'${a}'`).join(' ');
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', env: { ...process.env, KESTREL_LOG_LEVEL: 'silent' }, timeout: 300_000 });
+    const cmd = [process.execPath, '--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'backtest', '--data', big]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, KESTREL_LOG_LEVEL: 'silent' },
+      timeout: 300_000,
+    });
     expect(r.status).toBe(0);
     const out = r.stdout.replace(/\r/g, '\n');
     expect(out).toMatch(new RegExp(`${n.toLocaleString('en-US')} ticks, [\\d,]+ ticks/s 100%`));
@@ -279,6 +292,10 @@ describe.skipIf(!chUp)('backtest --from clickhouse', { timeout: 180_000 }, () =>
     expect(r.digest).toBe(fromFile.digest);
     expect(r.streams.map((s) => `${s.venue} ${s.symbol}`)).toEqual(['binance BTC-USDT']);
 
-    expectOneLineError(['--from', 'clickhouse', '--start', '2020-01-01T00:00:00Z', '--end', '2020-01-02T00:00:00Z', ...ch], `${DB}.ticks`, /no ticks in this time range/);
+    expectOneLineError(
+      ['--from', 'clickhouse', '--start', '2020-01-01T00:00:00Z', '--end', '2020-01-02T00:00:00Z', ...ch],
+      `${DB}.ticks`,
+      /no ticks in this time range/,
+    );
   });
 });

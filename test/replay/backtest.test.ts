@@ -7,8 +7,7 @@ import { NativeEngineError } from '../../src/native/index.js';
 import { runBacktest } from '../../src/replay/backtest.js';
 import { CaptureReader } from '../../src/storage/capture/reader.js';
 
-const config = (over: Record<string, unknown> = {}) =>
-  loadConfig({ env: {}, overrides: { logging: { level: 'silent' }, ...over } });
+const config = (over: Record<string, unknown> = {}) => loadConfig({ env: {}, overrides: { logging: { level: 'silent' }, ...over } });
 
 describe('deterministic backtest on the real Binance capture', () => {
   it('trades the recorded timeline end to end and leaves its capture and report', async () => {

@@ -14,7 +14,8 @@ const f = (...p: string[]) => path.join(dir, ...p);
 beforeAll(() => {
   dir = tmpDir('inputs');
   mkdirSync(f('a', 'b'), { recursive: true });
-  for (const name of ['x1.gz', 'x2.gz', 'y.txt', path.join('a', 'z.gz'), path.join('a', 'b', 'w.gz'), '.hidden']) writeFileSync(f(name), 'x');
+  for (const name of ['x1.gz', 'x2.gz', 'y.txt', path.join('a', 'z.gz'), path.join('a', 'b', 'w.gz'), '.hidden'])
+    writeFileSync(f(name), 'x');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -26,7 +27,11 @@ describe('expandInputs', () => {
   it('expands globs within a segment and ** across segments, without duplicates', () => {
     expect(glob(f('x?.gz')).map((p) => path.basename(p))).toEqual(['x1.gz', 'x2.gz']);
     expect(glob(f('[xy]*')).map((p) => path.basename(p))).toEqual(['x1.gz', 'x2.gz', 'y.txt']);
-    expect(glob(f('**', '*.gz')).map((p) => path.relative(dir, p)).sort()).toEqual(['a/b/w.gz', 'a/z.gz', 'x1.gz', 'x2.gz']);
+    expect(
+      glob(f('**', '*.gz'))
+        .map((p) => path.relative(dir, p))
+        .sort(),
+    ).toEqual(['a/b/w.gz', 'a/z.gz', 'x1.gz', 'x2.gz']);
     expect(expandInputs([f('x*.gz'), f('x1.gz')]).map((p) => path.basename(p))).toEqual(['x1.gz', 'x2.gz']);
   });
 

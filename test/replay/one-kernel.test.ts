@@ -54,7 +54,12 @@ describe('the backtest runs the real executor and risk gateway', () => {
     const dir = tmpDir('one-kernel-session');
     const bus = new InProcessBus();
     const s = await runTradingSession(
-      config({ session: { pace: 'accelerated', speed: 100, max_ticks: 20_000 }, admin: { port: -1 }, audit: { file: path.join(dir, 'audit.log') }, risk: TINY }),
+      config({
+        session: { pace: 'accelerated', speed: 100, max_ticks: 20_000 },
+        admin: { port: -1 },
+        audit: { file: path.join(dir, 'audit.log') },
+        risk: TINY,
+      }),
       bus,
     );
     await bus.close();

@@ -15,20 +15,32 @@ import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, tmpDir } from '../execution/harness.js';
 import { until } from '../support/wait.js';
 
-
 describe('risk.limits epoch', () => {
   it('an executor takes the limits of a restarted gateway although its version starts again at 1', async () => {
     const bus = new InProcessBus();
     const dir = tmpDir('kestrel-epoch-');
-    const ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market: new SnapshotStore() }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0 });
+    const ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market: new SnapshotStore() },
+      { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0 },
+    );
     try {
       await ex.start();
-      const first = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 5 }, 'live', { clock: systemClock });
+      const first = new StaticRiskGateway(
+        bus,
+        { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 5 },
+        'live',
+        { clock: systemClock },
+      );
       first.start();
       await until(() => (ex.risk.current?.version ?? 0n) >= 20n);
       first.stop();
       // The replacement publishes tighter limits from version 1.
-      const second = new StaticRiskGateway(bus, { perSymbolNotional: 100, portfolioNotional: 500, maxOrderNotional: 50, publishIntervalMs: 5 }, 'live', { clock: systemClock });
+      const second = new StaticRiskGateway(
+        bus,
+        { perSymbolNotional: 100, portfolioNotional: 500, maxOrderNotional: 50, publishIntervalMs: 5 },
+        'live',
+        { clock: systemClock },
+      );
       expect(second.epoch).toBeGreaterThan(first.epoch);
       second.start();
       await until(() => ex.risk.current?.epoch === second.epoch, 500);
@@ -44,7 +56,8 @@ describe('risk.limits epoch', () => {
 
   it('drops a late message of the replaced gateway while the current limits are fresh; takes any epoch once they are stale', () => {
     const guard = new LocalRiskGuard(1_000_000_000n, 0.9);
-    const lim = (epoch: bigint, version: bigint, maxOrderNotional: number) => create(RiskLimitsSchema, { epoch, version, maxOrderNotional, tradingEnabled: true });
+    const lim = (epoch: bigint, version: bigint, maxOrderNotional: number) =>
+      create(RiskLimitsSchema, { epoch, version, maxOrderNotional, tradingEnabled: true });
     guard.update(lim(200n, 1n, 50), 0n);
     guard.update(lim(100n, 90n, 500), 10n); // older gateway, higher version: ignored
     expect(guard.current!.maxOrderNotional).toBe(50);

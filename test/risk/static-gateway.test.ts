@@ -22,21 +22,42 @@ import { LocalRiskGuard, RiskDecision } from '../../src/execution/risk-guard.js'
 const bus = new InProcessBus();
 
 function check(symbol: string, side: Side, size: number, price: number) {
-  const req = create(RiskCheckRequestSchema, { venue: 'binance', proposedOrder: create(OrderRequestSchema, { symbol, side, size, price }) });
-  return bus.request(subjects.riskCheck('live'), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs }).then((m) => fromBinary(RiskCheckResponseSchema, m.data));
+  const req = create(RiskCheckRequestSchema, {
+    venue: 'binance',
+    proposedOrder: create(OrderRequestSchema, { symbol, side, size, price }),
+  });
+  return bus
+    .request(subjects.riskCheck('live'), toBinary(RiskCheckRequestSchema, req), { timeoutMs: timeouts.riskCheckMs })
+    .then((m) => fromBinary(RiskCheckResponseSchema, m.data));
 }
 
 describe('static risk gateway', () => {
   it('answers risk.check inside the 10 ms contract: approve, reduce to fit, reject', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 1500, maxOrderNotional: 800, symbols: { 'ETH-USDT': { maxPosition: 2, maxOrderSize: 1 } } }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(
+      bus,
+      {
+        perSymbolNotional: 1000,
+        portfolioNotional: 1500,
+        maxOrderNotional: 800,
+        symbols: { 'ETH-USDT': { maxPosition: 2, maxOrderSize: 1 } },
+      },
+      'live',
+      { clock: systemClock },
+    );
     gw.start();
     const ok = await check('BTC-USDT', Side.BUY, 5, 100);
     expect(ok).toMatchObject({ approved: true, adjustedSize: 5 });
     const reduced = await check('BTC-USDT', Side.BUY, 10, 100); // 1000 > max order 800 → 8
     expect(reduced).toMatchObject({ approved: true, adjustedSize: 8 });
-    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
-      positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 10, avgPrice: 100 })],
-    })));
+    bus.publish(
+      subjects.posCurrent('live'),
+      toBinary(
+        PortfolioStateSchema,
+        create(PortfolioStateSchema, {
+          positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 10, avgPrice: 100 })],
+        }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1));
     const full = await check('BTC-USDT', Side.BUY, 1, 100);
     expect(full).toMatchObject({ approved: false, reason: RejectReason.RISK_LIMIT });
@@ -57,7 +78,12 @@ describe('static risk gateway', () => {
       got.push(fromBinary(RiskLimitsSchema, m.data).version);
     });
     guard.subscribe(bus, () => 0n, 'live');
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 20 }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(
+      bus,
+      { perSymbolNotional: 1000, portfolioNotional: 5000, maxOrderNotional: 500, publishIntervalMs: 20 },
+      'live',
+      { clock: systemClock },
+    );
     gw.start();
     await new Promise((r) => setTimeout(r, 70));
     gw.stop();
@@ -76,13 +102,18 @@ describe('static risk gateway', () => {
 describe('EWMA VaR limit', () => {
   it('matches the RiskMetrics recursion (Hull 5.2) and the normal VaR/ES multipliers, and enforces max VaR', async () => {
     const b = new InProcessBus();
-    const gw = new StaticRiskGateway(b, {
-      perSymbolNotional: 1e9,
-      portfolioNotional: 1e9,
-      maxOrderNotional: 1e9,
-      // Three bars only: trust the volatility from two returns (the default needs MIN_VAR_BARS).
-      var: { confidence: 0.95, maxVar: 100, lambda: 0.9, barMs: 3_600_000, minBars: 2 },
-    }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(
+      b,
+      {
+        perSymbolNotional: 1e9,
+        portfolioNotional: 1e9,
+        maxOrderNotional: 1e9,
+        // Three bars only: trust the volatility from two returns (the default needs MIN_VAR_BARS).
+        var: { confidence: 0.95, maxVar: 100, lambda: 0.9, barMs: 3_600_000, minBars: 2 },
+      },
+      'live',
+      { clock: systemClock },
+    );
     gw.start();
     // Bars: 100 → 101 → 103.02 gives log returns r1 = ln(1.01), r2 = ln(1.02).
     gw.onMark('BTC-USDT', 100);
@@ -97,7 +128,15 @@ describe('EWMA VaR limit', () => {
     const sigma = Math.sqrt(variance);
     expect(gw.varOf().degraded).toBe(false);
     const pos = (qty: number) =>
-      b.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: qty, avgPrice: 100 })] })));
+      b.publish(
+        subjects.posCurrent('live'),
+        toBinary(
+          PortfolioStateSchema,
+          create(PortfolioStateSchema, {
+            positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: qty, avgPrice: 100 })],
+          }),
+        ),
+      );
     pos(60);
     await new Promise((r) => setTimeout(r, 1));
     const v = gw.varOf();
@@ -110,10 +149,18 @@ describe('EWMA VaR limit', () => {
     h.update(0.02);
     expect(h.sigma * 100).toBeCloseTo(1.140175, 6);
     // 60 BTC ≈ VaR 115 > 100: more buying is refused, selling (reducing) passes.
-    const buy = gw.evaluate(create(RiskCheckRequestSchema, { proposedOrder: create(OrderRequestSchema, { symbol: 'BTC-USDT', side: Side.BUY, size: 1, price: 103 }) }));
+    const buy = gw.evaluate(
+      create(RiskCheckRequestSchema, {
+        proposedOrder: create(OrderRequestSchema, { symbol: 'BTC-USDT', side: Side.BUY, size: 1, price: 103 }),
+      }),
+    );
     expect(buy).toMatchObject({ approved: false, reason: RejectReason.RISK_LIMIT });
     expect(buy.rejectReason).toMatch(/VaR/);
-    const sell = gw.evaluate(create(RiskCheckRequestSchema, { proposedOrder: create(OrderRequestSchema, { symbol: 'BTC-USDT', side: Side.SELL, size: 10, price: 103 }) }));
+    const sell = gw.evaluate(
+      create(RiskCheckRequestSchema, {
+        proposedOrder: create(OrderRequestSchema, { symbol: 'BTC-USDT', side: Side.SELL, size: 10, price: 103 }),
+      }),
+    );
     expect(sell.approved).toBe(true);
     gw.stop();
   });
@@ -126,7 +173,19 @@ describe('drawdown limits', () => {
   const tick = () => new Promise((r) => setTimeout(r, 1));
   /** Caps out of the way, 100,000 capital, only the drawdown limits apply. */
   const drawdownGateway = (maxDaily: number, maxTotal: number) =>
-    new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, drawdown: { maxDaily, maxTotal } }, 'live', { clock: systemClock });
+    new StaticRiskGateway(
+      bus,
+      {
+        perSymbolNotional: 1e9,
+        portfolioNotional: 1e9,
+        maxOrderNotional: 1e9,
+        publishIntervalMs: 60_000,
+        capital: 100_000,
+        drawdown: { maxDaily, maxTotal },
+      },
+      'live',
+      { clock: systemClock },
+    );
 
   it('turns reduce-only past max_daily: executors see it in risk.limits, the gateway refuses risk-increasing orders, one breach is published', async () => {
     const breaches: { limit: string; value: number; threshold: number }[] = [];
@@ -142,9 +201,15 @@ describe('drawdown limits', () => {
     guard.subscribe(bus, () => 0n, 'live');
     const gw = drawdownGateway(0.05, 0.15);
     gw.start();
-    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
-      positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 2, avgPrice: 100 })],
-    })));
+    bus.publish(
+      subjects.posCurrent('live'),
+      toBinary(
+        PortfolioStateSchema,
+        create(PortfolioStateSchema, {
+          positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 2, avgPrice: 100 })],
+        }),
+      ),
+    );
     const day1 = 20_000n * DAY;
     pnl(2_000, day1); // peak 102,000
     pnl(-2_000, day1 + 1n); // 3.9% down: still open
@@ -196,17 +261,25 @@ describe('drawdown limits', () => {
     // The operator re-arms it over the bus; the executor's control plane leaves ctl.risk alone.
     const { sendControl, ControlPlane } = await import('../../src/control/control-plane.js');
     const refused: string[] = [];
-    const cp = new ControlPlane(bus, {
-      kill: async () => void refused.push('kill'),
-      resume: () => void refused.push('resume'),
-      clearHalt: () => void refused.push('clear_halt'),
-      pauseVenue: () => void refused.push('pause'),
-      resumeVenue: () => void refused.push('resume_venue'),
-      flatten: async () => (refused.push('flatten'), []),
-      breakers: { get: () => ({ setOverride: () => void refused.push('override') }) },
-    }, 'live');
+    const cp = new ControlPlane(
+      bus,
+      {
+        kill: async () => void refused.push('kill'),
+        resume: () => void refused.push('resume'),
+        clearHalt: () => void refused.push('clear_halt'),
+        pauseVenue: () => void refused.push('pause'),
+        resumeVenue: () => void refused.push('resume_venue'),
+        flatten: async () => (refused.push('flatten'), []),
+        breakers: { get: () => ({ setOverride: () => void refused.push('override') }) },
+      },
+      'live',
+    );
     cp.start();
-    const unknown = await bus.request(subjects.control('risk', 'live'), toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })), { timeoutMs: 1000 });
+    const unknown = await bus.request(
+      subjects.control('risk', 'live'),
+      toBinary(ControlCommandSchema, create(ControlCommandSchema, { command: 'reset_all' })),
+      { timeoutMs: 1000 },
+    );
     expect(fromBinary(ControlCommandSchema, unknown.data)).toMatchObject({ command: 'error', reason: 'unknown risk command "reset_all"' });
     expect(gw.reduceOnlyReason).toMatch(/total drawdown/);
     const echo = await sendControl(bus, 'live', { command: 'reset_drawdown', operator: 'ops', reason: 'reviewed' }, systemClock);
@@ -226,12 +299,30 @@ describe('drawdown limits', () => {
 describe('max_position_pct and stop loss', () => {
   const tick = () => new Promise((r) => setTimeout(r, 1));
   const positions = (...ps: { symbol: string; quantity: number; avgPrice: number; unrealizedPnl: number }[]) =>
-    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
-      positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })),
-    })));
+    bus.publish(
+      subjects.posCurrent('live'),
+      toBinary(
+        PortfolioStateSchema,
+        create(PortfolioStateSchema, {
+          positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })),
+        }),
+      ),
+    );
 
   it('caps each symbol at max_position_pct of equity, following equity, in risk.limits and in risk.check', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 100_000, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, capital: 100_000, maxPositionPct: 0.05 }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(
+      bus,
+      {
+        perSymbolNotional: 100_000,
+        portfolioNotional: 1e9,
+        maxOrderNotional: 1e9,
+        publishIntervalMs: 60_000,
+        capital: 100_000,
+        maxPositionPct: 0.05,
+      },
+      'live',
+      { clock: systemClock },
+    );
     gw.start();
     expect(gw.limits().perSymbolNotional).toBe(5_000);
     expect(await check('BTC-USDT', Side.BUY, 100, 100)).toMatchObject({ approved: true, adjustedSize: 50 }); // 5,000 / 100
@@ -248,16 +339,32 @@ describe('max_position_pct and stop loss', () => {
       bus.subscribe(subjects.control('flatten', 'live'), (m) => void flattens.push(fromBinary(ControlCommandSchema, m.data))),
       bus.subscribe(subjects.riskBreach('live'), (m) => void breaches.push(fromBinary(RiskBreachSchema, m.data).limit)),
     ];
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(
+      bus,
+      { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, stopLossPct: 0.02 },
+      'live',
+      { clock: systemClock },
+    );
     gw.start();
-    positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -1.9 }, { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 });
+    positions(
+      { symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -1.9 },
+      { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 },
+    );
     await tick();
     expect(flattens).toEqual([]);
-    positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -2.1 }, { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 });
+    positions(
+      { symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -2.1 },
+      { symbol: 'ETH-USDT', quantity: -10, avgPrice: 10, unrealizedPnl: 5 },
+    );
     positions({ symbol: 'BTC-USDT', quantity: 1, avgPrice: 100, unrealizedPnl: -2.5 }); // still losing: no second command
     await tick();
     expect(flattens).toHaveLength(1);
-    expect(flattens[0]).toMatchObject({ command: 'flatten', symbol: 'BTC-USDT', operator: 'risk-gateway', reason: 'stop loss BTC-USDT: 2.10% >= 2.00%' });
+    expect(flattens[0]).toMatchObject({
+      command: 'flatten',
+      symbol: 'BTC-USDT',
+      operator: 'risk-gateway',
+      reason: 'stop loss BTC-USDT: 2.10% >= 2.00%',
+    });
     expect(breaches).toEqual(['stop_loss']);
     positions(); // flat: the stop re-arms
     positions({ symbol: 'BTC-USDT', quantity: -2, avgPrice: 100, unrealizedPnl: -5 }); // a new short, 2.5% down
@@ -271,12 +378,19 @@ describe('max_position_pct and stop loss', () => {
 
 describe('correlation limit', () => {
   it('refuses exposure that moves with a held position above max_correlation; hedges pass; executors are told to ask', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, maxCorrelation: 0.7 }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(
+      bus,
+      { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, maxCorrelation: 0.7 },
+      'live',
+      { clock: systemClock },
+    );
     gw.start();
     // Bars of marks: BTC and ETH move together (ρ ≈ 0.98), SOL independently.
-    let btc = 100, eth = 10, sol = 50;
+    let btc = 100,
+      eth = 10,
+      sol = 50;
     let seed = 7;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
     for (let i = 0; i <= 30; i++) {
       const common = rnd() * 0.01;
       btc *= Math.exp(common + rnd() * 0.001);
@@ -289,9 +403,15 @@ describe('correlation limit', () => {
     }
     expect(gw.correlation('BTC-USDT', 'ETH-USDT')).toBeGreaterThan(0.9);
     expect(Math.abs(gw.correlation('BTC-USDT', 'SOL-USDT'))).toBeLessThan(0.7);
-    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
-      positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 })],
-    })));
+    bus.publish(
+      subjects.posCurrent('live'),
+      toBinary(
+        PortfolioStateSchema,
+        create(PortfolioStateSchema, {
+          positions: [create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 })],
+        }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1));
     const long = await check('ETH-USDT', Side.BUY, 1, 10);
     expect(long).toMatchObject({ approved: false, reason: RejectReason.RISK_LIMIT });
@@ -312,18 +432,37 @@ describe('correlation limit', () => {
 
 describe('diversified VaR', () => {
   it('uses the EWMA correlations once trusted: a hedged book has less VaR than the undiversified bound', async () => {
-    const gw = new StaticRiskGateway(bus, { perSymbolNotional: 1e9, portfolioNotional: 1e9, maxOrderNotional: 1e9, publishIntervalMs: 60_000, var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94, minBars: 5 } }, 'live', { clock: systemClock });
+    const gw = new StaticRiskGateway(
+      bus,
+      {
+        perSymbolNotional: 1e9,
+        portfolioNotional: 1e9,
+        maxOrderNotional: 1e9,
+        publishIntervalMs: 60_000,
+        var: { confidence: 0.95, maxVar: 1e9, lambda: 0.94, minBars: 5 },
+      },
+      'live',
+      { clock: systemClock },
+    );
     gw.start();
-    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, {
-      positions: [
-        create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 }),
-        create(PositionSchema, { venue: 'binance', symbol: 'ETH-USDT', quantity: 10, avgPrice: 10 }),
-      ],
-    })));
+    bus.publish(
+      subjects.posCurrent('live'),
+      toBinary(
+        PortfolioStateSchema,
+        create(PortfolioStateSchema, {
+          positions: [
+            create(PositionSchema, { venue: 'binance', symbol: 'BTC-USDT', quantity: 1, avgPrice: 100 }),
+            create(PositionSchema, { venue: 'binance', symbol: 'ETH-USDT', quantity: 10, avgPrice: 10 }),
+          ],
+        }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1));
     // BTC and ETH move exactly opposite: long both is a hedge.
-    let btc = 100, eth = 10, seed = 3;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    let btc = 100,
+      eth = 10,
+      seed = 3;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
     const bar = () => {
       const r = rnd() * 0.01;
       btc *= Math.exp(r);
@@ -351,11 +490,27 @@ describe('risk process config', () => {
     const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
     expect(() => parseRiskConfig('nope')).toThrow(RiskConfigError);
     expect(() => parseRiskConfig('{"limits":{}}')).toThrow(/nats/);
-    expect(() => parseRiskConfig('{"nats":"nats://risk:pw@127.0.0.1:4222","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/user:password/);
-    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(/limits/);
+    expect(() =>
+      parseRiskConfig(
+        '{"nats":"nats://risk:pw@127.0.0.1:4222","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}',
+      ),
+    ).toThrow(/user:password/);
+    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(
+      /limits/,
+    );
     expect(parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}').nats).toBe('n');
-    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"capital":1,"drawdown":{"maxDaily":5,"maxTotal":0.1}}}')).toThrow(/limits.drawdown/);
-    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"drawdown":{"maxDaily":0.05,"maxTotal":0.1}}}')).toThrow(/limits.capital/);
-    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"stopLossPct":2}}')).toThrow(/stopLossPct/);
+    expect(() =>
+      parseRiskConfig(
+        '{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"capital":1,"drawdown":{"maxDaily":5,"maxTotal":0.1}}}',
+      ),
+    ).toThrow(/limits.drawdown/);
+    expect(() =>
+      parseRiskConfig(
+        '{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"drawdown":{"maxDaily":0.05,"maxTotal":0.1}}}',
+      ),
+    ).toThrow(/limits.capital/);
+    expect(() =>
+      parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"stopLossPct":2}}'),
+    ).toThrow(/stopLossPct/);
   });
 });

@@ -33,17 +33,36 @@ function setup(over: Partial<StaticLimitsConfig> = {}, publishIntervalMs = 60_00
   const clock = new VirtualClock(T0);
   const gw = new StaticRiskGateway(
     bus,
-    { perSymbolNotional: 1e6, portfolioNotional: 1e7, maxOrderNotional: 1e6, publishIntervalMs, var: { confidence: 0.95, maxVar: 1000, lambda: 0.94 }, ...over },
+    {
+      perSymbolNotional: 1e6,
+      portfolioNotional: 1e7,
+      maxOrderNotional: 1e6,
+      publishIntervalMs,
+      var: { confidence: 0.95, maxVar: 1000, lambda: 0.94 },
+      ...over,
+    },
     'live',
     { clock },
   );
   gw.start();
   const positions = async (...ps: Array<{ symbol: string; quantity: number; avgPrice: number }>) => {
-    bus.publish(subjects.posCurrent('live'), toBinary(PortfolioStateSchema, create(PortfolioStateSchema, { positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })) })));
+    bus.publish(
+      subjects.posCurrent('live'),
+      toBinary(
+        PortfolioStateSchema,
+        create(PortfolioStateSchema, { positions: ps.map((p) => create(PositionSchema, { venue: 'binance', ...p })) }),
+      ),
+    );
     await tick();
   };
   const md = (symbol: string, mid: number, tsNs: bigint) =>
-    bus.publish(subjects.mdNorm('binance', symbol, 'live'), toBinary(TickSchema, create(TickSchema, { venue: 'binance', symbol, bid: mid - 0.5, ask: mid + 0.5, recvTsNs: tsNs, exchTsNs: tsNs })));
+    bus.publish(
+      subjects.mdNorm('binance', symbol, 'live'),
+      toBinary(
+        TickSchema,
+        create(TickSchema, { venue: 'binance', symbol, bid: mid - 0.5, ask: mid + 0.5, recvTsNs: tsNs, exchTsNs: tsNs }),
+      ),
+    );
   /** `n` one-second bars of a symbol alternating ±1 % (σ ≈ 1 %), in event time, clock following. */
   let t = T0;
   const bars = async (n: number, ...symbols: string[]) => {
@@ -79,12 +98,24 @@ describe('VaR in risk.limits: the local guard enforces it on every order', () =>
     guard.update(l, now());
     // Caps are far away; only VaR binds. Headroom (1000 − var) / k of notional.
     const headroom = (1000 - l.var) / k;
-    expect(guard.check('BTC-USDT', (headroom * 1.2) / 100, 100, { symbolQty: 400, grossNotional: 40_000 }, now())).toBe(RiskDecision.REJECTED);
+    expect(guard.check('BTC-USDT', (headroom * 1.2) / 100, 100, { symbolQty: 400, grossNotional: 40_000 }, now())).toBe(
+      RiskDecision.REJECTED,
+    );
     expect(guard.reason).toBe(RejectReason.RISK_LIMIT);
     expect(guard.detail).toMatch(/VaR/);
-    expect(guard.check('BTC-USDT', (headroom * 0.3) / 100, 100, { symbolQty: 400, grossNotional: 40_000 }, now())).toBe(RiskDecision.APPROVED);
+    expect(guard.check('BTC-USDT', (headroom * 0.3) / 100, 100, { symbolQty: 400, grossNotional: 40_000 }, now())).toBe(
+      RiskDecision.APPROVED,
+    );
     // Orders in flight use up headroom too.
-    expect(guard.check('BTC-USDT', (headroom * 0.3) / 100, 100, { symbolQty: 400, grossNotional: 40_000, inflightNotional: headroom * 0.8, }, now())).toBe(RiskDecision.REJECTED);
+    expect(
+      guard.check(
+        'BTC-USDT',
+        (headroom * 0.3) / 100,
+        100,
+        { symbolQty: 400, grossNotional: 40_000, inflightNotional: headroom * 0.8 },
+        now(),
+      ),
+    ).toBe(RiskDecision.REJECTED);
     // Reducing passes whatever the VaR.
     expect(guard.check('BTC-USDT', -100, 100, { symbolQty: 400, grossNotional: 40_000 }, now())).toBe(RiskDecision.APPROVED);
     gw.stop();
@@ -101,7 +132,10 @@ describe('executor: VaR gates an ordinary order without a risk.check', () => {
     market.update('binance', 'BTC-USDT', 100, 100.1, 5000, 5000, systemClock.nowNs());
     bus.subscribe(subjects.orderReq('binance', 'live'), () => undefined); // never answers: orders stay in flight
     const dir = tmpDir('kestrel-var-');
-    const ex = new Executor({ bus, clock: systemClock, venues: [binanceSpec()], market }, { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000, riskBoundaryPct: 0.99 });
+    const ex = new Executor(
+      { bus, clock: systemClock, venues: [binanceSpec()], market },
+      { mode: 'live', namespace: 'live', walDir: dir, awaitRiskLimitsMs: 0, inDoubtCheckMs: 60_000, riskBoundaryPct: 0.99 },
+    );
     const rejects: RejectEvent[] = [];
     ex.onReject((e) => rejects.push(e));
     try {
@@ -111,8 +145,19 @@ describe('executor: VaR gates an ordinary order without a risk.check', () => {
       const l = ex.risk.current!;
       const headroomQty = (l.maxVar - l.var) / l.varPerNotional['BTC-USDT']! / 100;
       const signal = (size: number, id: string) => ({
-        strategyId: 'core', symbol: 'BTC-USDT', side: Side.BUY, size, confidence: 0.9, ttlMs: 1000, maxSlippageBps: 50, minFillQty: 0,
-        urgency: Urgency.NORMAL, traceId: id, sourceSequence: 1n, emitTsNs: systemClock.nowNs(), refPrice: 0,
+        strategyId: 'core',
+        symbol: 'BTC-USDT',
+        side: Side.BUY,
+        size,
+        confidence: 0.9,
+        ttlMs: 1000,
+        maxSlippageBps: 50,
+        minFillQty: 0,
+        urgency: Urgency.NORMAL,
+        traceId: id,
+        sourceSequence: 1n,
+        emitTsNs: systemClock.nowNs(),
+        refPrice: 0,
       });
       expect(headroomQty).toBeGreaterThan(10);
       expect(headroomQty).toBeLessThan(80);
@@ -205,7 +250,16 @@ describe('VaR fails closed', () => {
 describe('risk process config', () => {
   it('refuses VaR settings given in percent or out of range instead of running with a dead limit', async () => {
     const { parseRiskConfig } = await import('../../src/risk/main.js');
-    const cfg = (v: object) => JSON.stringify({ nats: 'n', limits: { perSymbolNotional: 1, portfolioNotional: 1, maxOrderNotional: 1, var: { confidence: 0.95, maxVar: 1000, lambda: 0.94, ...v } } });
+    const cfg = (v: object) =>
+      JSON.stringify({
+        nats: 'n',
+        limits: {
+          perSymbolNotional: 1,
+          portfolioNotional: 1,
+          maxOrderNotional: 1,
+          var: { confidence: 0.95, maxVar: 1000, lambda: 0.94, ...v },
+        },
+      });
     expect(parseRiskConfig(cfg({ minBars: 20, staleMarkMs: 5000, degradedCapFraction: 0.5 })).limits.var!.minBars).toBe(20);
     expect(() => parseRiskConfig(cfg({ confidence: 95 }))).toThrow(/confidence/);
     expect(() => parseRiskConfig(cfg({ maxVar: 0 }))).toThrow(/maxVar/);

@@ -20,7 +20,9 @@ interface Announced {
   stateUrl?: string;
 }
 
-async function simulators(extra: string[] = []): Promise<{ proc: KestrelProcess; pub: Record<string, Announced>; priv: Record<string, Announced> }> {
+async function simulators(
+  extra: string[] = [],
+): Promise<{ proc: KestrelProcess; pub: Record<string, Announced>; priv: Record<string, Announced> }> {
   const proc = kestrel(['run', 'simulators', '--private', '--pace', 'accelerated', '--speed', '10', ...extra]);
   await proc.line(/"service":"simulators"/, 60_000);
   const lines = proc.stdout.filter((l) => l.startsWith('{"venue"')).map((l) => JSON.parse(l) as Announced);
@@ -58,19 +60,25 @@ afterAll(async () => {
 });
 
 describe('kestrel start --mode paper against a simulator process', () => {
-  it('ticks flow from all three venues, orders fill on the local matching engine, nothing reaches the venues\' order entry', async () => {
+  it("ticks flow from all three venues, orders fill on the local matching engine, nothing reaches the venues' order entry", async () => {
     const sims = await simulators();
     running.push(sims.proc);
     const session = kestrel([
       'start',
-      '--mode', 'paper',
-      '--venues', 'binance,kraken,okx',
-      '--symbols', 'BTC-USDT,BTC-USD',
-      '--max-ticks', '12000',
+      '--mode',
+      'paper',
+      '--venues',
+      'binance,kraken,okx',
+      '--symbols',
+      'BTC-USDT,BTC-USD',
+      '--max-ticks',
+      '12000',
       '--json',
       // The simulator process replays 10x faster than recorded: the engine's time constants follow.
-      '--set', 'session.pace=accelerated',
-      '--set', 'session.speed=10',
+      '--set',
+      'session.pace=accelerated',
+      '--set',
+      'session.speed=10',
       ...urlOverrides(sims.pub),
       ...sandbox(),
     ]);
@@ -79,7 +87,8 @@ describe('kestrel start --mode paper against a simulator process', () => {
     const summary = JSON.parse(session.stdout.find((l) => l.startsWith('{"mode"'))!) as SessionSummary;
     expect(summary.mode).toBe('paper');
     expect(summary.ticks.received).toBeGreaterThanOrEqual(12_000);
-    for (const stream of ['binance:BTC-USDT', 'kraken:BTC-USD', 'okx:BTC-USDT']) expect(summary.ticks.perStream[stream] ?? 0).toBeGreaterThan(0);
+    for (const stream of ['binance:BTC-USDT', 'kraken:BTC-USD', 'okx:BTC-USDT'])
+      expect(summary.ticks.perStream[stream] ?? 0).toBeGreaterThan(0);
     expect(summary.orders.sent).toBeGreaterThan(0);
     expect(summary.fills).toBeGreaterThan(0);
     // The simulated venues' order entry saw no request at all.
@@ -93,13 +102,15 @@ describe('kestrel start --mode paper against a simulator process', () => {
 
 function privateOverrides(priv: Record<string, Announced>): string[] {
   return (['binance', 'kraken', 'okx'] as const).flatMap((v) => [
-    '--set', `venues.${v}.endpoints.private_ws=${priv[v]!.wsUrl}`,
-    '--set', `venues.${v}.endpoints.private_rest=${priv[v]!.restUrl}`,
+    '--set',
+    `venues.${v}.endpoints.private_ws=${priv[v]!.wsUrl}`,
+    '--set',
+    `venues.${v}.endpoints.private_rest=${priv[v]!.restUrl}`,
   ]);
 }
 
 describe('kestrel start --mode live against a simulator process', () => {
-  it('sends every order to the venues\' order entry with the account credentials from the environment', async () => {
+  it("sends every order to the venues' order entry with the account credentials from the environment", async () => {
     const sims = await simulators();
     running.push(sims.proc);
     const { TEST_CREDENTIALS } = await import('../../src/simulators/private/venues.js');
@@ -114,13 +125,21 @@ describe('kestrel start --mode live against a simulator process', () => {
     };
     const session = kestrel(
       [
-        'start', '--mode', 'live', '--i-understand-live',
-        '--venues', 'binance,kraken,okx',
-        '--symbols', 'BTC-USDT,BTC-USD',
-        '--max-ticks', '12000',
+        'start',
+        '--mode',
+        'live',
+        '--i-understand-live',
+        '--venues',
+        'binance,kraken,okx',
+        '--symbols',
+        'BTC-USDT,BTC-USD',
+        '--max-ticks',
+        '12000',
         '--json',
-        '--set', 'session.pace=accelerated',
-        '--set', 'session.speed=10',
+        '--set',
+        'session.pace=accelerated',
+        '--set',
+        'session.speed=10',
         ...urlOverrides(sims.pub),
         ...privateOverrides(sims.priv),
         ...sandbox(),
@@ -136,7 +155,10 @@ describe('kestrel start --mode live against a simulator process', () => {
     // Every order the executor sent was placed at the venues' order entry, each exactly once.
     let placed = 0;
     for (const v of ['binance', 'kraken', 'okx']) {
-      const state = (await (await fetch(sims.priv[v]!.stateUrl!)).json()) as { received: Record<string, { place: number }>; duplicates: string[] };
+      const state = (await (await fetch(sims.priv[v]!.stateUrl!)).json()) as {
+        received: Record<string, { place: number }>;
+        duplicates: string[];
+      };
       for (const r of Object.values(state.received)) placed += r.place;
       expect(state.duplicates, v).toEqual([]);
     }
@@ -162,7 +184,11 @@ describe('kestrel start --mode live refuses, one line, exit 2', () => {
     running.push(p);
     expect(await p.exited).toBe(2);
     // Log records are JSON lines (piped); the refusal is the one plain line.
-    const lines = p.stderr().trim().split('\n').filter((l) => !l.startsWith('{"level"'));
+    const lines = p
+      .stderr()
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('{"level"'));
     expect(lines, p.stderr()).toHaveLength(1);
     expect(lines[0]).toMatch(/^kestrel: live refused: /);
     expect(lines[0]).toMatch(reason);
@@ -193,7 +219,11 @@ describe('kestrel start --mode live refuses, one line, exit 2', () => {
       await c.connect();
       await c.query(`UPDATE venues SET venue_policy = 'shadow_only' WHERE venue = 'kraken'`);
       await c.end();
-      await refused(['--venues', 'binance,kraken', '--symbols', 'BTC-USD', '--i-understand-live', '--set', `refdata.postgres_url=${url.toString()}`], creds, /kraken is shadow_only|of kraken is shadow_only/);
+      await refused(
+        ['--venues', 'binance,kraken', '--symbols', 'BTC-USD', '--i-understand-live', '--set', `refdata.postgres_url=${url.toString()}`],
+        creds,
+        /kraken is shadow_only|of kraken is shadow_only/,
+      );
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();

@@ -22,13 +22,17 @@ describe('default paper session through every real component', () => {
     let admin: string | undefined;
     let ready: unknown;
     let unauthPause: unknown;
-    const s = await runTradingSession(config({ admin: { port: 0, token_file: tokenFile }, audit: { file: path.join(dir, 'audit.log') } }), bus, {
-      onReady: ({ adminUrl }) => {
-        admin = adminUrl;
-        void fetch(`${adminUrl}/health/live`).then((r) => (ready = r.status));
-        void fetch(`${adminUrl}/admin/pause`, { method: 'POST' }).then((r) => (unauthPause = r.status));
+    const s = await runTradingSession(
+      config({ admin: { port: 0, token_file: tokenFile }, audit: { file: path.join(dir, 'audit.log') } }),
+      bus,
+      {
+        onReady: ({ adminUrl }) => {
+          admin = adminUrl;
+          void fetch(`${adminUrl}/health/live`).then((r) => (ready = r.status));
+          void fetch(`${adminUrl}/admin/pause`, { method: 'POST' }).then((r) => (unauthPause = r.status));
+        },
       },
-    });
+    );
     await bus.close();
     expect(admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready).toBe(200);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { binanceCapture, loadKrakenBookCapture, loadOkxRecording, parseBinanceCaptureLine, RecordingError, rfc3339ToNs } from '../../src/simulators/recordings.js';
+import {
+  binanceCapture,
+  loadKrakenBookCapture,
+  loadOkxRecording,
+  parseBinanceCaptureLine,
+  RecordingError,
+  rfc3339ToNs,
+} from '../../src/simulators/recordings.js';
 
 describe('recording loaders', () => {
   it('streams the whole Binance capture lazily with the documented counts', async () => {

@@ -6,7 +6,6 @@ import { BinanceSimulator } from '../../src/simulators/binance/binance-simulator
 import { parseFault } from '../../src/simulators/common/faults.js';
 import { until } from '../support/wait.js';
 
-
 let stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const s of stops.reverse()) await s();
@@ -26,7 +25,10 @@ describe('venue simulators', () => {
   it('listen on 127.0.0.1 with an ephemeral port and expose their URLs', async () => {
     const k = await KrakenSimulator.create();
     const o = await OkxSimulator.create();
-    stops.push(() => k.stop(), () => o.stop());
+    stops.push(
+      () => k.stop(),
+      () => o.stop(),
+    );
     expect(k.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v2$/);
     expect(o.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws\/v5\/public$/);
     expect(k.wsUrl).not.toBe(o.wsUrl);
@@ -35,10 +37,13 @@ describe('venue simulators', () => {
   it('accepts faults over the HTTP control endpoint and refuses malformed ones with a typed reason', async () => {
     const sim = await KrakenSimulator.create();
     stops.push(() => sim.stop());
-    const post = (body: string) => fetch(`${sim.controlUrl}/fault`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const post = (body: string) =>
+      fetch(`${sim.controlUrl}/fault`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const ok = await post(JSON.stringify({ kind: 'gap', count: 2 }));
     expect(ok.status).toBe(200);
-    expect((await fetch(`${sim.controlUrl}/stats`).then((r) => r.json())) as { faultsInjected: { gap: number } }).toMatchObject({ faultsInjected: { gap: 1 } });
+    expect((await fetch(`${sim.controlUrl}/stats`).then((r) => r.json())) as { faultsInjected: { gap: number } }).toMatchObject({
+      faultsInjected: { gap: 1 },
+    });
     for (const bad of ['{"kind":"meteor"}', '{"kind":"gap","count":-1}', 'not json', '[]', '{"kind":"slow","delayMs":"x"}']) {
       const r = await post(bad);
       expect(r.status, bad).toBe(400);
@@ -55,7 +60,9 @@ describe('venue simulators', () => {
   it('replays at original pace with the recording inter-arrival times', async () => {
     const sim = await KrakenSimulator.create();
     stops.push(() => sim.stop());
-    const { msgs } = collect(sim.wsUrl, (ws) => ws.send(JSON.stringify({ method: 'subscribe', params: { channel: 'book', symbol: ['BTC/USD'], depth: 10 } })));
+    const { msgs } = collect(sim.wsUrl, (ws) =>
+      ws.send(JSON.stringify({ method: 'subscribe', params: { channel: 'book', symbol: ['BTC/USD'], depth: 10 } })),
+    );
     const t0 = Date.now();
     await sim.start({ pace: 'original' });
     // The capture's first two updates are 1.686 s apart (15:29:58.343 → 15:30:00.029).
@@ -64,14 +71,17 @@ describe('venue simulators', () => {
     expect(elapsed).toBeGreaterThanOrEqual(1600);
     expect(elapsed).toBeLessThan(4000);
     // Exchange timestamps are rebased onto the live clock.
-    const ts = (JSON.parse(msgs.find((m) => m.includes('"channel":"book","type":"update"'))!) as { data: Array<{ timestamp: string }> }).data[0]!.timestamp;
+    const ts = (JSON.parse(msgs.find((m) => m.includes('"channel":"book","type":"update"'))!) as { data: Array<{ timestamp: string }> })
+      .data[0]!.timestamp;
     expect(Math.abs(Date.parse(ts) - t0)).toBeLessThan(2000);
   });
 
   it('accelerated pace divides the recorded gaps by the speed', async () => {
     const sim = await KrakenSimulator.create();
     stops.push(() => sim.stop());
-    collect(sim.wsUrl, (ws) => ws.send(JSON.stringify({ method: 'subscribe', params: { channel: 'book', symbol: ['BTC/USD'], depth: 10 } })));
+    collect(sim.wsUrl, (ws) =>
+      ws.send(JSON.stringify({ method: 'subscribe', params: { channel: 'book', symbol: ['BTC/USD'], depth: 10 } })),
+    );
     const t0 = Date.now();
     await sim.start({ pace: 'accelerated', speed: 25 });
     await sim.finished();
@@ -90,8 +100,15 @@ describe('venue simulators', () => {
     await until(() => msgs.length >= 4, 3000, 'replies');
     const parsed = msgs.map((m) => JSON.parse(m) as Record<string, unknown>);
     expect(parsed[0]).toMatchObject({ channel: 'status' });
-    expect(parsed.find((p) => p.success === true)).toMatchObject({ method: 'subscribe', req_id: 7, result: { channel: 'book', symbol: 'BTC/USD' } });
-    expect(parsed.find((p) => p.type === 'snapshot')).toMatchObject({ channel: 'book', data: [{ symbol: 'BTC/USD', checksum: 2785033588 }] });
+    expect(parsed.find((p) => p.success === true)).toMatchObject({
+      method: 'subscribe',
+      req_id: 7,
+      result: { channel: 'book', symbol: 'BTC/USD' },
+    });
+    expect(parsed.find((p) => p.type === 'snapshot')).toMatchObject({
+      channel: 'book',
+      data: [{ symbol: 'BTC/USD', checksum: 2785033588 }],
+    });
     expect(parsed.find((p) => p.success === false)).toMatchObject({ method: 'subscribe' });
   });
 
@@ -105,10 +122,15 @@ describe('venue simulators', () => {
     await until(() => msgs.includes('pong'), 3000, 'pong');
     await sim.start({ pace: 'instant' });
     await sim.finished();
-    const rest = (await fetch(`${sim.restUrl}/api/v5/market/books?instId=BTC-USDT&sz=5`).then((r) => r.json())) as { code: string; data: Array<{ seqId: number; bids: string[][] }> };
+    const rest = (await fetch(`${sim.restUrl}/api/v5/market/books?instId=BTC-USDT&sz=5`).then((r) => r.json())) as {
+      code: string;
+      data: Array<{ seqId: number; bids: string[][] }>;
+    };
     expect(rest.code).toBe('0');
     expect(rest.data[0]!.bids).toHaveLength(5);
-    const updates = msgs.filter((m) => m.includes('"update"')).map((m) => (JSON.parse(m) as { data: Array<{ seqId: number; prevSeqId: number; checksum: number }> }).data[0]!);
+    const updates = msgs
+      .filter((m) => m.includes('"update"'))
+      .map((m) => (JSON.parse(m) as { data: Array<{ seqId: number; prevSeqId: number; checksum: number }> }).data[0]!);
     expect(updates.length).toBe(97);
     // The chain is unbroken and checksums are retired in this protocol generation.
     for (let i = 1; i < updates.length; i++) expect(updates[i]!.prevSeqId).toBe(updates[i - 1]!.seqId);

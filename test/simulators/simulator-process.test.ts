@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KrakenAdapter } from '../../src/adapters/kraken/kraken-adapter.js';
 import { parseSimulatorArgs, SimulatorArgsError } from '../../src/simulators/main.js';
-import { CollectingSink} from '../adapters/helpers.js';
+import { CollectingSink } from '../adapters/helpers.js';
 import { until } from '../support/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -24,7 +24,11 @@ afterEach(async () => {
 
 describe('simulators as a separate process', () => {
   it('prints its URLs, serves an adapter in this process and takes faults over HTTP', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/simulators/main.ts', '--venues', 'kraken', '--pace', 'accelerated', '--speed', '20'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/simulators/main.ts', '--venues', 'kraken', '--pace', 'accelerated', '--speed', '20'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const rl = createInterface({ input: child.stdout! });
     const first = await new Promise<string>((resolve, reject) => {
       rl.once('line', resolve);
@@ -33,7 +37,13 @@ describe('simulators as a separate process', () => {
     const info = JSON.parse(first) as { venue: string; wsUrl: string; controlUrl: string };
     expect(info.venue).toBe('kraken');
     const sink = new CollectingSink();
-    adapter = new KrakenAdapter({ clock: systemClock, url: info.wsUrl, symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3 }], sink, reconnect: { initialMs: 20, maxMs: 200 } });
+    adapter = new KrakenAdapter({
+      clock: systemClock,
+      url: info.wsUrl,
+      symbols: [{ venueSymbol: 'BTC/USD', symbol: 'BTC-USD', symbolId: 3 }],
+      sink,
+      reconnect: { initialMs: 20, maxMs: 200 },
+    });
     await adapter.start();
     await until(() => sink.ticks.length > 5, 10_000, 'ticks from the other process');
     const r = await fetch(`${info.controlUrl}/fault`, { method: 'POST', body: JSON.stringify({ kind: 'badChecksum' }) });
@@ -62,12 +72,18 @@ describe('simulators as a separate process', () => {
     });
     expect(parseSimulatorArgs(['--ports', '24000', '--private'])).toMatchObject({ portBase: 24000, withPrivate: true });
     expect(() => parseSimulatorArgs(['--ports', '80'])).toThrow(/--ports/);
-    expect(parseSimulatorArgs(['--admin-port', '9470', '--admin-host', '0.0.0.0'])).toMatchObject({ adminPort: 9470, adminHost: '0.0.0.0' });
+    expect(parseSimulatorArgs(['--admin-port', '9470', '--admin-host', '0.0.0.0'])).toMatchObject({
+      adminPort: 9470,
+      adminHost: '0.0.0.0',
+    });
     expect(() => parseSimulatorArgs(['--admin-port', '70000'])).toThrow(/--admin-port/);
   });
 
   it('exits with status 2 and the reason on bad arguments', async () => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/simulators/main.ts', '--pace', 'warp'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/simulators/main.ts', '--pace', 'warp'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => p.once('exit', r));

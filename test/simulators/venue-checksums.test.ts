@@ -13,7 +13,9 @@ const json = (...p: string[]) => JSON.parse(readFileSync(path.join(sharedDataDir
 
 describe('simulator Kraken checksum (independent, zlib)', () => {
   type Lv = { price: string | number; qty: string | number };
-  const v = json('kraken', 'kraken_v2_checksum_vectors.json') as { vectors: Array<{ name: string; expected_checksum: number; message: { data: Array<{ bids: Lv[]; asks: Lv[] }> } }> };
+  const v = json('kraken', 'kraken_v2_checksum_vectors.json') as {
+    vectors: Array<{ name: string; expected_checksum: number; message: { data: Array<{ bids: Lv[]; asks: Lv[] }> } }>;
+  };
   it('has vectors to check', () => expect(v.vectors.length).toBeGreaterThan(0));
   it.each(v.vectors.map((x) => [x.name, x] as const))('%s', (_n, x) => {
     const d = x.message.data[0]!;

@@ -97,14 +97,17 @@ describe('capture files', () => {
 describe('openTickStore without ClickHouse', () => {
   it('records to a capture file in capture_dir that reads back', async () => {
     const { openTickStore } = await import('../../src/storage/index.js');
-    const store = await openTickStore({
-      clickhouse_url: '',
-      clickhouse_database: 'kestrel',
-      capture_dir: path.join(dir, 'session'),
-      batch_size: 10_000,
-      flush_interval_ms: 50,
-      max_buffered_rows: 200_000,
-    }, systemClock);
+    const store = await openTickStore(
+      {
+        clickhouse_url: '',
+        clickhouse_database: 'kestrel',
+        capture_dir: path.join(dir, 'session'),
+        batch_size: 10_000,
+        flush_interval_ms: 50,
+        max_buffered_rows: 200_000,
+      },
+      systemClock,
+    );
     expect(store.kind).toBe('capture');
     const ticks = sample(50);
     for (const t of ticks) store.push(t);

@@ -63,7 +63,9 @@ describe.runIf(up)('ClickHouse tick persistence (real server)', () => {
     expect(caps.major).toBeGreaterThan(0);
     const w = await ClickHouseTickWriter.connect({ url: CLICKHOUSE_URL, database: DB });
     await w.close();
-    const tables = (await rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${DB}' ORDER BY name`)).map((r) => r.name);
+    const tables = (await rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${DB}' ORDER BY name`)).map(
+      (r) => r.name,
+    );
     expect(tables).toEqual(['ticks', 'ticks_1m', 'ticks_1m_mv']);
   });
 

@@ -77,4 +77,3 @@ export function kestrel(args: string[], env: NodeJS.ProcessEnv = {}): KestrelPro
     },
   };
 }
-

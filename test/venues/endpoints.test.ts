@@ -18,9 +18,11 @@ afterEach(async () => {
 });
 
 describe('venue endpoint presets', () => {
-  it('names each venue\'s documented environments: Binance spot testnet, OKX demo, Kraken validate', () => {
+  it("names each venue's documented environments: Binance spot testnet, OKX demo, Kraken validate", () => {
     expect(resolveEndpoints('binance', { preset: 'testnet', endpoints: none }).publicWs).toBe('wss://stream.testnet.binance.vision/stream');
-    expect(resolveEndpoints('binance', { preset: 'testnet', endpoints: none }).privateWs).toBe('wss://ws-api.testnet.binance.vision/ws-api/v3');
+    expect(resolveEndpoints('binance', { preset: 'testnet', endpoints: none }).privateWs).toBe(
+      'wss://ws-api.testnet.binance.vision/ws-api/v3',
+    );
     expect(resolveEndpoints('binance', { preset: 'production', endpoints: none }).publicWs).toBe('wss://stream.binance.com:9443/stream');
     const demo = resolveEndpoints('okx', { preset: 'demo', endpoints: none });
     expect(demo.privateWs).toBe('wss://wspap.okx.com:8443/ws/v5/private');
@@ -43,7 +45,9 @@ describe('venue endpoint presets', () => {
   it('config: production by default, presets and URLs from venues.<venue>, an unknown preset refused by name', () => {
     const def = endpointsOf(loadConfig({}));
     expect(def.binance.publicWs).toBe(ENDPOINT_PRESETS.binance.production.publicWs);
-    const c = loadConfig({ overrides: { venues: { okx: { preset: 'demo' }, binance: { endpoints: { public_rest: 'http://127.0.0.1:9' } } } } });
+    const c = loadConfig({
+      overrides: { venues: { okx: { preset: 'demo' }, binance: { endpoints: { public_rest: 'http://127.0.0.1:9' } } } },
+    });
     expect(endpointsOf(c).okx.privateHeaders['x-simulated-trading']).toBe('1');
     expect(endpointsOf(c).binance.publicRest).toBe('http://127.0.0.1:9');
     expect(() => loadConfig({ overrides: { venues: { kraken: { preset: 'testnet' } } } })).toThrow(ConfigError);
@@ -64,8 +68,19 @@ describe('private clients on a preset', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     closers.push(() => new Promise<void>((r) => server.close(() => r())));
     const port = (server.address() as AddressInfo).port;
-    const e = resolveEndpoints('okx', { preset: 'demo', endpoints: { ...none, private_ws: `ws://127.0.0.1:${port}/ws/v5/private`, private_rest: `http://127.0.0.1:${port}` } });
-    const client = createOrderClient('okx', { wsUrl: e.privateWs, restUrl: e.privateRest, credentials: TEST_CREDENTIALS.okx, clock: systemClock, extraHeaders: e.privateHeaders, autoReconnect: false, requestTimeoutMs: 1000 });
+    const e = resolveEndpoints('okx', {
+      preset: 'demo',
+      endpoints: { ...none, private_ws: `ws://127.0.0.1:${port}/ws/v5/private`, private_rest: `http://127.0.0.1:${port}` },
+    });
+    const client = createOrderClient('okx', {
+      wsUrl: e.privateWs,
+      restUrl: e.privateRest,
+      credentials: TEST_CREDENTIALS.okx,
+      clock: systemClock,
+      extraHeaders: e.privateHeaders,
+      autoReconnect: false,
+      requestTimeoutMs: 1000,
+    });
     closers.push(() => client.close());
     expect(await client.openOrders()).toEqual([]);
     await client.connect().catch(() => undefined);
@@ -74,7 +89,13 @@ describe('private clients on a preset', () => {
 
     // Production: no such header.
     seen.length = 0;
-    const prod = createOrderClient('okx', { wsUrl: e.privateWs, restUrl: e.privateRest, credentials: TEST_CREDENTIALS.okx, clock: systemClock, autoReconnect: false });
+    const prod = createOrderClient('okx', {
+      wsUrl: e.privateWs,
+      restUrl: e.privateRest,
+      credentials: TEST_CREDENTIALS.okx,
+      clock: systemClock,
+      autoReconnect: false,
+    });
     closers.push(() => prod.close());
     await prod.openOrders();
     expect(seen).toEqual([{ kind: 'rest', header: undefined }]);
@@ -85,7 +106,14 @@ describe('private clients on a preset', () => {
     closers.push(() => sim.stop());
     const e = resolveEndpoints('kraken', { preset: 'validate', endpoints: { ...none, private_ws: sim.wsUrl, private_rest: sim.url } });
     const mk = (validateOnly: boolean): VenueOrderClient =>
-      createOrderClient('kraken', { wsUrl: e.privateWs, restUrl: e.privateRest, credentials: TEST_CREDENTIALS.kraken, clock: systemClock, requestTimeoutMs: 2000, ...(validateOnly ? { validateOnly } : {}) });
+      createOrderClient('kraken', {
+        wsUrl: e.privateWs,
+        restUrl: e.privateRest,
+        credentials: TEST_CREDENTIALS.kraken,
+        clock: systemClock,
+        requestTimeoutMs: 2000,
+        ...(validateOnly ? { validateOnly } : {}),
+      });
     const validating = mk(e.validateOnly);
     closers.push(() => validating.close());
     await validating.connect();

@@ -14,7 +14,15 @@ import { TickFlag } from '../../contracts/market.js';
 import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.js';
 import { OrderBook } from '../common/book.js';
 import { ResyncScheduler } from '../common/resync.js';
-import { isBookTickerStream, newDepthScan, scanBookTicker, scanDepthAfterName, streamNameEnd, type BookTickerScan, type DepthScan } from './depth-scan.js';
+import {
+  isBookTickerStream,
+  newDepthScan,
+  scanBookTicker,
+  scanDepthAfterName,
+  streamNameEnd,
+  type BookTickerScan,
+  type DepthScan,
+} from './depth-scan.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../types.js';
 
 export interface BinanceAdapterOptions extends AdapterOptions {
@@ -217,7 +225,9 @@ export class BinanceAdapter extends BaseAdapter {
     this.emitEvent('resync', st.m.symbol, 'fetching REST depth snapshot');
     try {
       const t0 = monotonicMs();
-      const res = await fetch(`${this.restUrl}/api/v3/depth?symbol=${encodeURIComponent(sym)}&limit=${this.limit}`, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${this.restUrl}/api/v3/depth?symbol=${encodeURIComponent(sym)}&limit=${this.limit}`, {
+        signal: AbortSignal.timeout(5000),
+      });
       const used = Number(res.headers.get('x-mbx-used-weight-1m'));
       if (Number.isFinite(used)) this.rateLimitRemaining = Math.max(0, 6000 - used);
       const text = await res.text();
@@ -283,7 +293,13 @@ export class BinanceAdapter extends BaseAdapter {
       // Once continuity holds the stream is ordered, so an old id is a duplicate or a replay: never
       // applied (the book is unchanged and consistent), but counted and reported, not swallowed.
       this.s.replays++;
-      this.emitEvent('duplicate', st.m.symbol, `depth U=${d.U} u=${d.u} already applied (last u=${st.lastU})`, BigInt(st.lastU + 1), BigInt(d.U));
+      this.emitEvent(
+        'duplicate',
+        st.m.symbol,
+        `depth U=${d.U} u=${d.u} already applied (last u=${st.lastU})`,
+        BigInt(st.lastU + 1),
+        BigInt(d.U),
+      );
       return true;
     }
     const ok = st.firstAfterSnapshot ? d.U <= st.lastU + 1 && st.lastU + 1 <= d.u : d.U === st.lastU + 1;
@@ -307,8 +323,10 @@ export class BinanceAdapter extends BaseAdapter {
     } else {
       const t = d.text;
       const pos = d.pos;
-      for (let i = 0; i < 2 * nb; i += 2) bids.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
-      for (let i = 2 * nb; i < end; i += 2) asks.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
+      for (let i = 0; i < 2 * nb; i += 2)
+        bids.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
+      for (let i = 2 * nb; i < end; i += 2)
+        asks.setFromText(nums[i]!, nums[i + 1]!, t, pos[2 * i]!, pos[2 * i + 1]!, pos[2 * i + 2]!, pos[2 * i + 3]!);
     }
     st.lastU = u;
     st.firstAfterSnapshot = false;
@@ -338,7 +356,16 @@ export class BinanceAdapter extends BaseAdapter {
     return true;
   }
 
-  private quote(st: SymState, updateId: number, exchNs: bigint, recvNs: bigint, bid: number, bidSz: number, ask: number, askSz: number): boolean {
+  private quote(
+    st: SymState,
+    updateId: number,
+    exchNs: bigint,
+    recvNs: bigint,
+    bid: number,
+    bidSz: number,
+    ask: number,
+    askSz: number,
+  ): boolean {
     if (!this.emitQuote(st.m, exchNs, recvNs, bid, bidSz, ask, askSz, st.flagsNext)) return false;
     st.flagsNext = 0;
     st.lastQuoteId = updateId;
@@ -357,13 +384,15 @@ export class BinanceAdapter extends BaseAdapter {
     } catch {
       throw new VenueParseError('binance', 'invalid JSON', text.slice(0, 200));
     }
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new VenueParseError('binance', 'message is not an object', text.slice(0, 200));
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+      throw new VenueParseError('binance', 'message is not an object', text.slice(0, 200));
     const o = msg as Record<string, unknown>;
     if ('result' in o && 'id' in o) return; // SUBSCRIBE ack
     if ('error' in o) throw new VenueParseError('binance', `venue error ${JSON.stringify(o.error)}`, text.slice(0, 200));
     const stream = o.stream;
     const data = o.data;
-    if (typeof stream !== 'string' || typeof data !== 'object' || data === null) throw new VenueParseError('binance', 'not a combined-stream message', text.slice(0, 200));
+    if (typeof stream !== 'string' || typeof data !== 'object' || data === null)
+      throw new VenueParseError('binance', 'not a combined-stream message', text.slice(0, 200));
     const d = data as Record<string, unknown>;
     const st = typeof d.s === 'string' ? this.syms.get(d.s) : undefined;
     if (typeof d.s !== 'string') throw new VenueParseError('binance', 'message without symbol', text.slice(0, 200));
@@ -377,7 +406,8 @@ export class BinanceAdapter extends BaseAdapter {
     const U = d.U;
     const u = d.u;
     const E = d.E;
-    if (!isId(U) || !isId(u) || u < U) throw new VenueParseError('binance', `bad depth ids U=${String(U)} u=${String(u)}`, text.slice(0, 200));
+    if (!isId(U) || !isId(u) || u < U)
+      throw new VenueParseError('binance', `bad depth ids U=${String(U)} u=${String(u)}`, text.slice(0, 200));
     if (!isId(E)) throw new VenueParseError('binance', `bad event time ${String(E)}`, text.slice(0, 200));
     // Validate every level before anything is kept or applied; numbers and strings go to the scratch.
     const b = d.b;
@@ -403,7 +433,17 @@ export class BinanceAdapter extends BaseAdapter {
     if (!st.synced) {
       this.s.suppressed++;
       const k = 2 * (ev.nb + ev.na);
-      const copy: Depth = { U: ev.U, u: ev.u, E: ev.E, nb: ev.nb, na: ev.na, nums: ev.nums.slice(0, k), strs: materialize(ev, k), text: '', pos: EMPTY_POS };
+      const copy: Depth = {
+        U: ev.U,
+        u: ev.u,
+        E: ev.E,
+        nb: ev.nb,
+        na: ev.na,
+        nums: ev.nums.slice(0, k),
+        strs: materialize(ev, k),
+        text: '',
+        pos: EMPTY_POS,
+      };
       if (st.buffer.length < MAX_BUFFER) st.buffer.push(copy);
       else {
         st.buffer.shift();
@@ -541,6 +581,7 @@ function parseSnapshot(text: string): { lastUpdateId: number; bids: SnapLevel[];
     throw new VenueParseError('binance', 'REST snapshot is not JSON', text.slice(0, 200));
   }
   const o = j as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || !isId(o.lastUpdateId)) throw new VenueParseError('binance', 'REST snapshot without lastUpdateId', text.slice(0, 200));
+  if (typeof o !== 'object' || o === null || !isId(o.lastUpdateId))
+    throw new VenueParseError('binance', 'REST snapshot without lastUpdateId', text.slice(0, 200));
   return { lastUpdateId: o.lastUpdateId, bids: levels(o.bids, 'bids'), asks: levels(o.asks, 'asks') };
 }

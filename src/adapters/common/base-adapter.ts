@@ -367,13 +367,17 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     else if (isBinary) {
       this.parseFailed(new VenueParseError(this.venue, 'unexpected binary frame', ''));
       return;
-    } else if (Buffer.isBuffer(data)) text = data.toString('utf8'); // ws's usual case: no copy
+    } else if (Buffer.isBuffer(data))
+      text = data.toString('utf8'); // ws's usual case: no copy
     else text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     try {
       this.onMessage(text, recvNs);
     } catch (e) {
       if (e instanceof VenueParseError) this.parseFailed(e);
-      else this.parseFailed(new VenueParseError(this.venue, `unexpected message: ${e instanceof Error ? e.message : String(e)}`, text.slice(0, 200)));
+      else
+        this.parseFailed(
+          new VenueParseError(this.venue, `unexpected message: ${e instanceof Error ? e.message : String(e)}`, text.slice(0, 200)),
+        );
     }
   }
 
@@ -398,7 +402,16 @@ export abstract class BaseAdapter implements MarketDataAdapter {
    * Delivers a top-of-book tick. Returns false (and reports) when the quote is crossed: such a tick
    * is never delivered, and the caller resyncs its book.
    */
-  protected emitQuote(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, bid: number, bidSize: number, ask: number, askSize: number, flags: number): boolean {
+  protected emitQuote(
+    m: SymbolMapping,
+    exchTsNs: bigint,
+    recvTsNs: bigint,
+    bid: number,
+    bidSize: number,
+    ask: number,
+    askSize: number,
+    flags: number,
+  ): boolean {
     if (bid > 0 && ask > 0 && bid >= ask) {
       this.s.crossed++;
       this.emitEvent('crossed', m.symbol, `bid ${bid} >= ask ${ask}`);
@@ -413,7 +426,16 @@ export abstract class BaseAdapter implements MarketDataAdapter {
    * assigns in increasing order: a trade whose id is not above the last delivered one is a duplicate
    * or a replay (reconnect overlap, a venue resend), and delivering it would count its volume twice.
    */
-  protected emitTrade(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, px: number, qty: number, aggressor: -1 | 1, tradeId: bigint, flags = 0): void {
+  protected emitTrade(
+    m: SymbolMapping,
+    exchTsNs: bigint,
+    recvTsNs: bigint,
+    px: number,
+    qty: number,
+    aggressor: -1 | 1,
+    tradeId: bigint,
+    flags = 0,
+  ): void {
     const last = this.lastTradeId.get(m.symbol);
     if (last !== undefined && tradeId <= last) {
       this.s.replays++;
@@ -435,7 +457,19 @@ export abstract class BaseAdapter implements MarketDataAdapter {
     return exchTsNs > 0n && lag <= this.staleNs && -lag <= this.skewNs;
   }
 
-  private deliver(m: SymbolMapping, exchTsNs: bigint, recvTsNs: bigint, flags: number, bid: number, bidSize: number, ask: number, askSize: number, lastPx: number, lastQty: number, aggressor: -1 | 0 | 1): void {
+  private deliver(
+    m: SymbolMapping,
+    exchTsNs: bigint,
+    recvTsNs: bigint,
+    flags: number,
+    bid: number,
+    bidSize: number,
+    ask: number,
+    askSize: number,
+    lastPx: number,
+    lastQty: number,
+    aggressor: -1 | 0 | 1,
+  ): void {
     if (this.closed) return;
     const lag = recvTsNs - exchTsNs;
     if (exchTsNs > 0n) {
@@ -499,7 +533,9 @@ export abstract class BaseAdapter implements MarketDataAdapter {
 }
 
 /** 10^k for k = 0..22: every one is exact in a double. */
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /**
  * Venues send decimals as plain digit strings ("60123.40"); `Number()` would also accept "1e3",

@@ -48,7 +48,11 @@ export function crc32Update(crc: number, s: string): number {
   const n = s.length;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    c ^= (s.charCodeAt(i) & 0xff) | ((s.charCodeAt(i + 1) & 0xff) << 8) | ((s.charCodeAt(i + 2) & 0xff) << 16) | ((s.charCodeAt(i + 3) & 0xff) << 24);
+    c ^=
+      (s.charCodeAt(i) & 0xff) |
+      ((s.charCodeAt(i + 1) & 0xff) << 8) |
+      ((s.charCodeAt(i + 2) & 0xff) << 16) |
+      ((s.charCodeAt(i + 3) & 0xff) << 24);
     c = T3[c & 0xff]! ^ T2[(c >>> 8) & 0xff]! ^ T1[(c >>> 16) & 0xff]! ^ TABLE[c >>> 24]!;
   }
   for (; i < n; i++) c = TABLE[(c ^ s.charCodeAt(i)) & 0xff]! ^ (c >>> 8);

@@ -127,7 +127,11 @@ export class KrakenAdapter extends BaseAdapter {
     st.requestedAtMs = this.nowMs();
     this.emitEvent('resync', st.m.symbol, 'resubscribing book for a fresh snapshot');
     this.sendJson({ method: 'unsubscribe', params: { channel: 'book', symbol: [sym], depth: this.depth }, req_id: this.reqId++ });
-    this.sendJson({ method: 'subscribe', params: { channel: 'book', symbol: [sym], depth: this.depth, snapshot: true }, req_id: this.reqId++ });
+    this.sendJson({
+      method: 'subscribe',
+      params: { channel: 'book', symbol: [sym], depth: this.depth, snapshot: true },
+      req_id: this.reqId++,
+    });
   }
 
   protected onMessage(text: string, recvNs: bigint): void {
@@ -137,7 +141,8 @@ export class KrakenAdapter extends BaseAdapter {
     } catch {
       throw new VenueParseError('kraken', 'invalid JSON', text.slice(0, 200));
     }
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new VenueParseError('kraken', 'message is not an object', text.slice(0, 200));
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+      throw new VenueParseError('kraken', 'message is not an object', text.slice(0, 200));
     const o = msg as Record<string, unknown>;
     const channel = o.channel;
     if (channel === 'heartbeat') {
@@ -157,7 +162,8 @@ export class KrakenAdapter extends BaseAdapter {
 
   private onBook(o: Record<string, unknown>, recvNs: bigint, text: string): void {
     const type = o.type;
-    if (type !== 'snapshot' && type !== 'update') throw new VenueParseError('kraken', `bad book type ${JSON.stringify(type)}`, text.slice(0, 200));
+    if (type !== 'snapshot' && type !== 'update')
+      throw new VenueParseError('kraken', `bad book type ${JSON.stringify(type)}`, text.slice(0, 200));
     if (!Array.isArray(o.data)) throw new VenueParseError('kraken', 'book data is not an array', text.slice(0, 200));
     for (const d of o.data as unknown[]) {
       if (typeof d !== 'object' || d === null) throw new VenueParseError('kraken', 'book entry is not an object', text.slice(0, 200));
@@ -204,8 +210,20 @@ export class KrakenAdapter extends BaseAdapter {
         continue;
       }
       // Level strings hold the checksum's formatting of price and qty, computed once per change.
-      for (const l of bids) st.book.bids.set(l.px, l.qty, l.qty === 0 ? '' : krakenField(l.px, st.pricePrec), l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec));
-      for (const l of asks) st.book.asks.set(l.px, l.qty, l.qty === 0 ? '' : krakenField(l.px, st.pricePrec), l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec));
+      for (const l of bids)
+        st.book.bids.set(
+          l.px,
+          l.qty,
+          l.qty === 0 ? '' : krakenField(l.px, st.pricePrec),
+          l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec),
+        );
+      for (const l of asks)
+        st.book.asks.set(
+          l.px,
+          l.qty,
+          l.qty === 0 ? '' : krakenField(l.px, st.pricePrec),
+          l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec),
+        );
       st.book.bids.truncate(this.depth);
       st.book.asks.truncate(this.depth);
       const local = krakenChecksumPreformatted(st.book);
@@ -258,7 +276,8 @@ export class KrakenAdapter extends BaseAdapter {
       const px = positiveNum('kraken', e.price, 'trade price');
       const qty = positiveNum('kraken', e.qty, 'trade qty');
       const id = tradeId('kraken', e.trade_id);
-      if (e.side !== 'buy' && e.side !== 'sell') throw new VenueParseError('kraken', `bad trade side ${JSON.stringify(e.side)}`, text.slice(0, 200));
+      if (e.side !== 'buy' && e.side !== 'sell')
+        throw new VenueParseError('kraken', `bad trade side ${JSON.stringify(e.side)}`, text.slice(0, 200));
       const ts = typeof e.timestamp === 'string' ? parseRfc3339Ns(e.timestamp) : undefined;
       if (ts === undefined) throw new VenueParseError('kraken', 'bad trade timestamp', text.slice(0, 200));
       if (st) parsed.push({ st, px, qty, side: e.side === 'buy' ? 1 : -1, ts, id });

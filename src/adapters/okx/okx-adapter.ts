@@ -90,7 +90,8 @@ export class OkxAdapter extends BaseAdapter {
     super('okx', opts, { reconnect: { maxAttemptsPerWindow: 3, windowMs: 1000 }, keepaliveMs: 20_000 });
     this.source = opts.snapshotSource ?? 'ws';
     this.restUrl = opts.restUrl?.replace(/\/$/, '');
-    if (opts.checksum !== 'required' && opts.checksum !== 'retired') throw new RangeError(`okx adapter: checksum must be 'required' or 'retired'`);
+    if (opts.checksum !== 'required' && opts.checksum !== 'retired')
+      throw new RangeError(`okx adapter: checksum must be 'required' or 'retired'`);
     this.checksumMode = opts.checksum;
     if (this.source === 'rest' && !this.restUrl) throw new RangeError('okx adapter: snapshotSource rest needs restUrl');
     for (const m of opts.symbols) {
@@ -215,7 +216,9 @@ export class OkxAdapter extends BaseAdapter {
     const epoch = this.epoch;
     try {
       const t0 = monotonicMs();
-      const res = await fetch(`${this.restUrl!}/api/v5/market/books?instId=${encodeURIComponent(st.m.venueSymbol)}&sz=400`, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${this.restUrl!}/api/v5/market/books?instId=${encodeURIComponent(st.m.venueSymbol)}&sz=400`, {
+        signal: AbortSignal.timeout(5000),
+      });
       const text = await res.text();
       this.recordRest(monotonicMs() - t0, res.ok);
       if (epoch !== this.epoch || st.synced) return;
@@ -253,7 +256,8 @@ export class OkxAdapter extends BaseAdapter {
     } catch {
       throw new VenueParseError('okx', 'invalid JSON', text.slice(0, 200));
     }
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new VenueParseError('okx', 'message is not an object', text.slice(0, 200));
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+      throw new VenueParseError('okx', 'message is not an object', text.slice(0, 200));
     const o = msg as Record<string, unknown>;
     if (typeof o.event === 'string') {
       if (o.event === 'error') this.log.warn({ code: o.code, msg: o.msg }, 'okx error event');
@@ -267,7 +271,8 @@ export class OkxAdapter extends BaseAdapter {
     const st = this.syms.get(arg.instId);
     if (arg.channel === 'books') {
       const action = o.action;
-      if (action !== 'snapshot' && action !== 'update') throw new VenueParseError('okx', `bad books action ${JSON.stringify(action)}`, text.slice(0, 200));
+      if (action !== 'snapshot' && action !== 'update')
+        throw new VenueParseError('okx', `bad books action ${JSON.stringify(action)}`, text.slice(0, 200));
       const d = o.data[0] as unknown;
       if (o.data.length !== 1) throw new VenueParseError('okx', 'books data must hold one entry', text.slice(0, 200));
       const bm = parseBook(action, d, text);
@@ -348,7 +353,13 @@ export class OkxAdapter extends BaseAdapter {
     // Duplicated, replayed, reordered and stale updates all fail here: their prevSeqId is not ours.
     if (u.prevSeqId !== st.lastSeqId) {
       this.s.gaps++;
-      this.emitEvent('gap', st.m.symbol, `prevSeqId ${String(u.prevSeqId)} != last seqId ${String(st.lastSeqId)}`, BigInt(st.lastSeqId ?? 0), BigInt(u.prevSeqId ?? 0));
+      this.emitEvent(
+        'gap',
+        st.m.symbol,
+        `prevSeqId ${String(u.prevSeqId)} != last seqId ${String(st.lastSeqId)}`,
+        BigInt(st.lastSeqId ?? 0),
+        BigInt(u.prevSeqId ?? 0),
+      );
       this.fail(st, TickFlag.GAP | TickFlag.RESYNC);
       return false;
     }
@@ -421,7 +432,8 @@ function tsNs(v: unknown, text: string): bigint {
 
 function optInt(v: unknown, what: string, text: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new VenueParseError('okx', `bad ${what} ${JSON.stringify(v)}`, text.slice(0, 200));
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw new VenueParseError('okx', `bad ${what} ${JSON.stringify(v)}`, text.slice(0, 200));
   return v;
 }
 
@@ -429,7 +441,8 @@ function parseBook(action: 'snapshot' | 'update', d: unknown, text: string): Boo
   if (typeof d !== 'object' || d === null) throw new VenueParseError('okx', 'books entry is not an object', text.slice(0, 200));
   const o = d as Record<string, unknown>;
   const checksum = optInt(o.checksum, 'checksum', text);
-  if (checksum !== undefined && (checksum < -0x80000000 || checksum > 0x7fffffff)) throw new VenueParseError('okx', 'checksum out of int32 range', text.slice(0, 200));
+  if (checksum !== undefined && (checksum < -0x80000000 || checksum > 0x7fffffff))
+    throw new VenueParseError('okx', 'checksum out of int32 range', text.slice(0, 200));
   const prev = optInt(o.prevSeqId, 'prevSeqId', text);
   return {
     action,
@@ -446,8 +459,15 @@ function parseBook(action: 'snapshot' | 'update', d: unknown, text: string): Boo
 function parseTrade(t: unknown, text: string): { px: number; qty: number; side: -1 | 1; tsNs: bigint; id: bigint } {
   if (typeof t !== 'object' || t === null) throw new VenueParseError('okx', 'trade is not an object', text.slice(0, 200));
   const o = t as Record<string, unknown>;
-  if (o.side !== 'buy' && o.side !== 'sell') throw new VenueParseError('okx', `bad trade side ${JSON.stringify(o.side)}`, text.slice(0, 200));
-  return { px: positiveNum('okx', o.px, 'trade px'), qty: positiveNum('okx', o.sz, 'trade sz'), side: o.side === 'buy' ? 1 : -1, tsNs: tsNs(o.ts, text), id: tradeId('okx', o.tradeId) };
+  if (o.side !== 'buy' && o.side !== 'sell')
+    throw new VenueParseError('okx', `bad trade side ${JSON.stringify(o.side)}`, text.slice(0, 200));
+  return {
+    px: positiveNum('okx', o.px, 'trade px'),
+    qty: positiveNum('okx', o.sz, 'trade sz'),
+    side: o.side === 'buy' ? 1 : -1,
+    tsNs: tsNs(o.ts, text),
+    id: tradeId('okx', o.tradeId),
+  };
 }
 
 function parseRestBooks(text: string): { bids: Side; asks: Side; seqId: number; checksum: undefined; tsNs: bigint } {

@@ -12,12 +12,7 @@
  *  ORDER_STATE checkpoint copy of an open order (state + request bytes); does not touch positions
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import {
-  OrderAckSchema,
-  OrderRequestSchema,
-  PortfolioStateSchema,
-  type OrderAck,
-} from '../../contracts/index.js';
+import { OrderAckSchema, OrderRequestSchema, PortfolioStateSchema, type OrderAck } from '../../contracts/index.js';
 import { PositionBook } from '../../positions/book.js';
 import { OrderRecord, OrderState, isTerminal } from '../order.js';
 import { SegmentLog, type SegmentLogOptions } from './segment-log.js';

@@ -27,9 +27,12 @@ import { histogram } from '../../observability/metrics.js';
 import { KestrelError } from '../../contracts/errors.js';
 
 /** fdatasync durations of every WAL (commit and background flush), for the WAL fsync p99 alert. */
-const fsyncSeconds = histogram('wal_fsync_seconds', 'WAL write + fdatasync duration (synchronous commits and background flushes)', ['kind'], [
-  50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1,
-]);
+const fsyncSeconds = histogram(
+  'wal_fsync_seconds',
+  'WAL write + fdatasync duration (synchronous commits and background flushes)',
+  ['kind'],
+  [50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1],
+);
 
 export class WalCorruptError extends KestrelError {
   override readonly name = 'WalCorruptError';
@@ -39,7 +42,8 @@ export class WalCorruptError extends KestrelError {
     detail: string,
     readonly dir = '',
   ) {
-    super('WAL_CORRUPT', 
+    super(
+      'WAL_CORRUPT',
       `WAL corrupt in ${segment} at byte ${offset}: ${detail}` +
         (dir ? `; inspect with \`kestrel wal check --wal-dir ${dir}\`, repair with \`kestrel wal salvage --wal-dir ${dir}\`` : ''),
     );
@@ -466,7 +470,9 @@ export class SegmentLog {
     const target = this.rotationBytes + 1024 * 1024;
     const zeros = this.zeros;
     const write = (pos: number): Promise<number> =>
-      new Promise((resolve, reject) => fs.write(fd, zeros, 0, Math.min(zeros.length, target - pos), pos, (err, n) => (err ? reject(err) : resolve(n))));
+      new Promise((resolve, reject) =>
+        fs.write(fd, zeros, 0, Math.min(zeros.length, target - pos), pos, (err, n) => (err ? reject(err) : resolve(n))),
+      );
     void (async () => {
       try {
         let pos = 0;

@@ -47,7 +47,10 @@ function scanResync(buf: Buffer): Scan {
   while (off < end) {
     const len = off + HEADER <= end ? buf.readUInt32LE(off) : 0;
     const ok =
-      len > 0 && len <= MAX_RECORD && off + HEADER + len <= buf.length && crc32(buf.subarray(off + HEADER, off + HEADER + len)) === buf.readUInt32LE(off + 4);
+      len > 0 &&
+      len <= MAX_RECORD &&
+      off + HEADER + len <= buf.length &&
+      crc32(buf.subarray(off + HEADER, off + HEADER + len)) === buf.readUInt32LE(off + 4);
     if (ok) {
       frames.push({ off, len: HEADER + len });
       off += HEADER + len;
@@ -146,7 +149,9 @@ export function salvageWal(dir: string, opts: { backupDir?: string; clock: Clock
 }
 
 export function formatCheck(c: WalCheck): string {
-  const lines = [`WAL ${c.dir}: ${c.segments.length} segment(s), ${c.records} valid record(s), ${c.ok ? 'OK' : 'CORRUPT: the executor will refuse to start'}`];
+  const lines = [
+    `WAL ${c.dir}: ${c.segments.length} segment(s), ${c.records} valid record(s), ${c.ok ? 'OK' : 'CORRUPT: the executor will refuse to start'}`,
+  ];
   for (const s of c.segments) {
     let line = `  ${s.segment}  ${s.status.padEnd(9)} ${s.records} record(s)`;
     if (s.damaged.length > 0) line += `, damaged ${s.damaged.map((d) => `[${d.from}, ${d.to})`).join(' ')}`;

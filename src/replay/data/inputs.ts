@@ -96,7 +96,8 @@ export function glob(pattern: string): string[] {
         if (existsSync(p)) next.push(p);
       } else if (isDir(base)) {
         const re = segmentRegex(seg);
-        for (const name of readdirSync(base).sort()) if (re.test(name) && !(name.startsWith('.') && !seg.startsWith('.'))) next.push(path.join(base, name));
+        for (const name of readdirSync(base).sort())
+          if (re.test(name) && !(name.startsWith('.') && !seg.startsWith('.'))) next.push(path.join(base, name));
       }
     }
     found = next;
@@ -152,7 +153,8 @@ export function detectFormat(file: string): DataInput {
   } finally {
     closeSync(fd);
   }
-  if (raw.subarray(0, KCAP_MAGIC.length).toString('latin1') === KCAP_MAGIC) return { file, format: 'kcap', gzip: false, bytes: st.size, bytesRead: 0 };
+  if (raw.subarray(0, KCAP_MAGIC.length).toString('latin1') === KCAP_MAGIC)
+    return { file, format: 'kcap', gzip: false, bytes: st.size, bytesRead: 0 };
   const gzip = raw[0] === 0x1f && raw[1] === 0x8b;
   let head = raw;
   if (gzip) {
@@ -166,9 +168,13 @@ export function detectFormat(file: string): DataInput {
   }
   const text = head.toString('utf8');
   if (text.trim().length === 0) throw new DataError(file, 'empty file (only blank lines)');
-  const first = text.split('\n').find((l) => l.trim().length > 0)!.trimEnd();
+  const first = text
+    .split('\n')
+    .find((l) => l.trim().length > 0)!
+    .trimEnd();
   const format = classify(first, text);
-  if (format === undefined) throw new DataError(file, `data of no known format (starts with ${JSON.stringify(first.slice(0, 60))}); known: ${KNOWN_FORMATS}`);
+  if (format === undefined)
+    throw new DataError(file, `data of no known format (starts with ${JSON.stringify(first.slice(0, 60))}); known: ${KNOWN_FORMATS}`);
   return { file, format, gzip, bytes: st.size, bytesRead: 0 };
 }
 

@@ -80,7 +80,11 @@ async function* binanceFrames(input: DataInput): AsyncGenerator<Frame> {
   for await (const line of lines(input)) {
     n++;
     const sp = line.indexOf(' ');
-    if (sp <= 0 || !/^\d+$/.test(line.slice(0, sp))) throw new DataError(input.file, `line ${n}: binance recording line without '<recv_ns> ' prefix: ${JSON.stringify(line.slice(0, 60))}`);
+    if (sp <= 0 || !/^\d+$/.test(line.slice(0, sp)))
+      throw new DataError(
+        input.file,
+        `line ${n}: binance recording line without '<recv_ns> ' prefix: ${JSON.stringify(line.slice(0, 60))}`,
+      );
     const recvNs = BigInt(line.slice(0, sp));
     const text = line.slice(sp + 1);
     if (text.startsWith('{"lastUpdateId"')) {
@@ -243,7 +247,10 @@ class SymbolGate {
     if (m === null) {
       if (!wanted([venueSymbol])) return undefined;
       const known = (await this.refdata.mappings(venue)).map((x) => x.venueSymbol).join(', ');
-      throw new DataError(file, `${venue} symbol ${venueSymbol} is not in reference data (known on ${venue}: ${known || 'none'}${this.filter ? '' : '; keep only known ones with --symbols'})`);
+      throw new DataError(
+        file,
+        `${venue} symbol ${venueSymbol} is not in reference data (known on ${venue}: ${known || 'none'}${this.filter ? '' : '; keep only known ones with --symbols'})`,
+      );
     }
     if (!wanted([m.symbol, venueSymbol, `${venue}:${m.symbol}`])) return undefined;
     for (const n of [m.symbol, venueSymbol, `${venue}:${m.symbol}`]) if (this.filter?.has(n)) this.matched.add(n);
@@ -283,10 +290,19 @@ function makeAdapter(venue: VenueName, symbols: SymbolMapping[], sink: MarketDat
 }
 
 /** One adapter over a chain of files, in time order, yielding the ticks ingestion accepts. */
-async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, boundaries: BoundaryCheck[], perFile: Map<string, number>): AsyncGenerator<NormalizedTick[]> {
+async function* chainTicks(
+  chain: Chain,
+  opts: SourceOptions,
+  gate: SymbolGate,
+  boundaries: BoundaryCheck[],
+  perFile: Map<string, number>,
+): AsyncGenerator<NormalizedTick[]> {
   const clock = new VirtualClock();
   const buf: NormalizedTick[] = [];
-  const ingestion = await IngestionService.create({ dispatch: 'inline', quality: opts.quality }, { sinks: [{ name: 'backtest', push: (t) => void buf.push({ ...t }) }] });
+  const ingestion = await IngestionService.create(
+    { dispatch: 'inline', quality: opts.quality },
+    { sinks: [{ name: 'backtest', push: (t) => void buf.push({ ...t }) }] },
+  );
   // Every instrument reference data knows on the venue: symbols are discovered from the data, and the
   // gate decides per message whether it is fed, skipped (--symbols) or refused (unknown).
   const all = await opts.refdata.mappings(chain.venue);
@@ -324,7 +340,10 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
           from: chain.files[fi - 1]!.file,
           to: input.file,
           continuous: broken === 0,
-          detail: broken === 0 ? 'book carried over, sequence and checksums verified' : `${broken} integrity event(s) at the first book message (${lastEvent}); the adapter resynced`,
+          detail:
+            broken === 0
+              ? 'book carried over, sequence and checksums verified'
+              : `${broken} integrity event(s) at the first book message (${lastEvent}); the adapter resynced`,
         });
       };
       const skipped = new Set<string>();
@@ -342,7 +361,10 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
       let firstFrame = true;
       for await (const f of frames(input)) {
         if (firstFrame && fi > 0 && f.recvNs < lastRecvNs) {
-          throw new DataError(input.file, `starts at ${isoNs(f.recvNs)}, before the end of ${chain.files[fi - 1]!.file} (${isoNs(lastRecvNs)}): recordings of one venue must follow each other in time`);
+          throw new DataError(
+            input.file,
+            `starts at ${isoNs(f.recvNs)}, before the end of ${chain.files[fi - 1]!.file} (${isoNs(lastRecvNs)}): recordings of one venue must follow each other in time`,
+          );
         }
         firstFrame = false;
         if (f.recvNs > lastRecvNs) lastRecvNs = f.recvNs;
@@ -359,7 +381,10 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
             for (const s of pendingSnapshots.splice(0)) await feed(s, f.venueSymbol);
           }
           if (sawSnapshot && depthSymbols.size > 1) {
-            throw new DataError(input.file, 'binance recording: depth streams of several symbols with REST snapshot lines that name none (record one symbol per file)');
+            throw new DataError(
+              input.file,
+              'binance recording: depth streams of several symbols with REST snapshot lines that name none (record one symbol per file)',
+            );
           }
           await feed(f, f.venueSymbol);
           // The first book message after the boundary is the continuity test: it must follow the last
@@ -389,7 +414,10 @@ async function* chainTicks(chain: Chain, opts: SourceOptions, gate: SymbolGate, 
       }
       perFile.set(input.file, ticks);
       if (ticks === 0 && fed === 0 && skipped.size > 0) {
-        throw new DataError(input.file, `none of --symbols ${opts.symbols?.join(',') ?? ''} in this file (it holds ${chain.venue} ${[...skipped].sort().join(', ')})`);
+        throw new DataError(
+          input.file,
+          `none of --symbols ${opts.symbols?.join(',') ?? ''} in this file (it holds ${chain.venue} ${[...skipped].sort().join(', ')})`,
+        );
       }
       if (ticks === 0) {
         const s = adapter.stats();
@@ -443,8 +471,13 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
     throw e;
   }
   perFile.set(input.file, n);
-  if (n === 0 && skipped.size > 0) throw new DataError(input.file, `none of the selected symbols in this capture (it holds ${[...skipped].sort().join(', ')})`);
-  if (n === 0) throw new DataError(input.file, reader.truncatedBytes > 0 ? `capture holds no complete tick record (${reader.truncatedBytes} torn bytes)` : 'capture holds no tick');
+  if (n === 0 && skipped.size > 0)
+    throw new DataError(input.file, `none of the selected symbols in this capture (it holds ${[...skipped].sort().join(', ')})`);
+  if (n === 0)
+    throw new DataError(
+      input.file,
+      reader.truncatedBytes > 0 ? `capture holds no complete tick record (${reader.truncatedBytes} torn bytes)` : 'capture holds no tick',
+    );
 }
 
 // -------------------------------------------------------------------------------------------- merge
@@ -552,7 +585,13 @@ export async function openFiles(files: readonly string[], opts: SourceOptions): 
     const chain: Chain = { venue: c.venue, files: order.map((i) => c.files[i]!), firstNs: order.map((i) => c.firstNs[i]!) };
     sources.push(chainTicks(chain, opts, gate, boundaries, perFile));
   }
-  return { ticks: mergeByRecvTime(sources), inputs, boundaries, perFile, finish: () => finishGate(gate, inputs.map((i) => i.file).join(', ')) };
+  return {
+    ticks: mergeByRecvTime(sources),
+    inputs,
+    boundaries,
+    perFile,
+    finish: () => finishGate(gate, inputs.map((i) => i.file).join(', ')),
+  };
 }
 
 function finishGate(gate: SymbolGate, where: string): void {

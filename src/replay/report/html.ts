@@ -80,7 +80,11 @@ export function priceRows(series: ReportSeries): PriceRows {
 }
 
 /** Scored signals ordered by confidence, hits and misses as separate series on one confidence axis. */
-export function confidenceRows(scored: readonly ReportScoredSignal[]): { conf: number[]; hit: Array<number | null>; miss: Array<number | null> } {
+export function confidenceRows(scored: readonly ReportScoredSignal[]): {
+  conf: number[];
+  hit: Array<number | null>;
+  miss: Array<number | null>;
+} {
   const sorted = scored.slice().sort((a, b) => a.confidence - b.confidence);
   return {
     conf: sorted.map((s) => s.confidence),
@@ -104,8 +108,12 @@ export function renderBacktestHtml(input: BacktestHtmlInput): string {
     confidence: [conf.conf, conf.hit, conf.miss],
   };
   const a = r.accuracy;
-  const rows = (pairs: Array<[string, string]>) => pairs.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
-  const rejects = Object.entries(r.rejects).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const rows = (pairs: Array<[string, string]>) =>
+    pairs.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
+  const rejects =
+    Object.entries(r.rejects)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   const decimation = s.stride > 1 ? ` (every ${s.stride}th of ${s.marks} book ticks)` : ` (all ${s.marks} book ticks)`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
@@ -151,7 +159,10 @@ code,pre{font:12px/1.4 ui-monospace,monospace}pre{background:#f4f6fa;padding:12p
   ])}</table>
 <h2>By regime</h2><p class="note">Regime of each signal at decision (docs/STRATEGY.md "Regime"). PnL: that regime's fills, net of fees, marked to the last mid; the rows add up to the net PnL.</p>
 <table id="regimes"><tr><th>regime</th><th>signals</th><th>scored</th><th>hit rate</th><th>fills</th><th>PnL</th></tr>${(r.regimes ?? [])
-    .map((g) => `<tr><td>${escapeHtml(g.regime)}</td><td>${g.signals}</td><td>${g.scored}</td><td>${fmt(g.hitRate, 3)}</td><td>${g.fills}</td><td>${fmt(g.pnl, 2)}</td></tr>`)
+    .map(
+      (g) =>
+        `<tr><td>${escapeHtml(g.regime)}</td><td>${g.signals}</td><td>${g.scored}</td><td>${fmt(g.hitRate, 3)}</td><td>${g.fills}</td><td>${fmt(g.pnl, 2)}</td></tr>`,
+    )
     .join('')}</table>
 <h2>Config</h2><pre id="config">${escapeHtml(JSON.stringify(maskDeep(input.config), null, 2))}</pre>
 <p class="note">Charts: uPlot ${escapeHtml(assets.version)}, inlined.</p>

@@ -57,7 +57,10 @@ export function parseSweep(specs: readonly string[]): SweepAxis[] {
     const eq = spec.indexOf('=');
     const key = eq > 0 ? spec.slice(0, eq).trim() : '';
     if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$/.test(key)) throw new SweepError(`--sweep needs section.key=v1,v2,..., got '${spec}'`);
-    const values = spec.slice(eq + 1).split(',').map((v) => v.trim());
+    const values = spec
+      .slice(eq + 1)
+      .split(',')
+      .map((v) => v.trim());
     if (values.some((v) => v.length === 0)) throw new SweepError(`--sweep ${key} has an empty value in '${spec}'`);
     if (new Set(values).size !== values.length) throw new SweepError(`--sweep ${key} repeats a value in '${spec}'`);
     if (axes.some((a) => a.key === key)) throw new SweepError(`--sweep ${key} is given twice`);
@@ -80,7 +83,8 @@ function workerEntry(): { file: string; execArgv: string[] } {
   const ext = path.extname(self);
   const file = path.join(path.dirname(self), `sweep-worker${ext}`);
   // Run from TypeScript sources (tests, tsx): the child needs the same loader.
-  const execArgv = ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
+  const execArgv =
+    ext === '.ts' && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', 'tsx'] : process.execArgv;
   return { file, execArgv };
 }
 
@@ -88,7 +92,11 @@ function workerEntry(): { file: string; execArgv: string[] } {
  * Runs every point, at most `workers` at a time, each worker process taking the next point when it
  * finishes one. Configs are built (and validated) before any process starts.
  */
-export async function runSweep(points: readonly SweepPoint[], configFor: (point: SweepPoint) => Config, workers = os.availableParallelism()): Promise<SweepRun[]> {
+export async function runSweep(
+  points: readonly SweepPoint[],
+  configFor: (point: SweepPoint) => Config,
+  workers = os.availableParallelism(),
+): Promise<SweepRun[]> {
   const configs = points.map(configFor);
   const runs: SweepRun[] = points.map((point) => ({ point, pid: 0 }));
   const n = Math.max(1, Math.min(workers, points.length));
@@ -174,7 +182,11 @@ export function formatSweepTable(axes: readonly SweepAxis[], ranked: readonly Sw
   const cols = columns(axes);
   const cells = ranked.map((r, k) => cols.map((c) => c.cell(r, k + 1)));
   const width = cols.map((c, j) => Math.max(c.head.length, ...cells.map((row) => row[j]!.length)));
-  const line = (row: string[]) => row.map((v, j) => (cols[j]!.right ? v.padStart(width[j]!) : v.padEnd(width[j]!))).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((v, j) => (cols[j]!.right ? v.padStart(width[j]!) : v.padEnd(width[j]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cols.map((c) => c.head)), ...cells.map(line)].join('\n');
 }
 
@@ -185,7 +197,8 @@ export function formatSweepTable(axes: readonly SweepAxis[], ranked: readonly Sw
 export function equityRows(runs: readonly SweepRun[]): Array<Array<number | null>> {
   const ok = runs.filter((r) => r.tMs && r.equity);
   const first = ok[0]?.tMs ?? [];
-  if (ok.every((r) => r.tMs!.length === first.length && r.tMs!.every((t, i) => t === first[i]))) return [first, ...ok.map((r) => r.equity!)];
+  if (ok.every((r) => r.tMs!.length === first.length && r.tMs!.every((t, i) => t === first[i])))
+    return [first, ...ok.map((r) => r.equity!)];
   const all = ok.flatMap((r, k) => r.tMs!.map((t, i) => ({ t, k, v: r.equity![i]! }))).sort((a, b) => a.t - b.t || a.k - b.k);
   const rows: Array<Array<number | null>> = [[], ...ok.map(() => [])];
   let last = -Infinity;
@@ -205,7 +218,9 @@ export function renderSweepHtml(axes: readonly SweepAxis[], ranked: readonly Swe
   const body = ranked
     .map((r, k) => {
       const tds = cols.map((c) => `<td${c.right ? ' class="r"' : ''}>${escapeHtml(c.cell(r, k + 1))}</td>`).join('');
-      const link = r.report ? `<td><a href="${escapeHtml(path.relative(htmlDir, r.report.html).split(path.sep).join('/'))}">report</a></td>` : '<td></td>';
+      const link = r.report
+        ? `<td><a href="${escapeHtml(path.relative(htmlDir, r.report.html).split(path.sep).join('/'))}">report</a></td>`
+        : '<td></td>';
       return `<tr>${tds}${link}</tr>`;
     })
     .join('\n');

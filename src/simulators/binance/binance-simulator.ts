@@ -12,7 +12,13 @@ import { OrderBook } from '../../adapters/common/book.js';
 import type { Clock } from '../../clock/clock.js';
 import type { FaultKind } from '../common/faults.js';
 import { VenueSimulator, type RestResponse, type SimClient } from '../common/simulator.js';
-import { binanceCapture, type BinanceDepthSnapshot, type BinanceDepthUpdate, type BinanceLevel, type BinanceRecord } from '../recordings.js';
+import {
+  binanceCapture,
+  type BinanceDepthSnapshot,
+  type BinanceDepthUpdate,
+  type BinanceLevel,
+  type BinanceRecord,
+} from '../recordings.js';
 
 /** Spot REST request weight limit per minute. */
 export const BINANCE_WEIGHT_LIMIT_1M = 6000;
@@ -143,7 +149,10 @@ export class BinanceSimulator extends VenueSimulator<BinanceRecord> {
     } else if (m.method === 'LIST_SUBSCRIPTIONS') {
       this.send(client, JSON.stringify({ result: [...client.subs], id: m.id ?? null }));
     } else {
-      this.send(client, JSON.stringify({ error: { code: 2, msg: `Invalid request: unknown method ${String(m.method)}` }, id: m.id ?? null }));
+      this.send(
+        client,
+        JSON.stringify({ error: { code: 2, msg: `Invalid request: unknown method ${String(m.method)}` }, id: m.id ?? null }),
+      );
     }
   }
 
@@ -158,15 +167,28 @@ export class BinanceSimulator extends VenueSimulator<BinanceRecord> {
     const weight = limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
     const headers = (): Record<string, string> => ({ 'x-mbx-used-weight-1m': String(this.weightUsed) });
     if (this.weightUsed + weight > BINANCE_WEIGHT_LIMIT_1M) {
-      return { status: 429, body: { code: -1003, msg: 'Too much request weight used' }, headers: { ...headers(), 'retry-after': String(Math.ceil((this.weightWindowStart + 60_000 - now) / 1000)) } };
+      return {
+        status: 429,
+        body: { code: -1003, msg: 'Too much request weight used' },
+        headers: { ...headers(), 'retry-after': String(Math.ceil((this.weightWindowStart + 60_000 - now) / 1000)) },
+      };
     }
     this.weightUsed += weight;
-    if (url.searchParams.get('symbol') !== this.symbol) return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' }, headers: headers() };
+    if (url.searchParams.get('symbol') !== this.symbol)
+      return { status: 400, body: { code: -1121, msg: 'Invalid symbol.' }, headers: headers() };
     if (!this.live) {
       const s = this.recordedSnapshot;
-      return { status: 200, body: { lastUpdateId: s.lastUpdateId, bids: s.bids.slice(0, limit), asks: s.asks.slice(0, limit) }, headers: headers() };
+      return {
+        status: 200,
+        body: { lastUpdateId: s.lastUpdateId, bids: s.bids.slice(0, limit), asks: s.asks.slice(0, limit) },
+        headers: headers(),
+      };
     }
     const lv = (side: OrderBook['bids']): BinanceLevel[] => side.top(limit).map((l) => [l.pxStr, l.qtyStr]);
-    return { status: 200, body: { lastUpdateId: this.lastUpdateId, bids: lv(this.book.bids), asks: lv(this.book.asks) }, headers: headers() };
+    return {
+      status: 200,
+      body: { lastUpdateId: this.lastUpdateId, bids: lv(this.book.bids), asks: lv(this.book.asks) },
+      headers: headers(),
+    };
   }
 }

@@ -35,7 +35,8 @@ export function parseFault(v: unknown): Fault {
   for (const k of ['count', 'offsetMs', 'delayMs', 'durationMs'] as const) {
     const x = o[k];
     if (x === undefined) continue;
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > 3_600_000) throw new FaultError(`${k} must be a number in [0, 3600000]`);
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > 3_600_000)
+      throw new FaultError(`${k} must be a number in [0, 3600000]`);
     f[k] = x;
   }
   return f;

@@ -310,14 +310,17 @@ export abstract class VenueSimulator<E> {
   private drain(client: SimClient): void {
     const head = client.queue[0];
     if (head === undefined) return;
-    setTimeout(() => {
-      const now = this.nowMs();
-      while (client.queue.length > 0 && client.queue[0]!.due <= now) {
-        const m = client.queue.shift()!;
-        if (client.ws.readyState === WebSocket.OPEN) client.ws.send(m.payload);
-      }
-      this.drain(client);
-    }, Math.max(0, head.due - this.nowMs()));
+    setTimeout(
+      () => {
+        const now = this.nowMs();
+        while (client.queue.length > 0 && client.queue[0]!.due <= now) {
+          const m = client.queue.shift()!;
+          if (client.ws.readyState === WebSocket.OPEN) client.ws.send(m.payload);
+        }
+        this.drain(client);
+      },
+      Math.max(0, head.due - this.nowMs()),
+    );
   }
 
   /** Sends to every client subscribed to `sub`. */

@@ -16,7 +16,12 @@ export type LevelStrings = ReadonlyArray<readonly [price: string, qty: string]>;
  * quantity printed at the pair's precisions with the decimal point removed and leading zeros
  * stripped, all concatenated; CRC-32 as an unsigned integer.
  */
-export function krakenBookCrc(asks: ReadonlyArray<readonly [number, number]>, bids: ReadonlyArray<readonly [number, number]>, pricePrecision: number, qtyPrecision: number): number {
+export function krakenBookCrc(
+  asks: ReadonlyArray<readonly [number, number]>,
+  bids: ReadonlyArray<readonly [number, number]>,
+  pricePrecision: number,
+  qtyPrecision: number,
+): number {
   const field = (v: number, precision: number): string => {
     const digits = v.toFixed(precision).split('.').join('');
     const stripped = digits.replace(/^0+/, '');

@@ -92,16 +92,33 @@ export class KrakenSimulator extends VenueSimulator<KrakenEvent> {
   }
 
   protected onClientMessage(client: SimClient, text: string): void {
-    const m = JSON.parse(text) as { method?: string; req_id?: number; params?: { channel?: string; symbol?: string[]; depth?: number; snapshot?: boolean } };
+    const m = JSON.parse(text) as {
+      method?: string;
+      req_id?: number;
+      params?: { channel?: string; symbol?: string[]; depth?: number; snapshot?: boolean };
+    };
     const timeIn = new Date(this.nowMs()).toISOString();
     const ack = (result: Record<string, unknown>, ok: boolean, error?: string) =>
-      JSON.stringify({ method: m.method, ...(ok ? { result } : { error }), success: ok, time_in: timeIn, time_out: new Date(this.nowMs()).toISOString(), ...(m.req_id !== undefined ? { req_id: m.req_id } : {}) });
+      JSON.stringify({
+        method: m.method,
+        ...(ok ? { result } : { error }),
+        success: ok,
+        time_in: timeIn,
+        time_out: new Date(this.nowMs()).toISOString(),
+        ...(m.req_id !== undefined ? { req_id: m.req_id } : {}),
+      });
     if (m.method === 'ping') {
-      this.send(client, JSON.stringify({ method: 'pong', ...(m.req_id !== undefined ? { req_id: m.req_id } : {}), time_in: timeIn, time_out: timeIn }));
+      this.send(
+        client,
+        JSON.stringify({ method: 'pong', ...(m.req_id !== undefined ? { req_id: m.req_id } : {}), time_in: timeIn, time_out: timeIn }),
+      );
       return;
     }
     if (m.method !== 'subscribe' && m.method !== 'unsubscribe') {
-      this.send(client, JSON.stringify({ error: `Unsupported method: ${String(m.method)}`, success: false, time_in: timeIn, time_out: timeIn }));
+      this.send(
+        client,
+        JSON.stringify({ error: `Unsupported method: ${String(m.method)}`, success: false, time_in: timeIn, time_out: timeIn }),
+      );
       return;
     }
     const channel = m.params?.channel;

@@ -291,13 +291,11 @@ export class MatchingEngine {
     if (!allowOpenClientId && this.openByClient.get(account)?.has(req.clientId))
       throw new EngineReject('DUPLICATE_CLIENT_ID', `client id ${req.clientId} already used by an open order`);
     if (req.qty < r.minQty - EPS) throw new EngineReject('MIN_SIZE', `quantity ${req.qty} below minimum ${r.minQty}`);
-    if (r.maxQty > 0 && req.qty > r.maxQty + EPS)
-      throw new EngineReject('MAX_SIZE', `quantity ${req.qty} above maximum ${r.maxQty}`);
+    if (r.maxQty > 0 && req.qty > r.maxQty + EPS) throw new EngineReject('MAX_SIZE', `quantity ${req.qty} above maximum ${r.maxQty}`);
     if (!onGrid(req.qty, r.lotStep)) throw new EngineReject('SIZE_PRECISION', `quantity ${req.qty} not a multiple of ${r.lotStep}`);
     const book = this.books.get(req.symbol);
     if (req.type === 'limit') {
-      if (!onGrid(req.price, r.tickSize))
-        throw new EngineReject('PRICE_PRECISION', `price ${req.price} not a multiple of ${r.tickSize}`);
+      if (!onGrid(req.price, r.tickSize)) throw new EngineReject('PRICE_PRECISION', `price ${req.price} not a multiple of ${r.tickSize}`);
       const bid = book?.bids[0]?.[0];
       const ask = book?.asks[0]?.[0];
       if (r.priceBandBps > 0 && bid !== undefined && ask !== undefined) {
@@ -329,8 +327,7 @@ export class MatchingEngine {
       lockAmount = req.qty;
     }
     const w = this.wallet(account, lockAsset);
-    if (w.free + EPS < lockAmount)
-      throw new EngineReject('INSUFFICIENT_BALANCE', `need ${lockAmount} ${lockAsset}, free ${w.free}`);
+    if (w.free + EPS < lockAmount) throw new EngineReject('INSUFFICIENT_BALANCE', `need ${lockAmount} ${lockAsset}, free ${w.free}`);
     w.free = round9(w.free - lockAmount);
     w.locked = round9(w.locked + lockAmount);
 
@@ -454,7 +451,7 @@ export class MatchingEngine {
         const o = this.orders.get(id);
         if (o && o.symbol === symbol) list.push(o);
       }
-    list.sort((a, b) => (a.createdMs - b.createdMs) || (a.orderId < b.orderId ? -1 : 1));
+    list.sort((a, b) => a.createdMs - b.createdMs || (a.orderId < b.orderId ? -1 : 1));
     for (const o of list) if (o.state === 'new' || o.state === 'partially_filled') yield o;
   }
 

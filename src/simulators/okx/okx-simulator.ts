@@ -111,7 +111,11 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
       }
     }
     if (this.protocol === 'legacy' && this.takeFault('badChecksum')) checksum = (checksum + 1) | 0;
-    const msg = { arg: { channel: 'books', instId }, action: 'update', data: [{ asks: d.asks, bids, ts: this.tsMs(d.ts), checksum, prevSeqId, seqId: st.seqId }] };
+    const msg = {
+      arg: { channel: 'books', instId },
+      action: 'update',
+      data: [{ asks: d.asks, bids, ts: this.tsMs(d.ts), checksum, prevSeqId, seqId: st.seqId }],
+    };
     this.broadcast(sub, JSON.stringify(msg));
   }
 
@@ -125,7 +129,10 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
     return false;
   }
 
-  private snapshotData(st: InstState, depth = 400): { asks: OkxLevel[]; bids: OkxLevel[]; ts: string; checksum: number; prevSeqId: number; seqId: number } {
+  private snapshotData(
+    st: InstState,
+    depth = 400,
+  ): { asks: OkxLevel[]; bids: OkxLevel[]; ts: string; checksum: number; prevSeqId: number; seqId: number } {
     const lv = (side: BookSide): OkxLevel[] => side.top(depth).map((l) => [l.pxStr, l.qtyStr, '0', '1']);
     return {
       asks: lv(st.book.asks),
@@ -150,14 +157,25 @@ export class OkxSimulator extends VenueSimulator<OkxRecord> {
     }
     const m = JSON.parse(text) as { op?: string; args?: Array<{ channel?: string; instId?: string }>; id?: string };
     if (m.op !== 'subscribe' && m.op !== 'unsubscribe') {
-      this.send(client, JSON.stringify({ event: 'error', code: '60012', msg: `Invalid request: ${text.slice(0, 100)}`, connId: String(client.id) }));
+      this.send(
+        client,
+        JSON.stringify({ event: 'error', code: '60012', msg: `Invalid request: ${text.slice(0, 100)}`, connId: String(client.id) }),
+      );
       return;
     }
     for (const a of m.args ?? []) {
       const channel = a.channel;
       const instId = a.instId;
       if (typeof instId !== 'string' || (channel !== 'books' && channel !== 'trades' && channel !== 'tickers')) {
-        this.send(client, JSON.stringify({ event: 'error', code: '60018', msg: `Wrong URL or channel:${String(channel)},instId:${String(instId)} doesn't exist`, connId: String(client.id) }));
+        this.send(
+          client,
+          JSON.stringify({
+            event: 'error',
+            code: '60018',
+            msg: `Wrong URL or channel:${String(channel)},instId:${String(instId)} doesn't exist`,
+            connId: String(client.id),
+          }),
+        );
         continue;
       }
       const sub = `${channel}:${instId}`;

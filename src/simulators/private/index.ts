@@ -3,5 +3,12 @@ export * from './core.js';
 export { BinancePrivateSim, BINANCE_ERRORS } from './binance/server.js';
 export { KrakenPrivateSim, KRAKEN_ERRORS } from './kraken/server.js';
 export { OkxPrivateSim, OKX_ERRORS } from './okx/server.js';
-export { startPrivateVenues, TEST_CREDENTIALS, TEST_BINANCE_ED25519, DEFAULT_SYMBOLS, DEFAULT_BALANCES, type PrivateVenues } from './venues.js';
+export {
+  startPrivateVenues,
+  TEST_CREDENTIALS,
+  TEST_BINANCE_ED25519,
+  DEFAULT_SYMBOLS,
+  DEFAULT_BALANCES,
+  type PrivateVenues,
+} from './venues.js';
 export { replayCaptures, type ReplayOptions } from './replay.js';

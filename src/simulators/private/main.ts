@@ -46,9 +46,7 @@ async function main(): Promise<void> {
     ...(values['no-rate-limit'] ? { rateLimit: { limit: 0, windowMs: 1000 } } : {}),
   });
   if (values.probe) for (const v of venues.all) v.recordArrivals();
-  const info = Object.fromEntries(
-    venues.all.map((v) => [v.venue, { ws: v.wsUrl, rest: v.url, control: `${v.url}/__sim/state` }]),
-  );
+  const info = Object.fromEntries(venues.all.map((v) => [v.venue, { ws: v.wsUrl, rest: v.url, control: `${v.url}/__sim/state` }]));
   process.stdout.write(JSON.stringify(info) + '\n');
 
   let stopping = false;

@@ -30,7 +30,12 @@ function sinkOf(targets: readonly PrivateVenueSim[]): BookSink {
   };
 }
 
-async function replayBinance(targets: readonly PrivateVenueSim[], speed: number, maxRecords: number, stopped: () => boolean): Promise<number> {
+async function replayBinance(
+  targets: readonly PrivateVenueSim[],
+  speed: number,
+  maxRecords: number,
+  stopped: () => boolean,
+): Promise<number> {
   const feeder = new BinanceReplayFeeder(sinkOf(targets));
   const pace = pacer(speed);
   let n = 0;

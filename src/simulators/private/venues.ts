@@ -40,10 +40,43 @@ export const TEST_CREDENTIALS: Readonly<Record<VenueName, SimCredentials>> = {
 };
 
 export const DEFAULT_SYMBOLS: readonly SymbolRules[] = [
-  { symbol: 'BTC-USDT', base: 'BTC', quote: 'USDT', tickSize: 0.01, lotStep: 0.00001, minQty: 0.0001, maxQty: 100, priceBandBps: 500, makerFee: 0.0008, takerFee: 0.001 },
+  {
+    symbol: 'BTC-USDT',
+    base: 'BTC',
+    quote: 'USDT',
+    tickSize: 0.01,
+    lotStep: 0.00001,
+    minQty: 0.0001,
+    maxQty: 100,
+    priceBandBps: 500,
+    makerFee: 0.0008,
+    takerFee: 0.001,
+  },
   // The Kraken capture's pair (price precision 1, volume precision 8).
-  { symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: 0.1, lotStep: 0.00000001, minQty: 0.0001, maxQty: 100, priceBandBps: 500, makerFee: 0.0016, takerFee: 0.0026 },
-  { symbol: 'ETH-USDT', base: 'ETH', quote: 'USDT', tickSize: 0.01, lotStep: 0.0001, minQty: 0.001, maxQty: 1000, priceBandBps: 500, makerFee: 0.0008, takerFee: 0.001 },
+  {
+    symbol: 'BTC-USD',
+    base: 'BTC',
+    quote: 'USD',
+    tickSize: 0.1,
+    lotStep: 0.00000001,
+    minQty: 0.0001,
+    maxQty: 100,
+    priceBandBps: 500,
+    makerFee: 0.0016,
+    takerFee: 0.0026,
+  },
+  {
+    symbol: 'ETH-USDT',
+    base: 'ETH',
+    quote: 'USDT',
+    tickSize: 0.01,
+    lotStep: 0.0001,
+    minQty: 0.001,
+    maxQty: 1000,
+    priceBandBps: 500,
+    makerFee: 0.0008,
+    takerFee: 0.001,
+  },
 ];
 
 export const DEFAULT_BALANCES: Readonly<Record<string, number>> = { USDT: 1_000_000, USD: 1_000_000, BTC: 10, ETH: 100 };

@@ -83,9 +83,7 @@ export function decodeHeader(b: Buffer, path: string): CaptureHeader {
   return { version, recordSize, createdNs: b.readBigInt64LE(16) };
 }
 
-const VENUE_BY_ID: ReadonlyMap<number, VenueName> = new Map(
-  (Object.entries(VENUE_IDS) as [VenueName, number][]).map(([v, id]) => [id, v]),
-);
+const VENUE_BY_ID: ReadonlyMap<number, VenueName> = new Map((Object.entries(VENUE_IDS) as [VenueName, number][]).map(([v, id]) => [id, v]));
 
 export function venueById(id: number): VenueName | undefined {
   return VENUE_BY_ID.get(id);

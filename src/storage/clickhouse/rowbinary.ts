@@ -50,9 +50,16 @@ export function viewOf(b: Buffer): DataView {
  */
 export function encodeRowWith(b: Buffer, dv: DataView, o: number, t: NormalizedTick, batchId: bigint, v: Buffer, s: Buffer): number {
   if (
-    t.exchTsNs < 0n || t.exchTsNs >= U64_LIMIT || t.recvTsNs < 0n || t.recvTsNs >= U64_LIMIT ||
-    t.sequence < 0n || t.sequence >= U64_LIMIT || t.venueId >>> 0 !== t.venueId || t.venueId > 0xffff ||
-    t.symbolId >>> 0 !== t.symbolId || t.flags >>> 0 !== t.flags
+    t.exchTsNs < 0n ||
+    t.exchTsNs >= U64_LIMIT ||
+    t.recvTsNs < 0n ||
+    t.recvTsNs >= U64_LIMIT ||
+    t.sequence < 0n ||
+    t.sequence >= U64_LIMIT ||
+    t.venueId >>> 0 !== t.venueId ||
+    t.venueId > 0xffff ||
+    t.symbolId >>> 0 !== t.symbolId ||
+    t.flags >>> 0 !== t.flags
   ) {
     throw new RangeError(`tick out of column range: ${t.venue} ${t.symbol} seq ${t.sequence}`);
   }

@@ -64,9 +64,7 @@ export function schemaStatements(caps: ClickHouseCapabilities, opts: SchemaOptio
   });
   cols.push("  timestamp DateTime('UTC') MATERIALIZED toDateTime(intDiv(ts_ns, 1000000000), 'UTC')");
   const ttl =
-    caps.ttl && opts.coldVolume
-      ? `\nTTL timestamp + INTERVAL ${opts.hotDays ?? 7} DAY TO VOLUME '${ident(opts.coldVolume)}'`
-      : '';
+    caps.ttl && opts.coldVolume ? `\nTTL timestamp + INTERVAL ${opts.hotDays ?? 7} DAY TO VOLUME '${ident(opts.coldVolume)}'` : '';
   const dedup = caps.dedupToken ? ', non_replicated_deduplication_window = 1000' : '';
   const ticks =
     `CREATE TABLE IF NOT EXISTS ${db}.ticks (\n${cols.join(',\n')}\n) ENGINE = MergeTree\n` +

@@ -122,9 +122,12 @@ export class ClickHouseTickWriter implements TickSink {
     dropped: counter('clickhouse_rows_dropped_total', 'Tick rows not persisted to ClickHouse, by reason', ['reason']),
     retries: counter('clickhouse_insert_retries_total', 'ClickHouse insert attempts that failed and were retried or verified'),
     buffered: gauge('clickhouse_buffered_rows', 'Tick rows waiting for ClickHouse'),
-    seconds: histogram('clickhouse_insert_seconds', 'Duration of one batched ClickHouse insert', [], [
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-    ]),
+    seconds: histogram(
+      'clickhouse_insert_seconds',
+      'Duration of one batched ClickHouse insert',
+      [],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
   };
 
   private constructor(
@@ -406,10 +409,6 @@ function validate(o: ClickHouseWriterOptions): void {
   }
 }
 
-export async function ensureSchema(
-  client: ClickHouseClient,
-  caps: ClickHouseCapabilities,
-  opts: SchemaOptions,
-): Promise<void> {
+export async function ensureSchema(client: ClickHouseClient, caps: ClickHouseCapabilities, opts: SchemaOptions): Promise<void> {
   for (const sql of schemaStatements(caps, opts)) await client.command({ query: sql });
 }

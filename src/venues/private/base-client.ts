@@ -6,15 +6,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import WebSocket from 'ws';
-import {
-  OrderAckSchema,
-  OrderStatus,
-  OrderType,
-  RejectReason,
-  Side,
-  type OrderAck,
-  type VenueName,
-} from '../../contracts/index.js';
+import { OrderAckSchema, OrderStatus, OrderType, RejectReason, Side, type OrderAck, type VenueName } from '../../contracts/index.js';
 import {
   CLIENT_ID_RULES,
   VenueClientError,
@@ -66,11 +58,7 @@ const SIGNED_DECIMAL = /^-?\d{1,20}(?:\.\d{1,20})?$/;
 export function venueNumber(venue: VenueName, v: unknown, what: string, opts: { signed?: boolean; empty?: number } = {}): number {
   if ((v === '' || v === undefined) && opts.empty !== undefined) return opts.empty;
   const n =
-    typeof v === 'number'
-      ? v
-      : typeof v === 'string' && (opts.signed ? SIGNED_DECIMAL : UNSIGNED_DECIMAL).test(v)
-        ? Number(v)
-        : Number.NaN;
+    typeof v === 'number' ? v : typeof v === 'string' && (opts.signed ? SIGNED_DECIMAL : UNSIGNED_DECIMAL).test(v) ? Number(v) : Number.NaN;
   if (!Number.isFinite(n) || (!opts.signed && n < 0)) {
     throw new VenueClientError(venue, 'PROTOCOL', `bad ${what}: ${JSON.stringify(v)?.slice(0, 60) ?? 'undefined'}`);
   }
@@ -175,7 +163,10 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
     if (this.isConnected && this.ws) return;
     this.closing = false;
     await this.prepare();
-    const ws = new WebSocket(this.opts.wsUrl, { perMessageDeflate: false, ...(this.opts.extraHeaders ? { headers: { ...this.opts.extraHeaders } } : {}) });
+    const ws = new WebSocket(this.opts.wsUrl, {
+      perMessageDeflate: false,
+      ...(this.opts.extraHeaders ? { headers: { ...this.opts.extraHeaders } } : {}),
+    });
     this.ws = ws;
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -380,13 +371,33 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
    */
   protected checkClientId(req: OrderRequest): OrderAck | undefined {
     const bad = requestProblem(req);
-    if (bad) return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.UNKNOWN, `${bad} (refused locally, not sent)`);
+    if (bad)
+      return this.rejectAck(
+        req.clientId,
+        req.symbol,
+        req.side,
+        req.orderGroupId,
+        RejectReason.UNKNOWN,
+        `${bad} (refused locally, not sent)`,
+      );
     if (!CLIENT_ID_RULES[this.venue].test(req.clientId))
-      return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.UNKNOWN,
-        `client id ${JSON.stringify(req.clientId)} not accepted by ${this.venue}`);
+      return this.rejectAck(
+        req.clientId,
+        req.symbol,
+        req.side,
+        req.orderGroupId,
+        RejectReason.UNKNOWN,
+        `client id ${JSON.stringify(req.clientId)} not accepted by ${this.venue}`,
+      );
     if (this.tracks.has(req.clientId))
-      return this.rejectAck(req.clientId, req.symbol, req.side, req.orderGroupId, RejectReason.DUPLICATE_ORDER,
-        `client id ${req.clientId} already used (refused locally, not sent)`);
+      return this.rejectAck(
+        req.clientId,
+        req.symbol,
+        req.side,
+        req.orderGroupId,
+        RejectReason.DUPLICATE_ORDER,
+        `client id ${req.clientId} already used (refused locally, not sent)`,
+      );
     return undefined;
   }
 
@@ -415,14 +426,7 @@ export abstract class WsOrderClientBase implements VenueOrderClient {
     }
   }
 
-  protected rejectAck(
-    clientId: string,
-    symbol: string,
-    side: Side,
-    orderGroupId: string,
-    reason: RejectReason,
-    detail: string,
-  ): OrderAck {
+  protected rejectAck(clientId: string, symbol: string, side: Side, orderGroupId: string, reason: RejectReason, detail: string): OrderAck {
     return create(OrderAckSchema, {
       clientId,
       venue: this.venue,

@@ -27,8 +27,7 @@ export function mapBinanceError(code: number, msg: string, ctx?: { qty?: number;
       if (msg.includes('PERCENT_PRICE')) return { reason: RejectReason.PRICE_BANDS, detail };
       if (msg.includes('NOTIONAL')) return { reason: RejectReason.MIN_SIZE, detail };
       if (msg.includes('LOT_SIZE')) {
-        if (ctx?.qty !== undefined && ctx.minLot !== undefined && ctx.qty < ctx.minLot)
-          return { reason: RejectReason.MIN_SIZE, detail };
+        if (ctx?.qty !== undefined && ctx.minLot !== undefined && ctx.qty < ctx.minLot) return { reason: RejectReason.MIN_SIZE, detail };
         return { reason: RejectReason.SIZE_PRECISION, detail };
       }
       if (msg.includes('MAX_NUM')) return { reason: RejectReason.MAX_SIZE, detail };
@@ -283,7 +282,8 @@ export class BinanceOrderClient extends WsOrderClientBase {
         return this.rejectAck(t.clientId, t.symbol, t.side, t.orderGroupId, m.reason, `${m.detail} (original cancelled)`);
       }
       const inner = e.data?.cancelResponse;
-      const m = inner && typeof inner.code === 'number' ? mapBinanceError(inner.code, inner.msg) : mapBinanceError(e.code ?? 0, e.msg ?? '');
+      const m =
+        inner && typeof inner.code === 'number' ? mapBinanceError(inner.code, inner.msg) : mapBinanceError(e.code ?? 0, e.msg ?? '');
       return this.rejectAck(t.clientId, t.symbol, t.side, t.orderGroupId, m.reason, m.detail);
     }
     const res = r.result as { newOrderResponse: { orderId: number } };
@@ -390,7 +390,8 @@ export class BinanceOrderClient extends WsOrderClientBase {
 
   private canonicalOf(venueSymbol: string): string {
     for (const t of this.tracks.values()) if (BinanceOrderClient.venueSymbol(t.symbol) === venueSymbol) return t.symbol;
-    for (const q of ['USDT', 'USDC', 'FDUSD', 'BTC', 'ETH', 'EUR']) if (venueSymbol.endsWith(q)) return `${venueSymbol.slice(0, -q.length)}-${q}`;
+    for (const q of ['USDT', 'USDC', 'FDUSD', 'BTC', 'ETH', 'EUR'])
+      if (venueSymbol.endsWith(q)) return `${venueSymbol.slice(0, -q.length)}-${q}`;
     return venueSymbol;
   }
 

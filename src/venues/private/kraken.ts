@@ -41,7 +41,9 @@ export function mapKrakenError(error: string): MappedReject {
                     ? RejectReason.RATE_LIMIT
                     : e.startsWith('EOrder:Duplicate')
                       ? RejectReason.DUPLICATE_ORDER
-                      : e.startsWith('EService:Unavailable') || e.startsWith('EService:Busy') || e.startsWith('EService:Market in cancel_only mode')
+                      : e.startsWith('EService:Unavailable') ||
+                          e.startsWith('EService:Busy') ||
+                          e.startsWith('EService:Market in cancel_only mode')
                         ? RejectReason.VENUE_UNAVAILABLE
                         : e.startsWith('EOrder:Trading halted') || e.startsWith('EService:Market in post_only mode')
                           ? RejectReason.MARKET_CLOSED
@@ -103,7 +105,9 @@ export class KrakenOrderClient extends WsOrderClientBase {
 
   /** API-Sign for a private REST call. */
   signRest(path: string, postdata: string, nonce: string): string {
-    const sha = createHash('sha256').update(nonce + postdata).digest();
+    const sha = createHash('sha256')
+      .update(nonce + postdata)
+      .digest();
     return createHmac('sha512', this.key).update(path).update(sha).digest('base64');
   }
 
@@ -240,7 +244,8 @@ export class KrakenOrderClient extends WsOrderClientBase {
     const open = await this.rest('/0/private/OpenOrders', { cl_ord_id: clientId });
     for (const [txid, o] of Object.entries((open.open ?? {}) as Record<string, Record<string, unknown>>)) return this.absorbRest(txid, o);
     const closed = await this.rest('/0/private/ClosedOrders', { cl_ord_id: clientId });
-    for (const [txid, o] of Object.entries((closed.closed ?? {}) as Record<string, Record<string, unknown>>)) return this.absorbRest(txid, o);
+    for (const [txid, o] of Object.entries((closed.closed ?? {}) as Record<string, Record<string, unknown>>))
+      return this.absorbRest(txid, o);
     return undefined;
   }
 
@@ -255,7 +260,14 @@ export class KrakenOrderClient extends WsOrderClientBase {
     let t = this.tracks.get(clientId);
     if (!t) {
       t = this.track(
-        { clientId, symbol: symbol.replace('/', '-'), side: side === 'sell' ? Side.SELL : Side.BUY, size: qty, price, orderGroupId: '' } as OrderRequest,
+        {
+          clientId,
+          symbol: symbol.replace('/', '-'),
+          side: side === 'sell' ? Side.SELL : Side.BUY,
+          size: qty,
+          price,
+          orderGroupId: '',
+        } as OrderRequest,
         '',
         '',
       );
@@ -277,7 +289,8 @@ export class KrakenOrderClient extends WsOrderClientBase {
     t.cost = cost;
     t.fee = fee;
     const st = String(o.status);
-    t.status = st === 'open' ? (t.filled > 0 ? OrderStatus.PARTIAL : OrderStatus.NEW) : (STATUS[st] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED);
+    t.status =
+      st === 'open' ? (t.filled > 0 ? OrderStatus.PARTIAL : OrderStatus.NEW) : (STATUS[st] ?? OrderStatus.ORDER_STATUS_UNSPECIFIED);
     return this.ackOf(t, t.status);
   }
 
@@ -289,10 +302,19 @@ export class KrakenOrderClient extends WsOrderClientBase {
       const execType = String(e.exec_type);
       // Every number before any state changes; absent optional fields stay undefined.
       const opt = (v: unknown, what: string) => (v === undefined ? undefined : venueNumber(this.venue, v, what));
-      let n: { orderQty?: number; limitPrice?: number; cumQty?: number; cumCost?: number; lastQty: number; lastPx: number; lastFee: number };
+      let n: {
+        orderQty?: number;
+        limitPrice?: number;
+        cumQty?: number;
+        cumCost?: number;
+        lastQty: number;
+        lastPx: number;
+        lastFee: number;
+      };
       try {
         let lastFee = 0;
-        if (execType === 'trade') for (const f of (e.fees ?? []) as Array<{ qty: unknown }>) lastFee += venueNumber(this.venue, f.qty, 'fee qty');
+        if (execType === 'trade')
+          for (const f of (e.fees ?? []) as Array<{ qty: unknown }>) lastFee += venueNumber(this.venue, f.qty, 'fee qty');
         n = {
           orderQty: opt(e.order_qty, 'order_qty'),
           limitPrice: opt(e.limit_price, 'limit_price'),
@@ -307,7 +329,9 @@ export class KrakenOrderClient extends WsOrderClientBase {
         if (this.tracks.has(clientId)) this.reconcile(clientId, this.tracks.get(clientId)!.symbol);
         continue;
       }
-      const t = this.tracks.get(clientId) ?? (e.symbol ? this.ensureTrack(clientId, String(e.symbol), String(e.side), n.orderQty ?? 0, n.limitPrice ?? 0) : undefined);
+      const t =
+        this.tracks.get(clientId) ??
+        (e.symbol ? this.ensureTrack(clientId, String(e.symbol), String(e.side), n.orderQty ?? 0, n.limitPrice ?? 0) : undefined);
       if (!t) continue;
       if (!t.venueOrderId) this.bindVenueId(t, String(e.order_id));
       if (n.cumQty !== undefined) t.filled = n.cumQty;

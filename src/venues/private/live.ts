@@ -48,8 +48,12 @@ export function liveCredentials(venues: readonly VenueName[], env: NodeJS.Proces
   const out: Partial<Record<VenueName, VenueCredentials>> = {};
   for (const v of venues) {
     const c = venueCredentialsFromEnv(v, env);
-    if (!c) throw new LiveRefusedError(`live refused: no credentials for ${v} (set KESTREL_${v.toUpperCase()}_API_KEY and KESTREL_${v.toUpperCase()}_API_SECRET, or their _FILE forms)`);
-    if (v === 'okx' && c.passphrase === undefined) throw new LiveRefusedError('live refused: okx needs KESTREL_OKX_PASSPHRASE (or _FILE) too');
+    if (!c)
+      throw new LiveRefusedError(
+        `live refused: no credentials for ${v} (set KESTREL_${v.toUpperCase()}_API_KEY and KESTREL_${v.toUpperCase()}_API_SECRET, or their _FILE forms)`,
+      );
+    if (v === 'okx' && c.passphrase === undefined)
+      throw new LiveRefusedError('live refused: okx needs KESTREL_OKX_PASSPHRASE (or _FILE) too');
     out[v] = c;
   }
   return out as Record<VenueName, VenueCredentials>;

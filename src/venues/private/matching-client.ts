@@ -13,7 +13,15 @@
 import { create } from '@bufbuild/protobuf';
 import type { Clock } from '../../clock/clock.js';
 import { OrderAckSchema, OrderStatus, OrderType, RejectReason, Side, TimeInForce } from '../../contracts/index.js';
-import { EngineReject, MatchingEngine, type EngineRejectCode, type Level, type SimOrder, type SymbolRules, type EngineMode } from '../../simulators/matching/engine.js';
+import {
+  EngineReject,
+  MatchingEngine,
+  type EngineRejectCode,
+  type Level,
+  type SimOrder,
+  type SymbolRules,
+  type EngineMode,
+} from '../../simulators/matching/engine.js';
 import type { CancelRequest, OrderAck, OrderRequest, ReplaceRequest, VenueName, VenueOrderClient } from './types.js';
 
 const REJECT_OF: Readonly<Record<EngineRejectCode, RejectReason>> = {
@@ -57,7 +65,13 @@ export class MatchingVenueClient implements VenueOrderClient {
 
   constructor(private readonly opts: MatchingVenueOptions) {
     this.venue = opts.venue;
-    this.engine = new MatchingEngine({ mode: opts.mode, symbols: opts.symbols, balances: { [ACCOUNT]: { ...opts.balances } }, clock: opts.clock, orderIdPrefix: `${opts.venue.toUpperCase()}-` });
+    this.engine = new MatchingEngine({
+      mode: opts.mode,
+      symbols: opts.symbols,
+      balances: { [ACCOUNT]: { ...opts.balances } },
+      clock: opts.clock,
+      orderIdPrefix: `${opts.venue.toUpperCase()}-`,
+    });
     this.engine.onEvent((ev) => {
       if (ev.order.account !== ACCOUNT) return;
       const o = ev.order;
@@ -65,7 +79,9 @@ export class MatchingVenueClient implements VenueOrderClient {
         case 'new':
           return; // the place reply carries it
         case 'fill':
-          return this.queue(this.ackOf(o, o.state === 'filled' ? OrderStatus.FILLED : OrderStatus.PARTIAL, ev.fill.qty, ev.fill.price, ev.fill.fee));
+          return this.queue(
+            this.ackOf(o, o.state === 'filled' ? OrderStatus.FILLED : OrderStatus.PARTIAL, ev.fill.qty, ev.fill.price, ev.fill.fee),
+          );
         case 'canceled':
         case 'expired':
           return this.queue(this.ackOf(o, OrderStatus.CANCELLED));
@@ -105,14 +121,16 @@ export class MatchingVenueClient implements VenueOrderClient {
     const side = req.side === Side.BUY ? 'buy' : req.side === Side.SELL ? 'sell' : undefined;
     const type = req.orderType === OrderType.MARKET ? 'market' : req.orderType === OrderType.LIMIT ? 'limit' : undefined;
     const tif = req.tif === TimeInForce.IOC ? 'IOC' : req.tif === TimeInForce.FOK ? 'FOK' : req.tif === TimeInForce.GTC ? 'GTC' : undefined;
-    if (!side || !type || !tif) return this.refusal(req, RejectReason.UNKNOWN, `unsupported order: side ${req.side}, type ${req.orderType}, tif ${req.tif}`);
+    if (!side || !type || !tif)
+      return this.refusal(req, RejectReason.UNKNOWN, `unsupported order: side ${req.side}, type ${req.orderType}, tif ${req.tif}`);
     if (req.orderGroupId) this.groups.set(req.clientId, req.orderGroupId);
     let o: Readonly<SimOrder>;
     try {
       // The 'new' event precedes any fill: the reply is built from the order as the engine accepted it.
       let accepted: OrderAck | undefined;
       const off = this.engine.onEvent((ev) => {
-        if (ev.kind === 'new' && ev.order.clientId === req.clientId && ev.order.account === ACCOUNT) accepted = this.ackOf(ev.order, OrderStatus.NEW);
+        if (ev.kind === 'new' && ev.order.clientId === req.clientId && ev.order.account === ACCOUNT)
+          accepted = this.ackOf(ev.order, OrderStatus.NEW);
       });
       try {
         o = this.engine.submit(ACCOUNT, { clientId: req.clientId, symbol: req.symbol, side, type, tif, qty: req.size, price: req.price });
@@ -133,7 +151,12 @@ export class MatchingVenueClient implements VenueOrderClient {
       const o = this.engine.cancel(ACCOUNT, req.clientId ? { clientId: req.clientId } : { orderId: req.orderId });
       return this.ackOf(o, OrderStatus.CANCELLED);
     } catch (err) {
-      if (err instanceof EngineReject) return this.refusal({ clientId: req.clientId, symbol: '', side: Side.SIDE_UNSPECIFIED, orderGroupId: '' }, REJECT_OF[err.code], `${err.code}: ${err.message}`);
+      if (err instanceof EngineReject)
+        return this.refusal(
+          { clientId: req.clientId, symbol: '', side: Side.SIDE_UNSPECIFIED, orderGroupId: '' },
+          REJECT_OF[err.code],
+          `${err.code}: ${err.message}`,
+        );
       throw err;
     }
   }
@@ -141,10 +164,20 @@ export class MatchingVenueClient implements VenueOrderClient {
   async replace(req: ReplaceRequest): Promise<OrderAck> {
     this.messages++;
     try {
-      const o = this.engine.amend(ACCOUNT, req.clientId ? { clientId: req.clientId } : { orderId: req.orderId }, req.newQuantity, req.newPrice);
+      const o = this.engine.amend(
+        ACCOUNT,
+        req.clientId ? { clientId: req.clientId } : { orderId: req.orderId },
+        req.newQuantity,
+        req.newPrice,
+      );
       return this.ackOf(o, o.filled > 0 ? OrderStatus.PARTIAL : OrderStatus.NEW);
     } catch (err) {
-      if (err instanceof EngineReject) return this.refusal({ clientId: req.clientId, symbol: '', side: Side.SIDE_UNSPECIFIED, orderGroupId: '' }, REJECT_OF[err.code], `${err.code}: ${err.message}`);
+      if (err instanceof EngineReject)
+        return this.refusal(
+          { clientId: req.clientId, symbol: '', side: Side.SIDE_UNSPECIFIED, orderGroupId: '' },
+          REJECT_OF[err.code],
+          `${err.code}: ${err.message}`,
+        );
       throw err;
     }
   }
@@ -202,7 +235,11 @@ export class MatchingVenueClient implements VenueOrderClient {
     });
   }
 
-  private refusal(req: Pick<OrderRequest, 'clientId' | 'symbol' | 'side' | 'orderGroupId'>, reason: RejectReason, detail: string): OrderAck {
+  private refusal(
+    req: Pick<OrderRequest, 'clientId' | 'symbol' | 'side' | 'orderGroupId'>,
+    reason: RejectReason,
+    detail: string,
+  ): OrderAck {
     return create(OrderAckSchema, {
       clientId: req.clientId,
       venue: this.venue,

@@ -43,7 +43,8 @@ export function mapOkxError(sCode: string, sMsg: string): MappedReject {
   };
   let reason = table[sCode] ?? RejectReason.UNKNOWN;
   // 51000 is OKX's generic "Parameter {x} error": the parameter name tells which precision failed.
-  if (sCode === '51000') reason = /\bpx\b/.test(sMsg) ? RejectReason.PRICE_PRECISION : /\bsz\b/.test(sMsg) ? RejectReason.SIZE_PRECISION : RejectReason.UNKNOWN;
+  if (sCode === '51000')
+    reason = /\bpx\b/.test(sMsg) ? RejectReason.PRICE_PRECISION : /\bsz\b/.test(sMsg) ? RejectReason.SIZE_PRECISION : RejectReason.UNKNOWN;
   return { reason, detail };
 }
 
@@ -234,7 +235,14 @@ export class OkxOrderClient extends WsOrderClientBase {
     let t = this.tracks.get(clientId);
     if (!t) {
       t = this.track(
-        { clientId, symbol: o.instId ?? '', side: o.side === 'sell' ? Side.SELL : Side.BUY, size: sz, price: px, orderGroupId: '' } as OrderRequest,
+        {
+          clientId,
+          symbol: o.instId ?? '',
+          side: o.side === 'sell' ? Side.SELL : Side.BUY,
+          size: sz,
+          price: px,
+          orderGroupId: '',
+        } as OrderRequest,
         o.ordType ?? '',
         o.ordType ?? '',
       );

@@ -163,7 +163,14 @@ export class OrderGateway {
   private publish(ack: OrderAck): void {
     if (ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) this.unknown.delete(ack.clientId);
     this.note(ack);
-    publishEvent(this.opts.bus, this.opts.streams, subjects.orderAck(this.venue, this.ns), toBinary(OrderAckSchema, ack), msgIds.orderAck(ack.clientId, ack.status, ack.filledQty), this.hdrs(ack));
+    publishEvent(
+      this.opts.bus,
+      this.opts.streams,
+      subjects.orderAck(this.venue, this.ns),
+      toBinary(OrderAckSchema, ack),
+      msgIds.orderAck(ack.clientId, ack.status, ack.filledQty),
+      this.hdrs(ack),
+    );
   }
 
   private reply(m: BusMessage, ack: OrderAck, traceId = ''): void {
@@ -171,7 +178,12 @@ export class OrderGateway {
     if (m.reply) m.respond(toBinary(OrderAckSchema, ack), this.hdrs(ack, traceId));
   }
 
-  private refuse(clientId: string, reason: RejectReason, detail: string, extra: Pick<Partial<OrderAck>, "status" | "symbol" | "side" | "orderGroupId"> = {}): OrderAck {
+  private refuse(
+    clientId: string,
+    reason: RejectReason,
+    detail: string,
+    extra: Pick<Partial<OrderAck>, 'status' | 'symbol' | 'side' | 'orderGroupId'> = {},
+  ): OrderAck {
     return create(OrderAckSchema, {
       clientId,
       venue: this.venue,
@@ -193,19 +205,35 @@ export class OrderGateway {
     }
     const base = { symbol: req.symbol, side: req.side, orderGroupId: req.orderGroupId };
     if (req.venue && req.venue !== this.venue)
-      return this.reply(m, this.refuse(req.clientId, RejectReason.UNKNOWN, `request for ${req.venue} sent to ${this.venue}`, base), req.traceId);
+      return this.reply(
+        m,
+        this.refuse(req.clientId, RejectReason.UNKNOWN, `request for ${req.venue} sent to ${this.venue}`, base),
+        req.traceId,
+      );
     let client: VenueOrderClient;
     if (req.shadow) {
       if (!this.opts.shadowClient)
-        return this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_POLICY, 'shadow order and no simulated venue configured', base), req.traceId);
+        return this.reply(
+          m,
+          this.refuse(req.clientId, RejectReason.VENUE_POLICY, 'shadow order and no simulated venue configured', base),
+          req.traceId,
+        );
       client = this.opts.shadowClient;
     } else {
       if (!this.production)
-        return this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_POLICY, `${this.venue} is shadow_only: live orders refused`, base), req.traceId);
+        return this.reply(
+          m,
+          this.refuse(req.clientId, RejectReason.VENUE_POLICY, `${this.venue} is shadow_only: live orders refused`, base),
+          req.traceId,
+        );
       client = this.opts.client;
     }
     if (!client.connected)
-      return this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, 'private stream down: new orders halted', base), req.traceId);
+      return this.reply(
+        m,
+        this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, 'private stream down: new orders halted', base),
+        req.traceId,
+      );
     let ack: OrderAck;
     try {
       ack = await client.place(req);
@@ -238,7 +266,10 @@ export class OrderGateway {
     try {
       this.reply(m, await this.opts.client.cancel(req));
     } catch (err) {
-      this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, errText(err), { status: OrderStatus.ORDER_STATUS_UNSPECIFIED }));
+      this.reply(
+        m,
+        this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, errText(err), { status: OrderStatus.ORDER_STATUS_UNSPECIFIED }),
+      );
     }
   }
 
@@ -255,7 +286,10 @@ export class OrderGateway {
     try {
       this.reply(m, await this.opts.client.replace(req));
     } catch (err) {
-      this.reply(m, this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, errText(err), { status: OrderStatus.ORDER_STATUS_UNSPECIFIED }));
+      this.reply(
+        m,
+        this.refuse(req.clientId, RejectReason.VENUE_UNAVAILABLE, errText(err), { status: OrderStatus.ORDER_STATUS_UNSPECIFIED }),
+      );
     }
   }
 

@@ -17,13 +17,7 @@
  *   every OrderAck carries the original `clientId` back.
  */
 import type { Clock } from '../../clock/clock.js';
-import type {
-  CancelRequest,
-  OrderAck,
-  OrderRequest,
-  ReplaceRequest,
-  VenueName,
-} from '../../contracts/index.js';
+import type { CancelRequest, OrderAck, OrderRequest, ReplaceRequest, VenueName } from '../../contracts/index.js';
 import { RejectReason } from '../../contracts/index.js';
 import { KestrelError } from '../../contracts/errors.js';
 

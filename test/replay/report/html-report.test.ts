@@ -102,7 +102,10 @@ describe('HTML backtest report in headless Chromium', () => {
     expect(acc).toContain(`hit rate${report.accuracy.hitRate!.toFixed(3)}`);
     expect(acc).toContain(`ROC AUC${report.accuracy.rocAuc!.toFixed(3)}`);
     expect(acc).toContain('slippage (bps)');
-    const cfg = JSON.parse((await page.textContent('#config'))!) as { strategy: { kelly_fraction: number }; session: { max_ticks: number } };
+    const cfg = JSON.parse((await page.textContent('#config'))!) as {
+      strategy: { kelly_fraction: number };
+      session: { max_ticks: number };
+    };
     expect(cfg.session.max_ticks).toBe(20_000);
     expect(typeof cfg.strategy.kelly_fraction).toBe('number');
   });

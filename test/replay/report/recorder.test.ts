@@ -62,7 +62,7 @@ describe('BacktestRecorder', () => {
 });
 
 describe('confidence against outcome', () => {
-  it('lists every scored signal with its signed forward return, in the accuracy monitor\'s verdict', () => {
+  it("lists every scored signal with its signed forward return, in the accuracy monitor's verdict", () => {
     const m = new AccuracyMonitor({ horizonNs: 10n, threshold: 0.5, driftWindow: 100, driftThreshold: 0.1 });
     m.onSignal({ confidence: 0.8, direction: 1, refMid: 100, tsNs: 0n });
     m.onSignal({ confidence: 0.3, direction: -1, refMid: 100, tsNs: 1n });

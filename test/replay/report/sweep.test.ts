@@ -29,13 +29,28 @@ describe('sweep grid', () => {
     const axes = parseSweep(['strategy.kelly_fraction=0.1,0.25,0.5', 'strategy.confidence_threshold=0.3,0.4']);
     const grid = sweepGrid(axes);
     expect(grid).toHaveLength(6);
-    expect(grid[0]).toEqual([['strategy.kelly_fraction', '0.1'], ['strategy.confidence_threshold', '0.3']]);
-    expect(grid[1]).toEqual([['strategy.kelly_fraction', '0.1'], ['strategy.confidence_threshold', '0.4']]);
-    expect(grid[5]).toEqual([['strategy.kelly_fraction', '0.5'], ['strategy.confidence_threshold', '0.4']]);
+    expect(grid[0]).toEqual([
+      ['strategy.kelly_fraction', '0.1'],
+      ['strategy.confidence_threshold', '0.3'],
+    ]);
+    expect(grid[1]).toEqual([
+      ['strategy.kelly_fraction', '0.1'],
+      ['strategy.confidence_threshold', '0.4'],
+    ]);
+    expect(grid[5]).toEqual([
+      ['strategy.kelly_fraction', '0.5'],
+      ['strategy.confidence_threshold', '0.4'],
+    ]);
   });
 
   it('refuses malformed, repeated or empty axes', () => {
-    for (const bad of [['kelly=0.1'], ['strategy.kelly_fraction'], ['strategy.kelly_fraction=0.1,,0.2'], ['strategy.kelly_fraction=0.1,0.1'], ['strategy.x=1', 'strategy.x=2']]) {
+    for (const bad of [
+      ['kelly=0.1'],
+      ['strategy.kelly_fraction'],
+      ['strategy.kelly_fraction=0.1,,0.2'],
+      ['strategy.kelly_fraction=0.1,0.1'],
+      ['strategy.x=1', 'strategy.x=2'],
+    ]) {
       expect(() => parseSweep(bad), bad.join(' ')).toThrow(SweepError);
     }
   });
@@ -66,7 +81,16 @@ describe('kestrel backtest --sweep', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const r = cli('backtest', '--max-ticks', '20000', '--sweep', 'strategy.kelly_fraction=0.1,0.25,0.5', '--sweep', 'strategy.confidence_threshold=0.3,0.4', '--json');
+    const r = cli(
+      'backtest',
+      '--max-ticks',
+      '20000',
+      '--sweep',
+      'strategy.kelly_fraction=0.1,0.25,0.5',
+      '--sweep',
+      'strategy.confidence_threshold=0.3,0.4',
+      '--json',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     out = JSON.parse(r.stdout) as SweepOut;
@@ -97,7 +121,10 @@ describe('kestrel backtest --sweep', () => {
             logging: { level: 'silent' },
             session: { mode: 'backtest', max_ticks: 20_000 },
             bus: { namespace: 'replay' },
-            strategy: { kelly_fraction: Number(run.params['strategy.kelly_fraction']), confidence_threshold: Number(run.params['strategy.confidence_threshold']) },
+            strategy: {
+              kelly_fraction: Number(run.params['strategy.kelly_fraction']),
+              confidence_threshold: Number(run.params['strategy.confidence_threshold']),
+            },
           },
         }),
         {},
@@ -126,12 +153,18 @@ describe('kestrel backtest --sweep', () => {
     expect(eq).toHaveLength(6);
     // Every run samples the same book ticks: each curve has as many points as a single run's.
     const recorder = new BacktestRecorder();
-    await runBacktest(loadConfig({ env: {}, overrides: { logging: { level: 'silent' }, session: { max_ticks: 20_000 } } }), {}, { recorder });
+    await runBacktest(
+      loadConfig({ env: {}, overrides: { logging: { level: 'silent' }, session: { max_ticks: 20_000 } } }),
+      {},
+      { recorder },
+    );
     const samples = recorder.series().tMs.length;
     expect(samples).toBeGreaterThan(1000);
     expect(eq).toEqual(Array(6).fill(samples));
     expect(s.charts.pnl!.points).toEqual({ 'net PnL': 6 });
-    const ranks = await page.evaluate<string[]>(`[...document.querySelectorAll('#ranking tbody tr')].map((r) => r.children[r.children.length - 2].textContent)`);
+    const ranks = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('#ranking tbody tr')].map((r) => r.children[r.children.length - 2].textContent)`,
+    );
     expect(ranks).toEqual(out.runs.map((r) => r.report.digest.slice(0, 16)));
     await page.close();
   });

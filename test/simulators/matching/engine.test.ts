@@ -24,10 +24,26 @@ const BTC: SymbolRules = {
 
 function engine(mode: EngineMode, usdt = 1_000_000, btc = 10): { e: MatchingEngine; events: ExecEvent[] } {
   let t = 0;
-  const e = new MatchingEngine({ mode, symbols: [BTC], balances: { a: { USDT: usdt, BTC: btc } }, clock: { nowNs: () => BigInt(++t) * 1_000_000n } });
+  const e = new MatchingEngine({
+    mode,
+    symbols: [BTC],
+    balances: { a: { USDT: usdt, BTC: btc } },
+    clock: { nowNs: () => BigInt(++t) * 1_000_000n },
+  });
   const events: ExecEvent[] = [];
   e.onEvent((ev) => events.push(ev));
-  e.onBook('BTC-USDT', [[99, 2], [98, 5]], [[101, 1], [102, 3], [103, 10]]);
+  e.onBook(
+    'BTC-USDT',
+    [
+      [99, 2],
+      [98, 5],
+    ],
+    [
+      [101, 1],
+      [102, 3],
+      [103, 10],
+    ],
+  );
   return { e, events };
 }
 
@@ -45,13 +61,19 @@ describe('matching engine', () => {
   it('realistic mode walks the depth (impact) and consumes it until the next book', () => {
     const { e, events } = engine('realistic');
     const o = e.submit('a', { clientId: 'c1', symbol: 'BTC-USDT', side: 'buy', type: 'market', tif: 'IOC', qty: 3, price: 0 });
-    expect(fills(events)).toEqual([[1, 101], [2, 102]]);
+    expect(fills(events)).toEqual([
+      [1, 101],
+      [2, 102],
+    ]);
     expect(o.cost / o.filled).toBeCloseTo((101 + 2 * 102) / 3, 9);
     // Liquidity taken stays taken: the next buyer starts at the remaining 1 @ 102.
     const events2: ExecEvent[] = [];
     e.onEvent((ev) => events2.push(ev));
     e.submit('a', { clientId: 'c2', symbol: 'BTC-USDT', side: 'buy', type: 'market', tif: 'IOC', qty: 2, price: 0 });
-    expect(fills(events2)).toEqual([[1, 102], [1, 103]]);
+    expect(fills(events2)).toEqual([
+      [1, 102],
+      [1, 103],
+    ]);
   });
 
   it('IOC partially fills and expires the rest; FOK expires untouched when depth is short', () => {
@@ -74,7 +96,14 @@ describe('matching engine', () => {
     expect(fills(events)).toEqual([]);
     expect(o.queueAhead).toBe(0.5);
     // Cancellations ahead shrink the level: queue can only move forward.
-    e.onBook('BTC-USDT', [[99, 0.3], [98, 5]], [[101, 1]]);
+    e.onBook(
+      'BTC-USDT',
+      [
+        [99, 0.3],
+        [98, 5],
+      ],
+      [[101, 1]],
+    );
     expect(o.queueAhead).toBe(0.3);
     e.onTrade('BTC-USDT', 99, 0.7, 'sell');
     expect(fills(events)).toEqual([[0.4, 99]]);
@@ -129,7 +158,9 @@ describe('matching engine', () => {
       expect.objectContaining({ code: 'DUPLICATE_CLIENT_ID' }) as EngineReject,
     );
     e.cancel('a', { clientId: 'd' });
-    expect(e.submit('a', { clientId: 'd', symbol: 'BTC-USDT', side: 'buy', type: 'limit', tif: 'GTC', qty: 1, price: 98 }).state).toBe('new');
+    expect(e.submit('a', { clientId: 'd', symbol: 'BTC-USDT', side: 'buy', type: 'limit', tif: 'GTC', qty: 1, price: 98 }).state).toBe(
+      'new',
+    );
   });
 
   it('amend: a size decrease keeps queue priority, a price change loses it', () => {
@@ -147,7 +178,12 @@ describe('matching engine', () => {
   it('replays the real Binance capture deterministically; realistic never fills more than paper', async () => {
     async function run(mode: EngineMode): Promise<string[]> {
       let t = 0;
-      const e = new MatchingEngine({ mode, symbols: [BTC], balances: { a: { USDT: 1_000_000, BTC: 10 } }, clock: { nowNs: () => BigInt(++t) * 1_000_000n } });
+      const e = new MatchingEngine({
+        mode,
+        symbols: [BTC],
+        balances: { a: { USDT: 1_000_000, BTC: 10 } },
+        clock: { nowNs: () => BigInt(++t) * 1_000_000n },
+      });
       const events: ExecEvent[] = [];
       e.onEvent((ev) => events.push(ev));
       const feeder = new BinanceReplayFeeder({ book: (s, b, a) => e.onBook(s, b, a), trade: (s, p, q, ag) => e.onTrade(s, p, q, ag) });
@@ -160,7 +196,15 @@ describe('matching engine', () => {
         if (!placed && e.bestBid('BTC-USDT') !== undefined) {
           const bid = e.bestBid('BTC-USDT')!;
           e.submit('a', { clientId: 'touch', symbol: 'BTC-USDT', side: 'buy', type: 'limit', tif: 'GTC', qty: 0.5, price: bid });
-          e.submit('a', { clientId: 'under', symbol: 'BTC-USDT', side: 'buy', type: 'limit', tif: 'GTC', qty: 0.5, price: Math.round((bid - 5) * 100) / 100 });
+          e.submit('a', {
+            clientId: 'under',
+            symbol: 'BTC-USDT',
+            side: 'buy',
+            type: 'limit',
+            tif: 'GTC',
+            qty: 0.5,
+            price: Math.round((bid - 5) * 100) / 100,
+          });
           placed = true;
         }
         if (++n === 20_000) break;

@@ -9,7 +9,12 @@ import { BinanceReplayFeeder, KrakenReplayFeeder, OkxReplayFeeder } from '../../
 import { DEFAULT_SYMBOLS } from '../../../src/simulators/private/venues.js';
 
 function harness() {
-  const engine = new MatchingEngine({ clock: systemClock, mode: 'realistic', symbols: DEFAULT_SYMBOLS, balances: { a: { USD: 1e7, USDT: 1e7, BTC: 100 } } });
+  const engine = new MatchingEngine({
+    clock: systemClock,
+    mode: 'realistic',
+    symbols: DEFAULT_SYMBOLS,
+    balances: { a: { USD: 1e7, USDT: 1e7, BTC: 100 } },
+  });
   let books = 0;
   let crossed = 0;
   let unsorted = 0;

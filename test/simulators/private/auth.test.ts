@@ -37,7 +37,11 @@ describe('simulated venue authentication', () => {
     const body = `nonce=${nonce}`;
     const sign = createHmac('sha512', Buffer.from(c.apiSecret, 'base64'))
       .update(path)
-      .update(createHash('sha256').update(nonce + body).digest())
+      .update(
+        createHash('sha256')
+          .update(nonce + body)
+          .digest(),
+      )
       .digest('base64');
     const post = async (s: string) =>
       (await (
@@ -61,18 +65,38 @@ describe('simulated venue authentication', () => {
     const c = TEST_CREDENTIALS.binance;
     const base = { symbol: 'BTCUSDT', apiKey: c.apiKey, recvWindow: 5000 };
     const stale = { ...base, timestamp: Date.now() - 60_000 };
-    const r1 = await wsRequest(venues.binance.wsUrl, { id: 1, method: 'openOrders.status', params: { ...stale, signature: binanceSignature(c.apiSecret, stale) } });
+    const r1 = await wsRequest(venues.binance.wsUrl, {
+      id: 1,
+      method: 'openOrders.status',
+      params: { ...stale, signature: binanceSignature(c.apiSecret, stale) },
+    });
     expect((r1.error as { code: number }).code).toBe(-1021);
     const fresh = { ...base, timestamp: Date.now() };
-    const r2 = await wsRequest(venues.binance.wsUrl, { id: 2, method: 'openOrders.status', params: { ...fresh, signature: binanceSignature('wrong', fresh) } });
+    const r2 = await wsRequest(venues.binance.wsUrl, {
+      id: 2,
+      method: 'openOrders.status',
+      params: { ...fresh, signature: binanceSignature('wrong', fresh) },
+    });
     expect((r2.error as { code: number }).code).toBe(-1022);
-    const r3 = await wsRequest(venues.binance.wsUrl, { id: 3, method: 'openOrders.status', params: { ...fresh, apiKey: 'nope', signature: 'x' } });
+    const r3 = await wsRequest(venues.binance.wsUrl, {
+      id: 3,
+      method: 'openOrders.status',
+      params: { ...fresh, apiKey: 'nope', signature: 'x' },
+    });
     expect((r3.error as { code: number }).code).toBe(-2015);
-    const ok = await wsRequest(venues.binance.wsUrl, { id: 4, method: 'openOrders.status', params: { ...fresh, signature: binanceSignature(c.apiSecret, fresh) } });
+    const ok = await wsRequest(venues.binance.wsUrl, {
+      id: 4,
+      method: 'openOrders.status',
+      params: { ...fresh, signature: binanceSignature(c.apiSecret, fresh) },
+    });
     expect(ok).toMatchObject({ id: 4, status: 200, result: [] });
     // HMAC keys cannot log a session on (Ed25519 only).
     const lg = { apiKey: c.apiKey, timestamp: Date.now() };
-    const r5 = await wsRequest(venues.binance.wsUrl, { id: 5, method: 'session.logon', params: { ...lg, signature: binanceSignature(c.apiSecret, lg) } });
+    const r5 = await wsRequest(venues.binance.wsUrl, {
+      id: 5,
+      method: 'session.logon',
+      params: { ...lg, signature: binanceSignature(c.apiSecret, lg) },
+    });
     expect(r5.status).not.toBe(200);
   });
 
@@ -80,9 +104,16 @@ describe('simulated venue authentication', () => {
     const c = TEST_CREDENTIALS.okx;
     const ts = String(Math.floor(Date.now() / 1000) - 120);
     const sign = createHmac('sha256', c.apiSecret).update(`${ts}GET/users/self/verify`).digest('base64');
-    const r1 = await wsRequest(venues.okx.wsUrl, { op: 'login', args: [{ apiKey: c.apiKey, passphrase: c.passphrase, timestamp: ts, sign }] });
+    const r1 = await wsRequest(venues.okx.wsUrl, {
+      op: 'login',
+      args: [{ apiKey: c.apiKey, passphrase: c.passphrase, timestamp: ts, sign }],
+    });
     expect(r1).toMatchObject({ event: 'error', code: '60009' });
-    const r2 = await wsRequest(venues.okx.wsUrl, { id: '7', op: 'order', args: [{ instId: 'BTC-USDT', side: 'buy', ordType: 'limit', px: '1', sz: '1', clOrdId: 'x1' }] });
+    const r2 = await wsRequest(venues.okx.wsUrl, {
+      id: '7',
+      op: 'order',
+      args: [{ instId: 'BTC-USDT', side: 'buy', ordType: 'limit', px: '1', sz: '1', clOrdId: 'x1' }],
+    });
     expect(r2).toMatchObject({ id: '7', code: '60011' });
     expect(venues.okx.receivedCounts().x1).toBeUndefined();
   });

@@ -53,7 +53,8 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
     venues = await startPrivateVenues({ mode: 'paper' });
     const sim = venues[venue];
     sim.feedBook('BTC-USDT', [[49_999, 1]], [[50_001, 1]]);
-    const client = createOrderClient(venue, { clock: systemClock,
+    const client = createOrderClient(venue, {
+      clock: systemClock,
       wsUrl: sim.wsUrl,
       restUrl: sim.url,
       credentials: TEST_CREDENTIALS[venue],
@@ -61,7 +62,13 @@ describe.each(['binance', 'kraken', 'okx'] as const)('%s faults', (venue) => {
       heartbeatMs,
     });
     bus = new InProcessBus();
-    gw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client, spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+    gw = new OrderGateway({
+      clock: systemClock,
+      namespace: 'live',
+      bus,
+      client,
+      spec: { venue, hasPrivateWs: true, venuePolicy: 'production' },
+    });
     await gw.start();
     const acks: OrderAck[] = [];
     bus.subscribe(subjects.orderAck(venue, 'live'), (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));

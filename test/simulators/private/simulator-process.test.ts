@@ -11,7 +11,15 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { create } from '@bufbuild/protobuf';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CancelRequestSchema, OrderRequestSchema, OrderStatus, OrderType, Side, TimeInForce, type VenueName } from '../../../src/contracts/index.js';
+import {
+  CancelRequestSchema,
+  OrderRequestSchema,
+  OrderStatus,
+  OrderType,
+  Side,
+  TimeInForce,
+  type VenueName,
+} from '../../../src/contracts/index.js';
 import { TEST_CREDENTIALS } from '../../../src/simulators/private/venues.js';
 import { createOrderClient } from '../../../src/venues/private/index.js';
 
@@ -62,7 +70,8 @@ describe('simulated venues process', () => {
       const base = info[venue].rest;
       await post(`${base}/__sim/book`, { symbol: 'BTC-USDT', bids: [[49_999, 1]], asks: [[50_001, 1]] });
       const mk = () =>
-        createOrderClient(venue, { clock: systemClock,
+        createOrderClient(venue, {
+          clock: systemClock,
           wsUrl: info[venue].ws,
           restUrl: info[venue].rest,
           credentials: TEST_CREDENTIALS[venue],

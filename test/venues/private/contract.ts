@@ -54,7 +54,8 @@ export async function startSim(venue: VenueName, mode: EngineMode = 'realistic')
 }
 
 export function clientFor(venue: VenueName, sim: PrivateVenueSim, credentials?: VenueCredentials): VenueOrderClient {
-  return createOrderClient(venue, { clock: systemClock,
+  return createOrderClient(venue, {
+    clock: systemClock,
     wsUrl: sim.wsUrl,
     restUrl: sim.url,
     credentials: credentials ?? TEST_CREDENTIALS[venue],
@@ -177,7 +178,8 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
         await fresh.close();
       }
       // Without the symbol hint, the configured symbols are searched.
-      const fresh2 = createOrderClient(venue, { clock: systemClock,
+      const fresh2 = createOrderClient(venue, {
+        clock: systemClock,
         wsUrl: sim.wsUrl,
         restUrl: sim.url,
         credentials: creds ?? TEST_CREDENTIALS[venue],
@@ -354,7 +356,13 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
     beforeAll(async () => {
       sim = await startSim(venue);
       bus = new InProcessBus();
-      gw = new OrderGateway({ clock: systemClock, namespace: 'live', bus, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: true, venuePolicy: 'production' } });
+      gw = new OrderGateway({
+        clock: systemClock,
+        namespace: 'live',
+        bus,
+        client: clientFor(venue, sim, creds),
+        spec: { venue, hasPrivateWs: true, venuePolicy: 'production' },
+      });
       await gw.start();
       acks = [];
       bus.subscribe(subjects.orderAck(venue, 'live'), (m) => {
@@ -419,7 +427,13 @@ export function orderEntryContract(venue: VenueName, co: ContractOptions = {}): 
 
     it('shadow_only venue refuses live orders with VENUE_POLICY', async () => {
       const b2 = new InProcessBus();
-      const g2 = new OrderGateway({ clock: systemClock, namespace: 'live', bus: b2, client: clientFor(venue, sim, creds), spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' } });
+      const g2 = new OrderGateway({
+        clock: systemClock,
+        namespace: 'live',
+        bus: b2,
+        client: clientFor(venue, sim, creds),
+        spec: { venue, hasPrivateWs: false, venuePolicy: 'shadow_only' },
+      });
       await g2.start();
       try {
         const r = await b2.request(subjects.orderReq(venue, 'live'), toBinary(OrderRequestSchema, order(venue)), { timeoutMs: 1000 });

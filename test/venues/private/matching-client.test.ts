@@ -6,12 +6,31 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../src/clock/clock.js';
-import { CancelRequestSchema, OrderRequestSchema, OrderStatus, OrderType, RejectReason, Side, TimeInForce } from '../../../src/contracts/index.js';
+import {
+  CancelRequestSchema,
+  OrderRequestSchema,
+  OrderStatus,
+  OrderType,
+  RejectReason,
+  Side,
+  TimeInForce,
+} from '../../../src/contracts/index.js';
 import type { SymbolRules } from '../../../src/simulators/matching/engine.js';
 import { MatchingVenueClient } from '../../../src/venues/private/matching-client.js';
 import type { OrderAck } from '../../../src/venues/private/types.js';
 
-const BTC: SymbolRules = { symbol: 'BTC-USDT', base: 'BTC', quote: 'USDT', tickSize: 0.01, lotStep: 0.00001, minQty: 0.0001, maxQty: 100, priceBandBps: 500, makerFee: 0.0008, takerFee: 0.001 };
+const BTC: SymbolRules = {
+  symbol: 'BTC-USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  tickSize: 0.01,
+  lotStep: 0.00001,
+  minQty: 0.0001,
+  maxQty: 100,
+  priceBandBps: 500,
+  makerFee: 0.0008,
+  takerFee: 0.001,
+};
 
 function venue() {
   const clock = new VirtualClock(1_700_000_000_000_000_000n);
@@ -23,7 +42,18 @@ function venue() {
 }
 
 const order = (over: Partial<{ clientId: string; side: Side; size: number; price: number; tif: TimeInForce }> = {}) =>
-  create(OrderRequestSchema, { clientId: 'KS1', venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.5, price: 101, tif: TimeInForce.IOC, orderType: OrderType.LIMIT, orderGroupId: 'g1', ...over });
+  create(OrderRequestSchema, {
+    clientId: 'KS1',
+    venue: 'binance',
+    symbol: 'BTC-USDT',
+    side: Side.BUY,
+    size: 0.5,
+    price: 101,
+    tif: TimeInForce.IOC,
+    orderType: OrderType.LIMIT,
+    orderGroupId: 'g1',
+    ...over,
+  });
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
@@ -61,7 +91,9 @@ describe('MatchingVenueClient', () => {
     await c.connect();
     expect((await c.place(order({ price: 101.005 }))).rejectReason).toBe(RejectReason.PRICE_PRECISION);
     expect((await c.place(order({ clientId: 'KS2', size: 0.00001 }))).rejectReason).toBe(RejectReason.MIN_SIZE);
-    expect((await c.place(order({ clientId: 'KS3', side: Side.SELL, size: 50, price: 99 }))).rejectReason).toBe(RejectReason.INSUFFICIENT_BALANCE);
+    expect((await c.place(order({ clientId: 'KS3', side: Side.SELL, size: 50, price: 99 }))).rejectReason).toBe(
+      RejectReason.INSUFFICIENT_BALANCE,
+    );
     expect((await c.place(order({ clientId: 'KS4', price: 150 }))).rejectReason).toBe(RejectReason.PRICE_BANDS);
   });
 

@@ -21,7 +21,8 @@ describe('order gateway routing', () => {
     live = await startSim('kraken');
     shadow = await startSim('kraken', 'paper');
     bus = new InProcessBus();
-    gw = new OrderGateway({ clock: systemClock,
+    gw = new OrderGateway({
+      clock: systemClock,
       bus,
       namespace: 'live',
       client: clientFor('kraken', live),
@@ -68,10 +69,18 @@ describe('order gateway routing', () => {
 
   it('without a simulated venue, shadow orders are refused with VENUE_POLICY', async () => {
     const b2 = new InProcessBus();
-    const g2 = new OrderGateway({ clock: systemClock, namespace: 'live', bus: b2, client: clientFor('kraken', live), spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' } });
+    const g2 = new OrderGateway({
+      clock: systemClock,
+      namespace: 'live',
+      bus: b2,
+      client: clientFor('kraken', live),
+      spec: { venue: 'kraken', hasPrivateWs: true, venuePolicy: 'production' },
+    });
     await g2.start();
     try {
-      const r = await b2.request(subjects.orderReq('kraken', 'live'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), { timeoutMs: 1000 });
+      const r = await b2.request(subjects.orderReq('kraken', 'live'), toBinary(OrderRequestSchema, order('kraken', { shadow: true })), {
+        timeoutMs: 1000,
+      });
       expect(RejectReason[fromBinary(OrderAckSchema, r.data).rejectReason]).toBe('VENUE_POLICY');
     } finally {
       await g2.stop();

@@ -27,7 +27,8 @@ describe('simulated order entry for the default session', () => {
 
   beforeAll(async () => {
     bus = new InProcessBus();
-    oe = await startSimulatedOrderEntry({ clock: systemClock,
+    oe = await startSimulatedOrderEntry({
+      clock: systemClock,
       bus,
       namespace: 'live',
       mode: 'realistic',
@@ -63,9 +64,7 @@ describe('simulated order entry for the default session', () => {
         continue;
       }
       expect(ack.status).toBe(OrderStatus.NEW);
-      await expect
-        .poll(() => acks.find((a) => a.clientId === req.clientId && a.status === OrderStatus.FILLED))
-        .toBeDefined();
+      await expect.poll(() => acks.find((a) => a.clientId === req.clientId && a.status === OrderStatus.FILLED)).toBeDefined();
       const fill = acks.find((a) => a.clientId === req.clientId && a.status === OrderStatus.FILLED)!;
       expect(fill.avgPrice).toBeCloseTo(ask, 6);
     }
@@ -75,12 +74,21 @@ describe('simulated order entry for the default session', () => {
 describe('simulated order entry, each venue replaying its own capture', () => {
   it('fills on Kraken BTC-USD and OKX BTC-USDT at their own recorded touch', async () => {
     const bus = new InProcessBus();
-    const oe = await startSimulatedOrderEntry({ clock: systemClock, namespace: 'live', bus, mode: 'realistic', replay: { speed: 0, source: 'per-venue', maxRecords: 2000 } });
+    const oe = await startSimulatedOrderEntry({
+      clock: systemClock,
+      namespace: 'live',
+      bus,
+      mode: 'realistic',
+      replay: { speed: 0, source: 'per-venue', maxRecords: 2000 },
+    });
     const acks: OrderAck[] = [];
     bus.subscribe('ord.ack.*', (m) => void acks.push(fromBinary(OrderAckSchema, m.data)));
     try {
       expect(await oe.replayed).toBeGreaterThan(2000);
-      for (const [venue, symbol] of [['kraken', 'BTC-USD'], ['okx', 'BTC-USDT']] as const) {
+      for (const [venue, symbol] of [
+        ['kraken', 'BTC-USD'],
+        ['okx', 'BTC-USDT'],
+      ] as const) {
         const ask = oe.sims[venue].engine.bestAsk(symbol)!;
         expect(ask).toBeGreaterThan(10_000);
         const req = create(OrderRequestSchema, {

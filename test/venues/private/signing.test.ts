@@ -35,7 +35,8 @@ describe('venue request signing', () => {
 
   it('Kraken API-Sign = HMAC-SHA512(path + SHA256(nonce + postdata)) matches the documented example', () => {
     // Kraken REST docs, "Authentication" example.
-    const client = new KrakenOrderClient({ clock: systemClock,
+    const client = new KrakenOrderClient({
+      clock: systemClock,
       wsUrl: 'ws://127.0.0.1:1/v2',
       restUrl: 'http://127.0.0.1:1',
       credentials: {
@@ -52,7 +53,8 @@ describe('venue request signing', () => {
   });
 
   it('OKX sign is base64 HMAC-SHA256 of timestamp + method + path', () => {
-    const client = new OkxOrderClient({ clock: systemClock,
+    const client = new OkxOrderClient({
+      clock: systemClock,
       wsUrl: 'ws://127.0.0.1:1/ws/v5/private',
       credentials: { apiKey: 'k', apiSecret: 'okx-secret', passphrase: 'p' },
     });

@@ -47,7 +47,10 @@ export class BinancePrivateSim extends PrivateVenueSim {
   private readonly secret: Buffer;
   private readonly edKey: KeyObject | undefined;
   /** Fills per venue order id, for myTrades (order.status carries no commission). */
-  private readonly fills = new Map<string, Array<{ qty: number; price: number; fee: number; liquidity: string; tradeId: number; time: number }>>();
+  private readonly fills = new Map<
+    string,
+    Array<{ qty: number; price: number; fee: number; liquidity: string; tradeId: number; time: number }>
+  >();
   /** Connections logged on with session.logon (Ed25519): later requests need no signature. */
   private readonly sessions = new WeakSet<WebSocket>();
 
@@ -101,9 +104,7 @@ export class BinancePrivateSim extends PrivateVenueSim {
   }
 
   private rateLimits(): unknown[] {
-    return [
-      { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: this.limiter.limit, count: this.limiter.used },
-    ];
+    return [{ rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: this.limiter.limit, count: this.limiter.used }];
   }
 
   private verify(p: Params, ws: WebSocket): { code: number; msg: string; status: number } | undefined {
@@ -147,7 +148,14 @@ export class BinancePrivateSim extends PrivateVenueSim {
         return this.reply(ws, {
           id: req.id,
           status: 200,
-          result: { apiKey: p.apiKey, authorizedSince: now, connectedSince: now, returnRateLimits: false, serverTime: now, userDataStream: false },
+          result: {
+            apiKey: p.apiKey,
+            authorizedSince: now,
+            connectedSince: now,
+            returnRateLimits: false,
+            serverTime: now,
+            userDataStream: false,
+          },
         });
       }
       case 'userDataStream.subscribe':
@@ -183,7 +191,7 @@ export class BinancePrivateSim extends PrivateVenueSim {
             qty: dec(f.qty),
             quoteQty: dec(f.qty * f.price),
             commission: dec(f.fee),
-            commissionAsset: o ? this.engine.symbolRules(o.symbol)?.quote ?? '' : '',
+            commissionAsset: o ? (this.engine.symbolRules(o.symbol)?.quote ?? '') : '',
             time: f.time,
             isBuyer: o?.side === 'buy',
             isMaker: f.liquidity === 'maker',
@@ -254,9 +262,7 @@ export class BinancePrivateSim extends PrivateVenueSim {
   private cancel(ws: WebSocket, id: WsRequest['id'], p: Params): void {
     const clientId = String(p.origClientOrderId ?? '');
     this.record('cancel', clientId);
-    const r = this.run(() =>
-      this.engine.cancel(ACCOUNT, p.orderId !== undefined ? { orderId: String(p.orderId) } : { clientId }),
-    );
+    const r = this.run(() => this.engine.cancel(ACCOUNT, p.orderId !== undefined ? { orderId: String(p.orderId) } : { clientId }));
     if (!r.ok) return this.refusal(ws, id, r.code);
     this.reply(ws, { id, status: 200, result: { ...this.orderJson(r.value), origClientOrderId: r.value.clientId } });
   }
@@ -394,7 +400,7 @@ export class BinancePrivateSim extends PrivateVenueSim {
       z: dec(o.filled),
       L: dec(fill?.price ?? 0),
       n: dec(fill?.fee ?? 0),
-      N: fill ? this.engine.symbolRules(o.symbol)?.quote ?? null : null,
+      N: fill ? (this.engine.symbolRules(o.symbol)?.quote ?? null) : null,
       T: o.updatedMs,
       t: fill?.tradeId ?? -1,
       w: o.state === 'new' || o.state === 'partially_filled',

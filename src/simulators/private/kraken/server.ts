@@ -75,8 +75,7 @@ export class KrakenPrivateSim extends PrivateVenueSim {
       }
       case '/0/private/OpenOrders': {
         const open: Record<string, unknown> = {};
-        for (const o of this.engine.openOrders(ACCOUNT))
-          if (!clOrdId || o.clientId === clOrdId) open[o.orderId] = this.restOrder(o);
+        for (const o of this.engine.openOrders(ACCOUNT)) if (!clOrdId || o.clientId === clOrdId) open[o.orderId] = this.restOrder(o);
         json(res, 200, { error: [], result: { open } });
         return true;
       }
@@ -105,7 +104,9 @@ export class KrakenPrivateSim extends PrivateVenueSim {
     if (req.headers['api-key'] !== this.creds.apiKey) return 'EAPI:Invalid key';
     const nonceText = new URLSearchParams(body).get('nonce');
     if (!nonceText || !/^\d+$/.test(nonceText)) return 'EAPI:Invalid nonce';
-    const sha = createHash('sha256').update(nonceText + body).digest();
+    const sha = createHash('sha256')
+      .update(nonceText + body)
+      .digest();
     const expect = createHmac('sha512', this.secret).update(path).update(sha).digest();
     const got = Buffer.from(String(req.headers['api-sign'] ?? ''), 'base64');
     if (got.length !== expect.length || !timingSafeEqual(got, expect)) return 'EAPI:Invalid key';
@@ -154,11 +155,25 @@ export class KrakenPrivateSim extends PrivateVenueSim {
   }
 
   private fail(ws: WebSocket, req: WsReq, timeIn: string, error: string): void {
-    this.reply(ws, { error, method: req.method, req_id: req.req_id, success: false, time_in: timeIn, time_out: new Date(this.nowMs()).toISOString() });
+    this.reply(ws, {
+      error,
+      method: req.method,
+      req_id: req.req_id,
+      success: false,
+      time_in: timeIn,
+      time_out: new Date(this.nowMs()).toISOString(),
+    });
   }
 
   private ok(ws: WebSocket, req: WsReq, timeIn: string, result: unknown): void {
-    this.reply(ws, { method: req.method, req_id: req.req_id, result, success: true, time_in: timeIn, time_out: new Date(this.nowMs()).toISOString() });
+    this.reply(ws, {
+      method: req.method,
+      req_id: req.req_id,
+      result,
+      success: true,
+      time_in: timeIn,
+      time_out: new Date(this.nowMs()).toISOString(),
+    });
   }
 
   private handle(ws: WebSocket, req: WsReq, timeIn: string): void {
@@ -222,14 +237,22 @@ export class KrakenPrivateSim extends PrivateVenueSim {
         const ref = clientId ? { clientId } : { orderId: String(p.order_id ?? '') };
         const r = this.run(() => this.engine.amend(ACCOUNT, ref, Number(p.order_qty ?? 0), Number(p.limit_price ?? 0)));
         if (!r.ok) return this.fail(ws, req, timeIn, KRAKEN_ERRORS[r.code]);
-        return this.ok(ws, req, timeIn, { amend_id: `A${r.value.orderId}-${r.value.updatedMs}`, order_id: r.value.orderId, cl_ord_id: r.value.clientId });
+        return this.ok(ws, req, timeIn, {
+          amend_id: `A${r.value.orderId}-${r.value.updatedMs}`,
+          order_id: r.value.orderId,
+          cl_ord_id: r.value.clientId,
+        });
       }
       default:
         return this.fail(ws, req, timeIn, `EGeneral:Invalid arguments:method ${req.method}`);
     }
   }
 
-  private report(o: Readonly<SimOrder>, execType: string, fill?: { qty: number; price: number; fee: number; liquidity: string; tradeId: number }): Record<string, unknown> {
+  private report(
+    o: Readonly<SimOrder>,
+    execType: string,
+    fill?: { qty: number; price: number; fee: number; liquidity: string; tradeId: number },
+  ): Record<string, unknown> {
     const r = this.engine.symbolRules(o.symbol);
     return {
       order_id: o.orderId,

@@ -134,8 +134,12 @@ export class OkxPrivateSim extends PrivateVenueSim {
     if (op.op === 'login') {
       const ts = Number(arg.timestamp);
       const fresh = Math.abs(this.nowMs() / 1000 - ts) <= 30;
-      if (arg.apiKey !== this.creds.apiKey || arg.passphrase !== this.creds.passphrase || !fresh ||
-        !this.signOk(String(arg.sign ?? ''), `${arg.timestamp}GET/users/self/verify`)) {
+      if (
+        arg.apiKey !== this.creds.apiKey ||
+        arg.passphrase !== this.creds.passphrase ||
+        !fresh ||
+        !this.signOk(String(arg.sign ?? ''), `${arg.timestamp}GET/users/self/verify`)
+      ) {
         sendIfOpen(ws, JSON.stringify({ event: 'error', code: '60009', msg: 'Login failed.', connId }));
         return;
       }
@@ -202,14 +206,33 @@ export class OkxPrivateSim extends PrivateVenueSim {
         if (pre) return refuse(pre, arg.clOrdId ?? '');
         const r = this.run(() => this.engine.amend(ACCOUNT, ref, Number(arg.newSz ?? 0), Number(arg.newPx ?? 0)));
         if (!r.ok) return refuse(r.code, arg.clOrdId ?? '');
-        return respond({ clOrdId: r.value.clientId, ordId: r.value.orderId, reqId: arg.reqId ?? '', ts: String(this.nowMs()), sCode: '0', sMsg: '' });
+        return respond({
+          clOrdId: r.value.clientId,
+          ordId: r.value.orderId,
+          reqId: arg.reqId ?? '',
+          ts: String(this.nowMs()),
+          sCode: '0',
+          sMsg: '',
+        });
       }
       default:
-        this.reply(ws, { id: op.id, op: op.op, code: '60012', msg: `Invalid request: unknown op ${op.op}`, data: [], inTime, outTime: inTime });
+        this.reply(ws, {
+          id: op.id,
+          op: op.op,
+          code: '60012',
+          msg: `Invalid request: unknown op ${op.op}`,
+          data: [],
+          inTime,
+          outTime: inTime,
+        });
     }
   }
 
-  private orderJson(o: Readonly<SimOrder>, fill?: { qty: number; price: number; fee: number; liquidity: string; tradeId: number }, amended = false): Record<string, string> {
+  private orderJson(
+    o: Readonly<SimOrder>,
+    fill?: { qty: number; price: number; fee: number; liquidity: string; tradeId: number },
+    amended = false,
+  ): Record<string, string> {
     const r = this.engine.symbolRules(o.symbol);
     const ordType = o.type === 'market' ? 'market' : o.tif === 'IOC' ? 'ioc' : o.tif === 'FOK' ? 'fok' : 'limit';
     return {
