@@ -8,13 +8,14 @@ import { orderHistory, verifyEvents } from '../../src/audit/verify.js';
 import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { systemClock } from '../../src/clock/clock.js';
 import * as C from '../../src/contracts/index.js';
-import { Side, Urgency, type AuditEvent } from '../../src/contracts/index.js';
+import { type AuditEvent } from '../../src/contracts/index.js';
 import { Executor } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
 import type { ExecSignal } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from '../execution/harness.js';
 import { until } from '../support/wait.js';
+import { execSignal } from '../support/factories.js';
 
 class MemorySink implements AuditSink {
   stored: AuditEvent[] = [];
@@ -30,23 +31,7 @@ class MemorySink implements AuditSink {
   async close(): Promise<void> {}
 }
 
-let seq = 0;
-const signal = (over: Partial<ExecSignal> = {}): ExecSignal => ({
-  strategyId: 'core',
-  symbol: 'BTC-USDT',
-  side: Side.BUY,
-  size: 0.2,
-  confidence: 0.9,
-  ttlMs: 1000,
-  maxSlippageBps: 50,
-  minFillQty: 0,
-  urgency: Urgency.NORMAL,
-  traceId: `audit-${++seq}-${Math.random().toString(36).slice(2)}`,
-  sourceSequence: BigInt(seq),
-  emitTsNs: systemClock.nowNs(),
-  refPrice: 0,
-  ...over,
-});
+const signal = (over: Partial<ExecSignal> = {}): ExecSignal => execSignal({ size: 0.2, ...over }, 'audit');
 
 describe('executor lifecycle in the audit trail', () => {
   let bus: InProcessBus;

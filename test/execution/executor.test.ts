@@ -11,27 +11,9 @@ import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { CREDS, RULES, binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
 import { until } from '../support/wait.js';
+import { execSignal } from '../support/factories.js';
 
-let seq = 0;
-function signal(over: Partial<ExecSignal> = {}): ExecSignal {
-  seq++;
-  return {
-    strategyId: 'core',
-    symbol: 'BTC-USDT',
-    side: Side.BUY,
-    size: 0.5,
-    confidence: 0.9,
-    ttlMs: 1000,
-    maxSlippageBps: 50,
-    minFillQty: 0,
-    urgency: Urgency.NORMAL,
-    traceId: `trace-${seq}-${Math.random().toString(36).slice(2)}`,
-    sourceSequence: BigInt(seq),
-    emitTsNs: systemClock.nowNs(),
-    refPrice: 0,
-    ...over,
-  };
-}
+const signal = (over: Partial<ExecSignal> = {}): ExecSignal => execSignal({ size: 0.5, ...over }, 'trace');
 
 describe('executor against the simulated venue', () => {
   let bus: InProcessBus;

@@ -5,30 +5,15 @@ import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { systemClock } from '../../src/clock/clock.js';
 import { loadConfig } from '../../src/config/index.js';
 import { executorSettingsOf } from '../../src/config/live.js';
-import { OrderRequestSchema, RejectReason, Side, TimeInForce, Urgency } from '../../src/contracts/index.js';
+import { OrderRequestSchema, RejectReason, TimeInForce } from '../../src/contracts/index.js';
 import { Executor, ExecutorConfigError, type RejectEvent } from '../../src/execution/executor.js';
 import type { ExecSignal } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { until } from '../support/wait.js';
 import { binanceSpec, startVenue, tmpDir, type TestVenue } from './harness.js';
+import { execSignal } from '../support/factories.js';
 
-let seq = 0;
-const signal = (over: Partial<ExecSignal> = {}): ExecSignal => ({
-  strategyId: 'core',
-  symbol: 'BTC-USDT',
-  side: Side.BUY,
-  size: 0.01,
-  confidence: 0.9,
-  ttlMs: 1000,
-  maxSlippageBps: 50,
-  minFillQty: 0,
-  urgency: Urgency.NORMAL,
-  traceId: `reconf-${++seq}-${process.pid}`,
-  sourceSequence: BigInt(seq),
-  emitTsNs: systemClock.nowNs(),
-  refPrice: 0,
-  ...over,
-});
+const signal = (over: Partial<ExecSignal> = {}): ExecSignal => execSignal({ size: 0.01, ...over }, 'reconf');
 
 describe('executor settings from config, changed live', () => {
   let bus: InProcessBus;
