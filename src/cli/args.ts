@@ -2,7 +2,7 @@ import { KestrelError } from '../contracts/errors.js';
 /** Minimal, strict argument parser: unknown flags and missing values are typed errors, never ignored. */
 
 export class UsageError extends KestrelError {
-  override readonly name = 'UsageError';
+  override readonly name: string = 'UsageError';
   constructor(message: string, options?: ErrorOptions) {
     super('USAGE', message, options);
   }
@@ -58,6 +58,11 @@ export function formatFlags(specs: readonly FlagSpec[]): string {
       return `${left.padEnd(30)}${s.help}`;
     })
     .join('\n');
+}
+
+/** The whole `--help` text of a command or service: usage line, summary, its options. */
+export function formatHelp(usage: string, summary: string, specs: readonly FlagSpec[]): string {
+  return `usage: ${usage}\n\n${summary}\n\noptions:\n${formatFlags(specs)}\n`;
 }
 
 /** `--set a.b.c=value` → nested override object; the value is parsed as YAML by the config loader. */

@@ -22,15 +22,15 @@ import { BasketError, basketFromJson, formatBasketAck, requestBasket } from '../
 import { setLogLevel } from '../observability/logger.js';
 import { errorText, formatStatus, openTerminal, verboseRequested } from '../observability/terminal.js';
 import { LiveRefusedError } from '../session/modes.js';
-import { isKestrelError } from '../contracts/errors.js';
 import { SecretError } from '../config/secrets.js';
 import { NativeError } from '../native/errors.js';
 import { runTradingSession, type SessionSummary } from '../session/trading-session.js';
 import { BacktestError, runBacktest, type BacktestData, type BacktestProgress, type BacktestReport } from '../replay/backtest.js';
 import { parseTimeArg } from '../replay/data/clickhouse.js';
 import { DataError } from '../replay/data/inputs.js';
-import { formatFlags, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
-import { isEntryPoint } from './entry.js';
+import { formatHelp, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
+import { isUsageError, runAsEntryPoint, serviceMain } from './entry.js';
+import { executorService, riskService, simulatorsService, type ServiceSpec } from './services.js';
 import { JuliaStrategyError, NativeEngineError, juliaRuntimeInfo, loadAddon } from '../native/index.js';
 
 const commonFlags: FlagSpec[] = [
@@ -709,28 +709,35 @@ async function runAudit(flags: FlagValues, positionals: string[]): Promise<numbe
 
 /**
  * `kestrel run <service>`: the services that run as separate processes over NATS when a deployment
- * outgrows one process (exported: test/deploy checks deploy/ against it).
+ * outgrows one process (exported: test/deploy checks deploy/ against it). Each carries its options
+ * (src/cli/services.ts), so `kestrel run <service> --help` prints them without loading the service.
  */
-export const services: Record<string, (args: string[]) => Promise<number>> = {
-  executor: async (args) => (await import('../execution/main.js')).main(args),
-  risk: async (args) => (await import('../risk/main.js')).main(args),
-  simulators: async (args) => {
-    const sims = await import('../simulators/main.js');
-    const stop = await sims.runSimulators(sims.parseSimulatorArgs(args), (l) => process.stdout.write(`${l}\n`));
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await stop();
-    return 0;
-  },
+export const services: Record<string, { spec: ServiceSpec; run(flags: FlagValues): Promise<number> }> = {
+  executor: { spec: executorService, run: async (flags) => (await import('../execution/main.js')).run(flags) },
+  risk: { spec: riskService, run: async (flags) => (await import('../risk/main.js')).run(flags) },
+  simulators: { spec: simulatorsService, run: async (flags) => (await import('../simulators/main.js')).run(flags) },
 };
 
 async function runService(argv: readonly string[]): Promise<number> {
   const [service, ...rest] = argv;
-  const run = service !== undefined && Object.hasOwn(services, service) ? services[service] : undefined;
-  if (!run) throw new UsageError(`run needs a service: ${Object.keys(services).join(', ')} (got '${service ?? ''}')`);
-  return run([...rest]);
+  if (service === '--help') {
+    const names = Object.keys(services);
+    process.stdout.write(
+      [
+        'usage: kestrel run <service> [options]',
+        '',
+        'services:',
+        ...names.map((n) => `  ${n.padEnd(12)}${services[n]!.spec.summary}`),
+        '',
+        'Run `kestrel run <service> --help` for the options of a service.',
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  }
+  const svc = service !== undefined && Object.hasOwn(services, service) ? services[service] : undefined;
+  if (!svc) throw new UsageError(`run needs a service: ${Object.keys(services).join(', ')} (got '${service ?? ''}')`);
+  return serviceMain(svc.spec, rest, svc.run);
 }
 
 function usage(): string {
@@ -758,51 +765,42 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (name === 'run') return runService(rest);
   const { flags, positionals } = parseFlags(rest, cmd.flags);
   if (flags.help) {
-    process.stdout.write(`usage: kestrel ${name} [options]\n\n${cmd.summary}\n\noptions:\n${formatFlags(cmd.flags)}\n`);
+    process.stdout.write(formatHelp(`kestrel ${name} [options]`, cmd.summary, cmd.flags));
     return 0;
   }
   return cmd.run(flags, positionals);
 }
 
-if (isEntryPoint(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      const verbose = verboseRequested(process.argv.slice(2));
-      if (
-        err instanceof UsageError ||
-        err instanceof ConfigError ||
-        err instanceof LiveRefusedError ||
-        err instanceof SecretError ||
-        (isKestrelError(err) && err.code === 'USAGE')
-      ) {
-        // The user's input, not the program: one line, exit 2.
-        process.stderr.write(errorText(err, verbose));
-        process.exitCode = 2;
-      } else if (err instanceof NativeError && /^(JULIA|SYSIMAGE)_/.test(err.code)) {
-        // Missing or broken Julia install: the environment, one line.
-        process.stderr.write(errorText(err, verbose));
-        process.exitCode = 1;
-      } else if (err instanceof DataError || err instanceof BacktestError) {
-        // The data, not the program: one line naming the file and the problem.
-        process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
-        process.exitCode = 1;
-      } else if (err instanceof NativeEngineError) {
-        // The engine could not start (JULIA_SOURCE_NOT_FOUND, SYSIMAGE_NOT_FOUND, ...) or its strategy
-        // failed: one line; a Julia strategy failure adds Julia's stack trace below it.
-        process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
-        if (err instanceof JuliaStrategyError && err.juliaStacktrace) process.stderr.write(`Julia stack trace:\n${err.juliaStacktrace}\n`);
-        process.exitCode = 1;
-      } else {
-        process.stderr.write(
-          verbose
-            ? errorText(err, true)
-            : `kestrel: ${errorText(err, false).slice(9, -1)} (--verbose or KESTREL_VERBOSE=1 for the stack)\n`,
-        );
-        process.exitCode = 1;
-      }
-    },
+/** The CLI's failures: input errors one line and exit 2, the environment and data one line and exit 1, bugs with a hint. */
+function reportError(err: unknown, argv: readonly string[]): number {
+  const verbose = verboseRequested(argv);
+  if (isUsageError(err) || err instanceof ConfigError || err instanceof LiveRefusedError || err instanceof SecretError) {
+    // The user's input, not the program: one line, exit 2.
+    process.stderr.write(errorText(err, verbose));
+    return 2;
+  }
+  if (err instanceof NativeError && /^(JULIA|SYSIMAGE)_/.test(err.code)) {
+    // Missing or broken Julia install: the environment, one line.
+    process.stderr.write(errorText(err, verbose));
+    return 1;
+  }
+  if (err instanceof DataError || err instanceof BacktestError) {
+    // The data, not the program: one line naming the file and the problem.
+    process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return 1;
+  }
+  if (err instanceof NativeEngineError) {
+    // The engine could not start (JULIA_SOURCE_NOT_FOUND, SYSIMAGE_NOT_FOUND, ...) or its strategy
+    // failed: one line; a Julia strategy failure adds Julia's stack trace below it.
+    process.stderr.write(`kestrel: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (err instanceof JuliaStrategyError && err.juliaStacktrace) process.stderr.write(`Julia stack trace:\n${err.juliaStacktrace}\n`);
+    return 1;
+  }
+  process.stderr.write(
+    verbose ? errorText(err, true) : `kestrel: ${errorText(err, false).slice(9, -1)} (--verbose or KESTREL_VERBOSE=1 for the stack)\n`,
   );
+  return 1;
 }
+
+// 'drain': the exit code is set and the event loop ends by itself, so piped reports are never cut.
+runAsEntryPoint(import.meta.url, 'kestrel', main, { onError: reportError, finish: 'drain' });

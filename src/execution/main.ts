@@ -46,7 +46,9 @@ import { BusMarketFeed } from './market-feed.js';
 import { exportExecutorMetrics, exportFeedMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
-import { runAsEntryPoint } from '../cli/entry.js';
+import { requiredFlag, runAsEntryPoint, serviceMain } from '../cli/entry.js';
+import { executorService } from '../cli/services.js';
+import type { FlagValues } from '../cli/args.js';
 import { resolveAdminToken, secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
 import { maskUrlCredentials } from '../observability/redact.js';
 
@@ -425,14 +427,14 @@ function bigintSafe(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const i = argv.indexOf('--config');
-  const path = i >= 0 ? argv[i + 1] : undefined;
-  if (!path) {
-    process.stderr.write('usage: executor --config <executor.json>\n');
-    return 2;
-  }
-  const cfg = parseConfig(fs.readFileSync(path, 'utf8'));
+/** `kestrel run executor` and `node src/execution/main.js`: flags from executorService (src/cli/services.ts). */
+export function main(argv: readonly string[]): Promise<number> {
+  return serviceMain(executorService, argv, run);
+}
+
+/** The executor with parsed flags, until SIGTERM/SIGINT, a drain, or (report mode) its report. */
+export async function run(flags: FlagValues): Promise<number> {
+  const cfg = parseConfig(fs.readFileSync(requiredFlag(executorService, flags, 'config'), 'utf8'));
   const r = await startExecutorProcess(cfg);
   process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery, adminUrl: r.adminUrl }, bigintSafe) + '\n');
   if (cfg.report) {
@@ -453,4 +455,4 @@ export async function main(argv: string[]): Promise<number> {
   return outcome && !outcome.drained ? 1 : 0;
 }
 
-runAsEntryPoint(import.meta.url, 'executor failed', main, true);
+runAsEntryPoint(import.meta.url, 'executor failed', main, { withStack: true });

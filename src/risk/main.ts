@@ -10,7 +10,9 @@ import { natsSecurityFrom } from '../bus/nats-security.js';
 import { ensureStreams } from '../bus/streams.js';
 import { maskUrlCredentials } from '../observability/redact.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from './static-gateway.js';
-import { runAsEntryPoint } from '../cli/entry.js';
+import { requiredFlag, runAsEntryPoint, serviceMain } from '../cli/entry.js';
+import { riskService } from '../cli/services.js';
+import type { FlagValues } from '../cli/args.js';
 import { probeServer } from '../admin/server.js';
 import { exportRiskMetrics } from './metrics.js';
 import { KestrelError } from '../contracts/errors.js';
@@ -83,13 +85,14 @@ export function validateStaticLimits(limits: unknown): StaticLimitsConfig {
   return l as StaticLimitsConfig;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const i = argv.indexOf('--config');
-  const file = i >= 0 ? argv[i + 1] : undefined;
-  if (!file) {
-    process.stderr.write('usage: risk --config <risk.json>\n');
-    return 2;
-  }
+/** `kestrel run risk` and `node src/risk/main.js`: flags from riskService (src/cli/services.ts). */
+export function main(argv: readonly string[]): Promise<number> {
+  return serviceMain(riskService, argv, run);
+}
+
+/** The gateway with parsed flags, until SIGTERM/SIGINT. */
+export async function run(flags: FlagValues): Promise<number> {
+  const file = requiredFlag(riskService, flags, 'config');
   const cfg = parseRiskConfig(fs.readFileSync(file, 'utf8'));
   const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-risk', security: natsSecurityFrom() });
   // Breaches go to stream `risk`, de-duplicated by their decision id (src/bus/streams.ts).

@@ -11,8 +11,6 @@
  * process (`kestrel start --mode paper --set venues.binance.endpoints.public_ws=...`) can be pointed
  * at known URLs. `--private` also starts the simulated private venues and prints their URLs.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { probeServer } from '../admin/server.js';
 import { isVenue, type VenueName } from '../contracts/market.js';
 import { scrapedGauge } from '../observability/metrics.js';
@@ -22,13 +20,13 @@ import { KrakenSimulator } from './kraken/kraken-simulator.js';
 import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
 import { startPrivateVenues, type PrivateVenues } from './private/venues.js';
 import { replayCaptures } from './private/replay.js';
-import { KestrelError } from '../contracts/errors.js';
+import { UsageError, type FlagValues } from '../cli/args.js';
+import { parseServiceFlags, runAsEntryPoint, serviceMain } from '../cli/entry.js';
+import { simulatorsService } from '../cli/services.js';
 
-export class SimulatorArgsError extends KestrelError {
+/** A bad simulator option value: a usage error (exit 2, one line). */
+export class SimulatorArgsError extends UsageError {
   override readonly name = 'SimulatorArgsError';
-  constructor(message: string, options?: ErrorOptions) {
-    super('USAGE', message, options);
-  }
 }
 
 export interface SimulatorArgs {
@@ -48,66 +46,78 @@ export interface SimulatorArgs {
 
 const PORT_OFFSET: Record<VenueName, number> = { binance: 0, kraken: 1, okx: 2 };
 
+/** Flags (simulatorsService, src/cli/services.ts) → checked SimulatorArgs; the test of deploy/ reads container args with it. */
 export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
+  return simulatorArgsFrom(parseServiceFlags(simulatorsService, argv));
+}
+
+export function simulatorArgsFrom(flags: FlagValues): SimulatorArgs {
   const out: SimulatorArgs = {
     venues: ['binance', 'kraken', 'okx'],
     pace: 'original',
     speed: undefined,
     okxProtocol: 'legacy',
-    waitForSubscriber: true,
-    adminHost: '127.0.0.1',
+    waitForSubscriber: flags['no-wait'] !== true,
+    adminHost: typeof flags['admin-host'] === 'string' ? flags['admin-host'] : '127.0.0.1',
     adminPort: 0,
     portBase: 0,
-    withPrivate: false,
+    withPrivate: flags.private === true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new SimulatorArgsError(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--venues') {
-      const vs = val()
-        .split(',')
-        .filter((v) => v.length > 0);
-      const bad = vs.filter((v) => !isVenue(v));
-      if (bad.length > 0 || vs.length === 0)
-        throw new SimulatorArgsError(`--venues: unknown venue(s) ${bad.join(', ') || '(none given)'}; expected binance, kraken, okx`);
-      out.venues = vs as VenueName[];
-    } else if (a === '--pace') {
-      const p = val();
-      if (p !== 'original' && p !== 'accelerated' && p !== 'instant')
-        throw new SimulatorArgsError(`--pace must be original, accelerated or instant, not ${p}`);
-      out.pace = p;
-    } else if (a === '--speed') {
-      const s = Number(val());
-      if (!Number.isFinite(s) || s <= 0 || s > 1e6) throw new SimulatorArgsError('--speed must be a number in (0, 1e6]');
-      out.speed = s;
-    } else if (a === '--okx-protocol') {
-      const p = val();
-      if (p !== 'legacy' && p !== 'seqid-only') throw new SimulatorArgsError(`--okx-protocol must be legacy or seqid-only, not ${p}`);
-      out.okxProtocol = p;
-    } else if (a === '--admin-port') {
-      const p = Number(val());
-      if (!Number.isInteger(p) || p < 0 || p > 65535) throw new SimulatorArgsError('--admin-port must be an integer in [0, 65535]');
-      out.adminPort = p;
-    } else if (a === '--ports') {
-      const p = Number(val());
-      if (!Number.isInteger(p) || p < 1024 || p > 65530)
-        throw new SimulatorArgsError('--ports must be a base port in [1024, 65530] (six consecutive ports are used)');
-      out.portBase = p;
-    } else if (a === '--private') {
-      out.withPrivate = true;
-    } else if (a === '--admin-host') {
-      out.adminHost = val();
-    } else if (a === '--no-wait') {
-      out.waitForSubscriber = false;
-    } else {
-      throw new SimulatorArgsError(`unknown argument ${a}`);
-    }
+  const str = (name: string): string | undefined => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
+  const venues = str('venues');
+  if (venues !== undefined) {
+    const vs = venues.split(',').filter((v) => v.length > 0);
+    const bad = vs.filter((v) => !isVenue(v));
+    if (bad.length > 0 || vs.length === 0)
+      throw new SimulatorArgsError(`--venues: unknown venue(s) ${bad.join(', ') || '(none given)'}; expected binance, kraken, okx`);
+    out.venues = vs as VenueName[];
+  }
+  const pace = str('pace');
+  if (pace !== undefined) {
+    if (pace !== 'original' && pace !== 'accelerated' && pace !== 'instant')
+      throw new SimulatorArgsError(`--pace must be original, accelerated or instant, not ${pace}`);
+    out.pace = pace;
+  }
+  const speed = str('speed');
+  if (speed !== undefined) {
+    const s = Number(speed);
+    if (!Number.isFinite(s) || s <= 0 || s > 1e6) throw new SimulatorArgsError('--speed must be a number in (0, 1e6]');
+    out.speed = s;
+  }
+  const okx = str('okx-protocol');
+  if (okx !== undefined) {
+    if (okx !== 'legacy' && okx !== 'seqid-only') throw new SimulatorArgsError(`--okx-protocol must be legacy or seqid-only, not ${okx}`);
+    out.okxProtocol = okx;
+  }
+  const adminPort = str('admin-port');
+  if (adminPort !== undefined) {
+    const p = Number(adminPort);
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new SimulatorArgsError('--admin-port must be an integer in [0, 65535]');
+    out.adminPort = p;
+  }
+  const ports = str('ports');
+  if (ports !== undefined) {
+    const p = Number(ports);
+    if (!Number.isInteger(p) || p < 1024 || p > 65530)
+      throw new SimulatorArgsError('--ports must be a base port in [1024, 65530] (six consecutive ports are used)');
+    out.portBase = p;
   }
   return out;
+}
+
+/** `kestrel run simulators` and `node src/simulators/main.js`: serve until SIGINT/SIGTERM. */
+export function main(argv: readonly string[]): Promise<number> {
+  return serviceMain(simulatorsService, argv, run);
+}
+
+export async function run(flags: FlagValues): Promise<number> {
+  const stop = await runSimulators(simulatorArgsFrom(flags), (l) => process.stdout.write(`${l}\n`));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stop();
+  return 0;
 }
 
 export async function runSimulators(args: SimulatorArgs, print: (line: string) => void): Promise<() => Promise<void>> {
@@ -167,15 +177,4 @@ export async function runSimulators(args: SimulatorArgs, print: (line: string) =
   };
 }
 
-const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]);
-if (isMain) {
-  try {
-    const stop = await runSimulators(parseSimulatorArgs(process.argv.slice(2)), (l) => process.stdout.write(`${l}\n`));
-    const shutdown = () => void stop().then(() => process.exit(0));
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  } catch (e) {
-    process.stderr.write(`${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
-    process.exit(2);
-  }
-}
+runAsEntryPoint(import.meta.url, 'simulators failed', main);

@@ -16,6 +16,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands, services } from '../../src/cli/main.js';
+import { parseServiceFlags } from '../../src/cli/entry.js';
 import { probeServer, type AdminServer } from '../../src/admin/server.js';
 import { parseConfig as parseExecutorConfig } from '../../src/execution/main.js';
 import { parseRiskConfig } from '../../src/risk/main.js';
@@ -61,9 +62,10 @@ function resolveRun(args: readonly string[], configFile: (containerPath: string)
     const a = parseSimulatorArgs(rest);
     return { service, adminHost: a.adminHost, adminPort: a.adminPort, venues: a.venues };
   }
-  const i = rest.indexOf('--config');
-  expect(i, `kestrel run ${service} needs --config`).toBeGreaterThanOrEqual(0);
-  const configPath = rest[i + 1]!;
+  // The service's own flag parser (src/cli/services.ts): an unknown or misspelt flag fails here.
+  const flags = parseServiceFlags(services[service!]!.spec, rest);
+  expect(typeof flags.config, `kestrel run ${service} needs --config`).toBe('string');
+  const configPath = flags.config as string;
   const text = configFile(configPath);
   if (service === 'executor') {
     const c = parseExecutorConfig(text);

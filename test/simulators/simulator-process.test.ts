@@ -58,7 +58,8 @@ describe('simulators as a separate process', () => {
     expect(() => parseSimulatorArgs(['--pace', 'fast'])).toThrow(/--pace/);
     expect(() => parseSimulatorArgs(['--speed', '-3'])).toThrow(/--speed/);
     expect(() => parseSimulatorArgs(['--speed'])).toThrow(/needs a value/);
-    expect(() => parseSimulatorArgs(['--bogus'])).toThrow(/unknown argument/);
+    expect(() => parseSimulatorArgs(['--bogus'])).toThrow(/unknown option --bogus/);
+    expect(() => parseSimulatorArgs(['kraken'])).toThrow(/unexpected argument 'kraken'/);
     expect(parseSimulatorArgs(['--venues', 'okx', '--pace', 'instant', '--okx-protocol', 'seqid-only', '--no-wait'])).toEqual({
       venues: ['okx'],
       pace: 'instant',

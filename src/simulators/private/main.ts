@@ -14,57 +14,53 @@
  * `--probe` records order-frame arrival times (GET /__sim/arrivals) for the order-entry bench.
  */
 import { mkdirSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { UsageError, type FlagValues } from '../../cli/args.js';
+import { runAsEntryPoint, serviceMain } from '../../cli/entry.js';
+import { privateVenuesService } from '../../cli/services.js';
 import type { EngineMode } from '../matching/engine.js';
 import { replayCaptures } from './replay.js';
 import { startPrivateVenues } from './venues.js';
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      mode: { type: 'string', default: 'paper' },
-      'journal-dir': { type: 'string' },
-      'port-binance': { type: 'string' },
-      'port-kraken': { type: 'string' },
-      'port-okx': { type: 'string' },
-      replay: { type: 'string' },
-      speed: { type: 'string', default: '1' },
-      'replay-source': { type: 'string', default: 'binance' },
-      probe: { type: 'boolean', default: false },
-      'no-rate-limit': { type: 'boolean', default: false },
-    },
-  });
-  const mode = values.mode as EngineMode;
-  if (mode !== 'paper' && mode !== 'realistic') throw new TypeError(`--mode must be paper or realistic, got ${mode}`);
-  const journalDir = values['journal-dir'];
+export function main(argv: readonly string[]): Promise<number> {
+  return serviceMain(privateVenuesService, argv, run);
+}
+
+/** Serves until SIGTERM/SIGINT; a replay that fails fails the process. */
+export async function run(flags: FlagValues): Promise<number> {
+  const mode = (flags.mode ?? 'paper') as EngineMode;
+  if (mode !== 'paper' && mode !== 'realistic') throw new UsageError(`--mode must be paper or realistic, got ${String(mode)}`);
+  const source = flags['replay-source'] ?? 'binance';
+  if (source !== 'binance' && source !== 'per-venue')
+    throw new UsageError(`--replay-source must be binance or per-venue, got ${String(source)}`);
+  const speed = Number(flags.speed ?? '1');
+  if (!Number.isFinite(speed) || speed < 0) throw new UsageError(`--speed must be a number >= 0, got ${String(flags.speed)}`);
+  const journalDir = flags['journal-dir'] as string | undefined;
   if (journalDir) mkdirSync(journalDir, { recursive: true });
-  const port = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const port = (v: FlagValues[string]): number | undefined => (typeof v === 'number' ? v : undefined);
   const venues = await startPrivateVenues({
     mode,
     ...(journalDir ? { journalDir } : {}),
-    ports: { binance: port(values['port-binance']), kraken: port(values['port-kraken']), okx: port(values['port-okx']) },
-    ...(values['no-rate-limit'] ? { rateLimit: { limit: 0, windowMs: 1000 } } : {}),
+    ports: { binance: port(flags['port-binance']), kraken: port(flags['port-kraken']), okx: port(flags['port-okx']) },
+    ...(flags['no-rate-limit'] ? { rateLimit: { limit: 0, windowMs: 1000 } } : {}),
   });
-  if (values.probe) for (const v of venues.all) v.recordArrivals();
+  if (flags.probe) for (const v of venues.all) v.recordArrivals();
   const info = Object.fromEntries(venues.all.map((v) => [v.venue, { ws: v.wsUrl, rest: v.url, control: `${v.url}/__sim/state` }]));
   process.stdout.write(JSON.stringify(info) + '\n');
 
   let stopping = false;
-  const stop = (): void => {
-    stopping = true;
-    void venues.stop().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-
-  if (values.replay !== undefined) {
-    const source = values['replay-source'];
-    if (source !== 'binance' && source !== 'per-venue') throw new TypeError(`--replay-source must be binance or per-venue, got ${source}`);
-    await replayCaptures(venues, { speed: Number(values.speed), maxRecords: Number(values.replay), source }, () => stopping);
-  }
+  const signalled = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  const replayed =
+    typeof flags.replay === 'number'
+      ? replayCaptures(venues, { speed, maxRecords: flags.replay, source }, () => stopping)
+      : Promise.resolve(0);
+  // A finished replay leaves the venues serving; a failed one ends the process (exit 1).
+  await Promise.race([signalled, replayed.then(() => signalled)]);
+  stopping = true;
+  await venues.stop();
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`private venue simulators failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runAsEntryPoint(import.meta.url, 'private venue simulators failed', main, { withStack: true });

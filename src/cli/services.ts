@@ -1,0 +1,75 @@
+/**
+ * Every service's options in one place: the processes `kestrel run <service>` starts (and the private
+ * venue simulators, started as their own process by tests and benches). Each service's main.ts
+ * parses with these lists through `serviceMain` (src/cli/entry.ts), and `--help` is generated from
+ * them, so the CLI can print a service's options without loading the service.
+ */
+import type { FlagSpec } from './args.js';
+
+export interface ServiceSpec {
+  /** How it is started, for the first line of `--help`. */
+  readonly usage: string;
+  readonly summary: string;
+  readonly flags: readonly FlagSpec[];
+}
+
+const help: FlagSpec = { name: 'help', kind: 'boolean', help: 'show the options of this service' };
+
+export const executorService: ServiceSpec = {
+  usage: 'kestrel run executor --config FILE.json',
+  summary:
+    'the executor: order gateways and private clients per venue, signals from sig.>, optional static risk gateway, control plane, positions (docs/EXECUTION.md)',
+  flags: [
+    { name: 'config', kind: 'string', metavar: 'FILE.json', help: 'executor config (nats, venues, executor, risk, admin, report)' },
+    help,
+  ],
+};
+
+export const riskService: ServiceSpec = {
+  usage: 'kestrel run risk --config FILE.json',
+  summary: 'the static-limit risk gateway: answers risk.check, publishes risk.limits, risk.status and risk.breach',
+  flags: [
+    { name: 'config', kind: 'string', metavar: 'FILE.json', help: 'risk config: { "nats", "limits", "namespace"?, "admin"? }' },
+    help,
+  ],
+};
+
+export const simulatorsService: ServiceSpec = {
+  usage: 'kestrel run simulators [options]',
+  summary: 'the venue simulators: one JSON line per venue with its URLs, then serves until SIGINT/SIGTERM',
+  flags: [
+    { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to simulate, e.g. kraken,okx (default binance,kraken,okx)' },
+    { name: 'pace', kind: 'string', metavar: 'PACE', help: 'original (default), accelerated or instant' },
+    { name: 'speed', kind: 'string', metavar: 'X', help: 'with --pace accelerated: X times recorded time, in (0, 1e6]' },
+    { name: 'okx-protocol', kind: 'string', metavar: 'P', help: 'OKX book protocol: legacy (default) or seqid-only' },
+    { name: 'no-wait', kind: 'boolean', help: 'start the feed without waiting for a subscriber' },
+    { name: 'admin-host', kind: 'string', metavar: 'HOST', help: 'health and metrics host (default 127.0.0.1)' },
+    { name: 'admin-port', kind: 'string', metavar: 'PORT', help: 'health and metrics port (default 0: a free port, printed as adminUrl)' },
+    {
+      name: 'ports',
+      kind: 'string',
+      metavar: 'BASE',
+      help: 'fixed ports: binance BASE, kraken BASE+1, okx BASE+2; private venues BASE+3..BASE+5',
+    },
+    { name: 'private', kind: 'boolean', help: 'also serve the simulated private (order-entry) venues' },
+    help,
+  ],
+};
+
+export const privateVenuesService: ServiceSpec = {
+  usage: 'node --import tsx src/simulators/private/main.ts [options]',
+  summary: 'the simulated private venues (Binance, Kraken, OKX) in their own process, outliving an executor that is restarted',
+  flags: [
+    { name: 'mode', kind: 'string', metavar: 'MODE', help: 'matching: paper (default) or realistic' },
+    { name: 'journal-dir', kind: 'string', metavar: 'DIR', help: 'journal the venues’ state here (created if missing)' },
+    { name: 'port-binance', kind: 'integer', metavar: 'N', help: 'Binance port (default: a free port)' },
+    { name: 'port-kraken', kind: 'integer', metavar: 'N', help: 'Kraken port (default: a free port)' },
+    { name: 'port-okx', kind: 'integer', metavar: 'N', help: 'OKX port (default: a free port)' },
+    { name: 'replay', kind: 'integer', metavar: 'N', help: 'feed the first N records of the Binance capture into the books (0 = all)' },
+    { name: 'speed', kind: 'string', metavar: 'X', help: 'replay at X times recorded time (default 1; 0 = as fast as possible)' },
+    { name: 'replay-source', kind: 'string', metavar: 'SRC', help: 'binance (default: one capture for all) or per-venue' },
+    { name: 'probe', kind: 'boolean', help: 'record order-frame arrival times (GET /__sim/arrivals)' },
+    { name: 'no-rate-limit', kind: 'boolean', help: 'turn the venues’ rate limits off' },
+    help,
+  ],
+};
