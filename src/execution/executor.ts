@@ -51,6 +51,7 @@ import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
 import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
 import { KestrelError } from '../contracts/errors.js';
+import type { DirectOrderIntent, OrderIntent } from './order-intent.js';
 
 /** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
 /** Why trading halted: an operator kill, a kill from the risk side, or a WAL that cannot be written. */
@@ -648,7 +649,16 @@ export class Executor {
     for (const p of this.book.all()) {
       if (Math.abs(p.quantity) < 1e-12 || (symbol !== undefined && p.symbol !== symbol)) continue;
       const side = p.quantity > 0 ? Side.SELL : Side.BUY;
-      const o = this.placeDirect(p.venue, p.symbol, side, Math.abs(p.quantity), 0, this.cfg.flattenSlippageBps, '', `flatten:${reason}`);
+      const o = this.placeDirect({
+        venue: p.venue,
+        symbol: p.symbol,
+        side,
+        size: Math.abs(p.quantity),
+        refPrice: 0,
+        slippageBps: this.cfg.flattenSlippageBps,
+        groupId: '',
+        tag: `flatten:${reason}`,
+      });
       if (o) ids.push(o.clientId);
     }
     return ids;
@@ -936,7 +946,17 @@ export class Executor {
     const traceId = s.traceId;
     void slice;
     if (d === RiskDecision.APPROVED) {
-      this.createAndQueue(a.venue, s.symbol, s.side, size, price, '', traceId, s.strategyId, s);
+      this.createAndQueue({
+        venue: a.venue,
+        symbol: s.symbol,
+        side: s.side,
+        size,
+        price,
+        groupId: '',
+        traceId,
+        source: s.strategyId,
+        signal: s,
+      });
       return;
     }
     // Boundary case: the gateway decides (10 ms, reject on timeout). A slot is reserved meanwhile so
@@ -971,7 +991,17 @@ export class Executor {
       const adj = e.lotStep > 0 ? Math.floor(r.size / e.lotStep + 1e-9) * e.lotStep : r.size;
       const finalSize = Math.min(size, Math.round(adj * e.lotScale) / e.lotScale);
       if (finalSize < e.minLot) return refuse(RejectReason.RISK_LIMIT, `risk-adjusted size ${r.size} below min lot`);
-      this.createAndQueue(a.venue, s.symbol, s.side, finalSize, price, '', traceId, s.strategyId, s);
+      this.createAndQueue({
+        venue: a.venue,
+        symbol: s.symbol,
+        side: s.side,
+        size: finalSize,
+        price,
+        groupId: '',
+        traceId,
+        source: s.strategyId,
+        signal: s,
+      });
     });
   }
 
@@ -1039,23 +1069,15 @@ export class Executor {
   // ---------------------------------------------------------------- orders
 
   /** Send an order outside the signal path (flatten, unwind, baskets); precision still applies. */
-  placeDirect(
-    venue: string,
-    symbol: string,
-    side: Side,
-    size: number,
-    refPrice: number,
-    slippageBps: number,
-    groupId: string,
-    tag: string,
-  ): OrderRecord | undefined {
+  placeDirect(d: DirectOrderIntent): OrderRecord | undefined {
+    const { venue, symbol, side, tag } = d;
     const g = this.precision.check(
       venue,
       symbol,
       side,
-      size,
-      refPrice,
-      slippageBps,
+      d.size,
+      d.refPrice,
+      d.slippageBps,
       this.deps.market.get(venue, symbol),
       this.deps.clock.nowNs(),
       this.cfg.mode === 'shadow',
@@ -1070,22 +1092,22 @@ export class Executor {
       this.reject(undefined, venue, RejectReason.RATE_LIMIT, `${tag}: ${limited}`);
       return undefined;
     }
-    const o = this.createAndQueue(venue, symbol, side, g.size, g.price, groupId, '', tag.slice(0, 32), undefined);
+    const o = this.createAndQueue({
+      venue,
+      symbol,
+      side,
+      size: g.size,
+      price: g.price,
+      groupId: d.groupId,
+      traceId: '',
+      source: tag.slice(0, 32),
+    });
     if (emergency) this.emergency.add(o);
     return o;
   }
 
-  private createAndQueue(
-    venue: string,
-    symbol: string,
-    side: Side,
-    size: number,
-    price: number,
-    groupId: string,
-    traceId: string,
-    strategyId: string,
-    signal: ExecSignal | undefined,
-  ): OrderRecord {
+  private createAndQueue(intent: OrderIntent): OrderRecord {
+    const { venue, symbol, side, size, price, groupId, traceId, source: strategyId, signal } = intent;
     const nonce = this.nonces.next(venue);
     const clientId = this.nonces.clientId(venue, nonce);
     const created = this.deps.clock.nowNs();
@@ -1541,16 +1563,16 @@ export class Executor {
           this.reject(undefined, l.venue, no.reason, `group ${groupId}: ${no.detail}`);
           continue;
         }
-        const o = this.placeDirect(
-          l.venue,
-          l.symbol,
-          l.side,
-          l.size,
-          l.limitPrice,
-          this.cfg.defaultSlippageBps,
+        const o = this.placeDirect({
+          venue: l.venue,
+          symbol: l.symbol,
+          side: l.side,
+          size: l.size,
+          refPrice: l.limitPrice,
+          slippageBps: this.cfg.defaultSlippageBps,
           groupId,
-          `group:${groupId}`,
-        );
+          tag: `group:${groupId}`,
+        });
         if (o) {
           g.legs.push(o);
           if (weighted) g.weights.set(o, l.weight ?? 0);
@@ -1662,16 +1684,16 @@ export class Executor {
       outcome = 'UNWOUND';
       for (const l of g.legs) {
         if (l.filledQty <= 0) continue;
-        const u = this.placeDirect(
-          l.venue,
-          l.symbol,
-          l.side === Side.BUY ? Side.SELL : Side.BUY,
-          l.filledQty,
-          0,
-          this.cfg.flattenSlippageBps,
-          '',
-          `unwind:${g.id}`,
-        );
+        const u = this.placeDirect({
+          venue: l.venue,
+          symbol: l.symbol,
+          side: l.side === Side.BUY ? Side.SELL : Side.BUY,
+          size: l.filledQty,
+          refPrice: 0,
+          slippageBps: this.cfg.flattenSlippageBps,
+          groupId: '',
+          tag: `unwind:${g.id}`,
+        });
         if (u) unwind.push(u.clientId);
       }
     }
