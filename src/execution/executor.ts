@@ -31,11 +31,10 @@ import {
   subjects,
   timeouts,
   type OrderAck,
-  type VenueSpec,
 } from '../contracts/index.js';
 import type { Namespace } from '../contracts/subjects.js';
-import { BusTimeoutError, NoRespondersError, type Bus, type BusMessage, type Subscription } from '../bus/bus.js';
-import { CircuitBreakerRegistry, DEFAULT_BREAKER, type BreakerConfig } from '../circuit/breaker.js';
+import { BusTimeoutError, NoRespondersError, type BusMessage, type Subscription } from '../bus/bus.js';
+import { CircuitBreakerRegistry, DEFAULT_BREAKER } from '../circuit/breaker.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { PositionBook } from '../positions/book.js';
 import { NonceManager } from './nonce.js';
@@ -43,213 +42,52 @@ import { OrderRecord, OrderState, isTerminal, type FillDelta } from './order.js'
 import { PrecisionGuard } from './precision.js';
 import { LocalRiskGuard, RiskDecision } from './risk-guard.js';
 import { SmartOrderRouter, type Allocation } from './router.js';
-import type { ExecSignal, MarketSnapshotSource, SignalSource } from './types.js';
+import type { ExecSignal, SignalSource } from './types.js';
 import type { Clock } from '../clock/clock.js';
-import { systemScheduler, type Scheduler, type TimerHandle } from '../clock/scheduler.js';
+import { systemScheduler, type TimerHandle } from '../clock/scheduler.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
-import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
-import { KestrelError } from '../contracts/errors.js';
+import { OrderRateLimiter } from './rate-limit.js';
 import type { DirectOrderIntent, OrderIntent } from './order-intent.js';
+import {
+  HaltClearError,
+  DEFAULT_CONCURRENCY,
+  ExecutorConfigError,
+  type HaltCause,
+  type ConcurrencyConfig,
+  type ExecutorConfig,
+  type ExecutorDeps,
+  type RejectEvent,
+  type LifecycleEvent,
+  type RecoveryReport,
+  type GroupState,
+  type GroupLegInput,
+  type GroupResult,
+  type Lane,
+  type ExecutorLiveSettings,
+} from './executor/types.js';
+import { laneOf, screenSignal, signalExpired } from './executor/intake.js';
+import { reconcileBalances, type BalanceMismatch } from './executor/reconcile.js';
 
-/** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
-/** Why trading halted: an operator kill, a kill from the risk side, or a WAL that cannot be written. */
-export type HaltCause = 'operator' | 'risk' | 'wal';
-
-export function isHaltCause(v: string): v is HaltCause {
-  return v === 'operator' || v === 'risk' || v === 'wal';
-}
-
-/** A resume/clear that cannot release the halt; `haltCause` names the cause that holds. */
-export class HaltClearError extends KestrelError {
-  override readonly name = 'HaltClearError';
-  constructor(
-    message: string,
-    readonly haltCause: HaltCause,
-  ) {
-    super('HALT_NOT_CLEARED', message);
-  }
-}
-
-export interface VenueReconClient {
-  openOrders(): Promise<OrderAck[]>;
-  /**
-   * The venue's record of one order, open or closed; undefined only when the venue never had it.
-   * `symbol` is a hint for venues whose status query needs it (Binance, OKX).
-   */
-  orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined>;
-  cancel(req: import('../contracts/index.js').CancelRequest): Promise<OrderAck>;
-  balances(): Promise<Record<string, number>>;
-}
-
-export interface ConcurrencyConfig {
-  globalMaxInflight: number;
-  perVenueMaxInflight: Record<string, number>;
-  perSymbolMaxInflight: number;
-}
-
-export interface ExecutorConfig {
-  /** shadow: every order carries shadow=true (paper fills at the simulated venue). */
-  mode: 'live' | 'shadow';
-  walDir: string;
-  walRotationBytes?: number;
-  /** fdatasync WAL commits (default true); false only for backtests (see SegmentLogOptions.sync). */
-  walSync?: boolean;
-  walRetentionMs?: number;
-  clientIdPrefix?: string;
-  /**
-   * 4 lowercase base36 characters carried in every client id (recovery touches only orders that
-   * carry it). Default: created at the first start and kept in walDir/instance-id.
-   */
-  instanceId?: string;
-  nonceBlock?: number;
-  minConfidence?: number;
-  /** Used when a signal carries ttl_ms = 0. */
-  defaultTtlMs?: number;
-  /**
-   * Bound on the wall-clock offset between a signal's emitter and this process (docs/PERFORMANCE.md
-   * "Clock skew"). TTL is measured across two clocks, so it is judged against this bound on the safe
-   * side: expired once the measured age exceeds ttl − maxClockSkewMs, and a signal stamped more than
-   * maxClockSkewMs in the future is refused. Default 1; must stay below defaultTtlMs.
-   */
-  maxClockSkewMs?: number;
-  staleSnapshotMs?: number;
-  /** Used when a signal carries max_slippage_bps = 0. */
-  defaultSlippageBps?: number;
-  /** Slippage allowance of flatten and unwind orders. */
-  flattenSlippageBps?: number;
-  riskStalenessMs?: number;
-  riskBoundaryPct?: number;
-  concurrency?: Partial<ConcurrencyConfig>;
-  /** Bounded queue per priority lane (HIGH, NORMAL, LOW); overflow is refused, counted. */
-  laneCapacity?: number;
-  tif?: TimeInForce;
-  /** Venues allowed for routing (default: every venue in the specs). */
-  enabledVenues?: string[];
-  /** How long an in-doubt order waits for a venue answer before the venue is asked. */
-  inDoubtCheckMs?: number;
-  /** Before recovery asks venues about unacknowledged intents, let in-flight requests land. */
-  recoveryGraceMs?: number;
-  circuit?: BreakerConfig;
-  /** Bus namespace of every subject the executor uses (SPEC "Replay Isolation"); no default. */
-  namespace: Namespace;
-  /** Cancel every open order when the kill switch fires. Default true. */
-  cancelOnKill?: boolean;
-  /** At start, wait up to this long for the first risk.limits before taking signals. Default 2000. */
-  awaitRiskLimitsMs?: number;
-  /** Finished orders (and executed trace ids) kept in memory for dedupe and queries. Default 100000. */
-  maxRetainedOrders?: number;
-  /** Local order-rate limits (SPEC risk.rate_limits); flatten and unwind orders are exempt. */
-  rateLimits?: OrderRateLimits;
-}
-
-export const DEFAULT_CONCURRENCY: ConcurrencyConfig = {
-  globalMaxInflight: 256,
-  perVenueMaxInflight: { kraken: 64, binance: 128, default: 32 },
-  perSymbolMaxInflight: 8,
-};
-
-export interface ExecutorDeps {
-  bus: Bus;
-  /** Every time read (TTL, staleness, rate limits, breakers, nonces, WAL stamps): system or virtual. */
-  clock: Clock;
-  /** Timers (in-doubt checks, lazy WAL commits) on the same time base as `clock`. Default: systemScheduler. */
-  scheduler?: Scheduler;
-  venues: readonly VenueSpec[];
-  market: MarketSnapshotSource;
-  /** Private-channel clients per venue for recovery, in-doubt resolution, orphan cancel, balances. */
-  recon?: Readonly<Record<string, VenueReconClient>>;
-  logger?: Logger;
-}
-
-export interface RejectEvent {
-  signal: ExecSignal | undefined;
-  venue: string;
-  reason: RejectReason;
-  detail: string;
-  /** The order refused, when one was created (a venue reject, or not sent); '' for a refused signal. */
-  clientId: string;
-}
-
-/** Order lifecycle steps not covered by onSend/onReject (the audit trail listens to these). */
-export type LifecycleEvent =
-  | { kind: 'intent'; o: OrderRecord }
-  | { kind: 'ack'; o: OrderRecord; ack: OrderAck; fill: FillDelta }
-  | { kind: 'cancel'; o: OrderRecord; reason: string }
-  | {
-      kind: 'risk';
-      venue: string;
-      symbol: string;
-      side: Side;
-      traceId: string;
-      size: number;
-      price: number;
-      decision: RiskDecisionName;
-      detail: string;
-    };
-
-export type RiskDecisionName = 'approved' | 'rejected' | 'boundary' | 'gateway_approved' | 'gateway_rejected';
-
-export interface RecoveryReport {
-  replayedOrders: number;
-  inDoubt: number;
-  adopted: number;
-  failed: number;
-  unresolved: number;
-  orphansCancelled: number;
-  truncatedBytes: number;
-}
-
-interface GroupState {
-  id: string;
-  policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE';
-  minPct: number;
-  legs: OrderRecord[];
-  plannedSize: number;
-  /** Σ leg weights (weighted completion); 0 when no leg carries a weight. */
-  plannedWeight: number;
-  weights: Map<OrderRecord, number>;
-  failedLegs: number;
-  cancelling: boolean;
-  settled: boolean;
-  resolve: (r: GroupResult) => void;
-}
-
-export interface GroupLegInput {
-  venue: string;
-  symbol: string;
-  side: Side;
-  size: number;
-  limitPrice: number;
-  /** Share of the basket this leg stands for: completion is then weight-averaged. */
-  weight?: number;
-}
-
-export interface GroupResult {
-  orderGroupId: string;
-  outcome: 'COMPLETE' | 'ACCEPTED_PARTIAL' | 'UNWOUND';
-  completionPct: number;
-  legs: Array<{ clientId: string; venue: string; symbol: string; side: Side; state: string; filled: number; size: number; weight: number }>;
-  unwindClientIds: string[];
-}
-
-type Lane = ExecSignal[];
-
-/** What a running executor can change between two signals (hot reload, src/config/live.ts). */
-export interface ExecutorLiveSettings {
-  minConfidence: number;
-  tif: TimeInForce.IOC | TimeInForce.GTC;
-  laneCapacity: number;
-  concurrency: ConcurrencyConfig;
-}
-
-export class ExecutorConfigError extends KestrelError {
-  override readonly name = 'ExecutorConfigError';
-  constructor(message: string, options?: ErrorOptions) {
-    super('EXECUTOR_CONFIG_INVALID', message, options);
-  }
-}
+export {
+  isHaltCause,
+  HaltClearError,
+  DEFAULT_CONCURRENCY,
+  ExecutorConfigError,
+  type HaltCause,
+  type VenueReconClient,
+  type ConcurrencyConfig,
+  type ExecutorConfig,
+  type ExecutorDeps,
+  type RejectEvent,
+  type LifecycleEvent,
+  type RiskDecisionName,
+  type RecoveryReport,
+  type GroupLegInput,
+  type GroupResult,
+  type ExecutorLiveSettings,
+} from './executor/types.js';
 
 export class Executor {
   readonly journal: OrderJournal;
@@ -753,37 +591,11 @@ export class Executor {
 
   private intake(s: ExecSignal): void {
     if (this.halted) return this.reject(s, '', RejectReason.KILL_SWITCH, this.haltReason);
-    if (typeof s.emitTsNs !== 'bigint' || typeof s.symbol !== 'string' || typeof s.traceId !== 'string') {
-      return this.reject(s, '', RejectReason.UNKNOWN, 'malformed signal: emitTsNs must be a bigint, symbol and traceId strings');
+    const no = screenSignal(s, this.deps.clock, this.journal.state.traceIds, this.cfg, this.skewNs);
+    if (no) {
+      if (no.counter) this.counters[no.counter]++;
+      return this.reject(s, '', no.reason, no.detail);
     }
-    if (s.traceId && this.journal.state.traceIds.has(s.traceId)) {
-      this.counters.duplicates++;
-      return this.reject(s, '', RejectReason.DUPLICATE_ORDER, `signal ${s.traceId} already executed`);
-    }
-    const now = this.deps.clock.nowNs();
-    // Without an emit time the age is unknown: never treat such a signal as non-expiring.
-    if (s.emitTsNs <= 0n) {
-      this.counters.untimedSignals++;
-      return this.reject(s, '', RejectReason.SIGNAL_BAD_TIMESTAMP, 'signal without emit_ts_ns');
-    }
-    if (s.emitTsNs - now > this.skewNs) {
-      this.counters.futureSignals++;
-      const aheadMs = Number(s.emitTsNs - now) / 1e6;
-      return this.reject(
-        s,
-        '',
-        RejectReason.SIGNAL_BAD_TIMESTAMP,
-        `emit_ts_ns ${aheadMs.toFixed(3)} ms in the future (max clock skew ${this.cfg.maxClockSkewMs} ms)`,
-      );
-    }
-    if (this.expired(s, now)) return this.reject(s, '', RejectReason.SIGNAL_EXPIRED, `ttl ${s.ttlMs} ms elapsed`);
-    if (!(s.confidence >= this.cfg.minConfidence)) {
-      return this.reject(s, '', RejectReason.LOW_CONFIDENCE, `confidence ${s.confidence} < ${this.cfg.minConfidence}`);
-    }
-    if (!(s.size > 0) || (s.side !== Side.BUY && s.side !== Side.SELL)) {
-      return this.reject(s, '', RejectReason.UNKNOWN, 'signal without side or positive size');
-    }
-    if (s.minFillQty > s.size) return this.reject(s, '', RejectReason.MIN_SIZE, `min_fill_qty ${s.minFillQty} > size ${s.size}`);
     // Fast path: nothing queued ahead and room for it → straight through.
     if (this.queuedCount === 0 && this.hasRoom(s.symbol)) {
       this.process(s);
@@ -797,10 +609,8 @@ export class Executor {
     this.pump();
   }
 
-  /** Safe side of the clock-skew bound: the true age may be the measured age plus the skew. */
   private expired(s: ExecSignal, now: bigint): boolean {
-    const ttlNs = BigInt(s.ttlMs > 0 ? s.ttlMs : this.cfg.defaultTtlMs) * 1_000_000n;
-    return s.emitTsNs <= 0n || now - s.emitTsNs > ttlNs - this.skewNs;
+    return signalExpired(s, now, this.cfg, this.skewNs);
   }
 
   private hasRoom(symbol: string): boolean {
@@ -1726,28 +1536,9 @@ export class Executor {
     baseline: Readonly<Record<string, Readonly<Record<string, number>>>>,
     tolerance = 1e-9,
     venues?: readonly string[],
-  ): Promise<Array<{ venue: string; asset: string; ours: number; venueDelta: number }>> {
-    const out: Array<{ venue: string; asset: string; ours: number; venueDelta: number }> = [];
-    for (const [venue, recon] of Object.entries(this.deps.recon ?? {})) {
-      if (venues && !venues.includes(venue)) continue;
-      const bal = await recon.balances();
-      const ours = new Map<string, number>();
-      for (const p of this.book.all()) {
-        if (p.venue !== venue) continue;
-        const base = p.symbol.split('-')[0]!;
-        ours.set(base, (ours.get(base) ?? 0) + p.quantity);
-      }
-      for (const [asset, q] of ours) {
-        const delta = (bal[asset] ?? 0) - (baseline[venue]?.[asset] ?? 0);
-        if (Math.abs(delta - q) > tolerance) out.push({ venue, asset, ours: q, venueDelta: delta });
-      }
-    }
-    return out;
+  ): Promise<BalanceMismatch[]> {
+    return reconcileBalances(this.deps.recon ?? {}, this.book, baseline, tolerance, venues);
   }
-}
-
-function laneOf(u: Urgency): 0 | 1 | 2 {
-  return u === Urgency.HIGH ? 0 : u === Urgency.LOW ? 2 : 1;
 }
 
 /** Rejects that say the venue (not the order) is unwell: they count against the breaker. */
