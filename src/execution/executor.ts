@@ -13,18 +13,13 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   CancelRequestSchema,
   OrderAckSchema,
-  OrderRequestSchema,
   OrderStatus,
   OrderType,
   RejectReason,
-  RiskCheckRequestSchema,
-  RiskCheckResponseSchema,
   ReplaceRequestSchema,
   Side,
-  SignalSchema,
   TimeInForce,
   VenueHealthSchema,
-  Urgency,
   headers as H,
   patterns,
   rejectName,
@@ -67,7 +62,19 @@ import {
   type Lane,
   type ExecutorLiveSettings,
 } from './executor/types.js';
+import {
+  groupCompletionPct,
+  groupFailed,
+  groupResult,
+  legAsSignal,
+  legIncomplete,
+  legIntent,
+  mustUnwind,
+  unwindIntent,
+} from './executor/baskets.js';
 import { laneOf, screenSignal, signalExpired } from './executor/intake.js';
+import { askRiskGateway, noVenueReason, type GatewayAnswer, type VenueView } from './executor/routing.js';
+import { recoverOrders } from './executor/recovery.js';
 import { reconcileBalances, type BalanceMismatch } from './executor/reconcile.js';
 
 export {
@@ -686,20 +693,17 @@ export class Executor {
   }
 
   private rejectNoVenue(s: ExecSignal, venues: readonly string[], shadow: boolean): void {
-    const v = venues[0]!;
-    if (!shadow && venues.every((x) => this.precision.entry(x, s.symbol)!.shadowOnly)) {
-      return this.reject(s, v, RejectReason.VENUE_POLICY, 'live order: every venue for the symbol is shadow_only');
-    }
-    if (venues.every((x) => this.paused.has(x) || !this.enabled.has(x)))
-      return this.reject(s, v, RejectReason.KILL_SWITCH, 'venues paused or disabled');
-    if (venues.every((x) => !this.breakers.get(x).wouldAllow()))
-      return this.reject(s, v, RejectReason.CIRCUIT_OPEN, 'every venue circuit open');
-    if (venues.every((x) => this.unhealthy.has(x))) return this.reject(s, v, RejectReason.VENUE_UNAVAILABLE, 'private stream down');
-    if (venues.every((x) => (this.venueInflight.get(x) ?? 0) >= this.venueCap(x))) {
-      return this.reject(s, v, RejectReason.CONCURRENCY_LIMIT, 'per-venue in-flight caps reached');
-    }
-    return this.reject(s, v, RejectReason.STALE_SNAPSHOT, 'no venue with a usable book');
+    const no = noVenueReason(venues, s.symbol, shadow, this.venueView);
+    return this.reject(s, venues[0]!, no.reason, no.detail);
   }
+
+  private readonly venueView: VenueView = {
+    shadowOnly: (v, symbol) => this.precision.entry(v, symbol)!.shadowOnly,
+    pausedOrDisabled: (v) => this.paused.has(v) || !this.enabled.has(v),
+    circuitOpen: (v) => !this.breakers.get(v).wouldAllow(),
+    unhealthy: (v) => this.unhealthy.has(v),
+    atCap: (v) => (this.venueInflight.get(v) ?? 0) >= this.venueCap(v),
+  };
 
   private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
     const shadow = this.cfg.mode === 'shadow';
@@ -823,52 +827,10 @@ export class Executor {
     this.symbolInflight.set(symbol, (this.symbolInflight.get(symbol) ?? 0) + d);
   }
 
-  private async gatewayCheck(
-    s: ExecSignal,
-    venue: string,
-    size: number,
-    price: number,
-  ): Promise<{ ok: boolean; size: number; reason: RejectReason; detail: string }> {
-    const req = create(RiskCheckRequestSchema, {
-      venue,
-      traceId: s.traceId,
-      signal: create(SignalSchema, {
-        strategyId: s.strategyId,
-        symbol: s.symbol,
-        side: s.side,
-        size: s.size,
-        confidence: s.confidence,
-        ttlMs: s.ttlMs,
-        maxSlippageBps: s.maxSlippageBps,
-        traceId: s.traceId,
-        emitTsNs: s.emitTsNs,
-        refPrice: s.refPrice,
-        regime: s.regime,
-      }),
-      proposedOrder: create(OrderRequestSchema, {
-        venue,
-        symbol: s.symbol,
-        side: s.side,
-        size,
-        price,
-        strategyId: s.strategyId,
-        traceId: s.traceId,
-      }),
-      // Excludes this order's own reservation: the gateway adds the proposed order itself.
-      inflightGrossNotional: Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol))),
-      inflightSymbolQty: this.symbolPending.get(s.symbol) ?? 0,
-    });
-    try {
-      const m = await this.deps.bus.request(subjects.riskCheck(this.ns), toBinary(RiskCheckRequestSchema, req), {
-        timeoutMs: timeouts.riskCheckMs,
-        headers: { [H.traceId]: s.traceId || 'none' },
-      });
-      const r = fromBinary(RiskCheckResponseSchema, m.data);
-      if (!r.approved) return { ok: false, size: 0, reason: r.reason || RejectReason.RISK_LIMIT, detail: r.rejectReason };
-      return { ok: true, size: r.adjustedSize > 0 ? r.adjustedSize : size, reason: RejectReason.UNKNOWN, detail: '' };
-    } catch (err) {
-      return { ok: false, size: 0, reason: RejectReason.RISK_TIMEOUT, detail: err instanceof Error ? err.message : String(err) };
-    }
+  private gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<GatewayAnswer> {
+    // Excludes this order's own reservation: the gateway adds the proposed order itself.
+    const gross = Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol)));
+    return askRiskGateway(this.deps.bus, this.ns, s, venue, size, price, gross, this.symbolPending.get(s.symbol) ?? 0);
   }
 
   private reject(s: ExecSignal | undefined, venue: string, reason: RejectReason, detail: string, clientId = ''): void {
@@ -1246,86 +1208,21 @@ export class Executor {
 
   // ---------------------------------------------------------------- recovery
 
-  /**
-   * Restart recovery (SPEC "State Recovery Authority": WAL, then the venue's private channel):
-   * every open or unacknowledged order from the WAL is looked up at the venue by client id; found →
-   * adopted with the venue's state (fills applied once, cumulatively); not found → FAILED, never
-   * resent (its signal's TTL is long gone, and a resend could duplicate a request still in flight).
-   * Venue open orders carrying our client-id prefix and instance id that the WAL does not know are
-   * cancelled; another executor's orders (another instance id) are never touched.
-   */
+  /** Restart recovery: ask the venues about every open WAL order, cancel orphans (executor/recovery.ts). */
   async recover(): Promise<RecoveryReport> {
-    const report: RecoveryReport = {
-      replayedOrders: this.orders.size,
-      inDoubt: 0,
-      adopted: 0,
-      failed: 0,
-      unresolved: 0,
-      orphansCancelled: 0,
+    return recoverOrders({
+      orders: this.orders,
+      recon: this.deps.recon ?? {},
+      log: this.log,
+      graceMs: this.cfg.recoveryGraceMs,
       truncatedBytes: this.truncatedBytes,
-    };
-    const open = [...this.orders.values()].filter((o) => !isTerminal(o.state) || o.inDoubt);
-    report.inDoubt = open.length;
-    if (open.length > 0 && this.cfg.recoveryGraceMs > 0) await new Promise((r) => setTimeout(r, this.cfg.recoveryGraceMs));
-    for (const o of open) {
-      const recon = this.deps.recon?.[o.venue];
-      if (!recon) {
-        o.inDoubt = true;
-        report.unresolved++;
-        // No private channel yet: the ack stream may still settle it; the timer keeps asking.
-        this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
-        continue;
-      }
-      let st: OrderAck | undefined;
-      try {
-        st = await recon.orderStatus(o.clientId, o.symbol);
-      } catch (err) {
-        this.log.warn({ clientId: o.clientId, err: String(err) }, 'recovery: orderStatus failed');
-        o.inDoubt = true;
-        report.unresolved++;
-        this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
-        continue;
-      }
-      if (st) {
-        if (!st.clientId) st.clientId = o.clientId;
-        o.inDoubt = false;
-        this.applyAck(st);
-        if (st.status === OrderStatus.ORDER_STATUS_UNSPECIFIED && !isTerminal(o.state)) {
-          // The venue has it but said nothing definite: in doubt, asked again on the timer.
-          this.markInDoubt(o, true);
-          report.unresolved++;
-        } else report.adopted++;
-      } else {
-        this.finishLocal(o, RejectReason.UNKNOWN, 'recovery: venue never received the order');
-        report.failed++;
-      }
-    }
-    for (const [venue, recon] of Object.entries(this.deps.recon ?? {})) {
-      let venueOpen: OrderAck[];
-      try {
-        venueOpen = await recon.openOrders();
-      } catch (err) {
-        this.log.warn({ venue, err: String(err) }, 'recovery: openOrders failed');
-        continue;
-      }
-      for (const v of venueOpen) {
-        if (!this.nonces.isOurs(v.clientId)) continue;
-        const known = this.orders.get(v.clientId);
-        if (known) {
-          this.applyAck(v);
-          continue;
-        }
-        try {
-          await recon.cancel(create(CancelRequestSchema, { clientId: v.clientId, venue, orderId: v.venueOrderId, reason: 'orphan' }));
-          report.orphansCancelled++;
-        } catch (err) {
-          this.log.warn({ clientId: v.clientId, err: String(err) }, 'recovery: orphan cancel failed');
-        }
-      }
-    }
-    this.journal.commit();
-    this.log.info(report, 'recovery complete');
-    return report;
+      isOurs: (id) => this.nonces.isOurs(id),
+      applyAck: (ack) => this.applyAck(ack),
+      markInDoubt: (o, counted) => this.markInDoubt(o, counted),
+      retryLater: (o) => this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o)),
+      finishLocal: (o, reason, detail) => this.finishLocal(o, reason, detail),
+      commit: () => this.journal.commit(),
+    });
   }
 
   // ---------------------------------------------------------------- baskets
@@ -1373,16 +1270,7 @@ export class Executor {
           this.reject(undefined, l.venue, no.reason, `group ${groupId}: ${no.detail}`);
           continue;
         }
-        const o = this.placeDirect({
-          venue: l.venue,
-          symbol: l.symbol,
-          side: l.side,
-          size: l.size,
-          refPrice: l.limitPrice,
-          slippageBps: this.cfg.defaultSlippageBps,
-          groupId,
-          tag: `group:${groupId}`,
-        });
+        const o = this.placeDirect(legIntent(groupId, l, this.cfg.defaultSlippageBps));
         if (o) {
           g.legs.push(o);
           if (weighted) g.weights.set(o, l.weight ?? 0);
@@ -1428,21 +1316,7 @@ export class Executor {
       }
       if (d === RiskDecision.APPROVED) continue;
       this.counters.riskChecks++;
-      const leg: ExecSignal = {
-        strategyId: '',
-        symbol: l.symbol,
-        side: l.side,
-        size: l.size,
-        confidence: 1,
-        ttlMs: 0,
-        maxSlippageBps: this.cfg.defaultSlippageBps,
-        minFillQty: 0,
-        urgency: Urgency.NORMAL,
-        traceId: `${groupId}:${i}`,
-        sourceSequence: 0n,
-        emitTsNs: this.deps.clock.nowNs(),
-        refPrice: l.limitPrice,
-      };
+      const leg = legAsSignal(groupId, i, l, this.cfg.defaultSlippageBps, this.deps.clock.nowNs());
       const notional = l.size * px;
       this.reserve(l.venue, l.symbol, 1, notional);
       asks.push(
@@ -1462,9 +1336,7 @@ export class Executor {
     if (!o.groupId) return;
     const g = this.groups.get(o.groupId);
     if (!g || g.settled) return;
-    const incomplete =
-      o.state === OrderState.REJECTED || o.state === OrderState.FAILED || (o.state === OrderState.CANCELLED && o.remaining > 1e-12);
-    if (g.policy === 'ATOMIC' && incomplete && !g.cancelling) void this.abortGroup(g);
+    if (g.policy === 'ATOMIC' && legIncomplete(o) && !g.cancelling) void this.abortGroup(g);
     this.maybeSettle(g);
   }
 
@@ -1477,53 +1349,20 @@ export class Executor {
   private maybeSettle(g: GroupState): void {
     if (g.settled || g.legs.some((l) => !isTerminal(l.state))) return;
     g.settled = true;
-    const filled = g.legs.reduce((a, l) => a + l.filledQty, 0);
-    // Weighted basket: each leg counts by its weight (its filled share of its own size); else by quantity.
-    const pct =
-      g.plannedWeight > 0
-        ? (g.legs.reduce((a, l) => a + (g.weights.get(l) ?? 0) * Math.min(1, l.size > 0 ? l.filledQty / l.size : 0), 0) / g.plannedWeight) *
-          100
-        : g.plannedSize > 0
-          ? (filled / g.plannedSize) * 100
-          : 0;
-    const failed = g.failedLegs > 0 || g.legs.some((l) => l.filledQty < l.size - 1e-12);
+    const pct = groupCompletionPct(g);
+    const failed = groupFailed(g);
     let outcome: GroupResult['outcome'] = failed ? 'ACCEPTED_PARTIAL' : 'COMPLETE';
     const unwind: string[] = [];
-    const mustUnwind = (g.policy === 'ATOMIC' && failed) || (g.policy === 'PERCENTAGE' && pct < g.minPct - 1e-9);
-    if (mustUnwind) {
+    if (mustUnwind(g, failed, pct)) {
       outcome = 'UNWOUND';
       for (const l of g.legs) {
         if (l.filledQty <= 0) continue;
-        const u = this.placeDirect({
-          venue: l.venue,
-          symbol: l.symbol,
-          side: l.side === Side.BUY ? Side.SELL : Side.BUY,
-          size: l.filledQty,
-          refPrice: 0,
-          slippageBps: this.cfg.flattenSlippageBps,
-          groupId: '',
-          tag: `unwind:${g.id}`,
-        });
+        const u = this.placeDirect(unwindIntent(g, l, this.cfg.flattenSlippageBps));
         if (u) unwind.push(u.clientId);
       }
     }
     this.groups.delete(g.id);
-    g.resolve({
-      orderGroupId: g.id,
-      outcome,
-      completionPct: pct,
-      legs: g.legs.map((l) => ({
-        clientId: l.clientId,
-        venue: l.venue,
-        symbol: l.symbol,
-        side: l.side,
-        state: OrderState[l.state],
-        filled: l.filledQty,
-        size: l.size,
-        weight: g.weights.get(l) ?? 0,
-      })),
-      unwindClientIds: unwind,
-    });
+    g.resolve(groupResult(g, outcome, pct, unwind));
   }
 
   // ---------------------------------------------------------------- positions vs venue
