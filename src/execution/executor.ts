@@ -9,22 +9,18 @@
  * - a client id / nonce is never reused, across crashes (nonce watermark in the WAL);
  * - an order whose outcome is unknown (timeout, crash) is never resent: the venue is asked first.
  */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import {
-  CancelRequestSchema,
   OrderAckSchema,
   OrderStatus,
   OrderType,
   RejectReason,
-  ReplaceRequestSchema,
   Side,
   TimeInForce,
   VenueHealthSchema,
   headers as H,
   patterns,
   rejectName,
-  subjects,
-  timeouts,
   type OrderAck,
 } from '../contracts/index.js';
 import type { Namespace } from '../contracts/subjects.js';
@@ -74,6 +70,7 @@ import {
 } from './executor/baskets.js';
 import { laneOf, screenSignal, signalExpired } from './executor/intake.js';
 import { askRiskGateway, noVenueReason, type GatewayAnswer, type VenueView } from './executor/routing.js';
+import { isVenueFault, requestCancel, requestOrder, requestReplace, resolveInDoubt, takenAck, type InDoubtHost } from './executor/send.js';
 import { recoverOrders } from './executor/recovery.js';
 import { reconcileBalances, type BalanceMismatch } from './executor/reconcile.js';
 
@@ -522,43 +519,17 @@ export class Executor {
    */
   async cancel(o: OrderRecord, reason: string): Promise<OrderAck | undefined> {
     if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'cancel', o, reason });
-    const req = create(CancelRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, reason });
-    let ack: OrderAck | undefined;
-    try {
-      const m = await this.deps.bus.request(subjects.orderCancelReq(this.ns), toBinary(CancelRequestSchema, req), {
-        timeoutMs: 200,
-        headers: { [H.correlationId]: o.clientId },
-      });
-      ack = fromBinary(OrderAckSchema, m.data);
-    } catch (err) {
-      const recon = this.deps.recon?.[o.venue];
-      if (!recon) {
-        this.log.warn({ clientId: o.clientId, err: String(err) }, 'cancel failed');
-        return undefined;
-      }
-      try {
-        ack = await recon.cancel(req);
-      } catch (err2) {
-        this.log.warn({ clientId: o.clientId, err: String(err2) }, 'cancel failed');
-        return undefined;
-      }
-    }
-    if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED)
-      this.applyAck(ack);
+    const ack = await requestCancel(this.deps.bus, this.ns, this.deps.recon?.[o.venue], this.log, o, reason);
+    if (ack && takenAck(ack, o)) this.applyAck(ack);
     return ack;
   }
 
   /** Amend price and/or quantity (ord.replace.req), keeping the client id. 0 keeps the current value. */
   async replace(o: OrderRecord, newPrice: number, newQuantity: number): Promise<OrderAck | undefined> {
     if (isTerminal(o.state)) return undefined;
-    const req = create(ReplaceRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, newPrice, newQuantity });
     try {
-      const m = await this.deps.bus.request(subjects.orderReplaceReq(this.ns), toBinary(ReplaceRequestSchema, req), {
-        timeoutMs: 200,
-        headers: { [H.correlationId]: o.clientId },
-      });
-      const ack = fromBinary(OrderAckSchema, m.data);
-      if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) {
+      const ack = await requestReplace(this.deps.bus, this.ns, o, newPrice, newQuantity);
+      if (takenAck(ack, o)) {
         if (this.slots.has(o.clientId)) {
           // Keep the in-flight exposure exact across the size change.
           const before = o.side === Side.SELL ? -o.remaining : o.remaining;
@@ -949,12 +920,7 @@ export class Executor {
       this.finishLocal(o, RejectReason.CIRCUIT_OPEN, 'circuit open at send time');
       return;
     }
-    const hdrs: Record<string, string> = { [H.correlationId]: o.clientId };
-    if (o.groupId) hdrs[H.orderGroupId] = o.groupId;
-    const p = this.deps.bus.request(subjects.orderReq(o.venue, this.ns), o.requestBytes, {
-      timeoutMs: timeouts.orderRequestMs,
-      headers: hdrs,
-    });
+    const p = requestOrder(this.deps.bus, this.ns, o);
     o.markSent(this.deps.clock.nowNs());
     this.journal.sent(o.clientId);
     this.counters.sent++;
@@ -1022,40 +988,21 @@ export class Executor {
     });
   }
 
-  /** Ask the venue about an order we have no answer for; never resend. */
-  private async resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
-    if (!o.inDoubt || this.closed) return o.inDoubt ? 'unresolved' : 'adopted';
-    const recon = this.deps.recon?.[o.venue];
-    if (!recon) {
-      // No private channel to ask: keep waiting for the ack stream, check again later.
-      this.later(this.cfg.inDoubtCheckMs * 4, () => void this.resolveInDoubt(o));
-      return 'unresolved';
-    }
-    let st: OrderAck | undefined;
-    try {
-      st = await recon.orderStatus(o.clientId, o.symbol);
-    } catch (err) {
-      this.log.warn({ clientId: o.clientId, err: String(err) }, 'orderStatus failed; retrying');
-      this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
-      return 'unresolved';
-    }
-    if (this.closed) return 'unresolved';
-    if (st) {
-      if (!st.clientId) st.clientId = o.clientId;
-      this.applyAck(st);
-      if (o.inDoubt) {
-        // The venue's answer said nothing definite (unspecified status): ask again later.
-        this.later(this.cfg.inDoubtCheckMs * 4, () => void this.resolveInDoubt(o));
-        return 'unresolved';
-      }
-      this.counters.inDoubtResolved++;
-      return 'adopted';
-    }
-    this.counters.inDoubtResolved++;
-    this.finishLocal(o, RejectReason.UNKNOWN, 'venue never received the order');
-    this.counters.failed++;
-    return 'failed';
+  /** Ask the venue about an order we have no answer for; never resend (executor/send.ts). */
+  private resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
+    return resolveInDoubt(this.inDoubtHost, o);
   }
+
+  private readonly inDoubtHost: InDoubtHost = {
+    isClosed: () => this.closed,
+    recon: (venue) => this.deps.recon?.[venue],
+    warn: (fields, msg) => this.log.warn(fields, msg),
+    checkMs: () => this.cfg.inDoubtCheckMs,
+    later: (ms, fn) => this.later(ms, fn),
+    applyAck: (ack) => this.applyAck(ack),
+    finishLocal: (o, reason, detail) => this.finishLocal(o, reason, detail),
+    counters: this.counters,
+  };
 
   /** Local terminal outcome (not from the venue): FAILED, recorded in the WAL. */
   private finishLocal(o: OrderRecord, reason: RejectReason, detail: string): void {
@@ -1378,11 +1325,4 @@ export class Executor {
   ): Promise<BalanceMismatch[]> {
     return reconcileBalances(this.deps.recon ?? {}, this.book, baseline, tolerance, venues);
   }
-}
-
-/** Rejects that say the venue (not the order) is unwell: they count against the breaker. */
-function isVenueFault(r: RejectReason): boolean {
-  return (
-    r === RejectReason.UNKNOWN || r === RejectReason.RATE_LIMIT || r === RejectReason.VENUE_UNAVAILABLE || r === RejectReason.MARKET_CLOSED
-  );
 }

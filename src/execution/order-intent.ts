@@ -11,7 +11,7 @@ export interface OrderIntent {
   side: Side;
   /** Quantity in base units (after precision rounding when it reaches createAndQueue). */
   size: number;
-  /** Limit price; for placeDirect a reference price (0 = use the venue's market snapshot). */
+  /** Limit price, on the venue's tick (after the precision guard). */
   price: number;
   /** OrderGroup id for basket legs; '' otherwise. */
   groupId: string;
