@@ -62,7 +62,8 @@ import {
   groupCompletionPct,
   groupFailed,
   groupResult,
-  legAsSignal,
+  riskGateLegs,
+  type LegRiskHost,
   legIncomplete,
   legIntent,
   mustUnwind,
@@ -1186,7 +1187,7 @@ export class Executor {
     minCompletionPct = 100,
   ): Promise<GroupResult> {
     // Legs pass the risk guard like a signal's orders, all before any leg goes out.
-    const refused = await this.riskGateLegs(groupId, legs);
+    const refused = await riskGateLegs(this.legRiskHost, groupId, legs);
     return new Promise<GroupResult>((resolve) => {
       const g: GroupState = {
         id: groupId,
@@ -1228,56 +1229,20 @@ export class Executor {
     });
   }
 
-  /**
-   * The local risk guard (and risk.check for boundary cases) for each basket leg, counting the legs
-   * before it; a leg the gateway would only take smaller is refused (a basket's proportions are its
-   * point). Returns the refused legs by index.
-   */
-  private async riskGateLegs(
-    groupId: string,
-    legs: readonly GroupLegInput[],
-  ): Promise<Map<number, { reason: RejectReason; detail: string }>> {
-    const refused = new Map<number, { reason: RejectReason; detail: string }>();
-    const asks: Promise<void>[] = [];
-    const symbolQty = new Map<string, number>();
-    let gross = 0;
-    for (const [i, l] of legs.entries()) {
-      const px = Math.max(l.limitPrice, this.midOf(l.venue, l.symbol));
-      if (!(px > 0)) {
-        refused.set(i, { reason: RejectReason.STALE_SNAPSHOT, detail: `no price to value ${l.symbol}` });
-        continue;
-      }
-      const signed = l.side === Side.SELL ? -l.size : l.size;
-      const before = symbolQty.get(l.symbol) ?? 0;
-      const exposure = {
-        symbolQty: this.book.net(l.symbol) + (this.symbolPending.get(l.symbol) ?? 0) + before,
-        grossNotional: this.book.grossNotional() + this.pendingNotional + gross,
-        inflightNotional: this.pendingNotional + gross,
-      };
-      const d = this.risk.check(l.symbol, signed, px, exposure, this.deps.clock.nowNs());
-      symbolQty.set(l.symbol, before + signed);
-      gross += l.size * px;
-      if (d === RiskDecision.REJECTED) {
-        refused.set(i, { reason: this.risk.reason, detail: this.risk.detail });
-        continue;
-      }
-      if (d === RiskDecision.APPROVED) continue;
-      this.counters.riskChecks++;
-      const leg = legAsSignal(groupId, i, l, this.cfg.defaultSlippageBps, this.deps.clock.nowNs());
-      const notional = l.size * px;
-      this.reserve(l.venue, l.symbol, 1, notional);
-      asks.push(
-        this.gatewayCheck(leg, l.venue, l.size, l.limitPrice).then((r) => {
-          this.reserve(l.venue, l.symbol, -1, notional);
-          if (!r.ok) refused.set(i, { reason: r.reason, detail: r.detail });
-          else if (r.size < l.size - 1e-12)
-            refused.set(i, { reason: RejectReason.RISK_LIMIT, detail: `risk gateway would take ${r.size} of ${l.size}` });
-        }),
-      );
-    }
-    await Promise.all(asks);
-    return refused;
-  }
+  private readonly legRiskHost: LegRiskHost = {
+    risk: () => this.risk,
+    slippageBps: () => this.cfg.defaultSlippageBps,
+    now: () => this.deps.clock.nowNs(),
+    midOf: (venue, symbol) => this.midOf(venue, symbol),
+    exposure: (symbol, extraQty, extraGross) => ({
+      symbolQty: this.book.net(symbol) + (this.symbolPending.get(symbol) ?? 0) + extraQty,
+      grossNotional: this.book.grossNotional() + this.pendingNotional + extraGross,
+      inflightNotional: this.pendingNotional + extraGross,
+    }),
+    countRiskCheck: () => void this.counters.riskChecks++,
+    reserve: (venue, symbol, d, notional) => this.reserve(venue, symbol, d, notional),
+    gatewayCheck: (s, venue, size, price) => this.gatewayCheck(s, venue, size, price),
+  };
 
   private onGroupLegUpdate(o: OrderRecord): void {
     if (!o.groupId) return;

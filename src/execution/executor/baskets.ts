@@ -4,7 +4,9 @@
  * unwind, and the result the caller gets. The Executor places, cancels and unwinds the legs.
  */
 import { OrderState, type OrderRecord } from '../order.js';
-import { Side, Urgency } from '../../contracts/index.js';
+import { RejectReason, Side, Urgency } from '../../contracts/index.js';
+import { RiskDecision, type LocalRiskGuard, type RiskExposure } from '../risk-guard.js';
+import type { GatewayAnswer } from './routing.js';
 import type { DirectOrderIntent } from '../order-intent.js';
 import type { ExecSignal } from '../types.js';
 import type { GroupLegInput, GroupResult, GroupState } from './types.js';
@@ -98,4 +100,65 @@ export function groupResult(g: GroupState, outcome: GroupResult['outcome'], pct:
     })),
     unwindClientIds: unwind,
   };
+}
+
+/** What the leg risk gate reads from and reserves in the executor. */
+export interface LegRiskHost {
+  risk(): LocalRiskGuard;
+  slippageBps(): number;
+  now(): bigint;
+  midOf(venue: string, symbol: string): number;
+  /** Current exposure plus `extraQty` of `symbol` and `extraGross` notional not yet in flight. */
+  exposure(symbol: string, extraQty: number, extraGross: number): RiskExposure;
+  countRiskCheck(): void;
+  reserve(venue: string, symbol: string, d: 1 | -1, notional: number): void;
+  gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<GatewayAnswer>;
+}
+
+/**
+ * The local risk guard (and risk.check for boundary cases) for each basket leg, counting the legs
+ * before it; a leg the gateway would only take smaller is refused (a basket's proportions are its
+ * point). Returns the refused legs by index.
+ */
+export async function riskGateLegs(
+  h: LegRiskHost,
+  groupId: string,
+  legs: readonly GroupLegInput[],
+): Promise<Map<number, { reason: RejectReason; detail: string }>> {
+  const risk = h.risk();
+  const refused = new Map<number, { reason: RejectReason; detail: string }>();
+  const asks: Promise<void>[] = [];
+  const symbolQty = new Map<string, number>();
+  let gross = 0;
+  for (const [i, l] of legs.entries()) {
+    const px = Math.max(l.limitPrice, h.midOf(l.venue, l.symbol));
+    if (!(px > 0)) {
+      refused.set(i, { reason: RejectReason.STALE_SNAPSHOT, detail: `no price to value ${l.symbol}` });
+      continue;
+    }
+    const signed = l.side === Side.SELL ? -l.size : l.size;
+    const before = symbolQty.get(l.symbol) ?? 0;
+    const d = risk.check(l.symbol, signed, px, h.exposure(l.symbol, before, gross), h.now());
+    symbolQty.set(l.symbol, before + signed);
+    gross += l.size * px;
+    if (d === RiskDecision.REJECTED) {
+      refused.set(i, { reason: risk.reason, detail: risk.detail });
+      continue;
+    }
+    if (d === RiskDecision.APPROVED) continue;
+    h.countRiskCheck();
+    const leg = legAsSignal(groupId, i, l, h.slippageBps(), h.now());
+    const notional = l.size * px;
+    h.reserve(l.venue, l.symbol, 1, notional);
+    asks.push(
+      h.gatewayCheck(leg, l.venue, l.size, l.limitPrice).then((r) => {
+        h.reserve(l.venue, l.symbol, -1, notional);
+        if (!r.ok) refused.set(i, { reason: r.reason, detail: r.detail });
+        else if (r.size < l.size - 1e-12)
+          refused.set(i, { reason: RejectReason.RISK_LIMIT, detail: `risk gateway would take ${r.size} of ${l.size}` });
+      }),
+    );
+  }
+  await Promise.all(asks);
+  return refused;
 }
