@@ -9,33 +9,23 @@
  * - a client id / nonce is never reused, across crashes (nonce watermark in the WAL);
  * - an order whose outcome is unknown (timeout, crash) is never resent: the venue is asked first.
  */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import {
-  CancelRequestSchema,
   OrderAckSchema,
-  OrderRequestSchema,
   OrderStatus,
   OrderType,
   RejectReason,
-  RiskCheckRequestSchema,
-  RiskCheckResponseSchema,
-  ReplaceRequestSchema,
   Side,
-  SignalSchema,
   TimeInForce,
   VenueHealthSchema,
-  Urgency,
   headers as H,
   patterns,
   rejectName,
-  subjects,
-  timeouts,
   type OrderAck,
-  type VenueSpec,
 } from '../contracts/index.js';
 import type { Namespace } from '../contracts/subjects.js';
-import { BusTimeoutError, NoRespondersError, type Bus, type BusMessage, type Subscription } from '../bus/bus.js';
-import { CircuitBreakerRegistry, DEFAULT_BREAKER, type BreakerConfig } from '../circuit/breaker.js';
+import { BusTimeoutError, NoRespondersError, type BusMessage, type Subscription } from '../bus/bus.js';
+import { CircuitBreakerRegistry, DEFAULT_BREAKER } from '../circuit/breaker.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { PositionBook } from '../positions/book.js';
 import { NonceManager } from './nonce.js';
@@ -43,212 +33,66 @@ import { OrderRecord, OrderState, isTerminal, type FillDelta } from './order.js'
 import { PrecisionGuard } from './precision.js';
 import { LocalRiskGuard, RiskDecision } from './risk-guard.js';
 import { SmartOrderRouter, type Allocation } from './router.js';
-import type { ExecSignal, MarketSnapshotSource, SignalSource } from './types.js';
+import type { ExecSignal, SignalSource } from './types.js';
 import type { Clock } from '../clock/clock.js';
-import { systemScheduler, type Scheduler, type TimerHandle } from '../clock/scheduler.js';
+import { systemScheduler, type TimerHandle } from '../clock/scheduler.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
-import { OrderRateLimiter, type OrderRateLimits } from './rate-limit.js';
-import { KestrelError } from '../contracts/errors.js';
+import { OrderRateLimiter } from './rate-limit.js';
+import type { DirectOrderIntent, OrderIntent } from './order-intent.js';
+import {
+  HaltClearError,
+  DEFAULT_CONCURRENCY,
+  ExecutorConfigError,
+  type HaltCause,
+  type ConcurrencyConfig,
+  type ExecutorConfig,
+  type ExecutorDeps,
+  type RejectEvent,
+  type LifecycleEvent,
+  type RecoveryReport,
+  type GroupState,
+  type GroupLegInput,
+  type GroupResult,
+  type Lane,
+  type ExecutorLiveSettings,
+} from './executor/types.js';
+import {
+  groupCompletionPct,
+  groupFailed,
+  groupResult,
+  riskGateLegs,
+  type LegRiskHost,
+  legIncomplete,
+  legIntent,
+  mustUnwind,
+  unwindIntent,
+} from './executor/baskets.js';
+import { laneOf, screenSignal, signalExpired } from './executor/intake.js';
+import { askRiskGateway, noVenueReason, type GatewayAnswer, type VenueView } from './executor/routing.js';
+import { isVenueFault, requestCancel, requestOrder, requestReplace, resolveInDoubt, takenAck, type InDoubtHost } from './executor/send.js';
+import { recoverOrders } from './executor/recovery.js';
+import { reconcileBalances, type BalanceMismatch } from './executor/reconcile.js';
 
-/** What the executor needs from a venue's private channel for reconciliation (VenueOrderClient fits). */
-/** Why trading halted: an operator kill, a kill from the risk side, or a WAL that cannot be written. */
-export type HaltCause = 'operator' | 'risk' | 'wal';
-
-export function isHaltCause(v: string): v is HaltCause {
-  return v === 'operator' || v === 'risk' || v === 'wal';
-}
-
-/** A resume/clear that cannot release the halt; `haltCause` names the cause that holds. */
-export class HaltClearError extends KestrelError {
-  override readonly name = 'HaltClearError';
-  constructor(
-    message: string,
-    readonly haltCause: HaltCause,
-  ) {
-    super('HALT_NOT_CLEARED', message);
-  }
-}
-
-export interface VenueReconClient {
-  openOrders(): Promise<OrderAck[]>;
-  /**
-   * The venue's record of one order, open or closed; undefined only when the venue never had it.
-   * `symbol` is a hint for venues whose status query needs it (Binance, OKX).
-   */
-  orderStatus(clientId: string, symbol?: string): Promise<OrderAck | undefined>;
-  cancel(req: import('../contracts/index.js').CancelRequest): Promise<OrderAck>;
-  balances(): Promise<Record<string, number>>;
-}
-
-export interface ConcurrencyConfig {
-  globalMaxInflight: number;
-  perVenueMaxInflight: Record<string, number>;
-  perSymbolMaxInflight: number;
-}
-
-export interface ExecutorConfig {
-  /** shadow: every order carries shadow=true (paper fills at the simulated venue). */
-  mode: 'live' | 'shadow';
-  walDir: string;
-  walRotationBytes?: number;
-  /** fdatasync WAL commits (default true); false only for backtests (see SegmentLogOptions.sync). */
-  walSync?: boolean;
-  walRetentionMs?: number;
-  clientIdPrefix?: string;
-  /**
-   * 4 lowercase base36 characters carried in every client id (recovery touches only orders that
-   * carry it). Default: created at the first start and kept in walDir/instance-id.
-   */
-  instanceId?: string;
-  nonceBlock?: number;
-  minConfidence?: number;
-  /** Used when a signal carries ttl_ms = 0. */
-  defaultTtlMs?: number;
-  /**
-   * Bound on the wall-clock offset between a signal's emitter and this process (docs/PERFORMANCE.md
-   * "Clock skew"). TTL is measured across two clocks, so it is judged against this bound on the safe
-   * side: expired once the measured age exceeds ttl − maxClockSkewMs, and a signal stamped more than
-   * maxClockSkewMs in the future is refused. Default 1; must stay below defaultTtlMs.
-   */
-  maxClockSkewMs?: number;
-  staleSnapshotMs?: number;
-  /** Used when a signal carries max_slippage_bps = 0. */
-  defaultSlippageBps?: number;
-  /** Slippage allowance of flatten and unwind orders. */
-  flattenSlippageBps?: number;
-  riskStalenessMs?: number;
-  riskBoundaryPct?: number;
-  concurrency?: Partial<ConcurrencyConfig>;
-  /** Bounded queue per priority lane (HIGH, NORMAL, LOW); overflow is refused, counted. */
-  laneCapacity?: number;
-  tif?: TimeInForce;
-  /** Venues allowed for routing (default: every venue in the specs). */
-  enabledVenues?: string[];
-  /** How long an in-doubt order waits for a venue answer before the venue is asked. */
-  inDoubtCheckMs?: number;
-  /** Before recovery asks venues about unacknowledged intents, let in-flight requests land. */
-  recoveryGraceMs?: number;
-  circuit?: BreakerConfig;
-  /** Bus namespace of every subject the executor uses (SPEC "Replay Isolation"); no default. */
-  namespace: Namespace;
-  /** Cancel every open order when the kill switch fires. Default true. */
-  cancelOnKill?: boolean;
-  /** At start, wait up to this long for the first risk.limits before taking signals. Default 2000. */
-  awaitRiskLimitsMs?: number;
-  /** Finished orders (and executed trace ids) kept in memory for dedupe and queries. Default 100000. */
-  maxRetainedOrders?: number;
-  /** Local order-rate limits (SPEC risk.rate_limits); flatten and unwind orders are exempt. */
-  rateLimits?: OrderRateLimits;
-}
-
-export const DEFAULT_CONCURRENCY: ConcurrencyConfig = {
-  globalMaxInflight: 256,
-  perVenueMaxInflight: { kraken: 64, binance: 128, default: 32 },
-  perSymbolMaxInflight: 8,
-};
-
-export interface ExecutorDeps {
-  bus: Bus;
-  /** Every time read (TTL, staleness, rate limits, breakers, nonces, WAL stamps): system or virtual. */
-  clock: Clock;
-  /** Timers (in-doubt checks, lazy WAL commits) on the same time base as `clock`. Default: systemScheduler. */
-  scheduler?: Scheduler;
-  venues: readonly VenueSpec[];
-  market: MarketSnapshotSource;
-  /** Private-channel clients per venue for recovery, in-doubt resolution, orphan cancel, balances. */
-  recon?: Readonly<Record<string, VenueReconClient>>;
-  logger?: Logger;
-}
-
-export interface RejectEvent {
-  signal: ExecSignal | undefined;
-  venue: string;
-  reason: RejectReason;
-  detail: string;
-  /** The order refused, when one was created (a venue reject, or not sent); '' for a refused signal. */
-  clientId: string;
-}
-
-/** Order lifecycle steps not covered by onSend/onReject (the audit trail listens to these). */
-export type LifecycleEvent =
-  | { kind: 'intent'; o: OrderRecord }
-  | { kind: 'ack'; o: OrderRecord; ack: OrderAck; fill: FillDelta }
-  | { kind: 'cancel'; o: OrderRecord; reason: string }
-  | {
-      kind: 'risk';
-      venue: string;
-      symbol: string;
-      side: Side;
-      traceId: string;
-      size: number;
-      price: number;
-      decision: RiskDecisionName;
-      detail: string;
-    };
-
-export type RiskDecisionName = 'approved' | 'rejected' | 'boundary' | 'gateway_approved' | 'gateway_rejected';
-
-export interface RecoveryReport {
-  replayedOrders: number;
-  inDoubt: number;
-  adopted: number;
-  failed: number;
-  unresolved: number;
-  orphansCancelled: number;
-  truncatedBytes: number;
-}
-
-interface GroupState {
-  id: string;
-  policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE';
-  minPct: number;
-  legs: OrderRecord[];
-  plannedSize: number;
-  /** Σ leg weights (weighted completion); 0 when no leg carries a weight. */
-  plannedWeight: number;
-  weights: Map<OrderRecord, number>;
-  failedLegs: number;
-  cancelling: boolean;
-  settled: boolean;
-  resolve: (r: GroupResult) => void;
-}
-
-export interface GroupLegInput {
-  venue: string;
-  symbol: string;
-  side: Side;
-  size: number;
-  limitPrice: number;
-  /** Share of the basket this leg stands for: completion is then weight-averaged. */
-  weight?: number;
-}
-
-export interface GroupResult {
-  orderGroupId: string;
-  outcome: 'COMPLETE' | 'ACCEPTED_PARTIAL' | 'UNWOUND';
-  completionPct: number;
-  legs: Array<{ clientId: string; venue: string; symbol: string; side: Side; state: string; filled: number; size: number; weight: number }>;
-  unwindClientIds: string[];
-}
-
-type Lane = ExecSignal[];
-
-/** What a running executor can change between two signals (hot reload, src/config/live.ts). */
-export interface ExecutorLiveSettings {
-  minConfidence: number;
-  tif: TimeInForce.IOC | TimeInForce.GTC;
-  laneCapacity: number;
-  concurrency: ConcurrencyConfig;
-}
-
-export class ExecutorConfigError extends KestrelError {
-  override readonly name = 'ExecutorConfigError';
-  constructor(message: string, options?: ErrorOptions) {
-    super('EXECUTOR_CONFIG_INVALID', message, options);
-  }
-}
+export {
+  isHaltCause,
+  HaltClearError,
+  DEFAULT_CONCURRENCY,
+  ExecutorConfigError,
+  type HaltCause,
+  type VenueReconClient,
+  type ConcurrencyConfig,
+  type ExecutorConfig,
+  type ExecutorDeps,
+  type RejectEvent,
+  type LifecycleEvent,
+  type RiskDecisionName,
+  type RecoveryReport,
+  type GroupLegInput,
+  type GroupResult,
+  type ExecutorLiveSettings,
+} from './executor/types.js';
 
 export class Executor {
   readonly journal: OrderJournal;
@@ -648,7 +492,16 @@ export class Executor {
     for (const p of this.book.all()) {
       if (Math.abs(p.quantity) < 1e-12 || (symbol !== undefined && p.symbol !== symbol)) continue;
       const side = p.quantity > 0 ? Side.SELL : Side.BUY;
-      const o = this.placeDirect(p.venue, p.symbol, side, Math.abs(p.quantity), 0, this.cfg.flattenSlippageBps, '', `flatten:${reason}`);
+      const o = this.placeDirect({
+        venue: p.venue,
+        symbol: p.symbol,
+        side,
+        size: Math.abs(p.quantity),
+        refPrice: 0,
+        slippageBps: this.cfg.flattenSlippageBps,
+        groupId: '',
+        tag: `flatten:${reason}`,
+      });
       if (o) ids.push(o.clientId);
     }
     return ids;
@@ -667,43 +520,17 @@ export class Executor {
    */
   async cancel(o: OrderRecord, reason: string): Promise<OrderAck | undefined> {
     if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'cancel', o, reason });
-    const req = create(CancelRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, reason });
-    let ack: OrderAck | undefined;
-    try {
-      const m = await this.deps.bus.request(subjects.orderCancelReq(this.ns), toBinary(CancelRequestSchema, req), {
-        timeoutMs: 200,
-        headers: { [H.correlationId]: o.clientId },
-      });
-      ack = fromBinary(OrderAckSchema, m.data);
-    } catch (err) {
-      const recon = this.deps.recon?.[o.venue];
-      if (!recon) {
-        this.log.warn({ clientId: o.clientId, err: String(err) }, 'cancel failed');
-        return undefined;
-      }
-      try {
-        ack = await recon.cancel(req);
-      } catch (err2) {
-        this.log.warn({ clientId: o.clientId, err: String(err2) }, 'cancel failed');
-        return undefined;
-      }
-    }
-    if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED)
-      this.applyAck(ack);
+    const ack = await requestCancel(this.deps.bus, this.ns, this.deps.recon?.[o.venue], this.log, o, reason);
+    if (ack && takenAck(ack, o)) this.applyAck(ack);
     return ack;
   }
 
   /** Amend price and/or quantity (ord.replace.req), keeping the client id. 0 keeps the current value. */
   async replace(o: OrderRecord, newPrice: number, newQuantity: number): Promise<OrderAck | undefined> {
     if (isTerminal(o.state)) return undefined;
-    const req = create(ReplaceRequestSchema, { clientId: o.clientId, venue: o.venue, orderId: o.venueOrderId, newPrice, newQuantity });
     try {
-      const m = await this.deps.bus.request(subjects.orderReplaceReq(this.ns), toBinary(ReplaceRequestSchema, req), {
-        timeoutMs: 200,
-        headers: { [H.correlationId]: o.clientId },
-      });
-      const ack = fromBinary(OrderAckSchema, m.data);
-      if (ack.clientId === o.clientId && ack.status !== OrderStatus.REJECTED && ack.status !== OrderStatus.ORDER_STATUS_UNSPECIFIED) {
+      const ack = await requestReplace(this.deps.bus, this.ns, o, newPrice, newQuantity);
+      if (takenAck(ack, o)) {
         if (this.slots.has(o.clientId)) {
           // Keep the in-flight exposure exact across the size change.
           const before = o.side === Side.SELL ? -o.remaining : o.remaining;
@@ -743,37 +570,11 @@ export class Executor {
 
   private intake(s: ExecSignal): void {
     if (this.halted) return this.reject(s, '', RejectReason.KILL_SWITCH, this.haltReason);
-    if (typeof s.emitTsNs !== 'bigint' || typeof s.symbol !== 'string' || typeof s.traceId !== 'string') {
-      return this.reject(s, '', RejectReason.UNKNOWN, 'malformed signal: emitTsNs must be a bigint, symbol and traceId strings');
+    const no = screenSignal(s, this.deps.clock, this.journal.state.traceIds, this.cfg, this.skewNs);
+    if (no) {
+      if (no.counter) this.counters[no.counter]++;
+      return this.reject(s, '', no.reason, no.detail);
     }
-    if (s.traceId && this.journal.state.traceIds.has(s.traceId)) {
-      this.counters.duplicates++;
-      return this.reject(s, '', RejectReason.DUPLICATE_ORDER, `signal ${s.traceId} already executed`);
-    }
-    const now = this.deps.clock.nowNs();
-    // Without an emit time the age is unknown: never treat such a signal as non-expiring.
-    if (s.emitTsNs <= 0n) {
-      this.counters.untimedSignals++;
-      return this.reject(s, '', RejectReason.SIGNAL_BAD_TIMESTAMP, 'signal without emit_ts_ns');
-    }
-    if (s.emitTsNs - now > this.skewNs) {
-      this.counters.futureSignals++;
-      const aheadMs = Number(s.emitTsNs - now) / 1e6;
-      return this.reject(
-        s,
-        '',
-        RejectReason.SIGNAL_BAD_TIMESTAMP,
-        `emit_ts_ns ${aheadMs.toFixed(3)} ms in the future (max clock skew ${this.cfg.maxClockSkewMs} ms)`,
-      );
-    }
-    if (this.expired(s, now)) return this.reject(s, '', RejectReason.SIGNAL_EXPIRED, `ttl ${s.ttlMs} ms elapsed`);
-    if (!(s.confidence >= this.cfg.minConfidence)) {
-      return this.reject(s, '', RejectReason.LOW_CONFIDENCE, `confidence ${s.confidence} < ${this.cfg.minConfidence}`);
-    }
-    if (!(s.size > 0) || (s.side !== Side.BUY && s.side !== Side.SELL)) {
-      return this.reject(s, '', RejectReason.UNKNOWN, 'signal without side or positive size');
-    }
-    if (s.minFillQty > s.size) return this.reject(s, '', RejectReason.MIN_SIZE, `min_fill_qty ${s.minFillQty} > size ${s.size}`);
     // Fast path: nothing queued ahead and room for it → straight through.
     if (this.queuedCount === 0 && this.hasRoom(s.symbol)) {
       this.process(s);
@@ -787,10 +588,8 @@ export class Executor {
     this.pump();
   }
 
-  /** Safe side of the clock-skew bound: the true age may be the measured age plus the skew. */
   private expired(s: ExecSignal, now: bigint): boolean {
-    const ttlNs = BigInt(s.ttlMs > 0 ? s.ttlMs : this.cfg.defaultTtlMs) * 1_000_000n;
-    return s.emitTsNs <= 0n || now - s.emitTsNs > ttlNs - this.skewNs;
+    return signalExpired(s, now, this.cfg, this.skewNs);
   }
 
   private hasRoom(symbol: string): boolean {
@@ -866,20 +665,17 @@ export class Executor {
   }
 
   private rejectNoVenue(s: ExecSignal, venues: readonly string[], shadow: boolean): void {
-    const v = venues[0]!;
-    if (!shadow && venues.every((x) => this.precision.entry(x, s.symbol)!.shadowOnly)) {
-      return this.reject(s, v, RejectReason.VENUE_POLICY, 'live order: every venue for the symbol is shadow_only');
-    }
-    if (venues.every((x) => this.paused.has(x) || !this.enabled.has(x)))
-      return this.reject(s, v, RejectReason.KILL_SWITCH, 'venues paused or disabled');
-    if (venues.every((x) => !this.breakers.get(x).wouldAllow()))
-      return this.reject(s, v, RejectReason.CIRCUIT_OPEN, 'every venue circuit open');
-    if (venues.every((x) => this.unhealthy.has(x))) return this.reject(s, v, RejectReason.VENUE_UNAVAILABLE, 'private stream down');
-    if (venues.every((x) => (this.venueInflight.get(x) ?? 0) >= this.venueCap(x))) {
-      return this.reject(s, v, RejectReason.CONCURRENCY_LIMIT, 'per-venue in-flight caps reached');
-    }
-    return this.reject(s, v, RejectReason.STALE_SNAPSHOT, 'no venue with a usable book');
+    const no = noVenueReason(venues, s.symbol, shadow, this.venueView);
+    return this.reject(s, venues[0]!, no.reason, no.detail);
   }
+
+  private readonly venueView: VenueView = {
+    shadowOnly: (v, symbol) => this.precision.entry(v, symbol)!.shadowOnly,
+    pausedOrDisabled: (v) => this.paused.has(v) || !this.enabled.has(v),
+    circuitOpen: (v) => !this.breakers.get(v).wouldAllow(),
+    unhealthy: (v) => this.unhealthy.has(v),
+    atCap: (v) => (this.venueInflight.get(v) ?? 0) >= this.venueCap(v),
+  };
 
   private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
     const shadow = this.cfg.mode === 'shadow';
@@ -936,7 +732,17 @@ export class Executor {
     const traceId = s.traceId;
     void slice;
     if (d === RiskDecision.APPROVED) {
-      this.createAndQueue(a.venue, s.symbol, s.side, size, price, '', traceId, s.strategyId, s);
+      this.createAndQueue({
+        venue: a.venue,
+        symbol: s.symbol,
+        side: s.side,
+        size,
+        price,
+        groupId: '',
+        traceId,
+        source: s.strategyId,
+        signal: s,
+      });
       return;
     }
     // Boundary case: the gateway decides (10 ms, reject on timeout). A slot is reserved meanwhile so
@@ -971,7 +777,17 @@ export class Executor {
       const adj = e.lotStep > 0 ? Math.floor(r.size / e.lotStep + 1e-9) * e.lotStep : r.size;
       const finalSize = Math.min(size, Math.round(adj * e.lotScale) / e.lotScale);
       if (finalSize < e.minLot) return refuse(RejectReason.RISK_LIMIT, `risk-adjusted size ${r.size} below min lot`);
-      this.createAndQueue(a.venue, s.symbol, s.side, finalSize, price, '', traceId, s.strategyId, s);
+      this.createAndQueue({
+        venue: a.venue,
+        symbol: s.symbol,
+        side: s.side,
+        size: finalSize,
+        price,
+        groupId: '',
+        traceId,
+        source: s.strategyId,
+        signal: s,
+      });
     });
   }
 
@@ -983,52 +799,10 @@ export class Executor {
     this.symbolInflight.set(symbol, (this.symbolInflight.get(symbol) ?? 0) + d);
   }
 
-  private async gatewayCheck(
-    s: ExecSignal,
-    venue: string,
-    size: number,
-    price: number,
-  ): Promise<{ ok: boolean; size: number; reason: RejectReason; detail: string }> {
-    const req = create(RiskCheckRequestSchema, {
-      venue,
-      traceId: s.traceId,
-      signal: create(SignalSchema, {
-        strategyId: s.strategyId,
-        symbol: s.symbol,
-        side: s.side,
-        size: s.size,
-        confidence: s.confidence,
-        ttlMs: s.ttlMs,
-        maxSlippageBps: s.maxSlippageBps,
-        traceId: s.traceId,
-        emitTsNs: s.emitTsNs,
-        refPrice: s.refPrice,
-        regime: s.regime,
-      }),
-      proposedOrder: create(OrderRequestSchema, {
-        venue,
-        symbol: s.symbol,
-        side: s.side,
-        size,
-        price,
-        strategyId: s.strategyId,
-        traceId: s.traceId,
-      }),
-      // Excludes this order's own reservation: the gateway adds the proposed order itself.
-      inflightGrossNotional: Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol))),
-      inflightSymbolQty: this.symbolPending.get(s.symbol) ?? 0,
-    });
-    try {
-      const m = await this.deps.bus.request(subjects.riskCheck(this.ns), toBinary(RiskCheckRequestSchema, req), {
-        timeoutMs: timeouts.riskCheckMs,
-        headers: { [H.traceId]: s.traceId || 'none' },
-      });
-      const r = fromBinary(RiskCheckResponseSchema, m.data);
-      if (!r.approved) return { ok: false, size: 0, reason: r.reason || RejectReason.RISK_LIMIT, detail: r.rejectReason };
-      return { ok: true, size: r.adjustedSize > 0 ? r.adjustedSize : size, reason: RejectReason.UNKNOWN, detail: '' };
-    } catch (err) {
-      return { ok: false, size: 0, reason: RejectReason.RISK_TIMEOUT, detail: err instanceof Error ? err.message : String(err) };
-    }
+  private gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<GatewayAnswer> {
+    // Excludes this order's own reservation: the gateway adds the proposed order itself.
+    const gross = Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol)));
+    return askRiskGateway(this.deps.bus, this.ns, s, venue, size, price, gross, this.symbolPending.get(s.symbol) ?? 0);
   }
 
   private reject(s: ExecSignal | undefined, venue: string, reason: RejectReason, detail: string, clientId = ''): void {
@@ -1039,23 +813,15 @@ export class Executor {
   // ---------------------------------------------------------------- orders
 
   /** Send an order outside the signal path (flatten, unwind, baskets); precision still applies. */
-  placeDirect(
-    venue: string,
-    symbol: string,
-    side: Side,
-    size: number,
-    refPrice: number,
-    slippageBps: number,
-    groupId: string,
-    tag: string,
-  ): OrderRecord | undefined {
+  placeDirect(d: DirectOrderIntent): OrderRecord | undefined {
+    const { venue, symbol, side, tag } = d;
     const g = this.precision.check(
       venue,
       symbol,
       side,
-      size,
-      refPrice,
-      slippageBps,
+      d.size,
+      d.refPrice,
+      d.slippageBps,
       this.deps.market.get(venue, symbol),
       this.deps.clock.nowNs(),
       this.cfg.mode === 'shadow',
@@ -1070,22 +836,22 @@ export class Executor {
       this.reject(undefined, venue, RejectReason.RATE_LIMIT, `${tag}: ${limited}`);
       return undefined;
     }
-    const o = this.createAndQueue(venue, symbol, side, g.size, g.price, groupId, '', tag.slice(0, 32), undefined);
+    const o = this.createAndQueue({
+      venue,
+      symbol,
+      side,
+      size: g.size,
+      price: g.price,
+      groupId: d.groupId,
+      traceId: '',
+      source: tag.slice(0, 32),
+    });
     if (emergency) this.emergency.add(o);
     return o;
   }
 
-  private createAndQueue(
-    venue: string,
-    symbol: string,
-    side: Side,
-    size: number,
-    price: number,
-    groupId: string,
-    traceId: string,
-    strategyId: string,
-    signal: ExecSignal | undefined,
-  ): OrderRecord {
+  private createAndQueue(intent: OrderIntent): OrderRecord {
+    const { venue, symbol, side, size, price, groupId, traceId, source: strategyId, signal } = intent;
     const nonce = this.nonces.next(venue);
     const clientId = this.nonces.clientId(venue, nonce);
     const created = this.deps.clock.nowNs();
@@ -1155,12 +921,7 @@ export class Executor {
       this.finishLocal(o, RejectReason.CIRCUIT_OPEN, 'circuit open at send time');
       return;
     }
-    const hdrs: Record<string, string> = { [H.correlationId]: o.clientId };
-    if (o.groupId) hdrs[H.orderGroupId] = o.groupId;
-    const p = this.deps.bus.request(subjects.orderReq(o.venue, this.ns), o.requestBytes, {
-      timeoutMs: timeouts.orderRequestMs,
-      headers: hdrs,
-    });
+    const p = requestOrder(this.deps.bus, this.ns, o);
     o.markSent(this.deps.clock.nowNs());
     this.journal.sent(o.clientId);
     this.counters.sent++;
@@ -1228,40 +989,21 @@ export class Executor {
     });
   }
 
-  /** Ask the venue about an order we have no answer for; never resend. */
-  private async resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
-    if (!o.inDoubt || this.closed) return o.inDoubt ? 'unresolved' : 'adopted';
-    const recon = this.deps.recon?.[o.venue];
-    if (!recon) {
-      // No private channel to ask: keep waiting for the ack stream, check again later.
-      this.later(this.cfg.inDoubtCheckMs * 4, () => void this.resolveInDoubt(o));
-      return 'unresolved';
-    }
-    let st: OrderAck | undefined;
-    try {
-      st = await recon.orderStatus(o.clientId, o.symbol);
-    } catch (err) {
-      this.log.warn({ clientId: o.clientId, err: String(err) }, 'orderStatus failed; retrying');
-      this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
-      return 'unresolved';
-    }
-    if (this.closed) return 'unresolved';
-    if (st) {
-      if (!st.clientId) st.clientId = o.clientId;
-      this.applyAck(st);
-      if (o.inDoubt) {
-        // The venue's answer said nothing definite (unspecified status): ask again later.
-        this.later(this.cfg.inDoubtCheckMs * 4, () => void this.resolveInDoubt(o));
-        return 'unresolved';
-      }
-      this.counters.inDoubtResolved++;
-      return 'adopted';
-    }
-    this.counters.inDoubtResolved++;
-    this.finishLocal(o, RejectReason.UNKNOWN, 'venue never received the order');
-    this.counters.failed++;
-    return 'failed';
+  /** Ask the venue about an order we have no answer for; never resend (executor/send.ts). */
+  private resolveInDoubt(o: OrderRecord): Promise<'adopted' | 'failed' | 'unresolved'> {
+    return resolveInDoubt(this.inDoubtHost, o);
   }
+
+  private readonly inDoubtHost: InDoubtHost = {
+    isClosed: () => this.closed,
+    recon: (venue) => this.deps.recon?.[venue],
+    warn: (fields, msg) => this.log.warn(fields, msg),
+    checkMs: () => this.cfg.inDoubtCheckMs,
+    later: (ms, fn) => this.later(ms, fn),
+    applyAck: (ack) => this.applyAck(ack),
+    finishLocal: (o, reason, detail) => this.finishLocal(o, reason, detail),
+    counters: this.counters,
+  };
 
   /** Local terminal outcome (not from the venue): FAILED, recorded in the WAL. */
   private finishLocal(o: OrderRecord, reason: RejectReason, detail: string): void {
@@ -1414,86 +1156,21 @@ export class Executor {
 
   // ---------------------------------------------------------------- recovery
 
-  /**
-   * Restart recovery (SPEC "State Recovery Authority": WAL, then the venue's private channel):
-   * every open or unacknowledged order from the WAL is looked up at the venue by client id; found →
-   * adopted with the venue's state (fills applied once, cumulatively); not found → FAILED, never
-   * resent (its signal's TTL is long gone, and a resend could duplicate a request still in flight).
-   * Venue open orders carrying our client-id prefix and instance id that the WAL does not know are
-   * cancelled; another executor's orders (another instance id) are never touched.
-   */
+  /** Restart recovery: ask the venues about every open WAL order, cancel orphans (executor/recovery.ts). */
   async recover(): Promise<RecoveryReport> {
-    const report: RecoveryReport = {
-      replayedOrders: this.orders.size,
-      inDoubt: 0,
-      adopted: 0,
-      failed: 0,
-      unresolved: 0,
-      orphansCancelled: 0,
+    return recoverOrders({
+      orders: this.orders,
+      recon: this.deps.recon ?? {},
+      log: this.log,
+      graceMs: this.cfg.recoveryGraceMs,
       truncatedBytes: this.truncatedBytes,
-    };
-    const open = [...this.orders.values()].filter((o) => !isTerminal(o.state) || o.inDoubt);
-    report.inDoubt = open.length;
-    if (open.length > 0 && this.cfg.recoveryGraceMs > 0) await new Promise((r) => setTimeout(r, this.cfg.recoveryGraceMs));
-    for (const o of open) {
-      const recon = this.deps.recon?.[o.venue];
-      if (!recon) {
-        o.inDoubt = true;
-        report.unresolved++;
-        // No private channel yet: the ack stream may still settle it; the timer keeps asking.
-        this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
-        continue;
-      }
-      let st: OrderAck | undefined;
-      try {
-        st = await recon.orderStatus(o.clientId, o.symbol);
-      } catch (err) {
-        this.log.warn({ clientId: o.clientId, err: String(err) }, 'recovery: orderStatus failed');
-        o.inDoubt = true;
-        report.unresolved++;
-        this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o));
-        continue;
-      }
-      if (st) {
-        if (!st.clientId) st.clientId = o.clientId;
-        o.inDoubt = false;
-        this.applyAck(st);
-        if (st.status === OrderStatus.ORDER_STATUS_UNSPECIFIED && !isTerminal(o.state)) {
-          // The venue has it but said nothing definite: in doubt, asked again on the timer.
-          this.markInDoubt(o, true);
-          report.unresolved++;
-        } else report.adopted++;
-      } else {
-        this.finishLocal(o, RejectReason.UNKNOWN, 'recovery: venue never received the order');
-        report.failed++;
-      }
-    }
-    for (const [venue, recon] of Object.entries(this.deps.recon ?? {})) {
-      let venueOpen: OrderAck[];
-      try {
-        venueOpen = await recon.openOrders();
-      } catch (err) {
-        this.log.warn({ venue, err: String(err) }, 'recovery: openOrders failed');
-        continue;
-      }
-      for (const v of venueOpen) {
-        if (!this.nonces.isOurs(v.clientId)) continue;
-        const known = this.orders.get(v.clientId);
-        if (known) {
-          this.applyAck(v);
-          continue;
-        }
-        try {
-          await recon.cancel(create(CancelRequestSchema, { clientId: v.clientId, venue, orderId: v.venueOrderId, reason: 'orphan' }));
-          report.orphansCancelled++;
-        } catch (err) {
-          this.log.warn({ clientId: v.clientId, err: String(err) }, 'recovery: orphan cancel failed');
-        }
-      }
-    }
-    this.journal.commit();
-    this.log.info(report, 'recovery complete');
-    return report;
+      isOurs: (id) => this.nonces.isOurs(id),
+      applyAck: (ack) => this.applyAck(ack),
+      markInDoubt: (o, counted) => this.markInDoubt(o, counted),
+      retryLater: (o) => this.later(this.cfg.inDoubtCheckMs, () => void this.resolveInDoubt(o)),
+      finishLocal: (o, reason, detail) => this.finishLocal(o, reason, detail),
+      commit: () => this.journal.commit(),
+    });
   }
 
   // ---------------------------------------------------------------- baskets
@@ -1510,7 +1187,7 @@ export class Executor {
     minCompletionPct = 100,
   ): Promise<GroupResult> {
     // Legs pass the risk guard like a signal's orders, all before any leg goes out.
-    const refused = await this.riskGateLegs(groupId, legs);
+    const refused = await riskGateLegs(this.legRiskHost, groupId, legs);
     return new Promise<GroupResult>((resolve) => {
       const g: GroupState = {
         id: groupId,
@@ -1541,16 +1218,7 @@ export class Executor {
           this.reject(undefined, l.venue, no.reason, `group ${groupId}: ${no.detail}`);
           continue;
         }
-        const o = this.placeDirect(
-          l.venue,
-          l.symbol,
-          l.side,
-          l.size,
-          l.limitPrice,
-          this.cfg.defaultSlippageBps,
-          groupId,
-          `group:${groupId}`,
-        );
+        const o = this.placeDirect(legIntent(groupId, l, this.cfg.defaultSlippageBps));
         if (o) {
           g.legs.push(o);
           if (weighted) g.weights.set(o, l.weight ?? 0);
@@ -1561,78 +1229,26 @@ export class Executor {
     });
   }
 
-  /**
-   * The local risk guard (and risk.check for boundary cases) for each basket leg, counting the legs
-   * before it; a leg the gateway would only take smaller is refused (a basket's proportions are its
-   * point). Returns the refused legs by index.
-   */
-  private async riskGateLegs(
-    groupId: string,
-    legs: readonly GroupLegInput[],
-  ): Promise<Map<number, { reason: RejectReason; detail: string }>> {
-    const refused = new Map<number, { reason: RejectReason; detail: string }>();
-    const asks: Promise<void>[] = [];
-    const symbolQty = new Map<string, number>();
-    let gross = 0;
-    for (const [i, l] of legs.entries()) {
-      const px = Math.max(l.limitPrice, this.midOf(l.venue, l.symbol));
-      if (!(px > 0)) {
-        refused.set(i, { reason: RejectReason.STALE_SNAPSHOT, detail: `no price to value ${l.symbol}` });
-        continue;
-      }
-      const signed = l.side === Side.SELL ? -l.size : l.size;
-      const before = symbolQty.get(l.symbol) ?? 0;
-      const exposure = {
-        symbolQty: this.book.net(l.symbol) + (this.symbolPending.get(l.symbol) ?? 0) + before,
-        grossNotional: this.book.grossNotional() + this.pendingNotional + gross,
-        inflightNotional: this.pendingNotional + gross,
-      };
-      const d = this.risk.check(l.symbol, signed, px, exposure, this.deps.clock.nowNs());
-      symbolQty.set(l.symbol, before + signed);
-      gross += l.size * px;
-      if (d === RiskDecision.REJECTED) {
-        refused.set(i, { reason: this.risk.reason, detail: this.risk.detail });
-        continue;
-      }
-      if (d === RiskDecision.APPROVED) continue;
-      this.counters.riskChecks++;
-      const leg: ExecSignal = {
-        strategyId: '',
-        symbol: l.symbol,
-        side: l.side,
-        size: l.size,
-        confidence: 1,
-        ttlMs: 0,
-        maxSlippageBps: this.cfg.defaultSlippageBps,
-        minFillQty: 0,
-        urgency: Urgency.NORMAL,
-        traceId: `${groupId}:${i}`,
-        sourceSequence: 0n,
-        emitTsNs: this.deps.clock.nowNs(),
-        refPrice: l.limitPrice,
-      };
-      const notional = l.size * px;
-      this.reserve(l.venue, l.symbol, 1, notional);
-      asks.push(
-        this.gatewayCheck(leg, l.venue, l.size, l.limitPrice).then((r) => {
-          this.reserve(l.venue, l.symbol, -1, notional);
-          if (!r.ok) refused.set(i, { reason: r.reason, detail: r.detail });
-          else if (r.size < l.size - 1e-12)
-            refused.set(i, { reason: RejectReason.RISK_LIMIT, detail: `risk gateway would take ${r.size} of ${l.size}` });
-        }),
-      );
-    }
-    await Promise.all(asks);
-    return refused;
-  }
+  private readonly legRiskHost: LegRiskHost = {
+    risk: () => this.risk,
+    slippageBps: () => this.cfg.defaultSlippageBps,
+    now: () => this.deps.clock.nowNs(),
+    midOf: (venue, symbol) => this.midOf(venue, symbol),
+    exposure: (symbol, extraQty, extraGross) => ({
+      symbolQty: this.book.net(symbol) + (this.symbolPending.get(symbol) ?? 0) + extraQty,
+      grossNotional: this.book.grossNotional() + this.pendingNotional + extraGross,
+      inflightNotional: this.pendingNotional + extraGross,
+    }),
+    countRiskCheck: () => void this.counters.riskChecks++,
+    reserve: (venue, symbol, d, notional) => this.reserve(venue, symbol, d, notional),
+    gatewayCheck: (s, venue, size, price) => this.gatewayCheck(s, venue, size, price),
+  };
 
   private onGroupLegUpdate(o: OrderRecord): void {
     if (!o.groupId) return;
     const g = this.groups.get(o.groupId);
     if (!g || g.settled) return;
-    const incomplete =
-      o.state === OrderState.REJECTED || o.state === OrderState.FAILED || (o.state === OrderState.CANCELLED && o.remaining > 1e-12);
-    if (g.policy === 'ATOMIC' && incomplete && !g.cancelling) void this.abortGroup(g);
+    if (g.policy === 'ATOMIC' && legIncomplete(o) && !g.cancelling) void this.abortGroup(g);
     this.maybeSettle(g);
   }
 
@@ -1645,53 +1261,20 @@ export class Executor {
   private maybeSettle(g: GroupState): void {
     if (g.settled || g.legs.some((l) => !isTerminal(l.state))) return;
     g.settled = true;
-    const filled = g.legs.reduce((a, l) => a + l.filledQty, 0);
-    // Weighted basket: each leg counts by its weight (its filled share of its own size); else by quantity.
-    const pct =
-      g.plannedWeight > 0
-        ? (g.legs.reduce((a, l) => a + (g.weights.get(l) ?? 0) * Math.min(1, l.size > 0 ? l.filledQty / l.size : 0), 0) / g.plannedWeight) *
-          100
-        : g.plannedSize > 0
-          ? (filled / g.plannedSize) * 100
-          : 0;
-    const failed = g.failedLegs > 0 || g.legs.some((l) => l.filledQty < l.size - 1e-12);
+    const pct = groupCompletionPct(g);
+    const failed = groupFailed(g);
     let outcome: GroupResult['outcome'] = failed ? 'ACCEPTED_PARTIAL' : 'COMPLETE';
     const unwind: string[] = [];
-    const mustUnwind = (g.policy === 'ATOMIC' && failed) || (g.policy === 'PERCENTAGE' && pct < g.minPct - 1e-9);
-    if (mustUnwind) {
+    if (mustUnwind(g, failed, pct)) {
       outcome = 'UNWOUND';
       for (const l of g.legs) {
         if (l.filledQty <= 0) continue;
-        const u = this.placeDirect(
-          l.venue,
-          l.symbol,
-          l.side === Side.BUY ? Side.SELL : Side.BUY,
-          l.filledQty,
-          0,
-          this.cfg.flattenSlippageBps,
-          '',
-          `unwind:${g.id}`,
-        );
+        const u = this.placeDirect(unwindIntent(g, l, this.cfg.flattenSlippageBps));
         if (u) unwind.push(u.clientId);
       }
     }
     this.groups.delete(g.id);
-    g.resolve({
-      orderGroupId: g.id,
-      outcome,
-      completionPct: pct,
-      legs: g.legs.map((l) => ({
-        clientId: l.clientId,
-        venue: l.venue,
-        symbol: l.symbol,
-        side: l.side,
-        state: OrderState[l.state],
-        filled: l.filledQty,
-        size: l.size,
-        weight: g.weights.get(l) ?? 0,
-      })),
-      unwindClientIds: unwind,
-    });
+    g.resolve(groupResult(g, outcome, pct, unwind));
   }
 
   // ---------------------------------------------------------------- positions vs venue
@@ -1704,33 +1287,7 @@ export class Executor {
     baseline: Readonly<Record<string, Readonly<Record<string, number>>>>,
     tolerance = 1e-9,
     venues?: readonly string[],
-  ): Promise<Array<{ venue: string; asset: string; ours: number; venueDelta: number }>> {
-    const out: Array<{ venue: string; asset: string; ours: number; venueDelta: number }> = [];
-    for (const [venue, recon] of Object.entries(this.deps.recon ?? {})) {
-      if (venues && !venues.includes(venue)) continue;
-      const bal = await recon.balances();
-      const ours = new Map<string, number>();
-      for (const p of this.book.all()) {
-        if (p.venue !== venue) continue;
-        const base = p.symbol.split('-')[0]!;
-        ours.set(base, (ours.get(base) ?? 0) + p.quantity);
-      }
-      for (const [asset, q] of ours) {
-        const delta = (bal[asset] ?? 0) - (baseline[venue]?.[asset] ?? 0);
-        if (Math.abs(delta - q) > tolerance) out.push({ venue, asset, ours: q, venueDelta: delta });
-      }
-    }
-    return out;
+  ): Promise<BalanceMismatch[]> {
+    return reconcileBalances(this.deps.recon ?? {}, this.book, baseline, tolerance, venues);
   }
-}
-
-function laneOf(u: Urgency): 0 | 1 | 2 {
-  return u === Urgency.HIGH ? 0 : u === Urgency.LOW ? 2 : 1;
-}
-
-/** Rejects that say the venue (not the order) is unwell: they count against the breaker. */
-function isVenueFault(r: RejectReason): boolean {
-  return (
-    r === RejectReason.UNKNOWN || r === RejectReason.RATE_LIMIT || r === RejectReason.VENUE_UNAVAILABLE || r === RejectReason.MARKET_CLOSED
-  );
 }
