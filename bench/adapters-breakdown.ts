@@ -57,9 +57,9 @@ function withDepthOnly(all: RecordingWorkload[]): W[] {
 async function loadBefore(dir: string): Promise<AdapterClasses> {
   const imp = (p: string) => import(pathToFileURL(path.join(dir, p)).href);
   return {
-    BinanceAdapter: (await imp('src/adapters/binance/binance-adapter.ts')).BinanceAdapter,
-    KrakenAdapter: (await imp('src/adapters/kraken/kraken-adapter.ts')).KrakenAdapter,
-    OkxAdapter: (await imp('src/adapters/okx/okx-adapter.ts')).OkxAdapter,
+    BinanceAdapter: (await imp('src/venues/binance/market-data.ts')).BinanceAdapter,
+    KrakenAdapter: (await imp('src/venues/kraken/market-data.ts')).KrakenAdapter,
+    OkxAdapter: (await imp('src/venues/okx/market-data.ts')).OkxAdapter,
   };
 }
 

@@ -15,10 +15,10 @@ import { systemClock } from '../src/clock/clock.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BinanceAdapter } from '../src/adapters/binance/binance-adapter.js';
-import type { BaseAdapter } from '../src/adapters/common/base-adapter.js';
-import type { MarketDataSink } from '../src/adapters/types.js';
-import { BinanceSimulator } from '../src/simulators/binance/binance-simulator.js';
+import { BinanceAdapter } from '../src/venues/binance/market-data.js';
+import type { BaseAdapter } from '../src/venues/common/base-adapter.js';
+import type { MarketDataSink } from '../src/venues/common/adapter-types.js';
+import { BinanceSimulator } from '../src/venues/binance/simulator/market-data.js';
 import { feed, recordingWorkloads, type RecordedFrame } from './lib/adapter-recordings.js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 

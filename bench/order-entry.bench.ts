@@ -21,7 +21,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { InProcessBus } from '../src/bus/in-process-bus.js';
 import { OrderRequestSchema, OrderType, Side, TimeInForce, subjects, type VenueName } from '../src/contracts/index.js';
 import { startPrivateVenues, TEST_BINANCE_ED25519, TEST_CREDENTIALS } from '../src/simulators/private/index.js';
-import { createOrderClient, OrderGateway, type VenueCredentials } from '../src/venues/private/index.js';
+import { createOrderClient, OrderGateway, type VenueCredentials } from '../src/venues/index.js';
 
 import type { Histogram } from 'hdr-histogram-js';
 import { latencyHistogram, summarize } from './lib/hdr.js';

@@ -51,7 +51,7 @@ import {
 import { openRefData } from '../src/refdata/index.js';
 import { StaticRiskGateway } from '../src/risk/static-gateway.js';
 import { TEST_CREDENTIALS } from '../src/simulators/private/index.js';
-import { createOrderClient, OrderGateway } from '../src/venues/private/index.js';
+import { createOrderClient, OrderGateway } from '../src/venues/index.js';
 import { syntheticTicks } from '../scripts/gen-golden-synthetic.js';
 import { latencyHistogram, summarize } from './lib/hdr.js';
 

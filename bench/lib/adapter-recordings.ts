@@ -1,18 +1,18 @@
 /**
  * The bundled venue recordings as the frames each adapter's `handleRaw` receives (what the socket
  * would deliver), plus adapter factories configured for them. Shared by bench/adapters.bench.ts and
- * test/adapters/recording-stream.test.ts so the benchmark and the behaviour pin see the same input.
+ * test/venues/market-data/recording-stream.test.ts so the benchmark and the behaviour pin see the same input.
  *
  * - Binance: the whole 346 s capture (combined-stream frames + its REST snapshot line).
  * - Kraken: the CRC32-verified BTC/USD book (snapshot + updates).
  * - OKX: the 2022 recording (books with checksums and a synthesized seqId chain, trades), 3 instruments.
  */
 import type { Clock } from '../../src/clock/clock.js';
-import { BinanceAdapter } from '../../src/adapters/binance/binance-adapter.js';
-import { KrakenAdapter } from '../../src/adapters/kraken/kraken-adapter.js';
-import { OkxAdapter } from '../../src/adapters/okx/okx-adapter.js';
-import type { BaseAdapter } from '../../src/adapters/common/base-adapter.js';
-import type { MarketDataSink } from '../../src/adapters/types.js';
+import { BinanceAdapter } from '../../src/venues/binance/market-data.js';
+import { KrakenAdapter } from '../../src/venues/kraken/market-data.js';
+import { OkxAdapter } from '../../src/venues/okx/market-data.js';
+import type { BaseAdapter } from '../../src/venues/common/base-adapter.js';
+import type { MarketDataSink } from '../../src/venues/common/adapter-types.js';
 import { binanceCapture, loadKrakenBookCapture, loadOkxRecording } from '../../src/simulators/recordings.js';
 
 export type RecordedFrame = { text: string } | { snapshot: string };

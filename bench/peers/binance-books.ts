@@ -21,7 +21,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { systemClock } from '../../src/clock/clock.js';
-import { BinanceAdapter } from '../../src/adapters/binance/binance-adapter.js';
+import { BinanceAdapter } from '../../src/venues/binance/market-data.js';
 import { BINANCE_CAPTURE, parseBinanceCaptureLine, sharedDataFile } from '../../src/simulators/recordings.js';
 
 export const VENUE_SYMBOL = 'BTCUSDT';

@@ -14,7 +14,7 @@ import type { Bus } from '../bus/bus.js';
 import { TickFlag, VENUES, VENUE_IDS, type NormalizedTick } from '../contracts/market.js';
 import { MarketDataEventSchema, type MarketDataEvent } from '../contracts/gen/kestrel/v1/market_pb.js';
 import { subjects, type Namespace } from '../contracts/subjects.js';
-import type { MarketDataSink } from '../adapters/types.js';
+import type { MarketDataSink } from '../venues/common/adapter-types.js';
 import { counter, gauge } from '../observability/metrics.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { loadHasher, shardFor } from './hash.js';

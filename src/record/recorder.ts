@@ -8,7 +8,7 @@
  * /health/ready and /metrics; reports msgs/s, gaps, resyncs and reconnects per stream.
  */
 import path from 'node:path';
-import type { AdapterStats } from '../adapters/types.js';
+import type { AdapterStats } from '../venues/common/adapter-types.js';
 import { probeServer } from '../admin/server.js';
 import { InProcessBus } from '../bus/in-process-bus.js';
 import type { Clock } from '../clock/clock.js';

@@ -4,7 +4,7 @@
  * rows (docs/STORAGE.md). The seed is validated with the same rules the SQL schema's constraints
  * enforce, so bad seed data fails the same way in both stores.
  */
-import type { SymbolMapping } from '../adapters/types.js';
+import type { SymbolMapping } from '../venues/common/adapter-types.js';
 import type { VenueSpec } from '../contracts/gen/kestrel/v1/venue_pb.js';
 import { DEFAULT_SEED, type RefDataSeed } from './seed.js';
 import {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { SymbolMapping } from '../adapters/types.js';
+import type { SymbolMapping } from '../venues/common/adapter-types.js';
 import type { VenueSpec } from '../contracts/gen/kestrel/v1/venue_pb.js';
 import { validateSeed } from './memory.js';
 import {

@@ -5,7 +5,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import { RateLimitsSchema, SymbolSpecSchema, VenueSpecSchema, type VenueSpec } from '../contracts/gen/kestrel/v1/venue_pb.js';
-import type { SymbolMapping } from '../adapters/types.js';
+import type { SymbolMapping } from '../venues/common/adapter-types.js';
 import type { SeedInstrument, SeedMarketDataBounds, SeedSymbol, SeedVenue } from './seed.js';
 import { KestrelError } from '../contracts/errors.js';
 

@@ -9,7 +9,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { VenueName, VenueSpec } from '../contracts/index.js';
-import { liveCredentials, LiveRefusedError } from '../venues/private/live.js';
+import { liveCredentials, LiveRefusedError } from '../venues/live.js';
 
 export { LiveRefusedError };
 

@@ -4,10 +4,10 @@
  * (REST snapshots where the venue needs them), for the session's canonical symbols. Used by
  * `kestrel start --mode paper|live` and `kestrel record`. Adapters reconnect and resync on their own.
  */
-import { BinanceAdapter } from '../adapters/binance/binance-adapter.js';
-import { KrakenAdapter } from '../adapters/kraken/kraken-adapter.js';
-import { OkxAdapter } from '../adapters/okx/okx-adapter.js';
-import type { AdapterStats, MarketDataAdapter, MarketDataSink, SymbolMapping } from '../adapters/types.js';
+import { BinanceAdapter } from '../venues/binance/market-data.js';
+import { KrakenAdapter } from '../venues/kraken/market-data.js';
+import { OkxAdapter } from '../venues/okx/market-data.js';
+import type { AdapterStats, MarketDataAdapter, MarketDataSink, SymbolMapping } from '../venues/common/adapter-types.js';
 import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/schema.js';

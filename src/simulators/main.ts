@@ -14,10 +14,10 @@
 import { probeServer } from '../admin/server.js';
 import { isVenue, type VenueName } from '../contracts/market.js';
 import { scrapedGauge } from '../observability/metrics.js';
-import { BinanceSimulator } from './binance/binance-simulator.js';
+import { BinanceSimulator } from '../venues/binance/simulator/market-data.js';
 import type { Pace, VenueSimulator } from './common/simulator.js';
-import { KrakenSimulator } from './kraken/kraken-simulator.js';
-import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
+import { KrakenSimulator } from '../venues/kraken/simulator/market-data.js';
+import { OkxSimulator, type OkxProtocol } from '../venues/okx/simulator/market-data.js';
 import { startPrivateVenues, type PrivateVenues } from './private/venues.js';
 import { replayCaptures } from './private/replay.js';
 import { UsageError, type FlagValues } from '../cli/args.js';

@@ -7,18 +7,18 @@
  *   ...
  *   await md.stop();
  */
-import { BinanceAdapter } from '../adapters/binance/binance-adapter.js';
-import { KrakenAdapter } from '../adapters/kraken/kraken-adapter.js';
-import { OkxAdapter } from '../adapters/okx/okx-adapter.js';
-import type { MarketDataAdapter, MarketDataSink, SymbolMapping } from '../adapters/types.js';
+import { BinanceAdapter } from '../venues/binance/market-data.js';
+import { KrakenAdapter } from '../venues/kraken/market-data.js';
+import { OkxAdapter } from '../venues/okx/market-data.js';
+import type { MarketDataAdapter, MarketDataSink, SymbolMapping } from '../venues/common/adapter-types.js';
 import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock/clock.js';
 import type { VenueName } from '../contracts/market.js';
 import type { Namespace } from '../contracts/subjects.js';
-import { BinanceSimulator } from './binance/binance-simulator.js';
+import { BinanceSimulator } from '../venues/binance/simulator/market-data.js';
 import type { Pace } from './common/simulator.js';
-import { KrakenSimulator } from './kraken/kraken-simulator.js';
-import { OkxSimulator, type OkxProtocol } from './okx/okx-simulator.js';
+import { KrakenSimulator } from '../venues/kraken/simulator/market-data.js';
+import { OkxSimulator, type OkxProtocol } from '../venues/okx/simulator/market-data.js';
 import { KestrelError } from '../contracts/errors.js';
 
 /** Anything that maps a venue's symbols (src/refdata's repositories fit as they are). */

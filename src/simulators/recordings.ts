@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { parseRfc3339Ns } from '../adapters/common/time.js';
+import { parseRfc3339Ns } from '../venues/common/time.js';
 import { projectRoot } from '../config/load.js';
 import { KestrelError } from '../contracts/errors.js';
 

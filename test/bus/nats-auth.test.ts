@@ -22,7 +22,7 @@ import { create } from '@bufbuild/protobuf';
 import { ControlCommandSchema, VenueSpecSchema } from '../../src/contracts/index.js';
 import { sendControl } from '../../src/control/control-plane.js';
 import { startExecutorProcess } from '../../src/execution/main.js';
-import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
+import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { binanceSpec, CREDS, RULES } from '../execution/harness.js';
 import { portOpen } from '../support/servers.js';
 import { eventually } from '../support/wait.js';

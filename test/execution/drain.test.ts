@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, toBinary, toJson } from '@bufbuild/protobuf';
 import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
-import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
+import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
 import { kestrel } from '../support/processes.js';

@@ -10,7 +10,7 @@ import { GroupOutcome, TickSchema, VenueSpecSchema, subjects } from '../../src/c
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { systemClock } from '../../src/clock/clock.js';
 import { basketFromJson, requestBasket } from '../../src/execution/basket-service.js';
-import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
+import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { startOwnNats, type OwnNats } from '../support/nats-server.js';
 import { kestrel } from '../support/processes.js';
 import { CREDS, RULES, binanceSpec, tmpDir } from './harness.js';

@@ -224,12 +224,12 @@ describe('executor against the simulated venue', () => {
   });
 
   it('keeps an order whose gateway lost the transport after the venue accepted it in doubt and resolves it by client id', async () => {
-    const { OrderGateway } = await import('../../src/venues/private/order-gateway.js');
-    const { VenueClientError } = await import('../../src/venues/private/types.js');
+    const { OrderGateway } = await import('../../src/venues/order-gateway.js');
+    const { VenueClientError } = await import('../../src/venues/common/order-types.js');
     // The gateway's link to the venue breaks right after the venue took the order: place() throws,
     // the gateway's own status queries fail and the fills of that order never reach its stream.
     // Only the executor's private channel (recon) can tell what happened.
-    const { BinanceOrderClient } = await import('../../src/venues/private/binance.js');
+    const { BinanceOrderClient } = await import('../../src/venues/binance/order-entry.js');
     await venue.gateway.stop(); // closes the harness client: the gateway under test gets its own
     const real = new BinanceOrderClient({
       clock: systemClock,

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { SymbolSpecSchema, VenueSpecSchema, type Namespace, type VenueSpec } from '../../src/contracts/index.js';
 import type { Bus } from '../../src/bus/bus.js';
-import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
-import { BinanceOrderClient } from '../../src/venues/private/binance.js';
-import { OrderGateway } from '../../src/venues/private/order-gateway.js';
+import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
+import { BinanceOrderClient } from '../../src/venues/binance/order-entry.js';
+import { OrderGateway } from '../../src/venues/order-gateway.js';
 import { SnapshotStore } from '../../src/execution/types.js';
 import { systemClock } from '../../src/clock/clock.js';
 

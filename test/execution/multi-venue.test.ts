@@ -12,9 +12,9 @@ import { Executor } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
 import { systemClock } from '../../src/clock/clock.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
-import { OkxPrivateSim } from '../../src/simulators/private/okx/server.js';
-import { OkxOrderClient } from '../../src/venues/private/okx.js';
-import { OrderGateway } from '../../src/venues/private/order-gateway.js';
+import { OkxPrivateSim } from '../../src/venues/okx/simulator/order-entry.js';
+import { OkxOrderClient } from '../../src/venues/okx/order-entry.js';
+import { OrderGateway } from '../../src/venues/order-gateway.js';
 import { RULES, startVenue, tmpDir, binanceSpec, type TestVenue } from './harness.js';
 
 const OKX_CREDS = { apiKey: 'okx-key', apiSecret: 'okx-secret', passphrase: 'okx-pass' };

@@ -16,7 +16,7 @@ import { Executor } from '../../src/execution/executor.js';
 import { OrderState } from '../../src/execution/order.js';
 import { SnapshotStore } from '../../src/execution/types.js';
 import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
-import { MatchingVenueClient } from '../../src/venues/private/matching-client.js';
+import { MatchingVenueClient } from '../../src/venues/matching-client.js';
 import { RULES, binanceSpec } from './harness.js';
 
 const T0 = 1_700_000_000_000_000_000n;

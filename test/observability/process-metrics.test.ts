@@ -13,7 +13,7 @@ import { create, toBinary, toJson } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';
 import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
-import { BinancePrivateSim } from '../../src/simulators/private/binance/server.js';
+import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { CREDS, RULES, binanceSpec, tmpDir } from '../execution/harness.js';
 import { portOpen } from '../support/servers.js';
 import { kestrel, repoRoot, type KestrelProcess } from '../support/processes.js';

@@ -5,7 +5,7 @@ import { InProcessBus } from '../../src/bus/in-process-bus.js';
 import { VenueHealthSchema, type VenueHealth } from '../../src/contracts/gen/kestrel/v1/venue_pb.js';
 import { MemoryRefData } from '../../src/refdata/index.js';
 import { startSimulatedMarketData, type SimulatedMarketData } from '../../src/simulators/market-data-session.js';
-import { CollectingSink } from '../adapters/helpers.js';
+import { CollectingSink } from '../venues/market-data/helpers.js';
 import { until } from '../support/wait.js';
 
 let md: SimulatedMarketData | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { KrakenSimulator } from '../../src/simulators/kraken/kraken-simulator.js';
-import { OkxSimulator } from '../../src/simulators/okx/okx-simulator.js';
-import { BinanceSimulator } from '../../src/simulators/binance/binance-simulator.js';
+import { KrakenSimulator } from '../../src/venues/kraken/simulator/market-data.js';
+import { OkxSimulator } from '../../src/venues/okx/simulator/market-data.js';
+import { BinanceSimulator } from '../../src/venues/binance/simulator/market-data.js';
 import { parseFault } from '../../src/simulators/common/faults.js';
 import { until } from '../support/wait.js';
 

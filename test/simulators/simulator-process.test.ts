@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KrakenAdapter } from '../../src/adapters/kraken/kraken-adapter.js';
+import { KrakenAdapter } from '../../src/venues/kraken/market-data.js';
 import { parseSimulatorArgs, SimulatorArgsError } from '../../src/simulators/main.js';
-import { CollectingSink } from '../adapters/helpers.js';
+import { CollectingSink } from '../venues/market-data/helpers.js';
 import { until } from '../support/wait.js';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -6,10 +6,10 @@ import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { OrderStatus } from '../../src/contracts/index.js';
 import { endpointsOf } from '../../src/session/venue-market-data.js';
 import { TEST_CREDENTIALS } from '../../src/simulators/private/venues.js';
-import type { KrakenPrivateSim } from '../../src/simulators/private/kraken/server.js';
+import type { KrakenPrivateSim } from '../../src/venues/kraken/simulator/order-entry.js';
 import { ENDPOINT_PRESETS, EndpointError, resolveEndpoints } from '../../src/venues/endpoints.js';
-import { createOrderClient, type VenueOrderClient } from '../../src/venues/private/index.js';
-import { order, startSim } from './private/contract.js';
+import { createOrderClient, type VenueOrderClient } from '../../src/venues/index.js';
+import { order, startSim } from './order-entry/contract.js';
 
 const none = { public_ws: '', public_rest: '', private_ws: '', private_rest: '' };
 const closers: Array<() => Promise<void> | void> = [];

@@ -2,7 +2,7 @@
  * Builds the console snapshot from a running session's components. Read-only: it only calls
  * getters, so a page refresh can never change what trading does.
  */
-import type { AdapterStats } from '../../adapters/types.js';
+import type { AdapterStats } from '../../venues/common/adapter-types.js';
 import type { Clock } from '../../clock/clock.js';
 import { rejectName, Side } from '../../contracts/index.js';
 import type { Executor } from '../../execution/executor.js';

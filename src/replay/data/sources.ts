@@ -11,11 +11,11 @@
  * Kraken capture, which is a single JSON document).
  */
 import { readFile } from 'node:fs/promises';
-import { BinanceAdapter } from '../../adapters/binance/binance-adapter.js';
-import type { BaseAdapter } from '../../adapters/common/base-adapter.js';
-import { KrakenAdapter } from '../../adapters/kraken/kraken-adapter.js';
-import { OkxAdapter } from '../../adapters/okx/okx-adapter.js';
-import type { MarketDataSink, SymbolMapping } from '../../adapters/types.js';
+import { BinanceAdapter } from '../../venues/binance/market-data.js';
+import type { BaseAdapter } from '../../venues/common/base-adapter.js';
+import { KrakenAdapter } from '../../venues/kraken/market-data.js';
+import { OkxAdapter } from '../../venues/okx/market-data.js';
+import type { MarketDataSink, SymbolMapping } from '../../venues/common/adapter-types.js';
 import { VirtualClock } from '../../clock/clock.js';
 import type { NormalizedTick, VenueName } from '../../contracts/market.js';
 import { IngestionService } from '../../ingestion/service.js';

@@ -1,6 +1,6 @@
 /**
  * The venues' book checksums as the simulators compute them: an implementation independent of the
- * adapters' (src/adapters/common/checksum.ts), so that a simulator never verifies an adapter against
+ * adapters' (src/venues/common/checksum.ts), so that a simulator never verifies an adapter against
  * the adapter's own function. Built from the venue documentation's description directly, on zlib's
  * CRC-32, joining whole strings instead of hashing incrementally, and reading levels best-first from
  * plain arrays rather than from the adapter's book internals. Both are checked against the published

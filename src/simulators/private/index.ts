@@ -1,8 +1,8 @@
 /** Simulated private venues (order entry) speaking each venue's real wire protocol. */
 export * from './core.js';
-export { BinancePrivateSim, BINANCE_ERRORS } from './binance/server.js';
-export { KrakenPrivateSim, KRAKEN_ERRORS } from './kraken/server.js';
-export { OkxPrivateSim, OKX_ERRORS } from './okx/server.js';
+export { BinancePrivateSim, BINANCE_ERRORS } from '../../venues/binance/simulator/order-entry.js';
+export { KrakenPrivateSim, KRAKEN_ERRORS } from '../../venues/kraken/simulator/order-entry.js';
+export { OkxPrivateSim, OKX_ERRORS } from '../../venues/okx/simulator/order-entry.js';
 export {
   startPrivateVenues,
   TEST_CREDENTIALS,

@@ -5,10 +5,10 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { VenueName } from '../../contracts/index.js';
 import type { EngineMode, SymbolRules } from '../matching/engine.js';
-import { BinancePrivateSim } from './binance/server.js';
+import { BinancePrivateSim } from '../../venues/binance/simulator/order-entry.js';
 import type { PrivateSimOptions, PrivateVenueSim, SimCredentials } from './core.js';
-import { KrakenPrivateSim } from './kraken/server.js';
-import { OkxPrivateSim } from './okx/server.js';
+import { KrakenPrivateSim } from '../../venues/kraken/simulator/order-entry.js';
+import { OkxPrivateSim } from '../../venues/okx/simulator/order-entry.js';
 
 /** Fixed-seed Ed25519 test key (PKCS#8 DER = fixed prefix + 32-byte seed), same in every process. */
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');

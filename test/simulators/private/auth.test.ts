@@ -7,7 +7,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startPrivateVenues, TEST_CREDENTIALS, type PrivateVenues } from '../../../src/simulators/private/index.js';
-import { binanceSignature } from '../../../src/venues/private/binance.js';
+import { binanceSignature } from '../../../src/venues/binance/order-entry.js';
 
 let venues: PrivateVenues;
 beforeAll(async () => {

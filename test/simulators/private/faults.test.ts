@@ -19,7 +19,7 @@ import {
   type VenueName,
 } from '../../../src/contracts/index.js';
 import { startPrivateVenues, TEST_CREDENTIALS, type PrivateVenues } from '../../../src/simulators/private/index.js';
-import { createOrderClient, OrderGateway, VenueClientError } from '../../../src/venues/private/index.js';
+import { createOrderClient, OrderGateway, VenueClientError } from '../../../src/venues/index.js';
 
 let venues: PrivateVenues | undefined;
 let gw: OrderGateway | undefined;

@@ -21,7 +21,7 @@ import {
   type VenueName,
 } from '../../../src/contracts/index.js';
 import { TEST_CREDENTIALS } from '../../../src/simulators/private/venues.js';
-import { createOrderClient } from '../../../src/venues/private/index.js';
+import { createOrderClient } from '../../../src/venues/index.js';
 
 type Info = Record<VenueName, { ws: string; rest: string; control: string }>;
 

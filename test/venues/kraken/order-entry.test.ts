@@ -1,0 +1,3 @@
+import { orderEntryContract } from '../order-entry/contract.js';
+
+orderEntryContract('kraken');

@@ -1,3 +1,0 @@
-import { orderEntryContract } from './contract.js';
-
-orderEntryContract('kraken');
