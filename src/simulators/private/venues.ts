@@ -9,6 +9,7 @@ import { BinancePrivateSim } from '../../venues/binance/simulator/order-entry.js
 import type { PrivateSimOptions, PrivateVenueSim, SimCredentials } from './core.js';
 import { KrakenPrivateSim } from '../../venues/kraken/simulator/order-entry.js';
 import { OkxPrivateSim } from '../../venues/okx/simulator/order-entry.js';
+import { DEFAULT_SEED } from '../../refdata/seed.js';
 
 /** Fixed-seed Ed25519 test key (PKCS#8 DER = fixed prefix + 32-byte seed), same in every process. */
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -79,6 +80,21 @@ export const DEFAULT_SYMBOLS: readonly SymbolRules[] = [
   },
 ];
 
+/**
+ * The rules one venue enforces: DEFAULT_SYMBOLS with each instrument's tick, lot step, minimum and
+ * maximum size and price band taken from reference data for that venue (the seed: what the venues
+ * publish). One shared rule set made the simulated OKX refuse orders sized on OKX's real 1e-8 lot
+ * step (it enforced Binance's 1e-5), so paper OKX orders were rejected SIZE_PRECISION.
+ */
+export function symbolRulesFor(venue: VenueName): SymbolRules[] {
+  return DEFAULT_SYMBOLS.map((r) => {
+    const i = DEFAULT_SEED.instruments.find((x) => x.venue === venue && x.canonical === r.symbol);
+    return i
+      ? { ...r, tickSize: i.minTick, lotStep: i.lotStep, minQty: i.minLot, maxQty: i.maxOrderSize, priceBandBps: i.priceBandBps }
+      : r;
+  });
+}
+
 export const DEFAULT_BALANCES: Readonly<Record<string, number>> = { USDT: 1_000_000, USD: 1_000_000, BTC: 10, ETH: 100 };
 
 export interface PrivateVenues {
@@ -104,7 +120,7 @@ export interface StartOptions {
 export async function startPrivateVenues(o: StartOptions = {}): Promise<PrivateVenues> {
   const mk = (venue: VenueName): PrivateSimOptions => ({
     mode: o.mode ?? 'paper',
-    symbols: o.symbols ?? DEFAULT_SYMBOLS,
+    symbols: o.symbols ?? symbolRulesFor(venue),
     balances: { ...(o.balances ?? DEFAULT_BALANCES) },
     credentials: o.credentials?.[venue] ?? TEST_CREDENTIALS[venue],
     ...(o.journalDir ? { journalPath: `${o.journalDir}/${venue}-requests.jsonl` } : {}),
