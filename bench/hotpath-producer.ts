@@ -1,16 +1,23 @@
 /**
- * Child process of hotpath.bench.ts: attaches to the parent's region by name and pushes ticks,
- * either paced at `rate` ticks/s (busy-wait on the monotonic clock; one pushTick per tick) or, with
- * rate 0, as fast as the ring accepts (pushBatch of 256, backing off when the ring is nearly full).
+ * Producer child of hotpath.bench.ts and julia-engine-child.ts: attaches to the parent's region by name
+ * and pushes synthetic ticks, either paced at `rate` ticks/s (busy-wait on the monotonic clock; one
+ * pushTick per tick) or, with rate 0, as fast as the ring accepts (pushBatch of 256, backing off when
+ * the ring is nearly full: every tick is consumed, none dropped).
+ *   node --import tsx bench/hotpath-producer.ts <region> <rate> <count> [seed] [startNs]
  */
 import { TickBatch, TickRegion, monotonicNs } from '../src/native/index.js';
 import { syntheticTicks } from '../scripts/gen-golden-synthetic.js';
 
-const [name, rateArg, countArg] = process.argv.slice(2);
+const [name, rateArg, countArg, seedArg, startArg] = process.argv.slice(2);
 const rate = Number(rateArg);
 const count = Number(countArg);
 const region = TickRegion.attach(name!);
-const { ticks } = syntheticTicks({ ticks: count, seed: 5n, tradeProb: 0.2 });
+const { ticks } = syntheticTicks({
+  ticks: count,
+  seed: seedArg === undefined ? 5n : BigInt(seedArg),
+  tradeProb: 0.2,
+  ...(startArg === undefined ? {} : { startNs: BigInt(startArg) }),
+});
 process.send!({ ready: true });
 await new Promise<void>((resolve) => process.once('message', () => resolve()));
 const t0 = monotonicNs();

@@ -41,7 +41,7 @@ function traceLines(): string[] {
 }
 
 function producer(region: string, rate: number, count: number, seed: number, startNs: bigint) {
-  const c = fork(path.join(here, 'julia-engine-producer.ts'), [region, String(rate), String(count), String(seed), String(startNs)], {
+  const c = fork(path.join(here, 'hotpath-producer.ts'), [region, String(rate), String(count), String(seed), String(startNs)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
