@@ -89,4 +89,30 @@ describe('order groups (baskets)', () => {
     expect(r.unwindClientIds).toEqual([]);
     expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.3, 12);
   });
+
+  describe('weighted baskets: completion is the weight-averaged filled share of the legs', () => {
+    // By quantity the small leg is 25 % of the basket; by weight it is 80 %.
+    const legs = [
+      { venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.1, limitPrice: 100.1, weight: 0.8 },
+      { venue: 'binance', symbol: 'BTC-USDT', side: Side.BUY, size: 0.3, limitPrice: 100.1, weight: 0.2 },
+    ];
+
+    it('PERCENTAGE unwinds when the heavy leg fails, although most of the quantity filled', async () => {
+      venue.sim.faults.rejectNext = { count: 1, code: 'INSUFFICIENT_BALANCE' }; // the first (0.1, weight 0.8) leg fails
+      const r = await ex.submitGroup('g-w-unwind', 'PERCENTAGE', legs, 60);
+      expect(r.completionPct).toBeCloseTo(20, 9); // by quantity it would be 75 and kept
+      expect(r.outcome).toBe('UNWOUND');
+      expect(r.legs.map((l) => l.weight)).toEqual([0.8, 0.2]);
+      await new Promise((res) => setTimeout(res, 200));
+      expect(Math.abs(ex.book.quantity('binance', 'BTC-USDT'))).toBeLessThan(1e-12);
+    });
+
+    it('PERCENTAGE keeps the basket when only the light leg fails', async () => {
+      venue.sim.faults.rejectNext = { count: 1, code: 'INSUFFICIENT_BALANCE' };
+      const r = await ex.submitGroup('g-w-keep', 'PERCENTAGE', [legs[1]!, legs[0]!], 60); // now the light leg goes first and fails
+      expect(r.completionPct).toBeCloseTo(80, 9); // by quantity it would be 25 and unwound
+      expect(r.outcome).toBe('ACCEPTED_PARTIAL');
+      expect(ex.book.quantity('binance', 'BTC-USDT')).toBeCloseTo(0.1, 12);
+    });
+  });
 });
