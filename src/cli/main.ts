@@ -402,6 +402,7 @@ function formatSummary(config: Config, s: SessionSummary): string {
     ...(s.drain ? [`  drained        ${s.drain.drained ? 'every order terminal' : `timed out, open: ${s.drain.open.join(', ')}`}`] : []),
     `  ticks stored   ${s.tickStore}`,
     `  digest         ${s.digest}`,
+    `  signal digest  ${s.signalDigest}`,
     `  wall time      ${f(s.wallMs / 1000)} s`,
     '',
   ].join('\n');
@@ -575,6 +576,7 @@ function formatBacktest(r: BacktestReport): string {
     `  html           ${r.html}`,
     `  kernel         bus ${r.bus}, WAL ${r.walDir || 'off'}, ${r.riskChecks} risk.check round trips`,
     `  digest         ${r.digest}`,
+    `  signal digest  ${r.signalDigest}${r.timeScale !== 1 ? ` (time scale ${r.timeScale}: engine time constants / ${r.timeScale})` : ''}`,
     `  wall time      ${f(r.wallMs / 1000)} s (${Math.round(r.ticks / Math.max(1e-3, r.wallMs / 1000)).toLocaleString('en-US')} ticks/s, peak RSS ${r.peakRssMb} MiB)`,
     '',
   ].join('\n');

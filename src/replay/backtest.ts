@@ -86,6 +86,10 @@ export interface BacktestReport {
   /** The self-contained HTML report beside the JSON (charts of the first instrument of the run). */
   html: string;
   digest: string;
+  /** The engine's signals per stream: equal to the signalDigest of the session whose capture this ran on. */
+  signalDigest: string;
+  /** The data's time scale (a capture of a session at speed N: N); engine time constants divided by it. */
+  timeScale: number;
   /** The kernel's bus: in-process, or NATS (same decisions, same digest). */
   bus: BacktestBus;
   /** WAL directory kept by `--wal tmp` ('' with `--wal off`: written without fsync, then deleted). */
@@ -255,8 +259,10 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   }
   const ringOf = new Map(instruments.map((x, i) => [`${x.venue}:${x.symbol}`, i]));
   const streams: Array<Stream | undefined> = instruments.map(() => undefined);
+  // A capture of an accelerated session: the engine and the accuracy horizon run compressed, as there.
+  const timeScale = market.timeScale;
   const accuracyOptions = {
-    horizonNs: 5_000_000_000n,
+    horizonNs: BigInt(Math.round(5e9 / timeScale)),
     threshold: config.strategy.confidence_threshold,
     driftWindow: 1000,
     driftThreshold: 0.05,
@@ -372,7 +378,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   const batch = new SignalBatch(256);
   const engine = new NativeEngine(region, {
     engine: config.strategy.engine,
-    params: engineParams(config),
+    params: engineParams(config, timeScale),
     ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
   });
   const chunkSize = Math.max(1, config.rings.capacity >> 1);
@@ -552,7 +558,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         if (maxTicks > 0 && total >= maxTicks) break read;
         if (!capture) {
           capturePath = path.join(dir, `backtest-${t.venue}-${t.symbol}-${systemClock.nowNs() / 1_000_000n}-${process.pid}.kcap`);
-          capture = CaptureWriter.open(capturePath, { createdNs: t.recvTsNs });
+          capture = CaptureWriter.open(capturePath, { createdNs: t.recvTsNs, meta: { timeScale, ringInput: true } });
         }
         if (!kernelStarted) {
           // Event time starts just before the first tick: limits and positions are published then.
@@ -660,6 +666,8 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     report: reportPath,
     html: reportPath.replace(/\.json$/, '.html'),
     digest: kernel.digest.hex(),
+    signalDigest: kernel.signalDigest.hex(),
+    timeScale,
     bus: busKind,
     walDir: walMode === 'tmp' ? walRoot : '',
     riskChecks: kernel.executor.counters.riskChecks,

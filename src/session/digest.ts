@@ -21,3 +21,30 @@ export class DecisionDigest {
     return this.hash.copy().digest('hex');
   }
 }
+
+/**
+ * Signals per stream, each stream's in arrival order, folded in stream-name order: a session's engine
+ * thread interleaves the streams as it is scheduled, a backtest in tick order, but each stream's own
+ * signal sequence is a function of its ring input alone.
+ */
+export class StreamDigest {
+  private readonly streams = new Map<string, DecisionDigest>();
+
+  add(stream: string, kind: string, ...fields: ReadonlyArray<string | number | bigint | boolean>): void {
+    let d = this.streams.get(stream);
+    if (d === undefined) this.streams.set(stream, (d = new DecisionDigest()));
+    d.add(kind, ...fields);
+  }
+
+  get decisions(): number {
+    let n = 0;
+    for (const d of this.streams.values()) n += d.decisions;
+    return n;
+  }
+
+  hex(): string {
+    const h = createHash('sha256');
+    for (const k of [...this.streams.keys()].sort()) h.update(`${k} ${this.streams.get(k)!.hex()}\n`);
+    return h.digest('hex');
+  }
+}

@@ -27,7 +27,7 @@ import { PositionService, valuationFromSnapshots } from '../positions/service.js
 import type { Valuation } from '../positions/book.js';
 import { StaticRiskGateway } from '../risk/static-gateway.js';
 import type { Level } from '../simulators/matching/engine.js';
-import { DecisionDigest } from './digest.js';
+import { DecisionDigest, StreamDigest } from './digest.js';
 
 /** Where the kernel's market data goes besides the executor's snapshots: the venues' matching books. */
 export interface KernelVenueBooks {
@@ -94,6 +94,8 @@ export class TradingKernel {
   readonly snapshots = new SnapshotStore();
   /** Every signal, refusal and fill, in order: one SHA-256 for the run. */
   readonly digest = new DecisionDigest();
+  /** The engine's signals alone, per (venue, symbol) stream: what a capture of the same ring input reproduces. */
+  readonly signalDigest = new StreamDigest();
   /** Refusals by reason name (executor guards, risk gateway, venues). */
   readonly rejects: Record<string, number> = {};
   readonly risk: StaticRiskGateway;
@@ -190,6 +192,7 @@ export class TradingKernel {
   /** A signal of the (venue, symbol) stream `venue`, for the executor: recorded, then executed. */
   onSignal(venue: string, s: ExecSignal): void {
     this.digest.add('signal', venue, s.symbol, s.side, s.size, s.confidence, s.sourceSequence);
+    this.signalDigest.add(`${venue}:${s.symbol}`, 'signal', s.side, s.size, s.confidence, s.refPrice, s.ttlMs, s.sourceSequence);
     this.executor.onSignal(s);
   }
 

@@ -82,7 +82,13 @@ export interface SessionSummary {
   accuracy: AccuracyReport;
   engineStats: { ticks: number; signals: number; missed: number };
   tickStore: string;
+  /** Every signal, refusal and fill (session.ts DecisionDigest). */
   digest: string;
+  /**
+   * The engine's signals per (venue, symbol) stream: a backtest over this session's capture prints the
+   * same (the decision digest can differ: see docs/RESEARCHER_GUIDE.md "A session's capture reproduces its signals").
+   */
+  signalDigest: string;
   wallMs: number;
   /** Set when /admin/drain ended the session: drained = every order terminal before the timeout. */
   drain?: { drained: boolean; open: string[] };
@@ -264,10 +270,17 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       driftWindow: 1000,
       driftThreshold: 0.05,
     });
+    // A capture file is written by the rings sink itself: each tick as pushed to its ring, in push
+    // order, with the receive stamp the engine sees, under a header carrying the time scale. A
+    // backtest over it (`kestrel backtest --data`) feeds the engine the same input: the same signals.
+    const tickStore = await openTickStore(config.storage, clock, { timeScale, ringInput: true });
+    cleanups.push(() => tickStore.close());
+    const ringCapture = tickStore.kind === 'capture' ? tickStore : undefined;
     const rings: TickSink = {
       name: 'rings',
       push: (t) => {
         region.pushNormalized(region.ringOf(ringName(t.venue, t.symbol)), t);
+        ringCapture?.push(t);
       },
     };
     const books: TickSink = {
@@ -279,8 +292,6 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
         if ((t.flags & TickFlag.TRADE) === 0) accuracy.onMid((t.bid + t.ask) / 2, t.exchTsNs);
       },
     };
-    const tickStore = await openTickStore(config.storage, clock);
-    cleanups.push(() => tickStore.close());
     const ingestion = await IngestionService.create(
       {
         shards: config.flow_control.ingestion_shards,
@@ -293,7 +304,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
           bounds: Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
         },
       },
-      { bus, namespace: ns, sinks: [books, rings, tickStore], logger: log },
+      { bus, namespace: ns, sinks: ringCapture ? [books, rings] : [books, rings, tickStore], logger: log },
     );
     cleanups.push(() => ingestion.stop());
 
@@ -571,6 +582,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       engineStats: { ticks: Number(es.ticks), signals: Number(es.signals), missed: Number(es.missed) },
       tickStore: `${tickStore.kind} ${tickStore.location}`,
       digest: digest.hex(),
+      signalDigest: kernel.signalDigest.hex(),
       wallMs: monotonicMs() - started,
       ...(drainOutcome ? { drain: drainOutcome } : {}),
     };

@@ -6,11 +6,12 @@ import type { Clock } from '../clock/clock.js';
 import path from 'node:path';
 import type { TickSink } from '../ingestion/types.js';
 import { CaptureWriter } from './capture/writer.js';
+import type { CaptureMeta } from './capture/format.js';
 import { ClickHouseTickWriter, type ClickHouseWriterOptions } from './clickhouse/writer.js';
 
 export { CaptureWriter } from './capture/writer.js';
 export { CaptureReader } from './capture/reader.js';
-export { CaptureFormatError } from './capture/format.js';
+export { CaptureFormatError, type CaptureMeta } from './capture/format.js';
 export {
   ClickHouseTickWriter,
   ClickHouseConfigError,
@@ -35,7 +36,8 @@ export interface TickStore extends TickSink {
   close(): Promise<void>;
 }
 
-export async function openTickStore(cfg: StorageConfig, clock: Clock): Promise<TickStore> {
+/** `meta`: the header of a capture file (ignored by ClickHouse, whose rows carry no time scale). */
+export async function openTickStore(cfg: StorageConfig, clock: Clock, meta?: Partial<CaptureMeta>): Promise<TickStore> {
   if (cfg.clickhouse_url !== '') {
     const opts: Partial<ClickHouseWriterOptions> & { url: string } = {
       url: cfg.clickhouse_url,
@@ -59,7 +61,7 @@ export async function openTickStore(cfg: StorageConfig, clock: Clock): Promise<T
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   const file = path.resolve(cfg.capture_dir, `ticks-${stamp}-${process.pid}.kcap`);
-  const w = CaptureWriter.open(file, { createdNs });
+  const w = CaptureWriter.open(file, { createdNs, ...(meta ? { meta } : {}) });
   return {
     kind: 'capture',
     name: w.name,

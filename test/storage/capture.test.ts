@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TickFlag, type NormalizedTick } from '../../src/contracts/market.js';
-import { CaptureFormatError, HEADER_SIZE, RECORD_SIZE } from '../../src/storage/capture/format.js';
+import { CaptureFormatError, HEADER, HEADER_SIZE, RECORD_SIZE } from '../../src/storage/capture/format.js';
 import { CaptureReader } from '../../src/storage/capture/reader.js';
 import { CaptureWriter } from '../../src/storage/capture/writer.js';
 import { tick } from '../ingestion/helpers.js';
@@ -48,6 +48,27 @@ describe('capture files', () => {
     expect(r.header.createdNs).toBe(123n);
     expect(await r.readAll()).toEqual(ticks);
     expect(r.truncatedBytes).toBe(0);
+  });
+
+  it('keeps the time scale and ring-input flag in the header; a file without them reads as scale 1', async () => {
+    const file = path.join(dir, 'scaled.kcap');
+    const w = CaptureWriter.open(file, { createdNs: 5n, meta: { timeScale: 100, ringInput: true } });
+    for (const t of sample(3)) w.push(t);
+    w.close();
+    const r = await CaptureReader.open(file);
+    expect(r.header).toMatchObject({ createdNs: 5n, timeScale: 100, ringInput: true });
+    // Appending under another time scale would put two timelines in one file: refused.
+    expect(() => CaptureWriter.open(file, { createdNs: 6n, meta: { timeScale: 1 } })).toThrow(
+      /cannot append: the file holds time scale 100/,
+    );
+    CaptureWriter.open(file, { createdNs: 6n, meta: { timeScale: 100, ringInput: true } }).close();
+    // A file written before the fields existed: zeros there.
+    const old = path.join(dir, 'unscaled.kcap');
+    fs.copyFileSync(file, old);
+    const fd = fs.openSync(old, 'r+');
+    fs.writeSync(fd, Buffer.alloc(12), 0, 12, HEADER.timeScale);
+    fs.closeSync(fd);
+    expect((await CaptureReader.open(old)).header).toMatchObject({ timeScale: 1, ringInput: false });
   });
 
   it('ignores a torn tail when reading and cuts it off when re-opened for append', async () => {

@@ -542,6 +542,11 @@ export interface MarketData {
   perFile: Map<string, number>;
   /** After the ticks are exhausted: refuses --symbols entries that matched nothing. */
   finish(): void;
+  /**
+   * Recorded time / event time of the ticks (a `.kcap` header's time scale; 1 for everything else):
+   * the engine's time constants are divided by it, as they were in the session that wrote the capture.
+   */
+  timeScale: number;
 }
 
 /** The first frames of a raw recording: its start time and the instruments it opens with. */
@@ -566,7 +571,16 @@ export async function openFiles(files: readonly string[], opts: SourceOptions): 
   const perFile = new Map<string, number>();
   const chains = new Map<string, Chain>();
   const sources: Array<AsyncGenerator<NormalizedTick[]>> = [];
+  // One timeline per run: a capture of an accelerated session cannot be merged with recorded time.
+  let scaled: { file: string; timeScale: number } | undefined;
   for (const input of inputs) {
+    const timeScale = input.format === 'kcap' ? await captureTimeScale(input.file) : 1;
+    if (scaled && timeScale !== scaled.timeScale)
+      throw new DataError(
+        input.file,
+        `time scale ${timeScale} differs from ${scaled.file}'s ${scaled.timeScale} (captures of sessions at different paces cannot be merged)`,
+      );
+    scaled ??= { file: input.file, timeScale };
     if (input.format === 'kcap') {
       sources.push(kcapTicks(input, gate, perFile));
       continue;
@@ -591,7 +605,16 @@ export async function openFiles(files: readonly string[], opts: SourceOptions): 
     boundaries,
     perFile,
     finish: () => finishGate(gate, inputs.map((i) => i.file).join(', ')),
+    timeScale: scaled?.timeScale ?? 1,
   };
+}
+
+async function captureTimeScale(file: string): Promise<number> {
+  try {
+    return (await CaptureReader.open(file)).header.timeScale;
+  } catch (e) {
+    throw new DataError(file, e instanceof Error ? e.message : String(e), { cause: e });
+  }
 }
 
 function finishGate(gate: SymbolGate, where: string): void {

@@ -54,19 +54,47 @@ export class CaptureFormatError extends KestrelError {
   }
 }
 
-export interface CaptureHeader {
+/** Header flag: the records are the engine's ring input, in push order (see CaptureMeta.ringInput). */
+export const HEADER_FLAG_RING_INPUT = 1;
+
+/**
+ * What a backtest needs to know about a capture besides its ticks (bytes 24..35 of the header; a file
+ * written before these fields existed reads as time scale 1, not ring input).
+ */
+export interface CaptureMeta {
+  /**
+   * Recorded time / event time of the ticks: N when a session replayed its market data N× faster
+   * (session.pace accelerated, speed N), so the receive stamps are compressed by N and the engine ran
+   * with its time constants divided by N (engineParams). A backtest over the capture must do the same.
+   */
+  timeScale: number;
+  /**
+   * True when every record is a tick exactly as the session pushed it to an engine ring, in push
+   * order, its receive stamp being the time the engine saw: a backtest over it feeds the engine the
+   * same input, so it emits the same signals.
+   */
+  ringInput: boolean;
+}
+
+export interface CaptureHeader extends CaptureMeta {
   version: number;
   recordSize: number;
   createdNs: bigint;
 }
 
-export function encodeHeader(createdNs: bigint): Buffer {
+export const HEADER = { createdNs: 16, timeScale: 24, flags: 32 } as const;
+
+export function encodeHeader(createdNs: bigint, meta: Partial<CaptureMeta> = {}): Buffer {
+  const timeScale = meta.timeScale ?? 1;
+  if (!(Number.isFinite(timeScale) && timeScale > 0)) throw new RangeError(`capture time scale must be > 0, got ${timeScale}`);
   const b = Buffer.alloc(HEADER_SIZE);
   b.write(MAGIC, 0, 'latin1');
   b.writeUInt16LE(VERSION, 8);
   b.writeUInt16LE(HEADER_SIZE, 10);
   b.writeUInt16LE(RECORD_SIZE, 12);
-  b.writeBigInt64LE(createdNs, 16);
+  b.writeBigInt64LE(createdNs, HEADER.createdNs);
+  b.writeDoubleLE(timeScale, HEADER.timeScale);
+  b.writeUInt32LE(meta.ringInput ? HEADER_FLAG_RING_INPUT : 0, HEADER.flags);
   return b;
 }
 
@@ -80,7 +108,17 @@ export function decodeHeader(b: Buffer, path: string): CaptureHeader {
   if (headerSize !== HEADER_SIZE || recordSize !== RECORD_SIZE) {
     throw new CaptureFormatError(path, 10, `unexpected header/record size ${headerSize}/${recordSize}`);
   }
-  return { version, recordSize, createdNs: b.readBigInt64LE(16) };
+  // Zero: a file from before the field existed (its ticks were on recorded time).
+  const scale = b.readDoubleLE(HEADER.timeScale);
+  if (scale !== 0 && !(Number.isFinite(scale) && scale > 0))
+    throw new CaptureFormatError(path, HEADER.timeScale, `bad time scale ${scale}`);
+  return {
+    version,
+    recordSize,
+    createdNs: b.readBigInt64LE(HEADER.createdNs),
+    timeScale: scale === 0 ? 1 : scale,
+    ringInput: (b.readUInt32LE(HEADER.flags) & HEADER_FLAG_RING_INPUT) !== 0,
+  };
 }
 
 const VENUE_BY_ID: ReadonlyMap<number, VenueName> = new Map((Object.entries(VENUE_IDS) as [VenueName, number][]).map(([v, id]) => [id, v]));

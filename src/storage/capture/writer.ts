@@ -11,6 +11,7 @@ import type { TickSink } from '../../ingestion/types.js';
 import { counter } from '../../observability/metrics.js';
 import {
   CaptureFormatError,
+  HEADER,
   HEADER_SIZE,
   RECORD_SIZE,
   decodeHeader,
@@ -19,6 +20,7 @@ import {
   encodeTick,
   encodeTickViews,
   recordViews,
+  type CaptureMeta,
   type RecordViews,
 } from './format.js';
 
@@ -27,6 +29,8 @@ export interface CaptureWriterOptions {
   chunkRecords?: number;
   /** Header timestamp of a new file, from the owner's clock (ignored when appending). */
   createdNs: bigint;
+  /** Header fields of a new file (ignored when appending: the file keeps its own). */
+  meta?: Partial<CaptureMeta>;
 }
 
 const U64_LIMIT = 2n ** 64n;
@@ -84,12 +88,20 @@ export class CaptureWriter implements TickSink {
     try {
       const size = fs.fstatSync(fd).size;
       if (size === 0) {
-        fs.writeSync(fd, encodeHeader(opts.createdNs), 0, HEADER_SIZE, 0);
+        fs.writeSync(fd, encodeHeader(opts.createdNs, opts.meta), 0, HEADER_SIZE, 0);
         return new CaptureWriter(file, fd, chunkRecords, 0, 0);
       }
       const head = Buffer.alloc(HEADER_SIZE);
       fs.readSync(fd, head, 0, HEADER_SIZE, 0);
-      decodeHeader(size < HEADER_SIZE ? head.subarray(0, size) : head, file);
+      const h = decodeHeader(size < HEADER_SIZE ? head.subarray(0, size) : head, file);
+      const m = opts.meta;
+      // Appended ticks under another time scale would be read back on the wrong timeline.
+      if (m && ((m.timeScale ?? 1) !== h.timeScale || (m.ringInput ?? false) !== h.ringInput))
+        throw new CaptureFormatError(
+          file,
+          HEADER.timeScale,
+          `cannot append: the file holds time scale ${h.timeScale}${h.ringInput ? ' ring input' : ''}, the writer ${m.timeScale ?? 1}${m.ringInput ? ' ring input' : ''}`,
+        );
       const body = size - HEADER_SIZE;
       const torn = body % RECORD_SIZE;
       if (torn !== 0) fs.ftruncateSync(fd, size - torn);
