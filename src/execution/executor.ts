@@ -11,20 +11,18 @@
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import {
-  OrderAckSchema,
   OrderStatus,
   OrderType,
   RejectReason,
   Side,
   TimeInForce,
   VenueHealthSchema,
-  headers as H,
   patterns,
   rejectName,
   type OrderAck,
 } from '../contracts/index.js';
 import type { Namespace } from '../contracts/subjects.js';
-import { BusTimeoutError, NoRespondersError, type BusMessage, type Subscription } from '../bus/bus.js';
+import type { Subscription } from '../bus/bus.js';
 import { CircuitBreakerRegistry, DEFAULT_BREAKER } from '../circuit/breaker.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { PositionBook } from '../positions/book.js';
@@ -35,7 +33,7 @@ import { LocalRiskGuard, RiskDecision } from './risk-guard.js';
 import { SmartOrderRouter, type Allocation } from './router.js';
 import type { ExecSignal, SignalSource } from './types.js';
 import type { Clock } from '../clock/clock.js';
-import { systemScheduler, type TimerHandle } from '../clock/scheduler.js';
+import { systemScheduler, type Scheduler, type TimerHandle } from '../clock/scheduler.js';
 import { encodeOrderRequest } from './order-encoder.js';
 import { OrderJournal } from './wal/order-journal.js';
 import { loadOrCreateInstanceId } from './instance-id.js';
@@ -55,7 +53,6 @@ import {
   type GroupState,
   type GroupLegInput,
   type GroupResult,
-  type Lane,
   type ExecutorLiveSettings,
 } from './executor/types.js';
 import {
@@ -69,9 +66,12 @@ import {
   mustUnwind,
   unwindIntent,
 } from './executor/baskets.js';
-import { laneOf, screenSignal, signalExpired } from './executor/intake.js';
+import { screenSignal, signalExpired } from './executor/intake.js';
 import { askRiskGateway, noVenueReason, type GatewayAnswer, type VenueView } from './executor/routing.js';
-import { isVenueFault, requestCancel, requestOrder, requestReplace, resolveInDoubt, takenAck, type InDoubtHost } from './executor/send.js';
+import { requestCancel, requestReplace, resolveInDoubt, takenAck, type InDoubtHost } from './executor/send.js';
+import { InflightBook } from './executor/inflight.js';
+import { SignalLanes, type PumpHost } from './executor/lanes.js';
+import { OrderSender, type SenderHost } from './executor/sender.js';
 import { recoverOrders } from './executor/recovery.js';
 import { reconcileBalances, type BalanceMismatch } from './executor/reconcile.js';
 
@@ -125,23 +125,13 @@ export class Executor {
    * can never re-open trading the risk gateway or a broken disk stopped.
    */
   private readonly halts = new Map<HaltCause, string>();
-  private readonly lanes: [Lane, Lane, Lane] = [[], [], []];
-  private inflight = 0;
-  private readonly venueInflight = new Map<string, number>();
-  private readonly symbolInflight = new Map<string, number>();
-  /** Inflight signed quantity per symbol (risk exposure of orders not yet filled). */
-  private readonly symbolPending = new Map<string, number>();
-  /**
-   * Gross notional of the orders holding a slot (unfilled remainder) and of orders waiting on
-   * risk.check: the portfolio cap counts what is already on its way, not only filled positions.
-   * Each order is valued once, at the worse of its limit and mid when it took its slot (`pendingPx`).
-   */
-  private pendingNotional = 0;
-  private readonly pendingPx = new Map<string, number>();
-  private readonly slots = new Set<string>();
-  private pendingSend: OrderRecord[] = [];
-  private commitScheduled = false;
-  private lazyTimer: TimerHandle | undefined;
+  /** Signals waiting for room, by priority (executor/lanes.ts). */
+  private readonly lanes = new SignalLanes();
+  /** Slots, in-flight quantity and notional of open orders (executor/inflight.ts). */
+  private readonly inflight = new InflightBook();
+  /** Group commit, send, replies and acks, in-doubt orders (executor/sender.ts). */
+  private readonly sender: OrderSender;
+  private readonly scheduler: Scheduler;
   private readonly subs: Subscription[] = [];
   private readonly groups = new Map<string, GroupState>();
   private readonly rejectListeners: Array<(e: RejectEvent) => void> = [];
@@ -243,6 +233,8 @@ export class Executor {
       deps.clock,
     );
     this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
+    this.scheduler = deps.scheduler ?? systemScheduler;
+    this.sender = new OrderSender(this.senderHost());
     // Orders the WAL knows as open hold their concurrency slots until they finish.
     for (const o of this.orders.values()) if (!isTerminal(o.state)) this.takeSlot(o);
   }
@@ -258,7 +250,7 @@ export class Executor {
   async start(signals?: SignalSource): Promise<RecoveryReport> {
     if (this.started) throw new Error('executor already started');
     this.started = true;
-    this.subs.push(this.deps.bus.subscribe(patterns.orderAcksAll(this.ns), (m) => this.onAckMessage(m)));
+    this.subs.push(this.deps.bus.subscribe(patterns.orderAcksAll(this.ns), (m) => this.sender.onAckMessage(m)));
     // A venue whose private stream is down gets no new orders (fills could not be tracked).
     this.subs.push(
       this.deps.bus.subscribe(patterns.venueHealthAll(this.ns), (m) => {
@@ -362,8 +354,7 @@ export class Executor {
     for (const s of this.subs) s.unsubscribe();
     this.risk.close();
     for (const t of this.timers) t.cancel();
-    this.lazyTimer?.cancel();
-    this.flush();
+    this.sender.close();
     this.journal.close();
   }
 
@@ -390,20 +381,20 @@ export class Executor {
   }
 
   get inflightCount(): number {
-    return this.inflight;
+    return this.inflight.count;
   }
 
   /** Gross notional of orders in flight (and awaiting risk.check), counted by the portfolio cap. */
   get inflightNotional(): number {
-    return this.pendingNotional;
+    return this.inflight.notional;
   }
 
   venueInflightCount(venue: string): number {
-    return this.venueInflight.get(venue) ?? 0;
+    return this.inflight.venueCount(venue);
   }
 
   get queuedCount(): number {
-    return this.lanes[0].length + this.lanes[1].length + this.lanes[2].length;
+    return this.lanes.size;
   }
 
   get isHalted(): boolean {
@@ -430,7 +421,7 @@ export class Executor {
   async kill(reason: string, cause: HaltCause = 'operator'): Promise<void> {
     this.halts.set(cause, `kill switch engaged: ${reason}`);
     this.log.warn({ reason, cause }, 'kill switch engaged');
-    for (const lane of this.lanes) for (const s of lane.splice(0)) this.reject(s, '', RejectReason.KILL_SWITCH, reason);
+    this.lanes.clear((s) => this.reject(s, '', RejectReason.KILL_SWITCH, reason));
     if (this.cfg.cancelOnKill) await this.cancelAll(`kill: ${reason}`);
   }
 
@@ -531,17 +522,10 @@ export class Executor {
     try {
       const ack = await requestReplace(this.deps.bus, this.ns, o, newPrice, newQuantity);
       if (takenAck(ack, o)) {
-        if (this.slots.has(o.clientId)) {
-          // Keep the in-flight exposure exact across the size change.
-          const before = o.side === Side.SELL ? -o.remaining : o.remaining;
+        // The in-flight exposure stays exact across the size change.
+        this.inflight.resized(o, () => {
           if (newQuantity > 0) o.size = newQuantity;
-          const after = o.side === Side.SELL ? -o.remaining : o.remaining;
-          this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + after - before);
-          this.pendingNotional = Math.max(
-            0,
-            this.pendingNotional + (Math.abs(after) - Math.abs(before)) * (this.pendingPx.get(o.clientId) ?? 0),
-          );
-        } else if (newQuantity > 0) o.size = newQuantity;
+        });
         if (newPrice > 0) o.price = newPrice;
         this.applyAck(ack);
       }
@@ -580,11 +564,9 @@ export class Executor {
       this.process(s);
       return;
     }
-    const lane = this.lanes[laneOf(s.urgency)];
-    if (lane.length >= this.cfg.laneCapacity) {
+    if (!this.lanes.offer(s, this.cfg.laneCapacity)) {
       return this.reject(s, '', RejectReason.CONCURRENCY_LIMIT, 'priority lane full');
     }
-    lane.push(s);
     this.pump();
   }
 
@@ -593,34 +575,22 @@ export class Executor {
   }
 
   private hasRoom(symbol: string): boolean {
-    return (
-      this.inflight < this.cfg.concurrency.globalMaxInflight &&
-      (this.symbolInflight.get(symbol) ?? 0) < this.cfg.concurrency.perSymbolMaxInflight
-    );
+    return this.inflight.hasRoom(symbol, this.cfg.concurrency);
   }
 
   /** Drain lanes (HIGH first) while caps allow; signals that expired in the queue are refused. */
   private pump(): void {
     if (this.halted) return;
-    for (const lane of this.lanes) {
-      let i = 0;
-      while (i < lane.length) {
-        if (this.inflight >= this.cfg.concurrency.globalMaxInflight) return;
-        const s = lane[i]!;
-        if (this.expired(s, this.deps.clock.nowNs())) {
-          lane.splice(i, 1);
-          this.reject(s, '', RejectReason.SIGNAL_EXPIRED, 'expired while queued');
-          continue;
-        }
-        if (!this.hasRoom(s.symbol)) {
-          i++; // this symbol is at its cap; others behind it may go (no head-of-line blocking)
-          continue;
-        }
-        lane.splice(i, 1);
-        this.process(s);
-      }
-    }
+    this.lanes.pump(this.pumpHost);
   }
+
+  private readonly pumpHost: PumpHost = {
+    full: () => this.inflight.count >= this.cfg.concurrency.globalMaxInflight,
+    expired: (s) => this.expired(s, this.deps.clock.nowNs()),
+    hasRoom: (symbol) => this.hasRoom(symbol),
+    refuseExpired: (s) => this.reject(s, '', RejectReason.SIGNAL_EXPIRED, 'expired while queued'),
+    process: (s) => this.process(s),
+  };
 
   private venueCap(venue: string): number {
     const m = this.cfg.concurrency.perVenueMaxInflight;
@@ -632,7 +602,7 @@ export class Executor {
     !this.paused.has(venue) &&
     !this.unhealthy.has(venue) &&
     this.breakers.get(venue).wouldAllow() &&
-    (this.venueInflight.get(venue) ?? 0) < this.venueCap(venue);
+    this.inflight.venueCount(venue) < this.venueCap(venue);
 
   private process(s: ExecSignal): void {
     const venues = this.precision.venuesFor(s.symbol);
@@ -648,10 +618,7 @@ export class Executor {
     if (allocs.length === 0) return this.rejectNoVenue(s, venues, shadow);
     // Each slice is an order in flight: the global and symbol caps bound the slices, not just the
     // signal (the router puts the best-priced first).
-    const room = Math.min(
-      this.cfg.concurrency.globalMaxInflight - this.inflight,
-      this.cfg.concurrency.perSymbolMaxInflight - (this.symbolInflight.get(s.symbol) ?? 0),
-    );
+    const room = this.inflight.room(s.symbol, this.cfg.concurrency);
     const n = Math.max(0, Math.min(allocs.length, room));
     for (let i = 0; i < n; i++) this.placeAllocation(s, allocs[i]!, allocs.length > 1 ? i : -1);
     for (let i = n; i < allocs.length; i++) {
@@ -674,7 +641,7 @@ export class Executor {
     pausedOrDisabled: (v) => this.paused.has(v) || !this.enabled.has(v),
     circuitOpen: (v) => !this.breakers.get(v).wouldAllow(),
     unhealthy: (v) => this.unhealthy.has(v),
-    atCap: (v) => (this.venueInflight.get(v) ?? 0) >= this.venueCap(v),
+    atCap: (v) => this.inflight.venueCount(v) >= this.venueCap(v),
   };
 
   private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
@@ -702,11 +669,7 @@ export class Executor {
       return this.reject(s, a.venue, RejectReason.MIN_SIZE, `size ${size} after venue rounding/caps below min_fill_qty ${s.minFillQty}`);
     }
     const signed = s.side === Side.SELL ? -size : size;
-    const exposure = {
-      symbolQty: this.book.net(s.symbol) + (this.symbolPending.get(s.symbol) ?? 0),
-      grossNotional: this.book.grossNotional() + this.pendingNotional,
-      inflightNotional: this.pendingNotional,
-    };
+    const exposure = this.inflight.exposure(this.book, s.symbol);
     // A SELL fills at or above its limit: valued at the limit, a wide slippage cap would understate
     // its notional. The guard values every order at the worse of its limit and mid.
     const valuePx = snap ? Math.max(price, (snap.bid + snap.ask) / 2) : price;
@@ -793,16 +756,13 @@ export class Executor {
 
   /** Hold (+1) or give back (−1) an in-flight slot for an order still waiting on risk.check. */
   private reserve(venue: string, symbol: string, d: 1 | -1, notional: number): void {
-    this.pendingNotional = Math.max(0, this.pendingNotional + d * notional);
-    this.inflight += d;
-    this.venueInflight.set(venue, (this.venueInflight.get(venue) ?? 0) + d);
-    this.symbolInflight.set(symbol, (this.symbolInflight.get(symbol) ?? 0) + d);
+    this.inflight.reserve(venue, symbol, d, notional);
   }
 
   private gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<GatewayAnswer> {
     // Excludes this order's own reservation: the gateway adds the proposed order itself.
-    const gross = Math.max(0, this.pendingNotional - size * Math.max(price, this.midOf(venue, s.symbol)));
-    return askRiskGateway(this.deps.bus, this.ns, s, venue, size, price, gross, this.symbolPending.get(s.symbol) ?? 0);
+    const gross = Math.max(0, this.inflight.notional - size * Math.max(price, this.midOf(venue, s.symbol)));
+    return askRiskGateway(this.deps.bus, this.ns, s, venue, size, price, gross, this.inflight.pendingQty(s.symbol));
   }
 
   private reject(s: ExecSignal | undefined, venue: string, reason: RejectReason, detail: string, clientId = ''): void {
@@ -836,7 +796,7 @@ export class Executor {
       this.reject(undefined, venue, RejectReason.RATE_LIMIT, `${tag}: ${limited}`);
       return undefined;
     }
-    const o = this.createAndQueue({
+    return this.createAndQueue({
       venue,
       symbol,
       side,
@@ -845,13 +805,12 @@ export class Executor {
       groupId: d.groupId,
       traceId: '',
       source: tag.slice(0, 32),
+      emergency,
     });
-    if (emergency) this.emergency.add(o);
-    return o;
   }
 
   private createAndQueue(intent: OrderIntent): OrderRecord {
-    const { venue, symbol, side, size, price, groupId, traceId, source: strategyId, signal } = intent;
+    const { venue, symbol, side, size, price, groupId, traceId, source: strategyId, signal, emergency = false } = intent;
     const nonce = this.nonces.next(venue);
     const clientId = this.nonces.clientId(venue, nonce);
     const created = this.deps.clock.nowNs();
@@ -881,112 +840,51 @@ export class Executor {
     this.journal.intent(o);
     this.counters.orders++;
     if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'intent', o });
-    this.pendingSend.push(o);
     if (signal) this.signalOf.set(o, signal);
-    if (!this.commitScheduled) {
-      this.commitScheduled = true;
-      queueMicrotask(this.flushFn);
-    }
+    this.sender.queue(o, emergency);
     return o;
   }
 
   private readonly signalOf = new WeakMap<OrderRecord, ExecSignal>();
-  /** Flatten and unwind orders: they go out even while the kill switch is engaged. */
-  private readonly emergency = new WeakSet<OrderRecord>();
-  private readonly flushFn = (): void => this.flush();
 
   /** Group commit: one fdatasync covers every intent queued in this turn, then they are sent. */
   flush(): void {
-    this.commitScheduled = false;
-    if (!this.journal.hasPending && this.pendingSend.length === 0) return;
-    const batch = this.pendingSend;
-    this.pendingSend = [];
-    if (!this.commitOrHalt()) {
-      // Not durable → not sent: these intents provably never left.
-      for (const o of batch) this.finishLocal(o, RejectReason.KILL_SWITCH, 'WAL unavailable: order not sent');
-      return;
-    }
-    for (const o of batch) this.send(o);
-    if (batch.length > 0) this.scheduleLazyCommit();
+    this.sender.flush();
   }
 
-  private send(o: OrderRecord): void {
-    if (this.halted && !this.emergency.has(o)) {
-      // Kill switch between intent and send: the intent is durable but provably never left.
-      this.finishLocal(o, RejectReason.KILL_SWITCH, 'kill switch engaged before send');
-      return;
-    }
-    if (!this.breakers.get(o.venue).allow()) {
-      // Circuit opened between routing and the commit: the intent is durable but never sent.
-      this.finishLocal(o, RejectReason.CIRCUIT_OPEN, 'circuit open at send time');
-      return;
-    }
-    const p = requestOrder(this.deps.bus, this.ns, o);
-    o.markSent(this.deps.clock.nowNs());
-    this.journal.sent(o.clientId);
-    this.counters.sent++;
-    const sig = this.signalOf.get(o);
-    for (const cb of this.sendListeners) cb(o, sig);
-    p.then(
-      (m) => this.onReply(o, m),
-      (err: unknown) => this.onSendError(o, err),
-    );
+  private senderHost(): SenderHost {
+    const deps = this.deps;
+    return {
+      bus: deps.bus,
+      ns: this.ns,
+      clock: deps.clock,
+      scheduler: this.scheduler,
+      journal: this.journal,
+      breakers: this.breakers,
+      log: this.log,
+      counters: this.counters,
+      inDoubtCheckMs: () => this.cfg.inDoubtCheckMs,
+      isClosed: () => this.closed,
+      isHalted: () => this.halted,
+      haltOnWal: (err) => {
+        const reason = `WAL write failed: ${err instanceof Error ? err.message : String(err)}`;
+        if (!this.halts.has('wal')) this.log.fatal({ err: String(err) }, 'WAL write failed; trading halted');
+        this.halts.set('wal', reason);
+      },
+      finishLocal: (o, reason, detail) => this.finishLocal(o, reason, detail),
+      applyAck: (ack, wire) => this.applyAck(ack, wire),
+      later: (ms, fn) => this.later(ms, fn),
+      resolveInDoubt: (o) => void this.resolveInDoubt(o),
+      onSent: (o) => {
+        const sig = this.signalOf.get(o);
+        for (const cb of this.sendListeners) cb(o, sig);
+      },
+    };
   }
 
-  private onReply(o: OrderRecord, m: BusMessage): void {
-    let ack: OrderAck;
-    try {
-      ack = fromBinary(OrderAckSchema, m.data);
-    } catch (err) {
-      this.log.error({ clientId: o.clientId, err: String(err) }, 'malformed ord.req reply');
-      this.markInDoubt(o);
-      return;
-    }
-    const b = this.breakers.get(o.venue);
-    if (ack.status === OrderStatus.ORDER_STATUS_UNSPECIFIED) {
-      // The gateway could not tell whether the venue took the order (transport failure after the
-      // send): a venue fault for the breaker, and the order stays in doubt until the venue is asked.
-      b.onFailure();
-      this.log.warn({ clientId: o.clientId, detail: ack.rejectDetail }, 'order outcome unknown; in doubt');
-      this.markInDoubt(o, true);
-      return;
-    }
-    if (ack.status === OrderStatus.REJECTED && isVenueFault(ack.rejectReason)) b.onFailure();
-    else b.onSuccess();
-    if (!ack.clientId) {
-      ack.clientId = o.clientId;
-      this.applyAck(ack);
-    } else this.applyAck(ack, m.data);
-  }
-
-  private onSendError(o: OrderRecord, err: unknown): void {
-    // A timeout alone is latency, not yet a venue fault: the breaker hears about it only if the
-    // venue still has not answered when the in-doubt check runs.
-    if (!(err instanceof BusTimeoutError)) this.breakers.get(o.venue).onFailure();
-    if (err instanceof NoRespondersError) {
-      // Nobody subscribed to ord.req.{venue}: the request reached no one, so it definitely did not
-      // reach the venue. Terminal without asking.
-      this.finishLocal(o, RejectReason.VENUE_UNAVAILABLE, 'no order gateway for venue');
-      return;
-    }
-    if (!(err instanceof BusTimeoutError)) this.log.warn({ clientId: o.clientId, err: String(err) }, 'order request failed');
-    this.markInDoubt(o);
-  }
-
-  /**
-   * The send's outcome is unknown: keep the order (and its slot) and ask the venue by client id on
-   * a timer until it answers. `breakerCounted`: the caller already recorded the venue fault.
-   */
+  /** The send's outcome is unknown: in doubt until the venue is asked (executor/sender.ts). */
   private markInDoubt(o: OrderRecord, breakerCounted = false): void {
-    if (isTerminal(o.state) || o.state === OrderState.ACKED || o.state === OrderState.PARTIAL) return;
-    if (o.inDoubt) return; // already has its resolution timer
-    o.inDoubt = true;
-    this.counters.inDoubt++;
-    this.later(this.cfg.inDoubtCheckMs, () => {
-      // Still no venue answer after the grace period: now it counts against the venue.
-      if (o.inDoubt && !breakerCounted) this.breakers.get(o.venue).onFailure();
-      void this.resolveInDoubt(o);
-    });
+    this.sender.markInDoubt(o, breakerCounted);
   }
 
   /** Ask the venue about an order we have no answer for; never resend (executor/send.ts). */
@@ -1010,25 +908,11 @@ export class Executor {
     o.markFailed(detail);
     o.rejectReason = reason;
     this.journal.failed(o.clientId, `${rejectName(reason)}: ${detail}`);
-    this.scheduleLazyCommit();
+    this.sender.scheduleLazyCommit();
     this.releaseSlot(o);
     this.reject(this.signalOf.get(o), o.venue, reason, detail, o.clientId);
     this.onGroupLegUpdate(o);
     this.pump();
-  }
-
-  private onAckMessage(m: BusMessage): void {
-    let ack: OrderAck;
-    try {
-      ack = fromBinary(OrderAckSchema, m.data);
-    } catch {
-      this.log.warn({ subject: m.subject }, 'malformed ord.ack dropped');
-      return;
-    }
-    if (!ack.clientId) {
-      ack.clientId = m.headers[H.correlationId] ?? '';
-      this.applyAck(ack);
-    } else this.applyAck(ack, m.data);
   }
 
   /** Apply a venue update (reply, stream, or reconciliation answer) to its order. */
@@ -1044,16 +928,12 @@ export class Executor {
     const d = o.apply(ack);
     if (d.qty === 0 && before === o.state && ack.status !== OrderStatus.REJECTED) return; // duplicate / stale
     this.journal.ack(ack, wire);
-    this.scheduleLazyCommit();
+    this.sender.scheduleLazyCommit();
     if (this.lifecycleListeners.length > 0) this.lifecycle({ kind: 'ack', o, ack, fill: d });
     if (d.qty > 0) {
       this.counters.fills++;
       this.book.applyFill(o.venue, o.symbol, o.side, d.qty, d.price, d.fee, ack.tsNs || this.deps.clock.nowNs());
-      const signed = o.side === Side.SELL ? -d.qty : d.qty;
-      if (this.slots.has(o.clientId)) {
-        this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - signed);
-        this.pendingNotional = Math.max(0, this.pendingNotional - d.qty * (this.pendingPx.get(o.clientId) ?? 0));
-      }
+      this.inflight.filled(o, d.qty);
       for (const cb of this.fillListeners) cb(o, d);
     }
     if (ack.status === OrderStatus.REJECTED && before !== OrderState.REJECTED) {
@@ -1070,16 +950,8 @@ export class Executor {
   }
 
   private takeSlot(o: OrderRecord): void {
-    if (this.slots.has(o.clientId)) return;
-    this.slots.add(o.clientId);
-    this.inflight++;
-    this.venueInflight.set(o.venue, (this.venueInflight.get(o.venue) ?? 0) + 1);
-    this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 0) + 1);
-    const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
-    this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) + rem);
-    const px = Math.max(o.price, this.midOf(o.venue, o.symbol));
-    this.pendingPx.set(o.clientId, px);
-    this.pendingNotional += o.remaining * px;
+    if (this.inflight.holds(o.clientId)) return;
+    this.inflight.take(o, Math.max(o.price, this.midOf(o.venue, o.symbol)));
   }
 
   private midOf(venue: string, symbol: string): number {
@@ -1105,49 +977,12 @@ export class Executor {
   }
 
   private releaseSlot(o: OrderRecord): void {
-    if (!this.slots.delete(o.clientId)) return;
-    if (this.orders.size > this.cfg.maxRetainedOrders) this.prune();
-    this.inflight--;
-    this.venueInflight.set(o.venue, (this.venueInflight.get(o.venue) ?? 1) - 1);
-    this.symbolInflight.set(o.symbol, (this.symbolInflight.get(o.symbol) ?? 1) - 1);
-    const rem = o.side === Side.SELL ? -o.remaining : o.remaining;
-    this.symbolPending.set(o.symbol, (this.symbolPending.get(o.symbol) ?? 0) - rem);
-    this.pendingNotional -= o.remaining * (this.pendingPx.get(o.clientId) ?? 0);
-    this.pendingPx.delete(o.clientId);
-    // Nothing in flight: drop the floating-point residue of the running sum.
-    if (this.inflight === 0 || this.pendingNotional < 0) this.pendingNotional = 0;
-  }
-
-  /** Non-intent records (SENT, ACK, FAILED) need no fsync before anything; batch them. */
-  private scheduleLazyCommit(): void {
-    if (this.lazyTimer || this.closed) return;
-    this.lazyTimer = (this.deps.scheduler ?? systemScheduler).after(5, () => {
-      this.lazyTimer = undefined;
-      // SENT markers, acks and fills gate no send: their flush runs off the event loop.
-      if (!this.commitScheduled && this.journal.hasPending) this.commitOrHalt(true);
-    });
-  }
-
-  /**
-   * fdatasync the WAL. If the WAL cannot be written (disk full, I/O error) nothing more may be sent:
-   * trading halts (kill switch with the cause) instead of crashing or sending undurable orders.
-   */
-  private commitOrHalt(lazy = false): boolean {
-    try {
-      if (lazy) this.journal.commitLazy();
-      else this.journal.commit();
-      return true;
-    } catch (err) {
-      const reason = `WAL write failed: ${err instanceof Error ? err.message : String(err)}`;
-      if (!this.halts.has('wal')) this.log.fatal({ err: String(err) }, 'WAL write failed; trading halted');
-      this.halts.set('wal', reason);
-      return false;
-    }
+    if (this.inflight.release(o) && this.orders.size > this.cfg.maxRetainedOrders) this.prune();
   }
 
   private later(ms: number, fn: () => void): void {
     if (this.closed) return;
-    const t = (this.deps.scheduler ?? systemScheduler).after(ms, () => {
+    const t = this.scheduler.after(ms, () => {
       this.timers.delete(t);
       fn();
     });
@@ -1234,11 +1069,7 @@ export class Executor {
     slippageBps: () => this.cfg.defaultSlippageBps,
     now: () => this.deps.clock.nowNs(),
     midOf: (venue, symbol) => this.midOf(venue, symbol),
-    exposure: (symbol, extraQty, extraGross) => ({
-      symbolQty: this.book.net(symbol) + (this.symbolPending.get(symbol) ?? 0) + extraQty,
-      grossNotional: this.book.grossNotional() + this.pendingNotional + extraGross,
-      inflightNotional: this.pendingNotional + extraGross,
-    }),
+    exposure: (symbol, extraQty, extraGross) => this.inflight.exposure(this.book, symbol, extraQty, extraGross),
     countRiskCheck: () => void this.counters.riskChecks++,
     reserve: (venue, symbol, d, notional) => this.reserve(venue, symbol, d, notional),
     gatewayCheck: (s, venue, size, price) => this.gatewayCheck(s, venue, size, price),

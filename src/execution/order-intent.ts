@@ -21,6 +21,8 @@ export interface OrderIntent {
   source: string;
   /** The signal the order serves, when it came from the signal path. */
   signal?: ExecSignal | undefined;
+  /** Flatten and unwind orders: sent even while the kill switch is engaged. */
+  emergency?: boolean;
 }
 
 /** An order placed outside the signal path (flatten, unwind, basket legs): precision still applies. */
