@@ -29,8 +29,8 @@ import type { PositionBook } from '../positions/book.js';
 import { NonceManager } from './nonce.js';
 import { OrderRecord, OrderState, isTerminal, type FillDelta } from './order.js';
 import { PrecisionGuard } from './precision.js';
-import { LocalRiskGuard, RiskDecision } from './risk-guard.js';
-import { SmartOrderRouter, type Allocation } from './router.js';
+import { LocalRiskGuard } from './risk-guard.js';
+import { SmartOrderRouter } from './router.js';
 import type { ExecSignal, SignalSource } from './types.js';
 import type { Clock } from '../clock/clock.js';
 import { systemScheduler, type Scheduler, type TimerHandle } from '../clock/scheduler.js';
@@ -55,23 +55,13 @@ import {
   type GroupResult,
   type ExecutorLiveSettings,
 } from './executor/types.js';
-import {
-  groupCompletionPct,
-  groupFailed,
-  groupResult,
-  riskGateLegs,
-  type LegRiskHost,
-  legIncomplete,
-  legIntent,
-  mustUnwind,
-  unwindIntent,
-} from './executor/baskets.js';
+import { BasketDesk } from './executor/baskets.js';
 import { screenSignal, signalExpired } from './executor/intake.js';
-import { askRiskGateway, noVenueReason, type GatewayAnswer, type VenueView } from './executor/routing.js';
 import { requestCancel, requestReplace, resolveInDoubt, takenAck, type InDoubtHost } from './executor/send.js';
 import { InflightBook } from './executor/inflight.js';
 import { SignalLanes, type PumpHost } from './executor/lanes.js';
 import { OrderSender, type SenderHost } from './executor/sender.js';
+import { SignalPlacement, type PlacementHost } from './executor/placement.js';
 import { recoverOrders } from './executor/recovery.js';
 import { reconcileBalances, type BalanceMismatch } from './executor/reconcile.js';
 
@@ -131,6 +121,8 @@ export class Executor {
   private readonly inflight = new InflightBook();
   /** Group commit, send, replies and acks, in-doubt orders (executor/sender.ts). */
   private readonly sender: OrderSender;
+  /** SOR, guards and risk for each signal (executor/placement.ts). */
+  private readonly placement: SignalPlacement;
   private readonly scheduler: Scheduler;
   private readonly subs: Subscription[] = [];
   private readonly groups = new Map<string, GroupState>();
@@ -235,6 +227,7 @@ export class Executor {
     this.enabled = new Set(config.enabledVenues ?? deps.venues.map((v) => v.venue));
     this.scheduler = deps.scheduler ?? systemScheduler;
     this.sender = new OrderSender(this.senderHost());
+    this.placement = new SignalPlacement(this.placementHost());
     // Orders the WAL knows as open hold their concurrency slots until they finish.
     for (const o of this.orders.values()) if (!isTerminal(o.state)) this.takeSlot(o);
   }
@@ -561,7 +554,7 @@ export class Executor {
     }
     // Fast path: nothing queued ahead and room for it → straight through.
     if (this.queuedCount === 0 && this.hasRoom(s.symbol)) {
-      this.process(s);
+      this.placement.process(s);
       return;
     }
     if (!this.lanes.offer(s, this.cfg.laneCapacity)) {
@@ -589,180 +582,36 @@ export class Executor {
     expired: (s) => this.expired(s, this.deps.clock.nowNs()),
     hasRoom: (symbol) => this.hasRoom(symbol),
     refuseExpired: (s) => this.reject(s, '', RejectReason.SIGNAL_EXPIRED, 'expired while queued'),
-    process: (s) => this.process(s),
+    process: (s) => this.placement.process(s),
   };
 
-  private venueCap(venue: string): number {
-    const m = this.cfg.concurrency.perVenueMaxInflight;
-    return m[venue] ?? m.default ?? 32;
-  }
-
-  private eligible = (venue: string): boolean =>
-    this.enabled.has(venue) &&
-    !this.paused.has(venue) &&
-    !this.unhealthy.has(venue) &&
-    this.breakers.get(venue).wouldAllow() &&
-    this.inflight.venueCount(venue) < this.venueCap(venue);
-
-  private process(s: ExecSignal): void {
-    const venues = this.precision.venuesFor(s.symbol);
-    if (venues.length === 0) return this.reject(s, '', RejectReason.INVALID_SYMBOL, `no venue lists ${s.symbol}`);
-    const shadow = this.cfg.mode === 'shadow';
-    const allocs = this.router.route(
-      s.symbol,
-      s.side,
-      s.size,
-      venues,
-      (v) => this.eligible(v) && (shadow || !this.precision.entry(v, s.symbol)!.shadowOnly),
-    );
-    if (allocs.length === 0) return this.rejectNoVenue(s, venues, shadow);
-    // Each slice is an order in flight: the global and symbol caps bound the slices, not just the
-    // signal (the router puts the best-priced first).
-    const room = this.inflight.room(s.symbol, this.cfg.concurrency);
-    const n = Math.max(0, Math.min(allocs.length, room));
-    for (let i = 0; i < n; i++) this.placeAllocation(s, allocs[i]!, allocs.length > 1 ? i : -1);
-    for (let i = n; i < allocs.length; i++) {
-      this.reject(
-        s,
-        allocs[i]!.venue,
-        RejectReason.CONCURRENCY_LIMIT,
-        `slice ${i + 1} of ${allocs.length} dropped: in-flight caps reached`,
-      );
-    }
-  }
-
-  private rejectNoVenue(s: ExecSignal, venues: readonly string[], shadow: boolean): void {
-    const no = noVenueReason(venues, s.symbol, shadow, this.venueView);
-    return this.reject(s, venues[0]!, no.reason, no.detail);
-  }
-
-  private readonly venueView: VenueView = {
-    shadowOnly: (v, symbol) => this.precision.entry(v, symbol)!.shadowOnly,
-    pausedOrDisabled: (v) => this.paused.has(v) || !this.enabled.has(v),
-    circuitOpen: (v) => !this.breakers.get(v).wouldAllow(),
-    unhealthy: (v) => this.unhealthy.has(v),
-    atCap: (v) => this.inflight.venueCount(v) >= this.venueCap(v),
-  };
-
-  private placeAllocation(s: ExecSignal, a: Allocation, slice: number): void {
-    const shadow = this.cfg.mode === 'shadow';
-    const now = this.deps.clock.nowNs();
-    const snap = this.deps.market.get(a.venue, s.symbol);
-    const g = this.precision.check(
-      a.venue,
-      s.symbol,
-      s.side,
-      a.size,
-      s.refPrice,
-      s.maxSlippageBps,
-      snap,
-      now,
-      shadow,
-      this.cfg.tif === TimeInForce.GTC,
-    );
-    if (!g.ok) return this.reject(s, a.venue, g.reason, g.detail);
-    if (g.corrections !== 0) this.counters.corrected++;
-    const price = g.price;
-    const size = g.size;
-    // The signal's min_fill_qty: an order that could never fill that much is not worth sending.
-    if (slice < 0 && s.minFillQty > 0 && size < s.minFillQty - 1e-12) {
-      return this.reject(s, a.venue, RejectReason.MIN_SIZE, `size ${size} after venue rounding/caps below min_fill_qty ${s.minFillQty}`);
-    }
-    const signed = s.side === Side.SELL ? -size : size;
-    const exposure = this.inflight.exposure(this.book, s.symbol);
-    // A SELL fills at or above its limit: valued at the limit, a wide slippage cap would understate
-    // its notional. The guard values every order at the worse of its limit and mid.
-    const valuePx = snap ? Math.max(price, (snap.bid + snap.ask) / 2) : price;
-    const d = this.risk.check(s.symbol, signed, valuePx, exposure, now);
-    if (this.lifecycleListeners.length > 0) {
-      const decision = d === RiskDecision.APPROVED ? 'approved' : d === RiskDecision.REJECTED ? 'rejected' : 'boundary';
-      this.lifecycle({
-        kind: 'risk',
-        venue: a.venue,
-        symbol: s.symbol,
-        side: s.side,
-        traceId: s.traceId,
-        size,
-        price,
-        decision,
-        detail: d === RiskDecision.REJECTED ? this.risk.detail : '',
-      });
-    }
-    if (d === RiskDecision.REJECTED) return this.reject(s, a.venue, this.risk.reason, this.risk.detail);
-    const limited = this.rateLimiter?.tryTake(a.venue, now);
-    if (limited) return this.reject(s, a.venue, RejectReason.RATE_LIMIT, limited);
-    // Every slice of a routed signal carries the signal's trace id (the dedupe key).
-    const traceId = s.traceId;
-    void slice;
-    if (d === RiskDecision.APPROVED) {
-      this.createAndQueue({
-        venue: a.venue,
-        symbol: s.symbol,
-        side: s.side,
-        size,
-        price,
-        groupId: '',
-        traceId,
-        source: s.strategyId,
-        signal: s,
-      });
-      return;
-    }
-    // Boundary case: the gateway decides (10 ms, reject on timeout). A slot is reserved meanwhile so
-    // that the caps stay exact while the answer is pending.
-    this.counters.riskChecks++;
-    const reservedNotional = size * valuePx;
-    this.reserve(a.venue, s.symbol, 1, reservedNotional);
-    void this.gatewayCheck(s, a.venue, size, price).then((r) => {
-      this.reserve(a.venue, s.symbol, -1, reservedNotional);
-      if (this.closed) return;
-      if (this.lifecycleListeners.length > 0) {
-        const decision = r.ok ? 'gateway_approved' : 'gateway_rejected';
-        this.lifecycle({
-          kind: 'risk',
-          venue: a.venue,
-          symbol: s.symbol,
-          side: s.side,
-          traceId: s.traceId,
-          size: r.ok ? r.size : size,
-          price,
-          decision,
-          detail: r.detail,
-        });
-      }
-      const refuse = (reason: RejectReason, detail: string): void => {
-        this.reject(s, a.venue, reason, detail);
-        this.pump(); // the reserved slot is free again
-      };
-      if (!r.ok) return refuse(r.reason, r.detail);
-      if (this.expired(s, this.deps.clock.nowNs())) return refuse(RejectReason.SIGNAL_EXPIRED, 'expired during risk check');
-      const e = this.precision.entry(a.venue, s.symbol)!;
-      const adj = e.lotStep > 0 ? Math.floor(r.size / e.lotStep + 1e-9) * e.lotStep : r.size;
-      const finalSize = Math.min(size, Math.round(adj * e.lotScale) / e.lotScale);
-      if (finalSize < e.minLot) return refuse(RejectReason.RISK_LIMIT, `risk-adjusted size ${r.size} below min lot`);
-      this.createAndQueue({
-        venue: a.venue,
-        symbol: s.symbol,
-        side: s.side,
-        size: finalSize,
-        price,
-        groupId: '',
-        traceId,
-        source: s.strategyId,
-        signal: s,
-      });
-    });
-  }
-
-  /** Hold (+1) or give back (−1) an in-flight slot for an order still waiting on risk.check. */
-  private reserve(venue: string, symbol: string, d: 1 | -1, notional: number): void {
-    this.inflight.reserve(venue, symbol, d, notional);
-  }
-
-  private gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<GatewayAnswer> {
-    // Excludes this order's own reservation: the gateway adds the proposed order itself.
-    const gross = Math.max(0, this.inflight.notional - size * Math.max(price, this.midOf(venue, s.symbol)));
-    return askRiskGateway(this.deps.bus, this.ns, s, venue, size, price, gross, this.inflight.pendingQty(s.symbol));
+  private placementHost(): PlacementHost {
+    const deps = this.deps;
+    return {
+      bus: deps.bus,
+      ns: this.ns,
+      clock: deps.clock,
+      market: deps.market,
+      precision: this.precision,
+      router: this.router,
+      risk: this.risk,
+      rateLimiter: this.rateLimiter,
+      breakers: this.breakers,
+      book: this.book,
+      inflight: this.inflight,
+      counters: this.counters,
+      cfg: this.cfg,
+      pausedOrDisabled: (v) => this.paused.has(v) || !this.enabled.has(v),
+      unhealthy: (v) => this.unhealthy.has(v),
+      midOf: (venue, symbol) => this.midOf(venue, symbol),
+      expired: (s) => this.expired(s, deps.clock.nowNs()),
+      isClosed: () => this.closed,
+      reject: (s, venue, reason, detail) => this.reject(s, venue, reason, detail),
+      place: (intent) => void this.createAndQueue(intent),
+      pump: () => this.pump(),
+      wantsLifecycle: () => this.lifecycleListeners.length > 0,
+      lifecycle: (e) => this.lifecycle(e),
+    };
   }
 
   private reject(s: ExecSignal | undefined, venue: string, reason: RejectReason, detail: string, clientId = ''): void {
@@ -911,7 +760,7 @@ export class Executor {
     this.sender.scheduleLazyCommit();
     this.releaseSlot(o);
     this.reject(this.signalOf.get(o), o.venue, reason, detail, o.clientId);
-    this.onGroupLegUpdate(o);
+    this.baskets.onLegUpdate(o);
     this.pump();
   }
 
@@ -941,7 +790,7 @@ export class Executor {
     }
     if (isTerminal(o.state)) {
       this.releaseSlot(o);
-      if (!wasTerminal) this.onGroupLegUpdate(o);
+      if (!wasTerminal) this.baskets.onLegUpdate(o);
       this.pump();
     } else if (before === OrderState.FAILED) {
       // Adopted back from FAILED (venue had it after all): it holds a slot again while open.
@@ -1013,100 +862,32 @@ export class Executor {
   /**
    * Execute an OrderGroup. BEST_EFFORT keeps whatever fills; ATOMIC cancels the remainder of every
    * leg as soon as one leg fails and unwinds the filled quantity of the others; PERCENTAGE unwinds
-   * everything when the filled share of the basket ends below `minCompletionPct`.
+   * everything when the filled share of the basket ends below `minCompletionPct` (executor/baskets.ts).
    */
-  async submitGroup(
+  submitGroup(
     groupId: string,
     policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE',
     legs: readonly GroupLegInput[],
     minCompletionPct = 100,
   ): Promise<GroupResult> {
-    // Legs pass the risk guard like a signal's orders, all before any leg goes out.
-    const refused = await riskGateLegs(this.legRiskHost, groupId, legs);
-    return new Promise<GroupResult>((resolve) => {
-      const g: GroupState = {
-        id: groupId,
-        policy,
-        minPct: minCompletionPct,
-        legs: [],
-        plannedSize: 0,
-        plannedWeight: 0,
-        weights: new Map(),
-        failedLegs: 0,
-        cancelling: false,
-        settled: false,
-        resolve,
-      };
-      const weighted = legs.some((l) => (l.weight ?? 0) > 0);
-      this.groups.set(groupId, g);
-      for (const [i, l] of legs.entries()) {
-        g.plannedSize += l.size;
-        if (weighted) g.plannedWeight += l.weight ?? 0;
-        if (this.halted || this.paused.has(l.venue) || !this.enabled.has(l.venue)) {
-          g.failedLegs++;
-          this.reject(undefined, l.venue, RejectReason.KILL_SWITCH, `group ${groupId}: venue not tradable`);
-          continue;
-        }
-        const no = refused.get(i);
-        if (no) {
-          g.failedLegs++;
-          this.reject(undefined, l.venue, no.reason, `group ${groupId}: ${no.detail}`);
-          continue;
-        }
-        const o = this.placeDirect(legIntent(groupId, l, this.cfg.defaultSlippageBps));
-        if (o) {
-          g.legs.push(o);
-          if (weighted) g.weights.set(o, l.weight ?? 0);
-        } else g.failedLegs++;
-      }
-      if (policy === 'ATOMIC' && g.failedLegs > 0) void this.abortGroup(g);
-      this.maybeSettle(g);
-    });
+    return this.baskets.submit(groupId, policy, legs, minCompletionPct);
   }
 
-  private readonly legRiskHost: LegRiskHost = {
+  private readonly baskets = new BasketDesk({
     risk: () => this.risk,
     slippageBps: () => this.cfg.defaultSlippageBps,
+    flattenSlippageBps: () => this.cfg.flattenSlippageBps,
     now: () => this.deps.clock.nowNs(),
     midOf: (venue, symbol) => this.midOf(venue, symbol),
     exposure: (symbol, extraQty, extraGross) => this.inflight.exposure(this.book, symbol, extraQty, extraGross),
     countRiskCheck: () => void this.counters.riskChecks++,
-    reserve: (venue, symbol, d, notional) => this.reserve(venue, symbol, d, notional),
-    gatewayCheck: (s, venue, size, price) => this.gatewayCheck(s, venue, size, price),
-  };
-
-  private onGroupLegUpdate(o: OrderRecord): void {
-    if (!o.groupId) return;
-    const g = this.groups.get(o.groupId);
-    if (!g || g.settled) return;
-    if (g.policy === 'ATOMIC' && legIncomplete(o) && !g.cancelling) void this.abortGroup(g);
-    this.maybeSettle(g);
-  }
-
-  private async abortGroup(g: GroupState): Promise<void> {
-    g.cancelling = true;
-    await Promise.all(g.legs.filter((l) => !isTerminal(l.state)).map((l) => this.cancel(l, `group ${g.id} atomic abort`)));
-    this.maybeSettle(g);
-  }
-
-  private maybeSettle(g: GroupState): void {
-    if (g.settled || g.legs.some((l) => !isTerminal(l.state))) return;
-    g.settled = true;
-    const pct = groupCompletionPct(g);
-    const failed = groupFailed(g);
-    let outcome: GroupResult['outcome'] = failed ? 'ACCEPTED_PARTIAL' : 'COMPLETE';
-    const unwind: string[] = [];
-    if (mustUnwind(g, failed, pct)) {
-      outcome = 'UNWOUND';
-      for (const l of g.legs) {
-        if (l.filledQty <= 0) continue;
-        const u = this.placeDirect(unwindIntent(g, l, this.cfg.flattenSlippageBps));
-        if (u) unwind.push(u.clientId);
-      }
-    }
-    this.groups.delete(g.id);
-    g.resolve(groupResult(g, outcome, pct, unwind));
-  }
+    reserve: (venue, symbol, d, notional) => this.inflight.reserve(venue, symbol, d, notional),
+    gatewayCheck: (s, venue, size, price) => this.placement.gatewayCheck(s, venue, size, price),
+    tradable: (venue) => !(this.halted || this.paused.has(venue) || !this.enabled.has(venue)),
+    reject: (venue, reason, detail) => this.reject(undefined, venue, reason, detail),
+    placeDirect: (d) => this.placeDirect(d),
+    cancel: (o, reason) => this.cancel(o, reason),
+  });
 
   // ---------------------------------------------------------------- positions vs venue
 

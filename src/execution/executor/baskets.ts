@@ -1,9 +1,11 @@
 /**
  * Baskets (OrderGroups): the state of a basket in flight and the pure parts of settling it —
  * completion (by quantity, or by weight when legs carry weights), whether the policy demands an
- * unwind, and the result the caller gets. The Executor places, cancels and unwinds the legs.
+ * unwind, and the result the caller gets — and the desk that runs baskets in flight (BasketDesk):
+ * risk-gates the legs, places them, aborts an ATOMIC basket on a failed leg, settles and unwinds.
+ * The Executor places and cancels the orders; it lends that through BasketHost.
  */
-import { OrderState, type OrderRecord } from '../order.js';
+import { OrderState, isTerminal, type OrderRecord } from '../order.js';
 import { RejectReason, Side, Urgency } from '../../contracts/index.js';
 import { RiskDecision, type LocalRiskGuard, type RiskExposure } from '../risk-guard.js';
 import type { GatewayAnswer } from './routing.js';
@@ -161,4 +163,105 @@ export async function riskGateLegs(
   }
   await Promise.all(asks);
   return refused;
+}
+
+/** What the basket desk needs from the executor besides the leg risk gate. */
+export interface BasketHost extends LegRiskHost {
+  flattenSlippageBps(): number;
+  /** Not halted, not paused, enabled. */
+  tradable(venue: string): boolean;
+  reject(venue: string, reason: RejectReason, detail: string): void;
+  placeDirect(d: DirectOrderIntent): OrderRecord | undefined;
+  cancel(o: OrderRecord, reason: string): Promise<unknown>;
+}
+
+/** Baskets in flight, by group id. */
+export class BasketDesk {
+  private readonly groups = new Map<string, GroupState>();
+
+  constructor(private readonly h: BasketHost) {}
+
+  async submit(
+    groupId: string,
+    policy: 'BEST_EFFORT' | 'ATOMIC' | 'PERCENTAGE',
+    legs: readonly GroupLegInput[],
+    minCompletionPct: number,
+  ): Promise<GroupResult> {
+    const h = this.h;
+    // Legs pass the risk guard like a signal's orders, all before any leg goes out.
+    const refused = await riskGateLegs(h, groupId, legs);
+    return new Promise<GroupResult>((resolve) => {
+      const g: GroupState = {
+        id: groupId,
+        policy,
+        minPct: minCompletionPct,
+        legs: [],
+        plannedSize: 0,
+        plannedWeight: 0,
+        weights: new Map(),
+        failedLegs: 0,
+        cancelling: false,
+        settled: false,
+        resolve,
+      };
+      const weighted = legs.some((l) => (l.weight ?? 0) > 0);
+      this.groups.set(groupId, g);
+      for (const [i, l] of legs.entries()) {
+        g.plannedSize += l.size;
+        if (weighted) g.plannedWeight += l.weight ?? 0;
+        if (!h.tradable(l.venue)) {
+          g.failedLegs++;
+          h.reject(l.venue, RejectReason.KILL_SWITCH, `group ${groupId}: venue not tradable`);
+          continue;
+        }
+        const no = refused.get(i);
+        if (no) {
+          g.failedLegs++;
+          h.reject(l.venue, no.reason, `group ${groupId}: ${no.detail}`);
+          continue;
+        }
+        const o = h.placeDirect(legIntent(groupId, l, h.slippageBps()));
+        if (o) {
+          g.legs.push(o);
+          if (weighted) g.weights.set(o, l.weight ?? 0);
+        } else g.failedLegs++;
+      }
+      if (policy === 'ATOMIC' && g.failedLegs > 0) void this.abort(g);
+      this.maybeSettle(g);
+    });
+  }
+
+  /** A leg reached a terminal state. */
+  onLegUpdate(o: OrderRecord): void {
+    if (!o.groupId) return;
+    const g = this.groups.get(o.groupId);
+    if (!g || g.settled) return;
+    if (g.policy === 'ATOMIC' && legIncomplete(o) && !g.cancelling) void this.abort(g);
+    this.maybeSettle(g);
+  }
+
+  private async abort(g: GroupState): Promise<void> {
+    g.cancelling = true;
+    await Promise.all(g.legs.filter((l) => !isTerminal(l.state)).map((l) => this.h.cancel(l, `group ${g.id} atomic abort`)));
+    this.maybeSettle(g);
+  }
+
+  private maybeSettle(g: GroupState): void {
+    if (g.settled || g.legs.some((l) => !isTerminal(l.state))) return;
+    g.settled = true;
+    const pct = groupCompletionPct(g);
+    const failed = groupFailed(g);
+    let outcome: GroupResult['outcome'] = failed ? 'ACCEPTED_PARTIAL' : 'COMPLETE';
+    const unwind: string[] = [];
+    if (mustUnwind(g, failed, pct)) {
+      outcome = 'UNWOUND';
+      for (const l of g.legs) {
+        if (l.filledQty <= 0) continue;
+        const u = this.h.placeDirect(unwindIntent(g, l, this.h.flattenSlippageBps()));
+        if (u) unwind.push(u.clientId);
+      }
+    }
+    this.groups.delete(g.id);
+    g.resolve(groupResult(g, outcome, pct, unwind));
+  }
 }
