@@ -42,9 +42,7 @@ import type { DirectOrderIntent, OrderIntent } from './order-intent.js';
 import {
   HaltClearError,
   DEFAULT_CONCURRENCY,
-  ExecutorConfigError,
   type HaltCause,
-  type ConcurrencyConfig,
   type ExecutorConfig,
   type ExecutorDeps,
   type RejectEvent,
@@ -56,6 +54,7 @@ import {
   type ExecutorLiveSettings,
 } from './executor/types.js';
 import { BasketDesk } from './executor/baskets.js';
+import { checkLiveSettings, resolveExecutorConfig, type ResolvedExecutorConfig } from './executor/config.js';
 import { screenSignal, signalExpired } from './executor/intake.js';
 import { requestCancel, requestReplace, resolveInDoubt, takenAck, type InDoubtHost } from './executor/send.js';
 import { InflightBook } from './executor/inflight.js';
@@ -98,14 +97,8 @@ export class Executor {
   /** Carried in every client id this executor creates (see instance-id.ts). */
   readonly instanceId: string;
   private readonly log: Logger;
-  private readonly cfg: Required<
-    Omit<
-      ExecutorConfig,
-      'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'walSync' | 'rateLimits' | 'instanceId'
-    >
-  > & {
-    concurrency: ConcurrencyConfig;
-  };
+  /** Defaults applied; reconfigure changes the live settings in place (executor/config.ts). */
+  private readonly cfg: ResolvedExecutorConfig;
   private readonly enabled: Set<string>;
   private readonly paused = new Set<string>();
   private readonly unhealthy = new Set<string>();
@@ -163,42 +156,10 @@ export class Executor {
     config: ExecutorConfig,
   ) {
     this.log = deps.logger ?? createLogger('executor');
-    const concurrency: ConcurrencyConfig = {
-      ...DEFAULT_CONCURRENCY,
-      ...(config.concurrency ?? {}),
-      perVenueMaxInflight: { ...DEFAULT_CONCURRENCY.perVenueMaxInflight, ...(config.concurrency?.perVenueMaxInflight ?? {}) },
-    };
-    this.cfg = {
-      mode: config.mode,
-      walDir: config.walDir,
-      clientIdPrefix: config.clientIdPrefix ?? 'KS',
-      nonceBlock: config.nonceBlock ?? 1000,
-      minConfidence: config.minConfidence ?? 0.5,
-      defaultTtlMs: config.defaultTtlMs ?? 50,
-      maxClockSkewMs: config.maxClockSkewMs ?? 1,
-      staleSnapshotMs: config.staleSnapshotMs ?? 2000,
-      defaultSlippageBps: config.defaultSlippageBps ?? 10,
-      flattenSlippageBps: config.flattenSlippageBps ?? 100,
-      riskStalenessMs: config.riskStalenessMs ?? 1000,
-      riskBoundaryPct: config.riskBoundaryPct ?? 0.9,
-      concurrency,
-      laneCapacity: config.laneCapacity ?? 5000,
-      tif: config.tif ?? TimeInForce.IOC,
-      inDoubtCheckMs: config.inDoubtCheckMs ?? 500,
-      recoveryGraceMs: config.recoveryGraceMs ?? 100,
-      namespace: config.namespace,
-      cancelOnKill: config.cancelOnKill ?? true,
-      awaitRiskLimitsMs: config.awaitRiskLimitsMs ?? 2000,
-      maxRetainedOrders: config.maxRetainedOrders ?? 100_000,
-    };
+    this.cfg = resolveExecutorConfig(config);
     this.ns = this.cfg.namespace;
     this.staleNs = BigInt(this.cfg.staleSnapshotMs) * 1_000_000n;
-    const skewMs = this.cfg.maxClockSkewMs;
-    // A bound as large as the TTL would expire every signal on arrival (or, read the other way, let any age through).
-    if (!(Number.isFinite(skewMs) && skewMs >= 0 && skewMs < this.cfg.defaultTtlMs)) {
-      throw new ExecutorConfigError(`maxClockSkewMs must be in [0, defaultTtlMs = ${this.cfg.defaultTtlMs}), got ${skewMs}`);
-    }
-    this.skewNs = BigInt(Math.round(skewMs * 1e6));
+    this.skewNs = BigInt(Math.round(this.cfg.maxClockSkewMs * 1e6));
     const opened = OrderJournal.open(config.walDir, {
       ...(config.walRotationBytes !== undefined ? { rotationBytes: config.walRotationBytes } : {}),
       ...(config.walRetentionMs !== undefined ? { retentionMs: config.walRetentionMs } : {}),
@@ -313,20 +274,8 @@ export class Executor {
    * then all change together; the next signal sees them. Orders already sent keep their terms.
    */
   reconfigure(s: ExecutorLiveSettings): void {
-    const posInt = (v: number) => Number.isInteger(v) && v > 0;
-    if (!(s.minConfidence >= 0 && s.minConfidence <= 1))
-      throw new ExecutorConfigError(`minConfidence must be in [0, 1], got ${s.minConfidence}`);
-    if (s.tif !== TimeInForce.IOC && s.tif !== TimeInForce.GTC)
-      throw new ExecutorConfigError(`tif must be IOC or GTC, got ${String(s.tif)}`);
-    if (!posInt(s.laneCapacity)) throw new ExecutorConfigError(`laneCapacity must be a positive integer, got ${s.laneCapacity}`);
+    checkLiveSettings(s);
     const c = s.concurrency;
-    for (const [k, v] of [
-      ['globalMaxInflight', c.globalMaxInflight],
-      ['perSymbolMaxInflight', c.perSymbolMaxInflight],
-      ...Object.entries(c.perVenueMaxInflight),
-    ] as Array<[string, number]>) {
-      if (!posInt(v)) throw new ExecutorConfigError(`concurrency ${k} must be a positive integer, got ${v}`);
-    }
     this.cfg.minConfidence = s.minConfidence;
     this.cfg.tif = s.tif;
     this.cfg.laneCapacity = s.laneCapacity;
