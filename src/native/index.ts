@@ -115,6 +115,27 @@ export class TickBatch {
     return true;
   }
 
+  /**
+   * Appends a NormalizedTick as `tickFromNormalized(t)` (receive time) would, without building the
+   * intermediate TickInput (one object per tick on the backtest's hot path). False when full.
+   */
+  pushNormalized(t: NormalizedTick, symbolId = 0): boolean {
+    if (this.count >= this.capacity) return false;
+    const trade = (t.flags & L.kFlagTrade) !== 0;
+    const o = this.count * L.kTickEntrySize;
+    const v = this.view;
+    v.setBigInt64(o + L.kTickTsOffset, t.recvTsNs, true);
+    v.setUint16(o + L.kTickVenueOffset, t.venueId, true);
+    v.setUint16(o + L.kTickSymbolOffset, symbolId, true);
+    v.setUint32(o + L.kTickFlagsOffset, ((t.flags & 0x3f) | (trade && t.aggressor > 0 ? L.kFlagBuyAggressor : 0)) >>> 0, true);
+    v.setFloat64(o + L.kTickBidOffset, trade ? t.lastPx : t.bid, true);
+    v.setFloat64(o + L.kTickAskOffset, trade ? t.lastPx : t.ask, true);
+    v.setFloat64(o + L.kTickBidSizeOffset, trade ? t.lastQty : t.bidSize, true);
+    v.setFloat64(o + L.kTickAskSizeOffset, trade ? 0 : t.askSize, true);
+    this.count++;
+    return true;
+  }
+
   clear(): void {
     this.count = 0;
   }

@@ -19,15 +19,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Side, VENUES as ALL_VENUES, type Namespace, type VenueSpec } from '../contracts/index.js';
 import { TickFlag, VENUES, type NormalizedTick, type VenueName } from '../contracts/market.js';
-import {
-  NativeEngine,
-  SignalBatch,
-  TickBatch,
-  TickRegion,
-  tickFromNormalized,
-  traceIdHex,
-  type SignalRecordView,
-} from '../native/index.js';
+import { NativeEngine, SignalBatch, TickBatch, TickRegion, traceIdHex, type SignalRecordView } from '../native/index.js';
 import { openRefData } from '../refdata/index.js';
 import type { RefDataRepository } from '../refdata/repository.js';
 import { AccuracyMonitor, type AccuracyReport } from '../shadow/accuracy.js';
@@ -523,7 +515,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
       const st = chunkStream[c]!;
       const b = (ringBatches[st.ring] ??= new TickBatch(chunkSize));
       chunkSeq[c] = b.count;
-      b.push(tickFromNormalized(chunk[c]!), st.ring);
+      b.pushNormalized(chunk[c]!, st.ring);
     }
     const firstSeq: number[] = [];
     for (let r = 0; r < ringBatches.length; r++) {

@@ -375,10 +375,22 @@ export class StaticRiskGateway {
    * outage closes no bar and cannot decay VaR. Without one (callers closing bars themselves with
    * onBar) the mark is stamped with the clock, for staleness only.
    */
+  private barMs = NaN;
+  private barNs = 0n;
+
+  /** The VaR bar in ns, converted once per setting, not per tick (onMark runs for every tick). */
+  private barNsOf(ms: number): bigint {
+    if (ms !== this.barMs) {
+      this.barMs = ms;
+      this.barNs = BigInt(Math.max(1, Math.round(ms))) * 1_000_000n;
+    }
+    return this.barNs;
+  }
+
   onMark(symbol: string, mid: number, tsNs?: bigint): void {
     if (!(mid > 0) || !Number.isFinite(mid)) return;
     if (tsNs !== undefined) {
-      const barNs = BigInt(Math.max(1, Math.round(this.cfg.var?.barMs ?? 1000))) * 1_000_000n;
+      const barNs = this.barNsOf(this.cfg.var?.barMs ?? 1000);
       if (this.barEndNs === undefined) this.barEndNs = (tsNs / barNs + 1n) * barNs;
       else if (tsNs >= this.barEndNs) {
         this.onBar();

@@ -444,11 +444,22 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
   let n = 0;
   const admitted = new Map<string, boolean>();
   const skipped = new Set<string>();
+  // The last stream's verdict: consecutive ticks are mostly of one stream (no key string per tick).
+  let lastVenue = '';
+  let lastSymbol = '';
+  let lastOk = false;
   try {
     for await (const batch of reader.batches()) {
       input.bytesRead = Math.min(input.bytes, input.bytesRead + batch.length * RECORD_SIZE);
       const out: NormalizedTick[] = [];
       for (const t of batch) {
+        if (t.symbol === lastSymbol && t.venue === lastVenue) {
+          if (lastOk) {
+            n++;
+            out.push(t);
+          }
+          continue;
+        }
         const key = `${t.venue}\u0000${t.symbol}`;
         let ok = admitted.get(key);
         if (ok === undefined) {
@@ -457,6 +468,9 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
           ok = (await gate.admit(input.file, t.venue, m?.venueSymbol ?? t.symbol)) !== undefined;
           admitted.set(key, ok);
         }
+        lastVenue = t.venue;
+        lastSymbol = t.symbol;
+        lastOk = ok;
         if (!ok) {
           skipped.add(`${t.venue} ${t.symbol}`);
           continue;

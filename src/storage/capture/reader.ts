@@ -86,16 +86,29 @@ export class CaptureReader {
   private decode(b: Buffer, length: number, fileOffset: number): NormalizedTick[] {
     const out: NormalizedTick[] = [];
     const v = recordViews(b);
+    // The previous tick's (venue, symbol) ids and names: runs of one stream skip both map lookups.
+    let lastVenueId = -1;
+    let lastSymbolId = -1;
+    let lastVenue: NormalizedTick['venue'] = 'binance'; // placeholders, read only after a lookup
+    let lastSymbol = '';
     for (let o = 0; o < length; o += RECORD_SIZE) {
       const type = b[o]!;
       if (type === RecordType.TICK && v !== undefined) {
         const venueId = v.u16[(o >>> 1) + 1]!;
         const symbolId = v.u32[(o >>> 2) + 1]!;
-        const venue = venueById(venueId);
-        const symbol = this.symbols.get(venueId * 0x1_0000_0000 + symbolId);
-        if (venue === undefined || symbol === undefined) {
-          throw new CaptureFormatError(this.path, fileOffset + o, `tick for undefined venue/symbol ${venueId}/${symbolId}`);
+        if (venueId !== lastVenueId || symbolId !== lastSymbolId) {
+          const venue = venueById(venueId);
+          const symbol = this.symbols.get(venueId * 0x1_0000_0000 + symbolId);
+          if (venue === undefined || symbol === undefined) {
+            throw new CaptureFormatError(this.path, fileOffset + o, `tick for undefined venue/symbol ${venueId}/${symbolId}`);
+          }
+          lastVenueId = venueId;
+          lastSymbolId = symbolId;
+          lastVenue = venue;
+          lastSymbol = symbol;
         }
+        const venue = lastVenue;
+        const symbol = lastSymbol;
         const w = o >>> 3;
         const aggressor = v.i8[o + 1]!;
         out.push({
@@ -152,6 +165,7 @@ export class CaptureReader {
         }
         const name = b.toString('utf8', o + SYMBOL.name, o + SYMBOL.name + len);
         this.symbols.set(venueId * 0x1_0000_0000 + b.readUInt32LE(o + SYMBOL.symbolId), name);
+        lastVenueId = -1; // a (re)definition: look the next tick's names up again
       } else {
         throw new CaptureFormatError(this.path, fileOffset + o, `unknown record type ${type}`);
       }
