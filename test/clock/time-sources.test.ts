@@ -32,6 +32,7 @@ const MONOTONIC_READERS: Readonly<Record<string, string>> = {
   'venues/okx/market-data.ts': 'REST latency histogram',
   'cli/main.ts': 'wall time of a sweep, for the table',
   'execution/wal/segment-log.ts': 'fdatasync / background flush cost statistics',
+  'execution/leader/lease.ts': "lease deadline against the NATS server's key TTL: real elapsed time, even under a virtual trading clock",
   'ingestion/service.ts': 'throttle of an operator-facing error log line',
   'replay/backtest.ts': 'wall time of the run, for the report',
   'session/trading-session.ts': 'wall time of the session, for the summary',
