@@ -31,7 +31,7 @@ export interface Leadership {
 
 /**
  * Block until this process is the leader of `settings.key`. Prints {"event":"standby",...} on
- * stdout while another process holds the key; on a lost lease prints {"event":"lease_lost",...}
+ * stdout while another process holds the key and {"event":"leader","epoch":N} once it leads; on a lost lease prints {"event":"lease_lost",...}
  * and exits the process with EXIT_LEASE_LOST (`onLost` replaces that in tests).
  */
 export async function becomeLeader(
@@ -41,7 +41,7 @@ export async function becomeLeader(
   env: NodeJS.ProcessEnv = process.env,
   onLost: (why: LeaseLoss, epoch: number) => void = exitOnLoss,
 ): Promise<Leadership> {
-  const log = createLogger('executor-leader', { key: settings.key });
+  const log = createLogger('executor-leader', { lock: settings.key });
   // Its own connection: renewals never queue behind order traffic.
   const bus = await NatsBus.connect({
     servers: natsUrl,
@@ -57,6 +57,7 @@ export async function becomeLeader(
     await bus.close();
     throw err;
   }
+  process.stdout.write(JSON.stringify({ event: 'leader', key: settings.key, epoch }) + '\n');
   lease.onLost((why) => {
     if (why !== 'released') onLost(why, epoch);
   });

@@ -104,7 +104,9 @@ export class LeaderLease {
   /** True while the lease is valid: checked synchronously against the monotonic clock. */
   holds(): boolean {
     if (this.lost !== undefined || this.deadline === 0) return false;
-    if (this.now() < this.deadline) return true;
+    const now = this.now();
+    if (now < this.deadline) return true;
+    this.o.log.error({ lock: this.o.settings.key, lateMs: Math.round(now - this.deadline) }, 'leader lease ran out without renewal');
     this.lose('expired');
     return false;
   }
@@ -146,7 +148,7 @@ export class LeaderLease {
     // Record the epoch in the value (a CAS on the revision just created: nobody can have moved it).
     await this.renew();
     this.startRenewing();
-    this.o.log.info({ key: this.o.settings.key, epoch: this._epoch, holder: this.o.holder }, 'leader lease acquired');
+    this.o.log.info({ lock: this.o.settings.key, epoch: this._epoch, holder: this.o.holder }, 'leader lease acquired');
     return true;
   }
 
@@ -191,10 +193,10 @@ export class LeaderLease {
       // "wrong last sequence": the key moved under us (expired and re-created by another process).
       const code = (err as { api_error?: { err_code?: number } }).api_error?.err_code;
       if (code === 10071 || /wrong last sequence/i.test(String((err as Error).message))) {
-        this.o.log.error({ key: this.o.settings.key, epoch: this._epoch }, 'leader lease taken by another executor');
+        this.o.log.error({ lock: this.o.settings.key, epoch: this._epoch }, 'leader lease taken by another executor');
         this.lose('taken');
       } else {
-        this.o.log.warn({ key: this.o.settings.key, err: String(err) }, 'leader lease renewal failed');
+        this.o.log.warn({ lock: this.o.settings.key, err: String(err) }, 'leader lease renewal failed');
       }
       return;
     }
@@ -218,7 +220,7 @@ export class LeaderLease {
     this.deadline = 0;
     clearInterval(this.renewTimer);
     clearInterval(this.watchdog);
-    if (why !== 'released') this.o.log.error({ key: this.o.settings.key, epoch: this._epoch, why }, 'leader lease lost: stop sending');
+    if (why !== 'released') this.o.log.error({ lock: this.o.settings.key, epoch: this._epoch, why }, 'leader lease lost: stop sending');
     for (const fn of this.lostHandlers) fn(why);
   }
 
