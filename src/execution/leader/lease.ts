@@ -86,6 +86,10 @@ export class LeaderLease {
   private readonly lostHandlers: Array<(why: LeaseLoss) => void> = [];
   private readonly now: () => number;
   private closed = false;
+  /** Why the last renewal failed (kept for the log line when the lease runs out). */
+  private lastRenewError: string | undefined;
+  private renewalsStarted = 0;
+  private renewalsDone = 0;
 
   constructor(private readonly o: LeaderLeaseOptions) {
     this.now = o.now ?? monotonicMs;
@@ -106,7 +110,15 @@ export class LeaderLease {
     if (this.lost !== undefined || this.deadline === 0) return false;
     const now = this.now();
     if (now < this.deadline) return true;
-    this.o.log.error({ lock: this.o.settings.key, lateMs: Math.round(now - this.deadline) }, 'leader lease ran out without renewal');
+    this.o.log.error(
+      {
+        lock: this.o.settings.key,
+        lateMs: Math.round(now - this.deadline),
+        lastRenewError: this.lastRenewError,
+        renewalsPending: this.renewalsStarted - this.renewalsDone,
+      },
+      'leader lease ran out without renewal',
+    );
     this.lose('expired');
     return false;
   }
@@ -118,7 +130,8 @@ export class LeaderLease {
 
   private async bucket(): Promise<KV> {
     if (this.kv) return this.kv;
-    const js = this.o.nc.jetstream({ timeout: Math.max(this.o.settings.renew_ms, 250) });
+    // A renewal may take up to the validity it would extend: a slow answer still counts from its start.
+    const js = this.o.nc.jetstream({ timeout: this.o.settings.ttl_ms - this.o.settings.margin_ms });
     const kv = await js.views.kv(leaderBucket(this.o.namespace), { ttl: this.o.settings.ttl_ms, history: 1 });
     const st = await kv.status();
     // The TTL belongs to the bucket: a different configured TTL would silently not apply.
@@ -186,9 +199,11 @@ export class LeaderLease {
   private async renew(): Promise<void> {
     const kv = this.kv!;
     const started = this.now();
+    this.renewalsStarted++;
     try {
       this.revision = await kv.update(this.o.settings.key, this.value(), this.revision);
     } catch (err) {
+      this.lastRenewError = String(err);
       if (this.lost !== undefined) return;
       // "wrong last sequence": the key moved under us (expired and re-created by another process).
       const code = (err as { api_error?: { err_code?: number } }).api_error?.err_code;
@@ -199,6 +214,8 @@ export class LeaderLease {
         this.o.log.warn({ lock: this.o.settings.key, err: String(err) }, 'leader lease renewal failed');
       }
       return;
+    } finally {
+      this.renewalsDone++;
     }
     if (this.lost === undefined) this.deadline = started + this.o.settings.ttl_ms - this.o.settings.margin_ms;
   }

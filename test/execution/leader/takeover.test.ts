@@ -200,10 +200,10 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
     let standby = spawnExecutor();
     await standby.line('"event":"standby"');
 
-    // Signals stream all along (the strategy does not know about executors): 10 every 10 ms.
+    // Signals stream all along (the strategy does not know about executors): 4 every 10 ms.
     let published = 0;
     const stream = setInterval(() => {
-      for (let i = 0; i < 10; i++) bus.publish(subjects.signal('ha', 'BTC-USDT', 'live'), signalBytes(++published));
+      for (let i = 0; i < 4; i++) bus.publish(subjects.signal('ha', 'BTC-USDT', 'live'), signalBytes(++published));
     }, 10);
     const leaseMs: number[] = [];
     const takeoverMs: number[] = [];
