@@ -227,8 +227,17 @@ export class LeaderLease {
       busy = true;
       void this.renew().finally(() => (busy = false));
     }, this.o.settings.renew_ms);
-    // The deadline is also checked on its own, so a lease runs out even when nothing is sent.
-    this.watchdog = setInterval(() => this.holds(), Math.max(10, Math.floor(this.o.settings.margin_ms / 4)));
+    // The deadline is also checked on its own, so a lease runs out even when nothing is sent. A late
+    // tick is an event-loop stall: logged, since ttl_ms − margin_ms must exceed the longest one.
+    const every = Math.max(10, Math.floor(this.o.settings.margin_ms / 4));
+    let last = this.now();
+    this.watchdog = setInterval(() => {
+      const now = this.now();
+      if (now - last > every + this.o.settings.margin_ms / 2)
+        this.o.log.warn({ lock: this.o.settings.key, stallMs: Math.round(now - last - every) }, 'event loop stalled while leading');
+      last = now;
+      this.holds();
+    }, every);
   }
 
   private lose(why: LeaseLoss): void {

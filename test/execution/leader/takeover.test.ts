@@ -29,7 +29,7 @@ import { binanceSpec } from '../harness.js';
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const ROUNDS = Number(process.env.KESTREL_TAKEOVER_ROUNDS ?? 4);
 const PREFIX = 'LD';
-const LEADER = { enabled: true, key: 'acct-1', ttl_ms: 4000, renew_ms: 300, margin_ms: 1000 };
+const LEADER = { enabled: true, key: 'acct-1', ttl_ms: 8000, renew_ms: 300, margin_ms: 2000 };
 /** The simulated account's starting BTC (src/simulators/private/venues.ts DEFAULT_BALANCES). */
 const START_BTC = 10;
 /** The lease part of a takeover: key expiry (≤ ttl after the last renewal) + one standby poll + slack. */
@@ -51,17 +51,21 @@ interface Child {
 }
 
 function startExecutor(configPath: string): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'run', 'executor', '--config', configPath], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      KESTREL_BINANCE_API_KEY: TEST_CREDENTIALS.binance.apiKey,
-      KESTREL_BINANCE_API_SECRET: TEST_CREDENTIALS.binance.apiSecret,
-      KESTREL_LOG_LEVEL: 'error',
-      KESTREL_EXECUTOR_STATS: '1',
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'run', 'executor', '--config', configPath],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        KESTREL_BINANCE_API_KEY: TEST_CREDENTIALS.binance.apiKey,
+        KESTREL_BINANCE_API_SECRET: TEST_CREDENTIALS.binance.apiSecret,
+        KESTREL_LOG_LEVEL: process.env.KESTREL_TAKEOVER_LOG_LEVEL ?? 'error',
+        KESTREL_EXECUTOR_STATS: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const lines: Array<{ text: string; at: number }> = [];
   const waiters: Array<{ needle: string; resolve: (l: { text: string; at: number }) => void }> = [];
   createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -116,7 +120,16 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
     // The venues live in their own process and outlive every executor.
     sims = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/simulators/private/main.ts', '--mode', 'paper', '--journal-dir', path.join(dir, 'venues'), '--no-rate-limit'],
+      [
+        '--import',
+        'tsx',
+        'src/simulators/private/main.ts',
+        '--mode',
+        'paper',
+        '--journal-dir',
+        path.join(dir, 'venues'),
+        '--no-rate-limit',
+      ],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const info = await new Promise<string>((resolve, reject) => {
@@ -130,7 +143,10 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
     });
     expect(r.status).toBe(200);
     bus = await NatsBus.connect({ servers: natsUrl });
-    const tick = toBinary(TickSchema, create(TickSchema, { venue: 'binance', symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 }));
+    const tick = toBinary(
+      TickSchema,
+      create(TickSchema, { venue: 'binance', symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 }),
+    );
     tickTimer = setInterval(() => bus.publish(subjects.mdNorm('binance', 'BTC-USDT', 'live'), tick), 20);
   });
 
@@ -255,7 +271,10 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
       balanceMismatches: unknown[];
       recovery: (typeof recoveries)[number];
     } | null;
-    expect(report, reporter.stderr().slice(-1500)).not.toBeNull();
+    expect(report, reporter.stderr().slice(-3000)).not.toBeNull();
+    const stalls = [...children.flatMap((c) => c.stderr().split('\n'))].filter((l) => l.includes('event loop stalled'));
+    if (stalls.length > 0)
+      console.log(`event-loop stalls while leading: ${stalls.map((l) => (JSON.parse(l) as { stallMs: number }).stallMs).join(', ')} ms`);
 
     const state = (await (await fetch(venue.control)).json()) as {
       received: Record<string, { place: number }>;
