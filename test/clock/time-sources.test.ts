@@ -97,7 +97,7 @@ describe('time sources in src/', () => {
     // Decisions and stamps of the trading path: executor, risk, positions, breakers, order entry, matching.
     // src/venues/ is order entry except each venue's public market-data adapter (venues/<venue>/market-data.ts).
     const tradingPath =
-      /^(execution\/(?!wal\/segment-log)|risk\/|positions\/|circuit\/|control\/|venues\/(?![^/]+\/market-data\.ts$)|simulators\/matching\/engine)/;
+      /^(execution\/(?!wal\/segment-log|leader\/lease)|risk\/|positions\/|circuit\/|control\/|venues\/(?![^/]+\/market-data\.ts$)|simulators\/matching\/engine)/;
     expect(readers.filter((r) => tradingPath.test(r))).toEqual([]);
   });
 

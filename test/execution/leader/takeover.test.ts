@@ -71,7 +71,11 @@ function startExecutor(configPath: string): Child {
   createInterface({ input: child.stdout! }).on('line', (text) => {
     const l = { text, at: monotonicMs() };
     lines.push(l);
-    for (const w of [...waiters]) if (text.includes(w.needle)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(l));
+    for (const w of [...waiters]) {
+      if (!text.includes(w.needle)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(l);
+    }
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
