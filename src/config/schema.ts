@@ -30,6 +30,24 @@ const circuitBreaker = z.strictObject({
   half_open_requests: z.number().int().positive(),
 });
 
+/**
+ * Leader lock of `kestrel run executor` (docs/EXECUTION.md "Standby executor and leader lock"):
+ * executors sharing an account (and its WAL) hold a JetStream KV lease; one trades, the rest stand by.
+ */
+export const executorLeaderSchema = z
+  .strictObject({
+    enabled: z.boolean(),
+    /** Lock name of the account: the same on every executor of the account. */
+    key: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'),
+    /** A dead leader's key disappears this long after its last renewal (fixed per bucket). */
+    ttl_ms: z.number().int().min(100),
+    /** Leader renewal period, standby retry period. */
+    renew_ms: z.number().int().positive(),
+    /** The leader stops sending this long before its key can expire. */
+    margin_ms: z.number().int().positive(),
+  })
+  .refine((l) => 2 * l.renew_ms + l.margin_ms <= l.ttl_ms, 'leader: 2 × renew_ms + margin_ms must not exceed ttl_ms');
+
 export const configSchema = z.strictObject({
   version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a semantic version like 1.2.3'),
   session: z.strictObject({
@@ -127,6 +145,7 @@ export const configSchema = z.strictObject({
       per_venue_max_inflight: z.record(z.string(), z.number().int().positive()),
       per_symbol_max_inflight: z.number().int().positive(),
     }),
+    leader: executorLeaderSchema,
   }),
   risk: z.strictObject({
     max_position_pct: fraction,

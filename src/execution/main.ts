@@ -51,6 +51,8 @@ import { executorService } from '../cli/services.js';
 import type { FlagValues } from '../cli/args.js';
 import { resolveAdminToken, secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
 import { maskUrlCredentials } from '../observability/redact.js';
+import { executorLeaderSchema } from '../config/schema.js';
+import { becomeLeader, type LeaderSettings } from './leader/index.js';
 
 export interface ExecutorVenueConfig {
   /** VenueSpec in protobuf JSON form (reference data). */
@@ -92,6 +94,8 @@ export interface ExecutorProcessConfig {
   admin?: { port?: number; host?: string; tokenFile?: string };
   /** /admin/drain waits this long for in-flight orders before exiting anyway (exit 1). Default 30000. */
   drainTimeoutMs?: number;
+  /** `execution.leader` (src/config/schema.ts): stand by until this process holds the account's lease. */
+  leader?: LeaderSettings;
 }
 
 export { ExecutorConfigError };
@@ -128,6 +132,10 @@ export function parseConfig(text: string): ExecutorProcessConfig {
   if (urls.some((u) => maskUrlCredentials(u) !== u)) {
     throw new ExecutorConfigError('executor config: a URL carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD instead');
   }
+  if (c.leader !== undefined) {
+    const l = executorLeaderSchema.safeParse(c.leader);
+    if (!l.success) throw new ExecutorConfigError(`executor config: "leader": ${l.error.issues.map((i) => i.message).join('; ')}`);
+  }
   // The embedded gateway gets the risk process's checks: a limit in the wrong unit must not start.
   if (c.staticRisk !== undefined) {
     try {
@@ -163,9 +171,12 @@ export async function startExecutorProcess(
   cfg: ExecutorProcessConfig,
   env: NodeJS.ProcessEnv = process.env,
   clock: Clock = systemClock,
+  /** The leader's fence (src/execution/leader/): every message of this process crosses it. */
+  fence: (bus: Bus) => Bus = (b) => b,
 ): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
-  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
+  const nats = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
+  const bus = fence(nats);
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
   const ns = cfg.executor.namespace;
   // Streams ord (gateway acks) and risk (breaches): durable, de-duplicated by msg id (src/bus/streams.ts).
@@ -284,7 +295,7 @@ export async function startExecutorProcess(
     },
     { token: resolveAdminToken(adminCfg.tokenFile ?? path.join(cfg.executor.walDir, 'admin.token'), env).token },
   );
-  admin.addReadinessCheck('bus', () => !bus.connection.isClosed());
+  admin.addReadinessCheck('bus', () => !nats.connection.isClosed());
   admin.addReadinessCheck('venues', () => Object.values(clients).every((c) => c.connected));
   admin.addReadinessCheck('accepting_signals', () => !executor.isDraining && !executor.isHalted);
   admin.addReadinessCheck('streams', () => streamMonitor.healthy);
@@ -435,13 +446,17 @@ export function main(argv: readonly string[]): Promise<number> {
 /** The executor with parsed flags, until SIGTERM/SIGINT, a drain, or (report mode) its report. */
 export async function run(flags: FlagValues): Promise<number> {
   const cfg = parseConfig(fs.readFileSync(requiredFlag(executorService, flags, 'config'), 'utf8'));
-  const r = await startExecutorProcess(cfg);
-  process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery, adminUrl: r.adminUrl }, bigintSafe) + '\n');
+  // Leader lock (issue 14): stand by until this process holds the account's lease; losing it ends the process.
+  const lead = cfg.leader?.enabled ? await becomeLeader(cfg.nats, cfg.leader, cfg.executor.namespace) : undefined;
+  const r = await startExecutorProcess(cfg, process.env, systemClock, lead?.fence);
+  const leader = lead ? { epoch: lead.epoch } : {};
+  process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery, adminUrl: r.adminUrl, ...leader }, bigintSafe) + '\n');
   if (cfg.report) {
     const rep = await settleAndReport(r, cfg.baseline ?? {});
     // A pipe takes large writes asynchronously: exit only once the report is out.
     await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(rep, bigintSafe) + '\n', () => resolve()));
     await r.stop();
+    await lead?.release();
     return 0;
   }
   const outcome = await new Promise<{ drained: boolean; open: string[] } | undefined>((resolve) => {
@@ -450,6 +465,7 @@ export async function run(flags: FlagValues): Promise<number> {
     void r.drained.then(resolve);
   });
   await r.stop();
+  await lead?.release();
   if (outcome) process.stdout.write(JSON.stringify({ event: 'drained', ...outcome }) + '\n');
   // A drain that timed out left orders open: not a clean exit, so a supervisor notices.
   return outcome && !outcome.drained ? 1 : 0;

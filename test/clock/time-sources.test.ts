@@ -32,6 +32,7 @@ const MONOTONIC_READERS: Readonly<Record<string, string>> = {
   'venues/okx/market-data.ts': 'REST latency histogram',
   'cli/main.ts': 'wall time of a sweep, for the table',
   'execution/wal/segment-log.ts': 'fdatasync / background flush cost statistics',
+  'execution/leader/lease.ts': "lease deadline against the NATS server's key TTL: real elapsed time, even under a virtual trading clock",
   'ingestion/service.ts': 'throttle of an operator-facing error log line',
   'replay/backtest.ts': 'wall time of the run, for the report',
   'session/trading-session.ts': 'wall time of the session, for the summary',
@@ -96,7 +97,7 @@ describe('time sources in src/', () => {
     // Decisions and stamps of the trading path: executor, risk, positions, breakers, order entry, matching.
     // src/venues/ is order entry except each venue's public market-data adapter (venues/<venue>/market-data.ts).
     const tradingPath =
-      /^(execution\/(?!wal\/segment-log)|risk\/|positions\/|circuit\/|control\/|venues\/(?![^/]+\/market-data\.ts$)|simulators\/matching\/engine)/;
+      /^(execution\/(?!wal\/segment-log|leader\/lease)|risk\/|positions\/|circuit\/|control\/|venues\/(?![^/]+\/market-data\.ts$)|simulators\/matching\/engine)/;
     expect(readers.filter((r) => tradingPath.test(r))).toEqual([]);
   });
 
