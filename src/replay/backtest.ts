@@ -36,6 +36,7 @@ import { DEFAULT_BALANCES } from '../simulators/private/venues.js';
 import { BINANCE_CAPTURE, sharedDataFile } from '../simulators/recordings.js';
 import { CaptureWriter } from '../storage/capture/writer.js';
 import { TradingKernel } from '../session/kernel.js';
+import { DecisionDigest, signalDigestEntry } from '../session/digest.js';
 import { engineParams } from '../session/wiring.js';
 import { systemClock, VirtualClock } from '../clock/clock.js';
 import { VirtualScheduler } from '../clock/scheduler.js';
@@ -86,6 +87,8 @@ export interface BacktestReport {
   /** The self-contained HTML report beside the JSON (charts of the first instrument of the run). */
   html: string;
   digest: string;
+  /** Digest of the engine's signals alone, in the order the kernel received them (`kestrel run engine` reports the same). */
+  signalDigest: string;
   /** The kernel's bus: in-process, or NATS (same decisions, same digest). */
   bus: BacktestBus;
   /** WAL directory kept by `--wal tmp` ('' with `--wal off`: written without fsync, then deleted). */
@@ -104,7 +107,7 @@ export class BacktestError extends KestrelError {
   }
 }
 
-/** What to backtest on: files (default: the bundled Binance recording) or a ClickHouse range. */
+/** What to backtest on (and what `kestrel run md --data` replays, through the same `openData`): files (default: the bundled Binance recording) or a ClickHouse range. */
 export interface BacktestData {
   /** Files, directories or globs (`--data`); format detected from content. */
   paths?: readonly string[];
@@ -157,7 +160,7 @@ interface Stream {
   bySeq: Map<number, SignalRecordView[]>;
 }
 
-async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
+export async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
   const bounds = Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b]));
   const quality = {
     stalenessMs: config.data_quality.staleness_threshold_ms,
@@ -383,6 +386,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   let pushed = 0;
   let total = 0;
   let signals = 0;
+  const signalDigest = new DecisionDigest();
 
   const regimes = new RegimeTally(accuracyOptions);
   // The HTML report charts one instrument: the first the data delivers (the JSON has every stream).
@@ -500,6 +504,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
             touchOf.set(exec.traceId, { st, touch: s.side === Side.BUY ? snap.ask : snap.bid, regime: s.regime });
             if (touchOf.size > 10_000) touchOf.delete(touchOf.keys().next().value!);
           }
+          signalDigest.add(...signalDigestEntry(st.venue, exec));
           kernel.onSignal(st.venue, exec);
         }
         await settle();
@@ -660,6 +665,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     report: reportPath,
     html: reportPath.replace(/\.json$/, '.html'),
     digest: kernel.digest.hex(),
+    signalDigest: signalDigest.hex(),
     bus: busKind,
     walDir: walMode === 'tmp' ? walRoot : '',
     riskChecks: kernel.executor.counters.riskChecks,

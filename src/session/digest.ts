@@ -21,3 +21,14 @@ export class DecisionDigest {
     return this.hash.copy().digest('hex');
   }
 }
+
+/**
+ * One signal's entry in a digest: what the kernel digests for a signal. The backtest keeps a digest of
+ * these alone (`signalDigest`) and the engine process one of what it published, so the two compare.
+ */
+export function signalDigestEntry(
+  venue: string,
+  s: { symbol: string; side: number; size: number; confidence: number; sourceSequence: bigint },
+): [string, string, string, number, number, number, bigint] {
+  return ['signal', venue, s.symbol, s.side, s.size, s.confidence, s.sourceSequence];
+}

@@ -1,0 +1,176 @@
+/**
+ * Market data as its own process (`kestrel run md`): the venue adapters (public WebSocket, REST
+ * snapshots) → ingestion with its quality gates → md.norm.{venue}.{symbol}, md.agg.{symbol},
+ * md.gap/md.anomaly on NATS, md.health.{venue} from the adapters. With `--data PATH` it replays
+ * recordings instead, read exactly as `kestrel backtest --data` reads them (src/replay/backtest.ts
+ * openData: the real adapters and the real gates), publishing the accepted ticks on md.norm in the
+ * backtest's order, so an engine process downstream decides what the backtest decides.
+ * `--shard i/N` keeps the symbols whose jump hash (src/ingestion/hash.ts) is i: N processes split the
+ * symbols, and going from N to N+1 moves about 1/(N+1) of them.
+ */
+import { NatsBus } from '../bus/nats-bus.js';
+import { natsSecurityFrom } from '../bus/nats-security.js';
+import { systemClock } from '../clock/clock.js';
+import { subjects, type Namespace } from '../contracts/subjects.js';
+import type { VenueName } from '../contracts/market.js';
+import { probeServer } from '../admin/server.js';
+import { scrapedGauge } from '../observability/metrics.js';
+import { createLogger, setLogLevel } from '../observability/logger.js';
+import { openRefData } from '../refdata/index.js';
+import { runAsEntryPoint, serviceMain } from '../cli/entry.js';
+import { mdService } from '../cli/services.js';
+import { listFlag, serviceConfig } from '../cli/service-config.js';
+import { UsageError, type FlagValues } from '../cli/args.js';
+import { endpointsOf, startVenueMarketData } from '../session/venue-market-data.js';
+import { openData } from '../replay/backtest.js';
+import type { Config } from '../config/schema.js';
+import { loadHasher, shardFor } from './hash.js';
+import { IngestionService } from './service.js';
+import { encodeTickProto } from './wire.js';
+
+const log = createLogger('md');
+
+/** Replay: a bus flush (one NATS round trip) every this many ticks bounds what waits in the client. */
+const REPLAY_FLUSH_EVERY = 1024;
+
+export function main(argv: readonly string[]): Promise<number> {
+  return serviceMain(mdService, argv, run);
+}
+
+/** `--shard i/N` → [i, N], or undefined. */
+export function parseShard(v: FlagValues[string]): { index: number; count: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(String(v));
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) throw new UsageError(`--shard takes i/N with 0 <= i < N, got '${String(v)}'`);
+  return { index, count };
+}
+
+export async function run(flags: FlagValues): Promise<number> {
+  const venues = listFlag(flags.venues);
+  const symbols = listFlag(flags.symbols);
+  const data = listFlag(flags.data);
+  const shard = parseShard(flags.shard);
+  // Recorded ticks on the live subjects would mark the live risk gateway's book: a replay is in the
+  // replay namespace unless --set says otherwise (as `kestrel backtest` does).
+  const config = serviceConfig(flags, {
+    ...(data ? { bus: { namespace: 'replay' } } : {}),
+    ...(venues || symbols ? { session: { ...(venues ? { venues } : {}), ...(symbols ? { symbols } : {}) } } : {}),
+  });
+  setLogLevel(config.logging.level);
+  const ns = config.bus.namespace as Namespace;
+  const hasher = await loadHasher();
+  const owned = (symbol: string) => shard === undefined || shardFor(hasher, symbol, shard.count) === shard.index;
+
+  const stopRequested = new Promise<'stop'>((resolve) => {
+    process.once('SIGTERM', () => resolve('stop'));
+    process.once('SIGINT', () => resolve('stop'));
+  });
+  const refdata = await openRefData(config.refdata.postgres_url || undefined);
+  const bus = await NatsBus.connect({ servers: config.bus.nats_url, name: 'kestrel-md', security: natsSecurityFrom(config.bus) });
+  const probes = probeServer();
+  probes.addReadinessCheck('bus', () => !bus.connection.isClosed());
+  let published = 0;
+  const stopMetrics = scrapedGauge('md_replay_published', 'Ticks a `run md --data` replay published on md.norm', [], (g) =>
+    g.set(published),
+  );
+  const ready = async (extra: Record<string, unknown>) => {
+    const adminUrl = config.admin.port >= 0 ? await probes.listen(config.admin.port, config.admin.host) : undefined;
+    process.stdout.write(`${JSON.stringify({ event: 'ready', service: 'md', adminUrl, namespace: ns, ...extra })}\n`);
+  };
+  try {
+    if (data) {
+      // --symbols filters the recording as `backtest --symbols` does; the shard filter comes on top.
+      const market = await openData(config, { paths: data, ...(symbols ? { symbols } : {}) }, refdata);
+      await ready({ mode: 'replay', inputs: market.inputs.map((x) => x.file), ...(shard ? { shard } : {}) });
+      let stopped = false;
+      void stopRequested.then(() => (stopped = true));
+      const maxTicks = config.session.max_ticks;
+      let read = 0;
+      replay: for await (const ticks of market.ticks) {
+        for (const t of ticks) {
+          if (stopped || (maxTicks > 0 && read >= maxTicks)) break replay;
+          read++;
+          if (!owned(t.symbol)) continue;
+          bus.publish(subjects.mdNorm(t.venue, t.symbol, ns), encodeTickProto(t));
+          if (++published % REPLAY_FLUSH_EVERY === 0) await bus.flush();
+        }
+      }
+      if (!stopped && maxTicks === 0) market.finish();
+      await bus.flush();
+      process.stdout.write(`${JSON.stringify({ event: stopped ? 'drained' : 'replayed', service: 'md', read, published })}\n`);
+      return 0;
+    }
+    return await live(config, flags, { bus, refdata, probes, owned, stopRequested, ready, ns });
+  } finally {
+    stopMetrics();
+    await probes.close();
+    await refdata.close();
+    await bus.close();
+  }
+}
+
+async function live(
+  config: Config,
+  flags: FlagValues,
+  o: {
+    bus: NatsBus;
+    refdata: Awaited<ReturnType<typeof openRefData>>;
+    probes: ReturnType<typeof probeServer>;
+    owned: (symbol: string) => boolean;
+    stopRequested: Promise<'stop'>;
+    ready: (extra: Record<string, unknown>) => Promise<void>;
+    ns: Namespace;
+  },
+): Promise<number> {
+  const symbols = config.session.symbols.filter(o.owned);
+  if (symbols.length === 0)
+    throw new UsageError(
+      `--shard ${String(flags.shard)} owns none of ${config.session.symbols.join(', ')}: give it more symbols or fewer shards`,
+    );
+  const ingestion = await IngestionService.create(
+    {
+      shards: config.flow_control.ingestion_shards,
+      mailboxCapacity: config.flow_control.queue_sizes.market_data,
+      quality: {
+        stalenessMs: config.data_quality.staleness_threshold_ms,
+        maxSpreadPct: config.data_quality.max_spread_pct,
+        maxTimeSkewMs: config.data_quality.max_time_skew_ms,
+        crossedTolerance: config.data_quality.crossed_tolerance,
+        bounds: Object.fromEntries((await o.refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
+      },
+    },
+    { bus: o.bus, namespace: o.ns, logger: log },
+  );
+  const vmd = await startVenueMarketData({
+    venues: config.session.venues as VenueName[],
+    symbols,
+    endpoints: endpointsOf(config),
+    refData: o.refdata,
+    sink: ingestion,
+    bus: o.bus,
+    namespace: o.ns,
+    clock: systemClock,
+  }).catch((err: unknown) => {
+    ingestion.stop();
+    throw err;
+  });
+  o.probes.addReadinessCheck('feeds', () => vmd.stats().every((s) => s.connected));
+  try {
+    await o.ready({ mode: 'venues', venues: config.session.venues, symbols });
+    await o.stopRequested;
+  } finally {
+    // Intake first (no new frame), then what ingestion holds goes out, then the bus.
+    await vmd.stop();
+    ingestion.stop();
+    await o.bus.flush();
+  }
+  const st = ingestion.stats();
+  process.stdout.write(
+    `${JSON.stringify({ event: 'drained', service: 'md', received: st.received, accepted: st.accepted, published: st.published })}\n`,
+  );
+  return 0;
+}
+
+runAsEntryPoint(import.meta.url, 'market data failed', main);
