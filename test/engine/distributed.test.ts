@@ -1,0 +1,152 @@
+/**
+ * Market data and the engine as separate OS processes over a real NATS server decide what one process
+ * decides: `kestrel run md --data` (the backtest's own reader: real adapters, real gates) and
+ * `kestrel run engine` (md.norm → its own rings → the addon engine → sig.*) publish exactly the
+ * signals `kestrel backtest --data` hands its executor, in the same order (signal digest). Two engines
+ * on disjoint --symbols split the streams and, together, publish the same signals. Each process
+ * answers health and metrics, and SIGTERM drains it with exit 0.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromBinary } from '@bufbuild/protobuf';
+import { NatsBus } from '../../src/bus/nats-bus.js';
+import { SignalSchema, type Signal } from '../../src/contracts/index.js';
+import { DecisionDigest, signalDigestEntry } from '../../src/session/digest.js';
+import { sharedDataFile } from '../../src/simulators/recordings.js';
+import { kestrel, type KestrelProcess } from '../support/processes.js';
+import { startOwnNats, type OwnNats } from '../support/nats-server.js';
+import { until } from '../support/wait.js';
+
+const DATA = [
+  sharedDataFile('binance', 'hftbacktest_spot_btcusdt_20240808.gz'),
+  sharedDataFile('okx', 'cryptofeed_OKX.ws.1.0_20220513.txt'),
+  sharedDataFile('kraken', 'python-kraken-sdk_orderbook-v2_btcusd_20230730.json'),
+];
+const SYMBOLS = 'BTC-USDT,BTC-USD';
+/** `run md --data` publishes in the replay namespace; the engine is put there by config. */
+const REPLAY = ['--set', 'bus.namespace=replay'];
+const dataFlags = [...DATA.flatMap((f) => ['--data', f]), '--symbols', SYMBOLS];
+
+interface BacktestJson {
+  ticks: number;
+  signals: number;
+  signalDigest: string;
+  streams: Array<{ venue: string; symbol: string; ticks: number; signals: number }>;
+}
+interface Drained {
+  event: string;
+  received: number;
+  pushed: number;
+  foreign: number;
+  signals: number;
+  signalDigest: string;
+}
+
+const running: KestrelProcess[] = [];
+let nats: OwnNats | undefined;
+let bus: NatsBus;
+let reference: BacktestJson;
+
+function jsonLine<T>(p: KestrelProcess, event: string): T {
+  const l = p.stdout.find((x) => x.includes(`"event":"${event}"`));
+  if (l === undefined) throw new Error(`no ${event} line; stdout: ${p.stdout.join('\n')}; stderr: ${p.stderr().slice(-1500)}`);
+  return JSON.parse(l) as T;
+}
+
+function start(args: string[]): KestrelProcess {
+  const p = kestrel([...args, '--set', `bus.nats_url=${nats!.url}`]);
+  running.push(p);
+  return p;
+}
+
+/** Every Signal published on replay.sig.> from now on, in arrival order. */
+function collectSignals(): { list: Signal[]; stop(): void } {
+  const list: Signal[] = [];
+  const sub = bus.subscribe('replay.sig.>', (m) => void list.push(fromBinary(SignalSchema, m.data)));
+  return { list, stop: () => sub.unsubscribe() };
+}
+
+function digestOf(signals: readonly Signal[]): string {
+  const d = new DecisionDigest();
+  for (const s of signals) d.add(...signalDigestEntry(s.venue, s));
+  return d.hex();
+}
+
+async function replayThrough(engines: KestrelProcess[]): Promise<{ read: number; published: number }> {
+  for (const e of engines) await e.line(/"event":"ready"/, 120_000);
+  const md = start(['run', 'md', ...dataFlags]);
+  expect(await md.exited).toBe(0);
+  return jsonLine<{ read: number; published: number }>(md, 'replayed');
+}
+
+async function drain(p: KestrelProcess): Promise<Drained> {
+  p.child.kill('SIGTERM');
+  expect(await p.exited).toBe(0);
+  return jsonLine<Drained>(p, 'drained');
+}
+
+const enabled = await startOwnNats().then((n) => ((nats = n), n !== undefined));
+
+describe.skipIf(!enabled)('run md + run engine as processes over NATS', () => {
+  let single: Signal[] = [];
+
+  beforeAll(async () => {
+    bus = await NatsBus.connect({ servers: nats!.url });
+    const bt = kestrel(['backtest', ...dataFlags, '--json']);
+    running.push(bt);
+    expect(await bt.exited).toBe(0);
+    reference = JSON.parse(bt.stdout.join('\n')) as BacktestJson;
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const p of running) await p.stop();
+    await bus?.close();
+    await nats?.stop();
+  });
+
+  it('publishes exactly the signals of `kestrel backtest --data`, in its order, from two processes', async () => {
+    // Not vacuous: the recording makes the strategy trade, on three venues' streams.
+    expect(reference.signals).toBeGreaterThan(5);
+    expect(reference.streams.map((s) => s.venue).sort()).toEqual(['binance', 'kraken', 'okx']);
+    const wire = collectSignals();
+    const engine = start(['run', 'engine', ...REPLAY]);
+    const md = await replayThrough([engine]);
+    expect(md.published).toBe(reference.ticks);
+    await until(() => wire.list.length >= reference.signals, 60_000, 'every signal on replay.sig.>');
+    const out = await drain(engine);
+    wire.stop();
+    expect(out.received).toBe(reference.ticks);
+    expect(out.pushed).toBe(reference.ticks);
+    expect(out.signals).toBe(reference.signals);
+    // What the engine process published, what crossed the wire, and what the backtest executed: one digest.
+    expect(out.signalDigest).toBe(reference.signalDigest);
+    expect(digestOf(wire.list)).toBe(reference.signalDigest);
+    for (const s of wire.list) {
+      expect(s.strategyId).toBe('core');
+      expect(s.emitTsNs).toBeGreaterThan(0n);
+      expect(s.sourceRecvTsNs).toBeGreaterThan(0n);
+    }
+    single = wire.list;
+  }, 240_000);
+
+  it('two engines on disjoint --symbols split the streams and together publish the same signals', async () => {
+    expect(single.length).toBe(reference.signals);
+    const wire = collectSignals();
+    const usdt = start(['run', 'engine', '--symbols', 'BTC-USDT', ...REPLAY]);
+    const usd = start(['run', 'engine', '--symbols', 'BTC-USD', ...REPLAY]);
+    await replayThrough([usdt, usd]);
+    await until(() => wire.list.length >= reference.signals, 60_000, 'every signal on replay.sig.>');
+    const [a, b] = [await drain(usdt), await drain(usd)];
+    wire.stop();
+    const ticksOf = (symbol: string) => reference.streams.filter((s) => s.symbol === symbol).reduce((n, s) => n + s.ticks, 0);
+    // Each engine subscribed to its own symbols only: nothing foreign reached it.
+    expect([a.received, a.foreign]).toEqual([ticksOf('BTC-USDT'), 0]);
+    expect([b.received, b.foreign]).toEqual([ticksOf('BTC-USD'), 0]);
+    expect(a.signals + b.signals).toBe(reference.signals);
+    // Per symbol, the same signals in the same order as the single engine (the backtest's order).
+    for (const symbol of ['BTC-USDT', 'BTC-USD']) {
+      const mine = wire.list.filter((s) => s.symbol === symbol);
+      expect(digestOf(mine), symbol).toBe(digestOf(single.filter((s) => s.symbol === symbol)));
+    }
+    expect(a.signalDigest).toBe(digestOf(single.filter((s) => s.symbol === 'BTC-USDT')));
+  }, 240_000);
+});
