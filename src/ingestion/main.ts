@@ -50,7 +50,8 @@ export function parseShard(v: FlagValues[string]): { index: number; count: numbe
 export async function run(flags: FlagValues): Promise<number> {
   const venues = listFlag(flags.venues);
   const symbols = listFlag(flags.symbols);
-  const data = listFlag(flags.data);
+  // Paths as given (a path may hold a comma), like `backtest --data`.
+  const data = Array.isArray(flags.data) && flags.data.length > 0 ? flags.data : undefined;
   const shard = parseShard(flags.shard);
   // Recorded ticks on the live subjects would mark the live risk gateway's book: a replay is in the
   // replay namespace unless --set says otherwise (as `kestrel backtest` does).
