@@ -3,7 +3,8 @@
  * decides: `kestrel run md --data` (the backtest's own reader: real adapters, real gates) and
  * `kestrel run engine` (md.norm → its own rings → the addon engine → sig.*) publish exactly the
  * signals `kestrel backtest --data` hands its executor, in the same order (signal digest). Two engines
- * on disjoint --symbols split the streams and, together, publish the same signals. Each process
+ * on disjoint --symbols split the streams and, together, publish the same signals; so do two md
+ * processes that split the symbols by hash (--shard i/N). Each process
  * answers health and metrics, and SIGTERM drains it with exit 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { sharedDataFile } from '../../src/simulators/recordings.js';
 import { kestrel, type KestrelProcess } from '../support/processes.js';
 import { startOwnNats, type OwnNats } from '../support/nats-server.js';
 import { until } from '../support/wait.js';
+import { loadHasher, shardFor } from '../../src/ingestion/hash.js';
 
 const DATA = [
   sharedDataFile('binance', 'hftbacktest_spot_btcusdt_20240808.gz'),
@@ -148,5 +150,30 @@ describe.skipIf(!enabled)('run md + run engine as processes over NATS', () => {
       expect(digestOf(mine), symbol).toBe(digestOf(single.filter((s) => s.symbol === symbol)));
     }
     expect(a.signalDigest).toBe(digestOf(single.filter((s) => s.symbol === 'BTC-USDT')));
+  }, 240_000);
+
+  it('two `run md --shard i/2` processes split the symbols by hash; the engine downstream publishes the same signals', async () => {
+    expect(single.length).toBe(reference.signals);
+    const hasher = await loadHasher();
+    const wire = collectSignals();
+    const engine = start(['run', 'engine', ...REPLAY]);
+    await engine.line(/"event":"ready"/, 120_000);
+    const shards = [0, 1].map((i) => start(['run', 'md', ...dataFlags, '--shard', `${i}/2`]));
+    for (const p of shards) expect(await p.exited).toBe(0);
+    const published = shards.map((p) => jsonLine<{ published: number }>(p, 'replayed').published);
+    // Each shard published exactly the ticks of the symbols its hash owns; together, every tick once.
+    for (const i of [0, 1]) {
+      const owned = reference.streams.filter((st) => shardFor(hasher, st.symbol, 2) === i).reduce((n, st) => n + st.ticks, 0);
+      expect(published[i], `shard ${i}/2`).toBe(owned);
+      expect(owned, `shard ${i}/2 owns a stream`).toBeGreaterThan(0);
+    }
+    expect(published[0]! + published[1]!).toBe(reference.ticks);
+    await until(() => wire.list.length >= reference.signals, 60_000, 'every signal on replay.sig.>');
+    const out = await drain(engine);
+    wire.stop();
+    expect(out.received).toBe(reference.ticks);
+    // Per symbol one publisher, in order: the same signals as from one md process.
+    for (const symbol of ['BTC-USDT', 'BTC-USD'])
+      expect(digestOf(wire.list.filter((x) => x.symbol === symbol)), symbol).toBe(digestOf(single.filter((x) => x.symbol === symbol)));
   }, 240_000);
 });
