@@ -3,8 +3,8 @@
  * snapshots) → ingestion with its quality gates → md.norm.{venue}.{symbol}, md.agg.{symbol},
  * md.gap/md.anomaly on NATS, md.health.{venue} from the adapters. With `--data PATH` it replays
  * recordings instead, read exactly as `kestrel backtest --data` reads them (src/replay/backtest.ts
- * openData: the real adapters and the real gates), publishing the accepted ticks on md.norm in the
- * backtest's order, so an engine process downstream decides what the backtest decides.
+ * openData: the real adapters and the real gates), publishing the accepted ticks on md.norm (and the
+ * consolidated book on md.agg) in the backtest's order, so an engine process downstream decides what the backtest decides.
  * `--shard i/N` keeps the symbols whose jump hash (src/ingestion/hash.ts) is i: N processes split the
  * symbols, and going from N to N+1 moves about 1/(N+1) of them.
  */
@@ -26,6 +26,7 @@ import { openData } from '../replay/backtest.js';
 import type { Config } from '../config/schema.js';
 import { loadHasher, shardFor } from './hash.js';
 import { IngestionService } from './service.js';
+import { CrossVenueBook } from './aggregate.js';
 import { encodeTickProto } from './wire.js';
 
 const log = createLogger('md');
@@ -73,8 +74,15 @@ export async function run(flags: FlagValues): Promise<number> {
   const probes = probeServer();
   probes.addReadinessCheck('bus', () => !bus.connection.isClosed());
   let published = 0;
-  const stopMetrics = scrapedGauge('md_replay_published', 'Ticks a `run md --data` replay published on md.norm', [], (g) =>
-    g.set(published),
+  let aggregated = 0;
+  const stopMetrics = scrapedGauge(
+    'md_replay_published',
+    'Messages a `run md --data` replay published, by subject family',
+    ['subject'],
+    (g) => {
+      g.set({ subject: 'md.norm' }, published);
+      g.set({ subject: 'md.agg' }, aggregated);
+    },
   );
   const ready = async (extra: Record<string, unknown>) => {
     const adminUrl = config.admin.port >= 0 ? await probes.listen(config.admin.port, config.admin.host) : undefined;
@@ -89,18 +97,28 @@ export async function run(flags: FlagValues): Promise<number> {
       void stopRequested.then(() => (stopped = true));
       const maxTicks = config.session.max_ticks;
       let read = 0;
+      // md.agg as live ingestion keeps it (src/ingestion/aggregate.ts), over the gated ticks in replay order.
+      const books = new Map<string, CrossVenueBook>();
+      const stalenessNs = BigInt(Math.round(config.data_quality.staleness_threshold_ms * 1e6));
       replay: for await (const ticks of market.ticks) {
         for (const t of ticks) {
           if (stopped || (maxTicks > 0 && read >= maxTicks)) break replay;
           read++;
           if (!owned(t.symbol)) continue;
           bus.publish(subjects.mdNorm(t.venue, t.symbol, ns), encodeTickProto(t));
+          let book = books.get(t.symbol);
+          if (book === undefined) books.set(t.symbol, (book = new CrossVenueBook(t.symbol, stalenessNs)));
+          const agg = book.update(t);
+          if (agg !== undefined) {
+            bus.publish(subjects.mdAgg(t.symbol, ns), encodeTickProto(agg));
+            aggregated++;
+          }
           if (++published % REPLAY_FLUSH_EVERY === 0) await bus.flush();
         }
       }
       if (!stopped && maxTicks === 0) market.finish();
       await bus.flush();
-      process.stdout.write(`${JSON.stringify({ event: stopped ? 'drained' : 'replayed', service: 'md', read, published })}\n`);
+      process.stdout.write(`${JSON.stringify({ event: stopped ? 'drained' : 'replayed', service: 'md', read, published, aggregated })}\n`);
       return 0;
     }
     return await live(config, flags, { bus, refdata, probes, owned, stopRequested, ready, ns });

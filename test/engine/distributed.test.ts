@@ -73,11 +73,11 @@ function digestOf(signals: readonly Signal[]): string {
   return d.hex();
 }
 
-async function replayThrough(engines: KestrelProcess[]): Promise<{ read: number; published: number }> {
+async function replayThrough(engines: KestrelProcess[]): Promise<{ read: number; published: number; aggregated: number }> {
   for (const e of engines) await e.line(/"event":"ready"/, 120_000);
   const md = start(['run', 'md', ...dataFlags]);
   expect(await md.exited).toBe(0);
-  return jsonLine<{ read: number; published: number }>(md, 'replayed');
+  return jsonLine<{ read: number; published: number; aggregated: number }>(md, 'replayed');
 }
 
 async function drain(p: KestrelProcess): Promise<Drained> {
@@ -110,9 +110,16 @@ describe.skipIf(!enabled)('run md + run engine as processes over NATS', () => {
     expect(reference.signals).toBeGreaterThan(5);
     expect(reference.streams.map((s) => s.venue).sort()).toEqual(['binance', 'kraken', 'okx']);
     const wire = collectSignals();
+    let aggs = 0;
+    const aggSub = bus.subscribe('replay.md.agg.>', () => void aggs++);
     const engine = start(['run', 'engine', ...REPLAY]);
     const md = await replayThrough([engine]);
     expect(md.published).toBe(reference.ticks);
+    // The consolidated book goes out too (BTC-USDT on two venues), every message of it.
+    expect(md.aggregated).toBeGreaterThan(0);
+    await bus.flush();
+    await until(() => aggs === md.aggregated, 10_000, 'every md.agg message');
+    aggSub.unsubscribe();
     await until(() => wire.list.length >= reference.signals, 60_000, 'every signal on replay.sig.>');
     const out = await drain(engine);
     wire.stop();
