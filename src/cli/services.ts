@@ -58,7 +58,7 @@ export const simulatorsService: ServiceSpec = {
 };
 
 export const mdService: ServiceSpec = {
-  usage: 'kestrel run md [--config FILE] [--venues LIST] [--symbols LIST] [--data PATH ...] [--shard i/N]',
+  usage: 'kestrel run md [--config FILE] [--venues LIST] [--symbols LIST] [--data PATH ...] [--shard i/N] [--rings]',
   summary:
     'market data: venue adapters + ingestion (quality gates) → md.norm, md.agg, md.gap/md.anomaly, md.health on NATS; --data replays recordings as `kestrel backtest --data` reads them',
   flags: [
@@ -82,12 +82,17 @@ export const mdService: ServiceSpec = {
       metavar: 'i/N',
       help: 'own only the symbols whose jump hash over N shards is i (N processes split the symbols)',
     },
+    {
+      name: 'rings',
+      kind: 'boolean',
+      help: 'also write the accepted ticks into the shared-memory region rings.shm_name for `run engine --attach` on this host; kept until SIGTERM',
+    },
     help,
   ],
 };
 
 export const engineService: ServiceSpec = {
-  usage: 'kestrel run engine [--config FILE] [--symbols LIST]',
+  usage: 'kestrel run engine [--config FILE] [--symbols LIST | --attach]',
   summary:
     'the strategy engine (strategy.engine: native or julia): md.norm from NATS into its own rings, signals on sig.{strategy}.{symbol}; drains on SIGTERM',
   flags: [
@@ -97,6 +102,11 @@ export const engineService: ServiceSpec = {
       kind: 'string',
       metavar: 'LIST',
       help: 'canonical symbols this engine owns (default: every symbol in reference data); engines on disjoint sets run side by side',
+    },
+    {
+      name: 'attach',
+      kind: 'boolean',
+      help: 'read the rings `run md --rings` writes on this host (region rings.shm_name) instead of md.norm from NATS',
     },
     help,
   ],

@@ -25,7 +25,7 @@ import {
   type SignalRecordView,
 } from '../native/index.js';
 import { DecisionDigest, signalDigestEntry } from '../session/digest.js';
-import { engineParams, ringName } from '../session/wiring.js';
+import { engineParams, ringName, ringStream } from '../session/wiring.js';
 
 export class BusEngineError extends KestrelError {
   override readonly name = 'BusEngineError';
@@ -39,10 +39,20 @@ export interface BusEngineOptions {
   bus: Bus;
   /** Stamps emitTsNs (the executor measures the signal TTL from it). */
   clock: Clock;
-  /** The (venue, canonical symbol) streams this engine owns: one ring each. */
-  instruments: ReadonlyArray<{ venue: string; symbol: string }>;
-  /** Subscribe only to these canonical symbols' md.norm (several engines on disjoint sets); all when undefined. */
-  symbols?: readonly string[];
+  /**
+   * Where the ticks come from. 'bus': md.norm from NATS into this process's own rings, one per
+   * instrument. 'region': the rings `kestrel run md --rings` writes on this host (attached by name;
+   * no NATS hop for ticks).
+   */
+  source:
+    | {
+        kind: 'bus';
+        /** The (venue, canonical symbol) streams this engine owns: one ring each. */
+        instruments: ReadonlyArray<{ venue: string; symbol: string }>;
+        /** Subscribe only to these canonical symbols' md.norm (several engines on disjoint sets); all when undefined. */
+        symbols?: readonly string[];
+      }
+    | { kind: 'region'; name: string };
 }
 
 export interface BusEngineStats {
@@ -85,19 +95,26 @@ export class BusEngine {
     const { config } = opts;
     this.ns = config.bus.namespace as Namespace;
     this.strategy = config.strategy.id;
-    const names = opts.instruments.map((x) => ringName(x.venue, x.symbol));
-    if (names.length === 0) throw new BusEngineError('no instrument to run the engine on (check --symbols against reference data)');
-    this.ringOf = new Map(names.map((n, i) => [n, i]));
+    const src = opts.source;
+    if (src.kind === 'bus') {
+      const names = src.instruments.map((x) => ringName(x.venue, x.symbol));
+      if (names.length === 0) throw new BusEngineError('no instrument to run the engine on (check --symbols against reference data)');
+      this.region = TickRegion.create({
+        name: `${config.rings.shm_name}-engine-${process.pid}`,
+        symbols: names,
+        tickCapacity: config.rings.capacity,
+        replace: true,
+      });
+    } else {
+      this.region = TickRegion.attach(src.name);
+    }
+    this.ringOf = new Map(this.region.symbols.map((n, i) => [n, i]));
     this.chunkSize = Math.max(1, config.rings.capacity >> 1);
-    this.region = TickRegion.create({
-      name: `${config.rings.shm_name}-engine-${process.pid}`,
-      symbols: names,
-      tickCapacity: config.rings.capacity,
-      replace: true,
-    });
     this.engine = new NativeEngine(this.region, {
       engine: config.strategy.engine,
       params: engineParams(config),
+      // Attached: md pushes, the engine rings this process when signals are committed.
+      ...(src.kind === 'region' ? { onSignals: () => this.publishCommitted() } : {}),
       ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
       ...(config.rings.engine_cpu >= 0 ? { cpu: config.rings.engine_cpu } : {}),
       ...(config.rings.engine_idle_spin_ns !== 'auto' ? { idleSpinNs: config.rings.engine_idle_spin_ns } : {}),
@@ -114,10 +131,37 @@ export class BusEngine {
 
   start(): void {
     this.engine.start();
-    const patternsOf = this.opts.symbols
-      ? this.opts.symbols.map((s) => patterns.mdNormOfSymbol(s, this.ns))
-      : [patterns.mdNormAll(this.ns)];
+    const src = this.opts.source;
+    if (src.kind === 'region') return;
+    const patternsOf = src.symbols ? src.symbols.map((s) => patterns.mdNormOfSymbol(s, this.ns)) : [patterns.mdNormAll(this.ns)];
     this.subs = patternsOf.map((p) => this.opts.bus.subscribe(p, (m) => this.onTick(m.data)));
+  }
+
+  /** Ring names of the region (venue:symbol), for the ready line. */
+  get rings(): readonly string[] {
+    return this.region.symbols;
+  }
+
+  /**
+   * Attached to md's rings: the ticks' arrival order across rings is md's, not seen here, so each
+   * ring's signals go out in that ring's sequence order (the per-stream order the strategy decided in).
+   */
+  private publishCommitted(): void {
+    if (this.closed) return;
+    try {
+      for (;;) {
+        const r = this.region.drainSignals(this.signalBatch);
+        if (r.missed > 0) throw new BusEngineError(`signal ring overwrote ${r.missed} signals`);
+        for (let k = 0; k < r.count; k++) {
+          const sig = this.signalBatch.get(k);
+          const { venue, symbol } = ringStream(this.region.symbols[sig.symbolId] ?? '');
+          this.publishSignal(sig, venue, symbol, 0n, sig.tickTsNs);
+        }
+        if (r.count < this.signalBatch.capacity) return;
+      }
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+    }
   }
 
   private onTick(data: Uint8Array): void {
@@ -196,7 +240,8 @@ export class BusEngine {
       const sigs = this.bySeq.get(key);
       if (sigs === undefined) continue;
       this.bySeq.delete(key);
-      for (const s of sigs) this.publish(s, ticks[i]!);
+      const t = ticks[i]!;
+      for (const s of sigs) this.publishSignal(s, t.venue, t.symbol, t.exchTsNs, t.recvTsNs);
     }
   }
 
@@ -215,12 +260,12 @@ export class BusEngine {
     }
   }
 
-  private publish(s: SignalRecordView, t: NormalizedTick): void {
+  private publishSignal(s: SignalRecordView, venue: string, symbol: string, exchTsNs: bigint, recvTsNs: bigint): void {
     const traceId = traceIdHex(s);
     const msg = create(SignalSchema, {
       strategyId: this.strategy,
-      symbol: t.symbol,
-      venue: t.venue,
+      symbol,
+      venue,
       side: s.side,
       size: s.size,
       confidence: s.confidence,
@@ -230,15 +275,15 @@ export class BusEngine {
       urgency: s.urgency,
       traceId,
       sourceSequence: s.sourceSeq,
-      sourceExchTsNs: t.exchTsNs,
-      sourceRecvTsNs: t.recvTsNs,
+      sourceExchTsNs: exchTsNs,
+      sourceRecvTsNs: recvTsNs,
       emitTsNs: this.opts.clock.nowNs(),
       refPrice: s.refPrice,
       regime: s.regime,
     });
-    this.digest.add(...signalDigestEntry(t.venue, msg));
+    this.digest.add(...signalDigestEntry(venue, msg));
     this.s.signals++;
-    this.opts.bus.publish(subjects.signal(this.strategy, t.symbol, this.ns), toBinary(SignalSchema, msg), {
+    this.opts.bus.publish(subjects.signal(this.strategy, symbol, this.ns), toBinary(SignalSchema, msg), {
       headers: { [headers.traceId]: traceId, [headers.strategyId]: this.strategy },
     });
   }
@@ -247,6 +292,14 @@ export class BusEngine {
   async drain(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
+    if (this.opts.source.kind === 'region') {
+      // What md already pushed is consumed and its signals published (a real-time wait, bounded).
+      for (let waited = 0; waited < 10_000 && this.engine.running; waited += 10) {
+        if (this.region.counters().ticks.every((r) => r.occupancy === 0)) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      this.publishCommitted();
+    }
     // A message already handed to this process is processed, not lost.
     await new Promise((r) => setImmediate(r));
     while (this.flushing !== undefined || (this.pending.length > 0 && this.failure === undefined)) {
@@ -260,15 +313,20 @@ export class BusEngine {
 
   close(): void {
     if (this.closed) return;
+    this.stats();
     this.closed = true;
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
     this.engine.stop();
-    this.region.unlink();
+    // An attached region is md's: only the owner unlinks it.
+    if (this.region.owner) this.region.unlink();
     this.region.close();
   }
 
   stats(): BusEngineStats {
+    // Attached: the ticks are md's pushes, counted by the engine thread as it consumes them.
+    if (this.opts.source.kind === 'region' && !this.closed) this.s.received = this.s.pushed = Number(this.engine.stats().ticks);
     return { ...this.s, signalDigest: this.digest.hex() };
   }
+
 }

@@ -12,7 +12,10 @@ import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import { systemClock } from '../clock/clock.js';
 import { subjects, type Namespace } from '../contracts/subjects.js';
-import type { VenueName } from '../contracts/market.js';
+import { VENUES, type VenueName } from '../contracts/market.js';
+import { TickRegion } from '../native/index.js';
+import { ringName } from '../session/wiring.js';
+import type { TickSink } from './types.js';
 import { probeServer } from '../admin/server.js';
 import { scrapedGauge } from '../observability/metrics.js';
 import { createLogger, setLogLevel } from '../observability/logger.js';
@@ -84,6 +87,8 @@ export async function run(flags: FlagValues): Promise<number> {
       g.set({ subject: 'md.agg' }, aggregated);
     },
   );
+  // Co-located engine (`run engine --attach`): the accepted ticks also go into rings on this host.
+  const rings = flags.rings === true ? await ringsFor(config, refdata, data !== undefined, symbols, owned) : undefined;
   const ready = async (extra: Record<string, unknown>) => {
     const adminUrl = config.admin.port >= 0 ? await probes.listen(config.admin.port, config.admin.host) : undefined;
     process.stdout.write(`${JSON.stringify({ event: 'ready', service: 'md', adminUrl, namespace: ns, ...extra })}\n`);
@@ -106,6 +111,7 @@ export async function run(flags: FlagValues): Promise<number> {
           read++;
           if (!owned(t.symbol)) continue;
           bus.publish(subjects.mdNorm(t.venue, t.symbol, ns), encodeTickProto(t));
+          rings?.push(t);
           let book = books.get(t.symbol);
           if (book === undefined) books.set(t.symbol, (book = new CrossVenueBook(t.symbol, stalenessNs)));
           const agg = book.update(t);
@@ -119,10 +125,13 @@ export async function run(flags: FlagValues): Promise<number> {
       if (!stopped && maxTicks === 0) market.finish();
       await bus.flush();
       process.stdout.write(`${JSON.stringify({ event: stopped ? 'drained' : 'replayed', service: 'md', read, published, aggregated })}\n`);
+      // The region lives as long as md: an engine may attach to it after the replay ended.
+      if (rings && !stopped) await stopRequested;
       return 0;
     }
-    return await live(config, flags, { bus, refdata, probes, owned, stopRequested, ready, ns });
+    return await live(config, flags, { bus, refdata, probes, owned, stopRequested, ready, ns, ...(rings ? { rings } : {}) });
   } finally {
+    rings?.close();
     stopMetrics();
     await probes.close();
     await refdata.close();
@@ -141,6 +150,7 @@ async function live(
     stopRequested: Promise<'stop'>;
     ready: (extra: Record<string, unknown>) => Promise<void>;
     ns: Namespace;
+    rings?: TickSink;
   },
 ): Promise<number> {
   const symbols = config.session.symbols.filter(o.owned);
@@ -160,7 +170,7 @@ async function live(
         bounds: Object.fromEntries((await o.refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
       },
     },
-    { bus: o.bus, namespace: o.ns, logger: log },
+    { bus: o.bus, namespace: o.ns, logger: log, ...(o.rings ? { sinks: [o.rings] } : {}) },
   );
   const vmd = await startVenueMarketData({
     venues: config.session.venues as VenueName[],
@@ -190,6 +200,44 @@ async function live(
     `${JSON.stringify({ event: 'drained', service: 'md', received: st.received, accepted: st.accepted, published: st.published })}\n`,
   );
   return 0;
+}
+
+/**
+ * The region `run engine --attach` reads: one ring per (venue, symbol) md may see (replay: every
+ * instrument reference data knows, as the backtest; venues: session.venues × session.symbols), named
+ * rings.shm_name, replaced if a previous md left one. Unlinked when md stops.
+ */
+async function ringsFor(
+  config: Config,
+  refdata: Awaited<ReturnType<typeof openRefData>>,
+  replay: boolean,
+  symbols: readonly string[] | undefined,
+  owned: (symbol: string) => boolean,
+): Promise<TickSink & { close(): void }> {
+  const names: string[] = [];
+  for (const venue of replay ? VENUES : (config.session.venues as VenueName[])) {
+    for (const m of await refdata.mappings(venue)) {
+      const name = ringName(venue, m.symbol);
+      const wanted = replay ? symbols === undefined || symbols.includes(m.symbol) : config.session.symbols.includes(m.symbol);
+      if (wanted && owned(m.symbol) && !names.includes(name)) names.push(name);
+    }
+  }
+  const region = TickRegion.create({ name: config.rings.shm_name, symbols: names, tickCapacity: config.rings.capacity, replace: true });
+  const ringOf = new Map(names.map((n, i) => [n, i]));
+  let closed = false;
+  return {
+    name: 'rings',
+    push: (t) => {
+      const ring = ringOf.get(ringName(t.venue, t.symbol));
+      if (ring !== undefined && !closed) region.pushNormalized(ring, t);
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      region.unlink();
+      region.close();
+    },
+  };
 }
 
 runAsEntryPoint(import.meta.url, 'market data failed', main);

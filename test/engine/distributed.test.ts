@@ -4,7 +4,8 @@
  * `kestrel run engine` (md.norm → its own rings → the addon engine → sig.*) publish exactly the
  * signals `kestrel backtest --data` hands its executor, in the same order (signal digest). Two engines
  * on disjoint --symbols split the streams and, together, publish the same signals; so do two md
- * processes that split the symbols by hash (--shard i/N). Each process
+ * processes that split the symbols by hash (--shard i/N), and an engine attached to the shared-memory
+ * rings md writes on the same host (--rings / --attach). Each process
  * answers health and metrics, and SIGTERM drains it with exit 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,5 +183,28 @@ describe.skipIf(!enabled)('run md + run engine as processes over NATS', () => {
     // Per symbol one publisher, in order: the same signals as from one md process.
     for (const symbol of ['BTC-USDT', 'BTC-USD'])
       expect(digestOf(wire.list.filter((x) => x.symbol === symbol)), symbol).toBe(digestOf(single.filter((x) => x.symbol === symbol)));
+  }, 240_000);
+
+  it('co-located: `run engine --attach` reads the rings `run md --data --rings` writes, and publishes the same signals', async () => {
+    expect(single.length).toBe(reference.signals);
+    const shm = ['--set', `rings.shm_name=kestrel-test-colocated-${process.pid}`];
+    const md = start(['run', 'md', ...dataFlags, '--rings', ...shm]);
+    const replayed = await md.line(/"event":"replayed"/, 120_000);
+    expect(JSON.parse(replayed.input) as { published: number }).toMatchObject({ published: reference.ticks });
+    // The region outlives the replay until md is stopped: an engine attaching now finds every tick waiting.
+    const wire = collectSignals();
+    const engine = start(['run', 'engine', '--attach', ...REPLAY, ...shm]);
+    const ready = JSON.parse((await engine.line(/"event":"ready"/, 120_000)).input) as { source: string; rings: number };
+    expect(ready.source).toBe('rings');
+    await until(() => wire.list.length >= reference.signals, 60_000, 'every signal on replay.sig.>');
+    const out = await drain(engine);
+    wire.stop();
+    expect(out.received).toBe(reference.ticks);
+    // One stream trades here, so ring order is tick order: the whole digest equals the backtest's.
+    expect(out.signalDigest).toBe(reference.signalDigest);
+    for (const symbol of ['BTC-USDT', 'BTC-USD'])
+      expect(digestOf(wire.list.filter((x) => x.symbol === symbol)), symbol).toBe(digestOf(single.filter((x) => x.symbol === symbol)));
+    md.child.kill('SIGTERM');
+    expect(await md.exited).toBe(0);
   }, 240_000);
 });
