@@ -58,7 +58,7 @@ export const simulatorsService: ServiceSpec = {
 };
 
 export const mdService: ServiceSpec = {
-  usage: 'kestrel run md [--config FILE] [--venues LIST] [--symbols LIST] [--data PATH ...] [--shard i/N] [--rings]',
+  usage: 'kestrel run md [--config FILE] [--venues LIST] [--symbols LIST] [--data PATH ...] [--shard i/N] [--rings] [--raw]',
   summary:
     'market data: venue adapters + ingestion (quality gates) → md.norm, md.agg, md.gap/md.anomaly, md.health on NATS; --data replays recordings as `kestrel backtest --data` reads them',
   flags: [
@@ -81,6 +81,11 @@ export const mdService: ServiceSpec = {
       kind: 'string',
       metavar: 'i/N',
       help: 'own only the symbols whose jump hash over N shards is i (N processes split the symbols)',
+    },
+    {
+      name: 'raw',
+      kind: 'boolean',
+      help: "also publish the adapters' ticks before the quality gates on md.{venue}.{symbol}.{book|trade} (venue feeds only)",
     },
     {
       name: 'rings',

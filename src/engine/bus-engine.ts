@@ -328,5 +328,4 @@ export class BusEngine {
     if (this.opts.source.kind === 'region' && !this.closed) this.s.received = this.s.pushed = Number(this.engine.stats().ticks);
     return { ...this.s, signalDigest: this.digest.hex() };
   }
-
 }

@@ -1,7 +1,8 @@
 /**
  * Market data as its own process (`kestrel run md`): the venue adapters (public WebSocket, REST
  * snapshots) → ingestion with its quality gates → md.norm.{venue}.{symbol}, md.agg.{symbol},
- * md.gap/md.anomaly on NATS, md.health.{venue} from the adapters. With `--data PATH` it replays
+ * md.gap/md.anomaly on NATS, md.health.{venue} from the adapters (with --raw also the adapters' ticks
+ * before the gates on md.{venue}.{symbol}.{book|trade}). With `--data PATH` it replays
  * recordings instead, read exactly as `kestrel backtest --data` reads them (src/replay/backtest.ts
  * openData: the real adapters and the real gates), publishing the accepted ticks on md.norm (and the
  * consolidated book on md.agg) in the backtest's order, so an engine process downstream decides what the backtest decides.
@@ -12,7 +13,8 @@ import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import { systemClock } from '../clock/clock.js';
 import { subjects, type Namespace } from '../contracts/subjects.js';
-import { VENUES, type VenueName } from '../contracts/market.js';
+import { TickFlag, VENUES, type VenueName } from '../contracts/market.js';
+import type { MarketDataSink } from '../venues/common/adapter-types.js';
 import { TickRegion } from '../native/index.js';
 import { ringName } from '../session/wiring.js';
 import type { TickSink } from './types.js';
@@ -57,6 +59,8 @@ export async function run(flags: FlagValues): Promise<number> {
   // Paths as given (a path may hold a comma), like `backtest --data`.
   const data = Array.isArray(flags.data) && flags.data.length > 0 ? flags.data : undefined;
   const shard = parseShard(flags.shard);
+  if (data && flags.raw === true)
+    throw new UsageError("--raw publishes the adapters' ticks of venue feeds; a --data replay publishes md.norm and md.agg");
   // Recorded ticks on the live subjects would mark the live risk gateway's book: a replay is in the
   // replay namespace unless --set says otherwise (as `kestrel backtest` does).
   const config = serviceConfig(flags, {
@@ -177,7 +181,7 @@ async function live(
     symbols,
     endpoints: endpointsOf(config),
     refData: o.refdata,
-    sink: ingestion,
+    sink: flags.raw === true ? rawPublisher(o.bus, o.ns, ingestion) : ingestion,
     bus: o.bus,
     namespace: o.ns,
     clock: systemClock,
@@ -200,6 +204,25 @@ async function live(
     `${JSON.stringify({ event: 'drained', service: 'md', received: st.received, accepted: st.accepted, published: st.published })}\n`,
   );
   return 0;
+}
+
+/**
+ * `--raw`: every adapter tick, before the gates, on md.{venue}.{symbol}.{book|trade} (SPEC: the raw
+ * venue ticks ingestion subscribes to), then on to ingestion.
+ */
+function rawPublisher(bus: NatsBus, ns: Namespace, ingestion: IngestionService): MarketDataSink {
+  const subject = new Map<string, string>();
+  return {
+    onTick: (t) => {
+      const channel = (t.flags & TickFlag.TRADE) !== 0 ? 'trade' : 'book';
+      const key = `${t.venue}\u0000${t.symbol}\u0000${channel}`;
+      let s = subject.get(key);
+      if (s === undefined) subject.set(key, (s = subjects.mdRaw(t.venue, t.symbol, channel, ns)));
+      bus.publish(s, encodeTickProto(t));
+      ingestion.onTick(t);
+    },
+    onEvent: (e) => ingestion.onEvent(e),
+  };
 }
 
 /**

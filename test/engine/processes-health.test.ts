@@ -1,7 +1,7 @@
 /**
  * `kestrel run md` on venue feeds (the simulators, as their own process) and `kestrel run engine` on
  * its md.norm: each answers /health/live, /health/ready and /metrics while it runs, md publishes
- * md.norm, md.agg and md.health, the engine consumes the ticks, and SIGTERM drains each with exit 0.
+ * md.norm, md.agg, md.health and (--raw) the adapters' ticks, the engine consumes the ticks, and SIGTERM drains each with exit 0.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatsBus } from '../../src/bus/nats-bus.js';
@@ -58,8 +58,10 @@ describe.skipIf(!enabled)('run md and run engine: health, metrics, SIGTERM drain
         .map((a) => [a.venue, a]),
     );
     const bus = await NatsBus.connect({ servers: nats!.url });
-    const seen = { norm: 0, agg: 0, health: 0 };
+    const seen = { norm: 0, agg: 0, health: 0, raw: 0 };
     for (const k of ['norm', 'agg', 'health'] as const) bus.subscribe(`md.${k}.>`, () => void seen[k]++);
+    // --raw: the adapters' ticks before the gates, md.{venue}.{symbol}.{book|trade}.
+    for (const v of ['binance', 'okx']) bus.subscribe(`md.${v}.BTC-USDT.*`, () => void seen.raw++);
     await bus.flush();
     const natsSet = ['--set', `bus.nats_url=${nats!.url}`];
     const engine = start(['run', 'engine', '--symbols', 'BTC-USDT', ...natsSet]);
@@ -71,6 +73,7 @@ describe.skipIf(!enabled)('run md and run engine: health, metrics, SIGTERM drain
       'binance,okx',
       '--symbols',
       'BTC-USDT',
+      '--raw',
       ...natsSet,
       ...[
         `venues.binance.endpoints.public_ws=${pub.binance!.wsUrl}`,
@@ -96,10 +99,16 @@ describe.skipIf(!enabled)('run md and run engine: health, metrics, SIGTERM drain
 
     md.child.kill('SIGTERM');
     expect(await md.exited).toBe(0);
-    const mdOut = JSON.parse(md.stdout.find((l) => l.includes('"drained"'))!) as { accepted: number; published: { norm: number } };
+    const mdOut = JSON.parse(md.stdout.find((l) => l.includes('"drained"'))!) as {
+      received: number;
+      accepted: number;
+      published: { norm: number };
+    };
     // Drained: every accepted tick went out on md.norm (nothing held back in a mailbox).
     expect(mdOut.published.norm).toBe(mdOut.accepted);
     await bus.flush();
+    // Every tick the adapters delivered went out raw, accepted or not.
+    expect(seen.raw).toBe(mdOut.received);
 
     engine.child.kill('SIGTERM');
     expect(await engine.exited).toBe(0);
