@@ -30,7 +30,7 @@ import { parseTimeArg } from '../replay/data/clickhouse.js';
 import { DataError } from '../replay/data/inputs.js';
 import { formatHelp, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 import { isUsageError, runAsEntryPoint, serviceMain } from './entry.js';
-import { executorService, riskService, simulatorsService, type ServiceSpec } from './services.js';
+import { engineService, executorService, mdService, riskService, simulatorsService, type ServiceSpec } from './services.js';
 import { JuliaStrategyError, NativeEngineError, juliaRuntimeInfo, loadAddon } from '../native/index.js';
 
 const commonFlags: FlagSpec[] = [
@@ -166,9 +166,10 @@ export const commands: Record<string, Command> = {
     run: (flags) => runRecord(flags),
   },
   run: {
-    summary: 'run one service as its own process over NATS: run executor|risk --config FILE.json, run simulators [options]',
+    summary:
+      'run one service as its own process over NATS: run executor|risk --config FILE.json, run md|engine [--config FILE], run simulators [options]',
     flags: [],
-    subcommands: ['executor', 'risk', 'simulators'],
+    subcommands: ['executor', 'risk', 'simulators', 'md', 'engine'],
     run: async () => 0,
   },
   config: {
@@ -718,6 +719,8 @@ export const services: Record<string, { spec: ServiceSpec; run(flags: FlagValues
   executor: { spec: executorService, run: async (flags) => (await import('../execution/main.js')).run(flags) },
   risk: { spec: riskService, run: async (flags) => (await import('../risk/main.js')).run(flags) },
   simulators: { spec: simulatorsService, run: async (flags) => (await import('../simulators/main.js')).run(flags) },
+  md: { spec: mdService, run: async (flags) => (await import('../ingestion/main.js')).run(flags) },
+  engine: { spec: engineService, run: async (flags) => (await import('../engine/main.js')).run(flags) },
 };
 
 async function runService(argv: readonly string[]): Promise<number> {

@@ -5,6 +5,7 @@
  * them, so the CLI can print a service's options without loading the service.
  */
 import type { FlagSpec } from './args.js';
+import { serviceConfigFlags } from './service-config.js';
 
 export interface ServiceSpec {
   /** How it is started, for the first line of `--help`. */
@@ -52,6 +53,66 @@ export const simulatorsService: ServiceSpec = {
       help: 'fixed ports: binance BASE, kraken BASE+1, okx BASE+2; private venues BASE+3..BASE+5',
     },
     { name: 'private', kind: 'boolean', help: 'also serve the simulated private (order-entry) venues' },
+    help,
+  ],
+};
+
+export const mdService: ServiceSpec = {
+  usage: 'kestrel run md [--config FILE] [--venues LIST] [--symbols LIST] [--data PATH ...] [--shard i/N] [--rings] [--raw]',
+  summary:
+    'market data: venue adapters + ingestion (quality gates) → md.norm, md.agg, md.gap/md.anomaly, md.health on NATS; --data replays recordings as `kestrel backtest --data` reads them',
+  flags: [
+    ...serviceConfigFlags,
+    { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to connect, e.g. binance,kraken,okx (session.venues)' },
+    {
+      name: 'symbols',
+      kind: 'string',
+      metavar: 'LIST',
+      help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (session.symbols; with --data: keep only these)',
+    },
+    {
+      name: 'data',
+      kind: 'repeat',
+      metavar: 'PATH',
+      help: 'replay these recordings/captures (as backtest --data) instead of the venues, in bus namespace replay, then exit 0',
+    },
+    {
+      name: 'shard',
+      kind: 'string',
+      metavar: 'i/N',
+      help: 'own only the symbols whose jump hash over N shards is i (N processes split the symbols)',
+    },
+    {
+      name: 'raw',
+      kind: 'boolean',
+      help: "also publish the adapters' ticks before the quality gates on md.{venue}.{symbol}.{book|trade} (venue feeds only)",
+    },
+    {
+      name: 'rings',
+      kind: 'boolean',
+      help: 'also write the accepted ticks into the shared-memory region rings.shm_name for `run engine --attach` on this host; kept until SIGTERM',
+    },
+    help,
+  ],
+};
+
+export const engineService: ServiceSpec = {
+  usage: 'kestrel run engine [--config FILE] [--symbols LIST | --attach]',
+  summary:
+    'the strategy engine (strategy.engine: native or julia): md.norm from NATS into its own rings, signals on sig.{strategy}.{symbol}; drains on SIGTERM',
+  flags: [
+    ...serviceConfigFlags,
+    {
+      name: 'symbols',
+      kind: 'string',
+      metavar: 'LIST',
+      help: 'canonical symbols this engine owns (default: every symbol in reference data); engines on disjoint sets run side by side',
+    },
+    {
+      name: 'attach',
+      kind: 'boolean',
+      help: 'read the rings `run md --rings` writes on this host (region rings.shm_name) instead of md.norm from NATS',
+    },
     help,
   ],
 };

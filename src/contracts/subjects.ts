@@ -70,6 +70,8 @@ export const subjects = {
 /** Wildcard patterns for subscribers. */
 export const patterns = {
   mdNormAll: (n: Namespace) => ns(n, 'md.norm.>'),
+  /** Every venue's md.norm of one canonical symbol: an engine that owns a subset of the symbols. */
+  mdNormOfSymbol: (symbol: string, n: Namespace) => ns(n, `md.norm.*.${token(symbol)}`),
   mdAggAll: (n: Namespace) => ns(n, 'md.agg.>'),
   signalsAll: (n: Namespace) => ns(n, 'sig.>'),
   orderAcksAll: (n: Namespace) => ns(n, 'ord.ack.*'),

@@ -11,7 +11,7 @@
 import { monotonicMs } from '../clock/monotonic.js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Bus } from '../bus/bus.js';
-import { TickFlag, VENUES, VENUE_IDS, type NormalizedTick } from '../contracts/market.js';
+import { VENUES, VENUE_IDS, type NormalizedTick } from '../contracts/market.js';
 import { MarketDataEventSchema, type MarketDataEvent } from '../contracts/gen/kestrel/v1/market_pb.js';
 import { subjects, type Namespace } from '../contracts/subjects.js';
 import type { MarketDataSink } from '../venues/common/adapter-types.js';
@@ -20,6 +20,7 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { loadHasher, shardFor } from './hash.js';
 import { BoundedMailbox } from './mailbox.js';
 import { encodeTickProto } from './wire.js';
+import { CrossVenueBook } from './aggregate.js';
 import { StreamQuality, compileBounds, compileQuality, type CompiledBounds, type CompiledQuality, type QualityEvent } from './quality.js';
 import {
   DROP_REASONS,
@@ -83,17 +84,7 @@ interface SymbolState {
   /** Reference-data bounds of the symbol (undefined: unbounded). */
   bounds: CompiledBounds | undefined;
   aggSubject: string;
-  // Latest accepted quote per venue id, for the cross-venue best bid/offer.
-  qBid: Float64Array;
-  qAsk: Float64Array;
-  qBidSize: Float64Array;
-  qAskSize: Float64Array;
-  qRecvNs: BigInt64Array;
-  aggBid: number;
-  aggAsk: number;
-  aggBidSize: number;
-  aggAskSize: number;
-  aggSequence: bigint;
+  agg: CrossVenueBook;
 }
 
 class Shard {
@@ -228,9 +219,7 @@ export class IngestionService implements MarketDataSink {
 
   /** Current consolidated best bid/offer of a symbol across venues, if any quote is known. */
   bestQuote(symbol: string): { bid: number; ask: number; bidSize: number; askSize: number } | undefined {
-    const s = this.shardFor(symbol).symbols.get(symbol);
-    if (!s || (s.aggBid === 0 && s.aggAsk === 0)) return undefined;
-    return { bid: s.aggBid, ask: s.aggAsk, bidSize: s.aggBidSize, askSize: s.aggAskSize };
+    return this.shardFor(symbol).symbols.get(symbol)?.agg.best();
   }
 
   stats(): IngestionStats {
@@ -341,55 +330,8 @@ export class IngestionService implements MarketDataSink {
   }
 
   private updateAggregate(s: SymbolState, t: NormalizedTick): void {
-    const v = t.venueId;
-    if (v < 0 || v > MAX_VENUE_ID || (t.bid <= 0 && t.ask <= 0)) return;
-    s.qBid[v] = t.bid;
-    s.qAsk[v] = t.ask;
-    s.qBidSize[v] = t.bidSize;
-    s.qAskSize[v] = t.askSize;
-    s.qRecvNs[v] = t.recvTsNs;
-    let bid = 0;
-    let bidSize = 0;
-    let ask = 0;
-    let askSize = 0;
-    for (let i = 0; i <= MAX_VENUE_ID; i++) {
-      // A venue whose last quote is older than the staleness limit (in tick time) no longer counts.
-      if (s.qRecvNs[i]! === 0n || t.recvTsNs - s.qRecvNs[i]! > this.quality.stalenessNs) continue;
-      const b = s.qBid[i]!;
-      const a = s.qAsk[i]!;
-      if (b > bid) {
-        bid = b;
-        bidSize = s.qBidSize[i]!;
-      } else if (b === bid && b > 0) bidSize += s.qBidSize[i]!;
-      if (a > 0 && (ask === 0 || a < ask)) {
-        ask = a;
-        askSize = s.qAskSize[i]!;
-      } else if (a === ask && a > 0) askSize += s.qAskSize[i]!;
-    }
-    if (bid === s.aggBid && ask === s.aggAsk && bidSize === s.aggBidSize && askSize === s.aggAskSize) return;
-    s.aggBid = bid;
-    s.aggAsk = ask;
-    s.aggBidSize = bidSize;
-    s.aggAskSize = askSize;
-    s.aggSequence++;
-    const agg: NormalizedTick = {
-      exchTsNs: t.exchTsNs,
-      recvTsNs: t.recvTsNs,
-      venueId: t.venueId,
-      symbolId: t.symbolId,
-      venue: t.venue,
-      symbol: s.symbol,
-      bid,
-      ask,
-      bidSize,
-      askSize,
-      sequence: s.aggSequence,
-      // Across venues a crossed consolidated book is a real (arbitrage) state, not bad data: flag only.
-      flags: bid > 0 && ask > 0 && bid > ask ? TickFlag.CROSSED : 0,
-      lastPx: 0,
-      lastQty: 0,
-      aggressor: 0,
-    };
+    const agg = s.agg.update(t);
+    if (agg === undefined) return;
     this.bus!.publish(s.aggSubject, encodeTickProto(agg));
     this.published.agg++;
   }
@@ -465,16 +407,7 @@ export class IngestionService implements MarketDataSink {
         streams: new Array<Stream | undefined>(n).fill(undefined),
         bounds: this.bounds.get(symbol),
         aggSubject: subjects.mdAgg(symbol, this.ns),
-        qBid: new Float64Array(n),
-        qAsk: new Float64Array(n),
-        qBidSize: new Float64Array(n),
-        qAskSize: new Float64Array(n),
-        qRecvNs: new BigInt64Array(n),
-        aggBid: 0,
-        aggAsk: 0,
-        aggBidSize: 0,
-        aggAskSize: 0,
-        aggSequence: 0n,
+        agg: new CrossVenueBook(symbol, this.quality.stalenessNs),
       };
       shard.symbols.set(symbol, s);
     }

@@ -100,7 +100,7 @@ export class BacktestError extends KestrelError {
   }
 }
 
-/** What to backtest on: files (default: the bundled Binance recording) or a ClickHouse range. */
+/** What to backtest on (and what `kestrel run md --data` replays, through the same `openData`): files (default: the bundled Binance recording) or a ClickHouse range. */
 export interface BacktestData {
   /** Files, directories or globs (`--data`); format detected from content. */
   paths?: readonly string[];
@@ -153,7 +153,7 @@ interface Stream {
   bySeq: Map<number, SignalRecordView[]>;
 }
 
-async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
+export async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
   const bounds = Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b]));
   const quality = {
     stalenessMs: config.data_quality.staleness_threshold_ms,

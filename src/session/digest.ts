@@ -48,3 +48,22 @@ export class StreamDigest {
     return h.digest('hex');
   }
 }
+
+/** What a signal digest reads of a signal: the engine's decision, not its transport or trace fields. */
+export interface DigestedSignal {
+  readonly symbol: string;
+  readonly side: number;
+  readonly size: number;
+  readonly confidence: number;
+  readonly refPrice: number;
+  readonly ttlMs: number;
+  readonly sourceSequence: bigint;
+}
+
+/**
+ * Adds one signal of a (venue, symbol) stream: the one rule the kernel (start, backtest), the engine
+ * process (`kestrel run engine`) and the tests share, so their signal digests compare.
+ */
+export function addSignal(d: StreamDigest, venue: string, s: DigestedSignal): void {
+  d.add(`${venue}:${s.symbol}`, 'signal', s.side, s.size, s.confidence, s.refPrice, s.ttlMs, s.sourceSequence);
+}

@@ -27,7 +27,7 @@ import { PositionService, valuationFromSnapshots } from '../positions/service.js
 import type { Valuation } from '../positions/book.js';
 import { StaticRiskGateway } from '../risk/static-gateway.js';
 import type { Level } from '../simulators/matching/engine.js';
-import { DecisionDigest, StreamDigest } from './digest.js';
+import { addSignal, DecisionDigest, StreamDigest } from './digest.js';
 
 /** Where the kernel's market data goes besides the executor's snapshots: the venues' matching books. */
 export interface KernelVenueBooks {
@@ -192,7 +192,7 @@ export class TradingKernel {
   /** A signal of the (venue, symbol) stream `venue`, for the executor: recorded, then executed. */
   onSignal(venue: string, s: ExecSignal): void {
     this.digest.add('signal', venue, s.symbol, s.side, s.size, s.confidence, s.sourceSequence);
-    this.signalDigest.add(`${venue}:${s.symbol}`, 'signal', s.side, s.size, s.confidence, s.refPrice, s.ttlMs, s.sourceSequence);
+    addSignal(this.signalDigest, venue, s);
     this.executor.onSignal(s);
   }
 

@@ -58,17 +58,24 @@ describe('entry points', () => {
       'src/risk/main.ts',
       'src/simulators/main.ts',
       'src/simulators/private/main.ts',
+      'src/ingestion/main.ts',
+      'src/engine/main.ts',
     ])
       expect(code(f), f).toMatch(/^runAsEntryPoint\(import\.meta\.url, /m);
   });
 
-  it.each(['executor', 'risk', 'simulators'])('kestrel run %s --help prints the options generated from its flag list, exit 0', (name) => {
-    const r = node('src/cli/main.ts', 'run', name, '--help');
-    expect(r.code, r.stderr).toBe(0);
-    const spec = services[name]!.spec;
-    expect(r.stdout).toBe(formatHelp(spec.usage, spec.summary, spec.flags));
-    expect(r.stdout).toContain(name === 'simulators' ? '--venues LIST' : '--config FILE.json');
-  });
+  it.each(['executor', 'risk', 'simulators', 'md', 'engine'])(
+    'kestrel run %s --help prints the options generated from its flag list, exit 0',
+    (name) => {
+      const r = node('src/cli/main.ts', 'run', name, '--help');
+      expect(r.code, r.stderr).toBe(0);
+      const spec = services[name]!.spec;
+      expect(r.stdout).toBe(formatHelp(spec.usage, spec.summary, spec.flags));
+      expect(r.stdout).toContain(
+        name === 'simulators' ? '--venues LIST' : name === 'md' || name === 'engine' ? '--config FILE' : '--config FILE.json',
+      );
+    },
+  );
 
   it('kestrel run --help lists the services', () => {
     const r = node('src/cli/main.ts', 'run', '--help');

@@ -25,6 +25,7 @@ import { fromJson, equals } from '@bufbuild/protobuf';
 import { VenueSpecSchema } from '../../src/contracts/index.js';
 import { MemoryRefData, DEFAULT_SEED } from '../../src/refdata/index.js';
 import { venueSecretPrefix } from '../../src/config/secrets.js';
+import { mergeConfig, validateConfig } from '../../src/config/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const deploy = path.join(root, 'deploy');
@@ -46,6 +47,8 @@ interface ServiceRun {
   configPath?: string;
   walDir?: string;
   venues: string[];
+  /** The NATS URL its config gives. */
+  natsUrl?: string;
 }
 
 /**
@@ -82,8 +85,16 @@ function resolveRun(args: readonly string[], configFile: (containerPath: string)
     const c = parseRiskConfig(text);
     return { service, adminHost: c.admin?.host ?? '127.0.0.1', adminPort: c.admin?.port ?? 0, configPath, venues: [] };
   }
+  if (ZOD_CONFIG_SERVICES.has(service!)) {
+    // An overlay on config/default.yaml through the one zod schema, as the service loads it.
+    const c = validateConfig(mergeConfig(parseYaml(read('config/default.yaml')) as Obj, parseYaml(text) as Obj));
+    return { service: service!, adminHost: c.admin.host, adminPort: c.admin.port, configPath, venues: [], natsUrl: c.bus.nats_url };
+  }
   throw new Error(`resolveRun: no config reader for service '${service}': add it here with the service's own parser`);
 }
+
+/** Services whose --config is a YAML overlay read through src/config (the one zod schema). */
+const ZOD_CONFIG_SERVICES = new Set(['md', 'engine']);
 
 /** A deployed admin server must bind every interface at a fixed port (probes come from outside). */
 function expectReachable(run: ServiceRun): void {
@@ -97,7 +108,7 @@ const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWi
 const natsConf = read('deploy/nats/nats-server.conf');
 const natsUsers = new Map([...natsConf.matchAll(/\{ user: ([\w-]+),\s+password: \$(\w+),/g)].map((m) => [m[1]!, m[2]!]));
 /** Which NATS user each deployed service connects as. */
-const NATS_USER_OF: Record<string, string> = { executor: 'executor-gateway', risk: 'risk' };
+const NATS_USER_OF: Record<string, string> = { executor: 'executor-gateway', risk: 'risk', md: 'ingestion', engine: 'strategy' };
 
 // ---- a real health server: which paths are routes --------------------------------------------------
 
@@ -204,8 +215,10 @@ describe('deploy/compose.yaml', () => {
       const run = composeRun(name, s);
       if (run.service === 'simulators') continue; // no bus
       expect(Object.keys((s.depends_on as Obj | undefined) ?? {}), name).toContain('nats');
-      const cfg = JSON.parse(fs.readFileSync(path.join(deploy, 'config', path.basename(run.configPath!)), 'utf8')) as { nats: string };
-      expect(new URL(cfg.nats).hostname, `${name}: NATS URL names the compose service`).toBe('nats');
+      const natsUrl =
+        run.natsUrl ??
+        (JSON.parse(fs.readFileSync(path.join(deploy, 'config', path.basename(run.configPath!)), 'utf8')) as { nats: string }).nats;
+      expect(new URL(natsUrl).hostname, `${name}: NATS URL names the compose service`).toBe('nats');
     }
     // The executor's risk.check is answered by the risk service.
     expect(Object.keys(compose.services.executor!.depends_on as Obj)).toContain('risk');
