@@ -65,35 +65,39 @@ export function crc32Update(crc: number, s: string): number {
  * register c is shift(c, |s|) ^ (register after s from 0), so a book level's contribution can be
  * hashed once when the level changes and folded into each message's checksum with four lookups.
  */
-const SHIFT: Array<Uint32Array | undefined> = [];
 /** Longer strings are shifted a byte at a time (venue level strings are far shorter). */
 const MAX_SHIFT_LEN = 64;
+/** All lengths' tables in one flat array (table for `len` at len * 1024), built per length on first use. */
+const SHIFT = new Int32Array((MAX_SHIFT_LEN + 1) * 1024);
+const shiftBuilt = new Uint8Array(MAX_SHIFT_LEN + 1);
 
 function zeroBytes(c: number, len: number): number {
   for (let i = 0; i < len; i++) c = TABLE[c & 0xff]! ^ (c >>> 8);
   return c;
 }
 
-function shiftTable(len: number): Uint32Array {
-  const t = new Uint32Array(1024);
+function buildShift(len: number): void {
+  const base = len * 1024;
   // Linear in the register: each byte position's table is built from its eight single-bit images.
   for (let k = 0; k < 4; k++) {
     const bit: number[] = [];
     for (let b = 0; b < 8; b++) bit.push(zeroBytes(1 << (8 * k + b), len));
     for (let v = 1; v < 256; v++) {
       const low = v & -v;
-      t[256 * k + v] = (t[256 * k + (v ^ low)]! ^ bit[31 - Math.clz32(low)]!) >>> 0;
+      SHIFT[base + 256 * k + v] = SHIFT[base + 256 * k + (v ^ low)]! ^ bit[31 - Math.clz32(low)]!;
     }
   }
-  SHIFT[len] = t;
-  return t;
+  shiftBuilt[len] = 1;
 }
 
 /** The register `c` advanced over `len` zero bytes. */
 export function crc32Shift(c: number, len: number): number {
   if (len > MAX_SHIFT_LEN) return zeroBytes(c, len);
-  const t = SHIFT[len] ?? shiftTable(len);
-  return t[c & 0xff]! ^ t[256 + ((c >>> 8) & 0xff)]! ^ t[512 + ((c >>> 16) & 0xff)]! ^ t[768 + (c >>> 24)]!;
+  if (shiftBuilt[len] === 0) buildShift(len);
+  const b = len << 10;
+  return (
+    SHIFT[b + (c & 0xff)]! ^ SHIFT[b + 256 + ((c >>> 8) & 0xff)]! ^ SHIFT[b + 512 + ((c >>> 16) & 0xff)]! ^ SHIFT[b + 768 + (c >>> 24)]!
+  );
 }
 
 /**

@@ -168,7 +168,8 @@ export class KrakenAdapter extends BaseAdapter {
     let exchNs = st.lastTsNs;
     if (sc.tsStart >= 0) {
       const ts = parseRfc3339Ns(text.slice(sc.tsStart, sc.tsEnd));
-      if (ts === undefined) throw new VenueParseError('kraken', `bad timestamp ${JSON.stringify(text.slice(sc.tsStart, sc.tsEnd))}`, text.slice(0, 200));
+      if (ts === undefined)
+        throw new VenueParseError('kraken', `bad timestamp ${JSON.stringify(text.slice(sc.tsStart, sc.tsEnd))}`, text.slice(0, 200));
       exchNs = ts;
     }
     this.bookEntry(st, sc.snapshot, sc, true, sc.checksum, sc.tsStart >= 0, exchNs, text, recvNs);
