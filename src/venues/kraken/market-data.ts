@@ -10,7 +10,7 @@ import { OrderBook } from '../common/book.js';
 import { krakenChecksumPreformatted, krakenField } from '../common/checksum.js';
 import { ResyncScheduler } from '../common/resync.js';
 import { krakenFieldAt, newKrakenBookScan, scanKrakenBook, type KrakenBookScan } from './book-scan.js';
-import { parseRfc3339Ns } from '../common/time.js';
+import { parseRfc3339Ns, parseRfc3339NsIn } from '../common/time.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../common/adapter-types.js';
 
 export interface KrakenAdapterOptions extends AdapterOptions {
@@ -167,7 +167,7 @@ export class KrakenAdapter extends BaseAdapter {
     if (!st) return; // not ours
     let exchNs = st.lastTsNs;
     if (sc.tsStart >= 0) {
-      const ts = parseRfc3339Ns(text.slice(sc.tsStart, sc.tsEnd));
+      const ts = parseRfc3339NsIn(text, sc.tsStart, sc.tsEnd);
       if (ts === undefined)
         throw new VenueParseError('kraken', `bad timestamp ${JSON.stringify(text.slice(sc.tsStart, sc.tsEnd))}`, text.slice(0, 200));
       exchNs = ts;
