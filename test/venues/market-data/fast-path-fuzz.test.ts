@@ -137,7 +137,7 @@ describe('fast readers agree with the general path on mutated recording frames',
     it(`${w.venue}: ${TRIALS} trials, one mutated frame each, same output and book as through JSON.parse`, () => {
       const rnd = mulberry32(0x5eed + w.venue.length);
       const texts = w.frames.map((f, i) => ('text' in f ? i : -1)).filter((i) => i >= 0);
-      const span = w.venue === 'binance' ? Math.min(texts.length, 1500) : texts.length;
+      const span = w.venue === 'binance' ? Math.min(texts.length, 600) : texts.length;
       let accepted = 0;
       let declined = 0;
       for (let trial = 0; trial < TRIALS; trial++) {
@@ -163,6 +163,6 @@ describe('fast readers agree with the general path on mutated recording frames',
       }
       expect(accepted).toBeGreaterThan(5);
       expect(declined).toBeGreaterThan(5);
-    });
+    }, 120_000);
   }
 });
