@@ -15,6 +15,13 @@ export interface Level {
   /** Price and quantity exactly as the venue sent them. */
   pxStr: string;
   qtyStr: string;
+  /**
+   * The owning venue's checksum contribution of this level (`crc32Update(0, <its level string>)`)
+   * and that string's length, cached by checksum.ts; ckLen -1: not computed since the level last
+   * changed. A book belongs to one venue, so one level-string format.
+   */
+  ck: number;
+  ckLen: number;
 }
 
 export class BookSide {
@@ -85,6 +92,7 @@ export class BookSide {
       l.qty = qty;
       l.qtyStr = qtyStr;
       l.pxStr = pxStr;
+      l.ckLen = -1;
       return;
     }
     if (n === this.prices.length) {
@@ -96,7 +104,7 @@ export class BookSide {
       this.slotAt = grownS;
     }
     const slot = this.nFree > 0 ? this.free[--this.nFree]! : this.bySlot.length;
-    const l: Level = { px, qty, pxStr, qtyStr };
+    const l: Level = { px, qty, pxStr, qtyStr, ck: 0, ckLen: -1 };
     if (slot === this.bySlot.length) this.bySlot.push(l);
     else this.bySlot[slot] = l;
     this.prices.copyWithin(i + 1, i, n);
@@ -118,6 +126,7 @@ export class BookSide {
         l.qty = qty;
         l.qtyStr = text.slice(qtyStart, qtyEnd);
         if (l.pxStr.length !== pxEnd - pxStart || !text.startsWith(l.pxStr, pxStart)) l.pxStr = text.slice(pxStart, pxEnd);
+        l.ckLen = -1;
         return;
       }
       this.set(px, qty, text.slice(pxStart, pxEnd), text.slice(qtyStart, qtyEnd));

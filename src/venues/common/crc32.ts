@@ -59,6 +59,55 @@ export function crc32Update(crc: number, s: string): number {
   return c;
 }
 
+/**
+ * Shift tables: SHIFT[len] maps a CRC register to the register after `len` zero bytes, one 256-entry
+ * table per register byte (built on first use). CRC is linear: the register after a string s from
+ * register c is shift(c, |s|) ^ (register after s from 0), so a book level's contribution can be
+ * hashed once when the level changes and folded into each message's checksum with four lookups.
+ */
+/** Longer strings are shifted a byte at a time (venue level strings are far shorter). */
+const MAX_SHIFT_LEN = 64;
+/** All lengths' tables in one flat array (table for `len` at len * 1024), built per length on first use. */
+const SHIFT = new Int32Array((MAX_SHIFT_LEN + 1) * 1024);
+const shiftBuilt = new Uint8Array(MAX_SHIFT_LEN + 1);
+
+function zeroBytes(c: number, len: number): number {
+  for (let i = 0; i < len; i++) c = TABLE[c & 0xff]! ^ (c >>> 8);
+  return c;
+}
+
+function buildShift(len: number): void {
+  const base = len * 1024;
+  // Linear in the register: each byte position's table is built from its eight single-bit images.
+  for (let k = 0; k < 4; k++) {
+    const bit: number[] = [];
+    for (let b = 0; b < 8; b++) bit.push(zeroBytes(1 << (8 * k + b), len));
+    for (let v = 1; v < 256; v++) {
+      const low = v & -v;
+      SHIFT[base + 256 * k + v] = SHIFT[base + 256 * k + (v ^ low)]! ^ bit[31 - Math.clz32(low)]!;
+    }
+  }
+  shiftBuilt[len] = 1;
+}
+
+/** The register `c` advanced over `len` zero bytes. */
+export function crc32Shift(c: number, len: number): number {
+  if (len > MAX_SHIFT_LEN) return zeroBytes(c, len);
+  if (shiftBuilt[len] === 0) buildShift(len);
+  const b = len << 10;
+  return (
+    SHIFT[b + (c & 0xff)]! ^ SHIFT[b + 256 + ((c >>> 8) & 0xff)]! ^ SHIFT[b + 512 + ((c >>> 16) & 0xff)]! ^ SHIFT[b + 768 + (c >>> 24)]!
+  );
+}
+
+/**
+ * `crc32Update(c, s)` given only `raw = crc32Update(0, s)` and `len = s.length`:
+ * crc32Append(c, crc32Update(0, s), s.length) === crc32Update(c, s).
+ */
+export function crc32Append(c: number, raw: number, len: number): number {
+  return crc32Shift(c, len) ^ raw;
+}
+
 /** Feeds one ASCII character code. */
 export function crc32UpdateChar(crc: number, code: number): number {
   return TABLE[(crc ^ code) & 0xff]! ^ (crc >>> 8);

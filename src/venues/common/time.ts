@@ -7,13 +7,18 @@ let cachedPrefix = '';
 let cachedSecNs = 0n;
 
 export function parseRfc3339Ns(ts: string): bigint | undefined {
+  return parseRfc3339NsIn(ts, 0, ts.length);
+}
+
+/** parseRfc3339Ns of text[start, end), read in place (the one-pass frame readers keep ranges, not strings). */
+export function parseRfc3339NsIn(text: string, start: number, end: number): bigint | undefined {
   // YYYY-MM-DDTHH:MM:SS then optional .fraction then Z
-  const n = ts.length;
-  if (n < 20 || ts.charCodeAt(n - 1) !== 90 /* Z */ || ts.charCodeAt(10) !== 84 /* T */) return undefined;
-  const prefix = ts.slice(0, 19);
+  const n = end - start;
+  if (n < 20 || text.charCodeAt(end - 1) !== 90 /* Z */ || text.charCodeAt(start + 10) !== 84 /* T */) return undefined;
   let secNs: bigint;
-  if (prefix === cachedPrefix) secNs = cachedSecNs;
+  if (cachedPrefix.length === 19 && text.startsWith(cachedPrefix, start)) secNs = cachedSecNs;
   else {
+    const prefix = text.slice(start, start + 19);
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(prefix)) return undefined;
     const ms = Date.parse(`${prefix}Z`);
     if (Number.isNaN(ms)) return undefined;
@@ -22,10 +27,10 @@ export function parseRfc3339Ns(ts: string): bigint | undefined {
     cachedSecNs = secNs;
   }
   if (n === 20) return secNs;
-  if (ts.charCodeAt(19) !== 46 /* . */ || n - 21 < 1 || n - 21 > 9) return undefined;
+  if (text.charCodeAt(start + 19) !== 46 /* . */ || n - 21 < 1 || n - 21 > 9) return undefined;
   let frac = 0;
-  for (let i = 20; i < n - 1; i++) {
-    const c = ts.charCodeAt(i) - 48;
+  for (let i = start + 20; i < end - 1; i++) {
+    const c = text.charCodeAt(i) - 48;
     if (c < 0 || c > 9) return undefined;
     frac = frac * 10 + c;
   }

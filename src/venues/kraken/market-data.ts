@@ -9,7 +9,8 @@ import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.j
 import { OrderBook } from '../common/book.js';
 import { krakenChecksumPreformatted, krakenField } from '../common/checksum.js';
 import { ResyncScheduler } from '../common/resync.js';
-import { parseRfc3339Ns } from '../common/time.js';
+import { krakenFieldAt, newKrakenBookScan, scanKrakenBook, type KrakenBookScan } from './book-scan.js';
+import { parseRfc3339Ns, parseRfc3339NsIn } from '../common/time.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../common/adapter-types.js';
 
 export interface KrakenAdapterOptions extends AdapterOptions {
@@ -38,16 +39,13 @@ interface SymState {
   requestedAtMs: number;
 }
 
-interface ParsedLevel {
-  px: number;
-  qty: number;
-}
-
 const DEPTHS = new Set([10, 25, 100, 500, 1000]);
 
 export class KrakenAdapter extends BaseAdapter {
   private readonly depth: number;
   private readonly syms = new Map<string, SymState>();
+  /** The same entries as an array: the fast path finds a symbol by comparing text in place. */
+  private readonly symList: Array<[string, SymState]>;
   private readonly resync: ResyncScheduler;
   private reqId = 1;
 
@@ -75,6 +73,7 @@ export class KrakenAdapter extends BaseAdapter {
         requestedAtMs: 0,
       });
     }
+    this.symList = [...this.syms];
     this.resync = new ResyncScheduler(this.clock, (sym) => this.resubscribeBook(sym));
   }
 
@@ -135,6 +134,7 @@ export class KrakenAdapter extends BaseAdapter {
   }
 
   protected onMessage(text: string, recvNs: bigint): void {
+    if (scanKrakenBook(text, hot)) return this.onBookScan(text, recvNs);
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -160,6 +160,31 @@ export class KrakenAdapter extends BaseAdapter {
     throw new VenueParseError('kraken', `unknown message (channel ${JSON.stringify(channel)})`, text.slice(0, 200));
   }
 
+  /** The fast path: a book frame in Kraken's exact shape, read in one pass (book-scan.ts). */
+  private onBookScan(text: string, recvNs: bigint): void {
+    const sc = hot;
+    const st = this.symAt(text, sc.symStart, sc.symEnd);
+    if (!st) return; // not ours
+    let exchNs = st.lastTsNs;
+    if (sc.tsStart >= 0) {
+      const ts = parseRfc3339NsIn(text, sc.tsStart, sc.tsEnd);
+      if (ts === undefined)
+        throw new VenueParseError('kraken', `bad timestamp ${JSON.stringify(text.slice(sc.tsStart, sc.tsEnd))}`, text.slice(0, 200));
+      exchNs = ts;
+    }
+    this.bookEntry(st, sc.snapshot, sc, true, sc.checksum, sc.tsStart >= 0, exchNs, text, recvNs);
+  }
+
+  /** The symbol whose venue spelling is text[start, end) (no slice). */
+  private symAt(text: string, start: number, end: number): SymState | undefined {
+    const len = end - start;
+    for (let i = 0; i < this.symList.length; i++) {
+      const e = this.symList[i]!;
+      if (e[0].length === len && text.startsWith(e[0], start)) return e[1];
+    }
+    return undefined;
+  }
+
   private onBook(o: Record<string, unknown>, recvNs: bigint, text: string): void {
     const type = o.type;
     if (type !== 'snapshot' && type !== 'update')
@@ -173,8 +198,8 @@ export class KrakenAdapter extends BaseAdapter {
       const st = this.syms.get(sym);
       if (!st) continue; // not ours
       // Validate everything before touching the book: bad input must not corrupt state.
-      const bids = levels(e.bids, 'bids');
-      const asks = levels(e.asks, 'asks');
+      gen.nb = levels(e.bids, 'bids', 0);
+      gen.na = levels(e.asks, 'asks', gen.nb);
       const checksum = e.checksum;
       if (typeof checksum !== 'number' || !Number.isInteger(checksum) || checksum < 0 || checksum > 0xffffffff) {
         throw new VenueParseError('kraken', `bad checksum field ${JSON.stringify(checksum)}`, text.slice(0, 200));
@@ -185,61 +210,81 @@ export class KrakenAdapter extends BaseAdapter {
         if (ts === undefined) throw new VenueParseError('kraken', `bad timestamp ${JSON.stringify(e.timestamp)}`, text.slice(0, 200));
         exchNs = ts;
       }
-      if (type === 'snapshot') {
-        st.book.clear();
-        st.synced = true;
-        st.requestedAtMs = 0;
-      } else if (!st.synced) {
-        this.s.suppressed++;
-        continue;
-      } else if (text === st.lastFrame) {
-        // Kraken v2 books carry no sequence number. Re-applying absolute levels would pass the
-        // checksum, so a repeated frame is caught here: dropped, counted and reported.
-        this.s.replays++;
-        this.emitEvent('duplicate', st.m.symbol, 'book update repeated verbatim');
-        continue;
-      } else if (e.timestamp !== undefined && exchNs < st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) {
-        // A replayed or reordered update that rewrites the same levels passes the checksum (it
-        // carries the checksum of the state it produces) yet leaves the book in the past. Kraken v2
-        // has no sequence number; its per-book timestamps are the order. Only timestamps plausible
-        // against our clock take part, so a stale- or skew-stamped message cannot cause resyncs.
-        this.s.gaps++;
-        this.emitEvent('gap', st.m.symbol, `book update stamped ${exchNs} before the last applied ${st.orderTsNs}`, st.orderTsNs, exchNs);
-        this.unsync(st, TickFlag.RESYNC | TickFlag.GAP);
-        this.resync.request(sym);
-        continue;
-      }
-      // Level strings hold the checksum's formatting of price and qty, computed once per change.
-      for (const l of bids)
-        st.book.bids.set(
-          l.px,
-          l.qty,
-          l.qty === 0 ? '' : krakenField(l.px, st.pricePrec),
-          l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec),
-        );
-      for (const l of asks)
-        st.book.asks.set(
-          l.px,
-          l.qty,
-          l.qty === 0 ? '' : krakenField(l.px, st.pricePrec),
-          l.qty === 0 ? '' : krakenField(l.qty, st.qtyPrec),
-        );
-      st.book.bids.truncate(this.depth);
-      st.book.asks.truncate(this.depth);
-      const local = krakenChecksumPreformatted(st.book);
-      if (local !== checksum) {
-        this.s.checksumFailures++;
-        this.emitEvent('checksum', st.m.symbol, `crc32 ${local} != venue ${checksum}`, BigInt(checksum), BigInt(local));
-        this.unsync(st, TickFlag.RESYNC | TickFlag.GAP);
-        this.resync.request(sym);
-        continue;
-      }
-      if (exchNs > 0n) st.lastTsNs = exchNs;
-      if (e.timestamp !== undefined && exchNs > st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) st.orderTsNs = exchNs;
-      st.lastFrame = text;
-      if (++st.goodUpdates % 100 === 0) this.resync.succeeded(sym);
-      this.maybeQuote(st, exchNs > 0n ? exchNs : recvNs, recvNs);
+      this.bookEntry(st, type === 'snapshot', gen, false, checksum, e.timestamp !== undefined, exchNs, text, recvNs);
     }
+  }
+
+  /**
+   * One validated book entry: levels in `lv` (`fromText`: with their digit ranges in `text`, see
+   * book-scan.ts), applied, truncated and verified against the venue's CRC32.
+   */
+  private bookEntry(
+    st: SymState,
+    snapshot: boolean,
+    lv: KrakenBookScan,
+    fromText: boolean,
+    checksum: number,
+    hasTs: boolean,
+    exchNs: bigint,
+    text: string,
+    recvNs: bigint,
+  ): void {
+    const sym = st.m.venueSymbol;
+    if (snapshot) {
+      st.book.clear();
+      st.synced = true;
+      st.requestedAtMs = 0;
+    } else if (!st.synced) {
+      this.s.suppressed++;
+      return;
+    } else if (text === st.lastFrame) {
+      // Kraken v2 books carry no sequence number. Re-applying absolute levels would pass the
+      // checksum, so a repeated frame is caught here: dropped, counted and reported.
+      this.s.replays++;
+      this.emitEvent('duplicate', st.m.symbol, 'book update repeated verbatim');
+      return;
+    } else if (hasTs && exchNs < st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) {
+      // A replayed or reordered update that rewrites the same levels passes the checksum (it
+      // carries the checksum of the state it produces) yet leaves the book in the past. Kraken v2
+      // has no sequence number; its per-book timestamps are the order. Only timestamps plausible
+      // against our clock take part, so a stale- or skew-stamped message cannot cause resyncs.
+      this.s.gaps++;
+      this.emitEvent('gap', st.m.symbol, `book update stamped ${exchNs} before the last applied ${st.orderTsNs}`, st.orderTsNs, exchNs);
+      this.unsync(st, TickFlag.RESYNC | TickFlag.GAP);
+      this.resync.request(sym);
+      return;
+    }
+    // Level strings hold the checksum's formatting of price and qty, computed once per change
+    // (from the digits on the wire when provably equal, else with toFixed).
+    const nums = lv.nums;
+    for (let i = 0; i < lv.nb + lv.na; i++) {
+      const side = i < lv.nb ? st.book.bids : st.book.asks;
+      const px = nums[2 * i]!;
+      const qty = nums[2 * i + 1]!;
+      if (qty === 0) side.set(px, 0, '', '');
+      else
+        side.set(
+          px,
+          qty,
+          (fromText ? krakenFieldAt(text, lv, 2 * i, st.pricePrec) : undefined) ?? krakenField(px, st.pricePrec),
+          (fromText ? krakenFieldAt(text, lv, 2 * i + 1, st.qtyPrec) : undefined) ?? krakenField(qty, st.qtyPrec),
+        );
+    }
+    st.book.bids.truncate(this.depth);
+    st.book.asks.truncate(this.depth);
+    const local = krakenChecksumPreformatted(st.book);
+    if (local !== checksum) {
+      this.s.checksumFailures++;
+      this.emitEvent('checksum', st.m.symbol, `crc32 ${local} != venue ${checksum}`, BigInt(checksum), BigInt(local));
+      this.unsync(st, TickFlag.RESYNC | TickFlag.GAP);
+      this.resync.request(sym);
+      return;
+    }
+    if (exchNs > 0n) st.lastTsNs = exchNs;
+    if (hasTs && exchNs > st.orderTsNs && this.timestampTrusted(exchNs, recvNs)) st.orderTsNs = exchNs;
+    st.lastFrame = text;
+    if (++st.goodUpdates % 100 === 0) this.resync.succeeded(sym);
+    this.maybeQuote(st, exchNs > 0n ? exchNs : recvNs, recvNs);
   }
 
   private maybeQuote(st: SymState, exchNs: bigint, recvNs: bigint): void {
@@ -286,15 +331,27 @@ export class KrakenAdapter extends BaseAdapter {
   }
 }
 
-function levels(v: unknown, what: string): ParsedLevel[] {
+/** The reused fast-path scan, and the general path's levels in the same flat form (no text ranges). */
+const hot = newKrakenBookScan();
+const gen = newKrakenBookScan();
+
+/** Validates a side's levels into `gen` from pair index `j`; returns their count. */
+function levels(v: unknown, what: string, j: number): number {
   if (!Array.isArray(v)) throw new VenueParseError('kraken', `${what} is not an array`, '');
-  const out: ParsedLevel[] = [];
-  for (const l of v as unknown[]) {
+  const n = v.length;
+  if (2 * (j + n) > gen.nums.length) {
+    const grown = new Float64Array(2 * (j + n) * 2);
+    grown.set(gen.nums);
+    gen.nums = grown;
+  }
+  for (let i = 0; i < n; i++) {
+    const l = v[i] as unknown;
     if (typeof l !== 'object' || l === null) throw new VenueParseError('kraken', `${what} level is not an object`, '');
     const r = l as Record<string, unknown>;
     const px = num('kraken', r.price, `${what} price`);
     if (px === 0) throw new VenueParseError('kraken', `${what} price is zero`, '');
-    out.push({ px, qty: num('kraken', r.qty, `${what} qty`) });
+    gen.nums[2 * (j + i)] = px;
+    gen.nums[2 * (j + i) + 1] = num('kraken', r.qty, `${what} qty`);
   }
-  return out;
+  return n;
 }

@@ -15,6 +15,7 @@ import { BaseAdapter, num, positiveNum, tradeId } from '../common/base-adapter.j
 import { OrderBook } from '../common/book.js';
 import { okxChecksum } from '../common/checksum.js';
 import { ResyncScheduler } from '../common/resync.js';
+import { newOkxBookScan, scanOkxBook } from './book-scan.js';
 import { VenueParseError, type AdapterOptions, type SymbolMapping } from '../common/adapter-types.js';
 
 export interface OkxAdapterOptions extends AdapterOptions {
@@ -79,6 +80,8 @@ const MAX_BUFFER = 10_000;
 
 export class OkxAdapter extends BaseAdapter {
   private readonly syms = new Map<string, SymState>();
+  /** The same entries as an array: the fast path finds an instrument by comparing text in place. */
+  private readonly symList: Array<[string, SymState]>;
   private readonly resync: ResyncScheduler;
   private readonly source: 'ws' | 'rest';
   private readonly restUrl: string | undefined;
@@ -112,6 +115,7 @@ export class OkxAdapter extends BaseAdapter {
         checksumsVerified: 0,
       });
     }
+    this.symList = [...this.syms];
     // OKX allows 480 subscribe/unsubscribe ops per hour per connection and a WS resync costs two:
     // split a 400-op hourly budget between the symbols so a flapping book cannot get us cut off.
     const perSymbolPerHour = Math.max(1, Math.floor(200 / opts.symbols.length));
@@ -250,6 +254,25 @@ export class OkxAdapter extends BaseAdapter {
       this.s.lastHeartbeatNs = recvNs;
       return;
     }
+    if (scanOkxBook(text, hot)) {
+      const st = this.symAt(text, hot.instStart, hot.instEnd);
+      if (st)
+        this.onBook(
+          st,
+          {
+            action: hot.snapshot ? 'snapshot' : 'update',
+            bids: hot.bids,
+            asks: hot.asks,
+            tsNs: BigInt(hot.tsMs) * 1_000_000n,
+            checksum: hot.checksum,
+            seqId: hot.seqId,
+            // As parseBook: a snapshot's prevSeqId (-1) is not part of the chain.
+            prevSeqId: hot.snapshot ? undefined : hot.prevSeqId,
+          },
+          recvNs,
+        );
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -286,6 +309,16 @@ export class OkxAdapter extends BaseAdapter {
     }
     if (arg.channel === 'tickers') return;
     throw new VenueParseError('okx', `unknown channel ${arg.channel}`, text.slice(0, 200));
+  }
+
+  /** The instrument whose id is text[start, end) (no slice). */
+  private symAt(text: string, start: number, end: number): SymState | undefined {
+    const len = end - start;
+    for (let i = 0; i < this.symList.length; i++) {
+      const e = this.symList[i]!;
+      if (e[0].length === len && text.startsWith(e[0], start)) return e[1];
+    }
+    return undefined;
   }
 
   private onBook(st: SymState, raw: BookMsg, recvNs: bigint): void {
@@ -404,6 +437,9 @@ export class OkxAdapter extends BaseAdapter {
     return true;
   }
 }
+
+/** The fast path's reused reading (its sides are fresh per frame: buffered updates keep them). */
+const hot = newOkxBookScan();
 
 function levels(v: unknown, what: string, text: string): Side {
   if (!Array.isArray(v)) throw new VenueParseError('okx', `${what} is not an array`, text.slice(0, 200));

@@ -5,13 +5,33 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OrderBook } from '../../../src/venues/common/book.js';
 import { krakenChecksum, okxChecksum } from '../../../src/venues/common/checksum.js';
-import { CRC32_INIT, crc32, crc32Bytes, crc32Finish, crc32Signed, crc32Update, crc32UpdateChar } from '../../../src/venues/common/crc32.js';
+import {
+  CRC32_INIT,
+  crc32,
+  crc32Append,
+  crc32Bytes,
+  crc32Finish,
+  crc32Signed,
+  crc32Update,
+  crc32UpdateChar,
+} from '../../../src/venues/common/crc32.js';
 import { sharedDataDir } from '../../../src/simulators/recordings.js';
 
 const data = sharedDataDir();
 const json = (...p: string[]) => JSON.parse(readFileSync(path.join(data, ...p), 'utf8')) as Record<string, unknown>;
 
 describe('crc32', () => {
+  it('crc32Append folds a string hashed from 0 into any register exactly as hashing it there (linearity), for every length', () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let len = 0; len <= 80; len++) {
+      const s = Array.from({ length: len }, () => String.fromCharCode(32 + Math.floor(rnd() * 95))).join('');
+      for (const c of [CRC32_INIT, 0, 0x12345678 | 0, -1, (rnd() * 2 ** 32) | 0]) {
+        expect(crc32Append(c, crc32Update(0, s), len) >>> 0).toBe(crc32Update(c, s) >>> 0);
+      }
+    }
+  });
+
   it('the four-at-a-time incremental update equals the byte-wise CRC for every length and split', () => {
     let seed = 9;
     const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
