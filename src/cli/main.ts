@@ -30,7 +30,16 @@ import { parseTimeArg } from '../replay/data/clickhouse.js';
 import { DataError } from '../replay/data/inputs.js';
 import { formatHelp, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 import { isUsageError, runAsEntryPoint, serviceMain } from './entry.js';
-import { executorService, riskService, simulatorsService, type ServiceSpec } from './services.js';
+import {
+  auditService,
+  executorService,
+  gatewayService,
+  positionsService,
+  recorderService,
+  riskService,
+  simulatorsService,
+  type ServiceSpec,
+} from './services.js';
 import { JuliaStrategyError, NativeEngineError, juliaRuntimeInfo, loadAddon } from '../native/index.js';
 
 const commonFlags: FlagSpec[] = [
@@ -716,6 +725,10 @@ export const services: Record<string, { spec: ServiceSpec; run(flags: FlagValues
   executor: { spec: executorService, run: async (flags) => (await import('../execution/main.js')).run(flags) },
   risk: { spec: riskService, run: async (flags) => (await import('../risk/main.js')).run(flags) },
   simulators: { spec: simulatorsService, run: async (flags) => (await import('../simulators/main.js')).run(flags) },
+  gateway: { spec: gatewayService, run: async (flags) => (await import('../venues/gateway-main.js')).run(flags) },
+  positions: { spec: positionsService, run: async (flags) => (await import('../positions/main.js')).run(flags) },
+  audit: { spec: auditService, run: async (flags) => (await import('../audit/main.js')).run(flags) },
+  recorder: { spec: recorderService, run: async (flags) => (await import('../record/main.js')).run(flags) },
 };
 
 async function runService(argv: readonly string[]): Promise<number> {
