@@ -21,8 +21,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, toBinary, toJson } from '@bufbuild/protobuf';
-import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../src/contracts/index.js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { SignalSchema, Side, TickSchema, Urgency, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { OkxPrivateSim } from '../../src/venues/okx/simulator/order-entry.js';
@@ -31,14 +31,8 @@ import { TEST_CREDENTIALS } from '../../src/simulators/private/venues.js';
 import type { PrivateVenueSim } from '../../src/simulators/private/core.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
-import { CREDS, RULES, binanceSpec, tmpDir } from './harness.js';
-
-/** The harness spec with the venue renamed: same symbol rules on every simulated venue. */
-function specFor(venue: string) {
-  const s = binanceSpec();
-  s.venue = venue;
-  return s;
-}
+import { LOOSE_RISK, privateEndpoints, writeServiceConfig } from '../support/service-config.js';
+import { CREDS, RULES, tmpDir } from './harness.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const ROUNDS = 4;
@@ -133,31 +127,31 @@ describe.skipIf(skip).each(VENUES)(
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    function writeConfig(report: boolean): string {
-      const cfg = {
-        nats: `nats://127.0.0.1:${port}`,
-        executor: {
-          mode: 'live',
-          walDir: path.join(dir, 'wal'),
-          walRotationBytes: 256 * 1024, // several rotations during the test
-          clientIdPrefix: PREFIX,
-          nonceBlock: 50,
-          defaultSlippageBps: 50,
-          staleSnapshotMs: 1000,
-          concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { [venueName]: 64 } },
-          laneCapacity: 200,
+    /** The one config (YAML overlay); report mode is the --report flag. The baseline is the WAL's baseline.json. */
+    function writeConfig(): string {
+      fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'wal', 'baseline.json'), JSON.stringify({ [venueName]: { BTC: INITIAL.BTC } }));
+      return writeServiceConfig(path.join(dir, 'kestrel.yaml'), LOOSE_RISK, privateEndpoints(venueName, sim.wsUrl, sim.url), {
+        session: { venues: [venueName] },
+        bus: { nats_url: `nats://127.0.0.1:${port}` },
+        execution: {
+          wal_dir: path.join(dir, 'wal'),
+          wal_rotation_bytes: 256 * 1024, // several rotations during the test
+          client_id_prefix: PREFIX,
+          nonce_block: 50,
+          max_slippage_bps: 50,
+          stale_snapshot_ms: 1000,
+          concurrency: { global_max_inflight: 64, per_symbol_max_inflight: 64, per_venue_max_inflight: { [venueName]: 64 } },
         },
-        venues: [{ spec: toJson(VenueSpecSchema, specFor(venueName)), wsUrl: sim.wsUrl, restUrl: sim.url }],
-        staticRisk: { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 },
-        baseline: { [venueName]: { BTC: INITIAL.BTC } },
-        report,
-      };
-      const p = path.join(dir, report ? 'report.json' : 'executor.json');
-      fs.writeFileSync(p, JSON.stringify(cfg));
-      return p;
+        flow_control: { queue_sizes: { signals: 200 } },
+        services: { executor: { embedded_risk: true } },
+      });
     }
 
-    function startChild(configPath: string): {
+    function startChild(
+      configPath: string,
+      report = false,
+    ): {
       child: ChildProcess;
       ready: Promise<unknown>;
       lines: string[];
@@ -193,7 +187,7 @@ describe.skipIf(skip).each(VENUES)(
     }
 
     it('never duplicates, keeps nonces monotonic, reconciles every order and matches venue positions', async () => {
-      const cfgPath = writeConfig(false);
+      const cfgPath = writeConfig();
       let published = 0;
       const recoveries: Array<{ inDoubt: number; adopted: number; failed: number }> = [];
       let dedupedResends = 0;
@@ -273,7 +267,7 @@ describe.skipIf(skip).each(VENUES)(
       }
       expect(published).toBeGreaterThan(1000);
 
-      const { ready, lines, exited } = startChild(writeConfig(true));
+      const { ready, lines, exited } = startChild(cfgPath, true);
       await ready;
       await exited;
       const report = JSON.parse(lines.find((l) => l.includes('"event":"report"'))!) as Report;
