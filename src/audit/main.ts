@@ -29,6 +29,9 @@ import { ChainVerifier } from './verify.js';
 /** Durable consumer name: the archive's position in stream `audit`, kept by the server across restarts. */
 export const AUDIT_ARCHIVE_DURABLE = 'audit_archive';
 
+/** How long an event held by a killed archive waits before the next archive gets it. */
+const ARCHIVE_ACK_WAIT_MS = 5000;
+
 export function main(argv: readonly string[]): Promise<number> {
   return serviceMain(auditService, argv, run);
 }
@@ -75,7 +78,9 @@ export async function run(flags: FlagValues): Promise<number> {
       broken = false;
       mBroken.set(0);
     },
-    { retryDelayMs: 1000, maxAckPending: 256 },
+    // One event in flight: the stream's order is the chain's order, also after a crash (the event a
+    // killed archive held unacked comes back first, after ackWaitMs, before anything later).
+    { retryDelayMs: 1000, maxAckPending: 1, ackWaitMs: ARCHIVE_ACK_WAIT_MS },
   );
   const monitor = new ConsumerMonitor({
     bound: config.bus.streams.slow_consumer_pending,
