@@ -24,6 +24,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { SignalSchema, Side, TickSchema, Urgency, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
+import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
+import { systemClock } from '../../src/clock/clock.js';
 import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { OkxPrivateSim } from '../../src/venues/okx/simulator/order-entry.js';
 import { KrakenPrivateSim } from '../../src/venues/kraken/simulator/order-entry.js';
@@ -97,6 +99,7 @@ describe.skipIf(skip).each(VENUES)(
     let sim: PrivateVenueSim;
     let dir: string;
     let tickTimer: NodeJS.Timeout;
+    let risk: StaticRiskGateway;
 
     beforeAll(async () => {
       port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -104,6 +107,11 @@ describe.skipIf(skip).each(VENUES)(
       nats = spawn('nats-server', ['-js', '-sd', tmpDir('kestrel-nats-js-'), '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
       for (let i = 0; i < 100 && !(await portOpen('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 50));
       bus = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}` });
+      // risk.check answered by a notional-cap gateway in this process: it outlives every executor kill.
+      risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live', {
+        clock: systemClock,
+      });
+      risk.start();
       dir = tmpDir('kestrel-chaos-');
       sim = await make({
         symbols: [RULES],
@@ -121,6 +129,7 @@ describe.skipIf(skip).each(VENUES)(
 
     afterAll(async () => {
       clearInterval(tickTimer);
+      risk?.stop();
       await bus?.close();
       await sim?.stop();
       nats?.kill('SIGTERM');
