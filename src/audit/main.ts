@@ -49,7 +49,10 @@ export async function run(flags: FlagValues): Promise<number> {
     archived++;
   }
   const mAppended = counter('audit_archive_events_total', 'Audit events appended to the archive file');
-  const mDuplicates = counter('audit_archive_duplicates_total', 'Redelivered audit events already in the archive (acked, not written again)');
+  const mDuplicates = counter(
+    'audit_archive_duplicates_total',
+    'Redelivered audit events already in the archive (acked, not written again)',
+  );
   const mBroken = gauge('audit_archive_broken', '1 while the next audit event does not link to the archived chain');
   let broken = false;
   const bus = await connectServiceBus(config, 'audit');

@@ -16,7 +16,10 @@ export function loadServiceConfig(flags: FlagValues, env: NodeJS.ProcessEnv = pr
   const config = loadConfig({ ...(file ? { file } : {}), env });
   // A password in a URL ends up in logs and `config show`: the identity comes from the environment.
   if (maskUrlCredentials(config.bus.nats_url) !== config.bus.nats_url)
-    throw new ConfigError('config error: bus.nats_url carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD', 'bus.nats_url');
+    throw new ConfigError(
+      'config error: bus.nats_url carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD',
+      'bus.nats_url',
+    );
   return config;
 }
 

@@ -27,11 +27,7 @@ export const executorService: ServiceSpec = {
   usage: 'kestrel run executor [--config FILE.yaml] [--report]',
   summary:
     'the executor: signals from sig.>, order gateways per venue (in-process, or remote per services.executor.remote_gateways), optional embedded risk gateway, control plane, positions (docs/EXECUTION.md)',
-  flags: [
-    configFlag,
-    { name: 'report', kind: 'boolean', help: 'recover, settle in-doubt orders, print a JSON report and exit' },
-    help,
-  ],
+  flags: [configFlag, { name: 'report', kind: 'boolean', help: 'recover, settle in-doubt orders, print a JSON report and exit' }, help],
 };
 
 export const riskService: ServiceSpec = {
@@ -42,7 +38,8 @@ export const riskService: ServiceSpec = {
 
 export const gatewayService: ServiceSpec = {
   usage: 'kestrel run gateway --venue VENUE [--config FILE.yaml]',
-  summary: "one venue's order gateway and private client: answers ord.req.{venue}, ord.cancel.req, ord.replace.req; publishes ord.ack.{venue}",
+  summary:
+    "one venue's order gateway and private client: answers ord.req.{venue}, ord.cancel.req, ord.replace.req; publishes ord.ack.{venue}",
   flags: [{ name: 'venue', kind: 'string', metavar: 'VENUE', help: 'binance, kraken or okx (one of session.venues)' }, configFlag, help],
 };
 

@@ -124,7 +124,7 @@ export const configSchema = z.strictObject({
     /** WAL segment size before rotation (bytes). */
     wal_rotation_bytes: z.number().int().min(4096),
     /** Prefix of every client id the executor makes (a venue's order list shows whose orders they are). */
-    client_id_prefix: z.string().regex(/^[A-Za-z0-9]{1,8}$/, 'letters and digits, 1 to 8'),
+    client_id_prefix: z.string().regex(/^[A-Za-z0-9]{1,3}$/, 'letters and digits, 1 to 3'),
     /** Nonces reserved in the WAL per block (one fsync per block, not per order). */
     nonce_block: z.number().int().positive(),
     /** A venue's top of book older than this is stale: no order is routed on it. */

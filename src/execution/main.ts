@@ -201,7 +201,11 @@ export async function startExecutorProcess(
   clock: Clock = systemClock,
 ): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
-  const bus = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom(cfg.natsSecurity ?? {}, env) });
+  const bus = await NatsBus.connect({
+    servers: cfg.nats,
+    name: 'kestrel-executor',
+    security: natsSecurityFrom(cfg.natsSecurity ?? {}, env),
+  });
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
   const ns = cfg.executor.namespace;
   // Streams ord (gateway acks) and risk (breaches): durable, de-duplicated by msg id (src/bus/streams.ts).

@@ -66,13 +66,16 @@ describe('entry points', () => {
       expect(code(f), f).toMatch(/^runAsEntryPoint\(import\.meta\.url, /m);
   });
 
-  it.each(['executor', 'risk', 'simulators', 'gateway', 'positions', 'audit', 'recorder'])('kestrel run %s --help prints the options generated from its flag list, exit 0', (name) => {
-    const r = node('src/cli/main.ts', 'run', name, '--help');
-    expect(r.code, r.stderr).toBe(0);
-    const spec = services[name]!.spec;
-    expect(r.stdout).toBe(formatHelp(spec.usage, spec.summary, spec.flags));
-    expect(r.stdout).toContain(name === 'simulators' ? '--venues LIST' : '--config FILE.yaml');
-  });
+  it.each(['executor', 'risk', 'simulators', 'gateway', 'positions', 'audit', 'recorder'])(
+    'kestrel run %s --help prints the options generated from its flag list, exit 0',
+    (name) => {
+      const r = node('src/cli/main.ts', 'run', name, '--help');
+      expect(r.code, r.stderr).toBe(0);
+      const spec = services[name]!.spec;
+      expect(r.stdout).toBe(formatHelp(spec.usage, spec.summary, spec.flags));
+      expect(r.stdout).toContain(name === 'simulators' ? '--venues LIST' : '--config FILE.yaml');
+    },
+  );
 
   it('kestrel run --help lists the services', () => {
     const r = node('src/cli/main.ts', 'run', '--help');

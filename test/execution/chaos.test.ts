@@ -153,7 +153,6 @@ describe.skipIf(skip).each(VENUES)(
           concurrency: { global_max_inflight: 64, per_symbol_max_inflight: 64, per_venue_max_inflight: { [venueName]: 64 } },
         },
         flow_control: { queue_sizes: { signals: 200 } },
-        services: { executor: { embedded_risk: true } },
       });
     }
 
@@ -167,12 +166,16 @@ describe.skipIf(skip).each(VENUES)(
       exited: Promise<number | null>;
       stderr: () => string;
     } {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/execution/main.ts'), '--config', configPath], {
-        cwd: repoRoot,
-        // Venue keys reach the executor through the environment only (never its JSON config).
-        env: { ...process.env, ...venueCredentialEnv(venueName, creds), KESTREL_LOG_LEVEL: 'error', KESTREL_EXECUTOR_STATS: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(repoRoot, 'src/execution/main.ts'), '--config', configPath, ...(report ? ['--report'] : [])],
+        {
+          cwd: repoRoot,
+          // Venue keys reach the executor through the environment only (never its config file).
+          env: { ...process.env, ...venueCredentialEnv(venueName, creds), KESTREL_LOG_LEVEL: 'error', KESTREL_EXECUTOR_STATS: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const lines: string[] = [];
       let buf = '';
       let stderr = '';
