@@ -175,9 +175,10 @@ export const commands: Record<string, Command> = {
     run: (flags) => runRecord(flags),
   },
   run: {
-    summary: 'run one service as its own process over NATS: run executor|risk --config FILE.json, run simulators [options]',
+    summary:
+      'run one service as its own process over NATS: run executor|risk|gateway|positions|audit|recorder [--config FILE.yaml], run simulators [options]',
     flags: [],
-    subcommands: ['executor', 'risk', 'simulators'],
+    subcommands: ['executor', 'risk', 'simulators', 'gateway', 'positions', 'audit', 'recorder'],
     run: async () => 0,
   },
   config: {

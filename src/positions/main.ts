@@ -21,7 +21,7 @@ import { OrderAckSchema, PortfolioStateSchema, type Namespace } from '../contrac
 import { BusMarketFeed } from '../execution/market-feed.js';
 import { gauge } from '../observability/metrics.js';
 import { PositionService, valuationFromSnapshots } from './service.js';
-import { quoteOf } from './book.js';
+import { quoteOf, type MarkFn } from './book.js';
 
 export function main(argv: readonly string[]): Promise<number> {
   return serviceMain(positionsService, argv, run);
@@ -61,15 +61,12 @@ export async function run(flags: FlagValues): Promise<number> {
   const bus = await connectServiceBus(config, 'positions');
   const feed = new BusMarketFeed(bus, ns, clock).start();
   const currency = config.session.reporting_currency || quoteOf(config.session.symbols[0] ?? 'USD');
-  const positions = new PositionService(bus, {
-    clock,
-    namespace: ns,
-    valuation: valuationFromSnapshots(feed.store, currency),
-    mark: (venue, symbol) => {
-      const s = feed.store.get(venue, symbol);
-      return s ? (s.bid + s.ask) / 2 : undefined;
-    },
-  });
+  const valuation = valuationFromSnapshots(feed.store, currency);
+  const mark: MarkFn = (venue, symbol) => {
+    const s = feed.store.get(venue, symbol);
+    return s ? (s.bid + s.ask) / 2 : undefined;
+  };
+  const positions = new PositionService(bus, { clock, namespace: ns, valuation, mark });
   // Live acks first, then the stream's history: an ack in both is applied once (cumulative per client id).
   positions.start();
   const replayed = await replayOrderAcks(bus, ns, (data) => {
@@ -85,8 +82,8 @@ export async function run(flags: FlagValues): Promise<number> {
   stopGauge.unref();
   const admin = new AdminServer(
     {
-      state: () =>
-        toJson(PortfolioStateSchema, positions.book.snapshot(undefined, clock.nowNs(), true, valuationFromSnapshots(feed.store, currency))),
+      // What pos.current carries: per-venue and netted rows, marked at the md.norm mids.
+      state: () => toJson(PortfolioStateSchema, positions.book.snapshot(mark, clock.nowNs(), true, valuation)),
     },
     // No operator action here: a random token keeps every POST refused.
     { token: randomBytes(32).toString('hex') },
