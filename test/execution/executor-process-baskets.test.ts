@@ -9,6 +9,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { GroupOutcome, TickSchema, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { systemClock } from '../../src/clock/clock.js';
+import { StaticRiskGateway } from '../../src/risk/static-gateway.js';
 import { basketFromJson, requestBasket } from '../../src/execution/basket-service.js';
 import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { startOwnNats, type OwnNats } from '../support/nats-server.js';
@@ -22,6 +23,7 @@ describe('executor process: baskets on ord.group', () => {
   let sim: BinancePrivateSim;
   let dir: string;
   let tickTimer: NodeJS.Timeout;
+  let risk: StaticRiskGateway | undefined;
 
   beforeAll(async () => {
     nats = await startOwnNats();
@@ -49,11 +51,18 @@ describe('executor process: baskets on ord.group', () => {
           recvTsNs: BigInt(Date.now()) * 1_000_000n,
         }),
       );
+    // risk.check: notional caps only, answered here (two legs checked at once must not race a 10 ms
+    // risk.check timeout on a loaded host; the limits are not what this test is about).
+    risk = new StaticRiskGateway(bus, { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 }, 'live', {
+      clock: systemClock,
+    });
+    risk.start();
     tickTimer = setInterval(() => bus.publish(subjects.mdNorm('binance', 'BTC-USDT', 'live'), tick()), 20);
   });
 
   afterAll(async () => {
     clearInterval(tickTimer);
+    risk?.stop();
     await bus?.close();
     await sim?.stop();
     await nats?.stop();
@@ -67,7 +76,7 @@ describe('executor process: baskets on ord.group', () => {
     const file = writeServiceConfig(path.join(dir, 'kestrel.yaml'), LOOSE_RISK, privateEndpoints('binance', sim.wsUrl, sim.url), {
       bus: { nats_url: nats.url },
       execution: { wal_dir: path.join(dir, 'wal'), max_slippage_bps: 50, stale_snapshot_ms: 1000 },
-      services: { executor: { embedded_risk: true, reconcile_interval_ms: 0 } },
+      services: { executor: { reconcile_interval_ms: 0 } },
     });
     const ex = kestrel(['run', 'executor', '--config', file], {
       KESTREL_ADMIN_TOKEN: 'basket-test-token-0123456789',
