@@ -24,40 +24,53 @@ export interface VerifyResult {
  * hash, also when several processes share one stream. Stops at the first event that does not hold.
  */
 export function verifyEvents(events: readonly AuditEvent[], start: string = GENESIS_HASH, offsets?: readonly number[]): VerifyResult {
-  const heads = new Map<string, string>();
-  const seen = new Set<string>([start]);
-  let last = start;
+  const chain = new ChainVerifier(start);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    const at = offsets?.[i] !== undefined ? { offset: offsets[i]! } : {};
-    const head = heads.get(e.service);
-    const links = head !== undefined ? e.prevHash === head : seen.has(e.prevHash);
-    if (!links)
-      return {
-        ok: false,
-        verified: i,
-        head: last,
-        tornTailBytes: 0,
-        broken: {
-          index: i,
-          eventId: e.eventId,
-          ...at,
-          reason: 'does not link to its predecessor (prev_hash differs: an event before it was removed, altered or reordered)',
-        },
-      };
-    if (eventHash(e) !== e.hash)
-      return {
-        ok: false,
-        verified: i,
-        head: last,
-        tornTailBytes: 0,
-        broken: { index: i, eventId: e.eventId, ...at, reason: 'content does not match its hash (altered)' },
-      };
-    heads.set(e.service, e.hash);
-    seen.add(e.hash);
-    last = e.hash;
+    const reason = chain.check(e);
+    if (reason !== undefined) {
+      const at = offsets?.[i] !== undefined ? { offset: offsets[i]! } : {};
+      return { ok: false, verified: i, head: chain.head, tornTailBytes: 0, broken: { index: i, eventId: e.eventId, ...at, reason } };
+    }
+    chain.add(e);
   }
-  return { ok: true, verified: events.length, head: last, tornTailBytes: 0 };
+  return { ok: true, verified: events.length, head: chain.head, tornTailBytes: 0 };
+}
+
+/**
+ * The chain rule of verifyEvents one event at a time (the audit service checks each event before it
+ * appends it): per writer (`service`) the next event links to that writer's last one, a writer's
+ * first event to any event stored before it.
+ */
+export class ChainVerifier {
+  private readonly heads = new Map<string, string>();
+  private readonly seen: Set<string>;
+  head: string;
+
+  constructor(start: string = GENESIS_HASH) {
+    this.seen = new Set([start]);
+    this.head = start;
+  }
+
+  /** Already in the chain (a redelivery): same hash, so same content and position. */
+  has(e: AuditEvent): boolean {
+    return this.heads.size > 0 && this.seen.has(e.hash);
+  }
+
+  /** Why `e` cannot come next, or undefined when it can. */
+  check(e: AuditEvent): string | undefined {
+    const head = this.heads.get(e.service);
+    const links = head !== undefined ? e.prevHash === head : this.seen.has(e.prevHash);
+    if (!links) return 'does not link to its predecessor (prev_hash differs: an event before it was removed, altered or reordered)';
+    if (eventHash(e) !== e.hash) return 'content does not match its hash (altered)';
+    return undefined;
+  }
+
+  add(e: AuditEvent): void {
+    this.heads.set(e.service, e.hash);
+    this.seen.add(e.hash);
+    this.head = e.hash;
+  }
 }
 
 export function verifyAuditFile(file: string): VerifyResult {

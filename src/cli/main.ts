@@ -30,7 +30,18 @@ import { parseTimeArg } from '../replay/data/clickhouse.js';
 import { DataError } from '../replay/data/inputs.js';
 import { formatHelp, parseFlags, setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 import { isUsageError, runAsEntryPoint, serviceMain } from './entry.js';
-import { engineService, executorService, mdService, riskService, simulatorsService, type ServiceSpec } from './services.js';
+import {
+  auditService,
+  executorService,
+  engineService,
+  gatewayService,
+  mdService,
+  positionsService,
+  recorderService,
+  riskService,
+  simulatorsService,
+  type ServiceSpec,
+} from './services.js';
 import { JuliaStrategyError, NativeEngineError, juliaRuntimeInfo, loadAddon } from '../native/index.js';
 
 const commonFlags: FlagSpec[] = [
@@ -167,9 +178,9 @@ export const commands: Record<string, Command> = {
   },
   run: {
     summary:
-      'run one service as its own process over NATS: run executor|risk --config FILE.json, run md|engine [--config FILE], run simulators [options]',
+      'run one service as its own process over NATS: run executor|risk|gateway|positions|audit|recorder|md|engine [--config FILE.yaml], run simulators [options]',
     flags: [],
-    subcommands: ['executor', 'risk', 'simulators', 'md', 'engine'],
+    subcommands: ['executor', 'risk', 'simulators', 'gateway', 'positions', 'audit', 'recorder', 'md', 'engine'],
     run: async () => 0,
   },
   config: {
@@ -721,6 +732,10 @@ export const services: Record<string, { spec: ServiceSpec; run(flags: FlagValues
   simulators: { spec: simulatorsService, run: async (flags) => (await import('../simulators/main.js')).run(flags) },
   md: { spec: mdService, run: async (flags) => (await import('../ingestion/main.js')).run(flags) },
   engine: { spec: engineService, run: async (flags) => (await import('../engine/main.js')).run(flags) },
+  gateway: { spec: gatewayService, run: async (flags) => (await import('../venues/gateway-main.js')).run(flags) },
+  positions: { spec: positionsService, run: async (flags) => (await import('../positions/main.js')).run(flags) },
+  audit: { spec: auditService, run: async (flags) => (await import('../audit/main.js')).run(flags) },
+  recorder: { spec: recorderService, run: async (flags) => (await import('../record/main.js')).run(flags) },
 };
 
 async function runService(argv: readonly string[]): Promise<number> {

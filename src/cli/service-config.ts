@@ -5,6 +5,8 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, type Config } from '../config/index.js';
+import { ConfigError } from '../config/load.js';
+import { maskUrlCredentials } from '../observability/redact.js';
 import { setToOverride, UsageError, type FlagSpec, type FlagValues } from './args.js';
 
 /** The flags every config-driven service takes. */
@@ -25,14 +27,24 @@ export function listFlag(v: FlagValues[string]): string[] | undefined {
   return out;
 }
 
-/** Defaults < --config < environment < preset (the service's own flags) < --set. */
-export function serviceConfig(flags: FlagValues, preset: Record<string, unknown> = {}): Config {
+/**
+ * Defaults < --config < environment < preset (the service's own flags) < --set: the one way every
+ * `kestrel run <service>` loads its config.
+ */
+export function serviceConfig(flags: FlagValues, preset: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const sets = (flags.set as string[] | undefined) ?? [];
   const overrides = merge(
     preset,
     setToOverride(sets, (raw) => parseYaml(raw) as unknown),
   );
-  return loadConfig({ ...(typeof flags.config === 'string' ? { file: flags.config } : {}), overrides });
+  const config = loadConfig({ ...(typeof flags.config === 'string' ? { file: flags.config } : {}), env, overrides });
+  // A password in a URL ends up in logs and `config show`: the identity comes from the environment.
+  if (maskUrlCredentials(config.bus.nats_url) !== config.bus.nats_url)
+    throw new ConfigError(
+      'config error: bus.nats_url carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD',
+      'bus.nats_url',
+    );
+  return config;
 }
 
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

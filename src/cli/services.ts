@@ -16,23 +16,50 @@ export interface ServiceSpec {
 
 const help: FlagSpec = { name: 'help', kind: 'boolean', help: 'show the options of this service' };
 
+/** --config of every service taking the one config (src/config/schema.ts). */
+const configFlag: FlagSpec = {
+  name: 'config',
+  kind: 'string',
+  metavar: 'FILE.yaml',
+  help: 'the config overlaid on config/default.yaml (KESTREL__section__key overrides apply too)',
+};
+
 export const executorService: ServiceSpec = {
-  usage: 'kestrel run executor --config FILE.json',
+  usage: 'kestrel run executor [--config FILE.yaml] [--report]',
   summary:
-    'the executor: order gateways and private clients per venue, signals from sig.>, optional static risk gateway, control plane, positions (docs/EXECUTION.md)',
-  flags: [
-    { name: 'config', kind: 'string', metavar: 'FILE.json', help: 'executor config (nats, venues, executor, risk, admin, report)' },
-    help,
-  ],
+    'the executor: signals from sig.>, order gateways per venue (in-process, or remote per services.executor.remote_gateways), optional embedded risk gateway, control plane, positions (docs/EXECUTION.md)',
+  flags: [configFlag, { name: 'report', kind: 'boolean', help: 'recover, settle in-doubt orders, print a JSON report and exit' }, help],
 };
 
 export const riskService: ServiceSpec = {
-  usage: 'kestrel run risk --config FILE.json',
-  summary: 'the static-limit risk gateway: answers risk.check, publishes risk.limits, risk.status and risk.breach',
-  flags: [
-    { name: 'config', kind: 'string', metavar: 'FILE.json', help: 'risk config: { "nats", "limits", "namespace"?, "admin"? }' },
-    help,
-  ],
+  usage: 'kestrel run risk [--config FILE.yaml]',
+  summary: 'the static-limit risk gateway (risk.*): answers risk.check, publishes risk.limits, risk.status and risk.breach',
+  flags: [configFlag, help],
+};
+
+export const gatewayService: ServiceSpec = {
+  usage: 'kestrel run gateway --venue VENUE [--config FILE.yaml]',
+  summary:
+    "one venue's order gateway and private client: answers ord.req.{venue}, ord.cancel.req, ord.replace.req; publishes ord.ack.{venue}",
+  flags: [{ name: 'venue', kind: 'string', metavar: 'VENUE', help: 'binance, kraken or okx (one of session.venues)' }, configFlag, help],
+};
+
+export const positionsService: ServiceSpec = {
+  usage: 'kestrel run positions [--config FILE.yaml]',
+  summary: 'positions and PnL from the fills of stream ord (rebuilt from it at start): publishes pos.current and pos.pnl',
+  flags: [configFlag, help],
+};
+
+export const auditService: ServiceSpec = {
+  usage: 'kestrel run audit [--config FILE.yaml]',
+  summary: 'durable consumer of stream audit: appends the hash chain to audit.file, verified event by event, acked once on disk',
+  flags: [configFlag, help],
+};
+
+export const recorderService: ServiceSpec = {
+  usage: 'kestrel run recorder [--config FILE.yaml]',
+  summary: 'md.norm.> from the bus into the ClickHouse ticks table (storage.*), the store `backtest --from clickhouse` reads',
+  flags: [configFlag, help],
 };
 
 export const simulatorsService: ServiceSpec = {

@@ -139,6 +139,14 @@ export const configSchema = z.strictObject({
     /** Orders' time in force: IOC when true (the default), else GTC. Changes live. */
     use_ioc: z.boolean(),
     wal_dir: z.string().min(1),
+    /** WAL segment size before rotation (bytes). */
+    wal_rotation_bytes: z.number().int().min(4096),
+    /** Prefix of every client id the executor makes (a venue's order list shows whose orders they are). */
+    client_id_prefix: z.string().regex(/^[A-Za-z0-9]{1,3}$/, 'letters and digits, 1 to 3'),
+    /** Nonces reserved in the WAL per block (one fsync per block, not per order). */
+    nonce_block: z.number().int().positive(),
+    /** A venue's top of book older than this is stale: no order is routed on it. */
+    stale_snapshot_ms: positive,
     fill_model: z.enum(['paper', 'realistic']),
     concurrency: z.strictObject({
       global_max_inflight: z.number().int().positive(),
@@ -160,6 +168,13 @@ export const configSchema = z.strictObject({
       confidence: z.number().gt(0).lt(1),
       max_var: positive,
       ewma_lambda: z.number().gt(0).lt(1),
+      /** Return bar of the VaR estimate (and of the correlation check). */
+      bar_ms: positive,
+      /** Bars before VaR is trusted; fewer = degraded (exposure capped at degraded_cap_fraction). */
+      min_bars: z.number().int().min(1),
+      /** A mark older than this degrades VaR too. */
+      stale_mark_ms: positive,
+      degraded_cap_fraction: z.number().gt(0).max(1),
     }),
     drawdown: z.strictObject({ max_daily: fraction, max_total: fraction }),
     rate_limits: z.strictObject({
@@ -214,6 +229,37 @@ export const configSchema = z.strictObject({
     token_file: z.string().min(1),
     /** /admin/drain waits this long for in-flight orders to finish; past it the process stops with exit 1. */
     drain_timeout_ms: z.number().int().min(0).max(600_000),
+  }),
+  /**
+   * The processes of a distributed deployment (`kestrel run <service>`, README "Architecture"). Every
+   * one reads this whole file; admin_port is its health and metrics port on admin.host (0 = a free
+   * port, printed in its ready line; a deployment fixes it for its probes).
+   */
+  services: z.strictObject({
+    executor: z.strictObject({
+      admin_port: port,
+      /** shadow: orders go to the simulated venue only (docs/EXECUTION.md "Shadow mode"). */
+      mode: z.enum(['live', 'shadow']),
+      /**
+       * Venues whose order gateway runs as its own process (`kestrel run gateway --venue V`): the
+       * executor only requests ord.req.{venue} and listens to ord.ack.{venue}; it holds no private
+       * client of that venue (no venue query in recovery, no balance reconciliation).
+       */
+      remote_gateways: z.array(venueName),
+      /** Run a static-limit risk gateway (risk.*) inside the executor instead of `kestrel run risk`. */
+      embedded_risk: z.boolean(),
+      /** Queue group of sig.> when several executors share the signal stream; empty = none. */
+      signal_queue: z.string(),
+      /** Compare positions with venue balances this often (ms); 0 = never. */
+      reconcile_interval_ms: z.number().int().nonnegative(),
+    }),
+    risk: z.strictObject({ admin_port: port }),
+    gateway: z.strictObject({ admin_port: port }),
+    positions: z.strictObject({ admin_port: port }),
+    audit: z.strictObject({ admin_port: port }),
+    recorder: z.strictObject({ admin_port: port }),
+    md: z.strictObject({ admin_port: port }),
+    engine: z.strictObject({ admin_port: port }),
   }),
   logging: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

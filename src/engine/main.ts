@@ -2,7 +2,7 @@
  * The engine as its own process (`kestrel run engine --config FILE [--symbols ...]`): md.norm from
  * NATS into its own rings (or, with --attach, the rings `kestrel run md --rings` writes on this host),
  * the addon engine (strategy.engine: native or julia), signals on sig.{strategy}.{symbol}. Several engines on disjoint --symbols sets run side by side. Health and
- * metrics on admin.host/admin.port; SIGTERM/SIGINT drains (intake stops, what arrived is processed
+ * metrics on admin.host/services.engine.admin_port; SIGTERM/SIGINT drains (intake stops, what arrived is processed
  * and published) and exits 0 with a JSON summary line.
  */
 import { NatsBus } from '../bus/nats-bus.js';
@@ -76,7 +76,7 @@ export async function run(flags: FlagValues): Promise<number> {
   probes.addReadinessCheck('engine', () => engine.running);
   try {
     engine.start();
-    const adminUrl = config.admin.port >= 0 ? await probes.listen(config.admin.port, config.admin.host) : undefined;
+    const adminUrl = await probes.listen(config.services.engine.admin_port, config.admin.host);
     process.stdout.write(
       `${JSON.stringify({ event: 'ready', service: 'engine', adminUrl, engine: engine.engineKind, rings: engine.rings.length, source: attach ? 'rings' : 'md.norm', namespace: config.bus.namespace })}\n`,
     );

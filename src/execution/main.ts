@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { create, fromJson, toBinary, type JsonValue } from '@bufbuild/protobuf';
+import { create, fromJson, toBinary, toJson, type JsonValue } from '@bufbuild/protobuf';
 import {
   ControlCommandSchema,
   RiskBreachSchema,
@@ -17,12 +17,21 @@ import {
   rejectName,
   subjects,
   type Namespace,
+  type VenueName,
   type VenueSpec,
 } from '../contracts/index.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import type { Bus } from '../bus/bus.js';
-import { ConsumerMonitor, DEFAULT_STREAMS, ensureStreams, msgIds, publishEvent, type DurableStreams } from '../bus/streams.js';
+import {
+  ConsumerMonitor,
+  DEFAULT_STREAMS,
+  ensureStreams,
+  msgIds,
+  publishEvent,
+  type DurableStreams,
+  type StreamsConfig,
+} from '../bus/streams.js';
 import { attachDurableBreachAudit } from '../audit/durable-audit.js';
 import { AdminServer } from '../admin/server.js';
 import { ControlPlane } from '../control/control-plane.js';
@@ -36,7 +45,6 @@ import { createLogger } from '../observability/logger.js';
 import { PositionService, valuationFromSnapshots } from '../positions/service.js';
 import { quoteOf } from '../positions/book.js';
 import { StaticRiskGateway, type StaticLimitsConfig } from '../risk/static-gateway.js';
-import { validateStaticLimits } from '../risk/main.js';
 import { exportRiskMetrics } from '../risk/metrics.js';
 import { OrderGateway } from '../venues/order-gateway.js';
 import { createOrderClient, type VenueCredentials, type VenueOrderClient } from '../venues/index.js';
@@ -46,31 +54,49 @@ import { BusMarketFeed } from './market-feed.js';
 import { exportExecutorMetrics, exportFeedMetrics } from './metrics.js';
 import { isTerminal, OrderState } from './order.js';
 import { BusSignalSource } from './signal-source.js';
-import { requiredFlag, runAsEntryPoint, serviceMain } from '../cli/entry.js';
+import { runAsEntryPoint, serviceMain } from '../cli/entry.js';
+import { loadServiceConfig } from '../cli/service-runtime.js';
+import type { Config } from '../config/schema.js';
+import { riskLimitsOf } from '../config/live.js';
+import { executorConfigOf } from '../session/kernel.js';
+import { endpointsOf } from '../session/venue-market-data.js';
+import { openRefData } from '../refdata/index.js';
 import { executorService } from '../cli/services.js';
 import type { FlagValues } from '../cli/args.js';
-import { resolveAdminToken, secretKeyPaths, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
-import { maskUrlCredentials } from '../observability/redact.js';
-import { executorLeaderSchema } from '../config/schema.js';
+import { resolveAdminToken, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
 import { becomeLeader, type LeaderSettings } from './leader/index.js';
 
 export interface ExecutorVenueConfig {
   /** VenueSpec in protobuf JSON form (reference data). */
   spec: JsonValue;
-  wsUrl: string;
+  /**
+   * Where the venue's order gateway runs. 'local' (default): in this process, with the private client
+   * on wsUrl / restUrl. 'remote': a `kestrel run gateway --venue V` process; this executor only
+   * requests ord.req.{venue} and listens to ord.ack.{venue} (no private client here).
+   */
+  gateway?: 'local' | 'remote';
+  wsUrl?: string;
   restUrl?: string;
+  /** Headers of every private REST request (OKX demo). */
+  extraHeaders?: Record<string, string>;
+  /** Orders validated by the venue and never booked (Kraken validate). */
+  validateOnly?: boolean;
   // No credentials here: they come from KESTREL_<VENUE>_API_KEY / _API_SECRET (or _FILE), see
-  // src/config/secrets.ts; a config holding them is refused.
+  // src/config/secrets.ts.
 }
 
+/** What `startExecutorProcess` runs: built from the one config by executorProcessConfigOf. */
 export interface ExecutorProcessConfig {
   nats: string;
-  /** `executor.namespace` may be left out of the file: it then means live, stated once in parseConfig. */
+  /** NATS identity and TLS (bus.auth, bus.tls); secrets from the environment. */
+  natsSecurity?: { auth?: { user?: string }; tls?: { ca?: string; cert?: string; key?: string } };
   executor: ExecutorConfig;
   venues: ExecutorVenueConfig[];
-  /** Run a static-limit risk gateway in this process (until the real gateway runs elsewhere). */
+  /** Retention of streams ord and risk and the slow-consumer bound (bus.streams). */
+  streams?: StreamsConfig;
+  /** Run a static-limit risk gateway in this process (services.executor.embedded_risk). */
   staticRisk?: StaticLimitsConfig;
-  /** Venue balances at the start of trading, to reconcile positions against (report mode). */
+  /** Venue balances at the start of trading, to reconcile positions against (default: walDir/baseline.json). */
   baseline?: Record<string, Record<string, number>>;
   /** Recover, settle in-doubt orders, print a report and exit. */
   report?: boolean;
@@ -87,8 +113,7 @@ export interface ExecutorProcessConfig {
   /**
    * Health, metrics and operator endpoints (/health/live, /health/ready, /metrics, /admin/pause,
    * /admin/resume, /admin/drain, /admin/clear-halt). Default 127.0.0.1 and port 0, a free port
-   * printed in the ready line as adminUrl (several executors share a host in tests); a scraped
-   * deployment sets a fixed port. The bearer token comes from KESTREL_ADMIN_TOKEN or
+   * printed in the ready line as adminUrl. The bearer token comes from KESTREL_ADMIN_TOKEN or
    * `tokenFile` (created with a random token when absent; default walDir/admin.token).
    */
   admin?: { port?: number; host?: string; tokenFile?: string };
@@ -100,51 +125,56 @@ export interface ExecutorProcessConfig {
 
 export { ExecutorConfigError };
 
-export function parseConfig(text: string): ExecutorProcessConfig {
-  let raw: unknown;
+/**
+ * The executor process from the one config: session.venues with their reference data (refdata.*)
+ * and private endpoints (venues.<venue>), execution.* / risk.* / circuit_breakers.* as a session's
+ * executor gets them (executorConfigOf), and services.executor.
+ */
+export async function executorProcessConfigOf(config: Config, opts: { report?: boolean } = {}): Promise<ExecutorProcessConfig> {
+  const svc = config.services.executor;
+  const remote = new Set<string>(svc.remote_gateways);
+  for (const v of remote)
+    if (!config.session.venues.includes(v as VenueName))
+      throw new ExecutorConfigError(`services.executor.remote_gateways names ${v}, which is not in session.venues`);
+  const endpoints = endpointsOf(config);
+  const refdata = await openRefData(config.refdata.postgres_url || undefined);
+  const venues: ExecutorVenueConfig[] = [];
   try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ExecutorConfigError(`executor config is not JSON: ${(err as Error).message}`);
-  }
-  const c = raw as Partial<ExecutorProcessConfig>;
-  if (typeof c.nats !== 'string') throw new ExecutorConfigError('executor config: "nats" (URL) is required');
-  if (!c.executor || typeof c.executor.walDir !== 'string') throw new ExecutorConfigError('executor config: "executor.walDir" is required');
-  if (c.executor.mode !== 'live' && c.executor.mode !== 'shadow')
-    throw new ExecutorConfigError('executor config: "executor.mode" must be live or shadow');
-  const ns: unknown = c.executor.namespace;
-  if (ns !== undefined && ns !== 'live' && ns !== 'replay')
-    throw new ExecutorConfigError('executor config: "executor.namespace" must be live or replay');
-  c.executor = { ...c.executor, namespace: ns ?? 'live' };
-  if (!Array.isArray(c.venues) || c.venues.length === 0)
-    throw new ExecutorConfigError('executor config: "venues" must list at least one venue');
-  for (const v of c.venues) {
-    if (typeof v.wsUrl !== 'string') throw new ExecutorConfigError('executor config: every venue needs wsUrl');
-  }
-  // Secrets in a JSON file end up in backups, tickets and diffs: refuse them, naming the way in.
-  const secret = secretKeyPaths(raw)[0];
-  if (secret !== undefined) {
-    throw new ExecutorConfigError(
-      `executor config: '${secret}' holds a secret; venue keys come from KESTREL_<VENUE>_API_KEY / _API_SECRET (or _FILE), NATS passwords from KESTREL_NATS_PASSWORD`,
-    );
-  }
-  const urls = [c.nats, ...c.venues.flatMap((v) => [v.wsUrl, v.restUrl ?? ''])];
-  if (urls.some((u) => maskUrlCredentials(u) !== u)) {
-    throw new ExecutorConfigError('executor config: a URL carries user:password; use KESTREL_NATS_USER / KESTREL_NATS_PASSWORD instead');
-  }
-  if (c.leader !== undefined) {
-    const l = executorLeaderSchema.safeParse(c.leader);
-    if (!l.success) throw new ExecutorConfigError(`executor config: "leader": ${l.error.issues.map((i) => i.message).join('; ')}`);
-  }
-  // The embedded gateway gets the risk process's checks: a limit in the wrong unit must not start.
-  if (c.staticRisk !== undefined) {
-    try {
-      validateStaticLimits(c.staticRisk);
-    } catch (err) {
-      throw new ExecutorConfigError(`executor config: "staticRisk": ${(err as Error).message}`);
+    for (const venue of config.session.venues) {
+      const spec = await refdata.venueSpec(venue);
+      if (!spec) throw new ExecutorConfigError(`reference data has no venue ${venue}`);
+      if (remote.has(venue)) {
+        venues.push({ spec: toJson(VenueSpecSchema, spec), gateway: 'remote' });
+        continue;
+      }
+      const e = endpoints[venue];
+      venues.push({
+        spec: toJson(VenueSpecSchema, spec),
+        gateway: 'local',
+        wsUrl: e.privateWs,
+        restUrl: e.privateRest,
+        ...(Object.keys(e.privateHeaders).length > 0 ? { extraHeaders: { ...e.privateHeaders } } : {}),
+        ...(e.validateOnly ? { validateOnly: true } : {}),
+      });
     }
+  } finally {
+    await refdata.close();
   }
-  return c as ExecutorProcessConfig;
+  return {
+    nats: config.bus.nats_url,
+    natsSecurity: config.bus,
+    streams: config.bus.streams,
+    executor: { ...executorConfigOf(config, config.execution.wal_dir), mode: svc.mode },
+    venues,
+    ...(svc.embedded_risk ? { staticRisk: riskLimitsOf(config) } : {}),
+    ...(opts.report ? { report: true } : {}),
+    ...(svc.signal_queue ? { signalQueue: svc.signal_queue } : {}),
+    reconcileIntervalMs: svc.reconcile_interval_ms,
+    ...(config.session.reporting_currency ? { reportingCurrency: config.session.reporting_currency } : {}),
+    admin: { host: config.admin.host, port: svc.admin_port, tokenFile: config.admin.token_file },
+    drainTimeoutMs: config.admin.drain_timeout_ms,
+    leader: config.execution.leader,
+  };
 }
 
 export interface RunningExecutor {
@@ -152,6 +182,8 @@ export interface RunningExecutor {
   recovery: RecoveryReport;
   bus: Bus;
   adminUrl: string;
+  /** The venue balances positions are reconciled against (cfg.baseline, else walDir/baseline.json). */
+  baseline: Record<string, Record<string, number>>;
   /** Settles once /admin/drain finished waiting: the process should then stop (exit 0 when drained). */
   drained: Promise<{ drained: boolean; open: string[] }>;
   stop(): Promise<void>;
@@ -175,13 +207,18 @@ export async function startExecutorProcess(
   fence: (bus: Bus) => Bus = (b) => b,
 ): Promise<RunningExecutor> {
   const log = createLogger('executor-main');
-  const nats = await NatsBus.connect({ servers: cfg.nats, name: 'kestrel-executor', security: natsSecurityFrom({}, env) });
+  const nats = await NatsBus.connect({
+    servers: cfg.nats,
+    name: 'kestrel-executor',
+    security: natsSecurityFrom(cfg.natsSecurity ?? {}, env),
+  });
   const bus = fence(nats);
   // One namespace for every component of the process: a replay executor must not place, publish or obey live.
   const ns = cfg.executor.namespace;
   // Streams ord (gateway acks) and risk (breaches): durable, de-duplicated by msg id (src/bus/streams.ts).
   const streams = await ensureStreams(bus, ns, {
     keys: ['ord', 'risk'],
+    ...(cfg.streams ? { config: cfg.streams } : {}),
     onError: (err, subject) => log.error({ err: String(err), subject }, 'durable publish not acknowledged by its stream'),
   });
   const specs: VenueSpec[] = [];
@@ -190,17 +227,22 @@ export async function startExecutorProcess(
   for (const v of cfg.venues) {
     const spec = fromJson(VenueSpecSchema, v.spec);
     if (!isVenue(spec.venue)) throw new ExecutorConfigError(`unknown venue ${spec.venue}`);
+    specs.push(spec);
+    // A remote gateway process answers ord.req.{venue} and publishes ord.ack.{venue}: nothing to start here.
+    if (v.gateway === 'remote') continue;
+    if (v.wsUrl === undefined) throw new ExecutorConfigError(`venue ${spec.venue}: a local gateway needs wsUrl`);
     const minLots = Object.fromEntries(spec.symbols.map((s) => [s.symbol, s.minLot]));
     const client = createOrderClient(spec.venue, {
       wsUrl: v.wsUrl,
       ...(v.restUrl ? { restUrl: v.restUrl } : {}),
+      ...(v.extraHeaders ? { extraHeaders: v.extraHeaders } : {}),
+      ...(v.validateOnly ? { validateOnly: true } : {}),
       credentials: venueCredentials(spec.venue, env),
       minLots,
       clock,
     });
     const gw = new OrderGateway({ bus, streams, clock, client, spec, namespace: ns });
     await gw.start();
-    specs.push(spec);
     clients[spec.venue] = client;
     gateways.push(gw);
   }
@@ -217,7 +259,7 @@ export async function startExecutorProcess(
   const stopBusAudit = attachBusAudit(bus, ns, controlAudit.log, { durableBreaches: true });
   const breachAudit = await attachDurableBreachAudit(streams, controlAudit.log);
   const streamMonitor = new ConsumerMonitor({
-    bound: DEFAULT_STREAMS.slow_consumer_pending,
+    bound: (cfg.streams ?? DEFAULT_STREAMS).slow_consumer_pending,
     log: (level, msg, fields) => log[level](fields, msg),
   }).watch(breachAudit);
   const stopAuditMetrics = exportAuditMetrics(controlAudit.log);
@@ -306,6 +348,7 @@ export async function startExecutorProcess(
     recovery,
     bus,
     adminUrl,
+    baseline,
     drained,
     stop: async () => {
       await admin.close();
@@ -445,14 +488,14 @@ export function main(argv: readonly string[]): Promise<number> {
 
 /** The executor with parsed flags, until SIGTERM/SIGINT, a drain, or (report mode) its report. */
 export async function run(flags: FlagValues): Promise<number> {
-  const cfg = parseConfig(fs.readFileSync(requiredFlag(executorService, flags, 'config'), 'utf8'));
+  const cfg = await executorProcessConfigOf(loadServiceConfig(flags), { report: flags.report === true });
   // Leader lock (issue 14): stand by until this process holds the account's lease; losing it ends the process.
   const lead = cfg.leader?.enabled ? await becomeLeader(cfg.nats, cfg.leader, cfg.executor.namespace) : undefined;
   const r = await startExecutorProcess(cfg, process.env, systemClock, lead?.fence);
   const leader = lead ? { epoch: lead.epoch } : {};
   process.stdout.write(JSON.stringify({ event: 'ready', recovery: r.recovery, adminUrl: r.adminUrl, ...leader }, bigintSafe) + '\n');
   if (cfg.report) {
-    const rep = await settleAndReport(r, cfg.baseline ?? {});
+    const rep = await settleAndReport(r, r.baseline);
     // A pipe takes large writes asynchronously: exit only once the report is out.
     await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(rep, bigintSafe) + '\n', () => resolve()));
     await r.stop();

@@ -94,7 +94,7 @@ export async function run(flags: FlagValues): Promise<number> {
   // Co-located engine (`run engine --attach`): the accepted ticks also go into rings on this host.
   const rings = flags.rings === true ? await ringsFor(config, refdata, data !== undefined, symbols, owned) : undefined;
   const ready = async (extra: Record<string, unknown>) => {
-    const adminUrl = config.admin.port >= 0 ? await probes.listen(config.admin.port, config.admin.host) : undefined;
+    const adminUrl = await probes.listen(config.services.md.admin_port, config.admin.host);
     process.stdout.write(`${JSON.stringify({ event: 'ready', service: 'md', adminUrl, namespace: ns, ...extra })}\n`);
   };
   try {

@@ -73,6 +73,10 @@ export function executorConfigOf(config: Config, walDir: string, walSync = true)
     // a running executor can also change (src/config/live.ts), derived in one place.
     ...executorSettingsOf(config),
     defaultSlippageBps: config.execution.max_slippage_bps,
+    walRotationBytes: config.execution.wal_rotation_bytes,
+    clientIdPrefix: config.execution.client_id_prefix,
+    nonceBlock: config.execution.nonce_block,
+    staleSnapshotMs: config.execution.stale_snapshot_ms,
     maxClockSkewMs: config.execution.max_clock_skew_ms,
     circuit: {
       default: breakerOf(config.circuit_breakers.default),

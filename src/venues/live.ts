@@ -28,7 +28,10 @@ export interface LiveOrderEntryOptions {
   readonly clock: Clock;
   readonly venues: readonly VenueName[];
   readonly endpoints: Readonly<Record<VenueName, VenueEndpoints>>;
-  readonly specs: Readonly<Partial<Record<VenueName, Pick<VenueSpec, 'venue' | 'hasPrivateWs' | 'venuePolicy'>>>>;
+  /** With `symbols` (the full reference data), each symbol's min lot reaches the client's error mapping. */
+  readonly specs: Readonly<
+    Partial<Record<VenueName, Pick<VenueSpec, 'venue' | 'hasPrivateWs' | 'venuePolicy'> & Partial<Pick<VenueSpec, 'symbols'>>>>
+  >;
   /** Canonical symbols traded (order lookups per symbol on Binance and OKX). */
   readonly symbols: readonly string[];
   /** Default: from the environment (KESTREL_<VENUE>_API_KEY / _API_SECRET / _PASSPHRASE / _ED25519_PRIVATE_KEY, or _FILE). */
@@ -70,7 +73,9 @@ export async function startLiveOrderEntry(o: LiveOrderEntryOptions): Promise<Liv
       const e = o.endpoints[venue];
       const c = creds[venue];
       if (!c) throw new LiveRefusedError(`live refused: no credentials for ${venue}`);
+      const symbolSpecs = o.specs[venue]?.symbols;
       const client = createOrderClient(venue, {
+        ...(symbolSpecs ? { minLots: Object.fromEntries(symbolSpecs.map((s) => [s.symbol, s.minLot])) } : {}),
         wsUrl: e.privateWs,
         restUrl: e.privateRest,
         credentials: c,

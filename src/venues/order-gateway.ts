@@ -110,9 +110,34 @@ export class OrderGateway {
     if (this.production) await client.connect();
     if (this.opts.shadowClient && !this.opts.shadowClient.connected) await this.opts.shadowClient.connect();
     const queue = `ord-gw-${this.venue}`;
-    this.subs.push(bus.subscribe(subjects.orderReq(this.venue, this.ns), (m) => this.onPlace(m), { queue }));
-    this.subs.push(bus.subscribe(subjects.orderCancelReq(this.ns), (m) => this.onCancel(m)));
-    this.subs.push(bus.subscribe(subjects.orderReplaceReq(this.ns), (m) => this.onReplace(m)));
+    this.subs.push(bus.subscribe(subjects.orderReq(this.venue, this.ns), (m) => this.track(this.onPlace(m)), { queue }));
+    this.subs.push(bus.subscribe(subjects.orderCancelReq(this.ns), (m) => this.track(this.onCancel(m))));
+    this.subs.push(bus.subscribe(subjects.orderReplaceReq(this.ns), (m) => this.track(this.onReplace(m))));
+  }
+
+  /** Requests being answered: a drain waits for them before closing the venue connection. */
+  private readonly inflight = new Set<Promise<void>>();
+
+  private track(p: Promise<void>): Promise<void> {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+    return p;
+  }
+
+  /**
+   * Stop taking requests, let the ones in flight get their venue answer (and its ack out on the bus)
+   * for at most `timeoutMs`, then stop. Returns how many were still open at the deadline.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.inflight]).then(() => undefined), deadline]);
+    clearTimeout(timer);
+    const open = this.inflight.size;
+    await this.stop();
+    return open;
   }
 
   async stop(): Promise<void> {

@@ -60,20 +60,22 @@ describe('entry points', () => {
       'src/simulators/private/main.ts',
       'src/ingestion/main.ts',
       'src/engine/main.ts',
+      'src/venues/gateway-main.ts',
+      'src/positions/main.ts',
+      'src/audit/main.ts',
+      'src/record/main.ts',
     ])
       expect(code(f), f).toMatch(/^runAsEntryPoint\(import\.meta\.url, /m);
   });
 
-  it.each(['executor', 'risk', 'simulators', 'md', 'engine'])(
+  it.each(['executor', 'risk', 'simulators', 'gateway', 'positions', 'audit', 'recorder', 'md', 'engine'])(
     'kestrel run %s --help prints the options generated from its flag list, exit 0',
     (name) => {
       const r = node('src/cli/main.ts', 'run', name, '--help');
       expect(r.code, r.stderr).toBe(0);
       const spec = services[name]!.spec;
       expect(r.stdout).toBe(formatHelp(spec.usage, spec.summary, spec.flags));
-      expect(r.stdout).toContain(
-        name === 'simulators' ? '--venues LIST' : name === 'md' || name === 'engine' ? '--config FILE' : '--config FILE.json',
-      );
+      expect(r.stdout).toContain(name === 'simulators' ? '--venues LIST' : '--config FILE');
     },
   );
 
@@ -99,9 +101,9 @@ describe('entry points', () => {
     expect(direct.stderr).toBe('risk gateway failed: UsageError: unknown option --confg\n');
   });
 
-  it('a service without its required --config is one line and exit 2', () => {
-    const r = node('src/cli/main.ts', 'run', 'risk');
+  it('a service without its required --venue is one line and exit 2', () => {
+    const r = node('src/cli/main.ts', 'run', 'gateway');
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('kestrel: --config is required (kestrel run risk --config FILE.json)\n');
+    expect(r.stderr).toBe('kestrel: --venue is required (kestrel run gateway --venue VENUE [--config FILE.yaml])\n');
   });
 });

@@ -18,14 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands, services } from '../../src/cli/main.js';
 import { parseServiceFlags } from '../../src/cli/entry.js';
 import { probeServer, type AdminServer } from '../../src/admin/server.js';
-import { parseConfig as parseExecutorConfig } from '../../src/execution/main.js';
-import { parseRiskConfig } from '../../src/risk/main.js';
+import os from 'node:os';
+import { loadServiceConfig } from '../../src/cli/service-runtime.js';
+import type { Config } from '../../src/config/schema.js';
 import { parseSimulatorArgs } from '../../src/simulators/main.js';
-import { fromJson, equals } from '@bufbuild/protobuf';
-import { VenueSpecSchema } from '../../src/contracts/index.js';
-import { MemoryRefData, DEFAULT_SEED } from '../../src/refdata/index.js';
 import { venueSecretPrefix } from '../../src/config/secrets.js';
-import { mergeConfig, validateConfig } from '../../src/config/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const deploy = path.join(root, 'deploy');
@@ -45,10 +42,12 @@ interface ServiceRun {
   adminPort: number;
   /** The --config file inside the container, if any. */
   configPath?: string;
-  walDir?: string;
-  venues: string[];
-  /** The NATS URL its config gives. */
   natsUrl?: string;
+  walDir?: string;
+  /** A directory whose files must survive the container (the audit archive). */
+  dataDir?: string;
+  /** Venues whose private client (and keys) this process holds. */
+  venues: string[];
 }
 
 /**
@@ -69,32 +68,30 @@ function resolveRun(args: readonly string[], configFile: (containerPath: string)
   const flags = parseServiceFlags(services[service!]!.spec, rest);
   expect(typeof flags.config, `kestrel run ${service} needs --config`).toBe('string');
   const configPath = flags.config as string;
-  const text = configFile(configPath);
+  // The one config, loaded as the service loads it (defaults, then this file; no environment).
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kestrel-deploy-'));
+  let config: Config;
+  try {
+    fs.writeFileSync(path.join(tmp, 'kestrel.yaml'), configFile(configPath));
+    config = loadServiceConfig({ config: path.join(tmp, 'kestrel.yaml') }, {});
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const svc = service as keyof Config['services'];
+  expect(Object.keys(config.services), `services.${service} in the config`).toContain(svc);
+  const base = { service: service!, adminHost: config.admin.host, adminPort: config.services[svc].admin_port, configPath, natsUrl: config.bus.nats_url };
   if (service === 'executor') {
-    const c = parseExecutorConfig(text);
-    return {
-      service,
-      adminHost: c.admin?.host ?? '127.0.0.1',
-      adminPort: c.admin?.port ?? 0,
-      configPath,
-      walDir: c.executor.walDir,
-      venues: c.venues.map((v) => fromJson(VenueSpecSchema, v.spec).venue),
-    };
+    const remote = new Set<string>(config.services.executor.remote_gateways);
+    return { ...base, walDir: config.execution.wal_dir, venues: config.session.venues.filter((v) => !remote.has(v)) };
   }
-  if (service === 'risk') {
-    const c = parseRiskConfig(text);
-    return { service, adminHost: c.admin?.host ?? '127.0.0.1', adminPort: c.admin?.port ?? 0, configPath, venues: [] };
+  if (service === 'gateway') {
+    const venue = flags.venue as string;
+    expect(config.session.venues, `kestrel run gateway --venue ${venue}`).toContain(venue);
+    return { ...base, venues: [venue] };
   }
-  if (ZOD_CONFIG_SERVICES.has(service!)) {
-    // An overlay on config/default.yaml through the one zod schema, as the service loads it.
-    const c = validateConfig(mergeConfig(parseYaml(read('config/default.yaml')) as Obj, parseYaml(text) as Obj));
-    return { service: service!, adminHost: c.admin.host, adminPort: c.admin.port, configPath, venues: [], natsUrl: c.bus.nats_url };
-  }
-  throw new Error(`resolveRun: no config reader for service '${service}': add it here with the service's own parser`);
+  if (service === 'audit') return { ...base, dataDir: path.dirname(config.audit.file), venues: [] };
+  return { ...base, venues: [] };
 }
-
-/** Services whose --config is a YAML overlay read through src/config (the one zod schema). */
-const ZOD_CONFIG_SERVICES = new Set(['md', 'engine']);
 
 /** A deployed admin server must bind every interface at a fixed port (probes come from outside). */
 function expectReachable(run: ServiceRun): void {
@@ -108,7 +105,17 @@ const isUnder = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWi
 const natsConf = read('deploy/nats/nats-server.conf');
 const natsUsers = new Map([...natsConf.matchAll(/\{ user: ([\w-]+),\s+password: \$(\w+),/g)].map((m) => [m[1]!, m[2]!]));
 /** Which NATS user each deployed service connects as. */
-const NATS_USER_OF: Record<string, string> = { executor: 'executor-gateway', risk: 'risk', md: 'ingestion', engine: 'strategy' };
+const NATS_USER_OF: Record<string, string> = {
+  executor: 'executor',
+  risk: 'risk',
+  gateway: 'gateway',
+  // No least-privilege role of their own yet (docs/OPERATIONS.md).
+  positions: 'session',
+  audit: 'session',
+  recorder: 'session',
+  md: 'ingestion',
+  engine: 'strategy',
+};
 
 // ---- a real health server: which paths are routes --------------------------------------------------
 
@@ -215,10 +222,7 @@ describe('deploy/compose.yaml', () => {
       const run = composeRun(name, s);
       if (run.service === 'simulators') continue; // no bus
       expect(Object.keys((s.depends_on as Obj | undefined) ?? {}), name).toContain('nats');
-      const natsUrl =
-        run.natsUrl ??
-        (JSON.parse(fs.readFileSync(path.join(deploy, 'config', path.basename(run.configPath!)), 'utf8')) as { nats: string }).nats;
-      expect(new URL(natsUrl).hostname, `${name}: NATS URL names the compose service`).toBe('nats');
+      expect(new URL(run.natsUrl!).hostname, `${name}: NATS URL names the compose service`).toBe('nats');
     }
     // The executor's risk.check is answered by the risk service.
     expect(Object.keys(compose.services.executor!.depends_on as Obj)).toContain('risk');
@@ -246,8 +250,12 @@ describe('deploy/compose.yaml', () => {
         expect(vol, `${name}: walDir ${run.walDir} on a named volume`).toBeDefined();
         expect(Object.keys(compose.volumes)).toContain(vol!.source);
       }
-      for (const venue of run.venues) {
-        if (run.service !== 'executor') continue;
+      for (const dir of [run.walDir, run.dataDir].filter((d) => d !== undefined)) {
+        const vol = binds(s).find((b) => b.named && isUnder(dir, b.target));
+        expect(vol, `${name}: ${dir} on a named volume`).toBeDefined();
+      }
+      // The simulators' venues are simulated: no keys.
+      for (const venue of run.service === 'simulators' ? [] : run.venues) {
         for (const k of ['API_KEY', 'API_SECRET']) expect(env[`${venueSecretPrefix(venue)}${k}`], `${name}: ${venue} ${k}`).toMatch(/^\$\{\w+:\?/);
       }
       const user = NATS_USER_OF[run.service];
@@ -454,7 +462,7 @@ describe('deploy/k8s', () => {
     for (const { w, c } of kestrelContainers) {
       const run = k8sRun(w, c);
       const env = new Map((c.env ?? []).map((e) => [e.name, e]));
-      for (const venue of run.service === 'executor' ? run.venues : []) {
+      for (const venue of run.venues) {
         for (const k of ['API_KEY', 'API_SECRET']) expect(env.get(`${venueSecretPrefix(venue)}${k}`)?.valueFrom?.secretKeyRef, `${venue} ${k}`).toBeDefined();
       }
       const user = NATS_USER_OF[run.service];
@@ -466,13 +474,14 @@ describe('deploy/k8s', () => {
 });
 
 describe('deploy/config', () => {
-  it("the executor's venue specs are the reference data's, so the deployed executor trades by the same rules", async () => {
-    const ref = new MemoryRefData(DEFAULT_SEED);
-    const cfg = parseExecutorConfig(read('deploy/config/executor.json'));
-    for (const v of cfg.venues) {
-      const spec = fromJson(VenueSpecSchema, v.spec);
-      const want = await ref.venueSpec(spec.venue);
-      expect(want && equals(VenueSpecSchema, spec, want), spec.venue).toBe(true);
-    }
+  it('the one config names a gateway container for every venue the executor leaves remote, and the audit file is on a claim', () => {
+    const config = loadServiceConfig({ config: path.join(deploy, 'config', 'kestrel.yaml') }, {});
+    const gatewayVenues = composeKestrel.map(([n, s]) => composeRun(n, s)).filter((r) => r.service === 'gateway').flatMap((r) => r.venues);
+    expect(new Set(gatewayVenues)).toEqual(new Set(config.services.executor.remote_gateways));
+    const k8sGatewayVenues = kestrelContainers.map(({ w, c }) => k8sRun(w, c)).filter((r) => r.service === 'gateway').flatMap((r) => r.venues);
+    expect(new Set(k8sGatewayVenues)).toEqual(new Set(config.services.executor.remote_gateways));
+    const audit = kestrelContainers.find(({ w, c }) => k8sRun(w, c).service === 'audit')!;
+    const claims = (audit.w.spec.volumeClaimTemplates ?? []).map((t) => t.metadata.name);
+    expect(audit.c.volumeMounts?.some((m) => claims.includes(m.name) && isUnder(path.dirname(config.audit.file), m.mountPath))).toBe(true);
   });
 });

@@ -8,15 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, toBinary, toJson } from '@bufbuild/protobuf';
-import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../src/contracts/index.js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { SignalSchema, Side, TickSchema, Urgency, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
 import { kestrel } from '../support/processes.js';
 import { eventually } from '../support/wait.js';
-import { CREDS, RULES, binanceSpec, tmpDir } from './harness.js';
+import { LOOSE_RISK, privateEndpoints, writeServiceConfig } from '../support/service-config.js';
+import { CREDS, RULES, tmpDir } from './harness.js';
 
 const TOKEN = 'drain-test-token-0123456789';
 const hasNatsServer = fs.existsSync('/usr/sbin/nats-server') || fs.existsSync('/usr/bin/nats-server');
@@ -61,27 +62,21 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const config = (report: boolean) => {
-    const file = path.join(dir, report ? 'report.json' : 'executor.json');
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
-        nats: natsUrl,
-        executor: {
-          mode: 'live',
-          walDir: path.join(dir, 'wal'),
-          defaultSlippageBps: 50,
-          staleSnapshotMs: 1000,
-          concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { binance: 64 } },
-        },
-        venues: [{ spec: toJson(VenueSpecSchema, binanceSpec()), wsUrl: sim.wsUrl, restUrl: sim.url }],
-        staticRisk: { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 },
-        reconcileIntervalMs: 0,
-        report,
-        baseline: { binance: { BTC: 1e6 } },
-      }),
-    );
-    return file;
+  // One config for both runs; report mode is the --report flag. The baseline (venue balances at the
+  // start) is given as the WAL's baseline.json, as the first start would have captured it.
+  const config = () => {
+    fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'wal', 'baseline.json'), JSON.stringify({ binance: { BTC: 1e6 } }));
+    return writeServiceConfig(path.join(dir, 'kestrel.yaml'), LOOSE_RISK, privateEndpoints('binance', sim.wsUrl, sim.url), {
+      bus: { nats_url: natsUrl },
+      execution: {
+        wal_dir: path.join(dir, 'wal'),
+        max_slippage_bps: 50,
+        stale_snapshot_ms: 1000,
+        concurrency: { global_max_inflight: 64, per_symbol_max_inflight: 64, per_venue_max_inflight: { binance: 64 } },
+      },
+      services: { executor: { embedded_risk: true, reconcile_interval_ms: 0 } },
+    });
   };
   // Each signal's size is unique (0.0001 steps): a venue order's quantity names its signal.
   const publish = (n: number) =>
@@ -117,11 +112,16 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
 
   it('stops taking signals, lets in-flight orders finish, exits 0', async () => {
     const env = { KESTREL_ADMIN_TOKEN: TOKEN, KESTREL_BINANCE_API_KEY: CREDS.apiKey, KESTREL_BINANCE_API_SECRET: CREDS.apiSecret };
-    const ex = kestrel(['run', 'executor', '--config', config(false)], env);
+    const ex = kestrel(['run', 'executor', '--config', config()], env);
     const url = (await ex.line(/"event":"ready".*"adminUrl":"([^"]+)"/, 60_000))[1]!;
     // The venue stops reading its private sockets: the orders sent now stay in flight until it resumes.
     sim.freezePrivate();
-    for (let n = 0; n < 10; n++) publish(n);
+    // One at a time: ten risk.check round trips at once can outlast the executor's 10 ms risk.check
+    // timeout on a loaded host; spaced, all ten are still in flight (the venue reads nothing).
+    for (let n = 0; n < 10; n++) {
+      publish(n);
+      await new Promise((res) => setTimeout(res, 30));
+    }
     const state = async () => ((await (await fetch(`${url}/admin/state`)).json()) as { state: { counters: { sent: number } } }).state;
     await eventually(async () => (await state()).counters.sent === 10, 10_000, 'ten orders sent');
     expect(signalsAtVenue()).toEqual([]);
@@ -145,7 +145,7 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
     expect(signalsAtVenue().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
     // The WAL agrees: a report-mode restart finds every order filled and nothing in doubt.
-    const rep = kestrel(['run', 'executor', '--config', config(true)], env);
+    const rep = kestrel(['run', 'executor', '--config', config(), '--report'], env);
     const line = (await rep.line(/"event":"report"/, 60_000)).input;
     expect(await rep.exited).toBe(0);
     const report = JSON.parse(line) as { recovery: { inDoubt: number }; orders: Array<{ state: string; inDoubt: boolean }> };

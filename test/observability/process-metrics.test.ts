@@ -9,12 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, toBinary, toJson } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { parse as parseYaml } from 'yaml';
-import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../src/contracts/index.js';
+import { SignalSchema, Side, TickSchema, Urgency, subjects } from '../../src/contracts/index.js';
 import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
-import { CREDS, RULES, binanceSpec, tmpDir } from '../execution/harness.js';
+import { CREDS, RULES, tmpDir } from '../execution/harness.js';
+import { LOOSE_RISK, privateEndpoints, writeServiceConfig } from '../support/service-config.js';
 import { portOpen } from '../support/servers.js';
 import { kestrel, repoRoot, type KestrelProcess } from '../support/processes.js';
 import { eventually } from '../support/wait.js';
@@ -81,29 +82,19 @@ describe.skipIf(skip)('metrics and health on every process', () => {
       bus.publish(subjects.mdNorm('binance', 'BTC-USDT', 'live'), toBinary(TickSchema, tick));
     }, 20);
 
-    const riskCfg = path.join(dir, 'risk.json');
-    fs.writeFileSync(
-      riskCfg,
-      JSON.stringify({
-        nats: natsUrl,
-        limits: {
-          perSymbolNotional: 1e9,
-          portfolioNotional: 1e9,
-          maxOrderNotional: 1e7,
-          var: { confidence: 0.95, maxVar: 1e6, lambda: 0.94, barMs: 100, minBars: 2 },
-        },
-      }),
-    );
-    const execCfg = path.join(dir, 'executor.json');
-    fs.writeFileSync(
-      execCfg,
-      JSON.stringify({
-        nats: natsUrl,
-        executor: { mode: 'live', walDir: path.join(dir, 'wal'), defaultSlippageBps: 50, staleSnapshotMs: 1000 },
-        venues: [{ spec: toJson(VenueSpecSchema, binanceSpec()), wsUrl: sim.wsUrl, restUrl: sim.url }],
-        reconcileIntervalMs: 0,
-      }),
-    );
+    // One config for both processes, as a deployment gives them: each reads its own sections.
+    const cfg = writeServiceConfig(path.join(dir, 'kestrel.yaml'), LOOSE_RISK, privateEndpoints('binance', sim.wsUrl, sim.url), {
+      bus: { nats_url: natsUrl },
+      risk: {
+        max_order_notional: 1e7,
+        position_limits: { per_symbol: 1e9, portfolio: 1e9 },
+        var_limits: { max_var: 1e6, bar_ms: 100, min_bars: 2 },
+      },
+      execution: { wal_dir: path.join(dir, 'wal'), max_slippage_bps: 50, stale_snapshot_ms: 1000 },
+      services: { executor: { reconcile_interval_ms: 0 } },
+    });
+    const riskCfg = cfg;
+    const execCfg = cfg;
     const env = { KESTREL_ADMIN_TOKEN: TOKEN, KESTREL_BINANCE_API_KEY: CREDS.apiKey, KESTREL_BINANCE_API_SECRET: CREDS.apiSecret };
     const sims = kestrel(['run', 'simulators', '--venues', 'binance', '--pace', 'accelerated', '--speed', '20', '--no-wait'], env);
     const risk = kestrel(['run', 'risk', '--config', riskCfg], env);

@@ -486,31 +486,15 @@ describe('diversified VaR', () => {
 });
 
 describe('risk process config', () => {
-  it('refuses bad configs with a typed error naming the field', async () => {
-    const { parseRiskConfig, RiskConfigError } = await import('../../src/risk/main.js');
-    expect(() => parseRiskConfig('nope')).toThrow(RiskConfigError);
-    expect(() => parseRiskConfig('{"limits":{}}')).toThrow(/nats/);
-    expect(() =>
-      parseRiskConfig(
-        '{"nats":"nats://risk:pw@127.0.0.1:4222","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}',
-      ),
-    ).toThrow(/user:password/);
-    expect(() => parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":-1,"portfolioNotional":1,"maxOrderNotional":1}}')).toThrow(
-      /limits/,
+  it('takes its limits from the one config and refuses bad ones naming the key', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { riskLimitsOf } = await import('../../src/config/live.js');
+    const l = riskLimitsOf(loadConfig({ env: {}, overrides: { risk: { position_limits: { per_symbol: 5 }, stop_loss_pct: 0.1 } } }));
+    expect(l).toMatchObject({ perSymbolNotional: 5, stopLossPct: 0.1, capital: 100000, drawdown: { maxDaily: 0.05, maxTotal: 0.15 } });
+    expect(() => loadConfig({ env: {}, overrides: { risk: { position_limits: { per_symbol: -1 } } } })).toThrow(
+      /risk\.position_limits\.per_symbol/,
     );
-    expect(parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1}}').nats).toBe('n');
-    expect(() =>
-      parseRiskConfig(
-        '{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"capital":1,"drawdown":{"maxDaily":5,"maxTotal":0.1}}}',
-      ),
-    ).toThrow(/limits.drawdown/);
-    expect(() =>
-      parseRiskConfig(
-        '{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"drawdown":{"maxDaily":0.05,"maxTotal":0.1}}}',
-      ),
-    ).toThrow(/limits.capital/);
-    expect(() =>
-      parseRiskConfig('{"nats":"n","limits":{"perSymbolNotional":1,"portfolioNotional":1,"maxOrderNotional":1,"stopLossPct":2}}'),
-    ).toThrow(/stopLossPct/);
+    expect(() => loadConfig({ env: {}, overrides: { risk: { drawdown: { max_daily: 5 } } } })).toThrow(/risk\.drawdown\.max_daily/);
+    expect(() => loadConfig({ env: {}, overrides: { risk: { stop_loss_pct: 2 } } })).toThrow(/risk\.stop_loss_pct/);
   });
 });

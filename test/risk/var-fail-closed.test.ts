@@ -249,29 +249,19 @@ describe('VaR fails closed', () => {
 
 describe('risk process config', () => {
   it('refuses VaR settings given in percent or out of range instead of running with a dead limit', async () => {
-    const { parseRiskConfig } = await import('../../src/risk/main.js');
-    const cfg = (v: object) =>
-      JSON.stringify({
-        nats: 'n',
-        limits: {
-          perSymbolNotional: 1,
-          portfolioNotional: 1,
-          maxOrderNotional: 1,
-          var: { confidence: 0.95, maxVar: 1000, lambda: 0.94, ...v },
-        },
-      });
-    expect(parseRiskConfig(cfg({ minBars: 20, staleMarkMs: 5000, degradedCapFraction: 0.5 })).limits.var!.minBars).toBe(20);
-    expect(() => parseRiskConfig(cfg({ confidence: 95 }))).toThrow(/confidence/);
-    expect(() => parseRiskConfig(cfg({ maxVar: 0 }))).toThrow(/maxVar/);
-    expect(() => parseRiskConfig(cfg({ lambda: 94 }))).toThrow(/lambda/);
-    expect(() => parseRiskConfig(cfg({ minBars: 0 }))).toThrow(/minBars/);
-    expect(() => parseRiskConfig(cfg({ degradedCapFraction: 50 }))).toThrow(/degradedCapFraction/);
-    // The executor's embedded gateway gets the same checks.
-    const { parseConfig } = await import('../../src/execution/main.js');
-    const exec = (staticRisk: object) =>
-      JSON.stringify({ nats: 'n', executor: { walDir: '/tmp/x', mode: 'live' }, venues: [{ wsUrl: 'ws://x' }], staticRisk });
-    const limits = { perSymbolNotional: 1, portfolioNotional: 1, maxOrderNotional: 1 };
-    expect(parseConfig(exec(limits)).staticRisk).toEqual(limits);
-    expect(() => parseConfig(exec({ ...limits, var: { confidence: 95, maxVar: 1000, lambda: 0.94 } }))).toThrow(/staticRisk.*confidence/);
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { riskLimitsOf } = await import('../../src/config/live.js');
+    const cfg = (v: object) => loadConfig({ env: {}, overrides: { risk: { var_limits: v } } });
+    expect(riskLimitsOf(cfg({ min_bars: 20, stale_mark_ms: 5000, degraded_cap_fraction: 0.5, bar_ms: 100 })).var).toMatchObject({
+      minBars: 20,
+      staleMarkMs: 5000,
+      degradedCapFraction: 0.5,
+      barMs: 100,
+    });
+    expect(() => cfg({ confidence: 95 })).toThrow(/confidence/);
+    expect(() => cfg({ max_var: 0 })).toThrow(/max_var/);
+    expect(() => cfg({ ewma_lambda: 94 })).toThrow(/ewma_lambda/);
+    expect(() => cfg({ min_bars: 0 })).toThrow(/min_bars/);
+    expect(() => cfg({ degraded_cap_fraction: 50 })).toThrow(/degraded_cap_fraction/);
   });
 });

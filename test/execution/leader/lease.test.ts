@@ -10,7 +10,7 @@ import { NatsBus } from '../../../src/bus/nats-bus.js';
 import { monotonicMs } from '../../../src/clock/monotonic.js';
 import { FencedBus, LeaderLease, LeaseLostError, type LeaderSettings, type LeaseLoss } from '../../../src/execution/leader/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import { ExecutorConfigError, parseConfig } from '../../../src/execution/main.js';
+import { ConfigError, loadConfig } from '../../../src/config/load.js';
 import { portOpen } from '../../support/servers.js';
 import { tmpDir } from '../../support/tmp.js';
 
@@ -67,10 +67,10 @@ describe('leader lease (JetStream KV with TTL)', () => {
   });
 
   it('run executor refuses a leader config that fails execution.leader validation', () => {
-    const base = { nats: 'nats://127.0.0.1:4222', executor: { mode: 'live', walDir: '/tmp/w' }, venues: [{ spec: {}, wsUrl: 'ws://x' }] };
-    expect(parseConfig(JSON.stringify({ ...base, leader: SETTINGS })).leader).toEqual(SETTINGS);
-    expect(() => parseConfig(JSON.stringify({ ...base, leader: { ...SETTINGS, renew_ms: 600 } }))).toThrow(ExecutorConfigError);
-    expect(() => parseConfig(JSON.stringify({ ...base, leader: { ...SETTINGS, key: 'a b' } }))).toThrow(/leader/);
+    const withLeader = (leader: object) => loadConfig({ env: {}, overrides: { execution: { leader } } });
+    expect(withLeader(SETTINGS).execution.leader).toEqual(SETTINGS);
+    expect(() => withLeader({ ...SETTINGS, renew_ms: 600 })).toThrow(ConfigError);
+    expect(() => withLeader({ ...SETTINGS, key: 'a b' })).toThrow(/leader/);
   });
 
   it('grants one holder; the standby takes over with a higher epoch right after a clean release', async () => {

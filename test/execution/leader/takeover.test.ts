@@ -19,14 +19,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, toBinary, toJson } from '@bufbuild/protobuf';
-import { SignalSchema, Side, TickSchema, Urgency, VenueSpecSchema, subjects } from '../../../src/contracts/index.js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { SignalSchema, Side, TickSchema, Urgency, subjects } from '../../../src/contracts/index.js';
 import { NatsBus } from '../../../src/bus/nats-bus.js';
 import { monotonicMs } from '../../../src/clock/monotonic.js';
 import { TEST_CREDENTIALS } from '../../../src/simulators/private/venues.js';
 import { portOpen } from '../../support/servers.js';
 import { tmpDir } from '../../support/tmp.js';
-import { binanceSpec } from '../harness.js';
+import { LOOSE_RISK, privateEndpoints, writeServiceConfig } from '../../support/service-config.js';
 import { EXIT_LEASE_LOST } from '../../../src/execution/leader/index.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -53,10 +53,10 @@ interface Child {
   line(needle: string, timeoutMs?: number): Promise<{ text: string; at: number }>;
 }
 
-function startExecutor(configPath: string): Child {
+function startExecutor(configPath: string, extra: readonly string[] = []): Child {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'run', 'executor', '--config', configPath],
+    ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'run', 'executor', '--config', configPath, ...extra],
     {
       cwd: repoRoot,
       env: {
@@ -165,32 +165,27 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
     nats?.kill('SIGTERM');
   });
 
-  function writeConfig(report: boolean): string {
-    // The venue's own rules for BTC-USDT (reference data): lot step 1e-5.
-    const spec = binanceSpec();
-    spec.symbols[0]!.lotStep = 0.00001;
-    spec.symbols[0]!.minLot = 0.00001;
-    const cfg = {
-      nats: natsUrl,
-      executor: {
-        mode: 'live',
-        walDir: path.join(dir, 'wal'), // one WAL on storage both executors reach
-        clientIdPrefix: PREFIX,
-        nonceBlock: 50,
-        defaultSlippageBps: 50,
-        staleSnapshotMs: 1000,
-        concurrency: { globalMaxInflight: 64, perSymbolMaxInflight: 64, perVenueMaxInflight: { binance: 64 } },
-        laneCapacity: 200,
+  // One config (the zod schema's overlay) for every executor of the account: one WAL directory on
+  // storage both reach, the lease on. The baseline (venue balances at the start) is the WAL's
+  // baseline.json, as the first start would have captured it. Report mode is the --report flag.
+  function writeConfig(): string {
+    fs.mkdirSync(path.join(dir, 'wal'), { recursive: true });
+    const baseline = path.join(dir, 'wal', 'baseline.json');
+    if (!fs.existsSync(baseline)) fs.writeFileSync(baseline, JSON.stringify({ binance: { BTC: START_BTC } }));
+    return writeServiceConfig(path.join(dir, 'kestrel.yaml'), LOOSE_RISK, privateEndpoints('binance', venue.ws, venue.rest), {
+      session: { venues: ['binance'], symbols: ['BTC-USDT'] },
+      bus: { nats_url: natsUrl },
+      execution: {
+        wal_dir: path.join(dir, 'wal'),
+        client_id_prefix: PREFIX,
+        nonce_block: 50,
+        max_slippage_bps: 50,
+        stale_snapshot_ms: 1000,
+        concurrency: { global_max_inflight: 64, per_symbol_max_inflight: 64, per_venue_max_inflight: { binance: 64 } },
+        leader: LEADER,
       },
-      venues: [{ spec: toJson(VenueSpecSchema, spec), wsUrl: venue.ws, restUrl: venue.rest }],
-      staticRisk: { perSymbolNotional: 1e12, portfolioNotional: 1e13, maxOrderNotional: 1e9 },
-      baseline: { binance: { BTC: START_BTC } },
-      leader: LEADER,
-      report,
-    };
-    const p = path.join(dir, report ? 'report.json' : 'executor.json');
-    fs.writeFileSync(p, JSON.stringify(cfg));
-    return p;
+      services: { executor: { embedded_risk: true, reconcile_interval_ms: 0 } },
+    });
   }
 
   const signalBytes = (n: number) =>
@@ -211,7 +206,7 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
     );
 
   it('the standby stays idle, takes over within the bound after a SIGKILL, and no order is duplicated or lost', async () => {
-    const cfgPath = writeConfig(false);
+    const cfgPath = writeConfig();
     const spawnExecutor = () => {
       const c = startExecutor(cfgPath);
       children.push(c);
@@ -284,7 +279,7 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
     expect((await leader.exited).code, leader.stderr().slice(-1500)).toBe(0);
 
     // A report-mode executor on the same WAL (it too takes the lease) recovers, settles and reports.
-    const reporter = startExecutor(writeConfig(true));
+    const reporter = startExecutor(writeConfig(), ['--report']);
     children.push(reporter);
     await reporter.exited;
     const report = JSON.parse(reporter.lines.find((l) => l.includes('"event":"report"')) ?? 'null') as {
