@@ -65,7 +65,7 @@
     # errors are codes, never exceptions into C
     @test ccall(on_gap, Int32, (Int64, UInt32, UInt64), h, UInt32(2), UInt64(1)) == KS.ERR_BAD_SYMBOL
     tick = Ref(ticks[1])
-    @test ccall(on_tick, Int32, ON_TICK_ARGS, Int64(999), tick, UInt32(0), UInt64(0), tick[].sequence, out) ==
+    @test ccall(on_tick, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, UInt64, Ptr{KS.SignalRecord}), Int64(999), tick, UInt32(0), UInt64(0), tick[].sequence, out) ==
           KS.ERR_BAD_HANDLE
     @test ccall(destroy, Int32, (Int64,), h) == 0
     @test ccall(destroy, Int32, (Int64,), h) == KS.ERR_BAD_HANDLE
@@ -167,7 +167,7 @@ end
                                     word, t.push_ns)
             ok, _ = KS.read_slot(pointer(slots, i), seq + 1)
             @test !ok
-            r = ccall(on_tick, Int32, ON_TICK_ARGS, h, pointer(slots, i), UInt32(0), seq, seq + 1, out)
+            r = ccall(on_tick, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, UInt64, Ptr{KS.SignalRecord}), h, pointer(slots, i), UInt32(0), seq, seq + 1, out)
             @test r == KS.TICK_TORN
             @test e.ticks == ticks_before                          # the tick was not processed
             @test isequal(KS.features(e, 0), features_before)      # no state touched by the torn payload

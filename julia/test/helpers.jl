@@ -23,8 +23,6 @@ function alloc_engine_run(ticks::Vector{KS.TickEntry}, p::KS.Params)
     return bytes, e.signals
 end
 
-const ON_TICK_ARGS = (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, UInt64, Ptr{KS.SignalRecord})
-
 """
     ring_run!(fp, h, slots, ticks, n, seq0, out) -> (signals, next_seq)
 
