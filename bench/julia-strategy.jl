@@ -14,9 +14,11 @@ function passes!(fp::Ptr{Cvoid}, h::Int64, ticks::Vector{KS.TickEntry}, span::In
     seq = seq0
     for r in rounds, i in eachindex(ticks)
         t = @inbounds ticks[i]
+        # `tick` stands for the ring slot: committed with its commit word, read in place by on_tick
         tick[] = KS.TickEntry(t.ts_ns + span * r, t.venue_id, t.symbol_id, t.flags, t.bid, t.ask, t.bid_size,
-                              t.ask_size, t.sequence, t.push_ns)
-        rc = ccall(fp, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, Ptr{KS.SignalRecord}), h, tick, UInt32(0), seq, out)
+                              t.ask_size, seq + 1, t.push_ns)
+        rc = ccall(fp, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, UInt64, Ptr{KS.SignalRecord}), h, tick,
+                   UInt32(0), seq, seq + 1, out)
         rc < 0 && error("on_tick returned $(rc)")
         signals += rc == 1
         seq += 1
@@ -35,7 +37,7 @@ end
 function main()
     name = isempty(ARGS) ? "binance_btcusdt" : ARGS[1]
     ticks = read_ticks(name)
-    table = zeros(UInt64, 8)
+    table = zeros(UInt64, 9)
     GC.@preserve table KS.fill_entry_points!(pointer(table), length(table))
     create, on_tick = Ptr{Cvoid}(UInt(table[3])), Ptr{Cvoid}(UInt(table[5]))
     p = KS.params_with([:capital => 10.0, :vpin_bucket_volume => 0.5, :vpin_buckets => 20.0, :z_entry => 1.5])

@@ -36,9 +36,9 @@ end
 const PRECOMPILE_PARAMS = [:ou_window => 100.0, :vpin_buckets => 10.0, :min_confidence => 0.05]
 
 function exercise_entry_points(ticks::Vector{KS.TickEntry})
-    table = zeros(UInt64, 8)
+    table = zeros(UInt64, 9)
     GC.@preserve table KS.fill_entry_points!(pointer(table), length(table))
-    create, destroy, on_tick, on_gap, feats, last_error = (Ptr{Cvoid}(UInt(table[i])) for i in 3:8)
+    create, destroy, on_tick, on_gap, feats, last_error, gc_stats = (Ptr{Cvoid}(UInt(table[i])) for i in 3:9)
     p = KS.params_with(PRECOMPILE_PARAMS)
     params = Float64[getfield(p, n) for n in KS.PARAM_NAMES]
     err = zeros(UInt8, 256)
@@ -46,14 +46,23 @@ function exercise_entry_points(ticks::Vector{KS.TickEntry})
                                       pointer(params), length(params), 2, pointer(err), length(err))
     h > 0 || error("create failed: " * unsafe_string(pointer(err)))
     out = Ref{KS.SignalRecord}()
-    tick = Ref{KS.TickEntry}()
+    # as the engine thread calls it: the address of a committed ring slot and its commit word
+    slots = Vector{KS.TickEntry}(undef, 256)
     signals = 0
-    for (i, t) in enumerate(ticks)
-        tick[] = t
-        r = ccall(on_tick, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, Ptr{KS.SignalRecord}),
-                  h, tick, UInt32(0), UInt64(i - 1), out)
+    GC.@preserve slots for (i, t) in enumerate(ticks)
+        seq = UInt64(i - 1)
+        k = Int(seq & 0xff) + 1
+        slots[k] = KS.TickEntry(t.ts_ns, t.venue_id, t.symbol_id, t.flags, t.bid, t.ask, t.bid_size, t.ask_size,
+                                seq + 1, t.push_ns)
+        r = ccall(on_tick, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, UInt64, Ptr{KS.SignalRecord}),
+                  h, pointer(slots, k), UInt32(0), seq, seq + 1, out)
         r == 1 && (signals += 1)
     end
+    # a torn slot (commit word moved on): the early return path
+    GC.@preserve slots ccall(on_tick, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, UInt64, Ptr{KS.SignalRecord}),
+                             h, pointer(slots, 1), UInt32(0), UInt64(0), UInt64(0), out)
+    gc = zeros(Int64, 2)
+    GC.@preserve gc ccall(gc_stats, Int32, (Ptr{Int64}, Int64), pointer(gc), 2)
     ccall(on_gap, Int32, (Int64, UInt32, UInt64), h, UInt32(0), UInt64(3))
     f = zeros(Float64, 19)
     GC.@preserve f ccall(feats, Int32, (Int64, UInt32, Ptr{Float64}), h, UInt32(1), pointer(f))

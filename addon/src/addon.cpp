@@ -585,8 +585,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     if (!host_) {
-      for (const char* k : {"ticks", "missed", "signals", "batches", "maxBatch", "sleeps", "notifies", "busyNs",
-                            "paramsApplied", "paramsRefused"})
+      for (const char* k :
+           {"ticks", "missed", "signals", "batches", "maxBatch", "sleeps", "notifies", "busyNs", "paramsApplied",
+            "paramsRefused", "runtimeSamples", "runtimeGcCollections", "runtimeAllocatedBytes"})
         o.Set(k, u64(env, 0));
       return o;
     }
@@ -601,6 +602,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
     o.Set("busyNs", u64(env, s.busy_ns.load()));
     o.Set("paramsApplied", u64(env, s.params_applied.load()));
     o.Set("paramsRefused", u64(env, s.params_refused.load()));
+    o.Set("runtimeSamples", u64(env, s.runtime_samples.load(std::memory_order_acquire)));
+    o.Set("runtimeGcCollections", u64(env, s.runtime_gc_collections.load()));
+    o.Set("runtimeAllocatedBytes", u64(env, s.runtime_allocated_bytes.load()));
     return o;
   }
 

@@ -124,7 +124,8 @@ void EngineHost::run(std::promise<void>* ready) {
     ready->set_exception(std::make_exception_ptr(EngineError("ENGINE_START_FAILED", e.what())));
     return;
   }
-  ready->set_value();  // `ready` is dead after this line (start() returns)
+  sample_runtime(*strategy);  // the baseline: stats() after start() already holds it
+  ready->set_value();         // `ready` is dead after this line (start() returns)
   // A strategy that throws ends the loop; the error is kept for lastError() and the JS side is
   // woken so it can notice (running becomes false). Zero cost while nothing throws.
   try {
@@ -161,11 +162,57 @@ EngineHost::Failure EngineHost::last_error() const {
   return {error_code_, error_message_, error_detail_};
 }
 
+void EngineHost::account(TickRing& ring, std::uint64_t delivered, std::int64_t pop_ns, std::int64_t last_push_ns) {
+  const std::int64_t done = monotonic_ns();
+  as_atomic(ring.header()->consumer_lag_ns)
+      .store(static_cast<std::uint64_t>(pop_ns - last_push_ns), std::memory_order_relaxed);
+  stats_.busy_ns.fetch_add(static_cast<std::uint64_t>(done - pop_ns), std::memory_order_relaxed);
+  stats_.ticks.fetch_add(delivered, std::memory_order_relaxed);
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  if (delivered > stats_.max_batch.load(std::memory_order_relaxed))
+    stats_.max_batch.store(delivered, std::memory_order_relaxed);
+}
+
+// Zero copy (a strategy that reads_ring_in_place): the strategy gets each committed slot itself and
+// does the seqlock re-check (ring.h consume); a torn read is an overrun like in pop. Misses reach
+// on_gap inline, before the tick that follows them.
+bool EngineHost::consume_in_place(Strategy& strategy, TickRing& ring, std::uint32_t i, SignalSink& sink) {
+  std::int64_t pop_ns = 0;
+  std::int64_t last_push_ns = 0;
+  const PopResult r = ring.consume(
+      options_.max_batch,
+      [&](const TickEntry& slot, std::uint64_t seq, std::uint64_t commit) {
+        if (pop_ns == 0) pop_ns = monotonic_ns();
+        // Read before the strategy's re-check, so a validated tick's push_ns is that tick's.
+        const std::int64_t push_ns = as_atomic(const_cast<TickEntry&>(slot).push_ns).load(std::memory_order_relaxed);
+        if (!strategy.on_ring_slot(TickView{&slot, i, seq, pop_ns}, commit, sink)) return false;
+        last_push_ns = push_ns;
+        return true;
+      },
+      [&](std::uint64_t missed) {
+        stats_.missed.fetch_add(missed, std::memory_order_relaxed);
+        strategy.on_gap(i, missed);
+      });
+  if (!r.delivered) return false;
+  account(ring, r.delivered, pop_ns, last_push_ns);
+  return true;
+}
+
+void EngineHost::sample_runtime(Strategy& strategy) {
+  Strategy::RuntimeCounters c;
+  if (!strategy.runtime_counters(c)) return;
+  stats_.runtime_gc_collections.store(c.gc_collections, std::memory_order_relaxed);
+  stats_.runtime_allocated_bytes.store(c.allocated_bytes, std::memory_order_relaxed);
+  stats_.runtime_samples.fetch_add(1, std::memory_order_release);
+}
+
 void EngineHost::loop(Strategy& strategy) {
   const std::uint32_t n = region_->symbols();
   std::vector<TickRing> rings(n);
   for (std::uint32_t i = 0; i < n; ++i) rings[i] = region_->tick_ring(i);
-  std::vector<TickEntry> buf(options_.max_batch);  // allocated once, before the loop
+  // Copying strategies (native) pop into this buffer; zero-copy ones (julia) read the slots in place.
+  const bool in_place = strategy.reads_ring_in_place();
+  std::vector<TickEntry> buf(in_place ? 0 : options_.max_batch);  // allocated once, before the loop
   RingSink sink(region_->signal_ring(), stats_);
   auto* h = region_->header();
   auto& waiters = as_atomic(h->doorbell_waiters);
@@ -184,6 +231,10 @@ void EngineHost::loop(Strategy& strategy) {
     }
     bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {
+      if (in_place) {
+        any |= consume_in_place(strategy, rings[i], i, sink);
+        continue;
+      }
       const PopResult r = rings[i].pop(buf.data(), options_.max_batch);
       if (r.missed) {
         stats_.missed.fetch_add(r.missed, std::memory_order_relaxed);
@@ -196,14 +247,7 @@ void EngineHost::loop(Strategy& strategy) {
         const TickView view{&buf[k], i, buf[k].sequence, pop_ns};
         strategy.on_tick(view, sink);
       }
-      const std::int64_t done = monotonic_ns();
-      as_atomic(rings[i].header()->consumer_lag_ns)
-          .store(static_cast<std::uint64_t>(pop_ns - buf[r.delivered - 1].push_ns), std::memory_order_relaxed);
-      stats_.busy_ns.fetch_add(static_cast<std::uint64_t>(done - pop_ns), std::memory_order_relaxed);
-      stats_.ticks.fetch_add(r.delivered, std::memory_order_relaxed);
-      stats_.batches.fetch_add(1, std::memory_order_relaxed);
-      if (r.delivered > stats_.max_batch.load(std::memory_order_relaxed))
-        stats_.max_batch.store(r.delivered, std::memory_order_relaxed);
+      account(rings[i], r.delivered, pop_ns, buf[r.delivered - 1].push_ns);
     }
     if (sink.published_ != notified_at) {
       notified_at = sink.published_;
@@ -226,6 +270,7 @@ void EngineHost::loop(Strategy& strategy) {
     // Sleep: announce, re-check (a producer may have pushed before seeing the announcement), wait.
     waiters.store(1, std::memory_order_seq_cst);
     const std::uint32_t seen = bell.load(std::memory_order_seq_cst);
+    sample_runtime(strategy);  // off the hot path: the engine is about to sleep
     bool ready = stop_.load(std::memory_order_acquire);
     if (!commands_.empty()) ready = true;
     for (std::uint32_t i = 0; i < n && !ready; ++i) ready = rings[i].maybe_nonempty();

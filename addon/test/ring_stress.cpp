@@ -167,6 +167,65 @@ bool lap_stall(SignalRing ring) {
   return g_failures.load() == 0;
 }
 
+// Zero copy (consume, the Julia engine's path): the reader is handed the slot itself, and a producer
+// one lap later rewrites that slot in the middle of the read. The re-check must reject the read, the
+// sequence must count as missed and never as delivered, and what follows must be whole records.
+// Deterministic: the lapping pushes run inside the read callback, between its two halves.
+bool torn_in_place(TickRing ring) {
+  auto make = [](std::uint64_t c) {
+    TickEntry t{};
+    t.ts_ns = static_cast<std::int64_t>(c);
+    t.bid = tag(0, c, 0);
+    t.ask = tag(0, c, 1);
+    t.bid_size = tag(0, c, 2);
+    t.ask_size = tag(0, c, 3);
+    t.flags = static_cast<std::uint32_t>(c * 2654435761u);
+    t.symbol_id = static_cast<std::uint16_t>(c);
+    return t;
+  };
+  const std::uint64_t base = ring.head();
+  const std::uint64_t cap = ring.capacity();
+  for (std::uint64_t c = base; c < base + 4; ++c) ring.push(make(c), 0);
+  std::uint64_t delivered = 0, missed = 0, torn = 0, lapped_at = 0;
+  bool lapped = false;
+  for (int round = 0; round < 4; ++round) {
+    const PopResult r = ring.consume(
+        2 * cap,
+        [&](const TickEntry& slot, std::uint64_t seq, std::uint64_t commit) {
+          const auto* w = reinterpret_cast<std::uint64_t*>(const_cast<TickEntry*>(&slot));
+          std::uint64_t words[8];
+          for (int i = 0; i < 3; ++i)
+            words[i] = as_atomic(const_cast<std::uint64_t&>(w[i])).load(std::memory_order_relaxed);
+          if (!lapped && seq == base + 1) {  // a full lap lands on this very slot mid-read
+            lapped = true;
+            lapped_at = seq;
+            for (std::uint64_t c = base + 4; c < base + 2 + cap; ++c) ring.push(make(c), 0);
+          }
+          for (int i = 3; i < 6; ++i)
+            words[i] = as_atomic(const_cast<std::uint64_t&>(w[i])).load(std::memory_order_relaxed);
+          if (!TickRing::still_committed(slot, commit)) {
+            ++torn;
+            return false;
+          }
+          TickEntry t;
+          std::memcpy(static_cast<void*>(&t), words, 48);
+          if (static_cast<std::uint64_t>(t.ts_ns) != seq) fail("in place: record is not its sequence's", seq, t.ts_ns);
+          Tally tally;
+          check_tick(t, tally);
+          if (seq == lapped_at && lapped) fail("in place: the lapped sequence was delivered", seq, 0);
+          return true;
+        },
+        [&](std::uint64_t n) { missed += n; });
+    delivered += r.delivered;
+  }
+  const std::uint64_t pushed = cap + 2;
+  std::printf("ring_stress torn in place: delivered %" PRIu64 " missed %" PRIu64 " torn %" PRIu64 "\n", delivered,
+              missed, torn);
+  if (torn != 1) fail("in place: the mid-read lap was not seen as torn", torn, 1);
+  if (delivered + missed != pushed) fail("in place: delivered + missed != pushed", delivered + missed, pushed);
+  return g_failures.load() == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -209,6 +268,7 @@ int main(int argc, char** argv) {
       check_signal);
   // The stress runs above leave the signal ring drained; sequences continue from its head.
   lap_stall(region.signal_ring());
+  torn_in_place(region.tick_ring(0));
   const int failures = g_failures.load();
   std::printf("ring_stress: %s\n", failures == 0 ? "ok" : "FAILED");
   return failures == 0 ? 0 : 1;

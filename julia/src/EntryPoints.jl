@@ -12,11 +12,15 @@
 #   create(const double* params, int64 nparams, int64 nsymbols, char* err, int64 errcap) -> int64
 #       handle > 0, or -1 with a NUL-terminated message in err
 #   destroy(int64 h) -> int32
-#   on_tick(int64 h, const TickEntry* t, uint32 symbol, uint64 seq, SignalRecord* out) -> int32
-#       1 = a signal was written to *out, 0 = none, < 0 = error (see last_error)
+#   on_tick(int64 h, const TickEntry* slot, uint32 symbol, uint64 seq, uint64 commit, SignalRecord* out) -> int32
+#       `slot` is the tick ring slot itself in shared memory (zero copy), `commit` its commit word as
+#       the engine saw it (seq + 1). The tick is loaded from the slot, then the commit word is
+#       re-checked (read_slot, a seqlock read): 2 = torn, the slot was overwritten meanwhile and
+#       nothing was used; 1 = a signal was written to *out, 0 = none, < 0 = error (see last_error)
 #   on_gap(int64 h, uint32 symbol, uint64 missed) -> int32
 #   features(int64 h, uint32 symbol, double out[19]) -> int32   (FeatureSnapshot order)
 #   last_error(int64 h, char* buf, int64 cap) -> int64          (bytes written, without NUL)
+#   gc_stats(int64* out, int64 n) -> int32   out[1] GC pauses, out[2] bytes allocated since start
 #
 # No exception may escape into C: with no Julia handler on the C stack it would end the process.
 # Each entry point therefore catches, records the message and the stack trace (captured here, with
@@ -25,11 +29,12 @@
 # return value counts both strings and the NUL between them); a reader of the first C string gets
 # the message alone.
 
-const ABI_VERSION = 1
+const ABI_VERSION = 2  # 2: on_tick reads the ring slot in place (commit argument); gc_stats
 
 const ERR_BAD_HANDLE = Int32(-1)
 const ERR_BAD_SYMBOL = Int32(-2)
 const ERR_EXCEPTION = Int32(-3)
+const TICK_TORN = Int32(2)
 
 # Engines are rooted here for the GC; a handle is an index into this vector.
 const ENGINES = Union{Nothing,Engine}[]
@@ -102,13 +107,16 @@ function c_destroy(h::Int64)::Int32
     return Int32(0)
 end
 
-function c_on_tick(h::Int64, tick::Ptr{TickEntry}, symbol::UInt32, seq::UInt64, out::Ptr{SignalRecord})::Int32
+function c_on_tick(h::Int64, slot::Ptr{TickEntry}, symbol::UInt32, seq::UInt64, commit::UInt64,
+                   out::Ptr{SignalRecord})::Int32
     e = engine_at(h)
     e === nothing && return ERR_BAD_HANDLE
     sym = Int(symbol)
     sym < length(e.states) || return ERR_BAD_SYMBOL
+    # The seqlock read comes first: a torn tick must leave every state untouched.
+    ok, t = read_slot(slot, commit)
+    ok || return TICK_TORN
     try
-        t = unsafe_load(tick)
         emitted, rec = engine_tick!(e, t, sym, seq)
         emitted || return Int32(0)
         unsafe_store!(out, rec)
@@ -175,19 +183,36 @@ function c_last_error(h::Int64, buf::Ptr{UInt8}, cap::Int64)::Int64
     return n + 1 + write_cstring(buf + n + 1, cap - n - 1, trace)
 end
 
+"""
+    c_gc_stats(out, n) -> Int32
+
+The runtime's GC counters for the addon (sampled by the engine thread off the hot path, at start
+and when it goes to sleep): `out[1]` the number of collections (pauses), `out[2]` the bytes Julia
+allocated since it started. A run of ticks that leaves both unchanged allocated nothing.
+Allocation-free itself: `Base.gc_num()` returns its struct by value.
+"""
+function c_gc_stats(out::Ptr{Int64}, n::Int64)::Int32
+    n >= 2 || return ERR_BAD_SYMBOL
+    num = Base.gc_num()
+    unsafe_store!(out, Int64(num.pause), 1)
+    unsafe_store!(out, Int64(Base.gc_total_bytes(num)), 2)
+    return Int32(0)
+end
+
 """The entry points' addresses, in table order. Compiled into the sysimage by the build."""
 function entry_pointers()
     return (
         @cfunction(c_create, Int64, (Ptr{Float64}, Int64, Int64, Ptr{UInt8}, Int64)),
         @cfunction(c_destroy, Int32, (Int64,)),
-        @cfunction(c_on_tick, Int32, (Int64, Ptr{TickEntry}, UInt32, UInt64, Ptr{SignalRecord})),
+        @cfunction(c_on_tick, Int32, (Int64, Ptr{TickEntry}, UInt32, UInt64, UInt64, Ptr{SignalRecord})),
         @cfunction(c_on_gap, Int32, (Int64, UInt32, UInt64)),
         @cfunction(c_features, Int32, (Int64, UInt32, Ptr{Float64})),
         @cfunction(c_last_error, Int64, (Int64, Ptr{UInt8}, Int64)),
+        @cfunction(c_gc_stats, Int32, (Ptr{Int64}, Int64)),
     )
 end
 
-const N_ENTRY_POINTS = 6
+const N_ENTRY_POINTS = 7
 
 """
     fill_entry_points!(table, nslots)

@@ -5,9 +5,11 @@
 # Julia's GC never frees it. The wrapping happens once per ring (it allocates the small Array
 # header); the per-tick loop then only indexes.
 #
-# Live rings are written concurrently by producers; the addon's engine thread owns that protocol
-# (acquire loads, commit words, overrun detection) and hands each popped tick to the strategy.
-# `replay_ring!` below reads a ring in place for replays and backtests, when no producer writes.
+# Live rings are written concurrently by producers. The addon's engine thread walks them (tail,
+# commit words, overrun detection: addon/include/kestrel/ring.h `consume`) and hands the Julia
+# engine each committed slot's address; `read_slot` below loads the tick from the slot and does the
+# second half of the seqlock read, so the live engine reads ticks in place too (zero copy).
+# `replay_ring!` reads a ring in place for replays and backtests, when no producer writes.
 
 """A tick ring: its header pointer and its slots as a Vector over the ring memory."""
 struct TickRing
@@ -84,6 +86,37 @@ function Region(base::Ptr{UInt8})
     rings = [TickRing(base + rings_off + (i - 1) * stride) for i in 1:n]
     sig = SignalRing(base + load_at(UInt64, base, kRegionSignalRingOffset))
     return Region(base, rings, sig)
+end
+
+@inline load_relaxed(p::Ptr{UInt64}) = Core.Intrinsics.atomic_pointerref(p, :monotonic)
+
+"""
+    read_slot(slot, commit) -> (ok, tick)
+
+Seqlock read of a live tick ring slot, in place. The engine saw the slot's commit word equal to
+`commit` (ring sequence + 1, acquire) before the call; this loads the tick's words straight from
+the slot, then (acquire fence) loads the commit word again. `ok` is false when it changed: a
+producer of a later lap took the slot during the read (it swaps the commit word before it writes
+a payload word), so `tick` may be torn and must not be used; the engine counts an overrun.
+Payload words are loaded as relaxed atomics, like the C++ consumer's, because a producer may be
+storing them concurrently. No allocation: the tick is built in registers. `tick.sequence` is
+`commit`, as in the slot.
+"""
+@inline function read_slot(slot::Ptr{TickEntry}, commit::UInt64)
+    w = Ptr{UInt64}(slot)
+    ts = load_relaxed(w + kTickTsOffset)
+    ids = load_relaxed(w + kTickVenueOffset)  # venue_id | symbol_id << 16 | flags << 32
+    bid = load_relaxed(w + kTickBidOffset)
+    ask = load_relaxed(w + kTickAskOffset)
+    bid_size = load_relaxed(w + kTickBidSizeOffset)
+    ask_size = load_relaxed(w + kTickAskSizeOffset)
+    push = load_relaxed(w + kTickPushNsOffset)
+    Core.Intrinsics.atomic_fence(:acquire)
+    ok = load_relaxed(w + kTickSequenceOffset) == commit
+    t = TickEntry(reinterpret(Int64, ts), ids % UInt16, (ids >> 16) % UInt16, (ids >> 32) % UInt32,
+                  reinterpret(Float64, bid), reinterpret(Float64, ask), reinterpret(Float64, bid_size),
+                  reinterpret(Float64, ask_size), commit, reinterpret(Int64, push))
+    return (ok, t)
 end
 
 """Producer cursor (next sequence to claim) of a ring; a plain load, valid on a quiescent ring."""

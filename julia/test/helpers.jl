@@ -23,19 +23,53 @@ function alloc_engine_run(ticks::Vector{KS.TickEntry}, p::KS.Params)
     return bytes, e.signals
 end
 
-function run_cfunction!(fp::Ptr{Cvoid}, h::Int64, ticks::Vector{KS.TickEntry},
-                        tick::Base.RefValue{KS.TickEntry}, out::Base.RefValue{KS.SignalRecord})
-    n = 0
-    for i in eachindex(ticks)
-        tick[] = @inbounds ticks[i]
-        r = ccall(fp, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, Ptr{KS.SignalRecord}),
-                  h, tick, UInt32(0), UInt64(i - 1), out)
-        n += r == 1 ? 1 : 0
+"""
+    ring_run!(fp, h, slots, ticks, n, seq0, out) -> (signals, next_seq)
+
+Drives the `on_tick` entry point `fp` the way the engine thread does, zero copy: tick k (ring
+sequence seq0 + k) is committed into its slot of the ring `slots` (a Vector{TickEntry} standing for
+the shared-memory slots: payload, commit word seq + 1) and the entry point gets that slot's address
+and commit word. `n` ticks cycle through `ticks`, each pass shifted in time by the span of `ticks`
+so time only moves forward.
+"""
+function ring_run!(fp::Ptr{Cvoid}, h::Int64, slots::Vector{KS.TickEntry}, ticks::Vector{KS.TickEntry}, n::Int,
+                   seq0::UInt64, out::Base.RefValue{KS.SignalRecord})
+    mask = UInt64(length(slots) - 1)
+    span = ticks[end].ts_ns - ticks[1].ts_ns + 1
+    signals = 0
+    for k in 0:n-1
+        t = @inbounds ticks[k % length(ticks) + 1]
+        seq = seq0 + UInt64(k)
+        commit = seq + 1
+        i = Int(seq & mask) + 1
+        @inbounds slots[i] = KS.TickEntry(t.ts_ns + span * (k ÷ length(ticks)), t.venue_id, t.symbol_id, t.flags,
+                                          t.bid, t.ask, t.bid_size, t.ask_size, commit, t.push_ns)
+        slot = pointer(slots, i)
+        r = ccall(fp, Int32, (Int64, Ptr{KS.TickEntry}, UInt32, UInt64, UInt64, Ptr{KS.SignalRecord}),
+                  h, slot, UInt32(0), seq, commit, out)
+        r < 0 && error("on_tick returned $(r)")
+        signals += r == 1 ? 1 : 0
     end
+    return signals, seq0 + UInt64(n)
+end
+
+function run_cfunction!(fp::Ptr{Cvoid}, h::Int64, ticks::Vector{KS.TickEntry}, out::Base.RefValue{KS.SignalRecord})
+    slots = Vector{KS.TickEntry}(undef, 1024)
+    n, _ = GC.@preserve slots ring_run!(fp, h, slots, ticks, length(ticks), UInt64(0), out)
     return n
 end
 
-alloc_cfunction(fp, h, ticks, tick, out) = @allocated run_cfunction!(fp, h, ticks, tick, out)
+"""Bytes allocated (and GC pauses, signals) by `n` ticks through the entry point reading ring slots, after a warm-up pass."""
+function alloc_ring_run(fp::Ptr{Cvoid}, h::Int64, ticks::Vector{KS.TickEntry}, n::Int, out::Base.RefValue{KS.SignalRecord})
+    slots = Vector{KS.TickEntry}(undef, 4096)
+    GC.@preserve slots begin
+        _, seq = ring_run!(fp, h, slots, ticks, length(ticks), UInt64(0), out)
+        signals = Ref(0)
+        gc0 = Base.gc_num().pause
+        bytes = @allocated signals[] = first(ring_run!(fp, h, slots, ticks, n, seq, out))
+        return bytes, Base.gc_num().pause - gc0, signals[]
+    end
+end
 
 function alloc_fit(buf::Vector{Float64}, dt::Float64)
     KS.fit_ou(buf, 1, dt)

@@ -61,6 +61,14 @@ export interface RawEngineStats {
   /** Parameter commands the engine thread applied between ticks (updateParams). */
   paramsApplied: number;
   paramsRefused: number;
+  /**
+   * The strategy runtime's own counters, sampled by the engine thread at start and whenever it goes
+   * to sleep (never per tick): the Julia engine's GC pauses and bytes allocated since Julia started.
+   * `runtimeSamples` is 0 for an engine without a runtime (native).
+   */
+  runtimeSamples: number;
+  runtimeGcCollections: number;
+  runtimeAllocatedBytes: number;
 }
 
 export interface RawEngine {

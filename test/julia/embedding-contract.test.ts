@@ -28,6 +28,7 @@ interface Outcome {
   startError?: { code: string; message: string };
   signals?: Array<{ traceLo: string; engine: string; side: number; size: number; refPrice: number; popNs: string }>;
   ticks?: number;
+  runtime?: { samples: number; allocatedBytes: number; missed: number };
   restartError?: { code: string; message: string };
   strategyError?: { code: string; typed: boolean; juliaMessage?: string; juliaStacktrace?: string; running: boolean };
 }
@@ -83,6 +84,11 @@ describe('julia embedding contract (fixture libjulia)', () => {
       expect(s.size).toBe(0.5);
     }
     expect(out.signals?.[0]?.refPrice).toBe(102.5); // tick 2: bid 102, ask 103
+    // ABI 2: each tick handed over as its committed ring slot (the fixture re-checks the commit
+    // word like read_slot; none torn), and gc_stats sampled by the engine thread from start on.
+    expect(out.runtime?.missed).toBe(0);
+    expect(out.runtime?.samples).toBeGreaterThanOrEqual(1);
+    expect(out.runtime?.allocatedBytes).toBe(4096);
     // Julia stays bound to the first engine thread.
     expect(out.restartError?.code).toBe('JULIA_WRONG_THREAD');
   });

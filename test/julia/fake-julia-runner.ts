@@ -11,6 +11,7 @@ interface Outcome {
   startError?: { code: string; message: string };
   signals?: Array<{ traceLo: string; engine: string; side: number; size: number; refPrice: number; popNs: string }>;
   ticks?: number;
+  runtime?: { samples: number; allocatedBytes: number; missed: number };
   restartError?: { code: string; message: string };
   /** engine.lastError() after the run, when the strategy failed. */
   strategyError?: { code: string; typed: boolean; juliaMessage?: string; juliaStacktrace?: string; running: boolean };
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 30_000;
     while (engine.stats().ticks < 12 && engine.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     out.ticks = engine.stats().ticks;
+    const st = engine.stats();
+    out.runtime = { samples: st.runtimeSamples, allocatedBytes: st.runtimeAllocatedBytes, missed: st.missed };
     const failure = engine.lastError();
     if (failure) {
       out.strategyError = {

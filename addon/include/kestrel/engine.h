@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kestrel/layout.h"
+#include "kestrel/ring.h"
 
 namespace kestrel {
 
@@ -65,8 +66,9 @@ struct StrategyParams {
   bool trend_entries = false;
 };
 
-// A popped tick as the engine hands it to the strategy. `entry` points into the engine's private
-// copy (the ring slot may be overwritten by producers at any time after the pop).
+// A popped tick as the engine hands it to the strategy. For on_tick, `entry` points into the engine's
+// private copy (the ring slot may be overwritten by producers at any time after the pop); for
+// on_ring_slot, into the ring slot itself.
 struct TickView {
   const TickEntry* entry;
   std::uint32_t symbol;    // ring index (== symbol id)
@@ -98,6 +100,36 @@ class Strategy {
   virtual const char* name() const noexcept = 0;
   // One tick of one symbol; called in ring order per symbol. Must not allocate per tick.
   virtual void on_tick(const TickView& tick, SignalSink& sink) = 0;
+  // Zero copy: when true the engine loop never copies a tick for this strategy; it calls
+  // on_ring_slot with the shared-memory slot instead of on_tick (ring.h consume). The Julia engine
+  // does (the tick is loaded from /dev/shm inside the Julia call). The native engine keeps the copy:
+  // relaxed word loads into a buffer is how C++ reads a slot a producer may be rewriting, so reading
+  // in place would save nothing there (docs/JULIA_EMBEDDING.md "Zero copy").
+  virtual bool reads_ring_in_place() const noexcept { return false; }
+  // One tick read in place: `tick.entry` is the ring slot of `tick.sequence`, whose commit word was
+  // `commit` (== sequence + 1) just before the call. The strategy must load the payload, re-check the
+  // commit word (acquire fence, then it must still be `commit`) BEFORE using anything it loaded, and
+  // return false with no effect at all when it changed: a producer of a later lap is rewriting the
+  // slot, the engine counts an overrun and calls on_gap. Only called when reads_ring_in_place().
+  // The default is the copying read, for a strategy that sets the flag but has nothing better.
+  virtual bool on_ring_slot(const TickView& tick, std::uint64_t commit, SignalSink& sink) {
+    TickEntry copy;
+    load_words(&copy, tick.entry, sizeof copy);
+    if (!TickRing::still_committed(*tick.entry, commit)) return false;
+    copy.sequence = tick.sequence;
+    on_tick(TickView{&copy, tick.symbol, tick.sequence, tick.pop_ns}, sink);
+    return true;
+  }
+  // Runtime counters sampled by the engine thread off the hot path (at start and whenever it goes
+  // to sleep); the Julia engine reports its GC so a test can prove a run allocated nothing.
+  struct RuntimeCounters {
+    std::uint64_t gc_collections = 0;   // Julia GC pauses since the runtime started
+    std::uint64_t allocated_bytes = 0;  // bytes Julia has allocated since the runtime started
+  };
+  virtual bool runtime_counters(RuntimeCounters& out) {
+    (void)out;
+    return false;
+  }
   // The consumer found `missed` sequences of `symbol` overwritten before it read them (overrun).
   virtual void on_gap(std::uint32_t symbol, std::uint64_t missed) = 0;
   // Live parameter change (docs/STRATEGY.md "Parameters"), called on the engine thread between two

@@ -29,6 +29,11 @@ struct EngineStats {
   std::atomic<std::uint64_t> busy_ns{0};         // time spent inside strategy calls
   std::atomic<std::uint64_t> params_applied{0};  // parameter commands the strategy took (between ticks)
   std::atomic<std::uint64_t> params_refused{0};  // parameter commands the strategy refused
+  // Strategy::runtime_counters as last sampled (at start and each time the engine went to sleep);
+  // runtime_samples counts the samples (0: the engine has no runtime counters, i.e. native).
+  std::atomic<std::uint64_t> runtime_gc_collections{0};
+  std::atomic<std::uint64_t> runtime_allocated_bytes{0};
+  std::atomic<std::uint64_t> runtime_samples{0};
 };
 
 // Single-producer (the JS thread) single-consumer (the engine thread) command queue of parameter
@@ -98,6 +103,9 @@ class EngineHost {
  private:
   void run(std::promise<void>* ready);
   void loop(Strategy& strategy);
+  bool consume_in_place(Strategy& strategy, TickRing& ring, std::uint32_t i, SignalSink& sink);
+  void account(TickRing& ring, std::uint64_t delivered, std::int64_t pop_ns, std::int64_t last_push_ns);
+  void sample_runtime(Strategy& strategy);
   void record_failure(const std::string& code, const std::string& message, const std::string& detail = {});
 
   std::shared_ptr<ShmRegion> region_;

@@ -11,7 +11,9 @@
 //             (one that stalled for a full lap between claim and commit) is waited for, so two
 //             writers never interleave payload words; see kStealAfterNs for a dead owner.
 //   consumer: want = tail; c1 = slot.sequence (acquire)
-//             c1 == want + 1  -> copy payload; acquire fence; c2 = slot.sequence; c2 == c1 -> deliver
+//             c1 == want + 1  -> read payload (pop: copy it; consume: the reader reads the slot in
+//                               place, e.g. the Julia engine); acquire fence; c2 = slot.sequence;
+//                               c2 == c1 -> deliver
 //             c1 newer than want (committed or owned), or a torn copy -> overwritten: skip to
 //                               head - capacity, count the skipped sequences
 //             otherwise (older, or owned by want's own producer) -> not yet written: stop
@@ -136,23 +138,40 @@ class RingView {
   // Single consumer. Copies up to `max` records into `out`, in sequence order; reports misses.
   // `seq_out` (optional) receives each delivered record's ring sequence.
   PopResult pop(Record* out, std::uint64_t max, std::uint64_t* seq_out = nullptr) noexcept {
+    std::uint64_t n = 0;
+    return consume(
+        max,
+        [&](Record& slot, std::uint64_t want, std::uint64_t c1) noexcept {
+          load_words(&out[n], &slot, sizeof(Record));
+          if (!still_committed(slot, c1)) return false;  // torn: a later lap started writing during our copy
+          out[n].sequence = want;                        // hand out the plain sequence, not the commit word
+          if (seq_out) seq_out[n] = want;
+          ++n;
+          return true;
+        },
+        [](std::uint64_t) noexcept {});
+  }
+
+  // Single consumer, in place: the slot protocol of pop without the copy. For each committed slot, in
+  // sequence order, `read(slot, seq, commit)` reads the payload straight from the ring and must then
+  // re-check the commit word (still_committed, or the same acquire fence + load in Julia) and return
+  // false, having used nothing it read, when the slot was overwritten meanwhile (torn). `missed(n)`
+  // runs for every run of overwritten sequences, before the record that follows it is read. Like pop,
+  // it stops at an overrun once it delivered a record, so misses always precede records.
+  template <typename Read, typename Missed>
+  PopResult consume(std::uint64_t max, Read&& read, Missed&& missed) {
     PopResult r;
     std::uint64_t want = as_atomic(h_->tail).load(std::memory_order_relaxed);
     while (r.delivered < max) {
       Record& slot = slots_[want & h_->mask];
       const std::uint64_t c1 = as_atomic(slot.sequence).load(std::memory_order_acquire);
       if (c1 == want + 1) {
-        load_words(&out[r.delivered], &slot, sizeof(Record));
-        std::atomic_thread_fence(std::memory_order_acquire);
-        const std::uint64_t c2 = as_atomic(slot.sequence).load(std::memory_order_relaxed);
-        if (c2 == c1) {
-          out[r.delivered].sequence = want;  // hand out the plain sequence, not the commit word
-          if (seq_out) seq_out[r.delivered] = want;
+        if (read(slot, want, c1)) {
           ++r.delivered;
           ++want;
           continue;
         }
-        // Torn: a producer of a later lap started writing during our copy.
+        // Torn: a producer of a later lap started writing during the read.
       } else {
         const bool owned = (c1 & kWritingBit) != 0;
         const std::uint64_t in_slot = owned ? (c1 & ~kWritingBit) : c1 - 1;
@@ -167,12 +186,20 @@ class RingView {
       std::uint64_t resume = head > h_->capacity ? head - h_->capacity : 0;
       if (resume <= want) resume = want + 1;
       r.missed += resume - want;
+      missed(resume - want);
       want = resume;
     }
     as_atomic(h_->tail).store(want, std::memory_order_release);
     if (r.missed) as_atomic(h_->overruns).fetch_add(r.missed, std::memory_order_relaxed);
     if (r.delivered) as_atomic(h_->consumed).fetch_add(r.delivered, std::memory_order_relaxed);
     return r;
+  }
+
+  // Second half of a seqlock read of `slot` (whose commit word was `c1` before the payload loads):
+  // true when no producer has touched the slot since, i.e. what was read is record c1 - 1 whole.
+  static bool still_committed(const Record& slot, std::uint64_t c1) noexcept {
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return as_atomic(const_cast<Record&>(slot).sequence).load(std::memory_order_relaxed) == c1;
   }
 
   // Cheap check for the engine loop: is there possibly something to read?

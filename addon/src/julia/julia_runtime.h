@@ -90,8 +90,8 @@ JuliaInstall locate_julia(const JuliaSearch& search);
 // Filled by the Julia package (KestrelStrategy.fill_entry_points!) with @cfunction pointers.
 // Layout shared with julia/src/EntryPoints.jl: 8-byte slots, indices below.
 struct JuliaEntryTable {
-  static constexpr std::uint64_t kAbiVersion = 1;
-  static constexpr std::size_t kSlots = 8;
+  static constexpr std::uint64_t kAbiVersion = 2;  // 2: on_tick reads the ring slot in place; gc_stats
+  static constexpr std::size_t kSlots = 9;
   // slot 0: ABI version written by Julia; slot 1: number of entry points written.
   // slots 2..: function pointers, in the order of EntryPoint below.
   std::uint64_t slots[kSlots] = {};
@@ -99,14 +99,18 @@ struct JuliaEntryTable {
 
 // Signatures: julia/src/EntryPoints.jl (header comment) and the typedefs in julia_strategy.cpp.
 enum class EntryPoint : std::size_t {
-  kCreate = 2,     // (const double* params, int64 n, int64 symbols, char* err, int64 cap) -> int64 handle
-  kDestroy = 3,    // (int64 h) -> int32
-  kOnTick = 4,     // (int64 h, const TickEntry*, uint32 symbol, uint64 seq, SignalRecord* out) -> int32
+  kCreate = 2,   // (const double* params, int64 n, int64 symbols, char* err, int64 cap) -> int64 handle
+  kDestroy = 3,  // (int64 h) -> int32
+  // (int64 h, const TickEntry* slot, uint32 symbol, uint64 seq, uint64 commit, SignalRecord* out) -> int32:
+  // 1 signal in *out, 0 none, 2 torn (the slot's commit word is no longer `commit`: nothing was used),
+  // < 0 error. `slot` is the ring slot itself (zero copy); Julia does the seqlock re-check.
+  kOnTick = 4,
   kOnGap = 5,      // (int64 h, uint32 symbol, uint64 missed) -> int32
   kFeatures = 6,   // (int64 h, uint32 symbol, double out[15]) -> int32
   kLastError = 7,  // (int64 h, char* buf, int64 cap) -> int64
+  kGcStats = 8,    // (int64* out, int64 n) -> int32: out[0] GC pauses, out[1] bytes allocated, since start
 };
-inline constexpr std::size_t kEntryPointCount = 6;
+inline constexpr std::size_t kEntryPointCount = 7;
 
 // The process-wide Julia runtime. Julia can be initialised once per process and never unloaded,
 // so this object lives until exit; the library handle is deliberately never closed.

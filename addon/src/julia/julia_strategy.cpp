@@ -22,10 +22,16 @@ namespace {
 
 using CreateFn = std::int64_t (*)(const double*, std::int64_t, std::int64_t, char*, std::int64_t);
 using DestroyFn = std::int32_t (*)(std::int64_t);
-using OnTickFn = std::int32_t (*)(std::int64_t, const TickEntry*, std::uint32_t, std::uint64_t, SignalRecord*);
+using OnTickFn = std::int32_t (*)(std::int64_t, const TickEntry*, std::uint32_t, std::uint64_t, std::uint64_t,
+                                  SignalRecord*);
 using OnGapFn = std::int32_t (*)(std::int64_t, std::uint32_t, std::uint64_t);
 using FeaturesFn = std::int32_t (*)(std::int64_t, std::uint32_t, double*);
 using LastErrorFn = std::int64_t (*)(std::int64_t, char*, std::int64_t);
+using GcStatsFn = std::int32_t (*)(std::int64_t*, std::int64_t);
+
+// on_tick's return codes (julia/src/EntryPoints.jl).
+constexpr std::int32_t kTickSignal = 1;
+constexpr std::int32_t kTickTorn = 2;
 
 constexpr std::size_t kFeatureCount = 19;
 constexpr std::size_t kMessageCap = 2048;
@@ -79,6 +85,7 @@ class JuliaStrategy final : public Strategy {
         on_gap_(entry_as<OnGapFn>(rt, EntryPoint::kOnGap)),
         features_(entry_as<FeaturesFn>(rt, EntryPoint::kFeatures)),
         last_error_(entry_as<LastErrorFn>(rt, EntryPoint::kLastError)),
+        gc_stats_(entry_as<GcStatsFn>(rt, EntryPoint::kGcStats)),
         report_(kReportCap, '\0') {  // allocated here, never on the tick path
     const auto create = entry_as<CreateFn>(rt, EntryPoint::kCreate);
     const std::vector<double> params = params_vector(config.params);
@@ -104,16 +111,26 @@ class JuliaStrategy final : public Strategy {
 
   const char* name() const noexcept override { return "julia"; }
 
+  bool reads_ring_in_place() const noexcept override { return true; }
+
+  bool on_ring_slot(const TickView& tick, std::uint64_t commit, SignalSink& sink) override {
+    if (failed_) return true;  // consumed and ignored: a failed strategy takes no more ticks
+    return deliver(on_tick_(handle_, tick.entry, tick.symbol, tick.sequence, commit, &out_), tick, sink);
+  }
+
+  // A tick the caller already holds privately (not the engine loop): its own commit word is the one
+  // Julia re-checks, which trivially holds.
   void on_tick(const TickView& tick, SignalSink& sink) override {
     if (failed_) return;
-    const std::int32_t r = on_tick_(handle_, tick.entry, tick.symbol, tick.sequence, &out_);
-    if (r == 1) {
-      out_.engine = kEngineJulia;
-      out_.engine_pop_ns = tick.pop_ns;
-      sink.publish(out_);
-    } else if (r < 0) {
-      fail("on_tick", r, tick.symbol, tick.sequence);
-    }
+    deliver(on_tick_(handle_, tick.entry, tick.symbol, tick.sequence, tick.entry->sequence, &out_), tick, sink);
+  }
+
+  bool runtime_counters(RuntimeCounters& out) override {
+    std::array<std::int64_t, 2> c{};
+    if (gc_stats_(c.data(), static_cast<std::int64_t>(c.size())) != 0) return false;
+    out.gc_collections = static_cast<std::uint64_t>(c[0]);
+    out.allocated_bytes = static_cast<std::uint64_t>(c[1]);
+    return true;
   }
 
   void on_gap(std::uint32_t symbol, std::uint64_t missed) override {
@@ -171,11 +188,25 @@ class JuliaStrategy final : public Strategy {
     throw EngineError("JULIA_STRATEGY_FAILED", head + message, trace);
   }
 
+  bool deliver(std::int32_t r, const TickView& tick, SignalSink& sink) {
+    if (r == kTickSignal) {
+      out_.engine = kEngineJulia;
+      out_.engine_pop_ns = tick.pop_ns;
+      sink.publish(out_);
+    } else if (r == kTickTorn) {
+      return false;
+    } else if (r < 0) {
+      fail("on_tick", r, tick.symbol, tick.sequence);
+    }
+    return true;
+  }
+
   DestroyFn destroy_;
   OnTickFn on_tick_;
   OnGapFn on_gap_;
   FeaturesFn features_;
   LastErrorFn last_error_;
+  GcStatsFn gc_stats_;
   std::int64_t handle_ = 0;
   bool failed_ = false;
   // last_error's output: message NUL stack-trace NUL. A deep Julia stack trace is a few KiB.
