@@ -13,6 +13,19 @@
 import { RejectReason, Side, type SymbolSpec, type VenueSpec } from '../contracts/index.js';
 import type { MarketSnapshot } from './types.js';
 
+/**
+ * Whole steps in `value` (floor, or ceil for `up`), tolerating the binary error of the division: a
+ * value that is a whole number of steps counts as exactly that many. The tolerance grows with the
+ * step count because a fixed one falls below one ULP for large counts: 0.2532 / 1e-8 is
+ * 25319999.999999996, and floor(+1e-9) sent 0.25319999 BTC to OKX for a 0.2532 BTC signal.
+ */
+export function wholeSteps(value: number, step: number, up = false): number {
+  const n = value / step;
+  const nearest = Math.round(n);
+  if (Math.abs(n - nearest) <= Math.max(1e-9, Math.abs(n) * 1e-12)) return nearest;
+  return up ? Math.ceil(n) : Math.floor(n);
+}
+
 export interface PrecisionEntry {
   venue: string;
   symbol: string;
@@ -143,7 +156,7 @@ export class PrecisionGuard {
     const raw = side === Side.BUY ? ref * (1 + capBps / 1e4) : ref * (1 - capBps / 1e4);
     let price = raw;
     if (e.tick > 0) {
-      const k = side === Side.BUY ? Math.floor(raw / e.tick + 1e-9) : Math.ceil(raw / e.tick - 1e-9);
+      const k = wholeSteps(raw, e.tick, side !== Side.BUY);
       price = Math.round(k * e.tick * e.tickScale) / e.tickScale;
       if (price !== raw) r.corrections |= CORRECTED_PRICE;
     }
@@ -157,7 +170,7 @@ export class PrecisionGuard {
       r.corrections |= CORRECTED_MAX;
     }
     if (e.lotStep > 0) {
-      const floored = Math.round(Math.floor(qty / e.lotStep + 1e-9) * e.lotStep * e.lotScale) / e.lotScale;
+      const floored = Math.round(wholeSteps(qty, e.lotStep) * e.lotStep * e.lotScale) / e.lotScale;
       if (floored !== qty) r.corrections |= CORRECTED_LOT;
       qty = floored;
     }

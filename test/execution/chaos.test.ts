@@ -29,12 +29,12 @@ import { systemClock } from '../../src/clock/clock.js';
 import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { OkxPrivateSim } from '../../src/venues/okx/simulator/order-entry.js';
 import { KrakenPrivateSim } from '../../src/venues/kraken/simulator/order-entry.js';
-import { TEST_CREDENTIALS } from '../../src/simulators/private/venues.js';
+import { TEST_CREDENTIALS, symbolRulesFor } from '../../src/simulators/private/venues.js';
 import type { PrivateVenueSim } from '../../src/simulators/private/core.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
 import { LOOSE_RISK, privateEndpoints, writeServiceConfig } from '../support/service-config.js';
-import { CREDS, RULES, tmpDir } from './harness.js';
+import { CREDS, tmpDir } from './harness.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const ROUNDS = 4;
@@ -55,7 +55,7 @@ function rng(seed: number): () => number {
   };
 }
 const PREFIX = 'CH';
-const INITIAL = { USDT: 1e9, BTC: 1e6 };
+const INITIAL = { USDT: 1e9, USD: 1e9, BTC: 1e6 };
 
 interface Report {
   event: 'report';
@@ -70,15 +70,25 @@ const hasNatsServer = fs.existsSync('/usr/sbin/nats-server') || fs.existsSync('/
 const skip = !hasNatsServer && process.env.CI !== 'true';
 if (skip) console.warn('[skip] chaos test: no nats-server binary (set CI=true to fail instead)');
 
+// Each venue trades its BTC instrument as reference data (the seed) knows it: Kraken quotes BTC
+// against USD. The simulator enforces that venue's rules from the same seed (symbolRulesFor), so the
+// executor's venue spec and the venue agree as they would in production.
 const VENUES = [
-  { venue: 'binance' as const, creds: CREDS, make: (o: ConstructorParameters<typeof BinancePrivateSim>[0]) => new BinancePrivateSim(o) },
+  {
+    venue: 'binance' as const,
+    symbol: 'BTC-USDT',
+    creds: CREDS,
+    make: (o: ConstructorParameters<typeof BinancePrivateSim>[0]) => new BinancePrivateSim(o),
+  },
   {
     venue: 'okx' as const,
+    symbol: 'BTC-USDT',
     creds: { apiKey: 'okx-key', apiSecret: 'okx-secret', passphrase: 'okx-pass' },
     make: (o: ConstructorParameters<typeof OkxPrivateSim>[0]) => new OkxPrivateSim(o),
   },
   {
     venue: 'kraken' as const,
+    symbol: 'BTC-USD',
     creds: TEST_CREDENTIALS.kraken,
     make: (o: ConstructorParameters<typeof KrakenPrivateSim>[0]) => new KrakenPrivateSim(o),
   },
@@ -89,14 +99,10 @@ function venueCredentialEnv(venue: string, c: { apiKey: string; apiSecret: strin
   return { [`${p}API_KEY`]: c.apiKey, [`${p}API_SECRET`]: c.apiSecret, ...(c.passphrase ? { [`${p}PASSPHRASE`]: c.passphrase } : {}) };
 }
 
-// The executor process takes its venue specs from reference data (the one config): the embedded seed
-// has BTC-USDT on Binance only with the simulators' rules; OKX and Kraken need a reference-data
-// database whose BTC-USDT specs match the simulated venues before they can run here again.
-const PROCESS_VENUES = VENUES.filter((v) => v.venue === 'binance');
-
-describe.skipIf(skip).each(PROCESS_VENUES)(
-  'executor chaos on $venue: SIGKILL mid-burst, restart, reconcile',
-  ({ venue: venueName, creds, make }) => {
+describe.skipIf(skip).each(VENUES)(
+  'executor chaos on $venue ($symbol): SIGKILL mid-burst, restart, reconcile',
+  ({ venue: venueName, symbol, creds, make }) => {
+    const rules = symbolRulesFor(venueName).find((r) => r.symbol === symbol)!;
     const random = rng(SEED + VENUES.findIndex((v) => v.venue === venueName));
     let nats: ChildProcess;
     let port: number;
@@ -119,17 +125,17 @@ describe.skipIf(skip).each(PROCESS_VENUES)(
       risk.start();
       dir = tmpDir('kestrel-chaos-');
       sim = await make({
-        symbols: [RULES],
+        symbols: [rules],
         balances: { ...INITIAL },
         credentials: creds,
         rateLimit: { limit: 0, windowMs: 1000 },
         journalPath: path.join(dir, 'venue-journal.jsonl'),
       }).start();
-      sim.feedBook('BTC-USDT', [[100, 1e6]], [[100.1, 1e6]]);
+      sim.feedBook(symbol, [[100, 1e6]], [[100.1, 1e6]]);
       // Market data for the executor's snapshots (staleness guard), as ingestion would publish it.
-      const tick = create(TickSchema, { venue: venueName, symbol: 'BTC-USDT', bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 });
+      const tick = create(TickSchema, { venue: venueName, symbol, bid: 100, ask: 100.1, bidSize: 1e6, askSize: 1e6 });
       const bytes = toBinary(TickSchema, tick);
-      tickTimer = setInterval(() => bus.publish(subjects.mdNorm(venueName, 'BTC-USDT', 'live'), bytes), 20);
+      tickTimer = setInterval(() => bus.publish(subjects.mdNorm(venueName, symbol, 'live'), bytes), 20);
     });
 
     afterAll(async () => {
@@ -224,7 +230,7 @@ describe.skipIf(skip).each(PROCESS_VENUES)(
           SignalSchema,
           create(SignalSchema, {
             strategyId: 'chaos',
-            symbol: 'BTC-USDT',
+            symbol,
             side: n % 3 === 0 ? Side.SELL : Side.BUY,
             // Unique per signal (0.0001 lot steps): a venue order's content names its signal.
             size: (10 + n) / 10_000,
@@ -243,7 +249,7 @@ describe.skipIf(skip).each(PROCESS_VENUES)(
         // The strategy re-signals what it sent just before the crash (fresh timestamps, same trace
         // ids): what the WAL holds must be refused as duplicate, the rest executes once.
         const resend = lastRound;
-        for (const n of resend) bus.publish(subjects.signal('chaos', 'BTC-USDT', 'live'), signalBytes(n));
+        for (const n of resend) bus.publish(subjects.signal('chaos', symbol, 'live'), signalBytes(n));
         const thisRound: number[] = [];
         // Burst: 40 signals every 5 ms until the (seeded) kill lands somewhere in the middle of it.
         const killAfter = 300 + Math.floor(random() * 900);
@@ -254,7 +260,7 @@ describe.skipIf(skip).each(PROCESS_VENUES)(
             for (let i = 0; i < 40; i++) {
               published++;
               thisRound.push(published);
-              bus.publish(subjects.signal('chaos', 'BTC-USDT', 'live'), signalBytes(published));
+              bus.publish(subjects.signal('chaos', symbol, 'live'), signalBytes(published));
             }
             if (Date.now() - t0 >= killAfter) {
               clearInterval(timer);
@@ -301,6 +307,8 @@ describe.skipIf(skip).each(PROCESS_VENUES)(
       for (const id of receivedIds) {
         const o = sim.engine.findByClientId(ACCOUNT, id);
         if (!o) continue; // refused before it reached the book
+        // The venue got exactly the signal's size (0.0001 steps): no lot-step flooring lost a step.
+        expect(o.qty, `${id} quantity`).toBe(Math.round(o.qty * 10_000) / 10_000);
         const key = `${o.side}:${o.qty.toFixed(4)}`;
         const list = byContent.get(key) ?? [];
         list.push({ clientId: id, price: o.price, createdMs: o.createdMs });
@@ -349,7 +357,7 @@ describe.skipIf(skip).each(PROCESS_VENUES)(
       // 4. Positions equal the venue's balances.
       const btc = venue.balances['BTC']!;
       const venueDelta = btc.free + btc.locked - INITIAL.BTC;
-      const ours = report.positions.filter((p) => p.symbol === 'BTC-USDT').reduce((a, p) => a + p.quantity, 0);
+      const ours = report.positions.filter((p) => p.symbol === symbol).reduce((a, p) => a + p.quantity, 0);
       expect(ours).toBeCloseTo(venueDelta, 9);
       expect(report.balanceMismatches).toEqual([]);
       console.log(

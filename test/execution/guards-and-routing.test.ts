@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { create } from '@bufbuild/protobuf';
 import { RejectReason, Side, SymbolSpecSchema, VenueSpecSchema, classify } from '../../src/contracts/index.js';
-import { CORRECTED_LOT, CORRECTED_MAX, CORRECTED_PRICE, PrecisionGuard } from '../../src/execution/precision.js';
+import { CORRECTED_LOT, CORRECTED_MAX, CORRECTED_PRICE, PrecisionGuard, wholeSteps } from '../../src/execution/precision.js';
 import { SmartOrderRouter } from '../../src/execution/router.js';
 import { SnapshotStore } from '../../src/execution/types.js';
 
@@ -46,6 +46,50 @@ describe('precision and slippage guards', () => {
     expect(sell.price).toBe(1998.3); // 2000.27 × 0.999 = 1998.2697 → up to 1998.30
     expect(sell.size).toBe(1.23);
     expect(sell.corrections & (CORRECTED_LOT | CORRECTED_PRICE)).toBe(CORRECTED_LOT | CORRECTED_PRICE);
+  });
+
+  it('keeps a size that is a whole number of 1e-8 lot steps (OKX/Kraken BTC) exact, never one step short', () => {
+    // 0.2532 / 1e-8 is 25319999.999999996 in binary: a fixed epsilon floored it to 0.25319999, an
+    // order size the signal never asked for (a venue with a coarser step refuses it outright).
+    const fine = create(VenueSpecSchema, {
+      venue: 'okx',
+      venuePolicy: 'production',
+      hasPrivateWs: true,
+      symbols: [
+        create(SymbolSpecSchema, {
+          symbol: 'BTC-USDT',
+          minTick: 0.1,
+          minLot: 0.00001,
+          lotStep: 0.00000001,
+          maxOrderSize: 1000,
+          priceBandBps: 500,
+        }),
+      ],
+    });
+    const guard = new PrecisionGuard([fine], 500_000_000n, 10);
+    const market = new SnapshotStore();
+    market.update('okx', 'BTC-USDT', 100, 100.1, 1e6, 1e6, NOW);
+    for (let n = 0; n < 5000; n++) {
+      const size = (10 + n) / 10_000;
+      const r = guard.check(
+        'okx',
+        'BTC-USDT',
+        n % 3 === 0 ? Side.SELL : Side.BUY,
+        size,
+        100.05,
+        50,
+        market.get('okx', 'BTC-USDT'),
+        NOW,
+        false,
+      );
+      expect(r.ok, `${size}`).toBe(true);
+      expect(r.size, `${size}`).toBe(size);
+      expect(r.corrections & CORRECTED_LOT, `${size}`).toBe(0);
+    }
+    expect(wholeSteps(0.2532, 1e-8)).toBe(25_320_000);
+    expect(wholeSteps(0.25319999, 1e-8)).toBe(25_319_999);
+    expect(wholeSteps(1.239, 0.01)).toBe(123);
+    expect(wholeSteps(1998.2697, 0.05, true)).toBe(39_966);
   });
 
   it('classifies each refusal with the taxonomy', () => {

@@ -12,7 +12,7 @@ import type { CircuitBreakerRegistry } from '../../circuit/breaker.js';
 import type { Clock } from '../../clock/clock.js';
 import type { PositionBook } from '../../positions/book.js';
 import type { OrderIntent } from '../order-intent.js';
-import type { PrecisionGuard } from '../precision.js';
+import { wholeSteps, type PrecisionGuard } from '../precision.js';
 import type { OrderRateLimiter } from '../rate-limit.js';
 import { RiskDecision, type LocalRiskGuard } from '../risk-guard.js';
 import type { Allocation, SmartOrderRouter } from '../router.js';
@@ -203,7 +203,7 @@ export class SignalPlacement {
       if (!r.ok) return refuse(r.reason, r.detail);
       if (this.h.expired(s)) return refuse(RejectReason.SIGNAL_EXPIRED, 'expired during risk check');
       const e = this.h.precision.entry(a.venue, s.symbol)!;
-      const adj = e.lotStep > 0 ? Math.floor(r.size / e.lotStep + 1e-9) * e.lotStep : r.size;
+      const adj = e.lotStep > 0 ? wholeSteps(r.size, e.lotStep) * e.lotStep : r.size;
       const finalSize = Math.min(size, Math.round(adj * e.lotScale) / e.lotScale);
       if (finalSize < e.minLot) return refuse(RejectReason.RISK_LIMIT, `risk-adjusted size ${r.size} below min lot`);
       this.h.place({
