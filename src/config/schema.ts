@@ -159,6 +159,8 @@ export const configSchema = z.strictObject({
     max_position_pct: fraction,
     max_correlation: fraction,
     stop_loss_pct: fraction,
+    /** How long an executor waits for a risk.check answer before refusing the order (RISK_TIMEOUT). */
+    check_timeout_ms: z.number().int().positive(),
     max_order_notional: positive,
     position_limits: z.strictObject({
       per_symbol: positive,

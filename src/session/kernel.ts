@@ -77,6 +77,7 @@ export function executorConfigOf(config: Config, walDir: string, walSync = true)
     clientIdPrefix: config.execution.client_id_prefix,
     nonceBlock: config.execution.nonce_block,
     staleSnapshotMs: config.execution.stale_snapshot_ms,
+    riskCheckTimeoutMs: config.risk.check_timeout_ms,
     maxClockSkewMs: config.execution.max_clock_skew_ms,
     circuit: {
       default: breakerOf(config.circuit_breakers.default),

@@ -2,7 +2,8 @@
  * /admin/drain on the executor process (`kestrel run executor`): with orders in flight (the venue
  * delays its acks), drain stops taking signals at once, lets every in-flight order finish, then the
  * process exits 0. Signals published after the drain never reach the venue; a report-mode restart
- * on the same WAL finds every order terminal and nothing in doubt.
+ * on the same WAL finds every order terminal and nothing in doubt. risk.check is answered by a
+ * `kestrel run risk` process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ import { NatsBus } from '../../src/bus/nats-bus.js';
 import { BinancePrivateSim } from '../../src/venues/binance/simulator/order-entry.js';
 import { ACCOUNT } from '../../src/simulators/private/core.js';
 import { portOpen } from '../support/servers.js';
-import { kestrel } from '../support/processes.js';
+import { kestrel, type KestrelProcess } from '../support/processes.js';
 import { eventually } from '../support/wait.js';
 import { LOOSE_RISK, privateEndpoints, writeServiceConfig } from '../support/service-config.js';
 import { CREDS, RULES, tmpDir } from './harness.js';
@@ -31,6 +32,7 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
   let sim: BinancePrivateSim;
   let dir: string;
   let tickTimer: NodeJS.Timeout;
+  let risk: KestrelProcess | undefined;
 
   beforeAll(async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -56,6 +58,7 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
 
   afterAll(async () => {
     clearInterval(tickTimer);
+    await risk?.stop();
     await bus?.close();
     await sim?.stop();
     nats?.kill('SIGTERM');
@@ -75,7 +78,11 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
         stale_snapshot_ms: 1000,
         concurrency: { global_max_inflight: 64, per_symbol_max_inflight: 64, per_venue_max_inflight: { binance: 64 } },
       },
-      services: { executor: { embedded_risk: true, reconcile_interval_ms: 0 } },
+      // The risk gateway runs as its own process (`kestrel run risk`): risk.check crosses processes,
+      // whose round trips on a loaded 2-vCPU host reach tens of ms (docs/PERFORMANCE.md), so the
+      // executor's risk.check budget is raised from the SPEC's 10 ms.
+      risk: { check_timeout_ms: 500 },
+      services: { executor: { embedded_risk: false, reconcile_interval_ms: 0 } },
     });
   };
   // Each signal's size is unique (0.0001 steps): a venue order's quantity names its signal.
@@ -112,16 +119,14 @@ describe.skipIf(skip)('executor process /admin/drain', () => {
 
   it('stops taking signals, lets in-flight orders finish, exits 0', async () => {
     const env = { KESTREL_ADMIN_TOKEN: TOKEN, KESTREL_BINANCE_API_KEY: CREDS.apiKey, KESTREL_BINANCE_API_SECRET: CREDS.apiSecret };
+    risk = kestrel(['run', 'risk', '--config', config()]);
+    await risk.line(/"event":"ready"/, 60_000);
     const ex = kestrel(['run', 'executor', '--config', config()], env);
     const url = (await ex.line(/"event":"ready".*"adminUrl":"([^"]+)"/, 60_000))[1]!;
     // The venue stops reading its private sockets: the orders sent now stay in flight until it resumes.
     sim.freezePrivate();
-    // One at a time: ten risk.check round trips at once can outlast the executor's 10 ms risk.check
-    // timeout on a loaded host; spaced, all ten are still in flight (the venue reads nothing).
-    for (let n = 0; n < 10; n++) {
-      publish(n);
-      await new Promise((res) => setTimeout(res, 30));
-    }
+    // A burst: ten risk.check round trips at once to the risk process, inside risk.check_timeout_ms.
+    for (let n = 0; n < 10; n++) publish(n);
     const state = async () => ((await (await fetch(`${url}/admin/state`)).json()) as { state: { counters: { sent: number } } }).state;
     await eventually(async () => (await state()).counters.sent === 10, 10_000, 'ten orders sent');
     expect(signalsAtVenue()).toEqual([]);

@@ -453,6 +453,32 @@ describe('executor against the simulated venue', () => {
     expect(ex.counters.riskChecks).toBe(1);
   });
 
+  it('refuses a boundary case with RISK_TIMEOUT after riskCheckTimeoutMs (risk.check_timeout_ms), and waits longer when it is raised', async () => {
+    risk.setLimits({ perSymbolNotional: 60, portfolioNotional: 1e9, maxOrderNotional: 1e9 });
+    // The gateway's limits reach the local guard, then a slow gateway (40 ms) answers risk.check.
+    const slowGateway = async (timeoutMs: number): Promise<Executor> => {
+      const e = await make({ riskCheckTimeoutMs: timeoutMs });
+      await until(() => e.risk.current?.perSymbolNotional === 60);
+      return e;
+    };
+    const first = await slowGateway(20);
+    risk.stop();
+    const approved = toBinary(C.RiskCheckResponseSchema, create(C.RiskCheckResponseSchema, { approved: true }));
+    bus.subscribe(C.subjects.riskCheck('live'), (m) => void setTimeout(() => m.respond(approved), 40));
+    first.onSignal(signal({ size: 0.58 })); // near the limit → gateway
+    await until(() => rejects.length === 1);
+    expect(rejects[0]!.reason).toBe(RejectReason.RISK_TIMEOUT);
+    await first.close();
+    rejects = [];
+    risk.start(); // publishes nothing until setLimits: give the second executor its limits again
+    risk.setLimits({ perSymbolNotional: 60, portfolioNotional: 1e9, maxOrderNotional: 1e9 });
+    const second = await slowGateway(500);
+    risk.stop();
+    second.onSignal(signal({ size: 0.58, traceId: 'trace-2' }));
+    await until(() => second.counters.fills === 1);
+    expect(rejects).toEqual([]);
+  });
+
   it('holds an in-flight slot while risk.check is pending, so the caps stay exact', async () => {
     risk.setLimits({ perSymbolNotional: 60, portfolioNotional: 1e9, maxOrderNotional: 1e9 });
     await make({ concurrency: { globalMaxInflight: 1, perSymbolMaxInflight: 1, perVenueMaxInflight: { binance: 1 } } });

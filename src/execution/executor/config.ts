@@ -2,7 +2,7 @@
  * The executor's configuration with its defaults applied, and the checks of the settings a running
  * executor can change (hot reload, src/config/live.ts): every check before anything changes.
  */
-import { TimeInForce } from '../../contracts/index.js';
+import { TimeInForce, timeouts } from '../../contracts/index.js';
 import {
   DEFAULT_CONCURRENCY,
   ExecutorConfigError,
@@ -40,6 +40,7 @@ export function resolveExecutorConfig(config: ExecutorConfig): ResolvedExecutorC
     flattenSlippageBps: config.flattenSlippageBps ?? 100,
     riskStalenessMs: config.riskStalenessMs ?? 1000,
     riskBoundaryPct: config.riskBoundaryPct ?? 0.9,
+    riskCheckTimeoutMs: config.riskCheckTimeoutMs ?? timeouts.riskCheckMs,
     concurrency,
     laneCapacity: config.laneCapacity ?? 5000,
     tif: config.tif ?? TimeInForce.IOC,

@@ -35,7 +35,7 @@ export interface PlacementHost {
   readonly inflight: InflightBook;
   readonly counters: { corrected: number; riskChecks: number };
   /** The executor's live settings (reconfigure changes them in place). */
-  readonly cfg: Readonly<{ mode: ExecutorConfig['mode']; tif: TimeInForce; concurrency: ConcurrencyConfig }>;
+  readonly cfg: Readonly<{ mode: ExecutorConfig['mode']; tif: TimeInForce; concurrency: ConcurrencyConfig; riskCheckTimeoutMs: number }>;
   pausedOrDisabled(venue: string): boolean;
   /** The venue's private stream is down (fills could not be tracked). */
   unhealthy(venue: string): boolean;
@@ -174,7 +174,7 @@ export class SignalPlacement {
       });
       return;
     }
-    // Boundary case: the gateway decides (10 ms, reject on timeout). A slot is reserved meanwhile so
+    // Boundary case: the gateway decides (risk.check_timeout_ms, reject on timeout). A slot is reserved meanwhile so
     // that the caps stay exact while the answer is pending.
     this.h.counters.riskChecks++;
     const reservedNotional = size * valuePx;
@@ -224,6 +224,16 @@ export class SignalPlacement {
   gatewayCheck(s: ExecSignal, venue: string, size: number, price: number): Promise<GatewayAnswer> {
     // Excludes this order's own reservation: the gateway adds the proposed order itself.
     const gross = Math.max(0, this.h.inflight.notional - size * Math.max(price, this.h.midOf(venue, s.symbol)));
-    return askRiskGateway(this.h.bus, this.h.ns, s, venue, size, price, gross, this.h.inflight.pendingQty(s.symbol));
+    return askRiskGateway(
+      this.h.bus,
+      this.h.ns,
+      s,
+      venue,
+      size,
+      price,
+      gross,
+      this.h.inflight.pendingQty(s.symbol),
+      this.h.cfg.riskCheckTimeoutMs,
+    );
   }
 }

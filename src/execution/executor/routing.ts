@@ -13,7 +13,6 @@ import {
   SignalSchema,
   headers as H,
   subjects,
-  timeouts,
 } from '../../contracts/index.js';
 import type { Namespace } from '../../contracts/subjects.js';
 import type { Bus } from '../../bus/bus.js';
@@ -54,7 +53,8 @@ export function noVenueReason(
 }
 
 /**
- * Ask the risk gateway about one proposed order (10 ms budget; a timeout or error is a reject).
+ * Ask the risk gateway about one proposed order (`timeoutMs`, risk.check_timeout_ms; a timeout or
+ * error is a reject).
  * `inflightGrossNotional` must exclude the order's own reservation: the gateway adds it itself.
  */
 export async function askRiskGateway(
@@ -66,6 +66,7 @@ export async function askRiskGateway(
   price: number,
   inflightGrossNotional: number,
   inflightSymbolQty: number,
+  timeoutMs: number,
 ): Promise<GatewayAnswer> {
   const req = create(RiskCheckRequestSchema, {
     venue,
@@ -97,7 +98,7 @@ export async function askRiskGateway(
   });
   try {
     const m = await bus.request(subjects.riskCheck(ns), toBinary(RiskCheckRequestSchema, req), {
-      timeoutMs: timeouts.riskCheckMs,
+      timeoutMs,
       headers: { [H.traceId]: s.traceId || 'none' },
     });
     const r = fromBinary(RiskCheckResponseSchema, m.data);

@@ -82,6 +82,11 @@ export interface ExecutorConfig {
   flattenSlippageBps?: number;
   riskStalenessMs?: number;
   riskBoundaryPct?: number;
+  /**
+   * How long a boundary-case order waits for the risk gateway's risk.check answer before it is
+   * refused (RISK_TIMEOUT); config risk.check_timeout_ms. Default timeouts.riskCheckMs (10).
+   */
+  riskCheckTimeoutMs?: number;
   concurrency?: Partial<ConcurrencyConfig>;
   /** Bounded queue per priority lane (HIGH, NORMAL, LOW); overflow is refused, counted. */
   laneCapacity?: number;
