@@ -86,7 +86,7 @@ const statusCode = () => page.getAttribute('#action-status', 'data-code');
 describe('operator console in headless Chromium', () => {
   it('loads offline and shows the running session: positions, venues, breakers, blotter, live charts', async () => {
     await page.waitForFunction(
-      'window.kestrelConsole && window.kestrelConsole.ready && window.kestrelConsole.last.positions.length > 0 && window.kestrelConsole.charts.pnl >= 2',
+      'window.kestrelConsole && window.kestrelConsole.ready && window.kestrelConsole.snapshots >= 2 && window.kestrelConsole.last.positions.length > 0 && window.kestrelConsole.charts.pnl >= 2',
       undefined,
       { timeout: 60_000 },
     );
