@@ -31,6 +31,7 @@ import { openData } from '../replay/backtest.js';
 import type { Config } from '../config/schema.js';
 import { loadHasher, shardFor } from './hash.js';
 import { IngestionService } from './service.js';
+import { qualityOptionsOf } from './quality.js';
 import { CrossVenueBook } from './aggregate.js';
 import { encodeTickProto } from './wire.js';
 
@@ -166,13 +167,7 @@ async function live(
     {
       shards: config.flow_control.ingestion_shards,
       mailboxCapacity: config.flow_control.queue_sizes.market_data,
-      quality: {
-        stalenessMs: config.data_quality.staleness_threshold_ms,
-        maxSpreadPct: config.data_quality.max_spread_pct,
-        maxTimeSkewMs: config.data_quality.max_time_skew_ms,
-        crossedTolerance: config.data_quality.crossed_tolerance,
-        bounds: Object.fromEntries((await o.refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
-      },
+      quality: await qualityOptionsOf(config, o.refdata),
     },
     { bus: o.bus, namespace: o.ns, logger: log, ...(o.rings ? { sinks: [o.rings] } : {}) },
   );

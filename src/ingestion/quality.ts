@@ -14,6 +14,8 @@
  */
 import { TickFlag, type NormalizedTick } from '../contracts/market.js';
 import type { DropReason, MarketDataBounds, QualityEventKind, QualityOptions, SequenceMode } from './types.js';
+import type { Config } from '../config/schema.js';
+import type { RefDataRepository } from '../refdata/repository.js';
 
 export interface QualityEvent {
   kind: QualityEventKind;
@@ -54,6 +56,20 @@ export interface CompiledBounds {
   maxLevelQty: number;
   maxDeviationFraction: number;
   maxDeviationBps: number;
+}
+
+/** The gates' thresholds from config and the per-symbol bounds from reference data: what every process that ingests (session, backtest, `run md`, `record`) applies. */
+export async function qualityOptionsOf(
+  config: Config,
+  refdata: Pick<RefDataRepository, 'marketDataBounds'>,
+): Promise<Pick<QualityOptions, 'stalenessMs' | 'maxSpreadPct' | 'maxTimeSkewMs' | 'crossedTolerance' | 'bounds'>> {
+  return {
+    stalenessMs: config.data_quality.staleness_threshold_ms,
+    maxSpreadPct: config.data_quality.max_spread_pct,
+    maxTimeSkewMs: config.data_quality.max_time_skew_ms,
+    crossedTolerance: config.data_quality.crossed_tolerance,
+    bounds: Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
+  };
 }
 
 export function compileBounds(b: MarketDataBounds): CompiledBounds {

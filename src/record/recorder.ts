@@ -15,6 +15,7 @@ import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/schema.js';
 import type { NormalizedTick, VenueName } from '../contracts/market.js';
 import { IngestionService } from '../ingestion/service.js';
+import { qualityOptionsOf } from '../ingestion/quality.js';
 import type { TickSink } from '../ingestion/types.js';
 import { createLogger } from '../observability/logger.js';
 import { counter, scrapedGauge } from '../observability/metrics.js';
@@ -206,13 +207,7 @@ export async function runRecorder(o: RecordOptions): Promise<RecordSummary> {
       {
         shards: config.flow_control.ingestion_shards,
         mailboxCapacity: config.flow_control.queue_sizes.market_data,
-        quality: {
-          stalenessMs: config.data_quality.staleness_threshold_ms,
-          maxSpreadPct: config.data_quality.max_spread_pct,
-          maxTimeSkewMs: config.data_quality.max_time_skew_ms,
-          crossedTolerance: config.data_quality.crossed_tolerance,
-          bounds: Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
-        },
+        quality: await qualityOptionsOf(config, refdata),
       },
       { bus, namespace: config.bus.namespace, sinks, logger: log },
     );

@@ -49,6 +49,7 @@ import { RegimeTally, type RegimeRow } from './regime-report.js';
 import type { Regime } from '../contracts/index.js';
 import { BacktestRecorder } from './report/recorder.js';
 import { KestrelError } from '../contracts/errors.js';
+import { qualityOptionsOf } from '../ingestion/quality.js';
 
 export interface BacktestReport {
   engine: string;
@@ -154,14 +155,7 @@ interface Stream {
 }
 
 export async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
-  const bounds = Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b]));
-  const quality = {
-    stalenessMs: config.data_quality.staleness_threshold_ms,
-    maxSpreadPct: config.data_quality.max_spread_pct,
-    maxTimeSkewMs: config.data_quality.max_time_skew_ms,
-    crossedTolerance: config.data_quality.crossed_tolerance,
-    bounds,
-  };
+  const quality = await qualityOptionsOf(config, refdata);
   const symbols = data.symbols && data.symbols.length > 0 ? data.symbols : undefined;
   if (data.clickhouse) {
     if (config.storage.clickhouse_url === '')

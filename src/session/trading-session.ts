@@ -32,6 +32,7 @@ import { BasketService } from '../execution/basket-service.js';
 import { isTerminal } from '../execution/order.js';
 import { SnapshotStore, type ExecSignal, type SignalSource } from '../execution/types.js';
 import { IngestionService } from '../ingestion/service.js';
+import { qualityOptionsOf } from '../ingestion/quality.js';
 import type { TickSink } from '../ingestion/types.js';
 import { NativeEngine, RingSignalSource, TickRegion } from '../native/index.js';
 import { createLogger } from '../observability/logger.js';
@@ -296,13 +297,7 @@ export async function runTradingSession(config: Config, bus: Bus, hooks: Session
       {
         shards: config.flow_control.ingestion_shards,
         mailboxCapacity: config.flow_control.queue_sizes.market_data,
-        quality: {
-          stalenessMs: config.data_quality.staleness_threshold_ms,
-          maxSpreadPct: config.data_quality.max_spread_pct,
-          maxTimeSkewMs: config.data_quality.max_time_skew_ms,
-          crossedTolerance: config.data_quality.crossed_tolerance,
-          bounds: Object.fromEntries((await refdata.marketDataBounds()).map(({ canonical, ...b }) => [canonical, b])),
-        },
+        quality: await qualityOptionsOf(config, refdata),
       },
       { bus, namespace: ns, sinks: ringCapture ? [books, rings] : [books, rings, tickStore], logger: log },
     );

@@ -30,7 +30,9 @@ import { LOOSE_RISK, privateEndpoints, writeServiceConfig } from '../../support/
 import { EXIT_LEASE_LOST } from '../../../src/execution/leader/index.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const ROUNDS = Number(process.env.KESTREL_TAKEOVER_ROUNDS ?? 4);
+// Two SIGKILL rounds and the SIGSTOP round by default: each round is a lease expiry (8 s) plus a
+// process start and a recovery, 20-90 s on a loaded 2-vCPU CI host; more rounds via the env.
+const ROUNDS = Number(process.env.KESTREL_TAKEOVER_ROUNDS ?? 2);
 const PREFIX = 'LD';
 const LEADER = { enabled: true, key: 'acct-1', ttl_ms: 8000, renew_ms: 300, margin_ms: 2000 };
 /** The simulated account's starting BTC (src/simulators/private/venues.ts DEFAULT_BALANCES). */
@@ -342,5 +344,5 @@ describe.skipIf(skip)('standby executor on the same account (leader lock)', () =
         `kill→trading ${fmt(takeoverMs)} [${takeoverMs.map((x) => x.toFixed(0)).join(', ')}]; ${published} signals, ${placed.length} orders at the venue, ` +
         `recoveries ${JSON.stringify(recoveries)}, position ${ours.toFixed(5)} BTC`,
     );
-  }, 240_000);
+  }, 420_000);
 });
