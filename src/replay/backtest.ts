@@ -348,6 +348,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     recon: Object.fromEntries(venues),
     walDir: walRoot,
     walSync: walMode === 'tmp',
+    riskCheckTimeoutMs: SETTLE_LIMIT_MS,
     marks: 'direct',
     logger: log,
   });
@@ -578,6 +579,13 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     }
     await flush();
     await settle();
+    // A refusal on a wall-time timeout depends on the machine's load, not on the data: a digest that
+    // holds one would not reproduce, so the run is refused instead of reported.
+    const timedOut = kernel.rejects['RISK_TIMEOUT'] ?? 0;
+    if (timedOut > 0)
+      throw new BacktestError(
+        `${timedOut} risk.check(s) got no answer within ${SETTLE_LIMIT_MS} ms of wall time: the risk gateway is stuck or the bus is down`,
+      );
     const missed = region.counters().ticks.reduce((a, r) => a + r.drops, 0);
     if (missed > 0) throw new BacktestError(`ring dropped ${missed} ticks during the backtest`);
   } finally {

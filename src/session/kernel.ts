@@ -53,6 +53,12 @@ export interface KernelOptions {
   /** fdatasync WAL commits (default true; a backtest may turn it off). */
   walSync?: boolean;
   /**
+   * Wall-time bound of one risk.check (default risk.check_timeout_ms). A backtest passes its own: the
+   * gateway's latency is not simulated on event time, so a timeout there would only measure the load
+   * of the machine running it.
+   */
+  riskCheckTimeoutMs?: number;
+  /**
    * 'bus': the risk gateway takes VaR marks from md.norm.* (live: ingestion publishes them);
    * 'direct': `onTick` feeds them (backtest: no tick round trip through the bus).
    */
@@ -131,7 +137,10 @@ export class TradingKernel {
         recon: opts.recon,
         ...(opts.logger ? { logger: opts.logger } : {}),
       },
-      executorConfigOf(config, opts.walDir, opts.walSync ?? true),
+      {
+        ...executorConfigOf(config, opts.walDir, opts.walSync ?? true),
+        ...(opts.riskCheckTimeoutMs !== undefined ? { riskCheckTimeoutMs: opts.riskCheckTimeoutMs } : {}),
+      },
     );
     this.executor.onReject((e) => {
       const name = rejectName(e.reason);

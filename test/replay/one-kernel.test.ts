@@ -73,7 +73,9 @@ describe('the bus does not change the decisions', () => {
   it('in-process and NATS give the same digest, orders and fills', async () => {
     if (!(await requireServer('NATS', NATS_URL.replace('nats:', 'http:')))) return;
     const a = await runBacktest(config(SHORT), {}, { bus: 'in-process' });
-    const b = await runBacktest(config({ ...SHORT, bus: { nats_url: NATS_URL } }), {}, { bus: 'nats' });
+    // risk.check_timeout_ms is a wall-time bound: a backtest must not let it decide (under load a NATS
+    // round trip took longer than the 10 ms default and one boundary order became RISK_TIMEOUT).
+    const b = await runBacktest(config({ ...SHORT, bus: { nats_url: NATS_URL }, risk: { check_timeout_ms: 1 } }), {}, { bus: 'nats' });
     expect(b.bus).toBe('nats');
     expect(b.orders).toBe(a.orders);
     expect(b.fills).toBe(a.fills);
