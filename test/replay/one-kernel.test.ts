@@ -77,6 +77,7 @@ describe('the bus does not change the decisions', () => {
     // round trip took longer than the 10 ms default and one boundary order became RISK_TIMEOUT).
     const b = await runBacktest(config({ ...SHORT, bus: { nats_url: NATS_URL }, risk: { check_timeout_ms: 1 } }), {}, { bus: 'nats' });
     expect(b.bus).toBe('nats');
+    expect(b.riskChecks).toBeGreaterThan(0); // boundary orders did ask the gateway over NATS
     expect(b.orders).toBe(a.orders);
     expect(b.fills).toBe(a.fills);
     expect(b.rejects).toEqual(a.rejects);
