@@ -80,7 +80,8 @@ export async function run(): Promise<object> {
     const big = path.join(dir, 'scaled.kcap');
     await writeScaledCapture(kcap, big, n);
     const r = backtest('--data', big);
-    rmSync(r.capture, { force: true });
+    // A whole single `.kcap` input is its own capture (no copy written): only delete a copy.
+    if (r.capture !== big) rmSync(r.capture, { force: true });
     out[`kcap-${n}`] = { ticks: r.ticks, backtestTicksPerSec: Math.round(r.ticks / (r.wallMs / 1000)), peakRssMb: r.peakRssMb };
   } finally {
     rmSync(dir, { recursive: true, force: true });
