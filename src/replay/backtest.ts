@@ -49,6 +49,7 @@ import { writeBacktestHtml } from './report/html.js';
 import { RegimeTally, type RegimeRow } from './regime-report.js';
 import type { Regime } from '../contracts/index.js';
 import { BacktestRecorder } from './report/recorder.js';
+import type { PositionEntry } from '../positions/book.js';
 import { KestrelError } from '../contracts/errors.js';
 
 export interface BacktestReport {
@@ -152,6 +153,13 @@ interface Stream {
   accuracy: AccuracyMonitor;
   /** Signals of the current chunk by ring sequence. */
   bySeq: Map<number, SignalRecordView[]>;
+  /**
+   * The stream's position-book entry as of `entryAtFills` fills: the book creates it at the first fill
+   * and updates that object in place, so the per-tick chart mark looks it up again only after a fill
+   * (not a key string and map lookup per tick).
+   */
+  entry: PositionEntry | undefined;
+  entryAtFills: number;
 }
 
 export async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
@@ -284,6 +292,8 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         filled: new Set(),
         accuracy: new AccuracyMonitor(accuracyOptions),
         bySeq: new Map(),
+        entry: undefined,
+        entryAtFills: -1,
       };
       byKey.set(`${venue}:${symbol}`, s);
     }
@@ -504,7 +514,13 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         }
         await settle();
       }
-      if (st === charted && quote) recorder.onMarkEntry(exchTsNs, st.mark, book.get(st.venue, st.symbol));
+      if (st === charted && quote) {
+        if (st.entryAtFills !== st.fills) {
+          st.entry = book.get(st.venue, st.symbol);
+          st.entryAtFills = st.fills;
+        }
+        recorder.onMarkEntry(exchTsNs, st.mark, st.entry);
+      }
     }
   };
 
