@@ -4,6 +4,8 @@
  */
 import os from 'node:os';
 import type { NormalizedTick } from '../contracts/market.js';
+import type { TickColumns } from '../storage/capture/columns.js';
+import { LITTLE_ENDIAN } from '../storage/capture/format.js';
 import { Regime, Side, Urgency } from '../contracts/index.js';
 import type { Clock } from '../clock/clock.js';
 import { type ExecSignal, type SignalHandler, type SignalSource } from '../execution/types.js';
@@ -90,6 +92,7 @@ export function tickFromNormalized(t: NormalizedTick, tsSource: 'recv' | 'exch' 
 export class TickBatch {
   readonly bytes: Uint8Array;
   private readonly view: DataView;
+  private views: { u16: Uint16Array; u32: Uint32Array; f64: Float64Array } | undefined;
   count = 0;
 
   constructor(readonly capacity: number) {
@@ -132,6 +135,56 @@ export class TickBatch {
     v.setFloat64(o + L.kTickAskOffset, trade ? t.lastPx : t.ask, true);
     v.setFloat64(o + L.kTickBidSizeOffset, trade ? t.lastQty : t.bidSize, true);
     v.setFloat64(o + L.kTickAskSizeOffset, trade ? 0 : t.askSize, true);
+    this.count++;
+    return true;
+  }
+
+  /**
+   * Appends row `i` of a TickColumns as `pushNormalized(cols.row(i))` would, the receive time copied
+   * as two 32-bit words (no BigInt, no object). False when full.
+   */
+  pushColumn(cols: TickColumns, i: number, symbolId = 0): boolean {
+    if (this.count >= this.capacity) return false;
+    const flags = cols.flags[i]!;
+    const trade = (flags & L.kFlagTrade) !== 0;
+    const ringFlags = ((flags & 0x3f) | (trade && cols.aggressor[i]! > 0 ? L.kFlagBuyAggressor : 0)) >>> 0;
+    const bid = trade ? cols.lastPx[i]! : cols.bid[i]!;
+    const ask = trade ? cols.lastPx[i]! : cols.ask[i]!;
+    const bidSize = trade ? cols.lastQty[i]! : cols.bidSize[i]!;
+    const askSize = trade ? 0 : cols.askSize[i]!;
+    const o = this.count * L.kTickEntrySize;
+    const w = i << 1;
+    if (LITTLE_ENDIAN) {
+      // Typed-array stores at the record's aligned offsets: no DataView call per field.
+      const v = (this.views ??= {
+        u16: new Uint16Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >>> 1),
+        u32: new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >>> 2),
+        f64: new Float64Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >>> 3),
+      });
+      const o4 = o >>> 2;
+      const o8 = o >>> 3;
+      v.u32[o4 + (L.kTickTsOffset >>> 2)] = cols.recvWords[w]!;
+      v.u32[o4 + (L.kTickTsOffset >>> 2) + 1] = cols.recvWords[w + 1]!;
+      v.u16[(o >>> 1) + (L.kTickVenueOffset >>> 1)] = cols.venueId[i]!;
+      v.u16[(o >>> 1) + (L.kTickSymbolOffset >>> 1)] = symbolId;
+      v.u32[o4 + (L.kTickFlagsOffset >>> 2)] = ringFlags;
+      v.f64[o8 + (L.kTickBidOffset >>> 3)] = bid;
+      v.f64[o8 + (L.kTickAskOffset >>> 3)] = ask;
+      v.f64[o8 + (L.kTickBidSizeOffset >>> 3)] = bidSize;
+      v.f64[o8 + (L.kTickAskSizeOffset >>> 3)] = askSize;
+    } else {
+      // The columns hold host-order 64-bit values; the ring record is little-endian.
+      const d = this.view;
+      d.setUint32(o + L.kTickTsOffset + 4, cols.recvWords[w]!, true);
+      d.setUint32(o + L.kTickTsOffset, cols.recvWords[w + 1]!, true);
+      d.setUint16(o + L.kTickVenueOffset, cols.venueId[i]!, true);
+      d.setUint16(o + L.kTickSymbolOffset, symbolId, true);
+      d.setUint32(o + L.kTickFlagsOffset, ringFlags, true);
+      d.setFloat64(o + L.kTickBidOffset, bid, true);
+      d.setFloat64(o + L.kTickAskOffset, ask, true);
+      d.setFloat64(o + L.kTickBidSizeOffset, bidSize, true);
+      d.setFloat64(o + L.kTickAskSizeOffset, askSize, true);
+    }
     this.count++;
     return true;
   }

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Side, VENUES as ALL_VENUES, type Namespace, type VenueSpec } from '../contracts/index.js';
-import { TickFlag, VENUES, type NormalizedTick, type VenueName } from '../contracts/market.js';
+import { TickFlag, VENUES, type VenueName } from '../contracts/market.js';
 import { NativeEngine, SignalBatch, TickBatch, TickRegion, traceIdHex, type SignalRecordView } from '../native/index.js';
 import { openRefData } from '../refdata/index.js';
 import type { RefDataRepository } from '../refdata/repository.js';
@@ -27,6 +27,7 @@ import type { SymbolRules } from '../simulators/matching/engine.js';
 import { DEFAULT_BALANCES } from '../simulators/private/venues.js';
 import { BINANCE_CAPTURE, sharedDataFile } from '../simulators/recordings.js';
 import { CaptureWriter } from '../storage/capture/writer.js';
+import { TickColumns } from '../storage/capture/columns.js';
 import { TradingKernel } from '../session/kernel.js';
 import { engineParams } from '../session/wiring.js';
 import { systemClock, VirtualClock } from '../clock/clock.js';
@@ -48,6 +49,7 @@ import { writeBacktestHtml } from './report/html.js';
 import { RegimeTally, type RegimeRow } from './regime-report.js';
 import type { Regime } from '../contracts/index.js';
 import { BacktestRecorder } from './report/recorder.js';
+import type { PositionEntry } from '../positions/book.js';
 import { KestrelError } from '../contracts/errors.js';
 import { qualityOptionsOf } from '../ingestion/quality.js';
 
@@ -152,6 +154,13 @@ interface Stream {
   accuracy: AccuracyMonitor;
   /** Signals of the current chunk by ring sequence. */
   bySeq: Map<number, SignalRecordView[]>;
+  /**
+   * The stream's position-book entry as of `entryAtFills` fills: the book creates it at the first fill
+   * and updates that object in place, so the per-tick chart mark looks it up again only after a fill
+   * (not a key string and map lookup per tick).
+   */
+  entry: PositionEntry | undefined;
+  entryAtFills: number;
 }
 
 export async function openData(config: Config, data: BacktestData, refdata: RefDataRepository): Promise<MarketData> {
@@ -253,28 +262,22 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     driftWindow: 1000,
     driftThreshold: 0.05,
   };
-  // Per tick: looked up by the numeric ids first (no string building on the hot path).
-  const byIds = new Map<number, Stream>();
-  const streamOf = (t: NormalizedTick): Stream => {
-    const ids = t.symbolId * 8 + t.venueId;
-    const hit = byIds.get(ids);
-    if (hit !== undefined && hit.symbol === t.symbol && hit.venue === t.venue) return hit;
-    const s = streamByName(t);
-    byIds.set(ids, s);
-    return s;
-  };
+  // Per tick: looked up by the feed's stream number (no string building on the hot path).
+  const byNumber: Array<Stream | undefined> = [];
+  const streamOf = (cols: TickColumns, i: number): Stream =>
+    byNumber[cols.stream[i]!] ?? (byNumber[cols.stream[i]!] = streamByName(cols.venue(i), cols.symbol(i)));
   const byKey = new Map<string, Stream>();
-  const streamByName = (t: NormalizedTick): Stream => {
-    const ring = ringOf.get(`${t.venue}:${t.symbol}`);
-    if (ring === undefined) throw new BacktestError(`${t.venue} ${t.symbol}: a tick of an instrument reference data does not list`);
+  const streamByName = (venue: VenueName, symbol: string): Stream => {
+    const ring = ringOf.get(`${venue}:${symbol}`);
+    if (ring === undefined) throw new BacktestError(`${venue} ${symbol}: a tick of an instrument reference data does not list`);
     let s = streams[ring];
     if (!s) {
-      const spec = specs.get(t.venue)?.symbols.find((x) => x.symbol === t.symbol);
+      const spec = specs.get(venue)?.symbols.find((x) => x.symbol === symbol);
       s = streams[ring] = {
         ring,
-        venue: t.venue,
-        symbol: t.symbol,
-        rules: spec && rulesFor(spec, t.symbol),
+        venue,
+        symbol,
+        rules: spec && rulesFor(spec, symbol),
         ticks: 0,
         signals: 0,
         orders: 0,
@@ -283,8 +286,10 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         filled: new Set(),
         accuracy: new AccuracyMonitor(accuracyOptions),
         bySeq: new Map(),
+        entry: undefined,
+        entryAtFills: -1,
       };
-      byKey.set(`${t.venue}:${t.symbol}`, s);
+      byKey.set(`${venue}:${symbol}`, s);
     }
     return s;
   };
@@ -369,7 +374,8 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     ...(config.strategy.julia_source ? { juliaSource: config.strategy.julia_source } : {}),
   });
   const chunkSize = Math.max(1, config.rings.capacity >> 1);
-  const chunk: NormalizedTick[] = [];
+  /** The chunk's ticks as columns (made with the feed's stream table at the first batch). */
+  let chunk: TickColumns | undefined;
   const chunkSeq: number[] = [];
   const chunkStream: Stream[] = [];
   const ringBatches: Array<TickBatch | undefined> = [];
@@ -459,17 +465,23 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   });
 
   /** One chunk on event time: each tick advances the clock (timers fire), feeds the kernel, then its signals. */
-  const simulate = async () => {
-    for (let c = 0; c < chunk.length; c++) {
-      const t = chunk[c]!;
+  const simulate = async (t: TickColumns) => {
+    for (let c = 0; c < t.count; c++) {
       const st = chunkStream[c]!;
-      const ts = t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs;
+      // The two BigInts a tick needs (event time, exchange time); the rest is read from the columns.
+      const exchTsNs = t.exchTsNs[c]!;
+      const recvTsNs = t.recvTsNs[c]!;
+      const ts = recvTsNs > 0n ? recvTsNs : exchTsNs;
       scheduler.advanceTo(ts > clock.nowNs() ? ts : clock.nowNs());
-      kernel.onTick(t);
-      if ((t.flags & TickFlag.TRADE) === 0) {
-        st.mark = (t.bid + t.ask) / 2;
-        st.accuracy.onMid(st.mark, t.exchTsNs);
-        regimes.onMid(st.ring, st.mark, t.exchTsNs);
+      // kernel.onTick, by fields: the same kernel code as live, without a tick object.
+      const quote = (t.flags[c]! & TickFlag.TRADE) === 0;
+      if (quote) {
+        kernel.onQuote(st.venue, st.symbol, t.bid[c]!, t.ask[c]!, t.bidSize[c]!, t.askSize[c]!, ts);
+        st.mark = (t.bid[c]! + t.ask[c]!) / 2;
+        st.accuracy.onMid(st.mark, exchTsNs);
+        regimes.onMid(st.ring, st.mark, exchTsNs);
+      } else {
+        kernel.onTrade(st.venue, st.symbol, t.lastPx[c]!, t.lastQty[c]!, t.aggressor[c]!);
       }
       charted ??= st;
       const sigs = st.bySeq.get(chunkSeq[c]!);
@@ -483,7 +495,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
             confidence: s.confidence,
             direction: s.side === Side.BUY ? (1 as const) : (-1 as const),
             refMid: s.refPrice,
-            tsNs: t.exchTsNs,
+            tsNs: exchTsNs,
           };
           st.accuracy.onSignal(scored);
           regimes.onSignal(st.ring, s.regime, scored);
@@ -497,20 +509,26 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
         }
         await settle();
       }
-      if (st === charted && (t.flags & TickFlag.TRADE) === 0) recorder.onMarkEntry(t.exchTsNs, st.mark, book.get(st.venue, st.symbol));
+      if (st === charted && quote) {
+        if (st.entryAtFills !== st.fills) {
+          st.entry = book.get(st.venue, st.symbol);
+          st.entryAtFills = st.fills;
+        }
+        recorder.onMarkEntry(exchTsNs, st.mark, st.entry);
+      }
     }
   };
 
   /** Ring → engine → signals for one chunk, then its orders; the engine has consumed every tick before. */
   const flush = async () => {
-    if (chunk.length === 0) return;
+    if (chunk === undefined || chunk.count === 0) return;
     // One N-API call per ring and chunk: the ring sequence of a tick is its ring's first sequence
     // plus its index in that ring's batch.
-    for (let c = 0; c < chunk.length; c++) {
+    for (let c = 0; c < chunk.count; c++) {
       const st = chunkStream[c]!;
       const b = (ringBatches[st.ring] ??= new TickBatch(chunkSize));
       chunkSeq[c] = b.count;
-      b.pushNormalized(chunk[c]!, st.ring);
+      b.pushColumn(chunk, c, st.ring);
     }
     const firstSeq: number[] = [];
     for (let r = 0; r < ringBatches.length; r++) {
@@ -520,7 +538,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
       pushed += b.count;
       b.clear();
     }
-    for (let c = 0; c < chunk.length; c++) chunkSeq[c] = chunkSeq[c]! + firstSeq[chunkStream[c]!.ring]!;
+    for (let c = 0; c < chunk.count; c++) chunkSeq[c] = chunkSeq[c]! + firstSeq[chunkStream[c]!.ring]!;
     // The engine counts a batch as processed after its strategy published the batch's signals: once
     // the count reaches what was pushed, every signal of this chunk is in the signal ring.
     while (engine.stats().ticks < pushed) {
@@ -529,8 +547,8 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
       await new Promise((r) => setImmediate(r));
     }
     drain();
-    await simulate();
-    chunk.length = 0;
+    await simulate(chunk);
+    chunk.clear();
     chunkSeq.length = 0;
     chunkStream.length = 0;
   };
@@ -540,29 +558,37 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
   let kernelStarted = false;
   try {
     engine.start();
-    read: for await (const ticks of market.ticks) {
-      for (const t of ticks) {
+    read: for await (const cols of market.columns()) {
+      chunk ??= new TickColumns(chunkSize, cols.streams);
+      for (let i = 0; i < cols.count; i++) {
         if (maxTicks > 0 && total >= maxTicks) break read;
-        if (!capture) {
-          capturePath = path.join(dir, `backtest-${t.venue}-${t.symbol}-${systemClock.nowNs() / 1_000_000n}-${process.pid}.kcap`);
-          capture = CaptureWriter.open(capturePath, { createdNs: t.recvTsNs, meta: { timeScale, ringInput: true } });
-        }
         if (!kernelStarted) {
+          if (market.wholeCapture !== undefined && maxTicks === 0) {
+            // The input is already a capture of exactly these ticks in this order: name it rather
+            // than write a second copy (a write per tick and an fsync of the whole file at close).
+            capturePath = market.wholeCapture;
+          } else {
+            capturePath = path.join(
+              dir,
+              `backtest-${cols.venue(i)}-${cols.symbol(i)}-${systemClock.nowNs() / 1_000_000n}-${process.pid}.kcap`,
+            );
+            capture = CaptureWriter.open(capturePath, { createdNs: cols.recvTsNs[i]!, meta: { timeScale, ringInput: true } });
+          }
           // Event time starts just before the first tick: limits and positions are published then.
-          const ts = t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs;
+          const ts = cols.recvTsNs[i]! > 0n ? cols.recvTsNs[i]! : cols.exchTsNs[i]!;
           clock.set(ts > 1_000_000n ? ts - 1_000_000n : 0n);
           for (const g of gateways) await g.start();
           await kernel.start();
           control.start();
           kernelStarted = true;
         }
-        capture.push(t);
-        const st = streamOf(t);
+        capture?.push(cols.row(i));
+        const st = streamOf(cols, i);
         st.ticks++;
-        chunk.push(t);
+        chunk.copyRow(cols, i);
         chunkStream.push(st);
         total++;
-        if (chunk.length >= chunkSize) {
+        if (chunk.count >= chunkSize) {
           await flush();
           const now = monotonicMs();
           if (data.onProgress && now - lastProgress >= 500) {

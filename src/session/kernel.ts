@@ -31,6 +31,7 @@ import { addSignal, DecisionDigest, StreamDigest } from './digest.js';
 
 /** Where the kernel's market data goes besides the executor's snapshots: the venues' matching books. */
 export interface KernelVenueBooks {
+  /** `bids`/`asks` are the kernel's scratch arrays, valid during the call only: copy what is kept. */
   feedBook(venue: string, symbol: string, bids: readonly Level[], asks: readonly Level[]): void;
   feedTrade(venue: string, symbol: string, price: number, qty: number, aggressor: 'buy' | 'sell'): void;
 }
@@ -116,6 +117,10 @@ export class TradingKernel {
   readonly valuation: Valuation | undefined;
   private readonly opts: KernelOptions;
   private started = false;
+  private readonly bidLevel: [number, number] = [0, 0];
+  private readonly askLevel: [number, number] = [0, 0];
+  private readonly bidLevels: readonly Level[] = [this.bidLevel];
+  private readonly askLevels: readonly Level[] = [this.askLevel];
 
   constructor(opts: KernelOptions) {
     this.opts = opts;
@@ -193,14 +198,29 @@ export class TradingKernel {
    * book, and with `marks: 'direct'` the risk gateway's VaR mark at the tick's receive time.
    */
   onTick(t: NormalizedTick): void {
-    if ((t.flags & TickFlag.TRADE) !== 0) {
-      this.opts.books.feedTrade(t.venue, t.symbol, t.lastPx, t.lastQty, t.aggressor > 0 ? 'buy' : 'sell');
-      return;
-    }
-    this.snapshots.update(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, this.opts.clock.nowNs());
-    this.opts.books.feedBook(t.venue, t.symbol, [[t.bid, t.bidSize]], [[t.ask, t.askSize]]);
-    if (this.opts.marks === 'direct' && t.bid > 0 && t.ask > 0)
-      this.risk.onMark(t.symbol, (t.bid + t.ask) / 2, t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs);
+    if ((t.flags & TickFlag.TRADE) !== 0) this.onTrade(t.venue, t.symbol, t.lastPx, t.lastQty, t.aggressor);
+    else this.onQuote(t.venue, t.symbol, t.bid, t.ask, t.bidSize, t.askSize, t.recvTsNs > 0n ? t.recvTsNs : t.exchTsNs);
+  }
+
+  /**
+   * `onTick` of a top-of-book tick, by its fields: what a columnar feed (the backtest over `.kcap`)
+   * calls without building a tick object. `markTsNs` is the tick's receive time (exchange time when
+   * it has none): the time of the risk gateway's VaR mark.
+   */
+  onQuote(venue: string, symbol: string, bid: number, ask: number, bidSize: number, askSize: number, markTsNs: bigint): void {
+    this.snapshots.update(venue, symbol, bid, ask, bidSize, askSize, this.opts.clock.nowNs());
+    // One top-of-book level per side, in arrays reused for every tick (the books copy them).
+    this.bidLevel[0] = bid;
+    this.bidLevel[1] = bidSize;
+    this.askLevel[0] = ask;
+    this.askLevel[1] = askSize;
+    this.opts.books.feedBook(venue, symbol, this.bidLevels, this.askLevels);
+    if (this.opts.marks === 'direct' && bid > 0 && ask > 0) this.risk.onMark(symbol, (bid + ask) / 2, markTsNs);
+  }
+
+  /** `onTick` of a trade tick, by its fields (see onQuote). */
+  onTrade(venue: string, symbol: string, price: number, qty: number, aggressor: number): void {
+    this.opts.books.feedTrade(venue, symbol, price, qty, aggressor > 0 ? 'buy' : 'sell');
   }
 
   /** A signal of the (venue, symbol) stream `venue`, for the executor: recorded, then executed. */

@@ -161,6 +161,15 @@ describe('backtest --data: every recording format of ../shared/data', { timeout:
     expect(again.inputs[0]!.format).toBe('kcap');
     expect(again.ticks).toBe(first.ticks);
     expect(again.digest).toBe(first.digest);
+    // A whole .kcap input already is the capture of what was traded: named, not copied.
+    expect(again.capture).toBe(first.capture);
+    // Filtered, it is not the same tick set any more: a fresh capture of what was traded.
+    const filtered = run('--data', first.capture, '--symbols', 'BTC-USDT');
+    expect(filtered.capture).not.toBe(first.capture);
+    let m = 0;
+    for await (const _t of (await CaptureReader.open(filtered.capture)).ticks()) m++;
+    expect(m).toBe(filtered.ticks);
+    expect(filtered.digest).toBe(first.digest);
   });
 });
 

@@ -8,7 +8,7 @@ import { isVenue, type NormalizedTick } from '../../contracts/market.js';
 import type { RefDataRepository } from '../../refdata/repository.js';
 import { ident, quote } from '../../storage/clickhouse/schema.js';
 import { DataError, type DataInput } from './inputs.js';
-import { isoNs, type DataSelection, type MarketData } from './sources.js';
+import { isoNs, toColumns, type DataSelection, type MarketData } from './sources.js';
 
 export interface ClickHouseRange extends DataSelection {
   url: string;
@@ -107,8 +107,10 @@ export async function openClickHouse(r: ClickHouseRange): Promise<MarketData> {
       await client.close();
     }
   }
+  const stream = ticks();
   return {
-    ticks: ticks(),
+    ticks: stream,
+    columns: () => toColumns(stream),
     inputs: [input],
     boundaries: [],
     perFile,

@@ -23,6 +23,7 @@ import type { IngestionOptionsInput } from '../../ingestion/types.js';
 import type { RefDataRepository } from '../../refdata/repository.js';
 import { parseBinanceCaptureLine, rfc3339ToNs } from '../../simulators/recordings.js';
 import { CaptureReader } from '../../storage/capture/reader.js';
+import { StreamTable, TickColumns } from '../../storage/capture/columns.js';
 import { CaptureFormatError, RECORD_SIZE } from '../../storage/capture/format.js';
 import { DataError, detectFormat, lines, type DataFormat, type DataInput } from './inputs.js';
 
@@ -494,7 +495,139 @@ async function* kcapTicks(input: DataInput, gate: SymbolGate, perFile: Map<strin
     );
 }
 
+/**
+ * The same ticks as `kcapTicks`, as columns straight from the file (no object or BigInt per record).
+ * The symbol gate runs once per stream; filtered rows are dropped in place. Each yielded batch is
+ * reused by the reader: valid until the generator is resumed.
+ */
+async function* kcapColumns(
+  input: DataInput,
+  gate: SymbolGate,
+  perFile: Map<string, number>,
+  streams: StreamTable,
+): AsyncGenerator<TickColumns> {
+  let reader: CaptureReader;
+  try {
+    reader = await CaptureReader.open(input.file);
+  } catch (e) {
+    throw new DataError(input.file, e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  let n = 0;
+  /** Verdict per stream number: admitted, skipped, or not yet asked (undefined). */
+  const keep: boolean[] = [];
+  const skipped = new Set<string>();
+  try {
+    for await (const cols of reader.columns(streams)) {
+      input.bytesRead = Math.min(input.bytes, input.bytesRead + cols.count * RECORD_SIZE);
+      let all = true;
+      for (let s = 0; s < streams.size; s++) {
+        if (keep[s] === undefined && streamIn(cols, s)) {
+          const venue = streams.venues[s]!;
+          const symbol = streams.symbols[s]!;
+          // Captures hold canonical symbols: map back to the venue spelling reference data knows.
+          const m = (await gate.refdataMappings(venue)).find((x) => x.symbol === symbol);
+          keep[s] = (await gate.admit(input.file, venue, m?.venueSymbol ?? symbol)) !== undefined;
+        }
+        if (keep[s] === false) {
+          all = false;
+          if (streamIn(cols, s)) skipped.add(`${streams.venues[s]!} ${streams.symbols[s]!}`);
+        }
+      }
+      if (!all) cols.retain(keep);
+      n += cols.count;
+      if (cols.count > 0) yield cols;
+    }
+  } catch (e) {
+    if (e instanceof CaptureFormatError) throw new DataError(input.file, e.message, { cause: e });
+    throw e;
+  }
+  perFile.set(input.file, n);
+  if (n === 0 && skipped.size > 0)
+    throw new DataError(input.file, `none of the selected symbols in this capture (it holds ${[...skipped].sort().join(', ')})`);
+  if (n === 0)
+    throw new DataError(
+      input.file,
+      reader.truncatedBytes > 0 ? `capture holds no complete tick record (${reader.truncatedBytes} torn bytes)` : 'capture holds no tick',
+    );
+}
+
+/** Whether stream `s` has a row in the batch (streams are few: a scan per batch, not per row). */
+function streamIn(cols: TickColumns, s: number): boolean {
+  const st = cols.stream;
+  for (let i = 0; i < cols.count; i++) if (st[i] === s) return true;
+  return false;
+}
+
 // -------------------------------------------------------------------------------------------- merge
+
+/**
+ * `mergeByRecvTime` on columns: the same order (receive time, ties to the earlier source), decided on
+ * the times' 32-bit words. Sources must share one StreamTable; a single source passes through.
+ */
+export async function* mergeColumns(
+  sources: readonly AsyncGenerator<TickColumns>[],
+  streams: StreamTable,
+  batch = BATCH,
+): AsyncGenerator<TickColumns> {
+  try {
+    if (sources.length === 1) {
+      yield* sources[0]!;
+      return;
+    }
+    const heads: Array<TickColumns | undefined> = [];
+    const at: number[] = [];
+    const pull = async (i: number) => {
+      for (;;) {
+        const r = await sources[i]!.next();
+        if (r.done) return void (heads[i] = undefined);
+        if (r.value.count > 0) {
+          heads[i] = r.value;
+          at[i] = 0;
+          return;
+        }
+      }
+    };
+    for (let i = 0; i < sources.length; i++) await pull(i);
+    const out = new TickColumns(batch, streams);
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i];
+        if (h === undefined) continue;
+        if (best === -1 || h.recvBefore(at[i]!, heads[best]!, at[best]!)) best = i;
+      }
+      if (best === -1) break;
+      out.copyRow(heads[best]!, at[best]!++);
+      if (at[best]! >= heads[best]!.count) await pull(best);
+      if (out.full) {
+        yield out;
+        out.clear();
+      }
+    }
+    if (out.count > 0) yield out;
+  } finally {
+    for (const s of sources) await s.return(undefined);
+  }
+}
+
+/** Object batches → columns (sources that produce objects), in batches of up to `capacity`. */
+export async function* toColumns(
+  ticks: AsyncIterable<readonly NormalizedTick[]>,
+  streams: StreamTable = new StreamTable(),
+  capacity = BATCH,
+): AsyncGenerator<TickColumns> {
+  const out = new TickColumns(capacity, streams);
+  for await (const batch of ticks) {
+    for (const t of batch) {
+      out.pushTick(t);
+      if (out.full) {
+        yield out;
+        out.clear();
+      }
+    }
+  }
+  if (out.count > 0) yield out;
+}
 
 const BATCH = 1024;
 
@@ -550,6 +683,16 @@ export async function* mergeByRecvTime(sources: readonly AsyncGenerator<Normaliz
 export interface MarketData {
   /** Ticks in replay order (merged by receive time), in batches. */
   ticks: AsyncGenerator<NormalizedTick[]>;
+  /**
+   * The same ticks as columns (read instead of `ticks`, not with it): every input a `.kcap` is read
+   * straight into columns; anything else is `ticks` converted. A batch is valid until the next one.
+   */
+  columns(): AsyncGenerator<TickColumns>;
+  /**
+   * The one `.kcap` file whose ticks this feed is, whole and in file order (a single capture input,
+   * no --symbols): a backtest can name it as its capture instead of writing a copy. Undefined otherwise.
+   */
+  wholeCapture?: string;
   inputs: DataInput[];
   boundaries: BoundaryCheck[];
   /** Ticks delivered per input file, filled as each is exhausted. */
@@ -585,6 +728,8 @@ export async function openFiles(files: readonly string[], opts: SourceOptions): 
   const perFile = new Map<string, number>();
   const chains = new Map<string, Chain>();
   const sources: Array<AsyncGenerator<NormalizedTick[]>> = [];
+  const columnSources: Array<AsyncGenerator<TickColumns>> = [];
+  const streams = new StreamTable();
   // One timeline per run: a capture of an accelerated session cannot be merged with recorded time.
   let scaled: { file: string; timeScale: number } | undefined;
   for (const input of inputs) {
@@ -596,7 +741,9 @@ export async function openFiles(files: readonly string[], opts: SourceOptions): 
       );
     scaled ??= { file: input.file, timeScale };
     if (input.format === 'kcap') {
+      // Generators start on first read: only the feed that is read opens its files.
       sources.push(kcapTicks(input, gate, perFile));
+      columnSources.push(kcapColumns(input, gate, perFile, streams));
       continue;
     }
     const venue = VENUE_OF[input.format];
@@ -613,8 +760,12 @@ export async function openFiles(files: readonly string[], opts: SourceOptions): 
     const chain: Chain = { venue: c.venue, files: order.map((i) => c.files[i]!), firstNs: order.map((i) => c.firstNs[i]!) };
     sources.push(chainTicks(chain, opts, gate, boundaries, perFile));
   }
+  const allKcap = columnSources.length === inputs.length;
+  const ticks = mergeByRecvTime(sources);
   return {
-    ticks: mergeByRecvTime(sources),
+    ticks,
+    columns: () => (allKcap ? mergeColumns(columnSources, streams) : toColumns(ticks, streams)),
+    ...(allKcap && inputs.length === 1 && opts.symbols === undefined ? { wholeCapture: inputs[0]!.file } : {}),
     inputs,
     boundaries,
     perFile,

@@ -130,6 +130,22 @@ interface Book {
 
 const EPS = 1e-9;
 
+const NONE_RESTING: readonly SimOrder[] = [];
+
+/** dst := a copy of src, reusing dst's level arrays. */
+function copyLevels(dst: Array<[number, number]>, src: readonly Level[]): void {
+  for (let i = 0; i < src.length; i++) {
+    const l = src[i]!;
+    const d = dst[i];
+    if (d === undefined) dst[i] = [l[0], l[1]];
+    else {
+      d[0] = l[0];
+      d[1] = l[1];
+    }
+  }
+  dst.length = src.length;
+}
+
 /** True when `value` is an integer multiple of `step` up to float noise. */
 export function onGrid(value: number, step: number): boolean {
   if (step <= 0) return true;
@@ -240,9 +256,14 @@ export class MatchingEngine {
    * orders react: queue positions shrink with the level, crossed orders fill.
    */
   onBook(symbol: string, bids: readonly Level[], asks: readonly Level[]): void {
-    const book: Book = { bids: bids.map((l) => [l[0], l[1]]), asks: asks.map((l) => [l[0], l[1]]) };
-    this.books.set(symbol, book);
+    // The engine's own copy (realistic takes consume it until the next update), rewritten in place:
+    // one book per symbol for the run instead of five arrays per market data event.
+    let book = this.books.get(symbol);
+    if (book === undefined) this.books.set(symbol, (book = { bids: [], asks: [] }));
+    copyLevels(book.bids, bids);
+    copyLevels(book.asks, asks);
     for (const o of this.restingOf(symbol)) {
+      if (o.state !== 'new' && o.state !== 'partially_filled') continue;
       if (this.mode === 'realistic') {
         const level = (o.side === 'buy' ? book.bids : book.asks).find((l) => Math.abs(l[0] - o.price) < EPS);
         // Cancellations ahead of us shrink the displayed level; we can only move forward.
@@ -263,6 +284,7 @@ export class MatchingEngine {
    */
   onTrade(symbol: string, price: number, qty: number, aggressor: Side): void {
     for (const o of this.restingOf(symbol)) {
+      if (o.state !== 'new' && o.state !== 'partially_filled') continue;
       if (o.side === aggressor) continue;
       const reaches = o.side === 'buy' ? price <= o.price + EPS : price >= o.price - EPS;
       if (!reaches) continue;
@@ -443,16 +465,23 @@ export class MatchingEngine {
     return o;
   }
 
-  private *restingOf(symbol: string): Generator<SimOrder> {
-    // Snapshot first: fills close orders and mutate the maps while we iterate.
-    const list: SimOrder[] = [];
-    for (const m of this.openByClient.values())
+  /**
+   * The symbol's open orders in time priority, as a snapshot: fills close orders and mutate the maps
+   * while the caller iterates, so the caller skips those no longer open when it reaches them. Called
+   * on every market data event: with nothing resting (the common case) it allocates nothing.
+   */
+  private restingOf(symbol: string): readonly SimOrder[] {
+    let list: SimOrder[] | undefined;
+    for (const m of this.openByClient.values()) {
+      if (m.size === 0) continue;
       for (const id of m.values()) {
         const o = this.orders.get(id);
-        if (o && o.symbol === symbol) list.push(o);
+        if (o && o.symbol === symbol) (list ??= []).push(o);
       }
+    }
+    if (list === undefined) return NONE_RESTING;
     list.sort((a, b) => a.createdMs - b.createdMs || (a.orderId < b.orderId ? -1 : 1));
-    for (const o of list) if (o.state === 'new' || o.state === 'partially_filled') yield o;
+    return list;
   }
 
   private crosses(o: SimOrder, levelPrice: number): boolean {
