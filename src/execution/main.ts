@@ -464,6 +464,8 @@ export async function settleAndReport(
   for (let waitedMs = 0; open().length > 0 && waitedMs < timeoutMs; waitedMs += 20) await new Promise((res) => setTimeout(res, 20));
   const orders = [...ex.orders.values()].map((o) => ({
     clientId: o.clientId,
+    // The signal it executes ('' for basket orders): one order per signal, across restarts too.
+    traceId: o.traceId,
     venue: o.venue,
     nonce: o.nonce.toString(),
     state: OrderState[o.state],
