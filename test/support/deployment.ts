@@ -5,7 +5,9 @@
  * executor (its gateways remote), the engine — over a NATS server of the test's own, all in bus
  * namespace replay, and `kestrel run md --data` replaying recordings into it.
  *
- * A small supervisor keeps each service up: a process that exits without being asked to (SIGKILL,
+ * `startDistributed` runs them all as `kestrel start --distributed` (the product's supervisor, used
+ * by the chaos test); `Supervised` is the test's own, one process each (the equivalence test, which
+ * reads each process's output): a process that exits without being asked to (SIGKILL,
  * crash) is started again with the same arguments, as systemd or Kubernetes would restart it, and
  * every incarnation is kept for its output. One-shot processes (md --data) are restarted only when
  * they did not exit 0.
@@ -211,3 +213,70 @@ export function eventLine<T>(p: KestrelProcess, event: string): T {
 }
 
 export const journalFile = (dir: string, venue: DeployedVenue) => path.join(dir, `${venue}-requests.jsonl`);
+
+/**
+ * `kestrel start --distributed` (src/cli/supervisor.ts) as one process: its supervisor events and the
+ * children's wrapped stdout lines, read per service.
+ */
+export interface Distributed {
+  readonly process: KestrelProcess;
+  /** pids of every incarnation of `service`, oldest first. */
+  pids(service: string): number[];
+  /** stdout lines of `service` (every incarnation). */
+  lines(service: string): string[];
+  /** Resolves once the incarnation with `pid` printed its ready line (md: or it exited 0). */
+  ready(service: string, pid: number, timeoutMs?: number): Promise<void>;
+  /** SIGKILL the current incarnation of `service`; resolves with the pid of its successor once ready. */
+  kill(service: string, timeoutMs?: number): Promise<number>;
+}
+
+export function startDistributed(args: readonly string[]): Distributed {
+  const p = kestrel(['start', '--distributed', ...args], { ...VENUE_ENV, KESTREL_EXECUTOR_STATS: '1' });
+  const events = () =>
+    p.stdout.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { event?: string; service?: string; pid?: number; line?: string }];
+      } catch {
+        return [];
+      }
+    });
+  const pids = (service: string) =>
+    events()
+      .filter((e) => e.event === 'spawned' && e.service === service)
+      .map((e) => e.pid!);
+  const lines = (service: string) =>
+    events()
+      .filter((e) => e.line !== undefined && e.service === service)
+      .map((e) => e.line!);
+  const readyOf = (service: string, pid: number) =>
+    events().some(
+      (e) =>
+        e.service === service &&
+        e.pid === pid &&
+        ((e.line !== undefined && e.line.includes('"event":"ready"')) || (e.event === 'exited' && (e as { code?: number }).code === 0)),
+    );
+  const poll = async (cond: () => boolean, timeoutMs: number, what: string) => {
+    const end = performance.now() + timeoutMs;
+    while (!cond()) {
+      if (p.child.exitCode !== null)
+        throw new Error(`start --distributed exited while waiting for ${what}; stderr: ${p.stderr().slice(-1500)}`);
+      if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return {
+    process: p,
+    pids,
+    lines,
+    ready: (service, pid, timeoutMs = 120_000) => poll(() => readyOf(service, pid), timeoutMs, `${service} ${pid} ready`),
+    kill: async (service, timeoutMs = 120_000) => {
+      const before = pids(service);
+      const victim = before[before.length - 1]!;
+      process.kill(victim, 'SIGKILL');
+      await poll(() => pids(service).length > before.length, timeoutMs, `${service} restarted`);
+      const next = pids(service)[before.length]!;
+      await poll(() => readyOf(service, next), timeoutMs, `${service} ${next} ready`);
+      return next;
+    },
+  };
+}
