@@ -82,8 +82,25 @@ export const commands: Record<string, Command> = {
       { name: 'venues', kind: 'string', metavar: 'LIST', help: 'venues to trade, e.g. binance,kraken,okx (session.venues)' },
       { name: 'symbols', kind: 'string', metavar: 'LIST', help: 'canonical symbols, e.g. BTC-USDT,BTC-USD (session.symbols)' },
       { name: 'i-understand-live', kind: 'boolean', help: 'consent to live mode sending real orders (or session.i_understand_live: true)' },
+      {
+        name: 'distributed',
+        kind: 'boolean',
+        help: 'every service as its own supervised process over NATS (kestrel run <service> --config FILE; needs --config)',
+      },
+      {
+        name: 'data',
+        kind: 'repeat',
+        metavar: 'PATH',
+        help: 'with --distributed: md replays these recordings (namespace replay) instead of the venues',
+      },
+      { name: 'rate', kind: 'string', metavar: 'N', help: 'with --distributed --data: md publishes at most N ticks per second' },
     ],
-    run: (flags) => runSession(flags, startPreset(flags)),
+    run: (flags) => {
+      if (flags.distributed === true) return runDistributed(flags);
+      if (flags.data !== undefined || flags.rate !== undefined)
+        throw new UsageError('--data and --rate go with --distributed (a session replays with kestrel backtest)');
+      return runSession(flags, startPreset(flags));
+    },
   },
   backtest: {
     summary:
@@ -737,6 +754,31 @@ export const services: Record<string, { spec: ServiceSpec; run(flags: FlagValues
   audit: { spec: auditService, run: async (flags) => (await import('../audit/main.js')).run(flags) },
   recorder: { spec: recorderService, run: async (flags) => (await import('../record/main.js')).run(flags) },
 };
+
+/** `kestrel start --distributed`: the services of the config as supervised processes (src/cli/supervisor.ts). */
+async function runDistributed(flags: FlagValues): Promise<number> {
+  if (typeof flags.config !== 'string') throw new UsageError('start --distributed needs --config FILE: every service process reads it');
+  const { serviceConfig, listFlag } = await import('./service-config.js');
+  const { distributedPlan, kestrelLauncher, superviseDistributed } = await import('./supervisor.js');
+  const sets = (flags.set as string[] | undefined) ?? [];
+  const config = serviceConfig(flags);
+  const common = ['--config', flags.config, ...sets.flatMap((x) => ['--set', x])];
+  const data = Array.isArray(flags.data) ? flags.data : [];
+  if (flags.rate !== undefined && data.length === 0) throw new UsageError('--rate paces a --data replay');
+  // md publishes a replay in namespace replay: every other service must listen there too.
+  if (data.length > 0 && config.bus.namespace !== 'replay') common.push('--set', 'bus.namespace=replay');
+  const symbols = listFlag(flags.symbols);
+  const stages = distributedPlan(config, common, {
+    data,
+    ...(flags.rate !== undefined ? { rate: Number(flags.rate) } : {}),
+    ...(symbols ? { symbols } : {}),
+  });
+  const stopSignal = new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  return superviseDistributed(stages, { stopSignal, launch: kestrelLauncher(process.argv[1]!) });
+}
 
 async function runService(argv: readonly string[]): Promise<number> {
   const [service, ...rest] = argv;

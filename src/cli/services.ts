@@ -85,7 +85,7 @@ export const simulatorsService: ServiceSpec = {
 };
 
 export const mdService: ServiceSpec = {
-  usage: 'kestrel run md [--config FILE] [--venues LIST] [--symbols LIST] [--data PATH ...] [--shard i/N] [--rings] [--raw]',
+  usage: 'kestrel run md [--config FILE] [--venues LIST] [--symbols LIST] [--data PATH ...] [--rate N] [--shard i/N] [--rings] [--raw]',
   summary:
     'market data: venue adapters + ingestion (quality gates) → md.norm, md.agg, md.gap/md.anomaly, md.health on NATS; --data replays recordings as `kestrel backtest --data` reads them',
   flags: [
@@ -102,6 +102,12 @@ export const mdService: ServiceSpec = {
       kind: 'repeat',
       metavar: 'PATH',
       help: 'replay these recordings/captures (as backtest --data) instead of the venues, in bus namespace replay, then exit 0',
+    },
+    {
+      name: 'rate',
+      kind: 'string',
+      metavar: 'N',
+      help: 'with --data: publish at most N ticks per second (default: as fast as the data reads)',
     },
     {
       name: 'shard',

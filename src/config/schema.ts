@@ -117,6 +117,8 @@ export const configSchema = z.strictObject({
     julia_source: z.string(),
     confidence_threshold: fraction,
     kelly_fraction: fraction,
+    /** Lifetime of a signal from its emission (engine ttl_ms): the executor refuses it older (SIGNAL_EXPIRED). */
+    signal_ttl_ms: z.number().int().positive(),
     max_position: positive,
     /** Quote-currency capital the Kelly fraction applies to. */
     capital: positive,

@@ -65,6 +65,7 @@ import { executorService } from '../cli/services.js';
 import type { FlagValues } from '../cli/args.js';
 import { resolveAdminToken, venueCredentialsFromEnv, venueSecretPrefix } from '../config/secrets.js';
 import { becomeLeader, type LeaderSettings } from './leader/index.js';
+import { attachExecutionDigest, ExecutionDigest } from '../session/digest.js';
 
 export interface ExecutorVenueConfig {
   /** VenueSpec in protobuf JSON form (reference data). */
@@ -179,6 +180,8 @@ export async function executorProcessConfigOf(config: Config, opts: { report?: b
 
 export interface RunningExecutor {
   executor: Executor;
+  /** This process's decision per signal since it started (the backtest's executionDigest, compared by the distributed tests). */
+  executionDigest: ExecutionDigest;
   recovery: RecoveryReport;
   bus: Bus;
   adminUrl: string;
@@ -250,6 +253,8 @@ export async function startExecutorProcess(
   const risk = cfg.staticRisk ? new StaticRiskGateway(bus, cfg.staticRisk, ns, { clock, streams }) : undefined;
   risk?.start();
   const executor = new Executor({ bus, clock, venues: specs, market: feed.store, recon: clients, logger: log }, cfg.executor);
+  const executionDigest = new ExecutionDigest();
+  attachExecutionDigest(executionDigest, executor, rejectName);
   // Control commands are audited next to the WAL (the executor process needs no JetStream).
   const auditSink = new FileAuditSink(path.join(cfg.executor.walDir, 'control-audit.log'));
   const controlAudit = await ControlAudit.open(auditSink, 'executor', ns === 'replay', clock);
@@ -345,6 +350,7 @@ export async function startExecutorProcess(
   await bus.flush();
   return {
     executor,
+    executionDigest,
     recovery,
     bus,
     adminUrl,
@@ -458,6 +464,8 @@ export async function settleAndReport(
   for (let waitedMs = 0; open().length > 0 && waitedMs < timeoutMs; waitedMs += 20) await new Promise((res) => setTimeout(res, 20));
   const orders = [...ex.orders.values()].map((o) => ({
     clientId: o.clientId,
+    // The signal it executes ('' for basket orders): one order per signal, across restarts too.
+    traceId: o.traceId,
     venue: o.venue,
     nonce: o.nonce.toString(),
     state: OrderState[o.state],
@@ -510,6 +518,14 @@ export async function run(flags: FlagValues): Promise<number> {
   await r.stop();
   await lead?.release();
   if (outcome) process.stdout.write(JSON.stringify({ event: 'drained', ...outcome }) + '\n');
+  // What this process decided, for a supervisor or a test comparing it with the backtest's executionDigest.
+  const stopped = {
+    event: 'stopped',
+    decided: r.executionDigest.decided,
+    executionDigest: r.executionDigest.hex(),
+    counters: r.executor.counters,
+  };
+  await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(stopped, bigintSafe) + '\n', () => resolve()));
   // A drain that timed out left orders open: not a clean exit, so a supervisor notices.
   return outcome && !outcome.drained ? 1 : 0;
 }

@@ -9,6 +9,7 @@
  * `--shard i/N` keeps the symbols whose jump hash (src/ingestion/hash.ts) is i: N processes split the
  * symbols, and going from N to N+1 moves about 1/(N+1) of them.
  */
+import { monotonicMs } from '../clock/monotonic.js';
 import { NatsBus } from '../bus/nats-bus.js';
 import { natsSecurityFrom } from '../bus/nats-security.js';
 import { systemClock } from '../clock/clock.js';
@@ -39,9 +40,19 @@ const log = createLogger('md');
 
 /** Replay: a bus flush (one NATS round trip) every this many ticks bounds what waits in the client. */
 const REPLAY_FLUSH_EVERY = 1024;
+/** With --rate, the replay checks its pace (and sleeps) every this many published ticks. */
+const PACE_EVERY = 50;
 
 export function main(argv: readonly string[]): Promise<number> {
   return serviceMain(mdService, argv, run);
+}
+
+/** `--rate N` → ticks per second (a positive number), or undefined (as fast as the data reads). */
+export function parseRate(v: FlagValues[string]): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--rate takes ticks per second > 0, got '${String(v)}'`);
+  return n;
 }
 
 /** `--shard i/N` → [i, N], or undefined. */
@@ -60,6 +71,8 @@ export async function run(flags: FlagValues): Promise<number> {
   // Paths as given (a path may hold a comma), like `backtest --data`.
   const data = Array.isArray(flags.data) && flags.data.length > 0 ? flags.data : undefined;
   const shard = parseShard(flags.shard);
+  const ratePerS = parseRate(flags.rate);
+  if (ratePerS !== undefined && !data) throw new UsageError('--rate paces a --data replay');
   if (data && flags.raw === true)
     throw new UsageError("--raw publishes the adapters' ticks of venue feeds; a --data replay publishes md.norm and md.agg");
   // Recorded ticks on the live subjects would mark the live risk gateway's book: a replay is in the
@@ -110,6 +123,9 @@ export async function run(flags: FlagValues): Promise<number> {
       // md.agg as live ingestion keeps it (src/ingestion/aggregate.ts), over the gated ticks in replay order.
       const books = new Map<string, CrossVenueBook>();
       const stalenessNs = BigInt(Math.round(config.data_quality.staleness_threshold_ms * 1e6));
+      // --rate: a replay long enough for an operator (or a chaos test) to act while it runs; paced
+      // on the monotonic clock, in steps of PACE_EVERY ticks so the sleeps stay coarse.
+      const pacedFrom = monotonicMs();
       replay: for await (const ticks of market.ticks) {
         for (const t of ticks) {
           if (stopped || (maxTicks > 0 && read >= maxTicks)) break replay;
@@ -125,6 +141,10 @@ export async function run(flags: FlagValues): Promise<number> {
             aggregated++;
           }
           if (++published % REPLAY_FLUSH_EVERY === 0) await bus.flush();
+          if (ratePerS !== undefined && published % PACE_EVERY === 0) {
+            const aheadMs = (published * 1000) / ratePerS - (monotonicMs() - pacedFrom);
+            if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs));
+          }
         }
       }
       if (!stopped && maxTicks === 0) market.finish();

@@ -83,6 +83,8 @@ export interface BacktestReport {
   digest: string;
   /** The engine's signals per stream: equal to the signalDigest of the session whose capture this ran on. */
   signalDigest: string;
+  /** The executor's decision per signal (src/session/digest.ts ExecutionDigest): what a distributed deployment reproduces. */
+  executionDigest: string;
   /** The data's time scale (a capture of a session at speed N: N); engine time constants divided by it. */
   timeScale: number;
   /** The kernel's bus: in-process, or NATS (same decisions, same digest). */
@@ -687,6 +689,7 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     html: reportPath.replace(/\.json$/, '.html'),
     digest: kernel.digest.hex(),
     signalDigest: kernel.signalDigest.hex(),
+    executionDigest: kernel.executionDigest.hex(),
     timeScale,
     bus: busKind,
     walDir: walMode === 'tmp' ? walRoot : '',

@@ -27,7 +27,7 @@ import { PositionService, valuationFromSnapshots } from '../positions/service.js
 import type { Valuation } from '../positions/book.js';
 import { StaticRiskGateway } from '../risk/static-gateway.js';
 import type { Level } from '../simulators/matching/engine.js';
-import { addSignal, DecisionDigest, StreamDigest } from './digest.js';
+import { addSignal, attachExecutionDigest, DecisionDigest, ExecutionDigest, StreamDigest } from './digest.js';
 
 /** Where the kernel's market data goes besides the executor's snapshots: the venues' matching books. */
 export interface KernelVenueBooks {
@@ -108,6 +108,8 @@ export class TradingKernel {
   readonly digest = new DecisionDigest();
   /** The engine's signals alone, per (venue, symbol) stream: what a capture of the same ring input reproduces. */
   readonly signalDigest = new StreamDigest();
+  /** The executor's decision per signal, comparable with a distributed deployment's (`kestrel run executor`). */
+  readonly executionDigest = new ExecutionDigest();
   /** Refusals by reason name (executor guards, risk gateway, venues). */
   readonly rejects: Record<string, number> = {};
   readonly risk: StaticRiskGateway;
@@ -147,6 +149,7 @@ export class TradingKernel {
         ...(opts.riskCheckTimeoutMs !== undefined ? { riskCheckTimeoutMs: opts.riskCheckTimeoutMs } : {}),
       },
     );
+    attachExecutionDigest(this.executionDigest, this.executor, rejectName);
     this.executor.onReject((e) => {
       const name = rejectName(e.reason);
       this.rejects[name] = (this.rejects[name] ?? 0) + 1;

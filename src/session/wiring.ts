@@ -27,6 +27,8 @@ export function engineParams(config: Config, timeScale = 1): Partial<StrategyPar
     half_life_min_s: d.half_life_min_s / timeScale,
     half_life_max_s: d.half_life_max_s / timeScale,
     kelly_fraction: config.strategy.kelly_fraction,
+    // Wall (or event) time from emission to the executor's intake: not scaled with the data's time scale.
+    ttl_ms: config.strategy.signal_ttl_ms,
     min_confidence: config.strategy.confidence_threshold,
     max_size: config.strategy.max_position,
     capital: config.strategy.capital,
