@@ -354,6 +354,8 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     recon: Object.fromEntries(venues),
     walDir: walRoot,
     walSync: walMode === 'tmp',
+    // Virtual time: an order goes out in the turn that made it, as without a WAL (same digest).
+    walDurableCommit: 'inline',
     marks: 'direct',
     logger: log,
   });

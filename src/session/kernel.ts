@@ -52,6 +52,8 @@ export interface KernelOptions {
   walDir: string;
   /** fdatasync WAL commits (default true; a backtest may turn it off). */
   walSync?: boolean;
+  /** Where sends wait for their intent's fdatasync (ExecutorConfig.walDurableCommit; default 'pool'). */
+  walDurableCommit?: 'pool' | 'inline';
   /**
    * 'bus': the risk gateway takes VaR marks from md.norm.* (live: ingestion publishes them);
    * 'direct': `onTick` feeds them (backtest: no tick round trip through the bus).
@@ -131,7 +133,10 @@ export class TradingKernel {
         recon: opts.recon,
         ...(opts.logger ? { logger: opts.logger } : {}),
       },
-      executorConfigOf(config, opts.walDir, opts.walSync ?? true),
+      {
+        ...executorConfigOf(config, opts.walDir, opts.walSync ?? true),
+        ...(opts.walDurableCommit ? { walDurableCommit: opts.walDurableCommit } : {}),
+      },
     );
     this.executor.onReject((e) => {
       const name = rejectName(e.reason);
