@@ -196,7 +196,7 @@ const rec = (h: Histogram, ns: bigint): void => h.recordValue(Math.max(1, Number
 const summarizeStages = (s: Stages) => Object.fromEntries(STAGES.map((k) => [k, summarize(s[k])]));
 
 /** The node under test: bus, risk, executor, gateway + client, rings, engine. */
-async function startNode(target: Target, walDir: string, idleSpinNs: number) {
+async function startNode(target: Target, walDir: string, idleSpinNs: number, commit: 'pool' | 'inline') {
   const bus = new InProcessBus();
   const spec = await (await openRefData(undefined)).venueSpec('binance');
   if (!spec) throw new Error('refdata has no binance spec');
@@ -238,6 +238,7 @@ async function startNode(target: Target, walDir: string, idleSpinNs: number) {
       mode: 'live',
       namespace: 'live',
       walDir,
+      walDurableCommit: commit,
       minConfidence: 0,
       staleSnapshotMs: 60_000,
       laneCapacity: 65_536,
@@ -390,11 +391,16 @@ function report(acc: PhaseAcc, rates = false) {
 interface Case {
   readonly base: string;
   readonly spin: number;
+  /** Where a send waits for its intent's fdatasync: libuv pool (group commit) or on the event loop (before issue 15). */
+  readonly commit: 'pool' | 'inline';
   readonly isolated: PhaseAcc;
   readonly streaming: PhaseAcc;
   readonly saturation: PhaseAcc;
   fsyncs: number;
   syncNs: bigint;
+  /** Streaming phase: commits (fdatasyncs that released sends) and orders sent. */
+  streamCommits: number;
+  streamSent: number;
   readonly rejects: Map<string, number>;
   missed: number;
 }
@@ -402,7 +408,7 @@ interface Case {
 /** One round of one case: a fresh node, warm-up, then the three phases, merged into the case. */
 async function round(target: Target, c: Case, ticks: TickInput[]): Promise<void> {
   const walDir = fs.mkdtempSync(path.join(c.base, 'kestrel-bench-s2w-wal-'));
-  const node = await startNode(target, walDir, c.spin);
+  const node = await startNode(target, walDir, c.spin, c.commit);
   const gc = new GcPauses();
   let i = 0;
   try {
@@ -431,6 +437,7 @@ async function round(target: Target, c: Case, ticks: TickInput[]): Promise<void>
     const streamTicks = PER_ROUND.streaming;
     since = process.hrtime.bigint();
     cpu = process.cpuUsage();
+    const stream0 = { commits: node.executor.journal.log.stats.commits, sent: node.executor.counters.sent };
     {
       const start = i;
       const t0 = process.hrtime.bigint();
@@ -441,6 +448,8 @@ async function round(target: Target, c: Case, ticks: TickInput[]): Promise<void>
       }
     }
     await settled(node, () => sleep(1));
+    c.streamCommits += node.executor.journal.log.stats.commits - stream0.commits;
+    c.streamSent += node.executor.counters.sent - stream0.sent;
     await collect(node, target, gc, since, process.cpuUsage(cpu), c.streaming);
 
     // 3. Saturation: batches of 64 ticks as fast as the engine takes them.
@@ -500,35 +509,84 @@ async function loopbackFloor(n = 2000) {
   }
 }
 
+/**
+ * The WAL device's own floor, what bounds a durable order path from below: a 220-byte record
+ * written into a preallocated file and fdatasynced (on the event loop, and on the libuv pool from
+ * submit to callback), the loop idle 1 ms between commits as in streaming; and the pool's round
+ * trip for an fdatasync on tmpfs (no device: the cost of the hand-off and wake-up alone).
+ */
+async function deviceFloor(base: string, n = 2000) {
+  const dir = fs.mkdtempSync(path.join(base, 'kestrel-bench-s2w-dev-'));
+  const shm = fs.existsSync('/dev/shm') ? fs.mkdtempSync('/dev/shm/kestrel-bench-s2w-dev-') : undefined;
+  const open = (d: string): number => {
+    const fd = fs.openSync(path.join(d, 'seg'), 'w+');
+    const zeros = Buffer.alloc(1 << 20);
+    for (let k = 0; k < 4; k++) fs.writeSync(fd, zeros, 0, zeros.length, k << 20);
+    fs.fsyncSync(fd);
+    return fd;
+  };
+  const record = Buffer.alloc(220, 7);
+  const cases = { inline: latencyHistogram(), pool: latencyHistogram(), pool_tmpfs: latencyHistogram() };
+  const fds = { inline: open(dir), pool: open(dir), pool_tmpfs: shm ? open(shm) : -1 };
+  const pos = { inline: 0, pool: 0, pool_tmpfs: 0 };
+  const poolSync = (fd: number) => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  try {
+    for (let i = 0; i < n; i++)
+      for (const k of ['inline', 'pool', 'pool_tmpfs'] as const) {
+        if (fds[k] < 0) continue;
+        fs.writeSync(fds[k], record, 0, record.length, pos[k] % (4 << 20));
+        pos[k] += record.length;
+        const t0 = process.hrtime.bigint();
+        if (k === 'inline') fs.fdatasyncSync(fds[k]);
+        else await poolSync(fds[k]);
+        rec(cases[k], process.hrtime.bigint() - t0);
+        await sleep(1);
+      }
+  } finally {
+    for (const fd of Object.values(fds)) if (fd >= 0) fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (shm) fs.rmSync(shm, { recursive: true, force: true });
+  }
+  return {
+    fdatasync_inline_ns: summarize(cases.inline),
+    fdatasync_pool_submit_to_callback_ns: summarize(cases.pool),
+    ...(shm ? { pool_round_trip_tmpfs_ns: summarize(cases.pool_tmpfs) } : {}),
+  };
+}
+
 export async function run(): Promise<object> {
-  const mk = (base: string, spin: number): Case => ({
+  const mk = (base: string, spin: number, commit: 'pool' | 'inline'): Case => ({
     base,
     spin,
+    commit,
     isolated: phaseAcc(),
     streaming: phaseAcc(),
     saturation: phaseAcc(),
     fsyncs: 0,
     syncNs: 0n,
+    streamCommits: 0,
+    streamSent: 0,
     rejects: new Map(),
     missed: 0,
   });
-  const cases = [mk(os.tmpdir(), defaultIdleSpinNs())];
-  if (fs.existsSync('/dev/shm')) cases.push(mk('/dev/shm', defaultIdleSpinNs()), mk('/dev/shm', 50_000));
+  // Group commit on the pool (the default since issue 15) against the inline commit it replaced, on
+  // disk and on tmpfs, interleaved in one run; KESTREL_BENCH_CASES=disk limits the run to the disk pair.
+  const spin = defaultIdleSpinNs();
+  const cases = [mk(os.tmpdir(), spin, 'pool'), mk(os.tmpdir(), spin, 'inline')];
+  if (fs.existsSync('/dev/shm') && process.env.KESTREL_BENCH_CASES !== 'disk')
+    cases.push(mk('/dev/shm', spin, 'pool'), mk('/dev/shm', spin, 'inline'), mk('/dev/shm', 50_000, 'pool'));
   const perRound = WARMUP_TICKS + PER_ROUND.isolated + PER_ROUND.streaming + PER_ROUND.saturation;
-  const { ticks } = syntheticTicks({ ticks: ROUNDS * cases.length * perRound, seed: 11n, tradeProb: 0.2 });
+  // Every case of a round replays the same ticks (so the same signals): the A/B compares equal work.
+  const { ticks } = syntheticTicks({ ticks: ROUNDS * perRound, seed: 11n, tradeProb: 0.2 });
   const { child, target } = await startVenueProcess();
   const loadBefore = os.loadavg();
   try {
     // Rounds interleave the cases, so a burst of load on the shared machine spreads over all of them.
-    let k = 0;
-    for (let r = 0; r < ROUNDS; r++)
-      for (const c of cases) {
-        await round(target, c, ticks.slice(k * perRound, (k + 1) * perRound));
-        k++;
-      }
+    for (let r = 0; r < ROUNDS; r++) for (const c of cases) await round(target, c, ticks.slice(r * perRound, (r + 1) * perRound));
     const state = (await (await fetch(`${target.rest}/__sim/state`)).json()) as { duplicates: string[] };
     if (state.duplicates.length !== 0) throw new Error(`the venue saw duplicate client ids: ${state.duplicates.slice(0, 5).join(', ')}`);
     const floor = await loopbackFloor();
+    const device = await deviceFloor(os.tmpdir());
     return {
       measured:
         'signal commit in the signal ring → write(2) of the order frame on the venue socket (signalToWrite) and → its arrival in the venue process (signalToArrival); CLOCK_MONOTONIC, ns',
@@ -541,9 +599,12 @@ export async function run(): Promise<object> {
       loadavg_after: os.loadavg(),
       venue_duplicates: state.duplicates.length,
       machine_floor: floor,
+      wal_device_floor: device,
       scenarios: cases.map((c) => ({
         wal: c.base === '/dev/shm' ? 'tmpfs (/dev/shm)' : `disk (${c.base}, ext4 fdatasync)`,
         engine_idle_spin_ns: c.spin,
+        durable_commit: c.commit,
+        streaming_orders_per_commit: Math.round((c.streamSent / Math.max(1, c.streamCommits)) * 100) / 100,
         wal_fsync_mean_us_isolated: Math.round(Number(c.syncNs) / Math.max(1, c.fsyncs) / 100) / 10,
         isolated: report(c.isolated),
         streaming: report(c.streaming),

@@ -164,6 +164,7 @@ export class Executor {
       ...(config.walRotationBytes !== undefined ? { rotationBytes: config.walRotationBytes } : {}),
       ...(config.walRetentionMs !== undefined ? { retentionMs: config.walRetentionMs } : {}),
       ...(config.walSync === false ? { sync: false } : {}),
+      ...(config.walDurableCommit !== undefined ? { durableCommit: config.walDurableCommit } : {}),
     });
     this.journal = opened.journal;
     this.truncatedBytes = opened.truncatedBytes;

@@ -356,6 +356,8 @@ export async function runBacktest(config: Config, data: BacktestData = {}, opts:
     walDir: walRoot,
     walSync: walMode === 'tmp',
     riskCheckTimeoutMs: SETTLE_LIMIT_MS,
+    // Virtual time: an order goes out in the turn that made it, as without a WAL (same digest).
+    walDurableCommit: 'inline',
     marks: 'direct',
     logger: log,
   });

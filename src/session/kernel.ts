@@ -53,6 +53,8 @@ export interface KernelOptions {
   walDir: string;
   /** fdatasync WAL commits (default true; a backtest may turn it off). */
   walSync?: boolean;
+  /** Where sends wait for their intent's fdatasync (ExecutorConfig.walDurableCommit; default 'pool'). */
+  walDurableCommit?: 'pool' | 'inline';
   /**
    * Wall-time bound of one risk.check (default risk.check_timeout_ms). A backtest passes its own: the
    * gateway's latency is not simulated on event time, so a timeout there would only measure the load
@@ -147,6 +149,7 @@ export class TradingKernel {
       {
         ...executorConfigOf(config, opts.walDir, opts.walSync ?? true),
         ...(opts.riskCheckTimeoutMs !== undefined ? { riskCheckTimeoutMs: opts.riskCheckTimeoutMs } : {}),
+        ...(opts.walDurableCommit ? { walDurableCommit: opts.walDurableCommit } : {}),
       },
     );
     attachExecutionDigest(this.executionDigest, this.executor, rejectName);

@@ -577,9 +577,13 @@ describe('executor against the simulated venue', () => {
     // Fault injection: the disk under the WAL fails (EIO on write/fdatasync).
     const log = ex.journal.log;
     const real = log.commit.bind(log);
+    const realDurable = log.commitDurable.bind(log);
+    const eio = (): Error => Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    // Both ways to the device: the synchronous commit and the group commit on the pool.
     log.commit = () => {
-      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      throw eio();
     };
+    log.commitDurable = (cb) => cb(eio());
     ex.onSignal(signal());
     await until(() => rejects.length === 1);
     const o = [...ex.orders.values()][0]!;
@@ -595,6 +599,7 @@ describe('executor against the simulated venue', () => {
     expect(() => ex.clearHalt('wal')).toThrow(/WAL still failing/);
     expect(ex.isHalted).toBe(true);
     log.commit = real;
+    log.commitDurable = realDurable;
     ex.clearHalt('wal');
     expect(ex.isHalted).toBe(false);
     ex.onSignal({ ...signal(), emitTsNs: 5 as unknown as bigint });

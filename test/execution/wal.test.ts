@@ -109,6 +109,107 @@ describe('segment log', () => {
     expect(() => log.commit()).toThrow(/background fdatasync failed: EIO/);
   });
 
+  it('group commit: commitDurable calls back after a pool fdatasync covered the record, in order, one flush for many', async () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir);
+    const real = fs.fdatasync;
+    // Count the pool flushes and hold each until released, so that records pile up behind one.
+    const held: (() => void)[] = [];
+    let flushes = 0;
+    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      flushes++;
+      held.push(() => real(fd, cb));
+    }) as unknown as typeof fs.fdatasync;
+    const done: number[] = [];
+    try {
+      log.append(bytes('intent-0'));
+      log.commitDurable(() => done.push(0));
+      expect(done).toEqual([]); // never synchronous: the event loop does not wait for the disk
+      expect(flushes).toBe(1);
+      // Written while the first flush is in flight: they wait for the next one, together.
+      for (let i = 1; i <= 5; i++) {
+        log.append(bytes(`intent-${i}`));
+        log.commitDurable(() => done.push(i));
+      }
+      expect(flushes).toBe(1);
+      held.shift()!();
+      await until(() => done.length === 1 && flushes === 2);
+      expect(done).toEqual([0]); // the first flush started before 1..5 were written: it does not cover them
+      held.shift()!();
+      await until(() => done.length === 6);
+      expect(done).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(flushes).toBe(2);
+      expect(log.stats.durableCommits).toBe(2);
+      // Nothing new: called back at once.
+      let now = false;
+      log.commitDurable(() => (now = true));
+      expect(now).toBe(true);
+    } finally {
+      fs.fdatasync = real;
+    }
+    log.close();
+    expect(SegmentLog.open(dir).recovered.records.map(text)).toEqual([0, 1, 2, 3, 4, 5].map((i) => `intent-${i}`));
+  });
+
+  it('commitDurable: a failed flush fails every waiter and the next commit; inline and sync:false call back at once', async () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir);
+    const real = fs.fdatasync;
+    fs.fdatasync = ((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) =>
+      setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })))) as unknown as typeof fs.fdatasync;
+    const errs: (Error | undefined)[] = [];
+    try {
+      log.append(bytes('a'));
+      log.commitDurable((e) => errs.push(e));
+      log.append(bytes('b'));
+      log.commitDurable((e) => errs.push(e));
+      await until(() => errs.length === 2);
+    } finally {
+      fs.fdatasync = real;
+    }
+    expect(errs.map((e) => e?.message)).toEqual(['EIO: i/o error, fdatasync', 'EIO: i/o error, fdatasync']);
+    log.append(bytes('c'));
+    const after: (Error | undefined)[] = [];
+    log.commitDurable((e) => after.push(e));
+    expect(after[0]?.message).toMatch(/background fdatasync failed: EIO/);
+
+    for (const opts of [{ durableCommit: 'inline' as const }, { sync: false }]) {
+      const d = tmp();
+      const { log: l } = SegmentLog.open(d, opts);
+      l.append(bytes('x'));
+      let called = false;
+      l.commitDurable((e) => (called = e === undefined));
+      expect(called).toBe(true);
+      l.close();
+    }
+  });
+
+  it('commitDurable waiters are released by a rotation and by close, and every record replays', async () => {
+    const dir = tmp();
+    const { log } = SegmentLog.open(dir, { rotationBytes: 4096 });
+    const real = fs.fdatasync;
+    fs.fdatasync = (() => undefined) as unknown as typeof fs.fdatasync; // a flush that never returns
+    const done: number[] = [];
+    try {
+      log.append(bytes('first'));
+      log.commitDurable(() => done.push(-1));
+      for (let i = 0; i < 100; i++) log.append(bytes(`rec-${i}-${'x'.repeat(40)}`));
+      log.commitDurable(() => done.push(0)); // crosses 4096 bytes: the rotation syncs and releases both
+      expect(done).toEqual([-1, 0]);
+      log.append(bytes('last'));
+      log.commitDurable(() => done.push(1));
+      expect(done).toEqual([-1, 0]);
+      log.close(); // the final synchronous commit releases the waiter
+      expect(done).toEqual([-1, 0, 1]);
+    } finally {
+      fs.fdatasync = real;
+    }
+    const recs = SegmentLog.open(dir).recovered.records.map(text);
+    expect(recs[0]).toBe('first');
+    expect(recs.at(-1)).toBe('last');
+    expect(recs).toHaveLength(102);
+  });
+
   it('a fresh log rotates into the spare it prepared while its first segment filled', async () => {
     const dir = tmp();
     const { log } = SegmentLog.open(dir, { rotationBytes: 4096 });

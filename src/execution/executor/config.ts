@@ -14,7 +14,15 @@ import {
 export type ResolvedExecutorConfig = Required<
   Omit<
     ExecutorConfig,
-    'concurrency' | 'circuit' | 'enabledVenues' | 'walRotationBytes' | 'walRetentionMs' | 'walSync' | 'rateLimits' | 'instanceId'
+    | 'concurrency'
+    | 'circuit'
+    | 'enabledVenues'
+    | 'walRotationBytes'
+    | 'walRetentionMs'
+    | 'walSync'
+    | 'walDurableCommit'
+    | 'rateLimits'
+    | 'instanceId'
   >
 > & {
   concurrency: ConcurrencyConfig;

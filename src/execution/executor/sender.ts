@@ -1,6 +1,8 @@
 /**
- * The send pipeline of created orders: group commit (one fdatasync covers every intent queued in the
- * turn, then they go out), the send itself (kill switch and breaker checked at the last moment),
+ * The send pipeline of created orders: group commit (the intents queued in a turn are written at
+ * once, and go out when an fdatasync on the libuv pool covered them: the event loop keeps taking
+ * signals and market data during the flush, and the intents written meanwhile share the next one),
+ * the send itself (kill switch and breaker checked at the last moment),
  * the gateway's reply and the ord.ack stream (decoded, handed to the order state machine), orders
  * whose outcome is unknown (in doubt until the venue is asked), and the lazy commits of the records
  * that gate no send. A WAL that cannot be written halts trading instead of sending undurable orders.
@@ -64,25 +66,36 @@ export class OrderSender {
     }
   }
 
-  /** Group commit: one fdatasync covers every intent queued in this turn, then they are sent. */
+  /**
+   * Group commit: write every intent queued in this turn, send them once an fdatasync covered them
+   * (in queue order: batches are released in the order they were written). Until then the orders
+   * hold their slots and the event loop runs on.
+   */
   flush(): void {
     this.commitScheduled = false;
     if (!this.h.journal.hasPending && this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    if (!this.commitOrHalt()) {
-      // Not durable → not sent: these intents provably never left.
-      for (const o of batch) this.h.finishLocal(o, RejectReason.KILL_SWITCH, 'WAL unavailable: order not sent');
-      return;
-    }
-    for (const o of batch) this.send(o);
-    if (batch.length > 0) this.scheduleLazyCommit();
+    this.h.journal.commitDurable((err) => {
+      if (err) {
+        this.h.haltOnWal(err);
+        // Not durable → not sent: these intents provably never left.
+        for (const o of batch) this.h.finishLocal(o, RejectReason.KILL_SWITCH, 'WAL unavailable: order not sent');
+        return;
+      }
+      for (const o of batch) this.send(o);
+      if (batch.length > 0) this.scheduleLazyCommit();
+    });
   }
 
-  /** Stop the lazy commit timer and send what is queued (close). */
+  /**
+   * Stop the lazy commit timer and send what is queued (close): the final synchronous commit
+   * releases every batch still waiting for its flush, so nothing durable is left unsent.
+   */
   close(): void {
     this.lazyTimer?.cancel();
     this.flush();
+    this.commitOrHalt();
   }
 
   private send(o: OrderRecord): void {

@@ -57,6 +57,12 @@ export interface ExecutorConfig {
   walRotationBytes?: number;
   /** fdatasync WAL commits (default true); false only for backtests (see SegmentLogOptions.sync). */
   walSync?: boolean;
+  /**
+   * Where an order's send waits for its intent's fdatasync (SegmentLogOptions.durableCommit):
+   * 'pool' (default, live) on the libuv pool with the event loop free; 'inline' on the event loop,
+   * for runs on a virtual clock whose sends must stay in the turn that made them.
+   */
+  walDurableCommit?: 'pool' | 'inline';
   walRetentionMs?: number;
   clientIdPrefix?: string;
   /**

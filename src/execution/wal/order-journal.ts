@@ -147,6 +147,14 @@ export class OrderJournal {
     return this.log.commit();
   }
 
+  /**
+   * Write everything appended so far and call `cb` once it is durable (group commit on the libuv
+   * pool: the event loop is not held for the flush). See SegmentLog.commitDurable.
+   */
+  commitDurable(cb: (err?: Error) => void): void {
+    this.log.commitDurable(cb);
+  }
+
   /** Write everything appended so far; durable after a background flush or the next commit. */
   commitLazy(): number {
     return this.log.commitLazy();

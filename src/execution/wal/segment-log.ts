@@ -7,10 +7,15 @@
  * next segment is zero-filled in the background (libuv pool) while the current one fills, so
  * rotation is a rename, not megabytes of writes on the order path.
  *
- * Durability: `append` only buffers; `commit` writes everything buffered and fdatasyncs before it
- * returns. Callers send an order only after the commit that contains its intent returned (group
- * commit: one fsync may cover a burst, but no order leaves before its own record is durable).
- * `commitLazy` writes at once and flushes on the libuv pool, for records that gate no send.
+ * Durability: `append` only buffers. `commit` writes everything buffered and fdatasyncs before it
+ * returns (the event loop waits for the device). `commitDurable` writes at once (page cache, ~15 µs)
+ * and calls back once an fdatasync on the libuv pool covered those bytes: the event loop keeps
+ * running meanwhile, and records written while one fdatasync is in flight share the next one
+ * (group commit: at most one flush in flight, each covering everything written before it started).
+ * Callers send an order only from that callback (or after `commit` returned): no order leaves
+ * before its own record is durable. `commitLazy` writes at once and flushes later, for records that
+ * gate no send. Durability is tracked in bytes written since open across segments, so a rotation
+ * (which syncs synchronously) releases every waiter it covered.
  *
  * Recovery: `open` scans every segment; the newest may end in a torn record (crash mid-write), which
  * is truncated away. A torn tail is a bad frame with no valid frame after it: only the last,
@@ -98,6 +103,13 @@ export interface SegmentLogOptions {
    * the device per commit: for backtests (`kestrel backtest --wal tmp`), never for trading.
    */
   sync?: boolean;
+  /**
+   * Where `commitDurable` waits for the device: 'pool' (default) fdatasyncs on the libuv pool and
+   * calls back on a later turn; 'inline' commits synchronously and calls back at once. 'inline' is
+   * for runs on a virtual clock, whose sends must happen in the turn that made them (a backtest with
+   * a fsynced WAL keeps its digest), and is the baseline the benchmark compares 'pool' with.
+   */
+  durableCommit?: 'pool' | 'inline';
 }
 
 export interface RecoveredLog {
@@ -183,13 +195,26 @@ export class SegmentLog {
   /** Background flush (commitLazy) in flight, another one wanted after it, or the error it hit. */
   private flushing = false;
   private flushTimer: NodeJS.Timeout | undefined;
-  /** Bytes of the current segment known durable (by a commit or a background flush). */
-  private syncedPos = 0;
+  /** Bytes written since open (all segments), and the prefix of them known durable. */
+  private writtenTotal = 0;
+  private durableTotal = 0;
+  /** Callers of `commitDurable` waiting for `durableTotal` to reach `upTo`; `upTo` ascending. */
+  private waiters: { upTo: number; cb: (err?: Error) => void }[] = [];
   private readonly lazyFlushMs: number;
   private flushAgain = false;
   private flushError: Error | undefined;
   /** Synchronous commits (write + fdatasync) and their total duration; background flushes; for metrics and the benchmark. */
-  readonly stats = { commits: 0, records: 0, syncNs: 0n, backgroundFlushes: 0, backgroundFlushNs: 0n, rotations: 0, deletedSegments: 0 };
+  readonly stats = {
+    commits: 0,
+    /** Of `commits`: fdatasyncs on the pool that released `commitDurable` callers (group commits). */
+    durableCommits: 0,
+    records: 0,
+    syncNs: 0n,
+    backgroundFlushes: 0,
+    backgroundFlushNs: 0n,
+    rotations: 0,
+    deletedSegments: 0,
+  };
 
   private constructor(
     readonly dir: string,
@@ -242,7 +267,6 @@ export class SegmentLog {
       fs.ftruncateSync(log.fd, lastValidEnd);
       fs.fsyncSync(log.fd);
       log.writePos = lastValidEnd;
-      log.syncedPos = lastValidEnd;
       log.allocEnd = lastValidEnd;
       log.fillSync(log.fd, lastValidEnd);
     }
@@ -276,15 +300,59 @@ export class SegmentLog {
     return this.pendingBytes > 0;
   }
 
-  /** Write everything buffered and fdatasync. Returns the number of records made durable. */
+  /**
+   * Write everything buffered and fdatasync on the calling thread. Returns the number of records
+   * written. Also syncs what `commitDurable`/`commitLazy` wrote and no flush covered yet, and so
+   * releases every waiter.
+   */
   commit(): number {
-    if (this.pendingBytes === 0) return 0;
+    if (this.pendingBytes === 0) {
+      if (this.durableTotal < this.writtenTotal) this.writeAndSync();
+      return 0;
+    }
     const n = this.writeAndSync();
     // Rotate only after everything appended so far is in the old segment: the checkpoint that opens
     // the new one then describes exactly the state those records produce, and no record written
     // before the checkpoint's state can follow it (replaying one would apply its fill twice).
     if (this.writePos >= this.rotationBytes) this.rotate();
     return n;
+  }
+
+  /**
+   * Write everything buffered now and call `cb` once it is durable: with no error after an
+   * fdatasync covered it, with the error if the write or a flush failed (then nothing written since
+   * the last good flush may be assumed durable). The fdatasync runs on the libuv pool; at most one
+   * is in flight, and whatever is written meanwhile waits for the next one (group commit). `cb` runs
+   * synchronously when there is nothing to wait for (nothing new, `sync: false`, 'inline').
+   */
+  commitDurable(cb: (err?: Error) => void): void {
+    if (this.opts.durableCommit === 'inline' || this.opts.sync === false) {
+      try {
+        this.commit();
+      } catch (err) {
+        cb(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      cb();
+      return;
+    }
+    try {
+      this.throwIfFlushFailed();
+      if (this.pendingBytes > 0) {
+        this.writePending();
+        // A rotation syncs the old segment synchronously: the waiters it covered are released then.
+        if (this.writePos >= this.rotationBytes) this.rotate();
+      }
+    } catch (err) {
+      cb(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (this.durableTotal >= this.writtenTotal) {
+      cb();
+      return;
+    }
+    this.waiters.push({ upTo: this.writtenTotal, cb });
+    this.flushInBackground();
   }
 
   /**
@@ -312,38 +380,70 @@ export class SegmentLog {
     if (this.flushTimer || this.opts.sync === false) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
-      if (this.syncedPos < this.writePos) this.flushInBackground();
+      if (this.durableTotal < this.writtenTotal) this.flushInBackground();
     }, this.lazyFlushMs);
     this.flushTimer.unref();
   }
 
+  /**
+   * One fdatasync on the libuv pool covering every byte written before it starts; when one is
+   * already in flight, another follows it (bytes written after a flush started are not known to be
+   * in it). Waiters whose bytes it covered are released in order.
+   */
   private flushInBackground(): void {
     if (this.flushing) {
       this.flushAgain = true;
       return;
     }
+    if (this.fd < 0 || this.durableTotal >= this.writtenTotal) return;
     this.flushing = true;
+    this.flushAgain = false;
     const fd = this.fd;
-    const upTo = this.writePos;
+    const seq = this.seq;
+    const upTo = this.writtenTotal;
+    const forWaiters = this.waiters.length > 0;
     const t0 = monotonicNs();
     fs.fdatasync(fd, (err) => {
       this.flushing = false;
-      // A segment closed meanwhile was fsynced by closeSegment; its descriptor's fate is irrelevant.
-      if (fd === this.fd) {
-        if (err) this.flushError = err;
-        else {
-          if (upTo > this.syncedPos) this.syncedPos = upTo;
+      // A segment closed meanwhile was fsynced by closeSegment (durableTotal already covers it); the
+      // descriptor may even have been reused: its result is irrelevant.
+      if (seq === this.seq && this.fd === fd) {
+        if (err) {
+          this.flushError = err;
+          this.failWaiters(err);
+          return;
+        }
+        if (upTo > this.durableTotal) this.durableTotal = upTo;
+        const ns = monotonicNs() - t0;
+        if (forWaiters) {
+          this.stats.commits++;
+          this.stats.syncNs += ns;
+          this.stats.durableCommits++;
+          fsyncSeconds.observe({ kind: 'commit' }, Number(ns) / 1e9);
+        } else {
           this.stats.backgroundFlushes++;
-          const ns = monotonicNs() - t0;
           this.stats.backgroundFlushNs += ns;
           fsyncSeconds.observe({ kind: 'background' }, Number(ns) / 1e9);
         }
       }
-      if (this.flushAgain && this.fd >= 0) {
-        this.flushAgain = false;
-        if (this.syncedPos < this.writePos) this.flushInBackground();
-      }
+      this.releaseWaiters();
+      if ((this.flushAgain || this.waiters.length > 0) && this.fd >= 0) this.flushInBackground();
     });
+  }
+
+  /** Call back every waiter whose bytes are durable, oldest first. */
+  private releaseWaiters(): void {
+    let i = 0;
+    while (i < this.waiters.length && this.waiters[i]!.upTo <= this.durableTotal) i++;
+    if (i === 0) return;
+    const done = this.waiters.splice(0, i);
+    for (const w of done) w.cb();
+  }
+
+  private failWaiters(err: Error): void {
+    const all = this.waiters;
+    this.waiters = [];
+    for (const w of all) w.cb(err);
   }
 
   private throwIfFlushFailed(): void {
@@ -360,21 +460,30 @@ export class SegmentLog {
     let off = 0;
     while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off, this.writePos + off);
     this.writePos += data.length;
+    this.writtenTotal += data.length;
     this.stats.records += n;
     return n;
   }
 
   private writeAndSync(): number {
-    if (this.pendingBytes === 0) return 0;
+    if (this.pendingBytes === 0 && this.durableTotal >= this.writtenTotal) return 0;
     this.throwIfFlushFailed();
     const t0 = monotonicNs();
-    const n = this.writePending();
-    if (this.opts.sync !== false) fs.fdatasyncSync(this.fd);
-    this.syncedPos = this.writePos;
+    let n: number;
+    try {
+      n = this.pendingBytes > 0 ? this.writePending() : 0;
+      if (this.opts.sync !== false) fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      // Whoever waits for a flush will not get one from this disk: they learn it now.
+      this.failWaiters(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    this.durableTotal = this.writtenTotal;
     const ns = monotonicNs() - t0;
     this.stats.syncNs += ns;
     fsyncSeconds.observe({ kind: 'commit' }, Number(ns) / 1e9);
     this.stats.commits++;
+    this.releaseWaiters();
     return n;
   }
 
@@ -399,7 +508,7 @@ export class SegmentLog {
   close(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.pendingBytes > 0) this.commit(); // closeSegment's fsync covers lazily written records
+    if (this.pendingBytes > 0 || this.durableTotal < this.writtenTotal) this.commit(); // releases waiters too
     this.closeSegment();
     if (this.spare) fs.rmSync(this.spare.path, { force: true });
     this.spare = undefined;
@@ -420,7 +529,6 @@ export class SegmentLog {
     const spare = this.spare;
     this.spare = undefined;
     this.writePos = 0;
-    this.syncedPos = 0;
     this.allocEnd = 0;
     if (spare?.ready) {
       fs.renameSync(spare.path, file);
