@@ -13,6 +13,8 @@ import { AdminServer } from '../admin/server.js';
 import { systemClock } from '../clock/clock.js';
 import { streamName } from '../bus/streams.js';
 import type { NatsBus } from '../bus/nats-bus.js';
+import { BusError } from '../bus/bus.js';
+import { NatsError } from 'nats';
 import { runAsEntryPoint, serviceMain } from '../cli/entry.js';
 import { positionsService } from '../cli/services.js';
 import type { FlagValues } from '../cli/args.js';
@@ -39,8 +41,11 @@ export async function replayOrderAcks(bus: NatsBus, ns: Namespace, onAck: (data:
     const info = await jsm.streams.info(stream);
     if (info.state.messages === 0) return 0;
     last = info.state.last_seq;
-  } catch {
-    return 0; // no stream yet: no fill was ever published durably
+  } catch (err) {
+    // No stream yet: no fill was ever published durably. Anything else (a permission refused, a
+    // timeout) must stop the start: positions rebuilt from nothing would be a plausible lie.
+    if (err instanceof NatsError && /stream not found/i.test(err.message)) return 0;
+    throw new BusError(`stream ${stream}: cannot read the fills history: ${(err as Error).message}`, { cause: err });
   }
   const consumer = await bus.connection.jetstream().consumers.get(stream);
   const messages = await consumer.consume();

@@ -29,6 +29,12 @@ import { eventually } from '../support/wait.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { subjects } from '../../src/contracts/subjects.js';
 import { tmpDir } from '../support/tmp.js';
+import { AuditLog, pack } from '../../src/audit/audit-log.js';
+import { DurableStreams } from '../../src/bus/streams.js';
+import { OrderAckSchema, OrderStatus, Side } from '../../src/contracts/index.js';
+import { toBinary } from '@bufbuild/protobuf';
+import { kestrel } from '../support/processes.js';
+import { writeServiceConfig } from '../support/service-config.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const hasNatsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].some((f) => fs.existsSync(f));
@@ -440,6 +446,102 @@ describe.skipIf(skip)('NATS authentication and per-role subject permissions (rea
       await sim.stop();
     }
   });
+
+  it('positions, audit and recorder run under their own identities, each refused what it does not need', async () => {
+    const run = path.join(dir, 'roles');
+    fs.mkdirSync(run, { recursive: true });
+    const cfg = writeServiceConfig(path.join(run, 'kestrel.yaml'), {
+      bus: { nats_url: url(server!) },
+      audit: { file: path.join(run, 'archive', 'audit.log') },
+      services: { positions: { admin_port: 0 }, audit: { admin_port: 0 } },
+    });
+    // The trail and the fills history, written by the identities that own them: events into stream
+    // audit by the executor, a fill ack into stream ord by the gateway (before positions starts, so
+    // it comes back from the stream, not from the live subject).
+    const { bus: executor } = await as('executor');
+    const trail = await AuditLog.open(await JetStreamAuditSink.open(executor.connection, 'live'), {
+      service: 'roles-test',
+      replay: false,
+      clock: systemClock,
+    });
+    for (let i = 0; i < 20; i++)
+      trail.record(
+        'control',
+        `r${i}`,
+        pack(ControlCommandSchema, create(ControlCommandSchema, { command: 'pause', reason: `event ${i}` })),
+      );
+    await trail.flush();
+    const { bus: gateway } = await as('gateway');
+    const ord = await DurableStreams.ensure(gateway, 'live', { keys: ['ord'] });
+    const ack = create(OrderAckSchema, {
+      clientId: 'ROLES-1',
+      venue: 'binance',
+      symbol: 'BTC-USDT',
+      side: Side.BUY,
+      status: OrderStatus.FILLED,
+      filledQty: 0.5,
+      avgPrice: 100,
+      lastFillQty: 0.5,
+      lastFillPrice: 100,
+      accepted: true,
+      tsNs: BigInt(Date.now()) * 1_000_000n,
+    });
+    ord.publish(subjects.orderAck('binance', 'live'), toBinary(OrderAckSchema, ack), 'ROLES-1:fill');
+    await gateway.flush();
+    await eventually(async () => (await gateway.streamInfo(ord.name('ord'))).messages >= 1, 10_000, 'ack stored');
+
+    const positions = kestrel(['run', 'positions', '--config', cfg], roleEnv('positions'));
+    const audit = kestrel(['run', 'audit', '--config', cfg], roleEnv('audit'));
+    try {
+      const replayed = await positions.line(
+        /"event":"ready".*"replayed":(\d+).*"adminUrl":"([^"]+)"|"event":"ready".*"adminUrl":"([^"]+)".*"replayed":(\d+)/,
+        60_000,
+      );
+      const posUrl = replayed[2] ?? replayed[3]!;
+      expect(Number(replayed[1] ?? replayed[4])).toBe(1);
+      type PosState = { state: { positions?: Array<{ venue: string; symbol: string; quantity: number }> } };
+      const st = ((await (await fetch(`${posUrl}/admin/state`)).json()) as PosState).state;
+      expect(st.positions?.find((p) => p.symbol === 'BTC-USDT')?.quantity).toBeCloseTo(0.5, 12);
+      await audit.line(/"event":"ready"/, 60_000);
+      await eventually(
+        () =>
+          fs.existsSync(path.join(run, 'archive', 'audit.log')) &&
+          FileAuditSink.readAll(path.join(run, 'archive', 'audit.log')).length >= 20,
+        30_000,
+        'audit archived the trail',
+      );
+      for (const p of [positions, audit]) {
+        p.child.kill('SIGTERM');
+        expect(await p.exited, p.stderr().slice(-1500)).toBe(0);
+        expect(p.stderr()).not.toMatch(/PERMISSIONS_VIOLATION|Permissions Violation/i);
+      }
+    } finally {
+      for (const p of [positions, audit]) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+      await trail.close();
+    }
+
+    // What each may not do, refused by the server: positions cannot send orders or write stream ord,
+    // audit cannot add to the trail it archives, the recorder publishes nothing but reads md.norm.
+    const refused = async (role: string, subject: string) => {
+      const { bus, errors } = await as(role);
+      bus.publish(subject, new Uint8Array([1]));
+      await bus.flush();
+      await eventually(() => errors.some((e) => /PERMISSIONS_VIOLATION/.test(e)), 5_000, `${role} refused ${subject}`);
+    };
+    await refused('positions', subjects.orderReq('binance', 'live'));
+    await refused('positions', subjects.orderAck('binance', 'live'));
+    await refused('audit', 'audit.control');
+    await refused('recorder', subjects.mdNorm('binance', 'BTC-USDT', 'live'));
+    const { bus: recorder, errors: recErrors } = await as('recorder');
+    const got: string[] = [];
+    recorder.subscribe('md.norm.>', (m: BusMessage) => void got.push(m.subject));
+    await recorder.flush();
+    const { bus: ingestion } = await as('ingestion');
+    ingestion.publish(subjects.mdNorm('binance', 'BTC-USDT', 'live'), new Uint8Array([1]));
+    await ingestion.flush();
+    await eventually(() => got.length === 1, 5_000, 'the recorder reads md.norm');
+    expect(recErrors).toEqual([]);
+  }, 150_000);
 
   it('the single-process session runs over the auth server as `session`', async () => {
     const run = path.join(dir, 'session');

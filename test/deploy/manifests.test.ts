@@ -109,10 +109,9 @@ const NATS_USER_OF: Record<string, string> = {
   executor: 'executor',
   risk: 'risk',
   gateway: 'gateway',
-  // No least-privilege role of their own yet (docs/OPERATIONS.md).
-  positions: 'session',
-  audit: 'session',
-  recorder: 'session',
+  positions: 'positions',
+  audit: 'audit',
+  recorder: 'recorder',
   md: 'ingestion',
   engine: 'strategy',
 };
