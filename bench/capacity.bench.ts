@@ -11,7 +11,8 @@
  *     → md.norm on a NATS server of this bench's own → `kestrel run engine` (md.norm → its rings →
  *     engine).
  * (c) orders/s: executor → order gateway → simulated private Binance venue (real WebSocket, HMAC),
- *     WAL on disk with fdatasync (bench/execution.bench.ts scenario), duplicates reported by the venue.
+ *     WAL on disk with fdatasync, then on tmpfs to tell the fsync from the CPU (bench/execution.bench.ts
+ *     scenario); the venue's own count of client ids received and its duplicates against the executor's.
  *
  * Loss is judged by counters only: the simulators' messagesSent (GET /control/stats) against the
  * adapters' messages; adapter gaps, checksum failures, reconnects, stalls and resyncs beyond the first
