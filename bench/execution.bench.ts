@@ -183,6 +183,9 @@ export async function scenario(
   const burstLat = summary(h);
   clearInterval(refresh);
   const dup = venue.sim ? venue.sim.duplicatePlacements().length : 0;
+  // The venue's own count of distinct client ids placed, against every order the executor sent (paced + sustained).
+  const venueReceived = venue.sim ? Object.values(venue.sim.receivedCounts()).filter((c) => c.place > 0).length : undefined;
+  const executorOrders = ex.counters.orders;
   await ex.close();
   await detach?.();
   risk.stop();
@@ -209,6 +212,7 @@ export async function scenario(
       intents_per_fsync: Math.round((orders / Math.max(1, commits)) * 10) / 10,
       latency: burstLat,
       venue_duplicates: dup,
+      ...(venueReceived !== undefined ? { venue_orders_received: venueReceived, executor_orders_total: executorOrders } : {}),
     },
   };
 }

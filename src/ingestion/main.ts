@@ -216,7 +216,8 @@ async function live(
   }
   const st = ingestion.stats();
   process.stdout.write(
-    `${JSON.stringify({ event: 'drained', service: 'md', received: st.received, accepted: st.accepted, published: st.published })}\n`,
+    // dropped (by reason, mailbox_full included) makes the line balance: received = accepted + dropped.
+    `${JSON.stringify({ event: 'drained', service: 'md', received: st.received, accepted: st.accepted, dropped: st.dropped, published: st.published })}\n`,
   );
   return 0;
 }

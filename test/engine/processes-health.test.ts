@@ -102,10 +102,13 @@ describe.skipIf(!enabled)('run md and run engine: health, metrics, SIGTERM drain
     const mdOut = JSON.parse(md.stdout.find((l) => l.includes('"drained"'))!) as {
       received: number;
       accepted: number;
+      dropped: Record<string, number>;
       published: { norm: number };
     };
     // Drained: every accepted tick went out on md.norm (nothing held back in a mailbox).
     expect(mdOut.published.norm).toBe(mdOut.accepted);
+    // The line balances: every tick received was accepted or dropped under a counted reason.
+    expect(mdOut.received).toBe(mdOut.accepted + Object.values(mdOut.dropped).reduce((a, b) => a + b, 0));
     await bus.flush();
     // Every tick the adapters delivered went out raw, accepted or not.
     expect(seen.raw).toBe(mdOut.received);
