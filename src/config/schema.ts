@@ -143,6 +143,12 @@ export const configSchema = z.strictObject({
     wal_dir: z.string().min(1),
     /** WAL segment size before rotation (bytes). */
     wal_rotation_bytes: z.number().int().min(4096),
+    /**
+     * Where an order's send waits for its intent's fdatasync: 'inline' on the event loop (best p99
+     * when the device flushes in well under a millisecond), 'pool' on the libuv pool with the event
+     * loop free (better when the disk is slow or shared). docs/PERFORMANCE.md "Durable WAL".
+     */
+    wal_commit: z.enum(['inline', 'pool']),
     /** Prefix of every client id the executor makes (a venue's order list shows whose orders they are). */
     client_id_prefix: z.string().regex(/^[A-Za-z0-9]{1,3}$/, 'letters and digits, 1 to 3'),
     /** Nonces reserved in the WAL per block (one fsync per block, not per order). */

@@ -53,7 +53,7 @@ export interface KernelOptions {
   walDir: string;
   /** fdatasync WAL commits (default true; a backtest may turn it off). */
   walSync?: boolean;
-  /** Where sends wait for their intent's fdatasync (ExecutorConfig.walDurableCommit; default 'pool'). */
+  /** Where sends wait for their intent's fdatasync (ExecutorConfig.walDurableCommit; default execution.wal_commit). */
   walDurableCommit?: 'pool' | 'inline';
   /**
    * Wall-time bound of one risk.check (default risk.check_timeout_ms). A backtest passes its own: the
@@ -83,6 +83,7 @@ export function executorConfigOf(config: Config, walDir: string, walSync = true)
     ...executorSettingsOf(config),
     defaultSlippageBps: config.execution.max_slippage_bps,
     walRotationBytes: config.execution.wal_rotation_bytes,
+    walDurableCommit: config.execution.wal_commit,
     clientIdPrefix: config.execution.client_id_prefix,
     nonceBlock: config.execution.nonce_block,
     staleSnapshotMs: config.execution.stale_snapshot_ms,

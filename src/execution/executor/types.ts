@@ -59,8 +59,9 @@ export interface ExecutorConfig {
   walSync?: boolean;
   /**
    * Where an order's send waits for its intent's fdatasync (SegmentLogOptions.durableCommit):
-   * 'pool' (default, live) on the libuv pool with the event loop free; 'inline' on the event loop,
-   * for runs on a virtual clock whose sends must stay in the turn that made them.
+   * 'pool' (the SegmentLog default) on the libuv pool with the event loop free; 'inline' on the
+   * event loop, also for runs on a virtual clock whose sends must stay in the turn that made them.
+   * Sessions and `run executor` pass config execution.wal_commit (default 'inline').
    */
   walDurableCommit?: 'pool' | 'inline';
   walRetentionMs?: number;
